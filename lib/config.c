@@ -1,0 +1,781 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "xalloc.h"
+
+#define STR CONF_STR
+#define INT CONF_INT
+#define BOOL CONF_BOOL
+#define TIME CONF_TIME
+#define LIST CONF_LIST
+#define ENUM CONF_ENUM
+#define MODE CONF_MODE
+#define KEY(n, t, d, lo, hi, c, doc) {n, t, d, lo, hi, c, doc, CONF_GLOBAL},
+#define SYSKEY(n, t, d, lo, hi, c, doc) {n, t, d, lo, hi, c, doc, CONF_SYSTEM},
+#define SCNKEY(n, t, d, lo, hi, c, doc) {n, t, d, lo, hi, c, doc, CONF_SCENARIO},
+static const struct conf_key key_table[] = {
+#include "config_keys.def"
+	{NULL, 0, NULL, 0, 0, NULL, NULL, 0},
+};
+
+#define MAX_EXPAND_DEPTH 20
+#define MAX_NAME 256
+
+struct entry {
+	char *name;
+	char *raw;   /* as written (or the default) */
+	char *value; /* after $name expansion */
+	int line;    /* 0: default */
+	const struct conf_key *key;
+	char **words; /* LIST */
+	size_t nwords;
+	long long num; /* INT, TIME (ms), BOOL, MODE */
+};
+
+struct config {
+	char *path;
+	struct entry *v;
+	size_t n, cap;
+};
+
+struct errbuf {
+	char *s;
+	size_t len;
+};
+
+static void err_add(struct errbuf *e, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void err_add(struct errbuf *e, const char *file, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	char *l = line > 0 ? xasprintf("%s:%d: %s\n", file, line, msg)
+			   : xasprintf("%s: %s\n", file, msg);
+	size_t ll = strlen(l);
+
+	e->s = xrealloc(e->s, e->len + ll + 1);
+	memcpy(e->s + e->len, l, ll + 1);
+	e->len += ll;
+	free(l);
+}
+
+const struct conf_key *config_keys(void)
+{
+	return key_table;
+}
+
+static struct entry *find(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n; i++)
+		if (strcmp(cfg->v[i].name, name) == 0)
+			return &cfg->v[i];
+	return NULL;
+}
+
+static struct entry *add(struct config *cfg, const char *name, const char *raw, int line)
+{
+	if (cfg->n == cfg->cap) {
+		cfg->cap = cfg->cap ? cfg->cap * 2 : 128;
+		cfg->v = xrealloc(cfg->v, cfg->cap * sizeof(*cfg->v));
+	}
+	struct entry *e = &cfg->v[cfg->n++];
+
+	memset(e, 0, sizeof(*e));
+	e->name = xstrdup(name);
+	e->raw = xstrdup(raw);
+	e->line = line;
+	return e;
+}
+
+static void free_words(char **w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(w[i]);
+	free(w);
+}
+
+/* split_words: LIST syntax, words separated by white space or commas. */
+static char **split_words(const char *s, size_t *n_r)
+{
+	char **w = NULL;
+	size_t n = 0;
+
+	while (*s) {
+		while (*s && (isspace((unsigned char)*s) || *s == ','))
+			s++;
+		if (!*s)
+			break;
+		const char *b = s;
+
+		while (*s && !isspace((unsigned char)*s) && *s != ',')
+			s++;
+		w = xrealloc(w, (n + 1) * sizeof(*w));
+		w[n++] = xstrndup(b, (size_t)(s - b));
+	}
+	*n_r = n;
+	return w;
+}
+
+int config_parse_bool(const char *s, int *b_r)
+{
+	if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0)
+		*b_r = 1;
+	else if (strcasecmp(s, "no") == 0 || strcasecmp(s, "false") == 0 || strcmp(s, "0") == 0)
+		*b_r = 0;
+	else
+		return -1;
+	return 0;
+}
+
+int config_parse_time_ms(const char *s, long long *ms_r, const char **why_r)
+{
+	char *end;
+	long long mult;
+
+	errno = 0;
+	if (!isdigit((unsigned char)*s)) {
+		*why_r = "expected a number with an optional unit (ms s m h d w)";
+		return -1;
+	}
+	long long v = strtoll(s, &end, 10);
+
+	if (errno == ERANGE) {
+		*why_r = "number too large";
+		return -1;
+	}
+	if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
+		mult = 1000;
+	else if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "m") == 0)
+		mult = 60 * 1000LL;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600 * 1000LL;
+	else if (strcmp(end, "d") == 0)
+		mult = 86400 * 1000LL;
+	else if (strcmp(end, "w") == 0)
+		mult = 7 * 86400 * 1000LL;
+	else {
+		*why_r = "unknown time unit (use ms s m h d w)";
+		return -1;
+	}
+	if (v > (long long)1e15 / mult) {
+		*why_r = "time too large";
+		return -1;
+	}
+	*ms_r = v * mult;
+	return 0;
+}
+
+static int is_name_char(int c)
+{
+	return isalnum(c) || c == '_';
+}
+
+/* expand: VALUE with $name, ${name}, $(name) replaced; NULL + *why on error. */
+static char *expand(struct config *cfg, const char *value, int depth, char *why, size_t whylen)
+{
+	if (depth > MAX_EXPAND_DEPTH) {
+		snprintf(why, whylen, "parameter expansion loops (more than %d levels)",
+			 MAX_EXPAND_DEPTH);
+		return NULL;
+	}
+	size_t cap = strlen(value) + 1, len = 0;
+	char *out = xmalloc(cap);
+
+	for (const char *p = value; *p;) {
+		const char *piece = p;
+		size_t plen = 1;
+		char *sub = NULL;
+
+		if (*p == '$') {
+			char name[MAX_NAME];
+			size_t nl = 0;
+			const char *q = p + 1;
+			char close = 0;
+
+			if (*q == '{')
+				close = '}';
+			else if (*q == '(')
+				close = ')';
+			if (close)
+				q++;
+			while (is_name_char((unsigned char)*q) && nl < sizeof(name) - 1)
+				name[nl++] = *q++;
+			name[nl] = '\0';
+			if (nl == 0 || (close && *q != close)) {
+				snprintf(why, whylen, "bad $ expansion near \"%.20s\"", p);
+				free(out);
+				return NULL;
+			}
+			if (close)
+				q++;
+			struct entry *e = find(cfg, name);
+
+			if (e == NULL) {
+				snprintf(why, whylen, "undefined parameter $%s", name);
+				free(out);
+				return NULL;
+			}
+			sub = expand(cfg, e->raw, depth + 1, why, whylen);
+			if (sub == NULL) {
+				free(out);
+				return NULL;
+			}
+			piece = sub;
+			plen = strlen(sub);
+			p = q;
+		} else {
+			p++;
+		}
+		if (len + plen + 1 > cap) {
+			cap = (len + plen + 1) * 2;
+			out = xrealloc(out, cap);
+		}
+		memcpy(out + len, piece, plen);
+		len += plen;
+		free(sub);
+	}
+	out[len] = '\0';
+	return out;
+}
+
+static int in_choices(const char *choices, const char *v)
+{
+	size_t n;
+	char **w = split_words(choices, &n);
+	int ok = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(w[i], v) == 0)
+			ok = 1;
+	free_words(w, n);
+	return ok;
+}
+
+/* check_value: type and range of E->value; message in WHY on error. */
+static int check_value(struct entry *e, char *why, size_t whylen)
+{
+	const struct conf_key *k = e->key;
+	const char *v = e->value;
+	const char *reason;
+	char *end;
+
+	switch (k->type) {
+	case CONF_STR:
+		return 0;
+	case CONF_LIST:
+		e->words = split_words(v, &e->nwords);
+		return 0;
+	case CONF_BOOL: {
+		int b;
+
+		if (config_parse_bool(v, &b) < 0) {
+			snprintf(why, whylen, "%s: expected yes or no, not \"%s\"", e->name, v);
+			return -1;
+		}
+		e->num = b;
+		return 0;
+	}
+	case CONF_ENUM:
+		if (!in_choices(k->choices, v)) {
+			snprintf(why, whylen, "%s: \"%s\" is not one of: %s", e->name, v, k->choices);
+			return -1;
+		}
+		return 0;
+	case CONF_MODE:
+		errno = 0;
+		e->num = strtoll(v, &end, 8);
+		if (*v == '\0' || *end != '\0' || errno || e->num < 0 || e->num > 07777) {
+			snprintf(why, whylen, "%s: expected an octal mode, not \"%s\"", e->name, v);
+			return -1;
+		}
+		break;
+	case CONF_INT:
+		errno = 0;
+		e->num = strtoll(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || errno) {
+			snprintf(why, whylen, "%s: expected a whole number, not \"%s\"", e->name, v);
+			return -1;
+		}
+		break;
+	case CONF_TIME:
+		if (config_parse_time_ms(v, &e->num, &reason) < 0) {
+			snprintf(why, whylen, "%s: \"%s\": %s", e->name, v, reason);
+			return -1;
+		}
+		break;
+	}
+	if ((k->min || k->max) && (e->num < k->min || e->num > k->max)) {
+		if (k->type == CONF_TIME)
+			snprintf(why, whylen, "%s: \"%s\" out of range (%lldms to %lldms)", e->name,
+				 v, k->min, k->max);
+		else
+			snprintf(why, whylen, "%s: \"%s\" out of range (%lld to %lld)", e->name, v,
+				 k->min, k->max);
+		return -1;
+	}
+	return 0;
+}
+
+static void trim_right(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+}
+
+/* Scoped keys: NAME_suffix where NAME is in LIST (systems or scenarios). */
+static const struct conf_key *scoped_key(const char *name, char **names, size_t nnames,
+					 enum conf_scope scope)
+{
+	for (size_t i = 0; i < nnames; i++) {
+		size_t l = strlen(names[i]);
+
+		if (strncmp(name, names[i], l) != 0 || name[l] != '_')
+			continue;
+		for (const struct conf_key *k = key_table; k->name; k++)
+			if (k->scope == scope && strcmp(k->name, name + l + 1) == 0)
+				return k;
+	}
+	return NULL;
+}
+
+static int valid_scope_name(const char *s)
+{
+	if (!*s || !isalpha((unsigned char)*s))
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+static void add_scope_defaults(struct config *cfg, char **names, size_t n, enum conf_scope scope)
+{
+	for (size_t i = 0; i < n; i++)
+		for (const struct conf_key *k = key_table; k->name; k++) {
+			if (k->scope != scope)
+				continue;
+			char *full = xasprintf("%s_%s", names[i], k->name);
+
+			if (find(cfg, full) == NULL)
+				add(cfg, full, k->def, 0)->key = k;
+			free(full);
+		}
+}
+
+struct config *config_parse(const char *text, const char *filename, char **err_r)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	struct errbuf err = {NULL, 0};
+	char why[600];
+
+	cfg->path = xstrdup(filename);
+
+	/* Pass 1: logical lines "name = value"; continuation lines start with space. */
+	const char *p = text;
+	int lineno = 0;
+	struct entry *cur = NULL;
+
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		char *line = xstrndup(p, len);
+
+		lineno++;
+		p = eol ? eol + 1 : p + len;
+		if (memchr(line, '\0', len) != NULL || strlen(line) != len) {
+			err_add(&err, filename, lineno, "NUL byte in line");
+			free(line);
+			cur = NULL;
+			continue;
+		}
+		trim_right(line);
+		const char *s = line;
+
+		while (isspace((unsigned char)*s))
+			s++;
+		if (*s == '\0' || *s == '#') {
+			free(line);
+			continue;
+		}
+		if (s != line) {
+			if (cur == NULL) {
+				err_add(&err, filename, lineno,
+					"continuation line without a parameter before it");
+			} else {
+				char *joined = xasprintf("%s%s%s", cur->raw, *cur->raw ? " " : "", s);
+
+				free(cur->raw);
+				cur->raw = joined;
+			}
+			free(line);
+			continue;
+		}
+		const char *eq = strchr(s, '=');
+
+		if (eq == NULL) {
+			err_add(&err, filename, lineno, "missing '=' after parameter name");
+			free(line);
+			cur = NULL;
+			continue;
+		}
+		char *name = xstrndup(s, (size_t)(eq - s));
+
+		trim_right(name);
+		const char *val = eq + 1;
+
+		while (isspace((unsigned char)*val))
+			val++;
+		int ok = *name != '\0';
+
+		for (const char *c = name; *c; c++)
+			if (!is_name_char((unsigned char)*c))
+				ok = 0;
+		if (!ok) {
+			err_add(&err, filename, lineno, "bad parameter name \"%s\"", name);
+			cur = NULL;
+		} else if ((cur = find(cfg, name)) != NULL) {
+			err_add(&err, filename, lineno, "%s is already set at line %d", name,
+				cur->line);
+			cur = NULL;
+		} else {
+			cur = add(cfg, name, val, lineno);
+		}
+		free(name);
+		free(line);
+	}
+
+	/* Pass 2: defaults of global keys, then the declared systems and scenarios. */
+	for (const struct conf_key *k = key_table; k->name; k++)
+		if (k->scope == CONF_GLOBAL) {
+			struct entry *e = find(cfg, k->name);
+
+			if (e == NULL)
+				e = add(cfg, k->name, k->def, 0);
+			e->key = k;
+		}
+	char **sys = NULL, **scn = NULL;
+	size_t nsys = 0, nscn = 0;
+	const char *scope_keys[] = {"systems", "scenarios"};
+
+	for (int i = 0; i < 2; i++) {
+		struct entry *e = find(cfg, scope_keys[i]);
+		char *v = expand(cfg, e->raw, 0, why, sizeof(why));
+		size_t n;
+		char **w;
+
+		if (v == NULL) {
+			err_add(&err, filename, e->line, "%s: %s", e->name, why);
+			continue;
+		}
+		w = split_words(v, &n);
+		free(v);
+		for (size_t j = 0; j < n; j++) {
+			if (!valid_scope_name(w[j]))
+				err_add(&err, filename, e->line,
+					"%s: \"%s\" is not a valid name (letters and digits)",
+					e->name, w[j]);
+			for (size_t k = 0; k < j; k++)
+				if (strcmp(w[k], w[j]) == 0)
+					err_add(&err, filename, e->line, "%s: \"%s\" named twice",
+						e->name, w[j]);
+		}
+		if (i == 0) {
+			sys = w;
+			nsys = n;
+		} else {
+			scn = w;
+			nscn = n;
+		}
+	}
+	for (size_t i = 0; i < nsys; i++)
+		for (size_t j = 0; j < nscn; j++)
+			if (strcmp(sys[i], scn[j]) == 0)
+				err_add(&err, filename, 0,
+					"\"%s\" is both a system and a scenario name", sys[i]);
+
+	/* Pass 3: every parameter in the file must be known. */
+	for (size_t i = 0; i < cfg->n; i++) {
+		struct entry *e = &cfg->v[i];
+
+		if (e->key)
+			continue;
+		e->key = scoped_key(e->name, sys, nsys, CONF_SYSTEM);
+		if (e->key == NULL)
+			e->key = scoped_key(e->name, scn, nscn, CONF_SCENARIO);
+		if (e->key == NULL)
+			err_add(&err, filename, e->line, "unknown parameter %s", e->name);
+	}
+	add_scope_defaults(cfg, sys, nsys, CONF_SYSTEM);
+	add_scope_defaults(cfg, scn, nscn, CONF_SCENARIO);
+
+	/* Pass 4: expand and check every value. */
+	for (size_t i = 0; i < cfg->n; i++) {
+		struct entry *e = &cfg->v[i];
+
+		if (e->key == NULL)
+			continue;
+		e->value = expand(cfg, e->raw, 0, why, sizeof(why));
+		if (e->value == NULL) {
+			err_add(&err, filename, e->line, "%s: %s", e->name, why);
+			continue;
+		}
+		if (check_value(e, why, sizeof(why)) < 0)
+			err_add(&err, filename, e->line, "%s", why);
+	}
+	for (size_t i = 0; i < nsys; i++) {
+		const char *d = config_sys_str(cfg, sys[i], "domain");
+
+		if (d && *d == '\0')
+			err_add(&err, filename, 0, "system %s has no %s_domain", sys[i], sys[i]);
+	}
+	free_words(sys, nsys);
+	free_words(scn, nscn);
+
+	if (err.s) {
+		config_free(&cfg);
+		*err_r = err.s;
+		return NULL;
+	}
+	const char *ds = config_str(cfg, "default_scenario");
+
+	if (!config_has_scenario(cfg, ds)) {
+		err_add(&err, filename, find(cfg, "default_scenario")->line,
+			"default_scenario: \"%s\" is not in scenarios", ds);
+		config_free(&cfg);
+		*err_r = err.s;
+		return NULL;
+	}
+	return cfg;
+}
+
+struct config *config_load(const char *path, char **err_r)
+{
+	FILE *fp = fopen(path, "r");
+
+	if (fp == NULL) {
+		*err_r = xasprintf("open %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 8192, len = 0;
+	char *buf = xmalloc(cap);
+	size_t got;
+
+	while ((got = fread(buf + len, 1, cap - len - 1, fp)) > 0) {
+		len += got;
+		if (cap - len < 2) {
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		if (len > 16 * 1024 * 1024) {
+			fclose(fp);
+			free(buf);
+			*err_r = xasprintf("%s: file too large\n", path);
+			return NULL;
+		}
+	}
+	if (ferror(fp)) {
+		*err_r = xasprintf("read %s: %s\n", path, strerror(errno));
+		fclose(fp);
+		free(buf);
+		return NULL;
+	}
+	fclose(fp);
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		/* Find the line of the NUL for a useful message. */
+		int line = 1;
+
+		for (size_t i = 0; i < len && buf[i]; i++)
+			line += buf[i] == '\n';
+		*err_r = xasprintf("%s:%d: NUL byte in line\n", path, line);
+		free(buf);
+		return NULL;
+	}
+	struct config *cfg = config_parse(buf, path, err_r);
+
+	free(buf);
+	return cfg;
+}
+
+void config_free(struct config **cfgp)
+{
+	struct config *cfg = *cfgp;
+
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < cfg->n; i++) {
+		free(cfg->v[i].name);
+		free(cfg->v[i].raw);
+		free(cfg->v[i].value);
+		free_words(cfg->v[i].words, cfg->v[i].nwords);
+	}
+	free(cfg->v);
+	free(cfg->path);
+	free(cfg);
+	*cfgp = NULL;
+}
+
+const char *config_path(const struct config *cfg)
+{
+	return cfg->path;
+}
+
+static const struct entry *must(const struct config *cfg, const char *name, enum conf_type t)
+{
+	const struct entry *e = find(cfg, name);
+
+	if (e == NULL || e->key == NULL || e->value == NULL) {
+		fprintf(stderr, "fedmig: internal error: parameter %s is not declared\n", name);
+		abort();
+	}
+	if (e->key->type != t && !(t == CONF_STR && e->key->type == CONF_ENUM)) {
+		fprintf(stderr, "fedmig: internal error: parameter %s read with the wrong type\n",
+			name);
+		abort();
+	}
+	return e;
+}
+
+const char *config_str(const struct config *cfg, const char *name)
+{
+	return must(cfg, name, CONF_STR)->value;
+}
+
+long long config_int(const struct config *cfg, const char *name)
+{
+	return must(cfg, name, CONF_INT)->num;
+}
+
+int config_bool(const struct config *cfg, const char *name)
+{
+	return (int)must(cfg, name, CONF_BOOL)->num;
+}
+
+long long config_time_ms(const struct config *cfg, const char *name)
+{
+	return must(cfg, name, CONF_TIME)->num;
+}
+
+const char *const *config_list(const struct config *cfg, const char *name, size_t *n_r)
+{
+	const struct entry *e = must(cfg, name, CONF_LIST);
+
+	*n_r = e->nwords;
+	return (const char *const *)e->words;
+}
+
+static const struct entry *scoped(const struct config *cfg, const char *scope,
+				  const char *suffix)
+{
+	char name[MAX_NAME * 2];
+
+	snprintf(name, sizeof(name), "%s_%s", scope, suffix);
+	return find(cfg, name);
+}
+
+const char *config_sys_str(const struct config *cfg, const char *sys, const char *suffix)
+{
+	const struct entry *e = scoped(cfg, sys, suffix);
+
+	return e && e->value ? e->value : NULL;
+}
+
+long long config_sys_time_ms(const struct config *cfg, const char *sys, const char *suffix)
+{
+	const struct entry *e = scoped(cfg, sys, suffix);
+
+	return e ? e->num : 0;
+}
+
+int config_scn_bool(const struct config *cfg, const char *scn, const char *suffix)
+{
+	const struct entry *e = scoped(cfg, scn, suffix);
+
+	return e ? (int)e->num : 0;
+}
+
+long long config_scn_time_ms(const struct config *cfg, const char *scn, const char *suffix)
+{
+	const struct entry *e = scoped(cfg, scn, suffix);
+
+	return e ? e->num : 0;
+}
+
+static int in_list(const struct config *cfg, const char *list, const char *name)
+{
+	size_t n;
+	const char *const *w = config_list(cfg, list, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(w[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int config_has_system(const struct config *cfg, const char *name)
+{
+	return in_list(cfg, "systems", name);
+}
+
+int config_has_scenario(const struct config *cfg, const char *name)
+{
+	return in_list(cfg, "scenarios", name);
+}
+
+const char *config_system_by_domain(const struct config *cfg, const char *domain)
+{
+	size_t n;
+	const char *const *w = config_list(cfg, "systems", &n);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *d = config_sys_str(cfg, w[i], "domain");
+
+		if (d && strcasecmp(d, domain) == 0)
+			return w[i];
+	}
+	return NULL;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp((*(const struct entry *const *)a)->name,
+		      (*(const struct entry *const *)b)->name);
+}
+
+void config_print(const struct config *cfg, FILE *fp, int flags)
+{
+	const struct entry **sorted = xcalloc(cfg->n, sizeof(*sorted));
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->n; i++) {
+		if (cfg->v[i].key == NULL)
+			continue;
+		if ((flags & CONFIG_PRINT_SET) && cfg->v[i].line == 0)
+			continue;
+		sorted[n++] = &cfg->v[i];
+	}
+	qsort(sorted, n, sizeof(*sorted), cmp_entry);
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e = sorted[i];
+		const char *v = (flags & CONFIG_PRINT_DEFAULTS) ? e->key->def
+				: (flags & CONFIG_PRINT_SET)    ? e->raw
+								: e->value;
+
+		fprintf(fp, "%s =%s%s\n", e->name, *v ? " " : "", v);
+	}
+	free(sorted);
+}

@@ -1,0 +1,285 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv.h"
+#include "xalloc.h"
+
+enum csv_state {
+	ST_FIELD_START, /* at the start of a field */
+	ST_UNQUOTED,
+	ST_QUOTED,
+	ST_QUOTE_IN_QUOTED, /* saw '"' inside quotes: end or "" */
+	ST_CR,		    /* saw CR at record end, expecting LF */
+	ST_SKIP,	    /* after an error: skip to end of line */
+};
+
+struct csv {
+	size_t max_field, max_fields;
+	enum csv_state st;
+	char *buf; /* fields, each NUL-terminated */
+	size_t len, cap;
+	size_t *off; /* start of each field in buf */
+	size_t nfields, offcap;
+	int line;	/* current line */
+	int rec_line;	/* line where the record started */
+	int at_start;	/* nothing of the record read yet */
+	const char *err;
+};
+
+struct csv *csv_new(size_t max_field, size_t max_fields)
+{
+	struct csv *c = xcalloc(1, sizeof(*c));
+
+	c->max_field = max_field;
+	c->max_fields = max_fields;
+	c->line = 1;
+	c->rec_line = 1;
+	c->at_start = 1;
+	c->cap = 256;
+	c->buf = xmalloc(c->cap);
+	c->offcap = 8;
+	c->off = xmalloc(c->offcap * sizeof(*c->off));
+	return c;
+}
+
+void csv_free(struct csv **cp)
+{
+	if (*cp == NULL)
+		return;
+	free((*cp)->buf);
+	free((*cp)->off);
+	free(*cp);
+	*cp = NULL;
+}
+
+static void reset_record(struct csv *c)
+{
+	c->len = 0;
+	c->nfields = 0;
+	c->at_start = 1;
+	c->rec_line = c->line;
+}
+
+static int put(struct csv *c, char ch)
+{
+	size_t flen = c->len - c->off[c->nfields - 1];
+
+	if (flen >= c->max_field) {
+		c->err = "field too long";
+		return -1;
+	}
+	if (c->len + 2 > c->cap) {
+		c->cap *= 2;
+		c->buf = xrealloc(c->buf, c->cap);
+	}
+	c->buf[c->len++] = ch;
+	return 0;
+}
+
+static int begin_field(struct csv *c)
+{
+	if (c->nfields > 0) {
+		if (c->len + 1 > c->cap) {
+			c->cap *= 2;
+			c->buf = xrealloc(c->buf, c->cap);
+		}
+		c->buf[c->len++] = '\0';
+	}
+	if (c->nfields == c->max_fields) {
+		c->err = "too many fields";
+		return -1;
+	}
+	if (c->nfields == c->offcap) {
+		c->offcap *= 2;
+		c->off = xrealloc(c->off, c->offcap * sizeof(*c->off));
+	}
+	c->off[c->nfields++] = c->len;
+	return 0;
+}
+
+static void end_record(struct csv *c)
+{
+	if (c->len + 1 > c->cap) {
+		c->cap *= 2;
+		c->buf = xrealloc(c->buf, c->cap);
+	}
+	c->buf[c->len] = '\0';
+}
+
+static enum csv_status fail(struct csv *c, const char *why, int at_eol)
+{
+	c->err = why;
+	c->st = at_eol ? ST_FIELD_START : ST_SKIP;
+	c->nfields = 0;
+	return CSV_ERROR;
+}
+
+enum csv_status csv_next(struct csv *c, const char *buf, size_t len, size_t *used_r)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		char ch = buf[i++];
+
+		if (ch == '\0') {
+			*used_r = i;
+			return fail(c, "NUL byte", 0);
+		}
+		switch (c->st) {
+		case ST_SKIP:
+			if (ch == '\n') {
+				c->line++;
+				c->st = ST_FIELD_START;
+				reset_record(c);
+			}
+			continue;
+		case ST_CR:
+			if (ch != '\n') {
+				*used_r = i;
+				return fail(c, "CR not followed by LF", 0);
+			}
+			c->line++;
+			c->st = ST_FIELD_START;
+			c->at_start = 1;
+			*used_r = i;
+			return CSV_RECORD;
+		case ST_FIELD_START:
+			if (c->at_start) {
+				reset_record(c);
+				c->at_start = 0;
+			}
+			if (begin_field(c) < 0) {
+				*used_r = i;
+				return fail(c, c->err, ch == '\n');
+			}
+			if (ch == '"') {
+				c->st = ST_QUOTED;
+				continue;
+			}
+			c->st = ST_UNQUOTED;
+			/* fall through */
+		case ST_UNQUOTED:
+			if (ch == ',') {
+				c->st = ST_FIELD_START;
+				continue;
+			}
+			if (ch == '\n' || ch == '\r') {
+				end_record(c);
+				if (ch == '\r') {
+					c->st = ST_CR;
+					continue;
+				}
+				c->line++;
+				c->st = ST_FIELD_START;
+				c->at_start = 1;
+				*used_r = i;
+				return CSV_RECORD;
+			}
+			if (ch == '"') {
+				*used_r = i;
+				return fail(c, "quote inside an unquoted field", 0);
+			}
+			if (put(c, ch) < 0) {
+				*used_r = i;
+				return fail(c, c->err, 0);
+			}
+			continue;
+		case ST_QUOTED:
+			if (ch == '"') {
+				c->st = ST_QUOTE_IN_QUOTED;
+				continue;
+			}
+			if (ch == '\n')
+				c->line++;
+			if (put(c, ch) < 0) {
+				*used_r = i;
+				return fail(c, c->err, 0);
+			}
+			continue;
+		case ST_QUOTE_IN_QUOTED:
+			if (ch == '"') {
+				c->st = ST_QUOTED;
+				if (put(c, ch) < 0) {
+					*used_r = i;
+					return fail(c, c->err, 0);
+				}
+				continue;
+			}
+			if (ch == ',') {
+				c->st = ST_FIELD_START;
+				continue;
+			}
+			if (ch == '\n' || ch == '\r') {
+				end_record(c);
+				if (ch == '\r') {
+					c->st = ST_CR;
+					continue;
+				}
+				c->line++;
+				c->st = ST_FIELD_START;
+				c->at_start = 1;
+				*used_r = i;
+				return CSV_RECORD;
+			}
+			*used_r = i;
+			return fail(c, "text after a closing quote", 0);
+		}
+	}
+	*used_r = i;
+	return CSV_MORE;
+}
+
+enum csv_status csv_finish(struct csv *c)
+{
+	switch (c->st) {
+	case ST_QUOTED:
+		c->st = ST_SKIP;
+		c->err = "quoted field not closed at end of file";
+		c->nfields = 0;
+		return CSV_ERROR;
+	case ST_UNQUOTED:
+	case ST_QUOTE_IN_QUOTED:
+	case ST_CR:
+		end_record(c);
+		c->st = ST_SKIP;
+		return CSV_RECORD;
+	case ST_FIELD_START:
+		if (!c->at_start) {
+			/* "a," at EOF: a last, empty field. */
+			if (begin_field(c) < 0)
+				return fail(c, c->err, 1);
+			end_record(c);
+			c->st = ST_SKIP;
+			c->at_start = 1;
+			return CSV_RECORD;
+		}
+		return CSV_MORE;
+	case ST_SKIP:
+		return CSV_MORE;
+	}
+	return CSV_MORE;
+}
+
+size_t csv_nfields(const struct csv *c)
+{
+	return c->nfields;
+}
+
+const char *csv_field(const struct csv *c, size_t i, size_t *len_r)
+{
+	const char *f = c->buf + c->off[i];
+
+	if (len_r)
+		*len_r = (i + 1 < c->nfields ? c->off[i + 1] - 1 : c->len) - c->off[i];
+	return f;
+}
+
+int csv_line(const struct csv *c)
+{
+	return c->rec_line;
+}
+
+const char *csv_error(const struct csv *c)
+{
+	return c->err;
+}

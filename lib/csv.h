@@ -1,0 +1,40 @@
+/*
+ * csv - RFC 4180 records, fed in pieces of any size.
+ *
+ * Fields are separated by ',', records end with CRLF or LF; a field in
+ * double quotes may hold ',', CR, LF and "" (one quote). A quote inside an
+ * unquoted field, text after a closing quote, a NUL byte, a field over
+ * max_field bytes or a record over max_fields fields is an error; after an
+ * error the parser skips to the end of that line and goes on, so a caller
+ * can report every bad record.
+ *
+ * Contract: csv_next() consumes bytes of BUF (count in *used_r) and returns
+ * CSV_RECORD when a record is complete (read it with csv_nfields/csv_field
+ * until the next call), CSV_ERROR with csv_error() set for a bad record,
+ * or CSV_MORE when BUF is used up. At end of input call csv_finish(): it
+ * returns a last record without a line end, an error for an open quote, or
+ * CSV_MORE when nothing is left. Lines are counted from 1; csv_line() is
+ * the line where the current record (or error) started.
+ */
+#ifndef FEDMIG_CSV_H
+#define FEDMIG_CSV_H
+
+#include <stddef.h>
+
+enum csv_status { CSV_MORE, CSV_RECORD, CSV_ERROR };
+
+struct csv;
+
+struct csv *csv_new(size_t max_field, size_t max_fields);
+void csv_free(struct csv **csv);
+
+enum csv_status csv_next(struct csv *csv, const char *buf, size_t len, size_t *used_r);
+enum csv_status csv_finish(struct csv *csv);
+
+size_t csv_nfields(const struct csv *csv);
+/* csv_field: NUL-terminated field I; *len_r its length. */
+const char *csv_field(const struct csv *csv, size_t i, size_t *len_r);
+int csv_line(const struct csv *csv);
+const char *csv_error(const struct csv *csv);
+
+#endif

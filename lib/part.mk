@@ -1,0 +1,9 @@
+# libfedmig: the modules every program shares.
+LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/addr.c lib/csv.c lib/store.c \
+	lib/daemon.c lib/timeutil.c lib/server.c
+$(LIBFEDMIG): $(LIB_SRCS:%.c=$(O)/%.o)
+
+UNIT_TESTS += $(O)/tests/unit/test_config $(O)/tests/unit/test_addr \
+	$(O)/tests/unit/test_csv $(O)/tests/unit/test_store
+FUZZ_TARGETS += tests/fuzz/fuzz_config.c tests/fuzz/fuzz_addr.c tests/fuzz/fuzz_csv.c
+MANPAGES += man/fedmig.conf.5 man/fedmig.7

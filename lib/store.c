@@ -1,0 +1,878 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_int.h"
+#include "xalloc.h"
+
+/*
+ * Schema versions, applied in order by a read-write open. Append new
+ * versions; never edit one that has landed (databases in the field have
+ * it). Numbers reserved: 2 fedmig-spm, 3 fedmig-smd, 4 agent API.
+ */
+static const struct migration {
+	int version;
+	const char *sql;
+} migrations[] = {
+	{1, "CREATE TABLE systems("
+	    " name TEXT PRIMARY KEY,"
+	    " domain TEXT NOT NULL,"
+	    " last_sync INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	    "CREATE TABLE directory("
+	    " access TEXT PRIMARY KEY,"
+	    " system TEXT NOT NULL,"
+	    " physical TEXT NOT NULL UNIQUE,"
+	    " held INTEGER NOT NULL DEFAULT 0,"
+	    " held_since INTEGER NOT NULL DEFAULT 0,"
+	    " switched_at INTEGER NOT NULL DEFAULT 0,"
+	    " request_id INTEGER NOT NULL DEFAULT 0,"
+	    " updated INTEGER NOT NULL) WITHOUT ROWID;"
+	    "CREATE TABLE aliases("
+	    " alias TEXT PRIMARY KEY,"
+	    " access TEXT NOT NULL) WITHOUT ROWID;"
+	    "CREATE INDEX aliases_by_access ON aliases(access);"
+	    "CREATE TABLE formers("
+	    " physical TEXT PRIMARY KEY,"
+	    " access TEXT NOT NULL,"
+	    " since INTEGER NOT NULL) WITHOUT ROWID;"
+	    "CREATE INDEX formers_by_access ON formers(access);"
+	    "CREATE TABLE batches("
+	    " id INTEGER PRIMARY KEY,"
+	    " source TEXT NOT NULL,"
+	    " created INTEGER NOT NULL);"
+	    "CREATE TABLE requests("
+	    " id INTEGER PRIMARY KEY,"
+	    " access TEXT NOT NULL,"
+	    " target_system TEXT NOT NULL,"
+	    " scenario TEXT NOT NULL,"
+	    " planned_at INTEGER NOT NULL,"
+	    " batch_id INTEGER NOT NULL DEFAULT 0,"
+	    " state INTEGER NOT NULL,"
+	    " attempts INTEGER NOT NULL DEFAULT 0,"
+	    " next_at INTEGER NOT NULL,"
+	    " reason TEXT NOT NULL DEFAULT '',"
+	    " source_system TEXT NOT NULL DEFAULT '',"
+	    " source_physical TEXT NOT NULL DEFAULT '',"
+	    " target_physical TEXT NOT NULL DEFAULT '',"
+	    " hold_at INTEGER NOT NULL DEFAULT 0,"
+	    " switch_at INTEGER NOT NULL DEFAULT 0,"
+	    " release_at INTEGER NOT NULL DEFAULT 0,"
+	    " created INTEGER NOT NULL,"
+	    " updated INTEGER NOT NULL);"
+	    "CREATE INDEX requests_by_next ON requests(next_at);"
+	    "CREATE INDEX requests_by_access ON requests(access);"
+	    "CREATE INDEX requests_by_batch ON requests(batch_id);"
+	    "CREATE TABLE history("
+	    " id INTEGER PRIMARY KEY,"
+	    " request_id INTEGER NOT NULL,"
+	    " at INTEGER NOT NULL,"
+	    " from_state INTEGER,"
+	    " to_state INTEGER NOT NULL,"
+	    " step TEXT NOT NULL,"
+	    " detail TEXT NOT NULL DEFAULT '');"
+	    "CREATE INDEX history_by_request ON history(request_id);"
+	    "CREATE TABLE held_messages("
+	    " queue_id TEXT PRIMARY KEY,"
+	    " request_id INTEGER NOT NULL,"
+	    " held_at INTEGER NOT NULL,"
+	    " recipients TEXT NOT NULL,"
+	    " released_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
+};
+#define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+#define STMT_CACHE 64
+
+struct store {
+	sqlite3 *db;
+	enum store_mode mode;
+	int in_tx;
+	char err[512];
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
+	int ncache;
+};
+
+static int latest_version(void)
+{
+	return migrations[NMIGRATIONS - 1].version;
+}
+
+sqlite3 *store_db(struct store *s)
+{
+	return s->db;
+}
+
+int store_in_tx(const struct store *s)
+{
+	return s->in_tx;
+}
+
+void store_set_error(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+}
+
+int store_fail(struct store *s, const char *context)
+{
+	store_set_error(s, "%s: %s", context, sqlite3_errmsg(s->db));
+	return STORE_ERR;
+}
+
+const char *store_errmsg(const struct store *s)
+{
+	return s->err;
+}
+
+sqlite3_stmt *store_prepare(struct store *s, const char *sql)
+{
+	for (int i = 0; i < s->ncache; i++)
+		if (s->cache[i].sql == sql) {
+			sqlite3_reset(s->cache[i].st);
+			sqlite3_clear_bindings(s->cache[i].st);
+			return s->cache[i].st;
+		}
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		store_fail(s, "prepare");
+		return NULL;
+	}
+	if (s->ncache == STMT_CACHE) {
+		/* Not expected: the module has fewer statements than slots. */
+		sqlite3_finalize(s->cache[0].st);
+		memmove(&s->cache[0], &s->cache[1], sizeof(s->cache[0]) * (STMT_CACHE - 1));
+		s->ncache--;
+	}
+	s->cache[s->ncache].sql = sql;
+	s->cache[s->ncache].st = st;
+	s->ncache++;
+	return st;
+}
+
+void store_text(sqlite3_stmt *st, int i, char *buf, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	snprintf(buf, size, "%s", t ? (const char *)t : "");
+}
+
+static int exec(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		store_set_error(s, "%.60s: %s", sql, msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
+static int read_version(struct store *s, int *v_r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT name FROM sqlite_master WHERE type='table' AND "
+				"name='schema_version'",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, "read schema");
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE) {
+		*v_r = 0;
+		return STORE_OK;
+	}
+	if (rc != SQLITE_ROW)
+		return store_fail(s, "read schema");
+	if (sqlite3_prepare_v2(s->db, "SELECT max(version) FROM schema_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return store_fail(s, "read schema version");
+	rc = sqlite3_step(st);
+	*v_r = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "read schema version");
+}
+
+static int upgrade(struct store *s)
+{
+	int v;
+
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return STORE_ERR;
+	if (read_version(s, &v) < 0)
+		goto fail;
+	if (v > latest_version()) {
+		store_set_error(s, "database schema version %d is newer than this program (%d)", v,
+				latest_version());
+		goto fail;
+	}
+	if (v == 0 && exec(s, "CREATE TABLE schema_version(version INTEGER NOT NULL,"
+			      " upgraded INTEGER NOT NULL)") < 0)
+		goto fail;
+	for (size_t i = 0; i < NMIGRATIONS; i++) {
+		if (migrations[i].version <= v)
+			continue;
+		if (exec(s, migrations[i].sql) < 0)
+			goto fail;
+		char sql[128];
+
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO schema_version VALUES(%d, strftime('%%s','now'))",
+			 migrations[i].version);
+		if (exec(s, sql) < 0)
+			goto fail;
+	}
+	return exec(s, "COMMIT");
+fail:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return STORE_ERR;
+}
+
+struct store *store_open(const char *path, enum store_mode mode, int busy_ms, char **err_r)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	int flags = mode == STORE_RDWR ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+				       : SQLITE_OPEN_READONLY;
+	int v;
+
+	s->mode = mode;
+	if (mode == STORE_RDWR) {
+		/* Create it ourselves so the mode is ours, not the umask's. */
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+
+		if (fd < 0) {
+			*err_r = xasprintf("open %s: %s", path, strerror(errno));
+			free(s);
+			return NULL;
+		}
+		close(fd);
+	}
+	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*err_r = xasprintf("open %s: %s", path,
+				   s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, busy_ms);
+	if (mode == STORE_RDWR) {
+		if (exec(s, "PRAGMA journal_mode=WAL") < 0 || exec(s, "PRAGMA synchronous=FULL") < 0 ||
+		    upgrade(s) < 0) {
+			*err_r = xasprintf("%s: %s", path, s->err);
+			goto fail;
+		}
+	} else {
+		if (read_version(s, &v) < 0) {
+			*err_r = xasprintf("%s: %s", path, s->err);
+			goto fail;
+		}
+		if (v != latest_version()) {
+			*err_r = xasprintf("%s: schema version %d, this program needs %d "
+					   "(fedmigctl check upgrades it)",
+					   path, v, latest_version());
+			goto fail;
+		}
+		exec(s, "PRAGMA query_only=1");
+	}
+	return s;
+fail:
+	store_close(&s);
+	return NULL;
+}
+
+void store_close(struct store **sp)
+{
+	struct store *s = *sp;
+
+	if (s == NULL)
+		return;
+	for (int i = 0; i < s->ncache; i++)
+		sqlite3_finalize(s->cache[i].st);
+	sqlite3_close(s->db);
+	free(s);
+	*sp = NULL;
+}
+
+int store_schema_version(struct store *s)
+{
+	int v;
+
+	return read_version(s, &v) < 0 ? STORE_ERR : v;
+}
+
+int store_check(struct store *s)
+{
+	sqlite3_stmt *st = store_prepare(s, "PRAGMA integrity_check");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		return store_fail(s, "integrity_check");
+	const char *r = (const char *)sqlite3_column_text(st, 0);
+
+	if (r == NULL || strcmp(r, "ok") != 0) {
+		store_set_error(s, "integrity_check: %s", r ? r : "(null)");
+		sqlite3_reset(st);
+		return STORE_ERR;
+	}
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+int store_begin(struct store *s)
+{
+	if (s->in_tx) {
+		store_set_error(s, "internal error: nested transaction");
+		return STORE_ERR;
+	}
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return STORE_ERR;
+	s->in_tx = 1;
+	return STORE_OK;
+}
+
+int store_commit(struct store *s)
+{
+	s->in_tx = 0;
+	if (exec(s, "COMMIT") < 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
+int store_rollback(struct store *s)
+{
+	s->in_tx = 0;
+	return exec(s, "ROLLBACK");
+}
+
+/* run: step ST to the end (no rows expected). */
+static int run(struct store *s, sqlite3_stmt *st, const char *context)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, context);
+	return STORE_OK;
+}
+
+int store_system_put(struct store *s, const char *name, const char *domain)
+{
+	sqlite3_stmt *st = store_prepare(s, "INSERT INTO systems(name, domain) VALUES(?1, ?2) "
+					    "ON CONFLICT(name) DO UPDATE SET domain = ?2 "
+					    "WHERE domain <> ?2");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, domain, -1, SQLITE_STATIC);
+	return run(s, st, "store system");
+}
+
+/* --- directory --- */
+
+#define DIR_COLS "d.access, d.system, d.physical, d.held, d.held_since, d.switched_at, d.request_id"
+
+static void read_entry(sqlite3_stmt *st, struct dir_entry *r)
+{
+	store_text(st, 0, r->access, sizeof(r->access));
+	store_text(st, 1, r->system, sizeof(r->system));
+	store_text(st, 2, r->physical, sizeof(r->physical));
+	r->held = sqlite3_column_int(st, 3);
+	r->held_since = sqlite3_column_int64(st, 4);
+	r->switched_at = sqlite3_column_int64(st, 5);
+	r->request_id = sqlite3_column_int64(st, 6);
+}
+
+int store_dir_lookup(struct store *s, const char *addr, struct dir_entry *r)
+{
+	static const char sql[] =
+		"SELECT " DIR_COLS ", 0 FROM directory d WHERE d.access = ?1 "
+		"UNION ALL SELECT " DIR_COLS ", 1 FROM aliases a JOIN directory d "
+		"ON d.access = a.access WHERE a.alias = ?1 "
+		"UNION ALL SELECT " DIR_COLS ", 2 FROM directory d WHERE d.physical = ?1 "
+		"UNION ALL SELECT " DIR_COLS ", 3 FROM formers f JOIN directory d "
+		"ON d.access = f.access WHERE f.physical = ?1 "
+		"LIMIT 1";
+	sqlite3_stmt *st = store_prepare(s, sql);
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		read_entry(st, r);
+		r->match = (enum dir_match)sqlite3_column_int(st, 7);
+		sqlite3_reset(st);
+		return STORE_OK;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return STORE_NOTFOUND;
+	return store_fail(s, "directory lookup");
+}
+
+int store_dir_rewrite(struct store *s, const char *addr, char out[ADDR_MAX])
+{
+	struct dir_entry e;
+	int rc = store_dir_lookup(s, addr, &e);
+
+	if (rc != STORE_OK)
+		return rc;
+	if (e.match == DIR_PHYSICAL)
+		return STORE_NOTFOUND;
+	memcpy(out, e.physical, sizeof(e.physical));
+	return STORE_OK;
+}
+
+static int list_of(struct store *s, sqlite3_stmt *st, const char *key, char **list_r)
+{
+	size_t len = 0, cap = 64;
+	char *out = xmalloc(cap);
+	int rc;
+
+	out[0] = '\0';
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *a = (const char *)sqlite3_column_text(st, 0);
+		size_t al = strlen(a);
+
+		if (len + al + 2 > cap) {
+			cap = (len + al + 2) * 2;
+			out = xrealloc(out, cap);
+		}
+		if (len)
+			out[len++] = ' ';
+		memcpy(out + len, a, al + 1);
+		len += al;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(out);
+		return store_fail(s, "directory list");
+	}
+	*list_r = out;
+	return STORE_OK;
+}
+
+int store_dir_aliases(struct store *s, const char *access, char **list_r)
+{
+	sqlite3_stmt *st =
+		store_prepare(s, "SELECT alias FROM aliases WHERE access = ?1 ORDER BY alias");
+
+	return st ? list_of(s, st, access, list_r) : STORE_ERR;
+}
+
+int store_dir_formers(struct store *s, const char *access, char **list_r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT physical FROM formers WHERE access = ?1 ORDER BY since, physical");
+
+	return st ? list_of(s, st, access, list_r) : STORE_ERR;
+}
+
+int store_dir_each(struct store *s, store_dir_fn fn, void *ctx)
+{
+	/* Not cached: the caller may call lookups from FN. */
+	sqlite3_stmt *st;
+	struct dir_entry e;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT " DIR_COLS " FROM directory d ORDER BY d.access", -1,
+			       &st, NULL) != SQLITE_OK)
+		return store_fail(s, "directory list");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read_entry(st, &e);
+		e.match = DIR_ACCESS;
+		if (fn(ctx, &e) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "directory list");
+}
+
+int store_dir_count(struct store *s, long long *n_r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM directory");
+
+	if (st == NULL)
+		return STORE_ERR;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return store_fail(s, "directory count");
+	}
+	*n_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+/* owner_of: the access address that owns ADDR in any role, "" if none. */
+static int owner_of(struct store *s, const char *addr, char owner[ADDR_MAX], enum dir_match *m)
+{
+	struct dir_entry e;
+	int rc = store_dir_lookup(s, addr, &e);
+
+	owner[0] = '\0';
+	if (rc == STORE_OK) {
+		memcpy(owner, e.access, ADDR_MAX);
+		*m = e.match;
+	}
+	return rc == STORE_ERR ? STORE_ERR : STORE_OK;
+}
+
+static const char *role_name(enum dir_match m)
+{
+	switch (m) {
+	case DIR_ACCESS:
+		return "access address";
+	case DIR_ALIAS:
+		return "alias";
+	case DIR_PHYSICAL:
+		return "physical address";
+	case DIR_FORMER:
+		return "former physical address";
+	}
+	return "address";
+}
+
+/* row_conflicts: 1 if an address of ROW belongs to another entry (reported). */
+static int row_conflicts(struct store *s, const struct dir_row *row, store_row_error_fn err,
+			 void *ctx)
+{
+	char owner[ADDR_MAX], why[3 * ADDR_MAX];
+	enum dir_match m = DIR_ACCESS;
+	int bad = 0;
+
+	if (owner_of(s, row->access, owner, &m) < 0)
+		return -1;
+	if (*owner && (strcmp(owner, row->access) != 0 || m != DIR_ACCESS)) {
+		snprintf(why, sizeof(why), "%s is already the %s of %s", row->access, role_name(m),
+			 owner);
+		err(ctx, row->line, why);
+		bad = 1;
+	}
+	if (owner_of(s, row->physical, owner, &m) < 0)
+		return -1;
+	if (*owner && (strcmp(owner, row->access) != 0 || m == DIR_ALIAS)) {
+		snprintf(why, sizeof(why), "physical address %s is already the %s of %s",
+			 row->physical, role_name(m), owner);
+		err(ctx, row->line, why);
+		bad = 1;
+	}
+	for (size_t i = 0; i < row->naliases; i++) {
+		if (owner_of(s, row->aliases[i], owner, &m) < 0)
+			return -1;
+		if (*owner && (strcmp(owner, row->access) != 0 || m != DIR_ALIAS)) {
+			snprintf(why, sizeof(why), "alias %s is already the %s of %s",
+				 row->aliases[i], role_name(m), owner);
+			err(ctx, row->line, why);
+			bad = 1;
+		}
+	}
+	return bad;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* same_aliases: 1 if STORED (sorted, space separated) equals ROW's aliases. */
+static int same_aliases(const char *stored, const struct dir_row *row)
+{
+	const char **v = xcalloc(row->naliases + 1, sizeof(*v));
+	size_t len = 0;
+
+	for (size_t i = 0; i < row->naliases; i++) {
+		v[i] = row->aliases[i];
+		len += strlen(v[i]) + 1;
+	}
+	qsort(v, row->naliases, sizeof(*v), cmp_str);
+	char *joined = xcalloc(len + 1, 1);
+
+	for (size_t i = 0; i < row->naliases; i++) {
+		if (i)
+			strcat(joined, " ");
+		strcat(joined, v[i]);
+	}
+	int same = strcmp(joined, stored) == 0;
+
+	free(joined);
+	free(v);
+	return same;
+}
+
+static int put_aliases(struct store *s, const struct dir_row *row)
+{
+	sqlite3_stmt *del = store_prepare(s, "DELETE FROM aliases WHERE access = ?1");
+
+	if (del == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(del, 1, row->access, -1, SQLITE_STATIC);
+	if (run(s, del, "delete aliases") < 0)
+		return STORE_ERR;
+	for (size_t i = 0; i < row->naliases; i++) {
+		sqlite3_stmt *ins = store_prepare(s, "INSERT INTO aliases(alias, access) VALUES(?1, ?2)");
+
+		if (ins == NULL)
+			return STORE_ERR;
+		sqlite3_bind_text(ins, 1, row->aliases[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, row->access, -1, SQLITE_STATIC);
+		if (run(s, ins, "insert alias") < 0)
+			return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
+static int import_row(struct store *s, const struct dir_row *row, int empty, long long now,
+		      struct dir_import_result *res, store_row_error_fn err, void *ctx)
+{
+	char why[3 * ADDR_MAX];
+	int exists = 0, c;
+	struct dir_entry cur;
+
+	if (!empty) {
+		sqlite3_stmt *st = store_prepare(s, "SELECT " DIR_COLS " FROM directory d "
+						    "WHERE d.access = ?1");
+
+		if (st == NULL)
+			return STORE_ERR;
+		sqlite3_bind_text(st, 1, row->access, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+
+		if (rc == SQLITE_ROW) {
+			read_entry(st, &cur);
+			exists = 1;
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return store_fail(s, "directory lookup");
+	}
+	if (exists && strcmp(cur.system, row->system) == 0 &&
+	    strcmp(cur.physical, row->physical) == 0) {
+		char *stored;
+
+		if (store_dir_aliases(s, row->access, &stored) < 0)
+			return STORE_ERR;
+		int same = same_aliases(stored, row);
+
+		free(stored);
+		if (same) {
+			res->unchanged++;
+			return STORE_OK;
+		}
+	}
+	if (exists && (cur.held || cur.request_id)) {
+		snprintf(why, sizeof(why), "%s is being migrated (request %lld): not changed",
+			 row->access, cur.request_id);
+		err(ctx, row->line, why);
+		return 1;
+	}
+	if (!empty) {
+		c = row_conflicts(s, row, err, ctx);
+		if (c != 0)
+			return c;
+	}
+	sqlite3_stmt *st = store_prepare(
+		s, "INSERT INTO directory(access, system, physical, updated) VALUES(?1, ?2, ?3, ?4) "
+		   "ON CONFLICT(access) DO UPDATE SET system = ?2, physical = ?3, updated = ?4");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, row->access, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row->system, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, row->physical, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	if (run(s, st, "store directory entry") < 0)
+		return STORE_ERR;
+	if (put_aliases(s, row) < 0)
+		return STORE_ERR;
+	if (exists)
+		res->updated++;
+	else
+		res->added++;
+	return STORE_OK;
+}
+
+int store_dir_import(struct store *s, const struct dir_row *rows, size_t n, int dry_run,
+		     struct dir_import_result *res, store_row_error_fn err, void *ctx)
+{
+	long long count, now;
+	int bad = 0;
+	struct timespec ts;
+
+	memset(res, 0, sizeof(*res));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	if (store_begin(s) < 0)
+		return STORE_ERR;
+	if (store_dir_count(s, &count) < 0)
+		goto fail;
+	/* An empty directory (a first import) cannot conflict: skip the checks. */
+	for (size_t i = 0; i < n; i++) {
+		int rc = import_row(s, &rows[i], count == 0, now, res, err, ctx);
+
+		if (rc < 0)
+			goto fail;
+		bad |= rc;
+	}
+	if (bad || dry_run) {
+		store_rollback(s);
+		if (bad)
+			store_set_error(s, "bad rows: nothing imported");
+		return bad ? STORE_ERR : STORE_OK;
+	}
+	return store_commit(s);
+fail:
+	store_rollback(s);
+	return STORE_ERR;
+}
+
+/* --- the switch --- */
+
+/* in_own_tx: run FN in a transaction unless the caller has one open. */
+#define TX_BEGIN(s)                                                                   \
+	int own_tx_ = !(s)->in_tx;                                                    \
+	if (own_tx_ && store_begin(s) < 0)                                            \
+		return STORE_ERR
+#define TX_END(s, rc)                                                                 \
+	do {                                                                          \
+		if (!own_tx_)                                                         \
+			return (rc);                                                  \
+		if ((rc) == STORE_ERR) {                                              \
+			store_rollback(s);                                            \
+			return STORE_ERR;                                             \
+		}                                                                     \
+		return store_commit(s) < 0 ? STORE_ERR : (rc);                        \
+	} while (0)
+
+static int changed_one(struct store *s, const char *access)
+{
+	if (sqlite3_changes(s->db) == 0) {
+		store_set_error(s, "%s: not in the directory", access);
+		return STORE_NOTFOUND;
+	}
+	return STORE_OK;
+}
+
+int store_dir_hold(struct store *s, const char *access, long long request_id, long long at)
+{
+	TX_BEGIN(s);
+	int rc = STORE_ERR;
+	sqlite3_stmt *st = store_prepare(s, "UPDATE directory SET held = 1, held_since = ?2, "
+					    "request_id = ?3, updated = ?2 WHERE access = ?1");
+
+	if (st) {
+		sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, at);
+		sqlite3_bind_int64(st, 3, request_id);
+		rc = run(s, st, "hold");
+		if (rc == STORE_OK)
+			rc = changed_one(s, access);
+	}
+	TX_END(s, rc);
+}
+
+int store_dir_unhold(struct store *s, const char *access)
+{
+	TX_BEGIN(s);
+	int rc = STORE_ERR;
+	sqlite3_stmt *st = store_prepare(s, "UPDATE directory SET held = 0, held_since = 0 "
+					    "WHERE access = ?1");
+
+	if (st) {
+		sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
+		rc = run(s, st, "unhold");
+		if (rc == STORE_OK)
+			rc = changed_one(s, access);
+	}
+	TX_END(s, rc);
+}
+
+static int do_switch(struct store *s, const char *access, const char *system,
+		     const char *physical, long long request_id, long long at)
+{
+	struct dir_entry e;
+	sqlite3_stmt *st;
+	int rc = store_dir_lookup(s, access, &e);
+
+	if (rc != STORE_OK || e.match != DIR_ACCESS) {
+		store_set_error(s, "%s: not an access address in the directory", access);
+		return rc == STORE_ERR ? STORE_ERR : STORE_NOTFOUND;
+	}
+	if (strcmp(e.physical, physical) != 0) {
+		/* The old physical address forwards to the new one from now on. */
+		st = store_prepare(s, "INSERT INTO formers(physical, access, since) VALUES(?1, ?2, ?3) "
+				      "ON CONFLICT(physical) DO UPDATE SET access = ?2, since = ?3");
+		if (st == NULL)
+			return STORE_ERR;
+		sqlite3_bind_text(st, 1, e.physical, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, access, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, at);
+		if (run(s, st, "record former address") < 0)
+			return STORE_ERR;
+		/* Moving back (rollback): the target is no longer a former address. */
+		st = store_prepare(s, "DELETE FROM formers WHERE physical = ?1");
+		if (st == NULL)
+			return STORE_ERR;
+		sqlite3_bind_text(st, 1, physical, -1, SQLITE_STATIC);
+		if (run(s, st, "remove former address") < 0)
+			return STORE_ERR;
+	}
+	st = store_prepare(s, "UPDATE directory SET system = ?2, physical = ?3, held = 0, "
+			      "held_since = 0, switched_at = ?4, request_id = ?5, updated = ?4 "
+			      "WHERE access = ?1");
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, system, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, physical, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, at);
+	sqlite3_bind_int64(st, 5, request_id);
+	return run(s, st, "switch");
+}
+
+int store_dir_switch(struct store *s, const char *access, const char *system,
+		     const char *physical, long long request_id, long long at)
+{
+	TX_BEGIN(s);
+	int rc = do_switch(s, access, system, physical, request_id, at);
+
+	TX_END(s, rc);
+}
+
+int store_held_add(struct store *s, const char *queue_id, long long request_id,
+		   const char *recipients, long long at)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "INSERT INTO held_messages(queue_id, request_id, held_at, recipients) "
+		   "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(queue_id) DO NOTHING");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, request_id);
+	sqlite3_bind_int64(st, 3, at);
+	sqlite3_bind_text(st, 4, recipients, -1, SQLITE_STATIC);
+	return run(s, st, "record held message");
+}

@@ -1,0 +1,25 @@
+/*
+ * store_int - for the store_*.c files of the SQLite backend only.
+ *
+ * store_prepare() returns a cached prepared statement for SQL, which must
+ * be a string literal (the cache is keyed by its address), reset and with
+ * bindings cleared; NULL with the error recorded. store_fail() records the
+ * SQLite error of the last call with a context and returns STORE_ERR.
+ */
+#ifndef FEDMIG_STORE_INT_H
+#define FEDMIG_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+sqlite3 *store_db(struct store *s);
+sqlite3_stmt *store_prepare(struct store *s, const char *sql);
+int store_fail(struct store *s, const char *context);
+void store_set_error(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* store_text: column I as a string, "" for NULL, copied into BUF of SIZE. */
+void store_text(sqlite3_stmt *st, int i, char *buf, size_t size);
+/* store_in_tx: 1 inside store_begin(). */
+int store_in_tx(const struct store *s);
+
+#endif

@@ -1,0 +1,285 @@
+"""Helpers for tests that run against a fedmig lab (tests/lab/lab).
+
+Standard library only. Typical use:
+
+    sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
+    import fedlab
+    env = fedlab.load_env(lab_dir)
+    r = fedlab.send(env, ["alice@s1.example.org"])
+    assert r.accepted, r
+    fedlab.wait_for(lambda: r.msgid in fedlab.maildir_msgids(env, "s1").get(
+        "alice@s1.example.org", []), 10)
+"""
+
+import dataclasses
+import email.utils
+import imaplib
+import json
+import os
+import re
+import smtplib
+import ssl
+import subprocess
+import time
+import uuid
+
+__all__ = [
+    "load_env", "send", "SendResult", "maildir_msgids", "postqueue",
+    "wait_queue_empty", "imap_login", "maillog", "wait_for",
+]
+
+
+def load_env(lab_dir):
+    """Read LAB_DIR/lab.env into a dict (values are strings)."""
+    env = {}
+    with open(os.path.join(lab_dir, "lab.env")) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                key, value = line.split("=", 1)
+                env[key] = value
+    return env
+
+
+@dataclasses.dataclass
+class SendResult:
+    """Outcome of one SMTP transaction.
+
+    accepted: the message was queued (250 after the final dot).
+    code/text: the last reply that decided the outcome (the reply to the
+    final dot, or the first failing MAIL/DATA reply, or the last RCPT reply
+    when every recipient was refused; code 0 when the connection broke).
+    rcpts: [(address, code, text)] for every RCPT TO.
+    """
+    accepted: bool
+    code: int
+    text: str
+    queue_id: str = None
+    msgid: str = None
+    rcpts: list = dataclasses.field(default_factory=list)
+
+
+_QUEUED = re.compile(r"queued as ([0-9A-Za-z]+)")
+
+
+def _message(sender, rcpts, msgid, body_size, subject):
+    headers = [
+        "From: <%s>" % sender,
+        "To: %s" % ", ".join("<%s>" % r for r in rcpts),
+        "Subject: %s" % (subject or "fedmig lab " + msgid),
+        "Date: %s" % email.utils.formatdate(localtime=False),
+        "Message-ID: %s" % msgid,
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=us-ascii",
+    ]
+    # Lines that never start with "." need no dot-stuffing; the body is
+    # body_size bytes give or take one line ending.
+    line = "fedmig lab body line " + "x" * 51 + "\r\n"
+    n, rest = divmod(max(body_size, 0), len(line))
+    body = line * n + ("y" * max(rest - 2, 0) + "\r\n" if rest else "")
+    return ("\r\n".join(headers) + "\r\n\r\n" + body).encode("ascii")
+
+
+def send(env, rcpts, msgid=None, sender="tester@fed.example.org",
+         body_size=1000, slow_pause=0.0, subject=None, timeout=60):
+    """Send one message through the lab's Postfix and report what happened.
+
+    With slow_pause > 0 the client sends RCPTs, DATA and half the body,
+    sleeps slow_pause seconds and only then sends the rest and the final
+    dot: a transaction that stays open across, say, a switch.
+    """
+    if isinstance(rcpts, str):
+        rcpts = [rcpts]
+    if msgid is None:
+        msgid = "<%s@fedlab.test>" % uuid.uuid4().hex
+    data = _message(sender, rcpts, msgid, body_size, subject)
+    result = SendResult(False, 0, "", msgid=msgid)
+    try:
+        smtp = smtplib.SMTP("127.0.0.1", int(env["SMTP_PORT"]),
+                            local_hostname="client.fedlab.test", timeout=timeout)
+    except (OSError, smtplib.SMTPException) as e:
+        result.text = "connect: %s" % e
+        return result
+    try:
+        code, text = smtp.ehlo()
+        if code != 250:
+            result.code, result.text = code, _s(text)
+            return result
+        code, text = smtp.mail(sender)
+        if code != 250:
+            result.code, result.text = code, _s(text)
+            return result
+        for rcpt in rcpts:
+            code, text = smtp.rcpt(rcpt)
+            result.rcpts.append((rcpt, code, _s(text)))
+        if not any(code in (250, 251) for _, code, _ in result.rcpts):
+            _, result.code, result.text = result.rcpts[-1]
+            return result
+        smtp.putcmd("data")
+        code, text = smtp.getreply()
+        if code != 354:
+            result.code, result.text = code, _s(text)
+            return result
+        payload = data + b".\r\n"
+        if slow_pause > 0:
+            half = len(data) // 2
+            smtp.sock.sendall(payload[:half])
+            time.sleep(slow_pause)
+            smtp.sock.sendall(payload[half:])
+        else:
+            smtp.sock.sendall(payload)
+        code, text = smtp.getreply()
+        result.code, result.text = code, _s(text)
+        result.accepted = code == 250
+        m = _QUEUED.search(result.text)
+        if m:
+            result.queue_id = m.group(1)
+        return result
+    except smtplib.SMTPServerDisconnected as e:
+        result.text = "disconnected: %s" % e
+        return result
+    except (OSError, smtplib.SMTPException) as e:
+        result.text = "error: %s" % e
+        return result
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+
+def _s(text):
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+
+
+def _message_id(path):
+    """Message-ID header of a message file (headers only, unfolded)."""
+    value = None
+    with open(path, "rb") as f:
+        for raw in f:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if not line:
+                break
+            if value is not None and line[:1] in (" ", "\t"):
+                value += line.strip()
+                continue
+            if value is not None:
+                break
+            if line.lower().startswith("message-id:"):
+                value = line.split(":", 1)[1].strip()
+    return value
+
+
+def maildir_msgids(env, system, by_folder=False):
+    """Message-IDs on disk in one system, keyed by physical address.
+
+    Reads new/ and cur/ of every Maildir++ folder below
+    SN_MAIL_ROOT/DOMAIN/LOCALPART/Maildir. Returns
+    {"alice@s1.example.org": [msgid, ...]}, or with by_folder=True
+    {"alice@s1.example.org": {"INBOX": [...], "Sent": [...]}} (folder names
+    use the system's separator). Messages without a Message-ID show as None.
+    """
+    root = env["%s_MAIL_ROOT" % system.upper()]
+    sep = env.get("%s_SEPARATOR" % system.upper(), "/")
+    out = {}
+    if not os.path.isdir(root):
+        return out
+    for domain in sorted(os.listdir(root)):
+        for local in sorted(os.listdir(os.path.join(root, domain))):
+            maildir = os.path.join(root, domain, local, "Maildir")
+            if not os.path.isdir(maildir):
+                continue
+            folders = {"INBOX": maildir}
+            for name in os.listdir(maildir):
+                if name.startswith(".") and name not in (".", ".."):
+                    folders[name[1:].replace(".", sep)] = os.path.join(maildir, name)
+            per = {}
+            for folder, path in sorted(folders.items()):
+                ids = []
+                for sub in ("new", "cur"):
+                    d = os.path.join(path, sub)
+                    try:
+                        names = sorted(os.listdir(d))
+                    except FileNotFoundError:
+                        continue
+                    for n in names:
+                        try:
+                            ids.append(_message_id(os.path.join(d, n)))
+                        except FileNotFoundError:
+                            pass  # moved new/ -> cur/ meanwhile; seen there
+                per[folder] = ids
+            addr = "%s@%s" % (local, domain)
+            out[addr] = per if by_folder else [i for ids in per.values() for i in ids]
+    return out
+
+
+def postqueue(env):
+    """Messages in the lab's Postfix queue, as parsed `postqueue -j` lines."""
+    out = subprocess.run(["postqueue", "-c", env["POSTFIX_CONFIG"], "-j"],
+                         check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def wait_for(predicate, timeout, interval=0.1):
+    """Poll predicate() until it returns a true value or timeout seconds
+    pass; returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def wait_queue_empty(env, timeout=30, ignore_hold=False):
+    """True once the queue is empty (hold queue ignored if asked), False
+    on timeout."""
+    def empty():
+        q = postqueue(env)
+        if ignore_hold:
+            q = [m for m in q if m.get("queue_name") != "hold"]
+        return not q
+    return bool(wait_for(empty, timeout, 0.2))
+
+
+def imap_login(env, system, user, master=True, tls=False, password=None):
+    """Logged-in imaplib connection to S1 or S2.
+
+    user: a physical address or just its local part. master=True logs in
+    as "user*MASTER_USER" with the master password; tls=True uses the
+    imaps port and verifies the server against the lab CA (TLS_CA).
+    """
+    sysu = system.upper()
+    if "@" not in user:
+        user = "%s@%s" % (user, env["%s_DOMAIN" % sysu])
+    if tls:
+        ctx = ssl.create_default_context(cafile=env["TLS_CA"])
+        conn = imaplib.IMAP4_SSL("127.0.0.1", int(env["%s_IMAPS_PORT" % sysu]),
+                                 ssl_context=ctx, timeout=30)
+    else:
+        conn = imaplib.IMAP4("127.0.0.1", int(env["%s_IMAP_PORT" % sysu]), timeout=30)
+    try:
+        if master:
+            conn.login("%s%s%s" % (user, env.get("MASTER_SEPARATOR", "*"),
+                                   env["MASTER_USER"]),
+                       password or env["MASTER_PASS"])
+        else:
+            conn.login(user, password or env["USER_PASS"])
+    except Exception:
+        conn.shutdown()
+        raise
+    return conn
+
+
+def maillog(env, pattern=None):
+    """Lines of the lab's Postfix log, optionally only those matching the
+    regular expression pattern."""
+    try:
+        with open(env["POSTFIX_MAILLOG"], errors="replace") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return []
+    if pattern is None:
+        return lines
+    rx = re.compile(pattern)
+    return [line for line in lines if rx.search(line)]
