@@ -1,0 +1,173 @@
+/* fedmig.conf: syntax, types, errors with FILE:LINE, and documentation. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static const struct {
+	const char *name;
+	const char *text;
+	const char *err; /* substring of the error, NULL: must load */
+} cases[] = {
+	{"empty", "", NULL},
+	{"comment and blank", "# hello\n\n   \n", NULL},
+	{"simple", "state_database = /tmp/x.db\n", NULL},
+	{"continuation", "federated_domains = a.org\n  b.org\n", NULL},
+	{"expansion", "run_directory = /run/x\nstate_database = $run_directory/db\n", NULL},
+	{"brace expansion", "run_directory = /r\nstate_database = ${run_directory}/a$(run_directory)\n",
+	 NULL},
+	{"systems", "systems = s1\ns1_domain = s1.example.org\ns1_driver = dovecot\n", NULL},
+	{"unknown key", "bogus = 1\n", "t.conf:1: unknown parameter bogus"},
+	{"missing equals", "state_database /x\n", "t.conf:1: missing '='"},
+	{"duplicate", "fedmig_user = a\nfedmig_user = b\n", "t.conf:2: fedmig_user is already set at line 1"},
+	{"bad int", "smd_max_children = many\n", "t.conf:1: smd_max_children: expected a whole number"},
+	{"int range", "smd_max_children = 0\n", "out of range"},
+	{"bad bool", "fold_local_part = maybe\n", "expected yes or no"},
+	{"bad time unit", "drain_timeout = 10y\n", "unknown time unit"},
+	{"bad enum", "hold_action = drop\n", "is not one of"},
+	{"bad mode", "socket_mode = 0999\n", "octal mode"},
+	{"undefined expansion", "state_database = $nothing/x\n", "undefined parameter $nothing"},
+	{"loop", "run_directory = $state_database\nstate_database = $run_directory\n", "loops"},
+	{"continuation first", "  x\n", "t.conf:1: continuation line"},
+	{"system key without system", "s1_domain = a.org\n", "unknown parameter s1_domain"},
+	{"system without domain", "systems = s1\n", "system s1 has no s1_domain"},
+	{"bad system name", "systems = s_1\n", "not a valid name"},
+	{"system twice", "systems = a a\na_domain = x.org\n", "named twice"},
+	{"system and scenario", "systems = x\nx_domain = y.org\nscenarios = default x\n",
+	 "both a system and a scenario"},
+	{"default scenario missing", "scenarios = fast\n", "default_scenario"},
+	{"scenario keys", "scenarios = default fast\nfast_copy_data = no\n", NULL},
+	{"bad name", "my-key = 1\n", "bad parameter name"},
+};
+
+START_TEST(test_table)
+{
+	char *err = NULL;
+	struct config *cfg = config_parse(cases[_i].text, "t.conf", &err);
+
+	if (cases[_i].err == NULL) {
+		ck_assert_msg(cfg != NULL, "case %d (%s): %s", _i, cases[_i].name, err);
+	} else {
+		ck_assert_msg(cfg == NULL, "case %d (%s): loaded", _i, cases[_i].name);
+		ck_assert_msg(strstr(err, cases[_i].err) != NULL, "case %d (%s): error \"%s\"", _i,
+			      cases[_i].name, err);
+	}
+	config_free(&cfg);
+	free(err);
+}
+END_TEST
+
+START_TEST(test_values)
+{
+	char *err = NULL;
+	struct config *cfg = config_parse(
+		"run_directory = /r\nstate_database = ${run_directory}/db\n"
+		"federated_domains = a.org, b.org\n  c.org\ndrain_timeout = 250ms\n"
+		"hold_max = 2m\nsocket_mode = 0640\nsystems = old new\nold_domain = s1.org\n"
+		"new_domain = s2.org\nnew_driver = dovecot\nscenarios = default quick\n"
+		"quick_copy_data = no\n",
+		"t.conf", &err);
+	size_t n;
+
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_str_eq(config_str(cfg, "state_database"), "/r/db");
+	const char *const *d = config_list(cfg, "federated_domains", &n);
+
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(d[2], "c.org");
+	ck_assert_int_eq(config_time_ms(cfg, "drain_timeout"), 250);
+	ck_assert_int_eq(config_time_ms(cfg, "hold_max"), 120000);
+	ck_assert_int_eq(config_time_ms(cfg, "switch_grace"), 200);
+	ck_assert_int_eq(config_int(cfg, "smd_max_children"), 4);
+	ck_assert_int_eq(config_bool(cfg, "fold_local_part"), 1);
+	ck_assert_str_eq(config_sys_str(cfg, "new", "driver"), "dovecot");
+	ck_assert_str_eq(config_sys_str(cfg, "old", "driver"), "exec");
+	ck_assert_str_eq(config_system_by_domain(cfg, "S2.org"), "new");
+	ck_assert_int_eq(config_scn_bool(cfg, "quick", "copy_data"), 0);
+	ck_assert_int_eq(config_scn_bool(cfg, "default", "copy_data"), 1);
+	ck_assert(config_has_system(cfg, "old"));
+	ck_assert(!config_has_system(cfg, "default"));
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_nul_in_file)
+{
+	char path[] = "/tmp/fedmig-test-conf-XXXXXX";
+	int fd = mkstemp(path);
+	char *err = NULL;
+
+	ck_assert(fd >= 0);
+	ck_assert_int_eq(write(fd, "a = 1\nb\0c = 2\n", 14), 14);
+	close(fd);
+	ck_assert(config_load(path, &err) == NULL);
+	ck_assert_msg(strstr(err, ":2: NUL byte") != NULL, "%s", err);
+	free(err);
+	unlink(path);
+	ck_assert(config_load("/nonexistent/fedmig.conf", &err) == NULL);
+	ck_assert(strstr(err, "/nonexistent/fedmig.conf") != NULL);
+	free(err);
+}
+END_TEST
+
+/* Every key of the table has an entry in fedmig.conf(5). */
+START_TEST(test_documented)
+{
+	const char *page = getenv("FEDMIG_CONF_MAN");
+	FILE *fp = fopen(page ? page : "man/fedmig.conf.5", "r");
+	static char buf[1 << 20];
+	size_t n;
+
+	ck_assert_msg(fp != NULL, "cannot open man/fedmig.conf.5 (run from the top directory)");
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	for (const struct conf_key *k = config_keys(); k->name; k++) {
+		char want[256];
+
+		snprintf(want, sizeof(want), ".It Cm %s%s ", k->scope == CONF_GLOBAL ? "" : "NAME_",
+			 k->name);
+		ck_assert_msg(strstr(buf, want) != NULL, "key %s%s has no entry in fedmig.conf(5)",
+			      k->scope == CONF_GLOBAL ? "" : "NAME_", k->name);
+	}
+}
+END_TEST
+
+START_TEST(test_time)
+{
+	long long ms;
+	const char *why;
+
+	ck_assert_int_eq(config_parse_time_ms("5", &ms, &why), 0);
+	ck_assert_int_eq(ms, 5000);
+	ck_assert_int_eq(config_parse_time_ms("1w", &ms, &why), 0);
+	ck_assert_int_eq(ms, 604800000LL);
+	ck_assert_int_eq(config_parse_time_ms("-1", &ms, &why), -1);
+	ck_assert_int_eq(config_parse_time_ms("99999999999999999999", &ms, &why), -1);
+	ck_assert_int_eq(config_parse_time_ms("9999999999999h", &ms, &why), -1);
+	ck_assert_int_eq(config_parse_time_ms("", &ms, &why), -1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("config");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(tc, test_table, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_nul_in_file);
+	tcase_add_test(tc, test_documented);
+	tcase_add_test(tc, test_time);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,228 @@
+/* The SQLite store on disk: schema, import rules, lookups, the switch. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+
+static char dir[64], path[128];
+static int nerrors;
+static char lasterr[512];
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/fedmig-store-XXXXXX");
+	ck_assert(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	nerrors = 0;
+}
+
+static void teardown(void)
+{
+	char p[160];
+
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void on_err(void *ctx, int line, const char *why)
+{
+	nerrors++;
+	snprintf(lasterr, sizeof(lasterr), "%d: %s", line, why);
+}
+
+static struct store *open_rw(void)
+{
+	char *err = NULL;
+	struct store *s = store_open(path, STORE_RDWR, 1000, &err);
+
+	ck_assert_msg(s != NULL, "%s", err);
+	return s;
+}
+
+static const char *const alice_aliases[] = {"a.smith@example.org", "smith@example.org"};
+static const struct dir_row rows[] = {
+	{"alice@example.org", "s1", "alice@s1.example.org", alice_aliases, 2, 2},
+	{"bob@example.org", "s1", "bob@s1.example.org", NULL, 0, 3},
+};
+
+START_TEST(test_open_and_schema)
+{
+	char *err = NULL;
+	struct store *s;
+
+	ck_assert(store_open(path, STORE_RDONLY, 100, &err) == NULL);
+	free(err);
+	s = open_rw();
+	ck_assert_int_ge(store_schema_version(s), 1);
+	ck_assert_int_eq(store_check(s), STORE_OK);
+	store_close(&s);
+	ck_assert(s == NULL);
+	s = store_open(path, STORE_RDONLY, 100, &err);
+	ck_assert_msg(s != NULL, "%s", err);
+	store_close(&s);
+	/* Reopening read-write does not re-apply the schema. */
+	s = open_rw();
+	store_close(&s);
+}
+END_TEST
+
+START_TEST(test_import_lookup)
+{
+	struct store *s = open_rw();
+	struct dir_import_result r;
+	struct dir_entry e;
+	char out[ADDR_MAX];
+
+	ck_assert_int_eq(store_dir_import(s, rows, 2, 0, &r, on_err, NULL), STORE_OK);
+	ck_assert_uint_eq(r.added, 2);
+	ck_assert_int_eq(store_dir_lookup(s, "alice@example.org", &e), STORE_OK);
+	ck_assert_int_eq(e.match, DIR_ACCESS);
+	ck_assert_str_eq(e.physical, "alice@s1.example.org");
+	ck_assert_int_eq(store_dir_lookup(s, "smith@example.org", &e), STORE_OK);
+	ck_assert_int_eq(e.match, DIR_ALIAS);
+	ck_assert_str_eq(e.access, "alice@example.org");
+	ck_assert_int_eq(store_dir_lookup(s, "alice@s1.example.org", &e), STORE_OK);
+	ck_assert_int_eq(e.match, DIR_PHYSICAL);
+	ck_assert_int_eq(store_dir_lookup(s, "nobody@example.org", &e), STORE_NOTFOUND);
+	ck_assert_int_eq(store_dir_rewrite(s, "a.smith@example.org", out), STORE_OK);
+	ck_assert_str_eq(out, "alice@s1.example.org");
+	ck_assert_int_eq(store_dir_rewrite(s, "alice@s1.example.org", out), STORE_NOTFOUND);
+
+	/* The same rows again change nothing. */
+	ck_assert_int_eq(store_dir_import(s, rows, 2, 0, &r, on_err, NULL), STORE_OK);
+	ck_assert_uint_eq(r.unchanged, 2);
+	ck_assert_uint_eq(r.added + r.updated, 0);
+	store_close(&s);
+}
+END_TEST
+
+START_TEST(test_import_conflicts)
+{
+	struct store *s = open_rw();
+	struct dir_import_result r;
+	long long n;
+	static const char *const steal[] = {"smith@example.org"};
+	static const struct dir_row bad[] = {
+		{"carol@example.org", "s2", "carol@s2.example.org", NULL, 0, 5},
+		{"dave@example.org", "s2", "dave@s2.example.org", steal, 1, 6},
+	};
+	static const struct dir_row phys[] = {
+		{"erin@example.org", "s1", "alice@s1.example.org", NULL, 0, 9},
+	};
+
+	ck_assert_int_eq(store_dir_import(s, rows, 2, 0, &r, on_err, NULL), STORE_OK);
+	ck_assert_int_eq(store_dir_import(s, bad, 2, 0, &r, on_err, NULL), STORE_ERR);
+	ck_assert_int_eq(nerrors, 1);
+	ck_assert_msg(strstr(lasterr, "6: alias smith@example.org is already the alias of "
+				      "alice@example.org") != NULL, "%s", lasterr);
+	/* All or nothing: carol (a good row) was not added either. */
+	ck_assert_int_eq(store_dir_count(s, &n), STORE_OK);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(store_dir_import(s, phys, 1, 0, &r, on_err, NULL), STORE_ERR);
+	ck_assert_msg(strstr(lasterr, "physical address alice@s1.example.org") != NULL, "%s",
+		      lasterr);
+	/* Dry run: counts, writes nothing. */
+	ck_assert_int_eq(store_dir_import(s, bad, 1, 1, &r, on_err, NULL), STORE_OK);
+	ck_assert_uint_eq(r.added, 1);
+	ck_assert_int_eq(store_dir_count(s, &n), STORE_OK);
+	ck_assert_int_eq(n, 2);
+	store_close(&s);
+}
+END_TEST
+
+START_TEST(test_switch)
+{
+	struct store *s = open_rw();
+	struct dir_import_result r;
+	struct dir_entry e;
+	char out[ADDR_MAX];
+	static const struct dir_row moved[] = {
+		{"alice@example.org", "s2", "alice@s2.example.org", NULL, 0, 2},
+	};
+
+	ck_assert_int_eq(store_dir_import(s, rows, 2, 0, &r, on_err, NULL), STORE_OK);
+	ck_assert_int_eq(store_dir_hold(s, "alice@example.org", 7, 1000), STORE_OK);
+	/* Held: the alias and the physical address are held too. */
+	ck_assert_int_eq(store_dir_lookup(s, "a.smith@example.org", &e), STORE_OK);
+	ck_assert_int_eq(e.held, 1);
+	ck_assert_int_eq(e.request_id, 7);
+	ck_assert_int_eq(store_dir_lookup(s, "alice@s1.example.org", &e), STORE_OK);
+	ck_assert_int_eq(e.held, 1);
+	/* An entry being migrated is not changed by an import. */
+	ck_assert_int_eq(store_dir_import(s, moved, 1, 0, &r, on_err, NULL), STORE_ERR);
+	ck_assert(strstr(lasterr, "being migrated") != NULL);
+	ck_assert_int_eq(store_dir_hold(s, "nobody@example.org", 7, 1000), STORE_NOTFOUND);
+
+	ck_assert_int_eq(store_dir_switch(s, "alice@example.org", "s2", "alice@s2.example.org", 7,
+					  2000),
+			 STORE_OK);
+	ck_assert_int_eq(store_dir_lookup(s, "alice@example.org", &e), STORE_OK);
+	ck_assert_int_eq(e.held, 0);
+	ck_assert_int_eq(e.switched_at, 2000);
+	ck_assert_str_eq(e.physical, "alice@s2.example.org");
+	/* The old physical address forwards to the new one. */
+	ck_assert_int_eq(store_dir_lookup(s, "alice@s1.example.org", &e), STORE_OK);
+	ck_assert_int_eq(e.match, DIR_FORMER);
+	ck_assert_int_eq(store_dir_rewrite(s, "alice@s1.example.org", out), STORE_OK);
+	ck_assert_str_eq(out, "alice@s2.example.org");
+	ck_assert_int_eq(store_dir_rewrite(s, "smith@example.org", out), STORE_OK);
+	ck_assert_str_eq(out, "alice@s2.example.org");
+
+	/* Rollback: back to s1; s2's address now forwards to s1. */
+	ck_assert_int_eq(store_dir_switch(s, "alice@example.org", "s1", "alice@s1.example.org", 7,
+					  3000),
+			 STORE_OK);
+	ck_assert_int_eq(store_dir_lookup(s, "alice@s1.example.org", &e), STORE_OK);
+	ck_assert_int_eq(e.match, DIR_PHYSICAL);
+	ck_assert_int_eq(store_dir_rewrite(s, "alice@s2.example.org", out), STORE_OK);
+	ck_assert_str_eq(out, "alice@s1.example.org");
+
+	ck_assert_int_eq(store_held_add(s, "4Xyz1", 7, "alice@example.org", 1500), STORE_OK);
+	ck_assert_int_eq(store_held_add(s, "4Xyz1", 7, "alice@example.org", 1500), STORE_OK);
+	store_close(&s);
+}
+END_TEST
+
+START_TEST(test_readonly_cannot_write)
+{
+	struct store *s = open_rw();
+	struct dir_import_result r;
+	char *err = NULL;
+
+	ck_assert_int_eq(store_dir_import(s, rows, 2, 0, &r, on_err, NULL), STORE_OK);
+	store_close(&s);
+	s = store_open(path, STORE_RDONLY, 100, &err);
+	ck_assert(s != NULL);
+	ck_assert_int_eq(store_dir_hold(s, "alice@example.org", 1, 1), STORE_ERR);
+	ck_assert(*store_errmsg(s));
+	store_close(&s);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_open_and_schema);
+	tcase_add_test(tc, test_import_lookup);
+	tcase_add_test(tc, test_import_conflicts);
+	tcase_add_test(tc, test_switch);
+	tcase_add_test(tc, test_readonly_cannot_write);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
