@@ -1,0 +1,7 @@
+# milter/: fedmig-milter, the libmilter filter that holds mail during a switch.
+MILTER_OBJS := $(O)/milter/filter.o $(O)/milter/decide.o $(O)/milter/txn.o
+PROGRAMS += $(O)/milter/fedmig-milter
+PART_LIBS += $(O)/milter/libfedmig-milter.a
+$(O)/milter/libfedmig-milter.a: $(MILTER_OBJS)
+$(O)/milter/fedmig-milter: $(O)/milter/main.o $(O)/milter/libfedmig-milter.a $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
