@@ -642,7 +642,9 @@ static const struct entry *must(const struct config *cfg, const char *name, enum
 		fprintf(stderr, "fedmig: internal error: parameter %s is not declared\n", name);
 		abort();
 	}
-	if (e->key->type != t && !(t == CONF_STR && e->key->type == CONF_ENUM)) {
+	/* ENUM values are strings; MODE values are numbers (the mode bits). */
+	if (e->key->type != t && !(t == CONF_STR && e->key->type == CONF_ENUM) &&
+	    !(t == CONF_INT && e->key->type == CONF_MODE)) {
 		fprintf(stderr, "fedmig: internal error: parameter %s read with the wrong type\n",
 			name);
 		abort();

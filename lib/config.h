@@ -49,6 +49,7 @@ void config_free(struct config **cfg);
 
 const char *config_path(const struct config *cfg);
 const char *config_str(const struct config *cfg, const char *name);
+/* config_int: an INT value, or the bits of a MODE value. */
 long long config_int(const struct config *cfg, const char *name);
 int config_bool(const struct config *cfg, const char *name);
 /* config_time_ms: TIME value in milliseconds. */
