@@ -1,0 +1,690 @@
+/*
+ * fedmig-policyd - the directory, served to Postfix two ways from one
+ * libev loop: the SMTP access policy protocol (reject unknown federated
+ * recipients, defer held ones when hold_action = defer) and a socketmap
+ * table for virtual_alias_maps (access address -> physical address).
+ *
+ * Failure policy: the store is read on every request (no cache, so a
+ * switch is visible at once); when it cannot be read the answer is a
+ * temporary failure, never a guess, and the store is reopened at most
+ * once a second. A connection that breaks the protocol is closed alone.
+ */
+#include <errno.h>
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "decide.h"
+#include "log.h"
+#include "netstring.h"
+#include "policy_proto.h"
+#include "server.h"
+#include "store.h"
+#include "xalloc.h"
+
+/* Past this much unsent output a connection is not read until it drains. */
+#define OUT_HIGH_WATER 65536
+#define READ_CHUNK 16384
+#define LISTEN_BACKLOG 1024
+/* On SIGTERM, pending answers get this long to leave. */
+#define STOP_GRACE 5.0
+
+enum service { SVC_POLICY, SVC_SOCKETMAP };
+
+static const char *const service_name[] = {"policy", "socketmap"};
+
+struct listener {
+	ev_io io;
+	int fd;
+	enum service svc;
+};
+
+struct conn {
+	ev_io rio, wio;
+	ev_timer idle;
+	ev_tstamp last_active;
+	int fd;
+	enum service svc;
+	struct policy_parser *pp;
+	struct netstring_dec *nd;
+	char *out;
+	size_t olen, ooff, ocap;
+	int reading;  /* rio started */
+	int draining; /* close once the output is written */
+	unsigned long long nreq;
+	char peer[80];
+	struct conn *prev, *next;
+};
+
+static struct {
+	struct ev_loop *loop;
+	struct listener lis[2];
+	int nlis;
+	int paused;
+	struct decide_conf dc;
+	char **domains;
+	size_t ndomains;
+	const char *db_path;
+	int busy_ms;
+	struct store *store;
+	dev_t dev;
+	ino_t ino;
+	int store_suspect;
+	char *last_open_err;
+	ev_tstamp last_err_log;
+	size_t max_line, max_attrs;
+	long long max_conns, nconns;
+	ev_tstamp idle_s;
+	int verbose;
+	int stopping;
+	struct conn *conns;
+	ev_timer tick, stop_timer;
+	ev_signal sig_term, sig_int, sig_hup;
+} g;
+
+/* printable: S (N bytes) for a log line, control bytes as '?'. */
+static const char *printable(const char *s, size_t n, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 1 < size; i++)
+		out[o++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	out[o] = '\0';
+	return out;
+}
+
+/* --- the store --- */
+
+static void store_drop(const char *why)
+{
+	if (g.store == NULL)
+		return;
+	log_warn("directory unreadable: %s: %s (answering temporary failures)", g.db_path, why);
+	store_close(&g.store);
+}
+
+static void store_try_open(void)
+{
+	char *err = NULL;
+	struct stat st;
+
+	g.store = store_open(g.db_path, STORE_RDONLY, g.busy_ms, &err);
+	if (g.store == NULL) {
+		/* Once per distinct error, not once a second. */
+		if (g.last_open_err == NULL || strcmp(g.last_open_err, err) != 0)
+			log_warn("directory unreadable: %s (answering temporary failures, "
+				 "retrying every second)",
+				 err);
+		free(g.last_open_err);
+		g.last_open_err = err;
+		return;
+	}
+	if (stat(g.db_path, &st) == 0) {
+		g.dev = st.st_dev;
+		g.ino = st.st_ino;
+	}
+	g.store_suspect = 0;
+	if (g.last_open_err) {
+		free(g.last_open_err);
+		g.last_open_err = NULL;
+	}
+	log_info("directory open: %s", g.db_path);
+}
+
+/* store_failed: a lookup failed; the next tick reopens the store. */
+static void store_failed(void)
+{
+	ev_tstamp now = ev_now(g.loop);
+
+	g.store_suspect = 1;
+	if (now - g.last_err_log >= 1.0) {
+		log_warn("directory lookup: %s", store_errmsg(g.store));
+		g.last_err_log = now;
+	}
+}
+
+static int lookup(void *ctx, const char *addr, struct dir_entry *r)
+{
+	int rc;
+
+	if (g.store == NULL)
+		return STORE_ERR;
+	if ((rc = store_dir_lookup(g.store, addr, r)) == STORE_ERR)
+		store_failed();
+	return rc;
+}
+
+static int rewrite(void *ctx, const char *addr, char out[ADDR_MAX])
+{
+	int rc;
+
+	if (g.store == NULL)
+		return STORE_ERR;
+	if ((rc = store_dir_rewrite(g.store, addr, out)) == STORE_ERR)
+		store_failed();
+	return rc;
+}
+
+static void listeners_pause(void)
+{
+	if (g.paused)
+		return;
+	for (int i = 0; i < g.nlis; i++)
+		ev_io_stop(g.loop, &g.lis[i].io);
+	g.paused = 1;
+}
+
+static void listeners_resume(void)
+{
+	if (!g.paused || g.stopping)
+		return;
+	for (int i = 0; i < g.nlis; i++)
+		ev_io_start(g.loop, &g.lis[i].io);
+	g.paused = 0;
+}
+
+/*
+ * An open SQLite handle keeps reading a database that was deleted,
+ * replaced or made unreadable: check the path itself every second, so the
+ * answers follow what an administrator did to the file.
+ */
+static void tick_cb(EV_P_ ev_timer *w, int revents)
+{
+	struct stat st;
+
+	if (g.store) {
+		if (stat(g.db_path, &st) < 0)
+			store_drop(strerror(errno));
+		else if (st.st_dev != g.dev || st.st_ino != g.ino)
+			store_drop("the file was replaced, reopening");
+		else if (access(g.db_path, R_OK) < 0)
+			store_drop(strerror(errno));
+		else if (g.store_suspect)
+			store_drop("lookup failed, reopening");
+	}
+	if (g.store == NULL)
+		store_try_open();
+	if (g.nconns < g.max_conns)
+		listeners_resume();
+}
+
+/* --- connections --- */
+
+static void conn_close(struct conn *c)
+{
+	ev_io_stop(g.loop, &c->rio);
+	ev_io_stop(g.loop, &c->wio);
+	ev_timer_stop(g.loop, &c->idle);
+	close(c->fd);
+	policy_parser_free(&c->pp);
+	netstring_dec_free(&c->nd);
+	free(c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		g.conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
+	g.nconns--;
+	if (g.stopping) {
+		if (g.nconns == 0)
+			ev_break(g.loop, EVBREAK_ALL);
+	} else if (g.nconns < g.max_conns) {
+		listeners_resume();
+	}
+}
+
+static void set_reading(struct conn *c, int on)
+{
+	if (on && !c->reading)
+		ev_io_start(g.loop, &c->rio);
+	else if (!on && c->reading)
+		ev_io_stop(g.loop, &c->rio);
+	c->reading = on;
+}
+
+/* flush: write what we can; 0 when the connection lives on, -1 closed. */
+static int flush(struct conn *c)
+{
+	while (c->ooff < c->olen) {
+		ssize_t n = write(c->fd, c->out + c->ooff, c->olen - c->ooff);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			log_debug("%s: write to %s: %s", service_name[c->svc], c->peer,
+				  strerror(errno));
+			conn_close(c);
+			return -1;
+		}
+		c->ooff += (size_t)n;
+	}
+	if (c->ooff == c->olen) {
+		c->ooff = c->olen = 0;
+		ev_io_stop(g.loop, &c->wio);
+		if (c->draining) {
+			conn_close(c);
+			return -1;
+		}
+		set_reading(c, 1);
+		return 0;
+	}
+	ev_io_start(g.loop, &c->wio);
+	if (c->olen - c->ooff > OUT_HIGH_WATER || c->draining)
+		set_reading(c, 0);
+	return 0;
+}
+
+static void out_append(struct conn *c, const char *data, size_t n)
+{
+	if (c->olen + n > c->ocap) {
+		if (c->ooff) { /* reuse the space already sent */
+			memmove(c->out, c->out + c->ooff, c->olen - c->ooff);
+			c->olen -= c->ooff;
+			c->ooff = 0;
+		}
+		if (c->olen + n > c->ocap) {
+			while (c->olen + n > c->ocap)
+				c->ocap = c->ocap ? c->ocap * 2 : 1024;
+			c->out = xrealloc(c->out, c->ocap);
+		}
+	}
+	memcpy(c->out + c->olen, data, n);
+	c->olen += n;
+}
+
+static void answer_policy(struct conn *c)
+{
+	size_t n;
+	const struct policy_attr *attrs = policy_request_attrs(c->pp, &n);
+	const char *cname = policy_request_get(c->pp, "client_name");
+	const char *caddr = policy_request_get(c->pp, "client_address");
+	const char *qid = policy_request_get(c->pp, "queue_id");
+	struct decision d;
+	char reply[DECIDE_ACTION_MAX + 16], b1[128], b2[64], b3[64];
+	int len;
+
+	decide_policy(&g.dc, attrs, n, lookup, NULL, &d);
+	len = snprintf(reply, sizeof(reply), "action=%s\n\n", d.action);
+	out_append(c, reply, (size_t)len);
+	c->nreq++;
+	cname = cname ? printable(cname, strlen(cname), b1, sizeof(b1)) : "unknown";
+	caddr = caddr ? printable(caddr, strlen(caddr), b2, sizeof(b2)) : "unknown";
+	qid = qid && *qid ? printable(qid, strlen(qid), b3, sizeof(b3)) : "NOQUEUE";
+	switch (d.kind) {
+	case DECIDE_REJECT:
+		log_info("policyd: reject rcpt=<%s> client=%s[%s] queue_id=%s", d.rcpt, cname,
+			 caddr, qid);
+		break;
+	case DECIDE_DEFER:
+		log_info("policyd: defer rcpt=<%s> request=%lld client=%s[%s] queue_id=%s",
+			 d.rcpt, d.request_id, cname, caddr, qid);
+		break;
+	case DECIDE_TEMPFAIL:
+		log_warn("policyd: defer_if_permit rcpt=<%s> client=%s[%s] queue_id=%s "
+			 "reason=directory unreadable",
+			 d.rcpt, cname, caddr, qid);
+		break;
+	case DECIDE_DUNNO:
+		if (g.verbose)
+			log_debug("policyd: dunno rcpt=<%s> client=%s[%s] why=%s", d.rcpt, cname,
+				  caddr, d.note ? d.note : "");
+		break;
+	}
+}
+
+static void answer_socketmap(struct conn *c)
+{
+	size_t n;
+	const char *req = netstring_dec_data(c->nd, &n);
+	char reply[DECIDE_ACTION_MAX], frame[DECIDE_ACTION_MAX + 32], b[128];
+	enum sockmap_kind k = decide_socketmap(&g.dc, req, n, rewrite, NULL, reply, sizeof(reply));
+	size_t fl = netstring_encode(frame, sizeof(frame), reply, strlen(reply));
+
+	out_append(c, frame, fl);
+	c->nreq++;
+	if (k == SOCKMAP_TEMP)
+		log_warn("socketmap: temp request=\"%s\" reason=directory unreadable",
+			 printable(req, n, b, sizeof(b)));
+	else if (k == SOCKMAP_PERM)
+		log_warn("socketmap: perm request=\"%s\" peer=%s reason=%s",
+			 printable(req, n, b, sizeof(b)), c->peer, reply + 5);
+	else if (g.verbose)
+		log_debug("socketmap: request=\"%s\" reply=\"%s\"", printable(req, n, b, sizeof(b)),
+			  reply);
+}
+
+/* bad: the peer broke the protocol; answer what came before, then close. */
+static void bad(struct conn *c, const char *why)
+{
+	log_warn("%s: close bad connection peer=%s after=%llu reason=%s", service_name[c->svc],
+		 c->peer, c->nreq, why);
+	c->draining = 1;
+	set_reading(c, 0);
+	flush(c);
+}
+
+static void read_cb(EV_P_ ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+	char buf[READ_CHUNK];
+	ssize_t n = read(c->fd, buf, sizeof(buf));
+	size_t off = 0, used;
+
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		log_debug("%s: read from %s: %s", service_name[c->svc], c->peer, strerror(errno));
+		conn_close(c);
+		return;
+	}
+	if (n == 0) {
+		/* The client is gone; answers still pending have no reader. */
+		conn_close(c);
+		return;
+	}
+	c->last_active = ev_now(EV_A);
+	while (off < (size_t)n) {
+		if (c->svc == SVC_POLICY) {
+			enum policy_status st =
+				policy_parser_feed(c->pp, buf + off, (size_t)n - off, &used);
+
+			off += used;
+			if (st == POLICY_ERROR) {
+				bad(c, policy_parser_error(c->pp));
+				return;
+			}
+			if (st == POLICY_REQUEST)
+				answer_policy(c);
+		} else {
+			enum ns_status st = netstring_dec_feed(c->nd, buf + off, (size_t)n - off, &used);
+
+			off += used;
+			if (st == NS_ERROR) {
+				bad(c, netstring_dec_error(c->nd));
+				return;
+			}
+			if (st == NS_DONE)
+				answer_socketmap(c);
+		}
+	}
+	flush(c);
+}
+
+static void write_cb(EV_P_ ev_io *w, int revents)
+{
+	flush(w->data);
+}
+
+static void idle_cb(EV_P_ ev_timer *w, int revents)
+{
+	struct conn *c = w->data;
+	ev_tstamp left = c->last_active + g.idle_s - ev_now(EV_A);
+
+	if (left > 0) {
+		ev_timer_set(w, left, 0.);
+		ev_timer_start(EV_A_ w);
+		return;
+	}
+	log_debug("%s: close idle connection peer=%s", service_name[c->svc], c->peer);
+	conn_close(c);
+}
+
+static void describe_peer(int fd, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	char host[INET6_ADDRSTRLEN];
+
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(buf, size, "%s:%u", host, ntohs(in->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(buf, size, "[%s]:%u", host, ntohs(in6->sin6_port));
+	} else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+		snprintf(buf, size, "unix:pid=%ld,uid=%ld", (long)cred.pid, (long)cred.uid);
+	} else {
+		snprintf(buf, size, "unknown");
+	}
+}
+
+static void conn_new(int fd, enum service svc)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	c->fd = fd;
+	c->svc = svc;
+	if (svc == SVC_POLICY)
+		c->pp = policy_parser_new(g.max_line, g.max_attrs);
+	else
+		c->nd = netstring_dec_new(g.max_line);
+	describe_peer(fd, c->peer, sizeof(c->peer));
+	ev_io_init(&c->rio, read_cb, fd, EV_READ);
+	ev_io_init(&c->wio, write_cb, fd, EV_WRITE);
+	ev_timer_init(&c->idle, idle_cb, g.idle_s, 0.);
+	c->rio.data = c->wio.data = c->idle.data = c;
+	c->last_active = ev_now(g.loop);
+	set_reading(c, 1);
+	ev_timer_start(g.loop, &c->idle);
+	c->next = g.conns;
+	if (g.conns)
+		g.conns->prev = c;
+	g.conns = c;
+	g.nconns++;
+}
+
+static void accept_cb(EV_P_ ev_io *w, int revents)
+{
+	struct listener *l = w->data;
+
+	while (g.nconns < g.max_conns) {
+		int fd = daemon_accept(l->fd);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE) {
+				/* Out of descriptors: wait for the tick, not a busy loop. */
+				log_warn("%s: accept: %s", service_name[l->svc], strerror(errno));
+				listeners_pause();
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				log_warn("%s: accept: %s", service_name[l->svc], strerror(errno));
+			}
+			return;
+		}
+		conn_new(fd, l->svc);
+	}
+	/* At the limit: leave the rest in the kernel's listen queue. */
+	listeners_pause();
+}
+
+/* --- signals and shutdown --- */
+
+static void stop_timer_cb(EV_P_ ev_timer *w, int revents)
+{
+	log_warn("stop: %lld connections still busy after %.0f s, closing them", g.nconns,
+		 STOP_GRACE);
+	ev_break(EV_A_ EVBREAK_ALL);
+}
+
+static void stop_cb(EV_P_ ev_signal *w, int revents)
+{
+	struct conn *c, *next;
+
+	if (g.stopping)
+		return;
+	log_info("stopping on signal %d", w->signum);
+	g.stopping = 1;
+	for (int i = 0; i < g.nlis; i++) {
+		ev_io_stop(EV_A_ & g.lis[i].io);
+		close(g.lis[i].fd);
+	}
+	g.nlis = 0;
+	for (c = g.conns; c; c = next) {
+		next = c->next;
+		c->draining = 1;
+		set_reading(c, 0);
+		if (c->ooff == c->olen)
+			conn_close(c);
+	}
+	if (g.nconns == 0) {
+		ev_break(EV_A_ EVBREAK_ALL);
+		return;
+	}
+	ev_timer_init(&g.stop_timer, stop_timer_cb, STOP_GRACE, 0.);
+	ev_timer_start(EV_A_ & g.stop_timer);
+}
+
+static void hup_cb(EV_P_ ev_signal *w, int revents)
+{
+	log_info("SIGHUP: reopening the directory %s", g.db_path);
+	store_close(&g.store);
+	store_try_open();
+}
+
+/* --- server_ops --- */
+
+static int open_listener(struct config *cfg, const char *key, enum service svc)
+{
+	const char *spec = config_str(cfg, key);
+	char *err = NULL;
+	int fd;
+
+	if (spec == NULL || *spec == '\0')
+		return 0;
+	fd = daemon_listen(spec, LISTEN_BACKLOG, (mode_t)config_int(cfg, "socket_mode"),
+			   config_str(cfg, "fedmig_user"), config_str(cfg, "socket_group"), &err);
+	if (fd < 0) {
+		log_error("%s = %s: %s", key, spec, err);
+		free(err);
+		return -1;
+	}
+	g.lis[g.nlis].fd = fd;
+	g.lis[g.nlis].svc = svc;
+	g.nlis++;
+	log_info("%s service listening on %s", service_name[svc], spec);
+	return 0;
+}
+
+static int policyd_bind(struct config *cfg)
+{
+	if (open_listener(cfg, "policy_socket", SVC_POLICY) < 0 ||
+	    open_listener(cfg, "socketmap_socket", SVC_SOCKETMAP) < 0)
+		return 1;
+	if (g.nlis == 0) {
+		log_error("policy_socket and socketmap_socket are both empty: nothing to serve");
+		return 1;
+	}
+	return 0;
+}
+
+static void setup_decide(struct config *cfg)
+{
+	size_t n;
+	const char *const *list = config_list(cfg, "federated_domains", &n);
+
+	g.domains = xcalloc(n + 1, sizeof(*g.domains));
+	for (size_t i = 0; i < n; i++) {
+		char *d = xstrdup(list[i]);
+		size_t len = strlen(d);
+
+		/* Compared with canonical domains: lower case, no final dot. */
+		for (char *p = d; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		if (len && d[len - 1] == '.')
+			d[len - 1] = '\0';
+		g.domains[i] = d;
+	}
+	g.ndomains = n;
+	g.dc.domains = (const char *const *)g.domains;
+	g.dc.ndomains = n;
+	g.dc.addr_flags = config_bool(cfg, "fold_local_part") ? ADDR_FOLD_LOCAL : 0;
+	g.dc.unknown_pass = strcmp(config_str(cfg, "unknown_recipient_action"), "pass") == 0;
+	g.dc.hold_defer = strcmp(config_str(cfg, "hold_action"), "defer") == 0;
+	g.dc.map_name = config_str(cfg, "socketmap_name");
+}
+
+static int policyd_run(struct config *cfg)
+{
+	struct conn *c;
+
+	g.loop = EV_DEFAULT;
+	g.verbose = server_verbose();
+	g.db_path = config_str(cfg, "state_database");
+	g.busy_ms = (int)config_time_ms(cfg, "store_busy_timeout");
+	g.max_line = (size_t)config_int(cfg, "policy_max_line");
+	g.max_attrs = (size_t)config_int(cfg, "policy_max_attributes");
+	g.max_conns = config_int(cfg, "policy_max_connections");
+	g.idle_s = (ev_tstamp)config_time_ms(cfg, "policy_idle_timeout") / 1000.0;
+	setup_decide(cfg);
+
+	store_try_open();
+	for (int i = 0; i < g.nlis; i++) {
+		ev_io_init(&g.lis[i].io, accept_cb, g.lis[i].fd, EV_READ);
+		g.lis[i].io.data = &g.lis[i];
+		ev_io_start(g.loop, &g.lis[i].io);
+	}
+	ev_timer_init(&g.tick, tick_cb, 1., 1.);
+	ev_timer_start(g.loop, &g.tick);
+	ev_signal_init(&g.sig_term, stop_cb, SIGTERM);
+	ev_signal_init(&g.sig_int, stop_cb, SIGINT);
+	ev_signal_init(&g.sig_hup, hup_cb, SIGHUP);
+	ev_signal_start(g.loop, &g.sig_term);
+	ev_signal_start(g.loop, &g.sig_int);
+	ev_signal_start(g.loop, &g.sig_hup);
+	log_info("started: federated_domains=%zu hold_action=%s unknown_recipient_action=%s",
+		 g.ndomains, config_str(cfg, "hold_action"),
+		 config_str(cfg, "unknown_recipient_action"));
+
+	ev_run(g.loop, 0);
+
+	while ((c = g.conns) != NULL)
+		conn_close(c);
+	for (int i = 0; i < g.nlis; i++)
+		close(g.lis[i].fd);
+	ev_timer_stop(g.loop, &g.tick);
+	ev_timer_stop(g.loop, &g.stop_timer);
+	ev_signal_stop(g.loop, &g.sig_term);
+	ev_signal_stop(g.loop, &g.sig_int);
+	ev_signal_stop(g.loop, &g.sig_hup);
+	store_close(&g.store);
+	free(g.last_open_err);
+	for (size_t i = 0; i < g.ndomains; i++)
+		free(g.domains[i]);
+	free(g.domains);
+	ev_loop_destroy(g.loop);
+	log_info("stopped");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct server_ops ops = {
+		.name = "fedmig-policyd",
+		.synopsis = "Postfix policy service and socketmap table for the fedmig directory",
+		.bind = policyd_bind,
+		.run = policyd_run,
+	};
+
+	return server_main(argc, argv, &ops);
+}

@@ -1,0 +1,8 @@
+# policyd/: fedmig-policyd, the Postfix policy service and socketmap table.
+POLICYD_OBJS := $(O)/policyd/policy_proto.o $(O)/policyd/netstring.o $(O)/policyd/decide.o
+PART_LIBS += $(O)/policyd/libpolicyd.a
+$(O)/policyd/libpolicyd.a: $(POLICYD_OBJS)
+
+PROGRAMS += $(O)/policyd/fedmig-policyd
+$(O)/policyd/fedmig-policyd: $(O)/policyd/main.o $(O)/policyd/libpolicyd.a $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
