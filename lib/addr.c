@@ -73,7 +73,7 @@ int addr_normalize(const char *in, size_t len, int flags, char *out, const char 
 			*why_r = "CR or LF in address";
 			return -1;
 		}
-		if (is_ctl((unsigned char)in[i]) && in[i] != '\t') {
+		if (is_ctl((unsigned char)in[i])) {
 			*why_r = "control character in address";
 			return -1;
 		}

@@ -54,6 +54,9 @@ const char *log_prog(void)
 }
 
 static void vlog(int pri, const char *level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void vlog(int pri, const char *level, const char *fmt, va_list ap)
 {
 	char buf[4096];
 

@@ -7,3 +7,7 @@ UNIT_TESTS += $(O)/tests/unit/test_config $(O)/tests/unit/test_addr \
 	$(O)/tests/unit/test_csv $(O)/tests/unit/test_store
 FUZZ_TARGETS += tests/fuzz/fuzz_config.c tests/fuzz/fuzz_addr.c tests/fuzz/fuzz_csv.c
 MANPAGES += man/fedmig.conf.5 man/fedmig.7
+INTEG_TESTS += tests/integ/directory_import.sh
+BENCHES += bench/store
+$(O)/bench/store_lookup: $(O)/bench/store_lookup.o $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)

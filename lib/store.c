@@ -83,6 +83,64 @@ static const struct migration {
 	    " held_at INTEGER NOT NULL,"
 	    " recipients TEXT NOT NULL,"
 	    " released_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
+	/* fedmig-spm: administrator's orders, retry bookkeeping, one live
+	 * request per address, workstation checks, the release ledger. */
+	{2, "ALTER TABLE requests ADD COLUMN action TEXT NOT NULL DEFAULT '';"
+	    "ALTER TABLE requests ADD COLUMN failed_from INTEGER NOT NULL DEFAULT -1;"
+	    "ALTER TABLE requests ADD COLUMN complete_at INTEGER NOT NULL DEFAULT 0;"
+	    "CREATE UNIQUE INDEX requests_live ON requests(access)"
+	    " WHERE state NOT IN (10, 13, 23, 24);"
+	    "CREATE INDEX requests_by_state ON requests(state);"
+	    "CREATE TABLE checks("
+	    " request_id INTEGER NOT NULL,"
+	    " at INTEGER NOT NULL,"
+	    " ok INTEGER NOT NULL,"
+	    " detail TEXT NOT NULL DEFAULT '');"
+	    "CREATE INDEX checks_by_request ON checks(request_id, at);"
+	    "CREATE INDEX held_pending ON held_messages(released_at, held_at);"},
+	/* 3: fedmig-smd's work queue and copy journal (lib/store_smd.c). */
+	{3, "CREATE TABLE smd_jobs("
+	    " request_id INTEGER PRIMARY KEY,"
+	    " access TEXT NOT NULL,"
+	    " src_system TEXT NOT NULL,"
+	    " src_physical TEXT NOT NULL,"
+	    " dst_system TEXT NOT NULL,"
+	    " dst_physical TEXT NOT NULL,"
+	    " state INTEGER NOT NULL DEFAULT 0,"
+	    " attempts INTEGER NOT NULL DEFAULT 0,"
+	    " next_at INTEGER NOT NULL,"
+	    " pid INTEGER NOT NULL DEFAULT 0,"
+	    " folders_done INTEGER NOT NULL DEFAULT 0,"
+	    " folders_total INTEGER NOT NULL DEFAULT 0,"
+	    " msgs_done INTEGER NOT NULL DEFAULT 0,"
+	    " msgs_total INTEGER NOT NULL DEFAULT 0,"
+	    " bytes_done INTEGER NOT NULL DEFAULT 0,"
+	    " bytes_total INTEGER NOT NULL DEFAULT 0,"
+	    " started INTEGER NOT NULL DEFAULT 0,"
+	    " finished INTEGER NOT NULL DEFAULT 0,"
+	    " reason TEXT NOT NULL DEFAULT '',"
+	    " created INTEGER NOT NULL,"
+	    " updated INTEGER NOT NULL);"
+	    "CREATE INDEX smd_jobs_due ON smd_jobs(state, next_at);"
+	    "CREATE TABLE smd_folders("
+	    " mailbox TEXT NOT NULL,"
+	    " folder TEXT NOT NULL,"
+	    " uidvalidity INTEGER NOT NULL,"
+	    " dst_folder TEXT NOT NULL,"
+	    " dst_uidvalidity INTEGER NOT NULL,"
+	    " messages INTEGER NOT NULL DEFAULT 0,"
+	    " bytes INTEGER NOT NULL DEFAULT 0,"
+	    " verified INTEGER NOT NULL DEFAULT 0,"
+	    " updated INTEGER NOT NULL,"
+	    " PRIMARY KEY(mailbox, folder)) WITHOUT ROWID;"
+	    "CREATE TABLE smd_map("
+	    " mailbox TEXT NOT NULL,"
+	    " folder TEXT NOT NULL,"
+	    " src_uid INTEGER NOT NULL,"
+	    " dst_uid INTEGER NOT NULL,"
+	    " sha256 BLOB NOT NULL,"
+	    " size INTEGER NOT NULL,"
+	    " PRIMARY KEY(mailbox, folder, src_uid)) WITHOUT ROWID;"},
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 #define STMT_CACHE 64
@@ -268,6 +326,10 @@ struct store *store_open(const char *path, enum store_mode mode, int busy_ms, ch
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, busy_ms);
+	/* Daemons look up random addresses: keep the directory in memory
+	 * (page cache through mmap, no read() per page). */
+	exec(s, "PRAGMA mmap_size=268435456");
+	exec(s, "PRAGMA cache_size=-32768");
 	if (mode == STORE_RDWR) {
 		if (exec(s, "PRAGMA journal_mode=WAL") < 0 || exec(s, "PRAGMA synchronous=FULL") < 0 ||
 		    upgrade(s) < 0) {
@@ -401,16 +463,11 @@ static void read_entry(sqlite3_stmt *st, struct dir_entry *r)
 	r->request_id = sqlite3_column_int64(st, 6);
 }
 
-int store_dir_lookup(struct store *s, const char *addr, struct dir_entry *r)
+/* lookup_one: run SQL (one row or none) for ADDR; MATCH tags the result,
+ * or -1: column 7 does. */
+static int lookup_one(struct store *s, const char *sql, const char *addr, int match,
+		      struct dir_entry *r)
 {
-	static const char sql[] =
-		"SELECT " DIR_COLS ", 0 FROM directory d WHERE d.access = ?1 "
-		"UNION ALL SELECT " DIR_COLS ", 1 FROM aliases a JOIN directory d "
-		"ON d.access = a.access WHERE a.alias = ?1 "
-		"UNION ALL SELECT " DIR_COLS ", 2 FROM directory d WHERE d.physical = ?1 "
-		"UNION ALL SELECT " DIR_COLS ", 3 FROM formers f JOIN directory d "
-		"ON d.access = f.access WHERE f.physical = ?1 "
-		"LIMIT 1";
 	sqlite3_stmt *st = store_prepare(s, sql);
 	int rc;
 
@@ -420,14 +477,30 @@ int store_dir_lookup(struct store *s, const char *addr, struct dir_entry *r)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		read_entry(st, r);
-		r->match = (enum dir_match)sqlite3_column_int(st, 7);
-		sqlite3_reset(st);
-		return STORE_OK;
+		r->match = (enum dir_match)(match >= 0 ? match : sqlite3_column_int(st, 7));
 	}
 	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
 	if (rc == SQLITE_DONE)
 		return STORE_NOTFOUND;
 	return store_fail(s, "directory lookup");
+}
+
+int store_dir_lookup(struct store *s, const char *addr, struct dir_entry *r)
+{
+	/* Most lookups are access addresses: ask for those first, alone. */
+	static const char by_access[] = "SELECT " DIR_COLS " FROM directory d WHERE d.access = ?1";
+	static const char by_other[] =
+		"SELECT " DIR_COLS ", 1 FROM aliases a JOIN directory d "
+		"ON d.access = a.access WHERE a.alias = ?1 "
+		"UNION ALL SELECT " DIR_COLS ", 2 FROM directory d WHERE d.physical = ?1 "
+		"UNION ALL SELECT " DIR_COLS ", 3 FROM formers f JOIN directory d "
+		"ON d.access = f.access WHERE f.physical = ?1 "
+		"LIMIT 1";
+	int rc = lookup_one(s, by_access, addr, DIR_ACCESS, r);
+
+	return rc == STORE_NOTFOUND ? lookup_one(s, by_other, addr, -1, r) : rc;
 }
 
 int store_dir_rewrite(struct store *s, const char *addr, char out[ADDR_MAX])

@@ -39,4 +39,77 @@ int store_smd_enqueue(struct store *s, long long request_id, const char *access,
 /* store_smd_status: the job of REQUEST_ID; STORE_NOTFOUND when none. */
 int store_smd_status(struct store *s, long long request_id, struct smd_status *r);
 
+/* ---- the data mover's side ---- */
+
+struct smd_job {
+	long long request_id;
+	char access[ADDR_MAX];
+	char src_system[STORE_SYSTEM_MAX], src_physical[ADDR_MAX];
+	char dst_system[STORE_SYSTEM_MAX], dst_physical[ADDR_MAX];
+	int attempts; /* including this one */
+};
+
+/*
+ * store_smd_claim: take the queued job due first (next_at <= NOW), mark
+ * it running by PID and count the attempt. STORE_NOTFOUND when none is
+ * due; *next_r (may be NULL) then gets the next due time, 0 when none.
+ */
+int store_smd_claim(struct store *s, long long now, int pid, struct smd_job *r,
+		    long long *next_r);
+/* store_smd_recover: jobs left running by a dead master go back to the queue. */
+int store_smd_recover(struct store *s, long long now);
+int store_smd_progress(struct store *s, long long request_id, const struct smd_status *st);
+/*
+ * store_smd_finish: DONE when OK; else queued again at RETRY_AT (> 0) or
+ * FAILED (RETRY_AT == 0), with REASON kept either way.
+ */
+int store_smd_finish(struct store *s, long long request_id, int ok, const char *reason,
+		     long long retry_at, long long now);
+
+/*
+ * The journal, per mailbox (a key naming both ends, see smd/copy.c) and
+ * source folder: the folder's UIDVALIDITY on both sides and one row per
+ * copied message: source UID -> target UID, SHA-256 and size. Rows are
+ * added in the caller's transaction, one per appended batch.
+ */
+struct smd_folder {
+	char dst_name[1024];
+	unsigned long long uidvalidity, dst_uidvalidity;
+	long long messages, bytes;
+	int verified;
+};
+
+int store_smd_folder_get(struct store *s, const char *mailbox, const char *folder,
+			 struct smd_folder *r);
+int store_smd_folder_put(struct store *s, const char *mailbox, const char *folder,
+			 const struct smd_folder *f);
+
+struct smd_map_row {
+	unsigned long long src_uid, dst_uid;
+	unsigned char sha256[32];
+	long long size;
+};
+
+typedef int (*store_smd_map_fn)(void *ctx, const struct smd_map_row *row);
+/* store_smd_map_each: rows of FOLDER by source UID; FN != 0 stops. */
+int store_smd_map_each(struct store *s, const char *mailbox, const char *folder,
+		       store_smd_map_fn fn, void *ctx);
+int store_smd_map_add(struct store *s, const char *mailbox, const char *folder,
+		      const struct smd_map_row *row);
+/* store_smd_map_clear: forget FOLDER's rows (its UIDVALIDITY changed). */
+int store_smd_map_clear(struct store *s, const char *mailbox, const char *folder);
+
+typedef int (*store_smd_folder_fn)(void *ctx, const char *folder, const struct smd_folder *f);
+/* store_smd_folders_each: the folders of MAILBOX, for reports. */
+int store_smd_folders_each(struct store *s, const char *mailbox, store_smd_folder_fn fn,
+			   void *ctx);
+
+/*
+ * store_smd_relax: synchronous=NORMAL on this connection. For the child's
+ * journal only: a journal row lost to a power cut is a message appended
+ * but not recorded, which the next run finds on the target by its hash
+ * (smd/copy.c), so the fsync per batch buys nothing.
+ */
+int store_smd_relax(struct store *s);
+
 #endif

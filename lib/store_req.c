@@ -1,0 +1,488 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "state.h"
+#include "store_int.h"
+#include "store_req.h"
+#include "xalloc.h"
+
+#define REQ_COLS                                                                          \
+	"id, access, target_system, scenario, planned_at, batch_id, state, attempts, "    \
+	"next_at, reason, source_system, source_physical, target_physical, hold_at, "     \
+	"switch_at, release_at, created, updated, action, failed_from, complete_at"
+
+/* Live requests: the partial unique index requests_live says the same. */
+#define LIVE "state NOT IN (10, 13, 23, 24)"
+
+static void read_req(sqlite3_stmt *st, struct req *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	store_text(st, 1, r->access, sizeof(r->access));
+	store_text(st, 2, r->target_system, sizeof(r->target_system));
+	store_text(st, 3, r->scenario, sizeof(r->scenario));
+	r->planned_at = sqlite3_column_int64(st, 4);
+	r->batch_id = sqlite3_column_int64(st, 5);
+	r->state = sqlite3_column_int(st, 6);
+	r->attempts = sqlite3_column_int(st, 7);
+	r->next_at = sqlite3_column_int64(st, 8);
+	store_text(st, 9, r->reason, sizeof(r->reason));
+	store_text(st, 10, r->source_system, sizeof(r->source_system));
+	store_text(st, 11, r->source_physical, sizeof(r->source_physical));
+	store_text(st, 12, r->target_physical, sizeof(r->target_physical));
+	r->hold_at = sqlite3_column_int64(st, 13);
+	r->switch_at = sqlite3_column_int64(st, 14);
+	r->release_at = sqlite3_column_int64(st, 15);
+	r->created = sqlite3_column_int64(st, 16);
+	r->updated = sqlite3_column_int64(st, 17);
+	store_text(st, 18, r->action, sizeof(r->action));
+	r->failed_from = sqlite3_column_int(st, 19);
+	r->complete_at = sqlite3_column_int64(st, 20);
+}
+
+static int step_done(struct store *s, sqlite3_stmt *st, const char *context)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, context);
+}
+
+/* own_begin/own_end: a transaction of our own unless the caller has one. */
+static int own_begin(struct store *s, int *own)
+{
+	*own = !store_in_tx(s);
+	return *own ? store_begin(s) : STORE_OK;
+}
+
+static int own_end(struct store *s, int own, int rc)
+{
+	if (!own)
+		return rc;
+	if (rc == STORE_ERR || rc == STORE_NOTFOUND || rc == STORE_EXISTS) {
+		char keep[512];
+
+		/* ROLLBACK must not overwrite the reason we are returning. */
+		snprintf(keep, sizeof(keep), "%s", store_errmsg(s));
+		store_rollback(s);
+		store_set_error(s, "%s", keep);
+		return rc;
+	}
+	return store_commit(s) < 0 ? STORE_ERR : rc;
+}
+
+static int add_history(struct store *s, long long id, long long at, int from, int to,
+		       const char *step, const char *detail)
+{
+	sqlite3_stmt *st = store_prepare(s, "INSERT INTO history(request_id, at, from_state, "
+					    "to_state, step, detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, at);
+	if (from < 0)
+		sqlite3_bind_null(st, 3);
+	else
+		sqlite3_bind_int(st, 3, from);
+	sqlite3_bind_int(st, 4, to);
+	sqlite3_bind_text(st, 5, step, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, detail ? detail : "", -1, SQLITE_STATIC);
+	return step_done(s, st, "write history");
+}
+
+static int find_live(struct store *s, const char *access, struct req *r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
+					    "AND " LIVE " ORDER BY id DESC LIMIT 1");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_req(st, r);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "find request");
+}
+
+int store_req_add(struct store *s, struct req *r, long long now, const char *detail)
+{
+	struct req live;
+	int own, rc;
+
+	if (own_begin(s, &own) < 0)
+		return STORE_ERR;
+	rc = find_live(s, r->access, &live);
+	if (rc == STORE_OK) {
+		store_set_error(s, "%s already has request %lld (%s)", r->access, live.id,
+				state_name(live.state));
+		r->id = live.id;
+		return own_end(s, own, STORE_EXISTS);
+	}
+	if (rc == STORE_ERR)
+		return own_end(s, own, rc);
+	sqlite3_stmt *st = store_prepare(
+		s, "INSERT INTO requests(access, target_system, scenario, planned_at, batch_id, "
+		   "state, next_at, created, updated) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7)");
+
+	if (st == NULL)
+		return own_end(s, own, STORE_ERR);
+	r->state = ST_REGISTERED;
+	r->attempts = 0;
+	r->next_at = now;
+	r->created = r->updated = now;
+	r->failed_from = -1;
+	sqlite3_bind_text(st, 1, r->access, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->target_system, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->scenario, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, r->planned_at);
+	sqlite3_bind_int64(st, 5, r->batch_id);
+	sqlite3_bind_int64(st, 6, r->next_at);
+	sqlite3_bind_int64(st, 7, now);
+	rc = step_done(s, st, "store request");
+	if (rc == STORE_OK) {
+		r->id = sqlite3_last_insert_rowid(store_db(s));
+		rc = add_history(s, r->id, now, -1, ST_REGISTERED, "E1 register", detail);
+	}
+	return own_end(s, own, rc);
+}
+
+int store_req_get(struct store *s, long long id, struct req *r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE id = ?1");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_req(st, r);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "read request");
+}
+
+int store_req_find(struct store *s, const char *access, struct req *r)
+{
+	int rc = find_live(s, access, r);
+
+	if (rc != STORE_NOTFOUND)
+		return rc;
+	sqlite3_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
+					    "ORDER BY id DESC LIMIT 1");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_req(st, r);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "find request");
+}
+
+int store_req_set(struct store *s, const struct req *r, int from, const char *step,
+		  const char *detail)
+{
+	int own, rc;
+	sqlite3_stmt *st;
+
+	if (own_begin(s, &own) < 0)
+		return STORE_ERR;
+	st = store_prepare(s, "UPDATE requests SET state = ?3, attempts = ?4, next_at = ?5, "
+			      "reason = ?6, source_system = ?7, source_physical = ?8, "
+			      "target_physical = ?9, hold_at = ?10, switch_at = ?11, "
+			      "release_at = ?12, updated = ?13, action = ?14, failed_from = ?15, "
+			      "complete_at = ?16, planned_at = ?17 WHERE id = ?1 AND state = ?2");
+	if (st == NULL)
+		return own_end(s, own, STORE_ERR);
+	sqlite3_bind_int64(st, 1, r->id);
+	sqlite3_bind_int(st, 2, from);
+	sqlite3_bind_int(st, 3, r->state);
+	sqlite3_bind_int(st, 4, r->attempts);
+	sqlite3_bind_int64(st, 5, r->next_at);
+	sqlite3_bind_text(st, 6, r->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, r->source_system, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, r->source_physical, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, r->target_physical, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, r->hold_at);
+	sqlite3_bind_int64(st, 11, r->switch_at);
+	sqlite3_bind_int64(st, 12, r->release_at);
+	sqlite3_bind_int64(st, 13, r->updated);
+	sqlite3_bind_text(st, 14, r->action, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 15, r->failed_from);
+	sqlite3_bind_int64(st, 16, r->complete_at);
+	sqlite3_bind_int64(st, 17, r->planned_at);
+	rc = step_done(s, st, "update request");
+	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0) {
+		store_set_error(s, "request %lld is no longer %s", r->id, state_name(from));
+		rc = STORE_NOTFOUND;
+	}
+	if (rc == STORE_OK)
+		rc = add_history(s, r->id, r->updated, from, r->state, step, detail);
+	return own_end(s, own, rc);
+}
+
+int store_req_due(struct store *s, long long now, size_t limit, long long **ids_r, size_t *n_r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT id FROM requests WHERE next_at <= ?1 "
+					    "ORDER BY next_at, id LIMIT ?2");
+	size_t n = 0, cap = 16;
+	long long *v;
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	v = xmalloc(cap * sizeof(*v));
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, (long long)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap *= 2;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return store_fail(s, "due requests");
+	}
+	*ids_r = v;
+	*n_r = n;
+	return STORE_OK;
+}
+
+int store_req_each(struct store *s, const struct req_filter *f, store_req_fn fn, void *ctx)
+{
+	sqlite3_stmt *st;
+	struct req r;
+	int rc;
+
+	if (sqlite3_prepare_v2(store_db(s),
+			       "SELECT " REQ_COLS " FROM requests WHERE (?1 < 0 OR state = ?1) "
+			       "AND (?2 = 0 OR batch_id = ?2) AND (?3 IS NULL OR access = ?3) "
+			       "ORDER BY id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, "list requests");
+	sqlite3_bind_int(st, 1, f->state);
+	sqlite3_bind_int64(st, 2, f->batch_id);
+	if (f->access)
+		sqlite3_bind_text(st, 3, f->access, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read_req(st, &r);
+		if (fn(ctx, &r) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "list requests");
+}
+
+int store_req_history(struct store *s, long long id, store_hist_fn fn, void *ctx)
+{
+	sqlite3_stmt *st;
+	struct req_hist h;
+	int rc;
+
+	if (sqlite3_prepare_v2(store_db(s),
+			       "SELECT at, from_state, to_state, step, detail FROM history "
+			       "WHERE request_id = ?1 ORDER BY id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, "read history");
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		h.at = sqlite3_column_int64(st, 0);
+		h.from = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 1);
+		h.to = sqlite3_column_int(st, 2);
+		store_text(st, 3, h.step, sizeof(h.step));
+		store_text(st, 4, h.detail, sizeof(h.detail));
+		if (fn(ctx, &h) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "read history");
+}
+
+int store_req_counts(struct store *s, long long batch_id, long long counts_r[STATE_SLOTS])
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT state, count(*) FROM requests "
+					    "WHERE ?1 = 0 OR batch_id = ?1 GROUP BY state");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	memset(counts_r, 0, sizeof(long long) * STATE_SLOTS);
+	sqlite3_bind_int64(st, 1, batch_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int state = sqlite3_column_int(st, 0);
+
+		if (state >= 0 && state < STATE_SLOTS)
+			counts_r[state] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "count requests");
+}
+
+int store_req_hold_windows(struct store *s, long long batch_id, long long **v_r, size_t *n_r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT release_at - hold_at FROM requests WHERE release_at > 0 AND hold_at > 0 "
+		   "AND (?1 = 0 OR batch_id = ?1) ORDER BY 1");
+	size_t n = 0, cap = 16;
+	long long *v;
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	v = xmalloc(cap * sizeof(*v));
+	sqlite3_bind_int64(st, 1, batch_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap *= 2;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return store_fail(s, "hold windows");
+	}
+	*v_r = v;
+	*n_r = n;
+	return STORE_OK;
+}
+
+int store_batch_add(struct store *s, const char *source, long long now, long long *id_r)
+{
+	sqlite3_stmt *st = store_prepare(s, "INSERT INTO batches(source, created) VALUES(?1, ?2)");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	rc = step_done(s, st, "store batch");
+	if (rc == STORE_OK)
+		*id_r = sqlite3_last_insert_rowid(store_db(s));
+	return rc;
+}
+
+int store_batch_exists(struct store *s, long long id)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT 1 FROM batches WHERE id = ?1");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "read batch");
+}
+
+int store_check_add(struct store *s, long long request_id, long long at, int ok,
+		    const char *detail)
+{
+	sqlite3_stmt *st = store_prepare(s, "INSERT INTO checks(request_id, at, ok, detail) "
+					    "VALUES(?1, ?2, ?3, ?4)");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, request_id);
+	sqlite3_bind_int64(st, 2, at);
+	sqlite3_bind_int(st, 3, ok ? 1 : 0);
+	sqlite3_bind_text(st, 4, detail ? detail : "", -1, SQLITE_STATIC);
+	return step_done(s, st, "store check");
+}
+
+int store_check_last(struct store *s, long long request_id, long long since, long long *at_r,
+		     int *ok_r, char *detail)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT at, ok, detail FROM checks WHERE "
+					    "request_id = ?1 AND at >= ?2 ORDER BY at DESC LIMIT 1");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, request_id);
+	sqlite3_bind_int64(st, 2, since);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*at_r = sqlite3_column_int64(st, 0);
+		*ok_r = sqlite3_column_int(st, 1);
+		store_text(st, 2, detail, REQ_REASON_MAX);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "read check");
+}
+
+int store_held_pending(struct store *s, store_held_fn fn, void *ctx)
+{
+	sqlite3_stmt *st;
+	struct held_msg m;
+	int rc;
+
+	if (sqlite3_prepare_v2(store_db(s),
+			       "SELECT queue_id, request_id, held_at, recipients FROM held_messages "
+			       "WHERE released_at = 0 ORDER BY held_at",
+			       -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, "held messages");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_text(st, 0, m.queue_id, sizeof(m.queue_id));
+		m.request_id = sqlite3_column_int64(st, 1);
+		m.held_at = sqlite3_column_int64(st, 2);
+		m.recipients = (const char *)sqlite3_column_text(st, 3);
+		if (m.recipients == NULL)
+			m.recipients = "";
+		if (fn(ctx, &m) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "held messages");
+}
+
+int store_held_count_pending(struct store *s, long long *n_r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM held_messages "
+					    "WHERE released_at = 0");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "count held messages");
+}
+
+int store_held_released(struct store *s, const char *queue_id, long long at)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE held_messages SET released_at = ?2 "
+					    "WHERE queue_id = ?1 AND released_at = 0");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, at);
+	return step_done(s, st, "mark released");
+}
