@@ -6,3 +6,6 @@ $(O)/policyd/libpolicyd.a: $(POLICYD_OBJS)
 PROGRAMS += $(O)/policyd/fedmig-policyd
 $(O)/policyd/fedmig-policyd: $(O)/policyd/main.o $(O)/policyd/libpolicyd.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
+
+UNIT_TESTS += $(O)/tests/unit/test_policy $(O)/tests/unit/test_socketmap
+FUZZ_TARGETS += tests/fuzz/fuzz_policy.c tests/fuzz/fuzz_socketmap.c

@@ -1,0 +1,331 @@
+/*
+ * test_policy - the policy protocol parser (policyd/policy_proto) and the
+ * policy decisions (policyd/decide) with a fake directory.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../policyd/decide.h"
+#include "../../policyd/policy_proto.h"
+#include "xalloc.h"
+
+#define MAX_LINE 256
+#define MAX_ATTRS 20
+
+static const struct {
+	const char *name;
+	const char *input;
+	size_t len; /* 0: strlen */
+	enum policy_status want;
+	size_t nattrs;        /* for POLICY_REQUEST */
+	const char *last;     /* "name=value" of the last attribute, or NULL */
+	const char *error;    /* for POLICY_ERROR */
+} parse_cases[] = {
+	{"empty request", "\n", 0, POLICY_REQUEST, 0, NULL, NULL},
+	{"one attribute", "a=b\n\n", 0, POLICY_REQUEST, 1, "a=b", NULL},
+	{"empty value", "recipient=\n\n", 0, POLICY_REQUEST, 1, "recipient=", NULL},
+	{"value with '='", "x=a=b\n\n", 0, POLICY_REQUEST, 1, "x=a=b", NULL},
+	{"CR is data", "x=y\r\n\n", 0, POLICY_REQUEST, 1, "x=y\r", NULL},
+	{"typical", "request=smtpd_access_policy\nprotocol_state=RCPT\n"
+		    "recipient=alice@example.org\nunknown_thing=1\n\n",
+	 0, POLICY_REQUEST, 4, "unknown_thing=1", NULL},
+	{"incomplete", "a=b\n", 0, POLICY_MORE, 0, NULL, NULL},
+	{"incomplete line", "a=b", 0, POLICY_MORE, 0, NULL, NULL},
+	{"nothing", "", 0, POLICY_MORE, 0, NULL, NULL},
+	{"no '='", "hello\n\n", 0, POLICY_ERROR, 0, NULL, "without '='"},
+	{"empty name", "=x\n\n", 0, POLICY_ERROR, 0, NULL, "without a name"},
+	{"NUL in value", "a=b\0c\n\n", 7, POLICY_ERROR, 0, NULL, "NUL"},
+	{"NUL alone", "\0", 1, POLICY_ERROR, 0, NULL, "NUL"},
+	{"line at the limit", NULL, 0, POLICY_REQUEST, 1, NULL, NULL},
+	{"line over the limit", NULL, 0, POLICY_ERROR, 0, NULL, "too long"},
+	{"too many attributes", NULL, 0, POLICY_ERROR, 0, NULL, "too many"},
+	{"as many as allowed", NULL, 0, POLICY_REQUEST, MAX_ATTRS, NULL, NULL},
+};
+
+/* make_input: the generated inputs of the table (NULL input). */
+static char *make_input(int i, size_t *len_r)
+{
+	const char *name = parse_cases[i].name;
+	char *s = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&s, &len);
+
+	if (strcmp(name, "line at the limit") == 0)
+		fprintf(fp, "a=%0*d\n\n", MAX_LINE - 2, 0);
+	else if (strcmp(name, "line over the limit") == 0)
+		fprintf(fp, "a=%0*d\n\n", MAX_LINE - 1, 0);
+	else if (strcmp(name, "too many attributes") == 0)
+		for (int k = 0; k < 10000; k++)
+			fprintf(fp, "n%d=v\n", k);
+	else if (strcmp(name, "as many as allowed") == 0) {
+		for (int k = 0; k < MAX_ATTRS; k++)
+			fprintf(fp, "n%d=v\n", k);
+		fputc('\n', fp);
+	}
+	fclose(fp);
+	*len_r = len;
+	return s;
+}
+
+static void check_result(int i, struct policy_parser *p, enum policy_status st)
+{
+	ck_assert_msg(st == parse_cases[i].want, "case %d (%s): status %d, want %d", i,
+		      parse_cases[i].name, st, parse_cases[i].want);
+	if (st == POLICY_REQUEST) {
+		size_t n;
+		const struct policy_attr *a = policy_request_attrs(p, &n);
+
+		ck_assert_msg(n == parse_cases[i].nattrs, "case %d (%s): %zu attributes, want %zu", i,
+			      parse_cases[i].name, n, parse_cases[i].nattrs);
+		if (parse_cases[i].last) {
+			char got[512];
+
+			snprintf(got, sizeof(got), "%s=%s", a[n - 1].name, a[n - 1].value);
+			ck_assert_msg(strcmp(got, parse_cases[i].last) == 0,
+				      "case %d (%s): last attribute %s", i, parse_cases[i].name, got);
+		}
+	}
+	if (st == POLICY_ERROR)
+		ck_assert_msg(strstr(policy_parser_error(p), parse_cases[i].error) != NULL,
+			      "case %d (%s): error %s", i, parse_cases[i].name,
+			      policy_parser_error(p));
+}
+
+START_TEST(test_parse_whole)
+{
+	size_t len, used;
+	char *gen = NULL;
+	const char *in = parse_cases[_i].input;
+	struct policy_parser *p = policy_parser_new(MAX_LINE, MAX_ATTRS);
+
+	if (in == NULL)
+		in = gen = make_input(_i, &len);
+	else
+		len = parse_cases[_i].len ? parse_cases[_i].len : strlen(in);
+	check_result(_i, p, policy_parser_feed(p, in, len, &used));
+	ck_assert_msg(used <= len, "case %d: used %zu of %zu", _i, used, len);
+	/* After an error the parser stays failed. */
+	if (parse_cases[_i].want == POLICY_ERROR)
+		ck_assert(policy_parser_feed(p, "a=b\n\n", 5, &used) == POLICY_ERROR);
+	policy_parser_free(&p);
+	ck_assert(p == NULL);
+	free(gen);
+}
+END_TEST
+
+/* Fed one byte at a time: "need more" until the byte that decides. */
+START_TEST(test_parse_bytewise)
+{
+	size_t len, used;
+	char *gen = NULL;
+	const char *in = parse_cases[_i].input;
+	struct policy_parser *p = policy_parser_new(MAX_LINE, MAX_ATTRS);
+	enum policy_status st = POLICY_MORE;
+	size_t k;
+
+	if (in == NULL)
+		in = gen = make_input(_i, &len);
+	else
+		len = parse_cases[_i].len ? parse_cases[_i].len : strlen(in);
+	for (k = 0; k < len; k++) {
+		st = policy_parser_feed(p, in + k, 1, &used);
+		ck_assert_msg(used == 1, "case %d byte %zu: used %zu", _i, k, used);
+		if (st != POLICY_MORE)
+			break;
+	}
+	if (parse_cases[_i].want == POLICY_REQUEST)
+		ck_assert_msg(k == len - 1, "case %d (%s): done at byte %zu of %zu", _i,
+			      parse_cases[_i].name, k, len);
+	check_result(_i, p, st);
+	policy_parser_free(&p);
+	free(gen);
+}
+END_TEST
+
+START_TEST(test_parse_pipelined)
+{
+	const char in[] = "protocol_state=RCPT\nrecipient=a@x\n\nprotocol_state=DATA\n\nx=";
+	struct policy_parser *p = policy_parser_new(MAX_LINE, MAX_ATTRS);
+	size_t used, off = 0, len = sizeof(in) - 1;
+
+	ck_assert(policy_parser_feed(p, in, len, &used) == POLICY_REQUEST);
+	ck_assert_str_eq(policy_request_get(p, "recipient"), "a@x");
+	off += used;
+	ck_assert(policy_parser_feed(p, in + off, len - off, &used) == POLICY_REQUEST);
+	ck_assert_str_eq(policy_request_get(p, "protocol_state"), "DATA");
+	ck_assert(policy_request_get(p, "recipient") == NULL);
+	off += used;
+	ck_assert(policy_parser_feed(p, in + off, len - off, &used) == POLICY_MORE);
+	ck_assert_uint_eq(off + used, len);
+	ck_assert(policy_parser_feed(p, "1\n", 2, &used) == POLICY_MORE);
+	/* Large requests, each at both limits, after one another. */
+	for (int r = 0; r < 3; r++) {
+		char line[MAX_LINE + 1];
+
+		memset(line, 'v', sizeof(line));
+		memcpy(line, "k=", 2);
+		line[MAX_LINE] = '\n';
+		for (int k = 0; k < MAX_ATTRS - (r ? 0 : 1); k++)
+			ck_assert(policy_parser_feed(p, line, MAX_LINE + 1, &used) == POLICY_MORE);
+		ck_assert(policy_parser_feed(p, "\n", 1, &used) == POLICY_REQUEST);
+		ck_assert_str_eq(policy_request_attrs(p, &used)[MAX_ATTRS - 1].name, "k");
+		ck_assert_uint_eq(used, MAX_ATTRS);
+	}
+	policy_parser_free(&p);
+}
+END_TEST
+
+/* --- decisions --- */
+
+struct fake {
+	int rc; /* what the lookup returns */
+	struct dir_entry e;
+	int calls;
+	char asked[ADDR_MAX];
+};
+
+static int fake_lookup(void *ctx, const char *addr, struct dir_entry *r)
+{
+	struct fake *f = ctx;
+
+	f->calls++;
+	snprintf(f->asked, sizeof(f->asked), "%s", addr);
+	if (f->rc == STORE_OK)
+		*r = f->e;
+	return f->rc;
+}
+
+enum { QUAR = 0, DEFER = 1 };
+
+static const struct {
+	const char *name;
+	const char *state, *rcpt;
+	int hold_defer, unknown_pass;
+	int rc, held;
+	enum dir_match match;
+	enum decide_kind want;
+	const char *action; /* prefix */
+	const char *asked;  /* NULL: the store must not be asked */
+} decide_cases[] = {
+	{"known", "RCPT", "alice@example.org", QUAR, 0, STORE_OK, 0, DIR_ACCESS, DECIDE_DUNNO,
+	 "DUNNO", "alice@example.org"},
+	{"unknown", "RCPT", "nobody@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0, DECIDE_REJECT,
+	 "550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown",
+	 "nobody@example.org"},
+	{"unknown, as written", "RCPT", "Nobody@Example.ORG.", QUAR, 0, STORE_NOTFOUND, 0, 0,
+	 DECIDE_REJECT, "550 5.1.1 <Nobody@Example.ORG.>:", "nobody@example.org"},
+	{"unknown, pass", "RCPT", "nobody@example.org", QUAR, 1, STORE_NOTFOUND, 0, 0,
+	 DECIDE_DUNNO, "DUNNO", "nobody@example.org"},
+	{"held, quarantine", "RCPT", "alice@example.org", QUAR, 0, STORE_OK, 1, DIR_ACCESS,
+	 DECIDE_DUNNO, "DUNNO", "alice@example.org"},
+	{"held, defer", "RCPT", "alice@example.org", DEFER, 0, STORE_OK, 1, DIR_ACCESS,
+	 DECIDE_DEFER,
+	 "450 4.2.0 <alice@example.org>: Recipient address rejected: migration in progress, "
+	 "try again in a few seconds",
+	 "alice@example.org"},
+	{"held alias, defer", "RCPT", "al@example.org", DEFER, 0, STORE_OK, 1, DIR_ALIAS,
+	 DECIDE_DEFER, "450 4.2.0 <al@example.org>", "al@example.org"},
+	{"store error", "RCPT", "alice@example.org", QUAR, 0, STORE_ERR, 0, 0, DECIDE_TEMPFAIL,
+	 "defer_if_permit Service temporarily unavailable (directory unreadable)",
+	 "alice@example.org"},
+	{"store error, pass", "RCPT", "alice@example.org", QUAR, 1, STORE_ERR, 0, 0,
+	 DECIDE_TEMPFAIL, "defer_if_permit", "alice@example.org"},
+	{"other domain, quarantine", "RCPT", "x@gmail.com", QUAR, 0, STORE_ERR, 0, 0,
+	 DECIDE_DUNNO, "DUNNO", NULL},
+	{"other domain, defer, unknown", "RCPT", "x@gmail.com", DEFER, 0, STORE_NOTFOUND, 0, 0,
+	 DECIDE_DUNNO, "DUNNO", "x@gmail.com"},
+	{"other domain, defer, store error", "RCPT", "x@gmail.com", DEFER, 0, STORE_ERR, 0, 0,
+	 DECIDE_TEMPFAIL, "defer_if_permit", "x@gmail.com"},
+	{"held physical, defer", "RCPT", "alice@s1.test", DEFER, 0, STORE_OK, 1, DIR_PHYSICAL,
+	 DECIDE_DEFER, "450 4.2.0 <alice@s1.test>", "alice@s1.test"},
+	{"held former physical, defer", "RCPT", "alice@s0.test", DEFER, 0, STORE_OK, 1,
+	 DIR_FORMER, DECIDE_DEFER, "450 4.2.0", "alice@s0.test"},
+	{"held physical, quarantine", "RCPT", "alice@s1.test", QUAR, 0, STORE_OK, 1,
+	 DIR_PHYSICAL, DECIDE_DUNNO, "DUNNO", NULL},
+	{"physical not held", "RCPT", "alice@s1.test", DEFER, 0, STORE_OK, 0, DIR_PHYSICAL,
+	 DECIDE_DUNNO, "DUNNO", "alice@s1.test"},
+	{"DATA state", "DATA", "nobody@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0,
+	 DECIDE_DUNNO, "DUNNO", NULL},
+	{"no state", NULL, "nobody@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0, DECIDE_DUNNO,
+	 "DUNNO", NULL},
+	{"no recipient", "RCPT", NULL, QUAR, 0, STORE_NOTFOUND, 0, 0, DECIDE_DUNNO, "DUNNO",
+	 NULL},
+	{"empty recipient", "RCPT", "", QUAR, 0, STORE_NOTFOUND, 0, 0, DECIDE_DUNNO, "DUNNO",
+	 NULL},
+	{"bad address", "RCPT", "no-at-sign", QUAR, 0, STORE_NOTFOUND, 0, 0, DECIDE_DUNNO,
+	 "DUNNO", NULL},
+	{"bad address, control", "RCPT", "a\tb@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0,
+	 DECIDE_DUNNO, "DUNNO", NULL},
+	{"quoted local part", "RCPT", "\"john doe\"@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0,
+	 DECIDE_REJECT, "550 5.1.1 <\"john doe\"@example.org>", "john doe@example.org"},
+};
+
+START_TEST(test_decide)
+{
+	static const char *const domains[] = {"example.org", "example.net"};
+	struct decide_conf c = {domains, 2, ADDR_FOLD_LOCAL, decide_cases[_i].unknown_pass,
+				decide_cases[_i].hold_defer, "virtual"};
+	struct policy_attr attrs[4];
+	size_t n = 0;
+	struct fake f;
+	struct decision d;
+
+	memset(&f, 0, sizeof(f));
+	f.rc = decide_cases[_i].rc;
+	f.e.held = decide_cases[_i].held;
+	f.e.match = decide_cases[_i].match;
+	f.e.request_id = 42;
+	attrs[n++] = (struct policy_attr){"request", "smtpd_access_policy"};
+	if (decide_cases[_i].state)
+		attrs[n++] = (struct policy_attr){"protocol_state", decide_cases[_i].state};
+	if (decide_cases[_i].rcpt)
+		attrs[n++] = (struct policy_attr){"recipient", decide_cases[_i].rcpt};
+	decide_policy(&c, attrs, n, fake_lookup, &f, &d);
+	ck_assert_msg(d.kind == decide_cases[_i].want, "case %d (%s): kind %d, want %d", _i,
+		      decide_cases[_i].name, d.kind, decide_cases[_i].want);
+	ck_assert_msg(strncmp(d.action, decide_cases[_i].action,
+			      strlen(decide_cases[_i].action)) == 0,
+		      "case %d (%s): action \"%s\"", _i, decide_cases[_i].name, d.action);
+	ck_assert_msg(strchr(d.action, '\n') == NULL, "case %d: newline in action", _i);
+	if (decide_cases[_i].asked) {
+		ck_assert_msg(f.calls == 1, "case %d (%s): %d lookups", _i, decide_cases[_i].name,
+			      f.calls);
+		ck_assert_msg(strcmp(f.asked, decide_cases[_i].asked) == 0,
+			      "case %d (%s): looked up %s", _i, decide_cases[_i].name, f.asked);
+	} else {
+		ck_assert_msg(f.calls == 0, "case %d (%s): the store was asked", _i,
+			      decide_cases[_i].name);
+	}
+	if (d.kind == DECIDE_DEFER)
+		ck_assert_int_eq(d.request_id, 42);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("policy");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_loop_test(tc, test_parse_whole, 0, sizeof(parse_cases) / sizeof(parse_cases[0]));
+	tcase_add_loop_test(tc, test_parse_bytewise, 0,
+			    sizeof(parse_cases) / sizeof(parse_cases[0]));
+	tcase_add_test(tc, test_parse_pipelined);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("decide");
+	tcase_add_loop_test(tc, test_decide, 0, sizeof(decide_cases) / sizeof(decide_cases[0]));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
