@@ -11,3 +11,4 @@ INTEG_TESTS += tests/integ/directory_import.sh
 BENCHES += bench/store
 $(O)/bench/store_lookup: $(O)/bench/store_lookup.o $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
+INTEG_TESTS += tests/integ/man_options.sh
