@@ -5,3 +5,6 @@ PART_LIBS += $(O)/milter/libfedmig-milter.a
 $(O)/milter/libfedmig-milter.a: $(MILTER_OBJS)
 $(O)/milter/fedmig-milter: $(O)/milter/main.o $(O)/milter/libfedmig-milter.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
+UNIT_TESTS += $(O)/tests/unit/test_milter
+$(O)/tests/unit/test_milter.o: ALL_CFLAGS += -Imilter
+INTEG_TESTS += tests/integ/milter_scenarios.sh
