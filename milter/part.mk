@@ -8,3 +8,4 @@ $(O)/milter/fedmig-milter: $(O)/milter/main.o $(O)/milter/libfedmig-milter.a $(L
 UNIT_TESTS += $(O)/tests/unit/test_milter
 $(O)/tests/unit/test_milter.o: ALL_CFLAGS += -Imilter
 INTEG_TESTS += tests/integ/milter_scenarios.sh
+MANPAGES += man/fedmig-milter.8

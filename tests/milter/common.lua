@@ -87,3 +87,17 @@ function status()
 	check(oldest ~= nil, "status line: [" .. line .. "]")
 	return tonumber(oldest), tonumber(open)
 end
+
+-- MAIL and RCPT get no reply (SMFIP_NR_*): wait until the milter has
+-- taken the transactions in, as the status socket shows.
+function wait_open(n)
+	local oldest, open
+	for _ = 1, 100 do
+		oldest, open = status()
+		if open == n then
+			return oldest, open
+		end
+		mt.sleep(0.02)
+	end
+	fail("status: open=" .. open .. ", want " .. n)
+end

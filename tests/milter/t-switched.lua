@@ -4,7 +4,7 @@
 dofile(TESTDIR .. "/common.lua")
 local conn = connect()
 envelope(conn, "SWAFTER", {"<carol@example.org>", "<bob@example.org>"})
-mt.sleep(0.05)
+wait_open(1)
 -- The switch, as store_dir_switch records it, while the transaction is open.
 sql("UPDATE directory SET system='s2', physical='bob@s2.example.org', held=0, " ..
 	"switched_at=" .. now_us() .. ", request_id=43 WHERE access='bob@example.org';" ..
