@@ -9,3 +9,4 @@ $(O)/policyd/fedmig-policyd: $(O)/policyd/main.o $(O)/policyd/libpolicyd.a $(LIB
 
 UNIT_TESTS += $(O)/tests/unit/test_policy $(O)/tests/unit/test_socketmap
 FUZZ_TARGETS += tests/fuzz/fuzz_policy.c tests/fuzz/fuzz_socketmap.c
+INTEG_TESTS += tests/integ/policyd_proto.sh
