@@ -10,3 +10,9 @@ $(O)/policyd/fedmig-policyd: $(O)/policyd/main.o $(O)/policyd/libpolicyd.a $(LIB
 UNIT_TESTS += $(O)/tests/unit/test_policy $(O)/tests/unit/test_socketmap
 FUZZ_TARGETS += tests/fuzz/fuzz_policy.c tests/fuzz/fuzz_socketmap.c
 INTEG_TESTS += tests/integ/policyd_proto.sh
+
+# bench/policyd and its C load generator (built by make, never installed).
+BENCHES += bench/policyd
+$(O)/bench/policy_load: $(O)/bench/policy_load.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
+all: $(O)/bench/policy_load
