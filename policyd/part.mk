@@ -16,3 +16,4 @@ BENCHES += bench/policyd
 $(O)/bench/policy_load: $(O)/bench/policy_load.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
 all: $(O)/bench/policy_load
+MANPAGES += man/fedmig-policyd.8
