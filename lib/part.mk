@@ -12,3 +12,4 @@ BENCHES += bench/store
 $(O)/bench/store_lookup: $(O)/bench/store_lookup.o $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 INTEG_TESTS += tests/integ/man_options.sh
+INTEG_TESTS += tests/integ/lab_smoke.sh
