@@ -35,8 +35,7 @@ static void tempfail(struct decision *d)
 }
 
 /* held: the answer for a held recipient, per hold_action. */
-static void held(const struct decide_conf *c, const char *shown, const struct dir_entry *e,
-		 struct decision *d)
+static void held(const struct decide_conf *c, const struct dir_entry *e, struct decision *d)
 {
 	d->request_id = e->request_id;
 	if (!c->hold_defer) {
@@ -45,10 +44,9 @@ static void held(const struct decide_conf *c, const char *shown, const struct di
 		return;
 	}
 	d->kind = DECIDE_DEFER;
+	/* smtpd prefixes "<rcpt>: Recipient address rejected: " itself. */
 	snprintf(d->action, sizeof(d->action),
-		 "450 4.2.0 <%.*s>: Recipient address rejected: migration in progress, "
-		 "try again in a few seconds",
-		 ADDR_MAX, shown);
+		 "450 4.2.0 Migration in progress, try again in a few seconds");
 	d->note = "held";
 }
 
@@ -94,15 +92,13 @@ void decide_policy(const struct decide_conf *c, const struct policy_attr *attrs,
 			dunno(d, "unknown, unknown_recipient_action = pass");
 		} else {
 			d->kind = DECIDE_REJECT;
-			snprintf(d->action, sizeof(d->action),
-				 "550 5.1.1 <%.*s>: Recipient address rejected: User unknown",
-				 ADDR_MAX, rcpt);
+			snprintf(d->action, sizeof(d->action), "550 5.1.1 User unknown");
 			d->note = "unknown";
 		}
 	} else if (!fed && e.match != DIR_PHYSICAL && e.match != DIR_FORMER) {
 		dunno(d, "not a federated domain");
 	} else if (e.held) {
-		held(c, rcpt, &e, d);
+		held(c, &e, d);
 	} else {
 		dunno(d, "known");
 	}

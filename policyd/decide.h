@@ -59,8 +59,9 @@ struct decision {
 
 /*
  * decide_policy: the answer to one policy request (ATTRS, N). Only the
- * RCPT state is judged; everything else is DUNNO. The action quotes the
- * recipient as the client wrote it, so the line is the one Postfix shows.
+ * RCPT state is judged; everything else is DUNNO. Reject and defer texts
+ * leave out the address: smtpd prefixes "<rcpt>: Recipient address
+ * rejected: " to every policy reply it passes on.
  */
 void decide_policy(const struct decide_conf *c, const struct policy_attr *attrs, size_t n,
 		   decide_lookup_fn lookup, void *ctx, struct decision *d);

@@ -17,3 +17,4 @@ $(O)/bench/policy_load: $(O)/bench/policy_load.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lpthread
 all: $(O)/bench/policy_load
 MANPAGES += man/fedmig-policyd.8
+INTEG_TESTS += tests/integ/policyd_postfix.sh
