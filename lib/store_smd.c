@@ -1,0 +1,337 @@
+#include <string.h>
+
+#include "store_int.h"
+#include "store_smd.h"
+
+/* step_done: step ST to the end (no rows expected). */
+static int step_done(struct store *s, sqlite3_stmt *st, const char *context)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, context);
+}
+
+/* Outside the caller's transaction, each write is its own. */
+static int tx_begin(struct store *s, int *mine)
+{
+	*mine = !store_in_tx(s);
+	return *mine ? store_begin(s) : STORE_OK;
+}
+
+static int tx_end(struct store *s, int mine, int rc)
+{
+	if (!mine)
+		return rc;
+	if (rc < 0) {
+		store_rollback(s);
+		return rc;
+	}
+	return store_commit(s) < 0 ? STORE_ERR : rc;
+}
+
+int store_smd_enqueue(struct store *s, long long request_id, const char *access,
+		      const char *src_system, const char *src_physical, const char *dst_system,
+		      const char *dst_physical, long long at)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "INSERT INTO smd_jobs(request_id, access, src_system, src_physical, dst_system,"
+		   " dst_physical, next_at, created, updated)"
+		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)"
+		   " ON CONFLICT(request_id) DO NOTHING");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, request_id);
+	sqlite3_bind_text(st, 2, access, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, src_system, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, src_physical, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, dst_system, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, dst_physical, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, at);
+	return step_done(s, st, "enqueue smd job");
+}
+
+int store_smd_status(struct store *s, long long request_id, struct smd_status *r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT state, attempts, folders_done, folders_total, msgs_done, msgs_total,"
+		   " bytes_done, bytes_total, started, finished, reason"
+		   " FROM smd_jobs WHERE request_id = ?1");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, request_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return STORE_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return store_fail(s, "smd status");
+	}
+	memset(r, 0, sizeof(*r));
+	r->state = (enum smd_job_state)sqlite3_column_int(st, 0);
+	r->attempts = sqlite3_column_int(st, 1);
+	r->folders_done = sqlite3_column_int64(st, 2);
+	r->folders_total = sqlite3_column_int64(st, 3);
+	r->msgs_done = sqlite3_column_int64(st, 4);
+	r->msgs_total = sqlite3_column_int64(st, 5);
+	r->bytes_done = sqlite3_column_int64(st, 6);
+	r->bytes_total = sqlite3_column_int64(st, 7);
+	r->started = sqlite3_column_int64(st, 8);
+	r->finished = sqlite3_column_int64(st, 9);
+	store_text(st, 10, r->reason, sizeof(r->reason));
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+int store_smd_claim(struct store *s, long long now, int pid, struct smd_job *r, long long *next_r)
+{
+	int mine, rc;
+	sqlite3_stmt *st;
+
+	if (next_r)
+		*next_r = 0;
+	if (tx_begin(s, &mine) < 0)
+		return STORE_ERR;
+	st = store_prepare(s, "SELECT request_id, access, src_system, src_physical, dst_system,"
+			      " dst_physical, attempts, next_at FROM smd_jobs WHERE state = 0"
+			      " ORDER BY next_at, request_id LIMIT 1");
+	if (st == NULL)
+		return tx_end(s, mine, STORE_ERR);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return tx_end(s, mine, STORE_NOTFOUND);
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return tx_end(s, mine, store_fail(s, "smd claim"));
+	}
+	long long next_at = sqlite3_column_int64(st, 7);
+
+	if (next_at > now) {
+		if (next_r)
+			*next_r = next_at;
+		sqlite3_reset(st);
+		return tx_end(s, mine, STORE_NOTFOUND);
+	}
+	memset(r, 0, sizeof(*r));
+	r->request_id = sqlite3_column_int64(st, 0);
+	store_text(st, 1, r->access, sizeof(r->access));
+	store_text(st, 2, r->src_system, sizeof(r->src_system));
+	store_text(st, 3, r->src_physical, sizeof(r->src_physical));
+	store_text(st, 4, r->dst_system, sizeof(r->dst_system));
+	store_text(st, 5, r->dst_physical, sizeof(r->dst_physical));
+	r->attempts = sqlite3_column_int(st, 6) + 1;
+	sqlite3_reset(st);
+	st = store_prepare(s, "UPDATE smd_jobs SET state = 1, attempts = attempts + 1, pid = ?2,"
+			      " started = ?3, finished = 0, updated = ?3 WHERE request_id = ?1");
+	if (st == NULL)
+		return tx_end(s, mine, STORE_ERR);
+	sqlite3_bind_int64(st, 1, r->request_id);
+	sqlite3_bind_int(st, 2, pid);
+	sqlite3_bind_int64(st, 3, now);
+	return tx_end(s, mine, step_done(s, st, "smd claim"));
+}
+
+int store_smd_recover(struct store *s, long long now)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE smd_jobs SET state = 0, pid = 0, next_at = ?1,"
+					    " updated = ?1 WHERE state = 1");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, now);
+	return step_done(s, st, "smd recover");
+}
+
+int store_smd_progress(struct store *s, long long request_id, const struct smd_status *p)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE smd_jobs SET folders_done = ?2, folders_total = ?3, msgs_done = ?4,"
+		   " msgs_total = ?5, bytes_done = ?6, bytes_total = ?7,"
+		   " updated = strftime('%s','now') * 1000000 WHERE request_id = ?1");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, request_id);
+	sqlite3_bind_int64(st, 2, p->folders_done);
+	sqlite3_bind_int64(st, 3, p->folders_total);
+	sqlite3_bind_int64(st, 4, p->msgs_done);
+	sqlite3_bind_int64(st, 5, p->msgs_total);
+	sqlite3_bind_int64(st, 6, p->bytes_done);
+	sqlite3_bind_int64(st, 7, p->bytes_total);
+	return step_done(s, st, "smd progress");
+}
+
+int store_smd_finish(struct store *s, long long request_id, int ok, const char *reason,
+		     long long retry_at, long long now)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE smd_jobs SET state = ?2, reason = ?3, next_at = ?4, finished = ?5,"
+		   " pid = 0, updated = ?5 WHERE request_id = ?1");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, request_id);
+	sqlite3_bind_int(st, 2, ok ? SMD_DONE : retry_at > 0 ? SMD_QUEUED : SMD_FAILED);
+	sqlite3_bind_text(st, 3, ok ? "" : reason ? reason : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, retry_at);
+	sqlite3_bind_int64(st, 5, now);
+	return step_done(s, st, "smd finish");
+}
+
+/* ------------------------------------------------------------ journal */
+
+int store_smd_folder_get(struct store *s, const char *mailbox, const char *folder,
+			 struct smd_folder *r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT uidvalidity, dst_folder, dst_uidvalidity, messages, bytes, verified"
+		   " FROM smd_folders WHERE mailbox = ?1 AND folder = ?2");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "smd folder");
+	}
+	memset(r, 0, sizeof(*r));
+	r->uidvalidity = (unsigned long long)sqlite3_column_int64(st, 0);
+	store_text(st, 1, r->dst_name, sizeof(r->dst_name));
+	r->dst_uidvalidity = (unsigned long long)sqlite3_column_int64(st, 2);
+	r->messages = sqlite3_column_int64(st, 3);
+	r->bytes = sqlite3_column_int64(st, 4);
+	r->verified = sqlite3_column_int(st, 5);
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+int store_smd_folder_put(struct store *s, const char *mailbox, const char *folder,
+			 const struct smd_folder *f)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "INSERT INTO smd_folders(mailbox, folder, uidvalidity, dst_folder,"
+		   " dst_uidvalidity, messages, bytes, verified, updated)"
+		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, strftime('%s','now') * 1000000)"
+		   " ON CONFLICT(mailbox, folder) DO UPDATE SET uidvalidity = ?3, dst_folder = ?4,"
+		   " dst_uidvalidity = ?5, messages = ?6, bytes = ?7, verified = ?8,"
+		   " updated = excluded.updated");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (long long)f->uidvalidity);
+	sqlite3_bind_text(st, 4, f->dst_name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (long long)f->dst_uidvalidity);
+	sqlite3_bind_int64(st, 6, f->messages);
+	sqlite3_bind_int64(st, 7, f->bytes);
+	sqlite3_bind_int(st, 8, f->verified);
+	return step_done(s, st, "smd folder put");
+}
+
+int store_smd_folders_each(struct store *s, const char *mailbox, store_smd_folder_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT folder, uidvalidity, dst_folder, dst_uidvalidity, messages, bytes,"
+		   " verified FROM smd_folders WHERE mailbox = ?1 ORDER BY folder");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct smd_folder f;
+		char folder[1024];
+
+		memset(&f, 0, sizeof(f));
+		store_text(st, 0, folder, sizeof(folder));
+		f.uidvalidity = (unsigned long long)sqlite3_column_int64(st, 1);
+		store_text(st, 2, f.dst_name, sizeof(f.dst_name));
+		f.dst_uidvalidity = (unsigned long long)sqlite3_column_int64(st, 3);
+		f.messages = sqlite3_column_int64(st, 4);
+		f.bytes = sqlite3_column_int64(st, 5);
+		f.verified = sqlite3_column_int(st, 6);
+		if (fn(ctx, folder, &f) != 0) {
+			sqlite3_reset(st);
+			return STORE_OK;
+		}
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "smd folders");
+}
+
+int store_smd_map_each(struct store *s, const char *mailbox, const char *folder,
+		       store_smd_map_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT src_uid, dst_uid, sha256, size FROM smd_map"
+					    " WHERE mailbox = ?1 AND folder = ?2 ORDER BY src_uid");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct smd_map_row row;
+		const void *b = sqlite3_column_blob(st, 2);
+
+		memset(&row, 0, sizeof(row));
+		row.src_uid = (unsigned long long)sqlite3_column_int64(st, 0);
+		row.dst_uid = (unsigned long long)sqlite3_column_int64(st, 1);
+		if (b && sqlite3_column_bytes(st, 2) == 32)
+			memcpy(row.sha256, b, 32);
+		row.size = sqlite3_column_int64(st, 3);
+		if (fn(ctx, &row) != 0) {
+			sqlite3_reset(st);
+			return STORE_OK;
+		}
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "smd map");
+}
+
+int store_smd_map_add(struct store *s, const char *mailbox, const char *folder,
+		      const struct smd_map_row *row)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "INSERT OR REPLACE INTO smd_map(mailbox, folder, src_uid, dst_uid, sha256, size)"
+		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (long long)row->src_uid);
+	sqlite3_bind_int64(st, 4, (long long)row->dst_uid);
+	sqlite3_bind_blob(st, 5, row->sha256, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, row->size);
+	return step_done(s, st, "smd map add");
+}
+
+int store_smd_map_clear(struct store *s, const char *mailbox, const char *folder)
+{
+	sqlite3_stmt *st = store_prepare(s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	return step_done(s, st, "smd map clear");
+}
+
+int store_smd_relax(struct store *s)
+{
+	if (sqlite3_exec(store_db(s), "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(s, "synchronous=NORMAL");
+	return STORE_OK;
+}

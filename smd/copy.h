@@ -1,0 +1,65 @@
+/*
+ * copy - copy one mailbox from a source IMAP server to a target one:
+ * folders (separator translated, special-use mapped, \Noselect parents
+ * left virtual), subscriptions, and every message with its exact bytes,
+ * flags, keywords and INTERNALDATE; then verify by SHA-256.
+ *
+ * Messages stream from a pipelined UID FETCH straight into pipelined
+ * MULTIAPPEND batches with non-synchronising literals: nothing is held in
+ * memory but a read buffer, so a child's RSS does not depend on message
+ * or folder sizes. Each acknowledged batch (APPENDUID) is journalled in
+ * the store in one transaction; a rerun copies only unjournalled
+ * messages, and first looks on the target for messages appended but not
+ * journalled (a crash between the server's OK and the commit): same size,
+ * then same SHA-256, as a multiset, so legitimate duplicates in the
+ * source are still copied as often as they exist.
+ *
+ * Contract: copy_mailbox() returns COPY_OK when every selectable source
+ * folder was copied and verified, COPY_STOPPED when *stop was set (the
+ * journal is consistent; a rerun resumes), COPY_FAILED with the reason
+ * in r->reason (and every difference found by verification, one per
+ * line, up to its size). It never leaves part of a message on the
+ * target: a failure mid-message drops the connection inside the literal,
+ * so the server discards the unfinished APPEND.
+ */
+#ifndef FEDMIG_SMD_COPY_H
+#define FEDMIG_SMD_COPY_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "imap.h"
+#include "store_smd.h"
+
+struct copy_side {
+	struct imap_opts imap;
+	const char *user;	/* mailbox login, e.g. alice@s1.example.org */
+	const char *master;	/* master user or NULL: log in as USER */
+	const char *master_sep; /* NULL: SASL PLAIN authzid; "*": Dovecot */
+	const char *password;
+};
+
+struct copy_opts {
+	struct copy_side src, dst;
+	struct store *store;
+	const char *mailbox_key; /* journal key naming both ends */
+	long long request_id;	 /* > 0: progress goes to the job */
+	size_t window;		 /* bytes in flight per direction */
+	int batch;		 /* messages per MULTIAPPEND */
+	long crash_after;	 /* tests: _exit(99) once N appends are acked, before the journal */
+	long crash_mid;		 /* tests: _exit(98) in the middle of message N's literal */
+	volatile sig_atomic_t *stop;
+	FILE *summary; /* per-folder lines, or NULL */
+};
+
+enum copy_rc { COPY_OK = 0, COPY_FAILED = 1, COPY_STOPPED = 2 };
+
+struct copy_result {
+	long long folders, messages, bytes, copied, skipped, refused_keywords;
+	long long verified;
+	char reason[4096];
+};
+
+int copy_mailbox(const struct copy_opts *o, struct copy_result *r);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * fedmig-smd - the data mover. See fedmig-smd(8).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+#include "smd.h"
+#include "store_smd.h"
+#include "timeutil.h"
+#include "xalloc.h"
+
+static int opt_once;
+static const char *opt_user, *opt_from, *opt_to, *opt_src_user, *opt_dst_user;
+
+static int option(int opt, const char *arg)
+{
+	switch (opt) {
+	case '1':
+		opt_once = 1;
+		return 0;
+	case 'u':
+		opt_user = arg;
+		return 0;
+	case 'F':
+		opt_from = arg;
+		return 0;
+	case 'T':
+		opt_to = arg;
+		return 0;
+	case 'S':
+		opt_src_user = arg;
+		return 0;
+	case 'D':
+		opt_dst_user = arg;
+		return 0;
+	}
+	return -1;
+}
+
+/* login_on: USER's login on SYSTEM: its local part at NAME_domain. */
+static char *login_on(const struct config *cfg, const char *user, const char *system)
+{
+	const char *at = strrchr(user, '@');
+	const char *domain = config_sys_str(cfg, system, "domain");
+
+	if (*domain == '\0')
+		return xstrdup(user);
+	return xasprintf("%.*s@%s", at ? (int)(at - user) : (int)strlen(user), user, domain);
+}
+
+static int direct(const struct config *cfg)
+{
+	struct copy_opts o;
+	struct copy_result r;
+	char *err = NULL;
+	int rc = 1;
+
+	if (opt_from == NULL || opt_to == NULL) {
+		fprintf(stderr, "fedmig-smd: -u needs --from SYSTEM and --to SYSTEM\n");
+		return 2;
+	}
+	char *src_login = opt_src_user ? xstrdup(opt_src_user) : login_on(cfg, opt_user, opt_from);
+	char *dst_login = opt_dst_user ? xstrdup(opt_dst_user) : login_on(cfg, opt_user, opt_to);
+	struct store *s = store_open(config_str(cfg, "state_database"), STORE_RDWR,
+				     (int)config_time_ms(cfg, "store_busy_timeout"), &err);
+
+	memset(&o, 0, sizeof(o));
+	if (s == NULL) {
+		log_error("%s", err);
+		goto out;
+	}
+	store_smd_relax(s);
+	smd_copy_opts(cfg, &o);
+	if (smd_side_init(cfg, opt_from, src_login, &o.src, &err) < 0 ||
+	    smd_side_init(cfg, opt_to, dst_login, &o.dst, &err) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	char *key = smd_mailbox_key(opt_from, src_login, opt_to, dst_login);
+
+	o.store = s;
+	o.mailbox_key = key;
+	o.summary = stdout;
+	long long t0 = time_mono_us();
+	int cr = copy_mailbox(&o, &r);
+
+	printf("mailbox=%s folders=%lld messages=%lld bytes=%lld copied=%lld skipped=%lld "
+	       "verified=%lld/%lld refused_keywords=%lld seconds=%.2f result=%s\n",
+	       key, r.folders, r.messages, r.bytes, r.copied, r.skipped, r.verified, r.folders,
+	       r.refused_keywords, (double)(time_mono_us() - t0) / 1e6,
+	       cr == COPY_OK ? "ok" : cr == COPY_STOPPED ? "stopped" : "failed");
+	if (cr != COPY_OK) {
+		printf("reason: %s\n", r.reason[0] ? r.reason : "stopped");
+		log_error("%s: copy failed: %s", key, r.reason);
+	} else {
+		log_info("%s: copied folders=%lld messages=%lld bytes=%lld copied=%lld skipped=%lld",
+			 key, r.folders, r.messages, r.bytes, r.copied, r.skipped);
+	}
+	fflush(stdout);
+	free(key);
+	rc = cr == COPY_OK ? 0 : 1;
+out:
+	free(err);
+	smd_side_free(&o.src);
+	smd_side_free(&o.dst);
+	store_close(&s);
+	free(src_login);
+	free(dst_login);
+	return rc;
+}
+
+static int run(struct config *cfg)
+{
+	if (opt_user)
+		return direct(cfg);
+	return smd_master(cfg, opt_once);
+}
+
+/* Long options become their short letters: server_main knows only --help. */
+static void translate_long(int argc, char **argv)
+{
+	static const struct {
+		const char *lng, *shrt;
+	} map[] = {{"--once", "-1"},	     {"--from", "-F"},	   {"--to", "-T"},
+		   {"--src-user", "-S"},     {"--dst-user", "-D"}, {"--user", "-u"}};
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
+			size_t n = strlen(map[k].lng);
+
+			if (strcmp(argv[i], map[k].lng) == 0) {
+				argv[i] = (char *)map[k].shrt;
+			} else if (strncmp(argv[i], map[k].lng, n) == 0 && argv[i][n] == '=') {
+				/* --from=s1 -> -Fs1 */
+				argv[i] = xasprintf("%s%s", map[k].shrt, argv[i] + n + 1);
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct server_ops ops = {
+		.name = "fedmig-smd",
+		.synopsis = "fedmig data mover: copies switched mailboxes over IMAP",
+		.opts = "1u:F:T:S:D:",
+		.opts_help = "  -1, --once           process the mailboxes due, wait for the children, exit\n"
+			     "  -u, --user ADDRESS   copy this one mailbox now (no queue), then exit\n"
+			     "  -F, --from SYSTEM    with -u: the source system\n"
+			     "  -T, --to SYSTEM      with -u: the target system\n"
+			     "  -S, --src-user LOGIN with -u: login on the source (default: local part\n"
+			     "                       of ADDRESS at the source's domain)\n"
+			     "  -D, --dst-user LOGIN with -u: login on the target (likewise)\n",
+		.option = option,
+		.run = run,
+	};
+
+	translate_long(argc, argv);
+	return server_main(argc, argv, &ops);
+}

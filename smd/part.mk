@@ -1,0 +1,13 @@
+# fedmig-smd: the data mover.
+SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap.o $(O)/smd/copy.o $(O)/smd/settings.o \
+	$(O)/smd/master.o
+PROGRAMS += $(O)/smd/fedmig-smd
+PART_LIBS += $(O)/smd/libsmd.a
+$(O)/smd/libsmd.a: $(SMD_OBJS)
+$(O)/smd/fedmig-smd: $(O)/smd/main.o $(O)/smd/libsmd.a $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
+
+# The store's SMD tables (lib/store_smd.c) belong to this part but live in
+# libfedmig, so fedmig-spm can enqueue.
+$(LIBFEDMIG): $(O)/lib/store_smd.o
+
