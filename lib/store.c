@@ -91,6 +91,7 @@ static const struct migration {
 	    "CREATE UNIQUE INDEX requests_live ON requests(access)"
 	    " WHERE state NOT IN (10, 13, 23, 24);"
 	    "CREATE INDEX requests_by_state ON requests(state);"
+	    "CREATE INDEX requests_by_switch ON requests(switch_at);"
 	    "CREATE TABLE checks("
 	    " request_id INTEGER NOT NULL,"
 	    " at INTEGER NOT NULL,"

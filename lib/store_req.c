@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,7 @@ static void read_req(sqlite3_stmt *st, struct req *r)
 	store_text(st, 18, r->action, sizeof(r->action));
 	r->failed_from = sqlite3_column_int(st, 19);
 	r->complete_at = sqlite3_column_int64(st, 20);
+	r->loaded = r->updated;
 }
 
 static int step_done(struct store *s, sqlite3_stmt *st, const char *context)
@@ -134,7 +136,7 @@ int store_req_add(struct store *s, struct req *r, long long now, const char *det
 	r->state = ST_REGISTERED;
 	r->attempts = 0;
 	r->next_at = now;
-	r->created = r->updated = now;
+	r->created = r->updated = r->loaded = now;
 	r->failed_from = -1;
 	sqlite3_bind_text(st, 1, r->access, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->target_system, -1, SQLITE_STATIC);
@@ -189,19 +191,23 @@ int store_req_find(struct store *s, const char *access, struct req *r)
 	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "find request");
 }
 
-int store_req_set(struct store *s, const struct req *r, int from, const char *step,
+int store_req_set(struct store *s, struct req *r, int from, const char *step,
 		  const char *detail)
 {
 	int own, rc;
 	sqlite3_stmt *st;
 
+	/* Every write moves "updated" on, so a concurrent reader notices. */
+	if (r->updated <= r->loaded)
+		r->updated = r->loaded + 1;
 	if (own_begin(s, &own) < 0)
 		return STORE_ERR;
 	st = store_prepare(s, "UPDATE requests SET state = ?3, attempts = ?4, next_at = ?5, "
 			      "reason = ?6, source_system = ?7, source_physical = ?8, "
 			      "target_physical = ?9, hold_at = ?10, switch_at = ?11, "
 			      "release_at = ?12, updated = ?13, action = ?14, failed_from = ?15, "
-			      "complete_at = ?16, planned_at = ?17 WHERE id = ?1 AND state = ?2");
+			      "complete_at = ?16, planned_at = ?17 "
+			      "WHERE id = ?1 AND state = ?2 AND updated = ?18");
 	if (st == NULL)
 		return own_end(s, own, STORE_ERR);
 	sqlite3_bind_int64(st, 1, r->id);
@@ -221,6 +227,7 @@ int store_req_set(struct store *s, const struct req *r, int from, const char *st
 	sqlite3_bind_int(st, 15, r->failed_from);
 	sqlite3_bind_int64(st, 16, r->complete_at);
 	sqlite3_bind_int64(st, 17, r->planned_at);
+	sqlite3_bind_int64(st, 18, r->loaded);
 	rc = step_done(s, st, "update request");
 	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0) {
 		store_set_error(s, "request %lld is no longer %s", r->id, state_name(from));
@@ -228,7 +235,10 @@ int store_req_set(struct store *s, const struct req *r, int from, const char *st
 	}
 	if (rc == STORE_OK)
 		rc = add_history(s, r->id, r->updated, from, r->state, step, detail);
-	return own_end(s, own, rc);
+	rc = own_end(s, own, rc);
+	if (rc == STORE_OK)
+		r->loaded = r->updated;
+	return rc;
 }
 
 int store_req_due(struct store *s, long long now, size_t limit, long long **ids_r, size_t *n_r)
@@ -485,4 +495,50 @@ int store_held_released(struct store *s, const char *queue_id, long long at)
 	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, at);
 	return step_done(s, st, "mark released");
+}
+
+int store_req_wait(struct store *s, long long id, int state, long long next_at,
+		   const char *reason)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE requests SET next_at = ?3, "
+					    "reason = coalesce(?4, reason) WHERE id = ?1 AND state = ?2");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, state);
+	sqlite3_bind_int64(st, 3, next_at);
+	if (reason)
+		sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	rc = step_done(s, st, "update request");
+	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
+		return STORE_NOTFOUND;
+	return rc;
+}
+
+static int one_int64(struct store *s, sqlite3_stmt *st, long long *v_r, long long dflt,
+		     const char *context)
+{
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v_r = sqlite3_column_type(st, 0) == SQLITE_NULL ? dflt : sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, context);
+}
+
+int store_req_next_due(struct store *s, long long *at_r)
+{
+	return one_int64(s, store_prepare(s, "SELECT min(next_at) FROM requests"), at_r, REQ_NEVER,
+			 "next due request");
+}
+
+int store_req_last_switch(struct store *s, long long *at_r)
+{
+	return one_int64(s, store_prepare(s, "SELECT max(switch_at) FROM requests"), at_r, 0,
+			 "last switch");
 }

@@ -48,6 +48,9 @@ struct req {
 	char action[REQ_ACTION_MAX];
 	int failed_from;      /* state a request in an off-line state left, -1 */
 	long long complete_at; /* when it reached complete, 0: not yet */
+	/* The stored "updated" when read: store_req_set() writes only if
+	 * nobody wrote the request since (optimistic locking). */
+	long long loaded;
 };
 
 struct req_hist {
@@ -75,11 +78,12 @@ int store_req_find(struct store *s, const char *access, struct req *r);
 
 /*
  * store_req_set: write every field of R (state included) if the stored
- * request is still in state FROM, and append the history row FROM ->
- * R->state, STEP, DETAIL at R->updated. STORE_NOTFOUND (nothing written)
- * when the request is gone or no longer in FROM.
+ * request is still in state FROM and unchanged since R was read, and
+ * append the history row FROM -> R->state, STEP, DETAIL at R->updated;
+ * R->loaded is then R->updated. STORE_NOTFOUND (nothing written) when the
+ * request is gone or was changed meanwhile: read it again.
  */
-int store_req_set(struct store *s, const struct req *r, int from, const char *step,
+int store_req_set(struct store *s, struct req *r, int from, const char *step,
 		  const char *detail);
 
 /*
@@ -87,6 +91,18 @@ int store_req_set(struct store *s, const struct req *r, int from, const char *st
  * earliest first, into *IDS_R (caller frees), their count in *N_R.
  */
 int store_req_due(struct store *s, long long now, size_t limit, long long **ids_r, size_t *n_r);
+
+/*
+ * store_req_wait: set only next_at (and reason, may be NULL: unchanged) of
+ * request ID if it is still in STATE; no history row (waiting is not an
+ * event). STORE_NOTFOUND when it is not in STATE.
+ */
+int store_req_wait(struct store *s, long long id, int state, long long next_at,
+		   const char *reason);
+/* store_req_next_due: the earliest next_at, REQ_NEVER when none. */
+int store_req_next_due(struct store *s, long long *at_r);
+/* store_req_last_switch: the latest switch_at of any request, 0: none. */
+int store_req_last_switch(struct store *s, long long *at_r);
 
 struct req_filter {
 	int state;	    /* -1: any */

@@ -1,0 +1,1017 @@
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "driver.h"
+#include "log.h"
+#include "pilot.h"
+#include "pq.h"
+#include "state.h"
+#include "store_req.h"
+#include "timeutil.h"
+#include "xalloc.h"
+#ifdef HAVE_STORE_SMD
+#include "store_smd.h"
+#endif
+
+#define WAIT_POLL_US (60LL * 1000000)	/* re-look at a request waiting on others */
+#define DRAIN_POLL_US 20000		/* postqueue scans while draining */
+#define FAST_SWEEP_MS 100		/* sweeps while pre-switch transactions are open */
+#define STATUS_TIMEOUT_MS 500
+#define PASS_LIMIT 10000		/* requests looked at per pass */
+#define STEPS_PER_REQUEST 32		/* transitions of one request per pass */
+
+struct pilot {
+	const struct config *cfg;
+	struct store *s;
+	struct pf *pf;
+	int crash_after; /* test hook, 0: off */
+	int steps;
+	int status_warned;
+};
+
+/* step results */
+#define GO 1	/* moved: look at the request again */
+#define WAIT 0	/* nothing more to do now */
+#define ERR (-1) /* store error */
+
+struct pilot *pilot_new(const struct config *cfg, struct store *s, struct pf *pf)
+{
+	struct pilot *p = xcalloc(1, sizeof(*p));
+	const char *c = getenv("FEDMIG_SPM_CRASH_AFTER");
+
+	p->cfg = cfg;
+	p->s = s;
+	p->pf = pf;
+	p->crash_after = c ? atoi(c) : 0;
+	return p;
+}
+
+void pilot_free(struct pilot **p)
+{
+	free(*p);
+	*p = NULL;
+}
+
+/* crash_point: the test hook (isync run-tests.pl): die right after step N. */
+static void crash_point(struct pilot *p, const struct req *r, const char *what)
+{
+	p->steps++;
+	log_debug("request=%lld step %d: %s", r->id, p->steps, what);
+	if (p->crash_after > 0 && p->steps == p->crash_after) {
+		log_info("request=%lld: test hook: exiting after step %d (%s)", r->id, p->steps,
+			 what);
+		_exit(99);
+	}
+}
+
+static void sleep_us(long long us)
+{
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+
+	while (us > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static const char *scenario_ok(const struct pilot *p, const struct req *r)
+{
+	return config_has_scenario(p->cfg, r->scenario) ? NULL : "unknown scenario";
+}
+
+static int scn(const struct pilot *p, const struct req *r, const char *key)
+{
+	return config_scn_bool(p->cfg, r->scenario, key);
+}
+
+static int store_err(struct pilot *p, const struct req *r)
+{
+	log_error("request=%lld: store: %s", r->id, store_errmsg(p->s));
+	return ERR;
+}
+
+/* set: store_req_set with a formatted detail; GO, or WAIT when somebody
+ * changed the request meanwhile (it is read again next time). */
+static int set(struct pilot *p, struct req *r, int from, const char *step, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int set(struct pilot *p, struct req *r, int from, const char *step, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	r->updated = time_now_us();
+	rc = store_req_set(p->s, r, from, step, detail);
+	if (rc == STORE_NOTFOUND) {
+		log_info("request=%lld: changed meanwhile, read again", r->id);
+		return GO;
+	}
+	if (rc != STORE_OK)
+		return store_err(p, r);
+	log_info("%s: %s request=%lld %s -> %s%s%s", r->access, step, r->id, state_name(from),
+		 state_name(r->state), *detail ? " " : "", detail);
+	return GO;
+}
+
+/* move: the transition to TO (next step due at once, or never for
+ * states the pilot does not leave). */
+#define move(p, r, to, step, ...)                                                          \
+	((r)->attempts = 0, (r)->reason[0] = '\0',                                            \
+	 (r)->next_at = state_is_final(to) || state_is_offline(to) ? REQ_NEVER : time_now_us(), \
+	 move_from_ = (r)->state, (r)->state = (to), set(p, r, move_from_, step, __VA_ARGS__))
+
+static int wait_until(struct pilot *p, struct req *r, long long at, const char *reason)
+{
+	if (store_req_wait(p->s, r->id, r->state, at, reason) == STORE_ERR)
+		return store_err(p, r);
+	return WAIT;
+}
+
+static int fail(struct pilot *p, struct req *r, const char *step, const char *why)
+{
+	int move_from_;
+
+	int tx = r->state == ST_HELD;
+
+	if (tx) {
+		/* Never leave a hold behind a failed request. */
+		if (store_begin(p->s) < 0)
+			return store_err(p, r);
+		if (store_dir_unhold(p->s, r->access) == STORE_ERR) {
+			store_rollback(p->s);
+			return store_err(p, r);
+		}
+	}
+	r->failed_from = r->state;
+	int rc = move(p, r, ST_FAILED, step, "%s", why);
+
+	snprintf(r->reason, sizeof(r->reason), "%s", why);
+	/* move() cleared the reason; keep it on the failed request. */
+	if (rc == GO && store_req_wait(p->s, r->id, ST_FAILED, REQ_NEVER, why) == STORE_ERR)
+		rc = ERR;
+	if (tx && (rc != GO || store_commit(p->s) < 0)) {
+		store_rollback(p->s);
+		return store_err(p, r);
+	}
+	log_error("%s: request=%lld failed at %s: %s", r->access, r->id, step, why);
+	return rc == GO ? WAIT : rc;
+}
+
+static long long backoff_us(const struct pilot *p, int attempts)
+{
+	long long ms = config_time_ms(p->cfg, "retry_backoff");
+	int shift = attempts - 1 < 20 ? attempts - 1 : 20;
+
+	ms <<= shift;
+	if (ms > 86400000LL)
+		ms = 86400000LL;
+	return ms * 1000;
+}
+
+/* retry: a step failed for REASON; try again later or fail for good. */
+static int retry(struct pilot *p, struct req *r, const char *step, int drv, const char *why)
+{
+	if (drv == DRV_FAIL || r->attempts >= config_int(p->cfg, "max_retries"))
+		return fail(p, r, step, why);
+	r->attempts++;
+	snprintf(r->reason, sizeof(r->reason), "%s", why);
+	r->next_at = time_now_us() + backoff_us(p, r->attempts);
+	log_warn("%s: request=%lld %s: %s (attempt %d, retry in %llds)", r->access, r->id, step,
+		 why, r->attempts, backoff_us(p, r->attempts) / 1000000);
+	int rc = set(p, r, r->state, step, "attempt %d failed: %s", r->attempts, why);
+
+	return rc == GO ? WAIT : rc;
+}
+
+/* --- the milter's status: oldest open SMTP transaction --- */
+
+/* milter_status: 0 with *OLDEST_R (µs, 0: none open), -1 when unreachable. */
+static int milter_status(struct pilot *p, long long *oldest_r)
+{
+	const char *path = daemon_unix_path(config_str(p->cfg, "milter_status_socket"));
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char buf[1100];
+	size_t len = 0;
+	long long open_n;
+	int fd;
+
+	if (path == NULL || strlen(path) >= sizeof(sun.sun_path))
+		return -1;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	long long deadline = time_mono_us() + STATUS_TIMEOUT_MS * 1000LL;
+
+	while (len < sizeof(buf) - 1 && memchr(buf, '\n', len) == NULL) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		long long left = (deadline - time_mono_us()) / 1000;
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	char *nl = memchr(buf, '\n', len);
+
+	if (nl == NULL || pq_parse_status(buf, (size_t)(nl - buf + 1), oldest_r, &open_n) < 0)
+		return -1;
+	return 0;
+}
+
+/* --- release sweep --- */
+
+struct pending {
+	char queue_id[64];
+	char *recipients;
+	long long held_at;
+	int in_hold, seen, blocked;
+};
+
+struct sweep {
+	struct pilot *p;
+	struct pending *v;
+	size_t n, cap;
+};
+
+static int collect_pending(void *ctx, const struct held_msg *m)
+{
+	struct sweep *w = ctx;
+
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 64;
+		w->v = xrealloc(w->v, w->cap * sizeof(*w->v));
+	}
+	struct pending *e = &w->v[w->n++];
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->queue_id, sizeof(e->queue_id), "%s", m->queue_id);
+	e->recipients = xstrdup(m->recipients);
+	e->held_at = m->held_at;
+	return 0;
+}
+
+static int cmp_pending(const void *a, const void *b)
+{
+	return strcmp(((const struct pending *)a)->queue_id, ((const struct pending *)b)->queue_id);
+}
+
+/* addr_held: 1 if ADDR (any role) belongs to a held directory entry. */
+static int addr_held(struct pilot *p, const char *addr)
+{
+	struct dir_entry e;
+	char canon[ADDR_MAX];
+	const char *why;
+
+	if (addr_normalize(addr, strlen(addr), ADDR_FOLD_LOCAL, canon, &why) < 0)
+		return 0;
+	return store_dir_lookup(p->s, canon, &e) == STORE_OK && e.held;
+}
+
+static int sweep_scan(void *ctx, const struct pq_msg *m)
+{
+	struct sweep *w = ctx;
+	struct pending key, *e;
+
+	snprintf(key.queue_id, sizeof(key.queue_id), "%s", m->queue_id);
+	e = bsearch(&key, w->v, w->n, sizeof(*w->v), cmp_pending);
+	if (e == NULL)
+		return 0;
+	e->seen = 1;
+	e->in_hold = strcmp(m->queue_name, "hold") == 0;
+	for (size_t i = 0; i < m->nrcpt && !e->blocked; i++)
+		e->blocked = addr_held(w->p, m->rcpt[i]);
+	return 0;
+}
+
+int pilot_sweep(struct pilot *p)
+{
+	struct sweep w = {p, NULL, 0, 0};
+	long long npend, now = time_now_us();
+	long long gone_after = config_time_ms(p->cfg, "release_sweep_period") * 1000;
+	const char **ids;
+	size_t nids = 0;
+	int rc = 0;
+
+	if (store_held_count_pending(p->s, &npend) < 0) {
+		log_error("release sweep: %s", store_errmsg(p->s));
+		return -1;
+	}
+	if (npend == 0)
+		return 0;
+	if (store_held_pending(p->s, collect_pending, &w) < 0) {
+		log_error("release sweep: %s", store_errmsg(p->s));
+		return -1;
+	}
+	qsort(w.v, w.n, sizeof(*w.v), cmp_pending);
+	if (pf_scan(p->pf, sweep_scan, &w) < 0) {
+		rc = -1;
+		goto out;
+	}
+	ids = xcalloc(w.n + 1, sizeof(*ids));
+	for (size_t i = 0; i < w.n; i++) {
+		struct pending *e = &w.v[i];
+
+		if (!e->seen) {
+			/* Delivered, deleted, or never committed: nothing to release. */
+			if (e->held_at < now - gone_after)
+				store_held_released(p->s, e->queue_id, -now);
+			continue;
+		}
+		if (!e->in_hold || e->blocked)
+			continue;
+		/* The milter records recipients as the client wrote them. */
+		char *save = NULL, *list = xstrdup(e->recipients);
+
+		for (char *a = strtok_r(list, " ", &save); a && !e->blocked;
+		     a = strtok_r(NULL, " ", &save))
+			e->blocked = addr_held(p, a);
+		free(list);
+		if (!e->blocked)
+			ids[nids++] = e->queue_id;
+	}
+	if (nids > 0) {
+		if (pf_release(p->pf, ids, nids) < 0) {
+			rc = -1;
+		} else {
+			if (store_begin(p->s) == STORE_OK) {
+				for (size_t i = 0; i < nids; i++)
+					store_held_released(p->s, ids[i], now);
+				store_commit(p->s);
+			}
+			pf_kick(p->pf);
+			for (size_t i = 0; i < nids; i++)
+				log_info("%s: released", ids[i]);
+			rc = (int)nids;
+		}
+	}
+	free(ids);
+out:
+	for (size_t i = 0; i < w.n; i++)
+		free(w.v[i].recipients);
+	free(w.v);
+	return rc;
+}
+
+long long pilot_sweep_interval_ms(struct pilot *p)
+{
+	return pilot_sweeping(p) ? FAST_SWEEP_MS : config_time_ms(p->cfg, "release_sweep");
+}
+
+int pilot_sweeping(struct pilot *p)
+{
+	long long last, oldest, now = time_now_us();
+
+	if (store_req_last_switch(p->s, &last) < 0 || last == 0 ||
+	    now > last + config_time_ms(p->cfg, "release_sweep_period") * 1000)
+		return 0;
+	if (milter_status(p, &oldest) < 0) {
+		if (!p->status_warned++)
+			log_warn("milter status %s unreachable: sweeping until "
+				 "release_sweep_period ends",
+				 config_str(p->cfg, "milter_status_socket"));
+		return 1;
+	}
+	p->status_warned = 0;
+	return oldest != 0 && oldest <= last;
+}
+
+/* --- drain --- */
+
+struct drain {
+	const char *phys;
+	int busy;
+	const char **defer;
+	size_t ndefer, cap;
+};
+
+static int drain_scan(void *ctx, const struct pq_msg *m)
+{
+	struct drain *d = ctx;
+	int ours = 0;
+
+	for (size_t i = 0; i < m->nrcpt && !ours; i++)
+		ours = strcmp(m->rcpt[i], d->phys) == 0;
+	if (!ours)
+		return 0;
+	if (strcmp(m->queue_name, "deferred") == 0) {
+		if (d->ndefer == d->cap) {
+			d->cap = d->cap ? d->cap * 2 : 8;
+			d->defer = xrealloc(d->defer, d->cap * sizeof(*d->defer));
+		}
+		d->defer[d->ndefer++] = xstrdup(m->queue_id);
+	} else if (strcmp(m->queue_name, "hold") != 0) {
+		d->busy++; /* incoming, active, maildrop: still on its way */
+	}
+	return 0;
+}
+
+/*
+ * drain: wait until no message for PHYS is on its way (bounded by
+ * drain_timeout); deferred ones are moved to hold and recorded so the
+ * sweep releases them after the switch. 0 drained, -1 with WHY.
+ */
+static int drain(struct pilot *p, const struct req *r, const char *phys, char *why, size_t whylen)
+{
+	long long deadline = time_mono_us() + config_time_ms(p->cfg, "drain_timeout") * 1000;
+
+	for (;;) {
+		struct drain d = {phys, 0, NULL, 0, 0};
+		int rc = pf_scan(p->pf, drain_scan, &d);
+
+		if (rc == 0 && d.ndefer > 0) {
+			char rcpt[ADDR_MAX + 1];
+
+			snprintf(rcpt, sizeof(rcpt), "%s", phys);
+			/* Record first: a crash after the hold leaves nothing unknown. */
+			for (size_t i = 0; i < d.ndefer; i++)
+				if (store_held_add(p->s, d.defer[i], r->id, rcpt, time_now_us()) < 0)
+					rc = -1;
+			if (rc == 0 && pf_hold(p->pf, d.defer, d.ndefer) < 0)
+				rc = -1;
+			if (rc == 0)
+				log_info("%s: request=%lld moved %zu deferred messages to hold", r->access,
+					 r->id, d.ndefer);
+		}
+		for (size_t i = 0; i < d.ndefer; i++)
+			free((char *)d.defer[i]);
+		free(d.defer);
+		if (rc < 0) {
+			snprintf(why, whylen, "drain: postqueue or postsuper failed");
+			return -1;
+		}
+		if (d.busy == 0)
+			return 0;
+		if (time_mono_us() >= deadline) {
+			snprintf(why, whylen, "drain_timeout: %d messages for %s still in the queue",
+				 d.busy, phys);
+			return -1;
+		}
+		sleep_us(DRAIN_POLL_US);
+	}
+}
+
+/* --- the steps --- */
+
+static int local_part_at(const char *phys, const char *domain, char out[ADDR_MAX])
+{
+	const char *at = strrchr(phys, '@');
+
+	if (at == NULL || (size_t)(at - phys) + 1 + strlen(domain) >= ADDR_MAX)
+		return -1;
+	snprintf(out, ADDR_MAX, "%.*s@%s", (int)(at - phys), phys, domain);
+	return 0;
+}
+
+static int step_register(struct pilot *p, struct req *r)
+{
+	struct dir_entry e;
+	char why[DRV_WHY];
+	const char *domain;
+	int rc, move_from_;
+
+	if (scenario_ok(p, r))
+		return fail(p, r, "E2 create", "unknown scenario");
+	if (!config_has_system(p->cfg, r->target_system))
+		return fail(p, r, "E2 create", "unknown target system");
+	rc = store_dir_lookup(p->s, r->access, &e);
+	if (rc == STORE_ERR)
+		return store_err(p, r);
+	if (rc == STORE_NOTFOUND || e.match != DIR_ACCESS)
+		return fail(p, r, "E2 create", rc == STORE_NOTFOUND
+						       ? "not in the directory"
+						       : "not an access address in the directory");
+	if (strcmp(e.system, r->target_system) == 0)
+		return fail(p, r, "E2 create", "already on the target system");
+	snprintf(r->source_system, sizeof(r->source_system), "%s", e.system);
+	snprintf(r->source_physical, sizeof(r->source_physical), "%s", e.physical);
+	domain = config_sys_str(p->cfg, r->target_system, "domain");
+	if (*domain == '\0' || local_part_at(e.physical, domain, r->target_physical) < 0)
+		return fail(p, r, "E2 create", "target system has no usable domain");
+	rc = driver_create(p->cfg, r->target_system, r->target_physical, r->access, why);
+	if (rc != DRV_OK)
+		return retry(p, r, "E2 create", rc, why);
+	crash_point(p, r, "E2 create");
+	rc = driver_redirect(p->cfg, r->target_system, r->target_physical, r->source_physical, why);
+	if (rc != DRV_OK)
+		return retry(p, r, "E2 redirect", rc, why);
+	crash_point(p, r, "E2 redirect");
+	return move(p, r, ST_TARGET_CREATED, "E2 target-created", "mailbox %s on %s, from %s on %s",
+		    r->target_physical, r->target_system, r->source_physical, r->source_system);
+}
+
+static int step_checks(struct pilot *p, struct req *r)
+{
+	char detail[REQ_REASON_MAX];
+	long long at, since = 0, now = time_now_us();
+	int ok, rc, move_from_;
+
+	if (r->state == ST_CHECKED) {
+		since = r->updated + config_scn_time_ms(p->cfg, r->scenario, "recheck_delay") * 1000;
+		if (now < since)
+			return wait_until(p, r, since, "waiting for the second workstation check");
+	}
+	rc = store_check_last(p->s, r->id, since, &at, &ok, detail);
+	if (rc == STORE_ERR)
+		return store_err(p, r);
+	if (rc == STORE_NOTFOUND)
+		return wait_until(p, r, now + WAIT_POLL_US, "waiting for a workstation check");
+	if (!ok) {
+		r->failed_from = r->state;
+		snprintf(r->reason, sizeof(r->reason), "workstation check failed: %.400s", detail);
+		rc = move(p, r, ST_CHECK_FAILED, "E24 check-failed", "%s", detail);
+		if (rc == GO)
+			store_req_wait(p->s, r->id, ST_CHECK_FAILED, REQ_NEVER, detail);
+		return rc == GO ? WAIT : rc;
+	}
+	if (r->state == ST_TARGET_CREATED)
+		return move(p, r, ST_CHECKED, "E20 checked", "%s", detail);
+	return move(p, r, ST_RECHECKED, "E23 rechecked", "%s", detail);
+}
+
+static int step_form(struct pilot *p, struct req *r)
+{
+	char why[DRV_WHY], *aliases = NULL, *save = NULL;
+	const char **v = NULL;
+	size_t n = 0;
+	int rc, move_from_;
+
+	if (r->planned_at > time_now_us())
+		return wait_until(p, r, r->planned_at, "");
+	if (store_dir_aliases(p->s, r->access, &aliases) < 0)
+		return store_err(p, r);
+	v = xcalloc(strlen(aliases) / 2 + 2, sizeof(*v));
+	for (char *a = strtok_r(aliases, " ", &save); a; a = strtok_r(NULL, " ", &save))
+		v[n++] = a;
+	rc = driver_form(p->cfg, r->target_system, r->target_physical, r->access, v, n, why);
+	free(v);
+	free(aliases);
+	if (rc != DRV_OK)
+		return retry(p, r, "E4 form", rc, why);
+	crash_point(p, r, "E4 form");
+	rc = driver_unredirect(p->cfg, r->target_system, r->target_physical, why);
+	if (rc != DRV_OK)
+		return retry(p, r, "E4 unredirect", rc, why);
+	crash_point(p, r, "E4 unredirect");
+	return move(p, r, ST_ADDRESS_FORMED, "E4 address-formed", "planned instant reached");
+}
+
+/* verify: E5-E7, the target announces the access address and aliases. */
+static int step_verify_and_hold(struct pilot *p, struct req *r)
+{
+	char why[DRV_WHY], *list = NULL, *aliases = NULL, *save = NULL, missing[ADDR_MAX * 2];
+	struct dir_entry e;
+	long long now;
+	int rc, move_from_;
+
+	rc = driver_addresses(p->cfg, r->target_system, &list, why);
+	if (rc != DRV_OK)
+		return retry(p, r, "E5 addresses", rc, why);
+	if (store_dir_aliases(p->s, r->access, &aliases) < 0) {
+		free(list);
+		return store_err(p, r);
+	}
+	missing[0] = '\0';
+	if (!driver_list_has(list, r->access))
+		snprintf(missing, sizeof(missing), "%s", r->access);
+	for (char *a = strtok_r(aliases, " ", &save); a && !*missing; a = strtok_r(NULL, " ", &save))
+		if (!driver_list_has(list, a))
+			snprintf(missing, sizeof(missing), "%s", a);
+	free(list);
+	free(aliases);
+	if (*missing) {
+		r->failed_from = r->state;
+		snprintf(r->reason, sizeof(r->reason), "target %s does not announce %s",
+			 r->target_system, missing);
+		snprintf(why, sizeof(why), "%.400s", r->reason);
+		rc = move(p, r, ST_SYNC_MISMATCH, "E7 sync-mismatch", "%s; nothing held", why);
+		if (rc == GO)
+			store_req_wait(p->s, r->id, ST_SYNC_MISMATCH, REQ_NEVER, why);
+		log_error("%s: request=%lld sync-mismatch: %s", r->access, r->id, why);
+		return rc == GO ? WAIT : rc;
+	}
+	rc = store_dir_lookup(p->s, r->access, &e);
+	if (rc == STORE_ERR)
+		return store_err(p, r);
+	if (rc != STORE_OK || strcmp(e.physical, r->source_physical) != 0)
+		return fail(p, r, "E8 hold", "the directory entry changed since registration");
+	if (e.held && e.request_id != r->id)
+		return retry(p, r, "E8 hold", DRV_TEMP, "held by another request");
+	now = time_now_us();
+	if (store_begin(p->s) < 0)
+		return store_err(p, r);
+	if (store_dir_hold(p->s, r->access, r->id, now) != STORE_OK) {
+		store_rollback(p->s);
+		return store_err(p, r);
+	}
+	r->hold_at = now;
+	r->switch_at = r->release_at = 0;
+	rc = move(p, r, ST_HELD, "E8 hold", "%s, its aliases and %s held", r->access,
+		  r->source_physical);
+	if (rc != GO || store_commit(p->s) < 0) {
+		store_rollback(p->s);
+		return rc == ERR ? ERR : store_err(p, r);
+	}
+	crash_point(p, r, "E8 hold");
+	return GO;
+}
+
+/* unhold_back: end a hold that could not be switched; back to 4, retried. */
+static int unhold_back(struct pilot *p, struct req *r, const char *why)
+{
+	int rc, from = r->state;
+
+	if (r->attempts >= config_int(p->cfg, "max_retries"))
+		return fail(p, r, "E8 switch", why);
+	if (store_begin(p->s) < 0)
+		return store_err(p, r);
+	if (store_dir_unhold(p->s, r->access) == STORE_ERR) {
+		store_rollback(p->s);
+		return store_err(p, r);
+	}
+	r->state = ST_ADDRESS_FORMED;
+	r->attempts++;
+	snprintf(r->reason, sizeof(r->reason), "%s", why);
+	r->next_at = time_now_us() + backoff_us(p, r->attempts);
+	rc = set(p, r, from, "E8 hold ended", "%s (attempt %d, retry in %llds)", why, r->attempts,
+		 backoff_us(p, r->attempts) / 1000000);
+	if (rc != GO || store_commit(p->s) < 0) {
+		store_rollback(p->s);
+		return rc == ERR ? ERR : store_err(p, r);
+	}
+	crash_point(p, r, "E8 hold ended");
+	pilot_sweep(p); /* what was held for it goes on to the old mailbox */
+	return WAIT;
+}
+
+static int step_switch(struct pilot *p, struct req *r)
+{
+	long long grace_end = r->hold_at + config_time_ms(p->cfg, "switch_grace") * 1000;
+	long long now = time_now_us();
+	char why[256];
+	int rc, move_from_;
+
+	if (now - r->hold_at > config_time_ms(p->cfg, "hold_max") * 1000)
+		return unhold_back(p, r, "hold longer than hold_max");
+	if (now < grace_end)
+		sleep_us(grace_end - now);
+	if (drain(p, r, r->source_physical, why, sizeof(why)) < 0)
+		return unhold_back(p, r, why);
+	crash_point(p, r, "E8 drained");
+	now = time_now_us();
+	if (store_begin(p->s) < 0)
+		return store_err(p, r);
+	if (store_dir_switch(p->s, r->access, r->target_system, r->target_physical, r->id, now) !=
+	    STORE_OK) {
+		store_rollback(p->s);
+		return store_err(p, r);
+	}
+	r->switch_at = now;
+	rc = move(p, r, ST_SWITCHED, "E9 switch", "%s and %s now lead to %s", r->access,
+		  r->source_physical, r->target_physical);
+	if (rc != GO || store_commit(p->s) < 0) {
+		store_rollback(p->s);
+		return rc == ERR ? ERR : store_err(p, r);
+	}
+	crash_point(p, r, "E9 switch");
+	return GO;
+}
+
+static int step_switched(struct pilot *p, struct req *r)
+{
+	char why[DRV_WHY];
+	int rc, move_from_;
+
+	if (r->release_at == 0) {
+		int n = pilot_sweep(p);
+
+		r->release_at = time_now_us();
+		rc = set(p, r, ST_SWITCHED, "E9 release", "hold window %.3f s, %d messages released%s",
+			 (double)(r->release_at - r->hold_at) / 1e6, n < 0 ? 0 : n,
+			 n < 0 ? " (sweep failed: the next sweeps retry)" : "");
+		if (rc != GO)
+			return rc;
+		crash_point(p, r, "E9 release");
+	}
+	rc = driver_redirect(p->cfg, r->source_system, r->source_physical, r->target_physical, why);
+	if (rc != DRV_OK)
+		return retry(p, r, "E9 redirect", rc, why);
+	crash_point(p, r, "E9 redirect");
+	if (scn(p, r, "copy_data")) {
+#ifdef HAVE_STORE_SMD
+		if (store_begin(p->s) < 0)
+			return store_err(p, r);
+		if (store_smd_enqueue(p->s, r->id, r->access, r->source_system, r->source_physical,
+				      r->target_system, r->target_physical, time_now_us()) < 0) {
+			store_rollback(p->s);
+			return store_err(p, r);
+		}
+		rc = move(p, r, ST_COPYING, "E13 copy queued", "for fedmig-smd");
+		if (rc != GO || store_commit(p->s) < 0) {
+			store_rollback(p->s);
+			return rc == ERR ? ERR : store_err(p, r);
+		}
+		return GO;
+#else
+		return wait_until(p, r, time_now_us() + WAIT_POLL_US,
+				  "copy_data: this fedmig-spm was built without fedmig-smd");
+#endif
+	}
+	if (scn(p, r, "local_data"))
+		return wait_until(p, r, REQ_NEVER, "waiting for the agent (local data)");
+	r->complete_at = time_now_us();
+	return move(p, r, ST_COMPLETE, "E40 complete", "no data copy in scenario %s", r->scenario);
+}
+
+static int step_copying(struct pilot *p, struct req *r)
+{
+#ifdef HAVE_STORE_SMD
+	struct smd_status st;
+	int rc = store_smd_status(p->s, r->id, &st), move_from_;
+
+	if (rc == STORE_ERR)
+		return store_err(p, r);
+	if (rc == STORE_NOTFOUND)
+		return fail(p, r, "E15 copy", "the copy job is missing");
+	if (st.state == SMD_FAILED)
+		return fail(p, r, "E15 copy", st.reason);
+	if (st.state != SMD_DONE)
+		return wait_until(p, r, time_now_us() + 5000000, "");
+	return move(p, r, ST_COPIED, "E15 copied", "%lld messages, %lld bytes", st.msgs_done,
+		    st.bytes_done);
+#else
+	return wait_until(p, r, time_now_us() + WAIT_POLL_US, "built without fedmig-smd");
+#endif
+}
+
+static int step_copied(struct pilot *p, struct req *r)
+{
+	int move_from_;
+
+	if (r->state == ST_COPIED && scn(p, r, "local_data"))
+		return wait_until(p, r, REQ_NEVER, "waiting for the agent (local data)");
+	r->complete_at = time_now_us();
+	return move(p, r, ST_COMPLETE, "E40 complete", "scenario %s done", r->scenario);
+}
+
+static int step_complete(struct pilot *p, struct req *r)
+{
+	char why[DRV_WHY];
+	long long due;
+	int rc, move_from_;
+
+	if (scenario_ok(p, r) || !scn(p, r, "delete_source"))
+		return wait_until(p, r, REQ_NEVER, NULL);
+	due = r->complete_at + config_scn_time_ms(p->cfg, r->scenario, "delete_delay") * 1000;
+	if (time_now_us() < due)
+		return wait_until(p, r, due, NULL);
+	rc = driver_delete(p->cfg, r->source_system, r->source_physical, why);
+	if (rc != DRV_OK)
+		return retry(p, r, "E41 delete", rc, why);
+	crash_point(p, r, "E41 delete");
+	return move(p, r, ST_SOURCE_DELETED, "E41 source-deleted", "%s deleted on %s",
+		    r->source_physical, r->source_system);
+}
+
+/* --- administrator's orders --- */
+
+static int order_cancel(struct pilot *p, struct req *r)
+{
+	char why[DRV_WHY];
+	int rc, move_from_;
+	int where = state_is_offline(r->state) ? r->failed_from : r->state;
+
+	if (where >= ST_SWITCHED || r->switch_at) {
+		r->action[0] = '\0';
+		return set(p, r, r->state, "cancel refused", "already switched: use rollback");
+	}
+	if (*r->target_physical) {
+		rc = driver_unredirect(p->cfg, r->target_system, r->target_physical, why);
+		if (rc != DRV_OK)
+			return retry(p, r, "cancel", rc, why);
+		crash_point(p, r, "cancel unredirect");
+	}
+	int tx = r->state == ST_HELD;
+
+	if (tx) {
+		if (store_begin(p->s) < 0)
+			return store_err(p, r);
+		if (store_dir_unhold(p->s, r->access) == STORE_ERR) {
+			store_rollback(p->s);
+			return store_err(p, r);
+		}
+	}
+	r->action[0] = '\0';
+	rc = move(p, r, ST_CANCELLED, "cancel", "by the administrator");
+	if (tx && (rc != GO || store_commit(p->s) < 0)) {
+		store_rollback(p->s);
+		return rc == ERR ? ERR : store_err(p, r);
+	}
+	pilot_sweep(p);
+	return WAIT;
+}
+
+static int order_rollback(struct pilot *p, struct req *r)
+{
+	int purge = strcmp(r->action, "rollback-purge") == 0;
+	char why[DRV_WHY];
+	struct dir_entry e;
+	int rc, move_from_;
+
+	if (r->state == ST_COMPLETE || r->state == ST_SOURCE_DELETED) {
+		r->action[0] = '\0';
+		return set(p, r, r->state, "rollback refused", "request is %s", state_name(r->state));
+	}
+	rc = store_dir_lookup(p->s, r->access, &e);
+	if (rc == STORE_ERR)
+		return store_err(p, r);
+	if (rc == STORE_OK && r->switch_at && strcmp(e.physical, r->target_physical) == 0) {
+		if (!e.held) {
+			/* The switch in reverse: hold, drain, switch back, release. */
+			long long now = time_now_us();
+
+			if (store_begin(p->s) < 0)
+				return store_err(p, r);
+			if (store_dir_hold(p->s, r->access, r->id, now) != STORE_OK) {
+				store_rollback(p->s);
+				return store_err(p, r);
+			}
+			r->next_at = now;
+			rc = set(p, r, r->state, "rollback hold", "%s, its aliases and %s held",
+				 r->access, r->target_physical);
+			if (rc != GO || store_commit(p->s) < 0) {
+				store_rollback(p->s);
+				return rc == ERR ? ERR : store_err(p, r);
+			}
+			crash_point(p, r, "rollback hold");
+			return GO;
+		}
+		long long grace_end = e.held_since + config_time_ms(p->cfg, "switch_grace") * 1000;
+
+		if (time_now_us() < grace_end)
+			sleep_us(grace_end - time_now_us());
+		if (drain(p, r, r->target_physical, why, sizeof(why)) < 0) {
+			store_dir_unhold(p->s, r->access);
+			pilot_sweep(p);
+			return retry(p, r, "rollback drain", DRV_TEMP, why);
+		}
+		crash_point(p, r, "rollback drained");
+		long long now = time_now_us();
+
+		if (store_begin(p->s) < 0)
+			return store_err(p, r);
+		if (store_dir_switch(p->s, r->access, r->source_system, r->source_physical, r->id,
+				     now) != STORE_OK) {
+			store_rollback(p->s);
+			return store_err(p, r);
+		}
+		r->next_at = now;
+		rc = set(p, r, r->state, "rollback switch", "%s and %s lead to %s again", r->access,
+			 r->target_physical, r->source_physical);
+		if (rc != GO || store_commit(p->s) < 0) {
+			store_rollback(p->s);
+			return rc == ERR ? ERR : store_err(p, r);
+		}
+		crash_point(p, r, "rollback switch");
+		return GO;
+	}
+	if (rc == STORE_OK && e.held && e.request_id == r->id) {
+		/* Held but never switched (state 5, or a crash mid-rollback). */
+		if (store_dir_unhold(p->s, r->access) == STORE_ERR)
+			return store_err(p, r);
+		crash_point(p, r, "rollback unhold");
+	}
+	int n = pilot_sweep(p);
+
+	if (r->switch_at) {
+		rc = driver_unredirect(p->cfg, r->source_system, r->source_physical, why);
+		if (rc != DRV_OK)
+			return retry(p, r, "rollback unredirect", rc, why);
+		crash_point(p, r, "rollback unredirect source");
+	}
+	if (*r->target_physical) {
+		rc = driver_unredirect(p->cfg, r->target_system, r->target_physical, why);
+		if (rc != DRV_OK)
+			return retry(p, r, "rollback unredirect", rc, why);
+		crash_point(p, r, "rollback unredirect target");
+		if (purge) {
+			rc = driver_delete(p->cfg, r->target_system, r->target_physical, why);
+			if (rc != DRV_OK)
+				return retry(p, r, "rollback purge", rc, why);
+			crash_point(p, r, "rollback purge");
+		}
+	}
+	r->action[0] = '\0';
+	/* XXX mail delivered to the new mailbox between the switch and the
+	 * rollback stays there until fedmig-smd can copy it back. */
+	rc = move(p, r, ST_ROLLED_BACK, "rollback",
+		  "%s is authoritative again%s%s; %d held messages released", r->source_system,
+		  purge ? ", target mailbox deleted" : "",
+		  r->switch_at ? "; mail delivered to the target since the switch stays there" : "",
+		  n < 0 ? 0 : n);
+	return rc == GO ? WAIT : rc;
+}
+
+static int step(struct pilot *p, struct req *r)
+{
+	if (strcmp(r->action, "cancel") == 0)
+		return order_cancel(p, r);
+	if (strncmp(r->action, "rollback", 8) == 0)
+		return order_rollback(p, r);
+	if (scenario_ok(p, r) && !state_is_final(r->state) && !state_is_offline(r->state))
+		return fail(p, r, "scenario", "unknown scenario (configuration changed?)");
+	switch (r->state) {
+	case ST_REGISTERED:
+		return step_register(p, r);
+	case ST_TARGET_CREATED:
+		if (scn(p, r, "workstation_checks"))
+			return step_checks(p, r);
+		return step_form(p, r);
+	case ST_CHECKED:
+		return step_checks(p, r);
+	case ST_RECHECKED:
+		return step_form(p, r);
+	case ST_ADDRESS_FORMED:
+		return step_verify_and_hold(p, r);
+	case ST_HELD:
+		return step_switch(p, r);
+	case ST_SWITCHED:
+		return step_switched(p, r);
+	case ST_COPYING:
+		return step_copying(p, r);
+	case ST_COPIED:
+	case ST_LOCAL_DONE:
+		return step_copied(p, r);
+	case ST_COMPLETE:
+		return step_complete(p, r);
+	default:
+		return wait_until(p, r, REQ_NEVER, NULL);
+	}
+}
+
+int pilot_pass(struct pilot *p)
+{
+	long long *ids = NULL;
+	size_t n = 0;
+	int moved = 0;
+
+	if (store_req_due(p->s, time_now_us(), PASS_LIMIT, &ids, &n) < 0) {
+		log_error("due requests: %s", store_errmsg(p->s));
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < STEPS_PER_REQUEST; k++) {
+			struct req r;
+			int rc = store_req_get(p->s, ids[i], &r);
+
+			if (rc == STORE_ERR) {
+				free(ids);
+				log_error("request=%lld: %s", ids[i], store_errmsg(p->s));
+				return -1;
+			}
+			if (rc != STORE_OK || r.next_at > time_now_us())
+				break;
+			rc = step(p, &r);
+			if (rc == ERR) {
+				free(ids);
+				return -1;
+			}
+			if (rc == WAIT)
+				break;
+			moved++;
+		}
+	}
+	free(ids);
+	return moved;
+}
+
+long long pilot_next_due_ms(struct pilot *p, long long cap_ms)
+{
+	long long at;
+
+	if (store_req_next_due(p->s, &at) < 0)
+		return cap_ms;
+	if (at == REQ_NEVER)
+		return cap_ms;
+	long long ms = (at - time_now_us()) / 1000;
+
+	return ms < 0 ? 0 : ms > cap_ms ? cap_ms : ms;
+}

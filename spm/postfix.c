@@ -1,0 +1,289 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "postfix.h"
+#include "run.h"
+#include "xalloc.h"
+
+#define PF_TIMEOUT_MS 30000
+#define HELPER_LINE_MAX (256 * 1024)
+#define HELPER_IDS_MAX 2000
+
+struct pf {
+	char *dir;     /* postfix_config_directory */
+	char *postqueue, *postsuper, *postkick;
+	int helper_fd; /* -1: run the commands ourselves */
+	pid_t helper_pid;
+};
+
+int pf_valid_id(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > 63)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'A' && id[i] <= 'Z') ||
+		      (id[i] >= 'a' && id[i] <= 'z')))
+			return 0;
+	return 1;
+}
+
+/* direct: run postsuper (VERB 'h' or 'r') or postkick ('k'); 0 or -1. */
+static int direct(struct pf *pf, char verb, const char *ids_nl)
+{
+	char *err = NULL, sbuf[64];
+	int st;
+
+	if (verb == 'k') {
+		const char *argv[] = {pf->postkick, "-c", pf->dir, "public", "pickup", "W", NULL};
+
+		st = run_argv(argv, NULL, NULL, PF_TIMEOUT_MS, NULL, &err);
+	} else {
+		const char *argv[] = {pf->postsuper, "-c", pf->dir, verb == 'h' ? "-h" : "-r", "-",
+				      NULL};
+
+		st = run_argv(argv, NULL, ids_nl, PF_TIMEOUT_MS, NULL, &err);
+	}
+	if (st != 0) {
+		log_error("%s: %s: %s", verb == 'k' ? pf->postkick : pf->postsuper,
+			  run_status_text(st, sbuf), err ? err : "");
+		free(err);
+		return -1;
+	}
+	free(err);
+	return 0;
+}
+
+/*
+ * helper_main: the root helper. Lines "h ID ID...", "r ID ID..." or "k";
+ * answers "0" or "1". Anything malformed ends the helper: its only peer
+ * is our own unprivileged half, so garbage means it was subverted.
+ */
+static void helper_main(struct pf *pf, int fd)
+{
+	char *buf = xmalloc(HELPER_LINE_MAX + 1);
+	size_t len = 0;
+
+	for (;;) {
+		char *nl;
+		ssize_t n = read(fd, buf + len, HELPER_LINE_MAX - len);
+
+		if (n <= 0)
+			_exit(0);
+		len += (size_t)n;
+		buf[len] = '\0';
+		while ((nl = memchr(buf, '\n', len)) != NULL) {
+			*nl = '\0';
+			char verb = buf[0];
+			char *ids = xstrdup(buf[0] && buf[1] == ' ' ? buf + 2 : "");
+			size_t nids = 0;
+			int ok = (verb == 'h' || verb == 'r' || verb == 'k') &&
+				 (buf[1] == '\0' || buf[1] == ' ');
+
+			for (char *p = ids; ok && *p; p++) {
+				if (*p == ' ') {
+					*p = '\n';
+					nids++;
+				} else if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
+					     (*p >= 'a' && *p <= 'z'))) {
+					ok = 0;
+				}
+			}
+			if (!ok || nids > HELPER_IDS_MAX || (verb != 'k' && *ids == '\0')) {
+				log_error("privileged helper: bad request, exiting");
+				_exit(1);
+			}
+			char *in = xasprintf("%s\n", ids);
+			int rc = direct(pf, verb, in);
+
+			free(in);
+			free(ids);
+			if (write(fd, rc == 0 ? "0\n" : "1\n", 2) != 2)
+				_exit(1);
+			len -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, len);
+		}
+		if (len == HELPER_LINE_MAX) {
+			log_error("privileged helper: request too long, exiting");
+			_exit(1);
+		}
+	}
+}
+
+struct pf *pf_open(const struct config *cfg, char **err_r)
+{
+	struct pf *pf = xcalloc(1, sizeof(*pf));
+	const char *cmd = config_str(cfg, "postfix_command_directory");
+	int sv[2];
+
+	pf->dir = xstrdup(config_str(cfg, "postfix_config_directory"));
+	pf->postqueue = xasprintf("%s/postqueue", cmd);
+	pf->postsuper = xasprintf("%s/postsuper", cmd);
+	pf->postkick = xasprintf("%s/postkick", cmd);
+	pf->helper_fd = -1;
+	if (geteuid() != 0)
+		return pf;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		*err_r = xasprintf("socketpair: %s", strerror(errno));
+		pf_close(&pf);
+		return NULL;
+	}
+	pf->helper_pid = fork();
+	if (pf->helper_pid < 0) {
+		*err_r = xasprintf("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		pf_close(&pf);
+		return NULL;
+	}
+	if (pf->helper_pid == 0) {
+		close(sv[0]);
+		/* Die with the pilot; never outlive it as a root process. */
+		signal(SIGTERM, SIG_DFL);
+		helper_main(pf, sv[1]);
+	}
+	close(sv[1]);
+	pf->helper_fd = sv[0];
+	return pf;
+}
+
+void pf_close(struct pf **pfp)
+{
+	struct pf *pf = *pfp;
+
+	if (pf == NULL)
+		return;
+	if (pf->helper_fd >= 0) {
+		close(pf->helper_fd);
+		while (waitpid(pf->helper_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	free(pf->dir);
+	free(pf->postqueue);
+	free(pf->postsuper);
+	free(pf->postkick);
+	free(pf);
+	*pfp = NULL;
+}
+
+static int ask_helper(struct pf *pf, char verb, const char *const *ids, size_t n)
+{
+	size_t len = 2;
+	char *line, *p, ans[2];
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(ids[i]) + 1;
+	p = line = xmalloc(len + 1);
+	*p++ = verb;
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, " %s", ids[i]);
+	*p++ = '\n';
+	int rc = write(pf->helper_fd, line, (size_t)(p - line)) == p - line &&
+				 read(pf->helper_fd, ans, 2) == 2 && ans[0] == '0'
+			 ? 0
+			 : -1;
+
+	free(line);
+	if (rc < 0)
+		log_error("privileged helper: %c request failed", verb);
+	return rc;
+}
+
+/* batch: VERB for IDS, HELPER_IDS_MAX at a time. */
+static int batch(struct pf *pf, char verb, const char *const *ids, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!pf_valid_id(ids[i])) {
+			log_error("refusing bad queue id \"%s\"", ids[i]);
+			return -1;
+		}
+	for (size_t off = 0; off < n; off += HELPER_IDS_MAX) {
+		size_t k = n - off > HELPER_IDS_MAX ? HELPER_IDS_MAX : n - off;
+
+		if (pf->helper_fd >= 0) {
+			rc |= ask_helper(pf, verb, ids + off, k);
+		} else {
+			size_t len = 1;
+
+			for (size_t i = 0; i < k; i++)
+				len += strlen(ids[off + i]) + 1;
+			char *in = xmalloc(len), *p = in;
+
+			for (size_t i = 0; i < k; i++)
+				p += sprintf(p, "%s\n", ids[off + i]);
+			rc |= direct(pf, verb, in);
+			free(in);
+		}
+	}
+	return rc ? -1 : 0;
+}
+
+int pf_hold(struct pf *pf, const char *const *ids, size_t n)
+{
+	return n ? batch(pf, 'h', ids, n) : 0;
+}
+
+int pf_release(struct pf *pf, const char *const *ids, size_t n)
+{
+	return n ? batch(pf, 'r', ids, n) : 0;
+}
+
+int pf_kick(struct pf *pf)
+{
+	return pf->helper_fd >= 0 ? ask_helper(pf, 'k', NULL, 0) : direct(pf, 'k', NULL);
+}
+
+struct scan_ctx {
+	pf_msg_fn fn;
+	void *ctx;
+	int bad;
+};
+
+static int scan_one(void *vctx, const struct pq_msg *m, int line, const char *why)
+{
+	struct scan_ctx *c = vctx;
+
+	if (m == NULL) {
+		/* One bad line must not hide the others from the drain. */
+		if (c->bad++ == 0)
+			log_warn("postqueue -j line %d: %s", line, why);
+		return 0;
+	}
+	return c->fn(c->ctx, m);
+}
+
+int pf_scan(struct pf *pf, pf_msg_fn fn, void *ctx)
+{
+	const char *argv[] = {pf->postqueue, "-c", pf->dir, "-j", NULL};
+	char *out = NULL, *err = NULL, sbuf[64];
+	struct scan_ctx c = {fn, ctx, 0};
+	struct pq_reader *r;
+	int st = run_argv(argv, NULL, NULL, PF_TIMEOUT_MS, &out, &err);
+
+	if (st != 0) {
+		log_error("%s -j: %s: %.300s", pf->postqueue, run_status_text(st, sbuf),
+			  err ? err : "");
+		free(out);
+		free(err);
+		return -1;
+	}
+	r = pq_reader_new(scan_one, &c);
+	int rc = pq_feed(r, out, strlen(out));
+
+	if (rc == 0)
+		rc = pq_finish(r);
+	pq_reader_free(&r);
+	free(out);
+	free(err);
+	return rc < 0 ? -1 : 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * postfix - the Postfix commands the switch uses, run with argv (never a
+ * shell) on the instance in $postfix_config_directory:
+ *
+ *   postqueue -c DIR -j           the queue, one JSON object per message
+ *   postsuper -c DIR -h -         hold the queue ids given on stdin
+ *   postsuper -c DIR -r -         requeue them (re-rewritten, never -H)
+ *   postkick -c DIR public pickup W   so requeued mail moves at once
+ *
+ * postsuper and postkick need root; postqueue does not. When started as
+ * root, pf_open() forks a helper that stays root and does nothing but run
+ * those two commands for syntactically checked queue ids it reads from a
+ * socketpair; the caller then drops its privileges for good. When not
+ * root, the commands run directly (tests, or a site that grants the
+ * rights another way).
+ *
+ * Contract: pf_open() returns NULL with *ERR_R (caller frees) on failure.
+ * pf_scan() calls FN for every message in the queue (messages in every
+ * queue: incoming, active, deferred, hold, maildrop); 0, or -1 with the
+ * reason logged. pf_hold()/pf_release() take up to any number of ids
+ * and return 0 or -1 (logged). pf_kick() wakes pickup.
+ */
+#ifndef FEDMIG_SPM_POSTFIX_H
+#define FEDMIG_SPM_POSTFIX_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "pq.h"
+
+struct pf;
+
+struct pf *pf_open(const struct config *cfg, char **err_r);
+void pf_close(struct pf **pf);
+
+typedef int (*pf_msg_fn)(void *ctx, const struct pq_msg *m);
+int pf_scan(struct pf *pf, pf_msg_fn fn, void *ctx);
+int pf_hold(struct pf *pf, const char *const *ids, size_t n);
+int pf_release(struct pf *pf, const char *const *ids, size_t n);
+int pf_kick(struct pf *pf);
+
+/* pf_valid_id: 1 if ID looks like a Postfix queue id ([0-9A-Za-z]{1,63}). */
+int pf_valid_id(const char *id);
+
+#endif

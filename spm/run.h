@@ -1,0 +1,32 @@
+/*
+ * run - run an external program with argv (execve, never a shell), a
+ * time limit, optional standard input, and its output captured.
+ *
+ * Contract: run_argv() forks and executes ARGV[0] (an absolute path) with
+ * ARGV and a minimal environment (PATH, and ENV entries if given),
+ * writes IN (may be NULL) to its standard input, collects standard
+ * output into *OUT_R and standard error into *ERR_R (each NUL-terminated,
+ * at most RUN_OUTPUT_MAX bytes kept, caller frees; either pointer may be
+ * NULL to discard), and waits at most TIMEOUT_MS. Returns the exit status
+ * (0-255), RUN_TIMEOUT after killing a program that ran too long (the
+ * whole process group gets SIGKILL), RUN_SIGNALED when it died of a
+ * signal, or RUN_ERROR when it could not be started (*WHY_R says why:
+ * static or in *ERR_R).
+ */
+#ifndef FEDMIG_SPM_RUN_H
+#define FEDMIG_SPM_RUN_H
+
+#include <stddef.h>
+
+#define RUN_OUTPUT_MAX (64 * 1024 * 1024)
+#define RUN_TIMEOUT (-2)
+#define RUN_SIGNALED (-3)
+#define RUN_ERROR (-1)
+
+int run_argv(const char *const *argv, const char *const *env, const char *in,
+	     long long timeout_ms, char **out_r, char **err_r);
+
+/* run_status_text: "exit 3", "timed out", "killed by a signal", ... */
+const char *run_status_text(int status, char buf[64]);
+
+#endif

@@ -1,0 +1,213 @@
+/*
+ * fedmig-spm - the migration pilot: runs every migration request through
+ * the state machine, performs the switches, sweeps held mail out.
+ * A daemon (libev timers), or --once: do what is due, finish the release
+ * sweeps of this run's switches, exit (for cron).
+ */
+#include <errno.h>
+#include <ev.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "pilot.h"
+#include "postfix.h"
+#include "server.h"
+#include "store.h"
+#include "xalloc.h"
+
+#define ONCE_TAIL_MS 1000 /* --once: sweeps after the last pre-switch transaction */
+
+static int once;
+static int lock_fd = -1;
+
+struct spm {
+	struct config *cfg;
+	struct store *s;
+	struct pilot *p;
+	struct pf *pf;
+	ev_timer pass, sweep;
+	ev_signal sigterm, sigint;
+	int failed;
+};
+
+static int option(int opt, const char *arg)
+{
+	if (opt == '1') {
+		once = 1;
+		return 0;
+	}
+	return -1;
+}
+
+static int bind_spm(struct config *cfg)
+{
+	const char *dir = config_str(cfg, "run_directory");
+	char *path, *err = NULL;
+
+	/* One pilot at a time, daemon or --once. */
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		log_error("mkdir %s: %m", dir);
+		return 1;
+	}
+	path = xasprintf("%s/fedmig-spm.lock", dir);
+	lock_fd = daemon_lock(path, &err);
+	free(path);
+	if (lock_fd < 0) {
+		log_error("%s", err);
+		free(err);
+		return 1;
+	}
+	return 0;
+}
+
+static void sleep_ms(long long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void on_pass(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct spm *spm = w->data;
+
+	if (pilot_pass(spm->p) < 0) {
+		/* The store is unusable: exit so the supervisor backs off. */
+		spm->failed = 1;
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	/* Due work sooner than the poll interval (a planned instant) wakes us. */
+	long long poll = config_time_ms(spm->cfg, "spm_poll_interval");
+	long long next = pilot_next_due_ms(spm->p, poll);
+
+	w->repeat = (double)(next > 10 ? next : 10) / 1000.0;
+	ev_timer_again(loop, w);
+	/* A switch in this pass wants fast sweeps at once. */
+	spm->sweep.repeat = (double)pilot_sweep_interval_ms(spm->p) / 1000.0;
+	ev_timer_again(loop, &spm->sweep);
+}
+
+static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct spm *spm = w->data;
+
+	pilot_sweep(spm->p);
+	w->repeat = (double)pilot_sweep_interval_ms(spm->p) / 1000.0;
+	ev_timer_again(loop, w);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	log_info("signal %d: stopping", w->signum);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static int run_once(struct spm *spm)
+{
+	int n;
+
+	/* Passes until nothing moves: one request's steps can make another due. */
+	do {
+		n = pilot_pass(spm->p);
+		if (n < 0)
+			return 1;
+	} while (n > 0);
+	/* Finish the release sweeps of recent switches. */
+	while (pilot_sweeping(spm->p)) {
+		pilot_sweep(spm->p);
+		sleep_ms(pilot_sweep_interval_ms(spm->p));
+	}
+	for (int i = 0; i < ONCE_TAIL_MS / 100; i++) {
+		pilot_sweep(spm->p);
+		sleep_ms(100);
+	}
+	pilot_sweep(spm->p);
+	return 0;
+}
+
+static int run_spm(struct config *cfg)
+{
+	struct spm spm = {.cfg = cfg};
+	char *err = NULL;
+	int rc = 0;
+
+	/* The helper keeps root for postsuper/postkick; we drop it now. */
+	spm.pf = pf_open(cfg, &err);
+	if (spm.pf == NULL) {
+		log_error("%s", err);
+		free(err);
+		return 1;
+	}
+	if (daemon_drop_privileges(config_str(cfg, "fedmig_user"), &err) < 0) {
+		log_error("%s", err);
+		free(err);
+		pf_close(&spm.pf);
+		return 1;
+	}
+	spm.s = store_open(config_str(cfg, "state_database"), STORE_RDWR,
+			   (int)config_time_ms(cfg, "store_busy_timeout"), &err);
+	if (spm.s == NULL) {
+		log_error("%s", err);
+		free(err);
+		pf_close(&spm.pf);
+		return 1;
+	}
+	spm.p = pilot_new(cfg, spm.s, spm.pf);
+	if (once) {
+		rc = run_once(&spm);
+	} else {
+		struct ev_loop *loop = EV_DEFAULT;
+
+		log_info("started: poll every %lld ms", config_time_ms(cfg, "spm_poll_interval"));
+		ev_timer_init(&spm.pass, on_pass, 0.0, 1.0);
+		spm.pass.data = &spm;
+		ev_timer_init(&spm.sweep, on_sweep, 0.1, 1.0);
+		spm.sweep.data = &spm;
+		ev_signal_init(&spm.sigterm, on_signal, SIGTERM);
+		ev_signal_init(&spm.sigint, on_signal, SIGINT);
+		ev_timer_start(loop, &spm.pass);
+		ev_timer_start(loop, &spm.sweep);
+		ev_signal_start(loop, &spm.sigterm);
+		ev_signal_start(loop, &spm.sigint);
+		ev_run(loop, 0);
+		rc = spm.failed;
+	}
+	pilot_free(&spm.p);
+	store_close(&spm.s);
+	pf_close(&spm.pf);
+	return rc;
+}
+
+static const struct server_ops ops = {
+	.name = "fedmig-spm",
+	.synopsis = "the fedmig migration pilot: state machine, switches, release sweeps",
+	.opts = "1",
+	.opts_help = "  -1, --once  process everything due, finish the sweeps, exit (cron)\n",
+	.option = option,
+	.bind = bind_spm,
+	.run = run_spm,
+	.keep_root = 1,
+};
+
+int main(int argc, char **argv)
+{
+	/* server_main knows only short options: --once is -1. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--once") == 0)
+			argv[i] = (char *)"-1";
+	}
+	return server_main(argc, argv, &ops);
+}
