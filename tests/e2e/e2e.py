@@ -1,0 +1,202 @@
+"""End-to-end helpers for the demo, the zero-loss test and bench/e2e.
+
+populate() fills mailboxes over IMAP; Flow sends a steady stream of mail
+with unique Message-IDs (retrying 4xx like an MTA would); account() reads
+both systems' Maildirs and counts, per message and recipient, where it
+landed: lost, duplicated, or delivered to the old system after the
+address's switch. Standard library only.
+"""
+import imaplib
+import os
+import random
+import re
+import sys
+import threading
+import time
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
+import fedlab  # noqa: E402
+
+FOLDERS = ["INBOX", "Sent", "Archive", "Archive/2019", "Donn&AOk-es", "Projects/A &- B"]
+FLAGS = ["", "\\Seen", "\\Seen \\Answered", "\\Flagged", "\\Seen $Forwarded", "\\Seen Work Todo",
+         "\\Draft"]
+
+
+def _imap_name(folder):
+    return '"%s"' % folder.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def populate(env, system, local, count, seed=0):
+    """APPEND count messages to LOCAL's mailbox on SYSTEM, spread over a
+    few folders (one with a non-ASCII name), with flags, keywords and old
+    INTERNALDATEs. Returns {folder: [msgid, ...]}."""
+    rnd = random.Random("%s/%s/%d" % (system, local, seed))
+    conn = fedlab.imap_login(env, system, local)
+    out = {}
+    try:
+        for f in FOLDERS:
+            if f != "INBOX":
+                conn.create(_imap_name(f))
+                if rnd.random() < 0.8:
+                    conn.subscribe(_imap_name(f))
+        for i in range(count):
+            folder = FOLDERS[0] if i % 3 == 0 else rnd.choice(FOLDERS)
+            msgid = "<pop-%s-%s-%d@demo.fedmig>" % (system, local, i)
+            size = rnd.choice([800, 2000, 6000, 20000]) if rnd.random() < 0.97 else 300000
+            body = ("line %d of a message in %s\r\n" % (i, folder)) * (size // 40)
+            msg = ("From: <someone%d@example.net>\r\nTo: <%s@example.org>\r\n"
+                   "Subject: populated message %d\r\nMessage-ID: %s\r\n"
+                   "Date: Mon, 1 Jan 2018 10:00:00 +0000\r\n\r\n%s" % (
+                       i, local, i, msgid, body)).encode()
+            when = time.time() - rnd.randint(86400, 86400 * 3650)
+            flags = rnd.choice(FLAGS)
+            typ, _ = conn.append(_imap_name(folder), "(%s)" % flags if flags else None,
+                                 imaplib.Time2Internaldate(when), msg)
+            if typ != "OK":
+                raise RuntimeError("APPEND to %s failed" % folder)
+            out.setdefault(folder, []).append(msgid)
+    finally:
+        conn.logout()
+    return out
+
+
+class Flow:
+    """A steady stream of mail to access addresses, RATE messages a second,
+    each with a unique Message-ID. A share has two recipients, a share is
+    sent slowly (a pause mid-DATA). A 4xx is retried a second later, as a
+    sending MTA would; a 5xx is recorded as refused (a bug in a test where
+    every address exists)."""
+
+    def __init__(self, env, addrs, rate=20.0, multi=0.1, slow=0.0, slow_pause=3.0,
+                 threads=4, seed=1):
+        self.env, self.addrs, self.rate = env, list(addrs), rate
+        self.multi, self.slow, self.slow_pause = multi, slow, slow_pause
+        self.rnd = random.Random(seed)
+        self.accepted = {}  # msgid -> (rcpts, accept_time)
+        self.refused = []   # (msgid, rcpts, code, text)
+        self.tempfails = 0
+        self.lock = threading.Lock()
+        self.stop_ev = threading.Event()
+        self.threads = [threading.Thread(target=self._run, args=(i, threads), daemon=True)
+                        for i in range(threads)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def stop(self):
+        self.stop_ev.set()
+        for t in self.threads:
+            t.join()
+
+    def _run(self, idx, nthreads):
+        interval = nthreads / self.rate
+        nxt = time.monotonic() + idx * interval / nthreads
+        while not self.stop_ev.is_set():
+            delay = nxt - time.monotonic()
+            if delay > 0 and self.stop_ev.wait(delay):
+                break
+            nxt += interval
+            with self.lock:
+                rcpts = [self.rnd.choice(self.addrs)]
+                if self.rnd.random() < self.multi:
+                    other = self.rnd.choice(self.addrs)
+                    if other != rcpts[0]:
+                        rcpts.append(other)
+                slow = self.rnd.random() < self.slow
+            self._send(rcpts, slow)
+
+    def _send(self, rcpts, slow):
+        msgid = "<flow-%s@demo.fedmig>" % uuid.uuid4().hex
+        for attempt in range(120):
+            r = fedlab.send(self.env, rcpts, msgid=msgid, body_size=1500,
+                            slow_pause=self.slow_pause if slow else 0.0)
+            if r.accepted:
+                with self.lock:
+                    self.accepted[msgid] = (rcpts, time.time())
+                return
+            if 400 <= r.code < 500 or r.code == 0:
+                with self.lock:
+                    self.tempfails += 1
+                if self.stop_ev.wait(1.0):
+                    pass  # still finish this message: the sender owns it
+                continue
+            with self.lock:
+                self.refused.append((msgid, rcpts, r.code, r.text))
+            return
+        with self.lock:
+            self.refused.append((msgid, rcpts, 0, "gave up after 120 tempfails"))
+
+
+_MAILDIR_TIME = re.compile(r"^(\d+)\.M(\d+)P")
+
+
+def deliveries(env, system):
+    """{physical: {msgid: [delivery time in µs, ...]}} from the Maildir
+    file names (Dovecot names a file SECONDS.MMICROSECONDS P... when it
+    saves it). Every folder counts."""
+    root = env["%s_MAIL_ROOT" % system.upper()]
+    out = {}
+    if not os.path.isdir(root):
+        return out
+    for domain in os.listdir(root):
+        for local in os.listdir(os.path.join(root, domain)):
+            md = os.path.join(root, domain, local, "Maildir")
+            if not os.path.isdir(md):
+                continue
+            per = out.setdefault("%s@%s" % (local, domain), {})
+            dirs = [md] + [os.path.join(md, d) for d in os.listdir(md)
+                           if d.startswith(".") and os.path.isdir(os.path.join(md, d))]
+            for d in dirs:
+                for sub in ("new", "cur"):
+                    p = os.path.join(d, sub)
+                    if not os.path.isdir(p):
+                        continue
+                    for n in os.listdir(p):
+                        m = _MAILDIR_TIME.match(n)
+                        t = int(m.group(1)) * 1000000 + int(m.group(2)) if m else 0
+                        try:
+                            mid = fedlab._message_id(os.path.join(p, n))
+                        except FileNotFoundError:
+                            continue
+                        per.setdefault(mid, []).append(t)
+    return out
+
+
+def account(env, accepted, mailboxes):
+    """Where did each accepted message go, per recipient?
+
+    mailboxes: {access: {"s1": physical on S1, "s2": physical on S2 or None,
+    "switched_at": µs or 0, "copied": bool}}. Returns a dict of counts and
+    the lists of problems."""
+    d1, d2 = deliveries(env, "s1"), deliveries(env, "s2")
+    res = {"sent": len(accepted), "deliveries_expected": 0, "s1_before_switch": 0,
+           "s2": 0, "lost": [], "duplicated": [], "late_to_s1": []}
+    for msgid, (rcpts, _) in accepted.items():
+        for rcpt in set(rcpts):
+            mb = mailboxes[rcpt]
+            res["deliveries_expected"] += 1
+            t1 = d1.get(mb["s1"], {}).get(msgid, [])
+            t2 = d2.get(mb["s2"], {}).get(msgid, []) if mb.get("s2") else []
+            sw = mb.get("switched_at") or 0
+            late = [t for t in t1 if sw and t > sw]
+            if late:
+                res["late_to_s1"].append((msgid, rcpt))
+            res["s1_before_switch"] += len(t1) - len(late)
+            if mb.get("copied"):
+                # S2 holds everything: what was delivered there and the
+                # copy of what S1 had.
+                n_final = len(t2)
+                res["s2"] += max(len(t2) - len(t1), 0)
+                if len(t1) > 1:
+                    res["duplicated"].append((msgid, rcpt))
+            else:
+                n_final = len(t1) + len(t2)
+                res["s2"] += len(t2)
+            if n_final == 0:
+                res["lost"].append((msgid, rcpt))
+            elif n_final > 1:
+                res["duplicated"].append((msgid, rcpt))
+    return res
