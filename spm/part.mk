@@ -22,3 +22,7 @@ $(O)/spm/fedmig-spm: $(O)/spm/spm.o $(O)/spm/libspm.a $(LIBFEDMIG)
 # until then copy_data = yes waits (fedmig-spm(8)).
 $(O)/spm/pilot.o: ALL_CFLAGS += $(if $(filter lib/store_smd.c,$(LIB_SRCS)),-DHAVE_STORE_SMD)
 MANPAGES += man/fedmig-spm.8
+UNIT_TESTS += $(O)/tests/unit/test_spm_pq $(O)/tests/unit/test_spm_store
+FUZZ_TARGETS += tests/fuzz/fuzz_spm_pq.c
+$(O)/tests/unit/test_spm_pq.o $(O)/tests/unit/test_spm_store.o $(O)/tests/fuzz/fuzz_spm_pq.o: \
+	ALL_CFLAGS += -Ispm

@@ -1,0 +1,179 @@
+/* What fedmig-spm reads from outside: postqueue -j lines and the milter's
+ * status line. Tables of hostile input, fed whole and one byte at a time. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pq.h"
+
+/* want: "queue_name/queue_id:rcpt,rcpt" or "E:reason" */
+static const struct {
+	const char *name;
+	const char *in;
+	const char *want;
+} msgs[] = {
+	{"postfix 3.7",
+	 "{\"queue_name\": \"hold\", \"queue_id\": \"4XyZ1k2abcz\", \"arrival_time\": 1700000000, "
+	 "\"message_size\": 512, \"forced_expire\": false, \"sender\": \"a@b\", \"recipients\": "
+	 "[{\"address\": \"alice@s1.example.org\"}, {\"address\": \"Bob@S1.Example.org\", "
+	 "\"delay_reason\": \"x\"}]}",
+	 "hold/4XyZ1k2abcz:alice@s1.example.org,bob@s1.example.org"},
+	{"no recipients", "{\"queue_name\":\"active\",\"queue_id\":\"A1\",\"recipients\":[]}",
+	 "active/A1:"},
+	{"escapes", "{\"queue_name\":\"defer\\u0072ed\",\"queue_id\":\"A1\",\"recipients\":"
+		    "[{\"address\":\"a\\/b@x.org\"}]}",
+	 "deferred/A1:a/b@x.org"},
+	{"nested junk", "{\"x\":[[[{\"y\":[1,2,{\"z\":null}]}]]],\"queue_name\":\"hold\","
+			"\"queue_id\":\"B2\",\"t\":true,\"n\":-1.5e3}",
+	 "hold/B2:"},
+	{"missing id", "{\"queue_name\":\"hold\"}", "E:queue_name or queue_id missing"},
+	{"bad id", "{\"queue_name\":\"hold\",\"queue_id\":\"../x\"}", "E:bad queue_id"},
+	{"id with nul", "{\"queue_name\":\"hold\",\"queue_id\":\"A\\u0000\"}", "E:NUL in string"},
+	{"not an object", "[1]", "E:object expected"},
+	{"unterminated", "{\"queue_name\":\"hold", "E:unterminated string"},
+	{"trailing", "{\"queue_name\":\"hold\",\"queue_id\":\"A\"} x", "E:text after the object"},
+	{"control char", "{\"queue_name\":\"ho\x01ld\",\"queue_id\":\"A\"}",
+	 "E:control character in string"},
+	{"bad escape", "{\"queue_name\":\"\\q\",\"queue_id\":\"A\"}", "E:bad escape"},
+	{"deep", "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]],\"queue_name\":\"h\",\"queue_id\":\"A\"}",
+	 "E:nesting too deep"},
+	{"missing colon", "{\"queue_name\" \"hold\"}", "E:':' expected"},
+	{"empty", "", "E:object expected"},
+	{"recipient not object", "{\"queue_name\":\"hold\",\"queue_id\":\"A\",\"recipients\":[1]}",
+	 "E:recipient object expected"},
+};
+
+static void render(const struct pq_msg *m, char *out, size_t size)
+{
+	size_t n = (size_t)snprintf(out, size, "%s/%s:", m->queue_name, m->queue_id);
+
+	for (size_t i = 0; i < m->nrcpt && n < size; i++)
+		n += (size_t)snprintf(out + n, size - n, "%s%s", i ? "," : "", m->rcpt[i]);
+}
+
+START_TEST(test_msg_table)
+{
+	struct pq_msg m = {0};
+	const char *why = NULL;
+	char got[2048];
+
+	if (pq_parse_msg(msgs[_i].in, strlen(msgs[_i].in), &m, &why) == 0)
+		render(&m, got, sizeof(got));
+	else
+		snprintf(got, sizeof(got), "E:%s", why);
+	ck_assert_msg(strcmp(got, msgs[_i].want) == 0, "case %d (%s): got \"%s\", want \"%s\"", _i,
+		      msgs[_i].name, got, msgs[_i].want);
+	pq_msg_clear(&m);
+}
+END_TEST
+
+struct collect {
+	char out[8192];
+	size_t n;
+};
+
+static int collect(void *ctx, const struct pq_msg *m, int line, const char *why)
+{
+	struct collect *c = ctx;
+	char one[2048];
+
+	if (m)
+		render(m, one, sizeof(one));
+	else
+		snprintf(one, sizeof(one), "E%d:%s", line, why);
+	c->n += (size_t)snprintf(c->out + c->n, sizeof(c->out) - c->n, "%s;", one);
+	return 0;
+}
+
+/* The same stream fed whole and one byte at a time gives the same result. */
+START_TEST(test_reader_bytewise)
+{
+	const char *in = "{\"queue_name\":\"hold\",\"queue_id\":\"A1\",\"recipients\":[{\"address\":"
+			 "\"a@x.org\"}]}\n\n{bad}\n{\"queue_name\":\"active\",\"queue_id\":\"B2\"}";
+	const char *want = "hold/A1:a@x.org;E3:string expected;active/B2:;";
+	struct collect whole = {{0}, 0}, bytes = {{0}, 0};
+	struct pq_reader *r = pq_reader_new(collect, &whole);
+
+	pq_feed(r, in, strlen(in));
+	pq_finish(r);
+	pq_reader_free(&r);
+	ck_assert_str_eq(whole.out, want);
+	r = pq_reader_new(collect, &bytes);
+	for (size_t i = 0; in[i]; i++) {
+		pq_feed(r, in + i, 1);
+		/* Nothing is reported before its newline. */
+		if (i < 60)
+			ck_assert_uint_eq(bytes.n, 0);
+	}
+	pq_finish(r);
+	pq_reader_free(&r);
+	ck_assert_str_eq(bytes.out, want);
+	ck_assert_ptr_null(r);
+}
+END_TEST
+
+static const struct {
+	const char *in;
+	int ok;
+	long long oldest, open;
+} status[] = {
+	{"oldest=0 open=0\n", 1, 0, 0},
+	{"oldest=1700000000123456 open=3\n", 1, 1700000000123456LL, 3},
+	{"oldest=5 open=1\r\n", 1, 5, 1},
+	{"open=1 oldest=5", 1, 5, 1},
+	{"oldest=5 open=1 extra=x\n", 1, 5, 1},
+	{"oldest=5\n", 0, 0, 0},
+	{"oldest=-1 open=0\n", 0, 0, 0},
+	{"oldest= open=0\n", 0, 0, 0},
+	{"oldest=5  open=1\n", 0, 0, 0},
+	{"oldest=5 open=1 oldest=6\n", 0, 0, 0},
+	{"oldest=99999999999999999999 open=0\n", 0, 0, 0},
+	{"=5 open=1\n", 0, 0, 0},
+	{"oldest=5 open=1\x01\n", 0, 0, 0},
+	{"", 0, 0, 0},
+};
+
+START_TEST(test_status_table)
+{
+	long long oldest = -7, open = -7;
+	int rc = pq_parse_status(status[_i].in, strlen(status[_i].in), &oldest, &open);
+
+	ck_assert_msg((rc == 0) == status[_i].ok, "case %d: rc %d", _i, rc);
+	if (status[_i].ok) {
+		ck_assert_int_eq(oldest, status[_i].oldest);
+		ck_assert_int_eq(open, status[_i].open);
+	}
+}
+END_TEST
+
+/* A prefix of a good status line is never taken for a whole one. */
+START_TEST(test_status_prefixes)
+{
+	const char *line = "oldest=1700000000123456 open=3\n";
+	long long o, n;
+
+	for (size_t len = 0; len < strlen(line) - 1; len++)
+		ck_assert_msg(pq_parse_status(line, len, &o, &n) < 0 || len >= strlen(line) - 2,
+			      "prefix %zu parsed", len);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("spm_pq");
+	TCase *tc = tcase_create("parse");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(tc, test_msg_table, 0, sizeof(msgs) / sizeof(msgs[0]));
+	tcase_add_test(tc, test_reader_bytewise);
+	tcase_add_loop_test(tc, test_status_table, 0, sizeof(status) / sizeof(status[0]));
+	tcase_add_test(tc, test_status_prefixes);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,282 @@
+/* The request store (store_req.h), state names, and the provisioning
+ * drivers on files and scripts in a temporary directory. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "driver.h"
+#include "state.h"
+#include "store_req.h"
+
+static char dir[] = "/tmp/test_spm_XXXXXX";
+
+static struct store *fresh(void)
+{
+	char path[256], *err = NULL;
+	struct store *s;
+
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	unlink(path);
+	s = store_open(path, STORE_RDWR, 1000, &err);
+	ck_assert_msg(s != NULL, "%s", err ? err : "");
+	return s;
+}
+
+static struct req mk(const char *access)
+{
+	struct req r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.access, sizeof(r.access), "%s", access);
+	snprintf(r.target_system, sizeof(r.target_system), "s2");
+	snprintf(r.scenario, sizeof(r.scenario), "default");
+	r.planned_at = 1000;
+	return r;
+}
+
+START_TEST(test_state_names)
+{
+	static const int all[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 20, 21, 22, 23, 24};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		ck_assert_int_eq(state_parse(state_name(all[i])), all[i]);
+		char num[8];
+
+		snprintf(num, sizeof(num), "%d", all[i]);
+		ck_assert_int_eq(state_parse(num), all[i]);
+	}
+	ck_assert_str_eq(state_name(11), "unknown");
+	ck_assert_int_eq(state_parse("11"), -1);
+	ck_assert_int_eq(state_parse(""), -1);
+	ck_assert_int_eq(state_parse("held "), -1);
+	ck_assert_int_eq(state_parse("-1"), -1);
+	ck_assert(state_is_final(ST_ROLLED_BACK) && !state_is_final(ST_COMPLETE));
+	ck_assert(state_is_offline(ST_SYNC_MISMATCH) && !state_is_offline(ST_HELD));
+}
+END_TEST
+
+static int count_hist(void *ctx, const struct req_hist *h)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+START_TEST(test_requests)
+{
+	struct store *s = fresh();
+	struct req a = mk("alice@example.org"), b = mk("alice@example.org"), c = mk("bob@example.org");
+	struct req got;
+	long long *ids;
+	size_t n;
+	int nh = 0;
+
+	ck_assert_int_eq(store_req_add(s, &a, 100, "t"), STORE_OK);
+	ck_assert_int_eq(store_req_add(s, &b, 101, "t"), STORE_EXISTS);
+	ck_assert_int_eq(b.id, a.id);
+	ck_assert_int_eq(store_req_add(s, &c, 50, "t"), STORE_OK);
+	/* Due: earliest next_at first. */
+	ck_assert_int_eq(store_req_due(s, 100, 10, &ids, &n), STORE_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(ids[0], c.id);
+	free(ids);
+	ck_assert_int_eq(store_req_due(s, 99, 10, &ids, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	free(ids);
+	/* A transition writes a history row; a stale copy is refused. */
+	ck_assert_int_eq(store_req_get(s, a.id, &got), STORE_OK);
+	struct req stale = got;
+
+	got.state = ST_TARGET_CREATED;
+	got.updated = 200;
+	ck_assert_int_eq(store_req_set(s, &got, ST_REGISTERED, "E2", "x"), STORE_OK);
+	stale.state = ST_CANCELLED;
+	ck_assert_int_eq(store_req_set(s, &stale, ST_REGISTERED, "cancel", ""), STORE_NOTFOUND);
+	stale.updated = 300;
+	ck_assert_int_eq(store_req_set(s, &stale, ST_TARGET_CREATED, "cancel", ""), STORE_NOTFOUND);
+	ck_assert_int_eq(store_req_history(s, a.id, count_hist, &nh), STORE_OK);
+	ck_assert_int_eq(nh, 2);
+	/* Waiting changes only next_at. */
+	ck_assert_int_eq(store_req_wait(s, a.id, ST_TARGET_CREATED, REQ_NEVER, "w"), STORE_OK);
+	ck_assert_int_eq(store_req_wait(s, a.id, ST_HELD, 0, NULL), STORE_NOTFOUND);
+	ck_assert_int_eq(store_req_find(s, "alice@example.org", &got), STORE_OK);
+	ck_assert_str_eq(got.reason, "w");
+	/* Complete: a new request for the address is allowed again. */
+	got.state = ST_COMPLETE;
+	got.hold_at = 1000;
+	got.release_at = 1250;
+	got.updated = 400;
+	ck_assert_int_eq(store_req_set(s, &got, ST_TARGET_CREATED, "E40", ""), STORE_OK);
+	b = mk("alice@example.org");
+	ck_assert_int_eq(store_req_add(s, &b, 500, "t"), STORE_OK);
+	ck_assert_int_ne(b.id, a.id);
+	long long counts[STATE_SLOTS], *w;
+
+	ck_assert_int_eq(store_req_counts(s, 0, counts), STORE_OK);
+	ck_assert_int_eq(counts[ST_REGISTERED], 2);
+	ck_assert_int_eq(counts[ST_COMPLETE], 1);
+	ck_assert_int_eq(store_req_hold_windows(s, 0, &w, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(w[0], 250);
+	free(w);
+	store_close(&s);
+}
+END_TEST
+
+static int count_pending(void *ctx, const struct held_msg *m)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+START_TEST(test_held_and_checks)
+{
+	struct store *s = fresh();
+	long long n, at;
+	int k = 0, ok;
+	char detail[REQ_REASON_MAX];
+
+	ck_assert_int_eq(store_held_add(s, "AAA1", 1, "a@example.org b@x.org", 10), STORE_OK);
+	ck_assert_int_eq(store_held_add(s, "AAA2", 1, "a@example.org", 11), STORE_OK);
+	ck_assert_int_eq(store_held_count_pending(s, &n), STORE_OK);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(store_held_released(s, "AAA1", 20), STORE_OK);
+	ck_assert_int_eq(store_held_pending(s, count_pending, &k), STORE_OK);
+	ck_assert_int_eq(k, 1);
+	ck_assert_int_eq(store_check_last(s, 7, 0, &at, &ok, detail), STORE_NOTFOUND);
+	ck_assert_int_eq(store_check_add(s, 7, 100, 1, "fine"), STORE_OK);
+	ck_assert_int_eq(store_check_add(s, 7, 200, 0, "disk full"), STORE_OK);
+	ck_assert_int_eq(store_check_last(s, 7, 0, &at, &ok, detail), STORE_OK);
+	ck_assert_int_eq(at, 200);
+	ck_assert_int_eq(ok, 0);
+	ck_assert_str_eq(detail, "disk full");
+	ck_assert_int_eq(store_check_last(s, 7, 201, &at, &ok, detail), STORE_NOTFOUND);
+	store_close(&s);
+}
+END_TEST
+
+static struct config *conf(const char *extra)
+{
+	char *text, *err = NULL;
+	struct config *cfg;
+
+	text = NULL;
+	if (asprintf(&text,
+		     "systems = s2 s3 s4\ns2_domain = s2.example.org\ns2_driver = dovecot\n"
+		     "s2_passwd_file = %s/passwd\ns3_domain = s3.example.org\ns3_driver = exec\n"
+		     "s3_driver_command = %s/drv.sh\ns3_driver_timeout = 1s\n"
+		     "s4_domain = s4.example.org\ns4_driver = dovecot\n%s",
+		     dir, dir, extra) < 0)
+		abort();
+	cfg = config_parse(text, "test.conf", &err);
+	ck_assert_msg(cfg != NULL, "%s", err ? err : "");
+	free(text);
+	return cfg;
+}
+
+START_TEST(test_dovecot_driver)
+{
+	struct config *cfg = conf("");
+	char why[DRV_WHY], *list, path[256];
+	const char *aliases[] = {"al@example.org"};
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/passwd", dir);
+	fp = fopen(path, "w");
+	fputs("old@s2.example.org:{PLAIN}x::::::", fp); /* no final newline */
+	fclose(fp);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(driver_create(cfg, "s2", "a@s2.example.org", "a@example.org", why),
+				 DRV_OK);
+		ck_assert_int_eq(driver_form(cfg, "s2", "a@s2.example.org", "a@example.org", aliases,
+					     1, why),
+				 DRV_OK);
+	}
+	ck_assert_int_eq(driver_addresses(cfg, "s2", &list, why), DRV_OK);
+	ck_assert_str_eq(list, "old@s2.example.org\na@s2.example.org\na@example.org\n"
+			       "al@example.org\n");
+	ck_assert(driver_list_has(list, "AL@example.org") && !driver_list_has(list, "b@example.org"));
+	free(list);
+	/* No sieve directory: redirects are logged no-ops. */
+	ck_assert_int_eq(driver_redirect(cfg, "s2", "a@s2.example.org", "a@s1.example.org", why),
+			 DRV_OK);
+	ck_assert_int_eq(driver_delete(cfg, "s2", "a@s2.example.org", why), DRV_OK);
+	ck_assert_int_eq(driver_addresses(cfg, "s2", &list, why), DRV_OK);
+	ck_assert_str_eq(list, "old@s2.example.org\n");
+	free(list);
+	/* A system without its passwd_file fails for good, with the reason. */
+	ck_assert_int_eq(driver_create(cfg, "s4", "a@s4.example.org", "a@example.org", why),
+			 DRV_FAIL);
+	ck_assert_str_eq(why, "s4_passwd_file is not set");
+	config_free(&cfg);
+}
+END_TEST
+
+static void script(const char *body)
+{
+	char path[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/drv.sh", dir);
+	unlink(path);
+	fp = fopen(path, "w");
+	fprintf(fp, "#!/bin/sh\n%s\n", body);
+	fclose(fp);
+	chmod(path, 0755);
+}
+
+START_TEST(test_exec_driver)
+{
+	struct config *cfg = conf("");
+	char why[DRV_WHY], *list = NULL;
+	const char *aliases[] = {"x y@example.org"};
+
+	/* argv arrives as given: one argument with a space stays one. */
+	script("[ \"$1 $2 $3 $4 $#\" = \"form a@s3 a@ex x y@example.org 4\" ] || exit 1\n"
+	       "[ \"$FEDMIG_SYSTEM\" = s3 ] || exit 1");
+	ck_assert_int_eq(driver_form(cfg, "s3", "a@s3", "a@ex", aliases, 1, why), DRV_OK);
+	script("echo 'a@example.org'; echo 'B@example.org'");
+	ck_assert_int_eq(driver_addresses(cfg, "s3", &list, why), DRV_OK);
+	ck_assert(driver_list_has(list, "b@example.org"));
+	free(list);
+	script("echo 'server busy' >&2; exit 75");
+	ck_assert_int_eq(driver_create(cfg, "s3", "a@s3", "a@ex", why), DRV_TEMP);
+	ck_assert_msg(strstr(why, "exit 75: server busy") != NULL, "%s", why);
+	script("echo 'no such domain' >&2; exit 3");
+	ck_assert_int_eq(driver_create(cfg, "s3", "a@s3", "a@ex", why), DRV_FAIL);
+	script("sleep 5");
+	ck_assert_int_eq(driver_delete(cfg, "s3", "a@s3", why), DRV_TEMP);
+	ck_assert_msg(strstr(why, "timed out") != NULL, "%s", why);
+	config_free(&cfg);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("spm_store");
+	TCase *tc = tcase_create("store");
+	SRunner *sr;
+	int failed;
+	char cmd[300];
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_state_names);
+	tcase_add_test(tc, test_requests);
+	tcase_add_test(tc, test_held_and_checks);
+	tcase_add_test(tc, test_dovecot_driver);
+	tcase_add_test(tc, test_exec_driver);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		failed++;
+	return failed ? 1 : 0;
+}
