@@ -105,9 +105,17 @@ static int federated(const struct config *cfg, const char *domain)
 	size_t n;
 	const char *const *d = config_list(cfg, "federated_domains", &n);
 
-	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(d[i], domain) == 0)
+	size_t dl = strlen(domain);
+
+	/* As written in the config: any case, maybe a trailing dot. */
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(d[i]);
+
+		if (l > 0 && d[i][l - 1] == '.')
+			l--;
+		if (l == dl && strncasecmp(d[i], domain, l) == 0)
 			return 1;
+	}
 	return 0;
 }
 
