@@ -426,6 +426,9 @@ int imap_write(struct imap_conn *c, const void *d, size_t n)
 }
 
 static int vwritef(struct imap_conn *c, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static int vwritef(struct imap_conn *c, const char *fmt, va_list ap)
 {
 	char *s;
 	int n = vasprintf(&s, fmt, ap);
@@ -510,6 +513,9 @@ int imap_wait_continuation(struct imap_conn *c, unsigned tag)
 	c->continuation = 0;
 	return 0;
 }
+
+static int vsimple(struct imap_conn *c, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 static int vsimple(struct imap_conn *c, const char *fmt, va_list ap)
 {

@@ -11,3 +11,9 @@ $(O)/smd/fedmig-smd: $(O)/smd/main.o $(O)/smd/libsmd.a $(LIBFEDMIG)
 # libfedmig, so fedmig-spm can enqueue.
 $(LIBFEDMIG): $(O)/lib/store_smd.o
 
+
+UNIT_TESTS += $(O)/tests/unit/test_imap_parse
+FUZZ_TARGETS += tests/fuzz/fuzz_imap_parse.c
+BENCHES += bench/smd
+$(O)/tests/unit/test_imap_parse.o $(O)/tests/fuzz/fuzz_imap_parse.o: ALL_CFLAGS += -Ismd
+MANPAGES += man/fedmig-smd.8

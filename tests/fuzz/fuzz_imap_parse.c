@@ -1,0 +1,65 @@
+/* libFuzzer: the IMAP response reader (chunked) and the tokenizer on each response. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap_parse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int on_literal(void *ctx, const char *text, size_t len, uint64_t size)
+{
+	(void)ctx;
+	(void)size;
+	return len % 2 ? IMAP_LIT_STREAM : IMAP_LIT_INLINE;
+}
+
+static int on_data(void *ctx, const char *d, size_t n, int end)
+{
+	(void)ctx;
+	(void)end;
+	if (n && d[0] == 0x7f && d[n - 1] == 0x7f)
+		return -1;
+	return 0;
+}
+
+static int on_response(void *ctx, const char *text, size_t len)
+{
+	struct imap_tok t;
+	const char *a;
+	size_t al, n;
+	char buf[256];
+	int nil;
+	unsigned long long num;
+
+	(void)ctx;
+	imap_tok_init(&t, text, len);
+	while (!imap_tok_eof(&t)) {
+		if (imap_tok_skip(&t) == 0 || imap_tok_string(&t, buf, sizeof(buf), &n, &nil) == 0 ||
+		    imap_tok_number(&t, &num) == 0 || imap_tok_atom(&t, &a, &al) == 0 ||
+		    imap_tok_sp(&t) == 0)
+			continue;
+		t.p++;
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const struct imap_parser_cb cb = {on_literal, on_data, on_response};
+	struct imap_parser p;
+	size_t chunk;
+
+	if (size < 1)
+		return 0;
+	chunk = (size_t)(data[0] % 13) + 1;
+	imap_parser_init(&p, &cb, NULL, 4096, 1024, 1 << 20);
+	for (size_t off = 1; off < size; off += chunk) {
+		size_t n = size - off < chunk ? size - off : chunk;
+
+		if (imap_parser_feed(&p, (const char *)data + off, n) < 0)
+			break;
+	}
+	imap_parser_free(&p);
+	return 0;
+}

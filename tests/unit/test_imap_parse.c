@@ -1,0 +1,258 @@
+/*
+ * IMAP response reader and tokenizer: a table of server outputs, each fed
+ * whole and one byte at a time, with hostile input (over-long lines,
+ * lying or absurd literal sizes, NUL, bare CR, truncated literals).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap_parse.h"
+
+struct rec {
+	char out[4096];
+	size_t len;
+	int stream; /* stream literals after "BODY[] " */
+};
+
+static void add(struct rec *r, const char *s, size_t n)
+{
+	if (r->len + n < sizeof(r->out)) {
+		memcpy(r->out + r->len, s, n);
+		r->len += n;
+		r->out[r->len] = '\0';
+	}
+}
+
+static int on_literal(void *ctx, const char *text, size_t len, uint64_t size)
+{
+	struct rec *r = ctx;
+	char buf[64];
+
+	if (r->stream && len >= 7 && strstr(text, "BODY[] {")) {
+		snprintf(buf, sizeof(buf), "<S%llu:", (unsigned long long)size);
+		add(r, buf, strlen(buf));
+		return IMAP_LIT_STREAM;
+	}
+	return IMAP_LIT_INLINE;
+}
+
+static int on_data(void *ctx, const char *d, size_t n, int end)
+{
+	struct rec *r = ctx;
+
+	add(r, d, n);
+	if (end)
+		add(r, ">", 1);
+	return 0;
+}
+
+static int on_response(void *ctx, const char *text, size_t len)
+{
+	struct rec *r = ctx;
+
+	ck_assert_uint_eq(strlen(text), len); /* no NUL can reach here */
+	add(r, "[", 1);
+	add(r, text, len);
+	add(r, "]", 1);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	const char *in;
+	int stream;
+	const char *want; /* responses, then "E:reason" on error */
+} cases[] = {
+	{"greeting", "* OK ready\r\n", 0, "[* OK ready]"},
+	{"two responses", "* 1 EXISTS\r\nA1 OK done\r\n", 0, "[* 1 EXISTS][A1 OK done]"},
+	{"bare LF", "* OK x\nA1 OK y\n", 0, "[* OK x][A1 OK y]"},
+	{"inline literal", "* LIST () \"/\" {3}\r\na b\r\n", 0, "[* LIST () \"/\" {3}\r\na b]"},
+	{"literal plus", "* LIST () \"/\" {2+}\r\nab\r\n", 0, "[* LIST () \"/\" {2+}\r\nab]"},
+	{"empty literal", "* X {0}\r\n\r\n", 0, "[* X {0}\r\n]"},
+	{"streamed body", "* 1 FETCH (UID 5 BODY[] {5}\r\nab\r\nc)\r\n", 1,
+	 "<S5:ab\r\nc>[* 1 FETCH (UID 5 BODY[] NIL)]"},
+	{"streamed empty body", "* 1 FETCH (BODY[] {0}\r\n)\r\n", 1,
+	 "<S0:>[* 1 FETCH (BODY[] NIL)]"},
+	{"literal holding CRLF{9}", "* 1 FETCH (BODY[] {6}\r\n{9}\r\n )\r\nA OK\r\n", 1,
+	 "<S6:{9}\r\n >[* 1 FETCH (BODY[] NIL)][A OK]"},
+	{"two literals", "* X {1}\r\na {1}\r\nb\r\n", 0, "[* X {1}\r\na {1}\r\nb]"},
+	{"brace not at end", "* OK {5} later\r\n", 0, "[* OK {5} later]"},
+	{"nul", "* OK a\0b\r\n", 0, "E:NUL in response"},
+	{"bare CR", "* OK a\rb\r\n", 0, "E:bare CR in response"},
+	{"literal too large", "* X {99999999999}\r\n", 0, "E:literal too large"},
+	{"literal digits", "* X {1234567890123456}\r\n", 0, "E:literal length too long"},
+	{"empty length", "* X {}\r\n", 0, "E:literal without a length"},
+	{"inline literal over limit", "* X {70000}\r\n", 0, "E:literal too large to keep"},
+	{"line too long", NULL, 0, "E:response too long"},
+};
+
+static void run(const char *in, size_t len, size_t chunk, int stream, char *out, size_t size)
+{
+	static const struct imap_parser_cb cb = {on_literal, on_data, on_response};
+	struct imap_parser p;
+	struct rec r = {.stream = stream};
+	int rc = 0;
+
+	imap_parser_init(&p, &cb, &r, 2048, 65536, 1000000000);
+	for (size_t off = 0; off < len && rc == 0; off += chunk) {
+		size_t n = len - off < chunk ? len - off : chunk;
+
+		rc = imap_parser_feed(&p, in + off, n);
+	}
+	if (rc < 0)
+		snprintf(out, size, "%sE:%s", r.out, p.err);
+	else
+		snprintf(out, size, "%s", r.out);
+	imap_parser_free(&p);
+}
+
+START_TEST(test_table)
+{
+	char whole[4400], bytes[4400], big[4000];
+	const char *in = cases[_i].in;
+	size_t len;
+
+	if (in == NULL) {
+		memset(big, 'x', sizeof(big));
+		memcpy(big, "* OK ", 5);
+		in = big;
+		len = sizeof(big);
+	} else {
+		len = strlen(in);
+		if (strcmp(cases[_i].name, "nul") == 0)
+			len = 10;
+	}
+	run(in, len, len ? len : 1, cases[_i].stream, whole, sizeof(whole));
+	run(in, len, 1, cases[_i].stream, bytes, sizeof(bytes));
+	ck_assert_msg(strcmp(whole, cases[_i].want) == 0, "case %d (%s): whole: got '%s'", _i,
+		      cases[_i].name, whole);
+	ck_assert_msg(strcmp(bytes, cases[_i].want) == 0, "case %d (%s): bytewise: got '%s'", _i,
+		      cases[_i].name, bytes);
+}
+END_TEST
+
+START_TEST(test_truncated_literal)
+{
+	static const struct imap_parser_cb cb = {on_literal, on_data, on_response};
+	struct imap_parser p;
+	struct rec r = {.stream = 1};
+	const char *in = "* 1 FETCH (BODY[] {100}\r\nshort";
+
+	imap_parser_init(&p, &cb, &r, 0, 0, 0);
+	ck_assert_int_eq(imap_parser_feed(&p, in, strlen(in)), 0);
+	/* Still inside the literal: the owner sees the connection end here. */
+	ck_assert_int_eq(imap_parser_idle(&p), 0);
+	imap_parser_free(&p);
+}
+END_TEST
+
+START_TEST(test_tokens)
+{
+	const char *text = "LIST (\\Noselect \\HasChildren) \"/\" {5}\r\na\"b c "
+			   "\"q\\\"x\" NIL BODY[HEADER.FIELDS (A B)] [APPENDUID 7 3:5] (1 (2)) 42";
+	struct imap_tok t;
+	const char *a;
+	size_t al, n;
+	char buf[64];
+	int nil;
+	unsigned long long num;
+
+	imap_tok_init(&t, text, strlen(text));
+	ck_assert_int_eq(imap_tok_atom(&t, &a, &al), 0);
+	ck_assert(imap_atom_eq(a, al, "list"));
+	ck_assert_int_eq(imap_tok_sp(&t), 0);
+	ck_assert_int_eq(imap_tok_skip(&t), 0); /* the flag list */
+	ck_assert_int_eq(imap_tok_sp(&t), 0);
+	ck_assert_int_eq(imap_tok_string(&t, buf, sizeof(buf), &n, &nil), 0);
+	ck_assert_str_eq(buf, "/");
+	ck_assert_int_eq(imap_tok_sp(&t), 0);
+	ck_assert_int_eq(imap_tok_string(&t, buf, sizeof(buf), &n, &nil), 0);
+	ck_assert_str_eq(buf, "a\"b c");
+	ck_assert_int_eq(imap_tok_sp(&t), 0);
+	ck_assert_int_eq(imap_tok_string(&t, buf, sizeof(buf), &n, &nil), 0);
+	ck_assert_str_eq(buf, "q\"x");
+	ck_assert_int_eq(imap_tok_sp(&t), 0);
+	ck_assert_int_eq(imap_tok_string(&t, buf, sizeof(buf), &n, &nil), 0);
+	ck_assert_int_eq(nil, 1);
+	ck_assert_int_eq(imap_tok_sp(&t), 0);
+	ck_assert_int_eq(imap_tok_atom(&t, &a, &al), 0);
+	ck_assert(imap_atom_eq(a, al, "BODY[HEADER.FIELDS (A B)]"));
+	ck_assert_int_eq(imap_tok_sp(&t), 0);
+	ck_assert_int_eq(imap_tok_atom(&t, &a, &al), 0);
+	ck_assert(imap_atom_eq(a, al, "[APPENDUID"));
+	ck_assert_int_eq(imap_tok_sp(&t), 0);
+	ck_assert_int_eq(imap_tok_number(&t, &num), 0);
+	ck_assert_uint_eq(num, 7);
+	t.p = strstr(text, "(1 (2))");
+	ck_assert_int_eq(imap_tok_skip(&t), 0);
+	ck_assert_int_eq(imap_tok_sp(&t), 0);
+	ck_assert_int_eq(imap_tok_number(&t, &num), 0);
+	ck_assert_uint_eq(num, 42);
+	ck_assert(imap_tok_eof(&t));
+}
+END_TEST
+
+static const struct {
+	const char *in;
+	int fn; /* 0 string, 1 skip, 2 number, 3 atom */
+} bad_tokens[] = {
+	{"\"unterminated", 0}, {"{5}\r\nab", 0}, {"{x}\r\n", 0}, {"\"a\r\"", 0},
+	{"(unbalanced", 1},    {")", 1},	 {"\"\\", 1},	   {"99999999999999999999999", 2},
+	{"", 2},	       {"", 3},		 {"BODY[unclosed", 3}, {"\"0123456789012345678901234567890123456789\"", 0},
+};
+
+START_TEST(test_bad_tokens)
+{
+	struct imap_tok t;
+	const char *a;
+	size_t al, n;
+	char buf[32];
+	int nil, r = 0;
+	unsigned long long num;
+	const char *in = bad_tokens[_i].in;
+
+	imap_tok_init(&t, in, strlen(in));
+	switch (bad_tokens[_i].fn) {
+	case 0:
+		r = imap_tok_string(&t, buf, sizeof(buf), &n, &nil);
+		break;
+	case 1:
+		r = imap_tok_skip(&t);
+		break;
+	case 2:
+		r = imap_tok_number(&t, &num);
+		break;
+	case 3:
+		r = imap_tok_atom(&t, &a, &al);
+		break;
+	}
+	ck_assert_msg(r == -1, "bad token %d (%s) accepted", _i, in);
+	ck_assert_msg(t.p == in, "bad token %d moved the position", _i);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("imap_parse");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, test_table, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_test(tc, test_truncated_literal);
+	tcase_add_test(tc, test_tokens);
+	tcase_add_loop_test(tc, test_bad_tokens, 0, sizeof(bad_tokens) / sizeof(bad_tokens[0]));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
