@@ -26,3 +26,4 @@ UNIT_TESTS += $(O)/tests/unit/test_spm_pq $(O)/tests/unit/test_spm_store
 FUZZ_TARGETS += tests/fuzz/fuzz_spm_pq.c
 $(O)/tests/unit/test_spm_pq.o $(O)/tests/unit/test_spm_store.o $(O)/tests/fuzz/fuzz_spm_pq.o: \
 	ALL_CFLAGS += -Ispm
+INTEG_TESTS += tests/integ/spm_crash.sh

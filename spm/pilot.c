@@ -599,7 +599,7 @@ static int step_verify_and_hold(struct pilot *p, struct req *r)
 	free(aliases);
 	if (*missing) {
 		r->failed_from = r->state;
-		snprintf(r->reason, sizeof(r->reason), "target %s does not announce %s",
+		snprintf(r->reason, sizeof(r->reason), "target %s does not announce %.300s",
 			 r->target_system, missing);
 		snprintf(why, sizeof(why), "%.400s", r->reason);
 		rc = move(p, r, ST_SYNC_MISMATCH, "E7 sync-mismatch", "%s; nothing held", why);

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# fedmig-spm crash test (isync run-tests.pl): for N = 1, 2, ... run
+# "fedmig-spm --once" with FEDMIG_SPM_CRASH_AFTER=N, resume it without the
+# hook, and compare every request, its history steps, the directory and
+# the driver's files with an uncrashed run; then run once more and check
+# that nothing changes (idempotence). Postfix is a fake here (the real one
+# is in spm_switch_lab.sh); the drivers' files are real.
+set -u
+B=$(readlink -f "${FEDMIG_BUILD:-build}")
+SPM=$B/spm/fedmig-spm CTL=$B/spm/fedmigctl
+[ -x "$SPM" ] && [ -x "$CTL" ] || { echo "build first"; exit 77; }
+T=$(mktemp -d /tmp/spm_crash.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+chmod 0777 "$T"
+
+setup() { # DIR: a fresh store with three requests, one of them a rollback later
+	local d=$1
+	mkdir -p "$d/pf" "$d/run"
+	for c in postqueue postsuper postkick; do printf '#!/bin/sh\nexit 0\n' >"$d/pf/$c"; chmod +x "$d/pf/$c"; done
+	: >"$d/s1passwd"; : >"$d/s2passwd"
+	cat >"$d/fedmig.conf" <<CONF
+state_database = $d/fedmig.db
+run_directory = $d/run
+fedmig_user = nobody
+federated_domains = example.org
+postfix_command_directory = $d/pf
+milter_status_socket = unix:$d/none.sock
+release_sweep_period = 1s
+switch_grace = 10ms
+retry_backoff = 100ms
+systems = s1 s2
+s1_domain = s1.example.org
+s1_driver = dovecot
+s1_passwd_file = $d/s1passwd
+s2_domain = s2.example.org
+s2_driver = dovecot
+s2_passwd_file = $d/s2passwd
+scenarios = nocopy del
+default_scenario = nocopy
+nocopy_copy_data = no
+del_copy_data = no
+del_delete_source = yes
+del_delete_delay = 0s
+CONF
+	printf 'access,system,physical,aliases\n' >"$d/dir.csv"
+	for u in alice bob carol; do printf '%s@example.org,s1,%s@s1.example.org,%s.x@example.org\n' $u $u $u >>"$d/dir.csv"; done
+	for u in alice bob carol; do echo "$u@s1.example.org:{PLAIN}x::::::" >>"$d/s1passwd"; done
+	"$CTL" -c "$d/fedmig.conf" directory import "$d/dir.csv" >/dev/null || exit 1
+	printf 'alice@example.org,s2,,nocopy\nbob@example.org,s2,,del\ncarol@example.org,s2,,nocopy\n' >"$d/b.csv"
+	"$CTL" -c "$d/fedmig.conf" import "$d/b.csv" >/dev/null || exit 1
+	chmod 0666 "$d"/fedmig.db* "$d"/s1passwd "$d"/s2passwd
+	chmod 0777 "$d"
+}
+
+# The observable result: requests, history steps (no times), directory, files.
+snapshot() {
+	local d=$1
+	{
+		for u in alice bob carol; do
+			"$CTL" -c "$d/fedmig.conf" --json show $u@example.org |
+				sed -E 's/"(planned_at|hold_at|switch_at|release_at)":[0-9]+/"\1":T/g'
+			"$CTL" -c "$d/fedmig.conf" show $u@example.org | sed -n '/^history:/,$p' |
+				awk '{ $1=""; $2=""; print }' | sed -E 's/hold window [0-9.]+ s/hold window W/'
+			"$CTL" -c "$d/fedmig.conf" directory show $u@example.org 2>&1 | grep -v -i -E 'since|switched|at '
+		done
+		sed -E 's/\{PLAIN\}[0-9a-f]+/{PLAIN}P/' "$d/s1passwd" "$d/s2passwd"
+		cat "$d/s2passwd.addresses" 2>/dev/null
+	} | sed "s|$d|DIR|g"
+}
+
+run_spm() { # DIR [crash-after]
+	if [ -n "${2:-}" ]; then
+		FEDMIG_SPM_CRASH_AFTER=$2 "$SPM" -c "$1/fedmig.conf" -f --once >>"$1/spm.log" 2>&1
+	else
+		"$SPM" -c "$1/fedmig.conf" -f --once >>"$1/spm.log" 2>&1
+	fi
+}
+
+setup "$T/ref"
+run_spm "$T/ref" || { echo "reference run failed"; cat "$T/ref/spm.log"; exit 1; }
+snapshot "$T/ref" >"$T/ref.snap"
+grep -q '"state":13' "$T/ref.snap" && grep -c '"state":10' "$T/ref.snap" | grep -qx 2 ||
+	{ echo "reference run did not end complete/source-deleted"; cat "$T/ref.snap"; exit 1; }
+
+fail=0 n=1
+while :; do
+	d=$T/n$n
+	setup "$d"
+	run_spm "$d" $n
+	rc=$?
+	if [ $rc = 0 ]; then
+		echo "N=$n: no crash: all steps covered"
+		rm -rf "$d"
+		break
+	fi
+	[ $rc = 99 ] || { echo "N=$n: exit $rc, not the hook's 99"; fail=1; break; }
+	run_spm "$d" || { echo "N=$n: resume failed"; fail=1; }
+	snapshot "$d" >"$d.snap"
+	if ! diff -u "$T/ref.snap" "$d.snap" >"$d.diff"; then
+		echo "N=$n: resumed result differs from the uncrashed run:"; cat "$d.diff"; fail=1
+	fi
+	run_spm "$d"
+	snapshot "$d" >"$d.snap2"
+	cmp -s "$d.snap" "$d.snap2" || { echo "N=$n: a second resume changed something"; diff -u "$d.snap" "$d.snap2"; fail=1; }
+	echo "N=$n: crashed at $(grep -o 'exiting after step [0-9]* ([^)]*)' "$d/spm.log" | head -1 | sed 's/exiting after //'), resumed: ok"
+	rm -rf "$d"
+	n=$((n + 1))
+	[ $n -gt 200 ] && { echo "too many steps"; fail=1; break; }
+done
+[ $fail = 0 ] && echo "PASS spm_crash ($((n - 1)) crash points)"
+exit $fail
