@@ -193,7 +193,7 @@ def fill(a, user, seed):
         n += 4
     if a.big_mb:
         big = message(rnd, user, -2, 0)
-        body = b64_block(rnd, a.big_mb * 1024 * 1024 * 3 // 4)
+        body = b64_block(rnd, a.big_mb * 1024 * 1024)
         big = (b"From: big@example.net\r\nTo: %s\r\nSubject: big\r\nMessage-ID: <big.%d@corpus>\r\n"
                b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
                % (user.encode(), seed)) + body + b"\r\n"

@@ -1,0 +1,118 @@
+#!/bin/bash
+# fedmig-smd against the lab's two real Dovecots: a generated corpus (nested
+# and non-ASCII folders, a \Noselect parent, keywords, flags, old dates,
+# duplicates, messages without Message-ID, 8-bit attachments, a 50 MB
+# message, an empty and unsubscribed folders) is copied, checked by the
+# independent checker, copied again (nothing appended), over imaps and
+# STARTTLS with certificate verification, and through the queue with
+# --once. Peak RSS of the copy must stay under 16 MB.
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+LAB=$ROOT/tests/lab/lab
+B=$(readlink -m "${FEDMIG_BUILD:-$ROOT/build}")
+SMD=$B/smd/fedmig-smd
+BIG_MB=${SMD_TEST_BIG_MB:-50}
+[ "$(id -u)" = 0 ] || { echo "SKIP smd_copy: needs root (the lab)"; exit 77; }
+[ -x "$SMD" ] || { echo "FAIL smd_copy: $SMD not built"; exit 1; }
+TMP=$(mktemp -d /tmp/fedmig-smd-copy.XXXXXX)
+chmod 0755 "$TMP"
+DIR=$TMP/lab
+finish() { "$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true; }
+trap finish EXIT
+fail() { echo "FAIL smd_copy: $*"; echo "files kept in $TMP"; exit 1; }
+
+"$LAB" start "$DIR" >"$TMP/start.log" 2>&1 || fail "lab start"
+# shellcheck source=/dev/null
+. "$DIR/lab.env"
+chown root:fedmig "$TMP" && chmod 0775 "$TMP"
+for u in alice bob carol; do
+	"$LAB" adduser "$DIR" s1 $u >/dev/null && "$LAB" adduser "$DIR" s2 $u >/dev/null || fail "adduser"
+done
+sleep 1.1 # Dovecot notices a passwd-file change by its mtime (seconds)
+python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$MASTER_USER" \
+	--password "$MASTER_PASS" --users "alice@$S1_DOMAIN" --messages 150 --avg-kb 30 \
+	--big-mb "$BIG_MB" >"$TMP/corpus.log" 2>&1 || fail "corpus: $(tail -1 "$TMP/corpus.log")"
+python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$MASTER_USER" \
+	--password "$MASTER_PASS" --users "bob@$S1_DOMAIN,carol@$S1_DOMAIN" --messages 40 --avg-kb 10 \
+	--seed 7 >>"$TMP/corpus.log" 2>&1 || fail "corpus"
+
+CONF=$TMP/smd.conf
+{ grep -v '^state_database' "$DIR/fedmig.conf"; echo "state_database = $TMP/smd.db"; } >"$CONF"
+check() { # SRC DST
+	python3 "$ROOT/tests/smd/check.py" --src-port "$S1_IMAP_PORT" --dst-port "$S2_IMAP_PORT" \
+		--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" --pair "$1=$2" >"$TMP/check.log" 2>&1
+}
+
+# 1. plain IMAP, direct mode, with the 50 MB message
+/usr/bin/time -f %M -o "$TMP/rss" "$SMD" -c "$CONF" -f -u alice@example.org --from s1 --to s2 \
+	>"$TMP/copy1.out" 2>"$TMP/copy1.err" || fail "copy: $(tail -3 "$TMP/copy1.out" "$TMP/copy1.err")"
+rss_kb=$(tail -1 "$TMP/rss")
+grep -q 'folder=Projects/Alpha/Specs' "$TMP/copy1.out" || fail "no per-folder summary"
+check "alice@$S1_DOMAIN" "alice@$S2_DOMAIN" || fail "checker: $(head -5 "$TMP/check.log")"
+[ "$rss_kb" -lt 16384 ] || fail "peak RSS ${rss_kb} kB >= 16 MB"
+echo "smd_copy: copied and identical, peak RSS ${rss_kb} kB: $(tail -1 "$TMP/copy1.out")"
+# the password never reaches the logs or the output
+grep -qF "$MASTER_PASS" "$TMP/copy1.out" "$TMP/copy1.err" && fail "password in the output"
+
+# 2. rerun: nothing appended
+"$SMD" -c "$CONF" -f -u alice@example.org --from s1 --to s2 >"$TMP/copy2.out" 2>&1 || fail "rerun"
+grep -q ' copied=0 ' "$TMP/copy2.out" || fail "rerun copied something: $(tail -1 "$TMP/copy2.out")"
+check "alice@$S1_DOMAIN" "alice@$S2_DOMAIN" || fail "checker after rerun: $(head -5 "$TMP/check.log")"
+
+# 3. INBOX merge: new mail on the target INBOX before the copy stays, once
+python3 - "$S2_IMAP_PORT" "bob@$S2_DOMAIN*$MASTER_USER" "$MASTER_PASS" <<'PY' || fail "append new mail"
+import imaplib, sys
+c = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); c.login(sys.argv[2], sys.argv[3])
+c.append("INBOX", "()", None, b"From: x@example.net\r\nSubject: new after switch\r\nMessage-ID: <new1@x>\r\n\r\nhello\r\n")
+c.logout()
+PY
+
+# 4. TLS: imaps on the source, STARTTLS required on the target, verified
+{
+	grep -v -e '^state_database' -e '^s1_imap ' -e '^s2_imap_starttls' "$DIR/fedmig.conf"
+	echo "state_database = $TMP/smd.db"
+	echo "s1_imap = imaps://127.0.0.1:$S1_IMAPS_PORT"
+	echo "s2_imap_starttls = yes"
+	echo "tls_ca_file = $TLS_CA"
+	echo "tls_verify = yes"
+	echo "s1_imap_master_login = separator"
+} | awk '!seen[$1]++' >"$TMP/tls.conf"
+"$SMD" -c "$TMP/tls.conf" -f -u bob@example.org --from s1 --to s2 >"$TMP/tls.out" 2>&1 ||
+	fail "TLS copy: $(tail -3 "$TMP/tls.out")"
+python3 "$ROOT/tests/smd/check.py" --src-port "$S1_IMAP_PORT" --dst-port "$S2_IMAP_PORT" \
+	--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" --pair "bob@$S1_DOMAIN=bob@$S2_DOMAIN" \
+	--allow-extra INBOX >"$TMP/check.log" 2>&1 || fail "checker (TLS, merge): $(head -5 "$TMP/check.log")"
+n=$(doveadm -c "$S2_DOVECOT_CONF" search -u "bob@$S2_DOMAIN" mailbox INBOX header Message-ID '<new1@x>' | wc -l)
+[ "$n" = 1 ] || fail "new mail in the target INBOX: $n copies"
+# a wrong CA fails verification with a clear reason
+sed "s|^tls_ca_file = .*|tls_ca_file = /etc/ssl/certs/ca-certificates.crt|" "$TMP/tls.conf" >"$TMP/badca.conf"
+if "$SMD" -c "$TMP/badca.conf" -f -u bob@example.org --from s1 --to s2 >"$TMP/badca.out" 2>&1; then
+	fail "copy succeeded with an untrusted certificate"
+fi
+grep -q "certificate verification failed" "$TMP/badca.out" || fail "no clear TLS error: $(tail -2 "$TMP/badca.out")"
+
+# 5. credentials readable by others are refused
+cp -p "$DIR/secrets" "$TMP/secrets.loose" && chmod 0644 "$TMP/secrets.loose"
+sed "s|^s1_credentials = .*|s1_credentials = $TMP/secrets.loose|" "$CONF" >"$TMP/loose.conf"
+"$SMD" -c "$TMP/loose.conf" -f -u carol@example.org --from s1 --to s2 >"$TMP/loose.out" 2>&1 &&
+	fail "a 0644 credentials file was accepted"
+grep -q "readable by group or others" "$TMP/loose.out" || fail "no clear credentials error"
+
+# 6. the queue: a job for carol, fedmig-smd --once as a daemon would
+python3 - "$TMP/smd.db" <<'PY' || fail "enqueue"
+import sqlite3, sys, time
+# The test stands in for fedmig-spm's store_smd_enqueue().
+db = sqlite3.connect(sys.argv[1])
+now = int(time.time() * 1e6)
+db.execute("INSERT INTO smd_jobs(request_id, access, src_system, src_physical, dst_system,"
+           " dst_physical, next_at, created, updated) VALUES(42, 'carol@example.org', 's1',"
+           " 'carol@s1.example.org', 's2', 'carol@s2.example.org', ?, ?, ?)", (now, now, now))
+db.commit()
+PY
+chown fedmig "$TMP/smd.db" "$TMP"/smd.db-* 2>/dev/null
+"$SMD" -c "$CONF" -f --once >"$TMP/once.out" 2>&1 || fail "--once: $(tail -3 "$TMP/once.out")"
+st=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT state, msgs_done, msgs_total, folders_done FROM smd_jobs WHERE request_id=42').fetchone())" "$TMP/smd.db")
+case $st in "(2, "*) ;; *) fail "job not done: $st $(tail -3 "$TMP/once.out")" ;; esac
+check "carol@$S1_DOMAIN" "carol@$S2_DOMAIN" || fail "checker (queue): $(head -5 "$TMP/check.log")"
+echo "PASS smd_copy"

@@ -1,0 +1,74 @@
+#!/bin/bash
+# Crash test of fedmig-smd (isync's run-tests.pl habit): the child _exits
+# after N acknowledged appends, before it journals them (the worst moment),
+# or in the middle of message N's literal; the rerun must give a copy
+# identical to the source with zero duplicates, and a further rerun must
+# append nothing. Also a source UIDVALIDITY change: no duplicates.
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+LAB=$ROOT/tests/lab/lab
+B=$(readlink -m "${FEDMIG_BUILD:-$ROOT/build}")
+SMD=$B/smd/fedmig-smd
+[ "$(id -u)" = 0 ] || { echo "SKIP smd_crash: needs root (the lab)"; exit 77; }
+[ -x "$SMD" ] || { echo "FAIL smd_crash: $SMD not built"; exit 1; }
+TMP=$(mktemp -d /tmp/fedmig-smd-crash.XXXXXX)
+chmod 0755 "$TMP"
+DIR=$TMP/lab
+finish() { "$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true; }
+trap finish EXIT
+fail() { echo "FAIL smd_crash: $*"; echo "files kept in $TMP"; exit 1; }
+
+"$LAB" start "$DIR" >"$TMP/start.log" 2>&1 || fail "lab start"
+# shellcheck source=/dev/null
+. "$DIR/lab.env"
+chown root:fedmig "$TMP" && chmod 0775 "$TMP"
+"$LAB" adduser "$DIR" s1 src >/dev/null || fail adduser
+# All users first: Dovecot re-reads the passwd-file when its mtime changes,
+# and two changes within one second can look like one.
+for mode in after mid; do for n in 1 2 5 13 29; do "$LAB" adduser "$DIR" s2 "c$mode$n" >/dev/null; done; done
+"$LAB" adduser "$DIR" s2 uv >/dev/null
+sleep 1.1
+python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$MASTER_USER" \
+	--password "$MASTER_PASS" --users "src@$S1_DOMAIN" --messages 40 --avg-kb 5 \
+	>"$TMP/corpus.log" 2>&1 || fail "corpus"
+{
+	grep -v '^state_database' "$DIR/fedmig.conf"
+	echo "state_database = $TMP/smd.db"
+	echo "smd_batch = 3"
+} >"$TMP/smd.conf"
+copy() { # DSTLOCAL [env...]
+	local dst=$1
+	shift
+	env "$@" "$SMD" -c "$TMP/smd.conf" -f -u src --from s1 --to s2 --src-user "src@$S1_DOMAIN" \
+		--dst-user "$dst@$S2_DOMAIN"
+}
+check() {
+	python3 "$ROOT/tests/smd/check.py" --src-port "$S1_IMAP_PORT" --dst-port "$S2_IMAP_PORT" \
+		--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" \
+		--pair "src@$S1_DOMAIN=$1@$S2_DOMAIN" >"$TMP/check-$1.log" 2>&1
+}
+
+runs=0
+for mode in AFTER MID; do
+	for n in 1 2 5 13 29; do
+		dst=c$(echo "$mode" | tr 'A-Z' 'a-z')$n
+		copy "$dst" "FEDMIG_SMD_CRASH_$mode=$n" >"$TMP/$dst.1" 2>&1
+		rc=$?
+		[ $rc = 99 ] || [ $rc = 98 ] || fail "$mode=$n: the test hook did not fire (rc=$rc)"
+		copy "$dst" >"$TMP/$dst.2" 2>&1 || fail "$mode=$n: rerun failed: $(tail -2 "$TMP/$dst.2")"
+		check "$dst" || fail "$mode=$n: not identical after the rerun: $(head -3 "$TMP/check-$dst.log")"
+		copy "$dst" >"$TMP/$dst.3" 2>&1 || fail "$mode=$n: third run failed"
+		grep -q ' copied=0 ' "$TMP/$dst.3" || fail "$mode=$n: third run appended: $(tail -1 "$TMP/$dst.3")"
+		runs=$((runs + 1))
+	done
+done
+# Source UIDVALIDITY change: recreate the source INBOX's index (doveadm
+# force-resync would keep it), i.e. delete dovecot-uidlist, then rerun.
+copy uv >"$TMP/uv.1" 2>&1 || fail "uidvalidity: first copy"
+rm -f "$S1_MAIL_ROOT/$S1_DOMAIN/src/Maildir/dovecot-uidlist" "$S1_MAIL_ROOT/$S1_DOMAIN/src/Maildir/dovecot.index"*
+doveadm -c "$S1_DOVECOT_CONF" force-resync -u "src@$S1_DOMAIN" INBOX >/dev/null 2>&1
+copy uv >"$TMP/uv.2" 2>&1 || fail "uidvalidity: rerun: $(tail -2 "$TMP/uv.2")"
+grep -q 'folder=INBOX .* copied=0 ' "$TMP/uv.2" || fail "uidvalidity: INBOX copied again: $(grep folder=INBOX "$TMP/uv.2")"
+check uv || fail "uidvalidity: $(head -3 "$TMP/check-uv.log")"
+echo "PASS smd_crash ($runs crash points, UIDVALIDITY change)"
