@@ -9,3 +9,4 @@ UNIT_TESTS += $(O)/tests/unit/test_milter
 $(O)/tests/unit/test_milter.o: ALL_CFLAGS += -Imilter
 INTEG_TESTS += tests/integ/milter_scenarios.sh
 MANPAGES += man/fedmig-milter.8
+INTEG_TESTS += tests/integ/milter_postfix.sh
