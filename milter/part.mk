@@ -10,3 +10,5 @@ $(O)/tests/unit/test_milter.o: ALL_CFLAGS += -Imilter
 INTEG_TESTS += tests/integ/milter_scenarios.sh
 MANPAGES += man/fedmig-milter.8
 INTEG_TESTS += tests/integ/milter_postfix.sh
+FUZZ_TARGETS += tests/fuzz/fuzz_milter_rcpt.c
+$(O)/tests/fuzz/fuzz_milter_rcpt.o: ALL_CFLAGS += -Imilter
