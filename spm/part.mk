@@ -27,3 +27,4 @@ FUZZ_TARGETS += tests/fuzz/fuzz_spm_pq.c
 $(O)/tests/unit/test_spm_pq.o $(O)/tests/unit/test_spm_store.o $(O)/tests/fuzz/fuzz_spm_pq.o: \
 	ALL_CFLAGS += -Ispm
 INTEG_TESTS += tests/integ/spm_crash.sh
+INTEG_TESTS += tests/integ/spm_switch_lab.sh

@@ -62,6 +62,38 @@ static int direct(struct pf *pf, char verb, const char *ids_nl)
 	return 0;
 }
 
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* queue_listing: postqueue -j output into *OUT_R; 0 or -1 (logged). */
+static int queue_listing(struct pf *pf, char **out_r)
+{
+	const char *argv[] = {pf->postqueue, "-c", pf->dir, "-j", NULL};
+	char *err = NULL, sbuf[64];
+	int st = run_argv(argv, NULL, NULL, PF_TIMEOUT_MS, out_r, &err);
+
+	if (st != 0) {
+		log_error("%s -j: %s: %.300s", pf->postqueue, run_status_text(st, sbuf),
+			  err ? err : "");
+		free(*out_r);
+		*out_r = NULL;
+	}
+	free(err);
+	return st == 0 ? 0 : -1;
+}
+
 /*
  * helper_main: the root helper. Lines "h ID ID...", "r ID ID..." or "k";
  * answers "0" or "1". Anything malformed ends the helper: its only peer
@@ -85,7 +117,7 @@ static void helper_main(struct pf *pf, int fd)
 			char verb = buf[0];
 			char *ids = xstrdup(buf[0] && buf[1] == ' ' ? buf + 2 : "");
 			size_t nids = 0;
-			int ok = (verb == 'h' || verb == 'r' || verb == 'k') &&
+			int ok = (verb == 'h' || verb == 'r' || verb == 'k' || verb == 'q') &&
 				 (buf[1] == '\0' || buf[1] == ' ');
 
 			for (char *p = ids; ok && *p; p++) {
@@ -97,17 +129,31 @@ static void helper_main(struct pf *pf, int fd)
 					ok = 0;
 				}
 			}
-			if (!ok || nids > HELPER_IDS_MAX || (verb != 'k' && *ids == '\0')) {
+			if (!ok || nids > HELPER_IDS_MAX ||
+			    ((verb == 'h' || verb == 'r') && *ids == '\0') ||
+			    ((verb == 'k' || verb == 'q') && *ids != '\0')) {
 				log_error("privileged helper: bad request, exiting");
 				_exit(1);
 			}
-			char *in = xasprintf("%s\n", ids);
-			int rc = direct(pf, verb, in);
+			if (verb == 'q') {
+				/* The queue listing: "LEN\n" then LEN bytes, or "-1\n". */
+				char *out = NULL, head[32];
+				int rc = queue_listing(pf, &out);
+				size_t olen = rc == 0 ? strlen(out) : 0;
+				int hl = snprintf(head, sizeof(head), "%lld\n", rc == 0 ? (long long)olen : -1LL);
 
-			free(in);
+				if (write_all(fd, head, (size_t)hl) < 0 || write_all(fd, out, olen) < 0)
+					_exit(1);
+				free(out);
+			} else {
+				char *in = xasprintf("%s\n", ids);
+				int rc = direct(pf, verb, in);
+
+				free(in);
+				if (write(fd, rc == 0 ? "0\n" : "1\n", 2) != 2)
+					_exit(1);
+			}
 			free(ids);
-			if (write(fd, rc == 0 ? "0\n" : "1\n", 2) != 2)
-				_exit(1);
 			len -= (size_t)(nl + 1 - buf);
 			memmove(buf, nl + 1, len);
 		}
@@ -262,19 +308,53 @@ static int scan_one(void *vctx, const struct pq_msg *m, int line, const char *wh
 	return c->fn(c->ctx, m);
 }
 
+/* helper_listing: the helper's postqueue -j output; 0 or -1. */
+static int helper_listing(struct pf *pf, char **out_r)
+{
+	char head[32];
+	size_t hl = 0;
+	long long len;
+
+	if (write(pf->helper_fd, "q\n", 2) != 2)
+		return -1;
+	while (hl < sizeof(head) - 1) {
+		if (read(pf->helper_fd, head + hl, 1) != 1)
+			return -1;
+		if (head[hl++] == '\n')
+			break;
+	}
+	head[hl] = '\0';
+	len = strtoll(head, NULL, 10);
+	if (len < 0 || len > RUN_OUTPUT_MAX)
+		return -1;
+	char *out = xmalloc((size_t)len + 1);
+	size_t got = 0;
+
+	while (got < (size_t)len) {
+		ssize_t n = read(pf->helper_fd, out + got, (size_t)len - got);
+
+		if (n <= 0) {
+			free(out);
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	out[len] = '\0';
+	*out_r = out;
+	return 0;
+}
+
 int pf_scan(struct pf *pf, pf_msg_fn fn, void *ctx)
 {
-	const char *argv[] = {pf->postqueue, "-c", pf->dir, "-j", NULL};
-	char *out = NULL, *err = NULL, sbuf[64];
 	struct scan_ctx c = {fn, ctx, 0};
 	struct pq_reader *r;
-	int st = run_argv(argv, NULL, NULL, PF_TIMEOUT_MS, &out, &err);
+	char *out = NULL;
 
-	if (st != 0) {
-		log_error("%s -j: %s: %.300s", pf->postqueue, run_status_text(st, sbuf),
-			  err ? err : "");
-		free(out);
-		free(err);
+	/* Postfix lets only root name a non-default instance with -c (unless
+	 * the default main.cf lists it in alternate_config_directories). */
+	if ((pf->helper_fd >= 0 ? helper_listing(pf, &out) : queue_listing(pf, &out)) < 0) {
+		if (pf->helper_fd >= 0)
+			log_error("privileged helper: queue listing failed");
 		return -1;
 	}
 	r = pq_reader_new(scan_one, &c);
@@ -284,6 +364,5 @@ int pf_scan(struct pf *pf, pf_msg_fn fn, void *ctx)
 		rc = pq_finish(r);
 	pq_reader_free(&r);
 	free(out);
-	free(err);
 	return rc < 0 ? -1 : 0;
 }
