@@ -45,6 +45,51 @@ struct msg {
 	int got;   /* its body arrived in this FETCH round */
 };
 
+/* What a SELECT or EXAMINE tells: counted and coded untagged responses. */
+struct sel_ctx {
+	unsigned long long exists;
+	char *permflags;
+	int expunge;
+};
+
+struct uv_ctx {
+	struct sel_ctx sel;
+	unsigned long long uidvalidity;
+};
+
+/*
+ * A source folder opened ahead: EXAMINE and the metadata listing are
+ * sent while the target still works on the previous folder, so the
+ * source's round trips leave the critical path.
+ */
+struct src_open {
+	const struct folder *f;
+	unsigned exam_tag, fetch_tag;
+	struct uv_ctx uv;
+	struct msg *msgs;
+	size_t n, cap;
+	int active;
+	struct cp *cp;
+	struct imap_handler h;
+};
+
+/* A target folder being selected (sent behind the previous folder's read-back). */
+struct dst_open {
+	const struct folder *f;
+	unsigned tag;
+	struct uv_ctx uv;
+	char permflags[FLAGS_MAX];
+	int active;
+};
+
+/* One message read back from the target. */
+struct rb {
+	unsigned long long uid, size;
+	unsigned char sha[32];
+};
+
+struct scan_ctx;
+
 struct batch {
 	unsigned tag;
 	size_t n;
@@ -82,7 +127,6 @@ struct cp {
 	long long appended; /* acknowledged appends, this process */
 	long long started_msgs;
 	int stopping;
-	int expunged;
 	char err[1024];
 	/* hash_fetch */
 	int (*hash_fn)(struct cp *, unsigned long long uid, const unsigned char *sha,
@@ -90,6 +134,18 @@ struct cp {
 	int hash_streamed;
 	unsigned long long hash_size;
 	struct smd_status progress;
+	/* pipelining (see copy_folder) */
+	struct src_open so;
+	struct dst_open dso;
+	struct imap_handler dst_h;
+	EVP_MD_CTX *vmd;	/* read-back hashing, apart from the streaming one */
+	int rb_streaming;
+	unsigned long long rb_size;
+	struct rb *rb;
+	size_t nrb, rb_cap;
+	unsigned *rb_tags;
+	size_t nrb_tags;
+	struct scan_ctx *scan_into; /* a pipelined target listing, or NULL */
 };
 
 static int cperr(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -279,7 +335,6 @@ struct list_ctx {
 	struct folder **f;
 	size_t *n;
 	char *sep;
-	int lsub;
 	char ***subs;
 	size_t *nsubs;
 };
@@ -293,10 +348,13 @@ static int list_untagged(void *ctx, const char *text, size_t len)
 	char sepbuf[8], name[NAME_MAX_LEN];
 	int nil;
 	unsigned attrs = 0;
+	int lsub;
 
 	imap_tok_init(&t, text, len);
-	if (imap_tok_atom(&t, &a, &al) < 0 ||
-	    !(imap_atom_eq(a, al, "LIST") || imap_atom_eq(a, al, "LSUB")))
+	if (imap_tok_atom(&t, &a, &al) < 0)
+		return 0;
+	lsub = imap_atom_eq(a, al, "LSUB");
+	if (!lsub && !imap_atom_eq(a, al, "LIST"))
 		return 0;
 	if (imap_tok_sp(&t) < 0 || imap_tok_char(&t, '(') < 0)
 		goto bad;
@@ -329,7 +387,7 @@ static int list_untagged(void *ctx, const char *text, size_t len)
 		*lc->sep = sepbuf[0];
 	if (name[0] == '\0')
 		return 0; /* LIST "" "": the separator only */
-	if (lc->lsub) {
+	if (lsub) {
 		*lc->subs = xrealloc(*lc->subs, (*lc->nsubs + 1) * sizeof(char *));
 		(*lc->subs)[(*lc->nsubs)++] = xstrdup(name);
 		return 0;
@@ -347,29 +405,71 @@ bad:
 	return cperr(lc->cp, "malformed LIST response: %.100s", text);
 }
 
-static int do_list(struct cp *cp, struct imap_conn *c, struct folder **f, size_t *n, char *sep,
-		   char ***subs, size_t *nsubs)
+/*
+ * wait_all: wait for TAGS[0..N) in order; the first that is not OK fails
+ * with WHAT and its text. Commands sent together so that one round trip
+ * serves them all.
+ */
+static int wait_all(struct cp *cp, struct imap_conn *c, const unsigned *tags, size_t n,
+		    char *const *what)
 {
-	struct list_ctx lc = {.cp = cp, .f = f, .n = n, .sep = sep, .subs = subs, .nsubs = nsubs};
-	struct imap_handler h = {.untagged = list_untagged, .ctx = &lc};
-	int r;
+	for (size_t i = 0; i < n; i++) {
+		enum imap_status st;
+		const char *text;
 
-	imap_set_handler(c, &h);
-	r = imap_simple(c, "LIST \"\" \"\"");
-	if (r == 0) {
-		if ((imap_caps(c) & IMAP_CAP_LIST_EXTENDED) && (imap_caps(c) & IMAP_CAP_SPECIAL_USE))
-			r = imap_simple(c, "LIST \"\" \"*\" RETURN (SPECIAL-USE)");
-		else
-			r = imap_simple(c, "LIST \"\" \"*\"");
+		if (imap_wait(c, tags[i], &st, &text) < 0)
+			return conn_fail(cp, c);
+		if (st != IMAP_OK)
+			return cperr(cp, "%s: %s", what[i], text);
 	}
-	if (r == 0) {
-		lc.lsub = 1;
-		r = imap_simple(c, "LSUB \"\" \"*\"");
-	}
+	return 0;
+}
+
+/* list_start: LIST "" "" (the separator), LIST "" "*" and LSUB, pipelined. */
+static void list_start(struct imap_conn *c, struct list_ctx *lc, struct imap_handler *h,
+		       unsigned tags[3])
+{
+	h->untagged = list_untagged;
+	h->ctx = lc;
+	imap_set_handler(c, h);
+	tags[0] = imap_cmd(c, "LIST \"\" \"\"");
+	if ((imap_caps(c) & IMAP_CAP_LIST_EXTENDED) && (imap_caps(c) & IMAP_CAP_SPECIAL_USE))
+		tags[1] = imap_cmd(c, "LIST \"\" \"*\" RETURN (SPECIAL-USE)");
+	else
+		tags[1] = imap_cmd(c, "LIST \"\" \"*\"");
+	tags[2] = imap_cmd(c, "LSUB \"\" \"*\"");
+}
+
+static int list_finish(struct cp *cp, struct imap_conn *c, const unsigned tags[3])
+{
+	static char *const what[] = {"LIST", "LIST", "LSUB"};
+	int r = wait_all(cp, c, tags, 3, what);
+
 	imap_set_handler(c, NULL);
-	if (r < 0)
-		return conn_fail(cp, c);
-	return cp->err[0] ? -1 : 0;
+	return r < 0 || cp->err[0] ? -1 : 0;
+}
+
+/* list_both: the folders and subscriptions of both sides, in one round trip. */
+static int list_both(struct cp *cp, char ***src_subs, size_t *nsrc_subs)
+{
+	struct list_ctx ls = {.cp = cp, .f = &cp->folders, .n = &cp->nfolders, .sep = &cp->src_sep,
+			      .subs = src_subs, .nsubs = nsrc_subs};
+	struct list_ctx ld = {.cp = cp, .f = &cp->dst_folders, .n = &cp->ndst_folders,
+			      .sep = &cp->dst_sep, .subs = &cp->dst_subs, .nsubs = &cp->ndst_subs};
+	struct imap_handler hs, hd;
+	unsigned ts[3], td[3];
+
+	list_start(cp->src, &ls, &hs, ts);
+	list_start(cp->dst, &ld, &hd, td);
+	if (imap_flush(cp->src) < 0)
+		return conn_fail(cp, cp->src);
+	if (imap_flush(cp->dst) < 0)
+		return conn_fail(cp, cp->dst);
+	int r = list_finish(cp, cp->src, ts);
+
+	if (list_finish(cp, cp->dst, td) < 0)
+		r = -1;
+	return r;
 }
 
 /* ------------------------------------------------------------ folders */
@@ -448,22 +548,26 @@ static int cmp_folder(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static int create_folders(struct cp *cp)
+/*
+ * setup_target: CREATE the missing selectable folders (parents first: the
+ * list is sorted) and SUBSCRIBE what the source subscribes, all sent at
+ * once and then collected: one round trip instead of one per folder.
+ */
+static int setup_target(struct cp *cp, char **subs, size_t nsubs)
 {
+	size_t cap = cp->nfolders + nsubs + 1, n = 0;
+	unsigned *tags = xmalloc(cap * sizeof(*tags));
+	char **what = xcalloc(cap, sizeof(*what));
+	int r = -1;
+
 	for (size_t i = 0; i < cp->nfolders; i++) {
 		struct folder *f = &cp->folders[i];
 
 		if ((f->attrs & F_NOSELECT) || strcmp(f->dst, "INBOX") == 0 || dst_has(cp, f->dst))
 			continue;
-		if (imap_simple(cp->dst, "CREATE %s", imap_q(cp->dst, f->dst)) < 0)
-			return conn_fail(cp, cp->dst);
-		log_info("%s: created folder=%s", cp->o->mailbox_key, f->dst);
+		tags[n] = imap_cmd(cp->dst, "CREATE %s", imap_q(cp->dst, f->dst));
+		what[n++] = xasprintf("CREATE %s", f->dst);
 	}
-	return 0;
-}
-
-static int subscribe(struct cp *cp, char **subs, size_t nsubs)
-{
 	for (size_t i = 0; i < nsubs; i++) {
 		char *d = NULL;
 		const struct folder *f = NULL;
@@ -475,28 +579,32 @@ static int subscribe(struct cp *cp, char **subs, size_t nsubs)
 		if (f)
 			d = xstrdup(f->dst);
 		else if (translate(cp, subs[i], &d) < 0)
-			return -1;
+			goto out;
 		int have = 0;
 
 		for (size_t k = 0; k < cp->ndst_subs; k++)
 			if (strcmp(cp->dst_subs[k], d) == 0)
 				have = 1;
-		if (!have && imap_simple(cp->dst, "SUBSCRIBE %s", imap_q(cp->dst, d)) < 0) {
-			free(d);
-			return conn_fail(cp, cp->dst);
+		if (!have) {
+			tags[n] = imap_cmd(cp->dst, "SUBSCRIBE %s", imap_q(cp->dst, d));
+			what[n++] = xasprintf("SUBSCRIBE %s", d);
 		}
 		free(d);
 	}
-	return 0;
+	r = wait_all(cp, cp->dst, tags, n, what);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (strncmp(what[i], "CREATE ", 7) == 0)
+			log_info("%s: created folder=%s", cp->o->mailbox_key, what[i] + 7);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(what[i]);
+	free(what);
+	free(tags);
+	return r;
 }
 
 /* ------------------------------------------------------------ SELECT */
 
-struct sel_ctx {
-	unsigned long long exists;
-	char *permflags;
-	int expunge;
-};
 
 static int sel_untagged(void *ctx, const char *text, size_t len)
 {
@@ -525,11 +633,6 @@ static int sel_untagged(void *ctx, const char *text, size_t len)
 	return 0;
 }
 
-/* uidvalidity comes in "* OK [UIDVALIDITY n]": a handler just for it. */
-struct uv_ctx {
-	struct sel_ctx sel;
-	unsigned long long uidvalidity;
-};
 
 static int uv_untagged(void *ctx, const char *text, size_t len)
 {
@@ -541,88 +644,151 @@ static int uv_untagged(void *ctx, const char *text, size_t len)
 	return sel_untagged(&u->sel, text, len);
 }
 
-static int select_uv(struct cp *cp, struct imap_conn *c, const char *verb, const char *name,
-		     unsigned long long *uidvalidity_r, unsigned long long *exists_r, char *permflags)
+/* ------------------------------------------------------------ metadata */
+
+/* src_meta: one "* N FETCH (UID FLAGS INTERNALDATE RFC822.SIZE)". */
+static int src_meta(struct src_open *so, const struct fetch_info *fi, const char *text)
 {
-	struct uv_ctx u = {.sel = {.permflags = permflags}};
-	struct imap_handler h = {.untagged = uv_untagged, .ctx = &u};
-	unsigned tag;
-	enum imap_status st;
-	const char *text;
+	struct cp *cp = so->cp;
 
-	if (permflags)
-		permflags[0] = '\0';
-	imap_set_handler(c, &h);
-	tag = imap_cmd(c, "%s %s", verb, imap_q(c, name));
-	int r = imap_wait(c, tag, &st, &text);
+	if (!fi->has_uid || !fi->has_flags || !fi->has_date || !fi->has_size)
+		return cperr(cp, "FETCH response without UID, FLAGS, INTERNALDATE or size: %.100s",
+			     text);
+	if (fi->seq != so->n + 1)
+		return cperr(cp, "FETCH response out of sequence: %.100s", text);
+	if (so->n == so->cap) {
+		so->cap = so->cap ? 2 * so->cap : 64;
+		so->msgs = xrealloc(so->msgs, so->cap * sizeof(*so->msgs));
+	}
+	struct msg *m = &so->msgs[so->n++];
 
-	imap_set_handler(c, NULL);
-	if (r < 0)
-		return conn_fail(cp, c);
-	if (st != IMAP_OK)
-		return cperr(cp, "%s %s: %s", verb, name, text);
-	if (u.uidvalidity == 0)
-		return cperr(cp, "%s %s: no UIDVALIDITY", verb, name);
-	*uidvalidity_r = u.uidvalidity;
-	*exists_r = u.sel.exists;
+	memset(m, 0, sizeof(*m));
+	m->uid = fi->uid;
+	m->seq = (unsigned)fi->seq;
+	m->size = fi->size;
+	m->flags = xstrdup(fi->flags);
+	snprintf(m->date, sizeof(m->date), "%s", fi->date);
 	return 0;
 }
 
-/* ------------------------------------------------------------ metadata */
-
-static int meta_untagged(void *ctx, const char *text, size_t len)
+static int src_open_untagged(void *ctx, const char *text, size_t len)
 {
-	struct cp *cp = ctx;
+	struct src_open *so = ctx;
 	struct fetch_info fi;
 	int r = parse_fetch(text, len, &fi);
 
 	if (r < 0)
-		return cperr(cp, "malformed FETCH response: %.100s", text);
-	if (r == 0) {
-		unsigned long long n;
-		char *e;
+		return cperr(so->cp, "malformed FETCH response: %.100s", text);
+	if (r > 0)
+		return src_meta(so, &fi, text);
+	return uv_untagged(&so->uv, text, len);
+}
 
-		n = strtoull(text, &e, 10);
-		if (e != text && strncasecmp(e, " EXPUNGE", 8) == 0)
-			cp->expunged = 1;
-		(void)n;
-		return 0;
-	}
-	if (!fi.has_uid || !fi.has_flags || !fi.has_date || !fi.has_size)
-		return cperr(cp, "FETCH response without UID, FLAGS, INTERNALDATE or size: %.100s",
-			     text);
-	if (fi.seq != cp->nmsgs + 1)
-		return cperr(cp, "FETCH response out of sequence: %.100s", text);
-	cp->msgs = xrealloc(cp->msgs, (cp->nmsgs + 1) * sizeof(*cp->msgs));
-	struct msg *m = &cp->msgs[cp->nmsgs++];
+static void src_open_free(struct src_open *so)
+{
+	for (size_t i = 0; i < so->n; i++)
+		free(so->msgs[i].flags);
+	free(so->msgs);
+	so->msgs = NULL;
+	so->n = so->cap = 0;
+	so->active = 0;
+}
 
-	memset(m, 0, sizeof(*m));
-	m->uid = fi.uid;
-	m->seq = (unsigned)fi.seq;
-	m->size = fi.size;
-	m->flags = xstrdup(fi.flags);
-	snprintf(m->date, sizeof(m->date), "%s", fi.date);
+/*
+ * src_open_start: EXAMINE F and list its messages (UID FETCH 1:* is valid
+ * on an empty folder, so the listing need not wait for EXISTS).
+ */
+static int src_open_start(struct cp *cp, const struct folder *f)
+{
+	struct src_open *so = &cp->so;
+
+	src_open_free(so);
+	memset(&so->uv, 0, sizeof(so->uv));
+	so->f = f;
+	so->cp = cp;
+	so->h = (struct imap_handler){.untagged = src_open_untagged, .ctx = so};
+	imap_set_handler(cp->src, &so->h);
+	so->exam_tag = imap_cmd(cp->src, "EXAMINE %s", imap_q(cp->src, f->name));
+	so->fetch_tag = imap_cmd(cp->src, "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)");
+	so->active = 1;
+	if (imap_flush(cp->src) < 0)
+		return conn_fail(cp, cp->src);
 	return 0;
 }
 
-static int fetch_meta(struct cp *cp)
+/* src_open_finish: collect F's EXAMINE and listing into cp->msgs. */
+static int src_open_finish(struct cp *cp, const struct folder *f)
 {
-	struct imap_handler h = {.untagged = meta_untagged, .ctx = cp};
+	struct src_open *so = &cp->so;
+	enum imap_status st;
+	const char *text;
 
-	free_msgs(cp);
-	if (cp->src_exists == 0)
-		return 0;
-	imap_set_handler(cp->src, &h);
-	int r = imap_simple(cp->src, "FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)");
-
-	imap_set_handler(cp->src, NULL);
-	if (r < 0)
+	if ((!so->active || so->f != f) && src_open_start(cp, f) < 0)
+		return -1;
+	so->active = 0;
+	if (imap_wait(cp->src, so->exam_tag, &st, &text) < 0)
 		return cp->err[0] ? -1 : conn_fail(cp, cp->src);
+	if (st != IMAP_OK)
+		return cperr(cp, "EXAMINE %s: %s", f->name, text);
+	if (so->uv.uidvalidity == 0)
+		return cperr(cp, "EXAMINE %s: no UIDVALIDITY", f->name);
+	if (imap_wait(cp->src, so->fetch_tag, &st, &text) < 0)
+		return cp->err[0] ? -1 : conn_fail(cp, cp->src);
+	imap_set_handler(cp->src, NULL);
 	if (cp->err[0])
 		return -1;
-	if (cp->expunged || cp->nmsgs != cp->src_exists)
+	if (st != IMAP_OK)
+		return cperr(cp, "UID FETCH in %s: %s", f->name, text);
+	free_msgs(cp);
+	cp->msgs = so->msgs;
+	cp->nmsgs = so->n;
+	so->msgs = NULL;
+	so->n = so->cap = 0;
+	cp->src_uidvalidity = so->uv.uidvalidity;
+	cp->src_exists = so->uv.sel.exists;
+	if (so->uv.sel.expunge || cp->nmsgs != cp->src_exists)
 		return cperr(cp, "folder %s changed while it was read (%zu of %llu messages)",
-			     cp->f->name, cp->nmsgs, cp->src_exists);
+			     f->name, cp->nmsgs, cp->src_exists);
+	return 0;
+}
+
+/*
+ * dst_open_start: SELECT F on the target. Its untagged responses reach
+ * cp->dso through the target's handler (dst_untagged); anything another
+ * command left pending before it is answered first, as IMAP orders them.
+ */
+static void dst_open_start(struct cp *cp, const struct folder *f)
+{
+	struct dst_open *d = &cp->dso;
+
+	memset(d, 0, sizeof(*d));
+	d->f = f;
+	d->uv.sel.permflags = d->permflags;
+	imap_set_handler(cp->dst, &cp->dst_h);
+	d->tag = imap_cmd(cp->dst, "SELECT %s", imap_q(cp->dst, f->dst));
+	d->active = 1;
+}
+
+static int dst_open_finish(struct cp *cp, const struct folder *f, unsigned long long *exists_r)
+{
+	struct dst_open *d = &cp->dso;
+	enum imap_status st;
+	const char *text;
+
+	if (!d->active || d->f != f)
+		dst_open_start(cp, f);
+	if (imap_wait(cp->dst, d->tag, &st, &text) < 0)
+		return cp->err[0] ? -1 : conn_fail(cp, cp->dst);
+	d->active = 0;
+	if (cp->err[0])
+		return -1;
+	if (st != IMAP_OK)
+		return cperr(cp, "SELECT %s: %s", f->dst, text);
+	if (d->uv.uidvalidity == 0)
+		return cperr(cp, "SELECT %s: no UIDVALIDITY", f->dst);
+	cp->dst_uidvalidity = d->uv.uidvalidity;
+	*exists_r = d->uv.sel.exists;
+	memcpy(cp->permflags, d->permflags, sizeof(cp->permflags));
 	return 0;
 }
 
@@ -1358,6 +1524,7 @@ static int stream_copy(struct cp *cp, const char *key)
 		return 0;
 	}
 	imap_set_handler(cp->src, &h);
+	imap_set_handler(cp->dst, &cp->dst_h);
 	while (!cp->stopping) {
 		/* Two FETCHes in flight: the source never waits for us. */
 		while (nfetch < 2 && next < cp->nmsgs && !(cp->o->stop && *cp->o->stop)) {
@@ -1418,25 +1585,138 @@ static int stream_copy(struct cp *cp, const char *key)
 		 * dropped with the source connection. */
 		imap_close(&cp->src);
 	}
-	if (close_batch(cp) < 0 || reap(cp, key, 1) < 0)
-		return -1;
-	for (size_t i = 0; i < cp->nmsgs && !cp->stopping; i++)
-		if (cp->msgs[i].state == 0)
-			return cperr(cp, "folder %s: message UID %llu was not returned by the source",
-				     cp->f->name, cp->msgs[i].uid);
-	return 0;
+	/* The batches still in flight are reaped by the caller, after it
+	 * has queued the read-back behind them. */
+	return close_batch(cp);
 src_fail:
 	free(uids);
 	imap_set_handler(cp->src, NULL);
 	return cp->err[0] ? -1 : conn_fail(cp, cp->src);
 }
 
+/* ------------------------------------------------------------ read-back */
+
+/*
+ * The target connection's handler, from the first SELECT on: it hashes
+ * read-back bodies into cp->rb, feeds a pipelined listing into
+ * cp->scan_into and the untagged responses of a pending SELECT into
+ * cp->dso. Commands are answered in order, so a response of the SELECT
+ * sent behind a read-back always comes last and wins.
+ */
+static int dst_literal(void *ctx, const char *text, size_t len, uint64_t size)
+{
+	struct cp *cp = ctx;
+
+	(void)len;
+	if (strcasestr(text, "BODY[] {") == NULL)
+		return IMAP_LIT_INLINE;
+	EVP_DigestInit_ex(cp->vmd, EVP_sha256(), NULL);
+	cp->rb_streaming = 1;
+	cp->rb_size = size;
+	return IMAP_LIT_STREAM;
+}
+
+static int dst_data(void *ctx, const char *d, size_t n, int end)
+{
+	struct cp *cp = ctx;
+
+	(void)end;
+	EVP_DigestUpdate(cp->vmd, d, n);
+	return 0;
+}
+
+static void scan_add(struct scan_ctx *s, unsigned long long uid, unsigned long long size)
+{
+	s->m = xrealloc(s->m, (s->n + 1) * sizeof(*s->m));
+	memset(&s->m[s->n], 0, sizeof(s->m[0]));
+	s->m[s->n].uid = uid;
+	s->m[s->n].size = size;
+	s->n++;
+}
+
+static int dst_untagged(void *ctx, const char *text, size_t len)
+{
+	struct cp *cp = ctx;
+	struct fetch_info fi;
+	int r = parse_fetch(text, len, &fi);
+
+	if (r < 0)
+		return cperr(cp, "malformed FETCH response from the target: %.100s", text);
+	if (r == 0)
+		return cp->dso.active ? uv_untagged(&cp->dso.uv, text, len) : 0;
+	if (fi.has_body) {
+		if (!cp->rb_streaming || !fi.has_uid)
+			return cperr(cp, "FETCH response without UID or body from the target: %.100s",
+				     text);
+		cp->rb_streaming = 0;
+		if (cp->nrb == cp->rb_cap) {
+			cp->rb_cap = cp->rb_cap ? 2 * cp->rb_cap : 64;
+			cp->rb = xrealloc(cp->rb, cp->rb_cap * sizeof(*cp->rb));
+		}
+		struct rb *b = &cp->rb[cp->nrb++];
+
+		b->uid = fi.uid;
+		b->size = cp->rb_size;
+		EVP_DigestFinal_ex(cp->vmd, b->sha, NULL);
+		return 0;
+	}
+	if (cp->scan_into && fi.has_uid && fi.has_size)
+		scan_add(cp->scan_into, fi.uid, fi.size);
+	return 0; /* a flag update */
+}
+
+static void rb_cmd(struct cp *cp, const char *set)
+{
+	cp->rb_tags = xrealloc(cp->rb_tags, (cp->nrb_tags + 1) * sizeof(*cp->rb_tags));
+	cp->rb_tags[cp->nrb_tags++] = imap_cmd(cp->dst, "UID FETCH %s (UID BODY.PEEK[])", set);
+}
+
+/*
+ * readback_start: queue the read-back of what this run put in the
+ * folder, by the UIDs the target gave (APPENDUID, or found by hash).
+ * It is sent once every APPEND is acknowledged, not straight behind the
+ * last one: Dovecot delays the sync of a pipelined command's view, and a
+ * FETCH queued behind an APPEND may not see the appended messages yet.
+ */
+static void readback_start(struct cp *cp)
+{
+	unsigned long long *uids = xmalloc((cp->nmsgs + 1) * sizeof(*uids));
+	size_t n = 0;
+	char **sets;
+
+	for (size_t i = 0; i < cp->nmsgs; i++)
+		if (cp->msgs[i].state == 2 || cp->msgs[i].state == 3)
+			uids[n++] = cp->msgs[i].dst_uid;
+	size_t ns = n ? uidsets(uids, n, &sets) : 0;
+
+	for (size_t i = 0; i < ns; i++)
+		rb_cmd(cp, sets[i]);
+	if (ns)
+		free_sets(sets, ns);
+	free(uids);
+}
+
+static int readback_finish(struct cp *cp)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < cp->nrb_tags && r == 0; i++) {
+		enum imap_status st;
+		const char *text;
+
+		if (imap_wait(cp->dst, cp->rb_tags[i], &st, &text) < 0)
+			r = cp->err[0] ? -1 : conn_fail(cp, cp->dst);
+		else if (st != IMAP_OK)
+			r = cperr(cp, "UID FETCH in %s (read-back): %s", cp->f->dst, text);
+	}
+	cp->nrb_tags = 0;
+	return r < 0 || cp->err[0] ? -1 : 0;
+}
+
 /* ------------------------------------------------------------ verify */
 
 static struct {
-	struct cp *cp;
 	size_t diffs;
-	size_t checked;
 } g_verify;
 
 static void add_diff(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1457,40 +1737,40 @@ static void add_diff(struct cp *cp, const char *fmt, ...)
 	g_verify.diffs++;
 }
 
-static int verify_hash(struct cp *cp, unsigned long long uid, const unsigned char *sha,
-		       unsigned long long size)
+static int cmp_rb(const void *a, const void *b)
 {
-	for (size_t i = 0; i < cp->nmsgs; i++) {
-		struct msg *m = &cp->msgs[i];
+	const struct rb *x = a, *y = b;
 
-		if (m->dst_uid == uid && (m->state == 2 || m->state == 3)) {
-			g_verify.checked++;
-			m->state = 4; /* verified */
-			if (memcmp(m->sha, sha, 32) != 0 || m->size != size) {
-				char a[65], b[65];
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
 
-				hex(m->sha, a);
-				hex(sha, b);
-				add_diff(cp, "folder=%s uid=%llu target_uid=%llu sha256 %s != %s",
-					 cp->f->name, m->uid, uid, a, b);
-			}
-			return 0;
-		}
+static struct rb *rb_find(struct cp *cp, unsigned long long uid)
+{
+	size_t lo = 0, hi = cp->nrb;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (cp->rb[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return 0;
+	return lo < cp->nrb && cp->rb[lo].uid == uid ? &cp->rb[lo] : NULL;
 }
 
 /*
  * verify: every source message is journalled and present on the target;
- * the ones copied in this run are read back and their SHA-256 compared
- * with the one computed while streaming them from the source.
+ * the ones copied in this run were read back from the target and their
+ * SHA-256 and size must equal those computed while streaming them from
+ * the source.
  */
 static int verify(struct cp *cp, struct scan_ctx *after)
 {
 	size_t ndiff0 = g_verify.diffs;
-	unsigned long long *uids = xmalloc((cp->nmsgs + 1) * sizeof(*uids));
-	size_t n = 0;
 
+	if (cp->nrb)
+		qsort(cp->rb, cp->nrb, sizeof(*cp->rb), cmp_rb);
 	for (size_t i = 0; i < cp->nmsgs; i++) {
 		struct msg *m = &cp->msgs[i];
 
@@ -1499,8 +1779,22 @@ static int verify(struct cp *cp, struct scan_ctx *after)
 			continue;
 		}
 		if (m->state == 2 || m->state == 3) {
-			/* Read back below: that proves presence, size and bytes. */
-			uids[n++] = m->dst_uid;
+			struct rb *b = rb_find(cp, m->dst_uid);
+
+			if (b == NULL) {
+				add_diff(cp, "folder=%s uid=%llu target_uid=%llu not read back",
+					 cp->f->name, m->uid, m->dst_uid);
+				continue;
+			}
+			m->state = 4; /* verified */
+			if (memcmp(m->sha, b->sha, 32) != 0 || m->size != b->size) {
+				char x[65], y[65];
+
+				hex(m->sha, x);
+				hex(b->sha, y);
+				add_diff(cp, "folder=%s uid=%llu target_uid=%llu sha256 %s != %s",
+					 cp->f->name, m->uid, m->dst_uid, x, y);
+			}
 			continue;
 		}
 		struct dst_msg *d = scan_find(after, m->dst_uid);
@@ -1514,38 +1808,39 @@ static int verify(struct cp *cp, struct scan_ctx *after)
 			add_diff(cp, "folder=%s uid=%llu target_uid=%llu size %llu != %llu",
 				 cp->f->name, m->uid, m->dst_uid, m->size, d->size);
 	}
-	g_verify.cp = cp;
-	int r = n ? hash_fetch(cp, cp->dst, uids, n, verify_hash) : 0;
-
-	free(uids);
-	if (r < 0)
-		return -1;
-	for (size_t i = 0; i < cp->nmsgs; i++)
-		if (cp->msgs[i].state == 2 || cp->msgs[i].state == 3)
-			add_diff(cp, "folder=%s uid=%llu target_uid=%llu not read back", cp->f->name,
-				 cp->msgs[i].uid, cp->msgs[i].dst_uid);
 	return g_verify.diffs == ndiff0 ? 0 : 1;
 }
 
 /* ------------------------------------------------------------ one folder */
 
-static int copy_folder(struct cp *cp, const struct folder *f)
+/*
+ * copy_folder: copy F, with NEXT (or NULL) the folder after it. The
+ * target is the bottleneck, so its connection is kept busy: F's SELECT
+ * goes out before the source's answers are awaited, the read-back of F
+ * is queued right behind its last APPEND (not after the acknowledgements),
+ * NEXT's SELECT behind that, and NEXT is opened on the source as soon as
+ * the source has sent F's last message.
+ */
+static int copy_folder(struct cp *cp, const struct folder *f, const struct folder *next)
 {
 	const char *key = cp->o->mailbox_key;
 	struct smd_folder jf;
-	unsigned long long dst_exists;
+	unsigned long long dst_exists = 0;
 	struct scan_ctx before = {0}, after = {0};
 	int rc = -1, jr;
 	long long t0 = time_mono_us();
 
 	cp->f = f;
-	cp->expunged = 0;
-	if (select_uv(cp, cp->src, "EXAMINE", f->name, &cp->src_uidvalidity, &cp->src_exists, NULL) <
-		    0 ||
-	    fetch_meta(cp) < 0)
-		goto out;
-	if (select_uv(cp, cp->dst, "SELECT", f->dst, &cp->dst_uidvalidity, &dst_exists,
-		      cp->permflags) < 0)
+	cp->nrb = 0;
+	cp->nrb_tags = 0;
+	if (!cp->dso.active || cp->dso.f != f) {
+		dst_open_start(cp, f);
+		if (imap_flush(cp->dst) < 0) {
+			conn_fail(cp, cp->dst);
+			goto out;
+		}
+	}
+	if (src_open_finish(cp, f) < 0 || dst_open_finish(cp, f, &dst_exists) < 0)
 		goto out;
 	cp->any_keyword = strstr(cp->permflags, "\\*") != NULL;
 	jr = store_smd_folder_get(cp->o->store, key, f->name, &jf);
@@ -1599,16 +1894,56 @@ static int copy_folder(struct cp *cp, const struct folder *f)
 	if (stream_copy(cp, key) < 0)
 		goto out;
 	if (cp->stopping) {
+		if (reap(cp, key, 1) < 0)
+			goto out;
 		rc = 0;
 		goto out;
 	}
-	if (journalled) {
-		/* Messages journalled by an earlier run must still be there;
-		 * those copied now are read back by verify(). The folder is
-		 * selected: the listing sees what was just appended. */
-		if (scan_target(cp, &after, 1) < 0)
+	if (next && !(cp->o->stop && *cp->o->stop) && src_open_start(cp, next) < 0)
+		goto out;
+	unsigned after_tag = 0;
+
+	if (reap(cp, key, 1) < 0)
+		goto out;
+	for (size_t i = 0; i < cp->nmsgs; i++)
+		if (cp->msgs[i].state == 0) {
+			cperr(cp, "folder %s: message UID %llu was not returned by the source",
+			      f->name, cp->msgs[i].uid);
 			goto out;
+		}
+	imap_set_handler(cp->dst, &cp->dst_h);
+	readback_start(cp);
+	if (journalled) {
+		/* Messages journalled by an earlier run must still be there.
+		 * The folder is selected: the listing sees what was just
+		 * appended. */
+		after.cp = cp;
+		cp->scan_into = &after;
+		after_tag = imap_cmd(cp->dst, "UID FETCH 1:* (UID RFC822.SIZE)");
 	}
+	if (next)
+		dst_open_start(cp, next);
+	if (imap_flush(cp->dst) < 0) {
+		conn_fail(cp, cp->dst);
+		goto out;
+	}
+	if (after_tag) {
+		enum imap_status st;
+		const char *text;
+
+		if (imap_wait(cp->dst, after_tag, &st, &text) < 0) {
+			conn_fail(cp, cp->dst);
+			goto out;
+		}
+		if (st != IMAP_OK) {
+			cperr(cp, "UID FETCH in %s: %s", f->dst, text);
+			goto out;
+		}
+		if (after.n)
+			qsort(after.m, after.n, sizeof(*after.m), cmp_dst);
+	}
+	if (readback_finish(cp) < 0)
+		goto out;
 	int v = verify(cp, &after);
 
 	if (v < 0)
@@ -1644,6 +1979,7 @@ static int copy_folder(struct cp *cp, const struct folder *f)
 			skipped, v == 0 ? "yes" : "no");
 	rc = v == 0 ? 0 : 1;
 out:
+	cp->scan_into = NULL;
 	drop_batches(cp);
 	free(before.m);
 	free(after.m);
@@ -1683,6 +2019,8 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 	cp.o = o;
 	cp.r = r;
 	cp.md = EVP_MD_CTX_new();
+	cp.vmd = EVP_MD_CTX_new();
+	cp.dst_h = (struct imap_handler){dst_untagged, dst_literal, dst_data, &cp};
 	cp.inflight_tail = &cp.inflight;
 	g_verify.diffs = 0;
 	if ((cp.src = open_side(&cp, &o->src, "source")) == NULL ||
@@ -1692,16 +2030,14 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 		cperr(&cp, "target: the server lacks UIDPLUS (RFC 4315), needed for the journal");
 		goto out;
 	}
-	if (do_list(&cp, cp.src, &cp.folders, &cp.nfolders, &cp.src_sep, &src_subs, &nsrc_subs) < 0 ||
-	    do_list(&cp, cp.dst, &cp.dst_folders, &cp.ndst_folders, &cp.dst_sep, &cp.dst_subs,
-		    &cp.ndst_subs) < 0)
+	if (list_both(&cp, &src_subs, &nsrc_subs) < 0)
 		goto out;
 	if (cp.src_sep == 0)
 		cp.src_sep = '/';
 	if (cp.dst_sep == 0)
 		cp.dst_sep = cp.src_sep;
 	qsort(cp.folders, cp.nfolders, sizeof(*cp.folders), cmp_folder);
-	if (map_folders(&cp) < 0 || create_folders(&cp) < 0 || subscribe(&cp, src_subs, nsrc_subs) < 0)
+	if (map_folders(&cp) < 0 || setup_target(&cp, src_subs, nsrc_subs) < 0)
 		goto out;
 	size_t nsel = 0;
 
@@ -1720,7 +2056,12 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 			cp.stopping = 1;
 			break;
 		}
-		int fr = copy_folder(&cp, f);
+		const struct folder *next = NULL;
+
+		for (size_t k = i + 1; k < cp.nfolders && next == NULL; k++)
+			if (!(cp.folders[k].attrs & F_NOSELECT))
+				next = &cp.folders[k];
+		int fr = copy_folder(&cp, f, next);
 
 		if (fr < 0)
 			goto out;
@@ -1757,6 +2098,10 @@ out:
 		free(cp.dst_subs[i]);
 	free(cp.dst_subs);
 	free_msgs(&cp);
+	src_open_free(&cp.so);
+	free(cp.rb);
+	free(cp.rb_tags);
 	EVP_MD_CTX_free(cp.md);
+	EVP_MD_CTX_free(cp.vmd);
 	return rc;
 }
