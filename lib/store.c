@@ -238,6 +238,34 @@ static int exec(struct store *s, const char *sql)
 	return STORE_OK;
 }
 
+/*
+ * set_wal: PRAGMA journal_mode=WAL. Two processes opening a new database
+ * at the same moment can get SQLITE_BUSY here without the busy handler
+ * being called (the mode change wants an exclusive lock), so retry with
+ * a short backoff for up to BUSY_MS.
+ */
+static int set_wal(struct store *s, int busy_ms)
+{
+	long waited_us = 0, step_us = 1000;
+
+	for (;;) {
+		int rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+
+		if (rc == SQLITE_OK)
+			return STORE_OK;
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			break;
+		if (waited_us >= (long)busy_ms * 1000)
+			break;
+		usleep((useconds_t)step_us);
+		waited_us += step_us;
+		if (step_us < 50000)
+			step_us *= 2;
+	}
+	store_set_error(s, "PRAGMA journal_mode=WAL: %s", sqlite3_errmsg(s->db));
+	return STORE_ERR;
+}
+
 static int read_version(struct store *s, int *v_r)
 {
 	sqlite3_stmt *st;
@@ -332,7 +360,7 @@ struct store *store_open(const char *path, enum store_mode mode, int busy_ms, ch
 	exec(s, "PRAGMA mmap_size=268435456");
 	exec(s, "PRAGMA cache_size=-32768");
 	if (mode == STORE_RDWR) {
-		if (exec(s, "PRAGMA journal_mode=WAL") < 0 || exec(s, "PRAGMA synchronous=FULL") < 0 ||
+		if (set_wal(s, busy_ms) < 0 || exec(s, "PRAGMA synchronous=FULL") < 0 ||
 		    upgrade(s) < 0) {
 			*err_r = xasprintf("%s: %s", path, s->err);
 			goto fail;
