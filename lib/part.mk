@@ -1,6 +1,6 @@
 # libfedmig: the modules every program shares.
 LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/addr.c lib/csv.c lib/store.c \
-	lib/daemon.c lib/timeutil.c lib/server.c
+	lib/daemon.c lib/timeutil.c lib/server.c lib/state.c lib/store_req.c lib/store_smd.c
 $(LIBFEDMIG): $(LIB_SRCS:%.c=$(O)/%.o)
 
 UNIT_TESTS += $(O)/tests/unit/test_config $(O)/tests/unit/test_addr \

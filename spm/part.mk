@@ -5,12 +5,6 @@ $(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 MANPAGES += man/fedmigctl.1
 
-# The request store and the state names are libfedmig modules (lib/).
-$(LIBFEDMIG): $(O)/lib/state.o $(O)/lib/store_req.o
-# Named as targets so make never treats them as intermediate files.
-$(O)/lib/state.o: lib/state.h
-$(O)/lib/store_req.o: lib/store_req.h lib/state.h
-
 # fedmig-spm: the pilot's modules in libspm.a for tests and fuzz targets.
 SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/driver.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o
 PART_LIBS += $(O)/spm/libspm.a
@@ -18,9 +12,6 @@ $(O)/spm/libspm.a: $(SPM_OBJS)
 PROGRAMS += $(O)/spm/fedmig-spm
 $(O)/spm/fedmig-spm: $(O)/spm/spm.o $(O)/spm/libspm.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
-# The data mover's queue is used once lib/store_smd.c is part of libfedmig;
-# until then copy_data = yes waits (fedmig-spm(8)).
-$(O)/spm/pilot.o: ALL_CFLAGS += $(if $(filter lib/store_smd.c,$(LIB_SRCS)),-DHAVE_STORE_SMD)
 MANPAGES += man/fedmig-spm.8
 UNIT_TESTS += $(O)/tests/unit/test_spm_pq $(O)/tests/unit/test_spm_store
 FUZZ_TARGETS += tests/fuzz/fuzz_spm_pq.c

@@ -18,9 +18,7 @@
 #include "store_req.h"
 #include "timeutil.h"
 #include "xalloc.h"
-#ifdef HAVE_STORE_SMD
 #include "store_smd.h"
-#endif
 
 #define WAIT_POLL_US (60LL * 1000000)	/* re-look at a request waiting on others */
 #define DRAIN_POLL_US 20000		/* postqueue scans while draining */
@@ -716,7 +714,6 @@ static int step_switched(struct pilot *p, struct req *r)
 		return retry(p, r, "E9 redirect", rc, why);
 	crash_point(p, r, "E9 redirect");
 	if (scn(p, r, "copy_data")) {
-#ifdef HAVE_STORE_SMD
 		if (store_begin(p->s) < 0)
 			return store_err(p, r);
 		if (store_smd_enqueue(p->s, r->id, r->access, r->source_system, r->source_physical,
@@ -730,10 +727,6 @@ static int step_switched(struct pilot *p, struct req *r)
 			return rc == ERR ? ERR : store_err(p, r);
 		}
 		return GO;
-#else
-		return wait_until(p, r, time_now_us() + WAIT_POLL_US,
-				  "copy_data: this fedmig-spm was built without fedmig-smd");
-#endif
 	}
 	if (scn(p, r, "local_data"))
 		return wait_until(p, r, REQ_NEVER, "waiting for the agent (local data)");
@@ -743,7 +736,6 @@ static int step_switched(struct pilot *p, struct req *r)
 
 static int step_copying(struct pilot *p, struct req *r)
 {
-#ifdef HAVE_STORE_SMD
 	struct smd_status st;
 	int rc = store_smd_status(p->s, r->id, &st), move_from_;
 
@@ -753,13 +745,11 @@ static int step_copying(struct pilot *p, struct req *r)
 		return fail(p, r, "E15 copy", "the copy job is missing");
 	if (st.state == SMD_FAILED)
 		return fail(p, r, "E15 copy", st.reason);
+	/* The copy takes seconds to hours: look again in a second. */
 	if (st.state != SMD_DONE)
-		return wait_until(p, r, time_now_us() + 5000000, "");
+		return wait_until(p, r, time_now_us() + 1000000, "");
 	return move(p, r, ST_COPIED, "E15 copied", "%lld messages, %lld bytes", st.msgs_done,
 		    st.bytes_done);
-#else
-	return wait_until(p, r, time_now_us() + WAIT_POLL_US, "built without fedmig-smd");
-#endif
 }
 
 static int step_copied(struct pilot *p, struct req *r)
