@@ -729,7 +729,7 @@ static int src_open_finish(struct cp *cp, const struct folder *f)
 	if (imap_wait(cp->src, so->exam_tag, &st, &text) < 0)
 		return cp->err[0] ? -1 : conn_fail(cp, cp->src);
 	if (st != IMAP_OK)
-		return cperr(cp, "EXAMINE %s: %s", f->name, text);
+		return cperr(cp, "EXAMINE %s: %s %s", f->name, st == IMAP_NO ? "NO" : "BAD", text);
 	if (so->uv.uidvalidity == 0)
 		return cperr(cp, "EXAMINE %s: no UIDVALIDITY", f->name);
 	if (imap_wait(cp->src, so->fetch_tag, &st, &text) < 0)
@@ -783,7 +783,7 @@ static int dst_open_finish(struct cp *cp, const struct folder *f, unsigned long 
 	if (cp->err[0])
 		return -1;
 	if (st != IMAP_OK)
-		return cperr(cp, "SELECT %s: %s", f->dst, text);
+		return cperr(cp, "SELECT %s: %s %s", f->dst, st == IMAP_NO ? "NO" : "BAD", text);
 	if (d->uv.uidvalidity == 0)
 		return cperr(cp, "SELECT %s: no UIDVALIDITY", f->dst);
 	cp->dst_uidvalidity = d->uv.uidvalidity;
@@ -1393,7 +1393,8 @@ static int batch_done(struct cp *cp, struct batch *b, const char *key)
 	if (imap_wait(cp->dst, b->tag, &st, &text) < 0)
 		return conn_fail(cp, cp->dst);
 	if (st != IMAP_OK)
-		return cperr(cp, "APPEND to %s: %s", cp->f->dst, text);
+		return cperr(cp, "APPEND to %s: %s %s", cp->f->dst, st == IMAP_NO ? "NO" : "BAD",
+			     text);
 	const char *a = strcasestr(text, "[APPENDUID ");
 
 	if (a == NULL)
@@ -1580,6 +1581,11 @@ static int stream_copy(struct cp *cp, const char *key)
 	}
 	free(uids);
 	imap_set_handler(cp->src, NULL);
+	/* Stopped between FETCHes rather than after a message: the same
+	 * graceful stop, with the rest of the folder left for the rerun. */
+	for (size_t i = 0; i < cp->nmsgs && !cp->stopping && cp->o->stop && *cp->o->stop; i++)
+		if (cp->msgs[i].state == 0 && !cp->msgs[i].got)
+			cp->stopping = 1;
 	if (cp->stopping && nfetch > 0) {
 		/* Stop after the current message: the rest of the FETCH is
 		 * dropped with the source connection. */

@@ -1,0 +1,184 @@
+#!/bin/bash
+# fedmig-smd against a hostile IMAP server: tests/smd/hostile_proxy.py sits
+# in front of the lab's real Dovecot, as the source or as the target, and
+# breaks the protocol in one way per run (garbage greeting, NO/BAD to
+# LOGIN/SELECT/APPEND, disconnect mid-literal, a literal size that lies,
+# an over-long line, a NUL, APPENDUID missing, the target dropping in the
+# middle of an APPEND). Each time the copy must fail that mailbox with a
+# clear reason (exit 1 and a "reason:" line, never a signal), and a rerun
+# against the real servers must resume and give a copy identical to the
+# source: nothing partial and nothing duplicated was left on the target.
+# Then the queue: SIGTERM stops a child gracefully (progress recorded,
+# the rerun completes it), and smd_child_timeout kills a stuck child.
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+LAB=$ROOT/tests/lab/lab
+B=$(readlink -m "${FEDMIG_BUILD:-$ROOT/build}")
+SMD=$B/smd/fedmig-smd
+[ "$(id -u)" = 0 ] || { echo "SKIP smd_hostile: needs root (the lab)"; exit 77; }
+[ -x "$SMD" ] || { echo "FAIL smd_hostile: $SMD not built"; exit 1; }
+TMP=$(mktemp -d /tmp/fedmig-smd-hostile.XXXXXX)
+chmod 0755 "$TMP"
+DIR=$TMP/lab
+PROXY_PID=
+stop_proxy() {
+	if [ -n "$PROXY_PID" ]; then
+		kill "$PROXY_PID" 2>/dev/null
+		wait "$PROXY_PID" 2>/dev/null
+		PROXY_PID=
+	fi
+}
+finish() {
+	stop_proxy
+	"$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true
+}
+trap finish EXIT
+fail() { echo "FAIL smd_hostile: $*"; echo "files kept in $TMP"; exit 1; }
+
+"$LAB" start "$DIR" >"$TMP/start.log" 2>&1 || fail "lab start"
+# shellcheck source=/dev/null
+. "$DIR/lab.env"
+chown root:fedmig "$TMP" && chmod 0775 "$TMP"
+"$LAB" adduser "$DIR" s1 src >/dev/null || fail adduser
+# (side mode reason-pattern): what each fault must be reported as.
+SCENARIOS=(
+	"src greeting greeting|not IMAP|unexpected response"
+	"src login-no AUTHENTICATE|refused"
+	"src select-no EXAMINE .*hostile: no such folder"
+	"src select-bad EXAMINE .*hostile: no such folder"
+	"src mid-literal connection closed|closed in the middle"
+	"src lie-long malformed|unexpected|timeout|unknown tag|bad tagged"
+	"src lie-short malformed|unexpected|bad tagged"
+	"src long-line too long|longer"
+	"src nul-line NUL"
+	"dst greeting greeting|not IMAP|unexpected response"
+	"dst login-no AUTHENTICATE|refused"
+	"dst select-no SELECT .*hostile: no such folder"
+	"dst append-no APPEND to .*hostile: refused after storing"
+	"dst append-bad APPEND to .*hostile: refused after storing"
+	"dst no-appenduid no APPENDUID"
+	"dst drop-append connection closed|Connection reset|Broken pipe|write"
+)
+i=0
+for sc in "${SCENARIOS[@]}"; do
+	i=$((i + 1))
+	"$LAB" adduser "$DIR" s2 "h$i" >/dev/null || fail adduser
+done
+for u in term tmo; do "$LAB" adduser "$DIR" s2 "$u" >/dev/null || fail adduser; done
+"$LAB" adduser "$DIR" s1 big >/dev/null || fail adduser
+sleep 1.1 # Dovecot re-reads a passwd-file only when its mtime (seconds) changes
+python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$MASTER_USER" \
+	--password "$MASTER_PASS" --users "src@$S1_DOMAIN" --messages 30 --avg-kb 20 \
+	>"$TMP/corpus.log" 2>&1 || fail "corpus"
+python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$MASTER_USER" \
+	--password "$MASTER_PASS" --users "big@$S1_DOMAIN" --messages 150 --avg-kb 40 \
+	>>"$TMP/corpus.log" 2>&1 || fail "corpus"
+
+# The proxy reads plain IMAP: no STARTTLS on either side in this test.
+{
+	grep -v '^state_database' "$DIR/fedmig.conf"
+	echo "state_database = $TMP/smd.db"
+	echo "s1_imap_starttls = no"
+	echo "s2_imap_starttls = no"
+	echo "smd_io_timeout = 3s"
+	echo "smd_batch = 5"
+} >"$TMP/smd.conf"
+copy() { # CONF SRC DSTLOCAL
+	"$SMD" -c "$1" -f -u "$2" --from s1 --to s2 --src-user "$2@$S1_DOMAIN" --dst-user "$3@$S2_DOMAIN"
+}
+check() { # SRC DST
+	python3 "$ROOT/tests/smd/check.py" --src-port "$S1_IMAP_PORT" --dst-port "$S2_IMAP_PORT" \
+		--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" \
+		--pair "$1@$S1_DOMAIN=$2@$S2_DOMAIN" >"$TMP/check-$2.log" 2>&1
+}
+start_proxy() { # UPSTREAM_PORT MODE
+	rm -f "$TMP/proxy.port"
+	python3 "$ROOT/tests/smd/hostile_proxy.py" --upstream "$1" --port-file "$TMP/proxy.port" \
+		--mode "$2" >>"$TMP/proxy.log" 2>&1 &
+	PROXY_PID=$!
+	for _ in $(seq 50); do [ -s "$TMP/proxy.port" ] && break; sleep 0.1; done
+	[ -s "$TMP/proxy.port" ] || fail "proxy did not start"
+	PROXY_PORT=$(cat "$TMP/proxy.port")
+}
+
+i=0
+for sc in "${SCENARIOS[@]}"; do
+	i=$((i + 1))
+	read -r side mode want <<<"$sc"
+	dst=h$i
+	if [ "$side" = src ]; then up=$S1_IMAP_PORT sys=s1; else up=$S2_IMAP_PORT sys=s2; fi
+	start_proxy "$up" "$mode"
+	sed "s|^${sys}_imap = .*|${sys}_imap = imap://127.0.0.1:$PROXY_PORT|" "$TMP/smd.conf" >"$TMP/proxy.conf"
+	copy "$TMP/proxy.conf" src "$dst" >"$TMP/$dst.1" 2>&1
+	rc=$?
+	stop_proxy
+	[ $rc = 1 ] || fail "$side $mode: exit status $rc, not 1: $(tail -3 "$TMP/$dst.1")"
+	grep -q 'result=failed' "$TMP/$dst.1" || fail "$side $mode: no result=failed: $(tail -3 "$TMP/$dst.1")"
+	reason=$(sed -n 's/^reason: //p' "$TMP/$dst.1" | head -1)
+	[ -n "$reason" ] || fail "$side $mode: no reason: $(tail -3 "$TMP/$dst.1")"
+	grep -Eq "$want" <<<"$reason" || fail "$side $mode: unclear reason: $reason"
+	printf '%-4s %-13s -> %s\n' "$side" "$mode" "$reason" >>"$TMP/reasons"
+	copy "$TMP/smd.conf" src "$dst" >"$TMP/$dst.2" 2>&1 ||
+		fail "$side $mode: rerun failed: $(tail -2 "$TMP/$dst.2")"
+	check src "$dst" || fail "$side $mode: not identical after the rerun: $(head -3 "$TMP/check-$dst.log")"
+done
+
+# The queue: one job, fedmig-smd --once as cron would run it.
+enqueue() { # REQUEST_ID DSTLOCAL
+	python3 - "$TMP/smd.db" "$1" "$2" "$S1_DOMAIN" "$S2_DOMAIN" <<'PY' || fail "enqueue"
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+now = int(time.time() * 1e6)
+db.execute("INSERT INTO smd_jobs(request_id, access, src_system, src_physical, dst_system,"
+           " dst_physical, next_at, created, updated) VALUES(?, ?, 's1', ?, 's2', ?, ?, ?, ?)",
+           (int(sys.argv[2]), "big@example.org", "big@" + sys.argv[4],
+            sys.argv[3] + "@" + sys.argv[5], now, now, now))
+db.commit()
+PY
+	chown fedmig "$TMP/smd.db" "$TMP"/smd.db-* 2>/dev/null
+}
+job() { # REQUEST_ID -> "state|error"
+	python3 -c "import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute('SELECT state, reason FROM smd_jobs WHERE request_id=?', (int(sys.argv[2]),)).fetchone(); print('%s|%s' % r)" "$TMP/smd.db" "$1"
+}
+due_now() { # REQUEST_ID: make a job due again (the retry delay is minutes)
+	python3 -c "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute('UPDATE smd_jobs SET next_at=0 WHERE request_id=?', (int(sys.argv[2]),)); db.commit()" "$TMP/smd.db" "$1"
+}
+
+# SIGTERM: a slow source, the master is told to stop mid-copy.
+start_proxy "$S1_IMAP_PORT" slow
+sed "s|^s1_imap = .*|s1_imap = imap://127.0.0.1:$PROXY_PORT|" "$TMP/smd.conf" >"$TMP/slow.conf"
+enqueue 7 term
+"$SMD" -c "$TMP/slow.conf" -f --once >"$TMP/term.1" 2>&1 &
+master=$!
+for _ in $(seq 100); do grep -q 'folder=INBOX' "$TMP/term.1" && break; sleep 0.1; done
+kill -TERM "$master"
+t0=$(date +%s)
+wait "$master"
+[ $(($(date +%s) - t0)) -le 10 ] || fail "SIGTERM: the master took over 10 s to stop"
+stop_proxy
+st=$(job 7)
+case $st in *"stopped by SIGTERM"*) ;; *) fail "SIGTERM: job not recorded as stopped: $st" ;; esac
+grep -q 'stopped, progress recorded' "$TMP/term.1" || fail "SIGTERM: no 'stopped' line: $(tail -3 "$TMP/term.1")"
+due_now 7
+"$SMD" -c "$TMP/smd.conf" -f --once >"$TMP/term.2" 2>&1 || fail "SIGTERM: rerun: $(tail -3 "$TMP/term.2")"
+case $(job 7) in 2\|*) ;; *) fail "SIGTERM: job not done after the rerun: $(job 7)" ;; esac
+check big term || fail "SIGTERM: not identical after the rerun: $(head -3 "$TMP/check-term.log")"
+
+# smd_child_timeout: a slow source and a 1 s limit: the child is killed,
+# the job keeps the reason, and a rerun without the limit completes it.
+start_proxy "$S1_IMAP_PORT" slow
+{
+	sed "s|^s1_imap = .*|s1_imap = imap://127.0.0.1:$PROXY_PORT|" "$TMP/smd.conf"
+	echo "smd_child_timeout = 1s"
+} >"$TMP/tmo.conf"
+enqueue 8 tmo
+timeout 60 "$SMD" -c "$TMP/tmo.conf" -f --once >"$TMP/tmo.1" 2>&1
+stop_proxy
+case $(job 8) in *"killed after smd_child_timeout"*) ;; *) fail "timeout: job: $(job 8)" ;; esac
+due_now 8
+"$SMD" -c "$TMP/smd.conf" -f --once >"$TMP/tmo.2" 2>&1 || fail "timeout: rerun: $(tail -3 "$TMP/tmo.2")"
+case $(job 8) in 2\|*) ;; *) fail "timeout: job not done after the rerun: $(job 8)" ;; esac
+check big tmo || fail "timeout: not identical after the rerun: $(head -3 "$TMP/check-tmo.log")"
+
+echo "PASS smd_hostile (${#SCENARIOS[@]} faults, SIGTERM, smd_child_timeout)"
