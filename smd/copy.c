@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -90,6 +94,16 @@ struct rb {
 
 struct scan_ctx;
 
+/*
+ * What the lanes of one mailbox share (in MAP_SHARED memory when there
+ * are two processes): the next selectable folder to claim, and the
+ * progress counters, both changed with atomic operations.
+ */
+struct lane_shared {
+	size_t next;
+	long long folders_done, folders_total, msgs_done, bytes_done;
+};
+
 struct batch {
 	unsigned tag;
 	size_t n;
@@ -133,7 +147,9 @@ struct cp {
 		       unsigned long long size);
 	int hash_streamed;
 	unsigned long long hash_size;
-	struct smd_status progress;
+	struct lane_shared *sh;
+	size_t *sel; /* indexes of the selectable folders, in copy order */
+	size_t nsel;
 	/* pipelining (see copy_folder) */
 	struct src_open so;
 	struct dst_open dso;
@@ -1383,6 +1399,21 @@ static int copy_untagged(void *ctx, const char *text, size_t len)
 	return 0;
 }
 
+/* write_progress: the shared counters into the job's row (with a request). */
+static int write_progress(struct cp *cp, struct store *s)
+{
+	struct smd_status st;
+
+	if (cp->o->request_id <= 0)
+		return 0;
+	memset(&st, 0, sizeof(st));
+	st.folders_done = __atomic_load_n(&cp->sh->folders_done, __ATOMIC_RELAXED);
+	st.folders_total = cp->sh->folders_total;
+	st.msgs_done = __atomic_load_n(&cp->sh->msgs_done, __ATOMIC_RELAXED);
+	st.bytes_done = __atomic_load_n(&cp->sh->bytes_done, __ATOMIC_RELAXED);
+	return store_smd_progress(s, cp->o->request_id, &st);
+}
+
 /* batch_done: journal an acknowledged APPEND (its APPENDUID set). */
 static int batch_done(struct cp *cp, struct batch *b, const char *key)
 {
@@ -1452,10 +1483,10 @@ static int batch_done(struct cp *cp, struct batch *b, const char *key)
 			goto dberr;
 		m->state = 2;
 		cp->r->copied++;
-		cp->progress.msgs_done++;
-		cp->progress.bytes_done += (long long)m->size;
+		__atomic_add_fetch(&cp->sh->msgs_done, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&cp->sh->bytes_done, (long long)m->size, __ATOMIC_RELAXED);
 	}
-	if (cp->o->request_id > 0 && store_smd_progress(s, cp->o->request_id, &cp->progress) < 0)
+	if (write_progress(cp, s) < 0)
 		goto dberr;
 	if (store_commit(s) < 0)
 		goto dberr;
@@ -2013,22 +2044,250 @@ static struct imap_conn *open_side(struct cp *cp, const struct copy_side *s, con
 	return c;
 }
 
+/* claim: the next folder no lane has taken, or NULL. */
+static const struct folder *claim(struct cp *cp)
+{
+	size_t k = __atomic_fetch_add(&cp->sh->next, 1, __ATOMIC_SEQ_CST);
+
+	return k < cp->nsel ? &cp->folders[cp->sel[k]] : NULL;
+}
+
+/*
+ * run_lane: copy claimed folders until none is left. Each lane claims one
+ * folder ahead, so that it can open it on the source early. Returns -1
+ * when the mailbox must fail at once (a connection or journal error).
+ */
+static int run_lane(struct cp *cp, int *failed_folders)
+{
+	const struct folder *f = claim(cp);
+
+	while (f != NULL) {
+		if (cp->o->stop && *cp->o->stop) {
+			cp->stopping = 1;
+			break;
+		}
+		const struct folder *next = claim(cp);
+		int fr = copy_folder(cp, f, next);
+
+		if (fr < 0)
+			return -1;
+		if (fr > 0)
+			(*failed_folders)++;
+		cp->r->folders++;
+		__atomic_add_fetch(&cp->sh->folders_done, 1, __ATOMIC_RELAXED);
+		write_progress(cp, cp->o->store);
+		if (cp->stopping)
+			break;
+		f = next;
+	}
+	return 0;
+}
+
+static void cp_init(struct cp *cp, const struct copy_opts *o, struct copy_result *r)
+{
+	memset(cp, 0, sizeof(*cp));
+	memset(r, 0, sizeof(*r));
+	cp->o = o;
+	cp->r = r;
+	cp->md = EVP_MD_CTX_new();
+	cp->vmd = EVP_MD_CTX_new();
+	cp->dst_h = (struct imap_handler){dst_untagged, dst_literal, dst_data, cp};
+	cp->inflight_tail = &cp->inflight;
+	g_verify.diffs = 0;
+}
+
+/* cp_done: the lane's connections and buffers (not the folder list). */
+static void cp_done(struct cp *cp)
+{
+	drop_batches(cp);
+	imap_close(&cp->src);
+	imap_close(&cp->dst);
+	free_msgs(cp);
+	src_open_free(&cp->so);
+	free(cp->rb);
+	free(cp->rb_tags);
+	EVP_MD_CTX_free(cp->md);
+	EVP_MD_CTX_free(cp->vmd);
+}
+
+static void add_reason(struct copy_result *r, const char *why)
+{
+	size_t len = strlen(r->reason);
+
+	if (why[0])
+		snprintf(r->reason + len, sizeof(r->reason) - len, "%s%s", len ? "\n" : "", why);
+}
+
+/*
+ * lane_main: the second lane, in a child process of its own: its own
+ * connections (its own Dovecot processes on both servers, so the two
+ * lanes use two CPUs and overlap each other's waits) and its own store
+ * handle (an SQLite handle must not cross fork()). It never touches the
+ * parent's connections or store it inherited. Returns the copy_rc.
+ */
+static int lane_main(const struct cp *parent, struct copy_result *r)
+{
+	struct copy_opts lo = *parent->o;
+	struct cp cp;
+	char *err = NULL;
+	int failed = 0, rc = COPY_FAILED;
+
+	cp_init(&cp, &lo, r);
+	lo.store = store_open(lo.store_path, STORE_RDWR, lo.store_busy_ms, &err);
+	if (lo.store == NULL) {
+		add_reason(r, err);
+		free(err);
+		cp_done(&cp);
+		return COPY_FAILED;
+	}
+	store_smd_relax(lo.store);
+	cp.folders = parent->folders;
+	cp.nfolders = parent->nfolders;
+	cp.src_sep = parent->src_sep;
+	cp.dst_sep = parent->dst_sep;
+	cp.sh = parent->sh;
+	cp.sel = parent->sel;
+	cp.nsel = parent->nsel;
+	if ((cp.src = open_side(&cp, &lo.src, "source")) != NULL &&
+	    (cp.dst = open_side(&cp, &lo.dst, "target")) != NULL && run_lane(&cp, &failed) == 0)
+		rc = cp.stopping ? COPY_STOPPED : failed ? COPY_FAILED : COPY_OK;
+	if (rc == COPY_FAILED)
+		add_reason(r, cp.err);
+	cp_done(&cp);
+	store_close(&lo.store);
+	return rc;
+}
+
+/* lane_start: fork the second lane; its result comes back through a pipe. */
+static pid_t lane_start(struct cp *cp, int *fd_r)
+{
+	int fds[2];
+	pid_t parent = getpid();
+
+	if (pipe(fds) < 0)
+		return -1;
+	/* Nothing buffered may be written twice. */
+	fflush(stdout);
+	fflush(stderr);
+	if (cp->o->summary)
+		fflush(cp->o->summary);
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		struct copy_result lr;
+
+		/* A lane must not outlive its mailbox's child (smd_child_timeout
+		 * kills that child with SIGKILL). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(COPY_FAILED);
+		close(fds[0]);
+		int rc = lane_main(cp, &lr);
+
+		if (cp->o->summary)
+			fflush(cp->o->summary);
+		const char *p = (const char *)&lr;
+		size_t left = sizeof(lr);
+
+		while (left > 0) {
+			ssize_t n = write(fds[1], p, left);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			p += n;
+			left -= (size_t)n;
+		}
+		_exit(rc);
+	}
+	close(fds[1]);
+	*fd_r = fds[0];
+	return pid;
+}
+
+/*
+ * lane_wait: wait for the second lane (passing a stop on to it, or
+ * killing it with KILL when this lane failed), merge its result into R.
+ * Returns its copy_rc.
+ */
+static int lane_wait(struct cp *cp, pid_t pid, int fd, int kill_it, struct copy_result *r)
+{
+	struct copy_result lr;
+	int st = 0, passed = 0;
+
+	if (kill_it)
+		kill(pid, SIGKILL);
+	for (;;) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+
+		if (w == pid || (w < 0 && errno != EINTR))
+			break;
+		if (!passed && cp->o->stop && *cp->o->stop) {
+			kill(pid, SIGTERM);
+			passed = 1;
+		}
+		struct timespec ts = {0, 20 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+	size_t got = 0;
+
+	while (got < sizeof(lr)) {
+		ssize_t n = read(fd, (char *)&lr + got, sizeof(lr) - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+
+	/* Test hooks (crash_after, crash_mid): a lane's crash is the child's. */
+	if (code == 98 || code == 99)
+		_exit(code);
+	if (got == sizeof(lr)) {
+		lr.reason[sizeof(lr.reason) - 1] = '\0';
+		r->folders += lr.folders;
+		r->messages += lr.messages;
+		r->bytes += lr.bytes;
+		r->copied += lr.copied;
+		r->skipped += lr.skipped;
+		r->refused_keywords += lr.refused_keywords;
+		r->verified += lr.verified;
+	}
+	if (kill_it)
+		return COPY_FAILED;
+	if (code == COPY_OK || code == COPY_STOPPED)
+		return code;
+	if (got == sizeof(lr) && lr.reason[0])
+		add_reason(r, lr.reason);
+	else if (WIFSIGNALED(st))
+		add_reason(r, "second lane killed by a signal");
+	else
+		add_reason(r, "second lane failed");
+	return COPY_FAILED;
+}
+
 int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 {
 	struct cp cp;
+	struct lane_shared local;
 	char **src_subs = NULL;
 	size_t nsrc_subs = 0;
-	int rc = COPY_FAILED, failed_folders = 0;
+	int rc = COPY_FAILED, failed_folders = 0, lane_fd = -1;
+	pid_t lane = -1;
 
-	memset(&cp, 0, sizeof(cp));
-	memset(r, 0, sizeof(*r));
-	cp.o = o;
-	cp.r = r;
-	cp.md = EVP_MD_CTX_new();
-	cp.vmd = EVP_MD_CTX_new();
-	cp.dst_h = (struct imap_handler){dst_untagged, dst_literal, dst_data, &cp};
-	cp.inflight_tail = &cp.inflight;
-	g_verify.diffs = 0;
+	cp_init(&cp, o, r);
+	memset(&local, 0, sizeof(local));
+	cp.sh = &local;
 	if ((cp.src = open_side(&cp, &o->src, "source")) == NULL ||
 	    (cp.dst = open_side(&cp, &o->dst, "target")) == NULL)
 		goto out;
@@ -2045,41 +2304,40 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 	qsort(cp.folders, cp.nfolders, sizeof(*cp.folders), cmp_folder);
 	if (map_folders(&cp) < 0 || setup_target(&cp, src_subs, nsrc_subs) < 0)
 		goto out;
-	size_t nsel = 0;
-
+	cp.sel = xmalloc((cp.nfolders + 1) * sizeof(*cp.sel));
 	for (size_t i = 0; i < cp.nfolders; i++)
 		if (!(cp.folders[i].attrs & F_NOSELECT))
-			nsel++;
-	cp.progress.folders_total = (long long)nsel;
-	if (o->request_id > 0)
-		store_smd_progress(o->store, o->request_id, &cp.progress);
-	for (size_t i = 0; i < cp.nfolders; i++) {
-		const struct folder *f = &cp.folders[i];
+			cp.sel[cp.nsel++] = i;
+	if (o->lanes > 1 && cp.nsel > 1 && o->store_path && !(o->stop && *o->stop)) {
+		void *m = mmap(NULL, sizeof(struct lane_shared), PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
-		if (f->attrs & F_NOSELECT)
-			continue;
-		if (o->stop && *o->stop) {
-			cp.stopping = 1;
-			break;
+		if (m != MAP_FAILED) {
+			cp.sh = m;
+			memset(cp.sh, 0, sizeof(*cp.sh));
 		}
-		const struct folder *next = NULL;
-
-		for (size_t k = i + 1; k < cp.nfolders && next == NULL; k++)
-			if (!(cp.folders[k].attrs & F_NOSELECT))
-				next = &cp.folders[k];
-		int fr = copy_folder(&cp, f, next);
-
-		if (fr < 0)
-			goto out;
-		if (fr > 0)
-			failed_folders++;
-		r->folders++;
-		cp.progress.folders_done++;
-		if (o->request_id > 0)
-			store_smd_progress(o->store, o->request_id, &cp.progress);
-		if (cp.stopping)
-			break;
 	}
+	cp.sh->folders_total = (long long)cp.nsel;
+	write_progress(&cp, o->store);
+	if (cp.sh != &local) {
+		lane = lane_start(&cp, &lane_fd);
+		if (lane < 0)
+			log_warn("%s: fork: %s; copying with one lane", o->mailbox_key, strerror(errno));
+	}
+	int lr = run_lane(&cp, &failed_folders);
+
+	if (lane > 0) {
+		int wr = lane_wait(&cp, lane, lane_fd, lr < 0, r);
+
+		lane = -1;
+		if (wr == COPY_FAILED)
+			failed_folders++;
+		else if (wr == COPY_STOPPED)
+			cp.stopping = 1;
+		write_progress(&cp, o->store);
+	}
+	if (lr < 0)
+		goto out;
 	if (cp.stopping)
 		rc = COPY_STOPPED;
 	else if (failed_folders)
@@ -2087,14 +2345,12 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 	else
 		rc = COPY_OK;
 out:
-	if (rc == COPY_FAILED && cp.err[0]) {
-		size_t len = strlen(r->reason);
-
-		snprintf(r->reason + len, sizeof(r->reason) - len, "%s%s", len ? "\n" : "", cp.err);
-	}
-	drop_batches(&cp);
-	imap_close(&cp.src);
-	imap_close(&cp.dst);
+	if (rc == COPY_FAILED && cp.err[0])
+		add_reason(r, cp.err);
+	if (cp.sh != &local)
+		munmap(cp.sh, sizeof(*cp.sh));
+	free(cp.sel);
+	cp_done(&cp);
 	free_folders(cp.folders, cp.nfolders);
 	free_folders(cp.dst_folders, cp.ndst_folders);
 	for (size_t i = 0; i < nsrc_subs; i++)
@@ -2103,11 +2359,5 @@ out:
 	for (size_t i = 0; i < cp.ndst_subs; i++)
 		free(cp.dst_subs[i]);
 	free(cp.dst_subs);
-	free_msgs(&cp);
-	src_open_free(&cp.so);
-	free(cp.rb);
-	free(cp.rb_tags);
-	EVP_MD_CTX_free(cp.md);
-	EVP_MD_CTX_free(cp.vmd);
 	return rc;
 }
