@@ -234,10 +234,11 @@ int smd_master(const struct config *cfg, int once)
 			}
 			if (stop_flag && nkids == 0)
 				break;
-			/* Room for another child and the poll interval is up (or
-			 * --once, which claims at once): back to claiming. */
+			/* Room for another child, and jobs were left at the last
+			 * claim or the poll interval is up: back to claiming. A
+			 * freed slot must not wait a poll interval for queued work. */
 			if (!stop_flag && nkids < max &&
-			    (once ? !claimed_all : time_mono_us() - last_poll >= poll_us))
+			    (!claimed_all || (!once && time_mono_us() - last_poll >= poll_us)))
 				break;
 			if (once && claimed_all && nkids == 0)
 				break;
