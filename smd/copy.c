@@ -2044,6 +2044,8 @@ static struct imap_conn *open_side(struct cp *cp, const struct copy_side *s, con
 	return c;
 }
 
+#define MAX_LANES 4
+
 /* claim: the next folder no lane has taken, or NULL. */
 static const struct folder *claim(struct cp *cp)
 {
@@ -2119,7 +2121,7 @@ static void add_reason(struct copy_result *r, const char *why)
 }
 
 /*
- * lane_main: the second lane, in a child process of its own: its own
+ * lane_main: a further lane, in a child process of its own: its own
  * connections (its own Dovecot processes on both servers, so the two
  * lanes use two CPUs and overlap each other's waits) and its own store
  * handle (an SQLite handle must not cross fork()). It never touches the
@@ -2158,7 +2160,7 @@ static int lane_main(const struct cp *parent, struct copy_result *r)
 	return rc;
 }
 
-/* lane_start: fork the second lane; its result comes back through a pipe. */
+/* lane_start: fork a further lane; its result comes back through a pipe. */
 static pid_t lane_start(struct cp *cp, int *fd_r)
 {
 	int fds[2];
@@ -2212,7 +2214,7 @@ static pid_t lane_start(struct cp *cp, int *fd_r)
 }
 
 /*
- * lane_wait: wait for the second lane (passing a stop on to it, or
+ * lane_wait: wait for a further lane (passing a stop on to it, or
  * killing it with KILL when this lane failed), merge its result into R.
  * Returns its copy_rc.
  */
@@ -2269,10 +2271,16 @@ static int lane_wait(struct cp *cp, pid_t pid, int fd, int kill_it, struct copy_
 		return code;
 	if (got == sizeof(lr) && lr.reason[0])
 		add_reason(r, lr.reason);
-	else if (WIFSIGNALED(st))
-		add_reason(r, "second lane killed by a signal");
-	else
-		add_reason(r, "second lane failed");
+	else {
+		char why[80];
+
+		if (WIFSIGNALED(st))
+			snprintf(why, sizeof(why), "lane pid=%d killed by signal %d", (int)pid,
+				 WTERMSIG(st));
+		else
+			snprintf(why, sizeof(why), "lane pid=%d exited with status %d", (int)pid, code);
+		add_reason(r, why);
+	}
 	return COPY_FAILED;
 }
 
@@ -2282,8 +2290,9 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 	struct lane_shared local;
 	char **src_subs = NULL;
 	size_t nsrc_subs = 0;
-	int rc = COPY_FAILED, failed_folders = 0, lane_fd = -1;
-	pid_t lane = -1;
+	int rc = COPY_FAILED, failed_folders = 0, lane_fd[MAX_LANES];
+	pid_t lane[MAX_LANES];
+	int nlanes = 0;
 
 	cp_init(&cp, o, r);
 	memset(&local, 0, sizeof(local));
@@ -2319,23 +2328,27 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 	}
 	cp.sh->folders_total = (long long)cp.nsel;
 	write_progress(&cp, o->store);
-	if (cp.sh != &local) {
-		lane = lane_start(&cp, &lane_fd);
-		if (lane < 0)
-			log_warn("%s: fork: %s; copying with one lane", o->mailbox_key, strerror(errno));
+	for (int i = 1; cp.sh != &local && i < o->lanes && i < MAX_LANES && (size_t)i < cp.nsel;
+	     i++) {
+		lane[nlanes] = lane_start(&cp, &lane_fd[nlanes]);
+		if (lane[nlanes] < 0) {
+			log_warn("%s: fork: %s; fewer lanes", o->mailbox_key, strerror(errno));
+			break;
+		}
+		nlanes++;
 	}
 	int lr = run_lane(&cp, &failed_folders);
 
-	if (lane > 0) {
-		int wr = lane_wait(&cp, lane, lane_fd, lr < 0, r);
+	for (int i = 0; i < nlanes; i++) {
+		int wr = lane_wait(&cp, lane[i], lane_fd[i], lr < 0, r);
 
-		lane = -1;
 		if (wr == COPY_FAILED)
 			failed_folders++;
 		else if (wr == COPY_STOPPED)
 			cp.stopping = 1;
-		write_progress(&cp, o->store);
 	}
+	if (nlanes)
+		write_progress(&cp, o->store);
 	if (lr < 0)
 		goto out;
 	if (cp.stopping)

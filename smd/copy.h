@@ -14,9 +14,9 @@
  * then same SHA-256, as a multiset, so legitimate duplicates in the
  * source are still copied as often as they exist.
  *
- * With lanes = 2, a second process (forked once the target's folders
- * exist) copies folders too, over its own pair of connections: folders
- * are claimed one at a time from a shared counter, so the two lanes
+ * With lanes = N > 1, N - 1 more processes (forked once the target's
+ * folders exist) copy folders too, each over its own pair of connections:
+ * folders are claimed one at a time from a shared counter, so the lanes
  * balance themselves. The target's server then works in two processes,
  * and each lane's waits (round trips, the server's fsync) overlap the
  * other's work.
@@ -54,7 +54,7 @@ struct copy_opts {
 	size_t window;		 /* bytes in flight per direction */
 	int batch;		 /* messages per MULTIAPPEND */
 	int lanes;		 /* folders copied at once, one connection per side each */
-	const char *store_path;	 /* for a second lane's own store handle */
+	const char *store_path;	 /* for the other lanes' own store handles */
 	int store_busy_ms;
 	long crash_after;	 /* tests: _exit(99) once N appends are acked, before the journal */
 	long crash_mid;		 /* tests: _exit(98) in the middle of message N's literal */
