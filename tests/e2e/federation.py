@@ -1,0 +1,303 @@
+"""A private federation on 127.0.0.1 migrating a batch while mail flows.
+
+Used by `make demo` (tests/demo), the zero-loss test under faults
+(tests/e2e/zero_loss.py) and bench/e2e. It starts the lab (a real Postfix
+front end with fedmig-milter and fedmig-policyd wired in, Dovecot S1 and
+S2), fedmig-spm and fedmig-smd; creates users on S1 with mail in folders;
+imports the directory; sends a steady flow of mail; submits a batch; shows
+progress once a second; and reports where every message went, counted by
+Message-ID on both servers.
+
+args (an argparse namespace or anything with these attributes): users,
+messages, rate, start_in, spacing, timeout, and optionally stay (users in
+the directory who are not migrated), slow, slow_pause, multi, extra_conf.
+"""
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
+import e2e  # noqa: E402
+import fedlab  # noqa: E402
+
+LAB = os.path.join(REPO, "tests", "lab", "lab")
+STATE_NAMES = {0: "registered", 1: "target-created", 2: "checked", 3: "rechecked",
+               4: "address-formed", 5: "held", 6: "switched", 7: "copying", 8: "copied",
+               9: "local-done", 10: "complete", 13: "source-deleted", 20: "check-failed",
+               21: "sync-mismatch", 22: "failed", 23: "cancelled", 24: "rolled-back"}
+FINAL = {10, 13, 20, 21, 22, 23, 24}
+
+
+def say(msg=""):
+    print(msg, flush=True)
+
+
+class Federation:
+    def __init__(self, args, prefix="fedmig-demo."):
+        self.args = args
+        self.build = os.path.abspath(os.environ.get("FEDMIG_BUILD", os.path.join(REPO, "build")))
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        os.chmod(self.dir, 0o755)
+        self.lab = os.path.join(self.dir, "lab")
+        self.procs = {}
+        self.env = None
+        self.users = ["user%02d" % (i + 1) for i in range(args.users)]
+        # Users in the directory who are not migrated: mail to them and to a
+        # migrating user in one message must reach both, once.
+        self.stay = ["stay%02d" % (i + 1) for i in range(getattr(args, "stay", 0))]
+
+    # --- setup ---------------------------------------------------------
+
+    def ctl(self, *args, check=True):
+        cmd = [os.path.join(self.build, "spm", "fedmigctl"), "-c", self.env["FEDMIG_CONF"]]
+        r = subprocess.run(cmd + list(args), capture_output=True, text=True)
+        if check and r.returncode != 0:
+            raise SystemExit("demo: fedmigctl %s: %s" % (" ".join(args), r.stderr.strip()))
+        return r.stdout
+
+    def start(self):
+        say("== starting a private federation in %s" % self.dir)
+        log = open(os.path.join(self.dir, "lab-start.log"), "w")
+        r = subprocess.run([LAB, "start", self.lab, "--fedmig", "recommended"], stdout=log,
+                           stderr=log, env=dict(os.environ, FEDMIG_BUILD=self.build))
+        if r.returncode != 0:
+            raise SystemExit("demo: the lab did not start, see %s/lab-start.log" % self.dir)
+        self.env = fedlab.load_env(self.lab)
+        with open(self.env["FEDMIG_CONF"], "a") as f:
+            f.write("\n# demo: a scenario that copies the data; quick timers for a demo\n"
+                    "scenarios = default\ndefault_copy_data = yes\n"
+                    "spm_poll_interval = 200ms\nrelease_sweep = 500ms\n"
+                    "release_sweep_period = 60s\nsmd_max_children = 2\n"
+                    "smd_poll_interval = 1s\n")
+            f.write(getattr(self.args, "extra_conf", ""))
+        say("   Postfix (SMTP 127.0.0.1:%s) with fedmig-milter + fedmig-policyd socketmap"
+            % self.env["SMTP_PORT"])
+        say("   Dovecot S1 (IMAP :%s, LMTP :%s), Dovecot S2 (IMAP :%s, LMTP :%s)" % (
+            self.env["S1_IMAP_PORT"], self.env["S1_LMTP_PORT"], self.env["S2_IMAP_PORT"],
+            self.env["S2_LMTP_PORT"]))
+
+    def create_users(self):
+        say("== creating %d users on S1, %d messages each (folders, flags, keywords, dates)"
+            % (len(self.users), self.args.messages))
+        for u in self.users + self.stay:
+            subprocess.run([LAB, "adduser", self.lab, "s1", u], check=True,
+                           capture_output=True)
+        time.sleep(1.1)  # Dovecot re-reads the passwd-file when its mtime (seconds) moves
+        t0 = time.monotonic()
+        self.populated = 0
+        for u in self.users:
+            folders = e2e.populate(self.env, "s1", u, self.args.messages)
+            self.populated += sum(len(v) for v in folders.values())
+        say("   %d messages in %.1f s" % (self.populated, time.monotonic() - t0))
+        csv = os.path.join(self.dir, "directory.csv")
+        with open(csv, "w") as f:
+            f.write("access,system,physical,aliases\n")
+            for u in self.users + self.stay:
+                f.write("%s@example.org,s1,%s@s1.example.org,%s.alias@example.org\n" % (u, u, u))
+        say("   " + self.ctl("directory", "import", csv).strip())
+
+    def start_daemons(self):
+        # fedmig-spm runs as fedmig and provisions S2 (dovecot driver: the
+        # passwd-file and the file of addresses S2 announces).
+        passwd = self.env["S2_PASSWD"]
+        open(passwd + ".addresses", "a").close()
+        for p in (passwd, passwd + ".addresses"):
+            shutil.chown(p, "fedmig", "dovecot")
+            os.chmod(p, 0o640)
+        for s in ("s1", "s2"):
+            d = os.path.join(self.lab, s, "sieve")
+            if os.path.isdir(d):
+                shutil.chown(d, "fedmig")
+        self.spawn("spm")
+        self.spawn("smd")
+        say("== fedmig-spm (pid %d) and fedmig-smd (pid %d) running" % (
+            self.procs["spm"].pid, self.procs["smd"].pid))
+
+    def spawn(self, name):
+        """Start fedmig-NAME (spm or smd) in the foreground, logging to the lab."""
+        prog = {"spm": "spm/fedmig-spm", "smd": "smd/fedmig-smd"}[name]
+        log = open(os.path.join(self.lab, "log", "fedmig-%s.log" % name), "a")
+        self.procs[name] = subprocess.Popen(
+            [os.path.join(self.build, prog), "-c", self.env["FEDMIG_CONF"], "-f"],
+            stdout=log, stderr=log)
+        log.close()
+        return self.procs[name].pid
+
+    # --- the run -------------------------------------------------------
+
+    def submit(self):
+        batch = os.path.join(self.dir, "batch.csv")
+        now = time.time()
+        with open(batch, "w") as f:
+            f.write("address,target,planned,scenario\n")
+            for i, u in enumerate(self.users):
+                at = time.strftime("%Y-%m-%d %H:%M:%S",
+                                   time.localtime(now + self.args.start_in + i * self.args.spacing))
+                f.write("%s@example.org,s2,%s,default\n" % (u, at))
+        out = self.ctl("import", batch).strip()
+        say("== batch submitted: %s" % out)
+        say("   switches planned from +%ds, one every %.1f s" % (self.args.start_in,
+                                                                  self.args.spacing))
+
+    def db(self):
+        con = sqlite3.connect("file:%s?mode=ro" % self.env["FEDMIG_DB"], uri=True, timeout=10)
+        con.row_factory = sqlite3.Row
+        return con
+
+    def progress(self, flow):
+        t0 = time.monotonic()
+        last = ""
+        while True:
+            con = self.db()
+            rows = con.execute("SELECT state, count(*) n FROM requests GROUP BY state").fetchall()
+            jobs = con.execute("SELECT count(*) running, sum(msgs_done) m, sum(msgs_total) t, "
+                               "sum(bytes_done) b FROM smd_jobs WHERE state = 1").fetchone()
+            done_b = con.execute("SELECT coalesce(sum(bytes_done), 0) FROM smd_jobs").fetchone()[0]
+            con.close()
+            held = sum(1 for m in fedlab.postqueue(self.env) if m.get("queue_name") == "hold")
+            counts = {STATE_NAMES.get(r["state"], str(r["state"])): r["n"] for r in rows}
+            total = sum(counts.values())
+            final = sum(r["n"] for r in rows if r["state"] in FINAL)
+            el = time.monotonic() - t0
+            rate = done_b / el / 1e6 if el > 0 else 0
+            copying = ""
+            if jobs["running"]:
+                pct = 100.0 * (jobs["m"] or 0) / jobs["t"] if jobs["t"] else 0
+                copying = " | copying %d mailbox%s %.0f%%" % (
+                    jobs["running"], "es" if jobs["running"] > 1 else "", pct)
+            line = "[%5.1fs] %s | held msgs %d%s | copied %.1f MB (%.2f MB/s) | mail sent %d" % (
+                el, " ".join("%s=%d" % kv for kv in sorted(counts.items())), held, copying,
+                done_b / 1e6, rate, len(flow.accepted))
+            if line != last:
+                say(line)
+                last = line
+            if total and final == total:
+                return counts
+            if el > self.args.timeout:
+                say("demo: the batch did not finish in %d s" % self.args.timeout)
+                return counts
+            time.sleep(1)
+
+    def run(self, during=None, before_report=None):
+        """The whole run; DURING(self), if given, is called right after the
+        batch is submitted (to start faults), BEFORE_REPORT() once the batch
+        is done, before the flow stops. Returns the exit status."""
+        self.start()
+        self.create_users()
+        self.start_daemons()
+        addrs = ["%s@example.org" % u for u in self.users + self.stay]
+        addrs += ["%s.alias@example.org" % u for u in self.users[:3]]
+        multi = getattr(self.args, "multi", 0.1)
+        slow = getattr(self.args, "slow", 0.05)
+        pause = getattr(self.args, "slow_pause", 2.0)
+        flow = e2e.Flow(self.env, addrs, rate=self.args.rate, multi=multi, slow=slow,
+                        slow_pause=pause).start()
+        say("== mail flowing: %.0f msg/s to all users (%d%% with two recipients, %d%% slow "
+            "senders pausing %.0f s mid-DATA)" % (self.args.rate, multi * 100, slow * 100, pause))
+        time.sleep(3)
+        self.submit()
+        if during:
+            during(self)
+        counts = self.progress(flow)
+        if before_report:
+            before_report()
+        say("== batch finished; stopping the mail flow and waiting for the queue to drain")
+        flow.stop()
+        if not fedlab.wait_queue_empty(self.env, 120):
+            say("demo: the Postfix queue did not drain: %s" % fedlab.postqueue(self.env))
+        return self.report(flow, counts)
+
+    # --- the report ----------------------------------------------------
+
+    def report(self, flow, counts):
+        con = self.db()
+        reqs = con.execute("SELECT * FROM requests ORDER BY id").fetchall()
+        mailboxes, ok_boxes = {}, 0
+        say()
+        say("== report")
+        say("%-22s %-10s %9s %8s %10s  %s" % ("ADDRESS", "STATE", "HOLD ms", "COPIED", "VERIFIED",
+                                               "STATES (time after submission)"))
+        for r in reqs:
+            hist = con.execute("SELECT at, to_state FROM history WHERE request_id = ? ORDER BY id",
+                               (r["id"],)).fetchall()
+            job = con.execute("SELECT * FROM smd_jobs WHERE request_id = ?", (r["id"],)).fetchone()
+            t0 = hist[0]["at"] if hist else 0
+            states = " ".join("%d@%.1f" % (h["to_state"], (h["at"] - t0) / 1e6) for h in hist)
+            hold = (r["release_at"] - r["hold_at"]) / 1000 if r["release_at"] else float("nan")
+            verified = job is not None and job["state"] == 2
+            copied = job["msgs_done"] if job else 0
+            ok_boxes += r["state"] in (10, 13) and verified
+            say("%-22s %-10s %9.1f %8d %10s  %s" % (r["access"], STATE_NAMES.get(r["state"]),
+                                                      hold, copied, "yes" if verified else "NO",
+                                                      states))
+            if r["reason"]:
+                say("%22s reason: %s" % ("", r["reason"]))
+            mailboxes[r["access"]] = {"s1": r["source_physical"], "s2": r["target_physical"],
+                                      "switched_at": r["switch_at"], "copied": verified}
+        windows = sorted((r["release_at"] - r["hold_at"]) / 1000 for r in reqs if r["release_at"])
+        con.close()
+        for u in self.stay:
+            mailboxes["%s@example.org" % u] = {"s1": "%s@s1.example.org" % u, "s2": None,
+                                               "switched_at": 0, "copied": False}
+        for a in list(mailboxes):
+            local = a.split("@")[0]
+            mailboxes[local + ".alias@example.org"] = mailboxes[a]
+        acct = e2e.account(self.env, flow.accepted, mailboxes)
+        say()
+        if windows:
+            say("hold window: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d switches)" % (
+                windows[len(windows) // 2], windows[min(len(windows) - 1, int(len(windows) * 0.99))],
+                windows[-1], len(windows)))
+        say("mailboxes: %d of %d complete and verified; %d populated messages copied" % (
+            ok_boxes, len(reqs), self.populated))
+        say("mail: %d messages sent (%d deliveries), %d delivered to S1 before the switch, "
+            "%d delivered to S2, %d tempfailed and retried by the sender" % (
+                acct["sent"], acct["deliveries_expected"], acct["s1_before_switch"], acct["s2"],
+                flow.tempfails))
+        say("      lost %d, duplicated %d, delivered to S1 after the switch %d, refused %d" % (
+            len(acct["lost"]), len(acct["duplicated"]), len(acct["late_to_s1"]),
+            len(flow.refused)))
+        for kind in ("lost", "duplicated", "late_to_s1"):
+            for msgid, rcpt in acct[kind][:10]:
+                say("      %s: %s to %s" % (kind, msgid, rcpt))
+        good = (not acct["lost"] and not acct["duplicated"] and not acct["late_to_s1"]
+                and not flow.refused and ok_boxes == len(reqs) and len(reqs) == len(self.users))
+        say("demo: %s" % ("PASS: every message delivered exactly once, every mailbox verified"
+                          if good else "FAIL"))
+        return 0 if good else 1
+
+    # --- teardown ------------------------------------------------------
+
+    def stop(self, keep):
+        if keep:
+            say()
+            say("KEEP: everything is still running. To look at it:")
+            say("  . %s/lab.env" % self.lab)
+            say("  %s/spm/fedmigctl -c %s list" % (self.build, self.env["FEDMIG_CONF"]))
+            say("  %s/spm/fedmigctl -c %s show user01@example.org" % (self.build,
+                                                                      self.env["FEDMIG_CONF"]))
+            say("  postqueue -c %s -p" % self.env["POSTFIX_CONFIG"])
+            say("  IMAP: S1 127.0.0.1:%s, S2 127.0.0.1:%s (user01@s2.example.org / %s)" % (
+                self.env["S1_IMAP_PORT"], self.env["S2_IMAP_PORT"], self.env["USER_PASS"]))
+            say("  logs: %s/log/ and %s" % (self.lab, self.env["POSTFIX_MAILLOG"]))
+            say("  stop: kill %s; %s stop %s" % (
+                " ".join(str(p.pid) for p in self.procs.values()), LAB, self.lab))
+            return
+        for p in self.procs.values():
+            p.terminate()
+        for p in self.procs.values():
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        subprocess.run([LAB, "stop", self.lab], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.dir, ignore_errors=True)
