@@ -1854,9 +1854,9 @@ static int verify(struct cp *cp, struct scan_ctx *after)
  * copy_folder: copy F, with NEXT (or NULL) the folder after it. The
  * target is the bottleneck, so its connection is kept busy: F's SELECT
  * goes out before the source's answers are awaited, the read-back of F
- * is queued right behind its last APPEND (not after the acknowledgements),
- * NEXT's SELECT behind that, and NEXT is opened on the source as soon as
- * the source has sent F's last message.
+ * is sent the moment its last APPEND is acknowledged, NEXT's SELECT right
+ * behind it, and NEXT is opened on the source as soon as the source has
+ * sent F's last message.
  */
 static int copy_folder(struct cp *cp, const struct folder *f, const struct folder *next)
 {
