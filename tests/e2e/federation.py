@@ -42,6 +42,7 @@ def say(msg=""):
 class Federation:
     def __init__(self, args, prefix="fedmig-demo."):
         self.args = args
+        self.name = prefix.split("-", 1)[-1].rstrip(".")
         self.build = os.path.abspath(os.environ.get("FEDMIG_BUILD", os.path.join(REPO, "build")))
         self.dir = tempfile.mkdtemp(prefix=prefix)
         os.chmod(self.dir, 0o755)
@@ -269,8 +270,8 @@ class Federation:
                 say("      %s: %s to %s" % (kind, msgid, rcpt))
         good = (not acct["lost"] and not acct["duplicated"] and not acct["late_to_s1"]
                 and not flow.refused and ok_boxes == len(reqs) and len(reqs) == len(self.users))
-        say("demo: %s" % ("PASS: every message delivered exactly once, every mailbox verified"
-                          if good else "FAIL"))
+        say("%s: %s" % (self.name, "PASS: every message delivered exactly once, every mailbox "
+                        "verified" if good else "FAIL"))
         return 0 if good else 1
 
     # --- teardown ------------------------------------------------------

@@ -74,7 +74,7 @@ class Faults:
         while time.monotonic() < deadline:
             kids = smd_children(master)
             if kids:
-                victim = self.rnd.choice(kids)
+                victim = min(kids)
                 try:
                     os.kill(victim, 9)
                     self.note("kill -9 of a fedmig-smd child (pid %d)" % victim)
@@ -106,28 +106,30 @@ class Faults:
         subprocess.run(["doveadm", "-c", conf, "reload"], check=True, capture_output=True)
         self.note("S2's LMTP back")
 
-    def run(self):
-        self.t0 = time.monotonic()
-        plan = [(self.rnd.uniform(2, self.window), f) for f in (
-            lambda: self.restart_lab_daemon("milter"),
-            lambda: self.restart_lab_daemon("policyd"),
-            self.kill_spm,
-            self.kill_smd_child,
-            self.stop_lmtp,
-        )]
-        plan.sort(key=lambda x: x[0])
-        for at, fault in plan:
-            delay = at - (time.monotonic() - self.t0)
-            if delay > 0:
-                time.sleep(delay)
-            try:
-                fault()
-            except Exception as e:  # a fault that could not be injected fails the test
-                self.errors.append("fault failed: %r" % e)
+    def run(self, at, fault):
+        delay = at - (time.monotonic() - self.t0)
+        if delay > 0:
+            time.sleep(delay)
+        try:
+            fault()
+        except Exception as e:  # a fault that could not be injected fails the test
+            self.errors.append("fault failed: %r" % e)
 
     def start(self):
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
+        """Each fault at its own random moment, independently (the LMTP
+        stop lasts 30 s and must not push the others back)."""
+        self.t0 = time.monotonic()
+        faults = (lambda: self.restart_lab_daemon("milter"),
+                  lambda: self.restart_lab_daemon("policyd"),
+                  self.kill_spm, self.kill_smd_child, self.stop_lmtp)
+        self.threads = [threading.Thread(target=self.run, args=(self.rnd.uniform(2, self.window), f),
+                                         daemon=True) for f in faults]
+        for t in self.threads:
+            t.start()
+
+    def join(self, timeout):
+        for t in self.threads:
+            t.join(timeout)
 
 
 def main():
@@ -162,7 +164,7 @@ def main():
 
     rc = 1
     try:
-        rc = fed.run(during=during, before_report=lambda: faults and faults.thread.join(120))
+        rc = fed.run(during=during, before_report=lambda: faults and faults.join(120))
         if faults:
             say("faults injected:")
             for line in faults.log:

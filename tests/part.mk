@@ -1,0 +1,2 @@
+# tests/: the end-to-end runs over a whole private federation.
+INTEG_TESTS += tests/integ/zero_loss.sh
