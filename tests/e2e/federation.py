@@ -48,6 +48,8 @@ class Federation:
         os.chmod(self.dir, 0o755)
         self.lab = os.path.join(self.dir, "lab")
         self.procs = {}
+        self.batch_s = None
+        self.results = {}
         self.env = None
         self.users = ["user%02d" % (i + 1) for i in range(args.users)]
         # Users in the directory who are not migrated: mail to them and to a
@@ -60,7 +62,7 @@ class Federation:
         cmd = [os.path.join(self.build, "spm", "fedmigctl"), "-c", self.env["FEDMIG_CONF"]]
         r = subprocess.run(cmd + list(args), capture_output=True, text=True)
         if check and r.returncode != 0:
-            raise SystemExit("demo: fedmigctl %s: %s" % (" ".join(args), r.stderr.strip()))
+            raise SystemExit("%s: fedmigctl %s: %s" % (self.name, " ".join(args), r.stderr.strip()))
         return r.stdout
 
     def start(self):
@@ -180,6 +182,7 @@ class Federation:
                 say(line)
                 last = line
             if total and final == total:
+                self.batch_s = el
                 return counts
             if el > self.args.timeout:
                 say("demo: the batch did not finish in %d s" % self.args.timeout)
@@ -268,6 +271,8 @@ class Federation:
         for kind in ("lost", "duplicated", "late_to_s1"):
             for msgid, rcpt in acct[kind][:10]:
                 say("      %s: %s to %s" % (kind, msgid, rcpt))
+        self.results = {"windows_ms": windows, "acct": acct, "requests": [dict(r) for r in reqs],
+                        "verified": ok_boxes, "flow": flow}
         good = (not acct["lost"] and not acct["duplicated"] and not acct["late_to_s1"]
                 and not flow.refused and ok_boxes == len(reqs) and len(reqs) == len(self.users))
         say("%s: %s" % (self.name, "PASS: every message delivered exactly once, every mailbox "
