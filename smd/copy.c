@@ -353,6 +353,7 @@ struct list_ctx {
 	char *sep;
 	char ***subs;
 	size_t *nsubs;
+	long long messages; /* LIST-STATUS: messages in all folders, or -1 */
 };
 
 static int list_untagged(void *ctx, const char *text, size_t len)
@@ -369,6 +370,13 @@ static int list_untagged(void *ctx, const char *text, size_t len)
 	imap_tok_init(&t, text, len);
 	if (imap_tok_atom(&t, &a, &al) < 0)
 		return 0;
+	if (imap_atom_eq(a, al, "STATUS")) {
+		const char *m = strcasestr(text, "(MESSAGES ");
+
+		if (m && lc->messages >= 0)
+			lc->messages += strtoll(m + 10, NULL, 10);
+		return 0;
+	}
 	lsub = imap_atom_eq(a, al, "LSUB");
 	if (!lsub && !imap_atom_eq(a, al, "LIST"))
 		return 0;
@@ -443,14 +451,23 @@ static int wait_all(struct cp *cp, struct imap_conn *c, const unsigned *tags, si
 
 /* list_start: LIST "" "" (the separator), LIST "" "*" and LSUB, pipelined. */
 static void list_start(struct imap_conn *c, struct list_ctx *lc, struct imap_handler *h,
-		       unsigned tags[3])
+		       unsigned tags[3], int want_status)
 {
 	h->untagged = list_untagged;
 	h->ctx = lc;
 	imap_set_handler(c, h);
+	unsigned caps = imap_caps(c);
+	int ext = (caps & IMAP_CAP_LIST_EXTENDED) != 0;
+	const char *su = ext && (caps & IMAP_CAP_SPECIAL_USE) ? "SPECIAL-USE" : "";
+	/* The size of the mailbox, to decide how many lanes it is worth. */
+	const char *status =
+		want_status && ext && (caps & IMAP_CAP_LIST_STATUS) ? "STATUS (MESSAGES)" : "";
+
+	lc->messages = *status ? 0 : -1;
 	tags[0] = imap_cmd(c, "LIST \"\" \"\"");
-	if ((imap_caps(c) & IMAP_CAP_LIST_EXTENDED) && (imap_caps(c) & IMAP_CAP_SPECIAL_USE))
-		tags[1] = imap_cmd(c, "LIST \"\" \"*\" RETURN (SPECIAL-USE)");
+	if (*su || *status)
+		tags[1] = imap_cmd(c, "LIST \"\" \"*\" RETURN (%s%s%s)", su, *su && *status ? " " : "",
+				   status);
 	else
 		tags[1] = imap_cmd(c, "LIST \"\" \"*\"");
 	tags[2] = imap_cmd(c, "LSUB \"\" \"*\"");
@@ -465,8 +482,11 @@ static int list_finish(struct cp *cp, struct imap_conn *c, const unsigned tags[3
 	return r < 0 || cp->err[0] ? -1 : 0;
 }
 
-/* list_both: the folders and subscriptions of both sides, in one round trip. */
-static int list_both(struct cp *cp, char ***src_subs, size_t *nsrc_subs)
+/*
+ * list_both: the folders and subscriptions of both sides, in one round
+ * trip; *messages_r: the source's message count (LIST-STATUS), or -1.
+ */
+static int list_both(struct cp *cp, char ***src_subs, size_t *nsrc_subs, long long *messages_r)
 {
 	struct list_ctx ls = {.cp = cp, .f = &cp->folders, .n = &cp->nfolders, .sep = &cp->src_sep,
 			      .subs = src_subs, .nsubs = nsrc_subs};
@@ -475,8 +495,8 @@ static int list_both(struct cp *cp, char ***src_subs, size_t *nsrc_subs)
 	struct imap_handler hs, hd;
 	unsigned ts[3], td[3];
 
-	list_start(cp->src, &ls, &hs, ts);
-	list_start(cp->dst, &ld, &hd, td);
+	list_start(cp->src, &ls, &hs, ts, 1);
+	list_start(cp->dst, &ld, &hd, td, 0);
 	if (imap_flush(cp->src) < 0)
 		return conn_fail(cp, cp->src);
 	if (imap_flush(cp->dst) < 0)
@@ -485,6 +505,7 @@ static int list_both(struct cp *cp, char ***src_subs, size_t *nsrc_subs)
 
 	if (list_finish(cp, cp->dst, td) < 0)
 		r = -1;
+	*messages_r = ls.messages;
 	return r;
 }
 
@@ -2045,6 +2066,7 @@ static struct imap_conn *open_side(struct cp *cp, const struct copy_side *s, con
 }
 
 #define MAX_LANES 4
+#define LANE_MESSAGES 200
 
 /* claim: the next folder no lane has taken, or NULL. */
 static const struct folder *claim(struct cp *cp)
@@ -2304,7 +2326,9 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 		cperr(&cp, "target: the server lacks UIDPLUS (RFC 4315), needed for the journal");
 		goto out;
 	}
-	if (list_both(&cp, &src_subs, &nsrc_subs) < 0)
+	long long messages = -1;
+
+	if (list_both(&cp, &src_subs, &nsrc_subs, &messages) < 0)
 		goto out;
 	if (cp.src_sep == 0)
 		cp.src_sep = '/';
@@ -2317,7 +2341,14 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 	for (size_t i = 0; i < cp.nfolders; i++)
 		if (!(cp.folders[i].attrs & F_NOSELECT))
 			cp.sel[cp.nsel++] = i;
-	if (o->lanes > 1 && cp.nsel > 1 && o->store_path && !(o->stop && *o->stop)) {
+	/* A lane costs a login and a process on both servers, about what
+	 * copying LANE_MESSAGES messages costs them: small mailboxes get
+	 * fewer lanes. */
+	int lanes = o->lanes;
+
+	if (messages >= 0 && messages / LANE_MESSAGES + 1 < lanes)
+		lanes = (int)(messages / LANE_MESSAGES) + 1;
+	if (lanes > 1 && cp.nsel > 1 && o->store_path && !(o->stop && *o->stop)) {
 		void *m = mmap(NULL, sizeof(struct lane_shared), PROT_READ | PROT_WRITE,
 			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
@@ -2328,7 +2359,7 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 	}
 	cp.sh->folders_total = (long long)cp.nsel;
 	write_progress(&cp, o->store);
-	for (int i = 1; cp.sh != &local && i < o->lanes && i < MAX_LANES && (size_t)i < cp.nsel;
+	for (int i = 1; cp.sh != &local && i < lanes && i < MAX_LANES && (size_t)i < cp.nsel;
 	     i++) {
 		lane[nlanes] = lane_start(&cp, &lane_fd[nlanes]);
 		if (lane[nlanes] < 0) {
