@@ -2048,7 +2048,7 @@ out:
 
 /* ------------------------------------------------------------ mailbox */
 
-static struct imap_conn *open_side(struct cp *cp, const struct copy_side *s, const char *what)
+static struct imap_conn *connect_side(struct cp *cp, const struct copy_side *s, const char *what)
 {
 	char *err = NULL;
 	struct imap_conn *c = imap_connect(&s->imap, &err);
@@ -2056,13 +2056,31 @@ static struct imap_conn *open_side(struct cp *cp, const struct copy_side *s, con
 	if (c == NULL) {
 		cperr(cp, "%s: %s", what, err);
 		free(err);
-		return NULL;
-	}
-	if (imap_login(c, s->user, s->master, s->master_sep, s->password) < 0) {
-		cperr(cp, "%s: %s", what, imap_error(c));
-		imap_close(&c);
 	}
 	return c;
+}
+
+/*
+ * open_sides: connect to both servers and log in to both at once (the
+ * two authentications overlap).
+ */
+static int open_sides(struct cp *cp)
+{
+	const struct copy_side *s = &cp->o->src, *d = &cp->o->dst;
+	unsigned ts, td;
+
+	if ((cp->src = connect_side(cp, s, "source")) == NULL ||
+	    (cp->dst = connect_side(cp, d, "target")) == NULL)
+		return -1;
+	if (imap_login_start(cp->src, s->user, s->master, s->master_sep, s->password, &ts) < 0)
+		return cperr(cp, "source: %s", imap_error(cp->src));
+	if (imap_login_start(cp->dst, d->user, d->master, d->master_sep, d->password, &td) < 0)
+		return cperr(cp, "target: %s", imap_error(cp->dst));
+	if (imap_login_finish(cp->src, ts, s->user, s->master) < 0)
+		return cperr(cp, "source: %s", imap_error(cp->src));
+	if (imap_login_finish(cp->dst, td, d->user, d->master) < 0)
+		return cperr(cp, "target: %s", imap_error(cp->dst));
+	return 0;
 }
 
 #define MAX_LANES 4
@@ -2172,8 +2190,7 @@ static int lane_main(const struct cp *parent, struct copy_result *r)
 	cp.sh = parent->sh;
 	cp.sel = parent->sel;
 	cp.nsel = parent->nsel;
-	if ((cp.src = open_side(&cp, &lo.src, "source")) != NULL &&
-	    (cp.dst = open_side(&cp, &lo.dst, "target")) != NULL && run_lane(&cp, &failed) == 0)
+	if (open_sides(&cp) == 0 && run_lane(&cp, &failed) == 0)
 		rc = cp.stopping ? COPY_STOPPED : failed ? COPY_FAILED : COPY_OK;
 	if (rc == COPY_FAILED)
 		add_reason(r, cp.err);
@@ -2319,8 +2336,7 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 	cp_init(&cp, o, r);
 	memset(&local, 0, sizeof(local));
 	cp.sh = &local;
-	if ((cp.src = open_side(&cp, &o->src, "source")) == NULL ||
-	    (cp.dst = open_side(&cp, &o->dst, "target")) == NULL)
+	if (open_sides(&cp) < 0)
 		goto out;
 	if (!(imap_caps(cp.dst) & IMAP_CAP_UIDPLUS)) {
 		cperr(&cp, "target: the server lacks UIDPLUS (RFC 4315), needed for the journal");

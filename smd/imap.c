@@ -831,12 +831,10 @@ static char *base64(const unsigned char *s, size_t n)
 	return out;
 }
 
-int imap_login(struct imap_conn *c, const char *user, const char *master, const char *master_sep,
-	       const char *password)
+int imap_login_start(struct imap_conn *c, const char *user, const char *master,
+		     const char *master_sep, const char *password, unsigned *tag_r)
 {
 	unsigned tag;
-	enum imap_status st;
-	const char *text;
 
 	if (master && master_sep == NULL) {
 		/* SASL PLAIN: authzid \0 authcid \0 password (RFC 4616). */
@@ -881,7 +879,16 @@ int imap_login(struct imap_conn *c, const char *user, const char *master, const 
 	for (int i = 0; i < QBUFS; i++)
 		if (c->q[i])
 			explicit_bzero(c->q[i], strlen(c->q[i]));
-	if (r < 0 || imap_wait(c, tag, &st, &text) < 0)
+	*tag_r = tag;
+	return r;
+}
+
+int imap_login_finish(struct imap_conn *c, unsigned tag, const char *user, const char *master)
+{
+	enum imap_status st;
+	const char *text;
+
+	if (imap_wait(c, tag, &st, &text) < 0)
 		return -1;
 	if (st != IMAP_OK)
 		return cfail(c, "login as %s%s%s failed: %.200s", user, master ? " via " : "",
@@ -889,6 +896,16 @@ int imap_login(struct imap_conn *c, const char *user, const char *master, const 
 	if (imap_simple(c, "CAPABILITY") < 0)
 		return -1;
 	return 0;
+}
+
+int imap_login(struct imap_conn *c, const char *user, const char *master, const char *master_sep,
+	       const char *password)
+{
+	unsigned tag;
+
+	if (imap_login_start(c, user, master, master_sep, password, &tag) < 0)
+		return -1;
+	return imap_login_finish(c, tag, user, master);
 }
 
 void imap_close(struct imap_conn **cp)

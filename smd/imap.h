@@ -71,6 +71,15 @@ int imap_tls_active(const struct imap_conn *c);
  */
 int imap_login(struct imap_conn *c, const char *user, const char *master, const char *master_sep,
 	       const char *password);
+/*
+ * imap_login_start, imap_login_finish: imap_login in two halves, so that
+ * the logins on two servers (each several milliseconds of the server's
+ * authentication) overlap. Between them the secret is no longer in any
+ * buffer of the connection.
+ */
+int imap_login_start(struct imap_conn *c, const char *user, const char *master,
+		     const char *master_sep, const char *password, unsigned *tag_r);
+int imap_login_finish(struct imap_conn *c, unsigned tag, const char *user, const char *master);
 
 void imap_set_handler(struct imap_conn *c, const struct imap_handler *h);
 
