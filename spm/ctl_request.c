@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "state.h"
 #include "store_req.h"
+#include "store_smd.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -319,6 +320,57 @@ out:
 
 /* --- list, show --- */
 
+static const char *smd_state_name(enum smd_job_state st)
+{
+	switch (st) {
+	case SMD_QUEUED:
+		return "queued";
+	case SMD_RUNNING:
+		return "running";
+	case SMD_DONE:
+		return "done";
+	case SMD_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
+/* done_of: "N" or "N/M" when the data mover knows the total. */
+static const char *done_of(long long done, long long total, char buf[64])
+{
+	if (total > 0)
+		snprintf(buf, 64, "%lld/%lld", done, total);
+	else
+		snprintf(buf, 64, "%lld", done);
+	return buf;
+}
+
+/*
+ * copy_line: the data mover's job JOB_ID (a request's copy, or its copy
+ * back after a rollback: the negated id) as "LABEL: state, folders ...,
+ * messages ..., bytes ..." into BUF; 0, or -1 when there is no job.
+ */
+static int copy_line(struct store *s, long long job_id, const char *label, char *buf,
+		     size_t len)
+{
+	struct smd_status st;
+	char f[64], m[64], b[64], lab[32];
+
+	if (store_smd_status(s, job_id, &st) != STORE_OK)
+		return -1;
+	snprintf(lab, sizeof(lab), "%s:", label);
+	int n = snprintf(buf, len, "%-10s %s, folders %s, messages %s, bytes %s", lab,
+			 smd_state_name(st.state), done_of(st.folders_done, st.folders_total, f),
+			 done_of(st.msgs_done, st.msgs_total, m),
+			 done_of(st.bytes_done, st.bytes_total, b));
+
+	if (n > 0 && (size_t)n < len && st.attempts > 1)
+		n += snprintf(buf + n, len - (size_t)n, ", attempt %d", st.attempts);
+	if (n > 0 && (size_t)n < len && *st.reason)
+		snprintf(buf + n, len - (size_t)n, ": %s", st.reason);
+	return 0;
+}
+
 struct lister {
 	struct ctl *ctl;
 	int first;
@@ -457,8 +509,13 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	if (r.release_at && r.hold_at)
 		printf("  hold window: %.3f s\n", (double)(r.release_at - r.hold_at) / 1e6);
 	if (*r.reason)
-		printf("  reason:    %s%s\n", r.reason,
-		       r.attempts ? "" : "");
+		printf("  reason:    %s\n", r.reason);
+	char line[1024];
+
+	if (copy_line(ctl_store(ctl), r.id, "copy", line, sizeof(line)) == 0)
+		printf("  %s\n", line);
+	if (copy_line(ctl_store(ctl), -r.id, "copy back", line, sizeof(line)) == 0)
+		printf("  %s\n", line);
 	if (r.attempts)
 		printf("  attempts:  %d\n", r.attempts);
 	if (r.next_at != REQ_NEVER && !state_is_final(r.state))
@@ -647,6 +704,45 @@ static int report_failure(void *ctx, const struct req *r)
 	return 0;
 }
 
+struct copies {
+	struct store *s;
+	int first;
+	int json;
+};
+
+/* report_copy: the data mover's progress of a request in 7 or 8. */
+static int report_copy(void *ctx, const struct req *r)
+{
+	struct copies *c = ctx;
+	struct smd_status st;
+	char line[1024];
+
+	if (r->state != ST_COPYING && r->state != ST_COPIED)
+		return 0;
+	if (c->json) {
+		if (store_smd_status(c->s, r->id, &st) != STORE_OK)
+			return 0;
+		printf("%s{\"id\":%lld,\"address\":", c->first ? "" : ",", r->id);
+		json_str(stdout, r->access);
+		printf(",\"state\":\"%s\",\"copy\":\"%s\",\"folders_done\":%lld,"
+		       "\"folders_total\":%lld,\"messages_done\":%lld,\"messages_total\":%lld,"
+		       "\"bytes_done\":%lld,\"bytes_total\":%lld,\"attempts\":%d,\"reason\":",
+		       state_name(r->state), smd_state_name(st.state), st.folders_done,
+		       st.folders_total, st.msgs_done, st.msgs_total, st.bytes_done, st.bytes_total,
+		       st.attempts);
+		json_str(stdout, st.reason);
+		printf("}");
+	} else {
+		if (copy_line(c->s, r->id, "copy", line, sizeof(line)) < 0)
+			return 0;
+		if (c->first)
+			printf("copies:\n");
+		printf("  %-32s %-15s %s\n", r->access, state_name(r->state), line);
+	}
+	c->first = 0;
+	return 0;
+}
+
 static long long pct(const long long *v, size_t n, int p)
 {
 	if (n == 0)
@@ -707,7 +803,7 @@ static int cmd_report(struct ctl *ctl, int argc, char **argv)
 		printf("{\"batch\":%lld,\"requests\":%lld,\"states\":{", batch, total);
 		state_each(print_count, &cp);
 		printf("},\"hold_windows\":{\"count\":%zu,\"p50_ms\":%.1f,\"p99_ms\":%.1f,"
-		       "\"max_ms\":%.1f},\"failures\":[",
+		       "\"max_ms\":%.1f},",
 		       n, pct(w, n, 50) / 1e3, pct(w, n, 99) / 1e3, n ? w[n - 1] / 1e3 : 0.0);
 	} else {
 		if (batch)
@@ -719,6 +815,16 @@ static int cmd_report(struct ctl *ctl, int argc, char **argv)
 		       pct(w, n, 50) / 1e3, pct(w, n, 99) / 1e3, n ? w[n - 1] / 1e3 : 0.0);
 	}
 	free(w);
+	struct copies cc = {s, 1, ctl->json};
+
+	if (ctl->json)
+		printf("\"copies\":[");
+	if (store_req_each(s, &filt, report_copy, &cc) < 0) {
+		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
+		return 1;
+	}
+	if (ctl->json)
+		printf("],\"failures\":[");
 	if (store_req_each(s, &filt, report_failure, &f) < 0) {
 		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
 		return 1;

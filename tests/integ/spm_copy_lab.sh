@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# fedmig-spm and fedmig-smd together against the real lab: users on S1
+# with mail in folders (flags, keywords, old dates, a non-ASCII folder),
+# mail flowing to them, a batch with copy_data = yes. Every request goes
+# 6 switched -> 7 copying -> 8 copied -> 10 complete; the independent
+# checker finds each S2 mailbox identical to its S1 mailbox (S2's INBOX
+# may hold more: mail delivered after the switch); every accepted message
+# is delivered once, none to S1 after its address's switch; fedmigctl
+# show and report print the copy's progress.
+set -u
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
+export FEDMIG_BUILD=$B
+[ "$(id -u)" = 0 ] || { echo "SKIP spm_copy_lab: needs root (the lab)"; exit 77; }
+for x in spm/fedmig-spm spm/fedmigctl smd/fedmig-smd milter/fedmig-milter policyd/fedmig-policyd; do
+	[ -x "$B/$x" ] || { echo "SKIP spm_copy_lab: no $B/$x"; exit 77; }
+done
+command -v postfix >/dev/null && command -v dovecot >/dev/null || { echo "SKIP: no postfix/dovecot"; exit 77; }
+# shellcheck source=tests/integ/lib_pilot.sh
+. "$REPO/tests/integ/lib_pilot.sh"
+LAB=$(mktemp -d /tmp/spm_copy.XXXXXX)
+chmod 0755 "$LAB"
+cleanup() {
+	pilot_stop_all "$LAB"
+	"$REPO/tests/lab/lab" stop "$LAB" >/dev/null 2>&1
+	[ -n "${KEEP:-}" ] || rm -rf "$LAB"
+}
+trap cleanup EXIT
+"$REPO/tests/lab/lab" start "$LAB" --fedmig recommended >/dev/null || { echo "FAIL spm_copy_lab: lab did not start"; exit 1; }
+# shellcheck disable=SC1091
+. "$LAB/lab.env"
+N=${SPM_COPY_USERS:-4}
+CTL="$B/spm/fedmigctl -c $FEDMIG_CONF"
+cat >>"$FEDMIG_CONF" <<CONF
+scenarios = copy
+default_scenario = copy
+copy_copy_data = yes
+spm_poll_interval = 200ms
+release_sweep = 500ms
+release_sweep_period = 30s
+smd_poll_interval = 300ms
+smd_retry_delay = 1s
+CONF
+printf 'access,system,physical,aliases\n' >"$LAB/dir.csv"
+for i in $(seq 1 "$N"); do
+	"$REPO/tests/lab/lab" adduser "$LAB" s1 "c$i" >/dev/null
+	printf 'c%s@example.org,s1,c%s@s1.example.org,\n' "$i" "$i" >>"$LAB/dir.csv"
+done
+$CTL directory import "$LAB/dir.csv" >/dev/null || exit 1
+pilot_prepare "$LAB"
+sleep 1.1 # Dovecot notices a passwd-file change by its mtime (seconds)
+pilot_start "$LAB" || exit 1
+smd_start "$LAB" || exit 1
+
+python3 - "$LAB" "$N" "$B" "$REPO" <<'PY'
+import json, os, subprocess, sys, time
+lab, n, build, repo = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+sys.path.insert(0, os.path.join(repo, "tests", "e2e"))
+sys.path.insert(0, os.path.join(repo, "tests", "lab"))
+import e2e, fedlab
+env = fedlab.load_env(lab)
+ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", env["FEDMIG_CONF"]]
+users = ["c%d" % (i + 1) for i in range(n)]
+addrs = ["%s@example.org" % u for u in users]
+for k, u in enumerate(users):
+    e2e.populate(env, "s1", u, 40 + 10 * k, seed=k)
+
+def run(*args):
+    return subprocess.run(ctl + list(args), check=True, capture_output=True, text=True).stdout
+
+def states():
+    return {r["address"]: r for r in json.loads(run("--json", "list"))}
+
+flow = e2e.Flow(env, addrs, rate=10.0, multi=0.2, slow=0.05, slow_pause=2.0).start()
+time.sleep(1.5)
+with open(os.path.join(lab, "batch.csv"), "w") as f:
+    for a in addrs:
+        f.write("%s,s2,+1s,copy\n" % a)
+run("import", os.path.join(lab, "batch.csv"))
+# The copy's progress as fedmigctl shows it, caught while it runs.
+progress = set()
+def done():
+    st = states()
+    for a, r in st.items():
+        if r["state_name"] in ("copying", "copied"):
+            for line in run("show", a).splitlines():
+                if line.strip().startswith("copy:"):
+                    progress.add(line.strip())
+    return all(r["state_name"] in ("complete", "failed") for r in st.values())
+ok = fedlab.wait_for(done, 240, 0.3)
+time.sleep(2.0)  # mail sent just after the last switch reaches S2
+flow.stop()
+reqs = states()
+problems = []
+if not ok:
+    problems.append("not all complete within 240 s: %s" % {a: r["state_name"] for a, r in reqs.items()})
+for a, r in reqs.items():
+    if r["state_name"] != "complete":
+        problems.append("%s is %s: %s" % (a, r["state_name"], r["reason"]))
+    hist = run("show", a)
+    for step in ("E9 switch", "E13 copy queued", "E15 copied", "E40 complete"):
+        if step not in hist:
+            problems.append("%s: no '%s' in its history" % (a, step))
+    last = [l for l in hist.splitlines() if l.strip().startswith("copy:")]
+    if not last or "done" not in last[0]:
+        problems.append("%s: show has no finished copy line: %s" % (a, last))
+rep = run("report")
+if "hold windows:" not in rep:
+    problems.append("report without hold windows")
+if not fedlab.wait_queue_empty(env, timeout=60):
+    problems.append("queue not empty: %s" % fedlab.postqueue(env))
+mailboxes = {a: {"s1": "%s@%s" % (u, env["S1_DOMAIN"]), "s2": "%s@%s" % (u, env["S2_DOMAIN"]),
+                 "switched_at": reqs[a]["switch_at"], "copied": True}
+             for a, u in zip(addrs, users)}
+acc = e2e.account(env, flow.accepted, mailboxes)
+print("spm_copy_lab: sent=%d deliveries=%d lost=%d dup=%d late=%d refused=%d tempfails=%d"
+      % (acc["sent"], acc["deliveries_expected"], len(acc["lost"]), len(acc["duplicated"]),
+         len(acc["late_to_s1"]), len(flow.refused), flow.tempfails))
+for k in ("lost", "duplicated", "late_to_s1"):
+    if acc[k]:
+        problems.append("%s: %s" % (k, acc[k][:5]))
+if flow.refused:
+    problems.append("refused: %s" % flow.refused[:3])
+# Every S2 mailbox holds its S1 mailbox exactly (folders, subscriptions,
+# bytes, flags, INTERNALDATE); INBOX may hold more.
+for u in users:
+    c = subprocess.run([sys.executable, os.path.join(repo, "tests", "smd", "check.py"),
+                        "--src-port", env["S1_IMAP_PORT"], "--dst-port", env["S2_IMAP_PORT"],
+                        "--login-fmt", "{user}*" + env["MASTER_USER"], "--password", env["MASTER_PASS"],
+                        "--pair", "%s@%s=%s@%s" % (u, env["S1_DOMAIN"], u, env["S2_DOMAIN"]),
+                        "--allow-extra", "INBOX"], capture_output=True, text=True)
+    if c.returncode != 0:
+        problems.append("checker %s: %s" % (u, (c.stdout + c.stderr).strip().splitlines()[:5]))
+print("copy progress seen while running: %d distinct lines, e.g. %s"
+      % (len(progress), sorted(progress)[:1]))
+for p in problems:
+    print("problem:", p)
+sys.exit(1 if problems else 0)
+PY
+rc=$?
+held=$(postqueue -c "$POSTFIX_CONFIG" -j | grep -c '"queue_name": *"hold"' || true)
+[ "$held" = 0 ] || { echo "hold queue not empty: $held"; rc=1; }
+if [ $rc = 0 ]; then
+	echo "PASS spm_copy_lab"
+else
+	echo "FAIL spm_copy_lab"
+	tail -15 "$LAB/log/fedmig-spm.log" "$LAB/log/fedmig-smd.log"
+fi
+exit $rc
