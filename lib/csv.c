@@ -114,9 +114,31 @@ static enum csv_status fail(struct csv *c, const char *why, int at_eol)
 	return CSV_ERROR;
 }
 
+/* at_field_end: whether CH ends a field (',') or a record (CR LF, LF):
+ * 0 neither, 1 handled (read on), 2 a record is complete. */
+static int at_field_end(struct csv *c, char ch)
+{
+	if (ch == ',') {
+		c->st = ST_FIELD_START;
+		return 1;
+	}
+	if (ch != '\n' && ch != '\r')
+		return 0;
+	end_record(c);
+	if (ch == '\r') {
+		c->st = ST_CR;
+		return 1;
+	}
+	c->line++;
+	c->st = ST_FIELD_START;
+	c->at_start = 1;
+	return 2;
+}
+
 enum csv_status csv_next(struct csv *c, const char *buf, size_t len, size_t *used_r)
 {
 	size_t i = 0;
+	int ends;
 
 	while (i < len) {
 		char ch = buf[i++];
@@ -159,19 +181,10 @@ enum csv_status csv_next(struct csv *c, const char *buf, size_t len, size_t *use
 			c->st = ST_UNQUOTED;
 			/* fall through */
 		case ST_UNQUOTED:
-			if (ch == ',') {
-				c->st = ST_FIELD_START;
+			ends = at_field_end(c, ch);
+			if (ends == 1)
 				continue;
-			}
-			if (ch == '\n' || ch == '\r') {
-				end_record(c);
-				if (ch == '\r') {
-					c->st = ST_CR;
-					continue;
-				}
-				c->line++;
-				c->st = ST_FIELD_START;
-				c->at_start = 1;
+			if (ends == 2) {
 				*used_r = i;
 				return CSV_RECORD;
 			}
@@ -205,19 +218,10 @@ enum csv_status csv_next(struct csv *c, const char *buf, size_t len, size_t *use
 				}
 				continue;
 			}
-			if (ch == ',') {
-				c->st = ST_FIELD_START;
+			ends = at_field_end(c, ch);
+			if (ends == 1)
 				continue;
-			}
-			if (ch == '\n' || ch == '\r') {
-				end_record(c);
-				if (ch == '\r') {
-					c->st = ST_CR;
-					continue;
-				}
-				c->line++;
-				c->st = ST_FIELD_START;
-				c->at_start = 1;
+			if (ends == 2) {
 				*used_r = i;
 				return CSV_RECORD;
 			}

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "ckmain.h"
 
 static const struct {
 	const char *name;
@@ -84,15 +85,9 @@ int main(void)
 {
 	Suite *s = suite_create("addr");
 	TCase *tc = tcase_create("normalize");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_table, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, test_long_domain);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ckmain.h"
 
 static const struct {
 	const char *name;
@@ -156,8 +157,6 @@ int main(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("config");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_table, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, test_values);
@@ -165,9 +164,5 @@ int main(void)
 	tcase_add_test(tc, test_documented);
 	tcase_add_test(tc, test_time);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "csv.h"
+#include "ckmain.h"
 
 /* Each result is "L<line>:" then fields joined by '|', or "E<line>:<reason>". */
 static const struct {
@@ -109,15 +110,9 @@ int main(void)
 {
 	Suite *s = suite_create("csv");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_table, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, test_field_len);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }

@@ -14,6 +14,7 @@
 #include "decide.h"
 #include "store.h"
 #include "txn.h"
+#include "ckmain.h"
 
 static char dir[64], path[128];
 
@@ -383,8 +384,6 @@ int main(void)
 {
 	Suite *s = suite_create("milter");
 	TCase *tc = tcase_create("milter");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -396,9 +395,5 @@ int main(void)
 	tcase_add_test(tc, test_txn_threads);
 	tcase_add_test(tc, test_status_socket);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }

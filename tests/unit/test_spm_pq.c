@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pq.h"
+#include "ckmain.h"
 
 /* want: "queue_name/queue_id:rcpt,rcpt" or "E:reason" */
 static const struct {
@@ -163,17 +164,11 @@ int main(void)
 {
 	Suite *s = suite_create("spm_pq");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_msg_table, 0, sizeof(msgs) / sizeof(msgs[0]));
 	tcase_add_test(tc, test_reader_bytewise);
 	tcase_add_loop_test(tc, test_status_table, 0, sizeof(status) / sizeof(status[0]));
 	tcase_add_test(tc, test_status_prefixes);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "ckmain.h"
 
 static char dir[64], path[128];
 static int nerrors;
@@ -210,8 +211,6 @@ int main(void)
 {
 	Suite *s = suite_create("store");
 	TCase *tc = tcase_create("store");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_open_and_schema);
@@ -220,9 +219,5 @@ int main(void)
 	tcase_add_test(tc, test_switch);
 	tcase_add_test(tc, test_readonly_cannot_write);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }
