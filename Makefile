@@ -39,9 +39,9 @@ FUZZ_ON := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -
 SAN_FLAGS := $(if $(SANITIZE),$(SAN_ON))
 FUZZ_FLAGS := $(if $(FUZZ),$(FUZZ_ON))
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ilib $(WARN) $(CFLAGS) $(SAN_FLAGS) $(FUZZ_FLAGS) \
-	$(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)
+	$(SQLITE_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
-EXT_LIBS := $(SQLITE_LIBS) $(EV_LIBS) $(MILTER_LIBS) $(OPENSSL_LIBS) -lpthread -lm
+EXT_LIBS := $(SQLITE_LIBS) $(EV_LIBS) $(MILTER_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) -lpthread -lm
 
 PROGRAMS :=
 PART_LIBS :=

@@ -30,17 +30,19 @@ static const struct {
 	 "hold/B2:"},
 	{"missing id", "{\"queue_name\":\"hold\"}", "E:queue_name or queue_id missing"},
 	{"bad id", "{\"queue_name\":\"hold\",\"queue_id\":\"../x\"}", "E:bad queue_id"},
-	{"id with nul", "{\"queue_name\":\"hold\",\"queue_id\":\"A\\u0000\"}", "E:NUL in string"},
+	{"id with nul", "{\"queue_name\":\"hold\",\"queue_id\":\"A\\u0000\"}", "E:bad JSON"},
 	{"not an object", "[1]", "E:object expected"},
-	{"unterminated", "{\"queue_name\":\"hold", "E:unterminated string"},
-	{"trailing", "{\"queue_name\":\"hold\",\"queue_id\":\"A\"} x", "E:text after the object"},
+	{"unterminated", "{\"queue_name\":\"hold", "E:bad JSON"},
+	{"trailing", "{\"queue_name\":\"hold\",\"queue_id\":\"A\"} x", "E:bad JSON"},
 	{"control char", "{\"queue_name\":\"ho\x01ld\",\"queue_id\":\"A\"}",
-	 "E:control character in string"},
-	{"bad escape", "{\"queue_name\":\"\\q\",\"queue_id\":\"A\"}", "E:bad escape"},
-	{"deep", "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]],\"queue_name\":\"h\",\"queue_id\":\"A\"}",
-	 "E:nesting too deep"},
-	{"missing colon", "{\"queue_name\" \"hold\"}", "E:':' expected"},
-	{"empty", "", "E:object expected"},
+	 "E:bad JSON"},
+	{"bad escape", "{\"queue_name\":\"\\q\",\"queue_id\":\"A\"}", "E:bad JSON"},
+	{"deep", "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]],\"queue_name\":\"h\",\"queue_id\":\"A\"}",
+	 "E:nested too deep"},
+	{"unbalanced", "{\"a\":[[1],\"queue_name\":\"h\",\"queue_id\":\"A\"}", "E:bad JSON"},
+	{"missing colon", "{\"queue_name\" \"hold\"}", "E:bad JSON"},
+	{"empty", "", "E:bad JSON"},
+	{"array", "[1]", "E:object expected"},
 	{"recipient not object", "{\"queue_name\":\"hold\",\"queue_id\":\"A\",\"recipients\":[1]}",
 	 "E:recipient object expected"},
 };
@@ -92,7 +94,7 @@ START_TEST(test_reader_bytewise)
 {
 	const char *in = "{\"queue_name\":\"hold\",\"queue_id\":\"A1\",\"recipients\":[{\"address\":"
 			 "\"a@x.org\"}]}\n\n{bad}\n{\"queue_name\":\"active\",\"queue_id\":\"B2\"}";
-	const char *want = "hold/A1:a@x.org;E3:string expected;active/B2:;";
+	const char *want = "hold/A1:a@x.org;E3:bad JSON;active/B2:;";
 	struct collect whole = {{0}, 0}, bytes = {{0}, 0};
 	struct pq_reader *r = pq_reader_new(collect, &whole);
 
