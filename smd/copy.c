@@ -2084,7 +2084,6 @@ static int open_sides(struct cp *cp)
 }
 
 #define MAX_LANES 4
-#define LANE_MESSAGES 200
 
 /* claim: the next folder no lane has taken, or NULL. */
 static const struct folder *claim(struct cp *cp)
@@ -2358,12 +2357,13 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 		if (!(cp.folders[i].attrs & F_NOSELECT))
 			cp.sel[cp.nsel++] = i;
 	/* A lane costs a login and a process on both servers, about what
-	 * copying LANE_MESSAGES messages costs them: small mailboxes get
-	 * fewer lanes. */
+	 * copying some dozens of messages costs them: small mailboxes get
+	 * fewer lanes (one more per lane_messages). */
 	int lanes = o->lanes;
+	long long per = o->lane_messages > 0 ? o->lane_messages : 200;
 
-	if (messages >= 0 && messages / LANE_MESSAGES + 1 < lanes)
-		lanes = (int)(messages / LANE_MESSAGES) + 1;
+	if (messages >= 0 && messages / per + 1 < lanes)
+		lanes = (int)(messages / per) + 1;
 	if (lanes > 1 && cp.nsel > 1 && o->store_path && !(o->stop && *o->stop)) {
 		void *m = mmap(NULL, sizeof(struct lane_shared), PROT_READ | PROT_WRITE,
 			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -54,6 +54,7 @@ struct copy_opts {
 	size_t window;		 /* bytes in flight per direction */
 	int batch;		 /* messages per MULTIAPPEND */
 	int lanes;		 /* folders copied at once, one connection per side each */
+	int lane_messages;	 /* a lane more per this many source messages */
 	const char *store_path;	 /* for the other lanes' own store handles */
 	int store_busy_ms;
 	long crash_after;	 /* tests: _exit(99) once N appends are acked, before the journal */

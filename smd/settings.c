@@ -154,6 +154,7 @@ void smd_copy_opts(const struct config *cfg, struct copy_opts *o)
 	o->window = (size_t)config_int(cfg, "smd_window");
 	o->batch = (int)config_int(cfg, "smd_batch");
 	o->lanes = (int)config_int(cfg, "smd_lanes");
+	o->lane_messages = (int)config_int(cfg, "smd_lane_messages");
 	o->store_path = config_str(cfg, "state_database");
 	o->store_busy_ms = (int)config_time_ms(cfg, "store_busy_timeout");
 	/* Test hooks (tests/integ/smd_crash.sh): never set in production. */

@@ -38,7 +38,12 @@ python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$
 	--seed 7 >>"$TMP/corpus.log" 2>&1 || fail "corpus"
 
 CONF=$TMP/smd.conf
-{ grep -v '^state_database' "$DIR/fedmig.conf"; echo "state_database = $TMP/smd.db"; } >"$CONF"
+# smd_lane_messages: two lanes (processes) for alice's 155 messages too.
+{
+	grep -v '^state_database' "$DIR/fedmig.conf"
+	echo "state_database = $TMP/smd.db"
+	echo "smd_lane_messages = 50"
+} >"$CONF"
 check() { # SRC DST
 	python3 "$ROOT/tests/smd/check.py" --src-port "$S1_IMAP_PORT" --dst-port "$S2_IMAP_PORT" \
 		--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" --pair "$1=$2" >"$TMP/check.log" 2>&1

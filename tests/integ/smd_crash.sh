@@ -36,6 +36,9 @@ python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$
 	grep -v '^state_database' "$DIR/fedmig.conf"
 	echo "state_database = $TMP/smd.db"
 	echo "smd_batch = 3"
+	# Two lanes (processes) per mailbox even for this small one: a crash
+	# in either lane must leave a journal the rerun resumes from.
+	echo "smd_lane_messages = 10"
 } >"$TMP/smd.conf"
 copy() { # DSTLOCAL [env...]
 	local dst=$1

@@ -145,9 +145,13 @@ due_now() { # REQUEST_ID: make a job due again (the retry delay is minutes)
 	python3 -c "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute('UPDATE smd_jobs SET next_at=0 WHERE request_id=?', (int(sys.argv[2]),)); db.commit()" "$TMP/smd.db" "$1"
 }
 
-# SIGTERM: a slow source, the master is told to stop mid-copy.
+# SIGTERM: a slow source, the master is told to stop mid-copy; two lanes,
+# so the child must pass the stop on to its second lane.
 start_proxy "$S1_IMAP_PORT" slow
-sed "s|^s1_imap = .*|s1_imap = imap://127.0.0.1:$PROXY_PORT|" "$TMP/smd.conf" >"$TMP/slow.conf"
+{
+	sed "s|^s1_imap = .*|s1_imap = imap://127.0.0.1:$PROXY_PORT|" "$TMP/smd.conf"
+	echo "smd_lane_messages = 50"
+} >"$TMP/slow.conf"
 enqueue 7 term
 "$SMD" -c "$TMP/slow.conf" -f --once >"$TMP/term.1" 2>&1 &
 master=$!
@@ -165,16 +169,20 @@ due_now 7
 case $(job 7) in 2\|*) ;; *) fail "SIGTERM: job not done after the rerun: $(job 7)" ;; esac
 check big term || fail "SIGTERM: not identical after the rerun: $(head -3 "$TMP/check-term.log")"
 
-# smd_child_timeout: a slow source and a 1 s limit: the child is killed,
-# the job keeps the reason, and a rerun without the limit completes it.
+# smd_child_timeout: a slow source and a 1 s limit: the child is killed
+# (and its second lane with it), the job keeps the reason, and a rerun
+# without the limit completes it.
 start_proxy "$S1_IMAP_PORT" slow
 {
 	sed "s|^s1_imap = .*|s1_imap = imap://127.0.0.1:$PROXY_PORT|" "$TMP/smd.conf"
 	echo "smd_child_timeout = 1s"
+	echo "smd_lane_messages = 50"
 } >"$TMP/tmo.conf"
 enqueue 8 tmo
 timeout 60 "$SMD" -c "$TMP/tmo.conf" -f --once >"$TMP/tmo.1" 2>&1
 stop_proxy
+sleep 0.5
+pgrep -f "$TMP/tmo.conf" >/dev/null && fail "timeout: a lane outlived its killed child"
 case $(job 8) in *"killed after smd_child_timeout"*) ;; *) fail "timeout: job: $(job 8)" ;; esac
 due_now 8
 "$SMD" -c "$TMP/smd.conf" -f --once >"$TMP/tmo.2" 2>&1 || fail "timeout: rerun: $(tail -3 "$TMP/tmo.2")"
