@@ -191,7 +191,12 @@ struct pf *pf_open(const struct config *cfg, char **err_r)
 		return NULL;
 	}
 	if (pf->helper_pid == 0) {
-		close(sv[0]);
+		/* Nothing but its socket: in particular not the pilot's lock
+		 * file, or a pilot killed with -9 could not be restarted until
+		 * the helper noticed and went. */
+		if (sv[1] > 3)
+			close_range(3, (unsigned)sv[1] - 1, 0);
+		close_range((unsigned)sv[1] + 1, ~0U, 0);
 		/* Die with the pilot; never outlive it as a root process. */
 		signal(SIGTERM, SIG_DFL);
 		helper_main(pf, sv[1]);
