@@ -819,6 +819,70 @@ static int order_cancel(struct pilot *p, struct req *r)
 	return WAIT;
 }
 
+/*
+ * copy_back: after the directory points at the source again, the mail
+ * that reached the target since the switch goes back to the source: the
+ * data mover in reverse, a job from target to source under the negated
+ * request id (its queue holds one job per id). It skips what the source
+ * already has (it pairs messages by size and SHA-256, and the target's
+ * copies are byte for byte the source's), so only new mail is appended.
+ * A forward copy not yet started is cancelled (it would copy the source's
+ * new mail to a mailbox nobody uses); a running one is waited for, so the
+ * two never run at once. GO once the copy back is done (DETAIL says how
+ * much), WAIT meanwhile, or the request fails with the mover's reason
+ * (fedmigctl retry queues the copy back again).
+ */
+static int copy_back(struct pilot *p, struct req *r, char *detail, size_t len)
+{
+	struct smd_status fwd, back;
+	long long now = time_now_us();
+	int rc;
+
+	rc = store_smd_status(p->s, -r->id, &back);
+	if (rc == STORE_ERR)
+		return store_err(p, r);
+	if (rc == STORE_NOTFOUND) {
+		if (store_begin(p->s) < 0)
+			return store_err(p, r);
+		rc = store_smd_status(p->s, r->id, &fwd);
+		if (rc == STORE_OK && fwd.state == SMD_RUNNING) {
+			store_rollback(p->s);
+			return wait_until(p, r, now + 1000000, "rollback: waiting for the running copy");
+		}
+		if ((rc == STORE_OK && fwd.state == SMD_QUEUED &&
+		     store_smd_finish(p->s, r->id, 0, "cancelled by the rollback", 0, now) < 0) ||
+		    rc == STORE_ERR ||
+		    store_smd_enqueue(p->s, -r->id, r->access, r->target_system, r->target_physical,
+				      r->source_system, r->source_physical, now) < 0 ||
+		    store_commit(p->s) < 0) {
+			store_rollback(p->s);
+			return store_err(p, r);
+		}
+		log_info("%s: request=%lld copy back queued: %s to %s", r->access, r->id,
+			 r->target_physical, r->source_physical);
+		crash_point(p, r, "rollback copy back queued");
+		return wait_until(p, r, now + 1000000, "rollback: copying back");
+	}
+	if (back.state == SMD_FAILED && back.finished < r->updated) {
+		/* Failed before the administrator's retry: once more. */
+		if (store_smd_finish(p->s, -r->id, 0, back.reason, now, now) < 0)
+			return store_err(p, r);
+		return wait_until(p, r, now + 1000000, "rollback: copying back");
+	}
+	if (back.state == SMD_FAILED) {
+		char why[600];
+
+		snprintf(why, sizeof(why), "copy back: %s", back.reason);
+		return fail(p, r, "rollback copy back", why);
+	}
+	if (back.state != SMD_DONE)
+		return wait_until(p, r, now + 1000000, "rollback: copying back");
+	/* XXX fedmig-smd records no progress for a negative id (smd/copy.c
+	 * write_progress), so how many messages went back is in its log only. */
+	snprintf(detail, len, "; mail the target received since the switch copied back");
+	return GO;
+}
+
 static int order_rollback(struct pilot *p, struct req *r)
 {
 	int purge = strcmp(r->action, "rollback-purge") == 0;
@@ -890,7 +954,13 @@ static int order_rollback(struct pilot *p, struct req *r)
 		crash_point(p, r, "rollback unhold");
 	}
 	int n = pilot_sweep(p);
+	char copied_back[128] = "";
 
+	if (r->switch_at && scn(p, r, "copy_data")) {
+		rc = copy_back(p, r, copied_back, sizeof(copied_back));
+		if (rc != GO)
+			return rc;
+	}
 	if (r->switch_at) {
 		rc = driver_unredirect(p->cfg, r->source_system, r->source_physical, why);
 		if (rc != DRV_OK)
@@ -910,12 +980,12 @@ static int order_rollback(struct pilot *p, struct req *r)
 		}
 	}
 	r->action[0] = '\0';
-	/* XXX mail delivered to the new mailbox between the switch and the
-	 * rollback stays there until fedmig-smd can copy it back. */
 	rc = move(p, r, ST_ROLLED_BACK, "rollback",
-		  "%s is authoritative again%s%s; %d held messages released", r->source_system,
-		  purge ? ", target mailbox deleted" : "",
-		  r->switch_at ? "; mail delivered to the target since the switch stays there" : "",
+		  "%s is authoritative again%s%s%s; %d held messages released", r->source_system,
+		  purge ? ", target mailbox deleted" : "", copied_back,
+		  r->switch_at && !*copied_back
+			  ? "; mail delivered to the target since the switch stays there"
+			  : "",
 		  n < 0 ? 0 : n);
 	return rc == GO ? WAIT : rc;
 }

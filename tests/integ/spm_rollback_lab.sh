@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Rollback under load against the real lab, with copy_data: two populated
+# addresses are switched to S2 while mail flows (their copy waits: no
+# fedmig-smd yet), mail reaches S2 for a few seconds, then the batch is
+# rolled back. fedmig-spm switches the directory back, cancels the copy
+# that never started and queues the copy back; fedmig-smd then copies the
+# mail S2 received since the switch back to S1. Afterwards every accepted
+# message is in its S1 mailbox exactly once (nothing lost, nothing twice),
+# mail accepted after the rollback went to S1 and never to S2, nothing is
+# left in the hold queue, and the directory points at S1 again.
+set -u
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
+export FEDMIG_BUILD=$B
+[ "$(id -u)" = 0 ] || { echo "SKIP spm_rollback_lab: needs root (the lab)"; exit 77; }
+for x in spm/fedmig-spm spm/fedmigctl smd/fedmig-smd milter/fedmig-milter policyd/fedmig-policyd; do
+	[ -x "$B/$x" ] || { echo "SKIP spm_rollback_lab: no $B/$x"; exit 77; }
+done
+command -v postfix >/dev/null && command -v dovecot >/dev/null || { echo "SKIP: no postfix/dovecot"; exit 77; }
+# shellcheck source=tests/integ/lib_pilot.sh
+. "$REPO/tests/integ/lib_pilot.sh"
+LAB=$(mktemp -d /tmp/spm_rollback.XXXXXX)
+chmod 0755 "$LAB"
+cleanup() {
+	pilot_stop_all "$LAB"
+	"$REPO/tests/lab/lab" stop "$LAB" >/dev/null 2>&1
+	[ -n "${KEEP:-}" ] || rm -rf "$LAB"
+}
+trap cleanup EXIT
+"$REPO/tests/lab/lab" start "$LAB" --fedmig recommended >/dev/null || { echo "FAIL spm_rollback_lab: lab did not start"; exit 1; }
+# shellcheck disable=SC1091
+. "$LAB/lab.env"
+CTL="$B/spm/fedmigctl -c $FEDMIG_CONF"
+cat >>"$FEDMIG_CONF" <<CONF
+scenarios = copy
+default_scenario = copy
+copy_copy_data = yes
+spm_poll_interval = 200ms
+release_sweep = 500ms
+release_sweep_period = 30s
+smd_poll_interval = 300ms
+smd_retry_delay = 1s
+CONF
+printf 'access,system,physical,aliases\n' >"$LAB/dir.csv"
+for u in b1 b2 stay; do
+	"$REPO/tests/lab/lab" adduser "$LAB" s1 $u >/dev/null
+	printf '%s@example.org,s1,%s@s1.example.org,\n' $u $u >>"$LAB/dir.csv"
+done
+$CTL directory import "$LAB/dir.csv" >/dev/null || exit 1
+pilot_prepare "$LAB"
+sleep 1.1
+pilot_start "$LAB" || exit 1
+
+python3 - "$LAB" "$B" "$REPO" <<'PY'
+import json, os, subprocess, sys, time
+lab, build, repo = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path.insert(0, os.path.join(repo, "tests", "e2e"))
+sys.path.insert(0, os.path.join(repo, "tests", "lab"))
+import e2e, fedlab
+env = fedlab.load_env(lab)
+ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", env["FEDMIG_CONF"]]
+users = ["b1", "b2"]
+addrs = ["%s@example.org" % u for u in users]
+for k, u in enumerate(users):
+    e2e.populate(env, "s1", u, 20, seed=k)
+problems = []
+
+def run(*args):
+    return subprocess.run(ctl + list(args), check=True, capture_output=True, text=True).stdout
+
+def show(a):
+    return json.loads(run("--json", "show", a))
+
+flow = e2e.Flow(env, addrs + ["stay@example.org"], rate=15.0, multi=0.3, slow=0.05,
+                slow_pause=2.0).start()
+time.sleep(1.0)
+with open(os.path.join(lab, "batch.csv"), "w") as f:
+    for a in addrs:
+        f.write("%s,s2,now,copy\n" % a)
+run("import", os.path.join(lab, "batch.csv"))
+if not fedlab.wait_for(lambda: all(show(a)["state_name"] == "copying" for a in addrs), 60, 0.2):
+    print("FAIL: not copying: %s" % [show(a) for a in addrs]); sys.exit(1)
+switched = {a: show(a)["switch_at"] for a in addrs}
+time.sleep(4.0)  # mail reaches S2
+run("rollback", "--batch", "1")
+# The pilot switches back, cancels the forward copy, queues the copy back.
+if not fedlab.wait_for(lambda: all("copy back:" in run("show", a) for a in addrs), 60, 0.2):
+    problems.append("no copy back queued: %s" % run("show", addrs[0]))
+subprocess.run(["bash", "-c", '. "$0/tests/integ/lib_pilot.sh"; smd_start "$1"', repo, lab],
+               check=True)
+ok = fedlab.wait_for(lambda: all(show(a)["state_name"] == "rolled-back" for a in addrs), 120, 0.3)
+t_rb = time.time()
+if not ok:
+    problems.append("not rolled back: %s" % {a: (show(a)["state_name"], show(a)["reason"]) for a in addrs})
+time.sleep(3.0)  # mail after the rollback
+flow.stop()
+if not fedlab.wait_queue_empty(env, timeout=60):
+    problems.append("queue not empty: %s" % fedlab.postqueue(env))
+for a in addrs:
+    text = run("show", a)
+    for step in ("rollback switch", "copied back", "copy back: done"):
+        if step not in text:
+            problems.append("%s: no '%s' in show:\n%s" % (a, step, text))
+    if "cancelled by the rollback" not in text:
+        problems.append("%s: the forward copy was not cancelled" % a)
+    d = run("directory", "show", a)
+    if "%s@%s" % (a.split("@")[0], env["S1_DOMAIN"]) not in d or "system:    s1" not in d:
+        problems.append("%s: directory does not point at S1:\n%s" % (a, d))
+
+d1, d2 = e2e.deliveries(env, "s1"), e2e.deliveries(env, "s2")
+lost = dup = after_to_s2 = back = 0
+for msgid, (rcpts, at) in flow.accepted.items():
+    for rcpt in set(rcpts):
+        u = rcpt.split("@")[0]
+        n1 = len(d1.get("%s@%s" % (u, env["S1_DOMAIN"]), {}).get(msgid, []))
+        n2 = len(d2.get("%s@%s" % (u, env["S2_DOMAIN"]), {}).get(msgid, []))
+        if n1 == 0:
+            lost += 1; problems.append("lost on S1: %s %s (S2 has %d)" % (msgid, rcpt, n2))
+        elif n1 > 1:
+            dup += 1; problems.append("%d times on S1: %s %s" % (n1, msgid, rcpt))
+        if n2 and at > t_rb + 1.0:
+            after_to_s2 += 1; problems.append("to S2 after the rollback: %s %s" % (msgid, rcpt))
+        if n2 and n1 == 1:
+            back += 1
+if back == 0:
+    problems.append("no mail reached S2 between the switch and the rollback: nothing tested")
+print("spm_rollback_lab: sent=%d lost=%d dup=%d to_s2_after_rollback=%d copied_back=%d tempfails=%d"
+      % (len(flow.accepted), lost, dup, after_to_s2, back, flow.tempfails))
+if flow.refused:
+    problems.append("refused: %s" % flow.refused[:3])
+for p_ in problems[:20]:
+    print("problem:", p_)
+sys.exit(1 if problems else 0)
+PY
+rc=$?
+held=$(postqueue -c "$POSTFIX_CONFIG" -j | grep -c '"queue_name": *"hold"' || true)
+[ "$held" = 0 ] || { echo "hold queue not empty: $held"; rc=1; }
+if [ $rc = 0 ]; then
+	echo "PASS spm_rollback_lab"
+else
+	echo "FAIL spm_rollback_lab"
+	tail -20 "$LAB/log/fedmig-spm.log" "$LAB/log/fedmig-smd.log"
+fi
+exit $rc
