@@ -22,3 +22,4 @@ INTEG_TESTS += tests/integ/spm_switch_lab.sh
 INTEG_TESTS += tests/integ/spm_copy_lab.sh
 INTEG_TESTS += tests/integ/spm_kill_lab.sh
 INTEG_TESTS += tests/integ/spm_rollback_lab.sh
+INTEG_TESTS += tests/integ/spm_fail_lab.sh
