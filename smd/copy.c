@@ -102,6 +102,7 @@ struct scan_ctx;
 struct lane_shared {
 	size_t next;
 	long long folders_done, folders_total, msgs_done, bytes_done;
+	long long appended, started; /* for the test hooks: per mailbox, not per lane */
 };
 
 struct batch {
@@ -1325,7 +1326,7 @@ static int copy_literal(void *ctx, const char *text, size_t len, uint64_t size)
 	m->size = size;
 	cp->cur = m;
 	cp->cur_left = size;
-	cp->started_msgs++;
+	cp->started_msgs = __atomic_add_fetch(&cp->sh->started, 1, __ATOMIC_SEQ_CST);
 	EVP_DigestInit_ex(cp->md, EVP_sha256(), NULL);
 	char flags[FLAGS_MAX];
 
@@ -1488,7 +1489,9 @@ static int batch_done(struct cp *cp, struct batch *b, const char *key)
 		return cperr(cp, "APPEND to %s: APPENDUID names %zu of %zu messages", cp->f->dst, k,
 			     b->n);
 	cp->appended += (long long)b->n;
-	if (cp->o->crash_after > 0 && cp->appended >= cp->o->crash_after)
+	if (cp->o->crash_after > 0 &&
+	    __atomic_add_fetch(&cp->sh->appended, (long long)b->n, __ATOMIC_SEQ_CST) >=
+		    cp->o->crash_after)
 		_exit(99); /* test hook: appended, not journalled */
 	struct store *s = cp->o->store;
 
