@@ -542,3 +542,16 @@ int store_req_last_switch(struct store *s, long long *at_r)
 	return one_int64(s, store_prepare(s, "SELECT max(switch_at) FROM requests"), at_r, 0,
 			 "last switch");
 }
+
+int store_req_durable(struct store *s, int on)
+{
+	sqlite3_stmt *st = store_prepare(s, on ? "PRAGMA synchronous = FULL"
+					       : "PRAGMA synchronous = NORMAL");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : store_fail(s, "synchronous");
+}

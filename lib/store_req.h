@@ -99,6 +99,17 @@ int store_req_due(struct store *s, long long now, size_t limit, long long **ids_
  */
 int store_req_wait(struct store *s, long long id, int state, long long next_at,
 		   const char *reason);
+/*
+ * store_req_durable: ON (the default): a commit is on disk when it
+ * returns. OFF: commits stay atomic and are seen at once by every other
+ * process, but the last ones may be lost to a power cut (WAL with
+ * synchronous=NORMAL: no fsync per commit). For the pilot's steps whose
+ * side effects are idempotent, so that a lost transition is only done
+ * again; never for the hold, the switch or the release. Outside a
+ * transaction only.
+ */
+int store_req_durable(struct store *s, int on);
+
 /* store_req_next_due: the earliest next_at, REQ_NEVER when none. */
 int store_req_next_due(struct store *s, long long *at_r);
 /* store_req_last_switch: the latest switch_at of any request, 0: none. */

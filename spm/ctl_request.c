@@ -205,11 +205,6 @@ static void import_record(struct import *im, struct csv *csv)
 		import_error(im, line, "%s: %s", r.target_system, why);
 		return;
 	}
-	for (size_t i = 0; i < im->n; i++)
-		if (strcmp(im->v[i].access, r.access) == 0) {
-			import_error(im, line, "%s already on line %d", r.access, im->lines[i]);
-			return;
-		}
 	if (im->n == im->cap) {
 		im->cap = im->cap ? im->cap * 2 : 64;
 		im->v = xrealloc(im->v, im->cap * sizeof(*im->v));
@@ -217,6 +212,33 @@ static void import_record(struct import *im, struct csv *csv)
 	}
 	im->lines[im->n] = line;
 	im->v[im->n++] = r;
+}
+
+static const struct import *dup_im; /* qsort has no context argument */
+
+static int cmp_access(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(dup_im->v[i].access, dup_im->v[j].access);
+
+	return c ? c : dup_im->lines[i] - dup_im->lines[j];
+}
+
+/* import_dups: an address twice in the file is an error on its later
+ * line. Sorted, not compared pairwise: a batch may have a million lines. */
+static void import_dups(struct import *im)
+{
+	size_t *ix = xcalloc(im->n + 1, sizeof(*ix));
+
+	for (size_t i = 0; i < im->n; i++)
+		ix[i] = i;
+	dup_im = im;
+	qsort(ix, im->n, sizeof(*ix), cmp_access);
+	for (size_t k = 1; k < im->n; k++)
+		if (strcmp(im->v[ix[k]].access, im->v[ix[k - 1]].access) == 0)
+			import_error(im, im->lines[ix[k]], "%s already on line %d",
+				     im->v[ix[k]].access, im->lines[ix[k - 1]]);
+	free(ix);
 }
 
 static int cmd_import(struct ctl *ctl, int argc, char **argv)
@@ -274,6 +296,7 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
 	if (fp != stdin)
 		fclose(fp);
 	csv_free(&csv);
+	import_dups(&im);
 	if (im.errors) {
 		fprintf(stderr, "fedmigctl: %s: %d errors, nothing imported\n", im.file, im.errors);
 		goto out;

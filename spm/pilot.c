@@ -1027,11 +1027,37 @@ static int step(struct pilot *p, struct req *r)
 	}
 }
 
+/*
+ * relaxed: steps whose effects are idempotent (drivers, waits, the data
+ * mover's status, completion) commit without an fsync each: a due pass of
+ * 10,000 requests spent 20 s in 20,000 fsyncs. A power cut may lose the
+ * last of these transitions, which are then done again. The hold, the
+ * switch, the release and the orders stay durable.
+ */
+static int relaxed(const struct req *r)
+{
+	if (*r->action)
+		return 0;
+	switch (r->state) {
+	case ST_REGISTERED:
+	case ST_TARGET_CREATED:
+	case ST_CHECKED:
+	case ST_RECHECKED:
+	case ST_COPYING:
+	case ST_COPIED:
+	case ST_LOCAL_DONE:
+	case ST_COMPLETE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int pilot_pass(struct pilot *p)
 {
 	long long *ids = NULL;
 	size_t n = 0;
-	int moved = 0;
+	int moved = 0, durable = 1;
 
 	if (store_req_due(p->s, time_now_us(), PASS_LIMIT, &ids, &n) < 0) {
 		log_error("due requests: %s", store_errmsg(p->s));
@@ -1049,6 +1075,8 @@ int pilot_pass(struct pilot *p)
 			}
 			if (rc != STORE_OK || r.next_at > time_now_us())
 				break;
+			if (durable == relaxed(&r) && store_req_durable(p->s, durable = !durable) < 0)
+				log_warn("store: %s", store_errmsg(p->s));
 			rc = step(p, &r);
 			if (rc == ERR) {
 				free(ids);
@@ -1060,6 +1088,8 @@ int pilot_pass(struct pilot *p)
 		}
 	}
 	free(ids);
+	if (!durable && store_req_durable(p->s, 1) < 0)
+		log_warn("store: %s", store_errmsg(p->s));
 	return moved;
 }
 
