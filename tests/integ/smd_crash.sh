@@ -15,9 +15,14 @@ SMD=$B/smd/fedmig-smd
 TMP=$(mktemp -d /tmp/fedmig-smd-crash.XXXXXX)
 chmod 0755 "$TMP"
 DIR=$TMP/lab
-finish() { "$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true; }
+# The tree is kept when a check failed (fail says where), removed otherwise.
+KEEP_TMP=
+finish() {
+	"$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true
+	[ -n "$KEEP_TMP" ] || rm -rf "$TMP"
+}
 trap finish EXIT
-fail() { echo "FAIL smd_crash: $*"; echo "files kept in $TMP"; exit 1; }
+fail() { KEEP_TMP=1; echo "FAIL smd_crash: $*"; echo "files kept in $TMP"; exit 1; }
 
 "$LAB" start "$DIR" >"$TMP/start.log" 2>&1 || fail "lab start"
 # shellcheck source=/dev/null

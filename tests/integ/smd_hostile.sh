@@ -29,12 +29,15 @@ stop_proxy() {
 		PROXY_PID=
 	fi
 }
+# The tree is kept when a check failed (fail says where), removed otherwise.
+KEEP_TMP=
 finish() {
 	stop_proxy
 	"$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true
+	[ -n "$KEEP_TMP" ] || rm -rf "$TMP"
 }
 trap finish EXIT
-fail() { echo "FAIL smd_hostile: $*"; echo "files kept in $TMP"; exit 1; }
+fail() { KEEP_TMP=1; echo "FAIL smd_hostile: $*"; echo "files kept in $TMP"; exit 1; }
 
 "$LAB" start "$DIR" >"$TMP/start.log" 2>&1 || fail "lab start"
 # shellcheck source=/dev/null
