@@ -476,6 +476,13 @@ static enum kind kind_of(const struct config *cfg, const char *sys, char *why)
 	return K_NONE;
 }
 
+int driver_is_local(const struct config *cfg, const char *sys)
+{
+	char why[DRV_WHY];
+
+	return kind_of(cfg, sys, why) != K_EXEC;
+}
+
 int driver_create(const struct config *cfg, const char *sys, const char *physical,
 		  const char *access, char *why)
 {

@@ -45,6 +45,11 @@ int driver_unredirect(const struct config *cfg, const char *sys, const char *fro
 int driver_addresses(const struct config *cfg, const char *sys, char **list_r, char *why);
 int driver_delete(const struct config *cfg, const char *sys, const char *physical, char *why);
 
+/* driver_is_local: 1 if SYS's verbs are quick local file operations
+ * (dovecot, none), 0 when they run a site program (exec) that may take
+ * up to its timeout. */
+int driver_is_local(const struct config *cfg, const char *sys);
+
 /* driver_list_has: 1 if ADDR is a line of LIST (as driver_addresses). */
 int driver_list_has(const char *list, const char *addr);
 

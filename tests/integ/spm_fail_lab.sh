@@ -4,7 +4,8 @@
 # ends in sync-mismatch with nothing held; a target whose exec driver keeps
 # failing (exit 75, temporary) ends in failed after max_retries; mail for
 # both addresses keeps reaching S1 (nothing held, nothing lost); retry
-# puts a request back and it fails again the same way.
+# puts a request back and it fails again the same way. Retries follow the
+# scenario's NAME_retry_backoff.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
@@ -58,7 +59,9 @@ default_scenario = nocopy
 nocopy_copy_data = no
 spm_poll_interval = 200ms
 max_retries = 2
-retry_backoff = 200ms
+# The scenario's backoff, not the global one: failed within seconds.
+retry_backoff = 1h
+nocopy_retry_backoff = 200ms
 CONF
 printf 'access,system,physical,aliases\n' >"$LAB/dir.csv"
 for u in sm fa; do
