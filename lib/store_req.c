@@ -450,8 +450,8 @@ int store_held_pending(struct store *s, store_held_fn fn, void *ctx)
 	int rc;
 
 	if (sqlite3_prepare_v2(store_db(s),
-			       "SELECT queue_id, request_id, held_at, recipients FROM held_messages "
-			       "WHERE released_at = 0 ORDER BY held_at",
+			       "SELECT queue_id, request_id, held_at, recipients, released_at "
+			       "FROM held_messages WHERE released_at >= 0 ORDER BY held_at",
 			       -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, "held messages");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -459,6 +459,7 @@ int store_held_pending(struct store *s, store_held_fn fn, void *ctx)
 		m.request_id = sqlite3_column_int64(st, 1);
 		m.held_at = sqlite3_column_int64(st, 2);
 		m.recipients = (const char *)sqlite3_column_text(st, 3);
+		m.released_at = sqlite3_column_int64(st, 4);
 		if (m.recipients == NULL)
 			m.recipients = "";
 		if (fn(ctx, &m) != 0) {
@@ -473,7 +474,7 @@ int store_held_pending(struct store *s, store_held_fn fn, void *ctx)
 int store_held_count_pending(struct store *s, long long *n_r)
 {
 	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM held_messages "
-					    "WHERE released_at = 0");
+					    "WHERE released_at >= 0");
 	int rc;
 
 	if (st == NULL)
@@ -488,7 +489,7 @@ int store_held_count_pending(struct store *s, long long *n_r)
 int store_held_released(struct store *s, const char *queue_id, long long at)
 {
 	sqlite3_stmt *st = store_prepare(s, "UPDATE held_messages SET released_at = ?2 "
-					    "WHERE queue_id = ?1 AND released_at = 0");
+					    "WHERE queue_id = ?1 AND released_at >= 0");
 
 	if (st == NULL)
 		return STORE_ERR;

@@ -159,15 +159,23 @@ struct held_msg {
 	char queue_id[64];
 	long long request_id;
 	long long held_at;
+	long long released_at; /* 0: not yet; > 0: released, not yet seen gone */
 	const char *recipients; /* space separated, valid during the callback */
 };
 
 typedef int (*store_held_fn)(void *ctx, const struct held_msg *m);
-/* store_held_pending: every held message not yet released, oldest first. */
+/*
+ * A held message stays pending until a queue scan no longer finds it:
+ * "postsuper -r" of a message that qmgr is still delivering takes effect
+ * only after that delivery, and a deferral can put it back on hold, so
+ * a release is checked, not trusted. released_at: 0 not released, > 0
+ * released at that time, < 0 finished (gone from the queue).
+ * store_held_pending: every pending held message, oldest first.
+ */
 int store_held_pending(struct store *s, store_held_fn fn, void *ctx);
 /* store_held_count_pending: how many store_held_pending() would list. */
 int store_held_count_pending(struct store *s, long long *n_r);
-/* store_held_released: mark QUEUE_ID released at AT. */
+/* store_held_released: set QUEUE_ID's released_at to AT (< 0: finished). */
 int store_held_released(struct store *s, const char *queue_id, long long at);
 
 #endif

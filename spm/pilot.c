@@ -244,7 +244,7 @@ static int milter_status(struct pilot *p, long long *oldest_r)
 struct pending {
 	char queue_id[64];
 	char *recipients;
-	long long held_at;
+	long long held_at, released_at;
 	int in_hold, seen, blocked;
 };
 
@@ -268,6 +268,7 @@ static int collect_pending(void *ctx, const struct held_msg *m)
 	snprintf(e->queue_id, sizeof(e->queue_id), "%s", m->queue_id);
 	e->recipients = xstrdup(m->recipients);
 	e->held_at = m->held_at;
+	e->released_at = m->released_at;
 	return 0;
 }
 
@@ -333,8 +334,11 @@ int pilot_sweep(struct pilot *p)
 		struct pending *e = &w.v[i];
 
 		if (!e->seen) {
-			/* Delivered, deleted, or never committed: nothing to release. */
-			if (e->held_at < now - gone_after)
+			/* Requeued (a new queue ID), delivered, deleted, or never
+			 * committed: finished once released, or after a while. */
+			if (e->released_at > 0)
+				store_held_released(p->s, e->queue_id, -e->released_at);
+			else if (e->held_at < now - gone_after)
 				store_held_released(p->s, e->queue_id, -now);
 			continue;
 		}

@@ -143,7 +143,12 @@ START_TEST(test_held_and_checks)
 	ck_assert_int_eq(store_held_add(s, "AAA2", 1, "a@example.org", 11), STORE_OK);
 	ck_assert_int_eq(store_held_count_pending(s, &n), STORE_OK);
 	ck_assert_int_eq(n, 2);
+	/* Released but not yet seen gone from the queue: still pending. */
 	ck_assert_int_eq(store_held_released(s, "AAA1", 20), STORE_OK);
+	ck_assert_int_eq(store_held_pending(s, count_pending, &k), STORE_OK);
+	ck_assert_int_eq(k, 2);
+	ck_assert_int_eq(store_held_released(s, "AAA1", -20), STORE_OK);
+	k = 0;
 	ck_assert_int_eq(store_held_pending(s, count_pending, &k), STORE_OK);
 	ck_assert_int_eq(k, 1);
 	ck_assert_int_eq(store_check_last(s, 7, 0, &at, &ok, detail), STORE_NOTFOUND);
