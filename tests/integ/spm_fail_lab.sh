@@ -69,6 +69,10 @@ for u in sm fa; do
 	printf '%s@example.org,s1,%s@s1.example.org,%s.alias@example.org\n' $u $u $u >>"$LAB/dir.csv"
 done
 $CTL directory import "$LAB/dir.csv" >/dev/null || fail "directory import"
+# A batch naming an address twice is refused whole, the later line named.
+printf 'sm@example.org,mute\nfa@example.org,broken\nSM@Example.org,mute\n' >"$LAB/dup.csv"
+$CTL import "$LAB/dup.csv" >/dev/null 2>"$LAB/dup.err" && fail "a batch with a duplicate was imported"
+grep -q "dup.csv:3: sm@example.org already on line 1" "$LAB/dup.err" || fail "duplicate: $(cat "$LAB/dup.err")"
 pilot_prepare "$LAB"
 sleep 1.1
 pilot_start "$LAB" || fail "start"
