@@ -399,7 +399,24 @@ struct lister {
 	int first;
 };
 
-static void print_req_json(const struct req *r)
+/* print_job_json: ,"KEY":{...} for the data mover's job JOB_ID, if any. */
+static void print_job_json(struct store *s, long long job_id, const char *key)
+{
+	struct smd_status st;
+
+	if (store_smd_status(s, job_id, &st) != STORE_OK)
+		return;
+	printf(",\"%s\":{\"state\":\"%s\",\"folders_done\":%lld,\"folders_total\":%lld,"
+	       "\"messages_done\":%lld,\"messages_total\":%lld,\"bytes_done\":%lld,"
+	       "\"bytes_total\":%lld,\"attempts\":%d,\"reason\":",
+	       key, smd_state_name(st.state), st.folders_done, st.folders_total, st.msgs_done,
+	       st.msgs_total, st.bytes_done, st.bytes_total, st.attempts);
+	json_str(stdout, st.reason);
+	printf("}");
+}
+
+/* print_req_json: R as one JSON object; with S, also its copy jobs. */
+static void print_req_json(const struct req *r, struct store *s)
 {
 	printf("{\"id\":%lld,\"address\":", r->id);
 	json_str(stdout, r->access);
@@ -417,6 +434,10 @@ static void print_req_json(const struct req *r)
 	json_str(stdout, r->source_physical);
 	printf(",\"target_physical\":");
 	json_str(stdout, r->target_physical);
+	if (s) {
+		print_job_json(s, r->id, "copy");
+		print_job_json(s, -r->id, "copy_back");
+	}
 	printf("}");
 }
 
@@ -427,7 +448,7 @@ static int list_one(void *ctx, const struct req *r)
 
 	if (l->ctl->json) {
 		printf("%s\n  ", l->first ? "[" : ",");
-		print_req_json(r);
+		print_req_json(r, NULL);
 	} else {
 		if (l->first)
 			printf("%-6s %-32s %-8s %-15s %-19s %s\n", "ID", "ADDRESS", "TARGET", "STATE",
@@ -510,7 +531,7 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	if (find_request(ctl, argv[0], &r) < 0)
 		return 1;
 	if (ctl->json) {
-		print_req_json(&r);
+		print_req_json(&r, ctl_store(ctl));
 		printf("\n");
 		return 0;
 	}

@@ -101,6 +101,9 @@ for a, r in reqs.items():
     for step in ("E9 switch", "E13 copy queued", "E15 copied", "E40 complete"):
         if step not in hist:
             problems.append("%s: no '%s' in its history" % (a, step))
+    job = json.loads(run("--json", "show", a)).get("copy", {})
+    if job.get("state") != "done" or job.get("messages_done", 0) < 40:
+        problems.append("%s: show --json copy job: %s" % (a, job))
     last = [l for l in hist.splitlines() if l.strip().startswith("copy:")]
     if not last or "done" not in last[0]:
         problems.append("%s: show has no finished copy line: %s" % (a, last))
