@@ -1426,7 +1426,7 @@ static int write_progress(struct cp *cp, struct store *s)
 {
 	struct smd_status st;
 
-	if (cp->o->request_id <= 0)
+	if (cp->o->request_id == 0) /* direct mode; < 0 is a rollback copy */
 		return 0;
 	memset(&st, 0, sizeof(st));
 	st.folders_done = __atomic_load_n(&cp->sh->folders_done, __ATOMIC_RELAXED);
