@@ -2,3 +2,5 @@
 INTEG_TESTS += tests/integ/zero_loss.sh
 BENCHES += bench/e2e
 BENCHES += bench/imap_client
+$(O)/bench/noop_milter: $(O)/bench/noop_milter.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MILTER_LIBS)
