@@ -241,19 +241,14 @@ int store_req_set(struct store *s, struct req *r, int from, const char *step,
 	return rc;
 }
 
-int store_req_due(struct store *s, long long now, size_t limit, long long **ids_r, size_t *n_r)
+/* int64_column: step ST (bound) to the end, collecting column 0. */
+static int int64_column(struct store *s, sqlite3_stmt *st, const char *context,
+			long long **v_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT id FROM requests WHERE next_at <= ?1 "
-					    "ORDER BY next_at, id LIMIT ?2");
 	size_t n = 0, cap = 16;
-	long long *v;
+	long long *v = xmalloc(cap * sizeof(*v));
 	int rc;
 
-	if (st == NULL)
-		return STORE_ERR;
-	v = xmalloc(cap * sizeof(*v));
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, (long long)limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
 			cap *= 2;
@@ -264,11 +259,23 @@ int store_req_due(struct store *s, long long now, size_t limit, long long **ids_
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		free(v);
-		return store_fail(s, "due requests");
+		return store_fail(s, context);
 	}
-	*ids_r = v;
+	*v_r = v;
 	*n_r = n;
 	return STORE_OK;
+}
+
+int store_req_due(struct store *s, long long now, size_t limit, long long **ids_r, size_t *n_r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT id FROM requests WHERE next_at <= ?1 "
+					    "ORDER BY next_at, id LIMIT ?2");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, (long long)limit);
+	return int64_column(s, st, "due requests", ids_r, n_r);
 }
 
 int store_req_each(struct store *s, const struct req_filter *f, store_req_fn fn, void *ctx)
@@ -350,29 +357,11 @@ int store_req_hold_windows(struct store *s, long long batch_id, long long **v_r,
 	sqlite3_stmt *st = store_prepare(
 		s, "SELECT release_at - hold_at FROM requests WHERE release_at > 0 AND hold_at > 0 "
 		   "AND (?1 = 0 OR batch_id = ?1) ORDER BY 1");
-	size_t n = 0, cap = 16;
-	long long *v;
-	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	v = xmalloc(cap * sizeof(*v));
 	sqlite3_bind_int64(st, 1, batch_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap *= 2;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		v[n++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return store_fail(s, "hold windows");
-	}
-	*v_r = v;
-	*n_r = n;
-	return STORE_OK;
+	return int64_column(s, st, "hold windows", v_r, n_r);
 }
 
 int store_batch_add(struct store *s, const char *source, long long now, long long *id_r)
