@@ -93,14 +93,11 @@ static int add_history(struct store *s, long long id, long long at, int from, in
 	return step_done(s, st, "write history");
 }
 
-static int find_live(struct store *s, const char *access, struct req *r)
+/* latest_req: the one row ST (selecting REQ_COLS for ?1 = ACCESS) gives. */
+static int latest_req(struct store *s, sqlite3_stmt *st, const char *access, struct req *r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
-					    "AND " LIVE " ORDER BY id DESC LIMIT 1");
 	int rc;
 
-	if (st == NULL)
-		return STORE_ERR;
 	sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -109,6 +106,14 @@ static int find_live(struct store *s, const char *access, struct req *r)
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
 	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "find request");
+}
+
+static int find_live(struct store *s, const char *access, struct req *r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
+					    "AND " LIVE " ORDER BY id DESC LIMIT 1");
+
+	return st ? latest_req(s, st, access, r) : STORE_ERR;
 }
 
 int store_req_add(struct store *s, struct req *r, long long now, const char *detail)
@@ -179,16 +184,7 @@ int store_req_find(struct store *s, const char *access, struct req *r)
 	sqlite3_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
 					    "ORDER BY id DESC LIMIT 1");
 
-	if (st == NULL)
-		return STORE_ERR;
-	sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		read_req(st, r);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "find request");
+	return st ? latest_req(s, st, access, r) : STORE_ERR;
 }
 
 int store_req_set(struct store *s, struct req *r, int from, const char *step,

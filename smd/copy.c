@@ -1092,20 +1092,12 @@ static int cmp_dst(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
-/* scan_find: binary search; scan_target sorts the listing. */
+/* scan_find: scan_target sorts the listing by UID. */
 static struct dst_msg *scan_find(struct scan_ctx *s, unsigned long long uid)
 {
-	size_t lo = 0, hi = s->n;
+	struct dst_msg key = {.uid = uid};
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (s->m[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < s->n && s->m[lo].uid == uid ? &s->m[lo] : NULL;
+	return s->n ? bsearch(&key, s->m, s->n, sizeof(*s->m), cmp_dst) : NULL;
 }
 
 static int dst_hash(struct cp *cp, unsigned long long uid, const unsigned char *sha,
@@ -1807,17 +1799,9 @@ static int cmp_rb(const void *a, const void *b)
 
 static struct rb *rb_find(struct cp *cp, unsigned long long uid)
 {
-	size_t lo = 0, hi = cp->nrb;
+	struct rb key = {.uid = uid};
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (cp->rb[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < cp->nrb && cp->rb[lo].uid == uid ? &cp->rb[lo] : NULL;
+	return cp->nrb ? bsearch(&key, cp->rb, cp->nrb, sizeof(*cp->rb), cmp_rb) : NULL;
 }
 
 /*
