@@ -93,9 +93,18 @@ static void on_pass(struct ev_loop *loop, ev_timer *w, int revents)
 
 	w->repeat = (double)(next > 10 ? next : 10) / 1000.0;
 	ev_timer_again(loop, w);
-	/* A switch in this pass wants fast sweeps at once. */
-	spm->sweep.repeat = (double)pilot_sweep_interval_ms(spm->p) / 1000.0;
-	ev_timer_again(loop, &spm->sweep);
+	/*
+	 * A switch in this pass wants fast sweeps at once. Only ever bring the
+	 * next sweep forward: restarting it on every pass would push it back
+	 * for good whenever passes come more often than sweeps, and mail held
+	 * after the switch window (a slow sender) would never be released.
+	 */
+	double want = (double)pilot_sweep_interval_ms(spm->p) / 1000.0;
+
+	if (want < ev_timer_remaining(loop, &spm->sweep)) {
+		spm->sweep.repeat = want;
+		ev_timer_again(loop, &spm->sweep);
+	}
 }
 
 static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)

@@ -139,6 +139,6 @@ if [ $rc = 0 ]; then
 	echo "PASS spm_rollback_lab"
 else
 	echo "FAIL spm_rollback_lab"
-	tail -20 "$LAB/log/fedmig-spm.log" "$LAB/log/fedmig-smd.log"
+	tail -n 20 "$LAB/log/fedmig-spm.log" "$LAB/log/fedmig-smd.log"
 fi
 exit $rc
