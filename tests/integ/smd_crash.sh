@@ -78,10 +78,10 @@ for mode in AFTER MID; do
 		rc=$?
 		[ $rc = 99 ] || [ $rc = 98 ] || fail "$mode=$n: the test hook did not fire (rc=$rc)"
 		settle "$dst"
-		copy "$dst" >"$TMP/$dst.2" 2>&1 || fail "$mode=$n: rerun failed: $(tail -2 "$TMP/$dst.2")"
+		copy "$dst" >"$TMP/$dst.2" 2>&1 || fail "$mode=$n: rerun failed: $(tail -n 2 "$TMP/$dst.2")"
 		check "$dst" || fail "$mode=$n: not identical after the rerun: $(head -3 "$TMP/check-$dst.log")"
 		copy "$dst" >"$TMP/$dst.3" 2>&1 || fail "$mode=$n: third run failed"
-		grep -q ' copied=0 ' "$TMP/$dst.3" || fail "$mode=$n: third run appended: $(tail -1 "$TMP/$dst.3")"
+		grep -q ' copied=0 ' "$TMP/$dst.3" || fail "$mode=$n: third run appended: $(tail -n 1 "$TMP/$dst.3")"
 		runs=$((runs + 1))
 	done
 done
@@ -90,7 +90,7 @@ done
 copy uv >"$TMP/uv.1" 2>&1 || fail "uidvalidity: first copy"
 rm -f "$S1_MAIL_ROOT/$S1_DOMAIN/src/Maildir/dovecot-uidlist" "$S1_MAIL_ROOT/$S1_DOMAIN/src/Maildir/dovecot.index"*
 doveadm -c "$S1_DOVECOT_CONF" force-resync -u "src@$S1_DOMAIN" INBOX >/dev/null 2>&1
-copy uv >"$TMP/uv.2" 2>&1 || fail "uidvalidity: rerun: $(tail -2 "$TMP/uv.2")"
+copy uv >"$TMP/uv.2" 2>&1 || fail "uidvalidity: rerun: $(tail -n 2 "$TMP/uv.2")"
 grep -q 'folder=INBOX .* copied=0 ' "$TMP/uv.2" || fail "uidvalidity: INBOX copied again: $(grep folder=INBOX "$TMP/uv.2")"
 check uv || fail "uidvalidity: $(head -3 "$TMP/check-uv.log")"
 echo "PASS smd_crash ($runs crash points, UIDVALIDITY change)"

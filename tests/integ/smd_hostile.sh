@@ -116,14 +116,14 @@ for sc in "${SCENARIOS[@]}"; do
 	copy "$TMP/proxy.conf" src "$dst" >"$TMP/$dst.1" 2>&1
 	rc=$?
 	stop_proxy
-	[ $rc = 1 ] || fail "$side $mode: exit status $rc, not 1: $(tail -3 "$TMP/$dst.1")"
-	grep -q 'result=failed' "$TMP/$dst.1" || fail "$side $mode: no result=failed: $(tail -3 "$TMP/$dst.1")"
+	[ $rc = 1 ] || fail "$side $mode: exit status $rc, not 1: $(tail -n 3 "$TMP/$dst.1")"
+	grep -q 'result=failed' "$TMP/$dst.1" || fail "$side $mode: no result=failed: $(tail -n 3 "$TMP/$dst.1")"
 	reason=$(sed -n 's/^reason: //p' "$TMP/$dst.1" | head -1)
-	[ -n "$reason" ] || fail "$side $mode: no reason: $(tail -3 "$TMP/$dst.1")"
+	[ -n "$reason" ] || fail "$side $mode: no reason: $(tail -n 3 "$TMP/$dst.1")"
 	grep -Eq "$want" <<<"$reason" || fail "$side $mode: unclear reason: $reason"
 	printf '%-4s %-13s -> %s\n' "$side" "$mode" "$reason" >>"$TMP/reasons"
 	copy "$TMP/smd.conf" src "$dst" >"$TMP/$dst.2" 2>&1 ||
-		fail "$side $mode: rerun failed: $(tail -2 "$TMP/$dst.2")"
+		fail "$side $mode: rerun failed: $(tail -n 2 "$TMP/$dst.2")"
 	check src "$dst" || fail "$side $mode: not identical after the rerun: $(head -3 "$TMP/check-$dst.log")"
 done
 
@@ -166,9 +166,9 @@ wait "$master"
 stop_proxy
 st=$(job 7)
 case $st in *"stopped by SIGTERM"*) ;; *) fail "SIGTERM: job not recorded as stopped: $st" ;; esac
-grep -q 'stopped, progress recorded' "$TMP/term.1" || fail "SIGTERM: no 'stopped' line: $(tail -3 "$TMP/term.1")"
+grep -q 'stopped, progress recorded' "$TMP/term.1" || fail "SIGTERM: no 'stopped' line: $(tail -n 3 "$TMP/term.1")"
 due_now 7
-"$SMD" -c "$TMP/smd.conf" -f --once >"$TMP/term.2" 2>&1 || fail "SIGTERM: rerun: $(tail -3 "$TMP/term.2")"
+"$SMD" -c "$TMP/smd.conf" -f --once >"$TMP/term.2" 2>&1 || fail "SIGTERM: rerun: $(tail -n 3 "$TMP/term.2")"
 case $(job 7) in 2\|*) ;; *) fail "SIGTERM: job not done after the rerun: $(job 7)" ;; esac
 check big term || fail "SIGTERM: not identical after the rerun: $(head -3 "$TMP/check-term.log")"
 
@@ -188,7 +188,7 @@ sleep 0.5
 pgrep -f "$TMP/tmo.conf" >/dev/null && fail "timeout: a lane outlived its killed child"
 case $(job 8) in *"killed after smd_child_timeout"*) ;; *) fail "timeout: job: $(job 8)" ;; esac
 due_now 8
-"$SMD" -c "$TMP/smd.conf" -f --once >"$TMP/tmo.2" 2>&1 || fail "timeout: rerun: $(tail -3 "$TMP/tmo.2")"
+"$SMD" -c "$TMP/smd.conf" -f --once >"$TMP/tmo.2" 2>&1 || fail "timeout: rerun: $(tail -n 3 "$TMP/tmo.2")"
 case $(job 8) in 2\|*) ;; *) fail "timeout: job not done after the rerun: $(job 8)" ;; esac
 check big tmo || fail "timeout: not identical after the rerun: $(head -3 "$TMP/check-tmo.log")"
 

@@ -147,6 +147,6 @@ if [ $rc = 0 ]; then
 	echo "PASS spm_copy_lab"
 else
 	echo "FAIL spm_copy_lab"
-	tail -15 "$LAB/log/fedmig-spm.log" "$LAB/log/fedmig-smd.log"
+	tail -n 15 "$LAB/log/fedmig-spm.log" "$LAB/log/fedmig-smd.log"
 fi
 exit $rc

@@ -94,7 +94,7 @@ while :; do
 		break
 	fi
 	[ $rc = 99 ] || { echo "N=$n: exit $rc, not the hook's 99"; fail=1; break; }
-	run_spm "$d" || { echo "N=$n: resume failed:"; tail -5 "$d/spm.log"; fail=1; }
+	run_spm "$d" || { echo "N=$n: resume failed:"; tail -n 5 "$d/spm.log"; fail=1; }
 	snapshot "$d" >"$d.snap"
 	if ! diff -u "$T/ref.snap" "$d.snap" >"$d.diff"; then
 		echo "N=$n: resumed result differs from the uncrashed run:"; cat "$d.diff"; fail=1

@@ -25,7 +25,7 @@ cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$LAB"
 }
 trap cleanup EXIT
-fail() { echo "FAIL spm_fail_lab: $*"; tail -15 "$LAB/log/fedmig-spm.log"; exit 1; }
+fail() { echo "FAIL spm_fail_lab: $*"; tail -n 15 "$LAB/log/fedmig-spm.log"; exit 1; }
 "$REPO/tests/lab/lab" start "$LAB" --fedmig recommended >/dev/null || fail "lab did not start"
 # shellcheck disable=SC1091
 . "$LAB/lab.env"

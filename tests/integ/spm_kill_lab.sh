@@ -165,6 +165,6 @@ if [ $rc = 0 ]; then
 	echo "PASS spm_kill_lab"
 else
 	echo "FAIL spm_kill_lab"
-	tail -20 "$LAB/log/fedmig-spm.log"
+	tail -n 20 "$LAB/log/fedmig-spm.log"
 fi
 exit $rc

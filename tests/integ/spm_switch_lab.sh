@@ -143,5 +143,5 @@ PY
 rc=$?
 held=$(postqueue -c "$POSTFIX_CONFIG" -j | grep -c '"queue_name": *"hold"' || true)
 [ "$held" = 0 ] || { echo "hold queue not empty: $held"; rc=1; }
-[ $rc = 0 ] && echo "PASS spm_switch_lab" || { tail -20 "$LAB/log/spm.log"; }
+[ $rc = 0 ] && echo "PASS spm_switch_lab" || { tail -n 20 "$LAB/log/spm.log"; }
 exit $rc
