@@ -1,89 +1,30 @@
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "secrets.h"
 #include "smd.h"
 #include "xalloc.h"
 
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
-		s[--n] = '\0';
-	return s;
-}
-
 int smd_read_credentials(const char *path, char **user_r, char **password_r, char **err_r)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	FILE *fp;
-	char line[1024];
-	int lineno = 0;
+	char *buf;
+	size_t len;
+	int rc;
 
 	*user_r = *password_r = NULL;
-	if (fd < 0) {
-		*err_r = xasprintf("open %s: %s", path, strerror(errno));
+	if (secrets_read(path, &buf, &len, err_r) < 0)
 		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		*err_r = xasprintf("credentials %s: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if (st.st_mode & 077) {
-		*err_r = xasprintf("credentials %s: mode %04o is readable by group or others; "
-				   "it must be 0600 (chmod 600 %s)",
-				   path, (unsigned)(st.st_mode & 07777), path);
-		close(fd);
-		return -1;
-	}
-	fp = fdopen(fd, "r");
-	while (fgets(line, sizeof(line), fp)) {
-		char *l = trim(line), *eq;
-
-		lineno++;
-		if (*l == '\0' || *l == '#')
-			continue;
-		eq = strchr(l, '=');
-		if (eq == NULL) {
-			*err_r = xasprintf("%s:%d: expected name = value", path, lineno);
-			goto fail;
-		}
-		*eq = '\0';
-		char *k = trim(l), *v = trim(eq + 1);
-
-		if (strcmp(k, "master_user") == 0) {
-			free(*user_r);
-			*user_r = xstrdup(v);
-		} else if (strcmp(k, "master_password") == 0) {
-			if (*password_r) {
-				explicit_bzero(*password_r, strlen(*password_r));
-				free(*password_r);
-			}
-			*password_r = xstrdup(v);
-		}
-		/* Other names belong to other parts (provisioning). */
-	}
-	explicit_bzero(line, sizeof(line));
-	fclose(fp);
-	if (*user_r == NULL || *password_r == NULL || **user_r == '\0') {
-		*err_r = xasprintf("credentials %s: master_user and master_password are required",
-				   path);
-		goto fail2;
-	}
-	return 0;
-fail:
-	explicit_bzero(line, sizeof(line));
-	fclose(fp);
-fail2:
+	rc = secrets_value(buf, len, path, "master_user", user_r, err_r);
+	if (rc == 0)
+		rc = secrets_value(buf, len, path, "master_password", password_r, err_r);
+	secrets_free(buf, len);
+	if (rc == 0 && **user_r == '\0')
+		rc = 1;
+	if (rc == 0)
+		return 0;
+	if (rc > 0)
+		*err_r = xasprintf("%s: master_user and master_password are required", path);
 	free(*user_r);
 	if (*password_r) {
 		explicit_bzero(*password_r, strlen(*password_r));
@@ -91,6 +32,21 @@ fail2:
 	}
 	*user_r = *password_r = NULL;
 	return -1;
+}
+
+int smd_read_user_password(const char *path, const char *login, char **password_r, char **err_r)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	if (secrets_read(path, &buf, &len, err_r) < 0)
+		return -1;
+	rc = secrets_user(buf, len, path, login, password_r, err_r);
+	secrets_free(buf, len);
+	if (rc > 0)
+		*err_r = xasprintf("%s: no password for %s", path, login);
+	return rc == 0 ? 0 : -1;
 }
 
 int smd_side_init(const struct config *cfg, const char *system, const char *login,
@@ -104,16 +60,23 @@ int smd_side_init(const struct config *cfg, const char *system, const char *logi
 		return -1;
 	}
 	const char *url = config_sys_str(cfg, system, "imap");
-	const char *cred = config_sys_str(cfg, system, "credentials");
 	const char *stls = config_sys_str(cfg, system, "imap_starttls");
+	int as_user = strcmp(config_sys_str(cfg, system, "imap_auth"), "user") == 0;
+	const char *key = as_user ? "user_passwords" : "credentials";
+	const char *file = config_sys_str(cfg, system, key);
 
-	if (*url == '\0' || *cred == '\0') {
-		*err_r = xasprintf("system %s: %s_imap and %s_credentials are required", system,
-				   system, system);
+	if (*url == '\0' || *file == '\0') {
+		*err_r = xasprintf("system %s: %s_imap and %s_%s are required", system, system,
+				   system, key);
 		return -1;
 	}
-	if (smd_read_credentials(cred, &user, &pass, err_r) < 0)
+	if (as_user) {
+		user = NULL;
+		if (smd_read_user_password(file, login, &pass, err_r) < 0)
+			return -1;
+	} else if (smd_read_credentials(file, &user, &pass, err_r) < 0) {
 		return -1;
+	}
 	side->imap.url = url;
 	side->imap.starttls = strcmp(stls, "no") == 0    ? IMAP_TLS_NONE
 			      : strcmp(stls, "yes") == 0 ? IMAP_STARTTLS_YES

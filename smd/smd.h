@@ -3,8 +3,9 @@
  * copy taken from the configuration, and the master that runs the queue.
  *
  * smd_side_init() fills a copy_side for SYSTEM and LOGIN from NAME_imap,
- * NAME_imap_starttls, NAME_credentials (a file that must not be readable
- * by group or others), tls_ca_file, tls_verify and smd_io_timeout; it
+ * NAME_imap_starttls, NAME_imap_auth with NAME_credentials (master user)
+ * or NAME_user_passwords (each user's own), files that must not be
+ * readable by group or others, tls_ca_file, tls_verify and smd_io_timeout; it
  * returns 0, or -1 with *err_r (caller frees). The password is kept in
  * memory owned by the side; smd_side_free() wipes it.
  */
@@ -19,6 +20,8 @@ int smd_side_init(const struct config *cfg, const char *system, const char *logi
 void smd_side_free(struct copy_side *side);
 /* smd_read_credentials: MASTER_USER and MASTER_PASSWORD of PATH (caller frees). */
 int smd_read_credentials(const char *path, char **user_r, char **password_r, char **err_r);
+/* smd_read_user_password: LOGIN's own password from PATH (LOGIN PASSWORD lines). */
+int smd_read_user_password(const char *path, const char *login, char **password_r, char **err_r);
 /* smd_mailbox_key: the journal key "SRC:LOGIN>DST:LOGIN" (caller frees). */
 char *smd_mailbox_key(const char *src_system, const char *src_login, const char *dst_system,
 		      const char *dst_login);

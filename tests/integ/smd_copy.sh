@@ -4,8 +4,8 @@
 # duplicates, messages without Message-ID, 8-bit attachments, a 50 MB
 # message, an empty and unsubscribed folders) is copied, checked by the
 # independent checker, copied again (nothing appended), over imaps and
-# STARTTLS with certificate verification, and through the queue with
-# --once. Peak RSS of the copy must stay under 16 MB.
+# STARTTLS with certificate verification, with each user's own password
+# instead of the master user, and through the queue with --once. Peak RSS of the copy must stay under 16 MB.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -31,15 +31,15 @@ fail() { KEEP_TMP=1; echo "FAIL smd_copy: $*"; echo "files kept in $TMP"; exit 1
 # shellcheck source=/dev/null
 . "$DIR/lab.env"
 chown root:fedmig "$TMP" && chmod 0775 "$TMP"
-for u in alice bob carol; do
+for u in alice bob carol dave; do
 	"$LAB" adduser "$DIR" s1 $u >/dev/null && "$LAB" adduser "$DIR" s2 $u >/dev/null || fail "adduser"
 done
 sleep 1.1 # Dovecot notices a passwd-file change by its mtime (seconds)
 python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$MASTER_USER" \
 	--password "$MASTER_PASS" --users "alice@$S1_DOMAIN" --messages 150 --avg-kb 30 \
-	--big-mb "$BIG_MB" >"$TMP/corpus.log" 2>&1 || fail "corpus: $(tail -1 "$TMP/corpus.log")"
+	--big-mb "$BIG_MB" >"$TMP/corpus.log" 2>&1 || fail "corpus: $(tail -n 1 "$TMP/corpus.log")"
 python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$MASTER_USER" \
-	--password "$MASTER_PASS" --users "bob@$S1_DOMAIN,carol@$S1_DOMAIN" --messages 40 --avg-kb 10 \
+	--password "$MASTER_PASS" --users "bob@$S1_DOMAIN,carol@$S1_DOMAIN,dave@$S1_DOMAIN" --messages 40 --avg-kb 10 \
 	--seed 7 >>"$TMP/corpus.log" 2>&1 || fail "corpus"
 
 CONF=$TMP/smd.conf
@@ -56,21 +56,21 @@ check() { # SRC DST
 
 # 1. plain IMAP, direct mode, with the 50 MB message
 /usr/bin/time -f %M -o "$TMP/rss" "$SMD" -c "$CONF" -f -u alice@example.org --from s1 --to s2 \
-	>"$TMP/copy1.out" 2>"$TMP/copy1.err" || fail "copy: $(tail -3 "$TMP/copy1.out" "$TMP/copy1.err")"
-rss_kb=$(tail -1 "$TMP/rss")
+	>"$TMP/copy1.out" 2>"$TMP/copy1.err" || fail "copy: $(tail -n 3 "$TMP/copy1.out" "$TMP/copy1.err")"
+rss_kb=$(tail -n 1 "$TMP/rss")
 grep -q 'folder=Projects/Alpha/Specs' "$TMP/copy1.out" || fail "no per-folder summary"
 check "alice@$S1_DOMAIN" "alice@$S2_DOMAIN" || fail "checker: $(head -5 "$TMP/check.log")"
 # ASan's shadow memory is not the program's: a looser bound there.
 limit=16384
 case $B in *-san) limit=65536 ;; esac
 [ "$rss_kb" -lt "$limit" ] || fail "peak RSS ${rss_kb} kB >= $limit kB"
-echo "smd_copy: copied and identical, peak RSS ${rss_kb} kB: $(tail -1 "$TMP/copy1.out")"
+echo "smd_copy: copied and identical, peak RSS ${rss_kb} kB: $(tail -n 1 "$TMP/copy1.out")"
 # the password never reaches the logs or the output
 grep -qF "$MASTER_PASS" "$TMP/copy1.out" "$TMP/copy1.err" && fail "password in the output"
 
 # 2. rerun: nothing appended
 "$SMD" -c "$CONF" -f -u alice@example.org --from s1 --to s2 >"$TMP/copy2.out" 2>&1 || fail "rerun"
-grep -q ' copied=0 ' "$TMP/copy2.out" || fail "rerun copied something: $(tail -1 "$TMP/copy2.out")"
+grep -q ' copied=0 ' "$TMP/copy2.out" || fail "rerun copied something: $(tail -n 1 "$TMP/copy2.out")"
 check "alice@$S1_DOMAIN" "alice@$S2_DOMAIN" || fail "checker after rerun: $(head -5 "$TMP/check.log")"
 
 # 3. INBOX merge: new mail on the target INBOX before the copy stays, once
@@ -92,7 +92,7 @@ PY
 	echo "s1_imap_master_login = separator"
 } | awk '!seen[$1]++' >"$TMP/tls.conf"
 "$SMD" -c "$TMP/tls.conf" -f -u bob@example.org --from s1 --to s2 >"$TMP/tls.out" 2>&1 ||
-	fail "TLS copy: $(tail -3 "$TMP/tls.out")"
+	fail "TLS copy: $(tail -n 3 "$TMP/tls.out")"
 python3 "$ROOT/tests/smd/check.py" --src-port "$S1_IMAP_PORT" --dst-port "$S2_IMAP_PORT" \
 	--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" --pair "bob@$S1_DOMAIN=bob@$S2_DOMAIN" \
 	--allow-extra INBOX >"$TMP/check.log" 2>&1 || fail "checker (TLS, merge): $(head -5 "$TMP/check.log")"
@@ -103,7 +103,7 @@ sed "s|^tls_ca_file = .*|tls_ca_file = /etc/ssl/certs/ca-certificates.crt|" "$TM
 if "$SMD" -c "$TMP/badca.conf" -f -u bob@example.org --from s1 --to s2 >"$TMP/badca.out" 2>&1; then
 	fail "copy succeeded with an untrusted certificate"
 fi
-grep -q "certificate verification failed" "$TMP/badca.out" || fail "no clear TLS error: $(tail -2 "$TMP/badca.out")"
+grep -q "certificate verification failed" "$TMP/badca.out" || fail "no clear TLS error: $(tail -n 2 "$TMP/badca.out")"
 
 # 5. credentials readable by others are refused
 cp -p "$DIR/secrets" "$TMP/secrets.loose" && chmod 0644 "$TMP/secrets.loose"
@@ -111,6 +111,25 @@ sed "s|^s1_credentials = .*|s1_credentials = $TMP/secrets.loose|" "$CONF" >"$TMP
 "$SMD" -c "$TMP/loose.conf" -f -u carol@example.org --from s1 --to s2 >"$TMP/loose.out" 2>&1 &&
 	fail "a 0644 credentials file was accepted"
 grep -q "readable by group or others" "$TMP/loose.out" || fail "no clear credentials error"
+
+# 5b. each user logs in with its own password (imap_auth = user), no master
+umask 077
+printf '# login password\ndave@%s %s\n' "$S1_DOMAIN" "$USER_PASS" >"$TMP/s1.users"
+printf 'dave@%s %s\n' "$S2_DOMAIN" "$USER_PASS" >"$TMP/s2.users"
+umask 022
+chown fedmig "$TMP/s1.users" "$TMP/s2.users"
+{
+	grep -v '_credentials = ' "$CONF"
+	printf 's1_imap_auth = user\ns1_user_passwords = %s\n' "$TMP/s1.users"
+	printf 's2_imap_auth = user\ns2_user_passwords = %s\n' "$TMP/s2.users"
+} >"$TMP/user.conf"
+"$SMD" -c "$TMP/user.conf" -f -u dave@example.org --from s1 --to s2 >"$TMP/user.out" 2>&1 ||
+	fail "copy as the user: $(tail -n 3 "$TMP/user.out")"
+check "dave@$S1_DOMAIN" "dave@$S2_DOMAIN" || fail "checker (user login): $(head -5 "$TMP/check.log")"
+grep -q "$USER_PASS" "$TMP/user.out" && fail "a password appears in the output"
+"$SMD" -c "$TMP/user.conf" -f -u carol@example.org --from s1 --to s2 >"$TMP/nouser.out" 2>&1 &&
+	fail "a login missing from user_passwords was accepted"
+grep -q "no password for carol@$S1_DOMAIN" "$TMP/nouser.out" || fail "no clear error: $(tail -n 2 "$TMP/nouser.out")"
 
 # 6. the queue: a job for carol, fedmig-smd --once as a daemon would
 python3 - "$TMP/smd.db" <<'PY' || fail "enqueue"
@@ -124,8 +143,8 @@ db.execute("INSERT INTO smd_jobs(request_id, access, src_system, src_physical, d
 db.commit()
 PY
 chown fedmig "$TMP/smd.db" "$TMP"/smd.db-* 2>/dev/null
-"$SMD" -c "$CONF" -f --once >"$TMP/once.out" 2>&1 || fail "--once: $(tail -3 "$TMP/once.out")"
+"$SMD" -c "$CONF" -f --once >"$TMP/once.out" 2>&1 || fail "--once: $(tail -n 3 "$TMP/once.out")"
 st=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT state, msgs_done, msgs_total, folders_done FROM smd_jobs WHERE request_id=42').fetchone())" "$TMP/smd.db")
-case $st in "(2, "*) ;; *) fail "job not done: $st $(tail -3 "$TMP/once.out")" ;; esac
+case $st in "(2, "*) ;; *) fail "job not done: $st $(tail -n 3 "$TMP/once.out")" ;; esac
 check "carol@$S1_DOMAIN" "carol@$S2_DOMAIN" || fail "checker (queue): $(head -5 "$TMP/check.log")"
 echo "PASS smd_copy"

@@ -1,0 +1,211 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "secrets.h"
+#include "xalloc.h"
+
+int secrets_read(const char *path, char **buf_r, size_t *len_r, char **err_r)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char *buf;
+	size_t len = 0;
+
+	*buf_r = NULL;
+	*len_r = 0;
+	if (fd < 0) {
+		*err_r = xasprintf("open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*err_r = xasprintf("%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		*err_r = xasprintf("%s: mode %04o is readable by group or others; "
+				   "it must be 0600 (chmod 600 %s)",
+				   path, (unsigned)(st.st_mode & 07777), path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_size > SECRETS_MAX_BYTES) {
+		*err_r = xasprintf("%s: larger than %d bytes", path, SECRETS_MAX_BYTES);
+		close(fd);
+		return -1;
+	}
+	/* Read to EOF, not st_size: the file may change under us. */
+	buf = xmalloc((size_t)st.st_size + 1);
+	for (;;) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*err_r = xasprintf("read %s: %s", path, strerror(errno));
+			secrets_free(buf, len);
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > (size_t)st.st_size) {
+			*err_r = xasprintf("%s: changed while being read", path);
+			secrets_free(buf, len);
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	*buf_r = buf;
+	*len_r = len;
+	return 0;
+}
+
+void secrets_free(char *buf, size_t len)
+{
+	if (buf) {
+		explicit_bzero(buf, len);
+		free(buf);
+	}
+}
+
+static int blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * next_line: the line at *off (without CR LF) as [*s, *e); 0 at end of
+ * text, -1 on a NUL byte (a binary file is not a secrets file).
+ */
+static int next_line(const char *buf, size_t len, size_t *off, const char **s, const char **e)
+{
+	if (*off >= len)
+		return 0;
+	const char *p = buf + *off, *end = buf + len;
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	const char *le = nl ? nl : end;
+
+	*off = (size_t)(le - buf) + (nl != NULL);
+	if (memchr(p, '\0', (size_t)(le - p)) != NULL)
+		return -1;
+	if (le > p && le[-1] == '\r')
+		le--;
+	*s = p;
+	*e = le;
+	return 1;
+}
+
+static char *dup_range(const char *s, const char *e)
+{
+	char *r = xmalloc((size_t)(e - s) + 1);
+
+	memcpy(r, s, (size_t)(e - s));
+	r[e - s] = '\0';
+	return r;
+}
+
+int secrets_value(const char *buf, size_t len, const char *path, const char *name,
+		  char **value_r, char **err_r)
+{
+	size_t off = 0, nlen = strlen(name);
+	const char *s, *e;
+	int line = 0, rc;
+
+	*value_r = NULL;
+	while ((rc = next_line(buf, len, &off, &s, &e)) != 0) {
+		line++;
+		if (rc < 0)
+			goto bad_nul;
+		while (s < e && blank(*s))
+			s++;
+		if (s == e || *s == '#')
+			continue;
+		const char *eq = memchr(s, '=', (size_t)(e - s)), *ke;
+
+		if (eq == NULL) {
+			*err_r = xasprintf("%s:%d: expected name = value", path, line);
+			goto fail;
+		}
+		for (ke = eq; ke > s && blank(ke[-1]); ke--)
+			;
+		if ((size_t)(ke - s) != nlen || memcmp(s, name, nlen) != 0)
+			continue;
+		for (s = eq + 1; s < e && blank(*s); s++)
+			;
+		while (e > s && blank(e[-1]))
+			e--;
+		if (*value_r) {
+			explicit_bzero(*value_r, strlen(*value_r));
+			free(*value_r);
+		}
+		/* The last one wins, as in main.cf. */
+		*value_r = dup_range(s, e);
+	}
+	return *value_r ? 0 : 1;
+bad_nul:
+	*err_r = xasprintf("%s:%d: NUL byte", path, line);
+fail:
+	if (*value_r) {
+		explicit_bzero(*value_r, strlen(*value_r));
+		free(*value_r);
+		*value_r = NULL;
+	}
+	return -1;
+}
+
+int secrets_user(const char *buf, size_t len, const char *path, const char *login,
+		 char **password_r, char **err_r)
+{
+	size_t off = 0, llen = strlen(login);
+	const char *s, *e;
+	int line = 0, rc;
+
+	*password_r = NULL;
+	while ((rc = next_line(buf, len, &off, &s, &e)) != 0) {
+		line++;
+		if (rc < 0) {
+			*err_r = xasprintf("%s:%d: NUL byte", path, line);
+			goto fail;
+		}
+		while (s < e && blank(*s))
+			s++;
+		if (s == e || *s == '#')
+			continue;
+		const char *le = s;
+
+		while (le < e && !blank(*le))
+			le++;
+		const char *p = le;
+
+		while (p < e && blank(*p))
+			p++;
+		if (p == e) {
+			*err_r = xasprintf("%s:%d: expected LOGIN PASSWORD", path, line);
+			goto fail;
+		}
+		if ((size_t)(le - s) != llen || memcmp(s, login, llen) != 0)
+			continue;
+		if (*password_r) {
+			/* Two passwords for one login: neither is a safe guess. */
+			*err_r = xasprintf("%s:%d: second line for the same login", path, line);
+			goto fail;
+		}
+		*password_r = dup_range(p, e);
+	}
+	return *password_r ? 0 : 1;
+fail:
+	if (*password_r) {
+		explicit_bzero(*password_r, strlen(*password_r));
+		free(*password_r);
+		*password_r = NULL;
+	}
+	return -1;
+}
