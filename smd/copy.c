@@ -102,6 +102,7 @@ struct scan_ctx;
 struct lane_shared {
 	size_t next;
 	long long folders_done, folders_total, msgs_done, bytes_done;
+	long long msgs_total, bytes_total; /* 0: unknown (no LIST-STATUS) */
 	long long appended, started; /* for the test hooks: per mailbox, not per lane */
 };
 
@@ -355,7 +356,41 @@ struct list_ctx {
 	char ***subs;
 	size_t *nsubs;
 	long long messages; /* LIST-STATUS: messages in all folders, or -1 */
+	long long bytes;    /* with STATUS=SIZE: their bytes, or -1 */
 };
+
+/*
+ * status_counts: add MESSAGES and SIZE of a STATUS response to LC. The
+ * attribute list is the last parenthesis of the line: the mailbox name
+ * comes before it. A count that is not a number is ignored (the total
+ * is only for the progress report).
+ */
+static void status_counts(struct list_ctx *lc, const char *text, size_t len)
+{
+	const char *p = memrchr(text, '(', len), *end = text + len;
+
+	while (p && p < end && *p != ')') {
+		const char *a = ++p;
+
+		while (p < end && *p != ' ' && *p != ')')
+			p++;
+		size_t al = (size_t)(p - a);
+
+		if (p >= end || *p != ' ')
+			break;
+		const char *d = ++p;
+		long long v = 0;
+
+		while (p < end && *p >= '0' && *p <= '9' && v < (1LL << 50))
+			v = v * 10 + (*p++ - '0');
+		if (p == d)
+			break;
+		if (imap_atom_eq(a, al, "MESSAGES") && lc->messages >= 0)
+			lc->messages += v;
+		else if (imap_atom_eq(a, al, "SIZE") && lc->bytes >= 0)
+			lc->bytes += v;
+	}
+}
 
 static int list_untagged(void *ctx, const char *text, size_t len)
 {
@@ -372,10 +407,7 @@ static int list_untagged(void *ctx, const char *text, size_t len)
 	if (imap_tok_atom(&t, &a, &al) < 0)
 		return 0;
 	if (imap_atom_eq(a, al, "STATUS")) {
-		const char *m = strcasestr(text, "(MESSAGES ");
-
-		if (m && lc->messages >= 0)
-			lc->messages += strtoll(m + 10, NULL, 10);
+		status_counts(lc, text, len);
 		return 0;
 	}
 	lsub = imap_atom_eq(a, al, "LSUB");
@@ -461,10 +493,12 @@ static void list_start(struct imap_conn *c, struct list_ctx *lc, struct imap_han
 	int ext = (caps & IMAP_CAP_LIST_EXTENDED) != 0;
 	const char *su = ext && (caps & IMAP_CAP_SPECIAL_USE) ? "SPECIAL-USE" : "";
 	/* The size of the mailbox, to decide how many lanes it is worth. */
-	const char *status =
-		want_status && ext && (caps & IMAP_CAP_LIST_STATUS) ? "STATUS (MESSAGES)" : "";
+	const char *status = !want_status || !ext || !(caps & IMAP_CAP_LIST_STATUS) ? ""
+			     : caps & IMAP_CAP_STATUS_SIZE ? "STATUS (MESSAGES SIZE)"
+							    : "STATUS (MESSAGES)";
 
 	lc->messages = *status ? 0 : -1;
+	lc->bytes = caps & IMAP_CAP_STATUS_SIZE && *status ? 0 : -1;
 	tags[0] = imap_cmd(c, "LIST \"\" \"\"");
 	if (*su || *status)
 		tags[1] = imap_cmd(c, "LIST \"\" \"*\" RETURN (%s%s%s)", su, *su && *status ? " " : "",
@@ -485,9 +519,11 @@ static int list_finish(struct cp *cp, struct imap_conn *c, const unsigned tags[3
 
 /*
  * list_both: the folders and subscriptions of both sides, in one round
- * trip; *messages_r: the source's message count (LIST-STATUS), or -1.
+ * trip; *messages_r and *bytes_r: the source's message count and size
+ * (LIST-STATUS, STATUS=SIZE), or -1.
  */
-static int list_both(struct cp *cp, char ***src_subs, size_t *nsrc_subs, long long *messages_r)
+static int list_both(struct cp *cp, char ***src_subs, size_t *nsrc_subs, long long *messages_r,
+		     long long *bytes_r)
 {
 	struct list_ctx ls = {.cp = cp, .f = &cp->folders, .n = &cp->nfolders, .sep = &cp->src_sep,
 			      .subs = src_subs, .nsubs = nsrc_subs};
@@ -507,6 +543,7 @@ static int list_both(struct cp *cp, char ***src_subs, size_t *nsrc_subs, long lo
 	if (list_finish(cp, cp->dst, td) < 0)
 		r = -1;
 	*messages_r = ls.messages;
+	*bytes_r = ls.bytes;
 	return r;
 }
 
@@ -1423,6 +1460,8 @@ static int write_progress(struct cp *cp, struct store *s)
 	memset(&st, 0, sizeof(st));
 	st.folders_done = __atomic_load_n(&cp->sh->folders_done, __ATOMIC_RELAXED);
 	st.folders_total = cp->sh->folders_total;
+	st.msgs_total = cp->sh->msgs_total;
+	st.bytes_total = cp->sh->bytes_total;
 	st.msgs_done = __atomic_load_n(&cp->sh->msgs_done, __ATOMIC_RELAXED);
 	st.bytes_done = __atomic_load_n(&cp->sh->bytes_done, __ATOMIC_RELAXED);
 	return store_smd_progress(s, cp->o->request_id, &st);
@@ -1993,13 +2032,18 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 
 	if (v < 0)
 		goto out;
-	long long bytes = 0, skipped = 0;
+	long long bytes = 0, skipped = 0, skipped_bytes = 0;
 
 	for (size_t i = 0; i < cp->nmsgs; i++) {
 		bytes += (long long)cp->msgs[i].size;
-		if (cp->msgs[i].state == 1)
+		if (cp->msgs[i].state == 1) {
 			skipped++;
+			skipped_bytes += (long long)cp->msgs[i].size;
+		}
 	}
+	/* Copied by an earlier run: done too, so a resumed copy reaches its total. */
+	__atomic_add_fetch(&cp->sh->msgs_done, skipped, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&cp->sh->bytes_done, skipped_bytes, __ATOMIC_RELAXED);
 	jf.messages = (long long)cp->nmsgs;
 	jf.bytes = bytes;
 	jf.verified = v == 0;
@@ -2328,9 +2372,9 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 		cperr(&cp, "target: the server lacks UIDPLUS (RFC 4315), needed for the journal");
 		goto out;
 	}
-	long long messages = -1;
+	long long messages = -1, bytes = -1;
 
-	if (list_both(&cp, &src_subs, &nsrc_subs, &messages) < 0)
+	if (list_both(&cp, &src_subs, &nsrc_subs, &messages, &bytes) < 0)
 		goto out;
 	if (cp.src_sep == 0)
 		cp.src_sep = '/';
@@ -2361,6 +2405,8 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 		}
 	}
 	cp.sh->folders_total = (long long)cp.nsel;
+	cp.sh->msgs_total = messages > 0 ? messages : 0;
+	cp.sh->bytes_total = bytes > 0 ? bytes : 0;
 	write_progress(&cp, o->store);
 	for (int i = 1; cp.sh != &local && i < lanes && i < MAX_LANES && (size_t)i < cp.nsel;
 	     i++) {

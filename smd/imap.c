@@ -110,7 +110,7 @@ static void parse_caps(struct imap_conn *c, const char *s, const char *end)
 		{"SPECIAL-USE", IMAP_CAP_SPECIAL_USE}, {"LIST-EXTENDED", IMAP_CAP_LIST_EXTENDED},
 		{"STARTTLS", IMAP_CAP_STARTTLS},       {"SASL-IR", IMAP_CAP_SASL_IR},
 		{"AUTH=PLAIN", IMAP_CAP_AUTH_PLAIN},   {"LIST-STATUS", IMAP_CAP_LIST_STATUS},
-		{"ESEARCH", IMAP_CAP_ESEARCH},
+		{"ESEARCH", IMAP_CAP_ESEARCH},         {"STATUS=SIZE", IMAP_CAP_STATUS_SIZE},
 	};
 
 	c->caps = 0;

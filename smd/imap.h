@@ -40,6 +40,7 @@ struct imap_opts {
 #define IMAP_CAP_LIST_STATUS 0x100
 #define IMAP_CAP_LITERALMINUS 0x200
 #define IMAP_CAP_ESEARCH 0x400
+#define IMAP_CAP_STATUS_SIZE 0x800 /* RFC 8438 */
 
 enum imap_status { IMAP_PENDING, IMAP_OK, IMAP_NO, IMAP_BAD };
 

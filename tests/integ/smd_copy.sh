@@ -146,5 +146,14 @@ chown fedmig "$TMP/smd.db" "$TMP"/smd.db-* 2>/dev/null
 "$SMD" -c "$CONF" -f --once >"$TMP/once.out" 2>&1 || fail "--once: $(tail -n 3 "$TMP/once.out")"
 st=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT state, msgs_done, msgs_total, folders_done FROM smd_jobs WHERE request_id=42').fetchone())" "$TMP/smd.db")
 case $st in "(2, "*) ;; *) fail "job not done: $st $(tail -n 3 "$TMP/once.out")" ;; esac
+# progress: done equals the source's total (LIST-STATUS, STATUS=SIZE)
+python3 - "$TMP/smd.db" <<'PY' || fail "progress totals"
+import sqlite3, sys
+r = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT msgs_done, msgs_total, bytes_done, bytes_total, folders_done, folders_total"
+    " FROM smd_jobs WHERE request_id = 42").fetchone()
+print("smd_copy: progress", r)
+sys.exit(0 if r[1] > 0 and r[0] == r[1] and r[3] > 0 and r[2] == r[3] and r[4] == r[5] else 1)
+PY
 check "carol@$S1_DOMAIN" "carol@$S2_DOMAIN" || fail "checker (queue): $(head -5 "$TMP/check.log")"
 echo "PASS smd_copy"
