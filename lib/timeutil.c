@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,4 +91,12 @@ int time_parse_local(const char *s, long long now_us, long long *us_r)
 		return -1;
 	*us_r = (long long)t * 1000000;
 	return 0;
+}
+
+void time_sleep_us(long long us)
+{
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+
+	while (us > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }

@@ -15,6 +15,8 @@
 
 long long time_now_us(void);
 long long time_mono_us(void);
+/* time_sleep_us: sleep US microseconds (resumed after signals; nothing if <= 0). */
+void time_sleep_us(long long us);
 char *time_format_local(long long us, char *buf);
 int time_parse_local(const char *s, long long now_us, long long *us_r);
 

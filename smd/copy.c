@@ -1932,6 +1932,9 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 		cperr(cp, "journal: %s", store_errmsg(cp->o->store));
 		goto out;
 	}
+	/* Started and never verified: a run died in this folder. */
+	int interrupted = jr == STORE_OK && !jf.verified;
+
 	if (jr == STORE_OK && (jf.dst_uidvalidity != cp->dst_uidvalidity || strcmp(jf.dst_name, f->dst))) {
 		/* The target folder was recreated: its UIDs are new. What is
 		 * there is found again by hash below. */
@@ -1965,6 +1968,22 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 		if (cp->msgs[i].state == 0)
 			todo++;
 	journalled = cp->nmsgs - todo;
+	if (interrupted && todo && cp->o->settle_ms > 0) {
+		/*
+		 * The server may still be committing the dead run's last
+		 * MULTIAPPEND (its connection was cut after the literal): a
+		 * message that lands after the scan below would be copied
+		 * again. NOOP then brings its EXISTS to this session.
+		 */
+		log_info("%s: folder=%s was interrupted; %d ms for the target to settle", key,
+			 f->name, cp->o->settle_ms);
+		time_sleep_us(cp->o->settle_ms * 1000LL);
+		if (imap_simple(cp->dst, "NOOP") < 0) {
+			conn_fail(cp, cp->dst);
+			goto out;
+		}
+		dst_exists = 1; /* UID FETCH 1:* is valid on an empty folder too */
+	}
 	if (scan_target(cp, &before, dst_exists) < 0)
 		goto out;
 	for (size_t k = 0; k < cp->nmsgs; k++) {

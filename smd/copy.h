@@ -57,6 +57,7 @@ struct copy_opts {
 	int lane_messages;	 /* a lane more per this many source messages */
 	const char *store_path;	 /* for the other lanes' own store handles */
 	int store_busy_ms;
+	int settle_ms;		 /* an interrupted folder: wait before looking for its orphans */
 	long crash_after;	 /* tests: _exit(99) once N appends are acked, before the journal */
 	long crash_mid;		 /* tests: _exit(98) in the middle of message N's literal */
 	volatile sig_atomic_t *stop;

@@ -71,14 +71,6 @@ static void crash_point(struct pilot *p, const struct req *r, const char *what)
 	}
 }
 
-static void sleep_us(long long us)
-{
-	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-
-	while (us > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static const char *scenario_ok(const struct pilot *p, const struct req *r)
 {
 	return config_has_scenario(p->cfg, r->scenario) ? NULL : "unknown scenario";
@@ -471,7 +463,7 @@ static int drain(struct pilot *p, const struct req *r, const char *phys, char *w
 				 d.busy, phys);
 			return -1;
 		}
-		sleep_us(DRAIN_POLL_US);
+		time_sleep_us(DRAIN_POLL_US);
 	}
 }
 
@@ -678,7 +670,7 @@ static int step_switch(struct pilot *p, struct req *r)
 	if (now - r->hold_at > config_time_ms(p->cfg, "hold_max") * 1000)
 		return unhold_back(p, r, "hold longer than hold_max");
 	if (now < grace_end)
-		sleep_us(grace_end - now);
+		time_sleep_us(grace_end - now);
 	if (drain(p, r, r->source_physical, why, sizeof(why)) < 0)
 		return unhold_back(p, r, why);
 	crash_point(p, r, "E8 drained");
@@ -929,7 +921,7 @@ static int order_rollback(struct pilot *p, struct req *r)
 		long long grace_end = e.held_since + config_time_ms(p->cfg, "switch_grace") * 1000;
 
 		if (time_now_us() < grace_end)
-			sleep_us(grace_end - time_now_us());
+			time_sleep_us(grace_end - time_now_us());
 		if (drain(p, r, r->target_physical, why, sizeof(why)) < 0) {
 			store_dir_unhold(p->s, r->access);
 			pilot_sweep(p);

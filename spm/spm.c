@@ -22,6 +22,7 @@
 #include "postfix.h"
 #include "server.h"
 #include "store.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 #define ONCE_TAIL_MS 1000 /* --once: sweeps after the last pre-switch transaction */
@@ -67,14 +68,6 @@ static int bind_spm(struct config *cfg)
 		return 1;
 	}
 	return 0;
-}
-
-static void sleep_ms(long long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 static void on_pass(struct ev_loop *loop, ev_timer *w, int revents)
@@ -135,11 +128,11 @@ static int run_once(struct spm *spm)
 	/* Finish the release sweeps of recent switches. */
 	while (pilot_sweeping(spm->p)) {
 		pilot_sweep(spm->p);
-		sleep_ms(pilot_sweep_interval_ms(spm->p));
+		time_sleep_us(pilot_sweep_interval_ms(spm->p) * 1000);
 	}
 	for (int i = 0; i < ONCE_TAIL_MS / 100; i++) {
 		pilot_sweep(spm->p);
-		sleep_ms(100);
+		time_sleep_us(100000);
 	}
 	pilot_sweep(spm->p);
 	return 0;
