@@ -103,6 +103,40 @@ static int next_line(const char *buf, size_t len, size_t *off, const char **s, c
 	return 1;
 }
 
+/*
+ * next_entry: the next line with content (leading blanks skipped; empty
+ * and '#' lines passed over) as [*s, *e), its number in *line; 1, 0 at
+ * end of text, -1 with *err_r on a NUL byte.
+ */
+static int next_entry(const char *buf, size_t len, const char *path, size_t *off, int *line,
+		      const char **s, const char **e, char **err_r)
+{
+	int rc;
+
+	while ((rc = next_line(buf, len, off, s, e)) != 0) {
+		++*line;
+		if (rc < 0) {
+			*err_r = xasprintf("%s:%d: NUL byte", path, *line);
+			return -1;
+		}
+		while (*s < *e && blank(**s))
+			++*s;
+		if (*s < *e && **s != '#')
+			return 1;
+	}
+	return 0;
+}
+
+/* wipe: free a secret after overwriting it. */
+static void wipe(char **p)
+{
+	if (*p) {
+		explicit_bzero(*p, strlen(*p));
+		free(*p);
+		*p = NULL;
+	}
+}
+
 static char *dup_range(const char *s, const char *e)
 {
 	char *r = xmalloc((size_t)(e - s) + 1);
@@ -120,19 +154,13 @@ int secrets_value(const char *buf, size_t len, const char *path, const char *nam
 	int line = 0, rc;
 
 	*value_r = NULL;
-	while ((rc = next_line(buf, len, &off, &s, &e)) != 0) {
-		line++;
-		if (rc < 0)
-			goto bad_nul;
-		while (s < e && blank(*s))
-			s++;
-		if (s == e || *s == '#')
-			continue;
+	while ((rc = next_entry(buf, len, path, &off, &line, &s, &e, err_r)) > 0) {
 		const char *eq = memchr(s, '=', (size_t)(e - s)), *ke;
 
 		if (eq == NULL) {
 			*err_r = xasprintf("%s:%d: expected name = value", path, line);
-			goto fail;
+			rc = -1;
+			break;
 		}
 		for (ke = eq; ke > s && blank(ke[-1]); ke--)
 			;
@@ -142,23 +170,15 @@ int secrets_value(const char *buf, size_t len, const char *path, const char *nam
 			;
 		while (e > s && blank(e[-1]))
 			e--;
-		if (*value_r) {
-			explicit_bzero(*value_r, strlen(*value_r));
-			free(*value_r);
-		}
 		/* The last one wins, as in main.cf. */
+		wipe(value_r);
 		*value_r = dup_range(s, e);
 	}
-	return *value_r ? 0 : 1;
-bad_nul:
-	*err_r = xasprintf("%s:%d: NUL byte", path, line);
-fail:
-	if (*value_r) {
-		explicit_bzero(*value_r, strlen(*value_r));
-		free(*value_r);
-		*value_r = NULL;
+	if (rc < 0) {
+		wipe(value_r);
+		return -1;
 	}
-	return -1;
+	return *value_r ? 0 : 1;
 }
 
 int secrets_user(const char *buf, size_t len, const char *path, const char *login,
@@ -169,43 +189,31 @@ int secrets_user(const char *buf, size_t len, const char *path, const char *logi
 	int line = 0, rc;
 
 	*password_r = NULL;
-	while ((rc = next_line(buf, len, &off, &s, &e)) != 0) {
-		line++;
-		if (rc < 0) {
-			*err_r = xasprintf("%s:%d: NUL byte", path, line);
-			goto fail;
-		}
-		while (s < e && blank(*s))
-			s++;
-		if (s == e || *s == '#')
-			continue;
-		const char *le = s;
+	while ((rc = next_entry(buf, len, path, &off, &line, &s, &e, err_r)) > 0) {
+		const char *le = s, *p;
 
 		while (le < e && !blank(*le))
 			le++;
-		const char *p = le;
-
-		while (p < e && blank(*p))
-			p++;
+		for (p = le; p < e && blank(*p); p++)
+			;
 		if (p == e) {
 			*err_r = xasprintf("%s:%d: expected LOGIN PASSWORD", path, line);
-			goto fail;
+			rc = -1;
+			break;
 		}
 		if ((size_t)(le - s) != llen || memcmp(s, login, llen) != 0)
 			continue;
 		if (*password_r) {
 			/* Two passwords for one login: neither is a safe guess. */
 			*err_r = xasprintf("%s:%d: second line for the same login", path, line);
-			goto fail;
+			rc = -1;
+			break;
 		}
 		*password_r = dup_range(p, e);
 	}
-	return *password_r ? 0 : 1;
-fail:
-	if (*password_r) {
-		explicit_bzero(*password_r, strlen(*password_r));
-		free(*password_r);
-		*password_r = NULL;
+	if (rc < 0) {
+		wipe(password_r);
+		return -1;
 	}
-	return -1;
+	return *password_r ? 0 : 1;
 }
