@@ -9,6 +9,11 @@
 #   pilot_kill DIR [SIGNAL]    signal (default TERM) it and wait for it
 #   smd_start DIR              fedmig-smd -f, PID in DIR/run/fedmig-smd.pid
 #   pilot_stop_all DIR         both, by PID, if running
+#   pilot_lab NAME [PROG...]   the common start of a test: skip without
+#                              root, a program or Postfix/Dovecot; start
+#                              the lab in a new $LAB (stopped and removed
+#                              at exit, kept with KEEP=1); set $CTL and
+#                              lab.env's variables
 #
 # FEDMIG_BUILD names the build directory (as for the lab).
 
@@ -70,4 +75,30 @@ pilot_stop_all() {
 	_pilot_signal fedmig-spm "$1" TERM
 	_pilot_signal fedmig-smd "$1" TERM
 	return 0
+}
+
+# pilot_lab NAME [PROG...]: see the top. REPO and B must be set.
+pilot_lab() {
+	local name=$1 x
+	shift
+	[ "$(id -u)" = 0 ] || { echo "SKIP $name: needs root (the lab)"; exit 77; }
+	for x in spm/fedmig-spm spm/fedmigctl milter/fedmig-milter policyd/fedmig-policyd "$@"; do
+		[ -x "$B/$x" ] || { echo "SKIP $name: no $B/$x"; exit 77; }
+	done
+	command -v postfix >/dev/null && command -v dovecot >/dev/null ||
+		{ echo "SKIP $name: no postfix/dovecot"; exit 77; }
+	LAB=$(mktemp -d "/tmp/$name.XXXXXX")
+	chmod 0755 "$LAB"
+	trap _pilot_lab_cleanup EXIT
+	"$REPO/tests/lab/lab" start "$LAB" --fedmig recommended >/dev/null ||
+		{ echo "FAIL $name: lab did not start"; exit 1; }
+	# shellcheck disable=SC1091
+	. "$LAB/lab.env"
+	CTL="$B/spm/fedmigctl -c $FEDMIG_CONF"
+}
+
+_pilot_lab_cleanup() {
+	pilot_stop_all "$LAB"
+	"$REPO/tests/lab/lab" stop "$LAB" >/dev/null 2>&1
+	[ -n "${KEEP:-}" ] || rm -rf "$LAB"
 }

@@ -11,26 +11,10 @@ set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
 export FEDMIG_BUILD=$B
-[ "$(id -u)" = 0 ] || { echo "SKIP spm_copy_lab: needs root (the lab)"; exit 77; }
-for x in spm/fedmig-spm spm/fedmigctl smd/fedmig-smd milter/fedmig-milter policyd/fedmig-policyd; do
-	[ -x "$B/$x" ] || { echo "SKIP spm_copy_lab: no $B/$x"; exit 77; }
-done
-command -v postfix >/dev/null && command -v dovecot >/dev/null || { echo "SKIP: no postfix/dovecot"; exit 77; }
 # shellcheck source=tests/integ/lib_pilot.sh
 . "$REPO/tests/integ/lib_pilot.sh"
-LAB=$(mktemp -d /tmp/spm_copy.XXXXXX)
-chmod 0755 "$LAB"
-cleanup() {
-	pilot_stop_all "$LAB"
-	"$REPO/tests/lab/lab" stop "$LAB" >/dev/null 2>&1
-	[ -n "${KEEP:-}" ] || rm -rf "$LAB"
-}
-trap cleanup EXIT
-"$REPO/tests/lab/lab" start "$LAB" --fedmig recommended >/dev/null || { echo "FAIL spm_copy_lab: lab did not start"; exit 1; }
-# shellcheck disable=SC1091
-. "$LAB/lab.env"
+pilot_lab spm_copy_lab smd/fedmig-smd
 N=${SPM_COPY_USERS:-4}
-CTL="$B/spm/fedmigctl -c $FEDMIG_CONF"
 cat >>"$FEDMIG_CONF" <<CONF
 scenarios = copy
 default_scenario = copy

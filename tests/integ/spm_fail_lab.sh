@@ -10,26 +10,10 @@ set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
 export FEDMIG_BUILD=$B
-[ "$(id -u)" = 0 ] || { echo "SKIP spm_fail_lab: needs root (the lab)"; exit 77; }
-for x in spm/fedmig-spm spm/fedmigctl milter/fedmig-milter policyd/fedmig-policyd; do
-	[ -x "$B/$x" ] || { echo "SKIP spm_fail_lab: no $B/$x"; exit 77; }
-done
-command -v postfix >/dev/null && command -v dovecot >/dev/null || { echo "SKIP: no postfix/dovecot"; exit 77; }
 # shellcheck source=tests/integ/lib_pilot.sh
 . "$REPO/tests/integ/lib_pilot.sh"
-LAB=$(mktemp -d /tmp/spm_fail.XXXXXX)
-chmod 0755 "$LAB"
-cleanup() {
-	pilot_stop_all "$LAB"
-	"$REPO/tests/lab/lab" stop "$LAB" >/dev/null 2>&1
-	[ -n "${KEEP:-}" ] || rm -rf "$LAB"
-}
-trap cleanup EXIT
+pilot_lab spm_fail_lab
 fail() { echo "FAIL spm_fail_lab: $*"; tail -n 15 "$LAB/log/fedmig-spm.log"; exit 1; }
-"$REPO/tests/lab/lab" start "$LAB" --fedmig recommended >/dev/null || fail "lab did not start"
-# shellcheck disable=SC1091
-. "$LAB/lab.env"
-CTL="$B/spm/fedmigctl -c $FEDMIG_CONF"
 # Two more systems in front of S2's Dovecot, driven by site scripts:
 # "mute" does everything but announces nothing; "broken" cannot create.
 mkdir -p "$LAB/bin"

@@ -12,25 +12,9 @@ set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
 export FEDMIG_BUILD=$B
-[ "$(id -u)" = 0 ] || { echo "SKIP spm_rollback_lab: needs root (the lab)"; exit 77; }
-for x in spm/fedmig-spm spm/fedmigctl smd/fedmig-smd milter/fedmig-milter policyd/fedmig-policyd; do
-	[ -x "$B/$x" ] || { echo "SKIP spm_rollback_lab: no $B/$x"; exit 77; }
-done
-command -v postfix >/dev/null && command -v dovecot >/dev/null || { echo "SKIP: no postfix/dovecot"; exit 77; }
 # shellcheck source=tests/integ/lib_pilot.sh
 . "$REPO/tests/integ/lib_pilot.sh"
-LAB=$(mktemp -d /tmp/spm_rollback.XXXXXX)
-chmod 0755 "$LAB"
-cleanup() {
-	pilot_stop_all "$LAB"
-	"$REPO/tests/lab/lab" stop "$LAB" >/dev/null 2>&1
-	[ -n "${KEEP:-}" ] || rm -rf "$LAB"
-}
-trap cleanup EXIT
-"$REPO/tests/lab/lab" start "$LAB" --fedmig recommended >/dev/null || { echo "FAIL spm_rollback_lab: lab did not start"; exit 1; }
-# shellcheck disable=SC1091
-. "$LAB/lab.env"
-CTL="$B/spm/fedmigctl -c $FEDMIG_CONF"
+pilot_lab spm_rollback_lab smd/fedmig-smd
 cat >>"$FEDMIG_CONF" <<CONF
 scenarios = copy
 default_scenario = copy
