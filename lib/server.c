@@ -43,9 +43,12 @@ int server_main(int argc, char **argv, const struct server_ops *ops)
 	char optstring[64];
 	int to_stderr = 0, check_only = 0, c, rc;
 	char *err = NULL;
-	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	struct option longopts[16] = {{"help", no_argument, NULL, 'h'}};
+	size_t nlong = 1;
 
+	for (const struct option *o = ops->longopts; o && o->name; o++)
+		if (nlong + 1 < sizeof(longopts) / sizeof(longopts[0]))
+			longopts[nlong++] = *o; /* the last entry stays zeroed */
 	snprintf(optstring, sizeof(optstring), "c:fnvVh%s", ops->opts ? ops->opts : "");
 	log_init(ops->name, LOG_TO_STDERR, NULL);
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {

@@ -10,8 +10,8 @@
  *   -n       check the configuration and exit (0 good, 1 bad)
  *   -v       verbose (debug) logging
  *   -h       help (also --help); -V version
- * plus the program's own (ops->opts, getopt letters, handed to
- * ops->option()), loads the config (errors printed as FILE:LINE: and exit
+ * plus the program's own (ops->opts, getopt letters, and ops->longopts,
+ * their long names, handed to ops->option()), loads the config (errors printed as FILE:LINE: and exit
  * 1), opens syslog, calls ops->bind() as the invoking user (root: open
  * sockets, lock files), drops privileges to $fedmig_user unless
  * ops->keep_root says the program does that itself, then returns
@@ -21,6 +21,8 @@
 #ifndef FEDMIG_SERVER_H
 #define FEDMIG_SERVER_H
 
+#include <getopt.h>
+
 #include "config.h"
 
 #define FEDMIG_VERSION "0.1"
@@ -29,6 +31,9 @@ struct server_ops {
 	const char *name;     /* program name, for logs and usage */
 	const char *synopsis; /* one line: what the program does */
 	const char *opts;     /* extra getopt letters, e.g. "1N:" */
+	/* Long names of those letters ({"once", no_argument, NULL, '1'}...,
+	 * ended by a zeroed entry), or NULL. */
+	const struct option *longopts;
 	const char *opts_help; /* lines for -h, one per extra option */
 	int (*option)(int opt, const char *arg); /* 0 ok, -1 bad option */
 	int (*bind)(struct config *cfg);

@@ -119,32 +119,14 @@ static int run(struct config *cfg)
 	return smd_master(cfg, opt_once);
 }
 
-/* Long options become their short letters: server_main knows only --help. */
-static void translate_long(int argc, char **argv)
-{
-	static const struct {
-		const char *lng, *shrt;
-	} map[] = {{"--once", "-1"},	     {"--from", "-F"},	   {"--to", "-T"},
-		   {"--src-user", "-S"},     {"--dst-user", "-D"}, {"--user", "-u"}};
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
-			size_t n = strlen(map[k].lng);
-
-			if (strcmp(argv[i], map[k].lng) == 0) {
-				argv[i] = (char *)map[k].shrt;
-			} else if (strncmp(argv[i], map[k].lng, n) == 0 && argv[i][n] == '=') {
-				/* --from=s1 -> -Fs1 */
-				argv[i] = xasprintf("%s%s", map[k].shrt, argv[i] + n + 1);
-			}
-		}
-	}
-}
-
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{"once", no_argument, NULL, '1'},	  {"user", required_argument, NULL, 'u'},
+		{"from", required_argument, NULL, 'F'},	  {"to", required_argument, NULL, 'T'},
+		{"src-user", required_argument, NULL, 'S'}, {"dst-user", required_argument, NULL, 'D'},
+		{NULL, 0, NULL, 0},
+	};
 	static const struct server_ops ops = {
 		.name = "fedmig-smd",
 		.synopsis = "fedmig data mover: copies switched mailboxes over IMAP",
@@ -156,10 +138,10 @@ int main(int argc, char **argv)
 			     "  -S, --src-user LOGIN with -u: login on the source (default: local part\n"
 			     "                       of ADDRESS at the source's domain)\n"
 			     "  -D, --dst-user LOGIN with -u: login on the target (likewise)\n",
+		.longopts = longopts,
 		.option = option,
 		.run = run,
 	};
 
-	translate_long(argc, argv);
 	return server_main(argc, argv, &ops);
 }

@@ -195,6 +195,7 @@ static const struct server_ops ops = {
 	.name = "fedmig-spm",
 	.synopsis = "the fedmig migration pilot: state machine, switches, release sweeps",
 	.opts = "1",
+	.longopts = (const struct option[]){{"once", no_argument, NULL, '1'}, {NULL, 0, NULL, 0}},
 	.opts_help = "  -1, --once  process everything due, finish the sweeps, exit (cron)\n",
 	.option = option,
 	.bind = bind_spm,
@@ -204,12 +205,5 @@ static const struct server_ops ops = {
 
 int main(int argc, char **argv)
 {
-	/* server_main knows only short options: --once is -1. */
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strcmp(argv[i], "--once") == 0)
-			argv[i] = (char *)"-1";
-	}
 	return server_main(argc, argv, &ops);
 }
