@@ -23,6 +23,14 @@ struct conn {
 	struct msg *msg;
 	unsigned long noreply; /* the SMFIP_NR_* steps the MTA agreed to */
 	int lost_msg;          /* MAIL FROM could not allocate its context */
+	/*
+	 * When Postfix last waited for our reply (negotiation, end of
+	 * message). MAIL and RCPT are no-reply steps, so this thread may
+	 * see MAIL FROM only after cleanup has already rewritten the
+	 * recipients; nothing of the next transaction can be earlier than
+	 * this, so it, not our own clock at MAIL FROM, starts it (rule 4).
+	 */
+	long long sync_us;
 };
 
 static struct store_pool *pool;
@@ -95,6 +103,7 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return SMFIS_REJECT;
 	}
 	c->noreply = f1 & NOREPLY_STEPS;
+	c->sync_us = time_now_us();
 	smfi_setpriv(ctx, c);
 	*pf0 = SMFIF_QUARANTINE | (f0 & SMFIF_SETSYMLIST);
 	*pf1 = (f1 & UNUSED_STEPS) | c->noreply;
@@ -120,7 +129,7 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 		c->lost_msg = 1;
 		return step_ok(c, SMFIP_NR_MAIL);
 	}
-	txn_begin(&c->msg->txn);
+	txn_begin_at(&c->msg->txn, c->sync_us);
 	return step_ok(c, SMFIP_NR_MAIL);
 }
 
@@ -184,6 +193,8 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
 	int nheld;
 	size_t first = 0;
 
+	if (c)
+		c->sync_us = time_now_us(); /* Postfix waits for this reply */
 	if (m == NULL)
 		return tempfail(ctx, c, lqid,
 				c && c->lost_msg ? "out of memory at MAIL FROM" : "no transaction state");

@@ -41,17 +41,6 @@ void txn_begin_at(struct txn *t, long long mail_us)
 	pthread_mutex_unlock(&txn_lock);
 }
 
-void txn_begin(struct txn *t)
-{
-	/* The clock is read under the lock, so that no status answer can
-	 * miss a transaction stamped before it was given. */
-	pthread_mutex_lock(&txn_lock);
-	t->mail_us = time_now_us();
-	if (!t->linked)
-		link_locked(t);
-	pthread_mutex_unlock(&txn_lock);
-}
-
 void txn_end(struct txn *t)
 {
 	pthread_mutex_lock(&txn_lock);

@@ -12,7 +12,7 @@
  * Contract: the registry is process-wide and thread-safe (libmilter runs
  * one thread per connection). A struct txn is embedded in the caller's
  * message context: registering never allocates, so it cannot fail.
- * txn_begin() stamps T->mail_us with the wall clock (µs) and adds T;
+ * txn_begin_at() stamps T->mail_us with the given start (µs) and adds T;
  * txn_end() removes it and is a no-op when T is not registered (so every
  * cleanup path may call it). txn_oldest() reports the smallest mail_us
  * (0 when none is open) and the count.
@@ -40,8 +40,7 @@ struct txn {
 	int linked;
 };
 
-void txn_begin(struct txn *t);
-/* txn_begin_at: txn_begin with a given time, for tests. */
+/* The milter passes the time of the connection's last synchronous reply. */
 void txn_begin_at(struct txn *t, long long mail_us);
 void txn_end(struct txn *t);
 void txn_oldest(long long *oldest_r, size_t *count_r);
