@@ -127,8 +127,7 @@ static int next_entry(const char *buf, size_t len, const char *path, size_t *off
 	return 0;
 }
 
-/* wipe: free a secret after overwriting it. */
-static void wipe(char **p)
+void secrets_wipe(char **p)
 {
 	if (*p) {
 		explicit_bzero(*p, strlen(*p));
@@ -171,11 +170,11 @@ int secrets_value(const char *buf, size_t len, const char *path, const char *nam
 		while (e > s && blank(e[-1]))
 			e--;
 		/* The last one wins, as in main.cf. */
-		wipe(value_r);
+		secrets_wipe(value_r);
 		*value_r = dup_range(s, e);
 	}
 	if (rc < 0) {
-		wipe(value_r);
+		secrets_wipe(value_r);
 		return -1;
 	}
 	return *value_r ? 0 : 1;
@@ -212,7 +211,7 @@ int secrets_user(const char *buf, size_t len, const char *path, const char *logi
 		*password_r = dup_range(p, e);
 	}
 	if (rc < 0) {
-		wipe(password_r);
+		secrets_wipe(password_r);
 		return -1;
 	}
 	return *password_r ? 0 : 1;

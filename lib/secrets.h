@@ -20,6 +20,8 @@
 
 int secrets_read(const char *path, char **buf_r, size_t *len_r, char **err_r);
 void secrets_free(char *buf, size_t len);
+/* secrets_wipe: overwrite the string *P, free it, set *P to NULL. */
+void secrets_wipe(char **p);
 
 /* secrets_value: the value of "NAME = VALUE" (blanks around both trimmed). */
 int secrets_value(const char *buf, size_t len, const char *path, const char *name,

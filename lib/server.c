@@ -46,9 +46,15 @@ int server_main(int argc, char **argv, const struct server_ops *ops)
 	struct option longopts[16] = {{"help", no_argument, NULL, 'h'}};
 	size_t nlong = 1;
 
-	for (const struct option *o = ops->longopts; o && o->name; o++)
-		if (nlong + 1 < sizeof(longopts) / sizeof(longopts[0]))
-			longopts[nlong++] = *o; /* the last entry stays zeroed */
+	for (const struct option *o = ops->longopts; o && o->name; o++) {
+		if (nlong + 1 == sizeof(longopts) / sizeof(longopts[0])) {
+			/* A program's own table: a build that cannot parse its
+			 * documented options must not run with some ignored. */
+			fprintf(stderr, "%s: too many long options\n", ops->name);
+			return 1;
+		}
+		longopts[nlong++] = *o; /* the last entry stays zeroed */
+	}
 	snprintf(optstring, sizeof(optstring), "c:fnvVh%s", ops->opts ? ops->opts : "");
 	log_init(ops->name, LOG_TO_STDERR, NULL);
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {

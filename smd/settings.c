@@ -26,11 +26,8 @@ int smd_read_credentials(const char *path, char **user_r, char **password_r, cha
 	if (rc > 0)
 		*err_r = xasprintf("%s: master_user and master_password are required", path);
 	free(*user_r);
-	if (*password_r) {
-		explicit_bzero(*password_r, strlen(*password_r));
-		free(*password_r);
-	}
-	*user_r = *password_r = NULL;
+	*user_r = NULL;
+	secrets_wipe(password_r);
 	return -1;
 }
 
@@ -97,10 +94,7 @@ void smd_side_free(struct copy_side *side)
 {
 	free((char *)side->user);
 	free((char *)side->master);
-	if (side->password) {
-		explicit_bzero((char *)side->password, strlen(side->password));
-		free((char *)side->password);
-	}
+	secrets_wipe((char **)&side->password);
 	memset(side, 0, sizeof(*side));
 }
 
