@@ -4,3 +4,5 @@ BENCHES += bench/e2e
 BENCHES += bench/imap_client
 $(O)/bench/noop_milter: $(O)/bench/noop_milter.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MILTER_LIBS)
+# No test or bench calls Postfix or Dovecot without its own configuration.
+INTEG_TESTS += tests/integ/host_config_lint.sh
