@@ -6,3 +6,5 @@ $(O)/bench/noop_milter: $(O)/bench/noop_milter.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MILTER_LIBS)
 # No test or bench calls Postfix or Dovecot without its own configuration.
 INTEG_TESTS += tests/integ/host_config_lint.sh
+# Every configuration key is read by something, or setting it is an error.
+INTEG_TESTS += tests/integ/config_keys_used.sh
