@@ -8,3 +8,4 @@ $(O)/bench/noop_milter: $(O)/bench/noop_milter.o
 INTEG_TESTS += tests/integ/host_config_lint.sh
 # Every configuration key is read by something, or setting it is an error.
 INTEG_TESTS += tests/integ/config_keys_used.sh
+INTEG_TESTS += tests/integ/spm_start_checks.sh

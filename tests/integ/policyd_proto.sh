@@ -49,6 +49,8 @@ socketmap_socket = unix:$TMP/$1-socketmap.sock
 systems = s1 s2
 s1_domain = s1.test
 s2_domain = s2.test
+s1_driver = none
+s2_driver = none
 $2
 CONF
 }
