@@ -788,7 +788,11 @@ void config_print(const struct config *cfg, FILE *fp, int flags)
 			continue;
 		sorted[n++] = &cfg->v[i];
 	}
-	qsort(sorted, n, sizeof(*sorted), cmp_entry);
+	/* What the file sets is shown as the admin wrote it, in its order
+	 * (cfg->v holds the file's entries first, in order); the full list is
+	 * sorted so a key is found. */
+	if (!(flags & CONFIG_PRINT_SET))
+		qsort(sorted, n, sizeof(*sorted), cmp_entry);
 	for (size_t i = 0; i < n; i++) {
 		const struct entry *e = sorted[i];
 		const char *v = (flags & CONFIG_PRINT_DEFAULTS) ? e->key->def

@@ -75,7 +75,8 @@ const char *config_system_by_domain(const struct config *cfg, const char *domain
 /*
  * config_print: "name = value" per key, like postconf. FLAGS:
  * CONFIG_PRINT_DEFAULTS prints defaults instead of effective values;
- * CONFIG_PRINT_SET prints only keys set in the file (postconf -n).
+ * CONFIG_PRINT_SET prints only keys set in the file, as written and in the
+ * file's order (the others are sorted by name).
  */
 #define CONFIG_PRINT_DEFAULTS 1
 #define CONFIG_PRINT_SET 2

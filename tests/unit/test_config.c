@@ -193,6 +193,25 @@ START_TEST(test_documented)
 }
 END_TEST
 
+/* config -n: what the file sets, as written, in the file's order. */
+START_TEST(test_print_set)
+{
+	const char *text = "systems = zz aa\nzz_domain = z.org\naa_domain = $zz_domain\n"
+			   "fedmig_user = mig\n";
+	char *err = NULL, *out = NULL;
+	size_t len = 0;
+	struct config *cfg = config_parse(text, "t.conf", &err);
+	FILE *fp = open_memstream(&out, &len);
+
+	ck_assert_msg(cfg != NULL, "%s", err);
+	config_print(cfg, fp, CONFIG_PRINT_SET);
+	fclose(fp);
+	ck_assert_str_eq(out, text);
+	config_free(&cfg);
+	free(out);
+}
+END_TEST
+
 START_TEST(test_time)
 {
 	long long ms;
@@ -217,6 +236,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_table, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_loop_test(tc, test_check, 0, sizeof(check_cases) / sizeof(check_cases[0]));
 	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_print_set);
 	tcase_add_test(tc, test_nul_in_file);
 	tcase_add_test(tc, test_documented);
 	tcase_add_test(tc, test_time);
