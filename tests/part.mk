@@ -9,3 +9,4 @@ INTEG_TESTS += tests/integ/host_config_lint.sh
 # Every configuration key is read by something, or setting it is an error.
 INTEG_TESTS += tests/integ/config_keys_used.sh
 INTEG_TESTS += tests/integ/spm_start_checks.sh
+INTEG_TESTS += tests/integ/ctl_report.sh
