@@ -10,3 +10,5 @@ INTEG_TESTS += tests/integ/host_config_lint.sh
 INTEG_TESTS += tests/integ/config_keys_used.sh
 INTEG_TESTS += tests/integ/spm_start_checks.sh
 INTEG_TESTS += tests/integ/ctl_report.sh
+# The README's fedmig.conf, CSV and Postfix blocks work as printed.
+INTEG_TESTS += tests/integ/readme_config.sh
