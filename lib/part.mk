@@ -1,6 +1,7 @@
 # libfedmig: the modules every program shares.
 LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/addr.c lib/csv.c lib/secrets.c lib/store.c \
-	lib/daemon.c lib/timeutil.c lib/server.c lib/state.c lib/store_req.c lib/store_smd.c
+	lib/daemon.c lib/timeutil.c lib/server.c lib/state.c lib/store_req.c lib/store_smd.c \
+	lib/config_check.c
 $(LIBFEDMIG): $(LIB_SRCS:%.c=$(O)/%.o)
 
 UNIT_TESTS += $(O)/tests/unit/test_config $(O)/tests/unit/test_addr \

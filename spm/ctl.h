@@ -9,6 +9,8 @@
 #ifndef FEDMIG_CTL_H
 #define FEDMIG_CTL_H
 
+#include <stdio.h>
+
 #include "config.h"
 #include "store.h"
 
@@ -32,6 +34,22 @@ struct store *ctl_store(struct ctl *ctl);
 int ctl_usage(const struct ctl_cmd *cmd);
 /* ctl_normalize: canonical address or print "fedmigctl: ADDR: why", -1. */
 int ctl_normalize(const struct ctl *ctl, const char *in, char out[ADDR_MAX]);
+
+/* ctl_json_str: S as a JSON string on FP. */
+void ctl_json_str(FILE *fp, const char *s);
+
+struct req;
+/* ctl_req_reason: why R is not moving on: its own reason, else the last
+ * failure of its copy (or copy back) while fedmig-smd retries it; "" when
+ * none. May format into BUF (LEN bytes); the result lives as long as R
+ * and BUF. */
+const char *ctl_req_reason(struct store *s, const struct req *r, char *buf, size_t len);
+
+/* ctl_report_addresses: one line per request of BATCH (0: all) on FP:
+ * ADDRESS STATE "HOLD ms" COPIED VERIFIED and STATES, each state reached
+ * as STATE@SECONDS after submission; with JSON, an "addresses":[...],
+ * member. -1 on a store error (store_errmsg() says which). */
+int ctl_report_addresses(struct store *s, long long batch, int json, FILE *fp);
 
 extern const struct ctl_cmd ctl_directory_cmds[];
 extern const struct ctl_cmd ctl_request_cmds[];

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "config_check.h"
 #include "ctl.h"
 #include "log.h"
 #include "server.h"
@@ -123,8 +124,15 @@ static int cmd_check(struct ctl *ctl, int argc, char **argv)
 {
 	struct store *s;
 
+	char *err = NULL;
+
 	if (argc != 0)
 		return ctl_usage(&ctl_base_cmds[1]);
+	if (config_check(ctl->cfg, &err) < 0) {
+		fputs(err, stderr);
+		free(err);
+		return 1;
+	}
 	s = ctl_store(ctl);
 	if (store_check(s) < 0) {
 		fprintf(stderr, "fedmigctl: %s: %s\n", config_str(ctl->cfg, "state_database"),
