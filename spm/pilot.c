@@ -276,7 +276,7 @@ static int addr_held(struct pilot *p, const char *addr)
 	char canon[ADDR_MAX];
 	const char *why;
 
-	if (addr_normalize(addr, strlen(addr), ADDR_FOLD_LOCAL, canon, &why) < 0)
+	if (addr_normalize(addr, strlen(addr), ADDR_FOLD_LOCAL | ADDR_INTERNAL, canon, &why) < 0)
 		return 0;
 	return store_dir_lookup(p->s, canon, &e) == STORE_OK && e.held;
 }
