@@ -10,7 +10,8 @@
  *
  * Contract: config_load() returns NULL and sets *err_r to every problem as
  * "FILE:LINE: message" lines (caller frees) on an unknown key, a bad
- * value, a value out of range, a duplicate key, or an undefined $name.
+ * value, a value out of range, a duplicate key, an undefined $name, or
+ * a value over 64 KiB once $name is expanded.
  * Getters take a declared key name; asking for an undeclared one is a
  * programming error and aborts. Returned strings belong to the config.
  */
