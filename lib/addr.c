@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 
@@ -122,10 +123,19 @@ const char *addr_show(const char *in, size_t len, char *buf, size_t size)
 static int domain_ok(const char *d, size_t n)
 {
 	if (n >= 2 && d[0] == '[' && d[n - 1] == ']') {
-		for (size_t i = 1; i + 1 < n; i++)
-			if (!((d[i] >= '0' && d[i] <= '9') || d[i] == '.' || d[i] == ':' ||
-			      (d[i] >= 'a' && d[i] <= 'f') || (d[i] >= 'A' && d[i] <= 'F') ||
-			      d[i] == 'I' || d[i] == 'P' || d[i] == 'v' || d[i] == 'V'))
+		/* [192.0.2.1] or [IPv6:2001:db8::1], the tag in any case: the
+		 * canonical form folds the domain, and must read back. */
+		size_t i = 1;
+		int v6 = n > 7 && strncasecmp(d + 1, "IPv6:", 5) == 0;
+
+		if (v6)
+			i += 5;
+		if (i + 1 >= n)
+			return 0;
+		for (; i + 1 < n; i++)
+			if (!((d[i] >= '0' && d[i] <= '9') || d[i] == '.' ||
+			      (v6 && (d[i] == ':' || (d[i] >= 'a' && d[i] <= 'f') ||
+				      (d[i] >= 'A' && d[i] <= 'F')))))
 				return 0;
 		return 1;
 	}
@@ -300,6 +310,12 @@ int addr_normalize(const char *in, size_t len, int flags, char *out, const char 
 				 "':', ',', ';', '@', a bracket or a stray dot: quote it)";
 			return -1;
 		}
+	}
+	/* In the canonical form a leading space would be trimmed away as the
+	 * address's own white space: two spellings of one address. */
+	if (local[0] == ' ' || local[ll - 1] == ' ') {
+		*why_r = "white space at the start or end of the local part";
+		return -1;
 	}
 	for (size_t i = 0; i < ll; i++)
 		if ((flags & ADDR_FOLD_LOCAL) && local[i] >= 'A' && local[i] <= 'Z')

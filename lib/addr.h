@@ -10,12 +10,14 @@
  *                printable ASCII character) '"'
  *   domain     = a hostname: labels of letters, digits, '-' (not first or
  *                last) and UTF-8 (U-labels), each 1..63 bytes, at most 255
- *                bytes, a trailing dot dropped; or an address literal [..]
+ *                bytes, a trailing dot dropped; or an address literal,
+ *                [192.0.2.1] or [IPv6:2001:db8::1]
  * Refused everywhere: NUL, CR, LF, other C0/C1 controls and DEL, and bytes
  * that are not valid UTF-8 (overlong forms, surrogates, beyond U+10FFFF).
  * Refused too, although RFC 5321 allows it: a '"' or '\' inside the
  * unquoted local part (written \" or \\ in a quoted string), because
- * the canonical form could not say where its quoting ended.
+ * the canonical form could not say where its quoting ended, and white
+ * space at either end of it, which the canonical form would lose.
  *
  * The canonical form is Postfix's internal form: no <>, the local part
  * unquoted ("john doe"@x becomes john doe@x, as Postfix looks it up in
