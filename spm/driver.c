@@ -139,13 +139,13 @@ static int sink_ok(const char *sys, enum sink sink, const char *what, const char
 		reason = "not in canonical form";
 	else if (sink == SINK_EXEC && addr[0] == '-')
 		reason = "a leading '-' would read as an option";
+	else if (sink == SINK_DOVECOT && !addr_local_is_atom(addr))
+		reason = "a quoted local part (not an RFC 5321 dot-atom) cannot be written to "
+			 "Dovecot's passwd-file safely";
 	else if (sink == SINK_DOVECOT && strpbrk(addr, ": \t"))
 		reason = "':' or white space would split the passwd-file's fields";
 	else if (sink == SINK_DOVECOT && addr[0] == '#')
 		reason = "a leading '#' makes a comment line";
-	else if (sink == SINK_DOVECOT && !addr_local_is_atom(addr))
-		reason = "a quoted local part (not an RFC 5321 dot-atom) cannot be written to "
-			 "Dovecot's passwd-file safely";
 	if (reason == NULL)
 		return 1;
 	snprintf(why, DRV_WHY, "%s: refusing %s \"%s\" for the %s driver: %s", sys, what,
