@@ -23,8 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (i < size && data[i] != '\n')
 			continue;
 		if (addr_normalize((const char *)data + start, i - start, ADDR_FOLD_LOCAL | ADDR_INTERNAL,
-				   canon[n],
-				   &why) == 0) {
+				   canon[n], &why) == 0) {
 			r[n].addr = canon[n];
 			want += strlen(canon[n]) + (n > 0);
 			n++;
