@@ -534,11 +534,6 @@ static int exec_verb(const struct config *cfg, const char *sys, const char *cons
 
 enum kind { K_DOVECOT, K_EXEC, K_NONE, K_BAD };
 
-/* checked: kind_of SYS, or K_BAD when one of the N addresses V (roles
- * WHAT) must not reach that driver's sink; WHY says why. */
-static enum kind checked(const struct config *cfg, const char *sys, const char *const *what,
-			 const char *const *v, size_t n, char *why);
-
 static enum kind kind_of(const struct config *cfg, const char *sys, char *why)
 {
 	const char *d;
@@ -555,6 +550,8 @@ static enum kind kind_of(const struct config *cfg, const char *sys, char *why)
 	return K_NONE;
 }
 
+/* checked: kind_of SYS, or K_BAD when one of the N addresses V (roles
+ * WHAT) must not reach that driver's sink; WHY says why. */
 static enum kind checked(const struct config *cfg, const char *sys, const char *const *what,
 			 const char *const *v, size_t n, char *why)
 {
