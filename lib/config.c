@@ -27,6 +27,10 @@ static const struct conf_key key_table[] = {
 };
 
 #define MAX_EXPAND_DEPTH 20
+/* A value is a path, a list of domains or a few words: 64 KiB is far
+ * beyond any, and stops $a$a$a... nested a few times from growing
+ * (doubling per level) into megabytes per key and gigabytes in all. */
+#define MAX_VALUE_SIZE 65536
 #define MAX_NAME 256
 
 struct entry {
@@ -240,6 +244,13 @@ static char *expand(struct config *cfg, const char *value, int depth, char *why,
 			p = q;
 		} else {
 			p++;
+		}
+		if (len + plen > MAX_VALUE_SIZE) {
+			snprintf(why, whylen, "value longer than %d bytes after $name expansion",
+				 MAX_VALUE_SIZE);
+			free(sub);
+			free(out);
+			return NULL;
 		}
 		if (len + plen + 1 > cap) {
 			cap = (len + plen + 1) * 2;

@@ -10,8 +10,9 @@
  *
  * Contract: config_load() returns NULL and sets *err_r to every problem as
  * "FILE:LINE: message" lines (caller frees) on an unknown key, a bad
- * value, a value out of range, a duplicate key, an undefined $name, or a
- * key this version does not implement yet (conf_key.todo).
+ * value, a value out of range, a duplicate key, an undefined $name, a
+ * value over 64 KiB once $name is expanded, or a key this version does
+ * not implement yet (conf_key.todo).
  * Getters take a declared key name; asking for an undeclared one is a
  * programming error and aborts. Returned strings belong to the config.
  */

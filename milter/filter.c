@@ -47,7 +47,9 @@ void filter_init(const struct config *cfg, int v)
 {
 	pool = pool_new(config_str(cfg, "state_database"),
 			(int)config_time_ms(cfg, "store_busy_timeout"));
-	fold_flags = config_bool(cfg, "fold_local_part") ? ADDR_FOLD_LOCAL : 0;
+	/* Postfix passes RCPT TO as the client wrote it, and a held recipient
+	 * must not slip through because its client was sloppy: read leniently. */
+	fold_flags = (config_bool(cfg, "fold_local_part") ? ADDR_FOLD_LOCAL : 0) | ADDR_INTERNAL;
 	verbose = v;
 }
 

@@ -69,8 +69,9 @@ void decide_policy(const struct decide_conf *c, const struct policy_attr *attrs,
 		return;
 	}
 	/* Postfix checked the syntax before asking: an address fedmig cannot
-	 * read is not one the directory can hold, so it is not ours to judge. */
-	if (addr_normalize(rcpt, strlen(rcpt), c->addr_flags, d->rcpt, &why) < 0) {
+	 * read is not one the directory can hold, so it is not ours to judge.
+	 * recipient= is Postfix's internal form (unquoted local part). */
+	if (addr_normalize(rcpt, strlen(rcpt), c->addr_flags | ADDR_INTERNAL, d->rcpt, &why) < 0) {
 		d->rcpt[0] = '\0';
 		dunno(d, why);
 		return;
@@ -173,7 +174,7 @@ enum sockmap_kind decide_socketmap(const struct decide_conf *c, const char *req,
 	at = keylen ? memrchr(key, '@', keylen) : NULL;
 	/* Bare domains, "@domain" and bare local parts name no mailbox. */
 	if (at == NULL || at == key || at == key + keylen - 1 ||
-	    addr_normalize(key, keylen, c->addr_flags, canon, &why) < 0) {
+	    addr_normalize(key, keylen, c->addr_flags | ADDR_INTERNAL, canon, &why) < 0) {
 		snprintf(out, out_size, "NOTFOUND ");
 		return SOCKMAP_NOTFOUND;
 	}

@@ -32,7 +32,12 @@ struct ctl_cmd {
 struct store *ctl_store(struct ctl *ctl);
 /* ctl_usage: print "usage: fedmigctl WORDS ARGS" for CMD, return 2. */
 int ctl_usage(const struct ctl_cmd *cmd);
-/* ctl_normalize: canonical address or print "fedmigctl: ADDR: why", -1. */
+/* ctl_addr: the canonical form of IN, an address as an admin writes it
+ * (RFC 5321, see addr.h; folded if fold_local_part), into OUT: 0, or -1
+ * with a static reason in *why_r. */
+int ctl_addr(const struct ctl *ctl, const char *in, char out[ADDR_MAX], const char **why_r);
+/* ctl_normalize: ctl_addr, or print "fedmigctl: ADDR: why" (ADDR with its
+ * control bytes escaped) and return -1. */
 int ctl_normalize(const struct ctl *ctl, const char *in, char out[ADDR_MAX]);
 
 /* ctl_json_str: S as a JSON string on FP. */

@@ -173,8 +173,11 @@ static void import_record(struct import *im, struct csv *csv)
 		return;
 	}
 	memset(&r, 0, sizeof(r));
-	if (ctl_normalize(im->ctl, f[0], r.access) < 0) {
-		import_error(im, line, "bad address");
+	if (ctl_addr(im->ctl, f[0], r.access, &why) < 0) {
+		char shown[ADDR_SHOW_MAX];
+
+		import_error(im, line, "address \"%s\": %s",
+			     addr_show(f[0], strlen(f[0]), shown, sizeof(shown)), why);
 		return;
 	}
 	if (strlen(f[1]) >= sizeof(r.target_system) || strlen(f[3]) >= sizeof(r.scenario)) {
@@ -185,11 +188,18 @@ static void import_record(struct import *im, struct csv *csv)
 	snprintf(r.scenario, sizeof(r.scenario), "%s",
 		 *f[3] ? f[3] : config_str(im->ctl->cfg, "default_scenario"));
 	if (time_parse_local(*f[2] ? f[2] : "now", im->now, &r.planned_at) < 0) {
-		import_error(im, line, "bad planned time \"%s\"", f[2]);
+		char shown[64];
+
+		import_error(im, line, "bad planned time \"%s\"",
+			     addr_show(f[2], strlen(f[2]), shown, sizeof(shown)));
 		return;
 	}
 	if ((why = check_request(im->ctl, &r)) != NULL) {
-		import_error(im, line, "%s: %s", r.target_system, why);
+		char shown[80];
+
+		import_error(im, line, "%s: %s",
+			     addr_show(r.target_system, strlen(r.target_system), shown, sizeof(shown)),
+			     why);
 		return;
 	}
 	if (im->n == im->cap) {

@@ -92,13 +92,21 @@ struct store *ctl_store(struct ctl *ctl)
 	return ctl->store;
 }
 
+int ctl_addr(const struct ctl *ctl, const char *in, char out[ADDR_MAX], const char **why_r)
+{
+	return addr_normalize(in, strlen(in),
+			      config_bool(ctl->cfg, "fold_local_part") ? ADDR_FOLD_LOCAL : 0, out,
+			      why_r);
+}
+
 int ctl_normalize(const struct ctl *ctl, const char *in, char out[ADDR_MAX])
 {
 	const char *why;
+	char shown[ADDR_SHOW_MAX];
 
-	if (addr_normalize(in, strlen(in), config_bool(ctl->cfg, "fold_local_part") ? ADDR_FOLD_LOCAL : 0,
-			   out, &why) < 0) {
-		fprintf(stderr, "fedmigctl: %s: %s\n", in, why);
+	if (ctl_addr(ctl, in, out, &why) < 0) {
+		fprintf(stderr, "fedmigctl: %s: %s\n", addr_show(in, strlen(in), shown, sizeof(shown)),
+			why);
 		return -1;
 	}
 	return 0;

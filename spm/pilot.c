@@ -276,7 +276,7 @@ static int addr_held(struct pilot *p, const char *addr)
 	char canon[ADDR_MAX];
 	const char *why;
 
-	if (addr_normalize(addr, strlen(addr), ADDR_FOLD_LOCAL, canon, &why) < 0)
+	if (addr_normalize(addr, strlen(addr), ADDR_FOLD_LOCAL | ADDR_INTERNAL, canon, &why) < 0)
 		return 0;
 	return store_dir_lookup(p->s, canon, &e) == STORE_OK && e.held;
 }
@@ -795,6 +795,8 @@ static int order_cancel(struct pilot *p, struct req *r)
 	}
 	if (*r->target_physical) {
 		rc = driver_unredirect(p->cfg, r->target_system, r->target_physical, why);
+		if (rc == DRV_OK)
+			rc = driver_unform(p->cfg, r->target_system, r->target_physical, why);
 		if (rc != DRV_OK)
 			return retry(p, r, "cancel", rc, why);
 		crash_point(p, r, "cancel unredirect");
@@ -969,6 +971,9 @@ static int order_rollback(struct pilot *p, struct req *r)
 	}
 	if (*r->target_physical) {
 		rc = driver_unredirect(p->cfg, r->target_system, r->target_physical, why);
+		/* The target announces the access addresses no more (E4 undone). */
+		if (rc == DRV_OK)
+			rc = driver_unform(p->cfg, r->target_system, r->target_physical, why);
 		if (rc != DRV_OK)
 			return retry(p, r, "rollback unredirect", rc, why);
 		crash_point(p, r, "rollback unredirect target");

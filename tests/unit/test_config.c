@@ -170,6 +170,43 @@ START_TEST(test_nul_in_file)
 }
 END_TEST
 
+/* $name expansion is bounded in size as in depth: seven keys of eight
+ * references each made an 8 MB value (and 340 MB in all) before. */
+START_TEST(test_expansion_size)
+{
+	char *text = malloc(4096), *err = NULL, *p = text;
+	struct config *cfg;
+
+	p += sprintf(p, "k0 = abcd\n");
+	for (int i = 1; i <= 7; i++) {
+		p += sprintf(p, "k%d = ", i);
+		for (int j = 0; j < 8; j++)
+			p += sprintf(p, "$k%d", i - 1);
+		p += sprintf(p, "\n");
+	}
+	sprintf(p, "state_database = $k7\n");
+	cfg = config_parse(text, "t.conf", &err);
+	ck_assert(cfg == NULL);
+	ck_assert_msg(strstr(err, "t.conf:9: state_database: value longer than 65536 bytes after "
+				  "$name expansion") != NULL,
+		      "%s", err);
+	free(err);
+	free(text);
+
+	/* Just under the limit is a value like any other. */
+	text = malloc(70000);
+	strcpy(text, "federated_domains = ");
+	p = text + strlen(text);
+	while (p - text < 65000)
+		p += sprintf(p, "d%ld.example.org ", (long)(p - text));
+	strcpy(p, "\n");
+	cfg = config_parse(text, "t.conf", &err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	config_free(&cfg);
+	free(text);
+}
+END_TEST
+
 /* Every key of the table has an entry in fedmig.conf(5). */
 START_TEST(test_documented)
 {
@@ -238,6 +275,7 @@ int main(void)
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_print_set);
 	tcase_add_test(tc, test_nul_in_file);
+	tcase_add_test(tc, test_expansion_size);
 	tcase_add_test(tc, test_documented);
 	tcase_add_test(tc, test_time);
 	suite_add_tcase(s, tc);

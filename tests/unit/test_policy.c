@@ -258,7 +258,19 @@ static const struct {
 	{"bad address, control", "RCPT", "a\tb@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0,
 	 DECIDE_DUNNO, "DUNNO", NULL},
 	{"quoted local part", "RCPT", "\"john doe\"@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0,
+	 DECIDE_REJECT, "550 5.1.1 User unknown", "john doe@example.org"},	/* recipient= is Postfix's internal form: unquoted, and still the
+	 * same directory key as the quoted form. */
+	{"internal form", "RCPT", "John Doe@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0,
 	 DECIDE_REJECT, "550 5.1.1 User unknown", "john doe@example.org"},
+	{"internal form, passwd-file line", "RCPT", "v@s2.example.org:{plain}x::::::j@example.org",
+	 QUAR, 0, STORE_NOTFOUND, 0, 0, DECIDE_REJECT, "550 5.1.1",
+	 "v@s2.example.org:{plain}x::::::j@example.org"},
+	{"bad address, invalid UTF-8", "RCPT", "a\xff@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0,
+	 DECIDE_DUNNO, "DUNNO", NULL},
+	{"bad address, C1 control", "RCPT", "a\xc2\x85@example.org", QUAR, 0, STORE_NOTFOUND, 0,
+	 0, DECIDE_DUNNO, "DUNNO", NULL},
+	{"bad address, escape", "RCPT", "a\x1b[2J@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0,
+	 DECIDE_DUNNO, "DUNNO", NULL},
 };
 
 START_TEST(test_decide)

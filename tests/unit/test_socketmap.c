@@ -202,7 +202,17 @@ static const struct {
 	{"physical with dots", "virtual d@example.org", STORE_OK, "a.b.c@s1.test", SOCKMAP_OK,
 	 "OK a.b.c@s1.test", "d@example.org"},
 	{"physical with double dot", "virtual d@example.org", STORE_OK, "a..b@s1.test",
-	 SOCKMAP_OK, "OK \"a..b\"@s1.test", "d@example.org"},
+	 SOCKMAP_OK, "OK \"a..b\"@s1.test", "d@example.org"},	/* Keys come in Postfix's internal form (unquoted) or quoted: one entry. */
+	{"internal key", "virtual John Doe@example.org", STORE_OK, "jd@s1.test", SOCKMAP_OK,
+	 "OK jd@s1.test", "john doe@example.org"},
+	{"quoted key", "virtual \"John Doe\"@example.org", STORE_OK, "jd@s1.test", SOCKMAP_OK,
+	 "OK jd@s1.test", "john doe@example.org"},
+	{"invalid UTF-8 key", "virtual a\xff@example.org", STORE_ERR, NULL, SOCKMAP_NOTFOUND,
+	 "NOTFOUND ", NULL},
+	{"overlong UTF-8 key", "virtual a\xc0\xae@example.org", STORE_ERR, NULL,
+	 SOCKMAP_NOTFOUND, "NOTFOUND ", NULL},
+	{"C1 control key", "virtual a\xc2\x9b" "2J@example.org", STORE_ERR, NULL,
+	 SOCKMAP_NOTFOUND, "NOTFOUND ", NULL},
 };
 
 START_TEST(test_socketmap)
