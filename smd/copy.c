@@ -225,6 +225,11 @@ static int parse_fetch(const char *text, size_t len, struct fetch_info *fi)
 
 			if (n >= sizeof(fi->flags))
 				return -1;
+			/* Flags are atoms: a literal or a quoted string here (CR LF
+			 * inside) would reach the target's APPEND line as it is. */
+			for (size_t i = 1; i <= n; i++)
+				if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || strchr("\"{(", s[i]))
+					return -1;
 			memcpy(fi->flags, s + 1, n);
 			fi->flags[n] = '\0';
 			fi->has_flags = 1;
@@ -233,7 +238,7 @@ static int parse_fetch(const char *text, size_t len, struct fetch_info *fi)
 			int nil;
 
 			if (imap_tok_string(&t, fi->date, sizeof(fi->date), &n, &nil) < 0 || nil ||
-			    n < 20 || strpbrk(fi->date, "\"\\") != NULL)
+			    n < 20 || strpbrk(fi->date, "\"\\\r\n") != NULL)
 				return -1;
 			fi->has_date = 1;
 		} else if (imap_atom_eq(a, al, "BODY[]")) {
