@@ -358,7 +358,12 @@ static int dovecot_redirect(const struct config *cfg, const char *sys, const cha
 	}
 	tmp = xasprintf("%s.tmp", path);
 	text = xasprintf("# fedmig: mail for %s goes to %s\nredirect \"%s\";\n", from, to, to);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* Made afresh, never opened through a link: whoever else may write
+	 * to the sieve directory (Dovecot's user) must not make us write
+	 * over another file. */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		log_warn("unlink %s: %s", tmp, strerror(errno));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) < 0 ||
 	    rename(tmp, path) < 0) {
 		snprintf(why, DRV_WHY, "write %s: %s", path, strerror(errno));
