@@ -14,10 +14,10 @@ $(O)/spm/fedmig-spm: $(O)/spm/spm.o $(O)/spm/libspm.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 MANPAGES += man/fedmig-spm.8
 UNIT_TESTS += $(O)/tests/unit/test_spm_pq $(O)/tests/unit/test_spm_store $(O)/tests/unit/test_spm_driver \
-	$(O)/tests/unit/test_ctl_json
+	$(O)/tests/unit/test_ctl_json $(O)/tests/unit/test_spm_lock
 FUZZ_TARGETS += tests/fuzz/fuzz_spm_pq.c
 $(O)/tests/unit/test_spm_pq.o $(O)/tests/unit/test_spm_store.o $(O)/tests/unit/test_spm_driver.o \
-	$(O)/tests/unit/test_ctl_json.o \
+	$(O)/tests/unit/test_ctl_json.o $(O)/tests/unit/test_spm_lock.o \
 	$(O)/tests/fuzz/fuzz_spm_pq.o: \
 	ALL_CFLAGS += -Ispm
 INTEG_TESTS += tests/integ/spm_crash.sh
