@@ -45,13 +45,20 @@ static char *slurp(int fd)
 	return buf;
 }
 
-/* open_locked: PATH opened read-write (created 0640) and flock'ed. */
+/* open_locked: PATH opened read-write (created 0640) and flock'ed; only
+ * a regular file: a FIFO or a device would hang the pilot in slurp(). */
 static int open_locked(const char *path, char *why)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	int fd = open(path, O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0640);
+	struct stat st;
 
 	if (fd < 0) {
 		snprintf(why, DRV_WHY, "open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, DRV_WHY, "open %s: not a regular file", path);
+		close(fd);
 		return -1;
 	}
 	if (flock(fd, LOCK_EX) < 0) {

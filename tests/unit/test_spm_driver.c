@@ -236,6 +236,23 @@ START_TEST(test_sieve_link)
 }
 END_TEST
 
+/* A FIFO (or a device) where the passwd-file should be: refused, not
+ * read forever. */
+START_TEST(test_passwd_fifo)
+{
+	struct config *cfg = conf();
+	char why[DRV_WHY], path[300];
+
+	snprintf(path, sizeof(path), "%s/passwd", dir);
+	unlink(path);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(driver_create(cfg, "s2", "f@s2.example.org", "f@example.org", why), DRV_TEMP);
+	ck_assert_msg(strstr(why, "not a regular file") != NULL, "%s", why);
+	unlink(path);
+	config_free(&cfg);
+}
+END_TEST
+
 #include "run.h"
 
 /* A listing cut at RUN_OUTPUT_MAX must not read as the whole listing:
@@ -273,6 +290,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_exec_hostile, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, test_unform);
 	tcase_add_test(tc, test_sieve_link);
+	tcase_add_test(tc, test_passwd_fifo);
 	tcase_add_test(tc, test_run_output_cut);
 	suite_add_tcase(s, tc);
 	rc = ck_run(s);
