@@ -60,6 +60,14 @@ int delim_extend(const char *target, const char *addr, size_t ext, char *out, si
 	return 0;
 }
 
+int delim_is(const char *addr, const char *mailbox, const char *delims)
+{
+	char base[ADDR_MAX];
+
+	return strcmp(addr, mailbox) == 0 ||
+	       (delim_split(addr, delims, base, NULL) && strcmp(base, mailbox) == 0);
+}
+
 int delim_dir_lookup(struct store *s, const char *delims, const char *addr, struct dir_entry *r)
 {
 	char base[ADDR_MAX];

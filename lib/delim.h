@@ -47,6 +47,14 @@ int delim_split(const char *addr, const char *delims, char base[ADDR_MAX], size_
 int delim_extend(const char *target, const char *addr, size_t ext, char *out, size_t out_size);
 
 /*
+ * delim_is: 1 if the canonical address ADDR is MAILBOX itself or MAILBOX
+ * with an extension (alice+tag@s1.example.org is alice@s1.example.org),
+ * else 0. For matching queue file recipients, which carry the extension
+ * the socketmap kept, against a physical address.
+ */
+int delim_is(const char *addr, const char *mailbox, const char *delims);
+
+/*
  * delim_dir_lookup: store_dir_lookup() of ADDR, and when that finds
  * nothing and ADDR has an extension, of ADDR without it: an exact match
  * of the whole address wins first, as in Postfix. Same returns as

@@ -113,6 +113,29 @@ START_TEST(test_extend_limits)
 }
 END_TEST
 
+START_TEST(test_is)
+{
+	static const struct {
+		const char *addr, *mailbox, *delims;
+		int want;
+	} t[] = {
+		{"alice@s1.example.org", "alice@s1.example.org", NULL, 1},
+		{"alice+tag@s1.example.org", "alice@s1.example.org", "+", 1},
+		{"alice+@s1.example.org", "alice@s1.example.org", "+", 1},
+		{"alice+tag@s1.example.org", "alice@s1.example.org", "", 0},
+		{"alice+tag@s1.example.org", "alice@s2.example.org", "+", 0},
+		{"alicex@s1.example.org", "alice@s1.example.org", "+", 0},
+		{"bob+alice@s1.example.org", "alice@s1.example.org", "+", 0},
+		{"+alice@s1.example.org", "alice@s1.example.org", "+", 0},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		ck_assert_msg(delim_is(t[i].addr, t[i].mailbox, t[i].delims) == t[i].want,
+			      "case %zu: %s is %s with \"%s\"", i, t[i].addr, t[i].mailbox,
+			      t[i].delims ? t[i].delims : "(null)");
+}
+END_TEST
+
 /* --- the lookup, against a real store --- */
 
 static char dir[64], path[128];
@@ -203,6 +226,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_split, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_loop_test(tc, test_extend, 0, sizeof(extends) / sizeof(extends[0]));
 	tcase_add_test(tc, test_extend_limits);
+	tcase_add_test(tc, test_is);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tl, setup, teardown);
 	tcase_add_test(tl, test_lookup);
