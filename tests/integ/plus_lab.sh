@@ -15,6 +15,10 @@
 #    accepted Message-ID was delivered exactly once, to the right mailbox,
 #    never to S1 after its address's switch; nothing is left in the queue
 #    or on hold; and the milter held +tag mail (the slow senders').
+# 3. The drain: with S1 unreachable, mail for carol+tag (queued as
+#    carol+tag@s1.example.org) waits in the deferred queue when carol
+#    switches; fedmig-spm must move it to hold and release it after the
+#    switch, so that it reaches S2, not S1 once S1 is back.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
@@ -42,8 +46,10 @@ for d in policyd milter; do
 done
 
 printf 'access,system,physical,aliases\n' >"$LAB/dir.csv"
-"$REPO/tests/lab/lab" adduser "$LAB" s1 alice >/dev/null
-printf 'alice@example.org,s1,alice@s1.example.org,\n' >>"$LAB/dir.csv"
+for u in alice carol; do
+	"$REPO/tests/lab/lab" adduser "$LAB" s1 "$u" >/dev/null
+	printf '%s@example.org,s1,%s@s1.example.org,\n' "$u" "$u" >>"$LAB/dir.csv"
+done
 for i in $(seq -f '%02g' 1 "$N"); do
 	"$REPO/tests/lab/lab" adduser "$LAB" s1 "u$i" >/dev/null
 	printf 'u%s@example.org,s1,u%s@s1.example.org,\n' "$i" "$i" >>"$LAB/dir.csv"
@@ -168,7 +174,54 @@ print("messages accepted=%d lost=%d dup=%d wrong=%d s1_after_switch=%d +tag_held
 for e in errors[:5]: print(e)
 if held_tag == 0:
     print("no +tag message was held by the milter")
-sys.exit(1 if lost or dup or wrong or late or errors or held_tag == 0 else 0)
+if lost or dup or wrong or late or errors or held_tag == 0:
+    sys.exit(1)
+
+# --- 3. the drain: deferred carol+tag@s1 mail goes to S2 ---
+pc = ["postconf", "-c", env["POSTFIX_CONFIG"]]
+def postfix_set(value):
+    subprocess.run(pc + ["-e", "transport_maps=" + value], check=True)
+    subprocess.run(["postfix", "-c", env["POSTFIX_CONFIG"], "reload"], check=True,
+                   capture_output=True)
+transport = subprocess.run(pc + ["-h", "transport_maps"], check=True, capture_output=True,
+                           text=True).stdout.strip()
+# Port 1 on loopback refuses: mail for S1 is deferred, S2 still works.
+postfix_set(re.sub(r"(s1\.example\.org\s*=\s*lmtp:inet:127\.0\.0\.1:)\d+", r"\g<1>1",
+                   transport))
+mids = []
+for rcpt in ("carol+tag@example.org", "carol+tag@s1.example.org", "carol@example.org"):
+    r = fedlab.send(env, [rcpt])
+    if not r.accepted:
+        fail("%s refused: %s %s" % (rcpt, r.code, r.text))
+    mids.append(r.msgid)
+if not fedlab.wait_for(lambda: len([m for m in fedlab.postqueue(env)
+                                    if m["queue_name"] == "deferred"]) == 3, 20, 0.2):
+    fail("carol's mail not deferred: %s" % fedlab.postqueue(env))
+with open(os.path.join(lab, "carol.csv"), "w") as f:
+    f.write("carol@example.org,s2,+1s,nocopy\n")
+subprocess.run(ctl + ["import", os.path.join(lab, "carol.csv")], check=True,
+               stdout=subprocess.DEVNULL)
+ok = fedlab.wait_for(lambda: [r for r in states() if r["address"] == "carol@example.org"
+                              and r["state_name"] == "complete"], 60, 0.5)
+if not ok:
+    fail("carol's request not complete: %s" % states())
+def carol_in_s2():
+    got = deliveries("s2")
+    return all([(s, l) for s, l, _ in got.get(m, [])] == [("s2", "carol")] for m in mids)
+delivered = fedlab.wait_for(carol_in_s2, 20, 0.2)
+# S1 back: whatever still waits for it would go there now.
+postfix_set(transport)
+subprocess.run(["postqueue", "-c", env["POSTFIX_CONFIG"], "-f"], check=True)
+time.sleep(2.0)
+if not fedlab.wait_queue_empty(env, timeout=20):
+    print("queue not empty:", fedlab.postqueue(env))
+    delivered = False
+got = deliveries("s1")
+for k, v in deliveries("s2").items(): got.setdefault(k, []).extend(v)
+for m in mids:
+    print("carol:", m, [(s, l) for s, l, _ in got.get(m, [])])
+if not delivered or not carol_in_s2():
+    fail("carol's deferred mail did not reach S2 exactly once")
 PY
 rc=$?
 held=$(postqueue -c "$POSTFIX_CONFIG" -j | grep -c '"queue_name": *"hold"' || true)
