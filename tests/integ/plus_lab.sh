@@ -37,6 +37,8 @@ nocopy_copy_data = no
 spm_poll_interval = 200ms
 release_sweep = 500ms
 release_sweep_period = 30s
+# The machine may be loaded: let a backed-up queue drain rather than fail.
+drain_timeout = 60s
 CONF
 # The lab's private Postfix only (-c): never the host's.
 postconf -c "$POSTFIX_CONFIG" -e "recipient_delimiter = +" || fail "postconf"
@@ -119,7 +121,7 @@ def sender(k):
             with lock: sent[r.msgid] = u
         elif r.code // 100 != 4:
             errors.append("%s rejected: %s %s" % (rcpt, r.code, r.text))
-        time.sleep(0.01)
+        time.sleep(0.03)
 
 def slow(u, form):
     r = fedlab.send(env, [form % u], slow_pause=3.0)
@@ -144,7 +146,7 @@ def states():
     out = subprocess.run(ctl + ["--json", "list"], check=True, capture_output=True,
                          text=True).stdout
     return json.loads(out)
-ok = fedlab.wait_for(lambda: all(r["state_name"] == "complete" for r in states()), 60, 0.5)
+ok = fedlab.wait_for(lambda: all(r["state_name"] == "complete" for r in states()), 180, 0.5)
 time.sleep(2.0)
 stop.set()
 for t in threads + slows: t.join()
@@ -202,7 +204,7 @@ with open(os.path.join(lab, "carol.csv"), "w") as f:
 subprocess.run(ctl + ["import", os.path.join(lab, "carol.csv")], check=True,
                stdout=subprocess.DEVNULL)
 ok = fedlab.wait_for(lambda: [r for r in states() if r["address"] == "carol@example.org"
-                              and r["state_name"] == "complete"], 60, 0.5)
+                              and r["state_name"] == "complete"], 120, 0.5)
 if not ok:
     fail("carol's request not complete: %s" % states())
 def carol_in_s2():
