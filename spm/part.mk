@@ -20,6 +20,7 @@ $(O)/tests/unit/test_spm_pq.o $(O)/tests/unit/test_spm_store.o $(O)/tests/unit/t
 	ALL_CFLAGS += -Ispm
 INTEG_TESTS += tests/integ/spm_crash.sh
 INTEG_TESTS += tests/integ/spm_switch_lab.sh
+INTEG_TESTS += tests/integ/plus_lab.sh
 INTEG_TESTS += tests/integ/spm_copy_lab.sh
 INTEG_TESTS += tests/integ/spm_kill_lab.sh
 INTEG_TESTS += tests/integ/spm_rollback_lab.sh
