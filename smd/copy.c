@@ -51,7 +51,7 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 	}
 	if (src_open_finish(cp, f) < 0 || dst_open_finish(cp, f, &dst_exists) < 0)
 		goto out;
-	cp->any_keyword = strstr(cp->permflags, "\\*") != NULL;
+	cp->any_keyword = cp->permflags && strstr(cp->permflags, "\\*") != NULL;
 	jr = store_smd_folder_get(cp->o->store, key, f->name, &jf);
 	if (jr < 0) {
 		cperr(cp, "journal: %s", store_errmsg(cp->o->store));
@@ -321,6 +321,8 @@ static void cp_done(struct cp *cp)
 	src_open_free(&cp->so);
 	free(cp->rb);
 	free(cp->rb_tags);
+	free(cp->permflags);
+	free(cp->dso.permflags);
 	EVP_MD_CTX_free(cp->md);
 	EVP_MD_CTX_free(cp->vmd);
 }

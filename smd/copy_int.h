@@ -29,7 +29,6 @@
 #include "copy.h"
 
 #define NAME_MAX_LEN 1024
-#define FLAGS_MAX 4096
 #define UIDSET_MAX 4000 /* characters of a UID set in one command */
 
 /* Special-use attributes (RFC 6154) we map; \All and \Flagged are virtual. */
@@ -63,7 +62,7 @@ struct msg {
 /* What a SELECT or EXAMINE tells: counted and coded untagged responses. */
 struct sel_ctx {
 	unsigned long long exists;
-	char *permflags;
+	char **permflags; /* NULL: not wanted; else gets a copy (owner frees) */
 	int expunge;
 };
 
@@ -93,7 +92,7 @@ struct dst_open {
 	const struct folder *f;
 	unsigned tag;
 	struct uv_ctx uv;
-	char permflags[FLAGS_MAX];
+	char *permflags; /* of the SELECT: the target's PERMANENTFLAGS, or NULL */
 	int active;
 };
 
@@ -142,7 +141,7 @@ struct cp {
 	size_t nmsgs;
 	unsigned long long src_uidvalidity, dst_uidvalidity;
 	unsigned long long src_exists;
-	char permflags[FLAGS_MAX];
+	char *permflags; /* the current target folder's PERMANENTFLAGS (no limit), or NULL */
 	int any_keyword;
 	/* streaming */
 	struct msg *cur;	/* message whose literal is streaming */
@@ -178,13 +177,6 @@ struct cp {
 	struct scan_ctx *scan_into; /* a pipelined target listing, or NULL */
 };
 
-struct fetch_info {
-	unsigned long long seq, uid, size;
-	int has_uid, has_flags, has_date, has_size, has_body;
-	char flags[FLAGS_MAX];
-	char date[40];
-};
-
 struct dst_msg {
 	unsigned long long uid, size;
 	int known; /* in the journal */
@@ -203,12 +195,6 @@ struct scan_ctx {
 int cperr(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* conn_fail: cperr with the connection's own error. */
 int conn_fail(struct cp *cp, struct imap_conn *c);
-/*
- * parse_fetch: TEXT is "N FETCH (items)" (an untagged response without
- * "* "); 1 and *FI filled if it is one, 0 if it is another response, -1
- * if it is a malformed FETCH.
- */
-int parse_fetch(const char *text, size_t len, struct fetch_info *fi);
 /* code_number: the number of "[WORD n]" anywhere in TEXT; 0, or -1 if absent. */
 int code_number(const char *text, const char *word, unsigned long long *n_r);
 void free_folders(struct folder *f, size_t n);

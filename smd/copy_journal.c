@@ -38,8 +38,8 @@ static int hash_data(void *ctx, const char *d, size_t n, int end)
 static int hash_untagged(void *ctx, const char *text, size_t len)
 {
 	struct cp *cp = ctx;
-	struct fetch_info fi;
-	int r = parse_fetch(text, len, &fi);
+	struct imap_fetch fi;
+	int r = imap_fetch_parse(text, len, &fi);
 
 	if (r < 0)
 		return cperr(cp, "malformed FETCH response: %.100s", text);
@@ -211,8 +211,8 @@ static struct scan_ctx *g_scan;
 static int scan_untagged(void *ctx, const char *text, size_t len)
 {
 	struct scan_ctx *s = ctx;
-	struct fetch_info fi;
-	int r = parse_fetch(text, len, &fi);
+	struct imap_fetch fi;
+	int r = imap_fetch_parse(text, len, &fi);
 
 	if (r < 0)
 		return cperr(s->cp, "malformed FETCH response: %.100s", text);

@@ -27,14 +27,15 @@ static int sel_untagged(void *ctx, const char *text, size_t len)
 
 	if (p && s->permflags) {
 		p += 17;
-		const char *q = strchr(p, ')');
+		/* No fixed limit: a user with many keywords has a long list, and
+		 * a truncated one would refuse every keyword. */
+		const char *q = memchr(p, ')', len - (size_t)(p - text));
 
-		if (q && (size_t)(q - p) < FLAGS_MAX) {
-			memcpy(s->permflags, p, (size_t)(q - p));
-			s->permflags[q - p] = '\0';
+		if (q) {
+			free(*s->permflags);
+			*s->permflags = xstrndup(p, (size_t)(q - p));
 		}
 	}
-	(void)len;
 	return 0;
 }
 
@@ -52,7 +53,7 @@ int uv_untagged(void *ctx, const char *text, size_t len)
 /* ------------------------------------------------------------ metadata */
 
 /* src_meta: one "* N FETCH (UID FLAGS INTERNALDATE RFC822.SIZE)". */
-static int src_meta(struct src_open *so, const struct fetch_info *fi, const char *text)
+static int src_meta(struct src_open *so, const struct imap_fetch *fi, const char *text)
 {
 	struct cp *cp = so->cp;
 
@@ -71,7 +72,7 @@ static int src_meta(struct src_open *so, const struct fetch_info *fi, const char
 	m->uid = fi->uid;
 	m->seq = (unsigned)fi->seq;
 	m->size = fi->size;
-	m->flags = xstrdup(fi->flags);
+	m->flags = xstrndup(fi->flags, fi->flags_len);
 	snprintf(m->date, sizeof(m->date), "%s", fi->date);
 	return 0;
 }
@@ -79,8 +80,8 @@ static int src_meta(struct src_open *so, const struct fetch_info *fi, const char
 static int src_open_untagged(void *ctx, const char *text, size_t len)
 {
 	struct src_open *so = ctx;
-	struct fetch_info fi;
-	int r = parse_fetch(text, len, &fi);
+	struct imap_fetch fi;
+	int r = imap_fetch_parse(text, len, &fi);
 
 	if (r < 0)
 		return cperr(so->cp, "malformed FETCH response: %.100s", text);
@@ -166,9 +167,10 @@ void dst_open_start(struct cp *cp, const struct folder *f)
 {
 	struct dst_open *d = &cp->dso;
 
+	free(d->permflags);
 	memset(d, 0, sizeof(*d));
 	d->f = f;
-	d->uv.sel.permflags = d->permflags;
+	d->uv.sel.permflags = &d->permflags;
 	imap_set_handler(cp->dst, &cp->dst_h);
 	d->tag = imap_cmd(cp->dst, "SELECT %s", imap_q(cp->dst, f->dst));
 	d->active = 1;
@@ -193,6 +195,8 @@ int dst_open_finish(struct cp *cp, const struct folder *f, unsigned long long *e
 		return cperr(cp, "SELECT %s: no UIDVALIDITY", f->dst);
 	cp->dst_uidvalidity = d->uv.uidvalidity;
 	*exists_r = d->uv.sel.exists;
-	memcpy(cp->permflags, d->permflags, sizeof(cp->permflags));
+	free(cp->permflags);
+	cp->permflags = d->permflags;
+	d->permflags = NULL;
 	return 0;
 }

@@ -16,11 +16,16 @@
 
 /* ------------------------------------------------------------ streaming */
 
-/* Keep only the flags the target can store; count refused keywords. */
-static void target_flags(struct cp *cp, const char *flags, char *out, size_t size)
+/*
+ * target_flags: the flags of FLAGS the target can store (caller frees);
+ * refused keywords are counted and logged (verification then reports
+ * them as missing on the target).
+ */
+static char *target_flags(struct cp *cp, const char *flags)
 {
 	const char *p = flags;
 	size_t len = 0;
+	char *out = xmalloc(strlen(flags) + 1);
 
 	out[0] = '\0';
 	while (*p) {
@@ -38,7 +43,7 @@ static void target_flags(struct cp *cp, const char *flags, char *out, size_t siz
 			continue; /* the server's to set, never ours */
 		if (w[0] != '\\' && !cp->any_keyword) {
 			int ok = 0;
-			const char *q = cp->permflags;
+			const char *q = cp->permflags ? cp->permflags : "";
 
 			while (*q) {
 				while (*q == ' ')
@@ -58,10 +63,9 @@ static void target_flags(struct cp *cp, const char *flags, char *out, size_t siz
 				continue;
 			}
 		}
-		if (len + wl + 2 >= size)
-			break;
 		len += (size_t)sprintf(out + len, "%s%.*s", len ? " " : "", (int)wl, w);
 	}
+	return out;
 }
 
 static struct msg *msg_of_prefix(struct cp *cp, const char *text, size_t len)
@@ -121,9 +125,7 @@ static int copy_literal(void *ctx, const char *text, size_t len, uint64_t size)
 	cp->cur_left = size;
 	cp->started_msgs = __atomic_add_fetch(&cp->sh->started, 1, __ATOMIC_SEQ_CST);
 	EVP_DigestInit_ex(cp->md, EVP_sha256(), NULL);
-	char flags[FLAGS_MAX];
-
-	target_flags(cp, m->flags, flags, sizeof(flags));
+	char *flags = target_flags(cp, m->flags);
 	int lp = (imap_caps(cp->dst) & IMAP_CAP_LITERALPLUS) != 0;
 	int r;
 
@@ -140,6 +142,7 @@ static int copy_literal(void *ctx, const char *text, size_t len, uint64_t size)
 		r = imap_writef(cp->dst, " (%s) \"%s\" {%llu%s}\r\n", flags, m->date,
 				(unsigned long long)size, lp ? "+" : "");
 	}
+	free(flags);
 	if (r < 0)
 		return conn_fail(cp, cp->dst);
 	if (!lp) {
@@ -184,8 +187,8 @@ static int copy_data(void *ctx, const char *d, size_t n, int end)
 static int copy_untagged(void *ctx, const char *text, size_t len)
 {
 	struct cp *cp = ctx;
-	struct fetch_info fi;
-	int r = parse_fetch(text, len, &fi);
+	struct imap_fetch fi;
+	int r = imap_fetch_parse(text, len, &fi);
 
 	if (r < 0)
 		return cperr(cp, "malformed FETCH response from the source: %.100s", text);

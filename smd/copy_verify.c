@@ -56,8 +56,8 @@ static void scan_add(struct scan_ctx *s, unsigned long long uid, unsigned long l
 int dst_untagged(void *ctx, const char *text, size_t len)
 {
 	struct cp *cp = ctx;
-	struct fetch_info fi;
-	int r = parse_fetch(text, len, &fi);
+	struct imap_fetch fi;
+	int r = imap_fetch_parse(text, len, &fi);
 
 	if (r < 0)
 		return cperr(cp, "malformed FETCH response from the target: %.100s", text);

@@ -435,3 +435,62 @@ bad:
 	t->p = s;
 	return -1;
 }
+
+/* ------------------------------------------------------------ FETCH */
+
+int imap_fetch_parse(const char *text, size_t len, struct imap_fetch *fi)
+{
+	struct imap_tok t;
+	const char *a;
+	size_t al;
+
+	memset(fi, 0, sizeof(*fi));
+	imap_tok_init(&t, text, len);
+	if (imap_tok_number(&t, &fi->seq) < 0 || imap_tok_sp(&t) < 0 ||
+	    imap_tok_atom(&t, &a, &al) < 0)
+		return 0;
+	if (!imap_atom_eq(a, al, "FETCH"))
+		return 0;
+	if (imap_tok_sp(&t) < 0 || imap_tok_char(&t, '(') < 0)
+		return -1;
+	while (imap_tok_peek(&t) != ')') {
+		if (imap_tok_atom(&t, &a, &al) < 0 || imap_tok_sp(&t) < 0)
+			return -1;
+		if (imap_atom_eq(a, al, "UID")) {
+			if (imap_tok_number(&t, &fi->uid) < 0)
+				return -1;
+			fi->has_uid = 1;
+		} else if (imap_atom_eq(a, al, "RFC822.SIZE")) {
+			if (imap_tok_number(&t, &fi->size) < 0)
+				return -1;
+			fi->has_size = 1;
+		} else if (imap_atom_eq(a, al, "FLAGS")) {
+			const char *s = t.p;
+
+			if (imap_tok_skip(&t) < 0 || *s != '(')
+				return -1;
+			/* No limit but the response's: a user may have thousands of keywords. */
+			fi->flags = s + 1;
+			fi->flags_len = (size_t)(t.p - s) - 2;
+			fi->has_flags = 1;
+		} else if (imap_atom_eq(a, al, "INTERNALDATE")) {
+			size_t n;
+			int nil;
+
+			if (imap_tok_string(&t, fi->date, sizeof(fi->date), &n, &nil) < 0 || nil ||
+			    n < 20 || strpbrk(fi->date, "\"\\") != NULL)
+				return -1;
+			fi->has_date = 1;
+		} else if (imap_atom_eq(a, al, "BODY[]")) {
+			if (imap_tok_skip(&t) < 0)
+				return -1;
+			fi->has_body = 1;
+		} else if (imap_tok_skip(&t) < 0) {
+			return -1;
+		}
+		if (imap_tok_peek(&t) == ' ')
+			imap_tok_sp(&t);
+	}
+	imap_tok_char(&t, ')');
+	return imap_tok_eof(&t) ? 1 : -1;
+}

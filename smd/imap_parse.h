@@ -100,4 +100,23 @@ int imap_tok_skip(struct imap_tok *t);
 /* imap_atom_eq: 1 when P/LEN equals WORD ignoring ASCII case. */
 int imap_atom_eq(const char *p, size_t len, const char *word);
 
+/* What one FETCH response says about a message (the items we ask for). */
+struct imap_fetch {
+	unsigned long long seq, uid, size;
+	int has_uid, has_flags, has_date, has_size, has_body;
+	const char *flags; /* inside the parentheses, in the response text */
+	size_t flags_len;
+	char date[40];	   /* INTERNALDATE, without its quotes */
+};
+
+/*
+ * imap_fetch_parse: TEXT/LEN is an untagged response without "* ". 1 and
+ * *F filled when it is "N FETCH (items)", 0 when it is another response,
+ * -1 when it is a malformed FETCH. F->flags points into TEXT (valid as
+ * long as TEXT is): a flag list has no limit but the response's size.
+ * Unknown items are skipped; a body literal must have been streamed
+ * (the text holds NIL in its place).
+ */
+int imap_fetch_parse(const char *text, size_t len, struct imap_fetch *fi);
+
 #endif

@@ -233,6 +233,75 @@ START_TEST(test_bad_tokens)
 }
 END_TEST
 
+/* imap_fetch_parse: {name, input, want (1, 0, -1), uid, flags} */
+static const struct {
+	const char *name, *in;
+	int want;
+	unsigned long long uid;
+	const char *flags;
+} fetches[] = {
+	{"full", "12 FETCH (UID 7 FLAGS (\\Seen $Work) INTERNALDATE \"01-Jan-2020 10:00:00 +0100\" "
+		 "RFC822.SIZE 5)", 1, 7, "\\Seen $Work"},
+	{"empty flags", "1 FETCH (FLAGS () UID 3)", 1, 3, ""},
+	{"body streamed", "1 FETCH (UID 9 BODY[] NIL)", 1, 9, NULL},
+	{"unknown item", "1 FETCH (MODSEQ (5) UID 2)", 1, 2, NULL},
+	{"not a fetch", "3 EXISTS", 0, 0, NULL},
+	{"status", "OK [PERMANENTFLAGS (\\*)] ok", 0, 0, NULL},
+	{"no list", "1 FETCH UID 3", -1, 0, NULL},
+	{"unclosed", "1 FETCH (UID 3", -1, 0, NULL},
+	{"flags not a list", "1 FETCH (FLAGS \\Seen)", -1, 0, NULL},
+	{"flags unclosed", "1 FETCH (FLAGS (\\Seen UID 3)", -1, 0, NULL},
+	{"uid not a number", "1 FETCH (UID x)", -1, 0, NULL},
+	{"uid too big", "1 FETCH (UID 99999999999999999999999)", -1, 0, NULL},
+	{"date nil", "1 FETCH (INTERNALDATE NIL)", -1, 0, NULL},
+	{"date short", "1 FETCH (INTERNALDATE \"1-Jan\")", -1, 0, NULL},
+	{"date quote", "1 FETCH (INTERNALDATE {24}\r\n01-Jan-2020 10:00:\"0 +0100)", -1, 0, NULL},
+	{"trailing garbage", "1 FETCH (UID 3) x", -1, 0, NULL},
+	{"item without value", "1 FETCH (UID)", -1, 0, NULL},
+};
+
+START_TEST(test_fetch)
+{
+	struct imap_fetch f;
+	const char *in = fetches[_i].in;
+	int r = imap_fetch_parse(in, strlen(in), &f);
+
+	ck_assert_msg(r == fetches[_i].want, "fetch %d (%s): %d, want %d", _i, fetches[_i].name, r,
+		      fetches[_i].want);
+	if (r == 1 && fetches[_i].uid)
+		ck_assert_msg(f.has_uid && f.uid == fetches[_i].uid, "fetch %d (%s): uid", _i,
+			      fetches[_i].name);
+	if (r == 1 && fetches[_i].flags)
+		ck_assert_msg(f.has_flags && f.flags_len == strlen(fetches[_i].flags) &&
+				      memcmp(f.flags, fetches[_i].flags, f.flags_len) == 0,
+			      "fetch %d (%s): flags %.*s", _i, fetches[_i].name, (int)f.flags_len,
+			      f.flags);
+}
+END_TEST
+
+/* A flag list far over the 4 KB the copy once held: 5,000 keywords. */
+START_TEST(test_fetch_many_keywords)
+{
+	size_t cap = 5000 * 16 + 64, len;
+	char *in = malloc(cap), *p = in;
+	struct imap_fetch f;
+
+	p += sprintf(p, "1 FETCH (UID 4 FLAGS (\\Seen");
+	for (int i = 0; i < 5000; i++)
+		p += sprintf(p, " kw%05d", i);
+	p += sprintf(p, ") RFC822.SIZE 10)");
+	len = (size_t)(p - in);
+	ck_assert_int_eq(imap_fetch_parse(in, len, &f), 1);
+	ck_assert(f.has_flags && f.has_size && f.size == 10);
+	ck_assert_uint_eq(f.flags_len, strlen("\\Seen") + 5000 * 8);
+	ck_assert(memcmp(f.flags + f.flags_len - 7, "kw04999", 7) == 0);
+	/* Byte by byte shorter: never accepted as complete. */
+	for (size_t n = 0; n < len; n += 997)
+		ck_assert_int_ne(imap_fetch_parse(in, n, &f), 1);
+	free(in);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("imap_parse");
@@ -242,6 +311,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_truncated_literal);
 	tcase_add_test(tc, test_tokens);
 	tcase_add_loop_test(tc, test_bad_tokens, 0, sizeof(bad_tokens) / sizeof(bad_tokens[0]));
+	tcase_add_loop_test(tc, test_fetch, 0, sizeof(fetches) / sizeof(fetches[0]));
+	tcase_add_test(tc, test_fetch_many_keywords);
 	suite_add_tcase(s, tc);
 	return s;
 }
