@@ -40,7 +40,7 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 	long long t0 = time_mono_us();
 
 	cp->f = f;
-	cp->nrb = 0;
+	rb_clear(cp);
 	cp->nrb_tags = 0;
 	if (!cp->dso.active || cp->dso.f != f) {
 		dst_open_start(cp, f);
@@ -147,7 +147,7 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 		 * appended. */
 		after.cp = cp;
 		cp->scan_into = &after;
-		after_tag = imap_cmd(cp->dst, "UID FETCH 1:* (UID RFC822.SIZE)");
+		after_tag = imap_cmd(cp->dst, "UID FETCH 1:* (UID RFC822.SIZE FLAGS INTERNALDATE)");
 	}
 	if (next)
 		dst_open_start(cp, next);
@@ -214,8 +214,8 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 out:
 	cp->scan_into = NULL;
 	drop_batches(cp);
-	free(before.m);
-	free(after.m);
+	scan_free(&before);
+	scan_free(&after);
 	free_msgs(cp);
 	/* Leave the folders so the next SELECT does not race an EXPUNGE. */
 	return rc;
@@ -319,6 +319,7 @@ static void cp_done(struct cp *cp)
 	imap_close(&cp->dst);
 	free_msgs(cp);
 	src_open_free(&cp->so);
+	rb_clear(cp);
 	free(cp->rb);
 	free(cp->rb_tags);
 	free(cp->permflags);

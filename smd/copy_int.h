@@ -100,6 +100,8 @@ struct dst_open {
 struct rb {
 	unsigned long long uid, size;
 	unsigned char sha[32];
+	char *flags;  /* as the target has them, or NULL when it sent none */
+	char date[40]; /* INTERNALDATE, "" when the target sent none */
 };
 
 struct scan_ctx;
@@ -183,6 +185,8 @@ struct dst_msg {
 	int matched;
 	unsigned char sha[32];
 	int hashed;
+	char *flags;   /* with a listing that asked for FLAGS, else NULL */
+	char date[40];
 };
 
 struct scan_ctx {
@@ -207,6 +211,8 @@ int cmp_ull(const void *a, const void *b);
  */
 size_t uidsets(unsigned long long *uids, size_t n, char ***sets_r);
 void free_sets(char **sets, size_t n);
+/* scan_free: a target listing's entries and their flags. */
+void scan_free(struct scan_ctx *s);
 /* hex: SHA as 64 lower-case hex digits. */
 void hex(const unsigned char *sha, char out[65]);
 

@@ -117,3 +117,12 @@ void hex(const unsigned char *sha, char out[65])
 	for (int i = 0; i < 32; i++)
 		sprintf(out + 2 * i, "%02x", sha[i]);
 }
+
+void scan_free(struct scan_ctx *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->m[i].flags);
+	free(s->m);
+	s->m = NULL;
+	s->n = 0;
+}

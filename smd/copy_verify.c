@@ -44,13 +44,18 @@ int dst_data(void *ctx, const char *d, size_t n, int end)
 	return 0;
 }
 
-static void scan_add(struct scan_ctx *s, unsigned long long uid, unsigned long long size)
+static void scan_add(struct scan_ctx *s, const struct imap_fetch *fi)
 {
 	s->m = xrealloc(s->m, (s->n + 1) * sizeof(*s->m));
-	memset(&s->m[s->n], 0, sizeof(s->m[0]));
-	s->m[s->n].uid = uid;
-	s->m[s->n].size = size;
-	s->n++;
+	struct dst_msg *d = &s->m[s->n++];
+
+	memset(d, 0, sizeof(*d));
+	d->uid = fi->uid;
+	d->size = fi->size;
+	if (fi->has_flags)
+		d->flags = xstrndup(fi->flags, fi->flags_len);
+	if (fi->has_date)
+		snprintf(d->date, sizeof(d->date), "%s", fi->date);
 }
 
 int dst_untagged(void *ctx, const char *text, size_t len)
@@ -76,18 +81,21 @@ int dst_untagged(void *ctx, const char *text, size_t len)
 
 		b->uid = fi.uid;
 		b->size = cp->rb_size;
+		b->flags = fi.has_flags ? xstrndup(fi.flags, fi.flags_len) : NULL;
+		snprintf(b->date, sizeof(b->date), "%s", fi.has_date ? fi.date : "");
 		EVP_DigestFinal_ex(cp->vmd, b->sha, NULL);
 		return 0;
 	}
 	if (cp->scan_into && fi.has_uid && fi.has_size)
-		scan_add(cp->scan_into, fi.uid, fi.size);
+		scan_add(cp->scan_into, &fi);
 	return 0; /* a flag update */
 }
 
 static void rb_cmd(struct cp *cp, const char *set)
 {
 	cp->rb_tags = xrealloc(cp->rb_tags, (cp->nrb_tags + 1) * sizeof(*cp->rb_tags));
-	cp->rb_tags[cp->nrb_tags++] = imap_cmd(cp->dst, "UID FETCH %s (UID BODY.PEEK[])", set);
+	cp->rb_tags[cp->nrb_tags++] = imap_cmd(cp->dst, "UID FETCH %s (UID FLAGS INTERNALDATE BODY.PEEK[])",
+								set);
 }
 
 /*
@@ -113,6 +121,13 @@ void readback_start(struct cp *cp)
 	if (ns)
 		free_sets(sets, ns);
 	free(uids);
+}
+
+void rb_clear(struct cp *cp)
+{
+	for (size_t i = 0; i < cp->nrb; i++)
+		free(cp->rb[i].flags);
+	cp->nrb = 0;
 }
 
 int readback_finish(struct cp *cp)
@@ -167,10 +182,36 @@ static struct rb *rb_find(struct cp *cp, unsigned long long uid)
 }
 
 /*
+ * check_meta: M's flags, keywords and INTERNALDATE against what the target
+ * shows (FLAGS NULL: it sent none). A keyword the target refused
+ * (PERMANENTFLAGS) or dropped is a difference like a changed body: the
+ * copy is not what the user had.
+ */
+static void check_meta(struct cp *cp, const struct msg *m, const char *flags, const char *date)
+{
+	char missing[160], extra[160];
+	long long ts, td;
+	int n;
+
+	if (flags == NULL)
+		add_diff(cp, "folder=%s uid=%llu target_uid=%llu the target sent no FLAGS",
+			 cp->f->name, m->uid, m->dst_uid);
+	else if ((n = imap_flags_diff(m->flags, strlen(m->flags), flags, strlen(flags), missing,
+				      extra, sizeof(missing))) > 0)
+		add_diff(cp, "folder=%s uid=%llu target_uid=%llu flags differ (%d): missing on the "
+			     "target: %s; extra on the target: %s",
+			 cp->f->name, m->uid, m->dst_uid, n, missing[0] ? missing : "none",
+			 extra[0] ? extra : "none");
+	if (imap_date_parse(m->date, &ts) < 0 || imap_date_parse(date, &td) < 0 || ts != td)
+		add_diff(cp, "folder=%s uid=%llu target_uid=%llu internaldate \"%s\" != \"%s\"",
+			 cp->f->name, m->uid, m->dst_uid, m->date, date);
+}
+
+/*
  * verify: every source message is journalled and present on the target;
  * the ones copied in this run were read back from the target and their
  * SHA-256 and size must equal those computed while streaming them from
- * the source.
+ * the source; every one's flags and INTERNALDATE must equal the source's.
  */
 int verify(struct cp *cp, struct scan_ctx *after)
 {
@@ -202,6 +243,7 @@ int verify(struct cp *cp, struct scan_ctx *after)
 				add_diff(cp, "folder=%s uid=%llu target_uid=%llu sha256 %s != %s",
 					 cp->f->name, m->uid, m->dst_uid, x, y);
 			}
+			check_meta(cp, m, b->flags, b->date);
 			continue;
 		}
 		struct dst_msg *d = scan_find(after, m->dst_uid);
@@ -214,6 +256,7 @@ int verify(struct cp *cp, struct scan_ctx *after)
 		if (d->size != m->size)
 			add_diff(cp, "folder=%s uid=%llu target_uid=%llu size %llu != %llu",
 				 cp->f->name, m->uid, m->dst_uid, m->size, d->size);
+		check_meta(cp, m, d->flags, d->date);
 	}
 	return cp->ndiffs == ndiff0 ? 0 : 1;
 }

@@ -16,7 +16,15 @@ int dst_untagged(void *ctx, const char *text, size_t len);
 /* readback_start: queue the read-back of what this run put in the folder. */
 void readback_start(struct cp *cp);
 int readback_finish(struct cp *cp);
-/* verify: 0 when every message checks, 1 when some differ (reasons added). */
+/* rb_clear: forget the read-back of the previous folder. */
+void rb_clear(struct cp *cp);
+/*
+ * verify: every source message is on the target with the same bytes
+ * (SHA-256 and size), the same flags and keywords (as sets, \\Recent
+ * aside) and the same INTERNALDATE (as an instant). 0 when all check, 1
+ * when some differ: each difference is logged and added to the reason,
+ * naming the folder, the source UID and what differs.
+ */
 int verify(struct cp *cp, struct scan_ctx *after);
 
 #endif

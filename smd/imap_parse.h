@@ -119,4 +119,21 @@ struct imap_fetch {
  */
 int imap_fetch_parse(const char *text, size_t len, struct imap_fetch *fi);
 
+/*
+ * imap_flags_diff: compare two flag lists ("\\Seen $kw", as inside FETCH
+ * FLAGS parentheses) as sets: case is ignored (RFC 3501 flags are
+ * case-insensitive), so are \Recent (the server's, per session) and
+ * repeats. Returns the number of differences; MISSING gets the flags of
+ * WANT not in GOT, EXTRA those of GOT not in WANT, each space-separated
+ * in SIZE bytes, ending with "..." when they do not fit.
+ */
+int imap_flags_diff(const char *want, size_t want_len, const char *got, size_t got_len,
+		    char *missing, char *extra, size_t size);
+/*
+ * imap_date_parse: an INTERNALDATE ("dd-Mon-yyyy hh:mm:ss +zzzz", the day
+ * may be " d") into seconds since the epoch, so that two servers writing
+ * one instant in different zones compare equal. 0, or -1 if malformed.
+ */
+int imap_date_parse(const char *s, long long *t_r);
+
 #endif
