@@ -19,4 +19,5 @@ FUZZ_TARGETS += tests/fuzz/fuzz_imap_parse.c
 BENCHES += bench/smd
 $(O)/tests/unit/test_imap_parse.o $(O)/tests/fuzz/fuzz_imap_parse.o: ALL_CFLAGS += -Ismd
 MANPAGES += man/fedmig-smd.8
-INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_hostile.sh
+INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_hostile.sh \
+	tests/integ/smd_flags.sh

@@ -302,6 +302,94 @@ START_TEST(test_fetch_many_keywords)
 }
 END_TEST
 
+/* imap_flags_diff: {name, want, got, differences, missing, extra} */
+static const struct {
+	const char *name, *want, *got;
+	int n;
+	const char *missing, *extra;
+} fdiffs[] = {
+	{"equal", "\\Seen $Work", "$Work \\Seen", 0, "", ""},
+	{"case", "\\SEEN $work", "\\Seen $Work", 0, "", ""},
+	{"recent ignored", "\\Seen", "\\Recent \\Seen", 0, "", ""},
+	{"repeats", "a a b", "b a", 0, "", ""},
+	{"empty", "", "  ", 0, "", ""},
+	{"dropped keyword", "\\Seen Work Todo", "\\Seen Todo", 1, "Work", ""},
+	{"extra flag", "\\Seen", "\\Seen \\Deleted", 1, "", "\\Deleted"},
+	{"both", "a b", "b c", 2, "a", "c"},
+	{"all lost", "k1 k2 k3", "", 3, "k1 k2 k3", ""},
+};
+
+START_TEST(test_flags_diff)
+{
+	char missing[64], extra[64];
+	int n = imap_flags_diff(fdiffs[_i].want, strlen(fdiffs[_i].want), fdiffs[_i].got,
+				strlen(fdiffs[_i].got), missing, extra, sizeof(missing));
+
+	ck_assert_msg(n == fdiffs[_i].n, "flags %d (%s): %d differences", _i, fdiffs[_i].name, n);
+	ck_assert_msg(strcmp(missing, fdiffs[_i].missing) == 0, "flags %d (%s): missing '%s'", _i,
+		      fdiffs[_i].name, missing);
+	ck_assert_msg(strcmp(extra, fdiffs[_i].extra) == 0, "flags %d (%s): extra '%s'", _i,
+		      fdiffs[_i].name, extra);
+}
+END_TEST
+
+/* Thousands of keywords, one lost: found, and the list is cut with "...". */
+START_TEST(test_flags_diff_many)
+{
+	char *want = malloc(3000 * 8 + 1), *p = want, missing[32], extra[32];
+
+	for (int i = 0; i < 3000; i++)
+		p += sprintf(p, "%skw%04d", i ? " " : "", i);
+	ck_assert_int_eq(imap_flags_diff(want, strlen(want), want, strlen(want), missing, extra,
+					 sizeof(missing)),
+			 0);
+	ck_assert_int_eq(imap_flags_diff(want, strlen(want), want + 7, strlen(want) - 7, missing,
+					 extra, sizeof(missing)),
+			 1);
+	ck_assert_str_eq(missing, "kw0000");
+	ck_assert_int_eq(imap_flags_diff(want, strlen(want), "", 0, missing, extra, sizeof(missing)),
+			 3000);
+	ck_assert(strlen(missing) < sizeof(missing) && strstr(missing, "...") != NULL);
+	free(want);
+}
+END_TEST
+
+/* imap_date_parse: {input, seconds since the epoch or -1 for malformed} */
+static const struct {
+	const char *in;
+	long long want;
+} dates[] = {
+	{"01-Jan-1970 00:00:00 +0000", 0},
+	{"13-Sep-2020 14:26:40 +0200", 1600000000},
+	{"13-Sep-2020 12:26:40 +0000", 1600000000},
+	{"13-Sep-2020 07:56:40 -0430", 1600000000},
+	{" 1-Mar-2000 00:00:00 +0000", 951868800},
+	{"29-Feb-2024 23:59:59 +0000", 1709251199},
+	{"13-sep-2020 12:26:40 +0000", 1600000000},
+	{"", -1},
+	{"13-Sept-2020 12:26:40 +0000", -1},
+	{"13-Xyz-2020 12:26:40 +0000", -1},
+	{"13-Sep-2020 25:26:40 +0000", -1},
+	{"13-Sep-2020 12:26:40", -1},
+	{"13-Sep-2020 12:26:40 0000", -1},
+	{"13-Sep-2020 12:26:40 +0000 x", -1},
+	{"32-Sep-2020 12:26:40 +0000", -1},
+	{"13-Sep-2020 12:26:40 +0099", -1},
+};
+
+START_TEST(test_date)
+{
+	long long t = -1;
+	int r = imap_date_parse(dates[_i].in, &t);
+
+	if (dates[_i].want < 0)
+		ck_assert_msg(r == -1, "date %d (%s) accepted", _i, dates[_i].in);
+	else
+		ck_assert_msg(r == 0 && t == dates[_i].want, "date %d (%s): %d %lld", _i,
+			      dates[_i].in, r, t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("imap_parse");
@@ -313,6 +401,9 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_bad_tokens, 0, sizeof(bad_tokens) / sizeof(bad_tokens[0]));
 	tcase_add_loop_test(tc, test_fetch, 0, sizeof(fetches) / sizeof(fetches[0]));
 	tcase_add_test(tc, test_fetch_many_keywords);
+	tcase_add_loop_test(tc, test_flags_diff, 0, sizeof(fdiffs) / sizeof(fdiffs[0]));
+	tcase_add_test(tc, test_flags_diff_many);
+	tcase_add_loop_test(tc, test_date, 0, sizeof(dates) / sizeof(dates[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
