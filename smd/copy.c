@@ -176,18 +176,30 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 
 	if (v < 0)
 		goto out;
-	long long bytes = 0, skipped = 0, skipped_bytes = 0;
+	/*
+	 * One meaning of "done" everywhere (folder line, mailbox line, the
+	 * job's progress): on the target and known to the journal, whoever
+	 * put it there. copied = appended by this run (counted as done when
+	 * its batch was journalled), found = appended by an interrupted run
+	 * and recognised by hash, skipped = journalled by an earlier run.
+	 */
+	long long bytes = 0, copied = 0, found = 0, skipped = 0, later_bytes = 0;
 
 	for (size_t i = 0; i < cp->nmsgs; i++) {
-		bytes += (long long)cp->msgs[i].size;
-		if (cp->msgs[i].state == 1) {
+		const struct msg *m = &cp->msgs[i];
+
+		bytes += (long long)m->size;
+		if (m->state == 2)
+			copied++;
+		else if (m->state == 3)
+			found++;
+		else if (m->state == 1)
 			skipped++;
-			skipped_bytes += (long long)cp->msgs[i].size;
-		}
+		if (m->state == 1 || m->state == 3)
+			later_bytes += (long long)m->size;
 	}
-	/* Copied by an earlier run: done too, so a resumed copy reaches its total. */
-	__atomic_add_fetch(&cp->sh->msgs_done, skipped, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&cp->sh->bytes_done, skipped_bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&cp->sh->msgs_done, found + skipped, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&cp->sh->bytes_done, later_bytes, __ATOMIC_RELAXED);
 	jf.messages = (long long)cp->nmsgs;
 	jf.bytes = bytes;
 	jf.verified = v == 0;
@@ -198,17 +210,18 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 	cp->r->messages += (long long)cp->nmsgs;
 	cp->r->bytes += bytes;
 	cp->r->skipped += skipped;
+	cp->r->found += found;
 	if (v == 0)
 		cp->r->verified++;
-	log_info("%s: folder=%s target=%s messages=%zu bytes=%lld copied=%lld skipped=%lld "
-		 "verified=%s ms=%lld",
-		 key, f->name, f->dst, cp->nmsgs, bytes, (long long)(cp->nmsgs - (size_t)skipped),
+	log_info("%s: folder=%s target=%s messages=%zu bytes=%lld done=%lld copied=%lld found=%lld "
+		 "skipped=%lld verified=%s ms=%lld",
+		 key, f->name, f->dst, cp->nmsgs, bytes, copied + found + skipped, copied, found,
 		 skipped, v == 0 ? "yes" : "no", (time_mono_us() - t0) / 1000);
 	if (cp->o->summary)
 		fprintf(cp->o->summary,
-			"folder=%s target=%s messages=%zu bytes=%lld copied=%lld skipped=%lld "
-			"verified=%s\n",
-			f->name, f->dst, cp->nmsgs, bytes, (long long)(cp->nmsgs - (size_t)skipped),
+			"folder=%s target=%s messages=%zu bytes=%lld done=%lld copied=%lld found=%lld "
+			"skipped=%lld verified=%s\n",
+			f->name, f->dst, cp->nmsgs, bytes, copied + found + skipped, copied, found,
 			skipped, v == 0 ? "yes" : "no");
 	rc = v == 0 ? 0 : 1;
 out:
@@ -477,6 +490,7 @@ static int lane_wait(struct cp *cp, pid_t pid, int fd, int kill_it, struct copy_
 		r->bytes += lr.bytes;
 		r->copied += lr.copied;
 		r->skipped += lr.skipped;
+		r->found += lr.found;
 		r->refused_keywords += lr.refused_keywords;
 		r->verified += lr.verified;
 	}

@@ -66,8 +66,15 @@ struct copy_opts {
 
 enum copy_rc { COPY_OK = 0, COPY_FAILED = 1, COPY_STOPPED = 2 };
 
+/*
+ * Counts, the same in every line and in the job's progress: MESSAGES in
+ * the source folders; COPIED appended by this run, FOUND appended by an
+ * interrupted run and recognised on the target by hash, SKIPPED
+ * journalled by an earlier run: done = copied + found + skipped, and a
+ * complete copy has done == messages and verified == folders.
+ */
 struct copy_result {
-	long long folders, messages, bytes, copied, skipped, refused_keywords;
+	long long folders, messages, bytes, copied, found, skipped, refused_keywords;
 	long long verified;
 	char reason[4096];
 };

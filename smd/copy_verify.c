@@ -234,7 +234,6 @@ int verify(struct cp *cp, struct scan_ctx *after)
 					 cp->f->name, m->uid, m->dst_uid);
 				continue;
 			}
-			m->state = 4; /* verified */
 			if (memcmp(m->sha, b->sha, 32) != 0 || m->size != b->size) {
 				char x[65], y[65];
 

@@ -57,11 +57,32 @@ check() {
 		--pair "src@$S1_DOMAIN=$1@$S2_DOMAIN" >"$TMP/check-$1.log" 2>&1
 }
 
+# counts FILE: the folder lines and the mailbox line of a run agree, and
+# done (on the target, whoever put it there) is every source message:
+# after a crash the rerun finds the dead run's appends on the target, and
+# they must count as done, not be left out of the mailbox's total.
+counts() {
+	awk '
+	function kv(a,   i, p) { for (i = 1; i <= NF; i++) { split($i, p, "="); a[p[1]] += p[2] } }
+	/^folder=/ { kv(f) }
+	/^mailbox=/ { kv(m) }
+	END {
+		bad = m["done"] != m["messages"] || m["messages"] == 0
+		split("messages done copied found skipped", k, " ")
+		for (i = 1; i <= 5; i++) if (f[k[i]] != m[k[i]]) bad = 1
+		printf "folders: messages=%d done=%d copied=%d found=%d skipped=%d; ", \
+			f["messages"], f["done"], f["copied"], f["found"], f["skipped"]
+		printf "mailbox: messages=%d done=%d copied=%d found=%d skipped=%d\n", \
+			m["messages"], m["done"], m["copied"], m["found"], m["skipped"]
+		exit bad
+	}' "$1"
+}
+
 # A crashed run's other lane may have a MULTIAPPEND in flight that Dovecot
 # commits after the connection is gone; the rerun starts at once, so it is
 # fedmig-smd's own wait for an interrupted folder (smd_settle) that keeps
 # those messages from being copied twice.
-runs=0
+runs=0 found_any=
 for mode in AFTER MID; do
 	for n in 1 2 5 13 29; do
 		dst=c$(echo "$mode" | tr 'A-Z' 'a-z')$n
@@ -70,11 +91,14 @@ for mode in AFTER MID; do
 		[ $rc = 99 ] || [ $rc = 98 ] || fail "$mode=$n: the test hook did not fire (rc=$rc)"
 		copy "$dst" >"$TMP/$dst.2" 2>&1 || fail "$mode=$n: rerun failed: $(tail -n 2 "$TMP/$dst.2")"
 		check "$dst" || fail "$mode=$n: not identical after the rerun: $(head -3 "$TMP/check-$dst.log")"
+		c=$(counts "$TMP/$dst.2") || fail "$mode=$n: counts disagree after the rerun: $c"
+		case $c in *"found=0 "*) ;; *) found_any=1 ;; esac
 		copy "$dst" >"$TMP/$dst.3" 2>&1 || fail "$mode=$n: third run failed"
 		grep -q ' copied=0 ' "$TMP/$dst.3" || fail "$mode=$n: third run appended: $(tail -n 1 "$TMP/$dst.3")"
 		runs=$((runs + 1))
 	done
 done
+[ -n "$found_any" ] || fail "no rerun found a crashed run's appends: the counts were not tested"
 # Source UIDVALIDITY change: recreate the source INBOX's index (doveadm
 # force-resync would keep it), i.e. delete dovecot-uidlist, then rerun.
 copy uv >"$TMP/uv.1" 2>&1 || fail "uidvalidity: first copy"
