@@ -596,7 +596,7 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 	else if (failed_folders)
 		rc = COPY_FAILED;
 	else
-		rc = COPY_OK;
+		rc = verify_folders(&cp, src_subs, nsrc_subs) == 0 ? COPY_OK : COPY_FAILED;
 out:
 	if (rc == COPY_FAILED && cp.err[0])
 		add_reason(r, cp.err);

@@ -286,6 +286,22 @@ int cmp_folder(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* sub_dst: the target name of the source subscription NAME (caller frees). */
+static int sub_dst(struct cp *cp, const char *name, char **d_r)
+{
+	const struct folder *f = NULL;
+
+	for (size_t k = 0; k < cp->nfolders; k++)
+		if (strcmp(cp->folders[k].name, name) == 0 ||
+		    (strcasecmp(name, "INBOX") == 0 && strcmp(cp->folders[k].name, "INBOX") == 0))
+			f = &cp->folders[k];
+	if (f) {
+		*d_r = xstrdup(f->dst);
+		return 0;
+	}
+	return translate(cp, name, d_r);
+}
+
 /*
  * setup_target: CREATE the missing selectable folders (parents first: the
  * list is sorted) and SUBSCRIBE what the source subscribes, all sent at
@@ -308,15 +324,8 @@ int setup_target(struct cp *cp, char **subs, size_t nsubs)
 	}
 	for (size_t i = 0; i < nsubs; i++) {
 		char *d = NULL;
-		const struct folder *f = NULL;
 
-		for (size_t k = 0; k < cp->nfolders; k++)
-			if (strcmp(cp->folders[k].name, subs[i]) == 0 ||
-			    (strcasecmp(subs[i], "INBOX") == 0 && strcmp(cp->folders[k].name, "INBOX") == 0))
-				f = &cp->folders[k];
-		if (f)
-			d = xstrdup(f->dst);
-		else if (translate(cp, subs[i], &d) < 0)
+		if (sub_dst(cp, subs[i], &d) < 0)
 			goto out;
 		int have = 0;
 
@@ -338,5 +347,77 @@ out:
 		free(what[i]);
 	free(what);
 	free(tags);
+	return r;
+}
+
+static void folder_diff(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void folder_diff(struct cp *cp, const char *fmt, ...)
+{
+	char line[300];
+	va_list ap;
+	size_t len = strlen(cp->r->reason);
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_error("%s: verify %s", cp->o->mailbox_key, line);
+	if (len + strlen(line) + 2 < sizeof(cp->r->reason))
+		snprintf(cp->r->reason + len, sizeof(cp->r->reason) - len, "%s%s", len ? "\n" : "",
+			 line);
+}
+
+int verify_folders(struct cp *cp, char **subs, size_t nsubs)
+{
+	struct folder *df = NULL;
+	size_t ndf = 0, nds = 0;
+	char **ds = NULL, sep = 0;
+	struct list_ctx lc = {.cp = cp, .f = &df, .n = &ndf, .sep = &sep, .subs = &ds, .nsubs = &nds};
+	struct imap_handler h;
+	unsigned tags[3];
+	int diffs = 0, r = -1;
+
+	list_start(cp->dst, &lc, &h, tags, 0);
+	if (imap_flush(cp->dst) < 0) {
+		conn_fail(cp, cp->dst);
+		goto out;
+	}
+	if (list_finish(cp, cp->dst, tags) < 0)
+		goto out;
+	for (size_t i = 0; i < cp->nfolders; i++) {
+		const struct folder *f = &cp->folders[i];
+		int have = 0;
+
+		if (f->attrs & F_NOSELECT)
+			continue;
+		for (size_t k = 0; k < ndf && !have; k++)
+			have = strcmp(df[k].name, f->dst) == 0 && !(df[k].attrs & F_NOSELECT);
+		if (!have) {
+			folder_diff(cp, "folder=%s target=%s missing on the target", f->name, f->dst);
+			diffs++;
+		}
+	}
+	for (size_t i = 0; i < nsubs; i++) {
+		char *d = NULL;
+		int have = 0;
+
+		if (sub_dst(cp, subs[i], &d) < 0)
+			goto out;
+		for (size_t k = 0; k < nds && !have; k++)
+			have = strcmp(ds[k], d) == 0 ||
+			       (strcasecmp(d, "INBOX") == 0 && strcasecmp(ds[k], "INBOX") == 0);
+		if (!have) {
+			folder_diff(cp, "subscription=%s target=%s not subscribed on the target", subs[i],
+				    d);
+			diffs++;
+		}
+		free(d);
+	}
+	r = diffs ? 1 : 0;
+out:
+	free_folders(df, ndf);
+	for (size_t i = 0; i < nds; i++)
+		free(ds[i]);
+	free(ds);
 	return r;
 }

@@ -23,6 +23,13 @@ int list_both(struct cp *cp, char ***src_subs, size_t *nsrc_subs, long long *mes
 	      long long *bytes_r);
 int map_folders(struct cp *cp);
 int setup_target(struct cp *cp, char **subs, size_t nsubs);
+/*
+ * verify_folders: list the target again once every folder is copied:
+ * each selectable source folder must exist there and each source
+ * subscription (SUBS) be subscribed. 0 when so, 1 when not (each
+ * difference logged and added to the reason), -1 on an error (cp->err).
+ */
+int verify_folders(struct cp *cp, char **subs, size_t nsubs);
 /* cmp_folder: qsort order: INBOX first, then by name (parents before children). */
 int cmp_folder(const void *a, const void *b);
 
