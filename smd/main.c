@@ -117,8 +117,15 @@ out:
 
 static int run(struct config *cfg)
 {
-	if (opt_user)
-		return direct(cfg);
+	if (opt_user) {
+		log_info("started -- version %s, configuration %s, one mailbox: %s from %s to %s",
+			 FEDMIG_VERSION, config_path(cfg), opt_user, opt_from ? opt_from : "?",
+			 opt_to ? opt_to : "?");
+		int rc = direct(cfg);
+
+		log_info("terminating: one mailbox: mailboxes done=%d failed=%d", rc == 0, rc != 0);
+		return rc;
+	}
 	return smd_master(cfg, opt_once);
 }
 
