@@ -33,6 +33,7 @@ chown root:fedmig "$TMP" && chmod 0775 "$TMP"
 # and two changes within one second can look like one.
 for mode in after mid; do for n in 1 2 5 13 29; do "$LAB" adduser "$DIR" s2 "c$mode$n" >/dev/null; done; done
 "$LAB" adduser "$DIR" s2 uv >/dev/null
+"$LAB" adduser "$DIR" s2 queue >/dev/null
 sleep 1.1
 python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$MASTER_USER" \
 	--password "$MASTER_PASS" --users "src@$S1_DOMAIN" --messages 40 --avg-kb 5 \
@@ -99,6 +100,31 @@ for mode in AFTER MID; do
 	done
 done
 [ -n "$found_any" ] || fail "no rerun found a crashed run's appends: the counts were not tested"
+# The queue: the job's progress after a crash and a rerun reaches its total
+# (messages the dead run appended count as done when the rerun finds them).
+python3 - "$TMP/smd.db" "$S1_DOMAIN" "$S2_DOMAIN" <<'PY' || fail "enqueue"
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+now = int(time.time() * 1e6)
+db.execute("INSERT INTO smd_jobs(request_id, access, src_system, src_physical, dst_system,"
+           " dst_physical, next_at, created, updated) VALUES(9, 'src@example.org', 's1', ?, 's2', ?,"
+           " ?, ?, ?)", ("src@" + sys.argv[2], "queue@" + sys.argv[3], now, now, now))
+db.commit()
+PY
+chown fedmig "$TMP/smd.db" "$TMP"/smd.db-* 2>/dev/null
+FEDMIG_SMD_CRASH_AFTER=7 "$SMD" -c "$TMP/smd.conf" -f --once >"$TMP/queue.1" 2>&1
+python3 -c "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute('UPDATE smd_jobs SET next_at=0 WHERE request_id=9'); db.commit()" "$TMP/smd.db"
+"$SMD" -c "$TMP/smd.conf" -f --once >"$TMP/queue.2" 2>&1 || fail "queue: rerun: $(tail -n 3 "$TMP/queue.2")"
+grep -q 'request=9: copied .* found=[1-9]' "$TMP/queue.2" || fail "queue: the rerun found nothing: $(grep 'request=9: copied' "$TMP/queue.2")"
+python3 - "$TMP/smd.db" <<'PY' || fail "queue: progress after crash and rerun: $(grep 'request=9: copied' "$TMP/queue.2")"
+import sqlite3, sys
+r = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT state, msgs_done, msgs_total, bytes_done, bytes_total, folders_done, folders_total"
+    " FROM smd_jobs WHERE request_id = 9").fetchone()
+print("smd_crash: progress after crash and rerun", r)
+sys.exit(0 if r[0] == 2 and r[2] > 0 and r[1] == r[2] and r[3] == r[4] and r[5] == r[6] else 1)
+PY
+check queue || fail "queue: $(head -3 "$TMP/check-queue.log")"
 # Source UIDVALIDITY change: recreate the source INBOX's index (doveadm
 # force-resync would keep it), i.e. delete dovecot-uidlist, then rerun.
 copy uv >"$TMP/uv.1" 2>&1 || fail "uidvalidity: first copy"
