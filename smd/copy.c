@@ -119,6 +119,8 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 	}
 	if (todo && before.n > journalled && find_orphans(cp, &before, key) < 0)
 		goto out;
+	if (journalled && sync_flags(cp, &before) < 0)
+		goto out;
 	if (stream_copy(cp, key) < 0)
 		goto out;
 	if (cp->stopping) {

@@ -220,11 +220,7 @@ static int scan_untagged(void *ctx, const char *text, size_t len)
 		return 0;
 	if (!fi.has_uid || !fi.has_size)
 		return 0; /* an unsolicited FLAGS update */
-	s->m = xrealloc(s->m, (s->n + 1) * sizeof(*s->m));
-	memset(&s->m[s->n], 0, sizeof(s->m[0]));
-	s->m[s->n].uid = fi.uid;
-	s->m[s->n].size = fi.size;
-	s->n++;
+	scan_add(s, &fi);
 	return 0;
 }
 
@@ -236,7 +232,8 @@ int scan_target(struct cp *cp, struct scan_ctx *s, unsigned long long exists)
 	if (exists == 0)
 		return 0;
 	imap_set_handler(cp->dst, &h);
-	int r = imap_simple(cp->dst, "UID FETCH 1:* (UID RFC822.SIZE)");
+	/* FLAGS too: sync_flags brings over what changed on the source since. */
+	int r = imap_simple(cp->dst, "UID FETCH 1:* (UID RFC822.SIZE FLAGS)");
 
 	imap_set_handler(cp->dst, NULL);
 	if (r < 0)

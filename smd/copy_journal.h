@@ -18,7 +18,7 @@ struct load_ctx {
 };
 int load_row(void *ctx, const struct smd_map_row *row);
 int remap_uidvalidity(struct cp *cp, const char *key);
-/* scan_target: the target folder's UIDs and sizes into S, sorted by UID. */
+/* scan_target: the target folder's UIDs, sizes and flags into S, sorted by UID. */
 int scan_target(struct cp *cp, struct scan_ctx *s, unsigned long long exists);
 struct dst_msg *scan_find(struct scan_ctx *s, unsigned long long uid);
 int cmp_dst(const void *a, const void *b);

@@ -68,6 +68,45 @@ static char *target_flags(struct cp *cp, const char *flags)
 	return out;
 }
 
+int sync_flags(struct cp *cp, struct scan_ctx *before)
+{
+	unsigned *tags = xmalloc((cp->nmsgs + 1) * sizeof(*tags));
+	size_t n = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < cp->nmsgs; i++) {
+		const struct msg *m = &cp->msgs[i];
+		struct dst_msg *d;
+		char missing[64], extra[64];
+
+		if (m->state != 1 || (d = scan_find(before, m->dst_uid)) == NULL || d->flags == NULL ||
+		    imap_flags_diff(m->flags, strlen(m->flags), d->flags, strlen(d->flags), missing,
+				    extra, sizeof(missing)) == 0)
+			continue;
+		char *flags = target_flags(cp, m->flags);
+
+		tags[n++] = imap_cmd(cp->dst, "UID STORE %llu FLAGS.SILENT (%s)", m->dst_uid, flags);
+		free(flags);
+	}
+	if (n && imap_flush(cp->dst) < 0)
+		r = conn_fail(cp, cp->dst);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		enum imap_status st;
+		const char *text;
+
+		if (imap_wait(cp->dst, tags[i], &st, &text) < 0)
+			r = conn_fail(cp, cp->dst);
+		else if (st != IMAP_OK)
+			r = cperr(cp, "UID STORE FLAGS in %s: %s", cp->f->dst, text);
+	}
+	if (r == 0 && n)
+		log_info("%s: folder=%s flags of %zu messages brought over (changed on the source "
+			 "since they were copied)",
+			 cp->o->mailbox_key, cp->f->name, n);
+	free(tags);
+	return r;
+}
+
 static struct msg *msg_of_prefix(struct cp *cp, const char *text, size_t len)
 {
 	unsigned long long seq;

@@ -10,6 +10,13 @@
 
 #include "copy_int.h"
 
+/*
+ * sync_flags: a message journalled by an earlier run whose flags on the
+ * source have changed since (BEFORE: the target's listing with FLAGS)
+ * gets the source's flags with UID STORE, so that verification compares
+ * like with like instead of failing every rerun. 0 or -1 (cp->err).
+ */
+int sync_flags(struct cp *cp, struct scan_ctx *before);
 /* write_progress: the shared counters into the job's row (with a request). */
 int write_progress(struct cp *cp, struct store *s);
 /* reap: journal acknowledged batches; with ALL, wait for every one. */

@@ -118,6 +118,20 @@ void hex(const unsigned char *sha, char out[65])
 		sprintf(out + 2 * i, "%02x", sha[i]);
 }
 
+void scan_add(struct scan_ctx *s, const struct imap_fetch *fi)
+{
+	s->m = xrealloc(s->m, (s->n + 1) * sizeof(*s->m));
+	struct dst_msg *d = &s->m[s->n++];
+
+	memset(d, 0, sizeof(*d));
+	d->uid = fi->uid;
+	d->size = fi->size;
+	if (fi->has_flags)
+		d->flags = xstrndup(fi->flags, fi->flags_len);
+	if (fi->has_date)
+		snprintf(d->date, sizeof(d->date), "%s", fi->date);
+}
+
 void scan_free(struct scan_ctx *s)
 {
 	for (size_t i = 0; i < s->n; i++)

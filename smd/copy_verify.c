@@ -44,20 +44,6 @@ int dst_data(void *ctx, const char *d, size_t n, int end)
 	return 0;
 }
 
-static void scan_add(struct scan_ctx *s, const struct imap_fetch *fi)
-{
-	s->m = xrealloc(s->m, (s->n + 1) * sizeof(*s->m));
-	struct dst_msg *d = &s->m[s->n++];
-
-	memset(d, 0, sizeof(*d));
-	d->uid = fi->uid;
-	d->size = fi->size;
-	if (fi->has_flags)
-		d->flags = xstrndup(fi->flags, fi->flags_len);
-	if (fi->has_date)
-		snprintf(d->date, sizeof(d->date), "%s", fi->date);
-}
-
 int dst_untagged(void *ctx, const char *text, size_t len)
 {
 	struct cp *cp = ctx;

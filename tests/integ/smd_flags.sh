@@ -6,7 +6,8 @@
 # retry, the second dropped every keyword of every copied message while
 # the copy still said verified=yes. The copy must now be identical to the
 # source (tests/smd/check.py compares flags and INTERNALDATE too) and the
-# copy's own verification must have compared them.
+# copy's own verification must have compared them. Then flags change on
+# the source: a rerun must bring them over, not fail every time.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -51,6 +52,10 @@ if action.startswith("source"):
         c.append("INBOX", "(\\Seen %s)" % many, imaplib.Time2Internaldate(1600000000), msg % (1, 1))
     for i, fl in enumerate(["(\\Flagged $Forwarded Work)", "(Todo)", "()"]):
         c.append("INBOX", fl, imaplib.Time2Internaldate(1500000000 + i), msg % (i + 2, i + 2))
+elif action == "change":
+    c.select("INBOX")
+    c.store("1:*", "+FLAGS", "(Later \\Answered)")
+    c.store("1", "-FLAGS", "(\\Flagged $Forwarded Work Todo)")
 else:
     # Keywords stay defined in the folder after their message is gone.
     c.append("INBOX", "(%s)" % many, None, msg % (0, 0))
@@ -89,9 +94,17 @@ for u in pf kw; do
 		--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" \
 		--pair "$u@$S1_DOMAIN=$u@$S2_DOMAIN" >"$TMP/check-$u.log" 2>&1 ||
 		fail "$u: copy said ok but is not identical: $(head -3 "$TMP/check-$u.log")"
-	# A rerun verifies the journalled messages' flags from a listing.
+	# Flags changed on the source after the copy: the rerun brings them over
+	# (UID STORE) and verifies the journalled messages' flags from a listing.
+	python3 "$TMP/imap.py" "$S1_IMAP_PORT" "$u@$S1_DOMAIN*$MASTER_USER" "$MASTER_PASS" change \
+		>>"$TMP/imap.log" 2>&1 || fail "change: $(tail -n 1 "$TMP/imap.log")"
 	copy $u >"$TMP/$u.2" 2>&1 || fail "$u: rerun failed: $(grep -E '^reason|result=' "$TMP/$u.2" | head -3)"
 	grep -q ' copied=0 ' "$TMP/$u.2" || fail "$u: rerun appended: $(tail -n 1 "$TMP/$u.2")"
+	grep -q 'flags of [0-9]* messages brought over' "$TMP/$u.2" || fail "$u: no flags brought over"
+	python3 "$ROOT/tests/smd/check.py" --src-port "$S1_IMAP_PORT" --dst-port "$S2_IMAP_PORT" \
+		--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" \
+		--pair "$u@$S1_DOMAIN=$u@$S2_DOMAIN" >"$TMP/check-$u.2.log" 2>&1 ||
+		fail "$u: changed flags not brought over: $(head -3 "$TMP/check-$u.2.log")"
 	secs=$(echo "$t1 - $t0" | bc)
 done
 printf 'PASS smd_flags (3,000 keywords both ways, %.2f s for that mailbox)\n' "$secs"
