@@ -350,23 +350,6 @@ out:
 	return r;
 }
 
-static void folder_diff(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void folder_diff(struct cp *cp, const char *fmt, ...)
-{
-	char line[300];
-	va_list ap;
-	size_t len = strlen(cp->r->reason);
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	log_error("%s: verify %s", cp->o->mailbox_key, line);
-	if (len + strlen(line) + 2 < sizeof(cp->r->reason))
-		snprintf(cp->r->reason + len, sizeof(cp->r->reason) - len, "%s%s", len ? "\n" : "",
-			 line);
-}
-
 int verify_folders(struct cp *cp, char **subs, size_t nsubs)
 {
 	struct folder *df = NULL;
@@ -393,7 +376,7 @@ int verify_folders(struct cp *cp, char **subs, size_t nsubs)
 		for (size_t k = 0; k < ndf && !have; k++)
 			have = strcmp(df[k].name, f->dst) == 0 && !(df[k].attrs & F_NOSELECT);
 		if (!have) {
-			folder_diff(cp, "folder=%s target=%s missing on the target", f->name, f->dst);
+			cp_diff(cp, "folder=%s target=%s missing on the target", f->name, f->dst);
 			diffs++;
 		}
 	}
@@ -407,7 +390,7 @@ int verify_folders(struct cp *cp, char **subs, size_t nsubs)
 			have = strcmp(ds[k], d) == 0 ||
 			       (strcasecmp(d, "INBOX") == 0 && strcasecmp(ds[k], "INBOX") == 0);
 		if (!have) {
-			folder_diff(cp, "subscription=%s target=%s not subscribed on the target", subs[i],
+			cp_diff(cp, "subscription=%s target=%s not subscribed on the target", subs[i],
 				    d);
 			diffs++;
 		}

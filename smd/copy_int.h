@@ -17,7 +17,8 @@
  *
  * Contract: a failing call records its reason with cperr() (the first
  * reason wins, later ones are consequences) and returns -1; the lane
- * then gives up the mailbox. Nothing here logs an error: copy.c decides.
+ * then gives up the mailbox. Only differences found by verification are
+ * logged where they are found (cp_diff), each with its folder and UID.
  */
 #ifndef FEDMIG_SMD_COPY_INT_H
 #define FEDMIG_SMD_COPY_INT_H
@@ -197,6 +198,12 @@ struct scan_ctx {
 
 /* cperr: record the reason in cp->err unless one is there; returns -1. */
 int cperr(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * cp_diff: one difference found by verification: logged, added to
+ * cp->r->reason (one per line, while it fits) and counted in cp->ndiffs.
+ * Unlike cperr it does not stop the lane: every difference is reported.
+ */
+void cp_diff(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* conn_fail: cperr with the connection's own error. */
 int conn_fail(struct cp *cp, struct imap_conn *c);
 /* code_number: the number of "[WORD n]" anywhere in TEXT; 0, or -1 if absent. */

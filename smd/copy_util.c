@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "copy_int.h"
+#include "log.h"
 #include "xalloc.h"
 
 int cperr(struct cp *cp, const char *fmt, ...)
@@ -21,6 +22,22 @@ int cperr(struct cp *cp, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------ parsing */
+
+void cp_diff(struct cp *cp, const char *fmt, ...)
+{
+	char line[300];
+	va_list ap;
+	size_t len = strlen(cp->r->reason);
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_error("%s: verify %s", cp->o->mailbox_key, line);
+	if (len + strlen(line) + 2 < sizeof(cp->r->reason))
+		snprintf(cp->r->reason + len, sizeof(cp->r->reason) - len, "%s%s", len ? "\n" : "",
+			 line);
+	cp->ndiffs++;
+}
 
 /* code_number: "[WORD n]" anywhere in TEXT. */
 int code_number(const char *text, const char *word, unsigned long long *n_r)

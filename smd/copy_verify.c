@@ -135,24 +135,6 @@ int readback_finish(struct cp *cp)
 
 /* ------------------------------------------------------------ verify */
 
-static void add_diff(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void add_diff(struct cp *cp, const char *fmt, ...)
-{
-	char line[300];
-	va_list ap;
-	size_t len = strlen(cp->r->reason);
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	log_error("%s: verify %s", cp->o->mailbox_key, line);
-	if (len + strlen(line) + 2 < sizeof(cp->r->reason))
-		snprintf(cp->r->reason + len, sizeof(cp->r->reason) - len, "%s%s", len ? "\n" : "",
-			 line);
-	cp->ndiffs++;
-}
-
 static int cmp_rb(const void *a, const void *b)
 {
 	const struct rb *x = a, *y = b;
@@ -180,16 +162,16 @@ static void check_meta(struct cp *cp, const struct msg *m, const char *flags, co
 	int n;
 
 	if (flags == NULL)
-		add_diff(cp, "folder=%s uid=%llu target_uid=%llu the target sent no FLAGS",
+		cp_diff(cp, "folder=%s uid=%llu target_uid=%llu the target sent no FLAGS",
 			 cp->f->name, m->uid, m->dst_uid);
 	else if ((n = imap_flags_diff(m->flags, strlen(m->flags), flags, strlen(flags), missing,
 				      extra, sizeof(missing))) > 0)
-		add_diff(cp, "folder=%s uid=%llu target_uid=%llu flags differ (%d): missing on the "
+		cp_diff(cp, "folder=%s uid=%llu target_uid=%llu flags differ (%d): missing on the "
 			     "target: %s; extra on the target: %s",
 			 cp->f->name, m->uid, m->dst_uid, n, missing[0] ? missing : "none",
 			 extra[0] ? extra : "none");
 	if (imap_date_parse(m->date, &ts) < 0 || imap_date_parse(date, &td) < 0 || ts != td)
-		add_diff(cp, "folder=%s uid=%llu target_uid=%llu internaldate \"%s\" != \"%s\"",
+		cp_diff(cp, "folder=%s uid=%llu target_uid=%llu internaldate \"%s\" != \"%s\"",
 			 cp->f->name, m->uid, m->dst_uid, m->date, date);
 }
 
@@ -209,14 +191,14 @@ int verify(struct cp *cp, struct scan_ctx *after)
 		struct msg *m = &cp->msgs[i];
 
 		if (m->state == 0) {
-			add_diff(cp, "folder=%s uid=%llu not copied", cp->f->name, m->uid);
+			cp_diff(cp, "folder=%s uid=%llu not copied", cp->f->name, m->uid);
 			continue;
 		}
 		if (m->state == 2 || m->state == 3) {
 			struct rb *b = rb_find(cp, m->dst_uid);
 
 			if (b == NULL) {
-				add_diff(cp, "folder=%s uid=%llu target_uid=%llu not read back",
+				cp_diff(cp, "folder=%s uid=%llu target_uid=%llu not read back",
 					 cp->f->name, m->uid, m->dst_uid);
 				continue;
 			}
@@ -225,7 +207,7 @@ int verify(struct cp *cp, struct scan_ctx *after)
 
 				hex(m->sha, x);
 				hex(b->sha, y);
-				add_diff(cp, "folder=%s uid=%llu target_uid=%llu sha256 %s != %s",
+				cp_diff(cp, "folder=%s uid=%llu target_uid=%llu sha256 %s != %s",
 					 cp->f->name, m->uid, m->dst_uid, x, y);
 			}
 			check_meta(cp, m, b->flags, b->date);
@@ -234,12 +216,12 @@ int verify(struct cp *cp, struct scan_ctx *after)
 		struct dst_msg *d = scan_find(after, m->dst_uid);
 
 		if (d == NULL) {
-			add_diff(cp, "folder=%s uid=%llu target_uid=%llu missing on the target",
+			cp_diff(cp, "folder=%s uid=%llu target_uid=%llu missing on the target",
 				 cp->f->name, m->uid, m->dst_uid);
 			continue;
 		}
 		if (d->size != m->size)
-			add_diff(cp, "folder=%s uid=%llu target_uid=%llu size %llu != %llu",
+			cp_diff(cp, "folder=%s uid=%llu target_uid=%llu size %llu != %llu",
 				 cp->f->name, m->uid, m->dst_uid, m->size, d->size);
 		check_meta(cp, m, d->flags, d->date);
 	}
