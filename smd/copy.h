@@ -2,7 +2,8 @@
  * copy - copy one mailbox from a source IMAP server to a target one:
  * folders (separator translated, special-use mapped, \Noselect parents
  * left virtual), subscriptions, and every message with its exact bytes,
- * flags, keywords and INTERNALDATE; then verify by SHA-256.
+ * flags, keywords and INTERNALDATE; then verify: bytes by SHA-256, flags,
+ * keywords and INTERNALDATE per message, folders and subscriptions.
  *
  * Messages stream from a pipelined UID FETCH straight into pipelined
  * MULTIAPPEND batches with non-synchronising literals: nothing is held in
@@ -12,7 +13,8 @@
  * messages, and first looks on the target for messages appended but not
  * journalled (a crash between the server's OK and the commit): same size,
  * then same SHA-256, as a multiset, so legitimate duplicates in the
- * source are still copied as often as they exist.
+ * source are still copied as often as they exist. Flags changed on the
+ * source since an earlier run copied a message are brought over.
  *
  * With lanes = N > 1, N - 1 more processes (forked once the target's
  * folders exist) copy folders too, each over its own pair of connections:
@@ -66,8 +68,15 @@ struct copy_opts {
 
 enum copy_rc { COPY_OK = 0, COPY_FAILED = 1, COPY_STOPPED = 2 };
 
+/*
+ * Counts, the same in every line and in the job's progress: MESSAGES in
+ * the source folders; COPIED appended by this run, FOUND appended by an
+ * interrupted run and recognised on the target by hash, SKIPPED
+ * journalled by an earlier run: done = copied + found + skipped, and a
+ * complete copy has done == messages and verified == folders.
+ */
 struct copy_result {
-	long long folders, messages, bytes, copied, skipped, refused_keywords;
+	long long folders, messages, bytes, copied, found, skipped, refused_keywords;
 	long long verified;
 	char reason[4096];
 };

@@ -46,6 +46,8 @@ struct imap_conn {
 	unsigned next_tag;
 	struct done done[NDONE];
 	int continuation; /* a "+" arrived */
+	unsigned tls_tag;  /* the STARTTLS command's tag while it is pending, else 0 */
+	int tls_switch;	   /* its OK arrived: nothing more may come before the handshake */
 	int bye, eof, failed;
 	char *q[QBUFS];
 	int qi;
@@ -143,10 +145,25 @@ static struct done *done_slot(struct imap_conn *c, unsigned tag)
 	return &c->done[tag % NDONE];
 }
 
+/*
+ * injected: a response after STARTTLS's OK and before the handshake. A
+ * man in the middle can put it in the same packet as the OK; read as if
+ * it came over TLS it would be trusted (CVE-2011-0411 and its IMAP kin),
+ * so the connection fails instead.
+ */
+static int injected(struct imap_conn *c, const char *text)
+{
+	return cfail(c, "STARTTLS: the server sent data after its OK, before the TLS handshake "
+			"(response injection?): %.60s",
+		     text);
+}
+
 static int on_response(void *ctx, const char *text, size_t len)
 {
 	struct imap_conn *c = ctx;
 
+	if (c->tls_switch)
+		return injected(c, text);
 	if (len >= 2 && text[0] == '*' && text[1] == ' ') {
 		const char *t = text + 2;
 		size_t n = len - 2;
@@ -193,6 +210,8 @@ static int on_response(void *ctx, const char *text, size_t len)
 		d->tag = (unsigned)tag;
 		d->status = st;
 		d->text = xstrdup(e);
+		if (c->tls_tag && tag == c->tls_tag && st == IMAP_OK)
+			c->tls_switch = 1;
 		return 0;
 	}
 	return cfail(c, "unexpected response: %.60s", text);
@@ -202,6 +221,8 @@ static int on_literal(void *ctx, const char *text, size_t len, uint64_t size)
 {
 	struct imap_conn *c = ctx;
 
+	if (c->tls_switch)
+		return injected(c, text);
 	if (c->h.literal) {
 		/* The owner sees untagged text as its untagged handler does. */
 		if (len >= 2 && text[0] == '*' && text[1] == ' ')
@@ -336,6 +357,8 @@ int imap_read(struct imap_conn *c, int block)
 		if (r > 0) {
 			if (imap_parser_feed(&c->parser, c->rbuf, (size_t)r) < 0)
 				return cfail(c, "%s", c->parser.err);
+			if (c->tls_switch && !imap_parser_idle(&c->parser))
+				return injected(c, "(part of a line)");
 			return c->failed ? -1 : 0;
 		}
 		if (r == 0) {
@@ -763,12 +786,45 @@ static int greeting_untagged(void *ctx, const char *text, size_t len)
 	return 0;
 }
 
+static const struct imap_parser_cb pcb = {on_literal, on_data, on_response};
+
+/*
+ * starttls: STARTTLS and the handshake. Whatever the server sent after
+ * its OK in the same read fails the connection (see injected()); the
+ * parser then starts afresh, so nothing read in clear survives into the
+ * encrypted session.
+ */
+static int starttls(struct imap_conn *c, const struct imap_opts *o, const char *host, char **err_r)
+{
+	enum imap_status st;
+	const char *text;
+	unsigned tag = imap_cmd(c, "STARTTLS");
+
+	c->tls_tag = tag;
+	if (imap_flush(c) < 0 || imap_wait(c, tag, &st, &text) < 0) {
+		*err_r = xstrdup(c->err);
+		return -1;
+	}
+	if (st != IMAP_OK) {
+		*err_r = xasprintf("%s: STARTTLS: %s", c->peer, text);
+		return -1;
+	}
+	if (!c->tls_switch || !imap_parser_idle(&c->parser)) {
+		*err_r = xasprintf("%s: STARTTLS: data buffered at the TLS switch", c->peer);
+		return -1;
+	}
+	imap_parser_free(&c->parser);
+	imap_parser_init(&c->parser, &pcb, c, 0, 0, 0);
+	c->tls_tag = 0;
+	c->tls_switch = 0;
+	return tls_start(c, o, host, err_r);
+}
+
 struct imap_conn *imap_connect(const struct imap_opts *o, char **err_r)
 {
 	struct imap_conn *c = xcalloc(1, sizeof(*c));
 	char host[256], port[16];
 	int tls;
-	static const struct imap_parser_cb pcb = {on_literal, on_data, on_response};
 
 	c->fd = -1;
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 60000;
@@ -801,11 +857,10 @@ struct imap_conn *imap_connect(const struct imap_opts *o, char **err_r)
 		goto conn_err;
 	if (!tls && o->starttls != IMAP_TLS_NONE) {
 		if (c->caps & IMAP_CAP_STARTTLS) {
-			if (imap_simple(c, "STARTTLS") < 0)
-				goto conn_err;
-			if (tls_start(c, o, host, err_r) < 0)
+			if (starttls(c, o, host, err_r) < 0)
 				goto fail;
 			/* Capabilities from before TLS are not to be trusted. */
+			c->caps = 0;
 			if (imap_simple(c, "CAPABILITY") < 0)
 				goto conn_err;
 		} else if (o->starttls == IMAP_STARTTLS_YES) {

@@ -435,3 +435,180 @@ bad:
 	t->p = s;
 	return -1;
 }
+
+/* ------------------------------------------------------------ FETCH */
+
+int imap_fetch_parse(const char *text, size_t len, struct imap_fetch *fi)
+{
+	struct imap_tok t;
+	const char *a;
+	size_t al;
+
+	memset(fi, 0, sizeof(*fi));
+	imap_tok_init(&t, text, len);
+	if (imap_tok_number(&t, &fi->seq) < 0 || imap_tok_sp(&t) < 0 ||
+	    imap_tok_atom(&t, &a, &al) < 0)
+		return 0;
+	if (!imap_atom_eq(a, al, "FETCH"))
+		return 0;
+	if (imap_tok_sp(&t) < 0 || imap_tok_char(&t, '(') < 0)
+		return -1;
+	while (imap_tok_peek(&t) != ')') {
+		if (imap_tok_atom(&t, &a, &al) < 0 || imap_tok_sp(&t) < 0)
+			return -1;
+		if (imap_atom_eq(a, al, "UID")) {
+			if (imap_tok_number(&t, &fi->uid) < 0)
+				return -1;
+			fi->has_uid = 1;
+		} else if (imap_atom_eq(a, al, "RFC822.SIZE")) {
+			if (imap_tok_number(&t, &fi->size) < 0)
+				return -1;
+			fi->has_size = 1;
+		} else if (imap_atom_eq(a, al, "FLAGS")) {
+			const char *s = t.p;
+
+			if (imap_tok_skip(&t) < 0 || *s != '(')
+				return -1;
+			/* No limit but the response's: a user may have thousands of keywords. */
+			fi->flags = s + 1;
+			fi->flags_len = (size_t)(t.p - s) - 2;
+			/* Flags are atoms: a literal or a quoted string here (CR LF
+			 * inside) would reach the target's APPEND or STORE line. */
+			for (size_t i = 0; i < fi->flags_len; i++)
+				if ((unsigned char)fi->flags[i] < 0x20 || fi->flags[i] == 0x7f ||
+				    strchr("\"{(", fi->flags[i]))
+					return -1;
+			fi->has_flags = 1;
+		} else if (imap_atom_eq(a, al, "INTERNALDATE")) {
+			size_t n;
+			int nil;
+
+			if (imap_tok_string(&t, fi->date, sizeof(fi->date), &n, &nil) < 0 || nil ||
+			    n < 20 || strpbrk(fi->date, "\"\\\r\n") != NULL)
+				return -1;
+			fi->has_date = 1;
+		} else if (imap_atom_eq(a, al, "BODY[]")) {
+			if (imap_tok_skip(&t) < 0)
+				return -1;
+			fi->has_body = 1;
+		} else if (imap_tok_skip(&t) < 0) {
+			return -1;
+		}
+		if (imap_tok_peek(&t) == ' ')
+			imap_tok_sp(&t);
+	}
+	imap_tok_char(&t, ')');
+	return imap_tok_eof(&t) ? 1 : -1;
+}
+
+/* ------------------------------------------------------------ flags, dates */
+
+struct word {
+	const char *p;
+	size_t n;
+};
+
+static int cmp_word(const void *a, const void *b)
+{
+	const struct word *x = a, *y = b;
+	size_t n = x->n < y->n ? x->n : y->n;
+	int c = strncasecmp(x->p, y->p, n);
+
+	return c ? c : x->n < y->n ? -1 : x->n > y->n;
+}
+
+/* words: the flags of S/LEN but \Recent, sorted, duplicates dropped. */
+static struct word *words(const char *s, size_t len, size_t *n_r)
+{
+	struct word *w = xmalloc((len / 2 + 1) * sizeof(*w));
+	const char *end = s + len;
+	size_t n = 0, k = 0;
+
+	while (s < end) {
+		while (s < end && *s == ' ')
+			s++;
+		const char *a = s;
+
+		while (s < end && *s != ' ')
+			s++;
+		if (s > a && !imap_atom_eq(a, (size_t)(s - a), "\\Recent"))
+			w[n++] = (struct word){a, (size_t)(s - a)};
+	}
+	if (n)
+		qsort(w, n, sizeof(*w), cmp_word);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || cmp_word(&w[k - 1], &w[i]) != 0)
+			w[k++] = w[i];
+	*n_r = k;
+	return w;
+}
+
+/* list_add: append P/N to OUT (SIZE), "..." once it is full. */
+static void list_add(char *out, size_t size, const char *p, size_t n)
+{
+	size_t len = strlen(out);
+
+	if (len + n + 5 < size)
+		snprintf(out + len, size - len, "%s%.*s", len ? " " : "", (int)n, p);
+	else if (len + 4 < size && (len < 3 || strcmp(out + len - 3, "...") != 0))
+		snprintf(out + len, size - len, " ...");
+}
+
+int imap_flags_diff(const char *want, size_t want_len, const char *got, size_t got_len,
+		    char *missing, char *extra, size_t size)
+{
+	size_t nw, ng, i = 0, k = 0;
+	struct word *w = words(want, want_len, &nw), *g = words(got, got_len, &ng);
+	int diffs = 0;
+
+	missing[0] = extra[0] = '\0';
+	while (i < nw || k < ng) {
+		int c = i == nw ? 1 : k == ng ? -1 : cmp_word(&w[i], &g[k]);
+
+		if (c == 0) {
+			i++;
+			k++;
+			continue;
+		}
+		diffs++;
+		if (c < 0) {
+			list_add(missing, size, w[i].p, w[i].n);
+			i++;
+		} else {
+			list_add(extra, size, g[k].p, g[k].n);
+			k++;
+		}
+	}
+	free(w);
+	free(g);
+	return diffs;
+}
+
+int imap_date_parse(const char *s, long long *t_r)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	int d, y, hh, mm, ss, z, n = 0;
+	char mon[4], sign;
+
+	if (s[0] == ' ')
+		s++; /* " 1-Jan-2020": date-day-fixed */
+	if (sscanf(s, "%2d-%3[A-Za-z]-%4d %2d:%2d:%2d %c%4d%n", &d, mon, &y, &hh, &mm, &ss, &sign,
+		   &z, &n) != 8 ||
+	    s[n] != '\0' || (sign != '+' && sign != '-'))
+		return -1;
+	const char *m = strcasestr(months, mon);
+
+	if (m == NULL || (m - months) % 3 || strlen(mon) != 3 || d < 1 || d > 31 || y < 1900 ||
+	    hh > 23 || mm > 59 || ss > 60 || hh < 0 || mm < 0 || ss < 0 || z < 0 || z % 100 > 59 ||
+	    z > 2400)
+		return -1;
+	int mo = (int)(m - months) / 3 + 1;
+	/* Days from 1970-01-01 to Y-MO-D (civil calendar, no time zone library). */
+	long long yy = y - (mo <= 2), era = yy / 400;
+	long long yoe = yy - era * 400, doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	long long days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+	long long off = (z / 100 * 60 + z % 100) * 60;
+
+	*t_r = days * 86400 + hh * 3600 + mm * 60 + ss - (sign == '+' ? off : -off);
+	return 0;
+}

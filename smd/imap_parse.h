@@ -100,4 +100,40 @@ int imap_tok_skip(struct imap_tok *t);
 /* imap_atom_eq: 1 when P/LEN equals WORD ignoring ASCII case. */
 int imap_atom_eq(const char *p, size_t len, const char *word);
 
+/* What one FETCH response says about a message (the items we ask for). */
+struct imap_fetch {
+	unsigned long long seq, uid, size;
+	int has_uid, has_flags, has_date, has_size, has_body;
+	const char *flags; /* inside the parentheses, in the response text */
+	size_t flags_len;
+	char date[40];	   /* INTERNALDATE, without its quotes */
+};
+
+/*
+ * imap_fetch_parse: TEXT/LEN is an untagged response without "* ". 1 and
+ * *F filled when it is "N FETCH (items)", 0 when it is another response,
+ * -1 when it is a malformed FETCH. F->flags points into TEXT (valid as
+ * long as TEXT is): a flag list has no limit but the response's size.
+ * Unknown items are skipped; a body literal must have been streamed
+ * (the text holds NIL in its place).
+ */
+int imap_fetch_parse(const char *text, size_t len, struct imap_fetch *fi);
+
+/*
+ * imap_flags_diff: compare two flag lists ("\\Seen $kw", as inside FETCH
+ * FLAGS parentheses) as sets: case is ignored (RFC 3501 flags are
+ * case-insensitive), so are \Recent (the server's, per session) and
+ * repeats. Returns the number of differences; MISSING gets the flags of
+ * WANT not in GOT, EXTRA those of GOT not in WANT, each space-separated
+ * in SIZE bytes, ending with "..." when they do not fit.
+ */
+int imap_flags_diff(const char *want, size_t want_len, const char *got, size_t got_len,
+		    char *missing, char *extra, size_t size);
+/*
+ * imap_date_parse: an INTERNALDATE ("dd-Mon-yyyy hh:mm:ss +zzzz", the day
+ * may be " d") into seconds since the epoch, so that two servers writing
+ * one instant in different zones compare equal. 0, or -1 if malformed.
+ */
+int imap_date_parse(const char *s, long long *t_r);
+
 #endif

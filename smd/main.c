@@ -87,17 +87,20 @@ static int direct(const struct config *cfg)
 	long long t0 = time_mono_us();
 	int cr = copy_mailbox(&o, &r);
 
-	printf("mailbox=%s folders=%lld messages=%lld bytes=%lld copied=%lld skipped=%lld "
-	       "verified=%lld/%lld refused_keywords=%lld seconds=%.2f result=%s\n",
-	       key, r.folders, r.messages, r.bytes, r.copied, r.skipped, r.verified, r.folders,
+	printf("mailbox=%s folders=%lld messages=%lld bytes=%lld done=%lld copied=%lld found=%lld "
+	       "skipped=%lld verified=%lld/%lld refused_keywords=%lld seconds=%.2f result=%s\n",
+	       key, r.folders, r.messages, r.bytes, r.copied + r.found + r.skipped, r.copied,
+	       r.found, r.skipped, r.verified, r.folders,
 	       r.refused_keywords, (double)(time_mono_us() - t0) / 1e6,
 	       cr == COPY_OK ? "ok" : cr == COPY_STOPPED ? "stopped" : "failed");
 	if (cr != COPY_OK) {
 		printf("reason: %s\n", r.reason[0] ? r.reason : "stopped");
 		log_error("%s: copy failed: %s", key, r.reason);
 	} else {
-		log_info("%s: copied folders=%lld messages=%lld bytes=%lld copied=%lld skipped=%lld",
-			 key, r.folders, r.messages, r.bytes, r.copied, r.skipped);
+		log_info("%s: copied folders=%lld messages=%lld bytes=%lld done=%lld copied=%lld "
+			 "found=%lld skipped=%lld",
+			 key, r.folders, r.messages, r.bytes, r.copied + r.found + r.skipped, r.copied,
+			 r.found, r.skipped);
 	}
 	fflush(stdout);
 	free(key);
@@ -114,8 +117,15 @@ out:
 
 static int run(struct config *cfg)
 {
-	if (opt_user)
-		return direct(cfg);
+	if (opt_user) {
+		log_info("started -- version %s, configuration %s, one mailbox: %s from %s to %s",
+			 FEDMIG_VERSION, config_path(cfg), opt_user, opt_from ? opt_from : "?",
+			 opt_to ? opt_to : "?");
+		int rc = direct(cfg);
+
+		log_info("terminating: one mailbox: mailboxes done=%d failed=%d", rc == 0, rc != 0);
+		return rc;
+	}
 	return smd_master(cfg, opt_once);
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "server.h"
 #include "smd.h"
 #include "store_smd.h"
 #include "timeutil.h"
@@ -28,11 +29,11 @@ struct child {
 	int killed;
 };
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag, stop_signal;
 
 static void on_term(int sig)
 {
-	(void)sig;
+	stop_signal = sig;
 	stop_flag = 1;
 }
 
@@ -100,9 +101,10 @@ static int run_child(const struct config *cfg, const struct smd_job *job)
 	long long now = time_now_us();
 
 	if (rc == COPY_OK) {
-		log_info("request=%lld: copied folders=%lld messages=%lld bytes=%lld copied=%lld "
-			 "skipped=%lld",
-			 job->request_id, r.folders, r.messages, r.bytes, r.copied, r.skipped);
+		log_info("request=%lld: copied folders=%lld messages=%lld bytes=%lld done=%lld "
+			 "copied=%lld found=%lld skipped=%lld",
+			 job->request_id, r.folders, r.messages, r.bytes,
+			 r.copied + r.found + r.skipped, r.copied, r.found, r.skipped);
 		store_smd_finish(s, job->request_id, 1, "", 0, now);
 	} else if (rc == COPY_STOPPED) {
 		log_info("request=%lld: stopped, progress recorded", job->request_id);
@@ -127,11 +129,19 @@ int smd_master(const struct config *cfg, int once)
 	long long timeout_us = config_time_ms(cfg, "smd_child_timeout") * 1000;
 	long long poll_us = config_time_ms(cfg, "smd_poll_interval") * 1000;
 	struct child *kids = xcalloc((size_t)max, sizeof(*kids));
-	int nkids = 0, status = 0;
-	struct store *s = open_store(cfg);
+	int nkids = 0, status = 0, done = 0, failed = 0, stopped = 0;
+	struct store *s;
 	struct sigaction sa;
 
+	/* One line at start and one at stop, as Postfix daemons log them: an
+	 * operator reading the log sees which version and configuration ran
+	 * and why it ended. */
+	log_info("daemon started -- version %s, configuration %s, smd_max_children=%d%s",
+		 FEDMIG_VERSION, config_path(cfg), max, once ? ", once" : "");
+	s = open_store(cfg);
 	if (s == NULL) {
+		log_info("terminating: the state database cannot be opened: mailboxes done=0 "
+			 "failed=0");
 		free(kids);
 		return 1;
 	}
@@ -196,6 +206,13 @@ int smd_master(const struct config *cfg, int once)
 						continue;
 					int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 
+					if (code == 0 && !kids[i].killed)
+						done++;
+					else if (code == 2 && !kids[i].killed)
+						stopped++;
+					else
+						failed++;
+
 					if (code < 0 || code > 2 || kids[i].killed) {
 						char why[128];
 
@@ -251,6 +268,13 @@ int smd_master(const struct config *cfg, int once)
 		if (stop_flag && nkids == 0)
 			break;
 	}
+	if (stop_flag)
+		log_info("terminating on signal %d: mailboxes done=%d failed=%d stopped=%d",
+			 (int)stop_signal, done, failed, stopped);
+	else
+		log_info("terminating: %s: mailboxes done=%d failed=%d stopped=%d",
+			 status ? "the queue cannot be read" : "no mailbox due (--once)", done, failed,
+			 stopped);
 	store_close(&s);
 	free(kids);
 	return status;

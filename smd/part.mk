@@ -1,5 +1,7 @@
 # fedmig-smd: the data mover.
-SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap.o $(O)/smd/copy.o $(O)/smd/settings.o \
+SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap.o $(O)/smd/copy.o $(O)/smd/copy_util.o \
+	$(O)/smd/copy_folders.o $(O)/smd/copy_open.o $(O)/smd/copy_journal.o \
+	$(O)/smd/copy_stream.o $(O)/smd/copy_verify.o $(O)/smd/settings.o \
 	$(O)/smd/master.o
 PROGRAMS += $(O)/smd/fedmig-smd
 PART_LIBS += $(O)/smd/libsmd.a
@@ -19,4 +21,5 @@ BENCHES += bench/smd
 $(O)/tests/unit/test_imap_parse.o $(O)/tests/unit/test_imap_q.o \
 	$(O)/tests/unit/test_smd_fetch.o $(O)/tests/fuzz/fuzz_imap_parse.o: ALL_CFLAGS += -Ismd
 MANPAGES += man/fedmig-smd.8
-INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_hostile.sh
+INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_hostile.sh \
+	tests/integ/smd_flags.sh

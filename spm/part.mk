@@ -26,6 +26,7 @@ $(O)/tests/unit/test_ctl_store: $(O)/tests/unit/test_ctl_store.o $(CTL_OBJS) $(P
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(CTL_OBJS) $(PART_LIBS) $(LIBFEDMIG) $(CHECK_LIBS) $(EXT_LIBS)
 INTEG_TESTS += tests/integ/spm_crash.sh
 INTEG_TESTS += tests/integ/spm_switch_lab.sh
+INTEG_TESTS += tests/integ/plus_lab.sh
 INTEG_TESTS += tests/integ/spm_copy_lab.sh
 INTEG_TESTS += tests/integ/spm_kill_lab.sh
 INTEG_TESTS += tests/integ/spm_rollback_lab.sh

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "delim.h"
 #include "driver.h"
 #include "log.h"
 #include "pilot.h"
@@ -278,7 +279,9 @@ static int addr_held(struct pilot *p, const char *addr)
 
 	if (addr_normalize(addr, strlen(addr), ADDR_FOLD_LOCAL | ADDR_INTERNAL, canon, &why) < 0)
 		return 0;
-	return store_dir_lookup(p->s, canon, &e) == STORE_OK && e.held;
+	return delim_dir_lookup(p->s, config_str(p->cfg, "recipient_delimiter"), canon, &e) ==
+		       STORE_OK &&
+	       e.held;
 }
 
 static int sweep_scan(void *ctx, const struct pq_msg *m)
@@ -405,6 +408,7 @@ int pilot_sweeping(struct pilot *p)
 
 struct drain {
 	const char *phys;
+	const char *delims; /* the queue holds alice+tag@P1 as the socketmap wrote it */
 	int busy;
 	const char **defer;
 	size_t ndefer, cap;
@@ -416,7 +420,7 @@ static int drain_scan(void *ctx, const struct pq_msg *m)
 	int ours = 0;
 
 	for (size_t i = 0; i < m->nrcpt && !ours; i++)
-		ours = strcmp(m->rcpt[i], d->phys) == 0;
+		ours = delim_is(m->rcpt[i], d->phys, d->delims);
 	if (!ours)
 		return 0;
 	if (strcmp(m->queue_name, "deferred") == 0) {
@@ -441,7 +445,7 @@ static int drain(struct pilot *p, const struct req *r, const char *phys, char *w
 	long long deadline = time_mono_us() + config_time_ms(p->cfg, "drain_timeout") * 1000;
 
 	for (;;) {
-		struct drain d = {phys, 0, NULL, 0, 0};
+		struct drain d = {phys, config_str(p->cfg, "recipient_delimiter"), 0, NULL, 0, 0};
 		int rc = pf_scan(p->pf, drain_scan, &d);
 
 		if (rc == 0 && d.ndefer > 0) {

@@ -1,4 +1,7 @@
-/* libFuzzer: the IMAP response reader (chunked) and the tokenizer on each response. */
+/*
+ * libFuzzer: the IMAP response reader (chunked), and on each response the
+ * FETCH parser and the tokenizer.
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +35,21 @@ static int on_response(void *ctx, const char *text, size_t len)
 	int nil;
 	unsigned long long num;
 
+	struct imap_fetch f;
+
 	(void)ctx;
+	if (imap_fetch_parse(text, len, &f) == 1 && f.has_flags && f.flags_len > len)
+		abort(); /* the flags must lie inside the response */
+	if (len < 64) {
+		char date[64], missing[16], extra[16];
+		long long ts;
+
+		memcpy(date, text, len);
+		date[len] = '\0';
+		(void)imap_date_parse(date, &ts);
+		(void)imap_flags_diff(text, len, text + len / 2, len - len / 2, missing, extra,
+				      sizeof(missing));
+	}
 	imap_tok_init(&t, text, len);
 	while (!imap_tok_eof(&t)) {
 		if (imap_tok_skip(&t) == 0 || imap_tok_string(&t, buf, sizeof(buf), &n, &nil) == 0 ||

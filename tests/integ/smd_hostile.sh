@@ -4,10 +4,14 @@
 # breaks the protocol in one way per run (garbage greeting, NO/BAD to
 # LOGIN/SELECT/APPEND, disconnect mid-literal, a literal size that lies,
 # an over-long line, a NUL, APPENDUID missing, the target dropping in the
-# middle of an APPEND). Each time the copy must fail that mailbox with a
-# clear reason (exit 1 and a "reason:" line, never a signal), and a rerun
-# against the real servers must resume and give a copy identical to the
-# source: nothing partial and nothing duplicated was left on the target.
+# middle of an APPEND, a target that silently drops a keyword or every
+# subscription, a response injected behind STARTTLS's OK). Each time the
+# copy must fail that mailbox with a clear reason (exit 1 and a "reason:"
+# line, never a signal), and a rerun against the real servers must resume
+# and give a copy identical to the source: nothing partial and nothing
+# duplicated was left on the target.
+# SMD_HOSTILE_ONLY="mode ..." runs only those faults and skips the queue
+# part (to show an older build failing one of them).
 # Then the queue: SIGTERM stops a child gracefully (progress recorded,
 # the rerun completes it), and smd_child_timeout kills a stuck child.
 set -u
@@ -62,6 +66,10 @@ SCENARIOS=(
 	"dst append-bad APPEND to .*hostile: refused after storing"
 	"dst no-appenduid no APPENDUID"
 	"dst drop-append connection closed|Connection reset|Broken pipe|write"
+	"dst drop-keyword flags differ .*missing on the target: [^ ;]"
+	"dst hide-lsub subscription=.* not subscribed on the target"
+	"src starttls-inject STARTTLS: the server sent data after its OK, before the TLS handshake"
+	"dst starttls-inject STARTTLS: the server sent data after its OK, before the TLS handshake"
 )
 i=0
 for sc in "${SCENARIOS[@]}"; do
@@ -110,9 +118,13 @@ for sc in "${SCENARIOS[@]}"; do
 	i=$((i + 1))
 	read -r side mode want <<<"$sc"
 	dst=h$i
+	case " ${SMD_HOSTILE_ONLY:-$mode} " in *" $mode "*) ;; *) continue ;; esac
 	if [ "$side" = src ]; then up=$S1_IMAP_PORT sys=s1; else up=$S2_IMAP_PORT sys=s2; fi
 	start_proxy "$up" "$mode"
-	sed "s|^${sys}_imap = .*|${sys}_imap = imap://127.0.0.1:$PROXY_PORT|" "$TMP/smd.conf" >"$TMP/proxy.conf"
+	tls=no
+	[ "$mode" = starttls-inject ] && tls=yes
+	sed -e "s|^${sys}_imap = .*|${sys}_imap = imap://127.0.0.1:$PROXY_PORT|" \
+		-e "s|^${sys}_imap_starttls = .*|${sys}_imap_starttls = $tls|" "$TMP/smd.conf" >"$TMP/proxy.conf"
 	copy "$TMP/proxy.conf" src "$dst" >"$TMP/$dst.1" 2>&1
 	rc=$?
 	stop_proxy
@@ -126,6 +138,11 @@ for sc in "${SCENARIOS[@]}"; do
 		fail "$side $mode: rerun failed: $(tail -n 2 "$TMP/$dst.2")"
 	check src "$dst" || fail "$side $mode: not identical after the rerun: $(head -3 "$TMP/check-$dst.log")"
 done
+
+if [ -n "${SMD_HOSTILE_ONLY:-}" ]; then
+	echo "PASS smd_hostile (only: $SMD_HOSTILE_ONLY)"
+	exit 0
+fi
 
 # The queue: one job, fedmig-smd --once as cron would run it.
 enqueue() { # REQUEST_ID DSTLOCAL
@@ -167,9 +184,16 @@ stop_proxy
 st=$(job 7)
 case $st in *"stopped by SIGTERM"*) ;; *) fail "SIGTERM: job not recorded as stopped: $st" ;; esac
 grep -q 'stopped, progress recorded' "$TMP/term.1" || fail "SIGTERM: no 'stopped' line: $(tail -n 3 "$TMP/term.1")"
+# One line at start, one at stop (fedmig-smd(8), LOGGING).
+grep -Eq 'daemon started -- version [0-9.]+, configuration .*slow.conf, smd_max_children=[0-9]+, once' "$TMP/term.1" ||
+	fail "SIGTERM: no start line: $(head -n 3 "$TMP/term.1")"
+grep -q 'terminating on signal 15: mailboxes done=0 failed=0 stopped=1' "$TMP/term.1" ||
+	fail "SIGTERM: no stop line: $(tail -n 3 "$TMP/term.1")"
 due_now 7
 "$SMD" -c "$TMP/smd.conf" -f --once >"$TMP/term.2" 2>&1 || fail "SIGTERM: rerun: $(tail -n 3 "$TMP/term.2")"
 case $(job 7) in 2\|*) ;; *) fail "SIGTERM: job not done after the rerun: $(job 7)" ;; esac
+grep -q 'terminating: no mailbox due (--once): mailboxes done=1 failed=0 stopped=0' "$TMP/term.2" ||
+	fail "rerun: no stop line: $(tail -n 3 "$TMP/term.2")"
 check big term || fail "SIGTERM: not identical after the rerun: $(head -3 "$TMP/check-term.log")"
 
 # smd_child_timeout: a slow source and a 1 s limit: the child is killed
@@ -187,6 +211,8 @@ stop_proxy
 sleep 0.5
 pgrep -f "$TMP/tmo.conf" >/dev/null && fail "timeout: a lane outlived its killed child"
 case $(job 8) in *"killed after smd_child_timeout"*) ;; *) fail "timeout: job: $(job 8)" ;; esac
+grep -q 'terminating: no mailbox due (--once): mailboxes done=0 failed=1' "$TMP/tmo.1" ||
+	fail "timeout: no stop line: $(tail -n 3 "$TMP/tmo.1")"
 due_now 8
 "$SMD" -c "$TMP/smd.conf" -f --once >"$TMP/tmo.2" 2>&1 || fail "timeout: rerun: $(tail -n 3 "$TMP/tmo.2")"
 case $(job 8) in 2\|*) ;; *) fail "timeout: job not done after the rerun: $(job 8)" ;; esac

@@ -21,6 +21,13 @@ Modes (server to client unless noted):
   nul-line      a response line with a NUL byte before the first LIST answer
   drop-append   (client to server) close after 100 KB of APPEND data
   slow          pass everything, 25 ms per 16 KB from the server
+  drop-keyword  FETCH responses lose their first keyword (a target that
+                silently drops one: only verification can tell)
+  hide-lsub      LSUB answers list nothing (the target "loses" subscriptions:
+                the final check of folders and subscriptions must fail)
+  starttls-inject  answer STARTTLS itself with "OK Begin TLS" and an
+                injected "* OK" in the same write, as a man in the middle
+                would (the client must refuse, not parse it)
 """
 import argparse
 import re
@@ -70,6 +77,13 @@ class Conn:
                 with self.lock:
                     for m in CMD_RE.finditer(d):
                         self.tags[m.group(1)] = m.group(2).upper()
+                if self.mode == "starttls-inject":
+                    m = re.search(rb"(A\d+) STARTTLS\r\n", d, re.I)
+                    if m:
+                        self.send(m.group(1) + b" OK Begin TLS negotiation now\r\n"
+                                  b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n")
+                        time.sleep(3)
+                        break
                 if self.mode == "drop-append":
                     if b" APPEND " in d or self.append_bytes:
                         self.append_bytes += len(d)
@@ -87,9 +101,23 @@ class Conn:
     def send(self, b):
         self.c.sendall(b)
 
+    def drop_keyword(self, ln):
+        """drop-keyword: a FETCH response's FLAGS without their first keyword."""
+        m = re.match(rb"(\* \d+ FETCH .*?FLAGS \()([^)]*)(\).*)$", ln, re.S)
+        if self.mode != "drop-keyword" or not m:
+            return ln
+        flags = m.group(2).split()
+        kw = [f for f in flags if not f.startswith(b"\\")]
+        if kw:
+            flags.remove(kw[0])
+        return m.group(1) + b" ".join(flags) + m.group(3)
+
     def line(self, ln):
         """One server line (with its CRLF); returns bytes to send, or None to close."""
         mode = self.mode
+        ln = self.drop_keyword(ln)
+        if mode == "hide-lsub" and ln.startswith(b"* LSUB "):
+            return b""
         if mode == "greeting" and self.once("greeting"):
             return b"\x16\x03garbage, not IMAP\r\n"
         if ln.startswith(b"* LIST") and mode in ("long-line", "nul-line") and self.once("list"):
@@ -154,7 +182,7 @@ class Conn:
                                 fake = size + 7 if self.mode == "lie-long" else max(size - 7, 0)
                                 ln = ln[: m.start()] + b"{%d}\r\n" % fake
                         lit = size
-                        self.send(ln)
+                        self.send(self.drop_keyword(ln))
                         continue
                     out = self.line(ln)
                     if out is None:

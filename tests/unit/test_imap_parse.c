@@ -233,6 +233,163 @@ START_TEST(test_bad_tokens)
 }
 END_TEST
 
+/* imap_fetch_parse: {name, input, want (1, 0, -1), uid, flags} */
+static const struct {
+	const char *name, *in;
+	int want;
+	unsigned long long uid;
+	const char *flags;
+} fetches[] = {
+	{"full", "12 FETCH (UID 7 FLAGS (\\Seen $Work) INTERNALDATE \"01-Jan-2020 10:00:00 +0100\" "
+		 "RFC822.SIZE 5)", 1, 7, "\\Seen $Work"},
+	{"empty flags", "1 FETCH (FLAGS () UID 3)", 1, 3, ""},
+	{"body streamed", "1 FETCH (UID 9 BODY[] NIL)", 1, 9, NULL},
+	{"unknown item", "1 FETCH (MODSEQ (5) UID 2)", 1, 2, NULL},
+	{"not a fetch", "3 EXISTS", 0, 0, NULL},
+	{"status", "OK [PERMANENTFLAGS (\\*)] ok", 0, 0, NULL},
+	{"no list", "1 FETCH UID 3", -1, 0, NULL},
+	{"unclosed", "1 FETCH (UID 3", -1, 0, NULL},
+	{"flags not a list", "1 FETCH (FLAGS \\Seen)", -1, 0, NULL},
+	{"flags unclosed", "1 FETCH (FLAGS (\\Seen UID 3)", -1, 0, NULL},
+	{"uid not a number", "1 FETCH (UID x)", -1, 0, NULL},
+	{"uid too big", "1 FETCH (UID 99999999999999999999999)", -1, 0, NULL},
+	{"date nil", "1 FETCH (INTERNALDATE NIL)", -1, 0, NULL},
+	{"date short", "1 FETCH (INTERNALDATE \"1-Jan\")", -1, 0, NULL},
+	{"date quote", "1 FETCH (INTERNALDATE {24}\r\n01-Jan-2020 10:00:\"0 +0100)", -1, 0, NULL},
+	{"trailing garbage", "1 FETCH (UID 3) x", -1, 0, NULL},
+	{"item without value", "1 FETCH (UID)", -1, 0, NULL},
+};
+
+START_TEST(test_fetch)
+{
+	struct imap_fetch f;
+	const char *in = fetches[_i].in;
+	int r = imap_fetch_parse(in, strlen(in), &f);
+
+	ck_assert_msg(r == fetches[_i].want, "fetch %d (%s): %d, want %d", _i, fetches[_i].name, r,
+		      fetches[_i].want);
+	if (r == 1 && fetches[_i].uid)
+		ck_assert_msg(f.has_uid && f.uid == fetches[_i].uid, "fetch %d (%s): uid", _i,
+			      fetches[_i].name);
+	if (r == 1 && fetches[_i].flags)
+		ck_assert_msg(f.has_flags && f.flags_len == strlen(fetches[_i].flags) &&
+				      memcmp(f.flags, fetches[_i].flags, f.flags_len) == 0,
+			      "fetch %d (%s): flags %.*s", _i, fetches[_i].name, (int)f.flags_len,
+			      f.flags);
+}
+END_TEST
+
+/* A flag list far over the 4 KB the copy once held: 5,000 keywords. */
+START_TEST(test_fetch_many_keywords)
+{
+	size_t cap = 5000 * 16 + 64, len;
+	char *in = malloc(cap), *p = in;
+	struct imap_fetch f;
+
+	p += sprintf(p, "1 FETCH (UID 4 FLAGS (\\Seen");
+	for (int i = 0; i < 5000; i++)
+		p += sprintf(p, " kw%05d", i);
+	p += sprintf(p, ") RFC822.SIZE 10)");
+	len = (size_t)(p - in);
+	ck_assert_int_eq(imap_fetch_parse(in, len, &f), 1);
+	ck_assert(f.has_flags && f.has_size && f.size == 10);
+	ck_assert_uint_eq(f.flags_len, strlen("\\Seen") + 5000 * 8);
+	ck_assert(memcmp(f.flags + f.flags_len - 7, "kw04999", 7) == 0);
+	/* Byte by byte shorter: never accepted as complete. */
+	for (size_t n = 0; n < len; n += 997)
+		ck_assert_int_ne(imap_fetch_parse(in, n, &f), 1);
+	free(in);
+}
+END_TEST
+
+/* imap_flags_diff: {name, want, got, differences, missing, extra} */
+static const struct {
+	const char *name, *want, *got;
+	int n;
+	const char *missing, *extra;
+} fdiffs[] = {
+	{"equal", "\\Seen $Work", "$Work \\Seen", 0, "", ""},
+	{"case", "\\SEEN $work", "\\Seen $Work", 0, "", ""},
+	{"recent ignored", "\\Seen", "\\Recent \\Seen", 0, "", ""},
+	{"repeats", "a a b", "b a", 0, "", ""},
+	{"empty", "", "  ", 0, "", ""},
+	{"dropped keyword", "\\Seen Work Todo", "\\Seen Todo", 1, "Work", ""},
+	{"extra flag", "\\Seen", "\\Seen \\Deleted", 1, "", "\\Deleted"},
+	{"both", "a b", "b c", 2, "a", "c"},
+	{"all lost", "k1 k2 k3", "", 3, "k1 k2 k3", ""},
+};
+
+START_TEST(test_flags_diff)
+{
+	char missing[64], extra[64];
+	int n = imap_flags_diff(fdiffs[_i].want, strlen(fdiffs[_i].want), fdiffs[_i].got,
+				strlen(fdiffs[_i].got), missing, extra, sizeof(missing));
+
+	ck_assert_msg(n == fdiffs[_i].n, "flags %d (%s): %d differences", _i, fdiffs[_i].name, n);
+	ck_assert_msg(strcmp(missing, fdiffs[_i].missing) == 0, "flags %d (%s): missing '%s'", _i,
+		      fdiffs[_i].name, missing);
+	ck_assert_msg(strcmp(extra, fdiffs[_i].extra) == 0, "flags %d (%s): extra '%s'", _i,
+		      fdiffs[_i].name, extra);
+}
+END_TEST
+
+/* Thousands of keywords, one lost: found, and the list is cut with "...". */
+START_TEST(test_flags_diff_many)
+{
+	char *want = malloc(3000 * 8 + 1), *p = want, missing[32], extra[32];
+
+	for (int i = 0; i < 3000; i++)
+		p += sprintf(p, "%skw%04d", i ? " " : "", i);
+	ck_assert_int_eq(imap_flags_diff(want, strlen(want), want, strlen(want), missing, extra,
+					 sizeof(missing)),
+			 0);
+	ck_assert_int_eq(imap_flags_diff(want, strlen(want), want + 7, strlen(want) - 7, missing,
+					 extra, sizeof(missing)),
+			 1);
+	ck_assert_str_eq(missing, "kw0000");
+	ck_assert_int_eq(imap_flags_diff(want, strlen(want), "", 0, missing, extra, sizeof(missing)),
+			 3000);
+	ck_assert(strlen(missing) < sizeof(missing) && strstr(missing, "...") != NULL);
+	free(want);
+}
+END_TEST
+
+/* imap_date_parse: {input, seconds since the epoch or -1 for malformed} */
+static const struct {
+	const char *in;
+	long long want;
+} dates[] = {
+	{"01-Jan-1970 00:00:00 +0000", 0},
+	{"13-Sep-2020 14:26:40 +0200", 1600000000},
+	{"13-Sep-2020 12:26:40 +0000", 1600000000},
+	{"13-Sep-2020 07:56:40 -0430", 1600000000},
+	{" 1-Mar-2000 00:00:00 +0000", 951868800},
+	{"29-Feb-2024 23:59:59 +0000", 1709251199},
+	{"13-sep-2020 12:26:40 +0000", 1600000000},
+	{"", -1},
+	{"13-Sept-2020 12:26:40 +0000", -1},
+	{"13-Xyz-2020 12:26:40 +0000", -1},
+	{"13-Sep-2020 25:26:40 +0000", -1},
+	{"13-Sep-2020 12:26:40", -1},
+	{"13-Sep-2020 12:26:40 0000", -1},
+	{"13-Sep-2020 12:26:40 +0000 x", -1},
+	{"32-Sep-2020 12:26:40 +0000", -1},
+	{"13-Sep-2020 12:26:40 +0099", -1},
+};
+
+START_TEST(test_date)
+{
+	long long t = -1;
+	int r = imap_date_parse(dates[_i].in, &t);
+
+	if (dates[_i].want < 0)
+		ck_assert_msg(r == -1, "date %d (%s) accepted", _i, dates[_i].in);
+	else
+		ck_assert_msg(r == 0 && t == dates[_i].want, "date %d (%s): %d %lld", _i,
+			      dates[_i].in, r, t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("imap_parse");
@@ -242,6 +399,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_truncated_literal);
 	tcase_add_test(tc, test_tokens);
 	tcase_add_loop_test(tc, test_bad_tokens, 0, sizeof(bad_tokens) / sizeof(bad_tokens[0]));
+	tcase_add_loop_test(tc, test_fetch, 0, sizeof(fetches) / sizeof(fetches[0]));
+	tcase_add_test(tc, test_fetch_many_keywords);
+	tcase_add_loop_test(tc, test_flags_diff, 0, sizeof(fdiffs) / sizeof(fdiffs[0]));
+	tcase_add_test(tc, test_flags_diff_many);
+	tcase_add_loop_test(tc, test_date, 0, sizeof(dates) / sizeof(dates[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

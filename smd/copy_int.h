@@ -1,0 +1,228 @@
+/*
+ * copy_int - the state shared by the pieces of the copy engine (copy.h is
+ * its only public face): one mailbox's lane (struct cp), its folders and
+ * the messages of the folder being copied, and small helpers for all of
+ * them.
+ *
+ * The pieces, one header each:
+ *   copy_folders.h  LIST both sides, map source folders to target names,
+ *                   create folders and subscriptions on the target
+ *   copy_open.h     open a folder: EXAMINE + metadata on the source,
+ *                   SELECT on the target, both pipelined
+ *   copy_journal.h  the journal (which source UID is which target UID),
+ *                   UIDVALIDITY changes, and messages found on the target
+ *   copy_stream.h   the FETCH -> MULTIAPPEND pipeline and its journalling
+ *   copy_verify.h   read-back of the target and the comparison
+ *   copy.c          one folder end to end, lanes, the mailbox
+ *
+ * Contract: a failing call records its reason with cperr() (the first
+ * reason wins, later ones are consequences) and returns -1; the lane
+ * then gives up the mailbox. Only differences found by verification are
+ * logged where they are found (cp_diff), each with its folder and UID.
+ */
+#ifndef FEDMIG_SMD_COPY_INT_H
+#define FEDMIG_SMD_COPY_INT_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+
+#include "copy.h"
+
+#define NAME_MAX_LEN 1024
+#define UIDSET_MAX 4000 /* characters of a UID set in one command */
+
+/* Special-use attributes (RFC 6154) we map; \All and \Flagged are virtual. */
+#define F_NOSELECT 0x01
+#define F_NONEXISTENT 0x02
+#define F_SENT 0x10
+#define F_DRAFTS 0x20
+#define F_TRASH 0x40
+#define F_JUNK 0x80
+#define F_ARCHIVE 0x100
+#define F_SPECIAL (F_SENT | F_DRAFTS | F_TRASH | F_JUNK | F_ARCHIVE)
+
+struct folder {
+	char *name;
+	char *dst;
+	unsigned attrs;
+	int subscribed;
+};
+
+struct msg {
+	unsigned long long uid, dst_uid;
+	unsigned seq;
+	unsigned long long size;
+	char *flags;
+	char date[40];
+	unsigned char sha[32];
+	int state; /* 0 to copy, 1 journalled, 2 copied now, 3 found on the target */
+	int got;   /* its body arrived in this FETCH round */
+};
+
+/* What a SELECT or EXAMINE tells: counted and coded untagged responses. */
+struct sel_ctx {
+	unsigned long long exists;
+	char **permflags; /* NULL: not wanted; else gets a copy (owner frees) */
+	int expunge;
+};
+
+struct uv_ctx {
+	struct sel_ctx sel;
+	unsigned long long uidvalidity;
+};
+
+/*
+ * A source folder opened ahead: EXAMINE and the metadata listing are
+ * sent while the target still works on the previous folder, so the
+ * source's round trips leave the critical path.
+ */
+struct src_open {
+	const struct folder *f;
+	unsigned exam_tag, fetch_tag;
+	struct uv_ctx uv;
+	struct msg *msgs;
+	size_t n, cap;
+	int active;
+	struct cp *cp;
+	struct imap_handler h;
+};
+
+/* A target folder being selected (sent behind the previous folder's read-back). */
+struct dst_open {
+	const struct folder *f;
+	unsigned tag;
+	struct uv_ctx uv;
+	char *permflags; /* of the SELECT: the target's PERMANENTFLAGS, or NULL */
+	int active;
+};
+
+/* One message read back from the target. */
+struct rb {
+	unsigned long long uid, size;
+	unsigned char sha[32];
+	char *flags;  /* as the target has them, or NULL when it sent none */
+	char date[40]; /* INTERNALDATE, "" when the target sent none */
+};
+
+struct scan_ctx;
+
+/*
+ * What the lanes of one mailbox share (in MAP_SHARED memory when there
+ * are two processes): the next selectable folder to claim, and the
+ * progress counters, both changed with atomic operations.
+ */
+struct lane_shared {
+	size_t next;
+	long long folders_done, folders_total, msgs_done, bytes_done;
+	long long msgs_total, bytes_total; /* 0: unknown (no LIST-STATUS) */
+	long long appended, started; /* for the test hooks: per mailbox, not per lane */
+};
+
+struct batch {
+	unsigned tag;
+	size_t n;
+	long long bytes;
+	size_t *idx; /* msgs[] indexes in append order */
+	struct batch *next;
+};
+
+struct cp {
+	const struct copy_opts *o;
+	struct copy_result *r;
+	struct imap_conn *src, *dst;
+	char src_sep, dst_sep;
+	struct folder *folders;
+	size_t nfolders;
+	char **dst_subs;
+	size_t ndst_subs;
+	struct folder *dst_folders;
+	size_t ndst_folders;
+	/* the current folder */
+	const struct folder *f;
+	struct msg *msgs;
+	size_t nmsgs;
+	unsigned long long src_uidvalidity, dst_uidvalidity;
+	unsigned long long src_exists;
+	char *permflags; /* the current target folder's PERMANENTFLAGS (no limit), or NULL */
+	int any_keyword;
+	/* streaming */
+	struct msg *cur;	/* message whose literal is streaming */
+	unsigned long long cur_left;
+	EVP_MD_CTX *md;
+	struct batch *open;	/* APPEND command being written */
+	struct batch *inflight, **inflight_tail;
+	long long inflight_bytes;
+	long long appended; /* acknowledged appends, this process */
+	long long started_msgs;
+	int stopping;
+	char err[1024];
+	size_t ndiffs; /* verification differences found by this process */
+	/* hash_fetch */
+	int (*hash_fn)(struct cp *, unsigned long long uid, const unsigned char *sha,
+		       unsigned long long size);
+	int hash_streamed;
+	unsigned long long hash_size;
+	struct lane_shared *sh;
+	size_t *sel; /* indexes of the selectable folders, in copy order */
+	size_t nsel;
+	/* pipelining (see copy_folder) */
+	struct src_open so;
+	struct dst_open dso;
+	struct imap_handler dst_h;
+	EVP_MD_CTX *vmd;	/* read-back hashing, apart from the streaming one */
+	int rb_streaming;
+	unsigned long long rb_size;
+	struct rb *rb;
+	size_t nrb, rb_cap;
+	unsigned *rb_tags;
+	size_t nrb_tags;
+	struct scan_ctx *scan_into; /* a pipelined target listing, or NULL */
+};
+
+struct dst_msg {
+	unsigned long long uid, size;
+	int known; /* in the journal */
+	int matched;
+	unsigned char sha[32];
+	int hashed;
+	char *flags;   /* with a listing that asked for FLAGS, else NULL */
+	char date[40];
+};
+
+struct scan_ctx {
+	struct cp *cp;
+	struct dst_msg *m;
+	size_t n;
+};
+
+/* cperr: record the reason in cp->err unless one is there; returns -1. */
+int cperr(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * cp_diff: one difference found by verification: logged, added to
+ * cp->r->reason (one per line, while it fits) and counted in cp->ndiffs.
+ * Unlike cperr it does not stop the lane: every difference is reported.
+ */
+void cp_diff(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* conn_fail: cperr with the connection's own error. */
+int conn_fail(struct cp *cp, struct imap_conn *c);
+/* code_number: the number of "[WORD n]" anywhere in TEXT; 0, or -1 if absent. */
+int code_number(const char *text, const char *word, unsigned long long *n_r);
+void free_folders(struct folder *f, size_t n);
+/* free_msgs: cp->msgs and their flags. */
+void free_msgs(struct cp *cp);
+int cmp_ull(const void *a, const void *b);
+/*
+ * uidsets: sort UIDS and split them into "a:b,c" sets of at most
+ * UIDSET_MAX characters; returns how many, *sets_r to free with free_sets.
+ */
+size_t uidsets(unsigned long long *uids, size_t n, char ***sets_r);
+void free_sets(char **sets, size_t n);
+/* scan_add: one message of a target listing (FLAGS and INTERNALDATE when given). */
+void scan_add(struct scan_ctx *s, const struct imap_fetch *fi);
+/* scan_free: a target listing's entries and their flags. */
+void scan_free(struct scan_ctx *s);
+/* hex: SHA as 64 lower-case hex digits. */
+void hex(const unsigned char *sha, char out[65]);
+
+#endif

@@ -1,0 +1,372 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "copy_journal.h"
+#include "log.h"
+#include "xalloc.h"
+
+/* ------------------------------------------------------------ hashing */
+
+static int hash_literal(void *ctx, const char *text, size_t len, uint64_t size)
+{
+	struct cp *cp = ctx;
+
+	(void)len;
+	if (strcasestr(text, "BODY[] {") == NULL)
+		return IMAP_LIT_INLINE;
+	EVP_DigestInit_ex(cp->md, EVP_sha256(), NULL);
+	cp->hash_streamed = 1;
+	cp->hash_size = size;
+	return IMAP_LIT_STREAM;
+}
+
+static int hash_data(void *ctx, const char *d, size_t n, int end)
+{
+	struct cp *cp = ctx;
+
+	EVP_DigestUpdate(cp->md, d, n);
+	(void)end;
+	return 0;
+}
+
+static int hash_untagged(void *ctx, const char *text, size_t len)
+{
+	struct cp *cp = ctx;
+	struct imap_fetch fi;
+	int r = imap_fetch_parse(text, len, &fi);
+
+	if (r < 0)
+		return cperr(cp, "malformed FETCH response: %.100s", text);
+	if (r == 0 || !fi.has_body)
+		return 0;
+	if (!cp->hash_streamed || !fi.has_uid)
+		return cperr(cp, "FETCH response without UID or body: %.100s", text);
+	unsigned char sha[32];
+	unsigned int sl;
+
+	EVP_DigestFinal_ex(cp->md, sha, &sl);
+	cp->hash_streamed = 0;
+	return cp->hash_fn(cp, fi.uid, sha, cp->hash_size);
+}
+
+/* hash_fetch: SHA-256 of the bodies of UIDS on C, through cp->hash_fn. */
+static int hash_fetch(struct cp *cp, struct imap_conn *c, unsigned long long *uids, size_t n,
+		      int (*fn)(struct cp *, unsigned long long, const unsigned char *,
+				unsigned long long))
+{
+	struct imap_handler h = {hash_untagged, hash_literal, hash_data, cp};
+	char **sets;
+	size_t nsets = uidsets(uids, n, &sets);
+	int r = 0;
+
+	cp->hash_fn = fn;
+	cp->hash_streamed = 0;
+	imap_set_handler(c, &h);
+	for (size_t i = 0; i < nsets && r == 0; i++)
+		r = imap_simple(c, "UID FETCH %s (UID BODY.PEEK[])", sets[i]);
+	imap_set_handler(c, NULL);
+	free_sets(sets, nsets);
+	if (r < 0)
+		return cp->err[0] ? -1 : conn_fail(cp, c);
+	return cp->err[0] ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ journal */
+
+int load_row(void *ctx, const struct smd_map_row *row)
+{
+	struct load_ctx *l = ctx;
+	struct cp *cp = l->cp;
+
+	/* Both ordered by UID: a merge. */
+	while (l->i < cp->nmsgs && cp->msgs[l->i].uid < row->src_uid)
+		l->i++;
+	if (l->i < cp->nmsgs && cp->msgs[l->i].uid == row->src_uid) {
+		struct msg *m = &cp->msgs[l->i];
+
+		m->state = 1;
+		m->dst_uid = row->dst_uid;
+		memcpy(m->sha, row->sha256, 32);
+	}
+	return 0;
+}
+
+/* Rows kept for a UIDVALIDITY change: matched by hash to new UIDs. */
+struct oldrow {
+	struct smd_map_row row;
+	int used;
+};
+
+struct remap_ctx {
+	struct oldrow *rows;
+	size_t n;
+};
+
+static int collect_row(void *ctx, const struct smd_map_row *row)
+{
+	struct remap_ctx *rc = ctx;
+
+	rc->rows = xrealloc(rc->rows, (rc->n + 1) * sizeof(*rc->rows));
+	rc->rows[rc->n].row = *row;
+	rc->rows[rc->n].used = 0;
+	rc->n++;
+	return 0;
+}
+
+static struct remap_ctx *g_remap; /* for remap_hash (hash_fn has no spare context) */
+
+struct msg *find_uid(struct cp *cp, unsigned long long uid)
+{
+	size_t lo = 0, hi = cp->nmsgs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (cp->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < cp->nmsgs && cp->msgs[lo].uid == uid ? &cp->msgs[lo] : NULL;
+}
+
+static int remap_hash(struct cp *cp, unsigned long long uid, const unsigned char *sha,
+		      unsigned long long size)
+{
+	struct msg *m = find_uid(cp, uid);
+
+	if (m == NULL)
+		return 0;
+	for (size_t i = 0; i < g_remap->n; i++)
+		if (!g_remap->rows[i].used && memcmp(g_remap->rows[i].row.sha256, sha, 32) == 0) {
+			g_remap->rows[i].used = 1;
+			m->state = 1;
+			m->dst_uid = g_remap->rows[i].row.dst_uid;
+			memcpy(m->sha, sha, 32);
+			(void)size;
+			return 0;
+		}
+	return 0;
+}
+
+/*
+ * The source folder's UIDVALIDITY changed: its UIDs mean nothing now.
+ * Hash every source message and pair it with a journalled one of the
+ * same hash (each used once), so nothing is copied twice.
+ */
+int remap_uidvalidity(struct cp *cp, const char *key)
+{
+	struct remap_ctx rc = {0};
+	int r;
+
+	if (store_smd_map_each(cp->o->store, key, cp->f->name, collect_row, &rc) < 0)
+		return cperr(cp, "journal: %s", store_errmsg(cp->o->store));
+	log_warn("%s: folder=%s source UIDVALIDITY changed, matching %zu journalled messages "
+		 "by hash",
+		 key, cp->f->name, rc.n);
+	unsigned long long *uids = xmalloc((cp->nmsgs + 1) * sizeof(*uids));
+
+	for (size_t i = 0; i < cp->nmsgs; i++)
+		uids[i] = cp->msgs[i].uid;
+	g_remap = &rc;
+	r = cp->nmsgs ? hash_fetch(cp, cp->src, uids, cp->nmsgs, remap_hash) : 0;
+	g_remap = NULL;
+	free(uids);
+	free(rc.rows);
+	if (r < 0)
+		return -1;
+	struct store *s = cp->o->store;
+
+	if (store_begin(s) < 0 || store_smd_map_clear(s, key, cp->f->name) < 0)
+		goto dberr;
+	for (size_t i = 0; i < cp->nmsgs; i++)
+		if (cp->msgs[i].state == 1) {
+			struct smd_map_row row = {.src_uid = cp->msgs[i].uid,
+						  .dst_uid = cp->msgs[i].dst_uid,
+						  .size = (long long)cp->msgs[i].size};
+
+			memcpy(row.sha256, cp->msgs[i].sha, 32);
+			if (store_smd_map_add(s, key, cp->f->name, &row) < 0)
+				goto dberr;
+		}
+	if (store_commit(s) < 0)
+		goto dberr;
+	return 0;
+dberr:
+	cperr(cp, "journal: %s", store_errmsg(s));
+	store_rollback(s);
+	return -1;
+}
+
+/* ------------------------------------------------------------ target scan */
+
+static struct scan_ctx *g_scan;
+
+static int scan_untagged(void *ctx, const char *text, size_t len)
+{
+	struct scan_ctx *s = ctx;
+	struct imap_fetch fi;
+	int r = imap_fetch_parse(text, len, &fi);
+
+	if (r < 0)
+		return cperr(s->cp, "malformed FETCH response: %.100s", text);
+	if (r == 0)
+		return 0;
+	if (!fi.has_uid || !fi.has_size)
+		return 0; /* an unsolicited FLAGS update */
+	scan_add(s, &fi);
+	return 0;
+}
+
+int scan_target(struct cp *cp, struct scan_ctx *s, unsigned long long exists)
+{
+	struct imap_handler h = {.untagged = scan_untagged, .ctx = s};
+
+	s->cp = cp;
+	if (exists == 0)
+		return 0;
+	imap_set_handler(cp->dst, &h);
+	/* FLAGS too: sync_flags brings over what changed on the source since. */
+	int r = imap_simple(cp->dst, "UID FETCH 1:* (UID RFC822.SIZE FLAGS)");
+
+	imap_set_handler(cp->dst, NULL);
+	if (r < 0)
+		return cp->err[0] ? -1 : conn_fail(cp, cp->dst);
+	if (s->n)
+		qsort(s->m, s->n, sizeof(*s->m), cmp_dst);
+	return cp->err[0] ? -1 : 0;
+}
+
+int cmp_dst(const void *a, const void *b)
+{
+	const struct dst_msg *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* scan_find: scan_target sorts the listing by UID. */
+struct dst_msg *scan_find(struct scan_ctx *s, unsigned long long uid)
+{
+	struct dst_msg key = {.uid = uid};
+
+	return s->n ? bsearch(&key, s->m, s->n, sizeof(*s->m), cmp_dst) : NULL;
+}
+
+static int dst_hash(struct cp *cp, unsigned long long uid, const unsigned char *sha,
+		    unsigned long long size)
+{
+	struct dst_msg *d = scan_find(g_scan, uid);
+
+	if (d) {
+		memcpy(d->sha, sha, 32);
+		d->hashed = 1;
+	}
+	(void)cp;
+	(void)size;
+	return 0;
+}
+
+static int src_match(struct cp *cp, unsigned long long uid, const unsigned char *sha,
+		     unsigned long long size)
+{
+	struct msg *m = find_uid(cp, uid);
+
+	if (m == NULL || m->state != 0)
+		return 0;
+	memcpy(m->sha, sha, 32);
+	for (size_t i = 0; i < g_scan->n; i++) {
+		struct dst_msg *d = &g_scan->m[i];
+
+		if (!d->known && !d->matched && d->hashed && memcmp(d->sha, sha, 32) == 0) {
+			d->matched = 1;
+			m->state = 3;
+			m->dst_uid = d->uid;
+			break;
+		}
+	}
+	(void)size;
+	return 0;
+}
+
+/*
+ * find_orphans: messages on the target that the journal does not know
+ * (appended by a run that died before its commit, or new mail in INBOX)
+ * are paired with source messages still to copy: first by size, then by
+ * SHA-256 of both. Paired ones are journalled as copied.
+ */
+int find_orphans(struct cp *cp, struct scan_ctx *s, const char *key)
+{
+	size_t nd = 0, ns = 0;
+	unsigned long long *duids = xmalloc((s->n + 1) * sizeof(*duids));
+	unsigned long long *suids = xmalloc((cp->nmsgs + 1) * sizeof(*suids));
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->m[i].known)
+			continue;
+		for (size_t k = 0; k < cp->nmsgs; k++)
+			if (cp->msgs[k].state == 0 && cp->msgs[k].size == s->m[i].size) {
+				duids[nd++] = s->m[i].uid;
+				break;
+			}
+	}
+	if (nd == 0)
+		goto out;
+	for (size_t k = 0; k < cp->nmsgs; k++) {
+		if (cp->msgs[k].state != 0)
+			continue;
+		for (size_t i = 0; i < s->n; i++)
+			if (!s->m[i].known && s->m[i].size == cp->msgs[k].size) {
+				suids[ns++] = cp->msgs[k].uid;
+				break;
+			}
+	}
+	g_scan = s;
+	if (hash_fetch(cp, cp->dst, duids, nd, dst_hash) < 0 ||
+	    hash_fetch(cp, cp->src, suids, ns, src_match) < 0) {
+		g_scan = NULL;
+		free(duids);
+		free(suids);
+		return -1;
+	}
+	g_scan = NULL;
+	size_t found = 0;
+	struct store *st = cp->o->store;
+
+	if (store_begin(st) < 0)
+		goto dberr;
+	for (size_t k = 0; k < cp->nmsgs; k++) {
+		struct msg *m = &cp->msgs[k];
+
+		if (m->state != 3)
+			continue;
+		struct smd_map_row row = {.src_uid = m->uid, .dst_uid = m->dst_uid,
+					  .size = (long long)m->size};
+
+		memcpy(row.sha256, m->sha, 32);
+		if (store_smd_map_add(st, key, cp->f->name, &row) < 0)
+			goto dberr;
+		found++;
+	}
+	if (store_commit(st) < 0)
+		goto dberr;
+	if (found)
+		log_warn("%s: folder=%s found %zu messages on the target appended by an "
+			 "interrupted run; not copied again",
+			 key, cp->f->name, found);
+out:
+	free(duids);
+	free(suids);
+	return 0;
+dberr:
+	cperr(cp, "journal: %s", store_errmsg(st));
+	store_rollback(st);
+	free(duids);
+	free(suids);
+	return -1;
+}

@@ -1,0 +1,493 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "copy_journal.h"
+#include "copy_stream.h"
+#include "log.h"
+#include "xalloc.h"
+
+/* ------------------------------------------------------------ streaming */
+
+/*
+ * target_flags: the flags of FLAGS the target can store (caller frees);
+ * refused keywords are counted and logged (verification then reports
+ * them as missing on the target).
+ */
+static char *target_flags(struct cp *cp, const char *flags)
+{
+	const char *p = flags;
+	size_t len = 0;
+	char *out = xmalloc(strlen(flags) + 1);
+
+	out[0] = '\0';
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		const char *w = p;
+
+		while (*p && *p != ' ')
+			p++;
+		size_t wl = (size_t)(p - w);
+
+		if (wl == 0)
+			break;
+		if (imap_atom_eq(w, wl, "\\Recent"))
+			continue; /* the server's to set, never ours */
+		if (w[0] != '\\' && !cp->any_keyword) {
+			int ok = 0;
+			const char *q = cp->permflags ? cp->permflags : "";
+
+			while (*q) {
+				while (*q == ' ')
+					q++;
+				const char *v = q;
+
+				while (*q && *q != ' ')
+					q++;
+				if ((size_t)(q - v) == wl && strncasecmp(v, w, wl) == 0)
+					ok = 1;
+			}
+			if (!ok) {
+				cp->r->refused_keywords++;
+				log_warn("%s: folder=%s keyword=%.*s refused by the target "
+					 "(PERMANENTFLAGS)",
+					 cp->o->mailbox_key, cp->f->name, (int)wl, w);
+				continue;
+			}
+		}
+		len += (size_t)sprintf(out + len, "%s%.*s", len ? " " : "", (int)wl, w);
+	}
+	return out;
+}
+
+int sync_flags(struct cp *cp, struct scan_ctx *before)
+{
+	unsigned *tags = xmalloc((cp->nmsgs + 1) * sizeof(*tags));
+	size_t n = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < cp->nmsgs; i++) {
+		const struct msg *m = &cp->msgs[i];
+		struct dst_msg *d;
+		char missing[64], extra[64];
+
+		if (m->state != 1 || (d = scan_find(before, m->dst_uid)) == NULL || d->flags == NULL ||
+		    imap_flags_diff(m->flags, strlen(m->flags), d->flags, strlen(d->flags), missing,
+				    extra, sizeof(missing)) == 0)
+			continue;
+		char *flags = target_flags(cp, m->flags);
+
+		tags[n++] = imap_cmd(cp->dst, "UID STORE %llu FLAGS.SILENT (%s)", m->dst_uid, flags);
+		free(flags);
+	}
+	if (n && imap_flush(cp->dst) < 0)
+		r = conn_fail(cp, cp->dst);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		enum imap_status st;
+		const char *text;
+
+		if (imap_wait(cp->dst, tags[i], &st, &text) < 0)
+			r = conn_fail(cp, cp->dst);
+		else if (st != IMAP_OK)
+			r = cperr(cp, "UID STORE FLAGS in %s: %s", cp->f->dst, text);
+	}
+	if (r == 0 && n)
+		log_info("%s: folder=%s flags of %zu messages brought over (changed on the source "
+			 "since they were copied)",
+			 cp->o->mailbox_key, cp->f->name, n);
+	free(tags);
+	return r;
+}
+
+static struct msg *msg_of_prefix(struct cp *cp, const char *text, size_t len)
+{
+	unsigned long long seq;
+	struct imap_tok t;
+	struct msg *m = NULL;
+
+	imap_tok_init(&t, text, len);
+	if (imap_tok_number(&t, &seq) < 0)
+		return NULL;
+	const char *u = strcasestr(text, "(UID ");
+
+	if (u == NULL)
+		u = strcasestr(text, " UID ");
+	if (u) {
+		unsigned long long uid = strtoull(u + 5, NULL, 10);
+
+		m = find_uid(cp, uid);
+	} else if (seq >= 1 && seq <= cp->nmsgs) {
+		m = &cp->msgs[seq - 1];
+	}
+	return m;
+}
+
+static int close_batch(struct cp *cp)
+{
+	struct batch *b = cp->open;
+
+	if (b == NULL)
+		return 0;
+	cp->open = NULL;
+	if (imap_write(cp->dst, "\r\n", 2) < 0 || imap_flush(cp->dst) < 0) {
+		free(b->idx);
+		free(b);
+		return conn_fail(cp, cp->dst);
+	}
+	*cp->inflight_tail = b;
+	cp->inflight_tail = &b->next;
+	cp->inflight_bytes += b->bytes;
+	return 0;
+}
+
+static int copy_literal(void *ctx, const char *text, size_t len, uint64_t size)
+{
+	struct cp *cp = ctx;
+
+	if (strcasestr(text, "BODY[] {") == NULL)
+		return IMAP_LIT_INLINE;
+	struct msg *m = msg_of_prefix(cp, text, len);
+
+	if (m == NULL || m->state != 0 || m->got)
+		return cperr(cp, "unexpected message body from the source: %.80s", text);
+	m->got = 1;
+	m->size = size;
+	cp->cur = m;
+	cp->cur_left = size;
+	cp->started_msgs = __atomic_add_fetch(&cp->sh->started, 1, __ATOMIC_SEQ_CST);
+	EVP_DigestInit_ex(cp->md, EVP_sha256(), NULL);
+	char *flags = target_flags(cp, m->flags);
+	int lp = (imap_caps(cp->dst) & IMAP_CAP_LITERALPLUS) != 0;
+	int r;
+
+	if (cp->open == NULL) {
+		struct batch *b = xcalloc(1, sizeof(*b));
+
+		b->idx = xmalloc((size_t)cp->o->batch * sizeof(*b->idx));
+		b->tag = imap_take_tag(cp->dst);
+		cp->open = b;
+		r = imap_writef(cp->dst, "A%u APPEND %s (%s) \"%s\" {%llu%s}\r\n", b->tag,
+				imap_q(cp->dst, cp->f->dst), flags, m->date,
+				(unsigned long long)size, lp ? "+" : "");
+	} else {
+		r = imap_writef(cp->dst, " (%s) \"%s\" {%llu%s}\r\n", flags, m->date,
+				(unsigned long long)size, lp ? "+" : "");
+	}
+	free(flags);
+	if (r < 0)
+		return conn_fail(cp, cp->dst);
+	if (!lp) {
+		int w = imap_wait_continuation(cp->dst, cp->open->tag);
+
+		if (w != 0)
+			return w < 0 ? conn_fail(cp, cp->dst)
+				     : cperr(cp, "APPEND to %s refused", cp->f->dst);
+	}
+	cp->open->idx[cp->open->n++] = (size_t)(m - cp->msgs);
+	cp->open->bytes += (long long)size;
+	if (size == 0)
+		EVP_DigestFinal_ex(cp->md, m->sha, NULL);
+	return IMAP_LIT_STREAM;
+}
+
+static int copy_data(void *ctx, const char *d, size_t n, int end)
+{
+	struct cp *cp = ctx;
+	struct msg *m = cp->cur;
+
+	if (m == NULL)
+		return cperr(cp, "literal data without a message");
+	if (cp->o->crash_mid > 0 && cp->started_msgs >= cp->o->crash_mid && n > 1 &&
+	    cp->cur_left == m->size) {
+		/* Test hook: die with half a literal sent to the target. */
+		imap_write(cp->dst, d, n / 2);
+		imap_flush(cp->dst);
+		_exit(98);
+	}
+	EVP_DigestUpdate(cp->md, d, n);
+	cp->cur_left -= n;
+	if (imap_write(cp->dst, d, n) < 0)
+		return conn_fail(cp, cp->dst);
+	if (end) {
+		EVP_DigestFinal_ex(cp->md, m->sha, NULL);
+		cp->cur = NULL;
+	}
+	return 0;
+}
+
+static int copy_untagged(void *ctx, const char *text, size_t len)
+{
+	struct cp *cp = ctx;
+	struct imap_fetch fi;
+	int r = imap_fetch_parse(text, len, &fi);
+
+	if (r < 0)
+		return cperr(cp, "malformed FETCH response from the source: %.100s", text);
+	if (r == 0) {
+		char *e;
+
+		strtoull(text, &e, 10);
+		if (e != text && strncasecmp(e, " EXPUNGE", 8) == 0)
+			return cperr(cp, "folder %s: a message was expunged during the copy",
+				     cp->f->name);
+		return 0;
+	}
+	if (!fi.has_body)
+		return 0; /* a flag change: after the switch, not ours to follow */
+	if (cp->cur != NULL || cp->open == NULL)
+		return cperr(cp, "FETCH response ended inside a message: %.100s", text);
+	/* The response is complete and well formed: the message may now be
+	 * committed with the batch. Before this point a lying literal length
+	 * or garbage after it fails the batch instead. */
+	if (cp->open->n >= (size_t)cp->o->batch || cp->open->bytes >= (long long)cp->o->window / 4 ||
+	    (cp->o->stop && *cp->o->stop)) {
+		if (cp->o->stop && *cp->o->stop)
+			cp->stopping = 1;
+		return close_batch(cp);
+	}
+	return 0;
+}
+
+/* write_progress: the shared counters into the job's row (with a request). */
+int write_progress(struct cp *cp, struct store *s)
+{
+	struct smd_status st;
+
+	if (cp->o->request_id == 0) /* direct mode; < 0 is a rollback copy */
+		return 0;
+	memset(&st, 0, sizeof(st));
+	st.folders_done = __atomic_load_n(&cp->sh->folders_done, __ATOMIC_RELAXED);
+	st.folders_total = cp->sh->folders_total;
+	st.msgs_total = cp->sh->msgs_total;
+	st.bytes_total = cp->sh->bytes_total;
+	st.msgs_done = __atomic_load_n(&cp->sh->msgs_done, __ATOMIC_RELAXED);
+	st.bytes_done = __atomic_load_n(&cp->sh->bytes_done, __ATOMIC_RELAXED);
+	return store_smd_progress(s, cp->o->request_id, &st);
+}
+
+/* batch_done: journal an acknowledged APPEND (its APPENDUID set). */
+static int batch_done(struct cp *cp, struct batch *b, const char *key)
+{
+	enum imap_status st;
+	const char *text;
+	unsigned long long uv;
+
+	if (imap_wait(cp->dst, b->tag, &st, &text) < 0)
+		return conn_fail(cp, cp->dst);
+	if (st != IMAP_OK)
+		return cperr(cp, "APPEND to %s: %s %s", cp->f->dst, st == IMAP_NO ? "NO" : "BAD",
+			     text);
+	const char *a = strcasestr(text, "[APPENDUID ");
+
+	if (a == NULL)
+		return cperr(cp, "APPEND to %s: no APPENDUID (the target needs UIDPLUS)",
+			     cp->f->dst);
+	char *e;
+
+	uv = strtoull(a + 11, &e, 10);
+	if (*e != ' ' || uv != cp->dst_uidvalidity)
+		return cperr(cp, "APPEND to %s: UIDVALIDITY changed on the target", cp->f->dst);
+	/* The set lists the new UIDs in append order: "5" "5:9" "5,7:8". */
+	const char *p = e + 1;
+	size_t k = 0;
+
+	while (k < b->n) {
+		unsigned long long lo = strtoull(p, &e, 10), hi = lo;
+
+		if (e == p)
+			break;
+		p = e;
+		if (*p == ':') {
+			hi = strtoull(p + 1, &e, 10);
+			p = e;
+		}
+		if (hi < lo) {
+			unsigned long long t = lo;
+
+			lo = hi;
+			hi = t;
+		}
+		for (unsigned long long u = lo; u <= hi && k < b->n; u++)
+			cp->msgs[b->idx[k++]].dst_uid = u;
+		if (*p == ',')
+			p++;
+		else
+			break;
+	}
+	if (k != b->n)
+		return cperr(cp, "APPEND to %s: APPENDUID names %zu of %zu messages", cp->f->dst, k,
+			     b->n);
+	cp->appended += (long long)b->n;
+	if (cp->o->crash_after > 0 &&
+	    __atomic_add_fetch(&cp->sh->appended, (long long)b->n, __ATOMIC_SEQ_CST) >=
+		    cp->o->crash_after)
+		_exit(99); /* test hook: appended, not journalled */
+	struct store *s = cp->o->store;
+
+	if (store_begin(s) < 0)
+		goto dberr;
+	for (size_t i = 0; i < b->n; i++) {
+		struct msg *m = &cp->msgs[b->idx[i]];
+		struct smd_map_row row = {.src_uid = m->uid, .dst_uid = m->dst_uid,
+					  .size = (long long)m->size};
+
+		memcpy(row.sha256, m->sha, 32);
+		if (store_smd_map_add(s, key, cp->f->name, &row) < 0)
+			goto dberr;
+		m->state = 2;
+		cp->r->copied++;
+		__atomic_add_fetch(&cp->sh->msgs_done, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&cp->sh->bytes_done, (long long)m->size, __ATOMIC_RELAXED);
+	}
+	if (write_progress(cp, s) < 0)
+		goto dberr;
+	if (store_commit(s) < 0)
+		goto dberr;
+	return 0;
+dberr:
+	cperr(cp, "journal: %s", store_errmsg(s));
+	store_rollback(s);
+	return -1;
+}
+
+/* reap: journal acknowledged batches; with ALL, wait for every one. */
+int reap(struct cp *cp, const char *key, int all)
+{
+	while (cp->inflight) {
+		struct batch *b = cp->inflight;
+
+		if (!all && !imap_done(cp->dst, b->tag) &&
+		    cp->inflight_bytes <= (long long)cp->o->window)
+			break;
+		cp->inflight = b->next;
+		if (cp->inflight == NULL)
+			cp->inflight_tail = &cp->inflight;
+		cp->inflight_bytes -= b->bytes;
+		int r = batch_done(cp, b, key);
+
+		free(b->idx);
+		free(b);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void drop_batches(struct cp *cp)
+{
+	struct batch *b, *next;
+
+	for (b = cp->inflight; b; b = next) {
+		next = b->next;
+		free(b->idx);
+		free(b);
+	}
+	cp->inflight = NULL;
+	cp->inflight_tail = &cp->inflight;
+	if (cp->open) {
+		free(cp->open->idx);
+		free(cp->open);
+		cp->open = NULL;
+	}
+}
+
+#define MAX_FETCH 4
+
+int stream_copy(struct cp *cp, const char *key)
+{
+	size_t ntodo = 0, next = 0;
+	unsigned fetch_tags[MAX_FETCH];
+	int nfetch = 0;
+	struct imap_handler h = {copy_untagged, copy_literal, copy_data, cp};
+	unsigned long long *uids = xmalloc((cp->nmsgs + 1) * sizeof(*uids));
+
+	for (size_t i = 0; i < cp->nmsgs; i++)
+		if (cp->msgs[i].state == 0)
+			ntodo++;
+	if (ntodo == 0) {
+		free(uids);
+		return 0;
+	}
+	imap_set_handler(cp->src, &h);
+	imap_set_handler(cp->dst, &cp->dst_h);
+	while (!cp->stopping) {
+		/* Two FETCHes in flight: the source never waits for us. */
+		while (nfetch < 2 && next < cp->nmsgs && !(cp->o->stop && *cp->o->stop)) {
+			size_t n = 0;
+			unsigned long long bytes = 0;
+
+			while (next < cp->nmsgs && n < (size_t)cp->o->batch &&
+			       bytes < cp->o->window / 2) {
+				if (cp->msgs[next].state == 0) {
+					uids[n++] = cp->msgs[next].uid;
+					bytes += cp->msgs[next].size;
+				}
+				next++;
+			}
+			if (n == 0)
+				continue;
+			char **sets;
+			size_t ns = uidsets(uids, n, &sets);
+
+			/* smd_batch is bounded so that one set fits one command. */
+			for (size_t i = 0; i < ns && nfetch < MAX_FETCH; i++)
+				fetch_tags[nfetch++] =
+					imap_cmd(cp->src, "UID FETCH %s (BODY.PEEK[])", sets[i]);
+			free_sets(sets, ns);
+			if (imap_flush(cp->src) < 0)
+				goto src_fail;
+		}
+		if (nfetch == 0)
+			break;
+		unsigned oldest = fetch_tags[0];
+
+		while (!imap_done(cp->src, oldest) && !cp->err[0])
+			if (imap_read(cp->src, 1) < 0)
+				break;
+		if (cp->err[0] || !imap_done(cp->src, oldest))
+			goto src_fail;
+		enum imap_status st;
+		const char *text;
+
+		imap_wait(cp->src, oldest, &st, &text);
+		if (st != IMAP_OK) {
+			cperr(cp, "UID FETCH in %s: %s", cp->f->name, text);
+			goto src_fail;
+		}
+		memmove(fetch_tags, fetch_tags + 1, (size_t)(nfetch - 1) * sizeof(*fetch_tags));
+		nfetch--;
+		if (imap_read(cp->dst, 0) < 0) {
+			conn_fail(cp, cp->dst);
+			goto src_fail;
+		}
+		if (reap(cp, key, 0) < 0)
+			goto src_fail;
+	}
+	free(uids);
+	imap_set_handler(cp->src, NULL);
+	/* Stopped between FETCHes rather than after a message: the same
+	 * graceful stop, with the rest of the folder left for the rerun. */
+	for (size_t i = 0; i < cp->nmsgs && !cp->stopping && cp->o->stop && *cp->o->stop; i++)
+		if (cp->msgs[i].state == 0 && !cp->msgs[i].got)
+			cp->stopping = 1;
+	if (cp->stopping && nfetch > 0) {
+		/* Stop after the current message: the rest of the FETCH is
+		 * dropped with the source connection. */
+		imap_close(&cp->src);
+	}
+	/* The batches still in flight are reaped by the caller, after it
+	 * has queued the read-back behind them. */
+	return close_batch(cp);
+src_fail:
+	free(uids);
+	imap_set_handler(cp->src, NULL);
+	return cp->err[0] ? -1 : conn_fail(cp, cp->src);
+}
