@@ -220,6 +220,12 @@ static char *expand(struct config *cfg, const char *value, int depth, char *why,
 			while (is_name_char((unsigned char)*q) && nl < sizeof(name) - 1)
 				name[nl++] = *q++;
 			name[nl] = '\0';
+			if (is_name_char((unsigned char)*q)) {
+				/* Cut, it would name another parameter. */
+				snprintf(why, whylen, "parameter name too long near \"%.20s\"", p);
+				free(out);
+				return NULL;
+			}
 			if (nl == 0 || (close && *q != close)) {
 				snprintf(why, whylen, "bad $ expansion near \"%.20s\"", p);
 				free(out);
@@ -366,9 +372,12 @@ static const struct conf_key *scoped_key(const char *name, char **names, size_t 
 	return NULL;
 }
 
+/* valid_scope_name: letters and digits, at most 63 bytes: the store keeps
+ * system and scenario names in 64-byte fields (STORE_SYSTEM_MAX,
+ * REQ_SCENARIO_MAX), where a longer one would read back cut. */
 static int valid_scope_name(const char *s)
 {
-	if (!*s || !isalpha((unsigned char)*s))
+	if (!*s || !isalpha((unsigned char)*s) || strlen(s) > 63)
 		return 0;
 	for (; *s; s++)
 		if (!isalnum((unsigned char)*s))

@@ -49,12 +49,15 @@ static int listen_unix(const char *path, int backlog, mode_t mode, const char *u
 		*err_r = xasprintf("unlink(%s): %s", path, strerror(errno));
 		goto fail;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	/* The mode comes with bind (through the umask), the owner with
+	 * lchown: root must not chmod or chown by path what whoever can write
+	 * the directory may have swapped for a link since bind. */
+	mode_t old_umask = umask(~mode & 0777);
+	int brc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+
+	umask(old_umask);
+	if (brc < 0) {
 		*err_r = xasprintf("bind(%s): %s", path, strerror(errno));
-		goto fail;
-	}
-	if (chmod(path, mode) < 0) {
-		*err_r = xasprintf("chmod(%s): %s", path, strerror(errno));
 		goto fail;
 	}
 	if (geteuid() == 0 && ((user && *user) || (group && *group))) {
@@ -79,7 +82,7 @@ static int listen_unix(const char *path, int backlog, mode_t mode, const char *u
 			}
 			gid = gr->gr_gid;
 		}
-		if (chown(path, uid, gid) < 0) {
+		if (lchown(path, uid, gid) < 0) {
 			*err_r = xasprintf("chown(%s): %s", path, strerror(errno));
 			goto fail;
 		}

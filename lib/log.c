@@ -58,9 +58,20 @@ static void vlog(int pri, const char *level, const char *fmt, va_list ap)
 
 static void vlog(int pri, const char *level, const char *fmt, va_list ap)
 {
-	char buf[4096];
+	char raw[4096], buf[4096];
+	size_t o = 0;
 
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	/* One message, one line: a CR, LF or other control byte from outside
+	 * (a folder name, a server's reply, a script's error) would forge a
+	 * line of its own or drive the terminal of whoever reads the log. */
+	for (const unsigned char *p = (const unsigned char *)raw; *p && o + 5 < sizeof(buf); p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\\x%02x", *p);
+		else
+			buf[o++] = (char)*p;
+	}
+	buf[o] = '\0';
 	if (log_dest == LOG_TO_SYSLOG) {
 		syslog(pri, "%s%s", level, buf);
 		return;

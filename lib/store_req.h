@@ -160,7 +160,7 @@ struct held_msg {
 	long long request_id;
 	long long held_at;
 	long long released_at; /* 0: not yet; > 0: released, not yet seen gone */
-	const char *recipients; /* space separated, valid during the callback */
+	const char *recipients; /* tab separated (space in old rows), valid during the callback */
 };
 
 typedef int (*store_held_fn)(void *ctx, const struct held_msg *m);

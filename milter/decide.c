@@ -63,7 +63,7 @@ char *decide_join(const struct rcpt *rcpts, size_t n)
 		size_t l = strlen(rcpts[i].addr);
 
 		if (i > 0)
-			*p++ = ' ';
+			*p++ = '\t';
 		memcpy(p, rcpts[i].addr, l);
 		p += l;
 	}

@@ -46,9 +46,10 @@ int decide_check(struct store *s, const char *delims, struct rcpt *rcpts, size_t
 const char *decide_reason_name(enum hold_reason r);
 
 /*
- * decide_join: the canonical recipients separated by single spaces, in a
+ * decide_join: the canonical recipients separated by single tabs, in a
  * malloc()ed string the caller frees; NULL when out of memory (milter
- * callbacks must not abort).
+ * callbacks must not abort). A tab, not a space: a canonical address may
+ * hold a space ("john doe"@x is john doe@x) but never a control character.
  */
 char *decide_join(const struct rcpt *rcpts, size_t n);
 

@@ -575,15 +575,24 @@ int imap_simple(struct imap_conn *c, const char *fmt, ...)
 const char *imap_q(struct imap_conn *c, const char *s)
 {
 	size_t n = strlen(s);
-	int eight = 0;
+	int eight = 0, crlf = 0;
 	char *out, *o;
 
-	for (const char *p = s; *p; p++)
+	for (const char *p = s; *p; p++) {
 		if ((unsigned char)*p >= 0x80 || *p == '\r' || *p == '\n')
 			eight = 1;
+		if (*p == '\r' || *p == '\n')
+			crlf = 1;
+	}
 	c->qi = (c->qi + 1) % QBUFS;
 	free(c->q[c->qi]);
-	if (eight && (c->caps & IMAP_CAP_LITERALPLUS)) {
+	if (crlf && !(c->caps & IMAP_CAP_LITERALPLUS)) {
+		/* A quoted string cannot hold CR or LF: the server would read
+		 * the rest (a folder name from the source) as a command of its
+		 * own. Fail the connection, so that nothing more is sent. */
+		cfail(c, "cannot send a string with CR or LF without LITERAL+");
+		out = xstrdup("\"\"");
+	} else if (eight && (c->caps & IMAP_CAP_LITERALPLUS)) {
 		out = xasprintf("{%zu+}\r\n%s", n, s);
 	} else {
 		o = out = xmalloc(2 * n + 3);

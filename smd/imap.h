@@ -124,7 +124,9 @@ int imap_simple(struct imap_conn *c, const char *fmt, ...) __attribute__((format
 /*
  * imap_q: S as an IMAP string for a command: quoted, or a non-synchronising
  * literal when it has 8-bit bytes (needs LITERAL+; without it the bytes
- * are sent quoted and the server decides). The result lives in one of 4
+ * are sent quoted and the server decides; CR or LF without LITERAL+
+ * fails the connection, as no quoted string can hold them, and "" is
+ * returned, never sent). The result lives in one of 4
  * rotating buffers of the connection: use it within the next 3 calls.
  */
 const char *imap_q(struct imap_conn *c, const char *s);

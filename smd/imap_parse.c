@@ -472,13 +472,19 @@ int imap_fetch_parse(const char *text, size_t len, struct imap_fetch *fi)
 			/* No limit but the response's: a user may have thousands of keywords. */
 			fi->flags = s + 1;
 			fi->flags_len = (size_t)(t.p - s) - 2;
+			/* Flags are atoms: a literal or a quoted string here (CR LF
+			 * inside) would reach the target's APPEND or STORE line. */
+			for (size_t i = 0; i < fi->flags_len; i++)
+				if ((unsigned char)fi->flags[i] < 0x20 || fi->flags[i] == 0x7f ||
+				    strchr("\"{(", fi->flags[i]))
+					return -1;
 			fi->has_flags = 1;
 		} else if (imap_atom_eq(a, al, "INTERNALDATE")) {
 			size_t n;
 			int nil;
 
 			if (imap_tok_string(&t, fi->date, sizeof(fi->date), &n, &nil) < 0 || nil ||
-			    n < 20 || strpbrk(fi->date, "\"\\") != NULL)
+			    n < 20 || strpbrk(fi->date, "\"\\\r\n") != NULL)
 				return -1;
 			fi->has_date = 1;
 		} else if (imap_atom_eq(a, al, "BODY[]")) {

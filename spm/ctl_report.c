@@ -11,16 +11,50 @@
 #include "store_req.h"
 #include "store_smd.h"
 
+/* utf8_len: the length of the valid UTF-8 character at P (RFC 3629: no
+ * overlong form, no surrogate, nothing beyond U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (*p < 0xc2 || *p > 0xf4)
+		return 0;
+	if (*p == 0xe0)
+		lo = 0xa0;
+	else if (*p == 0xed)
+		hi = 0x9f;
+	else if (*p == 0xf0)
+		lo = 0x90;
+	else if (*p == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
 void ctl_json_str(FILE *fp, const char *s)
 {
 	fputc('"', fp);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
+		size_t n;
+
+		if (*p == '"' || *p == '\\') {
 			fprintf(fp, "\\%c", *p);
-		else if (*p < 0x20)
+		} else if (*p < 0x20 || *p == 0x7f) {
 			fprintf(fp, "\\u%04x", *p);
-		else
+		} else if (*p < 0x80) {
 			fputc(*p, fp);
+		} else if ((n = utf8_len(p)) > 0) {
+			fwrite(p, 1, n, fp);
+			p += n - 1;
+		} else {
+			/* A server's text may be anything; the output stays JSON. */
+			fputs("\\ufffd", fp);
+		}
 	}
 	fputc('"', fp);
 }

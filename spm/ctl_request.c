@@ -386,8 +386,13 @@ static int copy_line(struct store *s, long long job_id, const char *label, char 
 
 	if (n > 0 && (size_t)n < len && st.attempts > 1)
 		n += snprintf(buf + n, len - (size_t)n, ", attempt %d", st.attempts);
-	if (n > 0 && (size_t)n < len && *st.reason)
-		snprintf(buf + n, len - (size_t)n, ": %s", st.reason);
+	if (n > 0 && (size_t)n < len && *st.reason) {
+		char shown[1024];
+
+		/* For a terminal: the reason may quote an IMAP server. */
+		snprintf(buf + n, len - (size_t)n, ": %s",
+			 addr_show(st.reason, strlen(st.reason), shown, sizeof(shown)));
+	}
 	return 0;
 }
 
@@ -451,8 +456,11 @@ static int list_one(void *ctx, const struct req *r)
 		if (l->first)
 			printf("%-6s %-32s %-8s %-15s %-19s %s\n", "ID", "ADDRESS", "TARGET", "STATE",
 			       "PLANNED", "REASON");
+		char shown[4 * sizeof(why)];
+
 		printf("%-6lld %-32s %-8s %-15s %-19s %s\n", r->id, r->access, r->target_system,
-		       state_name(r->state), time_format_local(r->planned_at, tbuf), reason);
+		       state_name(r->state), time_format_local(r->planned_at, tbuf),
+		       addr_show(reason, strlen(reason), shown, sizeof(shown)));
 	}
 	l->first = 0;
 	return 0;
@@ -550,8 +558,11 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 		printf("  switched:  %s\n", time_format_local(r.switch_at, t1));
 	if (r.release_at && r.hold_at)
 		printf("  hold window: %.3f s\n", (double)(r.release_at - r.hold_at) / 1e6);
-	if (*r.reason)
-		printf("  reason:    %s\n", r.reason);
+	if (*r.reason) {
+		char shown[4 * REQ_REASON_MAX];
+
+		printf("  reason:    %s\n", addr_show(r.reason, strlen(r.reason), shown, sizeof(shown)));
+	}
 	char line[1024];
 
 	if (copy_line(ctl_store(ctl), r.id, "copy", line, sizeof(line)) == 0)
@@ -743,7 +754,10 @@ static int report_failure(void *ctx, const struct req *r)
 	} else {
 		if (f->first)
 			printf("failures and retries:\n");
-		printf("  %-32s %-15s %s\n", r->access, state_name(r->state), reason);
+		char shown[4 * sizeof(why)];
+
+		printf("  %-32s %-15s %s\n", r->access, state_name(r->state),
+		       addr_show(reason, strlen(reason), shown, sizeof(shown)));
 	}
 	f->first = 0;
 	return 0;

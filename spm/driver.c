@@ -45,13 +45,20 @@ static char *slurp(int fd)
 	return buf;
 }
 
-/* open_locked: PATH opened read-write (created 0640) and flock'ed. */
+/* open_locked: PATH opened read-write (created 0640) and flock'ed; only
+ * a regular file: a FIFO or a device would hang the pilot in slurp(). */
 static int open_locked(const char *path, char *why)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	int fd = open(path, O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0640);
+	struct stat st;
 
 	if (fd < 0) {
 		snprintf(why, DRV_WHY, "open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, DRV_WHY, "open %s: not a regular file", path);
+		close(fd);
 		return -1;
 	}
 	if (flock(fd, LOCK_EX) < 0) {
@@ -358,7 +365,12 @@ static int dovecot_redirect(const struct config *cfg, const char *sys, const cha
 	}
 	tmp = xasprintf("%s.tmp", path);
 	text = xasprintf("# fedmig: mail for %s goes to %s\nredirect \"%s\";\n", from, to, to);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* Made afresh, never opened through a link: whoever else may write
+	 * to the sieve directory (Dovecot's user) must not make us write
+	 * over another file. */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		log_warn("unlink %s: %s", tmp, strerror(errno));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) < 0 ||
 	    rename(tmp, path) < 0) {
 		snprintf(why, DRV_WHY, "write %s: %s", path, strerror(errno));

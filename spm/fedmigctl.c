@@ -1,11 +1,14 @@
 /*
  * fedmigctl - administer fedmig: configuration, directory, migrations.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -69,15 +72,22 @@ int ctl_usage(const struct ctl_cmd *cmd)
 
 struct store *ctl_store(struct ctl *ctl)
 {
+	const char *path = config_str(ctl->cfg, "state_database");
 	char *err = NULL;
+	struct stat st;
+	int fd;
 
 	if (ctl->store)
 		return ctl->store;
-	ctl->store = store_open(config_str(ctl->cfg, "state_database"), STORE_RDWR,
-				(int)config_time_ms(ctl->cfg, "store_busy_timeout"), &err);
-	if (ctl->store == NULL) {
-		fprintf(stderr, "fedmigctl: %s\n", err);
-		free(err);
+	/* Often run as root, on a file in a directory fedmig's user writes
+	 * (SQLite's -wal and -shm): a link there must not make root create,
+	 * or give fedmig's user, a file of its choice (/etc/ld.so.preload). */
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "fedmigctl: open %s: %s\n", path,
+			fd < 0 && errno == ELOOP ? "a symbolic link, refused"
+			: fd < 0		 ? strerror(errno)
+						 : "not a regular file");
 		exit(1);
 	}
 	/* Daemons run as fedmig_user and must read (spm: write) the database
@@ -85,9 +95,16 @@ struct store *ctl_store(struct ctl *ctl)
 	if (geteuid() == 0) {
 		struct passwd *pw = getpwnam(config_str(ctl->cfg, "fedmig_user"));
 
-		if (pw && chown(config_str(ctl->cfg, "state_database"), pw->pw_uid, pw->pw_gid) < 0)
-			fprintf(stderr, "fedmigctl: warning: chown %s: %m\n",
-				config_str(ctl->cfg, "state_database"));
+		if (pw && fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
+			fprintf(stderr, "fedmigctl: warning: chown %s: %m\n", path);
+	}
+	close(fd);
+	ctl->store = store_open(path, STORE_RDWR, (int)config_time_ms(ctl->cfg, "store_busy_timeout"),
+				&err);
+	if (ctl->store == NULL) {
+		fprintf(stderr, "fedmigctl: %s\n", err);
+		free(err);
+		exit(1);
 	}
 	return ctl->store;
 }

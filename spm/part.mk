@@ -13,11 +13,17 @@ PROGRAMS += $(O)/spm/fedmig-spm
 $(O)/spm/fedmig-spm: $(O)/spm/spm.o $(O)/spm/libspm.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 MANPAGES += man/fedmig-spm.8
-UNIT_TESTS += $(O)/tests/unit/test_spm_pq $(O)/tests/unit/test_spm_store $(O)/tests/unit/test_spm_driver
+UNIT_TESTS += $(O)/tests/unit/test_spm_pq $(O)/tests/unit/test_spm_store $(O)/tests/unit/test_spm_driver \
+	$(O)/tests/unit/test_ctl_json $(O)/tests/unit/test_spm_lock \
+	$(O)/tests/unit/test_ctl_store
 FUZZ_TARGETS += tests/fuzz/fuzz_spm_pq.c
 $(O)/tests/unit/test_spm_pq.o $(O)/tests/unit/test_spm_store.o $(O)/tests/unit/test_spm_driver.o \
+	$(O)/tests/unit/test_ctl_json.o $(O)/tests/unit/test_spm_lock.o $(O)/tests/unit/test_ctl_store.o \
 	$(O)/tests/fuzz/fuzz_spm_pq.o: \
 	ALL_CFLAGS += -Ispm
+# test_ctl_store includes fedmigctl.c, whose command table is in CTL_OBJS.
+$(O)/tests/unit/test_ctl_store: $(O)/tests/unit/test_ctl_store.o $(CTL_OBJS) $(PART_LIBS) $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(CTL_OBJS) $(PART_LIBS) $(LIBFEDMIG) $(CHECK_LIBS) $(EXT_LIBS)
 INTEG_TESTS += tests/integ/spm_crash.sh
 INTEG_TESTS += tests/integ/spm_switch_lab.sh
 INTEG_TESTS += tests/integ/plus_lab.sh

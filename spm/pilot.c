@@ -339,12 +339,21 @@ int pilot_sweep(struct pilot *p)
 		}
 		if (!e->in_hold || e->blocked)
 			continue;
-		/* The milter records recipients as the client wrote them. */
+		/* The milter records canonical recipients separated by tabs
+		 * (a canonical address may hold a space, never a tab). Rows
+		 * from before that used spaces: check the words too. */
 		char *save = NULL, *list = xstrdup(e->recipients);
+		int old_row = strchr(list, '\t') == NULL;
 
-		for (char *a = strtok_r(list, " ", &save); a && !e->blocked;
-		     a = strtok_r(NULL, " ", &save))
+		for (char *a = strtok_r(list, "\t", &save); a && !e->blocked;
+		     a = strtok_r(NULL, "\t", &save)) {
+			char *save2 = NULL;
+
 			e->blocked = addr_held(p, a);
+			for (char *w = old_row ? strtok_r(a, " ", &save2) : NULL; w && !e->blocked;
+			     w = strtok_r(NULL, " ", &save2))
+				e->blocked = addr_held(p, w);
+		}
 		free(list);
 		if (!e->blocked)
 			ids[nids++] = e->queue_id;

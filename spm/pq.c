@@ -18,9 +18,11 @@ static void add_rcpt(struct pq_msg *m, const char *a, size_t len)
 		m->cap = m->cap ? m->cap * 2 : 8;
 		m->rcpt = xrealloc(m->rcpt, m->cap * sizeof(*m->rcpt));
 	}
-	/* Queue files hold Postfix's internal form. */
+	/* Queue files hold Postfix's internal form. One we cannot read is
+	 * kept as it is when it fits, else as "": cut, it could read as
+	 * another address (the directory's longest is ADDR_MAX - 1 bytes). */
 	if (addr_normalize(a, len, ADDR_FOLD_LOCAL | ADDR_INTERNAL, m->rcpt[m->nrcpt], &why) < 0)
-		snprintf(m->rcpt[m->nrcpt], ADDR_MAX, "%.*s", ADDR_MAX - 1, a);
+		snprintf(m->rcpt[m->nrcpt], ADDR_MAX, "%.*s", len < ADDR_MAX ? (int)len : 0, a);
 	m->nrcpt++;
 }
 

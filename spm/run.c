@@ -16,12 +16,15 @@
 struct sink {
 	char *buf;
 	size_t len, cap;
+	int cut; /* bytes were dropped */
 };
 
 static void sink_add(struct sink *k, const char *p, size_t n)
 {
-	if (k->len + n > RUN_OUTPUT_MAX)
+	if (k->len + n > RUN_OUTPUT_MAX) {
 		n = RUN_OUTPUT_MAX - k->len; /* keep the start; drain the rest */
+		k->cut = 1;
+	}
 	if (k->len + n + 1 > k->cap) {
 		k->cap = (k->len + n + 1) * 2;
 		k->buf = xrealloc(k->buf, k->cap);
@@ -55,7 +58,7 @@ int run_argv(const char *const *argv, const char *const *env, const char *in,
 	     long long timeout_ms, char **out_r, char **err_r)
 {
 	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
-	struct sink out = {NULL, 0, 0}, err = {NULL, 0, 0};
+	struct sink out = {NULL, 0, 0, 0}, err = {NULL, 0, 0, 0};
 	size_t inlen = in ? strlen(in) : 0, inoff = 0;
 	long long deadline = time_mono_us() + timeout_ms * 1000;
 	int status = 0, rc = RUN_ERROR, timed_out = 0;
@@ -145,6 +148,9 @@ int run_argv(const char *const *argv, const char *const *env, const char *in,
 			     : WEXITSTATUS(status);
 	else
 		rc = RUN_SIGNALED;
+	/* A cut listing read as whole would hide what is beyond the cut. */
+	if (out.cut && out_r && rc == 0)
+		rc = RUN_TOOBIG;
 out:
 	for (int i = 0; i < 2; i++) {
 		if (pin[i] >= 0)
@@ -174,6 +180,8 @@ const char *run_status_text(int status, char buf[64])
 		return "killed by a signal";
 	case RUN_ERROR:
 		return "could not be started";
+	case RUN_TOOBIG:
+		return "output over " RUN_OUTPUT_MAX_TEXT;
 	default:
 		snprintf(buf, 64, "exit %d", status);
 		return buf;

@@ -8,7 +8,10 @@
  * output into *OUT_R and standard error into *ERR_R (each NUL-terminated,
  * at most RUN_OUTPUT_MAX bytes kept, caller frees; either pointer may be
  * NULL to discard), and waits at most TIMEOUT_MS. Returns the exit status
- * (0-255), RUN_TIMEOUT after killing a program that ran too long (the
+ * (0-255), RUN_TOOBIG when it exited 0 but its standard output, asked
+ * for, was over RUN_OUTPUT_MAX (the start is kept in *OUT_R; the caller
+ * must not read it as whole), RUN_TIMEOUT after killing a program that
+ * ran too long (the
  * whole process group gets SIGKILL), RUN_SIGNALED when it died of a
  * signal, or RUN_ERROR when it could not be started (*WHY_R says why:
  * static or in *ERR_R).
@@ -19,6 +22,8 @@
 #include <stddef.h>
 
 #define RUN_OUTPUT_MAX (64 * 1024 * 1024)
+#define RUN_OUTPUT_MAX_TEXT "64 MiB"
+#define RUN_TOOBIG (-4)
 #define RUN_TIMEOUT (-2)
 #define RUN_SIGNALED (-3)
 #define RUN_ERROR (-1)

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -50,17 +51,25 @@ static int option(int opt, const char *arg)
 	return -1;
 }
 
-/* lock_holder: the pid daemon_lock() wrote into PATH, or 0. */
+/* lock_holder: the pid daemon_lock() wrote into PATH, or 0. Read as
+ * root from a directory fedmig's user may write: a link is not followed,
+ * a FIFO neither blocks nor is read, only a regular file's start is. */
 static long lock_holder(const char *path)
 {
-	FILE *fp = fopen(path, "r");
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	char buf[32];
+	struct stat st;
+	ssize_t n;
 	long pid = 0;
 
-	if (fp) {
-		if (fscanf(fp, "%ld", &pid) != 1)
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		if (sscanf(buf, "%ld", &pid) != 1 || pid < 0)
 			pid = 0;
-		fclose(fp);
 	}
+	close(fd);
 	return pid;
 }
 

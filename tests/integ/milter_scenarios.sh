@@ -139,9 +139,9 @@ grep -qE "(PASS|SWBEFORE|ABORTED|STATUS).*: hold" "$LOG" && fail "a message that
 
 [ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='HELD1'")" = "42|alice@example.org" ] ||
 	fail "held_messages HELD1: $(row "SELECT * FROM held_messages WHERE queue_id='HELD1'")"
-[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='SWAFTER'")" = "43|carol@example.org bob@example.org" ] ||
+[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='SWAFTER'")" = $'43|carol@example.org\tbob@example.org' ] ||
 	fail "held_messages SWAFTER: $(row "SELECT * FROM held_messages WHERE queue_id='SWAFTER'")"
-[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='MULTI1'")" = "42|carol@example.org alice@example.org x@elsewhere.net" ] ||
+[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='MULTI1'")" = $'42|carol@example.org\talice@example.org\tx@elsewhere.net' ] ||
 	fail "held_messages MULTI1: $(row "SELECT * FROM held_messages WHERE queue_id='MULTI1'")"
 [ "$(row "SELECT count(*) FROM held_messages")" = 4 ] ||
 	fail "held_messages: $(row "SELECT queue_id FROM held_messages")"

@@ -37,6 +37,16 @@ static const struct {
 	{"system key without system", "s1_domain = a.org\n", "unknown parameter s1_domain"},
 	{"system without domain", "systems = s1\n", "system s1 has no s1_domain"},
 	{"bad system name", "systems = s_1\n", "not a valid name"},
+	/* 64 letters: the store's system field holds 63. */
+	{"long system name",
+	 "systems = s123456789012345678901234567890123456789012345678901234567890123\n",
+	 "not a valid name"},
+	/* A $name longer than 255 bytes was cut and looked up cut. */
+	{"long expansion name",
+	 "state_database = $aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/x\n",
+	 "parameter name too long"},
 	{"system twice", "systems = a a\na_domain = x.org\n", "named twice"},
 	{"system and scenario", "systems = x\nx_domain = y.org\nscenarios = default x\n",
 	 "both a system and a scenario"},

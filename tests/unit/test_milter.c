@@ -106,7 +106,14 @@ START_TEST(test_join)
 	char *s;
 
 	s = decide_join(r, 3);
-	ck_assert_str_eq(s, "a@x.org b@y.org c@z.org");
+	ck_assert_str_eq(s, "a@x.org\tb@y.org\tc@z.org");
+	free(s);
+	/* "john doe"@x.org is john doe@x.org: the separator must not be a
+	 * character an address holds, or the sweep reads two recipients. */
+	struct rcpt q[2] = {{.addr = "john doe@x.org"}, {.addr = "b@y.org"}};
+
+	s = decide_join(q, 2);
+	ck_assert_str_eq(s, "john doe@x.org\tb@y.org");
 	free(s);
 	s = decide_join(r, 1);
 	ck_assert_str_eq(s, "a@x.org");

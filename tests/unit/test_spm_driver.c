@@ -211,6 +211,71 @@ START_TEST(test_unform)
 }
 END_TEST
 
+/* The sieve directory may be writable by Dovecot's user: a link planted
+ * at the temporary name must not make the driver write over its target. */
+START_TEST(test_sieve_link)
+{
+	struct config *cfg = conf();
+	char why[DRV_WHY], victim[300], link[300], *got;
+
+	put("victim", "precious\n");
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(link, sizeof(link), "%s/l@s2.example.org.sieve.tmp", dir);
+	unlink(link);
+	ck_assert_int_eq(symlink(victim, link), 0);
+	ck_assert_msg(driver_redirect(cfg, "s2", "l@s2.example.org", "l@s3.example.org", why) ==
+			      DRV_OK,
+		      "%s", why);
+	got = slurp("victim");
+	ck_assert_str_eq(got, "precious\n");
+	free(got);
+	got = slurp("l@s2.example.org.sieve");
+	ck_assert_ptr_nonnull(strstr(got, "redirect \"l@s3.example.org\";"));
+	free(got);
+	config_free(&cfg);
+}
+END_TEST
+
+/* A FIFO (or a device) where the passwd-file should be: refused, not
+ * read forever. */
+START_TEST(test_passwd_fifo)
+{
+	struct config *cfg = conf();
+	char why[DRV_WHY], path[300];
+
+	snprintf(path, sizeof(path), "%s/passwd", dir);
+	unlink(path);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(driver_create(cfg, "s2", "f@s2.example.org", "f@example.org", why), DRV_TEMP);
+	ck_assert_msg(strstr(why, "not a regular file") != NULL, "%s", why);
+	unlink(path);
+	config_free(&cfg);
+}
+END_TEST
+
+#include "run.h"
+
+/* A listing cut at RUN_OUTPUT_MAX must not read as the whole listing:
+ * the drain and the sweep would miss the messages beyond the cut. */
+START_TEST(test_run_output_cut)
+{
+	const char *big[] = {"/bin/sh", "-c", "exec head -c 67108865 /dev/zero", NULL};
+	const char *small[] = {"/bin/sh", "-c", "echo hello", NULL};
+	char *out = NULL, sbuf[64];
+	int st;
+
+	st = run_argv(small, NULL, NULL, 20000, &out, NULL);
+	ck_assert_int_eq(st, 0);
+	ck_assert_str_eq(out, "hello\n");
+	free(out);
+	st = run_argv(big, NULL, NULL, 20000, &out, NULL);
+	ck_assert_msg(st == RUN_TOOBIG, "status %s", run_status_text(st, sbuf));
+	free(out);
+	/* Output not asked for is not a failure. */
+	ck_assert_int_eq(run_argv(big, NULL, NULL, 20000, NULL, NULL), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("spm_driver");
@@ -224,6 +289,9 @@ int main(void)
 	tcase_add_loop_test(tc, test_dovecot_hostile, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_loop_test(tc, test_exec_hostile, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, test_unform);
+	tcase_add_test(tc, test_sieve_link);
+	tcase_add_test(tc, test_passwd_fifo);
+	tcase_add_test(tc, test_run_output_cut);
 	suite_add_tcase(s, tc);
 	rc = ck_run(s);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -71,6 +71,39 @@ START_TEST(test_msg_table)
 }
 END_TEST
 
+/* A recipient one byte longer than the longest address must not be cut
+ * into that address: the drain compares it with the physical one. */
+START_TEST(test_msg_long_rcpt)
+{
+	char phys[ADDR_MAX], line[2 * ADDR_MAX + 200], got[2048];
+	struct pq_msg m = {0};
+	const char *why = NULL;
+	size_t n = 0;
+
+	memset(phys, 'a', 64);
+	n = 64;
+	phys[n++] = '@';
+	for (int l = 0; l < 4; l++) {
+		memset(phys + n, 'b', 63);
+		n += 63;
+		if (l < 3)
+			phys[n++] = '.';
+	}
+	phys[n] = '\0';
+	ck_assert_uint_eq(strlen(phys), ADDR_MAX - 1);
+	snprintf(line, sizeof(line),
+		 "{\"queue_name\":\"active\",\"queue_id\":\"A1\",\"recipients\":"
+		 "[{\"address\":\"%sc\"},{\"address\":\"%s\"}]}",
+		 phys, phys);
+	ck_assert_int_eq(pq_parse_msg(line, strlen(line), &m, &why), 0);
+	ck_assert_uint_eq(m.nrcpt, 2);
+	render(&m, got, sizeof(got));
+	ck_assert_msg(strcmp(m.rcpt[0], phys) != 0, "cut into the physical address: %s", got);
+	ck_assert_str_eq(m.rcpt[1], phys);
+	pq_msg_clear(&m);
+}
+END_TEST
+
 struct collect {
 	char out[8192];
 	size_t n;
@@ -168,6 +201,7 @@ int main(void)
 	TCase *tc = tcase_create("parse");
 
 	tcase_add_loop_test(tc, test_msg_table, 0, sizeof(msgs) / sizeof(msgs[0]));
+	tcase_add_test(tc, test_msg_long_rcpt);
 	tcase_add_test(tc, test_reader_bytewise);
 	tcase_add_loop_test(tc, test_status_table, 0, sizeof(status) / sizeof(status[0]));
 	tcase_add_test(tc, test_status_prefixes);

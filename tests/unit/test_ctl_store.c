@@ -1,0 +1,83 @@
+/* fedmigctl, often run as root, opens the state database in a directory
+ * fedmig's user writes: a link planted there must be refused before root
+ * creates its target or hands it to fedmig's user. fedmigctl.c is
+ * included (its main renamed) to reach ctl_store with a test config. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ckmain.h"
+
+int fedmigctl_main(int argc, char **argv);
+#define main fedmigctl_main
+#include "fedmigctl.c"
+#undef main
+
+static char dir[] = "/tmp/test_ctl_store_XXXXXX";
+
+static struct ctl *ctl_for(const char *db)
+{
+	static struct ctl c;
+	char *text = NULL, *err = NULL;
+
+	if (asprintf(&text, "state_database = %s/%s\n", dir, db) < 0)
+		abort();
+	c.cfg = config_parse(text, "test.conf", &err);
+	ck_assert_msg(c.cfg != NULL, "%s", err ? err : "");
+	free(text);
+	c.store = NULL;
+	return &c;
+}
+
+START_TEST(test_link_refused)
+{
+	char link[300], victim[300];
+
+	snprintf(link, sizeof(link), "%s/linked.db", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	ck_assert_int_eq(symlink(victim, link), 0);
+	ctl_store(ctl_for("linked.db")); /* exits 1 */
+}
+END_TEST
+
+START_TEST(test_link_target_untouched)
+{
+	char victim[300];
+	struct stat st;
+
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	ck_assert_msg(lstat(victim, &st) < 0, "root created the link's target");
+}
+END_TEST
+
+START_TEST(test_regular)
+{
+	struct ctl *c = ctl_for("state.db");
+
+	ck_assert_ptr_nonnull(ctl_store(c));
+	store_close(&c->store);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("ctl_store");
+	TCase *tc = tcase_create("core");
+	char cmd[300];
+	int rc;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	tcase_add_exit_test(tc, test_link_refused, 1);
+	tcase_add_test(tc, test_link_target_untouched);
+	tcase_add_test(tc, test_regular);
+	suite_add_tcase(s, tc);
+	rc = ck_run(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		rc = 1;
+	return rc;
+}
