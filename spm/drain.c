@@ -230,11 +230,62 @@ int pilot_sweeping(struct pilot *p)
 
 /* --- drain --- */
 
+/*
+ * Why the drain looks so often. A "postqueue -j" listing is not a
+ * snapshot: showq reads one queue directory after another while qmgr
+ * renames files between them (deferred -> active on a retry or a
+ * "postqueue -f", active -> deferred when the retry fails), so a message
+ * moving at the wrong instant is in neither listing it passed. The drain
+ * therefore trusts no listing older than its last action: after "postsuper
+ * -h" it scans again to learn what really went to hold, and it declares
+ * the address drained only after DRAIN_CLEAN consecutive scans found
+ * nothing for it on its way; a message that moved during the first of
+ * them sits still in its new queue while the second one looks.
+ */
+#define DRAIN_CLEAN 2
+
+/* ids: a small growable set of queue ids (the drain sees a few). */
+struct ids {
+	char **v;
+	int *held; /* tried only: seen in hold after the attempt */
+	size_t n, cap;
+};
+
+static size_t ids_find(const struct ids *s, const char *id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], id) == 0)
+			return i;
+	return s->n;
+}
+
+static void ids_add(struct ids *s, const char *id)
+{
+	if (ids_find(s, id) < s->n)
+		return;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+		s->held = xrealloc(s->held, s->cap * sizeof(*s->held));
+	}
+	s->held[s->n] = 0;
+	s->v[s->n++] = xstrdup(id);
+}
+
+static void ids_clear(struct ids *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	free(s->held);
+	memset(s, 0, sizeof(*s));
+}
+
 struct drain {
 	const char *phys;
-	int busy;
-	const char **defer;
-	size_t ndefer, cap;
+	int busy;	     /* incoming, active, maildrop: still on its way */
+	struct ids defer;    /* in the deferred queue in this scan */
+	struct ids *tried;   /* given to postsuper -h during this drain */
 };
 
 static int drain_scan(void *ctx, const struct pq_msg *m)
@@ -246,55 +297,104 @@ static int drain_scan(void *ctx, const struct pq_msg *m)
 		ours = strcmp(m->rcpt[i], d->phys) == 0;
 	if (!ours)
 		return 0;
-	if (strcmp(m->queue_name, "deferred") == 0) {
-		if (d->ndefer == d->cap) {
-			d->cap = d->cap ? d->cap * 2 : 8;
-			d->defer = xrealloc(d->defer, d->cap * sizeof(*d->defer));
-		}
-		d->defer[d->ndefer++] = xstrdup(m->queue_id);
-	} else if (strcmp(m->queue_name, "hold") != 0) {
-		d->busy++; /* incoming, active, maildrop: still on its way */
+	size_t k = ids_find(d->tried, m->queue_id);
+
+	if (strcmp(m->queue_name, "hold") == 0) {
+		if (k < d->tried->n)
+			d->tried->held[k] = 1;
+		return 0;
 	}
+	if (k < d->tried->n)
+		d->tried->held[k] = 0; /* deferred again since, or never held */
+	if (strcmp(m->queue_name, "deferred") == 0)
+		ids_add(&d->defer, m->queue_id);
+	else
+		d->busy++;
 	return 0;
+}
+
+/* drain_hold: record, then hold, the deferred ids D saw; 0 or -1. */
+static int drain_hold(struct pilot *p, const struct req *r, struct drain *d)
+{
+	char rcpt[ADDR_MAX + 1];
+	long long now = time_now_us();
+
+	snprintf(rcpt, sizeof(rcpt), "%s", d->phys);
+	/* Record first: a crash after the hold leaves nothing unknown in the
+	 * hold queue. What postsuper did not hold is forgotten again once a
+	 * scan shows where it went (drain_forget). */
+	for (size_t i = 0; i < d->defer.n; i++) {
+		if (store_held_add(p->s, d->defer.v[i], r->id, rcpt, now) < 0) {
+			log_error("request=%lld: store_held_add(%s): %s", r->id, d->defer.v[i],
+				  store_errmsg(p->s));
+			return -1;
+		}
+		ids_add(d->tried, d->defer.v[i]);
+	}
+	return pf_hold(p->pf, (const char *const *)d->defer.v, d->defer.n);
+}
+
+/* drain_forget: drop the records of tried ids not in the hold queue at
+ * the last scan (delivered, or on their way when the drain gave up). */
+static int drain_forget(struct pilot *p, const struct req *r, const struct ids *tried)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < tried->n; i++) {
+		if (tried->held[i]) {
+			n++;
+			continue;
+		}
+		if (store_held_forget(p->s, tried->v[i]) < 0)
+			log_error("request=%lld: store_held_forget(%s): %s", r->id, tried->v[i],
+				  store_errmsg(p->s));
+	}
+	return n;
 }
 
 int pilot_drain(struct pilot *p, const struct req *r, const char *phys, char *why,
 		size_t whylen)
 {
 	long long deadline = time_mono_us() + config_time_ms(p->cfg, "drain_timeout") * 1000;
+	struct ids tried = {0};
+	int clean = 0, rc = 0, busy = 0;
 
 	for (;;) {
-		struct drain d = {phys, 0, NULL, 0, 0};
-		int rc = pf_scan(p->pf, drain_scan, &d);
+		struct drain d = {phys, 0, {0}, &tried};
+		size_t ndefer;
 
-		if (rc == 0 && d.ndefer > 0) {
-			char rcpt[ADDR_MAX + 1];
-
-			snprintf(rcpt, sizeof(rcpt), "%s", phys);
-			/* Record first: a crash after the hold leaves nothing unknown. */
-			for (size_t i = 0; i < d.ndefer; i++)
-				if (store_held_add(p->s, d.defer[i], r->id, rcpt, time_now_us()) < 0)
-					rc = -1;
-			if (rc == 0 && pf_hold(p->pf, d.defer, d.ndefer) < 0)
-				rc = -1;
-			if (rc == 0)
-				log_info("%s: request=%lld moved %zu deferred messages to hold", r->access,
-					 r->id, d.ndefer);
-		}
-		for (size_t i = 0; i < d.ndefer; i++)
-			free((char *)d.defer[i]);
-		free(d.defer);
+		rc = pf_scan(p->pf, drain_scan, &d);
+		if (rc == 0 && d.defer.n > 0)
+			rc = drain_hold(p, r, &d);
+		ndefer = d.defer.n;
+		busy = d.busy + (int)ndefer;
+		ids_clear(&d.defer);
 		if (rc < 0) {
 			snprintf(why, whylen, "drain: postqueue or postsuper failed");
-			return -1;
+			break;
 		}
-		if (d.busy == 0)
-			return 0;
+		clean = busy == 0 ? clean + 1 : 0;
+		if (clean >= DRAIN_CLEAN)
+			break;
 		if (time_mono_us() >= deadline) {
 			snprintf(why, whylen, "drain_timeout: %d messages for %s still in the queue",
-				 d.busy, phys);
-			return -1;
+				 busy, phys);
+			rc = -1;
+			break;
 		}
-		time_sleep_us(DRAIN_POLL_US);
+		/* After a hold, look again at once: that scan says what it did. */
+		if (ndefer == 0 && busy > 0)
+			time_sleep_us(DRAIN_POLL_US);
 	}
+	int held = drain_forget(p, r, &tried);
+
+	if (held > 0)
+		log_info("%s: request=%lld moved %d deferred messages for %s to hold", r->access,
+			 r->id, held, phys);
+	if ((size_t)held < tried.n)
+		log_info("%s: request=%lld %zu deferred messages for %s left the deferred queue "
+			 "before postsuper -h: waited for, not held",
+			 r->access, r->id, tried.n - (size_t)held, phys);
+	ids_clear(&tried);
+	return rc < 0 ? -1 : 0;
 }
