@@ -640,6 +640,11 @@ static int order_rollback(struct pilot *p, struct req *r)
 			store_rollback(p->s);
 			return store_err(p, r);
 		}
+		/* The rollback's switch time is the one release sweeps key off
+		 * now (pilot_sweeping: store_req_last_switch): the stragglers it
+		 * catches are swept fast, not at the next slow sweep. The forward
+		 * switch stays in the history. */
+		r->switch_at = now;
 		r->next_at = now;
 		rc = set(p, r, r->state, "rollback switch", "%s and %s lead to %s again", r->access,
 			 r->target_physical, r->source_physical);
