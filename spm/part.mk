@@ -24,6 +24,7 @@ INTEG_TESTS += tests/integ/spm_kill_lab.sh
 INTEG_TESTS += tests/integ/spm_rollback_lab.sh
 INTEG_TESTS += tests/integ/spm_fail_lab.sh
 INTEG_TESTS += tests/integ/spm_drain_lab.sh
+INTEG_TESTS += tests/integ/spm_after_lab.sh
 # bench/spm: a due pass on a large store (bench/spm_pass), switches under load.
 BENCHES += bench/spm
 $(O)/bench/spm_pass: $(O)/bench/spm_pass.o $(O)/spm/libspm.a $(LIBFEDMIG)

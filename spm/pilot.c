@@ -385,15 +385,45 @@ static int step_switch(struct pilot *p, struct req *r)
 		store_rollback(p->s);
 		return store_err(p, r);
 	}
+	/* The mailbox copy is queued in the switch's own transaction: from now
+	 * on new mail reaches the target, and the user's old mail is what
+	 * matters most, so no later step (release, redirect, a driver that
+	 * fails for good) may keep the copy from being handed to fedmig-smd. */
+	if (scn(p, r, "copy_data") &&
+	    store_smd_enqueue(p->s, r->id, r->access, r->source_system, r->source_physical,
+			      r->target_system, r->target_physical, now) < 0) {
+		store_rollback(p->s);
+		return store_err(p, r);
+	}
 	r->switch_at = now;
-	rc = move(p, r, ST_SWITCHED, "E9 switch", "%s and %s now lead to %s", r->access,
-		  r->source_physical, r->target_physical);
+	rc = move(p, r, ST_SWITCHED, "E9 switch", "%s and %s now lead to %s%s", r->access,
+		  r->source_physical, r->target_physical,
+		  scn(p, r, "copy_data") ? "; mailbox copy queued for fedmig-smd" : "");
 	if (rc != GO || store_commit(p->s) < 0) {
 		store_rollback(p->s);
 		return rc == ERR ? ERR : store_err(p, r);
 	}
 	crash_point(p, r, "E9 switch");
 	return GO;
+}
+
+/*
+ * complete_wait: 1 (with the step's result in *RC_R) while R must stay
+ * short of complete: NAME_complete_delay after SINCE. A complete request
+ * cannot be rolled back, so the delay is the administrator's window for
+ * "fedmigctl rollback" once everything else is done.
+ */
+static int complete_wait(struct pilot *p, struct req *r, long long since, int *rc_r)
+{
+	long long due = since + config_scn_time_ms(p->cfg, r->scenario, "complete_delay") * 1000;
+	char why[128];
+
+	if (time_now_us() >= due)
+		return 0;
+	snprintf(why, sizeof(why), "complete_delay: rollback possible for %llds more",
+		 (due - time_now_us() + 999999) / 1000000);
+	*rc_r = wait_until(p, r, due, why);
+	return 1;
 }
 
 static int step_switched(struct pilot *p, struct req *r)
@@ -417,6 +447,8 @@ static int step_switched(struct pilot *p, struct req *r)
 		return retry(p, r, "E9 redirect", rc, why);
 	crash_point(p, r, "E9 redirect");
 	if (scn(p, r, "copy_data")) {
+		/* Queued at the switch already; again for a request switched by
+		 * an older fedmig-spm (a no-op otherwise). */
 		if (store_begin(p->s) < 0)
 			return store_err(p, r);
 		if (store_smd_enqueue(p->s, r->id, r->access, r->source_system, r->source_physical,
@@ -433,6 +465,8 @@ static int step_switched(struct pilot *p, struct req *r)
 	}
 	if (scn(p, r, "local_data"))
 		return wait_until(p, r, REQ_NEVER, "waiting for the agent (local data)");
+	if (complete_wait(p, r, r->release_at, &rc))
+		return rc;
 	r->complete_at = time_now_us();
 	return move(p, r, ST_COMPLETE, "E40 complete", "no data copy in scenario %s", r->scenario);
 }
@@ -457,10 +491,14 @@ static int step_copying(struct pilot *p, struct req *r)
 
 static int step_copied(struct pilot *p, struct req *r)
 {
-	int move_from_;
+	int rc, move_from_;
 
 	if (r->state == ST_COPIED && scn(p, r, "local_data"))
 		return wait_until(p, r, REQ_NEVER, "waiting for the agent (local data)");
+	/* updated: when the request reached copied (or local-done); waits
+	 * do not move it. */
+	if (complete_wait(p, r, r->updated, &rc))
+		return rc;
 	r->complete_at = time_now_us();
 	return move(p, r, ST_COMPLETE, "E40 complete", "scenario %s done", r->scenario);
 }
