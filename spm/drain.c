@@ -359,32 +359,44 @@ int pilot_drain(struct pilot *p, const struct req *r, const char *phys, char *wh
 	struct ids tried = {0};
 	int clean = 0, rc = 0, busy = 0;
 
+	/* Every way out but an error follows a scan made after the last
+	 * hold, so "tried" tells truly what is in the hold queue. */
 	for (;;) {
 		struct drain d = {phys, 0, {0}, &tried};
 		size_t ndefer;
 
 		rc = pf_scan(p->pf, drain_scan, &d);
-		if (rc == 0 && d.defer.n > 0)
+		if (rc == 0 && d.defer.n > 0 && time_mono_us() < deadline) {
 			rc = drain_hold(p, r, &d);
+			ids_clear(&d.defer);
+			if (rc < 0)
+				break;
+			clean = 0;
+			continue; /* look again at once: that scan says what it did */
+		}
 		ndefer = d.defer.n;
 		busy = d.busy + (int)ndefer;
 		ids_clear(&d.defer);
-		if (rc < 0) {
-			snprintf(why, whylen, "drain: postqueue or postsuper failed");
+		if (rc < 0)
 			break;
-		}
 		clean = busy == 0 ? clean + 1 : 0;
 		if (clean >= DRAIN_CLEAN)
 			break;
 		if (time_mono_us() >= deadline) {
 			snprintf(why, whylen, "drain_timeout: %d messages for %s still in the queue",
 				 busy, phys);
-			rc = -1;
+			busy = -1;
 			break;
 		}
-		/* After a hold, look again at once: that scan says what it did. */
-		if (ndefer == 0 && busy > 0)
+		if (busy > 0)
 			time_sleep_us(DRAIN_POLL_US);
+	}
+	if (rc < 0) {
+		/* What postsuper did is unknown: keep every record (the sweep
+		 * requeues what it finds in the hold queue, skips the rest). */
+		snprintf(why, whylen, "drain: postqueue or postsuper failed");
+		ids_clear(&tried);
+		return -1;
 	}
 	int held = drain_forget(p, r, &tried);
 
@@ -396,5 +408,5 @@ int pilot_drain(struct pilot *p, const struct req *r, const char *phys, char *wh
 			 "before postsuper -h: waited for, not held",
 			 r->access, r->id, tried.n - (size_t)held, phys);
 	ids_clear(&tried);
-	return rc < 0 ? -1 : 0;
+	return busy < 0 ? -1 : 0;
 }
