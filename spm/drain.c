@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "delim.h"
 #include "drain.h"
 #include "log.h"
 #include "pq.h"
@@ -112,9 +113,11 @@ static int addr_held(struct pilot *p, const char *addr)
 	char canon[ADDR_MAX];
 	const char *why;
 
-	if (addr_normalize(addr, strlen(addr), ADDR_FOLD_LOCAL, canon, &why) < 0)
+	if (addr_normalize(addr, strlen(addr), ADDR_FOLD_LOCAL | ADDR_INTERNAL, canon, &why) < 0)
 		return 0;
-	return store_dir_lookup(p->s, canon, &e) == STORE_OK && e.held;
+	return delim_dir_lookup(p->s, config_str(p->cfg, "recipient_delimiter"), canon, &e) ==
+		       STORE_OK &&
+	       e.held;
 }
 
 static int sweep_scan(void *ctx, const struct pq_msg *m)
@@ -283,6 +286,7 @@ static void ids_clear(struct ids *s)
 
 struct drain {
 	const char *phys;
+	const char *delims;  /* the queue holds alice+tag@P1 as the socketmap wrote it */
 	int busy;	     /* incoming, active, maildrop: still on its way */
 	struct ids defer;    /* in the deferred queue in this scan */
 	struct ids *tried;   /* given to postsuper -h during this drain */
@@ -294,7 +298,7 @@ static int drain_scan(void *ctx, const struct pq_msg *m)
 	int ours = 0;
 
 	for (size_t i = 0; i < m->nrcpt && !ours; i++)
-		ours = strcmp(m->rcpt[i], d->phys) == 0;
+		ours = delim_is(m->rcpt[i], d->phys, d->delims);
 	if (!ours)
 		return 0;
 	size_t k = ids_find(d->tried, m->queue_id);
@@ -362,7 +366,7 @@ int pilot_drain(struct pilot *p, const struct req *r, const char *phys, char *wh
 	/* Every way out but an error follows a scan made after the last
 	 * hold, so "tried" tells truly what is in the hold queue. */
 	for (;;) {
-		struct drain d = {phys, 0, {0}, &tried};
+		struct drain d = {phys, config_str(p->cfg, "recipient_delimiter"), 0, {0}, &tried};
 		size_t ndefer;
 
 		rc = pf_scan(p->pf, drain_scan, &d);

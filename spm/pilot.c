@@ -536,6 +536,8 @@ static int order_cancel(struct pilot *p, struct req *r)
 	}
 	if (*r->target_physical) {
 		rc = driver_unredirect(p->cfg, r->target_system, r->target_physical, why);
+		if (rc == DRV_OK)
+			rc = driver_unform(p->cfg, r->target_system, r->target_physical, why);
 		if (rc != DRV_OK)
 			return retry(p, r, "cancel", rc, why);
 		crash_point(p, r, "cancel unredirect");
@@ -715,6 +717,9 @@ static int order_rollback(struct pilot *p, struct req *r)
 	}
 	if (*r->target_physical) {
 		rc = driver_unredirect(p->cfg, r->target_system, r->target_physical, why);
+		/* The target announces the access addresses no more (E4 undone). */
+		if (rc == DRV_OK)
+			rc = driver_unform(p->cfg, r->target_system, r->target_physical, why);
 		if (rc != DRV_OK)
 			return retry(p, r, "rollback unredirect", rc, why);
 		crash_point(p, r, "rollback unredirect target");

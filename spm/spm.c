@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config_check.h"
 #include "daemon.h"
 #include "log.h"
 #include "pilot.h"
@@ -49,10 +50,41 @@ static int option(int opt, const char *arg)
 	return -1;
 }
 
+/* lock_holder: the pid daemon_lock() wrote into PATH, or 0. */
+static long lock_holder(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	long pid = 0;
+
+	if (fp) {
+		if (fscanf(fp, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(fp);
+	}
+	return pid;
+}
+
+/* say: log MSG and put it on stderr too: started by hand (--once from a
+ * shell), the syslog line alone leaves the terminal silent. */
+static void say(const char *msg)
+{
+	log_error("%s", msg);
+	fprintf(stderr, "%s: %s\n", log_prog(), msg);
+}
+
 static int bind_spm(struct config *cfg)
 {
 	const char *dir = config_str(cfg, "run_directory");
 	char *path, *err = NULL;
+
+	/* Refuse a configuration whose requests would all fail at their first
+	 * provisioning step. */
+	if (config_check(cfg, &err) < 0) {
+		for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
+			say(line);
+		free(err);
+		return 1;
+	}
 
 	/* One pilot at a time, daemon or --once. */
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
@@ -61,12 +93,25 @@ static int bind_spm(struct config *cfg)
 	}
 	path = xasprintf("%s/fedmig-spm.lock", dir);
 	lock_fd = daemon_lock(path, &err);
-	free(path);
 	if (lock_fd < 0) {
-		log_error("%s", err);
+		long pid = lock_holder(path);
+
+		if (pid > 0) {
+			char *msg = xasprintf("another fedmig-spm (pid %ld) is running (lock %s)%s",
+					      pid, path,
+					      once ? "; --once not needed: it does the due work itself"
+						   : "");
+
+			say(msg);
+			free(msg);
+		} else {
+			say(err);
+		}
 		free(err);
+		free(path);
 		return 1;
 	}
+	free(path);
 	return 0;
 }
 
