@@ -2,9 +2,9 @@
 # The steps after the switch, against the real lab with fedmig-smd:
 # - a step after the switch that fails for good does not keep the mailbox
 #   from being copied: x1's source system "s1x" (S1 under another name)
-#   has an exec driver without a command, so installing the source
-#   redirect fails; the request fails there, yet its copy was queued with
-#   the switch and fedmig-smd copies x1's mail to S2;
+#   has an exec driver whose "redirect" fails for good (exit 1), so
+#   installing the source redirect fails; the request fails there, yet its
+#   copy was queued with the switch and fedmig-smd copies x1's mail to S2;
 # - NAME_complete_delay: y1 (scenario "keep", a long delay) stays copied,
 #   with the delay as its reason, and can still be rolled back; y2
 #   (scenario "short", 3 s) reaches complete no sooner than 3 s after
@@ -20,8 +20,19 @@ pilot_lab spm_after_lab smd/fedmig-smd
 sed -i 's/^systems = .*/systems = s1 s2 s1x/' "$FEDMIG_CONF"
 sed -n 's/^s1_\(domain\|transport\|imap\|credentials\) /s1x_\1 /p' "$FEDMIG_CONF" >"$LAB/s1x.conf"
 cat "$LAB/s1x.conf" >>"$FEDMIG_CONF"
+mkdir -p "$LAB/bin"
+cat >"$LAB/bin/s1x" <<'SH'
+#!/bin/sh
+# exec driver of a source that cannot install a redirect, for good
+case $1 in
+redirect) echo "redirects are not supported here" >&2; exit 1 ;;
+esac
+exit 0
+SH
+chmod 0755 "$LAB/bin" "$LAB/bin/s1x"
 cat >>"$FEDMIG_CONF" <<CONF
 s1x_driver = exec
+s1x_driver_command = $LAB/bin/s1x
 scenarios = copy keep short
 default_scenario = copy
 copy_copy_data = yes
@@ -77,7 +88,7 @@ run("submit", "y2@example.org", "--to", "s2", "--scenario", "short")
 if not fedlab.wait_for(lambda: state("x1@example.org") == "failed", 60, 0.2):
     problems.append("x1 not failed: %s" % show("x1@example.org"))
 text = run("show", "x1@example.org")
-if "E9 redirect" not in text or "driver_command" not in text:
+if "E9 redirect" not in text or "redirects are not supported" not in text:
     problems.append("x1 did not fail at the source redirect:\n%s" % text)
 want = sorted(m for ms in pop["x1"].values() for m in ms)
 def copied():
