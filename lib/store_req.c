@@ -483,6 +483,17 @@ int store_held_released(struct store *s, const char *queue_id, long long at)
 	return step_done(s, st, "mark released");
 }
 
+int store_held_forget(struct store *s, const char *queue_id)
+{
+	sqlite3_stmt *st = store_prepare(s, "DELETE FROM held_messages "
+					    "WHERE queue_id = ?1 AND released_at = 0");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
+	return step_done(s, st, "forget held message");
+}
+
 int store_req_wait(struct store *s, long long id, int state, long long next_at,
 		   const char *reason)
 {

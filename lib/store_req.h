@@ -177,5 +177,8 @@ int store_held_pending(struct store *s, store_held_fn fn, void *ctx);
 int store_held_count_pending(struct store *s, long long *n_r);
 /* store_held_released: set QUEUE_ID's released_at to AT (< 0: finished). */
 int store_held_released(struct store *s, const char *queue_id, long long at);
+/* store_held_forget: drop QUEUE_ID if never released (the drain recorded
+ * it before "postsuper -h" and then did not find it in the hold queue). */
+int store_held_forget(struct store *s, const char *queue_id);
 
 #endif

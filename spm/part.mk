@@ -6,7 +6,7 @@ $(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(LIBFEDMIG)
 MANPAGES += man/fedmigctl.1
 
 # fedmig-spm: the pilot's modules in libspm.a for tests and fuzz targets.
-SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/driver.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o
+SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o
 PART_LIBS += $(O)/spm/libspm.a
 $(O)/spm/libspm.a: $(SPM_OBJS)
 PROGRAMS += $(O)/spm/fedmig-spm
@@ -33,6 +33,8 @@ INTEG_TESTS += tests/integ/spm_rollback_lab.sh
 INTEG_TESTS += tests/integ/spm_fail_lab.sh
 INTEG_TESTS += tests/integ/spm_hostile_lab.sh
 INTEG_TESTS += tests/integ/ctl_addresses.sh
+INTEG_TESTS += tests/integ/spm_drain_lab.sh
+INTEG_TESTS += tests/integ/spm_after_lab.sh
 # bench/spm: a due pass on a large store (bench/spm_pass), switches under load.
 BENCHES += bench/spm
 $(O)/bench/spm_pass: $(O)/bench/spm_pass.o $(O)/spm/libspm.a $(LIBFEDMIG)

@@ -1,20 +1,14 @@
-#include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
-#include "delim.h"
+#include "drain.h"
 #include "driver.h"
 #include "log.h"
-#include "pilot.h"
-#include "pq.h"
+#include "pilot_int.h"
 #include "state.h"
 #include "store_req.h"
 #include "timeutil.h"
@@ -22,20 +16,8 @@
 #include "store_smd.h"
 
 #define WAIT_POLL_US (60LL * 1000000)	/* re-look at a request waiting on others */
-#define DRAIN_POLL_US 20000		/* postqueue scans while draining */
-#define FAST_SWEEP_MS 100		/* sweeps while pre-switch transactions are open */
-#define STATUS_TIMEOUT_MS 500
 #define PASS_LIMIT 10000		/* requests looked at per pass */
 #define STEPS_PER_REQUEST 32		/* transitions of one request per pass */
-
-struct pilot {
-	const struct config *cfg;
-	struct store *s;
-	struct pf *pf;
-	int crash_after; /* test hook, 0: off */
-	int steps;
-	int status_warned;
-};
 
 /* step results */
 #define GO 1	/* moved: look at the request again */
@@ -186,298 +168,6 @@ static int retry(struct pilot *p, struct req *r, const char *step, int drv, cons
 	int rc = set(p, r, r->state, step, "attempt %d failed: %s", r->attempts, why);
 
 	return rc == GO ? WAIT : rc;
-}
-
-/* --- the milter's status: oldest open SMTP transaction --- */
-
-/* milter_status: 0 with *OLDEST_R (µs, 0: none open), -1 when unreachable. */
-static int milter_status(struct pilot *p, long long *oldest_r)
-{
-	const char *path = daemon_unix_path(config_str(p->cfg, "milter_status_socket"));
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	char buf[1100];
-	size_t len = 0;
-	long long open_n;
-	int fd;
-
-	if (path == NULL || strlen(path) >= sizeof(sun.sun_path))
-		return -1;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		close(fd);
-		return -1;
-	}
-	long long deadline = time_mono_us() + STATUS_TIMEOUT_MS * 1000LL;
-
-	while (len < sizeof(buf) - 1 && memchr(buf, '\n', len) == NULL) {
-		struct pollfd pfd = {fd, POLLIN, 0};
-		long long left = (deadline - time_mono_us()) / 1000;
-		ssize_t n;
-
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-			break;
-		n = read(fd, buf + len, sizeof(buf) - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	char *nl = memchr(buf, '\n', len);
-
-	if (nl == NULL || pq_parse_status(buf, (size_t)(nl - buf + 1), oldest_r, &open_n) < 0)
-		return -1;
-	return 0;
-}
-
-/* --- release sweep --- */
-
-struct pending {
-	char queue_id[64];
-	char *recipients;
-	long long held_at, released_at;
-	int in_hold, seen, blocked;
-};
-
-struct sweep {
-	struct pilot *p;
-	struct pending *v;
-	size_t n, cap;
-};
-
-static int collect_pending(void *ctx, const struct held_msg *m)
-{
-	struct sweep *w = ctx;
-
-	if (w->n == w->cap) {
-		w->cap = w->cap ? w->cap * 2 : 64;
-		w->v = xrealloc(w->v, w->cap * sizeof(*w->v));
-	}
-	struct pending *e = &w->v[w->n++];
-
-	memset(e, 0, sizeof(*e));
-	snprintf(e->queue_id, sizeof(e->queue_id), "%s", m->queue_id);
-	e->recipients = xstrdup(m->recipients);
-	e->held_at = m->held_at;
-	e->released_at = m->released_at;
-	return 0;
-}
-
-static int cmp_pending(const void *a, const void *b)
-{
-	return strcmp(((const struct pending *)a)->queue_id, ((const struct pending *)b)->queue_id);
-}
-
-/* addr_held: 1 if ADDR (any role) belongs to a held directory entry. */
-static int addr_held(struct pilot *p, const char *addr)
-{
-	struct dir_entry e;
-	char canon[ADDR_MAX];
-	const char *why;
-
-	if (addr_normalize(addr, strlen(addr), ADDR_FOLD_LOCAL | ADDR_INTERNAL, canon, &why) < 0)
-		return 0;
-	return delim_dir_lookup(p->s, config_str(p->cfg, "recipient_delimiter"), canon, &e) ==
-		       STORE_OK &&
-	       e.held;
-}
-
-static int sweep_scan(void *ctx, const struct pq_msg *m)
-{
-	struct sweep *w = ctx;
-	struct pending key, *e;
-
-	snprintf(key.queue_id, sizeof(key.queue_id), "%s", m->queue_id);
-	e = bsearch(&key, w->v, w->n, sizeof(*w->v), cmp_pending);
-	if (e == NULL)
-		return 0;
-	e->seen = 1;
-	e->in_hold = strcmp(m->queue_name, "hold") == 0;
-	for (size_t i = 0; i < m->nrcpt && !e->blocked; i++)
-		e->blocked = addr_held(w->p, m->rcpt[i]);
-	return 0;
-}
-
-int pilot_sweep(struct pilot *p)
-{
-	struct sweep w = {p, NULL, 0, 0};
-	long long npend, now = time_now_us();
-	long long gone_after = config_time_ms(p->cfg, "release_sweep_period") * 1000;
-	const char **ids;
-	size_t nids = 0;
-	int rc = 0;
-
-	if (store_held_count_pending(p->s, &npend) < 0) {
-		log_error("release sweep: %s", store_errmsg(p->s));
-		return -1;
-	}
-	if (npend == 0)
-		return 0;
-	if (store_held_pending(p->s, collect_pending, &w) < 0) {
-		log_error("release sweep: %s", store_errmsg(p->s));
-		return -1;
-	}
-	qsort(w.v, w.n, sizeof(*w.v), cmp_pending);
-	if (pf_scan(p->pf, sweep_scan, &w) < 0) {
-		rc = -1;
-		goto out;
-	}
-	ids = xcalloc(w.n + 1, sizeof(*ids));
-	for (size_t i = 0; i < w.n; i++) {
-		struct pending *e = &w.v[i];
-
-		if (!e->seen) {
-			/* Requeued (a new queue ID), delivered, deleted, or never
-			 * committed: finished once released, or after a while. */
-			if (e->released_at > 0)
-				store_held_released(p->s, e->queue_id, -e->released_at);
-			else if (e->held_at < now - gone_after)
-				store_held_released(p->s, e->queue_id, -now);
-			continue;
-		}
-		if (!e->in_hold || e->blocked)
-			continue;
-		/* The milter records canonical recipients separated by tabs
-		 * (a canonical address may hold a space, never a tab). Rows
-		 * from before that used spaces: check the words too. */
-		char *save = NULL, *list = xstrdup(e->recipients);
-		int old_row = strchr(list, '\t') == NULL;
-
-		for (char *a = strtok_r(list, "\t", &save); a && !e->blocked;
-		     a = strtok_r(NULL, "\t", &save)) {
-			char *save2 = NULL;
-
-			e->blocked = addr_held(p, a);
-			for (char *w = old_row ? strtok_r(a, " ", &save2) : NULL; w && !e->blocked;
-			     w = strtok_r(NULL, " ", &save2))
-				e->blocked = addr_held(p, w);
-		}
-		free(list);
-		if (!e->blocked)
-			ids[nids++] = e->queue_id;
-	}
-	if (nids > 0) {
-		if (pf_release(p->pf, ids, nids) < 0) {
-			rc = -1;
-		} else {
-			if (store_begin(p->s) == STORE_OK) {
-				for (size_t i = 0; i < nids; i++)
-					store_held_released(p->s, ids[i], now);
-				store_commit(p->s);
-			}
-			pf_kick(p->pf);
-			for (size_t i = 0; i < nids; i++)
-				log_info("%s: released", ids[i]);
-			rc = (int)nids;
-		}
-	}
-	free(ids);
-out:
-	for (size_t i = 0; i < w.n; i++)
-		free(w.v[i].recipients);
-	free(w.v);
-	return rc;
-}
-
-long long pilot_sweep_interval_ms(struct pilot *p)
-{
-	return pilot_sweeping(p) ? FAST_SWEEP_MS : config_time_ms(p->cfg, "release_sweep");
-}
-
-int pilot_sweeping(struct pilot *p)
-{
-	long long last, oldest, now = time_now_us();
-
-	if (store_req_last_switch(p->s, &last) < 0 || last == 0 ||
-	    now > last + config_time_ms(p->cfg, "release_sweep_period") * 1000)
-		return 0;
-	if (milter_status(p, &oldest) < 0) {
-		if (!p->status_warned++)
-			log_warn("milter status %s unreachable: sweeping until "
-				 "release_sweep_period ends",
-				 config_str(p->cfg, "milter_status_socket"));
-		return 1;
-	}
-	p->status_warned = 0;
-	return oldest != 0 && oldest <= last;
-}
-
-/* --- drain --- */
-
-struct drain {
-	const char *phys;
-	const char *delims; /* the queue holds alice+tag@P1 as the socketmap wrote it */
-	int busy;
-	const char **defer;
-	size_t ndefer, cap;
-};
-
-static int drain_scan(void *ctx, const struct pq_msg *m)
-{
-	struct drain *d = ctx;
-	int ours = 0;
-
-	for (size_t i = 0; i < m->nrcpt && !ours; i++)
-		ours = delim_is(m->rcpt[i], d->phys, d->delims);
-	if (!ours)
-		return 0;
-	if (strcmp(m->queue_name, "deferred") == 0) {
-		if (d->ndefer == d->cap) {
-			d->cap = d->cap ? d->cap * 2 : 8;
-			d->defer = xrealloc(d->defer, d->cap * sizeof(*d->defer));
-		}
-		d->defer[d->ndefer++] = xstrdup(m->queue_id);
-	} else if (strcmp(m->queue_name, "hold") != 0) {
-		d->busy++; /* incoming, active, maildrop: still on its way */
-	}
-	return 0;
-}
-
-/*
- * drain: wait until no message for PHYS is on its way (bounded by
- * drain_timeout); deferred ones are moved to hold and recorded so the
- * sweep releases them after the switch. 0 drained, -1 with WHY.
- */
-static int drain(struct pilot *p, const struct req *r, const char *phys, char *why, size_t whylen)
-{
-	long long deadline = time_mono_us() + config_time_ms(p->cfg, "drain_timeout") * 1000;
-
-	for (;;) {
-		struct drain d = {phys, config_str(p->cfg, "recipient_delimiter"), 0, NULL, 0, 0};
-		int rc = pf_scan(p->pf, drain_scan, &d);
-
-		if (rc == 0 && d.ndefer > 0) {
-			char rcpt[ADDR_MAX + 1];
-
-			snprintf(rcpt, sizeof(rcpt), "%s", phys);
-			/* Record first: a crash after the hold leaves nothing unknown. */
-			for (size_t i = 0; i < d.ndefer; i++)
-				if (store_held_add(p->s, d.defer[i], r->id, rcpt, time_now_us()) < 0)
-					rc = -1;
-			if (rc == 0 && pf_hold(p->pf, d.defer, d.ndefer) < 0)
-				rc = -1;
-			if (rc == 0)
-				log_info("%s: request=%lld moved %zu deferred messages to hold", r->access,
-					 r->id, d.ndefer);
-		}
-		for (size_t i = 0; i < d.ndefer; i++)
-			free((char *)d.defer[i]);
-		free(d.defer);
-		if (rc < 0) {
-			snprintf(why, whylen, "drain: postqueue or postsuper failed");
-			return -1;
-		}
-		if (d.busy == 0)
-			return 0;
-		if (time_mono_us() >= deadline) {
-			snprintf(why, whylen, "drain_timeout: %d messages for %s still in the queue",
-				 d.busy, phys);
-			return -1;
-		}
-		time_sleep_us(DRAIN_POLL_US);
-	}
 }
 
 /* --- the steps --- */
@@ -684,7 +374,7 @@ static int step_switch(struct pilot *p, struct req *r)
 		return unhold_back(p, r, "hold longer than hold_max");
 	if (now < grace_end)
 		time_sleep_us(grace_end - now);
-	if (drain(p, r, r->source_physical, why, sizeof(why)) < 0)
+	if (pilot_drain(p, r, r->source_physical, why, sizeof(why)) < 0)
 		return unhold_back(p, r, why);
 	crash_point(p, r, "E8 drained");
 	now = time_now_us();
@@ -695,15 +385,45 @@ static int step_switch(struct pilot *p, struct req *r)
 		store_rollback(p->s);
 		return store_err(p, r);
 	}
+	/* The mailbox copy is queued in the switch's own transaction: from now
+	 * on new mail reaches the target, and the user's old mail is what
+	 * matters most, so no later step (release, redirect, a driver that
+	 * fails for good) may keep the copy from being handed to fedmig-smd. */
+	if (scn(p, r, "copy_data") &&
+	    store_smd_enqueue(p->s, r->id, r->access, r->source_system, r->source_physical,
+			      r->target_system, r->target_physical, now) < 0) {
+		store_rollback(p->s);
+		return store_err(p, r);
+	}
 	r->switch_at = now;
-	rc = move(p, r, ST_SWITCHED, "E9 switch", "%s and %s now lead to %s", r->access,
-		  r->source_physical, r->target_physical);
+	rc = move(p, r, ST_SWITCHED, "E9 switch", "%s and %s now lead to %s%s", r->access,
+		  r->source_physical, r->target_physical,
+		  scn(p, r, "copy_data") ? "; mailbox copy queued for fedmig-smd" : "");
 	if (rc != GO || store_commit(p->s) < 0) {
 		store_rollback(p->s);
 		return rc == ERR ? ERR : store_err(p, r);
 	}
 	crash_point(p, r, "E9 switch");
 	return GO;
+}
+
+/*
+ * complete_wait: 1 (with the step's result in *RC_R) while R must stay
+ * short of complete: NAME_complete_delay after SINCE. A complete request
+ * cannot be rolled back, so the delay is the administrator's window for
+ * "fedmigctl rollback" once everything else is done.
+ */
+static int complete_wait(struct pilot *p, struct req *r, long long since, int *rc_r)
+{
+	long long due = since + config_scn_time_ms(p->cfg, r->scenario, "complete_delay") * 1000;
+	char why[128];
+
+	if (time_now_us() >= due)
+		return 0;
+	snprintf(why, sizeof(why), "complete_delay: rollback possible for %llds more",
+		 (due - time_now_us() + 999999) / 1000000);
+	*rc_r = wait_until(p, r, due, why);
+	return 1;
 }
 
 static int step_switched(struct pilot *p, struct req *r)
@@ -727,6 +447,8 @@ static int step_switched(struct pilot *p, struct req *r)
 		return retry(p, r, "E9 redirect", rc, why);
 	crash_point(p, r, "E9 redirect");
 	if (scn(p, r, "copy_data")) {
+		/* Queued at the switch already; again for a request switched by
+		 * an older fedmig-spm (a no-op otherwise). */
 		if (store_begin(p->s) < 0)
 			return store_err(p, r);
 		if (store_smd_enqueue(p->s, r->id, r->access, r->source_system, r->source_physical,
@@ -743,6 +465,8 @@ static int step_switched(struct pilot *p, struct req *r)
 	}
 	if (scn(p, r, "local_data"))
 		return wait_until(p, r, REQ_NEVER, "waiting for the agent (local data)");
+	if (complete_wait(p, r, r->release_at, &rc))
+		return rc;
 	r->complete_at = time_now_us();
 	return move(p, r, ST_COMPLETE, "E40 complete", "no data copy in scenario %s", r->scenario);
 }
@@ -767,10 +491,14 @@ static int step_copying(struct pilot *p, struct req *r)
 
 static int step_copied(struct pilot *p, struct req *r)
 {
-	int move_from_;
+	int rc, move_from_;
 
 	if (r->state == ST_COPIED && scn(p, r, "local_data"))
 		return wait_until(p, r, REQ_NEVER, "waiting for the agent (local data)");
+	/* updated: when the request reached copied (or local-done); waits
+	 * do not move it. */
+	if (complete_wait(p, r, r->updated, &rc))
+		return rc;
 	r->complete_at = time_now_us();
 	return move(p, r, ST_COMPLETE, "E40 complete", "scenario %s done", r->scenario);
 }
@@ -937,7 +665,7 @@ static int order_rollback(struct pilot *p, struct req *r)
 
 		if (time_now_us() < grace_end)
 			time_sleep_us(grace_end - time_now_us());
-		if (drain(p, r, r->target_physical, why, sizeof(why)) < 0) {
+		if (pilot_drain(p, r, r->target_physical, why, sizeof(why)) < 0) {
 			store_dir_unhold(p->s, r->access);
 			pilot_sweep(p);
 			return retry(p, r, "rollback drain", DRV_TEMP, why);
@@ -952,6 +680,11 @@ static int order_rollback(struct pilot *p, struct req *r)
 			store_rollback(p->s);
 			return store_err(p, r);
 		}
+		/* The rollback's switch time is the one release sweeps key off
+		 * now (pilot_sweeping: store_req_last_switch): the stragglers it
+		 * catches are swept fast, not at the next slow sweep. The forward
+		 * switch stays in the history. */
+		r->switch_at = now;
 		r->next_at = now;
 		rc = set(p, r, r->state, "rollback switch", "%s and %s lead to %s again", r->access,
 			 r->target_physical, r->source_physical);

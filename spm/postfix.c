@@ -47,8 +47,13 @@ static int direct(struct pf *pf, char verb, const char *ids_nl)
 
 		st = run_argv(argv, NULL, NULL, PF_TIMEOUT_MS, NULL, &err);
 	} else {
+		/* -h only in the deferred queue: a message that qmgr moved to
+		 * active meanwhile is being delivered, and moving its file to
+		 * hold would not stop that delivery but make the release
+		 * requeue it too (a duplicate). -r in every queue but maildrop
+		 * (postsuper's default). */
 		const char *argv[] = {pf->postsuper, "-c", pf->dir, verb == 'h' ? "-h" : "-r", "-",
-				      NULL};
+				      verb == 'h' ? "deferred" : NULL, NULL};
 
 		st = run_argv(argv, NULL, ids_nl, PF_TIMEOUT_MS, NULL, &err);
 	}

@@ -3,7 +3,8 @@
  * shell) on the instance in $postfix_config_directory:
  *
  *   postqueue -c DIR -j           the queue, one JSON object per message
- *   postsuper -c DIR -h -         hold the queue ids given on stdin
+ *   postsuper -c DIR -h - deferred   hold the ids given on stdin, if
+ *                                 still in the deferred queue
  *   postsuper -c DIR -r -         requeue them (re-rewritten, never -H)
  *   postkick -c DIR public pickup W   so requeued mail moves at once
  *
@@ -18,7 +19,10 @@
  * pf_scan() calls FN for every message in the queue (messages in every
  * queue: incoming, active, deferred, hold, maildrop); 0, or -1 with the
  * reason logged. pf_hold()/pf_release() take up to any number of ids
- * and return 0 or -1 (logged). pf_kick() wakes pickup.
+ * and return 0 or -1 (logged). pf_hold() holds only what is still in
+ * the deferred queue at that instant; an id that moved on (to active,
+ * or gone) is not an error: the caller scans again to learn which were
+ * held. pf_kick() wakes pickup.
  */
 #ifndef FEDMIG_SPM_POSTFIX_H
 #define FEDMIG_SPM_POSTFIX_H

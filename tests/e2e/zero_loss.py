@@ -6,8 +6,10 @@ flowing all along (a share of slow senders pausing mid-DATA so transactions
 span switches, a share of messages with two recipients, migrating and
 not), a batch migration of all 50, and during it, at random moments: kill
 -9 of fedmig-milter, fedmig-policyd, fedmig-spm and one fedmig-smd child
-(each restarted the way a supervisor would), and the target's LMTP listener
-stopped for 30 s. Then: lost = 0, duplicated = 0, nothing delivered to S1
+(each restarted the way a supervisor would), the target's LMTP listener
+stopped for 30 s, the source's for 20 s (mail for addresses not yet
+switched is deferred with the old physical address when their drain
+comes), and about 40 queue runs forced ("postqueue -f"). Then: lost = 0, duplicated = 0, nothing delivered to S1
 after its switch, every mailbox verified, every request complete.
 
 The random moments come from a seed, printed first; give it back with
@@ -84,27 +86,40 @@ class Faults:
             time.sleep(0.1)
         self.note("no fedmig-smd child to kill within 60 s")
 
-    def stop_lmtp(self, seconds=30):
+    def stop_lmtp(self, system="S2", seconds=30):
         # Dovecot closes a listener on reload and lets deliveries in progress
-        # finish: the target's LMTP refuses connections, Postfix defers.
-        conf = self.fed.env["S2_DOVECOT_CONF"]
-        port = self.fed.env["S2_LMTP_PORT"]
+        # finish: the system's LMTP refuses connections, Postfix defers.
+        # S1's: mail for addresses not yet switched waits in the deferred
+        # queue with the old physical address when their drain comes.
+        conf = self.fed.env["%s_DOVECOT_CONF" % system]
+        port = self.fed.env["%s_LMTP_PORT" % system]
         with open(conf) as f:
             text = f.read()
         closed = re.sub(r"(inet_listener lmtp \{\s*(?:[^}]*?\n)?\s*port = )%s" % port, r"\g<1>0",
                         text)
         if closed == text:
-            self.errors.append("could not find S2's LMTP listener in %s" % conf)
+            self.errors.append("could not find %s's LMTP listener in %s" % (system, conf))
             return
         with open(conf, "w") as f:
             f.write(closed)
         subprocess.run(["doveadm", "-c", conf, "reload"], check=True, capture_output=True)
-        self.note("S2's LMTP stopped for %d s" % seconds)
+        self.note("%s's LMTP stopped for %d s" % (system, seconds))
         time.sleep(seconds)
         with open(conf, "w") as f:
             f.write(text)
         subprocess.run(["doveadm", "-c", conf, "reload"], check=True, capture_output=True)
-        self.note("S2's LMTP back")
+        self.note("%s's LMTP back" % system)
+
+    def force_queue_runs(self, count=40):
+        """Queue runs forced at random moments, as an administrator's
+        "postqueue -f" would: qmgr moves deferred mail to active while
+        drains look at it."""
+        r = random.Random(self.rnd.random())
+        for _ in range(count):
+            time.sleep(r.uniform(0.1, 2.0))
+            subprocess.run(["postqueue", "-c", self.fed.env["POSTFIX_CONFIG"], "-f"],
+                           capture_output=True)
+        self.note("%d forced queue runs" % count)
 
     def run(self, at, fault):
         delay = at - (time.monotonic() - self.t0)
@@ -121,7 +136,8 @@ class Faults:
         self.t0 = time.monotonic()
         faults = (lambda: self.restart_lab_daemon("milter"),
                   lambda: self.restart_lab_daemon("policyd"),
-                  self.kill_spm, self.kill_smd_child, self.stop_lmtp)
+                  self.kill_spm, self.kill_smd_child, self.stop_lmtp,
+                  lambda: self.stop_lmtp("S1", 20), self.force_queue_runs)
         self.threads = [threading.Thread(target=self.run, args=(self.rnd.uniform(2, self.window), f),
                                          daemon=True) for f in faults]
         for t in self.threads:

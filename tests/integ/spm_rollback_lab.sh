@@ -82,6 +82,12 @@ flow.stop()
 if not fedlab.wait_queue_empty(env, timeout=60):
     problems.append("queue not empty: %s" % fedlab.postqueue(env))
 for a in addrs:
+    # The rollback's switch is the latest switch: the fast release sweeps
+    # key off it (requests.switch_at), not off the forward switch.
+    sa = show(a)["switch_at"]
+    if not sa > switched[a]:
+        problems.append("%s: switch_at %s not moved to the rollback's switch (forward %s)"
+                        % (a, sa, switched[a]))
     text = run("show", a)
     for step in ("rollback switch", "copied back", "copy back: done"):
         if step not in text:

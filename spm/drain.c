@@ -1,0 +1,425 @@
+/*
+ * drain - the drain before a switch and the release sweeps after it
+ * (contracts in drain.h and pilot.h), split from pilot.c: these are the
+ * parts that read Postfix's queue and move messages in it.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "delim.h"
+#include "drain.h"
+#include "log.h"
+#include "pq.h"
+#include "timeutil.h"
+#include "xalloc.h"
+
+#define DRAIN_POLL_US 20000		/* postqueue scans while draining */
+#define FAST_SWEEP_MS 100		/* sweeps while pre-switch transactions are open */
+#define STATUS_TIMEOUT_MS 500
+
+/* --- the milter's status: oldest open SMTP transaction --- */
+
+/* milter_status: 0 with *OLDEST_R (µs, 0: none open), -1 when unreachable. */
+static int milter_status(struct pilot *p, long long *oldest_r)
+{
+	const char *path = daemon_unix_path(config_str(p->cfg, "milter_status_socket"));
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char buf[1100];
+	size_t len = 0;
+	long long open_n;
+	int fd;
+
+	if (path == NULL || strlen(path) >= sizeof(sun.sun_path))
+		return -1;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	long long deadline = time_mono_us() + STATUS_TIMEOUT_MS * 1000LL;
+
+	while (len < sizeof(buf) - 1 && memchr(buf, '\n', len) == NULL) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		long long left = (deadline - time_mono_us()) / 1000;
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	char *nl = memchr(buf, '\n', len);
+
+	if (nl == NULL || pq_parse_status(buf, (size_t)(nl - buf + 1), oldest_r, &open_n) < 0)
+		return -1;
+	return 0;
+}
+
+/* --- release sweep --- */
+
+struct pending {
+	char queue_id[64];
+	char *recipients;
+	long long held_at, released_at;
+	int in_hold, seen, blocked;
+};
+
+struct sweep {
+	struct pilot *p;
+	struct pending *v;
+	size_t n, cap;
+};
+
+static int collect_pending(void *ctx, const struct held_msg *m)
+{
+	struct sweep *w = ctx;
+
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 64;
+		w->v = xrealloc(w->v, w->cap * sizeof(*w->v));
+	}
+	struct pending *e = &w->v[w->n++];
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->queue_id, sizeof(e->queue_id), "%s", m->queue_id);
+	e->recipients = xstrdup(m->recipients);
+	e->held_at = m->held_at;
+	e->released_at = m->released_at;
+	return 0;
+}
+
+static int cmp_pending(const void *a, const void *b)
+{
+	return strcmp(((const struct pending *)a)->queue_id, ((const struct pending *)b)->queue_id);
+}
+
+/* addr_held: 1 if ADDR (any role) belongs to a held directory entry. */
+static int addr_held(struct pilot *p, const char *addr)
+{
+	struct dir_entry e;
+	char canon[ADDR_MAX];
+	const char *why;
+
+	if (addr_normalize(addr, strlen(addr), ADDR_FOLD_LOCAL | ADDR_INTERNAL, canon, &why) < 0)
+		return 0;
+	return delim_dir_lookup(p->s, config_str(p->cfg, "recipient_delimiter"), canon, &e) ==
+		       STORE_OK &&
+	       e.held;
+}
+
+static int sweep_scan(void *ctx, const struct pq_msg *m)
+{
+	struct sweep *w = ctx;
+	struct pending key, *e;
+
+	snprintf(key.queue_id, sizeof(key.queue_id), "%s", m->queue_id);
+	e = bsearch(&key, w->v, w->n, sizeof(*w->v), cmp_pending);
+	if (e == NULL)
+		return 0;
+	e->seen = 1;
+	e->in_hold = strcmp(m->queue_name, "hold") == 0;
+	for (size_t i = 0; i < m->nrcpt && !e->blocked; i++)
+		e->blocked = addr_held(w->p, m->rcpt[i]);
+	return 0;
+}
+
+int pilot_sweep(struct pilot *p)
+{
+	struct sweep w = {p, NULL, 0, 0};
+	long long npend, now = time_now_us();
+	long long gone_after = config_time_ms(p->cfg, "release_sweep_period") * 1000;
+	const char **ids;
+	size_t nids = 0;
+	int rc = 0;
+
+	if (store_held_count_pending(p->s, &npend) < 0) {
+		log_error("release sweep: %s", store_errmsg(p->s));
+		return -1;
+	}
+	if (npend == 0)
+		return 0;
+	if (store_held_pending(p->s, collect_pending, &w) < 0) {
+		log_error("release sweep: %s", store_errmsg(p->s));
+		return -1;
+	}
+	qsort(w.v, w.n, sizeof(*w.v), cmp_pending);
+	if (pf_scan(p->pf, sweep_scan, &w) < 0) {
+		rc = -1;
+		goto out;
+	}
+	ids = xcalloc(w.n + 1, sizeof(*ids));
+	for (size_t i = 0; i < w.n; i++) {
+		struct pending *e = &w.v[i];
+
+		if (!e->seen) {
+			/* Requeued (a new queue ID), delivered, deleted, or never
+			 * committed: finished once released, or after a while. */
+			if (e->released_at > 0)
+				store_held_released(p->s, e->queue_id, -e->released_at);
+			else if (e->held_at < now - gone_after)
+				store_held_released(p->s, e->queue_id, -now);
+			continue;
+		}
+		if (!e->in_hold || e->blocked)
+			continue;
+		/* The milter records canonical recipients separated by tabs
+		 * (a canonical address may hold a space, never a tab). Rows
+		 * from before that used spaces: check the words too. */
+		char *save = NULL, *list = xstrdup(e->recipients);
+		int old_row = strchr(list, '\t') == NULL;
+
+		for (char *a = strtok_r(list, "\t", &save); a && !e->blocked;
+		     a = strtok_r(NULL, "\t", &save)) {
+			char *save2 = NULL;
+
+			e->blocked = addr_held(p, a);
+			for (char *w = old_row ? strtok_r(a, " ", &save2) : NULL; w && !e->blocked;
+			     w = strtok_r(NULL, " ", &save2))
+				e->blocked = addr_held(p, w);
+		}
+		free(list);
+		if (!e->blocked)
+			ids[nids++] = e->queue_id;
+	}
+	if (nids > 0) {
+		if (pf_release(p->pf, ids, nids) < 0) {
+			rc = -1;
+		} else {
+			if (store_begin(p->s) == STORE_OK) {
+				for (size_t i = 0; i < nids; i++)
+					store_held_released(p->s, ids[i], now);
+				store_commit(p->s);
+			}
+			pf_kick(p->pf);
+			for (size_t i = 0; i < nids; i++)
+				log_info("%s: released", ids[i]);
+			rc = (int)nids;
+		}
+	}
+	free(ids);
+out:
+	for (size_t i = 0; i < w.n; i++)
+		free(w.v[i].recipients);
+	free(w.v);
+	return rc;
+}
+
+long long pilot_sweep_interval_ms(struct pilot *p)
+{
+	return pilot_sweeping(p) ? FAST_SWEEP_MS : config_time_ms(p->cfg, "release_sweep");
+}
+
+int pilot_sweeping(struct pilot *p)
+{
+	long long last, oldest, now = time_now_us();
+
+	if (store_req_last_switch(p->s, &last) < 0 || last == 0 ||
+	    now > last + config_time_ms(p->cfg, "release_sweep_period") * 1000)
+		return 0;
+	if (milter_status(p, &oldest) < 0) {
+		if (!p->status_warned++)
+			log_warn("milter status %s unreachable: sweeping until "
+				 "release_sweep_period ends",
+				 config_str(p->cfg, "milter_status_socket"));
+		return 1;
+	}
+	p->status_warned = 0;
+	return oldest != 0 && oldest <= last;
+}
+
+/* --- drain --- */
+
+/*
+ * Why the drain looks so often. A "postqueue -j" listing is not a
+ * snapshot: showq reads one queue directory after another while qmgr
+ * renames files between them (deferred -> active on a retry or a
+ * "postqueue -f", active -> deferred when the retry fails), so a message
+ * moving at the wrong instant is in neither listing it passed. The drain
+ * therefore trusts no listing older than its last action: after "postsuper
+ * -h" it scans again to learn what really went to hold, and it declares
+ * the address drained only after DRAIN_CLEAN consecutive scans found
+ * nothing for it on its way; a message that moved during the first of
+ * them sits still in its new queue while the second one looks.
+ */
+#define DRAIN_CLEAN 2
+
+/* ids: a small growable set of queue ids (the drain sees a few). */
+struct ids {
+	char **v;
+	int *held; /* tried only: seen in hold after the attempt */
+	size_t n, cap;
+};
+
+static size_t ids_find(const struct ids *s, const char *id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], id) == 0)
+			return i;
+	return s->n;
+}
+
+static void ids_add(struct ids *s, const char *id)
+{
+	if (ids_find(s, id) < s->n)
+		return;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+		s->held = xrealloc(s->held, s->cap * sizeof(*s->held));
+	}
+	s->held[s->n] = 0;
+	s->v[s->n++] = xstrdup(id);
+}
+
+static void ids_clear(struct ids *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	free(s->held);
+	memset(s, 0, sizeof(*s));
+}
+
+struct drain {
+	const char *phys;
+	const char *delims;  /* the queue holds alice+tag@P1 as the socketmap wrote it */
+	int busy;	     /* incoming, active, maildrop: still on its way */
+	struct ids defer;    /* in the deferred queue in this scan */
+	struct ids *tried;   /* given to postsuper -h during this drain */
+};
+
+static int drain_scan(void *ctx, const struct pq_msg *m)
+{
+	struct drain *d = ctx;
+	int ours = 0;
+
+	for (size_t i = 0; i < m->nrcpt && !ours; i++)
+		ours = delim_is(m->rcpt[i], d->phys, d->delims);
+	if (!ours)
+		return 0;
+	size_t k = ids_find(d->tried, m->queue_id);
+
+	if (strcmp(m->queue_name, "hold") == 0) {
+		if (k < d->tried->n)
+			d->tried->held[k] = 1;
+		return 0;
+	}
+	if (k < d->tried->n)
+		d->tried->held[k] = 0; /* deferred again since, or never held */
+	if (strcmp(m->queue_name, "deferred") == 0)
+		ids_add(&d->defer, m->queue_id);
+	else
+		d->busy++;
+	return 0;
+}
+
+/* drain_hold: record, then hold, the deferred ids D saw; 0 or -1. */
+static int drain_hold(struct pilot *p, const struct req *r, struct drain *d)
+{
+	char rcpt[ADDR_MAX + 1];
+	long long now = time_now_us();
+
+	snprintf(rcpt, sizeof(rcpt), "%s", d->phys);
+	/* Record first: a crash after the hold leaves nothing unknown in the
+	 * hold queue. What postsuper did not hold is forgotten again once a
+	 * scan shows where it went (drain_forget). */
+	for (size_t i = 0; i < d->defer.n; i++) {
+		if (store_held_add(p->s, d->defer.v[i], r->id, rcpt, now) < 0) {
+			log_error("request=%lld: store_held_add(%s): %s", r->id, d->defer.v[i],
+				  store_errmsg(p->s));
+			return -1;
+		}
+		ids_add(d->tried, d->defer.v[i]);
+	}
+	return pf_hold(p->pf, (const char *const *)d->defer.v, d->defer.n);
+}
+
+/* drain_forget: drop the records of tried ids not in the hold queue at
+ * the last scan (delivered, or on their way when the drain gave up). */
+static int drain_forget(struct pilot *p, const struct req *r, const struct ids *tried)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < tried->n; i++) {
+		if (tried->held[i]) {
+			n++;
+			continue;
+		}
+		if (store_held_forget(p->s, tried->v[i]) < 0)
+			log_error("request=%lld: store_held_forget(%s): %s", r->id, tried->v[i],
+				  store_errmsg(p->s));
+	}
+	return n;
+}
+
+int pilot_drain(struct pilot *p, const struct req *r, const char *phys, char *why,
+		size_t whylen)
+{
+	long long deadline = time_mono_us() + config_time_ms(p->cfg, "drain_timeout") * 1000;
+	struct ids tried = {0};
+	int clean = 0, rc = 0, busy = 0;
+
+	/* Every way out but an error follows a scan made after the last
+	 * hold, so "tried" tells truly what is in the hold queue. */
+	for (;;) {
+		struct drain d = {phys, config_str(p->cfg, "recipient_delimiter"), 0, {0}, &tried};
+		size_t ndefer;
+
+		rc = pf_scan(p->pf, drain_scan, &d);
+		if (rc == 0 && d.defer.n > 0 && time_mono_us() < deadline) {
+			rc = drain_hold(p, r, &d);
+			ids_clear(&d.defer);
+			if (rc < 0)
+				break;
+			clean = 0;
+			continue; /* look again at once: that scan says what it did */
+		}
+		ndefer = d.defer.n;
+		busy = d.busy + (int)ndefer;
+		ids_clear(&d.defer);
+		if (rc < 0)
+			break;
+		clean = busy == 0 ? clean + 1 : 0;
+		if (clean >= DRAIN_CLEAN)
+			break;
+		if (time_mono_us() >= deadline) {
+			snprintf(why, whylen, "drain_timeout: %d messages for %s still in the queue",
+				 busy, phys);
+			busy = -1;
+			break;
+		}
+		if (busy > 0)
+			time_sleep_us(DRAIN_POLL_US);
+	}
+	if (rc < 0) {
+		/* What postsuper did is unknown: keep every record (the sweep
+		 * requeues what it finds in the hold queue, skips the rest). */
+		snprintf(why, whylen, "drain: postqueue or postsuper failed");
+		ids_clear(&tried);
+		return -1;
+	}
+	int held = drain_forget(p, r, &tried);
+
+	if (held > 0)
+		log_info("%s: request=%lld moved %d deferred messages for %s to hold", r->access,
+			 r->id, held, phys);
+	if ((size_t)held < tried.n)
+		log_info("%s: request=%lld %zu deferred messages for %s left the deferred queue "
+			 "before postsuper -h: waited for, not held",
+			 r->access, r->id, tried.n - (size_t)held, phys);
+	ids_clear(&tried);
+	return busy < 0 ? -1 : 0;
+}
