@@ -52,16 +52,17 @@ static int option(int opt, const char *arg)
 static int bind_spm(struct config *cfg)
 {
 	const char *dir = config_str(cfg, "run_directory");
-	char *path, *err = NULL;
+	char *err = NULL;
+	int dfd;
 
-	/* One pilot at a time, daemon or --once. */
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		log_error("mkdir %s: %m", dir);
-		return 1;
+	/* One pilot at a time, daemon or --once. We are root here and the
+	 * network-facing daemons run as fedmig_user: nothing they could
+	 * have planted in the run directory is followed or trusted. */
+	dfd = daemon_run_dir(dir, config_str(cfg, "fedmig_user"), &err);
+	if (dfd >= 0) {
+		lock_fd = daemon_lock(dfd, dir, "fedmig-spm.lock", &err);
+		close(dfd);
 	}
-	path = xasprintf("%s/fedmig-spm.lock", dir);
-	lock_fd = daemon_lock(path, &err);
-	free(path);
 	if (lock_fd < 0) {
 		log_error("%s", err);
 		free(err);
