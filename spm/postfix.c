@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -182,6 +183,8 @@ struct pf *pf_open(const struct config *cfg, char **err_r)
 		pf_close(&pf);
 		return NULL;
 	}
+	pid_t parent = getpid();
+
 	pf->helper_pid = fork();
 	if (pf->helper_pid < 0) {
 		*err_r = xasprintf("fork: %s", strerror(errno));
@@ -199,10 +202,33 @@ struct pf *pf_open(const struct config *cfg, char **err_r)
 		close_range((unsigned)sv[1] + 1, ~0U, 0);
 		/* Die with the pilot; never outlive it as a root process. */
 		signal(SIGTERM, SIG_DFL);
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		/* Tell the pilot the lock is no longer ours too (see below). */
+		if (write(sv[1], "+", 1) != 1)
+			_exit(1);
 		helper_main(pf, sv[1]);
 	}
 	close(sv[1]);
 	pf->helper_fd = sv[0];
+	/*
+	 * Until the child has run its close_range() it shares the pilot's
+	 * lock. On a loaded machine it may not have run at all when the
+	 * pilot dies (a crash at the first step), and a restarted pilot was
+	 * refused with "already running" by its dead predecessor's helper.
+	 * Wait for the helper's word that it let go.
+	 */
+	char ready;
+	ssize_t n;
+
+	while ((n = read(pf->helper_fd, &ready, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1 || ready != '+') {
+		*err_r = xasprintf("privileged helper (pid %ld): did not start", (long)pf->helper_pid);
+		pf_close(&pf);
+		return NULL;
+	}
 	return pf;
 }
 
