@@ -1,5 +1,5 @@
 # libfedmig: the modules every program shares.
-LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/addr.c lib/csv.c lib/secrets.c lib/store.c lib/store_import.c \
+LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/addr.c lib/csv.c lib/secrets.c lib/store.c lib/store_import.c lib/store_file.c \
 	lib/daemon.c lib/timeutil.c lib/server.c lib/state.c lib/store_req.c lib/store_smd.c
 $(LIBFEDMIG): $(LIB_SRCS:%.c=$(O)/%.o)
 
@@ -13,3 +13,4 @@ $(O)/bench/store_lookup: $(O)/bench/store_lookup.o $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 INTEG_TESTS += tests/integ/man_options.sh
 INTEG_TESTS += tests/integ/lab_smoke.sh
+INTEG_TESTS += tests/integ/store_damage.sh

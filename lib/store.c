@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store_file.h"
 #include "store_int.h"
 #include "xalloc.h"
 
@@ -148,6 +149,7 @@ static const struct migration {
 
 struct store {
 	sqlite3 *db;
+	struct store_file file;
 	enum store_mode mode;
 	int in_tx;
 	char err[512];
@@ -332,6 +334,9 @@ fail:
 struct store *store_open(const char *path, enum store_mode mode, int busy_ms, char **err_r)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
+	char why[512];
+
+	s->file.fd = -1;
 	int flags = mode == STORE_RDWR ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
 				       : SQLITE_OPEN_READONLY;
 	int v;
@@ -355,10 +360,23 @@ struct store *store_open(const char *path, enum store_mode mode, int busy_ms, ch
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, busy_ms);
-	/* Daemons look up random addresses: keep the directory in memory
-	 * (page cache through mmap, no read() per page). */
-	exec(s, "PRAGMA mmap_size=268435456");
+	/* Never map the file: a database truncated under a mapping kills the
+	 * process with SIGBUS at the next read past the new end. The page
+	 * cache keeps the directory in memory; store_guard() drops it when
+	 * the file changes under us. */
+	exec(s, "PRAGMA mmap_size=0");
 	exec(s, "PRAGMA cache_size=-32768");
+	if (mode == STORE_RDWR) {
+		/* Grow the file before a checkpoint writes a header that counts
+		 * the new pages: readers compare the two (store_file.h). */
+		int chunk = 256 * 1024;
+
+		sqlite3_file_control(s->db, "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk);
+	}
+	if (store_file_open(&s->file, path, why, sizeof(why)) < 0) {
+		*err_r = xstrdup(why);
+		goto fail;
+	}
 	if (mode == STORE_RDWR) {
 		if (set_wal(s, busy_ms) < 0 || exec(s, "PRAGMA synchronous=FULL") < 0 ||
 		    upgrade(s) < 0) {
@@ -393,8 +411,25 @@ void store_close(struct store **sp)
 	for (int i = 0; i < s->ncache; i++)
 		sqlite3_finalize(s->cache[i].st);
 	sqlite3_close(s->db);
+	store_file_close(&s->file);
 	free(s);
 	*sp = NULL;
+}
+
+int store_guard(struct store *s)
+{
+	char why[512];
+	int rc = store_file_check(&s->file, why, sizeof(why));
+
+	if (rc < 0) {
+		store_set_error(s, "%s", why);
+		return STORE_ERR;
+	}
+	/* Another process wrote the file: pages cached before may be gone
+	 * from it (a restored backup). Outside a transaction none is in use. */
+	if (rc > 0 && !s->in_tx)
+		sqlite3_db_release_memory(s->db);
+	return STORE_OK;
 }
 
 int store_schema_version(struct store *s)
@@ -524,7 +559,11 @@ int store_dir_lookup(struct store *s, const char *addr, struct dir_entry *r)
 		"UNION ALL SELECT " DIR_COLS ", 3 FROM formers f JOIN directory d "
 		"ON d.access = f.access WHERE f.physical = ?1 "
 		"LIMIT 1";
-	int rc = lookup_one(s, by_access, addr, DIR_ACCESS, r);
+	int rc = store_guard(s);
+
+	if (rc < 0)
+		return rc;
+	rc = lookup_one(s, by_access, addr, DIR_ACCESS, r);
 
 	return rc == STORE_NOTFOUND ? lookup_one(s, by_other, addr, -1, r) : rc;
 }
@@ -739,10 +778,13 @@ int store_dir_switch(struct store *s, const char *access, const char *system,
 int store_held_add(struct store *s, const char *queue_id, long long request_id,
 		   const char *recipients, long long at)
 {
-	sqlite3_stmt *st = store_prepare(
-		s, "INSERT INTO held_messages(queue_id, request_id, held_at, recipients) "
-		   "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(queue_id) DO NOTHING");
+	sqlite3_stmt *st;
 
+	/* Never write into a file cut short: it would look whole again. */
+	if (store_guard(s) < 0)
+		return STORE_ERR;
+	st = store_prepare(s, "INSERT INTO held_messages(queue_id, request_id, held_at, recipients) "
+			      "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(queue_id) DO NOTHING");
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);

@@ -5,9 +5,10 @@
  * table for virtual_alias_maps (access address -> physical address).
  *
  * Failure policy: the store is read on every request (no cache, so a
- * switch is visible at once); when it cannot be read the answer is a
- * temporary failure, never a guess, and the store is reopened at most
- * once a second. A connection that breaks the protocol is closed alone.
+ * switch is visible at once); when it cannot be read (removed, replaced,
+ * truncated, corrupt) the answer is a temporary failure, never a guess,
+ * and the next request reopens it (at most every REOPEN_MIN_S while it
+ * stays broken). A connection that breaks the protocol is closed alone.
  */
 #include <errno.h>
 #include <ev.h>
@@ -34,6 +35,8 @@
 #define OUT_HIGH_WATER 65536
 #define READ_CHUNK 16384
 #define LISTEN_BACKLOG 1024
+/* A broken store is reopened by the next request, but not more often. */
+#define REOPEN_MIN_S 0.1
 /* On SIGTERM, pending answers get this long to leave. */
 #define STOP_GRACE 5.0
 
@@ -79,7 +82,7 @@ static struct {
 	ino_t ino;
 	int store_suspect;
 	char *last_open_err;
-	ev_tstamp last_err_log;
+	ev_tstamp last_err_log, last_drop_log, last_open_try;
 	size_t max_line, max_attrs;
 	long long max_conns, nconns;
 	ev_tstamp idle_s;
@@ -105,9 +108,15 @@ static const char *printable(const char *s, size_t n, char *out, size_t size)
 
 static void store_drop(const char *why)
 {
+	ev_tstamp now = ev_now(g.loop);
+
 	if (g.store == NULL)
 		return;
-	log_warn("directory unreadable: %s: %s (answering temporary failures)", g.db_path, why);
+	if (now - g.last_drop_log >= 1.0) {
+		log_warn("directory unreadable: %s: %s (answering temporary failures)", g.db_path,
+			 why);
+		g.last_drop_log = now;
+	}
 	store_close(&g.store);
 }
 
@@ -151,11 +160,29 @@ static void store_failed(void)
 	}
 }
 
+/*
+ * store_get: the store for this request. A failed lookup (a truncated or
+ * corrupt file, a replaced one) is followed by a reopen here, at the next
+ * request, so the answers come back as soon as the file is whole again.
+ */
+static struct store *store_get(void)
+{
+	ev_tstamp now = ev_now(g.loop);
+
+	if (g.store && g.store_suspect)
+		store_drop("lookup failed, reopening");
+	if (g.store == NULL && now - g.last_open_try >= REOPEN_MIN_S) {
+		g.last_open_try = now;
+		store_try_open();
+	}
+	return g.store;
+}
+
 static int lookup(void *ctx, const char *addr, struct dir_entry *r)
 {
 	int rc;
 
-	if (g.store == NULL)
+	if (store_get() == NULL)
 		return STORE_ERR;
 	if ((rc = store_dir_lookup(g.store, addr, r)) == STORE_ERR)
 		store_failed();
@@ -166,7 +193,7 @@ static int rewrite(void *ctx, const char *addr, char out[ADDR_MAX])
 {
 	int rc;
 
-	if (g.store == NULL)
+	if (store_get() == NULL)
 		return STORE_ERR;
 	if ((rc = store_dir_rewrite(g.store, addr, out)) == STORE_ERR)
 		store_failed();
