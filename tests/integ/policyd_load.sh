@@ -42,7 +42,8 @@ chown fedmig "$TMP"/fedmig.db*
 PID=$!
 for _ in $(seq 100); do [ -S "$TMP/socketmap.sock" ] && [ -S "$TMP/policy.sock" ] && break; sleep 0.05; done
 
-timeout 120 python3 - "$TMP" "$PID" <<'PY'
+SANITIZED=$(ldd "$POLICYD" | grep -q libasan && echo 1)
+SANITIZED=$SANITIZED timeout 120 python3 - "$TMP" "$PID" <<'PY'
 import os, resource, socket, sys, time
 tmp, pid = sys.argv[1], int(sys.argv[2])
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -59,8 +60,19 @@ def rss_kb():
 def alive():
     return os.path.exists("/proc/%d" % pid)
 def conn(p):
-    s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(p); s.settimeout(None)
-    return s
+    # A full listen queue refuses a unix connect at once (EAGAIN): a
+    # client may wait there briefly, as Postfix's would, up to 2 s.
+    t0 = time.time()
+    while True:
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(p)
+            return s
+        except BlockingIOError:
+            s.close()
+            if time.time() - t0 > 2:
+                raise
+            time.sleep(0.01)
 def ns(b): return str(len(b)).encode() + b":" + b + b","
 def lookup(timeout):
     t0 = time.time()
@@ -130,7 +142,9 @@ for s, path in drip[::100]:
     s.setblocking(True); s.settimeout(2)
     try:
         got = s.recv(10)
-    except (ConnectionResetError, socket.timeout) as e:
+    except ConnectionResetError:
+        got = b""
+    except socket.timeout as e:
         got = repr(e).encode()
     check(got == b"", "a dripping connection outlived policy_request_timeout: %r" % got)
 log = open(tmp + "/policyd.log").read()
@@ -177,7 +191,9 @@ time.sleep(2.5)
 after = rss_kb()
 print("RSS: baseline %d kB, before %d kB, 300 large unfinished requests %d kB, "
       "after they closed %d kB" % (base, before, peak, after))
-check(after < base + 4096, "RSS after the clients left %d kB, baseline %d kB" % (after, base))
+# (ASan's allocator keeps freed memory in quarantine: no RSS check there.)
+check(after < base + 4096 or os.environ.get("SANITIZED"),
+      "RSS after the clients left %d kB, baseline %d kB" % (after, base))
 got, dt = lookup(1.0)
 check(got == b"16:OK alice@s1.test,", "answers after the load: %r" % got)
 check(alive(), "fedmig-policyd died")
