@@ -137,8 +137,11 @@ enum policy_status policy_parser_feed(struct policy_parser *p, const char *buf, 
 			*used_r = i + (p->max_line - have) + 1;
 			return fail(p, "line too long");
 		}
-		/* p->len counts one NUL per line: the bytes of the request so far. */
-		if (p->max_request && p->len + chunk > p->max_request) {
+		/* p->len holds each line with a NUL for its '\n': the request's
+		 * bytes so far. The empty line that ends it is not counted. */
+		size_t add = chunk + (nl && have + chunk > 0 ? 1 : 0);
+
+		if (p->max_request && p->len + add > p->max_request) {
 			*used_r = i + (p->max_request - p->len) + 1;
 			return fail(p, "request too large");
 		}
