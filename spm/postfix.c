@@ -194,6 +194,11 @@ struct pf *pf_open(const struct config *cfg, char **err_r)
 		return NULL;
 	}
 	if (pf->helper_pid == 0) {
+		const char *delay = getenv("FEDMIG_SPM_HELPER_DELAY_MS");
+
+		/* Test hook: a helper slow to start, as on a loaded machine. */
+		if (delay)
+			usleep((useconds_t)atoi(delay) * 1000);
 		/* Nothing but its socket: in particular not the pilot's lock
 		 * file, or a pilot killed with -9 could not be restarted until
 		 * the helper noticed and went. */
@@ -213,11 +218,10 @@ struct pf *pf_open(const struct config *cfg, char **err_r)
 	close(sv[1]);
 	pf->helper_fd = sv[0];
 	/*
-	 * Until the child has run its close_range() it shares the pilot's
-	 * lock. On a loaded machine it may not have run at all when the
-	 * pilot dies (a crash at the first step), and a restarted pilot was
-	 * refused with "already running" by its dead predecessor's helper.
-	 * Wait for the helper's word that it let go.
+	 * Wait for the helper's word that it runs with nothing of ours but
+	 * its socket (fedmig-spm forks it before taking its lock, so that a
+	 * helper slow to start never holds the lock; this is the guarantee
+	 * for any other descriptor).
 	 */
 	char ready;
 	ssize_t n;

@@ -29,6 +29,7 @@
 
 static int once;
 static int lock_fd = -1;
+static struct pf *helper; /* forked in bind_spm, before the lock */
 
 struct spm {
 	struct config *cfg;
@@ -59,13 +60,30 @@ static int bind_spm(struct config *cfg)
 	 * network-facing daemons run as fedmig_user: nothing they could
 	 * have planted in the run directory is followed or trusted. */
 	dfd = daemon_run_dir(dir, config_str(cfg, "fedmig_user"), &err);
-	if (dfd >= 0) {
-		lock_fd = daemon_lock(dfd, dir, "fedmig-spm.lock", &err);
-		close(dfd);
+	if (dfd < 0) {
+		log_error("%s", err);
+		free(err);
+		return 1;
 	}
+	/*
+	 * The root helper (for postsuper/postkick) is forked before the lock
+	 * is taken: a child forked after would share the lock until it closed
+	 * its copy, and a pilot killed before the child ran (a loaded machine)
+	 * left its restart refused, "already running", by its own helper.
+	 */
+	helper = pf_open(cfg, &err);
+	if (helper == NULL) {
+		log_error("%s", err);
+		free(err);
+		close(dfd);
+		return 1;
+	}
+	lock_fd = daemon_lock(dfd, dir, "fedmig-spm.lock", &err);
+	close(dfd);
 	if (lock_fd < 0) {
 		log_error("%s", err);
 		free(err);
+		pf_close(&helper);
 		return 1;
 	}
 	return 0;
@@ -146,12 +164,8 @@ static int run_spm(struct config *cfg)
 	int rc = 0;
 
 	/* The helper keeps root for postsuper/postkick; we drop it now. */
-	spm.pf = pf_open(cfg, &err);
-	if (spm.pf == NULL) {
-		log_error("%s", err);
-		free(err);
-		return 1;
-	}
+	spm.pf = helper;
+	helper = NULL;
 	if (daemon_drop_privileges(config_str(cfg, "fedmig_user"), &err) < 0) {
 		log_error("%s", err);
 		free(err);

@@ -39,6 +39,16 @@ spm() { timeout 60 "$SPM" -c "$T/fedmig.conf" -f --once >"$T/out" 2>&1; }
 # 0. the good case runs
 spm || { bad "a clean run failed"; cat "$T/out"; }
 
+# 0b. a pilot killed while its root helper is still starting (a loaded
+#     machine: the forked child not yet scheduled): the restarted pilot
+#     must not be refused by the helper ("already running").
+FEDMIG_SPM_HELPER_DELAY_MS=3000 "$SPM" -c "$T/fedmig.conf" -f >"$T/daemon.out" 2>&1 &
+dpid=$!
+sleep 0.7
+kill -9 $dpid; wait $dpid 2>/dev/null
+spm || { bad "restart after a pilot killed during its helper's start refused"; cat "$T/out"; }
+grep -q "already running" "$T/out" && bad "refused by its dead predecessor's helper"
+
 # 1. a symbolic link as the lock file: refused, target untouched
 echo "precious" >"$T/target"
 rm -f "$T/run/fedmig-spm.lock"
