@@ -335,6 +335,7 @@ struct store *store_open(const char *path, enum store_mode mode, int busy_ms, ch
 {
 	struct store *s = xcalloc(1, sizeof(*s));
 	char why[512];
+	int created = 0;
 
 	s->file.fd = -1;
 	int flags = mode == STORE_RDWR ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
@@ -343,9 +344,16 @@ struct store *store_open(const char *path, enum store_mode mode, int busy_ms, ch
 
 	s->mode = mode;
 	if (mode == STORE_RDWR) {
-		/* Create it ourselves so the mode is ours, not the umask's. */
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+		/* Create it ourselves so the mode is ours, not the umask's,
+		 * and so we know whether it is new: only a file we created may
+		 * be empty (an existing one was cut short, and SQLite would
+		 * write a new, empty directory into it). */
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 
+		if (fd >= 0)
+			created = 1;
+		else if (errno == EEXIST)
+			fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd < 0) {
 			*err_r = xasprintf("open %s: %s", path, strerror(errno));
 			free(s);
@@ -373,7 +381,7 @@ struct store *store_open(const char *path, enum store_mode mode, int busy_ms, ch
 
 		sqlite3_file_control(s->db, "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk);
 	}
-	if (store_file_open(&s->file, path, why, sizeof(why)) < 0) {
+	if (!created && store_file_open(&s->file, path, why, sizeof(why)) < 0) {
 		*err_r = xstrdup(why);
 		goto fail;
 	}
@@ -381,6 +389,16 @@ struct store *store_open(const char *path, enum store_mode mode, int busy_ms, ch
 		if (set_wal(s, busy_ms) < 0 || exec(s, "PRAGMA synchronous=FULL") < 0 ||
 		    upgrade(s) < 0) {
 			*err_r = xasprintf("%s: %s", path, s->err);
+			goto fail;
+		}
+		/* A new database goes to the file at once, not only to its WAL:
+		 * from now on an empty file means a damaged one. */
+		if (created && exec(s, "PRAGMA wal_checkpoint") < 0) {
+			*err_r = xasprintf("%s: %s", path, s->err);
+			goto fail;
+		}
+		if (created && store_file_open(&s->file, path, why, sizeof(why)) < 0) {
+			*err_r = xstrdup(why);
 			goto fail;
 		}
 	} else {

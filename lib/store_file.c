@@ -30,10 +30,10 @@ static int same_time(const struct timespec *a, const struct timespec *b)
 
 /*
  * whole: the file's header is a database's and the file is at least as
- * long as the header says. A new, empty database (size 0, written only
- * to its WAL so far) is whole. Writers set a chunk size (store.c) so a
- * checkpoint grows the file before it writes the new header: a reader
- * never sees a longer header than file.
+ * long as the header says. An empty file is not: store_open() writes a
+ * new database to the file before it looks at it. Writers set a chunk
+ * size (store.c) so a checkpoint grows the file before it writes the new
+ * header: a reader never sees a longer header than file.
  */
 static int whole(struct store_file *f, const struct stat *st, char *err, size_t errsize)
 {
@@ -41,8 +41,13 @@ static int whole(struct store_file *f, const struct stat *st, char *err, size_t 
 	ssize_t n;
 	uint32_t page, pages;
 
-	if (st->st_size == 0)
-		return 0;
+	if (st->st_size == 0) {
+		snprintf(err, errsize,
+			 "%s: empty (0 bytes): a database cut short? (restore it whole; or remove it "
+			 "and fedmigctl check creates a new one)",
+			 f->path);
+		return -1;
+	}
 	n = pread(f->fd, h, sizeof(h), 0);
 	if (n < 0) {
 		snprintf(err, errsize, "read %s: %s", f->path, strerror(errno));

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -282,6 +283,21 @@ START_TEST(test_truncated_in_place)
 	ck_assert_msg(strstr(store_errmsg(r), "truncated") != NULL, "%s", store_errmsg(r));
 	ck_assert_int_eq(truncate(path, 0), 0);
 	ck_assert_int_eq(store_dir_lookup(r, acc[1], &e), STORE_ERR);
+	ck_assert_msg(strstr(store_errmsg(r), "empty (0 bytes)") != NULL, "%s", store_errmsg(r));
+	/* A writer (the milter opens read-write) must not write a new,
+	 * empty directory into the emptied file: the lookups would find
+	 * nothing, and Postfix would bounce mail as "User unknown". */
+	s = store_open(path, STORE_RDWR, 100, &err);
+	ck_assert_msg(s == NULL, "read-write open of an emptied database succeeded");
+	ck_assert_msg(strstr(err, "empty (0 bytes)") != NULL, "%s", err);
+	free(err);
+	err = NULL;
+	{
+		struct stat st;
+
+		ck_assert_int_eq(stat(path, &st), 0);
+		ck_assert_int_eq(st.st_size, 0);
+	}
 
 	spill(saved, len);
 	ck_assert_int_eq(store_dir_lookup(r, acc[5], &e), STORE_OK);
