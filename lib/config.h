@@ -10,7 +10,9 @@
  *
  * Contract: config_load() returns NULL and sets *err_r to every problem as
  * "FILE:LINE: message" lines (caller frees) on an unknown key, a bad
- * value, a value out of range, a duplicate key, or an undefined $name.
+ * value, a value out of range, a duplicate key, an undefined $name, a
+ * value over 64 KiB once $name is expanded, or a key this version does
+ * not implement yet (conf_key.todo).
  * Getters take a declared key name; asking for an undeclared one is a
  * programming error and aborts. Returned strings belong to the config.
  */
@@ -34,6 +36,9 @@ struct conf_key {
 	const char *choices; /* ENUM: space separated */
 	const char *doc;
 	enum conf_scope scope;
+	/* 1: declared and documented, but nothing reads it yet (KEY_TODO in
+	 * config_keys.def): setting it is an error rather than a silent no-op. */
+	int todo;
 };
 
 struct config;
@@ -71,7 +76,8 @@ const char *config_system_by_domain(const struct config *cfg, const char *domain
 /*
  * config_print: "name = value" per key, like postconf. FLAGS:
  * CONFIG_PRINT_DEFAULTS prints defaults instead of effective values;
- * CONFIG_PRINT_SET prints only keys set in the file (postconf -n).
+ * CONFIG_PRINT_SET prints only keys set in the file, as written and in the
+ * file's order (the others are sorted by name).
  */
 #define CONFIG_PRINT_DEFAULTS 1
 #define CONFIG_PRINT_SET 2

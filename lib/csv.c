@@ -23,6 +23,7 @@ struct csv {
 	int line;	/* current line */
 	int rec_line;	/* line where the record started */
 	int at_start;	/* nothing of the record read yet */
+	int bom;	/* bytes of a UTF-8 BOM seen at the start of input; -1 past it */
 	const char *err;
 };
 
@@ -135,11 +136,40 @@ static int at_field_end(struct csv *c, char ch)
 	return 2;
 }
 
+static const char utf8_bom[3] = {'\xef', '\xbb', '\xbf'};
+
+/* bom_replay: the start of input looked like a BOM for HELD bytes and was
+ * not one: they are data, read now. */
+static enum csv_status bom_replay(struct csv *c, int held)
+{
+	size_t used;
+
+	c->bom = -1;
+	return held > 0 ? csv_next(c, utf8_bom, (size_t)held, &used) : CSV_MORE;
+}
+
 enum csv_status csv_next(struct csv *c, const char *buf, size_t len, size_t *used_r)
 {
 	size_t i = 0;
 	int ends;
 
+	/* Excel and Notepad start a UTF-8 CSV with a byte order mark; it is
+	 * no part of the first field (the header would not match). Bytes
+	 * may come one at a time, so a partial match is held back. */
+	while (c->bom >= 0 && i < len) {
+		if (buf[i] == utf8_bom[c->bom]) {
+			i++;
+			if (++c->bom == 3)
+				c->bom = -1;
+			continue;
+		}
+		enum csv_status st = bom_replay(c, c->bom);
+
+		if (st != CSV_MORE) {
+			*used_r = i;
+			return st;
+		}
+	}
 	while (i < len) {
 		char ch = buf[i++];
 
@@ -235,6 +265,12 @@ enum csv_status csv_next(struct csv *c, const char *buf, size_t len, size_t *use
 
 enum csv_status csv_finish(struct csv *c)
 {
+	if (c->bom >= 0) {
+		enum csv_status st = bom_replay(c, c->bom);
+
+		if (st != CSV_MORE)
+			return st;
+	}
 	switch (c->st) {
 	case ST_QUOTED:
 		c->st = ST_SKIP;

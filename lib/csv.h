@@ -6,7 +6,8 @@
  * unquoted field, text after a closing quote, a NUL byte, a field over
  * max_field bytes or a record over max_fields fields is an error; after an
  * error the parser skips to the end of that line and goes on, so a caller
- * can report every bad record.
+ * can report every bad record. A UTF-8 byte order mark (EF BB BF) at the
+ * very start of input is skipped: spreadsheets write one.
  *
  * Contract: csv_next() consumes bytes of BUF (count in *used_r) and returns
  * CSV_RECORD when a record is complete (read it with csv_nfields/csv_field

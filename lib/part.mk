@@ -1,9 +1,10 @@
 # libfedmig: the modules every program shares.
-LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/addr.c lib/csv.c lib/secrets.c lib/store.c lib/store_import.c lib/store_file.c \
-	lib/daemon.c lib/timeutil.c lib/server.c lib/state.c lib/store_req.c lib/store_smd.c
+LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/addr.c lib/delim.c lib/csv.c lib/secrets.c lib/store.c lib/store_import.c \
+	lib/store_file.c lib/daemon.c lib/timeutil.c lib/server.c lib/state.c lib/store_req.c lib/store_smd.c \
+	lib/config_check.c
 $(LIBFEDMIG): $(LIB_SRCS:%.c=$(O)/%.o)
 
-UNIT_TESTS += $(O)/tests/unit/test_config $(O)/tests/unit/test_addr \
+UNIT_TESTS += $(O)/tests/unit/test_config $(O)/tests/unit/test_addr $(O)/tests/unit/test_delim \
 	$(O)/tests/unit/test_csv $(O)/tests/unit/test_store $(O)/tests/unit/test_secrets
 FUZZ_TARGETS += tests/fuzz/fuzz_config.c tests/fuzz/fuzz_addr.c tests/fuzz/fuzz_csv.c tests/fuzz/fuzz_secrets.c
 MANPAGES += man/fedmig.conf.5 man/fedmig.7

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_check.h"
 #include "daemon.h"
 #include "log.h"
 #include "server.h"
@@ -97,8 +98,14 @@ int server_main(int argc, char **argv, const struct server_ops *ops)
 		return 1;
 	}
 	if (check_only) {
+		/* -n answers "will this file work", not only "does it parse". */
+		rc = config_check(cfg, &err);
+		if (rc < 0) {
+			fputs(err, stderr);
+			free(err);
+		}
 		config_free(&cfg);
-		return 0;
+		return rc < 0 ? 1 : 0;
 	}
 	log_init(ops->name, to_stderr ? LOG_TO_STDERR : LOG_TO_SYSLOG,
 		 config_str(cfg, "syslog_facility"));

@@ -6,15 +6,17 @@
 #include <sys/stat.h>
 
 #include "decide.h"
+#include "delim.h"
 #include "xalloc.h"
 
-int decide_check(struct store *s, struct rcpt *rcpts, size_t n, long long mail_us)
+int decide_check(struct store *s, const char *delims, struct rcpt *rcpts, size_t n,
+		 long long mail_us)
 {
 	int held = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct dir_entry e;
-		int rc = store_dir_lookup(s, rcpts[i].addr, &e);
+		int rc = delim_dir_lookup(s, delims, rcpts[i].addr, &e);
 
 		rcpts[i].reason = HOLD_NONE;
 		rcpts[i].request_id = 0;

@@ -7,7 +7,10 @@
  * after the transaction's MAIL FROM: Postfix's cleanup rewrote that
  * recipient through virtual_alias_maps at RCPT time, before the switch,
  * and recorded the old physical address for good. Recipients not in the
- * directory never hold anything.
+ * directory never hold anything. A recipient with an address extension
+ * (recipient_delimiter) counts as its mailbox: alice+tag@example.org and
+ * alice+tag@s1.example.org wait while alice switches, because the
+ * socketmap rewrites them along with alice.
  *
  * Failure policy: every answer comes from the database at the moment of
  * the question (no cache: a switch must be seen at once). When it cannot
@@ -30,12 +33,14 @@ struct rcpt {
 };
 
 /*
- * decide_check: look up each of the N recipients in S and set its reason
- * and request_id. Returns the number of recipients that hold the message,
+ * decide_check: look up each of the N recipients in S (whole, then
+ * without its extension when DELIMS, the recipient_delimiter, splits
+ * one off; NULL or "": whole only) and set its reason and request_id. Returns the number of recipients that hold the message,
  * or -1 when the store failed (store_errmsg(S) says why; the reasons are
  * then undefined).
  */
-int decide_check(struct store *s, struct rcpt *rcpts, size_t n, long long mail_us);
+int decide_check(struct store *s, const char *delims, struct rcpt *rcpts, size_t n,
+		 long long mail_us);
 
 /* decide_reason_name: "held", "switched" or "none". */
 const char *decide_reason_name(enum hold_reason r);

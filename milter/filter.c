@@ -10,6 +10,7 @@
 #include "filter.h"
 #include "log.h"
 #include "timeutil.h"
+#include "xalloc.h"
 #include "txn.h"
 
 struct msg {
@@ -35,6 +36,7 @@ struct conn {
 
 static struct store_pool *pool;
 static int fold_flags;
+static char *delims; /* recipient_delimiter */
 static int verbose;
 
 /* The steps fedmig never looks at: Postfix skips them, and so do we. */
@@ -47,13 +49,18 @@ void filter_init(const struct config *cfg, int v)
 {
 	pool = pool_new(config_str(cfg, "state_database"),
 			(int)config_time_ms(cfg, "store_busy_timeout"));
-	fold_flags = config_bool(cfg, "fold_local_part") ? ADDR_FOLD_LOCAL : 0;
+	/* Postfix passes RCPT TO as the client wrote it, and a held recipient
+	 * must not slip through because its client was sloppy: read leniently. */
+	fold_flags = (config_bool(cfg, "fold_local_part") ? ADDR_FOLD_LOCAL : 0) | ADDR_INTERNAL;
+	delims = xstrdup(config_str(cfg, "recipient_delimiter"));
 	verbose = v;
 }
 
 void filter_shutdown(void)
 {
 	pool_free(&pool);
+	free(delims);
+	delims = NULL;
 }
 
 static void msg_free(struct msg **mp)
@@ -203,7 +210,7 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
 	if ((h = pool_get(pool, err, sizeof(err))) == NULL)
 		return tempfail(ctx, c, lqid, err);
 	s = pool_store(h);
-	if ((nheld = decide_check(s, m->rcpts, m->nrcpts, m->txn.mail_us)) < 0) {
+	if ((nheld = decide_check(s, delims, m->rcpts, m->nrcpts, m->txn.mail_us)) < 0) {
 		snprintf(err, sizeof(err), "directory lookup: %s", store_errmsg(s));
 		pool_put(pool, h, 1);
 		return tempfail(ctx, c, lqid, err);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "decide.h"
+#include "delim.h"
 
 static const char *attr(const struct policy_attr *attrs, size_t n, const char *name)
 {
@@ -56,6 +57,7 @@ void decide_policy(const struct decide_conf *c, const struct policy_attr *attrs,
 	const char *state = attr(attrs, n, "protocol_state");
 	const char *rcpt = attr(attrs, n, "recipient");
 	const char *why;
+	char base[ADDR_MAX];
 	struct dir_entry e;
 	int rc, fed;
 
@@ -69,8 +71,9 @@ void decide_policy(const struct decide_conf *c, const struct policy_attr *attrs,
 		return;
 	}
 	/* Postfix checked the syntax before asking: an address fedmig cannot
-	 * read is not one the directory can hold, so it is not ours to judge. */
-	if (addr_normalize(rcpt, strlen(rcpt), c->addr_flags, d->rcpt, &why) < 0) {
+	 * read is not one the directory can hold, so it is not ours to judge.
+	 * recipient= is Postfix's internal form (unquoted local part). */
+	if (addr_normalize(rcpt, strlen(rcpt), c->addr_flags | ADDR_INTERNAL, d->rcpt, &why) < 0) {
 		d->rcpt[0] = '\0';
 		dunno(d, why);
 		return;
@@ -83,6 +86,10 @@ void decide_policy(const struct decide_conf *c, const struct policy_attr *attrs,
 		return;
 	}
 	rc = lookup(ctx, d->rcpt, &e);
+	/* The whole address first (a mailbox may be called alice+sales),
+	 * then without its extension, as Postfix's own tables do. */
+	if (rc == STORE_NOTFOUND && delim_split(d->rcpt, c->delims, base, NULL))
+		rc = lookup(ctx, base, &e);
 	if (rc == STORE_ERR) {
 		tempfail(d);
 	} else if (rc == STORE_NOTFOUND) {
@@ -156,8 +163,10 @@ enum sockmap_kind decide_socketmap(const struct decide_conf *c, const char *req,
 				   decide_rewrite_fn rewrite, void *ctx, char *out, size_t out_size)
 {
 	const char *sp = memchr(req, ' ', len), *key, *at, *why;
-	size_t namelen, keylen;
-	char canon[ADDR_MAX], phys[ADDR_MAX], quoted[2 * ADDR_MAX + 2];
+	size_t namelen, keylen, ext;
+	char canon[ADDR_MAX], base[ADDR_MAX], phys[ADDR_MAX];
+	char extended[DELIM_EXTENDED_MAX], quoted[2 * DELIM_EXTENDED_MAX + 2];
+	int rc;
 
 	if (sp == NULL) {
 		snprintf(out, out_size, "PERM malformed request");
@@ -173,15 +182,28 @@ enum sockmap_kind decide_socketmap(const struct decide_conf *c, const char *req,
 	at = keylen ? memrchr(key, '@', keylen) : NULL;
 	/* Bare domains, "@domain" and bare local parts name no mailbox. */
 	if (at == NULL || at == key || at == key + keylen - 1 ||
-	    addr_normalize(key, keylen, c->addr_flags, canon, &why) < 0) {
+	    addr_normalize(key, keylen, c->addr_flags | ADDR_INTERNAL, canon, &why) < 0) {
 		snprintf(out, out_size, "NOTFOUND ");
 		return SOCKMAP_NOTFOUND;
 	}
-	switch (rewrite(ctx, canon, phys)) {
+	rc = rewrite(ctx, canon, phys);
+	/* Postfix sends a socketmap the whole address and never retries it
+	 * without the extension: NOTFOUND here would bounce alice+tag as
+	 * "User unknown in virtual alias table". */
+	if (rc == STORE_NOTFOUND && delim_split(canon, c->delims, base, &ext)) {
+		rc = rewrite(ctx, base, phys);
+		/* Keep the extension, as Postfix's propagate_unmatched_extensions
+		 * does by default: S1 or S2 may file alice+tag's mail by it. */
+		if (rc == STORE_OK && delim_extend(phys, canon, ext, extended, sizeof(extended)) < 0)
+			rc = STORE_ERR;
+	} else if (rc == STORE_OK) {
+		snprintf(extended, sizeof(extended), "%s", phys);
+	}
+	switch (rc) {
 	case STORE_OK:
-		if (decide_quote_addr(phys, quoted, sizeof(quoted)) < 0)
+		if (decide_quote_addr(extended, quoted, sizeof(quoted)) < 0 ||
+		    (size_t)snprintf(out, out_size, "OK %s", quoted) >= out_size)
 			break;
-		snprintf(out, out_size, "OK %s", quoted);
 		return SOCKMAP_OK;
 	case STORE_NOTFOUND:
 		snprintf(out, out_size, "NOTFOUND ");

@@ -38,6 +38,7 @@ struct decide_conf {
 	int unknown_pass;  /* unknown_recipient_action = pass */
 	int hold_defer;    /* hold_action = defer */
 	const char *map_name; /* socketmap_name */
+	const char *delims;   /* recipient_delimiter, "" or NULL: off (see delim.h) */
 };
 
 enum decide_kind {
@@ -59,7 +60,10 @@ struct decision {
 
 /*
  * decide_policy: the answer to one policy request (ATTRS, N). Only the
- * RCPT state is judged; everything else is DUNNO. Reject and defer texts
+ * RCPT state is judged; everything else is DUNNO. A recipient with an
+ * address extension (recipient_delimiter) that is not in the directory as
+ * a whole is judged as the address without it: alice+tag is held when
+ * alice is, unknown when alice is. Reject and defer texts
  * leave out the address: smtpd prefixes "<rcpt>: Recipient address
  * rejected: " to every policy reply it passes on.
  */
@@ -73,7 +77,11 @@ enum sockmap_kind { SOCKMAP_OK, SOCKMAP_NOTFOUND, SOCKMAP_TEMP, SOCKMAP_PERM };
  * "NAME KEY") written into OUT (OUT_SIZE, at least DECIDE_ACTION_MAX) as
  * the netstring's payload: "OK physical", "NOTFOUND ", "TEMP reason" or
  * "PERM reason". Only keys with a local part and a domain are looked up
- * (Postfix also asks for bare domains and @domain: NOTFOUND). The
+ * (Postfix also asks for bare domains and @domain: NOTFOUND). A key with
+ * an extension that is not found whole is rewritten as the key without
+ * it, the extension put back on the result (alice+tag@example.org gives
+ * alice+tag@s1.example.org), as Postfix does for the tables it may split
+ * keys for; it never splits them for a socketmap. The
  * physical address is quoted the way Postfix parses table results (RFC
  * 5322). Returns the kind of reply.
  */

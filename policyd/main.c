@@ -803,6 +803,7 @@ static void setup_decide(struct config *cfg)
 	g.dc.unknown_pass = strcmp(config_str(cfg, "unknown_recipient_action"), "pass") == 0;
 	g.dc.hold_defer = strcmp(config_str(cfg, "hold_action"), "defer") == 0;
 	g.dc.map_name = config_str(cfg, "socketmap_name");
+	g.dc.delims = config_str(cfg, "recipient_delimiter");
 }
 
 static int policyd_run(struct config *cfg)

@@ -9,6 +9,8 @@
 #ifndef FEDMIG_CTL_H
 #define FEDMIG_CTL_H
 
+#include <stdio.h>
+
 #include "config.h"
 #include "store.h"
 
@@ -30,8 +32,29 @@ struct ctl_cmd {
 struct store *ctl_store(struct ctl *ctl);
 /* ctl_usage: print "usage: fedmigctl WORDS ARGS" for CMD, return 2. */
 int ctl_usage(const struct ctl_cmd *cmd);
-/* ctl_normalize: canonical address or print "fedmigctl: ADDR: why", -1. */
+/* ctl_addr: the canonical form of IN, an address as an admin writes it
+ * (RFC 5321, see addr.h; folded if fold_local_part), into OUT: 0, or -1
+ * with a static reason in *why_r. */
+int ctl_addr(const struct ctl *ctl, const char *in, char out[ADDR_MAX], const char **why_r);
+/* ctl_normalize: ctl_addr, or print "fedmigctl: ADDR: why" (ADDR with its
+ * control bytes escaped) and return -1. */
 int ctl_normalize(const struct ctl *ctl, const char *in, char out[ADDR_MAX]);
+
+/* ctl_json_str: S as a JSON string on FP. */
+void ctl_json_str(FILE *fp, const char *s);
+
+struct req;
+/* ctl_req_reason: why R is not moving on: its own reason, else the last
+ * failure of its copy (or copy back) while fedmig-smd retries it; "" when
+ * none. May format into BUF (LEN bytes); the result lives as long as R
+ * and BUF. */
+const char *ctl_req_reason(struct store *s, const struct req *r, char *buf, size_t len);
+
+/* ctl_report_addresses: one line per request of BATCH (0: all) on FP:
+ * ADDRESS STATE "HOLD ms" COPIED VERIFIED and STATES, each state reached
+ * as STATE@SECONDS after submission; with JSON, an "addresses":[...],
+ * member. -1 on a store error (store_errmsg() says which). */
+int ctl_report_addresses(struct store *s, long long batch, int json, FILE *fp);
 
 extern const struct ctl_cmd ctl_directory_cmds[];
 extern const struct ctl_cmd ctl_request_cmds[];

@@ -122,11 +122,14 @@ static int federated(const struct config *cfg, const char *domain)
 /* norm: canonical copy of field F (a role name for errors), or NULL. */
 static char *norm(struct import *im, int line, const char *role, const char *f)
 {
-	char out[ADDR_MAX], why[ADDR_MAX + 128];
+	char out[ADDR_MAX], shown[128], why[512];
 	const char *reason;
 
 	if (addr_normalize(f, strlen(f), im->fold ? ADDR_FOLD_LOCAL : 0, out, &reason) < 0) {
-		snprintf(why, sizeof(why), "%s \"%.*s\": %s", role, 80, f, reason);
+		/* The field is outside input: its bytes are shown, never sent raw
+		 * to the admin's terminal. */
+		snprintf(why, sizeof(why), "%s \"%s\": %s", role,
+			 addr_show(f, strlen(f), shown, sizeof(shown)), reason);
 		row_error(im, line, why);
 		return NULL;
 	}
@@ -177,7 +180,10 @@ static void add_record(struct import *im, const struct csv *csv)
 	}
 	free(list);
 	if (!config_has_system(cfg, system)) {
-		snprintf(why, sizeof(why), "unknown system \"%.64s\" (not in systems)", system);
+		char shown[80];
+
+		snprintf(why, sizeof(why), "unknown system \"%s\" (not in systems)",
+			 addr_show(system, strlen(system), shown, sizeof(shown)));
 		row_error(im, line, why);
 	} else if (physical) {
 		const char *dom = config_sys_str(cfg, system, "domain");

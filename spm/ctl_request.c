@@ -45,8 +45,9 @@ const struct ctl_cmd ctl_request_cmds[] = {
 	{"retry", "ADDRESS", "resume a failed, sync-mismatch or check-failed request", cmd_retry},
 	{"rollback", "ADDRESS|--batch ID [--purge-target]",
 	 "make the source authoritative again (fedmig-spm switches back)", cmd_rollback},
-	{"report", "[--batch ID] [--json]",
-	 "requests per state, hold windows, failures with reasons", cmd_report},
+	{"report", "[--batch ID] [--addresses] [--json]",
+	 "requests per state, hold windows, failures with reasons; --addresses: one line each",
+	 cmd_report},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -65,20 +66,6 @@ static int parse_id(const char *s, long long *id_r)
 	errno = 0;
 	*id_r = strtoll(s, &end, 10);
 	return errno || *end || end == s || *id_r <= 0 ? -1 : 0;
-}
-
-static void json_str(FILE *fp, const char *s)
-{
-	fputc('"', fp);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(fp, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(fp, "\\u%04x", *p);
-		else
-			fputc(*p, fp);
-	}
-	fputc('"', fp);
 }
 
 /* check_request: why R cannot be registered, or NULL. */
@@ -186,8 +173,11 @@ static void import_record(struct import *im, struct csv *csv)
 		return;
 	}
 	memset(&r, 0, sizeof(r));
-	if (ctl_normalize(im->ctl, f[0], r.access) < 0) {
-		import_error(im, line, "bad address");
+	if (ctl_addr(im->ctl, f[0], r.access, &why) < 0) {
+		char shown[ADDR_SHOW_MAX];
+
+		import_error(im, line, "address \"%s\": %s",
+			     addr_show(f[0], strlen(f[0]), shown, sizeof(shown)), why);
 		return;
 	}
 	if (strlen(f[1]) >= sizeof(r.target_system) || strlen(f[3]) >= sizeof(r.scenario)) {
@@ -198,11 +188,18 @@ static void import_record(struct import *im, struct csv *csv)
 	snprintf(r.scenario, sizeof(r.scenario), "%s",
 		 *f[3] ? f[3] : config_str(im->ctl->cfg, "default_scenario"));
 	if (time_parse_local(*f[2] ? f[2] : "now", im->now, &r.planned_at) < 0) {
-		import_error(im, line, "bad planned time \"%s\"", f[2]);
+		char shown[64];
+
+		import_error(im, line, "bad planned time \"%s\"",
+			     addr_show(f[2], strlen(f[2]), shown, sizeof(shown)));
 		return;
 	}
 	if ((why = check_request(im->ctl, &r)) != NULL) {
-		import_error(im, line, "%s: %s", r.target_system, why);
+		char shown[80];
+
+		import_error(im, line, "%s: %s",
+			     addr_show(r.target_system, strlen(r.target_system), shown, sizeof(shown)),
+			     why);
 		return;
 	}
 	if (im->n == im->cap) {
@@ -411,7 +408,7 @@ static void print_job_json(struct store *s, long long job_id, const char *key)
 	       "\"bytes_total\":%lld,\"attempts\":%d,\"reason\":",
 	       key, smd_state_name(st.state), st.folders_done, st.folders_total, st.msgs_done,
 	       st.msgs_total, st.bytes_done, st.bytes_total, st.attempts);
-	json_str(stdout, st.reason);
+	ctl_json_str(stdout, st.reason);
 	printf("}");
 }
 
@@ -419,21 +416,21 @@ static void print_job_json(struct store *s, long long job_id, const char *key)
 static void print_req_json(const struct req *r, struct store *s)
 {
 	printf("{\"id\":%lld,\"address\":", r->id);
-	json_str(stdout, r->access);
+	ctl_json_str(stdout, r->access);
 	printf(",\"target\":");
-	json_str(stdout, r->target_system);
+	ctl_json_str(stdout, r->target_system);
 	printf(",\"scenario\":");
-	json_str(stdout, r->scenario);
+	ctl_json_str(stdout, r->scenario);
 	printf(",\"state\":%d,\"state_name\":\"%s\",\"batch\":%lld,\"planned_at\":%lld,"
 	       "\"attempts\":%d,\"hold_at\":%lld,\"switch_at\":%lld,\"release_at\":%lld,"
 	       "\"reason\":",
 	       r->state, state_name(r->state), r->batch_id, r->planned_at, r->attempts, r->hold_at,
 	       r->switch_at, r->release_at);
-	json_str(stdout, r->reason);
+	ctl_json_str(stdout, r->reason);
 	printf(",\"source_physical\":");
-	json_str(stdout, r->source_physical);
+	ctl_json_str(stdout, r->source_physical);
 	printf(",\"target_physical\":");
-	json_str(stdout, r->target_physical);
+	ctl_json_str(stdout, r->target_physical);
 	if (s) {
 		print_job_json(s, r->id, "copy");
 		print_job_json(s, -r->id, "copy_back");
@@ -444,7 +441,8 @@ static void print_req_json(const struct req *r, struct store *s)
 static int list_one(void *ctx, const struct req *r)
 {
 	struct lister *l = ctx;
-	char tbuf[TIME_BUF];
+	char tbuf[TIME_BUF], why[REQ_REASON_MAX + 64];
+	const char *reason = ctl_req_reason(ctl_store(l->ctl), r, why, sizeof(why));
 
 	if (l->ctl->json) {
 		printf("%s\n  ", l->first ? "[" : ",");
@@ -454,7 +452,7 @@ static int list_one(void *ctx, const struct req *r)
 			printf("%-6s %-32s %-8s %-15s %-19s %s\n", "ID", "ADDRESS", "TARGET", "STATE",
 			       "PLANNED", "REASON");
 		printf("%-6lld %-32s %-8s %-15s %-19s %s\n", r->id, r->access, r->target_system,
-		       state_name(r->state), time_format_local(r->planned_at, tbuf), r->reason);
+		       state_name(r->state), time_format_local(r->planned_at, tbuf), reason);
 	}
 	l->first = 0;
 	return 0;
@@ -723,6 +721,7 @@ static int cmd_rollback(struct ctl *ctl, int argc, char **argv)
 /* --- report --- */
 
 struct failures {
+	struct store *s;
 	int first;
 	int json;
 };
@@ -730,19 +729,21 @@ struct failures {
 static int report_failure(void *ctx, const struct req *r)
 {
 	struct failures *f = ctx;
+	char why[REQ_REASON_MAX + 64];
+	const char *reason = ctl_req_reason(f->s, r, why, sizeof(why));
 
-	if (!state_is_offline(r->state) && *r->reason == '\0')
+	if (!state_is_offline(r->state) && *reason == '\0')
 		return 0;
 	if (f->json) {
 		printf("%s{\"id\":%lld,\"address\":", f->first ? "" : ",", r->id);
-		json_str(stdout, r->access);
+		ctl_json_str(stdout, r->access);
 		printf(",\"state\":\"%s\",\"reason\":", state_name(r->state));
-		json_str(stdout, r->reason);
+		ctl_json_str(stdout, reason);
 		printf("}");
 	} else {
 		if (f->first)
 			printf("failures and retries:\n");
-		printf("  %-32s %-15s %s\n", r->access, state_name(r->state), r->reason);
+		printf("  %-32s %-15s %s\n", r->access, state_name(r->state), reason);
 	}
 	f->first = 0;
 	return 0;
@@ -767,14 +768,14 @@ static int report_copy(void *ctx, const struct req *r)
 		if (store_smd_status(c->s, r->id, &st) != STORE_OK)
 			return 0;
 		printf("%s{\"id\":%lld,\"address\":", c->first ? "" : ",", r->id);
-		json_str(stdout, r->access);
+		ctl_json_str(stdout, r->access);
 		printf(",\"state\":\"%s\",\"copy\":\"%s\",\"folders_done\":%lld,"
 		       "\"folders_total\":%lld,\"messages_done\":%lld,\"messages_total\":%lld,"
 		       "\"bytes_done\":%lld,\"bytes_total\":%lld,\"attempts\":%d,\"reason\":",
 		       state_name(r->state), smd_state_name(st.state), st.folders_done,
 		       st.folders_total, st.msgs_done, st.msgs_total, st.bytes_done, st.bytes_total,
 		       st.attempts);
-		json_str(stdout, st.reason);
+		ctl_json_str(stdout, st.reason);
 		printf("}");
 	} else {
 		if (copy_line(c->s, r->id, "copy", line, sizeof(line)) < 0)
@@ -819,6 +820,7 @@ static int cmd_report(struct ctl *ctl, int argc, char **argv)
 	long long batch = 0, counts[STATE_SLOTS], *w = NULL, total = 0;
 	struct store *s;
 	size_t n = 0;
+	int addresses = 0;
 
 	for (int i = 0; i < argc; i++) {
 		if (i + 1 < argc && strcmp(argv[i], "--batch") == 0) {
@@ -828,6 +830,8 @@ static int cmd_report(struct ctl *ctl, int argc, char **argv)
 			}
 		} else if (strcmp(argv[i], "--json") == 0) {
 			ctl->json = 1;
+		} else if (strcmp(argv[i], "--addresses") == 0) {
+			addresses = 1;
 		} else {
 			return ctl_usage(cmd_of(cmd_report));
 		}
@@ -840,7 +844,7 @@ static int cmd_report(struct ctl *ctl, int argc, char **argv)
 	for (int i = 0; i < STATE_SLOTS; i++)
 		total += counts[i];
 	struct counts_print cp = {counts, ctl->json, 1};
-	struct failures f = {1, ctl->json};
+	struct failures f = {s, 1, ctl->json};
 	struct req_filter filt = {-1, batch, NULL};
 
 	if (ctl->json) {
@@ -859,6 +863,10 @@ static int cmd_report(struct ctl *ctl, int argc, char **argv)
 		       pct(w, n, 50) / 1e3, pct(w, n, 99) / 1e3, n ? w[n - 1] / 1e3 : 0.0);
 	}
 	free(w);
+	if (addresses && ctl_report_addresses(s, batch, ctl->json, stdout) < 0) {
+		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
+		return 1;
+	}
 	struct copies cc = {s, 1, ctl->json};
 
 	if (ctl->json)

@@ -115,6 +115,45 @@ static void drop_lines(char *buf, int (*keep)(const char *line, size_t len, cons
 	*w = '\0';
 }
 
+/* --- what each sink accepts --- */
+
+enum sink { SINK_DOVECOT, SINK_EXEC };
+
+/*
+ * sink_ok: 1 if ADDR (a WHAT: "physical address", ...) may go to SYS's
+ * SINK, else 0 with the reason in WHY. The pilot only hands over canonical
+ * addresses from the directory; this is the last line if one is not, or
+ * was stored before the grammar was enforced: Dovecot's passwd-file splits
+ * fields on ':' and lines on LF, the .addresses file words on white space,
+ * and a script sees its arguments as its own parser does.
+ */
+static int sink_ok(const char *sys, enum sink sink, const char *what, const char *addr, char *why)
+{
+	char canon[ADDR_MAX], shown[160];
+	const char *reason = NULL;
+	size_t len = strlen(addr);
+
+	if (addr_normalize(addr, len, ADDR_INTERNAL, canon, &reason) < 0)
+		;
+	else if (strcasecmp(canon, addr) != 0)
+		reason = "not in canonical form";
+	else if (sink == SINK_EXEC && addr[0] == '-')
+		reason = "a leading '-' would read as an option";
+	else if (sink == SINK_DOVECOT && !addr_local_is_atom(addr))
+		reason = "a quoted local part (not an RFC 5321 dot-atom) cannot be written to "
+			 "Dovecot's passwd-file safely";
+	else if (sink == SINK_DOVECOT && strpbrk(addr, ": \t"))
+		reason = "':' or white space would split the passwd-file's fields";
+	else if (sink == SINK_DOVECOT && addr[0] == '#')
+		reason = "a leading '#' makes a comment line";
+	if (reason == NULL)
+		return 1;
+	snprintf(why, DRV_WHY, "%s: refusing %s \"%s\" for the %s driver: %s", sys, what,
+		 addr_show(addr, len, shown, sizeof(shown)),
+		 sink == SINK_DOVECOT ? "dovecot" : "exec", reason);
+	return 0;
+}
+
 /* --- dovecot driver --- */
 
 static const char *passwd_of(const struct config *cfg, const char *sys, char *why)
@@ -369,6 +408,41 @@ static int keep_not_physical(const char *line, size_t len, const char *physical)
 	return !(sp && (size_t)(line + len - (sp + 1)) == n && strncmp(sp + 1, physical, n) == 0);
 }
 
+static int dovecot_unform(const struct config *cfg, const char *sys, const char *physical,
+			  char *why)
+{
+	char *path = addresses_path(cfg, sys, why);
+	int fd, rc = DRV_OK;
+	char *buf;
+
+	if (path == NULL)
+		return DRV_FAIL;
+	/* Never formed, nothing announced: done (and no empty file made). */
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		free(path);
+		return DRV_OK;
+	}
+	if ((fd = open_locked(path, why)) < 0) {
+		free(path);
+		return DRV_TEMP;
+	}
+	buf = slurp(fd);
+	if (buf) {
+		size_t before = strlen(buf);
+
+		drop_lines(buf, keep_not_physical, physical);
+		if (strlen(buf) != before && rewrite(fd, path, buf, why) < 0)
+			rc = DRV_TEMP;
+	} else {
+		snprintf(why, DRV_WHY, "read %s: %s", path, strerror(errno));
+		rc = DRV_TEMP;
+	}
+	free(buf);
+	close(fd);
+	free(path);
+	return rc;
+}
+
 static int dovecot_delete(const struct config *cfg, const char *sys, const char *physical,
 			  char *why)
 {
@@ -476,6 +550,21 @@ static enum kind kind_of(const struct config *cfg, const char *sys, char *why)
 	return K_NONE;
 }
 
+/* checked: kind_of SYS, or K_BAD when one of the N addresses V (roles
+ * WHAT) must not reach that driver's sink; WHY says why. */
+static enum kind checked(const struct config *cfg, const char *sys, const char *const *what,
+			 const char *const *v, size_t n, char *why)
+{
+	enum kind k = kind_of(cfg, sys, why);
+
+	if (k != K_DOVECOT && k != K_EXEC)
+		return k;
+	for (size_t i = 0; i < n; i++)
+		if (!sink_ok(sys, k == K_DOVECOT ? SINK_DOVECOT : SINK_EXEC, what[i], v[i], why))
+			return K_BAD;
+	return k;
+}
+
 int driver_is_local(const struct config *cfg, const char *sys)
 {
 	char why[DRV_WHY];
@@ -487,8 +576,9 @@ int driver_create(const struct config *cfg, const char *sys, const char *physica
 		  const char *access, char *why)
 {
 	const char *args[] = {"create", physical, access};
+	const char *what[] = {"physical address", "access address"};
 
-	switch (kind_of(cfg, sys, why)) {
+	switch (checked(cfg, sys, what, args + 1, 2, why)) {
 	case K_DOVECOT:
 		return dovecot_create(cfg, sys, physical, why);
 	case K_EXEC:
@@ -503,7 +593,13 @@ int driver_create(const struct config *cfg, const char *sys, const char *physica
 int driver_form(const struct config *cfg, const char *sys, const char *physical,
 		const char *access, const char *const *aliases, size_t naliases, char *why)
 {
-	switch (kind_of(cfg, sys, why)) {
+	const char *v[] = {physical, access};
+	const char *what[] = {"physical address", "access address", "alias"};
+	enum kind k = checked(cfg, sys, what, v, 2, why);
+
+	for (size_t i = 0; i < naliases && k != K_BAD; i++)
+		k = checked(cfg, sys, what + 2, aliases + i, 1, why);
+	switch (k) {
 	case K_DOVECOT:
 		return dovecot_form(cfg, sys, physical, access, aliases, naliases, why);
 	case K_EXEC: {
@@ -530,8 +626,9 @@ int driver_redirect(const struct config *cfg, const char *sys, const char *from,
 		    char *why)
 {
 	const char *args[] = {"redirect", from, to};
+	const char *what[] = {"redirected address", "redirect target"};
 
-	switch (kind_of(cfg, sys, why)) {
+	switch (checked(cfg, sys, what, args + 1, 2, why)) {
 	case K_DOVECOT:
 		return dovecot_redirect(cfg, sys, from, to, why);
 	case K_EXEC:
@@ -546,8 +643,9 @@ int driver_redirect(const struct config *cfg, const char *sys, const char *from,
 int driver_unredirect(const struct config *cfg, const char *sys, const char *from, char *why)
 {
 	const char *args[] = {"unredirect", from};
+	const char *what[] = {"redirected address"};
 
-	switch (kind_of(cfg, sys, why)) {
+	switch (checked(cfg, sys, what, args + 1, 1, why)) {
 	case K_DOVECOT:
 		return dovecot_unredirect(cfg, sys, from, why);
 	case K_EXEC:
@@ -576,11 +674,29 @@ int driver_addresses(const struct config *cfg, const char *sys, char **list_r, c
 	}
 }
 
+int driver_unform(const struct config *cfg, const char *sys, const char *physical, char *why)
+{
+	const char *args[] = {"unform", physical};
+	const char *what[] = {"physical address"};
+
+	switch (checked(cfg, sys, what, args + 1, 1, why)) {
+	case K_DOVECOT:
+		return dovecot_unform(cfg, sys, physical, why);
+	case K_EXEC:
+		return exec_verb(cfg, sys, args, 2, NULL, why);
+	case K_NONE:
+		return DRV_OK;
+	default:
+		return DRV_FAIL;
+	}
+}
+
 int driver_delete(const struct config *cfg, const char *sys, const char *physical, char *why)
 {
 	const char *args[] = {"delete", physical};
+	const char *what[] = {"physical address"};
 
-	switch (kind_of(cfg, sys, why)) {
+	switch (checked(cfg, sys, what, args + 1, 1, why)) {
 	case K_DOVECOT:
 		return dovecot_delete(cfg, sys, physical, why);
 	case K_EXEC:

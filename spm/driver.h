@@ -7,6 +7,8 @@
  *                                 announced upward from now on (E4)
  *   redirect FROM TO              mail delivered to FROM goes to TO (E2, E9)
  *   unredirect FROM               remove that redirect (E4, rollback)
+ *   unform PHYSICAL               stop announcing the addresses form gave
+ *                                 PHYSICAL (cancel, rollback)
  *   addresses                     the access addresses the system announces
  *   delete PHYSICAL               delete the mailbox (E41)
  *
@@ -18,6 +20,15 @@
  * nothing, announces nothing).
  *
  * Every verb is idempotent: doing it twice is doing it once.
+ *
+ * Addresses reach each sink only in a form it cannot misread, else the
+ * verb fails permanently (DRV_FAIL) with the address shown escaped in WHY
+ * and nothing written: dovecot wants a canonical address with a dot-atom
+ * local part (no quoted "a b"@x: no ':', white space, control byte, and
+ * no leading '#', which its files read as a comment); exec wants no
+ * control byte (a script may write lines) and no leading '-' (an option
+ * to the script). An address that is not canonical (addr.h) is refused
+ * by both.
  * Contract: each returns DRV_OK, DRV_TEMP (retry later) or DRV_FAIL
  * (permanent), with the reason in WHY (DRV_WHY bytes) on failure.
  * driver_addresses() sets *LIST_R to the addresses, one per line,
@@ -42,6 +53,7 @@ int driver_form(const struct config *cfg, const char *sys, const char *physical,
 int driver_redirect(const struct config *cfg, const char *sys, const char *from, const char *to,
 		    char *why);
 int driver_unredirect(const struct config *cfg, const char *sys, const char *from, char *why);
+int driver_unform(const struct config *cfg, const char *sys, const char *physical, char *why);
 int driver_addresses(const struct config *cfg, const char *sys, char **list_r, char *why);
 int driver_delete(const struct config *cfg, const char *sys, const char *physical, char *why);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "config_check.h"
 #include "ctl.h"
 #include "log.h"
 #include "server.h"
@@ -91,13 +92,21 @@ struct store *ctl_store(struct ctl *ctl)
 	return ctl->store;
 }
 
+int ctl_addr(const struct ctl *ctl, const char *in, char out[ADDR_MAX], const char **why_r)
+{
+	return addr_normalize(in, strlen(in),
+			      config_bool(ctl->cfg, "fold_local_part") ? ADDR_FOLD_LOCAL : 0, out,
+			      why_r);
+}
+
 int ctl_normalize(const struct ctl *ctl, const char *in, char out[ADDR_MAX])
 {
 	const char *why;
+	char shown[ADDR_SHOW_MAX];
 
-	if (addr_normalize(in, strlen(in), config_bool(ctl->cfg, "fold_local_part") ? ADDR_FOLD_LOCAL : 0,
-			   out, &why) < 0) {
-		fprintf(stderr, "fedmigctl: %s: %s\n", in, why);
+	if (ctl_addr(ctl, in, out, &why) < 0) {
+		fprintf(stderr, "fedmigctl: %s: %s\n", addr_show(in, strlen(in), shown, sizeof(shown)),
+			why);
 		return -1;
 	}
 	return 0;
@@ -123,8 +132,15 @@ static int cmd_check(struct ctl *ctl, int argc, char **argv)
 {
 	struct store *s;
 
+	char *err = NULL;
+
 	if (argc != 0)
 		return ctl_usage(&ctl_base_cmds[1]);
+	if (config_check(ctl->cfg, &err) < 0) {
+		fputs(err, stderr);
+		free(err);
+		return 1;
+	}
 	s = ctl_store(ctl);
 	if (store_check(s) < 0) {
 		fprintf(stderr, "fedmigctl: %s: %s\n", config_str(ctl->cfg, "state_database"),

@@ -1,5 +1,5 @@
 # spm/: fedmigctl (the admin CLI) and fedmig-spm (the migration pilot).
-CTL_OBJS := $(O)/spm/ctl_directory.o $(O)/spm/ctl_request.o
+CTL_OBJS := $(O)/spm/ctl_directory.o $(O)/spm/ctl_request.o $(O)/spm/ctl_report.o
 PROGRAMS += $(O)/spm/fedmigctl
 $(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
@@ -13,16 +13,20 @@ PROGRAMS += $(O)/spm/fedmig-spm
 $(O)/spm/fedmig-spm: $(O)/spm/spm.o $(O)/spm/libspm.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 MANPAGES += man/fedmig-spm.8
-UNIT_TESTS += $(O)/tests/unit/test_spm_pq $(O)/tests/unit/test_spm_store
+UNIT_TESTS += $(O)/tests/unit/test_spm_pq $(O)/tests/unit/test_spm_store $(O)/tests/unit/test_spm_driver
 FUZZ_TARGETS += tests/fuzz/fuzz_spm_pq.c
-$(O)/tests/unit/test_spm_pq.o $(O)/tests/unit/test_spm_store.o $(O)/tests/fuzz/fuzz_spm_pq.o: \
+$(O)/tests/unit/test_spm_pq.o $(O)/tests/unit/test_spm_store.o $(O)/tests/unit/test_spm_driver.o \
+	$(O)/tests/fuzz/fuzz_spm_pq.o: \
 	ALL_CFLAGS += -Ispm
 INTEG_TESTS += tests/integ/spm_crash.sh
 INTEG_TESTS += tests/integ/spm_switch_lab.sh
+INTEG_TESTS += tests/integ/plus_lab.sh
 INTEG_TESTS += tests/integ/spm_copy_lab.sh
 INTEG_TESTS += tests/integ/spm_kill_lab.sh
 INTEG_TESTS += tests/integ/spm_rollback_lab.sh
 INTEG_TESTS += tests/integ/spm_fail_lab.sh
+INTEG_TESTS += tests/integ/spm_hostile_lab.sh
+INTEG_TESTS += tests/integ/ctl_addresses.sh
 # bench/spm: a due pass on a large store (bench/spm_pass), switches under load.
 BENCHES += bench/spm
 $(O)/bench/spm_pass: $(O)/bench/spm_pass.o $(O)/spm/libspm.a $(LIBFEDMIG)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "delim.h"
 #include "driver.h"
 #include "log.h"
 #include "pilot.h"
@@ -276,9 +277,11 @@ static int addr_held(struct pilot *p, const char *addr)
 	char canon[ADDR_MAX];
 	const char *why;
 
-	if (addr_normalize(addr, strlen(addr), ADDR_FOLD_LOCAL, canon, &why) < 0)
+	if (addr_normalize(addr, strlen(addr), ADDR_FOLD_LOCAL | ADDR_INTERNAL, canon, &why) < 0)
 		return 0;
-	return store_dir_lookup(p->s, canon, &e) == STORE_OK && e.held;
+	return delim_dir_lookup(p->s, config_str(p->cfg, "recipient_delimiter"), canon, &e) ==
+		       STORE_OK &&
+	       e.held;
 }
 
 static int sweep_scan(void *ctx, const struct pq_msg *m)
@@ -396,6 +399,7 @@ int pilot_sweeping(struct pilot *p)
 
 struct drain {
 	const char *phys;
+	const char *delims; /* the queue holds alice+tag@P1 as the socketmap wrote it */
 	int busy;
 	const char **defer;
 	size_t ndefer, cap;
@@ -407,7 +411,7 @@ static int drain_scan(void *ctx, const struct pq_msg *m)
 	int ours = 0;
 
 	for (size_t i = 0; i < m->nrcpt && !ours; i++)
-		ours = strcmp(m->rcpt[i], d->phys) == 0;
+		ours = delim_is(m->rcpt[i], d->phys, d->delims);
 	if (!ours)
 		return 0;
 	if (strcmp(m->queue_name, "deferred") == 0) {
@@ -432,7 +436,7 @@ static int drain(struct pilot *p, const struct req *r, const char *phys, char *w
 	long long deadline = time_mono_us() + config_time_ms(p->cfg, "drain_timeout") * 1000;
 
 	for (;;) {
-		struct drain d = {phys, 0, NULL, 0, 0};
+		struct drain d = {phys, config_str(p->cfg, "recipient_delimiter"), 0, NULL, 0, 0};
 		int rc = pf_scan(p->pf, drain_scan, &d);
 
 		if (rc == 0 && d.ndefer > 0) {
@@ -795,6 +799,8 @@ static int order_cancel(struct pilot *p, struct req *r)
 	}
 	if (*r->target_physical) {
 		rc = driver_unredirect(p->cfg, r->target_system, r->target_physical, why);
+		if (rc == DRV_OK)
+			rc = driver_unform(p->cfg, r->target_system, r->target_physical, why);
 		if (rc != DRV_OK)
 			return retry(p, r, "cancel", rc, why);
 		crash_point(p, r, "cancel unredirect");
@@ -969,6 +975,9 @@ static int order_rollback(struct pilot *p, struct req *r)
 	}
 	if (*r->target_physical) {
 		rc = driver_unredirect(p->cfg, r->target_system, r->target_physical, why);
+		/* The target announces the access addresses no more (E4 undone). */
+		if (rc == DRV_OK)
+			rc = driver_unform(p->cfg, r->target_system, r->target_physical, why);
 		if (rc != DRV_OK)
 			return retry(p, r, "rollback unredirect", rc, why);
 		crash_point(p, r, "rollback unredirect target");

@@ -18,7 +18,8 @@ static void add_rcpt(struct pq_msg *m, const char *a, size_t len)
 		m->cap = m->cap ? m->cap * 2 : 8;
 		m->rcpt = xrealloc(m->rcpt, m->cap * sizeof(*m->rcpt));
 	}
-	if (addr_normalize(a, len, ADDR_FOLD_LOCAL, m->rcpt[m->nrcpt], &why) < 0)
+	/* Queue files hold Postfix's internal form. */
+	if (addr_normalize(a, len, ADDR_FOLD_LOCAL | ADDR_INTERNAL, m->rcpt[m->nrcpt], &why) < 0)
 		snprintf(m->rcpt[m->nrcpt], ADDR_MAX, "%.*s", ADDR_MAX - 1, a);
 	m->nrcpt++;
 }

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config_check.h"
 #include "daemon.h"
 #include "log.h"
 #include "pilot.h"
@@ -50,18 +52,58 @@ static int option(int opt, const char *arg)
 	return -1;
 }
 
+/* lock_holder: the pid daemon_lock() wrote into NAME in DFD, or 0. Read
+ * as root from a directory fedmig_user may own: no link followed, no
+ * FIFO waited on. */
+static long lock_holder(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	char buf[32];
+	ssize_t n;
+	long pid = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		if (sscanf(buf, "%ld", &pid) != 1)
+			pid = 0;
+	}
+	close(fd);
+	return pid;
+}
+
+/* say: log MSG and put it on stderr too: started by hand (--once from a
+ * shell), the syslog line alone leaves the terminal silent. */
+static void say(const char *msg)
+{
+	log_error("%s", msg);
+	fprintf(stderr, "%s: %s\n", log_prog(), msg);
+}
+
 static int bind_spm(struct config *cfg)
 {
 	const char *dir = config_str(cfg, "run_directory");
+	const char *name = "fedmig-spm.lock";
 	char *err = NULL;
 	int dfd;
 
+	/* Refuse a configuration whose requests would all fail at their first
+	 * provisioning step. */
+	if (config_check(cfg, &err) < 0) {
+		for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
+			say(line);
+		free(err);
+		return 1;
+	}
 	/* One pilot at a time, daemon or --once. We are root here and the
 	 * network-facing daemons run as fedmig_user: nothing they could
 	 * have planted in the run directory is followed or trusted. */
 	dfd = daemon_run_dir(dir, config_str(cfg, "fedmig_user"), &err);
 	if (dfd < 0) {
-		log_error("%s", err);
+		say(err);
 		free(err);
 		return 1;
 	}
@@ -73,19 +115,32 @@ static int bind_spm(struct config *cfg)
 	 */
 	helper = pf_open(cfg, &err);
 	if (helper == NULL) {
-		log_error("%s", err);
+		say(err);
 		free(err);
 		close(dfd);
 		return 1;
 	}
-	lock_fd = daemon_lock(dfd, dir, "fedmig-spm.lock", &err);
-	close(dfd);
+	lock_fd = daemon_lock(dfd, dir, name, &err);
 	if (lock_fd < 0) {
-		log_error("%s", err);
+		long pid = strstr(err, "already running") ? lock_holder(dfd, name) : 0;
+
+		if (pid > 0) {
+			char *msg = xasprintf("another fedmig-spm (pid %ld) is running (lock %s/%s)%s",
+					      pid, dir, name,
+					      once ? "; --once not needed: it does the due work itself"
+						   : "");
+
+			say(msg);
+			free(msg);
+		} else {
+			say(err);
+		}
 		free(err);
+		close(dfd);
 		pf_close(&helper);
 		return 1;
 	}
+	close(dfd);
 	return 0;
 }
 

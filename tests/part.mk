@@ -4,3 +4,13 @@ BENCHES += bench/e2e
 BENCHES += bench/imap_client
 $(O)/bench/noop_milter: $(O)/bench/noop_milter.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MILTER_LIBS)
+# No test or bench calls Postfix or Dovecot without its own configuration.
+INTEG_TESTS += tests/integ/host_config_lint.sh
+# Every configuration key is read by something, or setting it is an error.
+INTEG_TESTS += tests/integ/config_keys_used.sh
+INTEG_TESTS += tests/integ/spm_start_checks.sh
+INTEG_TESTS += tests/integ/ctl_report.sh
+# The README's fedmig.conf, CSV and Postfix blocks work as printed.
+INTEG_TESTS += tests/integ/readme_config.sh
+# The test machinery fails a skip in CI and a man check with nothing built.
+INTEG_TESTS += tests/integ/runner_self.sh

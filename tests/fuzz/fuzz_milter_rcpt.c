@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i <= size && n < 64; i++) {
 		if (i < size && data[i] != '\n')
 			continue;
-		if (addr_normalize((const char *)data + start, i - start, ADDR_FOLD_LOCAL, canon[n],
-				   &why) == 0) {
+		if (addr_normalize((const char *)data + start, i - start, ADDR_FOLD_LOCAL | ADDR_INTERNAL,
+				   canon[n], &why) == 0) {
 			r[n].addr = canon[n];
 			want += strlen(canon[n]) + (n > 0);
 			n++;

@@ -23,7 +23,7 @@ static int fake_lookup(void *ctx, const char *addr, struct dir_entry *r)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const domains[] = {"example.org"};
-	struct decide_conf c = {domains, 1, ADDR_FOLD_LOCAL, 0, 1, "virtual"};
+	struct decide_conf c = {domains, 1, ADDR_FOLD_LOCAL, 0, 1, "virtual", "+-"};
 	struct policy_parser *p;
 	size_t off = 0, used, n;
 	unsigned seed;

@@ -22,7 +22,7 @@ static int fake_rewrite(void *ctx, const char *addr, char out[ADDR_MAX])
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const domains[] = {"example.org"};
-	struct decide_conf c = {domains, 1, ADDR_FOLD_LOCAL, 0, 0, "virtual"};
+	struct decide_conf c = {domains, 1, ADDR_FOLD_LOCAL, 0, 0, "virtual", "+-"};
 	struct netstring_dec *d;
 	size_t off = 0, used, n;
 	unsigned seed;

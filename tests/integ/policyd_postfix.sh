@@ -51,10 +51,10 @@ CSV
 "$CTL" -c "$FEDMIG_CONF" directory import "$TMP/dir.csv" >"$TMP/ctl.log" 2>&1 || fail "directory import: $(cat "$TMP/ctl.log")"
 
 # The socketmap through Postfix's own client.
-got=$(postmap -q "alice@$ACCESS_DOMAIN" "socketmap:unix:$SOCKETMAP_SOCKET:virtual") ||
+got=$(postmap -c "$POSTFIX_CONFIG" -q "alice@$ACCESS_DOMAIN" "socketmap:unix:$SOCKETMAP_SOCKET:virtual") ||
 	fail "postmap -q alice: nothing"
 [ "$got" = "alice@$S1_DOMAIN" ] || fail "postmap -q alice: $got"
-postmap -q "nobody@$ACCESS_DOMAIN" "socketmap:unix:$SOCKETMAP_SOCKET:virtual" &&
+postmap -c "$POSTFIX_CONFIG" -q "nobody@$ACCESS_DOMAIN" "socketmap:unix:$SOCKETMAP_SOCKET:virtual" &&
 	fail "postmap -q nobody found something"
 
 # hold_action = defer needs the policy service to say so.

@@ -49,6 +49,8 @@ socketmap_socket = unix:$TMP/$1-socketmap.sock
 systems = s1 s2
 s1_domain = s1.test
 s2_domain = s2.test
+s1_driver = none
+s2_driver = none
 $2
 CONF
 }
@@ -88,6 +90,10 @@ start small
 "$CTL" -c "$TMP/main.conf" directory hold held@example.org >>"$TMP/ctl.log" 2>&1 || fail "fedmigctl directory hold"
 chown fedmig "$TMP"/fedmig.db*
 
+# Postfix's own client gets an empty configuration of ours: the host's
+# /etc/postfix may be missing or anything at all.
+mkdir -p "$TMP/postfix"
+: >"$TMP/postfix/main.cf"
 export TMP CTL
 python3 - <<'PY' || fail "python checks (see above)"
 import os, socket, subprocess, sys, threading, time
@@ -297,7 +303,7 @@ for bad in [b"5:virtual alice@example.org,", b"-1:", b"01:x,", b"abc", b"9999999
     except ConnectionResetError:
         pass
 check(sm(m, b"bob@example.org") == b"14:OK bob@s2.test,", "socketmap connection unaffected")
-p = subprocess.run(["postmap", "-q", "alice@example.org",
+p = subprocess.run(["postmap", "-c", TMP + "/postfix", "-q", "alice@example.org",
                     "socketmap:unix:%s:virtual" % MSOCK], capture_output=True, text=True)
 check(p.stdout.strip() == "alice@s1.test", "postmap -q: %r %r" % (p.stdout, p.stderr))
 

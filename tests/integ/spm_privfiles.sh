@@ -30,7 +30,7 @@ policy_socket =
 socketmap_socket = unix:$T/sock/socketmap
 systems = s1
 s1_domain = s1.example.org
-s1_driver = exec
+s1_driver = none
 CONF
 "$CTL" -c "$T/fedmig.conf" check >/dev/null 2>&1
 chmod 0666 "$T"/fedmig.db*

@@ -7,7 +7,8 @@
 # mail S2 received since the switch back to S1. Afterwards every accepted
 # message is in its S1 mailbox exactly once (nothing lost, nothing twice),
 # mail accepted after the rollback went to S1 and never to S2, nothing is
-# left in the hold queue, and the directory points at S1 again.
+# left in the hold queue, the directory points at S1 again, and S2's
+# .addresses file no longer announces the access addresses.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
@@ -119,6 +120,14 @@ PY
 rc=$?
 held=$(postqueue -c "$POSTFIX_CONFIG" -j | grep -c '"queue_name": *"hold"' || true)
 [ "$held" = 0 ] || { echo "hold queue not empty: $held"; rc=1; }
+# S2 announces the rolled-back addresses no more (form undone), and the
+# unswitched one never was: an upward sync would claim them for S2.
+for u in b1 b2 stay; do
+	if grep -q "^$u@example.org " "$LAB/s2/passwd.addresses"; then
+		echo "S2 still announces $u@example.org: $(cat "$LAB/s2/passwd.addresses")"
+		rc=1
+	fi
+done
 if [ $rc = 0 ]; then
 	echo "PASS spm_rollback_lab"
 else

@@ -32,6 +32,14 @@ static const struct {
 	{"field too long", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nb\n",
 	 0, "E1:field too long;L2:b"},
 	{"empty input", "", 0, ""},
+	{"bom", "\xef\xbb\xbf" "access,b\r\nc,d\r\n", 0, "L1:access|b;L2:c|d"},
+	{"bom only", "\xef\xbb\xbf", 0, ""},
+	{"bom then quote", "\xef\xbb\xbf\"a,b\",c\n", 0, "L1:a,b|c"},
+	{"two boms", "\xef\xbb\xbf\xef\xbb\xbf" "a\n", 0, "L1:\xef\xbb\xbf" "a"},
+	{"bom not at start", "a\n\xef\xbb\xbf" "b\n", 0, "L1:a;L2:\xef\xbb\xbf" "b"},
+	{"half bom", "\xef\xbb" "a,b\n", 0, "L1:\xef\xbb" "a|b"},
+	{"half bom at eof", "\xef\xbb", 0, "L1:\xef\xbb"},
+	{"bom prefix then comma", "\xef,b\n", 0, "L1:\xef|b"},
 };
 
 static void run(const char *in, size_t len, size_t chunk, char *out, size_t outlen)

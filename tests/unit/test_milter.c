@@ -128,33 +128,53 @@ START_TEST(test_decide)
 		int want;                 /* recipients that hold */
 		enum hold_reason reason[4];
 		long long request[4];
+		const char *delims; /* recipient_delimiter, NULL: off */
 	} cases[] = {
 		/* Held: whatever the time. */
-		{{"alice@example.org"}, 2000, 1, {HOLD_HELD}, {7}},
-		{{"alice@example.org"}, 100, 1, {HOLD_HELD}, {7}},
+		{{"alice@example.org"}, 2000, 1, {HOLD_HELD}, {7}, NULL},
+		{{"alice@example.org"}, 100, 1, {HOLD_HELD}, {7}, NULL},
 		/* Its old physical address is held too, and found. */
-		{{"alice@s1.example.org"}, 2000, 1, {HOLD_HELD}, {7}},
+		{{"alice@s1.example.org"}, 2000, 1, {HOLD_HELD}, {7}, NULL},
 		/* Switched after MAIL FROM: rule 4. */
-		{{"bob@example.org"}, 999, 1, {HOLD_SWITCHED}, {8}},
+		{{"bob@example.org"}, 999, 1, {HOLD_SWITCHED}, {8}, NULL},
 		/* The former physical address names the same mailbox. */
-		{{"bob@s1.example.org"}, 999, 1, {HOLD_SWITCHED}, {8}},
+		{{"bob@s1.example.org"}, 999, 1, {HOLD_SWITCHED}, {8}, NULL},
 		/* Switched at or before MAIL FROM: cleanup saw the new address. */
-		{{"bob@example.org"}, 1000, 0, {HOLD_NONE}, {0}},
-		{{"bob@example.org"}, 5000, 0, {HOLD_NONE}, {0}},
+		{{"bob@example.org"}, 1000, 0, {HOLD_NONE}, {0}, NULL},
+		{{"bob@example.org"}, 5000, 0, {HOLD_NONE}, {0}, NULL},
 		/* Never switched, switched long ago, not in the directory. */
 		{{"carol@example.org", "dave@example.org", "nobody@example.org",
 		  "x@elsewhere.net"},
 		 2000,
 		 0,
 		 {HOLD_NONE, HOLD_NONE, HOLD_NONE, HOLD_NONE},
-		 {0}},
+		 {0}, NULL},
 		/* One held recipient among others holds the message. */
 		{{"carol@example.org", "bob@example.org", "x@elsewhere.net", "alice@example.org"},
 		 500,
 		 2,
 		 {HOLD_NONE, HOLD_SWITCHED, HOLD_NONE, HOLD_HELD},
-		 {0, 8, 0, 7}},
-		{{NULL}, 500, 0, {HOLD_NONE}, {0}},
+		 {0, 8, 0, 7}, NULL},
+		{{NULL}, 500, 0, {HOLD_NONE}, {0}, NULL},
+		/* Extensions: alice+tag is alice, also at her physical address. */
+		{{"alice+tag@example.org"}, 2000, 1, {HOLD_HELD}, {7}, "+"},
+		{{"alice+@example.org"}, 2000, 1, {HOLD_HELD}, {7}, "+"},
+		{{"alice+tag@s1.example.org"}, 2000, 1, {HOLD_HELD}, {7}, "+"},
+		{{"alice-tag@example.org"}, 2000, 1, {HOLD_HELD}, {7}, "+-"},
+		{{"bob+x@example.org"}, 999, 1, {HOLD_SWITCHED}, {8}, "+"},
+		{{"bob+x@s1.example.org"}, 999, 1, {HOLD_SWITCHED}, {8}, "+"},
+		{{"bob+x@example.org"}, 1000, 0, {HOLD_NONE}, {0}, "+"},
+		{{"carol+x@example.org", "alice+y@example.org"},
+		 2000,
+		 1,
+		 {HOLD_NONE, HOLD_HELD},
+		 {0, 7},
+		 "+"},
+		/* Off, another delimiter, a delimiter first, an unknown base. */
+		{{"alice+tag@example.org"}, 2000, 0, {HOLD_NONE}, {0}, NULL},
+		{{"alice+tag@example.org"}, 2000, 0, {HOLD_NONE}, {0}, "-"},
+		{{"+alice@example.org"}, 2000, 0, {HOLD_NONE}, {0}, "+"},
+		{{"nobody+alice@example.org"}, 2000, 0, {HOLD_NONE}, {0}, "+"},
 	};
 	struct store *s = make_store(path);
 
@@ -168,8 +188,9 @@ START_TEST(test_decide)
 			r[n].reason = HOLD_SWITCHED; /* must be overwritten */
 			n++;
 		}
-		ck_assert_msg(decide_check(s, r, n, cases[i].mail_us) == cases[i].want, "case %zu",
-			      i);
+		ck_assert_msg(decide_check(s, cases[i].delims, r, n, cases[i].mail_us) ==
+				      cases[i].want,
+			      "case %zu", i);
 		for (size_t j = 0; j < n; j++) {
 			ck_assert_msg(r[j].reason == cases[i].reason[j], "case %zu rcpt %zu: %s", i,
 				      j, decide_reason_name(r[j].reason));
@@ -184,9 +205,9 @@ START_TEST(test_decide)
 		ck_assert_int_eq(store_dir_switch(s, "alice@example.org", "s2",
 						  "alice@s2.example.org", 7, 3000),
 				 STORE_OK);
-		ck_assert_int_eq(decide_check(s, &r, 1, 2999), 1);
+		ck_assert_int_eq(decide_check(s, NULL, &r, 1, 2999), 1);
 		ck_assert_int_eq(r.reason, HOLD_SWITCHED);
-		ck_assert_int_eq(decide_check(s, &r, 1, 3000), 0);
+		ck_assert_int_eq(decide_check(s, NULL, &r, 1, 3000), 0);
 	}
 	store_close(&s);
 }
@@ -226,7 +247,7 @@ START_TEST(test_pool)
 	h2 = pool_get(pool, err, sizeof(err));
 	ck_assert_msg(h2 != NULL, "%s", err);
 	ck_assert(pool_store(h) != pool_store(h2));
-	ck_assert_int_eq(decide_check(pool_store(h), &r, 1, 0), 1);
+	ck_assert_int_eq(decide_check(pool_store(h), NULL, &r, 1, 0), 1);
 	pool_put(pool, h, 0);
 	pool_put(pool, h2, 0);
 	h = pool_get(pool, err, sizeof(err));
@@ -243,7 +264,7 @@ START_TEST(test_pool)
 	ck_assert_int_eq(rename(other, path), 0);
 	h = pool_get(pool, err, sizeof(err));
 	ck_assert_msg(h != NULL, "%s", err);
-	ck_assert_int_eq(decide_check(pool_store(h), &r, 1, 0), 0);
+	ck_assert_int_eq(decide_check(pool_store(h), NULL, &r, 1, 0), 0);
 	pool_put(pool, h, 0);
 
 	/* Removed: an error, not the old file's answers. */

@@ -258,7 +258,19 @@ static const struct {
 	{"bad address, control", "RCPT", "a\tb@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0,
 	 DECIDE_DUNNO, "DUNNO", NULL},
 	{"quoted local part", "RCPT", "\"john doe\"@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0,
+	 DECIDE_REJECT, "550 5.1.1 User unknown", "john doe@example.org"},	/* recipient= is Postfix's internal form: unquoted, and still the
+	 * same directory key as the quoted form. */
+	{"internal form", "RCPT", "John Doe@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0,
 	 DECIDE_REJECT, "550 5.1.1 User unknown", "john doe@example.org"},
+	{"internal form, passwd-file line", "RCPT", "v@s2.example.org:{plain}x::::::j@example.org",
+	 QUAR, 0, STORE_NOTFOUND, 0, 0, DECIDE_REJECT, "550 5.1.1",
+	 "v@s2.example.org:{plain}x::::::j@example.org"},
+	{"bad address, invalid UTF-8", "RCPT", "a\xff@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0,
+	 DECIDE_DUNNO, "DUNNO", NULL},
+	{"bad address, C1 control", "RCPT", "a\xc2\x85@example.org", QUAR, 0, STORE_NOTFOUND, 0,
+	 0, DECIDE_DUNNO, "DUNNO", NULL},
+	{"bad address, escape", "RCPT", "a\x1b[2J@example.org", QUAR, 0, STORE_NOTFOUND, 0, 0,
+	 DECIDE_DUNNO, "DUNNO", NULL},
 };
 
 /*
@@ -304,7 +316,7 @@ START_TEST(test_decide)
 {
 	static const char *const domains[] = {"example.org", "example.net"};
 	struct decide_conf c = {domains, 2, ADDR_FOLD_LOCAL, decide_cases[_i].unknown_pass,
-				decide_cases[_i].hold_defer, "virtual"};
+				decide_cases[_i].hold_defer, "virtual", NULL};
 	struct policy_attr attrs[4];
 	size_t n = 0;
 	struct fake f;
@@ -341,6 +353,97 @@ START_TEST(test_decide)
 }
 END_TEST
 
+/* --- address extensions (recipient_delimiter) --- */
+
+static const struct {
+	const char *key;
+	int rc, held;
+	enum dir_match match;
+} ext_dir[] = {
+	{"alice@example.org", STORE_OK, 1, DIR_ACCESS},
+	{"alice@s1.test", STORE_OK, 1, DIR_PHYSICAL},
+	{"bob@example.org", STORE_OK, 0, DIR_ACCESS},
+	/* A mailbox whose own name carries the delimiter, not held. */
+	{"alice+sales@example.org", STORE_OK, 0, DIR_ACCESS},
+	{"err@example.org", STORE_ERR, 0, 0},
+};
+
+static int ext_lookup(void *ctx, const char *addr, struct dir_entry *r)
+{
+	struct fake *f = ctx;
+
+	f->calls++;
+	snprintf(f->asked, sizeof(f->asked), "%s", addr);
+	for (size_t i = 0; i < sizeof(ext_dir) / sizeof(ext_dir[0]); i++) {
+		if (strcmp(ext_dir[i].key, addr) != 0)
+			continue;
+		memset(r, 0, sizeof(*r));
+		r->held = ext_dir[i].held;
+		r->match = ext_dir[i].match;
+		r->request_id = 42;
+		return ext_dir[i].rc;
+	}
+	return STORE_NOTFOUND;
+}
+
+static const struct {
+	const char *name;
+	const char *delims, *rcpt;
+	int hold_defer;
+	enum decide_kind want;
+	const char *asked; /* the last key looked up */
+	int calls;
+} ext_cases[] = {
+	{"held with tag", "+", "alice+tag@example.org", DEFER, DECIDE_DEFER, "alice@example.org",
+	 2},
+	{"held with tag, quarantine", "+", "alice+tag@example.org", QUAR, DECIDE_DUNNO,
+	 "alice@example.org", 2},
+	{"empty extension", "+", "alice+@example.org", DEFER, DECIDE_DEFER, "alice@example.org",
+	 2},
+	{"known with tag", "+", "bob+x@example.org", DEFER, DECIDE_DUNNO, "bob@example.org", 2},
+	{"unknown base", "+", "nobody+x@example.org", QUAR, DECIDE_REJECT, "nobody@example.org",
+	 2},
+	{"delimiter at start", "+", "+alice@example.org", QUAR, DECIDE_REJECT,
+	 "+alice@example.org", 1},
+	{"off: unknown", "", "bob+x@example.org", QUAR, DECIDE_REJECT, "bob+x@example.org", 1},
+	{"exact match first", "+", "alice+sales@example.org", DEFER, DECIDE_DUNNO,
+	 "alice+sales@example.org", 1},
+	{"several delimiters", "-+", "alice-x+y@example.org", DEFER, DECIDE_DEFER,
+	 "alice@example.org", 2},
+	{"held physical with tag", "+", "alice+tag@s1.test", DEFER, DECIDE_DEFER, "alice@s1.test",
+	 2},
+	{"store error on base", "+", "err+x@example.org", QUAR, DECIDE_TEMPFAIL,
+	 "err@example.org", 2},
+};
+
+START_TEST(test_decide_ext)
+{
+	static const char *const domains[] = {"example.org"};
+	struct decide_conf c = {domains, 1, ADDR_FOLD_LOCAL, 0, ext_cases[_i].hold_defer,
+				"virtual", ext_cases[_i].delims};
+	struct policy_attr attrs[] = {
+		{"request", "smtpd_access_policy"},
+		{"protocol_state", "RCPT"},
+		{"recipient", ext_cases[_i].rcpt},
+	};
+	struct fake f;
+	struct decision d;
+
+	memset(&f, 0, sizeof(f));
+	decide_policy(&c, attrs, 3, ext_lookup, &f, &d);
+	ck_assert_msg(d.kind == ext_cases[_i].want, "case %d (%s): kind %d (%s), want %d", _i,
+		      ext_cases[_i].name, d.kind, d.action, ext_cases[_i].want);
+	ck_assert_msg(f.calls == ext_cases[_i].calls && strcmp(f.asked, ext_cases[_i].asked) == 0,
+		      "case %d (%s): %d lookups, last %s", _i, ext_cases[_i].name, f.calls,
+		      f.asked);
+	/* The log names the recipient as written, extension and all. */
+	ck_assert_msg(strcmp(d.rcpt, ext_cases[_i].rcpt) == 0, "case %d (%s): rcpt %s", _i,
+		      ext_cases[_i].name, d.rcpt);
+	if (d.kind == DECIDE_DEFER)
+		ck_assert_int_eq(d.request_id, 42);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -354,6 +457,7 @@ static Suite *suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("decide");
 	tcase_add_loop_test(tc, test_decide, 0, sizeof(decide_cases) / sizeof(decide_cases[0]));
+	tcase_add_loop_test(tc, test_decide_ext, 0, sizeof(ext_cases) / sizeof(ext_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

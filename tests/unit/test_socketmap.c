@@ -202,13 +202,23 @@ static const struct {
 	{"physical with dots", "virtual d@example.org", STORE_OK, "a.b.c@s1.test", SOCKMAP_OK,
 	 "OK a.b.c@s1.test", "d@example.org"},
 	{"physical with double dot", "virtual d@example.org", STORE_OK, "a..b@s1.test",
-	 SOCKMAP_OK, "OK \"a..b\"@s1.test", "d@example.org"},
+	 SOCKMAP_OK, "OK \"a..b\"@s1.test", "d@example.org"},	/* Keys come in Postfix's internal form (unquoted) or quoted: one entry. */
+	{"internal key", "virtual John Doe@example.org", STORE_OK, "jd@s1.test", SOCKMAP_OK,
+	 "OK jd@s1.test", "john doe@example.org"},
+	{"quoted key", "virtual \"John Doe\"@example.org", STORE_OK, "jd@s1.test", SOCKMAP_OK,
+	 "OK jd@s1.test", "john doe@example.org"},
+	{"invalid UTF-8 key", "virtual a\xff@example.org", STORE_ERR, NULL, SOCKMAP_NOTFOUND,
+	 "NOTFOUND ", NULL},
+	{"overlong UTF-8 key", "virtual a\xc0\xae@example.org", STORE_ERR, NULL,
+	 SOCKMAP_NOTFOUND, "NOTFOUND ", NULL},
+	{"C1 control key", "virtual a\xc2\x9b" "2J@example.org", STORE_ERR, NULL,
+	 SOCKMAP_NOTFOUND, "NOTFOUND ", NULL},
 };
 
 START_TEST(test_socketmap)
 {
 	static const char *const domains[] = {"example.org"};
-	struct decide_conf c = {domains, 1, ADDR_FOLD_LOCAL, 0, 0, "virtual"};
+	struct decide_conf c = {domains, 1, ADDR_FOLD_LOCAL, 0, 0, "virtual", NULL};
 	struct fake f = {sm_cases[_i].rc, sm_cases[_i].physical, 0, ""};
 	char out[DECIDE_ACTION_MAX];
 	enum sockmap_kind k = decide_socketmap(&c, sm_cases[_i].req, strlen(sm_cases[_i].req),
@@ -228,6 +238,98 @@ START_TEST(test_socketmap)
 }
 END_TEST
 
+/* --- address extensions (recipient_delimiter) --- */
+
+/* A small directory: what store_dir_rewrite() answers for each key. */
+static const struct {
+	const char *key;
+	int rc;
+	const char *physical;
+} ext_dir[] = {
+	{"alice@example.org", STORE_OK, "alice@s1.test"},
+	{"a.smith@example.org", STORE_OK, "alice@s1.test"}, /* alias */
+	/* A mailbox whose own name carries the delimiter. */
+	{"alice+sales@example.org", STORE_OK, "sales@s1.test"},
+	{"alice@s0.test", STORE_OK, "alice@s1.test"}, /* former physical */
+	{"err@example.org", STORE_ERR, NULL},
+};
+
+struct ext_fake {
+	int calls;
+	char asked[4][ADDR_MAX];
+};
+
+static int ext_rewrite(void *ctx, const char *addr, char out[ADDR_MAX])
+{
+	struct ext_fake *f = ctx;
+
+	if (f->calls < 4)
+		snprintf(f->asked[f->calls], ADDR_MAX, "%s", addr);
+	f->calls++;
+	for (size_t i = 0; i < sizeof(ext_dir) / sizeof(ext_dir[0]); i++) {
+		if (strcmp(ext_dir[i].key, addr) != 0)
+			continue;
+		if (ext_dir[i].rc == STORE_OK)
+			snprintf(out, ADDR_MAX, "%s", ext_dir[i].physical);
+		return ext_dir[i].rc;
+	}
+	return STORE_NOTFOUND;
+}
+
+static const struct {
+	const char *name;
+	const char *delims, *req;
+	enum sockmap_kind want;
+	const char *reply;
+	int calls; /* lookups: 1 whole, 2 whole then base */
+} ext_cases[] = {
+	{"tag kept", "+", "virtual alice+tag@example.org", SOCKMAP_OK, "OK alice+tag@s1.test", 2},
+	{"no extension", "+", "virtual alice@example.org", SOCKMAP_OK, "OK alice@s1.test", 1},
+	{"empty extension", "+", "virtual alice+@example.org", SOCKMAP_OK, "OK alice+@s1.test",
+	 2},
+	{"delimiter at start", "+", "virtual +alice@example.org", SOCKMAP_NOTFOUND, "NOTFOUND ",
+	 1},
+	{"exact match first", "+", "virtual alice+sales@example.org", SOCKMAP_OK,
+	 "OK sales@s1.test", 1},
+	{"unknown base", "+", "virtual nobody+tag@example.org", SOCKMAP_NOTFOUND, "NOTFOUND ", 2},
+	{"off", "", "virtual alice+tag@example.org", SOCKMAP_NOTFOUND, "NOTFOUND ", 1},
+	{"off (NULL)", NULL, "virtual alice+tag@example.org", SOCKMAP_NOTFOUND, "NOTFOUND ", 1},
+	{"other delimiter", "-", "virtual alice+tag@example.org", SOCKMAP_NOTFOUND, "NOTFOUND ",
+	 1},
+	{"several: -", "+-", "virtual alice-tag@example.org", SOCKMAP_OK, "OK alice-tag@s1.test",
+	 2},
+	{"several: first wins", "-+", "virtual alice+a-b@example.org", SOCKMAP_OK,
+	 "OK alice+a-b@s1.test", 2},
+	{"alias", "+", "virtual a.smith+x@example.org", SOCKMAP_OK, "OK alice+x@s1.test", 2},
+	{"former physical", "+", "virtual alice+tag@s0.test", SOCKMAP_OK, "OK alice+tag@s1.test",
+	 2},
+	{"folded", "+", "virtual Alice+Tag@EXAMPLE.org", SOCKMAP_OK, "OK alice+tag@s1.test", 2},
+	{"quoted extension", "+", "virtual \"alice+a b\"@example.org", SOCKMAP_OK,
+	 "OK \"alice+a b\"@s1.test", 2},
+	{"store error on base", "+", "virtual err+x@example.org", SOCKMAP_TEMP, "TEMP", 2},
+	{"postmaster not split", "-", "virtual mailer-daemon@example.org", SOCKMAP_NOTFOUND,
+	 "NOTFOUND ", 1},
+};
+
+START_TEST(test_socketmap_ext)
+{
+	static const char *const domains[] = {"example.org"};
+	struct decide_conf c = {domains, 1, ADDR_FOLD_LOCAL, 0, 0, "virtual", ext_cases[_i].delims};
+	struct ext_fake f = {0, {""}};
+	char out[DECIDE_ACTION_MAX];
+	enum sockmap_kind k = decide_socketmap(&c, ext_cases[_i].req, strlen(ext_cases[_i].req),
+					       ext_rewrite, &f, out, sizeof(out));
+
+	ck_assert_msg(k == ext_cases[_i].want, "case %d (%s): kind %d, want %d (%s)", _i,
+		      ext_cases[_i].name, k, ext_cases[_i].want, out);
+	ck_assert_msg(strcmp(out, ext_cases[_i].reply) == 0 ||
+			      (k == SOCKMAP_TEMP && strncmp(out, "TEMP ", 5) == 0),
+		      "case %d (%s): reply \"%s\"", _i, ext_cases[_i].name, out);
+	ck_assert_msg(f.calls == ext_cases[_i].calls, "case %d (%s): %d lookups, first %s", _i,
+		      ext_cases[_i].name, f.calls, f.asked[0]);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("socketmap");
@@ -240,6 +342,7 @@ static Suite *suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("answers");
 	tcase_add_loop_test(tc, test_socketmap, 0, sizeof(sm_cases) / sizeof(sm_cases[0]));
+	tcase_add_loop_test(tc, test_socketmap_ext, 0, sizeof(ext_cases) / sizeof(ext_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Plus addresses through the real lab (Postfix + fedmig-milter/policyd +
+# fedmig-spm + Dovecot S1/S2) with recipient_delimiter = + in both
+# Postfix's main.cf and fedmig.conf.
+#
+# 1. Plain delivery: alice+tag@example.org is accepted and lands in
+#    alice's S1 mailbox as alice+tag@s1.example.org (Postfix sends the
+#    socketmap the whole address and would refuse it as "User unknown in
+#    virtual alias table" if fedmig did not split it); nobody+tag is still
+#    refused.
+# 2. A switch with +tag mail flowing: senders write to uNN+tag@example.org,
+#    uNN+tag@s1.example.org (the old physical address with an extension)
+#    and uNN@example.org while every uNN switches to S2, and slow senders
+#    hold a +tag transaction open across the switch. Afterwards each
+#    accepted Message-ID was delivered exactly once, to the right mailbox,
+#    never to S1 after its address's switch; nothing is left in the queue
+#    or on hold; and the milter held +tag mail (the slow senders').
+# 3. The drain: with S1 unreachable, mail for carol+tag (queued as
+#    carol+tag@s1.example.org) waits in the deferred queue when carol
+#    switches; fedmig-spm must move it to hold and release it after the
+#    switch, so that it reaches S2, not S1 once S1 is back.
+set -u
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
+export FEDMIG_BUILD=$B
+# shellcheck source=lib_pilot.sh
+. "$REPO/tests/integ/lib_pilot.sh"
+pilot_lab plus_lab
+fail() { echo "FAIL plus_lab: $*"; exit 1; }
+
+N=${PLUS_LAB_ADDRESSES:-6}
+cat >>"$FEDMIG_CONF" <<CONF
+recipient_delimiter = +
+scenarios = nocopy
+default_scenario = nocopy
+nocopy_copy_data = no
+spm_poll_interval = 200ms
+release_sweep = 500ms
+release_sweep_period = 30s
+# The machine may be loaded: let a backed-up queue drain rather than fail.
+drain_timeout = 60s
+CONF
+# The lab's private Postfix only (-c): never the host's.
+postconf -c "$POSTFIX_CONFIG" -e "recipient_delimiter = +" || fail "postconf"
+postfix -c "$POSTFIX_CONFIG" reload >/dev/null 2>&1 || fail "postfix reload"
+for d in policyd milter; do
+	"$REPO/tests/lab/lab" restart-daemon "$LAB" "$d" >/dev/null || fail "restart $d"
+done
+
+printf 'access,system,physical,aliases\n' >"$LAB/dir.csv"
+for u in alice carol; do
+	"$REPO/tests/lab/lab" adduser "$LAB" s1 "$u" >/dev/null
+	printf '%s@example.org,s1,%s@s1.example.org,\n' "$u" "$u" >>"$LAB/dir.csv"
+done
+for i in $(seq -f '%02g' 1 "$N"); do
+	"$REPO/tests/lab/lab" adduser "$LAB" s1 "u$i" >/dev/null
+	printf 'u%s@example.org,s1,u%s@s1.example.org,\n' "$i" "$i" >>"$LAB/dir.csv"
+done
+$CTL directory import "$LAB/dir.csv" >/dev/null || fail "directory import"
+pilot_prepare "$LAB"
+pilot_start "$LAB"
+
+python3 - "$LAB" "$N" "$B" "$REPO" <<'PY' || exit 1
+import json, os, re, subprocess, sys, threading, time
+lab, n, build, repo = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+sys.path.insert(0, os.path.join(repo, "tests", "lab"))
+import fedlab
+env = fedlab.load_env(lab)
+ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", env["FEDMIG_CONF"]]
+
+def fail(msg):
+    print("FAIL plus_lab:", msg); sys.exit(1)
+
+def deliveries(system):
+    root = env["%s_MAIL_ROOT" % system.upper()]
+    out = {}
+    for dom in os.listdir(root):
+        for local in os.listdir(os.path.join(root, dom)):
+            for sub in ("new", "cur"):
+                d = os.path.join(root, dom, local, "Maildir", sub)
+                if not os.path.isdir(d): continue
+                for name in os.listdir(d):
+                    p = os.path.join(d, name)
+                    out.setdefault(fedlab._message_id(p), []).append(
+                        (system, local, os.stat(p).st_mtime))
+    return out
+
+# --- 1. plain delivery ---
+r = fedlab.send(env, ["alice+tag@example.org"])
+if not r.accepted:
+    fail("alice+tag@example.org refused: %s %s" % (r.code, r.text))
+if not fedlab.wait_for(lambda: r.msgid in deliveries("s1"), 20, 0.2):
+    fail("alice+tag@example.org not delivered to S1: %s" % fedlab.postqueue(env))
+got = deliveries("s1")[r.msgid]
+if [(s, l) for s, l, _ in got] != [("s1", "alice")]:
+    fail("alice+tag@example.org delivered as %s" % got)
+if not fedlab.wait_for(lambda: fedlab.maillog(
+        env, r"to=<alice\+tag@s1\.example\.org>, orig_to=<alice\+tag@example\.org>.*status=sent"),
+        10, 0.2):
+    fail("no delivery to=<alice+tag@s1.example.org> orig_to=<alice+tag@example.org> in the maillog")
+r = fedlab.send(env, ["nobody+tag@example.org"])
+if r.accepted or r.code != 550:
+    fail("nobody+tag@example.org: %s %s, want 550" % (r.code, r.text))
+
+# --- 2. a switch with +tag mail flowing ---
+users = ["u%02d" % (i + 1) for i in range(n)]
+forms = ["%s+tag@example.org", "%s+tag@s1.example.org", "%s@example.org"]
+sent = {}          # msgid -> user
+lock = threading.Lock()
+stop = threading.Event()
+errors = []
+
+def sender(k):
+    i = k
+    while not stop.is_set():
+        u = users[i % n]
+        rcpt = forms[i % len(forms)] % u
+        i += 3
+        r = fedlab.send(env, [rcpt])
+        if r.accepted:
+            with lock: sent[r.msgid] = u
+        elif r.code // 100 != 4:
+            errors.append("%s rejected: %s %s" % (rcpt, r.code, r.text))
+        time.sleep(0.03)
+
+def slow(u, form):
+    r = fedlab.send(env, [form % u], slow_pause=3.0)
+    if r.accepted:
+        with lock: sent[r.msgid] = u
+    else:
+        errors.append("slow sender to %s not accepted: %s %s" % (form % u, r.code, r.text))
+
+threads = [threading.Thread(target=sender, args=(k,)) for k in range(3)]
+for t in threads: t.start()
+time.sleep(1.0)
+# Slow senders start before the switch and finish after it: rule 4.
+slows = [threading.Thread(target=slow, args=(users[k], forms[k % 2])) for k in range(n)]
+for t in slows: t.start()
+with open(os.path.join(lab, "batch.csv"), "w") as f:
+    for u in users:
+        f.write("%s@example.org,s2,+1s,nocopy\n" % u)
+subprocess.run(ctl + ["import", os.path.join(lab, "batch.csv")], check=True,
+               stdout=subprocess.DEVNULL)
+
+def states():
+    out = subprocess.run(ctl + ["--json", "list"], check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out)
+ok = fedlab.wait_for(lambda: all(r["state_name"] == "complete" for r in states()), 180, 0.5)
+time.sleep(2.0)
+stop.set()
+for t in threads + slows: t.join()
+reqs = {r["address"].split("@")[0]: r for r in states()}
+bad = [r for r in reqs.values() if r["state_name"] != "complete"]
+if not ok or bad:
+    fail("not complete: %s" % bad)
+if not fedlab.wait_queue_empty(env, timeout=30):
+    fail("queue not empty: %s" % fedlab.postqueue(env))
+got = deliveries("s1")
+for k, v in deliveries("s2").items(): got.setdefault(k, []).extend(v)
+lost = dup = wrong = late = 0
+for mid, u in sent.items():
+    d = got.get(mid, [])
+    if not d:
+        lost += 1; print("lost:", u, mid); continue
+    if len(d) > 1: dup += 1; print("twice:", mid, d)
+    system, local, mtime = d[0]
+    if local != u: wrong += 1; print("wrong mailbox:", u, mid, d)
+    t = reqs[u]["switch_at"] / 1e6
+    if system == "s1" and mtime > t + 0.05:
+        late += 1; print("to S1 %.3f s after the switch: %s %s" % (mtime - t, u, mid))
+milter_log = open(os.path.join(lab, "log", "fedmig-milter.log"), errors="replace").read()
+held_tag = len(re.findall(r": hold rcpt=<u\d+\+tag@", milter_log))
+print("messages accepted=%d lost=%d dup=%d wrong=%d s1_after_switch=%d +tag_held=%d"
+      % (len(sent), lost, dup, wrong, late, held_tag))
+for e in errors[:5]: print(e)
+if held_tag == 0:
+    print("no +tag message was held by the milter")
+if lost or dup or wrong or late or errors or held_tag == 0:
+    sys.exit(1)
+
+# --- 3. the drain: deferred carol+tag@s1 mail goes to S2 ---
+pc = ["postconf", "-c", env["POSTFIX_CONFIG"]]
+def postfix_set(value):
+    subprocess.run(pc + ["-e", "transport_maps=" + value], check=True)
+    subprocess.run(["postfix", "-c", env["POSTFIX_CONFIG"], "reload"], check=True,
+                   capture_output=True)
+transport = subprocess.run(pc + ["-h", "transport_maps"], check=True, capture_output=True,
+                           text=True).stdout.strip()
+# Port 1 on loopback refuses: mail for S1 is deferred, S2 still works.
+postfix_set(re.sub(r"(s1\.example\.org\s*=\s*lmtp:inet:127\.0\.0\.1:)\d+", r"\g<1>1",
+                   transport))
+mids = []
+for rcpt in ("carol+tag@example.org", "carol+tag@s1.example.org", "carol@example.org"):
+    r = fedlab.send(env, [rcpt])
+    if not r.accepted:
+        fail("%s refused: %s %s" % (rcpt, r.code, r.text))
+    mids.append(r.msgid)
+if not fedlab.wait_for(lambda: len([m for m in fedlab.postqueue(env)
+                                    if m["queue_name"] == "deferred"]) == 3, 20, 0.2):
+    fail("carol's mail not deferred: %s" % fedlab.postqueue(env))
+with open(os.path.join(lab, "carol.csv"), "w") as f:
+    f.write("carol@example.org,s2,+1s,nocopy\n")
+subprocess.run(ctl + ["import", os.path.join(lab, "carol.csv")], check=True,
+               stdout=subprocess.DEVNULL)
+ok = fedlab.wait_for(lambda: [r for r in states() if r["address"] == "carol@example.org"
+                              and r["state_name"] == "complete"], 120, 0.5)
+if not ok:
+    fail("carol's request not complete: %s" % states())
+def carol_in_s2():
+    got = deliveries("s2")
+    return all([(s, l) for s, l, _ in got.get(m, [])] == [("s2", "carol")] for m in mids)
+delivered = fedlab.wait_for(carol_in_s2, 20, 0.2)
+# S1 back: whatever still waits for it would go there now.
+postfix_set(transport)
+subprocess.run(["postqueue", "-c", env["POSTFIX_CONFIG"], "-f"], check=True)
+time.sleep(2.0)
+if not fedlab.wait_queue_empty(env, timeout=20):
+    print("queue not empty:", fedlab.postqueue(env))
+    delivered = False
+got = deliveries("s1")
+for k, v in deliveries("s2").items(): got.setdefault(k, []).extend(v)
+for m in mids:
+    print("carol:", m, [(s, l) for s, l, _ in got.get(m, [])])
+if not delivered or not carol_in_s2():
+    fail("carol's deferred mail did not reach S2 exactly once")
+PY
+rc=$?
+held=$(postqueue -c "$POSTFIX_CONFIG" -j | grep -c '"queue_name": *"hold"' || true)
+[ "$held" = 0 ] || { echo "hold queue not empty: $held"; rc=1; }
+if [ $rc = 0 ]; then
+	echo "PASS plus_lab"
+else
+	tail -n 20 "$LAB/log/fedmig-spm.log"
+	echo "FAIL plus_lab"
+fi
+exit $rc
