@@ -34,6 +34,7 @@ socketmap_socket = unix:$TMP/socketmap.sock
 policy_request_timeout = 4s
 systems = s1
 s1_domain = s1.test
+s1_driver = none
 CONF
 printf 'access,system,physical,aliases\nalice@example.org,s1,alice@s1.test,\n' >"$TMP/d.csv"
 "$CTL" -c "$TMP/fedmig.conf" directory import "$TMP/d.csv" >/dev/null || exit 1

@@ -50,7 +50,9 @@ socketmap_socket = unix:$TMP/socketmap.sock
 federated_domains = example.org
 systems = s1 s2
 s1_domain = s1.example.org
+s1_driver = none
 s2_domain = s2.example.org
+s2_driver = none
 EOC
 "$CTL" -c "$TMP/fedmig.conf" check >"$TMP/ctl.log" 2>&1 || { cat "$TMP/ctl.log"; exit 1; }
 now=$(date +%s%6N)
