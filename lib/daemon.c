@@ -27,70 +27,168 @@ const char *daemon_unix_path(const char *spec)
 	return NULL;
 }
 
+static int user_ids(const char *user, const char *group, uid_t *uid_r, gid_t *gid_r,
+		    char **err_r)
+{
+	*uid_r = (uid_t)-1;
+	*gid_r = (gid_t)-1;
+	if (user && *user) {
+		struct passwd *pw = getpwnam(user);
+
+		if (pw == NULL) {
+			*err_r = xasprintf("unknown user %s", user);
+			return -1;
+		}
+		*uid_r = pw->pw_uid;
+	}
+	if (group && *group) {
+		struct group *gr = getgrnam(group);
+
+		if (gr == NULL) {
+			*err_r = xasprintf("unknown group %s", group);
+			return -1;
+		}
+		*gid_r = gr->gr_gid;
+	}
+	return 0;
+}
+
+/*
+ * The socket is bound inside a directory of our own (mode 0700, made by
+ * mkdtemp beside PATH), given its owner there and renamed into place. The
+ * socket directory may be writable by the unprivileged fedmig user: a
+ * chown or chmod by path after bind would follow whatever that user put
+ * at PATH in between (a link to /etc/shadow), while nobody else can enter
+ * our private directory, and rename() replaces a stale socket atomically
+ * without following a link planted in its place.
+ */
+int daemon_unix_prepare(const char *path, mode_t mode, struct daemon_unix *u, char **err_r)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xasprintf("%.*s", (int)(slash - path), path) : xstrdup(".");
+	struct sockaddr_un sun;
+	struct stat st;
+
+	memset(u, 0, sizeof(*u));
+	u->dirfd = u->tmpfd = -1;
+	u->base = xstrdup(slash ? slash + 1 : path);
+	if (*dir == '\0') {
+		free(dir);
+		dir = xstrdup("/");
+	}
+	u->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (u->dirfd < 0) {
+		*err_r = xasprintf("open(%s): %s", dir, strerror(errno));
+		goto fail;
+	}
+	u->tmpdir = xasprintf("%s/.fedmig.XXXXXX", dir);
+	u->bind_path = xasprintf("%s/s", u->tmpdir);
+	if (strlen(u->bind_path) >= sizeof(sun.sun_path)) {
+		*err_r = xasprintf("socket directory path too long: %s (at most %zu bytes)", dir,
+				   sizeof(sun.sun_path) - 18);
+		goto fail;
+	}
+	if (mkdtemp(u->tmpdir) == NULL) {
+		*err_r = xasprintf("mkdtemp(%s): %s", u->tmpdir, strerror(errno));
+		goto fail;
+	}
+	snprintf(u->bind_path, strlen(u->tmpdir) + 3, "%s/s", u->tmpdir);
+	u->tmpfd = open(u->tmpdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (u->tmpfd < 0 || fstat(u->tmpfd, &st) < 0 || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0) {
+		*err_r = xasprintf("%s: not the private directory just made", u->tmpdir);
+		goto fail;
+	}
+	/* The mode at creation: no moment with wider permissions. */
+	u->old_umask = umask(~mode & 0777);
+	u->umask_set = 1;
+	free(dir);
+	return 0;
+fail:
+	free(dir);
+	daemon_unix_abort(u);
+	return -1;
+}
+
+int daemon_unix_commit(struct daemon_unix *u, const char *user, const char *group, char **err_r)
+{
+	uid_t uid;
+	gid_t gid;
+	struct stat st;
+
+	umask(u->old_umask);
+	u->umask_set = 0;
+	if (fstatat(u->tmpfd, "s", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode)) {
+		*err_r = xasprintf("%s: the socket is not where it was bound", u->bind_path);
+		goto fail;
+	}
+	if (geteuid() == 0 && ((user && *user) || (group && *group))) {
+		if (user_ids(user, group, &uid, &gid, err_r) < 0)
+			goto fail;
+		if (fchownat(u->tmpfd, "s", uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+			*err_r = xasprintf("chown(%s): %s", u->bind_path, strerror(errno));
+			goto fail;
+		}
+	}
+	if (renameat(u->tmpfd, "s", u->dirfd, u->base) < 0) {
+		*err_r = xasprintf("rename(%s, %s): %s", u->bind_path, u->base, strerror(errno));
+		goto fail;
+	}
+	daemon_unix_abort(u);
+	return 0;
+fail:
+	daemon_unix_abort(u);
+	return -1;
+}
+
+void daemon_unix_abort(struct daemon_unix *u)
+{
+	if (u->umask_set)
+		umask(u->old_umask);
+	u->umask_set = 0;
+	if (u->tmpfd >= 0) {
+		(void)unlinkat(u->tmpfd, "s", 0);
+		close(u->tmpfd);
+		(void)rmdir(u->tmpdir);
+	}
+	if (u->dirfd >= 0)
+		close(u->dirfd);
+	u->tmpfd = u->dirfd = -1;
+	free(u->tmpdir);
+	free(u->bind_path);
+	free(u->base);
+	u->tmpdir = u->bind_path = u->base = NULL;
+}
+
 static int listen_unix(const char *path, int backlog, mode_t mode, const char *user,
 		       const char *group, char **err_r)
 {
 	struct sockaddr_un sun;
+	struct daemon_unix u;
 	int fd;
 
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		*err_r = xasprintf("socket path too long: %s", path);
-		return -1;
-	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strcpy(sun.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*err_r = xasprintf("socket(unix): %s", strerror(errno));
 		return -1;
 	}
-	if (unlink(path) < 0 && errno != ENOENT) {
-		*err_r = xasprintf("unlink(%s): %s", path, strerror(errno));
+	if (daemon_unix_prepare(path, mode, &u, err_r) < 0)
 		goto fail;
-	}
-	/* The mode comes with bind (through the umask), the owner with
-	 * lchown: root must not chmod or chown by path what whoever can write
-	 * the directory may have swapped for a link since bind. */
-	mode_t old_umask = umask(~mode & 0777);
-	int brc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-
-	umask(old_umask);
-	if (brc < 0) {
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", u.bind_path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		*err_r = xasprintf("bind(%s): %s", path, strerror(errno));
+		daemon_unix_abort(&u);
 		goto fail;
-	}
-	if (geteuid() == 0 && ((user && *user) || (group && *group))) {
-		uid_t uid = (uid_t)-1;
-		gid_t gid = (gid_t)-1;
-
-		if (user && *user) {
-			struct passwd *pw = getpwnam(user);
-
-			if (pw == NULL) {
-				*err_r = xasprintf("unknown user %s", user);
-				goto fail;
-			}
-			uid = pw->pw_uid;
-		}
-		if (group && *group) {
-			struct group *gr = getgrnam(group);
-
-			if (gr == NULL) {
-				*err_r = xasprintf("unknown group %s", group);
-				goto fail;
-			}
-			gid = gr->gr_gid;
-		}
-		if (lchown(path, uid, gid) < 0) {
-			*err_r = xasprintf("chown(%s): %s", path, strerror(errno));
-			goto fail;
-		}
 	}
 	if (listen(fd, backlog) < 0) {
 		*err_r = xasprintf("listen(%s): %s", path, strerror(errno));
+		daemon_unix_abort(&u);
 		goto fail;
 	}
+	if (daemon_unix_commit(&u, user, group, err_r) < 0)
+		goto fail;
 	return fd;
 fail:
 	close(fd);
@@ -189,25 +287,84 @@ int daemon_drop_privileges(const char *user, char **err_r)
 	return 0;
 }
 
-int daemon_lock(const char *path, char **err_r)
+int daemon_run_dir(const char *dir, const char *user, char **err_r)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	struct passwd *pw = user && *user ? getpwnam(user) : NULL;
+	struct stat st;
+	int fd;
+
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		*err_r = xasprintf("mkdir(%s): %s", dir, strerror(errno));
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		*err_r = errno == ELOOP || errno == ENOTDIR
+				 ? xasprintf("run directory %s: not a directory (a symbolic link?): "
+					     "refusing it",
+					     dir)
+				 : xasprintf("open(%s): %s", dir, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		*err_r = xasprintf("fstat(%s): %s", dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* Whoever owns it, or may write it, can put a link where we are about
+	 * to create a file as root. */
+	if (st.st_uid != 0 && st.st_uid != geteuid() && !(pw && st.st_uid == pw->pw_uid)) {
+		*err_r = xasprintf("run directory %s is owned by uid %ld, not root%s%s: refusing it "
+				   "(chown root %s)",
+				   dir, (long)st.st_uid, pw ? " or " : "", pw ? user : "", dir);
+		close(fd);
+		return -1;
+	}
+	if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)) {
+		*err_r = xasprintf("run directory %s is writable by group or others (mode %04o): "
+				   "refusing it (chmod go-w %s)",
+				   dir, (unsigned)(st.st_mode & 07777), dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int daemon_lock(int dirfd, const char *dir, const char *name, char **err_r)
+{
+	/* No O_TRUNC: the file is emptied only once the lock is ours (a
+	 * running pilot's pid must survive a second start). O_NOFOLLOW: a
+	 * link planted here would have root write through it. */
+	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	struct stat st;
 	char buf[32];
 	int n;
 
 	if (fd < 0) {
-		*err_r = xasprintf("open(%s): %s", path, strerror(errno));
+		*err_r = errno == ELOOP
+				 ? xasprintf("%s/%s is a symbolic link: refusing to follow it "
+					     "(remove it; only fedmig-spm creates this file)",
+					     dir, name)
+				 : xasprintf("open(%s/%s): %s", dir, name, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    st.st_uid != geteuid()) {
+		*err_r = xasprintf("%s/%s is not a plain file of ours (a FIFO, a hard link or "
+				   "another user's file): refusing it (remove it)",
+				   dir, name);
+		close(fd);
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		*err_r = errno == EWOULDBLOCK ? xasprintf("%s: already running", path)
-					      : xasprintf("flock(%s): %s", path, strerror(errno));
+		*err_r = errno == EWOULDBLOCK ? xasprintf("%s/%s: already running", dir, name)
+					      : xasprintf("flock(%s/%s): %s", dir, name, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
-		*err_r = xasprintf("write(%s): %s", path, strerror(errno));
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+		*err_r = xasprintf("write(%s/%s): %s", dir, name, strerror(errno));
 		close(fd);
 		return -1;
 	}

@@ -1,6 +1,6 @@
 # libfedmig: the modules every program shares.
-LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/addr.c lib/delim.c lib/csv.c lib/secrets.c lib/store.c \
-	lib/daemon.c lib/timeutil.c lib/server.c lib/state.c lib/store_req.c lib/store_smd.c \
+LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/addr.c lib/delim.c lib/csv.c lib/secrets.c lib/store.c lib/store_import.c \
+	lib/store_file.c lib/daemon.c lib/timeutil.c lib/server.c lib/state.c lib/store_req.c lib/store_smd.c \
 	lib/config_check.c
 $(LIBFEDMIG): $(LIB_SRCS:%.c=$(O)/%.o)
 
@@ -17,3 +17,4 @@ $(O)/bench/store_lookup: $(O)/bench/store_lookup.o $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 INTEG_TESTS += tests/integ/man_options.sh
 INTEG_TESTS += tests/integ/lab_smoke.sh
+INTEG_TESTS += tests/integ/store_damage.sh

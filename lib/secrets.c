@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,28 +10,72 @@
 #include "secrets.h"
 #include "xalloc.h"
 
+/* who: "USER" for messages telling the administrator whom to chown to. */
+static void who(char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(geteuid());
+
+	if (pw)
+		snprintf(buf, size, "%s", pw->pw_name);
+	else
+		snprintf(buf, size, "%ld", (long)geteuid());
+}
+
 int secrets_read(const char *path, char **buf_r, size_t *len_r, char **err_r)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	char *buf;
+	/* O_NONBLOCK: a FIFO planted at PATH must not hang the reader for
+	 * ever in open(); it is refused below as not a regular file. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	char *buf, me[64];
 	size_t len = 0;
+
+	int open_errno = errno;
 
 	*buf_r = NULL;
 	*len_r = 0;
+	who(me, sizeof(me)); /* getpwuid() may change errno */
+	errno = open_errno;
 	if (fd < 0) {
-		*err_r = xasprintf("open %s: %s", path, strerror(errno));
+		if (errno == EACCES)
+			*err_r = xasprintf("open %s: %s (it is read as user %s: "
+					   "chown %s %s; chmod 0600 %s)",
+					   path, strerror(errno), me, me, path, path);
+		else if (errno == ELOOP)
+			*err_r = xasprintf("open %s: a symbolic link; name the file itself", path);
+		else
+			*err_r = xasprintf("open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		*err_r = xasprintf("%s: not a regular file", path);
+	if (fstat(fd, &st) < 0) {
+		*err_r = xasprintf("fstat %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*err_r = xasprintf("%s: not a regular file (%s); credentials must be a plain "
+				   "file of mode 0600",
+				   path,
+				   S_ISFIFO(st.st_mode)  ? "a FIFO"
+				   : S_ISDIR(st.st_mode) ? "a directory"
+				   : S_ISSOCK(st.st_mode) ? "a socket"
+							  : "a device");
+		close(fd);
+		return -1;
+	}
+	/* Whoever owns the file can change the password we present: only
+	 * the reading user itself may. */
+	if (st.st_uid != geteuid()) {
+		*err_r = xasprintf("%s: owned by uid %ld, but read by user %s: "
+				   "chown %s %s; chmod 0600 %s",
+				   path, (long)st.st_uid, me, me, path, path);
 		close(fd);
 		return -1;
 	}
 	if (st.st_mode & 077) {
 		*err_r = xasprintf("%s: mode %04o is readable by group or others; "
-				   "it must be 0600 (chmod 600 %s)",
-				   path, (unsigned)(st.st_mode & 07777), path);
+				   "it must be 0600 (chown %s %s; chmod 0600 %s)",
+				   path, (unsigned)(st.st_mode & 07777), me, path, path);
 		close(fd);
 		return -1;
 	}

@@ -3,10 +3,12 @@
  * ..., master_password = ...) and NAME_user_passwords (one "LOGIN
  * PASSWORD" per line).
  *
- * secrets_read() refuses anything but a regular file that group and
- * others cannot read (mode 0600 or stricter), and files over
- * SECRETS_MAX_BYTES; it returns the whole text NUL-terminated (caller
- * wipes it with secrets_free). The parsers take that text and never log
+ * secrets_read() refuses anything but a regular file owned by the
+ * reading (effective) user that group and others cannot read (mode 0600
+ * or stricter), a symbolic link, and files over SECRETS_MAX_BYTES; it
+ * never blocks in open() (a FIFO is refused, not waited on), and its
+ * errors say what to do ("chown USER FILE; chmod 0600 FILE"). It returns
+ * the whole text NUL-terminated (caller wipes it with secrets_free). The parsers take that text and never log
  * or echo a value: errors name only FILE:LINE. All return 0 with the
  * result, 1 when the name or login is absent, -1 with *err_r on a
  * malformed file (caller frees the strings).

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store_file.h"
 #include "store_int.h"
 #include "xalloc.h"
 
@@ -148,6 +149,7 @@ static const struct migration {
 
 struct store {
 	sqlite3 *db;
+	struct store_file file;
 	enum store_mode mode;
 	int in_tx;
 	char err[512];
@@ -332,15 +334,26 @@ fail:
 struct store *store_open(const char *path, enum store_mode mode, int busy_ms, char **err_r)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
+	char why[512];
+	int created = 0;
+
+	s->file.fd = -1;
 	int flags = mode == STORE_RDWR ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
 				       : SQLITE_OPEN_READONLY;
 	int v;
 
 	s->mode = mode;
 	if (mode == STORE_RDWR) {
-		/* Create it ourselves so the mode is ours, not the umask's. */
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+		/* Create it ourselves so the mode is ours, not the umask's,
+		 * and so we know whether it is new: only a file we created may
+		 * be empty (an existing one was cut short, and SQLite would
+		 * write a new, empty directory into it). */
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 
+		if (fd >= 0)
+			created = 1;
+		else if (errno == EEXIST)
+			fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd < 0) {
 			*err_r = xasprintf("open %s: %s", path, strerror(errno));
 			free(s);
@@ -355,14 +368,37 @@ struct store *store_open(const char *path, enum store_mode mode, int busy_ms, ch
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, busy_ms);
-	/* Daemons look up random addresses: keep the directory in memory
-	 * (page cache through mmap, no read() per page). */
-	exec(s, "PRAGMA mmap_size=268435456");
+	/* Never map the file: a database truncated under a mapping kills the
+	 * process with SIGBUS at the next read past the new end. The page
+	 * cache keeps the directory in memory; store_guard() drops it when
+	 * the file changes under us. */
+	exec(s, "PRAGMA mmap_size=0");
 	exec(s, "PRAGMA cache_size=-32768");
+	if (mode == STORE_RDWR) {
+		/* Grow the file before a checkpoint writes a header that counts
+		 * the new pages: readers compare the two (store_file.h). */
+		int chunk = 256 * 1024;
+
+		sqlite3_file_control(s->db, "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk);
+	}
+	if (!created && store_file_open(&s->file, path, why, sizeof(why)) < 0) {
+		*err_r = xstrdup(why);
+		goto fail;
+	}
 	if (mode == STORE_RDWR) {
 		if (set_wal(s, busy_ms) < 0 || exec(s, "PRAGMA synchronous=FULL") < 0 ||
 		    upgrade(s) < 0) {
 			*err_r = xasprintf("%s: %s", path, s->err);
+			goto fail;
+		}
+		/* A new database goes to the file at once, not only to its WAL:
+		 * from now on an empty file means a damaged one. */
+		if (created && exec(s, "PRAGMA wal_checkpoint") < 0) {
+			*err_r = xasprintf("%s: %s", path, s->err);
+			goto fail;
+		}
+		if (created && store_file_open(&s->file, path, why, sizeof(why)) < 0) {
+			*err_r = xstrdup(why);
 			goto fail;
 		}
 	} else {
@@ -393,8 +429,25 @@ void store_close(struct store **sp)
 	for (int i = 0; i < s->ncache; i++)
 		sqlite3_finalize(s->cache[i].st);
 	sqlite3_close(s->db);
+	store_file_close(&s->file);
 	free(s);
 	*sp = NULL;
+}
+
+int store_guard(struct store *s)
+{
+	char why[512];
+	int rc = store_file_check(&s->file, why, sizeof(why));
+
+	if (rc < 0) {
+		store_set_error(s, "%s", why);
+		return STORE_ERR;
+	}
+	/* Another process wrote the file: pages cached before may be gone
+	 * from it (a restored backup). Outside a transaction none is in use. */
+	if (rc > 0 && !s->in_tx)
+		sqlite3_db_release_memory(s->db);
+	return STORE_OK;
 }
 
 int store_schema_version(struct store *s)
@@ -453,8 +506,7 @@ int store_rollback(struct store *s)
 	return exec(s, "ROLLBACK");
 }
 
-/* run: step ST to the end (no rows expected). */
-static int run(struct store *s, sqlite3_stmt *st, const char *context)
+int store_run(struct store *s, sqlite3_stmt *st, const char *context)
 {
 	int rc = sqlite3_step(st);
 
@@ -474,14 +526,12 @@ int store_system_put(struct store *s, const char *name, const char *domain)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, domain, -1, SQLITE_STATIC);
-	return run(s, st, "store system");
+	return store_run(s, st, "store system");
 }
 
 /* --- directory --- */
 
-#define DIR_COLS "d.access, d.system, d.physical, d.held, d.held_since, d.switched_at, d.request_id"
-
-static void read_entry(sqlite3_stmt *st, struct dir_entry *r)
+void store_read_entry(sqlite3_stmt *st, struct dir_entry *r)
 {
 	store_text(st, 0, r->access, sizeof(r->access));
 	store_text(st, 1, r->system, sizeof(r->system));
@@ -505,7 +555,7 @@ static int lookup_one(struct store *s, const char *sql, const char *addr, int ma
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		read_entry(st, r);
+		store_read_entry(st, r);
 		r->match = (enum dir_match)(match >= 0 ? match : sqlite3_column_int(st, 7));
 	}
 	sqlite3_reset(st);
@@ -527,7 +577,11 @@ int store_dir_lookup(struct store *s, const char *addr, struct dir_entry *r)
 		"UNION ALL SELECT " DIR_COLS ", 3 FROM formers f JOIN directory d "
 		"ON d.access = f.access WHERE f.physical = ?1 "
 		"LIMIT 1";
-	int rc = lookup_one(s, by_access, addr, DIR_ACCESS, r);
+	int rc = store_guard(s);
+
+	if (rc < 0)
+		return rc;
+	rc = lookup_one(s, by_access, addr, DIR_ACCESS, r);
 
 	return rc == STORE_NOTFOUND ? lookup_one(s, by_other, addr, -1, r) : rc;
 }
@@ -602,7 +656,7 @@ int store_dir_each(struct store *s, store_dir_fn fn, void *ctx)
 			       &st, NULL) != SQLITE_OK)
 		return store_fail(s, "directory list");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		read_entry(st, &e);
+		store_read_entry(st, &e);
 		e.match = DIR_ACCESS;
 		if (fn(ctx, &e) != 0) {
 			rc = SQLITE_DONE;
@@ -627,230 +681,6 @@ int store_dir_count(struct store *s, long long *n_r)
 	sqlite3_reset(st);
 	return STORE_OK;
 }
-
-/* owner_of: the access address that owns ADDR in any role, "" if none. */
-static int owner_of(struct store *s, const char *addr, char owner[ADDR_MAX], enum dir_match *m)
-{
-	struct dir_entry e;
-	int rc = store_dir_lookup(s, addr, &e);
-
-	owner[0] = '\0';
-	if (rc == STORE_OK) {
-		memcpy(owner, e.access, ADDR_MAX);
-		*m = e.match;
-	}
-	return rc == STORE_ERR ? STORE_ERR : STORE_OK;
-}
-
-static const char *role_name(enum dir_match m)
-{
-	switch (m) {
-	case DIR_ACCESS:
-		return "access address";
-	case DIR_ALIAS:
-		return "alias";
-	case DIR_PHYSICAL:
-		return "physical address";
-	case DIR_FORMER:
-		return "former physical address";
-	}
-	return "address";
-}
-
-/* row_conflicts: 1 if an address of ROW belongs to another entry (reported). */
-static int row_conflicts(struct store *s, const struct dir_row *row, store_row_error_fn err,
-			 void *ctx)
-{
-	char owner[ADDR_MAX], why[3 * ADDR_MAX];
-	enum dir_match m = DIR_ACCESS;
-	int bad = 0;
-
-	if (owner_of(s, row->access, owner, &m) < 0)
-		return -1;
-	if (*owner && (strcmp(owner, row->access) != 0 || m != DIR_ACCESS)) {
-		snprintf(why, sizeof(why), "%s is already the %s of %s", row->access, role_name(m),
-			 owner);
-		err(ctx, row->line, why);
-		bad = 1;
-	}
-	if (owner_of(s, row->physical, owner, &m) < 0)
-		return -1;
-	if (*owner && (strcmp(owner, row->access) != 0 || m == DIR_ALIAS)) {
-		snprintf(why, sizeof(why), "physical address %s is already the %s of %s",
-			 row->physical, role_name(m), owner);
-		err(ctx, row->line, why);
-		bad = 1;
-	}
-	for (size_t i = 0; i < row->naliases; i++) {
-		if (owner_of(s, row->aliases[i], owner, &m) < 0)
-			return -1;
-		if (*owner && (strcmp(owner, row->access) != 0 || m != DIR_ALIAS)) {
-			snprintf(why, sizeof(why), "alias %s is already the %s of %s",
-				 row->aliases[i], role_name(m), owner);
-			err(ctx, row->line, why);
-			bad = 1;
-		}
-	}
-	return bad;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* same_aliases: 1 if STORED (sorted, space separated) equals ROW's aliases. */
-static int same_aliases(const char *stored, const struct dir_row *row)
-{
-	const char **v = xcalloc(row->naliases + 1, sizeof(*v));
-	size_t len = 0;
-
-	for (size_t i = 0; i < row->naliases; i++) {
-		v[i] = row->aliases[i];
-		len += strlen(v[i]) + 1;
-	}
-	qsort(v, row->naliases, sizeof(*v), cmp_str);
-	char *joined = xcalloc(len + 1, 1);
-
-	for (size_t i = 0; i < row->naliases; i++) {
-		if (i)
-			strcat(joined, " ");
-		strcat(joined, v[i]);
-	}
-	int same = strcmp(joined, stored) == 0;
-
-	free(joined);
-	free(v);
-	return same;
-}
-
-static int put_aliases(struct store *s, const struct dir_row *row)
-{
-	sqlite3_stmt *del = store_prepare(s, "DELETE FROM aliases WHERE access = ?1");
-
-	if (del == NULL)
-		return STORE_ERR;
-	sqlite3_bind_text(del, 1, row->access, -1, SQLITE_STATIC);
-	if (run(s, del, "delete aliases") < 0)
-		return STORE_ERR;
-	for (size_t i = 0; i < row->naliases; i++) {
-		sqlite3_stmt *ins = store_prepare(s, "INSERT INTO aliases(alias, access) VALUES(?1, ?2)");
-
-		if (ins == NULL)
-			return STORE_ERR;
-		sqlite3_bind_text(ins, 1, row->aliases[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 2, row->access, -1, SQLITE_STATIC);
-		if (run(s, ins, "insert alias") < 0)
-			return STORE_ERR;
-	}
-	return STORE_OK;
-}
-
-static int import_row(struct store *s, const struct dir_row *row, int empty, long long now,
-		      struct dir_import_result *res, store_row_error_fn err, void *ctx)
-{
-	char why[3 * ADDR_MAX];
-	int exists = 0, c;
-	struct dir_entry cur;
-
-	if (!empty) {
-		sqlite3_stmt *st = store_prepare(s, "SELECT " DIR_COLS " FROM directory d "
-						    "WHERE d.access = ?1");
-
-		if (st == NULL)
-			return STORE_ERR;
-		sqlite3_bind_text(st, 1, row->access, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-
-		if (rc == SQLITE_ROW) {
-			read_entry(st, &cur);
-			exists = 1;
-		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return store_fail(s, "directory lookup");
-	}
-	if (exists && strcmp(cur.system, row->system) == 0 &&
-	    strcmp(cur.physical, row->physical) == 0) {
-		char *stored;
-
-		if (store_dir_aliases(s, row->access, &stored) < 0)
-			return STORE_ERR;
-		int same = same_aliases(stored, row);
-
-		free(stored);
-		if (same) {
-			res->unchanged++;
-			return STORE_OK;
-		}
-	}
-	if (exists && (cur.held || cur.request_id)) {
-		snprintf(why, sizeof(why), "%s is being migrated (request %lld): not changed",
-			 row->access, cur.request_id);
-		err(ctx, row->line, why);
-		return 1;
-	}
-	if (!empty) {
-		c = row_conflicts(s, row, err, ctx);
-		if (c != 0)
-			return c;
-	}
-	sqlite3_stmt *st = store_prepare(
-		s, "INSERT INTO directory(access, system, physical, updated) VALUES(?1, ?2, ?3, ?4) "
-		   "ON CONFLICT(access) DO UPDATE SET system = ?2, physical = ?3, updated = ?4");
-
-	if (st == NULL)
-		return STORE_ERR;
-	sqlite3_bind_text(st, 1, row->access, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, row->system, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, row->physical, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
-	if (run(s, st, "store directory entry") < 0)
-		return STORE_ERR;
-	if (put_aliases(s, row) < 0)
-		return STORE_ERR;
-	if (exists)
-		res->updated++;
-	else
-		res->added++;
-	return STORE_OK;
-}
-
-int store_dir_import(struct store *s, const struct dir_row *rows, size_t n, int dry_run,
-		     struct dir_import_result *res, store_row_error_fn err, void *ctx)
-{
-	long long count, now;
-	int bad = 0;
-	struct timespec ts;
-
-	memset(res, 0, sizeof(*res));
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-	if (store_begin(s) < 0)
-		return STORE_ERR;
-	if (store_dir_count(s, &count) < 0)
-		goto fail;
-	/* An empty directory (a first import) cannot conflict: skip the checks. */
-	for (size_t i = 0; i < n; i++) {
-		int rc = import_row(s, &rows[i], count == 0, now, res, err, ctx);
-
-		if (rc < 0)
-			goto fail;
-		bad |= rc;
-	}
-	if (bad || dry_run) {
-		store_rollback(s);
-		if (bad)
-			store_set_error(s, "bad rows: nothing imported");
-		return bad ? STORE_ERR : STORE_OK;
-	}
-	return store_commit(s);
-fail:
-	store_rollback(s);
-	return STORE_ERR;
-}
-
-/* --- the switch --- */
 
 /* in_own_tx: run FN in a transaction unless the caller has one open. */
 #define TX_BEGIN(s)                                                                   \
@@ -888,7 +718,7 @@ int store_dir_hold(struct store *s, const char *access, long long request_id, lo
 		sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, at);
 		sqlite3_bind_int64(st, 3, request_id);
-		rc = run(s, st, "hold");
+		rc = store_run(s, st, "hold");
 		if (rc == STORE_OK)
 			rc = changed_one(s, access);
 	}
@@ -904,7 +734,7 @@ int store_dir_unhold(struct store *s, const char *access)
 
 	if (st) {
 		sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
-		rc = run(s, st, "unhold");
+		rc = store_run(s, st, "unhold");
 		if (rc == STORE_OK)
 			rc = changed_one(s, access);
 	}
@@ -931,14 +761,14 @@ static int do_switch(struct store *s, const char *access, const char *system,
 		sqlite3_bind_text(st, 1, e.physical, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, access, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, at);
-		if (run(s, st, "record former address") < 0)
+		if (store_run(s, st, "record former address") < 0)
 			return STORE_ERR;
 		/* Moving back (rollback): the target is no longer a former address. */
 		st = store_prepare(s, "DELETE FROM formers WHERE physical = ?1");
 		if (st == NULL)
 			return STORE_ERR;
 		sqlite3_bind_text(st, 1, physical, -1, SQLITE_STATIC);
-		if (run(s, st, "remove former address") < 0)
+		if (store_run(s, st, "remove former address") < 0)
 			return STORE_ERR;
 	}
 	st = store_prepare(s, "UPDATE directory SET system = ?2, physical = ?3, held = 0, "
@@ -951,7 +781,7 @@ static int do_switch(struct store *s, const char *access, const char *system,
 	sqlite3_bind_text(st, 3, physical, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, at);
 	sqlite3_bind_int64(st, 5, request_id);
-	return run(s, st, "switch");
+	return store_run(s, st, "switch");
 }
 
 int store_dir_switch(struct store *s, const char *access, const char *system,
@@ -966,15 +796,18 @@ int store_dir_switch(struct store *s, const char *access, const char *system,
 int store_held_add(struct store *s, const char *queue_id, long long request_id,
 		   const char *recipients, long long at)
 {
-	sqlite3_stmt *st = store_prepare(
-		s, "INSERT INTO held_messages(queue_id, request_id, held_at, recipients) "
-		   "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(queue_id) DO NOTHING");
+	sqlite3_stmt *st;
 
+	/* Never write into a file cut short: it would look whole again. */
+	if (store_guard(s) < 0)
+		return STORE_ERR;
+	st = store_prepare(s, "INSERT INTO held_messages(queue_id, request_id, held_at, recipients) "
+			      "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(queue_id) DO NOTHING");
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, request_id);
 	sqlite3_bind_int64(st, 3, at);
 	sqlite3_bind_text(st, 4, recipients, -1, SQLITE_STATIC);
-	return run(s, st, "record held message");
+	return store_run(s, st, "record held message");
 }

@@ -40,6 +40,15 @@ struct store *store_open(const char *path, enum store_mode mode, int busy_ms, ch
 void store_close(struct store **s);
 const char *store_errmsg(const struct store *s);
 int store_schema_version(struct store *s);
+/*
+ * store_guard: STORE_ERR when the database file was removed, replaced by
+ * another file (reopen it), cut short or is no database any more; drops
+ * the page cache when another process changed the file. The directory
+ * lookups and store_held_add() call it first, so a damaged database is
+ * an error, never a stale answer or a crash; a reopen recovers once the
+ * file is whole again. The store never maps the file into memory.
+ */
+int store_guard(struct store *s);
 /* store_check: PRAGMA integrity_check; STORE_ERR with the first problem. */
 int store_check(struct store *s);
 

@@ -19,6 +19,11 @@ int store_fail(struct store *s, const char *context);
 void store_set_error(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* store_text: column I as a string, "" for NULL, copied into BUF of SIZE. */
 void store_text(sqlite3_stmt *st, int i, char *buf, size_t size);
+/* The directory's columns in the order store_read_entry() reads them. */
+#define DIR_COLS "d.access, d.system, d.physical, d.held, d.held_since, d.switched_at, d.request_id"
+void store_read_entry(sqlite3_stmt *st, struct dir_entry *r);
+/* store_run: step ST to the end (no rows expected); STORE_ERR with CONTEXT. */
+int store_run(struct store *s, sqlite3_stmt *st, const char *context);
 /* store_in_tx: 1 inside store_begin(). */
 int store_in_tx(const struct store *s);
 

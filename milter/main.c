@@ -22,67 +22,65 @@
 
 static char *milter_spec;
 static int status_fd = -1;
-
-/* libmilter creates the socket; Postfix (socket_group) must reach it. */
-static int fix_socket(const struct config *cfg, const char *path)
-{
-	const char *user = config_str(cfg, "fedmig_user");
-	const char *group = config_str(cfg, "socket_group");
-	uid_t uid = (uid_t)-1;
-	gid_t gid = (gid_t)-1;
-
-	if (geteuid() == 0) {
-		struct passwd *pw = *user ? getpwnam(user) : NULL;
-		struct group *gr = *group ? getgrnam(group) : NULL;
-
-		if (*user && pw == NULL) {
-			log_error("unknown user %s (fedmig_user)", user);
-			return -1;
-		}
-		if (*group && gr == NULL) {
-			log_error("unknown group %s (socket_group)", group);
-			return -1;
-		}
-		uid = pw ? pw->pw_uid : uid;
-		gid = gr ? gr->gr_gid : gid;
-		if (chown(path, uid, gid) < 0) {
-			log_error("chown(%s): %s", path, strerror(errno));
-			return -1;
-		}
-	}
-	if (chmod(path, (mode_t)config_int(cfg, "socket_mode")) < 0) {
-		log_error("chmod(%s): %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
+/* Our socket once renamed into place: removed at stop if still ours
+ * (libmilter removes only the path it bound, our private one). */
+static dev_t sock_dev;
+static ino_t sock_ino;
 
 static int milter_bind(struct config *cfg)
 {
 	const char *spec = config_str(cfg, "milter_socket");
 	const char *status = config_str(cfg, "milter_status_socket");
-	const char *path;
+	const char *path = daemon_unix_path(spec);
 	char *err = NULL;
 	long long timeout_s = (config_time_ms(cfg, "milter_timeout") + 999) / 1000;
+	struct daemon_unix u = {.dirfd = -1, .tmpfd = -1};
 
-	milter_spec = xstrdup(spec);
+	/* libmilter binds by path: let it bind in our private directory,
+	 * then give the socket its owner there and rename it into place
+	 * (lib/daemon.h), never a chown or chmod through PATH. */
+	if (path) {
+		if (daemon_unix_prepare(path, (mode_t)config_int(cfg, "socket_mode"), &u, &err) < 0) {
+			log_error("milter_socket %s: %s", spec, err);
+			free(err);
+			return 1;
+		}
+		milter_spec = xasprintf("unix:%s", u.bind_path);
+	} else {
+		milter_spec = xstrdup(spec);
+	}
 	if (smfi_setconn(milter_spec) != MI_SUCCESS) {
 		log_error("smfi_setconn(%s) failed", spec);
+		daemon_unix_abort(&u);
 		return 1;
 	}
 	smfi_settimeout((int)timeout_s);
 	filter_init(cfg, server_verbose());
 	if (smfi_register(filter_desc) != MI_SUCCESS) {
 		log_error("smfi_register failed");
+		daemon_unix_abort(&u);
 		return 1;
 	}
 	if (smfi_opensocket(1) != MI_SUCCESS) {
 		log_error("cannot listen on %s (milter_socket; libmilter logs the reason to syslog)",
 			  spec);
+		daemon_unix_abort(&u);
 		return 1;
 	}
-	if ((path = daemon_unix_path(spec)) != NULL && fix_socket(cfg, path) < 0)
+	if (path && daemon_unix_commit(&u, config_str(cfg, "fedmig_user"),
+				       config_str(cfg, "socket_group"), &err) < 0) {
+		log_error("milter_socket %s: %s", spec, err);
+		free(err);
 		return 1;
+	}
+	if (path) {
+		struct stat st;
+
+		if (lstat(path, &st) == 0) {
+			sock_dev = st.st_dev;
+			sock_ino = st.st_ino;
+		}
+	}
 	if (*status) {
 		status_fd = daemon_listen(status, 16, (mode_t)config_int(cfg, "socket_mode"),
 					  config_str(cfg, "fedmig_user"), config_str(cfg, "socket_group"),
@@ -112,7 +110,8 @@ static int milter_run(struct config *cfg)
 		free(err);
 		return 1;
 	}
-	log_info("listening on %s%s%s", milter_spec, status_fd >= 0 ? ", status on " : "",
+	log_info("listening on %s%s%s", config_str(cfg, "milter_socket"),
+		 status_fd >= 0 ? ", status on " : "",
 		 status_fd >= 0 ? status : "");
 	rc = smfi_main() == MI_SUCCESS ? 0 : 1;
 	if (rc != 0)
@@ -128,6 +127,12 @@ static int milter_run(struct config *cfg)
 			(void)unlink(path);
 	}
 	filter_shutdown();
+	const char *path = daemon_unix_path(config_str(cfg, "milter_socket"));
+	struct stat st;
+
+	if (path && sock_ino && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == sock_dev && st.st_ino == sock_ino)
+		(void)unlink(path);
 	free(milter_spec);
 	milter_spec = NULL;
 	log_info("stopped");

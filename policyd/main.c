@@ -5,15 +5,18 @@
  * table for virtual_alias_maps (access address -> physical address).
  *
  * Failure policy: the store is read on every request (no cache, so a
- * switch is visible at once); when it cannot be read the answer is a
- * temporary failure, never a guess, and the store is reopened at most
- * once a second. A connection that breaks the protocol is closed alone.
+ * switch is visible at once); when it cannot be read (removed, replaced,
+ * truncated, corrupt) the answer is a temporary failure, never a guess,
+ * and the next request reopens it (at most every REOPEN_MIN_S while it
+ * stays broken). A connection that breaks the protocol is closed alone.
  */
 #include <errno.h>
 #include <ev.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,8 +35,16 @@
 
 /* Past this much unsent output a connection is not read until it drains. */
 #define OUT_HIGH_WATER 65536
+/* An output buffer grown past this by a burst is given back once sent. */
+#define OUT_KEEP 16384
+/* Accepts per wake-up: a flood of connections must not starve the rest. */
+#define ACCEPT_BATCH 256
+/* "service full" warnings: at most one per this many seconds. */
+#define FULL_LOG_S 10.0
 #define READ_CHUNK 16384
 #define LISTEN_BACKLOG 1024
+/* A broken store is reopened by the next request, but not more often. */
+#define REOPEN_MIN_S 0.1
 /* On SIGTERM, pending answers get this long to leave. */
 #define STOP_GRACE 5.0
 
@@ -49,8 +60,9 @@ struct listener {
 
 struct conn {
 	ev_io rio, wio;
-	ev_timer idle;
+	ev_timer idle;       /* idle timeout and request deadline, whichever is first */
 	ev_tstamp last_active;
+	ev_tstamp req_start; /* first byte of the unfinished request, 0: none */
 	int fd;
 	enum service svc;
 	struct policy_parser *pp;
@@ -61,7 +73,20 @@ struct conn {
 	int draining; /* close once the output is written */
 	unsigned long long nreq;
 	char peer[80];
-	struct conn *prev, *next;
+	struct conn *prev, *next; /* its service's list, least recently active first */
+};
+
+/*
+ * Each service has its own connection limit and list. When a service is
+ * full a new client is served and the connection of that service idle
+ * longest is closed: Postfix's clients reconnect, and idle or dripping
+ * connections can no longer lock new lookups out until their timeout.
+ */
+struct svc_conns {
+	struct conn *head, *tail;
+	long long n, max;
+	unsigned long evicted; /* since the last "full" warning */
+	ev_tstamp last_full_log;
 };
 
 static struct {
@@ -79,13 +104,14 @@ static struct {
 	ino_t ino;
 	int store_suspect;
 	char *last_open_err;
-	ev_tstamp last_err_log;
-	size_t max_line, max_attrs;
-	long long max_conns, nconns;
-	ev_tstamp idle_s;
+	ev_tstamp last_err_log, last_drop_log, last_open_try;
+	size_t max_line, max_attrs, max_request, max_netstring;
+	struct svc_conns svc[2];
+	long long nconns;
+	int closed_since_tick;
+	ev_tstamp idle_s, request_s;
 	int verbose;
 	int stopping;
-	struct conn *conns;
 	ev_timer tick, stop_timer;
 	ev_signal sig_term, sig_int, sig_hup;
 } g;
@@ -105,9 +131,15 @@ static const char *printable(const char *s, size_t n, char *out, size_t size)
 
 static void store_drop(const char *why)
 {
+	ev_tstamp now = ev_now(g.loop);
+
 	if (g.store == NULL)
 		return;
-	log_warn("directory unreadable: %s: %s (answering temporary failures)", g.db_path, why);
+	if (now - g.last_drop_log >= 1.0) {
+		log_warn("directory unreadable: %s: %s (answering temporary failures)", g.db_path,
+			 why);
+		g.last_drop_log = now;
+	}
 	store_close(&g.store);
 }
 
@@ -151,11 +183,29 @@ static void store_failed(void)
 	}
 }
 
+/*
+ * store_get: the store for this request. A failed lookup (a truncated or
+ * corrupt file, a replaced one) is followed by a reopen here, at the next
+ * request, so the answers come back as soon as the file is whole again.
+ */
+static struct store *store_get(void)
+{
+	ev_tstamp now = ev_now(g.loop);
+
+	if (g.store && g.store_suspect)
+		store_drop("lookup failed, reopening");
+	if (g.store == NULL && now - g.last_open_try >= REOPEN_MIN_S) {
+		g.last_open_try = now;
+		store_try_open();
+	}
+	return g.store;
+}
+
 static int lookup(void *ctx, const char *addr, struct dir_entry *r)
 {
 	int rc;
 
-	if (g.store == NULL)
+	if (store_get() == NULL)
 		return STORE_ERR;
 	if ((rc = store_dir_lookup(g.store, addr, r)) == STORE_ERR)
 		store_failed();
@@ -166,7 +216,7 @@ static int rewrite(void *ctx, const char *addr, char out[ADDR_MAX])
 {
 	int rc;
 
-	if (g.store == NULL)
+	if (store_get() == NULL)
 		return STORE_ERR;
 	if ((rc = store_dir_rewrite(g.store, addr, out)) == STORE_ERR)
 		store_failed();
@@ -212,11 +262,54 @@ static void tick_cb(EV_P_ ev_timer *w, int revents)
 	}
 	if (g.store == NULL)
 		store_try_open();
-	if (g.nconns < g.max_conns)
-		listeners_resume();
+	listeners_resume();
+	/* Hundreds of large requests freed leave the heap's top in use:
+	 * give it back to the system (the RSS stays near its baseline). */
+	if (g.closed_since_tick) {
+		malloc_trim(0);
+		g.closed_since_tick = 0;
+	}
 }
 
 /* --- connections --- */
+
+static void list_unlink(struct conn *c)
+{
+	struct svc_conns *sv = &g.svc[c->svc];
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		sv->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		sv->tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void list_append(struct conn *c)
+{
+	struct svc_conns *sv = &g.svc[c->svc];
+
+	c->prev = sv->tail;
+	c->next = NULL;
+	if (sv->tail)
+		sv->tail->next = c;
+	else
+		sv->head = c;
+	sv->tail = c;
+}
+
+/* touch: C was active now; the list stays ordered by last activity. */
+static void touch(struct conn *c)
+{
+	c->last_active = ev_now(g.loop);
+	if (g.svc[c->svc].tail != c) {
+		list_unlink(c);
+		list_append(c);
+	}
+}
 
 static void conn_close(struct conn *c)
 {
@@ -227,18 +320,15 @@ static void conn_close(struct conn *c)
 	policy_parser_free(&c->pp);
 	netstring_dec_free(&c->nd);
 	free(c->out);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		g.conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	list_unlink(c);
+	g.svc[c->svc].n--;
 	free(c);
 	g.nconns--;
+	g.closed_since_tick = 1;
 	if (g.stopping) {
 		if (g.nconns == 0)
 			ev_break(g.loop, EVBREAK_ALL);
-	} else if (g.nconns < g.max_conns) {
+	} else {
 		listeners_resume();
 	}
 }
@@ -272,6 +362,11 @@ static int flush(struct conn *c)
 	}
 	if (c->ooff == c->olen) {
 		c->ooff = c->olen = 0;
+		if (c->ocap > OUT_KEEP) {
+			free(c->out);
+			c->out = NULL;
+			c->ocap = 0;
+		}
 		ev_io_stop(g.loop, &c->wio);
 		if (c->draining) {
 			conn_close(c);
@@ -394,8 +489,10 @@ static void read_cb(EV_P_ ev_io *w, int revents)
 		conn_close(c);
 		return;
 	}
-	c->last_active = ev_now(EV_A);
+	touch(c);
 	while (off < (size_t)n) {
+		int done;
+
 		if (c->svc == SVC_POLICY) {
 			enum policy_status st =
 				policy_parser_feed(c->pp, buf + off, (size_t)n - off, &used);
@@ -405,7 +502,7 @@ static void read_cb(EV_P_ ev_io *w, int revents)
 				bad(c, policy_parser_error(c->pp));
 				return;
 			}
-			if (st == POLICY_REQUEST)
+			if ((done = st == POLICY_REQUEST))
 				answer_policy(c);
 		} else {
 			enum ns_status st = netstring_dec_feed(c->nd, buf + off, (size_t)n - off, &used);
@@ -415,8 +512,19 @@ static void read_cb(EV_P_ ev_io *w, int revents)
 				bad(c, netstring_dec_error(c->nd));
 				return;
 			}
-			if (st == NS_DONE)
+			if ((done = st == NS_DONE))
 				answer_socketmap(c);
+		}
+		/* The request deadline runs from a request's first byte. */
+		if (done) {
+			c->req_start = 0;
+		} else if (used > 0 && c->req_start == 0) {
+			c->req_start = ev_now(EV_A);
+			if (ev_timer_remaining(EV_A_ & c->idle) > g.request_s) {
+				ev_timer_stop(EV_A_ & c->idle);
+				ev_timer_set(&c->idle, g.request_s, 0.);
+				ev_timer_start(EV_A_ & c->idle);
+			}
 		}
 	}
 	flush(c);
@@ -430,10 +538,20 @@ static void write_cb(EV_P_ ev_io *w, int revents)
 static void idle_cb(EV_P_ ev_timer *w, int revents)
 {
 	struct conn *c = w->data;
-	ev_tstamp left = c->last_active + g.idle_s - ev_now(EV_A);
+	ev_tstamp now = ev_now(EV_A);
+	ev_tstamp left = c->last_active + g.idle_s - now;
+	ev_tstamp req_left = c->req_start ? c->req_start + g.request_s - now : left;
 
+	if (req_left <= 0) {
+		/* A byte now and then keeps a connection active, not useful. */
+		log_warn("%s: close connection peer=%s after=%llu reason=request not complete "
+			 "within %.0f s (policy_request_timeout)",
+			 service_name[c->svc], c->peer, c->nreq, g.request_s);
+		conn_close(c);
+		return;
+	}
 	if (left > 0) {
-		ev_timer_set(w, left, 0.);
+		ev_timer_set(w, left < req_left ? left : req_left, 0.);
 		ev_timer_start(EV_A_ w);
 		return;
 	}
@@ -473,37 +591,68 @@ static void conn_new(int fd, enum service svc)
 
 	c->fd = fd;
 	c->svc = svc;
-	if (svc == SVC_POLICY)
+	if (svc == SVC_POLICY) {
 		c->pp = policy_parser_new(g.max_line, g.max_attrs);
-	else
-		c->nd = netstring_dec_new(g.max_line);
+		policy_parser_set_max_request(c->pp, g.max_request);
+	} else {
+		c->nd = netstring_dec_new(g.max_netstring);
+	}
 	describe_peer(fd, c->peer, sizeof(c->peer));
 	ev_io_init(&c->rio, read_cb, fd, EV_READ);
 	ev_io_init(&c->wio, write_cb, fd, EV_WRITE);
-	ev_timer_init(&c->idle, idle_cb, g.idle_s, 0.);
+	/* Re-armed by idle_cb for the request deadline, when that is sooner. */
+	ev_timer_init(&c->idle, idle_cb, g.idle_s < g.request_s ? g.idle_s : g.request_s, 0.);
 	c->rio.data = c->wio.data = c->idle.data = c;
 	c->last_active = ev_now(g.loop);
 	set_reading(c, 1);
 	ev_timer_start(g.loop, &c->idle);
-	c->next = g.conns;
-	if (g.conns)
-		g.conns->prev = c;
-	g.conns = c;
+	list_append(c);
+	g.svc[svc].n++;
 	g.nconns++;
+}
+
+/*
+ * make_room: SVC is full; close its connection idle longest (the head of
+ * its list: least recently active, whether idle or dripping a request)
+ * and say so, at most once every FULL_LOG_S.
+ */
+static void make_room(enum service svc)
+{
+	struct svc_conns *sv = &g.svc[svc];
+	struct conn *victim = sv->head;
+	ev_tstamp now = ev_now(g.loop);
+
+	if (victim == NULL)
+		return;
+	sv->evicted++;
+	if (now - sv->last_full_log >= FULL_LOG_S) {
+		log_warn("%s: %lld connections, the limit (%s_max_connections): closing the "
+			 "longest idle ones (%lu so far; this one peer=%s idle %.1f s)",
+			 service_name[svc], sv->max, service_name[svc], sv->evicted, victim->peer,
+			 now - victim->last_active);
+		sv->last_full_log = now;
+		sv->evicted = 0;
+	}
+	conn_close(victim);
 }
 
 static void accept_cb(EV_P_ ev_io *w, int revents)
 {
 	struct listener *l = w->data;
 
-	while (g.nconns < g.max_conns) {
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		int fd = daemon_accept(l->fd);
 
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if ((errno == EMFILE || errno == ENFILE) && g.svc[l->svc].head) {
+				/* Out of descriptors: the same trade as at the limit. */
+				make_room(l->svc);
+				continue;
+			}
 			if (errno == EMFILE || errno == ENFILE) {
-				/* Out of descriptors: wait for the tick, not a busy loop. */
+				/* Nothing of ours to close: wait for the tick, not a busy loop. */
 				log_warn("%s: accept: %s", service_name[l->svc], strerror(errno));
 				listeners_pause();
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -511,10 +660,41 @@ static void accept_cb(EV_P_ ev_io *w, int revents)
 			}
 			return;
 		}
+		if (g.svc[l->svc].n >= g.svc[l->svc].max)
+			make_room(l->svc);
 		conn_new(fd, l->svc);
 	}
-	/* At the limit: leave the rest in the kernel's listen queue. */
-	listeners_pause();
+}
+
+/*
+ * raise_nofile: the limits of both services plus the listeners and the
+ * store must fit under RLIMIT_NOFILE; raise the soft limit to what they
+ * need (up to the hard limit), or lower the limits to what fits.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)(g.svc[0].max + g.svc[1].max + 64);
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want) {
+		long long room = (long long)rl.rlim_cur - 64;
+
+		if (room < 2)
+			room = 2;
+		for (int i = 0; i < 2; i++)
+			if (g.svc[i].max > room / 2)
+				g.svc[i].max = room / 2;
+		log_warn("open files limit %llu is too low for policy_max_connections + "
+			 "socketmap_max_connections: serving at most %lld and %lld",
+			 (unsigned long long)rl.rlim_cur, g.svc[0].max, g.svc[1].max);
+	}
 }
 
 /* --- signals and shutdown --- */
@@ -539,13 +719,14 @@ static void stop_cb(EV_P_ ev_signal *w, int revents)
 		close(g.lis[i].fd);
 	}
 	g.nlis = 0;
-	for (c = g.conns; c; c = next) {
-		next = c->next;
-		c->draining = 1;
-		set_reading(c, 0);
-		if (c->ooff == c->olen)
-			conn_close(c);
-	}
+	for (int i = 0; i < 2; i++)
+		for (c = g.svc[i].head; c; c = next) {
+			next = c->next;
+			c->draining = 1;
+			set_reading(c, 0);
+			if (c->ooff == c->olen)
+				conn_close(c);
+		}
 	if (g.nconns == 0) {
 		ev_break(EV_A_ EVBREAK_ALL);
 		return;
@@ -635,8 +816,13 @@ static int policyd_run(struct config *cfg)
 	g.busy_ms = (int)config_time_ms(cfg, "store_busy_timeout");
 	g.max_line = (size_t)config_int(cfg, "policy_max_line");
 	g.max_attrs = (size_t)config_int(cfg, "policy_max_attributes");
-	g.max_conns = config_int(cfg, "policy_max_connections");
+	g.max_request = (size_t)config_int(cfg, "policy_max_request_size");
+	g.max_netstring = (size_t)config_int(cfg, "socketmap_max_request_size");
+	g.svc[SVC_POLICY].max = config_int(cfg, "policy_max_connections");
+	g.svc[SVC_SOCKETMAP].max = config_int(cfg, "socketmap_max_connections");
 	g.idle_s = (ev_tstamp)config_time_ms(cfg, "policy_idle_timeout") / 1000.0;
+	g.request_s = (ev_tstamp)config_time_ms(cfg, "policy_request_timeout") / 1000.0;
+	raise_nofile();
 	setup_decide(cfg);
 
 	store_try_open();
@@ -659,8 +845,9 @@ static int policyd_run(struct config *cfg)
 
 	ev_run(g.loop, 0);
 
-	while ((c = g.conns) != NULL)
-		conn_close(c);
+	for (int i = 0; i < 2; i++)
+		while ((c = g.svc[i].head) != NULL)
+			conn_close(c);
 	for (int i = 0; i < g.nlis; i++)
 		close(g.lis[i].fd);
 	ev_timer_stop(g.loop, &g.tick);

@@ -18,3 +18,4 @@ $(O)/bench/policy_load: $(O)/bench/policy_load.o
 all: $(O)/bench/policy_load
 MANPAGES += man/fedmig-policyd.8
 INTEG_TESTS += tests/integ/policyd_postfix.sh
+INTEG_TESTS += tests/integ/policyd_load.sh

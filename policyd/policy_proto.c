@@ -8,7 +8,7 @@
 #define KEEP_BYTES 16384
 
 struct policy_parser {
-	size_t max_line, max_attrs;
+	size_t max_line, max_attrs, max_request;
 	char *buf; /* lines of the current request: "name\0value\0" each */
 	size_t len, cap;
 	size_t line_start; /* offset of the line being read */
@@ -28,6 +28,11 @@ struct policy_parser *policy_parser_new(size_t max_line, size_t max_attrs)
 	p->cap = 1024;
 	p->buf = xmalloc(p->cap);
 	return p;
+}
+
+void policy_parser_set_max_request(struct policy_parser *p, size_t max_request)
+{
+	p->max_request = max_request;
 }
 
 void policy_parser_free(struct policy_parser **pp)
@@ -131,6 +136,14 @@ enum policy_status policy_parser_feed(struct policy_parser *p, const char *buf, 
 		if (have + chunk > p->max_line) {
 			*used_r = i + (p->max_line - have) + 1;
 			return fail(p, "line too long");
+		}
+		/* p->len holds each line with a NUL for its '\n': the request's
+		 * bytes so far. The empty line that ends it is not counted. */
+		size_t add = chunk + (nl && have + chunk > 0 ? 1 : 0);
+
+		if (p->max_request && p->len + add > p->max_request) {
+			*used_r = i + (p->max_request - p->len) + 1;
+			return fail(p, "request too large");
 		}
 		if ((nul = memchr(buf + i, '\0', chunk)) != NULL) {
 			*used_r = (size_t)(nul - buf) + 1;

@@ -33,6 +33,13 @@ struct policy_parser;
 
 /* policy_parser_new: a parser for one connection; never NULL (xalloc). */
 struct policy_parser *policy_parser_new(size_t max_line, size_t max_attrs);
+/*
+ * policy_parser_set_max_request: refuse ("request too large") a request
+ * whose lines add up to more than MAX_REQUEST bytes (0: no cap but
+ * MAX_ATTRS * (MAX_LINE + 1)). Bounds a connection's memory well below
+ * what the line and attribute limits alone allow.
+ */
+void policy_parser_set_max_request(struct policy_parser *p, size_t max_request);
 /* policy_parser_free: NULL-safe; sets *P to NULL. */
 void policy_parser_free(struct policy_parser **p);
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -187,6 +188,8 @@ struct pf *pf_open(const struct config *cfg, char **err_r)
 		pf_close(&pf);
 		return NULL;
 	}
+	pid_t parent = getpid();
+
 	pf->helper_pid = fork();
 	if (pf->helper_pid < 0) {
 		*err_r = xasprintf("fork: %s", strerror(errno));
@@ -196,6 +199,11 @@ struct pf *pf_open(const struct config *cfg, char **err_r)
 		return NULL;
 	}
 	if (pf->helper_pid == 0) {
+		const char *delay = getenv("FEDMIG_SPM_HELPER_DELAY_MS");
+
+		/* Test hook: a helper slow to start, as on a loaded machine. */
+		if (delay)
+			usleep((useconds_t)atoi(delay) * 1000);
 		/* Nothing but its socket: in particular not the pilot's lock
 		 * file, or a pilot killed with -9 could not be restarted until
 		 * the helper noticed and went. */
@@ -204,10 +212,32 @@ struct pf *pf_open(const struct config *cfg, char **err_r)
 		close_range((unsigned)sv[1] + 1, ~0U, 0);
 		/* Die with the pilot; never outlive it as a root process. */
 		signal(SIGTERM, SIG_DFL);
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		/* Tell the pilot the lock is no longer ours too (see below). */
+		if (write(sv[1], "+", 1) != 1)
+			_exit(1);
 		helper_main(pf, sv[1]);
 	}
 	close(sv[1]);
 	pf->helper_fd = sv[0];
+	/*
+	 * Wait for the helper's word that it runs with nothing of ours but
+	 * its socket (fedmig-spm forks it before taking its lock, so that a
+	 * helper slow to start never holds the lock; this is the guarantee
+	 * for any other descriptor).
+	 */
+	char ready;
+	ssize_t n;
+
+	while ((n = read(pf->helper_fd, &ready, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1 || ready != '+') {
+		*err_r = xasprintf("privileged helper (pid %ld): did not start", (long)pf->helper_pid);
+		pf_close(&pf);
+		return NULL;
+	}
 	return pf;
 }
 

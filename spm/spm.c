@@ -31,6 +31,7 @@
 
 static int once;
 static int lock_fd = -1;
+static struct pf *helper; /* forked in bind_spm, before the lock */
 
 struct spm {
 	struct config *cfg;
@@ -51,20 +52,21 @@ static int option(int opt, const char *arg)
 	return -1;
 }
 
-/* lock_holder: the pid daemon_lock() wrote into PATH, or 0. Read as
- * root from a directory fedmig's user may write: a link is not followed,
- * a FIFO neither blocks nor is read, only a regular file's start is. */
-static long lock_holder(const char *path)
+/* lock_holder: the pid daemon_lock() wrote into NAME in DFD, or 0. Read
+ * as root from a directory fedmig_user may own: no link followed, no
+ * FIFO waited on. */
+static long lock_holder(int dfd, const char *name)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	char buf[32];
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
+	char buf[32];
 	ssize_t n;
 	long pid = 0;
 
 	if (fd < 0)
 		return 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
 		buf[n] = '\0';
 		if (sscanf(buf, "%ld", &pid) != 1 || pid < 0)
 			pid = 0;
@@ -84,7 +86,9 @@ static void say(const char *msg)
 static int bind_spm(struct config *cfg)
 {
 	const char *dir = config_str(cfg, "run_directory");
-	char *path, *err = NULL;
+	const char *name = "fedmig-spm.lock";
+	char *err = NULL;
+	int dfd;
 
 	/* Refuse a configuration whose requests would all fail at their first
 	 * provisioning step. */
@@ -94,20 +98,35 @@ static int bind_spm(struct config *cfg)
 		free(err);
 		return 1;
 	}
-
-	/* One pilot at a time, daemon or --once. */
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		log_error("mkdir %s: %m", dir);
+	/* One pilot at a time, daemon or --once. We are root here and the
+	 * network-facing daemons run as fedmig_user: nothing they could
+	 * have planted in the run directory is followed or trusted. */
+	dfd = daemon_run_dir(dir, config_str(cfg, "fedmig_user"), &err);
+	if (dfd < 0) {
+		say(err);
+		free(err);
 		return 1;
 	}
-	path = xasprintf("%s/fedmig-spm.lock", dir);
-	lock_fd = daemon_lock(path, &err);
+	/*
+	 * The root helper (for postsuper/postkick) is forked before the lock
+	 * is taken: a child forked after would share the lock until it closed
+	 * its copy, and a pilot killed before the child ran (a loaded machine)
+	 * left its restart refused, "already running", by its own helper.
+	 */
+	helper = pf_open(cfg, &err);
+	if (helper == NULL) {
+		say(err);
+		free(err);
+		close(dfd);
+		return 1;
+	}
+	lock_fd = daemon_lock(dfd, dir, name, &err);
 	if (lock_fd < 0) {
-		long pid = lock_holder(path);
+		long pid = strstr(err, "already running") ? lock_holder(dfd, name) : 0;
 
 		if (pid > 0) {
-			char *msg = xasprintf("another fedmig-spm (pid %ld) is running (lock %s)%s",
-					      pid, path,
+			char *msg = xasprintf("another fedmig-spm (pid %ld) is running (lock %s/%s)%s",
+					      pid, dir, name,
 					      once ? "; --once not needed: it does the due work itself"
 						   : "");
 
@@ -117,10 +136,11 @@ static int bind_spm(struct config *cfg)
 			say(err);
 		}
 		free(err);
-		free(path);
+		close(dfd);
+		pf_close(&helper);
 		return 1;
 	}
-	free(path);
+	close(dfd);
 	return 0;
 }
 
@@ -199,12 +219,8 @@ static int run_spm(struct config *cfg)
 	int rc = 0;
 
 	/* The helper keeps root for postsuper/postkick; we drop it now. */
-	spm.pf = pf_open(cfg, &err);
-	if (spm.pf == NULL) {
-		log_error("%s", err);
-		free(err);
-		return 1;
-	}
+	spm.pf = helper;
+	helper = NULL;
 	if (daemon_drop_privileges(config_str(cfg, "fedmig_user"), &err) < 0) {
 		log_error("%s", err);
 		free(err);

@@ -94,15 +94,21 @@ while :; do
 		break
 	fi
 	[ $rc = 99 ] || { echo "N=$n: exit $rc, not the hook's 99"; fail=1; break; }
-	run_spm "$d" || { echo "N=$n: resume failed:"; tail -n 5 "$d/spm.log"; fail=1; }
+	ok=1 # this N alone: "resumed: ok" only when every check of it passed
+	run_spm "$d" || { echo "N=$n: resume failed:"; tail -n 5 "$d/spm.log"; ok=0; }
 	snapshot "$d" >"$d.snap"
 	if ! diff -u "$T/ref.snap" "$d.snap" >"$d.diff"; then
-		echo "N=$n: resumed result differs from the uncrashed run:"; cat "$d.diff"; fail=1
+		echo "N=$n: resumed result differs from the uncrashed run:"; cat "$d.diff"; ok=0
 	fi
-	run_spm "$d"
+	run_spm "$d" || { echo "N=$n: second resume failed:"; tail -n 5 "$d/spm.log"; ok=0; }
 	snapshot "$d" >"$d.snap2"
-	cmp -s "$d.snap" "$d.snap2" || { echo "N=$n: a second resume changed something"; diff -u "$d.snap" "$d.snap2"; fail=1; }
-	echo "N=$n: crashed at $(grep -o 'exiting after step [0-9]* ([^)]*)' "$d/spm.log" | head -1 | sed 's/exiting after //'), resumed: ok"
+	cmp -s "$d.snap" "$d.snap2" || { echo "N=$n: a second resume changed something"; diff -u "$d.snap" "$d.snap2"; ok=0; }
+	step=$(grep -o 'exiting after step [0-9]* ([^)]*)' "$d/spm.log" | head -1 | sed 's/exiting after //')
+	if [ $ok = 1 ]; then
+		echo "N=$n: crashed at $step, resumed: ok"
+	else
+		echo "N=$n: crashed at $step, resumed: FAILED"; fail=1
+	fi
 	rm -rf "$d"
 	n=$((n + 1))
 	[ $n -gt 200 ] && { echo "too many steps"; fail=1; break; }

@@ -273,6 +273,45 @@ static const struct {
 	 DECIDE_DUNNO, "DUNNO", NULL},
 };
 
+/*
+ * The whole-request cap (policy_max_request_size), whole and byte by
+ * byte: a request of exactly MAX bytes passes, one byte more is refused
+ * at that byte, so the buffer never grows past the cap.
+ */
+START_TEST(test_parse_max_request)
+{
+	/* Counted as on the wire without the final empty line: 12 and 13. */
+	const char *ok = "a=1\nb=2\nc=3\n\n", *big = "a=1\nb=2\nc=34\n\n";
+
+	for (int bytewise = 0; bytewise < 2; bytewise++) {
+		struct policy_parser *p = policy_parser_new(MAX_LINE, MAX_ATTRS);
+		enum policy_status st = POLICY_MORE;
+		size_t used, off = 0;
+
+		policy_parser_set_max_request(p, 12);
+		while (off < strlen(ok) && st == POLICY_MORE) {
+			size_t n = bytewise ? 1 : strlen(ok) - off;
+
+			st = policy_parser_feed(p, ok + off, n, &used);
+			off += used;
+		}
+		ck_assert_msg(st == POLICY_REQUEST, "bytewise=%d: a request at the cap", bytewise);
+		st = POLICY_MORE;
+		off = 0;
+		while (off < strlen(big) && st == POLICY_MORE) {
+			size_t n = bytewise ? 1 : strlen(big) - off;
+
+			st = policy_parser_feed(p, big + off, n, &used);
+			off += used;
+		}
+		ck_assert_msg(st == POLICY_ERROR, "bytewise=%d: one byte over the cap", bytewise);
+		ck_assert_str_eq(policy_parser_error(p), "request too large");
+		ck_assert_msg(off == 13, "bytewise=%d: refused at byte %zu, want 13", bytewise, off);
+		policy_parser_free(&p);
+	}
+}
+END_TEST
+
 START_TEST(test_decide)
 {
 	static const char *const domains[] = {"example.org", "example.net"};
@@ -414,6 +453,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_parse_bytewise, 0,
 			    sizeof(parse_cases) / sizeof(parse_cases[0]));
 	tcase_add_test(tc, test_parse_pipelined);
+	tcase_add_test(tc, test_parse_max_request);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("decide");
 	tcase_add_loop_test(tc, test_decide, 0, sizeof(decide_cases) / sizeof(decide_cases[0]));

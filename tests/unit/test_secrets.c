@@ -1,9 +1,12 @@
 /* Secrets files: the credentials and user-password parsers, hostile input. */
 #include <check.h>
+#include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ckmain.h"
@@ -141,6 +144,69 @@ START_TEST(test_read_mode)
 }
 END_TEST
 
+/* A FIFO, a link, a foreign owner: refused at once with what to do. */
+START_TEST(test_read_hostile)
+{
+	char dir[] = "/tmp/test_secrets.XXXXXX", path[256], link[256], *buf, *err;
+	size_t len;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	/* Before the fix open() blocked for ever: the alarm fails the test. */
+	alarm(3);
+	ck_assert_int_eq(secrets_read(path, &buf, &len, &err), -1);
+	alarm(0);
+	ck_assert_msg(strstr(err, "not a regular file (a FIFO)") != NULL, "fifo: %s", err);
+	free(err);
+	unlink(path);
+
+	snprintf(path, sizeof(path), "%s/creds", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "a = 1\n", 6), 6);
+	close(fd);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	ck_assert_int_eq(symlink(path, link), 0);
+	ck_assert_int_eq(secrets_read(link, &buf, &len, &err), -1);
+	ck_assert_msg(strstr(err, "symbolic link") != NULL, "link: %s", err);
+	free(err);
+	unlink(link);
+
+	if (geteuid() == 0) {
+		struct passwd *pw = getpwnam("nobody");
+		pid_t pid;
+		int st;
+
+		ck_assert_ptr_nonnull(pw);
+		/* Root reading a file another user can rewrite. */
+		ck_assert_int_eq(chown(path, pw->pw_uid, 0), 0);
+		ck_assert_int_eq(secrets_read(path, &buf, &len, &err), -1);
+		ck_assert_msg(strstr(err, "chown root ") != NULL && strstr(err, "chmod 0600") != NULL,
+			      "owner: %s", err);
+		free(err);
+		/* A daemon that dropped to nobody cannot open root's 0600 file:
+		 * the error says how to hand it over, not just EACCES. */
+		ck_assert_int_eq(chown(path, 0, 0), 0);
+		ck_assert_int_eq(chmod(dir, 0755), 0);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			if (setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+				_exit(2);
+			if (secrets_read(path, &buf, &len, &err) != -1)
+				_exit(3);
+			_exit(strstr(err, "chown nobody ") && strstr(err, "chmod 0600") ? 0 : 4);
+		}
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		ck_assert_int_eq(WEXITSTATUS(st), 0);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("secrets");
@@ -150,6 +216,7 @@ int main(void)
 	tcase_add_test(tc, test_user);
 	tcase_add_test(tc, test_no_echo);
 	tcase_add_test(tc, test_read_mode);
+	tcase_add_test(tc, test_read_hostile);
 	suite_add_tcase(s, tc);
 	return ck_run(s);
 }

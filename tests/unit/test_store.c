@@ -1,11 +1,14 @@
 /* The SQLite store on disk: schema, import rules, lookups, the switch. */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store.h"
+#include "store_int.h"
 #include "ckmain.h"
 
 static char dir[64], path[128];
@@ -207,6 +210,148 @@ START_TEST(test_readonly_cannot_write)
 }
 END_TEST
 
+/* slurp/spill: the whole file, to restore it in place as cp would. */
+static char *slurp(size_t *len_r)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	*len_r = (size_t)ftell(f);
+	rewind(f);
+	buf = malloc(*len_r);
+	ck_assert_uint_eq(fread(buf, 1, *len_r, f), *len_r);
+	fclose(f);
+	return buf;
+}
+
+static void spill(const char *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC); /* same inode, like cp */
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+/*
+ * A database truncated in place under an open handle (a backup restored
+ * with cp, rsync --inplace, truncate): every lookup is an error, none a
+ * stale answer from the page cache, and the same handle answers right
+ * again once the file is whole. Before the fix the file was mapped
+ * (mmap_size 256 MiB: a read past the new end, in a read transaction the
+ * truncation overtook, is a SIGBUS), and a file replaced under the handle
+ * was read on as if nothing happened.
+ */
+START_TEST(test_truncated_in_place)
+{
+	enum { N = 3000 };
+	static struct dir_row many[N];
+	static char acc[N][48], phys[N][48];
+	struct dir_import_result res;
+	struct dir_entry e;
+	struct store *s = open_rw(), *r;
+	char *err = NULL, *saved;
+	size_t len;
+	sqlite3_stmt *st;
+
+	for (int i = 0; i < N; i++) {
+		snprintf(acc[i], sizeof(acc[i]), "user%d@example.org", i);
+		snprintf(phys[i], sizeof(phys[i]), "user%d@s1.example.org", i);
+		many[i] = (struct dir_row){acc[i], "s1", phys[i], NULL, 0, i + 2};
+	}
+	ck_assert_int_eq(store_dir_import(s, many, N, 0, &res, on_err, NULL), STORE_OK);
+	store_close(&s); /* the last close checkpoints: all in the file */
+	saved = slurp(&len);
+	ck_assert_uint_gt(len, 65536);
+
+	r = store_open(path, STORE_RDONLY, 100, &err);
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_int_eq(sqlite3_prepare_v2(store_db(r), "PRAGMA mmap_size", -1, &st, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int64(st, 0), 0);
+	sqlite3_finalize(st);
+	for (int i = 0; i < N; i += 7) /* the cache holds every page now */
+		ck_assert_int_eq(store_dir_lookup(r, acc[i], &e), STORE_OK);
+
+	ck_assert_int_eq(truncate(path, 8192), 0);
+	for (int i = 0; i < N; i += 97)
+		ck_assert_msg(store_dir_lookup(r, acc[i], &e) == STORE_ERR,
+			      "lookup %d after truncation answered", i);
+	ck_assert_msg(strstr(store_errmsg(r), "truncated") != NULL, "%s", store_errmsg(r));
+	ck_assert_int_eq(truncate(path, 0), 0);
+	ck_assert_int_eq(store_dir_lookup(r, acc[1], &e), STORE_ERR);
+	ck_assert_msg(strstr(store_errmsg(r), "empty (0 bytes)") != NULL, "%s", store_errmsg(r));
+	/* A writer (the milter opens read-write) must not write a new,
+	 * empty directory into the emptied file: the lookups would find
+	 * nothing, and Postfix would bounce mail as "User unknown". */
+	s = store_open(path, STORE_RDWR, 100, &err);
+	ck_assert_msg(s == NULL, "read-write open of an emptied database succeeded");
+	ck_assert_msg(strstr(err, "empty (0 bytes)") != NULL, "%s", err);
+	free(err);
+	err = NULL;
+	{
+		struct stat st;
+
+		ck_assert_int_eq(stat(path, &st), 0);
+		ck_assert_int_eq(st.st_size, 0);
+	}
+
+	spill(saved, len);
+	ck_assert_int_eq(store_dir_lookup(r, acc[5], &e), STORE_OK);
+	ck_assert_str_eq(e.physical, phys[5]);
+
+	/* Garbage of the same size: not a database. */
+	memset(saved + 10, 'x', 100);
+	spill(saved, len);
+	ck_assert_int_eq(store_dir_lookup(r, acc[5], &e), STORE_ERR);
+	store_close(&r);
+	free(saved);
+}
+END_TEST
+
+/* Replaced (mv) or removed: an error, so the caller reopens. */
+START_TEST(test_replaced_or_removed)
+{
+	struct store *s = open_rw(), *r;
+	struct dir_import_result res;
+	struct dir_entry e;
+	char *err = NULL, other[160];
+
+	ck_assert_int_eq(store_dir_import(s, rows, 2, 0, &res, on_err, NULL), STORE_OK);
+	store_close(&s);
+	r = store_open(path, STORE_RDONLY, 100, &err);
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_int_eq(store_dir_lookup(r, "bob@example.org", &e), STORE_OK);
+	snprintf(other, sizeof(other), "%s/other.db", dir);
+	ck_assert_int_eq(link(path, other), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(store_dir_lookup(r, "bob@example.org", &e), STORE_ERR);
+	ck_assert_int_eq(rename(other, path), 0); /* the same inode back: fine */
+	ck_assert_int_eq(store_dir_lookup(r, "bob@example.org", &e), STORE_OK);
+	s = open_rw();
+	store_close(&s);
+	ck_assert_int_eq(link(path, other), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	{
+		char buf[4096];
+		FILE *in = fopen(other, "rb"), *out = fopen(path, "wb");
+		size_t n;
+
+		while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+			fwrite(buf, 1, n, out);
+		fclose(in);
+		fclose(out);
+	}
+	ck_assert_int_eq(store_dir_lookup(r, "bob@example.org", &e), STORE_ERR);
+	ck_assert_msg(strstr(store_errmsg(r), "replaced") != NULL, "%s", store_errmsg(r));
+	store_close(&r);
+	unlink(other);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store");
@@ -218,6 +363,8 @@ int main(void)
 	tcase_add_test(tc, test_import_conflicts);
 	tcase_add_test(tc, test_switch);
 	tcase_add_test(tc, test_readonly_cannot_write);
+	tcase_add_test(tc, test_truncated_in_place);
+	tcase_add_test(tc, test_replaced_or_removed);
 	suite_add_tcase(s, tc);
 	return ck_run(s);
 }
