@@ -331,7 +331,21 @@ fail:
 	return STORE_ERR;
 }
 
+static struct store *open_as(const char *path, enum store_mode mode, int busy_ms, uid_t uid,
+			     gid_t gid, char **err_r);
+
 struct store *store_open(const char *path, enum store_mode mode, int busy_ms, char **err_r)
+{
+	return open_as(path, mode, busy_ms, (uid_t)-1, (gid_t)-1, err_r);
+}
+
+struct store *store_open_owned(const char *path, int busy_ms, uid_t uid, gid_t gid, char **err_r)
+{
+	return open_as(path, STORE_RDWR, busy_ms, uid, gid, err_r);
+}
+
+static struct store *open_as(const char *path, enum store_mode mode, int busy_ms, uid_t uid,
+			     gid_t gid, char **err_r)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
 	char why[512];
@@ -349,13 +363,29 @@ struct store *store_open(const char *path, enum store_mode mode, int busy_ms, ch
 		 * be empty (an existing one was cut short, and SQLite would
 		 * write a new, empty directory into it). */
 		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+		struct stat st;
 
 		if (fd >= 0)
 			created = 1;
 		else if (errno == EEXIST)
-			fd = open(path, O_RDWR | O_CLOEXEC);
+			fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
-			*err_r = xasprintf("open %s: %s", path, strerror(errno));
+			*err_r = xasprintf("open %s: %s", path,
+					   errno == ELOOP ? "a symbolic link, refused" : strerror(errno));
+			free(s);
+			return NULL;
+		}
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			*err_r = xasprintf("open %s: not a regular file", path);
+			close(fd);
+			free(s);
+			return NULL;
+		}
+		/* On the descriptor, never by path: the directory may be
+		 * writable by the user we hand the file to. */
+		if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) {
+			*err_r = xasprintf("chown %s: %s", path, strerror(errno));
+			close(fd);
 			free(s);
 			return NULL;
 		}

@@ -17,6 +17,8 @@
 #ifndef FEDMIG_STORE_H
 #define FEDMIG_STORE_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include "addr.h"
@@ -37,6 +39,15 @@ struct store;
  * NULL on error with *err_r set (caller frees).
  */
 struct store *store_open(const char *path, enum store_mode mode, int busy_ms, char **err_r);
+
+/*
+ * store_open_owned: store_open(STORE_RDWR), where a database file it
+ * creates is given to UID:GID on its descriptor before SQLite writes
+ * anything (SQLite run as root gives -wal and -shm the database file's
+ * owner). For fedmigctl run as root on the daemons' database. PATH must
+ * not be a symbolic link and must be a regular file, new or not.
+ */
+struct store *store_open_owned(const char *path, int busy_ms, uid_t uid, gid_t gid, char **err_r);
 void store_close(struct store **s);
 const char *store_errmsg(const struct store *s);
 int store_schema_version(struct store *s);

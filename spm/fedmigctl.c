@@ -74,33 +74,27 @@ struct store *ctl_store(struct ctl *ctl)
 {
 	const char *path = config_str(ctl->cfg, "state_database");
 	char *err = NULL;
-	struct stat st;
-	int fd;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
 
 	if (ctl->store)
 		return ctl->store;
-	/* Often run as root, on a file in a directory fedmig's user writes
-	 * (SQLite's -wal and -shm): a link there must not make root create,
-	 * or give fedmig's user, a file of its choice (/etc/ld.so.preload). */
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "fedmigctl: open %s: %s\n", path,
-			fd < 0 && errno == ELOOP ? "a symbolic link, refused"
-			: fd < 0		 ? strerror(errno)
-						 : "not a regular file");
-		exit(1);
-	}
 	/* Daemons run as fedmig_user and must read (spm: write) the database
-	 * root creates; SQLite gives the -wal and -shm files the same owner. */
+	 * root creates; SQLite gives the -wal and -shm files the same owner.
+	 * Often run as root, on a file in a directory fedmig's user writes:
+	 * store_open_owned follows no link and chowns the descriptor, so a
+	 * link there cannot make root create or hand over a file of its
+	 * choice (/etc/ld.so.preload). */
 	if (geteuid() == 0) {
 		struct passwd *pw = getpwnam(config_str(ctl->cfg, "fedmig_user"));
 
-		if (pw && fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
-			fprintf(stderr, "fedmigctl: warning: chown %s: %m\n", path);
+		if (pw) {
+			uid = pw->pw_uid;
+			gid = pw->pw_gid;
+		}
 	}
-	close(fd);
-	ctl->store = store_open(path, STORE_RDWR, (int)config_time_ms(ctl->cfg, "store_busy_timeout"),
-				&err);
+	ctl->store = store_open_owned(path, (int)config_time_ms(ctl->cfg, "store_busy_timeout"), uid,
+				      gid, &err);
 	if (ctl->store == NULL) {
 		fprintf(stderr, "fedmigctl: %s\n", err);
 		free(err);

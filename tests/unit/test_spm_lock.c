@@ -27,7 +27,9 @@ START_TEST(test_lock_holder)
 {
 	char reg[300], fifo[300], link[300], secret[300];
 	FILE *fp;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
 
+	ck_assert_int_ge(dfd, 0);
 	path_of(reg, sizeof(reg), "lock");
 	path_of(fifo, sizeof(fifo), "fifo");
 	path_of(link, sizeof(link), "link");
@@ -40,12 +42,12 @@ START_TEST(test_lock_holder)
 	fclose(fp);
 	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 	ck_assert_int_eq(symlink(secret, link), 0);
-	ck_assert_int_eq(lock_holder(reg), 1234);
+	ck_assert_int_eq(lock_holder(dfd, "lock"), 1234);
 	/* Before: fopen blocked here until the test timed out. */
-	ck_assert_int_eq(lock_holder(fifo), 0);
-	ck_assert_int_eq(lock_holder(link), 0);
-	path_of(reg, sizeof(reg), "missing");
-	ck_assert_int_eq(lock_holder(reg), 0);
+	ck_assert_int_eq(lock_holder(dfd, "fifo"), 0);
+	ck_assert_int_eq(lock_holder(dfd, "link"), 0);
+	ck_assert_int_eq(lock_holder(dfd, "missing"), 0);
+	close(dfd);
 }
 END_TEST
 
