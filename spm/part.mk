@@ -15,11 +15,11 @@ $(O)/spm/fedmig-spm: $(O)/spm/spm.o $(O)/spm/libspm.a $(LIBFEDMIG)
 MANPAGES += man/fedmig-spm.8
 UNIT_TESTS += $(O)/tests/unit/test_spm_pq $(O)/tests/unit/test_spm_store $(O)/tests/unit/test_spm_driver \
 	$(O)/tests/unit/test_ctl_json $(O)/tests/unit/test_spm_lock \
-	$(O)/tests/unit/test_ctl_store
+	$(O)/tests/unit/test_ctl_store $(O)/tests/unit/test_spm_pf
 FUZZ_TARGETS += tests/fuzz/fuzz_spm_pq.c
 $(O)/tests/unit/test_spm_pq.o $(O)/tests/unit/test_spm_store.o $(O)/tests/unit/test_spm_driver.o \
 	$(O)/tests/unit/test_ctl_json.o $(O)/tests/unit/test_spm_lock.o $(O)/tests/unit/test_ctl_store.o \
-	$(O)/tests/fuzz/fuzz_spm_pq.o: \
+	$(O)/tests/unit/test_spm_pf.o $(O)/tests/fuzz/fuzz_spm_pq.o: \
 	ALL_CFLAGS += -Ispm
 # test_ctl_store includes fedmigctl.c, whose command table is in CTL_OBJS.
 $(O)/tests/unit/test_ctl_store: $(O)/tests/unit/test_ctl_store.o $(CTL_OBJS) $(PART_LIBS) $(LIBFEDMIG)

@@ -404,5 +404,14 @@ int pf_scan(struct pf *pf, pf_msg_fn fn, void *ctx)
 		rc = pq_finish(r);
 	pq_reader_free(&r);
 	free(out);
+	/* A listing with a message we could not read is no listing to decide
+	 * from: the drain would call P1 drained past it, the sweep would take
+	 * a held message it did not see for gone and never release it. */
+	if (rc == 0 && c.bad > 0) {
+		log_error("postqueue -j: %d unreadable line%s: the queue listing is incomplete, "
+			  "no drain or release decided from it",
+			  c.bad, c.bad == 1 ? "" : "s");
+		rc = -1;
+	}
 	return rc < 0 ? -1 : 0;
 }

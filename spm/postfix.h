@@ -18,7 +18,9 @@
  * Contract: pf_open() returns NULL with *ERR_R (caller frees) on failure.
  * pf_scan() calls FN for every message in the queue (messages in every
  * queue: incoming, active, deferred, hold, maildrop); 0, or -1 with the
- * reason logged. pf_hold()/pf_release() take up to any number of ids
+ * reason logged, also when any line of the listing could not be read
+ * (FN saw the others, but the caller must not act on an incomplete
+ * listing). pf_hold()/pf_release() take up to any number of ids
  * and return 0 or -1 (logged). pf_hold() holds only what is still in
  * the deferred queue at that instant; an id that moved on (to active,
  * or gone) is not an error: the caller scans again to learn which were
