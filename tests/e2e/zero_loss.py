@@ -84,27 +84,27 @@ class Faults:
             time.sleep(0.1)
         self.note("no fedmig-smd child to kill within 60 s")
 
-    def stop_lmtp(self, seconds=30):
+    def stop_lmtp(self, seconds=30, system="s2"):
         # Dovecot closes a listener on reload and lets deliveries in progress
-        # finish: the target's LMTP refuses connections, Postfix defers.
-        conf = self.fed.env["S2_DOVECOT_CONF"]
-        port = self.fed.env["S2_LMTP_PORT"]
+        # finish: the system's LMTP refuses connections, Postfix defers.
+        conf = self.fed.env["%s_DOVECOT_CONF" % system.upper()]
+        port = self.fed.env["%s_LMTP_PORT" % system.upper()]
         with open(conf) as f:
             text = f.read()
         closed = re.sub(r"(inet_listener lmtp \{\s*(?:[^}]*?\n)?\s*port = )%s" % port, r"\g<1>0",
                         text)
         if closed == text:
-            self.errors.append("could not find S2's LMTP listener in %s" % conf)
+            self.errors.append("could not find %s's LMTP listener in %s" % (system.upper(), conf))
             return
         with open(conf, "w") as f:
             f.write(closed)
         subprocess.run(["doveadm", "-c", conf, "reload"], check=True, capture_output=True)
-        self.note("S2's LMTP stopped for %d s" % seconds)
+        self.note("%s's LMTP stopped for %d s" % (system.upper(), seconds))
         time.sleep(seconds)
         with open(conf, "w") as f:
             f.write(text)
         subprocess.run(["doveadm", "-c", conf, "reload"], check=True, capture_output=True)
-        self.note("S2's LMTP back")
+        self.note("%s's LMTP back" % system.upper())
 
     def run(self, at, fault):
         delay = at - (time.monotonic() - self.t0)
