@@ -199,13 +199,13 @@ def account(env, accepted, mailboxes):
                 # copy of what S1 had.
                 n_final = len(t2)
                 res["s2"] += max(len(t2) - len(t1), 0)
-                if len(t1) > 1:
-                    res["duplicated"].append((msgid, rcpt))
+                twice_s1 = len(t1) > 1
             else:
                 n_final = len(t1) + len(t2)
                 res["s2"] += len(t2)
+                twice_s1 = False
             if n_final == 0:
                 res["lost"].append((msgid, rcpt))
-            elif n_final > 1:
+            elif n_final > 1 or twice_s1:  # once per message and recipient
                 res["duplicated"].append((msgid, rcpt))
     return res
