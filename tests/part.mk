@@ -2,6 +2,7 @@
 INTEG_TESTS += tests/integ/zero_loss.sh
 BENCHES += bench/e2e
 BENCHES += bench/imap_client
+BENCHES += bench/soak
 $(O)/bench/noop_milter: $(O)/bench/noop_milter.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MILTER_LIBS)
 # No test or bench calls Postfix or Dovecot without its own configuration.

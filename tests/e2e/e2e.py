@@ -110,24 +110,33 @@ class Flow:
 
     def _send(self, rcpts, slow):
         msgid = "<flow-%s@demo.fedmig>" % uuid.uuid4().hex
+        todo, first = list(rcpts), None
         for attempt in range(120):
-            r = fedlab.send(self.env, rcpts, msgid=msgid, body_size=1500,
+            r = fedlab.send(self.env, todo, msgid=msgid, body_size=1500,
                             slow_pause=self.slow_pause if slow else 0.0)
             if r.accepted:
+                # Recipients refused with a 4xx in an accepted message are
+                # retried in a transaction of their own, as an MTA would.
+                later = [a for a, c, _ in r.rcpts if 400 <= c < 500]
                 with self.lock:
-                    self.accepted[msgid] = (rcpts, time.time())
+                    first = first or time.time()
+                    self.accepted[msgid] = (rcpts, first)
+                    for a, c, t in r.rcpts:
+                        if c >= 500:
+                            self.refused.append((msgid, [a], c, t))
+                if not later:
+                    return
+                todo = later
+            elif not (400 <= r.code < 500 or r.code == 0):
+                with self.lock:
+                    self.refused.append((msgid, todo, r.code, r.text))
                 return
-            if 400 <= r.code < 500 or r.code == 0:
-                with self.lock:
-                    self.tempfails += 1
-                if self.stop_ev.wait(1.0):
-                    pass  # still finish this message: the sender owns it
-                continue
             with self.lock:
-                self.refused.append((msgid, rcpts, r.code, r.text))
-            return
+                self.tempfails += 1
+            if self.stop_ev.wait(1.0):
+                pass  # still finish this message: the sender owns it
         with self.lock:
-            self.refused.append((msgid, rcpts, 0, "gave up after 120 tempfails"))
+            self.refused.append((msgid, todo, 0, "gave up after 120 tempfails"))
 
 
 _MAILDIR_TIME = re.compile(r"^(\d+)\.M(\d+)P")
@@ -190,13 +199,13 @@ def account(env, accepted, mailboxes):
                 # copy of what S1 had.
                 n_final = len(t2)
                 res["s2"] += max(len(t2) - len(t1), 0)
-                if len(t1) > 1:
-                    res["duplicated"].append((msgid, rcpt))
+                twice_s1 = len(t1) > 1
             else:
                 n_final = len(t1) + len(t2)
                 res["s2"] += len(t2)
+                twice_s1 = False
             if n_final == 0:
                 res["lost"].append((msgid, rcpt))
-            elif n_final > 1:
+            elif n_final > 1 or twice_s1:  # once per message and recipient
                 res["duplicated"].append((msgid, rcpt))
     return res

@@ -87,6 +87,7 @@ class Faults:
         self.note("no fedmig-smd child to kill within 60 s")
 
     def stop_lmtp(self, system="S2", seconds=30):
+        system = system.upper()
         # Dovecot closes a listener on reload and lets deliveries in progress
         # finish: the system's LMTP refuses connections, Postfix defers.
         # S1's: mail for addresses not yet switched waits in the deferred
@@ -137,7 +138,7 @@ class Faults:
         faults = (lambda: self.restart_lab_daemon("milter"),
                   lambda: self.restart_lab_daemon("policyd"),
                   self.kill_spm, self.kill_smd_child, self.stop_lmtp,
-                  lambda: self.stop_lmtp("S1", 20), self.force_queue_runs)
+                  lambda: self.stop_lmtp(system="S1", seconds=20), self.force_queue_runs)
         self.threads = [threading.Thread(target=self.run, args=(self.rnd.uniform(2, self.window), f),
                                          daemon=True) for f in faults]
         for t in self.threads:
