@@ -185,7 +185,7 @@ log = open(os.path.join(lab, "log", "fedmig-spm.log"), errors="replace").read()
 held = sum(int(l.split(" moved ")[1].split()[0]) for l in log.splitlines()
            if " deferred messages for " in l and " to hold" in l)
 moved = sum(int(l.split("request=")[1].split()[1]) for l in log.splitlines()
-            if "left the deferred queue before postsuper -h" in l)
+            if "left the deferred queue before" in l)
 print("spm_drain_lab: seed=%d rounds=%d messages=%d deliveries S1=%d S2=%d lost=%d dup=%d "
       "s1_after_switch=%d flushes=%d held_by_drain=%d moved_before_hold=%d"
       % (seed, rounds, len(sent), to_s1, to_s2, lost, dup, late, flushes, held, moved))
