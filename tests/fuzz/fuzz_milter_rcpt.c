@@ -1,7 +1,8 @@
 /* libFuzzer: what fedmig-milter does with what the MTA sends it, one
  * line per RCPT argument (the last line is the {i} macro): canonical
  * recipients joined for held_messages must be the recipients, in order,
- * separated by single spaces; a queue ID accepted must be plain. */
+ * separated by single tabs (a canonical address may hold a space, never
+ * a tab); a queue ID accepted must be plain. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0, off = 0; i < n; i++) {
 		size_t l = strlen(r[i].addr);
 
-		if (memcmp(joined + off, r[i].addr, l) != 0 || (i + 1 < n && joined[off + l] != ' '))
+		if (memcmp(joined + off, r[i].addr, l) != 0 || (i + 1 < n && joined[off + l] != '\t'))
 			abort();
 		off += l + 1;
 	}
