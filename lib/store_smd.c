@@ -1,7 +1,9 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
 #include "store_smd.h"
+#include "xalloc.h"
 
 /* step_done: step ST to the end (no rows expected). */
 static int step_done(struct store *s, sqlite3_stmt *st, const char *context)
@@ -88,37 +90,10 @@ int store_smd_status(struct store *s, long long request_id, struct smd_status *r
 	return STORE_OK;
 }
 
-int store_smd_claim(struct store *s, long long now, int pid, struct smd_job *r, long long *next_r)
+/* job_row: the job in ST's columns request_id, access, src_system,
+ * src_physical, dst_system, dst_physical, attempts (as counted so far). */
+static void job_row(sqlite3_stmt *st, struct smd_job *r)
 {
-	int mine, rc;
-	sqlite3_stmt *st;
-
-	if (next_r)
-		*next_r = 0;
-	if (tx_begin(s, &mine) < 0)
-		return STORE_ERR;
-	st = store_prepare(s, "SELECT request_id, access, src_system, src_physical, dst_system,"
-			      " dst_physical, attempts, next_at FROM smd_jobs WHERE state = 0"
-			      " ORDER BY next_at, request_id LIMIT 1");
-	if (st == NULL)
-		return tx_end(s, mine, STORE_ERR);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return tx_end(s, mine, STORE_NOTFOUND);
-	}
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return tx_end(s, mine, store_fail(s, "smd claim"));
-	}
-	long long next_at = sqlite3_column_int64(st, 7);
-
-	if (next_at > now) {
-		if (next_r)
-			*next_r = next_at;
-		sqlite3_reset(st);
-		return tx_end(s, mine, STORE_NOTFOUND);
-	}
 	memset(r, 0, sizeof(*r));
 	r->request_id = sqlite3_column_int64(st, 0);
 	store_text(st, 1, r->access, sizeof(r->access));
@@ -126,8 +101,51 @@ int store_smd_claim(struct store *s, long long now, int pid, struct smd_job *r, 
 	store_text(st, 3, r->src_physical, sizeof(r->src_physical));
 	store_text(st, 4, r->dst_system, sizeof(r->dst_system));
 	store_text(st, 5, r->dst_physical, sizeof(r->dst_physical));
-	r->attempts = sqlite3_column_int(st, 6) + 1;
+	r->attempts = sqlite3_column_int(st, 6);
+}
+
+int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn take, void *ctx,
+		    struct smd_job *r, long long *next_r)
+{
+	int mine, rc, taken = 0;
+	sqlite3_stmt *st;
+
+	if (next_r)
+		*next_r = 0;
+	if (tx_begin(s, &mine) < 0)
+		return STORE_ERR;
+	/* In the write transaction, so that TAKE runs before anyone else can
+	 * see the job as running or recover it. */
+	st = store_prepare(s, "SELECT request_id, access, src_system, src_physical, dst_system,"
+			      " dst_physical, attempts FROM smd_jobs WHERE state = 0 AND next_at <= ?1"
+			      " ORDER BY next_at, request_id");
+	if (st == NULL)
+		return tx_end(s, mine, STORE_ERR);
+	sqlite3_bind_int64(st, 1, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		job_row(st, r);
+		if (take == NULL || take(ctx, r) == 0) {
+			taken = 1;
+			break;
+		}
+	}
 	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return tx_end(s, mine, store_fail(s, "smd claim"));
+	if (!taken) {
+		if (next_r) {
+			st = store_prepare(s, "SELECT MIN(next_at) FROM smd_jobs WHERE state = 0"
+					      " AND next_at > ?1");
+			if (st == NULL)
+				return tx_end(s, mine, STORE_ERR);
+			sqlite3_bind_int64(st, 1, now);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				*next_r = sqlite3_column_int64(st, 0);
+			sqlite3_reset(st);
+		}
+		return tx_end(s, mine, STORE_NOTFOUND);
+	}
+	r->attempts++;
 	st = store_prepare(s, "UPDATE smd_jobs SET state = 1, attempts = attempts + 1, pid = ?2,"
 			      " started = ?3, finished = 0, updated = ?3 WHERE request_id = ?1");
 	if (st == NULL)
@@ -138,15 +156,51 @@ int store_smd_claim(struct store *s, long long now, int pid, struct smd_job *r, 
 	return tx_end(s, mine, step_done(s, st, "smd claim"));
 }
 
-int store_smd_recover(struct store *s, long long now)
+int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE smd_jobs SET state = 0, pid = 0, next_at = ?1,"
-					    " updated = ?1 WHERE state = 1");
+	long long *ids = NULL;
+	size_t n = 0, cap = 0;
+	int mine, rc;
+	sqlite3_stmt *st;
 
-	if (st == NULL)
+	if (tx_begin(s, &mine) < 0)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, now);
-	return step_done(s, st, "smd recover");
+	st = store_prepare(s, "SELECT request_id, access, src_system, src_physical, dst_system,"
+			      " dst_physical, attempts FROM smd_jobs WHERE state = 1"
+			      " ORDER BY request_id");
+	if (st == NULL)
+		return tx_end(s, mine, STORE_ERR);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct smd_job job;
+
+		job_row(st, &job);
+		if (busy && busy(ctx, &job) != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 8;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+		}
+		ids[n++] = job.request_id;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(ids);
+		return tx_end(s, mine, store_fail(s, "smd recover"));
+	}
+	st = store_prepare(s, "UPDATE smd_jobs SET state = 0, pid = 0, next_at = ?1,"
+			      " updated = ?1 WHERE request_id = ?2 AND state = 1");
+	if (st == NULL) {
+		free(ids);
+		return tx_end(s, mine, STORE_ERR);
+	}
+	rc = STORE_OK;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, ids[i]);
+		rc = step_done(s, st, "smd recover");
+	}
+	free(ids);
+	return tx_end(s, mine, rc < 0 ? rc : (int)n);
 }
 
 int store_smd_progress(struct store *s, long long request_id, const struct smd_status *p)

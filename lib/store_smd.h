@@ -50,14 +50,31 @@ struct smd_job {
 };
 
 /*
- * store_smd_claim: take the queued job due first (next_at <= NOW), mark
- * it running by PID and count the attempt. STORE_NOTFOUND when none is
- * due; *next_r (may be NULL) then gets the next due time, 0 when none.
+ * A job's mailbox is copied by one process at a time. The store does not
+ * know how that is enforced (smd/lock.h): it asks. TAKE(CTX, JOB), for
+ * store_smd_claim, returns 0 when the caller may copy JOB and now holds
+ * what makes it so (the mailbox's lock), non-zero to leave JOB queued;
+ * for store_smd_recover it returns non-zero when JOB's copier is still
+ * alive. Called inside the store's write transaction, so nobody claims or
+ * recovers the job in between; it must not use the store.
  */
-int store_smd_claim(struct store *s, long long now, int pid, struct smd_job *r,
-		    long long *next_r);
-/* store_smd_recover: jobs left running by a dead master go back to the queue. */
-int store_smd_recover(struct store *s, long long now);
+typedef int (*store_smd_take_fn)(void *ctx, const struct smd_job *job);
+
+/*
+ * store_smd_claim: take the queued job due first (next_at <= NOW) that
+ * TAKE accepts (every one when TAKE is NULL), mark it running by PID and
+ * count the attempt. STORE_NOTFOUND when none; *next_r (may be NULL) then
+ * gets the next due time of a job not yet due, 0 when none.
+ */
+int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn take, void *ctx,
+		    struct smd_job *r, long long *next_r);
+/*
+ * store_smd_recover: running jobs whose copier is gone go back to the
+ * queue, due at NOW; a job BUSY says is still being copied stays running
+ * (BUSY NULL: every running job is queued again). Returns how many were
+ * queued again, or STORE_ERR.
+ */
+int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, void *ctx);
 int store_smd_progress(struct store *s, long long request_id, const struct smd_status *st);
 /*
  * store_smd_finish: DONE when OK; else queued again at RETRY_AT (> 0) or

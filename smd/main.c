@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "lock.h"
 #include "log.h"
 #include "server.h"
 #include "smd.h"
@@ -80,7 +83,19 @@ static int direct(const struct config *cfg)
 		goto out;
 	}
 	char *key = smd_mailbox_key(opt_from, src_login, opt_to, dst_login);
+	/* One copier per mailbox (smd/lock.h), the queue's children too: held
+	 * until we exit, by our lanes as well. */
+	int lock = smd_lock_take(config_str(cfg, "state_database"), key, &err);
 
+	if (lock < 0) {
+		if (lock == SMD_LOCK_BUSY)
+			err = xasprintf("%s: another fedmig-smd is copying this mailbox: not copied",
+					key);
+		log_error("%s", err);
+		printf("reason: %s\n", err);
+		free(key);
+		goto out;
+	}
 	o.store = s;
 	o.mailbox_key = key;
 	o.summary = stdout;
@@ -103,6 +118,7 @@ static int direct(const struct config *cfg)
 			 r.found, r.skipped);
 	}
 	fflush(stdout);
+	close(lock);
 	free(key);
 	rc = cr == COPY_OK ? 0 : 1;
 out:

@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "lock.h"
 #include "log.h"
 #include "server.h"
 #include "smd.h"
@@ -19,6 +21,21 @@
  * own outcome (it knows the reason). The master records an outcome only
  * when the child could not: killed by the timeout, by a signal, or dead
  * without a word (exit status other than 0, 1, 2).
+ *
+ * At most one process ever copies a mailbox: two copying it at once both
+ * append what is missing, and the target gets it twice (a master killed
+ * and restarted at once left its child copying beside the new master's).
+ * Two independent layers make it so:
+ * 1. A child dies with its master (PR_SET_PDEATHSIG, KILL; its lanes die
+ *    with it likewise), so a restarted master finds no orphan copying.
+ * 2. The copy holds its mailbox's lock (smd/lock.h) from the claim to its
+ *    last process's death. A job is claimed only with its lock, and a job
+ *    left running is queued again only when its lock is free; this covers
+ *    what layer 1 cannot: fedmig-smd -u, or --once started beside the
+ *    daemon, and a child that outlived its master all the same. A running
+ *    job whose lock is busy stays running and is looked at again every
+ *    smd_poll_interval; once free, it is queued, and its rerun first waits
+ *    smd_settle in the folders the dead copy was in (smd/copy.c).
  */
 
 struct child {
@@ -30,6 +47,74 @@ struct child {
 };
 
 static volatile sig_atomic_t stop_flag, stop_signal;
+
+/* What the store's claim and recovery ask about a job's mailbox. */
+struct lock_ctx {
+	const char *db;
+	const struct child *kids;
+	int nkids;
+	int fd;	     /* the lock of the job just claimed, or -1 */
+	int verbose; /* log the jobs left running (at start only: every poll
+		      * interval would repeat it for the whole copy) */
+};
+
+/* job_lock: take JOB's mailbox lock: an fd, SMD_LOCK_BUSY, or -1 (logged). */
+static int job_lock(const struct lock_ctx *lc, const struct smd_job *job)
+{
+	char *key = smd_mailbox_key(job->src_system, job->src_physical, job->dst_system,
+				    job->dst_physical);
+	char *err = NULL;
+	int fd = smd_lock_take(lc->db, key, &err);
+
+	if (fd == -1) {
+		log_error("request=%lld: %s", job->request_id, err);
+		free(err);
+	}
+	free(key);
+	return fd;
+}
+
+/* claim_take: claim JOB only with its mailbox's lock (kept in lc->fd). */
+static int claim_take(void *ctx, const struct smd_job *job)
+{
+	struct lock_ctx *lc = ctx;
+	int fd = job_lock(lc, job);
+
+	if (fd < 0) {
+		if (fd == SMD_LOCK_BUSY)
+			log_debug("request=%lld: its mailbox is being copied by another process; "
+				  "left queued",
+				  job->request_id);
+		return 1;
+	}
+	lc->fd = fd;
+	return 0;
+}
+
+/* recover_busy: JOB stays running while one of our children or any other
+ * process holds its mailbox's lock. An error keeps it running too: a job
+ * is queued again only when nobody can be copying it. */
+static int recover_busy(void *ctx, const struct smd_job *job)
+{
+	struct lock_ctx *lc = ctx;
+
+	for (int i = 0; i < lc->nkids; i++)
+		if (lc->kids[i].request_id == job->request_id)
+			return 1;
+	int fd = job_lock(lc, job);
+
+	if (fd < 0) {
+		if (fd == SMD_LOCK_BUSY && lc->verbose)
+			log_info("request=%lld: still being copied by another process (its "
+				 "mailbox is locked); left running",
+				 job->request_id);
+		return 1;
+	}
+	close(fd);
+	log_info("request=%lld: left running by a copy that is gone; queued again",
+		 job->request_id);
+	return 0;
+}
 
 static void on_term(int sig)
 {
@@ -123,6 +208,25 @@ static int run_child(const struct config *cfg, const struct smd_job *job)
 	return rc;
 }
 
+/* check_lock: can the lock file be used? Without it no job may run: the
+ * master says so once at start and exits (the supervisor backs off). */
+static int check_lock(const struct config *cfg)
+{
+	char *err = NULL;
+	int fd = smd_lock_take(config_str(cfg, "state_database"), "", &err);
+
+	if (fd == -1) {
+		log_error("%s", err);
+		log_info("terminating: the mailbox lock file cannot be used: mailboxes done=0 "
+			 "failed=0");
+		free(err);
+		return -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
 int smd_master(const struct config *cfg, int once)
 {
 	int max = (int)config_int(cfg, "smd_max_children");
@@ -139,6 +243,11 @@ int smd_master(const struct config *cfg, int once)
 	log_info("daemon started -- version %s, configuration %s, smd_max_children=%d%s",
 		 FEDMIG_VERSION, config_path(cfg), max, once ? ", once" : "");
 	s = open_store(cfg);
+	if (s != NULL && check_lock(cfg) < 0) {
+		store_close(&s);
+		free(kids);
+		return 1;
+	}
 	if (s == NULL) {
 		log_info("terminating: the state database cannot be opened: mailboxes done=0 "
 			 "failed=0");
@@ -149,17 +258,34 @@ int smd_master(const struct config *cfg, int once)
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (store_smd_recover(s, time_now_us()) < 0)
-		log_warn("recover: %s", store_errmsg(s));
-	long long last_poll = 0;
+	struct lock_ctx lc = {config_str(cfg, "state_database"), kids, 0, -1, 1};
+	long long last_poll = 0, last_recover = 0;
+	pid_t master = getpid();
 
 	for (;;) {
 		int claimed_all = 0;
 
+		/* Jobs left running by a dead copy (an earlier master's child,
+		 * a --once run killed), at start and every poll interval. */
+		if (!stop_flag && (last_recover == 0 || time_mono_us() - last_recover >= poll_us)) {
+			lc.nkids = nkids;
+			if (store_smd_recover(s, time_now_us(), recover_busy, &lc) < 0)
+				log_warn("recover: %s", store_errmsg(s));
+			lc.verbose = 0;
+			last_recover = time_mono_us();
+		}
+
 		/* Claim while there is room. */
 		while (!stop_flag && nkids < max) {
 			struct smd_job job;
-			int r = store_smd_claim(s, time_now_us(), 0, &job, NULL);
+			lc.fd = -1;
+			int r = store_smd_claim(s, time_now_us(), (int)master, claim_take, &lc, &job,
+						NULL);
+
+			if (r < 0 && lc.fd >= 0) {
+				close(lc.fd); /* not claimed after all */
+				lc.fd = -1;
+			}
 
 			if (r == STORE_NOTFOUND) {
 				claimed_all = 1;
@@ -177,13 +303,24 @@ int smd_master(const struct config *cfg, int once)
 				log_error("fork: %m");
 				store_smd_finish(s, job.request_id, 0, "fork failed", time_now_us() + poll_us,
 						 time_now_us());
+				close(lc.fd);
 				break;
 			}
 			if (pid == 0) {
+				/* Die with the master (layer 1 above); it may have died
+				 * before the prctl, and then we are init's already. The
+				 * lock (lc.fd, inherited) is ours until we die. */
+				if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+					log_warn("request=%lld: prctl(PR_SET_PDEATHSIG): %m",
+						 job.request_id);
+				if (getppid() != master)
+					_exit(3);
 				sa.sa_handler = on_term;
 				sigaction(SIGTERM, &sa, NULL);
 				_exit(run_child(cfg, &job));
 			}
+			close(lc.fd); /* the child holds the lock now */
+			lc.fd = -1;
 			kids[nkids].pid = pid;
 			kids[nkids].request_id = job.request_id;
 			kids[nkids].attempts = job.attempts;

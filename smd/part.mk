@@ -2,7 +2,7 @@
 SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap.o $(O)/smd/copy.o $(O)/smd/copy_util.o \
 	$(O)/smd/copy_folders.o $(O)/smd/copy_open.o $(O)/smd/copy_journal.o \
 	$(O)/smd/copy_stream.o $(O)/smd/copy_verify.o $(O)/smd/settings.o \
-	$(O)/smd/master.o
+	$(O)/smd/master.o $(O)/smd/lock.o
 PROGRAMS += $(O)/smd/fedmig-smd
 PART_LIBS += $(O)/smd/libsmd.a
 $(O)/smd/libsmd.a: $(SMD_OBJS)
@@ -22,4 +22,4 @@ $(O)/tests/unit/test_imap_parse.o $(O)/tests/unit/test_imap_q.o \
 	$(O)/tests/unit/test_smd_fetch.o $(O)/tests/fuzz/fuzz_imap_parse.o: ALL_CFLAGS += -Ismd
 MANPAGES += man/fedmig-smd.8
 INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_hostile.sh \
-	tests/integ/smd_flags.sh
+	tests/integ/smd_flags.sh tests/integ/smd_recover.sh
