@@ -41,3 +41,5 @@ $(O)/bench/spm_pass: $(O)/bench/spm_pass.o $(O)/spm/libspm.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 $(O)/bench/spm_pass.o: ALL_CFLAGS += -Ispm
 INTEG_TESTS += tests/integ/spm_privfiles.sh
+INTEG_TESTS += tests/integ/spm_helper_death.sh
+INTEG_TESTS += tests/integ/spm_drain_retries.sh

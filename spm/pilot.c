@@ -325,8 +325,16 @@ static int step_verify_and_hold(struct pilot *p, struct req *r)
 	}
 	r->hold_at = now;
 	r->switch_at = r->release_at = 0;
-	rc = move(p, r, ST_HELD, "E8 hold", "%s, its aliases and %s held", r->access,
-		  r->source_physical);
+	/* Not move(): the attempts count on. A hold that could not be
+	 * switched comes back here (unhold_back), and its attempts must
+	 * reach max_retries, or a drain that always fails would hold and
+	 * lift the address for ever, each time "attempt 1". The switch
+	 * (move() to switched) starts the count afresh. */
+	r->reason[0] = '\0';
+	r->next_at = now;
+	r->state = ST_HELD;
+	rc = set(p, r, ST_ADDRESS_FORMED, "E8 hold", "%s, its aliases and %s held", r->access,
+		 r->source_physical);
 	if (rc != GO || store_commit(p->s) < 0) {
 		store_rollback(p->s);
 		return rc == ERR ? ERR : store_err(p, r);
@@ -340,8 +348,14 @@ static int unhold_back(struct pilot *p, struct req *r, const char *why)
 {
 	int rc, from = r->state;
 
-	if (r->attempts >= config_int(p->cfg, "max_retries"))
-		return fail(p, r, "E8 switch", why);
+	if (r->attempts >= config_int(p->cfg, "max_retries")) {
+		/* fail() lifts the hold; what the drain held goes on to the
+		 * old mailbox, as below. */
+		rc = fail(p, r, "E8 switch", why);
+		if (rc != ERR)
+			pilot_sweep(p);
+		return rc;
+	}
 	if (store_begin(p->s) < 0)
 		return store_err(p, r);
 	if (store_dir_unhold(p->s, r->access) == STORE_ERR) {

@@ -18,10 +18,12 @@
 #define HELPER_IDS_MAX 2000
 
 struct pf {
-	char *dir;     /* postfix_config_directory */
+	char *dir; /* postfix_config_directory */
 	char *postqueue, *postsuper, *postkick;
-	int helper_fd; /* -1: run the commands ourselves */
-	pid_t helper_pid;
+	int helper_fd;	  /* -1: run the commands ourselves */
+	pid_t helper_pid; /* 0 once reaped */
+	char lost[160];	  /* why the helper is gone; "" while it serves */
+	pf_lost_fn on_lost;
 };
 
 int pf_valid_id(const char *id)
@@ -249,7 +251,7 @@ void pf_close(struct pf **pfp)
 		return;
 	if (pf->helper_fd >= 0) {
 		close(pf->helper_fd);
-		while (waitpid(pf->helper_pid, NULL, 0) < 0 && errno == EINTR)
+		while (pf->helper_pid > 0 && waitpid(pf->helper_pid, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
 	free(pf->dir);
@@ -260,11 +262,147 @@ void pf_close(struct pf **pfp)
 	*pfp = NULL;
 }
 
+/* told: the program learns the helper is gone (pf_on_lost); -1. */
+static int told(struct pf *pf)
+{
+	if (pf->on_lost)
+		pf->on_lost(pf->lost);
+	else
+		log_error("%s", pf->lost);
+	return -1;
+}
+
+/* exited: the helper exited with wait STATUS: say so, tell the program. */
+static int exited(struct pf *pf, int status)
+{
+	if (WIFSIGNALED(status))
+		snprintf(pf->lost, sizeof(pf->lost), "privileged helper exited (signal %d)",
+			 WTERMSIG(status));
+	else
+		snprintf(pf->lost, sizeof(pf->lost), "privileged helper exited (status %d)",
+			 WEXITSTATUS(status));
+	pf->helper_pid = 0;
+	return told(pf);
+}
+
+/*
+ * helper_gone: the helper no longer serves (its socket closed or broke,
+ * or it exited): record why, with its exit status when it can be had,
+ * and tell the program. Always -1. Nothing more goes to the helper: a
+ * request half written or half answered leaves the line out of step, and
+ * an unprivileged pilot cannot fork a new root helper anyway.
+ */
+static int helper_gone(struct pf *pf, const char *what)
+{
+	pid_t w = 0;
+	int st = 0;
+
+	if (*pf->lost)
+		return -1;
+	/* A closed socket means the helper is exiting: give it a moment. */
+	for (int i = 0; i < 100 && pf->helper_pid > 0; i++) {
+		while ((w = waitpid(pf->helper_pid, &st, WNOHANG)) < 0 && errno == EINTR)
+			;
+		if (w != 0)
+			break;
+		usleep(10000);
+	}
+	if (w > 0 && w == pf->helper_pid)
+		return exited(pf, st);
+	if (w < 0) { /* reaped already (an event loop's SIGCHLD handler) */
+		snprintf(pf->lost, sizeof(pf->lost), "privileged helper exited");
+		pf->helper_pid = 0;
+	} else {
+		snprintf(pf->lost, sizeof(pf->lost), "privileged helper (pid %ld): %s",
+			 (long)pf->helper_pid, what);
+	}
+	return told(pf);
+}
+
+/* helper_check: 0 while the helper runs, else helper_gone(). */
+static int helper_check(struct pf *pf)
+{
+	pid_t w;
+	int st;
+
+	if (*pf->lost)
+		return -1;
+	while ((w = waitpid(pf->helper_pid, &st, WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (w == 0)
+		return 0;
+	if (w == pf->helper_pid)
+		return exited(pf, st);
+	return helper_gone(pf, "gone");
+}
+
+/* helper_send: all of BUF to the helper; 0, or -1 when it is gone.
+ * send(MSG_NOSIGNAL): a closed socket is EPIPE here, never a SIGPIPE
+ * that would end the pilot without a word. */
+static int helper_send(struct pf *pf, const char *buf, size_t n)
+{
+	char why[80];
+
+	while (n > 0) {
+		ssize_t w = send(pf->helper_fd, buf, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			snprintf(why, sizeof(why), "send: %s", w < 0 ? strerror(errno) : "nothing sent");
+			return helper_gone(pf, why);
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* helper_recv: exactly N bytes from the helper; 0, or -1 when it is gone. */
+static int helper_recv(struct pf *pf, char *buf, size_t n)
+{
+	char why[80];
+
+	while (n > 0) {
+		ssize_t r = read(pf->helper_fd, buf, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(why, sizeof(why), "read: %s",
+				 r < 0 ? strerror(errno) : "end of file");
+			return helper_gone(pf, why);
+		}
+		buf += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* helper_line: one answer line (without its newline) into BUF (SIZE
+ * bytes); 0, or -1 when the helper is gone or the line is too long. */
+static int helper_line(struct pf *pf, char *buf, size_t size)
+{
+	for (size_t len = 0; len < size - 1; len++) {
+		if (helper_recv(pf, buf + len, 1) < 0)
+			return -1;
+		if (buf[len] == '\n') {
+			buf[len] = '\0';
+			return 0;
+		}
+	}
+	return helper_gone(pf, "answer line too long");
+}
+
+/* ask_helper: VERB for IDS; 0, or -1: the command failed (logged by the
+ * helper) or the helper is gone (helper_gone). */
 static int ask_helper(struct pf *pf, char verb, const char *const *ids, size_t n)
 {
 	size_t len = 2;
-	char *line, *p, ans[2];
+	char *line, *p, ans[8];
 
+	if (helper_check(pf) < 0)
+		return -1;
 	for (size_t i = 0; i < n; i++)
 		len += strlen(ids[i]) + 1;
 	p = line = xmalloc(len + 1);
@@ -272,15 +410,17 @@ static int ask_helper(struct pf *pf, char verb, const char *const *ids, size_t n
 	for (size_t i = 0; i < n; i++)
 		p += sprintf(p, " %s", ids[i]);
 	*p++ = '\n';
-	int rc = write(pf->helper_fd, line, (size_t)(p - line)) == p - line &&
-				 read(pf->helper_fd, ans, 2) == 2 && ans[0] == '0'
-			 ? 0
-			 : -1;
+	int rc = helper_send(pf, line, (size_t)(p - line));
 
 	free(line);
-	if (rc < 0)
-		log_error("privileged helper: %c request failed", verb);
-	return rc;
+	if (rc < 0 || helper_line(pf, ans, sizeof(ans)) < 0)
+		return -1;
+	if (strcmp(ans, "0") == 0)
+		return 0;
+	if (strcmp(ans, "1") != 0)
+		return helper_gone(pf, "unexpected answer");
+	log_error("privileged helper: %c request failed", verb);
+	return -1;
 }
 
 /* batch: VERB for IDS, HELPER_IDS_MAX at a time. */
@@ -324,6 +464,28 @@ int pf_release(struct pf *pf, const char *const *ids, size_t n)
 	return n ? batch(pf, 'r', ids, n) : 0;
 }
 
+void pf_on_lost(struct pf *pf, pf_lost_fn fn)
+{
+	pf->on_lost = fn;
+}
+
+const char *pf_lost(const struct pf *pf)
+{
+	return *pf->lost ? pf->lost : NULL;
+}
+
+long pf_helper_pid(const struct pf *pf)
+{
+	return pf->helper_fd >= 0 ? (long)pf->helper_pid : 0;
+}
+
+int pf_helper_exited(struct pf *pf, int status)
+{
+	if (pf->helper_fd < 0 || *pf->lost)
+		return -1;
+	return exited(pf, status);
+}
+
 int pf_kick(struct pf *pf)
 {
 	return pf->helper_fd >= 0 ? ask_helper(pf, 'k', NULL, 0) : direct(pf, 'k', NULL);
@@ -348,36 +510,29 @@ static int scan_one(void *vctx, const struct pq_msg *m, int line, const char *wh
 	return c->fn(c->ctx, m);
 }
 
-/* helper_listing: the helper's postqueue -j output; 0 or -1. */
+/* helper_listing: the helper's postqueue -j output; 0, or -1: postqueue
+ * failed (logged by the helper) or the helper is gone (helper_gone). */
 static int helper_listing(struct pf *pf, char **out_r)
 {
-	char head[32];
-	size_t hl = 0;
+	char head[32], *end;
 	long long len;
 
-	if (write(pf->helper_fd, "q\n", 2) != 2)
+	if (helper_check(pf) < 0 || helper_send(pf, "q\n", 2) < 0 ||
+	    helper_line(pf, head, sizeof(head)) < 0)
 		return -1;
-	while (hl < sizeof(head) - 1) {
-		if (read(pf->helper_fd, head + hl, 1) != 1)
-			return -1;
-		if (head[hl++] == '\n')
-			break;
+	errno = 0;
+	len = strtoll(head, &end, 10);
+	if (end == head || *end != '\0' || errno != 0 || len < -1 || len > RUN_OUTPUT_MAX)
+		return helper_gone(pf, "unexpected answer");
+	if (len < 0) {
+		log_error("privileged helper: queue listing failed");
+		return -1;
 	}
-	head[hl] = '\0';
-	len = strtoll(head, NULL, 10);
-	if (len < 0 || len > RUN_OUTPUT_MAX)
-		return -1;
 	char *out = xmalloc((size_t)len + 1);
-	size_t got = 0;
 
-	while (got < (size_t)len) {
-		ssize_t n = read(pf->helper_fd, out + got, (size_t)len - got);
-
-		if (n <= 0) {
-			free(out);
-			return -1;
-		}
-		got += (size_t)n;
+	if (helper_recv(pf, out, (size_t)len) < 0) {
+		free(out);
+		return -1;
 	}
 	out[len] = '\0';
 	*out_r = out;
@@ -392,11 +547,8 @@ int pf_scan(struct pf *pf, pf_msg_fn fn, void *ctx)
 
 	/* Postfix lets only root name a non-default instance with -c (unless
 	 * the default main.cf lists it in alternate_config_directories). */
-	if ((pf->helper_fd >= 0 ? helper_listing(pf, &out) : queue_listing(pf, &out)) < 0) {
-		if (pf->helper_fd >= 0)
-			log_error("privileged helper: queue listing failed");
+	if ((pf->helper_fd >= 0 ? helper_listing(pf, &out) : queue_listing(pf, &out)) < 0)
 		return -1;
-	}
 	r = pq_reader_new(scan_one, &c);
 	int rc = pq_feed(r, out, strlen(out));
 

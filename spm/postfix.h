@@ -45,6 +45,18 @@ int pf_hold(struct pf *pf, const char *const *ids, size_t n);
 int pf_release(struct pf *pf, const char *const *ids, size_t n);
 int pf_kick(struct pf *pf);
 
+/* pf_on_lost: FN(CAUSE) is called once, when a call finds the helper gone;
+ * CAUSE is "privileged helper exited (signal 9)" or the like. */
+typedef void (*pf_lost_fn)(const char *cause);
+void pf_on_lost(struct pf *pf, pf_lost_fn fn);
+/* pf_lost: why the helper is gone, or NULL while it serves (or none runs). */
+const char *pf_lost(const struct pf *pf);
+/* pf_helper_pid: the helper's pid, 0 when there is none (not root). */
+long pf_helper_pid(const struct pf *pf);
+/* pf_helper_exited: the program reaped the helper (its event loop's
+ * SIGCHLD watcher) with wait STATUS: the helper is gone, as above; -1. */
+int pf_helper_exited(struct pf *pf, int status);
+
 /* pf_valid_id: 1 if ID looks like a Postfix queue id ([0-9A-Za-z]{1,63}). */
 int pf_valid_id(const char *id);
 

@@ -40,6 +40,7 @@ struct spm {
 	struct pf *pf;
 	ev_timer pass, sweep;
 	ev_signal sigterm, sigint;
+	ev_child helper;
 	int failed;
 };
 
@@ -183,6 +184,27 @@ static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_timer_again(loop, w);
 }
 
+/*
+ * helper_lost: the root helper is gone (pf_on_lost: killed, crashed).
+ * Unprivileged now, we cannot fork another, and without it no drain and
+ * no release can be done: retrying would fail every step for ever. Exit
+ * so the supervisor starts us afresh, with a new helper; every step is
+ * crash-safe, so the restart resumes from the store as after a crash
+ * (the step under way, perhaps mid-transaction, is done again).
+ */
+static void helper_lost(const char *cause)
+{
+	log_fatal("%s: restarting fedmig-spm", cause);
+}
+
+/* on_helper: the event loop reaped the helper (it died while we were idle). */
+static void on_helper(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct spm *spm = w->data;
+
+	pf_helper_exited(spm->pf, w->rstatus);
+}
+
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	log_info("signal %d: stopping", w->signum);
@@ -236,6 +258,7 @@ static int run_spm(struct config *cfg)
 		return 1;
 	}
 	spm.p = pilot_new(cfg, spm.s, spm.pf);
+	pf_on_lost(spm.pf, helper_lost);
 	if (once) {
 		rc = run_once(&spm);
 	} else {
@@ -252,6 +275,14 @@ static int run_spm(struct config *cfg)
 		ev_timer_start(loop, &spm.sweep);
 		ev_signal_start(loop, &spm.sigterm);
 		ev_signal_start(loop, &spm.sigint);
+		if (pf_helper_pid(spm.pf) > 0) {
+			/* libev reaps every child: its death is learnt here; one
+			 * before the loop existed is found by the fed signal. */
+			ev_child_init(&spm.helper, on_helper, (int)pf_helper_pid(spm.pf), 0);
+			spm.helper.data = &spm;
+			ev_child_start(loop, &spm.helper);
+			ev_feed_signal(SIGCHLD);
+		}
 		ev_run(loop, 0);
 		rc = spm.failed;
 	}

@@ -1,10 +1,13 @@
 /* pf_scan on a listing it cannot wholly read: the drain and the release
- * sweep must not decide from it. A postqueue stand-in prints the lines. */
+ * sweep must not decide from it. A postqueue stand-in prints the lines.
+ * And the root helper: gone (killed) vs. a command it ran failing. */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ckmain.h"
 #include "config.h"
@@ -81,6 +84,87 @@ START_TEST(test_unreadable_line)
 }
 END_TEST
 
+/* The root helper gone vs. a command it ran failing (only root forks it). */
+static int lost_calls;
+static char lost_cause[200];
+
+static void on_lost(const char *cause)
+{
+	lost_calls++;
+	snprintf(lost_cause, sizeof(lost_cause), "%s", cause);
+}
+
+static const struct {
+	const char *name, *postqueue; /* lines printed; NULL: exit 1 */
+	int kill_helper;
+	const char *want_lost; /* NULL: the helper still serves */
+} helper_cases[] = {
+	{"helper killed", good, 1, "privileged helper exited (signal 9)"},
+	{"postqueue fails", NULL, 0, NULL},
+	{"helper serves", good, 0, NULL},
+};
+
+START_TEST(test_helper_lost)
+{
+	const char *ids[] = {"A1"};
+	char lines[512], *err = NULL;
+	struct config *cfg;
+	struct pf *pf;
+	int seen = 0, want_rc;
+
+	if (geteuid() != 0)
+		return; /* no helper without root */
+	/* A write to a closed socket must be an error, not this death. */
+	signal(SIGPIPE, SIG_DFL);
+	lost_calls = 0;
+	lost_cause[0] = '\0';
+	snprintf(lines, sizeof(lines), "%s\n", helper_cases[_i].postqueue ? good : "");
+	cfg = fake_postqueue(lines);
+	if (helper_cases[_i].postqueue == NULL) {
+		char path[300];
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/postqueue", dir);
+		fp = fopen(path, "w");
+		ck_assert_ptr_nonnull(fp);
+		fprintf(fp, "#!/bin/sh\nexit 1\n");
+		fclose(fp);
+	}
+	snprintf(lines, sizeof(lines), "%s/postsuper", dir);
+	FILE *ps = fopen(lines, "w");
+
+	ck_assert_ptr_nonnull(ps);
+	fprintf(ps, "#!/bin/sh\nexec cat >/dev/null\n");
+	fclose(ps);
+	ck_assert_int_eq(chmod(lines, 0755), 0);
+	pf = pf_open(cfg, &err);
+	ck_assert_msg(pf != NULL, "%s: %s", helper_cases[_i].name, err ? err : "");
+	pf_on_lost(pf, on_lost);
+	ck_assert_msg(pf_helper_pid(pf) > 0, "%s: no helper", helper_cases[_i].name);
+	if (helper_cases[_i].kill_helper)
+		ck_assert_int_eq(kill((pid_t)pf_helper_pid(pf), SIGKILL), 0);
+	want_rc = helper_cases[_i].want_lost || helper_cases[_i].postqueue == NULL ? -1 : 0;
+	ck_assert_msg(pf_scan(pf, count, &seen) == want_rc, "%s: pf_scan not %d",
+		      helper_cases[_i].name, want_rc);
+	if (helper_cases[_i].want_lost) {
+		ck_assert_msg(lost_calls == 1 && strcmp(lost_cause, helper_cases[_i].want_lost) == 0,
+			      "%s: lost %d times, cause \"%s\"", helper_cases[_i].name, lost_calls,
+			      lost_cause);
+		ck_assert_str_eq(pf_lost(pf), helper_cases[_i].want_lost);
+		/* Every later call fails at once, the program told once. */
+		ck_assert_int_eq(pf_hold(pf, ids, 1), -1);
+		ck_assert_int_eq(pf_kick(pf), -1);
+		ck_assert_int_eq(lost_calls, 1);
+	} else {
+		ck_assert_msg(lost_calls == 0 && pf_lost(pf) == NULL, "%s: helper taken for gone: %s",
+			      helper_cases[_i].name, lost_cause);
+		ck_assert_msg(pf_hold(pf, ids, 1) == 0, "%s: pf_hold", helper_cases[_i].name);
+	}
+	pf_close(&pf);
+	config_free(&cfg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("spm_pf");
@@ -93,6 +177,7 @@ int main(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_whole_listing);
 	tcase_add_test(tc, test_unreadable_line);
+	tcase_add_loop_test(tc, test_helper_lost, 0, sizeof(helper_cases) / sizeof(helper_cases[0]));
 	suite_add_tcase(s, tc);
 	rc = ck_run(s);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
