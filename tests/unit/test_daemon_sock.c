@@ -76,8 +76,11 @@ START_TEST(test_swapped_for_link)
 	int fd = daemon_listen(spec, 4, 0666, NULL, NULL, &err);
 
 	swap_to = NULL;
+	/* Binding in a private directory, then renaming into place, may
+	 * notice the swap and refuse: either way the target keeps its mode. */
 	if (fd >= 0)
 		close(fd);
+	free(err);
 	ck_assert_int_eq(stat(victim, &st), 0);
 	ck_assert_msg((st.st_mode & 0777) == 0600, "the link's target got mode %o",
 		      st.st_mode & 0777);
