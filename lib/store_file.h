@@ -15,7 +15,8 @@
  * drops its page cache, which may hold pages the file no longer has); -1
  * with the reason in ERR when PATH now names another file or none, or
  * the file is shorter than its header says, or is not a database at all.
- * Costs one stat(); a 100-byte pread() only after a change.
+ * Costs one fstatat() of the last component in the directory opened
+ * with the file; a 100-byte pread() only after a change.
  * A file that stays broken stays -1; the caller reopens.
  */
 #ifndef FEDMIG_STORE_FILE_H
@@ -27,7 +28,9 @@
 
 struct store_file {
 	int fd;
+	int dirfd; /* the directory PATH was in: one component to walk per check */
 	char *path;
+	const char *base; /* PATH's last component, inside path */
 	dev_t dev;
 	ino_t ino;
 	off_t size;
