@@ -15,3 +15,7 @@ INTEG_TESTS += tests/integ/ctl_report.sh
 INTEG_TESTS += tests/integ/readme_config.sh
 # The test machinery fails a skip in CI and a man check with nothing built.
 INTEG_TESTS += tests/integ/runner_self.sh
+# The unit tests' shared scaffolding (tests/unit/testutil.h): an archive
+# among the part libraries, which every unit test links (a program never).
+PART_LIBS += $(O)/tests/libtestutil.a
+$(O)/tests/libtestutil.a: $(O)/tests/unit/testutil.o

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ckmain.h"
+#include "testutil.h"
 
 int fedmigctl_main(int argc, char **argv);
 #define main fedmigctl_main
@@ -21,13 +22,8 @@ static char dir[] = "/tmp/test_ctl_store_XXXXXX";
 static struct ctl *ctl_for(const char *db)
 {
 	static struct ctl c;
-	char *text = NULL, *err = NULL;
 
-	if (asprintf(&text, "state_database = %s/%s\n", dir, db) < 0)
-		abort();
-	c.cfg = config_parse(text, "test.conf", &err);
-	ck_assert_msg(c.cfg != NULL, "%s", err ? err : "");
-	free(text);
+	c.cfg = tu_config("state_database = %s/%s\n", dir, db);
 	c.store = NULL;
 	return &c;
 }
@@ -66,18 +62,10 @@ int main(void)
 {
 	Suite *s = suite_create("ctl_store");
 	TCase *tc = tcase_create("core");
-	char cmd[300];
-	int rc;
 
-	if (mkdtemp(dir) == NULL)
-		return 1;
 	tcase_add_exit_test(tc, test_link_refused, 1);
 	tcase_add_test(tc, test_link_target_untouched);
 	tcase_add_test(tc, test_regular);
 	suite_add_tcase(s, tc);
-	rc = ck_run(s);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		rc = 1;
-	return rc;
+	return tu_run_in_tmpdir(s, dir);
 }

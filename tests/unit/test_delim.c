@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ckmain.h"
+#include "testutil.h"
 #include "delim.h"
 
 static const struct {
@@ -142,20 +143,12 @@ static char dir[64], path[128];
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/fedmig-delim-XXXXXX");
-	ck_assert(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/t.db", dir);
+	tu_tmpdir(dir, sizeof(dir), "fedmig-delim", path, sizeof(path));
 }
 
 static void teardown(void)
 {
-	char p[160];
-
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-	unlink(path);
+	tu_rm_db(path);
 	rmdir(dir);
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "imap_parse.h"
+#include "ckmain.h"
 
 struct rec {
 	char out[4096];
@@ -410,11 +411,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ck_run(suite());
 }

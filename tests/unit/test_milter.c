@@ -15,34 +15,22 @@
 #include "store.h"
 #include "txn.h"
 #include "ckmain.h"
+#include "testutil.h"
 
 static char dir[64], path[128];
 
-static void rm_db(const char *p)
-{
-	char x[200];
-
-	snprintf(x, sizeof(x), "%s-wal", p);
-	unlink(x);
-	snprintf(x, sizeof(x), "%s-shm", p);
-	unlink(x);
-	unlink(p);
-}
-
 static void setup(void)
 {
-	strcpy(dir, "/tmp/fedmig-milter-XXXXXX");
-	ck_assert(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/t.db", dir);
+	tu_tmpdir(dir, sizeof(dir), "fedmig-milter", path, sizeof(path));
 }
 
 static void teardown(void)
 {
 	char p[160];
 
-	rm_db(path);
+	tu_rm_db(path);
 	snprintf(p, sizeof(p), "%s/other.db", dir);
-	rm_db(p);
+	tu_rm_db(p);
 	snprintf(p, sizeof(p), "%s/status.sock", dir);
 	unlink(p);
 	rmdir(dir);
@@ -275,7 +263,7 @@ START_TEST(test_pool)
 	pool_put(pool, h, 0);
 
 	/* Removed: an error, not the old file's answers. */
-	rm_db(path);
+	tu_rm_db(path);
 	ck_assert(pool_get(pool, err, sizeof(err)) == NULL);
 	ck_assert_int_eq(access(path, F_OK), -1);
 	/* A broken handle is closed, not reused. */

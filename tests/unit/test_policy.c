@@ -10,6 +10,7 @@
 #include "../../policyd/decide.h"
 #include "../../policyd/policy_proto.h"
 #include "xalloc.h"
+#include "ckmain.h"
 
 #define MAX_LINE 256
 #define MAX_ATTRS 20
@@ -464,11 +465,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(suite());
 }

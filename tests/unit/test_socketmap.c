@@ -9,6 +9,7 @@
 
 #include "../../policyd/decide.h"
 #include "../../policyd/netstring.h"
+#include "ckmain.h"
 
 #define MAX 64
 
@@ -349,11 +350,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(suite());
 }

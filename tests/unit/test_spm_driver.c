@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ckmain.h"
+#include "testutil.h"
 #include "config.h"
 #include "driver.h"
 
@@ -17,20 +18,11 @@ static char dir[] = "/tmp/test_spm_driver_XXXXXX";
 
 static struct config *conf(void)
 {
-	char *text = NULL, *err = NULL;
-	struct config *cfg;
-
-	if (asprintf(&text,
-		     "systems = s2 s3\ns2_domain = s2.example.org\ns2_driver = dovecot\n"
+	return tu_config("systems = s2 s3\ns2_domain = s2.example.org\ns2_driver = dovecot\n"
 		     "s2_passwd_file = %s/passwd\ns2_sieve_directory = %s\n"
 		     "s3_domain = s3.example.org\ns3_driver = exec\n"
 		     "s3_driver_command = %s/drv.sh\ns3_driver_timeout = 5s\n",
-		     dir, dir, dir) < 0)
-		abort();
-	cfg = config_parse(text, "test.conf", &err);
-	ck_assert_msg(cfg != NULL, "%s", err ? err : "");
-	free(text);
-	return cfg;
+			 dir, dir, dir);
 }
 
 static char *slurp(const char *name)
@@ -280,11 +272,7 @@ int main(void)
 {
 	Suite *s = suite_create("spm_driver");
 	TCase *tc = tcase_create("driver");
-	char cmd[300];
-	int rc;
 
-	if (mkdtemp(dir) == NULL)
-		return 1;
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_dovecot_hostile, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_loop_test(tc, test_exec_hostile, 0, sizeof(cases) / sizeof(cases[0]));
@@ -293,9 +281,5 @@ int main(void)
 	tcase_add_test(tc, test_passwd_fifo);
 	tcase_add_test(tc, test_run_output_cut);
 	suite_add_tcase(s, tc);
-	rc = ck_run(s);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		rc = 1;
-	return rc;
+	return tu_run_in_tmpdir(s, dir);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ckmain.h"
+#include "testutil.h"
 
 int spm_main(int argc, char **argv);
 #define main spm_main
@@ -55,17 +56,9 @@ int main(void)
 {
 	Suite *s = suite_create("spm_lock");
 	TCase *tc = tcase_create("core");
-	char cmd[300];
-	int rc;
 
-	if (mkdtemp(dir) == NULL)
-		return 1;
 	tcase_set_timeout(tc, 5);
 	tcase_add_test(tc, test_lock_holder);
 	suite_add_tcase(s, tc);
-	rc = ck_run(s);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		rc = 1;
-	return rc;
+	return tu_run_in_tmpdir(s, dir);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ckmain.h"
+#include "testutil.h"
 #include "config.h"
 #include "postfix.h"
 
@@ -21,8 +22,7 @@ static const char good[] = "{\"queue_name\":\"deferred\",\"queue_id\":\"A1\",\"r
 /* fake_postqueue: a postqueue printing LINES, and a config naming it. */
 static struct config *fake_postqueue(const char *lines)
 {
-	char path[300], *text = NULL, *err = NULL;
-	struct config *cfg;
+	char path[300];
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/postqueue", dir);
@@ -31,13 +31,8 @@ static struct config *fake_postqueue(const char *lines)
 	fprintf(fp, "#!/bin/sh\ncat <<'EOF'\n%sEOF\n", lines);
 	fclose(fp);
 	ck_assert_int_eq(chmod(path, 0755), 0);
-	if (asprintf(&text, "postfix_command_directory = %s\npostfix_config_directory = %s\n", dir,
-		     dir) < 0)
-		abort();
-	cfg = config_parse(text, "test.conf", &err);
-	ck_assert_msg(cfg != NULL, "%s", err ? err : "");
-	free(text);
-	return cfg;
+	return tu_config("postfix_command_directory = %s\npostfix_config_directory = %s\n", dir,
+			 dir);
 }
 
 static int count(void *ctx, const struct pq_msg *m)
@@ -169,19 +164,11 @@ int main(void)
 {
 	Suite *s = suite_create("spm_pf");
 	TCase *tc = tcase_create("core");
-	char cmd[300];
-	int rc;
 
-	if (mkdtemp(dir) == NULL)
-		return 1;
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_whole_listing);
 	tcase_add_test(tc, test_unreadable_line);
 	tcase_add_loop_test(tc, test_helper_lost, 0, sizeof(helper_cases) / sizeof(helper_cases[0]));
 	suite_add_tcase(s, tc);
-	rc = ck_run(s);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		rc = 1;
-	return rc;
+	return tu_run_in_tmpdir(s, dir);
 }

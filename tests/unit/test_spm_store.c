@@ -11,6 +11,7 @@
 #include "driver.h"
 #include "state.h"
 #include "store_req.h"
+#include "testutil.h"
 
 static char dir[] = "/tmp/test_spm_XXXXXX";
 
@@ -175,21 +176,11 @@ END_TEST
 
 static struct config *conf(const char *extra)
 {
-	char *text, *err = NULL;
-	struct config *cfg;
-
-	text = NULL;
-	if (asprintf(&text,
-		     "systems = s2 s3 s4\ns2_domain = s2.example.org\ns2_driver = dovecot\n"
+	return tu_config("systems = s2 s3 s4\ns2_domain = s2.example.org\ns2_driver = dovecot\n"
 		     "s2_passwd_file = %s/passwd\ns3_domain = s3.example.org\ns3_driver = exec\n"
 		     "s3_driver_command = %s/drv.sh\ns3_driver_timeout = 1s\n"
 		     "s4_domain = s4.example.org\ns4_driver = dovecot\n%s",
-		     dir, dir, extra) < 0)
-		abort();
-	cfg = config_parse(text, "test.conf", &err);
-	ck_assert_msg(cfg != NULL, "%s", err ? err : "");
-	free(text);
-	return cfg;
+			 dir, dir, extra);
 }
 
 START_TEST(test_dovecot_driver)
@@ -273,12 +264,7 @@ int main(void)
 {
 	Suite *s = suite_create("spm_store");
 	TCase *tc = tcase_create("store");
-	SRunner *sr;
-	int failed;
-	char cmd[300];
 
-	if (mkdtemp(dir) == NULL)
-		return 1;
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_state_names);
 	tcase_add_test(tc, test_requests);
@@ -286,12 +272,5 @@ int main(void)
 	tcase_add_test(tc, test_dovecot_driver);
 	tcase_add_test(tc, test_exec_driver);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		failed++;
-	return failed ? 1 : 0;
+	return tu_run_in_tmpdir(s, dir);
 }

@@ -10,6 +10,7 @@
 #include "store.h"
 #include "store_int.h"
 #include "ckmain.h"
+#include "testutil.h"
 
 static char dir[64], path[128];
 static int nerrors;
@@ -17,21 +18,13 @@ static char lasterr[512];
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/fedmig-store-XXXXXX");
-	ck_assert(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/t.db", dir);
+	tu_tmpdir(dir, sizeof(dir), "fedmig-store", path, sizeof(path));
 	nerrors = 0;
 }
 
 static void teardown(void)
 {
-	char p[160];
-
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-	unlink(path);
+	tu_rm_db(path);
 	rmdir(dir);
 }
 

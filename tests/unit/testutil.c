@@ -1,0 +1,85 @@
+/* testutil: see testutil.h. */
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ckmain.h"
+#include "testutil.h"
+
+void tu_tmpdir(char *dir, size_t dirsz, const char *prefix, char *db, size_t dbsz)
+{
+	int n = snprintf(dir, dirsz, "/tmp/%s-XXXXXX", prefix);
+
+	ck_assert_msg(n > 0 && (size_t)n < dirsz, "temporary directory name too long: %s", prefix);
+	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp %s: %s", dir, strerror(errno));
+	n = snprintf(db, dbsz, "%s/t.db", dir);
+	ck_assert_msg(n > 0 && (size_t)n < dbsz, "database name too long: %s/t.db", dir);
+}
+
+/* nftw() stops at the first entry that cannot be removed and returns -1
+ * with errno still saying why. */
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+int tu_rmtree(const char *dir)
+{
+	if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		return errno == ENOENT ? 0 : -1;
+	return 0;
+}
+
+void tu_rm_db(const char *path)
+{
+	static const char *const sfx[] = {"-wal", "-shm"};
+	char x[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if (snprintf(x, sizeof(x), "%s%s", path, sfx[i]) < (int)sizeof(x))
+			unlink(x);
+	}
+	unlink(path);
+}
+
+int tu_run_in_tmpdir(Suite *s, char *template)
+{
+	int rc;
+
+	if (mkdtemp(template) == NULL) {
+		fprintf(stderr, "mkdtemp %s: %m\n", template);
+		return 1;
+	}
+	rc = ck_run(s);
+	if (tu_rmtree(template) < 0) {
+		fprintf(stderr, "cannot remove %s: %m\n", template);
+		rc = 1;
+	}
+	return rc;
+}
+
+struct config *tu_config(const char *fmt, ...)
+{
+	char *text = NULL, *err = NULL;
+	struct config *cfg;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	ck_assert_msg(n >= 0, "out of memory");
+	cfg = config_parse(text, "test.conf", &err);
+	ck_assert_msg(cfg != NULL, "%s", err ? err : "");
+	free(text);
+	return cfg;
+}

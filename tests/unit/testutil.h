@@ -1,0 +1,41 @@
+/*
+ * testutil - what the check-based unit tests share beyond ckmain.h: a
+ * private temporary directory (made fresh, removed with everything in it
+ * without a shell), a whole run inside one, and a configuration built from
+ * a printf format. Linked into every unit test (tests/part.mk).
+ *
+ * The helpers that can fail inside a test fail that test (ck_assert), so a
+ * test needs no error path of its own for its scaffolding.
+ */
+#ifndef FEDMIG_TESTUTIL_H
+#define FEDMIG_TESTUTIL_H
+
+#include <stddef.h>
+
+#include <check.h>
+
+#include "config.h"
+
+/* tu_tmpdir: make a fresh directory "/tmp/PREFIX-XXXXXX" in DIR (DIRSZ
+ * bytes) and put the name of a database in it, "DIR/t.db", in DB (DBSZ
+ * bytes). For a checked fixture's setup. */
+void tu_tmpdir(char *dir, size_t dirsz, const char *prefix, char *db, size_t dbsz);
+
+/* tu_rmtree: remove DIR and everything below it, following no link.
+ * Returns 0, or -1 when something could not be removed. */
+int tu_rmtree(const char *dir);
+
+/* tu_rm_db: remove the SQLite database PATH and its -wal and -shm files. */
+void tu_rm_db(const char *path);
+
+/* tu_run_in_tmpdir: a test's main() when its tests share one directory for
+ * the whole run: mkdtemp(TEMPLATE) (the name is left in TEMPLATE), run the
+ * suite (ck_run), remove the directory. Returns the exit status: 0 only
+ * when every test passed and the directory was made and removed. */
+int tu_run_in_tmpdir(Suite *s, char *template);
+
+/* tu_config: the configuration parsed from the text FMT formats (as
+ * "test.conf"); fails the test when it does not parse. */
+struct config *tu_config(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
