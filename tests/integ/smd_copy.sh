@@ -7,51 +7,25 @@
 # STARTTLS with certificate verification, with each user's own password
 # instead of the master user, and through the queue with --once. Peak RSS of the copy must stay under 16 MB.
 set -u
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-LAB=$ROOT/tests/lab/lab
-B=$(readlink -m "${FEDMIG_BUILD:-$ROOT/build}")
-SMD=$B/smd/fedmig-smd
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/lab/lib.sh
+. "$ROOT/tests/lab/lib.sh"
 BIG_MB=${SMD_TEST_BIG_MB:-50}
-[ "$(id -u)" = 0 ] || { echo "SKIP smd_copy: needs root (the lab)"; exit 77; }
-[ -x "$SMD" ] || { echo "FAIL smd_copy: $SMD not built"; exit 1; }
-TMP=$(mktemp -d /tmp/fedmig-smd-copy.XXXXXX)
-chmod 0755 "$TMP"
-DIR=$TMP/lab
-# The tree is kept when a check failed (fail says where), removed otherwise.
-KEEP_TMP=
-finish() {
-	"$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true
-	[ -n "$KEEP_TMP" ] || rm -rf "$TMP"
-}
-trap finish EXIT
-fail() { KEEP_TMP=1; echo "FAIL smd_copy: $*"; echo "files kept in $TMP"; exit 1; }
-
-"$LAB" start "$DIR" >"$TMP/start.log" 2>&1 || fail "lab start"
-# shellcheck source=/dev/null
-. "$DIR/lab.env"
-chown root:fedmig "$TMP" && chmod 0775 "$TMP"
+smd_lab smd_copy
 for u in alice bob carol dave; do
 	"$LAB" adduser "$DIR" s1 $u >/dev/null && "$LAB" adduser "$DIR" s2 $u >/dev/null || fail "adduser"
 done
 sleep 1.1 # Dovecot notices a passwd-file change by its mtime (seconds)
-python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$MASTER_USER" \
-	--password "$MASTER_PASS" --users "alice@$S1_DOMAIN" --messages 150 --avg-kb 30 \
+smd_corpus "alice@$S1_DOMAIN" --messages 150 --avg-kb 30 \
 	--big-mb "$BIG_MB" >"$TMP/corpus.log" 2>&1 || fail "corpus: $(tail -n 1 "$TMP/corpus.log")"
-python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$MASTER_USER" \
-	--password "$MASTER_PASS" --users "bob@$S1_DOMAIN,carol@$S1_DOMAIN,dave@$S1_DOMAIN" --messages 40 --avg-kb 10 \
+smd_corpus "bob@$S1_DOMAIN,carol@$S1_DOMAIN,dave@$S1_DOMAIN" --messages 40 --avg-kb 10 \
 	--seed 7 >>"$TMP/corpus.log" 2>&1 || fail "corpus"
 
 CONF=$TMP/smd.conf
 # smd_lane_messages: two lanes (processes) for alice's 155 messages too.
-{
-	grep -v '^state_database' "$DIR/fedmig.conf"
-	echo "state_database = $TMP/smd.db"
-	echo "smd_lane_messages = 50"
-} >"$CONF"
+smd_conf "$CONF" "smd_lane_messages = 50"
 check() { # SRC DST
-	python3 "$ROOT/tests/smd/check.py" --src-port "$S1_IMAP_PORT" --dst-port "$S2_IMAP_PORT" \
-		--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" --pair "$1=$2" >"$TMP/check.log" 2>&1
+	smd_check "$1=$2" >"$TMP/check.log" 2>&1
 }
 
 # 1. plain IMAP, direct mode, with the 50 MB message
@@ -93,8 +67,7 @@ PY
 } | awk '!seen[$1]++' >"$TMP/tls.conf"
 "$SMD" -c "$TMP/tls.conf" -f -u bob@example.org --from s1 --to s2 >"$TMP/tls.out" 2>&1 ||
 	fail "TLS copy: $(tail -n 3 "$TMP/tls.out")"
-python3 "$ROOT/tests/smd/check.py" --src-port "$S1_IMAP_PORT" --dst-port "$S2_IMAP_PORT" \
-	--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" --pair "bob@$S1_DOMAIN=bob@$S2_DOMAIN" \
+smd_check "bob@$S1_DOMAIN=bob@$S2_DOMAIN" \
 	--allow-extra INBOX >"$TMP/check.log" 2>&1 || fail "checker (TLS, merge): $(head -5 "$TMP/check.log")"
 n=$(doveadm -c "$S2_DOVECOT_CONF" search -u "bob@$S2_DOMAIN" mailbox INBOX header Message-ID '<new1@x>' | wc -l)
 [ "$n" = 1 ] || fail "new mail in the target INBOX: $n copies"

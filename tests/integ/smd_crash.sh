@@ -5,29 +5,10 @@
 # identical to the source with zero duplicates, and a further rerun must
 # append nothing. Also a source UIDVALIDITY change: no duplicates.
 set -u
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-LAB=$ROOT/tests/lab/lab
-B=$(readlink -m "${FEDMIG_BUILD:-$ROOT/build}")
-SMD=$B/smd/fedmig-smd
-[ "$(id -u)" = 0 ] || { echo "SKIP smd_crash: needs root (the lab)"; exit 77; }
-[ -x "$SMD" ] || { echo "FAIL smd_crash: $SMD not built"; exit 1; }
-TMP=$(mktemp -d /tmp/fedmig-smd-crash.XXXXXX)
-chmod 0755 "$TMP"
-DIR=$TMP/lab
-# The tree is kept when a check failed (fail says where), removed otherwise.
-KEEP_TMP=
-finish() {
-	"$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true
-	[ -n "$KEEP_TMP" ] || rm -rf "$TMP"
-}
-trap finish EXIT
-fail() { KEEP_TMP=1; echo "FAIL smd_crash: $*"; echo "files kept in $TMP"; exit 1; }
-
-"$LAB" start "$DIR" >"$TMP/start.log" 2>&1 || fail "lab start"
-# shellcheck source=/dev/null
-. "$DIR/lab.env"
-chown root:fedmig "$TMP" && chmod 0775 "$TMP"
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/lab/lib.sh
+. "$ROOT/tests/lab/lib.sh"
+smd_lab smd_crash
 "$LAB" adduser "$DIR" s1 src >/dev/null || fail adduser
 # All users first: Dovecot re-reads the passwd-file when its mtime changes,
 # and two changes within one second can look like one.
@@ -35,17 +16,11 @@ for mode in after mid; do for n in 1 2 5 13 29; do "$LAB" adduser "$DIR" s2 "c$m
 "$LAB" adduser "$DIR" s2 uv >/dev/null
 "$LAB" adduser "$DIR" s2 queue >/dev/null
 sleep 1.1
-python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$MASTER_USER" \
-	--password "$MASTER_PASS" --users "src@$S1_DOMAIN" --messages 40 --avg-kb 5 \
+smd_corpus "src@$S1_DOMAIN" --messages 40 --avg-kb 5 \
 	>"$TMP/corpus.log" 2>&1 || fail "corpus"
-{
-	grep -v '^state_database' "$DIR/fedmig.conf"
-	echo "state_database = $TMP/smd.db"
-	echo "smd_batch = 3"
-	# Two lanes (processes) per mailbox even for this small one: a crash
-	# in either lane must leave a journal the rerun resumes from.
-	echo "smd_lane_messages = 10"
-} >"$TMP/smd.conf"
+# Two lanes (processes) per mailbox even for this small one: a crash
+# in either lane must leave a journal the rerun resumes from.
+smd_conf "$TMP/smd.conf" "smd_batch = 3" "smd_lane_messages = 10"
 copy() { # DSTLOCAL [env...]
 	local dst=$1
 	shift
@@ -53,9 +28,7 @@ copy() { # DSTLOCAL [env...]
 		--dst-user "$dst@$S2_DOMAIN"
 }
 check() {
-	python3 "$ROOT/tests/smd/check.py" --src-port "$S1_IMAP_PORT" --dst-port "$S2_IMAP_PORT" \
-		--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" \
-		--pair "src@$S1_DOMAIN=$1@$S2_DOMAIN" >"$TMP/check-$1.log" 2>&1
+	smd_check "src@$S1_DOMAIN=$1@$S2_DOMAIN" >"$TMP/check-$1.log" 2>&1
 }
 
 # counts FILE: the folder lines and the mailbox line of a run agree, and

@@ -9,28 +9,10 @@
 # copy's own verification must have compared them. Then flags change on
 # the source: a rerun must bring them over, not fail every time.
 set -u
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-LAB=$ROOT/tests/lab/lab
-B=$(readlink -m "${FEDMIG_BUILD:-$ROOT/build}")
-SMD=$B/smd/fedmig-smd
-[ "$(id -u)" = 0 ] || { echo "SKIP smd_flags: needs root (the lab)"; exit 77; }
-[ -x "$SMD" ] || { echo "FAIL smd_flags: $SMD not built"; exit 1; }
-TMP=$(mktemp -d /tmp/fedmig-smd-flags.XXXXXX)
-chmod 0755 "$TMP"
-DIR=$TMP/lab
-KEEP_TMP=
-finish() {
-	"$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true
-	[ -n "$KEEP_TMP" ] || rm -rf "$TMP"
-}
-trap finish EXIT
-fail() { KEEP_TMP=1; echo "FAIL smd_flags: $*"; echo "files kept in $TMP"; exit 1; }
-
-"$LAB" start "$DIR" >"$TMP/start.log" 2>&1 || fail "lab start"
-# shellcheck source=/dev/null
-. "$DIR/lab.env"
-chown root:fedmig "$TMP" && chmod 0775 "$TMP"
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/lab/lib.sh
+. "$ROOT/tests/lab/lib.sh"
+smd_lab smd_flags
 # kw: both at once; pf: only the target's long PERMANENTFLAGS (so that the
 # second fault shows even where the first would fail the copy).
 for u in kw pf; do
@@ -76,10 +58,7 @@ for u in kw pf; do
 		>>"$TMP/imap.log" 2>&1 || fail "target keywords: $(tail -n 1 "$TMP/imap.log")"
 done
 
-{
-	grep -v '^state_database' "$DIR/fedmig.conf"
-	echo "state_database = $TMP/smd.db"
-} >"$TMP/smd.conf"
+smd_conf "$TMP/smd.conf"
 copy() { # USER
 	"$SMD" -c "$TMP/smd.conf" -f -u "$1" --from s1 --to s2 --src-user "$1@$S1_DOMAIN" \
 		--dst-user "$1@$S2_DOMAIN"
@@ -90,9 +69,7 @@ for u in pf kw; do
 	t1=$(date +%s.%N)
 	grep -q 'result=ok' "$TMP/$u.1" || fail "$u: no result=ok: $(tail -n 2 "$TMP/$u.1")"
 	grep -q 'keyword=.*refused' "$TMP/$u.1" && fail "$u: keywords refused: $(grep -m1 refused "$TMP/$u.1")"
-	python3 "$ROOT/tests/smd/check.py" --src-port "$S1_IMAP_PORT" --dst-port "$S2_IMAP_PORT" \
-		--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" \
-		--pair "$u@$S1_DOMAIN=$u@$S2_DOMAIN" >"$TMP/check-$u.log" 2>&1 ||
+	smd_check "$u@$S1_DOMAIN=$u@$S2_DOMAIN" >"$TMP/check-$u.log" 2>&1 ||
 		fail "$u: copy said ok but is not identical: $(head -3 "$TMP/check-$u.log")"
 	# Flags changed on the source after the copy: the rerun brings them over
 	# (UID STORE) and verifies the journalled messages' flags from a listing.
@@ -101,9 +78,7 @@ for u in pf kw; do
 	copy $u >"$TMP/$u.2" 2>&1 || fail "$u: rerun failed: $(grep -E '^reason|result=' "$TMP/$u.2" | head -3)"
 	grep -q ' copied=0 ' "$TMP/$u.2" || fail "$u: rerun appended: $(tail -n 1 "$TMP/$u.2")"
 	grep -q 'flags of [0-9]* messages brought over' "$TMP/$u.2" || fail "$u: no flags brought over"
-	python3 "$ROOT/tests/smd/check.py" --src-port "$S1_IMAP_PORT" --dst-port "$S2_IMAP_PORT" \
-		--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" \
-		--pair "$u@$S1_DOMAIN=$u@$S2_DOMAIN" >"$TMP/check-$u.2.log" 2>&1 ||
+	smd_check "$u@$S1_DOMAIN=$u@$S2_DOMAIN" >"$TMP/check-$u.2.log" 2>&1 ||
 		fail "$u: changed flags not brought over: $(head -3 "$TMP/check-$u.2.log")"
 	secs=$(echo "$t1 - $t0" | bc)
 done

@@ -15,16 +15,9 @@
 # Then the queue: SIGTERM stops a child gracefully (progress recorded,
 # the rerun completes it), and smd_child_timeout kills a stuck child.
 set -u
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-LAB=$ROOT/tests/lab/lab
-B=$(readlink -m "${FEDMIG_BUILD:-$ROOT/build}")
-SMD=$B/smd/fedmig-smd
-[ "$(id -u)" = 0 ] || { echo "SKIP smd_hostile: needs root (the lab)"; exit 77; }
-[ -x "$SMD" ] || { echo "FAIL smd_hostile: $SMD not built"; exit 1; }
-TMP=$(mktemp -d /tmp/fedmig-smd-hostile.XXXXXX)
-chmod 0755 "$TMP"
-DIR=$TMP/lab
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/lab/lib.sh
+. "$ROOT/tests/lab/lib.sh"
 PROXY_PID=
 stop_proxy() {
 	if [ -n "$PROXY_PID" ]; then
@@ -33,20 +26,7 @@ stop_proxy() {
 		PROXY_PID=
 	fi
 }
-# The tree is kept when a check failed (fail says where), removed otherwise.
-KEEP_TMP=
-finish() {
-	stop_proxy
-	"$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true
-	[ -n "$KEEP_TMP" ] || rm -rf "$TMP"
-}
-trap finish EXIT
-fail() { KEEP_TMP=1; echo "FAIL smd_hostile: $*"; echo "files kept in $TMP"; exit 1; }
-
-"$LAB" start "$DIR" >"$TMP/start.log" 2>&1 || fail "lab start"
-# shellcheck source=/dev/null
-. "$DIR/lab.env"
-chown root:fedmig "$TMP" && chmod 0775 "$TMP"
+smd_lab smd_hostile stop_proxy
 "$LAB" adduser "$DIR" s1 src >/dev/null || fail adduser
 # (side mode reason-pattern): what each fault must be reported as.
 SCENARIOS=(
@@ -79,29 +59,17 @@ done
 for u in term tmo; do "$LAB" adduser "$DIR" s2 "$u" >/dev/null || fail adduser; done
 "$LAB" adduser "$DIR" s1 big >/dev/null || fail adduser
 sleep 1.1 # Dovecot re-reads a passwd-file only when its mtime (seconds) changes
-python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$MASTER_USER" \
-	--password "$MASTER_PASS" --users "src@$S1_DOMAIN" --messages 30 --avg-kb 20 \
-	>"$TMP/corpus.log" 2>&1 || fail "corpus"
-python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$MASTER_USER" \
-	--password "$MASTER_PASS" --users "big@$S1_DOMAIN" --messages 150 --avg-kb 40 \
-	>>"$TMP/corpus.log" 2>&1 || fail "corpus"
+smd_corpus "src@$S1_DOMAIN" --messages 30 --avg-kb 20 >"$TMP/corpus.log" 2>&1 || fail "corpus"
+smd_corpus "big@$S1_DOMAIN" --messages 150 --avg-kb 40 >>"$TMP/corpus.log" 2>&1 || fail "corpus"
 
 # The proxy reads plain IMAP: no STARTTLS on either side in this test.
-{
-	grep -v '^state_database' "$DIR/fedmig.conf"
-	echo "state_database = $TMP/smd.db"
-	echo "s1_imap_starttls = no"
-	echo "s2_imap_starttls = no"
-	echo "smd_io_timeout = 3s"
-	echo "smd_batch = 5"
-} >"$TMP/smd.conf"
+smd_conf "$TMP/smd.conf" "s1_imap_starttls = no" "s2_imap_starttls = no" \
+	"smd_io_timeout = 3s" "smd_batch = 5"
 copy() { # CONF SRC DSTLOCAL
 	"$SMD" -c "$1" -f -u "$2" --from s1 --to s2 --src-user "$2@$S1_DOMAIN" --dst-user "$3@$S2_DOMAIN"
 }
 check() { # SRC DST
-	python3 "$ROOT/tests/smd/check.py" --src-port "$S1_IMAP_PORT" --dst-port "$S2_IMAP_PORT" \
-		--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" \
-		--pair "$1@$S1_DOMAIN=$2@$S2_DOMAIN" >"$TMP/check-$2.log" 2>&1
+	smd_check "$1@$S1_DOMAIN=$2@$S2_DOMAIN" >"$TMP/check-$2.log" 2>&1
 }
 start_proxy() { # UPSTREAM_PORT MODE
 	rm -f "$TMP/proxy.port"

@@ -10,51 +10,27 @@
 #    job back in the queue);
 # 3. -u on a mailbox the daemon is copying is refused.
 set -u
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-LAB=$ROOT/tests/lab/lab
-B=$(readlink -m "${FEDMIG_BUILD:-$ROOT/build}")
-SMD=$B/smd/fedmig-smd
-[ "$(id -u)" = 0 ] || { echo "SKIP smd_recover: needs root (the lab)"; exit 77; }
-[ -x "$SMD" ] || { echo "FAIL smd_recover: $SMD not built"; exit 1; }
-TMP=$(mktemp -d /tmp/fedmig-smd-recover.XXXXXX)
-chmod 0755 "$TMP"
-DIR=$TMP/lab
-KEEP_TMP=
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/lab/lib.sh
+. "$ROOT/tests/lab/lib.sh"
 PIDS=
-finish() {
+kill_pids() {
+	local p
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	"$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true
-	[ -n "$KEEP_TMP" ] || rm -rf "$TMP"
 }
-trap finish EXIT
-fail() { KEEP_TMP=1; echo "FAIL smd_recover: $*"; echo "files kept in $TMP"; exit 1; }
-
-"$LAB" start "$DIR" >"$TMP/start.log" 2>&1 || fail "lab start"
-# shellcheck source=/dev/null
-. "$DIR/lab.env"
-chown root:fedmig "$TMP" && chmod 0775 "$TMP"
+smd_lab smd_recover kill_pids
 "$LAB" adduser "$DIR" s1 src >/dev/null || fail adduser
 for u in d1 d2; do "$LAB" adduser "$DIR" s2 $u >/dev/null || fail adduser; done
 sleep 1.1
 # Large enough, with one message per APPEND, that a child is still copying
 # seconds after it started.
-python3 "$ROOT/tests/smd/corpus.py" --port "$S1_IMAP_PORT" --login-fmt "{user}*$MASTER_USER" \
-	--password "$MASTER_PASS" --users "src@$S1_DOMAIN" --messages 600 --avg-kb 8 \
+smd_corpus "src@$S1_DOMAIN" --messages 600 --avg-kb 8 \
 	>"$TMP/corpus.log" 2>&1 || fail "corpus: $(tail -n 1 "$TMP/corpus.log")"
 CONF=$TMP/smd.conf
-{
-	grep -v '^state_database' "$DIR/fedmig.conf"
-	echo "state_database = $TMP/smd.db"
-	echo "smd_batch = 1"
-	echo "smd_lane_messages = 200"
-	echo "smd_poll_interval = 200ms"
-	echo "smd_retry_delay = 1s"
-} >"$CONF"
+smd_conf "$CONF" "smd_batch = 1" "smd_lane_messages = 200" "smd_poll_interval = 200ms" \
+	"smd_retry_delay = 1s"
 check() { # DSTLOCAL
-	python3 "$ROOT/tests/smd/check.py" --src-port "$S1_IMAP_PORT" --dst-port "$S2_IMAP_PORT" \
-		--login-fmt "{user}*$MASTER_USER" --password "$MASTER_PASS" \
-		--pair "src@$S1_DOMAIN=$1@$S2_DOMAIN" >"$TMP/check-$1.log" 2>&1
+	smd_check "src@$S1_DOMAIN=$1@$S2_DOMAIN" >"$TMP/check-$1.log" 2>&1
 }
 # The database exists (schema) before the jobs are inserted.
 "$SMD" -c "$CONF" -f --once >"$TMP/init.log" 2>&1 || fail "init: $(tail -n 2 "$TMP/init.log")"
