@@ -185,13 +185,10 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("addr");
-	TCase *tc = tcase_create("normalize");
+	const struct ck_test tests[] = {
+		CK_LOOP(test_table, cases), CK_LOOP(test_canonical_stable, cases),
+		CK_LOOP(test_show, shows), CK_TEST(test_long_domain),
+	};
 
-	tcase_add_loop_test(tc, test_table, 0, sizeof(cases) / sizeof(cases[0]));
-	tcase_add_loop_test(tc, test_canonical_stable, 0, sizeof(cases) / sizeof(cases[0]));
-	tcase_add_loop_test(tc, test_show, 0, sizeof(shows) / sizeof(shows[0]));
-	tcase_add_test(tc, test_long_domain);
-	suite_add_tcase(s, tc);
-	return ck_run(s);
+	return ck_run(CK_SUITE("addr", "normalize", 0, tests));
 }

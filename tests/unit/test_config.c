@@ -277,17 +277,11 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("config");
+	const struct ck_test tests[] = {
+		CK_LOOP(test_table, cases), CK_LOOP(test_check, check_cases),
+		CK_TEST(test_values), CK_TEST(test_print_set), CK_TEST(test_nul_in_file),
+		CK_TEST(test_expansion_size), CK_TEST(test_documented), CK_TEST(test_time),
+	};
 
-	tcase_add_loop_test(tc, test_table, 0, sizeof(cases) / sizeof(cases[0]));
-	tcase_add_loop_test(tc, test_check, 0, sizeof(check_cases) / sizeof(check_cases[0]));
-	tcase_add_test(tc, test_values);
-	tcase_add_test(tc, test_print_set);
-	tcase_add_test(tc, test_nul_in_file);
-	tcase_add_test(tc, test_expansion_size);
-	tcase_add_test(tc, test_documented);
-	tcase_add_test(tc, test_time);
-	suite_add_tcase(s, tc);
-	return ck_run(s);
+	return ck_run(CK_SUITE("config", "config", 0, tests));
 }

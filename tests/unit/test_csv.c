@@ -116,11 +116,9 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("csv");
-	TCase *tc = tcase_create("parse");
+	const struct ck_test tests[] = {
+		CK_LOOP(test_table, cases), CK_TEST(test_field_len),
+	};
 
-	tcase_add_loop_test(tc, test_table, 0, sizeof(cases) / sizeof(cases[0]));
-	tcase_add_test(tc, test_field_len);
-	suite_add_tcase(s, tc);
-	return ck_run(s);
+	return ck_run(CK_SUITE("csv", "parse", 0, tests));
 }

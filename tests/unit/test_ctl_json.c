@@ -42,10 +42,9 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("ctl_json");
-	TCase *tc = tcase_create("core");
+	const struct ck_test tests[] = {
+		CK_LOOP(test_json_str, cases),
+	};
 
-	tcase_add_loop_test(tc, test_json_str, 0, sizeof(cases) / sizeof(cases[0]));
-	suite_add_tcase(s, tc);
-	return ck_run(s);
+	return ck_run(CK_SUITE("ctl_json", "core", 0, tests));
 }

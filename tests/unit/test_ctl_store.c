@@ -60,12 +60,10 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("ctl_store");
-	TCase *tc = tcase_create("core");
+	const struct ck_test tests[] = {
+		CK_EXIT(test_link_refused, 1), CK_TEST(test_link_target_untouched),
+		CK_TEST(test_regular),
+	};
 
-	tcase_add_exit_test(tc, test_link_refused, 1);
-	tcase_add_test(tc, test_link_target_untouched);
-	tcase_add_test(tc, test_regular);
-	suite_add_tcase(s, tc);
-	return tu_run_in_tmpdir(s, dir);
+	return tu_run_in_tmpdir(CK_SUITE("ctl_store", "core", 0, tests), dir);
 }

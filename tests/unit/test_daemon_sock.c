@@ -92,11 +92,9 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("daemon_sock");
-	TCase *tc = tcase_create("core");
+	const struct ck_test tests[] = {
+		CK_TEST(test_mode), CK_TEST(test_swapped_for_link),
+	};
 
-	tcase_add_test(tc, test_mode);
-	tcase_add_test(tc, test_swapped_for_link);
-	suite_add_tcase(s, tc);
-	return ck_run(s);
+	return ck_run(CK_SUITE("daemon_sock", "core", 0, tests));
 }

@@ -212,17 +212,16 @@ END_TEST
 
 int main(void)
 {
+	const struct ck_test split_tests[] = {
+		CK_LOOP(test_split, cases), CK_LOOP(test_extend, extends),
+		CK_TEST(test_extend_limits), CK_TEST(test_is),
+	};
+	const struct ck_test lookup_tests[] = {
+		CK_TEST(test_lookup),
+	};
 	Suite *s = suite_create("delim");
-	TCase *tc = tcase_create("split");
-	TCase *tl = tcase_create("lookup");
 
-	tcase_add_loop_test(tc, test_split, 0, sizeof(cases) / sizeof(cases[0]));
-	tcase_add_loop_test(tc, test_extend, 0, sizeof(extends) / sizeof(extends[0]));
-	tcase_add_test(tc, test_extend_limits);
-	tcase_add_test(tc, test_is);
-	suite_add_tcase(s, tc);
-	tcase_add_checked_fixture(tl, setup, teardown);
-	tcase_add_test(tl, test_lookup);
-	suite_add_tcase(s, tl);
+	CK_TCASE(s, "split", 0, split_tests);
+	tcase_add_checked_fixture(CK_TCASE(s, "lookup", 0, lookup_tests), setup, teardown);
 	return ck_run(s);
 }

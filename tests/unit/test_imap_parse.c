@@ -391,25 +391,15 @@ START_TEST(test_date)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("imap_parse");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_loop_test(tc, test_table, 0, sizeof(cases) / sizeof(cases[0]));
-	tcase_add_test(tc, test_truncated_literal);
-	tcase_add_test(tc, test_tokens);
-	tcase_add_loop_test(tc, test_bad_tokens, 0, sizeof(bad_tokens) / sizeof(bad_tokens[0]));
-	tcase_add_loop_test(tc, test_fetch, 0, sizeof(fetches) / sizeof(fetches[0]));
-	tcase_add_test(tc, test_fetch_many_keywords);
-	tcase_add_loop_test(tc, test_flags_diff, 0, sizeof(fdiffs) / sizeof(fdiffs[0]));
-	tcase_add_test(tc, test_flags_diff_many);
-	tcase_add_loop_test(tc, test_date, 0, sizeof(dates) / sizeof(dates[0]));
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return ck_run(suite());
+	const struct ck_test tests[] = {
+		CK_LOOP(test_table, cases), CK_TEST(test_truncated_literal),
+		CK_TEST(test_tokens), CK_LOOP(test_bad_tokens, bad_tokens),
+		CK_LOOP(test_fetch, fetches), CK_TEST(test_fetch_many_keywords),
+		CK_LOOP(test_flags_diff, fdiffs), CK_TEST(test_flags_diff_many),
+		CK_LOOP(test_date, dates),
+	};
+
+	return ck_run(CK_SUITE("imap_parse", "core", 0, tests));
 }

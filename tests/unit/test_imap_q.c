@@ -130,20 +130,13 @@ START_TEST(test_quoted)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("imap_q");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, test_crlf_without_literalplus);
-	tcase_add_test(tc, test_crlf_with_literalplus);
-	tcase_add_test(tc, test_quoted);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
+	const struct ck_test tests[] = {
+		CK_TEST(test_crlf_without_literalplus), CK_TEST(test_crlf_with_literalplus),
+		CK_TEST(test_quoted),
+	};
+
 	signal(SIGPIPE, SIG_IGN);
-	return ck_run(suite());
+	return ck_run(CK_SUITE("imap_q", "core", 0, tests));
 }

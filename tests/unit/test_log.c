@@ -36,10 +36,9 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("log");
-	TCase *tc = tcase_create("core");
+	const struct ck_test tests[] = {
+		CK_TEST(test_one_line),
+	};
 
-	tcase_add_test(tc, test_one_line);
-	suite_add_tcase(s, tc);
-	return ck_run(s);
+	return ck_run(CK_SUITE("log", "core", 0, tests));
 }

@@ -398,18 +398,13 @@ END_TEST
 
 int main(void)
 {
+	const struct ck_test tests[] = {
+		CK_TEST(test_queue_id), CK_TEST(test_join), CK_TEST(test_decide),
+		CK_TEST(test_pool), CK_TEST(test_txn), CK_TEST(test_txn_threads),
+		CK_TEST(test_status_socket),
+	};
 	Suite *s = suite_create("milter");
-	TCase *tc = tcase_create("milter");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_queue_id);
-	tcase_add_test(tc, test_join);
-	tcase_add_test(tc, test_decide);
-	tcase_add_test(tc, test_pool);
-	tcase_add_test(tc, test_txn);
-	tcase_add_test(tc, test_txn_threads);
-	tcase_add_test(tc, test_status_socket);
-	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(CK_TCASE(s, "milter", 60, tests), setup, teardown);
 	return ck_run(s);
 }

@@ -445,25 +445,19 @@ START_TEST(test_decide_ext)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("policy");
-	TCase *tc = tcase_create("parse");
-
-	tcase_add_loop_test(tc, test_parse_whole, 0, sizeof(parse_cases) / sizeof(parse_cases[0]));
-	tcase_add_loop_test(tc, test_parse_bytewise, 0,
-			    sizeof(parse_cases) / sizeof(parse_cases[0]));
-	tcase_add_test(tc, test_parse_pipelined);
-	tcase_add_test(tc, test_parse_max_request);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("decide");
-	tcase_add_loop_test(tc, test_decide, 0, sizeof(decide_cases) / sizeof(decide_cases[0]));
-	tcase_add_loop_test(tc, test_decide_ext, 0, sizeof(ext_cases) / sizeof(ext_cases[0]));
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return ck_run(suite());
+	const struct ck_test parse_tests[] = {
+		CK_LOOP(test_parse_whole, parse_cases),
+		CK_LOOP(test_parse_bytewise, parse_cases), CK_TEST(test_parse_pipelined),
+		CK_TEST(test_parse_max_request),
+	};
+	const struct ck_test decide_tests[] = {
+		CK_LOOP(test_decide, decide_cases), CK_LOOP(test_decide_ext, ext_cases),
+	};
+	Suite *s = suite_create("policy");
+
+	CK_TCASE(s, "parse", 0, parse_tests);
+	CK_TCASE(s, "decide", 0, decide_tests);
+	return ck_run(s);
 }

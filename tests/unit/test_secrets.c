@@ -209,14 +209,10 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("secrets");
-	TCase *tc = tcase_create("core");
+	const struct ck_test tests[] = {
+		CK_TEST(test_value), CK_TEST(test_user), CK_TEST(test_no_echo),
+		CK_TEST(test_read_mode), CK_TEST(test_read_hostile),
+	};
 
-	tcase_add_test(tc, test_value);
-	tcase_add_test(tc, test_user);
-	tcase_add_test(tc, test_no_echo);
-	tcase_add_test(tc, test_read_mode);
-	tcase_add_test(tc, test_read_hostile);
-	suite_add_tcase(s, tc);
-	return ck_run(s);
+	return ck_run(CK_SUITE("secrets", "core", 0, tests));
 }

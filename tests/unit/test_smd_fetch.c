@@ -39,17 +39,11 @@ START_TEST(test_table)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("smd_fetch");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_loop_test(tc, test_table, 0, sizeof(cases) / sizeof(cases[0]));
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return ck_run(suite());
+	const struct ck_test tests[] = {
+		CK_LOOP(test_table, cases),
+	};
+
+	return ck_run(CK_SUITE("smd_fetch", "core", 0, tests));
 }

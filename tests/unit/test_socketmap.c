@@ -331,24 +331,18 @@ START_TEST(test_socketmap_ext)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("socketmap");
-	TCase *tc = tcase_create("netstring");
-
-	tcase_add_loop_test(tc, test_ns_whole, 0, sizeof(ns_cases) / sizeof(ns_cases[0]));
-	tcase_add_loop_test(tc, test_ns_bytewise, 0, sizeof(ns_cases) / sizeof(ns_cases[0]));
-	tcase_add_test(tc, test_ns_pipelined);
-	tcase_add_test(tc, test_ns_encode);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("answers");
-	tcase_add_loop_test(tc, test_socketmap, 0, sizeof(sm_cases) / sizeof(sm_cases[0]));
-	tcase_add_loop_test(tc, test_socketmap_ext, 0, sizeof(ext_cases) / sizeof(ext_cases[0]));
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return ck_run(suite());
+	const struct ck_test netstring_tests[] = {
+		CK_LOOP(test_ns_whole, ns_cases), CK_LOOP(test_ns_bytewise, ns_cases),
+		CK_TEST(test_ns_pipelined), CK_TEST(test_ns_encode),
+	};
+	const struct ck_test answers_tests[] = {
+		CK_LOOP(test_socketmap, sm_cases), CK_LOOP(test_socketmap_ext, ext_cases),
+	};
+	Suite *s = suite_create("socketmap");
+
+	CK_TCASE(s, "netstring", 0, netstring_tests);
+	CK_TCASE(s, "answers", 0, answers_tests);
+	return ck_run(s);
 }

@@ -270,16 +270,11 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("spm_driver");
-	TCase *tc = tcase_create("driver");
+	const struct ck_test tests[] = {
+		CK_LOOP(test_dovecot_hostile, cases), CK_LOOP(test_exec_hostile, cases),
+		CK_TEST(test_unform), CK_TEST(test_sieve_link), CK_TEST(test_passwd_fifo),
+		CK_TEST(test_run_output_cut),
+	};
 
-	tcase_set_timeout(tc, 30);
-	tcase_add_loop_test(tc, test_dovecot_hostile, 0, sizeof(cases) / sizeof(cases[0]));
-	tcase_add_loop_test(tc, test_exec_hostile, 0, sizeof(cases) / sizeof(cases[0]));
-	tcase_add_test(tc, test_unform);
-	tcase_add_test(tc, test_sieve_link);
-	tcase_add_test(tc, test_passwd_fifo);
-	tcase_add_test(tc, test_run_output_cut);
-	suite_add_tcase(s, tc);
-	return tu_run_in_tmpdir(s, dir);
+	return tu_run_in_tmpdir(CK_SUITE("spm_driver", "driver", 30, tests), dir);
 }

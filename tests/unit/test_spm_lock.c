@@ -54,11 +54,9 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("spm_lock");
-	TCase *tc = tcase_create("core");
+	const struct ck_test tests[] = {
+		CK_TEST(test_lock_holder),
+	};
 
-	tcase_set_timeout(tc, 5);
-	tcase_add_test(tc, test_lock_holder);
-	suite_add_tcase(s, tc);
-	return tu_run_in_tmpdir(s, dir);
+	return tu_run_in_tmpdir(CK_SUITE("spm_lock", "core", 5, tests), dir);
 }

@@ -162,13 +162,10 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("spm_pf");
-	TCase *tc = tcase_create("core");
+	const struct ck_test tests[] = {
+		CK_TEST(test_whole_listing), CK_TEST(test_unreadable_line),
+		CK_LOOP(test_helper_lost, helper_cases),
+	};
 
-	tcase_set_timeout(tc, 10);
-	tcase_add_test(tc, test_whole_listing);
-	tcase_add_test(tc, test_unreadable_line);
-	tcase_add_loop_test(tc, test_helper_lost, 0, sizeof(helper_cases) / sizeof(helper_cases[0]));
-	suite_add_tcase(s, tc);
-	return tu_run_in_tmpdir(s, dir);
+	return tu_run_in_tmpdir(CK_SUITE("spm_pf", "core", 10, tests), dir);
 }

@@ -197,14 +197,11 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("spm_pq");
-	TCase *tc = tcase_create("parse");
+	const struct ck_test tests[] = {
+		CK_LOOP(test_msg_table, msgs), CK_TEST(test_msg_long_rcpt),
+		CK_TEST(test_reader_bytewise), CK_LOOP(test_status_table, status),
+		CK_TEST(test_status_prefixes),
+	};
 
-	tcase_add_loop_test(tc, test_msg_table, 0, sizeof(msgs) / sizeof(msgs[0]));
-	tcase_add_test(tc, test_msg_long_rcpt);
-	tcase_add_test(tc, test_reader_bytewise);
-	tcase_add_loop_test(tc, test_status_table, 0, sizeof(status) / sizeof(status[0]));
-	tcase_add_test(tc, test_status_prefixes);
-	suite_add_tcase(s, tc);
-	return ck_run(s);
+	return ck_run(CK_SUITE("spm_pq", "parse", 0, tests));
 }

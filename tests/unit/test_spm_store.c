@@ -11,6 +11,7 @@
 #include "driver.h"
 #include "state.h"
 #include "store_req.h"
+#include "ckmain.h"
 #include "testutil.h"
 
 static char dir[] = "/tmp/test_spm_XXXXXX";
@@ -262,15 +263,11 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("spm_store");
-	TCase *tc = tcase_create("store");
+	const struct ck_test tests[] = {
+		CK_TEST(test_state_names), CK_TEST(test_requests),
+		CK_TEST(test_held_and_checks), CK_TEST(test_dovecot_driver),
+		CK_TEST(test_exec_driver),
+	};
 
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_state_names);
-	tcase_add_test(tc, test_requests);
-	tcase_add_test(tc, test_held_and_checks);
-	tcase_add_test(tc, test_dovecot_driver);
-	tcase_add_test(tc, test_exec_driver);
-	suite_add_tcase(s, tc);
-	return tu_run_in_tmpdir(s, dir);
+	return tu_run_in_tmpdir(CK_SUITE("spm_store", "store", 30, tests), dir);
 }

@@ -347,17 +347,14 @@ END_TEST
 
 int main(void)
 {
+	const struct ck_test tests[] = {
+		CK_TEST(test_open_and_schema), CK_TEST(test_import_lookup),
+		CK_TEST(test_import_conflicts), CK_TEST(test_switch),
+		CK_TEST(test_readonly_cannot_write), CK_TEST(test_truncated_in_place),
+		CK_TEST(test_replaced_or_removed),
+	};
 	Suite *s = suite_create("store");
-	TCase *tc = tcase_create("store");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_open_and_schema);
-	tcase_add_test(tc, test_import_lookup);
-	tcase_add_test(tc, test_import_conflicts);
-	tcase_add_test(tc, test_switch);
-	tcase_add_test(tc, test_readonly_cannot_write);
-	tcase_add_test(tc, test_truncated_in_place);
-	tcase_add_test(tc, test_replaced_or_removed);
-	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(CK_TCASE(s, "store", 0, tests), setup, teardown);
 	return ck_run(s);
 }
