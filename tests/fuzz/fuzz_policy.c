@@ -9,6 +9,7 @@
 
 #include "../../policyd/decide.h"
 #include "../../policyd/policy_proto.h"
+#include "fuzz_chunks.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,40 +21,35 @@ static int fake_lookup(void *ctx, const char *addr, struct dir_entry *r)
 	return (addr[0] % 3) - 1; /* STORE_ERR, STORE_OK or STORE_NOTFOUND */
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int feed(void *ctx, const char *chunk, size_t len, size_t *used_r)
 {
 	static const char *const domains[] = {"example.org"};
-	struct decide_conf c = {domains, 1, ADDR_FOLD_LOCAL, 0, 1, "virtual", "+-"};
+	static const struct decide_conf c = {domains, 1, ADDR_FOLD_LOCAL, 0, 1, "virtual", "+-"};
+	struct policy_parser *p = ctx;
+	enum policy_status st = policy_parser_feed(p, chunk, len, used_r);
+	size_t n;
+
+	if (st == POLICY_ERROR)
+		return -1;
+	if (st == POLICY_REQUEST) {
+		const struct policy_attr *a = policy_request_attrs(p, &n);
+		struct decision d;
+
+		decide_policy(&c, a, n, fake_lookup, NULL, &d);
+		if (strchr(d.action, '\n') != NULL)
+			__builtin_trap();
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
 	struct policy_parser *p;
-	size_t off = 0, used, n;
-	unsigned seed;
 
 	if (size < 1)
 		return 0;
-	seed = data[0];
-	data++, size--;
 	p = policy_parser_new(256, 10);
-	while (off < size) {
-		size_t chunk = 1 + (seed = seed * 1103515245u + 12345u) % 64;
-		enum policy_status st;
-
-		if (chunk > size - off)
-			chunk = size - off;
-		st = policy_parser_feed(p, (const char *)data + off, chunk, &used);
-		if (used > chunk)
-			__builtin_trap();
-		off += used;
-		if (st == POLICY_ERROR)
-			break;
-		if (st == POLICY_REQUEST) {
-			const struct policy_attr *a = policy_request_attrs(p, &n);
-			struct decision d;
-
-			decide_policy(&c, a, n, fake_lookup, NULL, &d);
-			if (strchr(d.action, '\n') != NULL)
-				__builtin_trap();
-		}
-	}
+	fuzz_chunks(data, size, feed, p);
 	policy_parser_free(&p);
 	return 0;
 }

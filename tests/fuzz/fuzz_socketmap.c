@@ -10,6 +10,7 @@
 
 #include "../../policyd/decide.h"
 #include "../../policyd/netstring.h"
+#include "fuzz_chunks.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,41 +20,35 @@ static int fake_rewrite(void *ctx, const char *addr, char out[ADDR_MAX])
 	return (addr[0] % 3) - 1;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int feed(void *ctx, const char *chunk, size_t len, size_t *used_r)
 {
 	static const char *const domains[] = {"example.org"};
-	struct decide_conf c = {domains, 1, ADDR_FOLD_LOCAL, 0, 0, "virtual", "+-"};
+	static const struct decide_conf c = {domains, 1, ADDR_FOLD_LOCAL, 0, 0, "virtual", "+-"};
+	struct netstring_dec *d = ctx;
+	enum ns_status st = netstring_dec_feed(d, chunk, len, used_r);
+	size_t n;
+
+	if (st == NS_ERROR)
+		return -1;
+	if (st == NS_DONE) {
+		const char *req = netstring_dec_data(d, &n);
+		char reply[DECIDE_ACTION_MAX], frame[DECIDE_ACTION_MAX + 32];
+
+		decide_socketmap(&c, req, n, fake_rewrite, NULL, reply, sizeof(reply));
+		if (netstring_encode(frame, sizeof(frame), reply, strlen(reply)) >= sizeof(frame))
+			__builtin_trap();
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
 	struct netstring_dec *d;
-	size_t off = 0, used, n;
-	unsigned seed;
 
 	if (size < 1)
 		return 0;
-	seed = data[0];
-	data++, size--;
 	d = netstring_dec_new(512);
-	while (off < size) {
-		size_t chunk = 1 + (seed = seed * 1103515245u + 12345u) % 64;
-		enum ns_status st;
-
-		if (chunk > size - off)
-			chunk = size - off;
-		st = netstring_dec_feed(d, (const char *)data + off, chunk, &used);
-		if (used > chunk)
-			__builtin_trap();
-		off += used;
-		if (st == NS_ERROR)
-			break;
-		if (st == NS_DONE) {
-			const char *req = netstring_dec_data(d, &n);
-			char reply[DECIDE_ACTION_MAX], frame[DECIDE_ACTION_MAX + 32];
-
-			decide_socketmap(&c, req, n, fake_rewrite, NULL, reply, sizeof(reply));
-			if (netstring_encode(frame, sizeof(frame), reply, strlen(reply)) >=
-			    sizeof(frame))
-				__builtin_trap();
-		}
-	}
+	fuzz_chunks(data, size, feed, d);
 	netstring_dec_free(&d);
 	return 0;
 }
