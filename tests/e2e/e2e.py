@@ -209,3 +209,18 @@ def account(env, accepted, mailboxes):
             elif n_final > 1 or twice_s1:  # once per message and recipient
                 res["duplicated"].append((msgid, rcpt))
     return res
+
+
+def flow_problems(env, name, flow, mailboxes):
+    """account() over FLOW's accepted mail, printed as one line headed
+    NAME; returns its problems (lost, duplicated, late to S1, refused) as
+    lines for the test to report."""
+    acc = account(env, flow.accepted, mailboxes)
+    print("%s: sent=%d deliveries=%d lost=%d dup=%d late=%d refused=%d tempfails=%d"
+          % (name, acc["sent"], acc["deliveries_expected"], len(acc["lost"]),
+             len(acc["duplicated"]), len(acc["late_to_s1"]), len(flow.refused), flow.tempfails))
+    problems = ["%s: %s" % (k, acc[k][:5]) for k in ("lost", "duplicated", "late_to_s1")
+                if acc[k]]
+    if flow.refused:
+        problems.append("refused: %s" % flow.refused[:3])
+    return problems

@@ -5,26 +5,15 @@
 # FILE:LINE, and show control bytes escaped, never raw; a CSV that starts
 # with a UTF-8 byte order mark (Excel) imports like one without.
 set -eu
-B=${FEDMIG_BUILD:-build}
-CTL=$PWD/$B/spm/fedmigctl
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL ctl_addresses: $*"; exit 1; }
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "$0")/../lab/lib.sh"
+ctl_tmp ctl_addresses "systems = s1 s2" "s1_domain = s1.example.org" "s2_domain = s2.example.org"
 # no_raw FILE: FILE holds no control byte but LF, and no invalid UTF-8.
 no_raw() {
 	LC_ALL=C grep -q $'[\001-\011\013-\037\177]' "$1" && fail "raw control byte in: $(cat -v "$1")"
 	iconv -f UTF-8 -t UTF-8 "$1" >/dev/null 2>&1 || fail "invalid UTF-8 in: $(cat -v "$1")"
 	return 0
 }
-
-cat >"$T/fedmig.conf" <<CONF
-state_database = $T/fedmig.db
-federated_domains = example.org
-systems = s1 s2
-s1_domain = s1.example.org
-s2_domain = s2.example.org
-CONF
-ctl() { "$CTL" -c "$T/fedmig.conf" "$@"; }
 
 # A BOM and CRLF line ends, as Excel saves "CSV UTF-8".
 printf '\357\273\277access,system,physical,aliases\r\nann@example.org,s1,ann@s1.example.org,\r\n"""bo b""@example.org",s1,"""bo b""@s1.example.org",\r\n' >"$T/excel.csv"

@@ -6,22 +6,11 @@
 # The requests are put in the wanted states directly in the database, as
 # the pilot and fedmig-smd would leave them.
 set -u
-B=${FEDMIG_BUILD:-build}
-CTL=$PWD/$B/spm/fedmigctl
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL ctl_report: $*"; exit 1; }
-
-cat >"$T/fedmig.conf" <<CONF
-state_database = $T/fedmig.db
-federated_domains = example.org
-systems = old new
-old_domain = s1.example.org
-old_driver = none
-new_domain = s2.example.org
-new_driver = none
-CONF
-ctl() { "$CTL" -c "$T/fedmig.conf" "$@"; }
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "$0")/../lab/lib.sh"
+ctl_tmp ctl_report "systems = old new" \
+	"old_domain = s1.example.org" "old_driver = none" \
+	"new_domain = s2.example.org" "new_driver = none"
 ctl check >/dev/null || fail "check"
 printf 'access,system,physical,aliases\nalice@example.org,old,alice@s1.example.org,\nbob@example.org,old,bob@s1.example.org,\n' >"$T/dir.csv"
 ctl directory import "$T/dir.csv" >/dev/null || fail "directory import"

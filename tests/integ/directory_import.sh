@@ -3,19 +3,9 @@
 # idempotent re-import, and a bad row on line 70,001 that is named and
 # leaves the database exactly as it was.
 set -eu
-B=${FEDMIG_BUILD:-build}
-CTL=$PWD/$B/spm/fedmigctl
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL directory_import: $*"; exit 1; }
-
-cat >"$T/fedmig.conf" <<CONF
-state_database = $T/fedmig.db
-federated_domains = example.org
-systems = s1 s2
-s1_domain = s1.example.org
-s2_domain = s2.example.org
-CONF
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "$0")/../lab/lib.sh"
+ctl_tmp directory_import "systems = s1 s2" "s1_domain = s1.example.org" "s2_domain = s2.example.org"
 python3 - "$T" <<'PY'
 import sys
 t = sys.argv[1]

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the fedmig-spm lab tests (not a test itself): start the pilot
 # and the data mover on a lab started with "tests/lab/lab start DIR
 # --fedmig ...", stop them by PID. The lab stops only its own daemons, so
@@ -13,9 +14,31 @@
 #                              root, a program or Postfix/Dovecot; start
 #                              the lab in a new $LAB (stopped and removed
 #                              at exit, kept with KEEP=1); set $CTL and
-#                              lab.env's variables
+#                              lab.env's variables; PYTHONPATH finds
+#                              tests/e2e and tests/lab (e2e, fedlab)
+#   pilot_scenario NAME yes|no [LINE...]
+#                              append to $FEDMIG_CONF: NAME the only and
+#                              default scenario, copying data or not;
+#                              fedmig-spm polling every 200 ms, releasing
+#                              every 500 ms (a full sweep every 30 s); when
+#                              it copies, fedmig-smd polling every 300 ms
+#                              and retrying after 1 s; then the LINEs
+#   pilot_directory [-a] USER...
+#                              each USER a mailbox on S1 and a line of
+#                              $LAB/dir.csv (USER@example.org on s1 as
+#                              USER@s1.example.org; -a: with the alias
+#                              USER.alias@example.org), imported; returns
+#                              1 when the import fails
+#   pilot_hold_empty           Postfix's hold queue is empty, or say how
+#                              many are held and return 1
+#   pilot_result NAME RC LINES LOG...
+#                              "PASS NAME", or "FAIL NAME" and the last
+#                              LINES of each LOG; exit RC
 #
-# FEDMIG_BUILD names the build directory (as for the lab).
+# The sourcing script sets REPO (the repository); B is the build directory
+# (FEDMIG_BUILD, as for the lab, or REPO/build), exported as FEDMIG_BUILD.
+B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
+export FEDMIG_BUILD=$B
 
 # pilot_prepare: fedmig-spm runs as fedmig_user and its dovecot driver
 # writes the systems' passwd-file, the announced-addresses file and sieve
@@ -77,7 +100,7 @@ pilot_stop_all() {
 	return 0
 }
 
-# pilot_lab NAME [PROG...]: see the top. REPO and B must be set.
+# pilot_lab NAME [PROG...]: see the top.
 pilot_lab() {
 	local name=$1 x
 	shift
@@ -95,10 +118,62 @@ pilot_lab() {
 	# shellcheck disable=SC1091
 	. "$LAB/lab.env"
 	CTL="$B/spm/fedmigctl -c $FEDMIG_CONF"
+	export PYTHONPATH="$REPO/tests/e2e:$REPO/tests/lab${PYTHONPATH:+:$PYTHONPATH}"
 }
 
 _pilot_lab_cleanup() {
 	pilot_stop_all "$LAB"
 	"$REPO/tests/lab/lab" stop "$LAB" >/dev/null 2>&1
 	[ -n "${KEEP:-}" ] || rm -rf "$LAB"
+}
+
+pilot_scenario() {
+	local name=$1 data=$2
+	shift 2
+	{
+		echo "scenarios = $name"
+		echo "default_scenario = $name"
+		echo "${name}_copy_data = $data"
+		echo "spm_poll_interval = 200ms"
+		echo "release_sweep = 500ms"
+		echo "release_sweep_period = 30s"
+		if [ "$data" = yes ]; then
+			echo "smd_poll_interval = 300ms"
+			echo "smd_retry_delay = 1s"
+		fi
+		[ $# = 0 ] || printf '%s\n' "$@"
+	} >>"$FEDMIG_CONF"
+}
+
+pilot_directory() {
+	local alias=0 u
+	[ "$1" = -a ] && { alias=1; shift; }
+	printf 'access,system,physical,aliases\n' >"$LAB/dir.csv"
+	for u in "$@"; do
+		"$REPO/tests/lab/lab" adduser "$LAB" s1 "$u" >/dev/null
+		if [ $alias = 1 ]; then
+			printf '%s@example.org,s1,%s@s1.example.org,%s.alias@example.org\n' "$u" "$u" "$u"
+		else
+			printf '%s@example.org,s1,%s@s1.example.org,\n' "$u" "$u"
+		fi >>"$LAB/dir.csv"
+	done
+	$CTL directory import "$LAB/dir.csv" >/dev/null
+}
+
+pilot_hold_empty() {
+	local held
+	held=$(postqueue -c "$POSTFIX_CONFIG" -j | grep -c '"queue_name": *"hold"' || true)
+	[ "$held" = 0 ] || { echo "hold queue not empty: $held"; return 1; }
+}
+
+pilot_result() {
+	local name=$1 rc=$2 lines=$3
+	shift 3
+	if [ "$rc" = 0 ]; then
+		echo "PASS $name"
+	else
+		echo "FAIL $name"
+		tail -n "$lines" "$@"
+	fi
+	exit "$rc"
 }

@@ -12,27 +12,10 @@
 # Exit 0 pass, 1 fail, 77 skip.
 set -u
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-LAB=$TOP/tests/lab/lab
-BUILD=${FEDMIG_BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
-export FEDMIG_BUILD=$BUILD
-CTL=$BUILD/spm/fedmigctl
-
-[ "$(id -u)" = 0 ] || { echo "SKIP milter_postfix: the lab needs root"; exit 77; }
-for b in "$BUILD/policyd/fedmig-policyd" "$BUILD/milter/fedmig-milter" "$CTL"; do
-	[ -x "$b" ] || { echo "SKIP milter_postfix: $b not built"; exit 77; }
-done
-command -v postfix >/dev/null && command -v dovecot >/dev/null ||
-	{ echo "SKIP milter_postfix: postfix and dovecot needed"; exit 77; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/fedmig-milter-postfix.XXXXXX") || exit 1
-chmod 0755 "$TMP"
-DIR=$TMP/lab
-finish() { "$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true; }
-trap finish EXIT
-trap 'exit 1' INT TERM HUP
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/lab/lib.sh
+. "$ROOT/tests/lab/lib.sh"
+export FEDMIG_BUILD=$B
 fail() {
 	echo "FAIL milter_postfix: $*"
 	echo "milter_postfix: files kept in $TMP"
@@ -43,10 +26,7 @@ fail() {
 	exit 1
 }
 
-"$LAB" start "$DIR" --fedmig recommended >"$TMP/start.log" 2>&1 ||
-	fail "lab start: $(tail -n 3 "$TMP/start.log" | tr '\n' ' ')"
-# shellcheck source=/dev/null
-. "$DIR/lab.env"
+postfix_lab milter_postfix recommended
 for u in alice bob carol erin; do
 	for s in s1 s2; do
 		"$LAB" adduser "$DIR" $s $u >>"$TMP/adduser.log" 2>&1 || fail "adduser $s $u"
@@ -62,7 +42,7 @@ CSV
 "$CTL" -c "$FEDMIG_CONF" directory import "$TMP/dir.csv" >"$TMP/import.log" 2>&1 ||
 	fail "directory import: $(cat "$TMP/import.log")"
 
-python3 - "$DIR" "$TOP/tests/lab" "$CTL" >"$TMP/check.log" 2>&1 <<'PY' || fail "$(tail -n 5 "$TMP/check.log")"
+python3 - "$DIR" "$ROOT/tests/lab" "$CTL" >"$TMP/check.log" 2>&1 <<'PY' || fail "$(tail -n 5 "$TMP/check.log")"
 import os, re, signal, sqlite3, subprocess, sys, threading, time
 sys.path.insert(0, sys.argv[2])
 import fedlab

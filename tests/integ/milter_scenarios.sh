@@ -7,12 +7,9 @@
 # unprivileged user and logs to stderr (-f -v). Exit 0 pass, 1 fail, 77 skip.
 set -u
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-BUILD=$(readlink -m -- "${FEDMIG_BUILD:-$ROOT/build}")
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-MILTER=$BUILD/milter/fedmig-milter
-CTL=$BUILD/spm/fedmigctl
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
+MILTER=$B/milter/fedmig-milter
 SCRIPTS=$ROOT/tests/milter
 
 for t in miltertest sqlite3 python3; do

@@ -21,25 +21,15 @@
 #    switch, so that it reaches S2, not S1 once S1 is back.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
-export FEDMIG_BUILD=$B
 # shellcheck source=lib_pilot.sh
 . "$REPO/tests/integ/lib_pilot.sh"
 pilot_lab plus_lab
 fail() { echo "FAIL plus_lab: $*"; exit 1; }
 
 N=${PLUS_LAB_ADDRESSES:-6}
-cat >>"$FEDMIG_CONF" <<CONF
-recipient_delimiter = +
-scenarios = nocopy
-default_scenario = nocopy
-nocopy_copy_data = no
-spm_poll_interval = 200ms
-release_sweep = 500ms
-release_sweep_period = 30s
-# The machine may be loaded: let a backed-up queue drain rather than fail.
-drain_timeout = 60s
-CONF
+# drain_timeout: the machine may be loaded: let a backed-up queue drain
+# rather than fail.
+pilot_scenario nocopy no "recipient_delimiter = +" "drain_timeout = 60s"
 # The lab's private Postfix only (-c): never the host's.
 postconf -c "$POSTFIX_CONFIG" -e "recipient_delimiter = +" || fail "postconf"
 postfix -c "$POSTFIX_CONFIG" reload >/dev/null 2>&1 || fail "postfix reload"
@@ -47,16 +37,8 @@ for d in policyd milter; do
 	"$REPO/tests/lab/lab" restart-daemon "$LAB" "$d" >/dev/null || fail "restart $d"
 done
 
-printf 'access,system,physical,aliases\n' >"$LAB/dir.csv"
-for u in alice carol; do
-	"$REPO/tests/lab/lab" adduser "$LAB" s1 "$u" >/dev/null
-	printf '%s@example.org,s1,%s@s1.example.org,\n' "$u" "$u" >>"$LAB/dir.csv"
-done
-for i in $(seq -f '%02g' 1 "$N"); do
-	"$REPO/tests/lab/lab" adduser "$LAB" s1 "u$i" >/dev/null
-	printf 'u%s@example.org,s1,u%s@s1.example.org,\n' "$i" "$i" >>"$LAB/dir.csv"
-done
-$CTL directory import "$LAB/dir.csv" >/dev/null || fail "directory import"
+# shellcheck disable=SC2046 # u01 u02 ...: one word each
+pilot_directory alice carol $(seq -f 'u%02g' 1 "$N") || fail "directory import"
 pilot_prepare "$LAB"
 pilot_start "$LAB"
 
@@ -71,19 +53,8 @@ ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", env["FEDMIG_CONF"]]
 def fail(msg):
     print("FAIL plus_lab:", msg); sys.exit(1)
 
-def deliveries(system):
-    root = env["%s_MAIL_ROOT" % system.upper()]
-    out = {}
-    for dom in os.listdir(root):
-        for local in os.listdir(os.path.join(root, dom)):
-            for sub in ("new", "cur"):
-                d = os.path.join(root, dom, local, "Maildir", sub)
-                if not os.path.isdir(d): continue
-                for name in os.listdir(d):
-                    p = os.path.join(d, name)
-                    out.setdefault(fedlab._message_id(p), []).append(
-                        (system, local, os.stat(p).st_mtime))
-    return out
+def deliveries(*systems):
+    return fedlab.inbox_deliveries(env, *systems)
 
 # --- 1. plain delivery ---
 r = fedlab.send(env, ["alice+tag@example.org"])
@@ -156,8 +127,7 @@ if not ok or bad:
     fail("not complete: %s" % bad)
 if not fedlab.wait_queue_empty(env, timeout=30):
     fail("queue not empty: %s" % fedlab.postqueue(env))
-got = deliveries("s1")
-for k, v in deliveries("s2").items(): got.setdefault(k, []).extend(v)
+got = deliveries("s1", "s2")
 lost = dup = wrong = late = 0
 for mid, u in sent.items():
     d = got.get(mid, [])
@@ -218,20 +188,12 @@ time.sleep(2.0)
 if not fedlab.wait_queue_empty(env, timeout=20):
     print("queue not empty:", fedlab.postqueue(env))
     delivered = False
-got = deliveries("s1")
-for k, v in deliveries("s2").items(): got.setdefault(k, []).extend(v)
+got = deliveries("s1", "s2")
 for m in mids:
     print("carol:", m, [(s, l) for s, l, _ in got.get(m, [])])
 if not delivered or not carol_in_s2():
     fail("carol's deferred mail did not reach S2 exactly once")
 PY
 rc=$?
-held=$(postqueue -c "$POSTFIX_CONFIG" -j | grep -c '"queue_name": *"hold"' || true)
-[ "$held" = 0 ] || { echo "hold queue not empty: $held"; rc=1; }
-if [ $rc = 0 ]; then
-	echo "PASS plus_lab"
-else
-	tail -n 20 "$LAB/log/fedmig-spm.log"
-	echo "FAIL plus_lab"
-fi
-exit $rc
+pilot_hold_empty || rc=1
+pilot_result plus_lab $rc 20 "$LAB/log/fedmig-spm.log"

@@ -9,12 +9,9 @@
 # its baseline. Bounded: about 40 s.
 set -u
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-BUILD=${FEDMIG_BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
-POLICYD=$BUILD/policyd/fedmig-policyd
-CTL=$BUILD/spm/fedmigctl
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
+POLICYD=$B/policyd/fedmig-policyd
 [ -x "$POLICYD" ] && [ -x "$CTL" ] || { echo "SKIP policyd_load: not built"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "SKIP policyd_load: needs root"; exit 77; }
 id fedmig >/dev/null 2>&1 || { echo "SKIP policyd_load: no fedmig user"; exit 77; }

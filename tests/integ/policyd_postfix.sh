@@ -7,27 +7,10 @@
 # turns answers into 4xx (nothing bounces), and a restart lets mail flow.
 set -u
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-LAB=$TOP/tests/lab/lab
-BUILD=${FEDMIG_BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
-export FEDMIG_BUILD=$BUILD
-CTL=$BUILD/spm/fedmigctl
-
-[ "$(id -u)" = 0 ] || { echo "SKIP policyd_postfix: the lab needs root"; exit 77; }
-for b in "$BUILD/policyd/fedmig-policyd" "$BUILD/milter/fedmig-milter" "$CTL"; do
-	[ -x "$b" ] || { echo "SKIP policyd_postfix: $b not built"; exit 77; }
-done
-command -v postfix >/dev/null && command -v dovecot >/dev/null ||
-	{ echo "SKIP policyd_postfix: postfix and dovecot needed"; exit 77; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/fedmig-policyd-postfix.XXXXXX") || exit 1
-chmod 0755 "$TMP"
-DIR=$TMP/lab
-finish() { "$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true; }
-trap finish EXIT
-trap 'exit 1' INT TERM HUP
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/lab/lib.sh
+. "$ROOT/tests/lab/lib.sh"
+export FEDMIG_BUILD=$B
 fail() {
 	echo "FAIL policyd_postfix: $*"
 	echo "policyd_postfix: files kept in $TMP"
@@ -36,10 +19,7 @@ fail() {
 	exit 1
 }
 
-"$LAB" start "$DIR" --fedmig full >"$TMP/start.log" 2>&1 ||
-	fail "lab start: $(tail -n 3 "$TMP/start.log" | tr '\n' ' ')"
-# shellcheck source=/dev/null
-. "$DIR/lab.env"
+postfix_lab policyd_postfix full
 for u in alice held; do
 	"$LAB" adduser "$DIR" s1 $u >>"$TMP/adduser.log" 2>&1 || fail "adduser $u"
 done

@@ -8,12 +8,9 @@
 # longest idle connection makes room), idle timeout, and a clean SIGTERM (no leaks in a SANITIZE=1 build).
 set -u
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-BUILD=${FEDMIG_BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
-POLICYD=$BUILD/policyd/fedmig-policyd
-CTL=$BUILD/spm/fedmigctl
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
+POLICYD=$B/policyd/fedmig-policyd
 
 [ -x "$POLICYD" ] || { echo "SKIP policyd_proto: $POLICYD not built"; exit 77; }
 [ -x "$CTL" ] || { echo "SKIP policyd_proto: $CTL not built"; exit 77; }

@@ -12,8 +12,6 @@
 #   S1).
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
-export FEDMIG_BUILD=$B
 # shellcheck source=tests/integ/lib_pilot.sh
 . "$REPO/tests/integ/lib_pilot.sh"
 pilot_lab spm_after_lab smd/fedmig-smd
@@ -63,8 +61,6 @@ smd_start "$LAB" || exit 1
 python3 - "$LAB" "$B" "$REPO" <<'PY'
 import json, os, subprocess, sys, time
 lab, build, repo = sys.argv[1], sys.argv[2], sys.argv[3]
-sys.path.insert(0, os.path.join(repo, "tests", "e2e"))
-sys.path.insert(0, os.path.join(repo, "tests", "lab"))
 import e2e, fedlab
 env = fedlab.load_env(lab)
 ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", env["FEDMIG_CONF"]]

@@ -9,28 +9,13 @@
 # show and report print the copy's progress.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
-export FEDMIG_BUILD=$B
 # shellcheck source=tests/integ/lib_pilot.sh
 . "$REPO/tests/integ/lib_pilot.sh"
 pilot_lab spm_copy_lab smd/fedmig-smd
 N=${SPM_COPY_USERS:-4}
-cat >>"$FEDMIG_CONF" <<CONF
-scenarios = copy
-default_scenario = copy
-copy_copy_data = yes
-spm_poll_interval = 200ms
-release_sweep = 500ms
-release_sweep_period = 30s
-smd_poll_interval = 300ms
-smd_retry_delay = 1s
-CONF
-printf 'access,system,physical,aliases\n' >"$LAB/dir.csv"
-for i in $(seq 1 "$N"); do
-	"$REPO/tests/lab/lab" adduser "$LAB" s1 "c$i" >/dev/null
-	printf 'c%s@example.org,s1,c%s@s1.example.org,\n' "$i" "$i" >>"$LAB/dir.csv"
-done
-$CTL directory import "$LAB/dir.csv" >/dev/null || exit 1
+pilot_scenario copy yes
+# shellcheck disable=SC2046 # c1 c2 ...: one word each
+pilot_directory $(seq -f 'c%g' 1 "$N") || exit 1
 pilot_prepare "$LAB"
 sleep 1.1 # Dovecot notices a passwd-file change by its mtime (seconds)
 pilot_start "$LAB" || exit 1
@@ -39,8 +24,6 @@ smd_start "$LAB" || exit 1
 python3 - "$LAB" "$N" "$B" "$REPO" <<'PY'
 import json, os, subprocess, sys, time
 lab, n, build, repo = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-sys.path.insert(0, os.path.join(repo, "tests", "e2e"))
-sys.path.insert(0, os.path.join(repo, "tests", "lab"))
 import e2e, fedlab
 env = fedlab.load_env(lab)
 ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", env["FEDMIG_CONF"]]
@@ -99,15 +82,7 @@ if not fedlab.wait_queue_empty(env, timeout=60):
 mailboxes = {a: {"s1": "%s@%s" % (u, env["S1_DOMAIN"]), "s2": "%s@%s" % (u, env["S2_DOMAIN"]),
                  "switched_at": reqs[a]["switch_at"], "copied": True}
              for a, u in zip(addrs, users)}
-acc = e2e.account(env, flow.accepted, mailboxes)
-print("spm_copy_lab: sent=%d deliveries=%d lost=%d dup=%d late=%d refused=%d tempfails=%d"
-      % (acc["sent"], acc["deliveries_expected"], len(acc["lost"]), len(acc["duplicated"]),
-         len(acc["late_to_s1"]), len(flow.refused), flow.tempfails))
-for k in ("lost", "duplicated", "late_to_s1"):
-    if acc[k]:
-        problems.append("%s: %s" % (k, acc[k][:5]))
-if flow.refused:
-    problems.append("refused: %s" % flow.refused[:3])
+problems += e2e.flow_problems(env, "spm_copy_lab", flow, mailboxes)
 # Every S2 mailbox holds its S1 mailbox exactly (folders, subscriptions,
 # bytes, flags, INTERNALDATE); INBOX may hold more.
 for u in users:
@@ -125,12 +100,5 @@ for p in problems:
 sys.exit(1 if problems else 0)
 PY
 rc=$?
-held=$(postqueue -c "$POSTFIX_CONFIG" -j | grep -c '"queue_name": *"hold"' || true)
-[ "$held" = 0 ] || { echo "hold queue not empty: $held"; rc=1; }
-if [ $rc = 0 ]; then
-	echo "PASS spm_copy_lab"
-else
-	echo "FAIL spm_copy_lab"
-	tail -n 15 "$LAB/log/fedmig-spm.log" "$LAB/log/fedmig-smd.log"
-fi
-exit $rc
+pilot_hold_empty || rc=1
+pilot_result spm_copy_lab $rc 15 "$LAB/log/fedmig-spm.log" "$LAB/log/fedmig-smd.log"

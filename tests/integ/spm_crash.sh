@@ -6,50 +6,26 @@
 # that nothing changes (idempotence). Postfix is a fake here (the real one
 # is in spm_switch_lab.sh); the drivers' files are real.
 set -u
-B=$(readlink -f "${FEDMIG_BUILD:-build}")
-SPM=$B/spm/fedmig-spm CTL=$B/spm/fedmigctl
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "$0")/../lab/lib.sh"
+SPM=$B/spm/fedmig-spm
 [ -x "$SPM" ] && [ -x "$CTL" ] || { echo "build first"; exit 77; }
-T=$(mktemp -d /tmp/spm_crash.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-chmod 0777 "$T"
+fakepf_tmp spm_crash
 
 setup() { # DIR: a fresh store with three requests, one of them a rollback later
 	local d=$1
-	mkdir -p "$d/pf" "$d/run"
-	for c in postqueue postsuper postkick; do printf '#!/bin/sh\nexit 0\n' >"$d/pf/$c"; chmod +x "$d/pf/$c"; done
-	: >"$d/s1passwd"; : >"$d/s2passwd"
-	cat >"$d/fedmig.conf" <<CONF
-state_database = $d/fedmig.db
-run_directory = $d/run
-fedmig_user = nobody
-federated_domains = example.org
-postfix_command_directory = $d/pf
-milter_status_socket = unix:$d/none.sock
-release_sweep_period = 1s
-switch_grace = 10ms
-retry_backoff = 100ms
-systems = s1 s2
-s1_domain = s1.example.org
-s1_driver = dovecot
-s1_passwd_file = $d/s1passwd
-s2_domain = s2.example.org
-s2_driver = dovecot
-s2_passwd_file = $d/s2passwd
-scenarios = nocopy del
-default_scenario = nocopy
-nocopy_copy_data = no
-del_copy_data = no
-del_delete_source = yes
-del_delete_delay = 0s
-CONF
-	printf 'access,system,physical,aliases\n' >"$d/dir.csv"
-	for u in alice bob carol; do printf '%s@example.org,s1,%s@s1.example.org,%s.x@example.org\n' $u $u $u >>"$d/dir.csv"; done
-	for u in alice bob carol; do echo "$u@s1.example.org:{PLAIN}x::::::" >>"$d/s1passwd"; done
-	"$CTL" -c "$d/fedmig.conf" directory import "$d/dir.csv" >/dev/null || exit 1
+	fakepf_tree "$d" || exit 1
+	{
+		fakepf_conf "$d"
+		fakepf_systems "$d"
+		fakepf_scenarios nocopy del
+		echo "del_delete_source = yes"
+		echo "del_delete_delay = 0s"
+	} >"$d/fedmig.conf"
+	fakepf_directory "$d" x alice bob carol || exit 1
 	printf 'alice@example.org,s2,,nocopy\nbob@example.org,s2,,del\ncarol@example.org,s2,,nocopy\n' >"$d/b.csv"
 	"$CTL" -c "$d/fedmig.conf" import "$d/b.csv" >/dev/null || exit 1
-	chmod 0666 "$d"/fedmig.db* "$d"/s1passwd "$d"/s2passwd
-	chmod 0777 "$d"
+	fakepf_open "$d"
 }
 
 # The observable result: requests, history steps (no times), directory, files.

@@ -13,8 +13,6 @@
 # makes it longer.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
-export FEDMIG_BUILD=$B
 # shellcheck source=tests/integ/lib_pilot.sh
 . "$REPO/tests/integ/lib_pilot.sh"
 pilot_lab spm_drain_lab
@@ -22,24 +20,11 @@ SEED=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 ROUNDS=${ROUNDS:-6}
 PER=3 # addresses switched per round
 echo "spm_drain_lab: seed=$SEED rounds=$ROUNDS"
-cat >>"$FEDMIG_CONF" <<CONF
-scenarios = nocopy
-default_scenario = nocopy
-nocopy_copy_data = no
-spm_poll_interval = 200ms
-release_sweep = 500ms
-release_sweep_period = 30s
-drain_timeout = 30s
-hold_max = 60s
-# A known grace: the test times its forced deliveries on the drain.
-switch_grace = 1s
-CONF
-printf 'access,system,physical,aliases\n' >"$LAB/dir.csv"
-for i in $(seq 1 $((ROUNDS * PER))) stay; do
-	"$REPO/tests/lab/lab" adduser "$LAB" s1 "d$i" >/dev/null
-	printf 'd%s@example.org,s1,d%s@s1.example.org,\n' "$i" "$i" >>"$LAB/dir.csv"
-done
-$CTL directory import "$LAB/dir.csv" >/dev/null || exit 1
+# A known grace (switch_grace): the test times its forced deliveries on
+# the drain.
+pilot_scenario nocopy no "drain_timeout = 30s" "hold_max = 60s" "switch_grace = 1s"
+# shellcheck disable=SC2046 # d1 d2 ...: one word each
+pilot_directory $(seq -f 'd%g' 1 $((ROUNDS * PER))) dstay || exit 1
 pilot_prepare "$LAB"
 sleep 1.1
 pilot_start "$LAB" || exit 1
@@ -48,8 +33,6 @@ python3 - "$LAB" "$B" "$REPO" "$SEED" "$ROUNDS" "$PER" <<'PY'
 import json, os, random, subprocess, sys, threading, time, uuid
 lab, build, repo = sys.argv[1], sys.argv[2], sys.argv[3]
 seed, rounds, per = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-sys.path.insert(0, os.path.join(repo, "tests", "e2e"))
-sys.path.insert(0, os.path.join(repo, "tests", "lab"))
 import e2e, fedlab
 env = fedlab.load_env(lab)
 rnd = random.Random(seed)
@@ -194,13 +177,6 @@ for p_ in problems[:20]:
 sys.exit(1 if problems else 0)
 PY
 rc=$?
-held=$(postqueue -c "$POSTFIX_CONFIG" -j | grep -c '"queue_name": *"hold"' || true)
-[ "$held" = 0 ] || { echo "hold queue not empty: $held"; rc=1; }
-if [ $rc = 0 ]; then
-	echo "PASS spm_drain_lab"
-else
-	echo "FAIL spm_drain_lab"
-	tail -n 30 "$LAB/log/fedmig-spm.log"
-	grep -E "from active|No such file" "$POSTFIX_MAILLOG" | tail -n 5
-fi
-exit $rc
+pilot_hold_empty || rc=1
+[ $rc = 0 ] || grep -E "from active|No such file" "$POSTFIX_MAILLOG" | tail -n 5
+pilot_result spm_drain_lab $rc 30 "$LAB/log/fedmig-spm.log"

@@ -6,49 +6,24 @@
 # once started the count afresh: "attempt 1" for ever, the address held
 # and lifted every cycle.) Postfix is a fake here.
 set -u
-B=$(readlink -f "${FEDMIG_BUILD:-build}")
-SPM=$B/spm/fedmig-spm CTL=$B/spm/fedmigctl
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "$0")/../lab/lib.sh"
+SPM=$B/spm/fedmig-spm
 [ -x "$SPM" ] && [ -x "$CTL" ] || { echo "build first"; exit 77; }
-T=$(mktemp -d /tmp/spm_drain_retries.XXXXXX)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
-chmod 0777 "$T"
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+fakepf_tmp spm_drain_retries
 
-mkdir -p "$T/pf" "$T/run"
-for c in postsuper postkick; do printf '#!/bin/sh\nexit 0\n' >"$T/pf/$c"; chmod +x "$T/pf/$c"; done
+fakepf_tree "$T" || exit 1
 printf '#!/bin/sh\necho "postqueue: fatal: no queue" >&2\nexit 1\n' >"$T/pf/postqueue"
-chmod +x "$T/pf/postqueue"
-: >"$T/s1passwd"; : >"$T/s2passwd"
-cat >"$T/fedmig.conf" <<CONF
-state_database = $T/fedmig.db
-run_directory = $T/run
-fedmig_user = nobody
-federated_domains = example.org
-postfix_command_directory = $T/pf
-milter_status_socket = unix:$T/none.sock
-release_sweep_period = 1s
-switch_grace = 10ms
-retry_backoff = 100ms
-max_retries = 2
-systems = s1 s2
-s1_domain = s1.example.org
-s1_driver = dovecot
-s1_passwd_file = $T/s1passwd
-s2_domain = s2.example.org
-s2_driver = dovecot
-s2_passwd_file = $T/s2passwd
-scenarios = nocopy
-default_scenario = nocopy
-nocopy_copy_data = no
-CONF
-printf 'access,system,physical,aliases\nalice@example.org,s1,alice@s1.example.org,\n' >"$T/dir.csv"
-echo "alice@s1.example.org:{PLAIN}x::::::" >>"$T/s1passwd"
-"$CTL" -c "$T/fedmig.conf" directory import "$T/dir.csv" >/dev/null || { echo "import failed"; exit 1; }
+{
+	fakepf_conf "$T"
+	fakepf_systems "$T"
+	fakepf_scenarios nocopy
+	echo "max_retries = 2"
+} >"$T/fedmig.conf"
+fakepf_directory "$T" "" alice || { echo "import failed"; exit 1; }
 printf 'alice@example.org,s2,,nocopy\n' >"$T/b.csv"
 "$CTL" -c "$T/fedmig.conf" import "$T/b.csv" >/dev/null || { echo "request import failed"; exit 1; }
-chmod 0666 "$T"/fedmig.db* "$T"/s1passwd "$T"/s2passwd
-chmod 0777 "$T"
+fakepf_open "$T"
 state() { "$CTL" -c "$T/fedmig.conf" --json show alice@example.org | grep -o '"state":[0-9]*'; }
 
 # --once until the request is failed; back-off 0.1, 0.2, 0.4 s: a few runs.

@@ -8,8 +8,6 @@
 # scenario's NAME_retry_backoff.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
-export FEDMIG_BUILD=$B
 # shellcheck source=tests/integ/lib_pilot.sh
 . "$REPO/tests/integ/lib_pilot.sh"
 pilot_lab spm_fail_lab
@@ -47,12 +45,7 @@ max_retries = 2
 retry_backoff = 1h
 nocopy_retry_backoff = 200ms
 CONF
-printf 'access,system,physical,aliases\n' >"$LAB/dir.csv"
-for u in sm fa; do
-	"$REPO/tests/lab/lab" adduser "$LAB" s1 $u >/dev/null
-	printf '%s@example.org,s1,%s@s1.example.org,%s.alias@example.org\n' $u $u $u >>"$LAB/dir.csv"
-done
-$CTL directory import "$LAB/dir.csv" >/dev/null || fail "directory import"
+pilot_directory -a sm fa || fail "directory import"
 # A batch naming an address twice is refused whole, the later line named.
 printf 'sm@example.org,mute\nfa@example.org,broken\nSM@Example.org,mute\n' >"$LAB/dup.csv"
 $CTL import "$LAB/dup.csv" >/dev/null 2>"$LAB/dup.err" && fail "a batch with a duplicate was imported"

@@ -6,47 +6,24 @@
 # drain for ever; and the restart must resume from the store. Postfix is
 # a fake here; needs root (the helper is forked only by root).
 set -u
-B=$(readlink -f "${FEDMIG_BUILD:-build}")
-SPM=$B/spm/fedmig-spm CTL=$B/spm/fedmigctl
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "$0")/../lab/lib.sh"
+SPM=$B/spm/fedmig-spm
 [ -x "$SPM" ] && [ -x "$CTL" ] || { echo "build first"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
-T=$(mktemp -d /tmp/spm_helper_death.XXXXXX)
 dpid=""
-trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; rm -rf "$T"' EXIT
-chmod 0777 "$T"
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+kill_daemon() { [ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null; }
+fakepf_tmp spm_helper_death kill_daemon
 MSG='privileged helper exited (signal 9): restarting fedmig-spm'
 
-mkdir -p "$T/pf" "$T/run"
-for c in postqueue postsuper postkick; do printf '#!/bin/sh\nexit 0\n' >"$T/pf/$c"; chmod +x "$T/pf/$c"; done
-: >"$T/s1passwd"; : >"$T/s2passwd"
-cat >"$T/fedmig.conf" <<CONF
-state_database = $T/fedmig.db
-run_directory = $T/run
-fedmig_user = nobody
-federated_domains = example.org
-postfix_command_directory = $T/pf
-milter_status_socket = unix:$T/none.sock
-release_sweep_period = 1s
-switch_grace = 10ms
-retry_backoff = 100ms
-systems = s1 s2
-s1_domain = s1.example.org
-s1_driver = dovecot
-s1_passwd_file = $T/s1passwd
-s2_domain = s2.example.org
-s2_driver = dovecot
-s2_passwd_file = $T/s2passwd
-scenarios = nocopy
-default_scenario = nocopy
-nocopy_copy_data = no
-CONF
-printf 'access,system,physical,aliases\nalice@example.org,s1,alice@s1.example.org,\n' >"$T/dir.csv"
-echo "alice@s1.example.org:{PLAIN}x::::::" >>"$T/s1passwd"
-"$CTL" -c "$T/fedmig.conf" directory import "$T/dir.csv" >/dev/null || { echo "import failed"; exit 1; }
-chmod 0666 "$T"/fedmig.db* "$T"/s1passwd "$T"/s2passwd
-chmod 0777 "$T"
+fakepf_tree "$T" || exit 1
+{
+	fakepf_conf "$T"
+	fakepf_systems "$T"
+	fakepf_scenarios nocopy
+} >"$T/fedmig.conf"
+fakepf_directory "$T" "" alice || { echo "import failed"; exit 1; }
+fakepf_open "$T"
 state() { "$CTL" -c "$T/fedmig.conf" --json show alice@example.org | grep -o '"state":[0-9]*'; }
 
 # 1. The daemon, idle: its helper killed, it exits non-zero within seconds.

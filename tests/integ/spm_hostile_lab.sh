@@ -11,8 +11,6 @@
 # real user's works.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
-export FEDMIG_BUILD=$B
 # shellcheck source=tests/integ/lib_pilot.sh
 . "$REPO/tests/integ/lib_pilot.sh"
 pilot_lab spm_hostile_lab

@@ -10,33 +10,17 @@
 # address's switch, and nothing is left in the hold queue.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
-export FEDMIG_BUILD=$B
 # shellcheck source=tests/integ/lib_pilot.sh
 . "$REPO/tests/integ/lib_pilot.sh"
 pilot_lab spm_kill_lab
-cat >>"$FEDMIG_CONF" <<CONF
-scenarios = nocopy
-default_scenario = nocopy
-nocopy_copy_data = no
-spm_poll_interval = 200ms
-release_sweep = 500ms
-release_sweep_period = 30s
-CONF
-printf 'access,system,physical,aliases\n' >"$LAB/dir.csv"
-for u in k1 k2 k3 k4 other; do
-	"$REPO/tests/lab/lab" adduser "$LAB" s1 $u >/dev/null
-	printf '%s@example.org,s1,%s@s1.example.org,%s.alias@example.org\n' $u $u $u >>"$LAB/dir.csv"
-done
-"$B/spm/fedmigctl" -c "$FEDMIG_CONF" directory import "$LAB/dir.csv" >/dev/null || exit 1
+pilot_scenario nocopy no
+pilot_directory -a k1 k2 k3 k4 other || exit 1
 pilot_prepare "$LAB"
 sleep 1.1
 
 python3 - "$LAB" "$B" "$REPO" <<'PY'
 import json, os, signal, subprocess, sys, time
 lab, build, repo = sys.argv[1], sys.argv[2], sys.argv[3]
-sys.path.insert(0, os.path.join(repo, "tests", "e2e"))
-sys.path.insert(0, os.path.join(repo, "tests", "lab"))
 import e2e, fedlab
 env = fedlab.load_env(lab)
 conf = env["FEDMIG_CONF"]
@@ -128,15 +112,7 @@ for a in addrs:
     mailboxes[a] = {"s1": "%s@%s" % (u, env["S1_DOMAIN"]),
                     "s2": "%s@%s" % (u, env["S2_DOMAIN"]) if r else None,
                     "switched_at": r["switch_at"] if r else 0, "copied": False}
-acc = e2e.account(env, flow.accepted, mailboxes)
-print("spm_kill_lab: sent=%d deliveries=%d lost=%d dup=%d late=%d refused=%d tempfails=%d"
-      % (acc["sent"], acc["deliveries_expected"], len(acc["lost"]), len(acc["duplicated"]),
-         len(acc["late_to_s1"]), len(flow.refused), flow.tempfails))
-for k in ("lost", "duplicated", "late_to_s1"):
-    if acc[k]:
-        problems.append("%s: %s" % (k, acc[k][:5]))
-if flow.refused:
-    problems.append("refused: %s" % flow.refused[:3])
+problems += e2e.flow_problems(env, "spm_kill_lab", flow, mailboxes)
 for u, r in reqs.items():
     print("%s: hold window %.3f s" % (u, (r["release_at"] - r["hold_at"]) / 1e6))
 for p_ in problems:
@@ -144,12 +120,5 @@ for p_ in problems:
 sys.exit(1 if problems else 0)
 PY
 rc=$?
-held=$(postqueue -c "$POSTFIX_CONFIG" -j | grep -c '"queue_name": *"hold"' || true)
-[ "$held" = 0 ] || { echo "hold queue not empty: $held"; rc=1; }
-if [ $rc = 0 ]; then
-	echo "PASS spm_kill_lab"
-else
-	echo "FAIL spm_kill_lab"
-	tail -n 20 "$LAB/log/fedmig-spm.log"
-fi
-exit $rc
+pilot_hold_empty || rc=1
+pilot_result spm_kill_lab $rc 20 "$LAB/log/fedmig-spm.log"

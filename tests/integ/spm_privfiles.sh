@@ -6,32 +6,26 @@
 # replaces a link planted at its path instead of chmod/chown-ing through
 # it. Needs root (the ownership cases are about root).
 set -u
-B=$(readlink -f "${FEDMIG_BUILD:-build}")
-SPM=$B/spm/fedmig-spm CTL=$B/spm/fedmigctl POLICYD=$B/policyd/fedmig-policyd
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "$0")/../lab/lib.sh"
+SPM=$B/spm/fedmig-spm POLICYD=$B/policyd/fedmig-policyd
 [ -x "$SPM" ] && [ -x "$POLICYD" ] || { echo "build first"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
-T=$(mktemp -d /tmp/spm_privfiles.XXXXXX)
 pid=""
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$T"' EXIT
-chmod 0777 "$T"
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+stop_daemon() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; }
+fakepf_tmp spm_privfiles stop_daemon
 
-mkdir -p "$T/pf" "$T/run"
-for c in postqueue postsuper postkick; do printf '#!/bin/sh\nexit 0\n' >"$T/pf/$c"; chmod +x "$T/pf/$c"; done
-cat >"$T/fedmig.conf" <<CONF
-state_database = $T/fedmig.db
-run_directory = $T/run
-fedmig_user = nobody
-federated_domains = example.org
-postfix_command_directory = $T/pf
-milter_status_socket = unix:$T/none.sock
+fakepf_tree "$T" || exit 1
+{
+	fakepf_conf "$T"
+	cat <<CONF
 policy_socket =
 socketmap_socket = unix:$T/sock/socketmap
 systems = s1
 s1_domain = s1.example.org
 s1_driver = none
 CONF
+} >"$T/fedmig.conf"
 "$CTL" -c "$T/fedmig.conf" check >/dev/null 2>&1
 chmod 0666 "$T"/fedmig.db*
 spm() { timeout 60 "$SPM" -c "$T/fedmig.conf" -f --once >"$T/out" 2>&1; }

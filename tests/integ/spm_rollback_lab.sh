@@ -11,27 +11,11 @@
 # .addresses file no longer announces the access addresses.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
-export FEDMIG_BUILD=$B
 # shellcheck source=tests/integ/lib_pilot.sh
 . "$REPO/tests/integ/lib_pilot.sh"
 pilot_lab spm_rollback_lab smd/fedmig-smd
-cat >>"$FEDMIG_CONF" <<CONF
-scenarios = copy
-default_scenario = copy
-copy_copy_data = yes
-spm_poll_interval = 200ms
-release_sweep = 500ms
-release_sweep_period = 30s
-smd_poll_interval = 300ms
-smd_retry_delay = 1s
-CONF
-printf 'access,system,physical,aliases\n' >"$LAB/dir.csv"
-for u in b1 b2 stay; do
-	"$REPO/tests/lab/lab" adduser "$LAB" s1 $u >/dev/null
-	printf '%s@example.org,s1,%s@s1.example.org,\n' $u $u >>"$LAB/dir.csv"
-done
-$CTL directory import "$LAB/dir.csv" >/dev/null || exit 1
+pilot_scenario copy yes
+pilot_directory b1 b2 stay || exit 1
 pilot_prepare "$LAB"
 sleep 1.1
 pilot_start "$LAB" || exit 1
@@ -39,8 +23,6 @@ pilot_start "$LAB" || exit 1
 python3 - "$LAB" "$B" "$REPO" <<'PY'
 import json, os, subprocess, sys, time
 lab, build, repo = sys.argv[1], sys.argv[2], sys.argv[3]
-sys.path.insert(0, os.path.join(repo, "tests", "e2e"))
-sys.path.insert(0, os.path.join(repo, "tests", "lab"))
 import e2e, fedlab
 env = fedlab.load_env(lab)
 ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", env["FEDMIG_CONF"]]
@@ -124,8 +106,7 @@ for p_ in problems[:20]:
 sys.exit(1 if problems else 0)
 PY
 rc=$?
-held=$(postqueue -c "$POSTFIX_CONFIG" -j | grep -c '"queue_name": *"hold"' || true)
-[ "$held" = 0 ] || { echo "hold queue not empty: $held"; rc=1; }
+pilot_hold_empty || rc=1
 # S2 announces the rolled-back addresses no more (form undone), and the
 # unswitched one never was: an upward sync would claim them for S2.
 for u in b1 b2 stay; do
@@ -134,10 +115,4 @@ for u in b1 b2 stay; do
 		rc=1
 	fi
 done
-if [ $rc = 0 ]; then
-	echo "PASS spm_rollback_lab"
-else
-	echo "FAIL spm_rollback_lab"
-	tail -n 20 "$LAB/log/fedmig-spm.log" "$LAB/log/fedmig-smd.log"
-fi
-exit $rc
+pilot_result spm_rollback_lab $rc 20 "$LAB/log/fedmig-spm.log" "$LAB/log/fedmig-smd.log"

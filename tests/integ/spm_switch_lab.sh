@@ -7,48 +7,16 @@
 # every request is complete with its hold window recorded.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-B=$(readlink -f "${FEDMIG_BUILD:-$REPO/build}")
-export FEDMIG_BUILD=$B
-[ "$(id -u)" = 0 ] || { echo "needs root (the lab)"; exit 77; }
-for x in spm/fedmig-spm spm/fedmigctl milter/fedmig-milter policyd/fedmig-policyd; do
-	[ -x "$B/$x" ] || { echo "no $B/$x"; exit 77; }
-done
-command -v postfix >/dev/null && command -v dovecot >/dev/null || { echo "no postfix/dovecot"; exit 77; }
-LAB=$(mktemp -d /tmp/spm_lab.XXXXXX)
-chmod 0755 "$LAB"
-SPM_PID=
-cleanup() {
-	[ -n "$SPM_PID" ] && kill "$SPM_PID" 2>/dev/null && wait "$SPM_PID" 2>/dev/null
-	"$REPO/tests/lab/lab" stop "$LAB" >/dev/null 2>&1
-	[ -n "${KEEP:-}" ] || rm -rf "$LAB"
-}
-trap cleanup EXIT
-"$REPO/tests/lab/lab" start "$LAB" --fedmig recommended >/dev/null || { echo "lab did not start"; exit 1; }
-# shellcheck disable=SC1091
-. "$LAB/lab.env"
+# shellcheck source=tests/integ/lib_pilot.sh
+. "$REPO/tests/integ/lib_pilot.sh"
+pilot_lab spm_switch_lab
 N=${SPM_LAB_ADDRESSES:-20}
-CTL="$B/spm/fedmigctl -c $FEDMIG_CONF"
-cat >>"$FEDMIG_CONF" <<CONF
-scenarios = nocopy
-default_scenario = nocopy
-nocopy_copy_data = no
-spm_poll_interval = 200ms
-release_sweep = 500ms
-release_sweep_period = 30s
-CONF
-printf 'access,system,physical,aliases\n' >"$LAB/dir.csv"
-for i in $(seq -f '%02g' 1 "$N"); do
-	"$REPO/tests/lab/lab" adduser "$LAB" s1 "u$i" >/dev/null
-	printf 'u%s@example.org,s1,u%s@s1.example.org,\n' "$i" "$i" >>"$LAB/dir.csv"
-done
-$CTL directory import "$LAB/dir.csv" >/dev/null || exit 1
+pilot_scenario nocopy no
+# shellcheck disable=SC2046 # u01 u02 ...: one word each
+pilot_directory $(seq -f 'u%02g' 1 "$N") || exit 1
 # fedmig-spm runs as fedmig: it writes S2's passwd-file (dovecot driver).
-touch "$S2_PASSWD.addresses"
-chown fedmig:dovecot "$S2_PASSWD" "$S2_PASSWD.addresses"
-chmod 0640 "$S2_PASSWD" "$S2_PASSWD.addresses"
-for s in s1 s2; do [ -d "$LAB/$s/sieve" ] && chown fedmig "$LAB/$s/sieve"; done
-"$B/spm/fedmig-spm" -c "$FEDMIG_CONF" -f >"$LAB/log/spm.log" 2>&1 &
-SPM_PID=$!
+pilot_prepare "$LAB"
+pilot_start "$LAB" || exit 1
 
 python3 - "$LAB" "$N" "$B" <<'PY' || exit 1
 import json, os, subprocess, sys, threading, time, uuid
@@ -109,21 +77,7 @@ if bad:
 if not fedlab.wait_queue_empty(env, timeout=30):
     print("queue not empty:", fedlab.postqueue(env)); sys.exit(1)
 
-def deliveries(system):
-    root = env["%s_MAIL_ROOT" % system.upper()]
-    out = {}
-    for dom in os.listdir(root):
-        for local in os.listdir(os.path.join(root, dom)):
-            for sub in ("new", "cur"):
-                d = os.path.join(root, dom, local, "Maildir", sub)
-                if not os.path.isdir(d): continue
-                for name in os.listdir(d):
-                    p = os.path.join(d, name)
-                    mid = fedlab._message_id(p)
-                    out.setdefault(mid, []).append((system, local, os.stat(p).st_mtime))
-    return out
-got = deliveries("s1")
-for k, v in deliveries("s2").items(): got.setdefault(k, []).extend(v)
+got = fedlab.inbox_deliveries(env, "s1", "s2")
 lost = dup = wrong = late = 0
 for mid, u in sent.items():
     d = got.get(mid, [])
@@ -141,7 +95,5 @@ for e in errors[:5]: print(e)
 sys.exit(1 if lost or dup or wrong or late or errors or not ok else 0)
 PY
 rc=$?
-held=$(postqueue -c "$POSTFIX_CONFIG" -j | grep -c '"queue_name": *"hold"' || true)
-[ "$held" = 0 ] || { echo "hold queue not empty: $held"; rc=1; }
-[ $rc = 0 ] && echo "PASS spm_switch_lab" || { tail -n 20 "$LAB/log/spm.log"; }
-exit $rc
+pilot_hold_empty || rc=1
+pilot_result spm_switch_lab $rc 20 "$LAB/log/fedmig-spm.log"

@@ -9,13 +9,10 @@
 # once the file is whole again the right answers must come back.
 set -u
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-BUILD=$(readlink -m -- "${FEDMIG_BUILD:-$ROOT/build}")
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-POLICYD=$BUILD/policyd/fedmig-policyd
-MILTER=$BUILD/milter/fedmig-milter
-CTL=$BUILD/spm/fedmigctl
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
+POLICYD=$B/policyd/fedmig-policyd
+MILTER=$B/milter/fedmig-milter
 SCRIPTS=$ROOT/tests/milter
 
 for t in miltertest sqlite3 python3; do

@@ -170,6 +170,28 @@ def _message_id(path):
     return value
 
 
+def inbox_deliveries(env, *systems):
+    """Every message in the INBOXes of SYSTEMS, per Message-ID.
+
+    Returns {msgid: [(system, localpart, mtime), ...]}, the systems in the
+    order given: a Message-ID with more than one entry was delivered more
+    than once."""
+    out = {}
+    for system in systems:
+        root = env["%s_MAIL_ROOT" % system.upper()]
+        for dom in os.listdir(root):
+            for local in os.listdir(os.path.join(root, dom)):
+                for sub in ("new", "cur"):
+                    d = os.path.join(root, dom, local, "Maildir", sub)
+                    if not os.path.isdir(d):
+                        continue
+                    for name in os.listdir(d):
+                        p = os.path.join(d, name)
+                        out.setdefault(_message_id(p), []).append(
+                            (system, local, os.stat(p).st_mtime))
+    return out
+
+
 def maildir_msgids(env, system, by_folder=False):
     """Message-IDs on disk in one system, keyed by physical address.
 
