@@ -68,19 +68,31 @@ static char *sent(int fd, pid_t pid)
 	return buf;
 }
 
+/* fake_conn: a client connected to serve(CAPS); the server's pipe and pid
+ * in *FD_R and *PID_R, for sent(). */
+static struct imap_conn *fake_conn(const char *caps, int *fd_r, pid_t *pid_r)
+{
+	char url[64], *err = NULL;
+	struct imap_opts o = {.url = url, .starttls = IMAP_TLS_NONE, .timeout_ms = 5000};
+	struct imap_conn *c;
+	int port;
+
+	*pid_r = serve(caps, &port, fd_r);
+	snprintf(url, sizeof(url), "imap://127.0.0.1:%d", port);
+	c = imap_connect(&o, &err);
+	ck_assert_msg(c != NULL, "connect: %s", err ? err : "");
+	return c;
+}
+
 static const char *evil = "Projects\r\nA9 DELETE INBOX";
 
 START_TEST(test_crlf_without_literalplus)
 {
-	char url[64], *err = NULL, *out;
-	int port, fd;
-	pid_t pid = serve("IMAP4rev1 UIDPLUS", &port, &fd);
+	char *out;
+	int fd;
+	pid_t pid;
+	struct imap_conn *c = fake_conn("IMAP4rev1 UIDPLUS", &fd, &pid);
 
-	snprintf(url, sizeof(url), "imap://127.0.0.1:%d", port);
-	struct imap_opts o = {.url = url, .starttls = IMAP_TLS_NONE, .timeout_ms = 5000};
-	struct imap_conn *c = imap_connect(&o, &err);
-
-	ck_assert_msg(c != NULL, "connect: %s", err ? err : "");
 	imap_cmd(c, "CREATE %s", imap_q(c, evil));
 	ck_assert_int_eq(imap_flush(c), -1);
 	ck_assert_ptr_nonnull(strstr(imap_error(c), "CR or LF"));
@@ -92,15 +104,11 @@ END_TEST
 
 START_TEST(test_crlf_with_literalplus)
 {
-	char url[64], *err = NULL, *out, want[128];
-	int port, fd;
-	pid_t pid = serve("IMAP4rev1 LITERAL+", &port, &fd);
+	char *out, want[128];
+	int fd;
+	pid_t pid;
+	struct imap_conn *c = fake_conn("IMAP4rev1 LITERAL+", &fd, &pid);
 
-	snprintf(url, sizeof(url), "imap://127.0.0.1:%d", port);
-	struct imap_opts o = {.url = url, .starttls = IMAP_TLS_NONE, .timeout_ms = 5000};
-	struct imap_conn *c = imap_connect(&o, &err);
-
-	ck_assert_msg(c != NULL, "connect: %s", err ? err : "");
 	imap_cmd(c, "CREATE %s", imap_q(c, evil));
 	ck_assert_int_eq(imap_flush(c), 0);
 	imap_close(&c);
@@ -113,15 +121,11 @@ END_TEST
 
 START_TEST(test_quoted)
 {
-	char url[64], *err = NULL, *out;
-	int port, fd;
-	pid_t pid = serve("IMAP4rev1 UIDPLUS", &port, &fd);
+	char *out;
+	int fd;
+	pid_t pid;
+	struct imap_conn *c = fake_conn("IMAP4rev1 UIDPLUS", &fd, &pid);
 
-	snprintf(url, sizeof(url), "imap://127.0.0.1:%d", port);
-	struct imap_opts o = {.url = url, .starttls = IMAP_TLS_NONE, .timeout_ms = 5000};
-	struct imap_conn *c = imap_connect(&o, &err);
-
-	ck_assert_msg(c != NULL, "connect: %s", err ? err : "");
 	imap_cmd(c, "CREATE %s", imap_q(c, "a \"b\" \\c"));
 	ck_assert_int_eq(imap_flush(c), 0);
 	imap_close(&c);
