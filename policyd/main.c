@@ -90,7 +90,9 @@ struct svc_conns {
 };
 
 static struct {
+	struct server *srv;
 	struct ev_loop *loop;
+	struct config *cfg; /* the one dc, domains and the limits come from */
 	struct listener lis[2];
 	int nlis;
 	int paused;
@@ -112,8 +114,7 @@ static struct {
 	ev_tstamp idle_s, request_s;
 	int verbose;
 	int stopping;
-	ev_timer tick, stop_timer;
-	ev_signal sig_term, sig_int, sig_hup;
+	ev_timer tick;
 } g;
 
 /* printable: S (N bytes) for a log line, control bytes as '?'. */
@@ -327,7 +328,7 @@ static void conn_close(struct conn *c)
 	g.closed_since_tick = 1;
 	if (g.stopping) {
 		if (g.nconns == 0)
-			ev_break(g.loop, EVBREAK_ALL);
+			server_exit(g.srv, 0);
 	} else {
 		listeners_resume();
 	}
@@ -699,23 +700,15 @@ static void raise_nofile(void)
 
 /* --- signals and shutdown --- */
 
-static void stop_timer_cb(EV_P_ ev_timer *w, int revents)
-{
-	log_warn("stop: %lld connections still busy after %.0f s, closing them", g.nconns,
-		 STOP_GRACE);
-	ev_break(EV_A_ EVBREAK_ALL);
-}
-
-static void stop_cb(EV_P_ ev_signal *w, int revents)
+/* policyd_stop: SIGTERM, SIGINT: no new connection; pending answers get
+ * STOP_GRACE (the server ends the loop then) to leave. */
+static void policyd_stop(void *ctx, int signum)
 {
 	struct conn *c, *next;
 
-	if (g.stopping)
-		return;
-	log_info("stopping on signal %d", w->signum);
 	g.stopping = 1;
 	for (int i = 0; i < g.nlis; i++) {
-		ev_io_stop(EV_A_ & g.lis[i].io);
+		ev_io_stop(g.loop, &g.lis[i].io);
 		close(g.lis[i].fd);
 	}
 	g.nlis = 0;
@@ -727,19 +720,8 @@ static void stop_cb(EV_P_ ev_signal *w, int revents)
 			if (c->ooff == c->olen)
 				conn_close(c);
 		}
-	if (g.nconns == 0) {
-		ev_break(EV_A_ EVBREAK_ALL);
-		return;
-	}
-	ev_timer_init(&g.stop_timer, stop_timer_cb, STOP_GRACE, 0.);
-	ev_timer_start(EV_A_ & g.stop_timer);
-}
-
-static void hup_cb(EV_P_ ev_signal *w, int revents)
-{
-	log_info("SIGHUP: reopening the directory %s", g.db_path);
-	store_close(&g.store);
-	store_try_open();
+	if (g.nconns == 0)
+		server_exit(g.srv, 0);
 }
 
 /* --- server_ops --- */
@@ -778,11 +760,21 @@ static int policyd_bind(struct config *cfg)
 	return 0;
 }
 
+static void free_domains(void)
+{
+	for (size_t i = 0; i < g.ndomains; i++)
+		free(g.domains[i]);
+	free(g.domains);
+	g.domains = NULL;
+	g.ndomains = 0;
+}
+
 static void setup_decide(struct config *cfg)
 {
 	size_t n;
 	const char *const *list = config_list(cfg, "federated_domains", &n);
 
+	free_domains();
 	g.domains = xcalloc(n + 1, sizeof(*g.domains));
 	for (size_t i = 0; i < n; i++) {
 		char *d = xstrdup(list[i]);
@@ -806,13 +798,16 @@ static void setup_decide(struct config *cfg)
 	g.dc.delims = config_str(cfg, "recipient_delimiter");
 }
 
-static int policyd_run(struct config *cfg)
+/*
+ * use_config: take the settings of CFG (at start and at each reload); the
+ * connections open keep the limits they were made with. The socket and
+ * state_database are read once, at start (restart_keys below).
+ */
+static void use_config(struct config *cfg)
 {
-	struct conn *c;
+	struct config *old = g.cfg;
 
-	g.loop = EV_DEFAULT;
-	g.verbose = server_verbose();
-	g.db_path = config_str(cfg, "state_database");
+	g.cfg = config_ref(cfg);
 	g.busy_ms = (int)config_time_ms(cfg, "store_busy_timeout");
 	g.max_line = (size_t)config_int(cfg, "policy_max_line");
 	g.max_attrs = (size_t)config_int(cfg, "policy_max_attributes");
@@ -824,6 +819,38 @@ static int policyd_run(struct config *cfg)
 	g.request_s = (ev_tstamp)config_time_ms(cfg, "policy_request_timeout") / 1000.0;
 	raise_nofile();
 	setup_decide(cfg);
+	config_unref(&old);
+}
+
+static void log_settings(const char *what)
+{
+	log_info("%s: federated_domains=%zu hold_action=%s unknown_recipient_action=%s", what,
+		 g.ndomains, config_str(g.cfg, "hold_action"),
+		 config_str(g.cfg, "unknown_recipient_action"));
+}
+
+/* policyd_reload: SIGHUP: the new settings, and the directory reopened
+ * (as SIGHUP always did: a file replaced by hand is taken at once). */
+static int policyd_reload(void *ctx, struct config *cfg)
+{
+	use_config(cfg);
+	log_settings("reloaded");
+	log_info("SIGHUP: reopening the directory %s", g.db_path);
+	store_close(&g.store);
+	store_try_open();
+	return 0;
+}
+
+static int policyd_run(struct server *srv, struct config *cfg)
+{
+	struct conn *c;
+	int rc;
+
+	g.srv = srv;
+	g.loop = server_loop(srv);
+	g.verbose = server_verbose();
+	g.db_path = config_str(cfg, "state_database");
+	use_config(cfg);
 
 	store_try_open();
 	for (int i = 0; i < g.nlis; i++) {
@@ -833,17 +860,9 @@ static int policyd_run(struct config *cfg)
 	}
 	ev_timer_init(&g.tick, tick_cb, 1., 1.);
 	ev_timer_start(g.loop, &g.tick);
-	ev_signal_init(&g.sig_term, stop_cb, SIGTERM);
-	ev_signal_init(&g.sig_int, stop_cb, SIGINT);
-	ev_signal_init(&g.sig_hup, hup_cb, SIGHUP);
-	ev_signal_start(g.loop, &g.sig_term);
-	ev_signal_start(g.loop, &g.sig_int);
-	ev_signal_start(g.loop, &g.sig_hup);
-	log_info("started: federated_domains=%zu hold_action=%s unknown_recipient_action=%s",
-		 g.ndomains, config_str(cfg, "hold_action"),
-		 config_str(cfg, "unknown_recipient_action"));
+	log_settings("started");
 
-	ev_run(g.loop, 0);
+	rc = server_serve(srv, NULL);
 
 	for (int i = 0; i < 2; i++)
 		while ((c = g.svc[i].head) != NULL)
@@ -851,27 +870,27 @@ static int policyd_run(struct config *cfg)
 	for (int i = 0; i < g.nlis; i++)
 		close(g.lis[i].fd);
 	ev_timer_stop(g.loop, &g.tick);
-	ev_timer_stop(g.loop, &g.stop_timer);
-	ev_signal_stop(g.loop, &g.sig_term);
-	ev_signal_stop(g.loop, &g.sig_int);
-	ev_signal_stop(g.loop, &g.sig_hup);
 	store_close(&g.store);
 	free(g.last_open_err);
-	for (size_t i = 0; i < g.ndomains; i++)
-		free(g.domains[i]);
-	free(g.domains);
-	ev_loop_destroy(g.loop);
+	free_domains();
+	config_unref(&g.cfg);
 	log_info("stopped");
-	return 0;
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
+	static const char *const restart_keys[] = {"policy_socket", "socketmap_socket",
+						   "state_database", NULL};
 	static const struct server_ops ops = {
 		.name = "fedmig-policyd",
 		.synopsis = "Postfix policy service and socketmap table for the fedmig directory",
 		.bind = policyd_bind,
 		.run = policyd_run,
+		.stop = policyd_stop,
+		.reload = policyd_reload,
+		.restart_keys = restart_keys,
+		.grace_s = STOP_GRACE,
 	};
 
 	return server_main(argc, argv, &ops);
