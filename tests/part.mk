@@ -15,3 +15,5 @@ INTEG_TESTS += tests/integ/ctl_report.sh
 INTEG_TESTS += tests/integ/readme_config.sh
 # The test machinery fails a skip in CI and a man check with nothing built.
 INTEG_TESTS += tests/integ/runner_self.sh
+# SIGHUP reloads policyd's and spm's configuration (lib/server.h).
+INTEG_TESTS += tests/integ/reload.sh
