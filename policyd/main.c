@@ -7,8 +7,8 @@
  * Failure policy: the store is read on every request (no cache, so a
  * switch is visible at once); when it cannot be read (removed, replaced,
  * truncated, corrupt) the answer is a temporary failure, never a guess,
- * and the next request reopens it (at most every REOPEN_MIN_S while it
- * stays broken). A connection that breaks the protocol is closed alone.
+ * and the next request reopens it (at most every 0.1 s while it stays
+ * broken: policyd/dirstore.h). A connection that breaks the protocol is closed alone.
  */
 #include <errno.h>
 #include <ev.h>
@@ -20,12 +20,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include "config.h"
 #include "daemon.h"
 #include "decide.h"
+#include "dirstore.h"
+#include "peer.h"
 #include "log.h"
 #include "netstring.h"
 #include "policy_proto.h"
@@ -43,8 +43,6 @@
 #define FULL_LOG_S 10.0
 #define READ_CHUNK 16384
 #define LISTEN_BACKLOG 1024
-/* A broken store is reopened by the next request, but not more often. */
-#define REOPEN_MIN_S 0.1
 /* On SIGTERM, pending answers get this long to leave. */
 #define STOP_GRACE 5.0
 
@@ -99,14 +97,7 @@ static struct {
 	struct decide_conf dc;
 	char **domains;
 	size_t ndomains;
-	const char *db_path;
-	int busy_ms;
-	struct store *store;
-	dev_t dev;
-	ino_t ino;
-	int store_suspect;
-	char *last_open_err;
-	ev_tstamp last_err_log, last_drop_log, last_open_try;
+	struct dirstore dir;
 	size_t max_line, max_attrs, max_request, max_netstring;
 	struct svc_conns svc[2];
 	long long nconns;
@@ -117,99 +108,18 @@ static struct {
 	ev_timer tick;
 } g;
 
-/* printable: S (N bytes) for a log line, control bytes as '?'. */
-static const char *printable(const char *s, size_t n, char *out, size_t size)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n && o + 1 < size; i++)
-		out[o++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	out[o] = '\0';
-	return out;
-}
-
 /* --- the store --- */
-
-static void store_drop(const char *why)
-{
-	ev_tstamp now = ev_now(g.loop);
-
-	if (g.store == NULL)
-		return;
-	if (now - g.last_drop_log >= 1.0) {
-		log_warn("directory unreadable: %s: %s (answering temporary failures)", g.db_path,
-			 why);
-		g.last_drop_log = now;
-	}
-	store_close(&g.store);
-}
-
-static void store_try_open(void)
-{
-	char *err = NULL;
-	struct stat st;
-
-	g.store = store_open(g.db_path, STORE_RDONLY, g.busy_ms, &err);
-	if (g.store == NULL) {
-		/* Once per distinct error, not once a second. */
-		if (g.last_open_err == NULL || strcmp(g.last_open_err, err) != 0)
-			log_warn("directory unreadable: %s (answering temporary failures, "
-				 "retrying every second)",
-				 err);
-		free(g.last_open_err);
-		g.last_open_err = err;
-		return;
-	}
-	if (stat(g.db_path, &st) == 0) {
-		g.dev = st.st_dev;
-		g.ino = st.st_ino;
-	}
-	g.store_suspect = 0;
-	if (g.last_open_err) {
-		free(g.last_open_err);
-		g.last_open_err = NULL;
-	}
-	log_info("directory open: %s", g.db_path);
-}
-
-/* store_failed: a lookup failed; the next tick reopens the store. */
-static void store_failed(void)
-{
-	ev_tstamp now = ev_now(g.loop);
-
-	g.store_suspect = 1;
-	if (now - g.last_err_log >= 1.0) {
-		log_warn("directory lookup: %s", store_errmsg(g.store));
-		g.last_err_log = now;
-	}
-}
-
-/*
- * store_get: the store for this request. A failed lookup (a truncated or
- * corrupt file, a replaced one) is followed by a reopen here, at the next
- * request, so the answers come back as soon as the file is whole again.
- */
-static struct store *store_get(void)
-{
-	ev_tstamp now = ev_now(g.loop);
-
-	if (g.store && g.store_suspect)
-		store_drop("lookup failed, reopening");
-	if (g.store == NULL && now - g.last_open_try >= REOPEN_MIN_S) {
-		g.last_open_try = now;
-		store_try_open();
-	}
-	return g.store;
-}
 
 static int lookup(void *ctx, const char *addr, struct dir_entry *r)
 {
 	int rc;
 
-	if (store_get() == NULL)
+	struct store *s = dirstore_get(&g.dir, ev_now(g.loop));
+
+	if (s == NULL)
 		return STORE_ERR;
-	if ((rc = store_dir_lookup(g.store, addr, r)) == STORE_ERR)
-		store_failed();
+	if ((rc = store_dir_lookup(s, addr, r)) == STORE_ERR)
+		dirstore_failed(&g.dir, ev_now(g.loop));
 	return rc;
 }
 
@@ -217,10 +127,12 @@ static int rewrite(void *ctx, const char *addr, char out[ADDR_MAX])
 {
 	int rc;
 
-	if (store_get() == NULL)
+	struct store *s = dirstore_get(&g.dir, ev_now(g.loop));
+
+	if (s == NULL)
 		return STORE_ERR;
-	if ((rc = store_dir_rewrite(g.store, addr, out)) == STORE_ERR)
-		store_failed();
+	if ((rc = store_dir_rewrite(s, addr, out)) == STORE_ERR)
+		dirstore_failed(&g.dir, ev_now(g.loop));
 	return rc;
 }
 
@@ -249,20 +161,7 @@ static void listeners_resume(void)
  */
 static void tick_cb(EV_P_ ev_timer *w, int revents)
 {
-	struct stat st;
-
-	if (g.store) {
-		if (stat(g.db_path, &st) < 0)
-			store_drop(strerror(errno));
-		else if (st.st_dev != g.dev || st.st_ino != g.ino)
-			store_drop("the file was replaced, reopening");
-		else if (access(g.db_path, R_OK) < 0)
-			store_drop(strerror(errno));
-		else if (g.store_suspect)
-			store_drop("lookup failed, reopening");
-	}
-	if (g.store == NULL)
-		store_try_open();
+	dirstore_check(&g.dir, ev_now(EV_A));
 	listeners_resume();
 	/* Hundreds of large requests freed leave the heap's top in use:
 	 * give it back to the system (the RSS stays near its baseline). */
@@ -415,9 +314,9 @@ static void answer_policy(struct conn *c)
 	len = snprintf(reply, sizeof(reply), "action=%s\n\n", d.action);
 	out_append(c, reply, (size_t)len);
 	c->nreq++;
-	cname = cname ? printable(cname, strlen(cname), b1, sizeof(b1)) : "unknown";
-	caddr = caddr ? printable(caddr, strlen(caddr), b2, sizeof(b2)) : "unknown";
-	qid = qid && *qid ? printable(qid, strlen(qid), b3, sizeof(b3)) : "NOQUEUE";
+	cname = cname ? peer_printable(cname, strlen(cname), b1, sizeof(b1)) : "unknown";
+	caddr = caddr ? peer_printable(caddr, strlen(caddr), b2, sizeof(b2)) : "unknown";
+	qid = qid && *qid ? peer_printable(qid, strlen(qid), b3, sizeof(b3)) : "NOQUEUE";
 	switch (d.kind) {
 	case DECIDE_REJECT:
 		log_info("policyd: reject rcpt=<%s> client=%s[%s] queue_id=%s", d.rcpt, cname,
@@ -452,12 +351,12 @@ static void answer_socketmap(struct conn *c)
 	c->nreq++;
 	if (k == SOCKMAP_TEMP)
 		log_warn("socketmap: temp request=\"%s\" reason=directory unreadable",
-			 printable(req, n, b, sizeof(b)));
+			 peer_printable(req, n, b, sizeof(b)));
 	else if (k == SOCKMAP_PERM)
 		log_warn("socketmap: perm request=\"%s\" peer=%s reason=%s",
-			 printable(req, n, b, sizeof(b)), c->peer, reply + 5);
+			 peer_printable(req, n, b, sizeof(b)), c->peer, reply + 5);
 	else if (g.verbose)
-		log_debug("socketmap: request=\"%s\" reply=\"%s\"", printable(req, n, b, sizeof(b)),
+		log_debug("socketmap: request=\"%s\" reply=\"%s\"", peer_printable(req, n, b, sizeof(b)),
 			  reply);
 }
 
@@ -560,32 +459,6 @@ static void idle_cb(EV_P_ ev_timer *w, int revents)
 	conn_close(c);
 }
 
-static void describe_peer(int fd, char *buf, size_t size)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
-	char host[INET6_ADDRSTRLEN];
-
-	memset(&ss, 0, sizeof(ss));
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		snprintf(buf, size, "%s:%u", host, ntohs(in->sin_port));
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(buf, size, "[%s]:%u", host, ntohs(in6->sin6_port));
-	} else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
-		snprintf(buf, size, "unix:pid=%ld,uid=%ld", (long)cred.pid, (long)cred.uid);
-	} else {
-		snprintf(buf, size, "unknown");
-	}
-}
-
 static void conn_new(int fd, enum service svc)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
@@ -598,7 +471,7 @@ static void conn_new(int fd, enum service svc)
 	} else {
 		c->nd = netstring_dec_new(g.max_netstring);
 	}
-	describe_peer(fd, c->peer, sizeof(c->peer));
+	peer_describe(fd, c->peer, sizeof(c->peer));
 	ev_io_init(&c->rio, read_cb, fd, EV_READ);
 	ev_io_init(&c->wio, write_cb, fd, EV_WRITE);
 	/* Re-armed by idle_cb for the request deadline, when that is sooner. */
@@ -808,7 +681,7 @@ static void use_config(struct config *cfg)
 	struct config *old = g.cfg;
 
 	g.cfg = config_ref(cfg);
-	g.busy_ms = (int)config_time_ms(cfg, "store_busy_timeout");
+	g.dir.busy_ms = (int)config_time_ms(cfg, "store_busy_timeout");
 	g.max_line = (size_t)config_int(cfg, "policy_max_line");
 	g.max_attrs = (size_t)config_int(cfg, "policy_max_attributes");
 	g.max_request = (size_t)config_int(cfg, "policy_max_request_size");
@@ -835,9 +708,8 @@ static int policyd_reload(void *ctx, struct config *cfg)
 {
 	use_config(cfg);
 	log_settings("reloaded");
-	log_info("SIGHUP: reopening the directory %s", g.db_path);
-	store_close(&g.store);
-	store_try_open();
+	log_info("SIGHUP: reopening the directory %s", g.dir.path);
+	dirstore_reopen(&g.dir);
 	return 0;
 }
 
@@ -849,10 +721,10 @@ static int policyd_run(struct server *srv, struct config *cfg)
 	g.srv = srv;
 	g.loop = server_loop(srv);
 	g.verbose = server_verbose();
-	g.db_path = config_str(cfg, "state_database");
+	dirstore_init(&g.dir, config_str(cfg, "state_database"),
+		      (int)config_time_ms(cfg, "store_busy_timeout"));
 	use_config(cfg);
-
-	store_try_open();
+	dirstore_check(&g.dir, ev_now(g.loop));
 	for (int i = 0; i < g.nlis; i++) {
 		ev_io_init(&g.lis[i].io, accept_cb, g.lis[i].fd, EV_READ);
 		g.lis[i].io.data = &g.lis[i];
@@ -870,8 +742,7 @@ static int policyd_run(struct server *srv, struct config *cfg)
 	for (int i = 0; i < g.nlis; i++)
 		close(g.lis[i].fd);
 	ev_timer_stop(g.loop, &g.tick);
-	store_close(&g.store);
-	free(g.last_open_err);
+	dirstore_close(&g.dir);
 	free_domains();
 	config_unref(&g.cfg);
 	log_info("stopped");
