@@ -157,7 +157,7 @@ static const struct server_opt opts[] = {
 };
 
 /* -u copies in the foreground, without the loop; the master's hooks run
- * only in the queue's loop. No reload: SIGHUP is logged and ignored. */
+ * only in the queue's loop. */
 static const struct server_ops ops = {
 	.name = "fedmig-smd",
 	.synopsis = "fedmig data mover: copies switched mailboxes over IMAP",
@@ -166,6 +166,8 @@ static const struct server_ops ops = {
 	.run = run,
 	.stop = smd_master_stop,
 	.child = smd_master_child,
+	.reload = smd_master_reload,
+	.restart_keys = smd_restart_keys,
 };
 
 int main(int argc, char **argv)

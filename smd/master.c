@@ -237,7 +237,7 @@ static int check_lock(const struct config *cfg)
  */
 struct master {
 	struct server *srv;
-	const struct config *cfg;
+	struct config *cfg; /* children are forked with it: the latest reload's */
 	struct store *s;
 	int once, max;
 	long long timeout_us, poll_us;
@@ -252,10 +252,11 @@ struct master {
 };
 
 /* recover_due: jobs left running by a dead copy (an earlier master's
- * child, a --once run killed), at start and every poll interval. */
-static void recover_due(struct master *m)
+ * child, a --once run killed), at start and every poll interval (FORCE:
+ * the poll timer says it is up). */
+static void recover_due(struct master *m, int force)
 {
-	if (m->last_recover && time_mono_us() - m->last_recover < m->poll_us)
+	if (!force && m->last_recover && time_mono_us() - m->last_recover < m->poll_us)
 		return;
 	m->lc.nkids = m->nkids;
 	if (store_smd_recover(m->s, time_now_us(), recover_busy, &m->lc) < 0)
@@ -376,11 +377,11 @@ static void finished(struct master *m)
 }
 
 /* fill: claim while there is room; then see whether we are done. */
-static void fill(struct master *m)
+static void fill(struct master *m, int poll)
 {
 	if (m->stop_signal)
 		return;
-	recover_due(m);
+	recover_due(m, poll);
 	while (m->nkids < m->max && claim_one(m))
 		;
 	arm_watchdog(m);
@@ -393,7 +394,7 @@ static void on_poll(EV_P_ ev_timer *w, int revents)
 
 	/* --once claims again only while jobs were left at the last claim. */
 	if (!m->once || !m->claimed_all)
-		fill(m);
+		fill(m, 1);
 }
 
 static void on_watchdog(EV_P_ ev_timer *w, int revents)
@@ -451,8 +452,28 @@ void smd_master_child(void *ctx, pid_t pid, int st)
 	arm_watchdog(m);
 	/* A freed slot must not wait a poll interval for queued work. */
 	if (!m->claimed_all)
-		fill(m);
+		fill(m, 0);
 	finished(m);
+}
+
+/*
+ * smd_master_reload: SIGHUP: the children forked from now on copy with
+ * CFG; those running keep theirs (a fork's copy). The timeouts and the
+ * poll interval apply at once; the queue's database and the number of
+ * children need a restart (smd_restart_keys).
+ */
+int smd_master_reload(void *ctx, struct config *cfg)
+{
+	struct master *m = ctx;
+
+	config_unref(&m->cfg);
+	m->cfg = config_ref(cfg);
+	m->timeout_us = config_time_ms(cfg, "smd_child_timeout") * 1000;
+	m->poll_us = config_time_ms(cfg, "smd_poll_interval") * 1000;
+	m->poll.repeat = (double)m->poll_us / 1e6;
+	ev_timer_again(server_loop(m->srv), &m->poll);
+	arm_watchdog(m);
+	return 0;
 }
 
 /* smd_master_stop: SIGTERM, SIGINT: claim nothing more, pass the signal on; the
@@ -500,11 +521,13 @@ static void log_end(const struct master *m)
 			 m->failed, m->stopped);
 }
 
-int smd_master(struct server *srv, const struct config *cfg, int once)
+const char *const smd_restart_keys[] = {"state_database", "smd_max_children", NULL};
+
+int smd_master(struct server *srv, struct config *cfg, int once)
 {
 	struct master m = {
 		.srv = srv,
-		.cfg = cfg,
+		.cfg = config_ref(cfg),
 		.once = once,
 		.max = (int)config_int(cfg, "smd_max_children"),
 		.timeout_us = config_time_ms(cfg, "smd_child_timeout") * 1000,
@@ -513,20 +536,23 @@ int smd_master(struct server *srv, const struct config *cfg, int once)
 	};
 	struct ev_loop *loop = server_loop(srv);
 
-	if (master_start(&m) < 0)
+	if (master_start(&m) < 0) {
+		config_unref(&m.cfg);
 		return 1;
+	}
 	m.kids = xcalloc((size_t)m.max, sizeof(*m.kids));
 	m.lc = (struct lock_ctx){config_str(cfg, "state_database"), m.kids, 0, -1, 1};
 	ev_timer_init(&m.poll, on_poll, (double)m.poll_us / 1e6, (double)m.poll_us / 1e6);
 	ev_timer_init(&m.watchdog, on_watchdog, 0., 0.);
 	m.poll.data = m.watchdog.data = &m;
 	ev_timer_start(loop, &m.poll);
-	fill(&m);
+	fill(&m, 1);
 	server_serve(srv, &m);
 	ev_timer_stop(loop, &m.poll);
 	ev_timer_stop(loop, &m.watchdog);
 	log_end(&m);
 	store_close(&m.s);
 	free(m.kids);
+	config_unref(&m.cfg);
 	return m.status;
 }

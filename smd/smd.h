@@ -67,11 +67,15 @@ struct server;
  * exit, by smd_child_timeout and every smd_poll_interval. ONCE: return
  * when nothing is due and every child has finished. SIGTERM, SIGINT:
  * claim nothing more, pass SIGTERM to the children, return once they have
- * exited. Returns the exit status.
+ * exited. SIGHUP: the children forked after it copy with the new config.
+ * Returns the exit status.
  */
-int smd_master(struct server *srv, const struct config *cfg, int once);
-/* The master's hooks for fedmig-smd's server_ops (CTX is the master). */
+int smd_master(struct server *srv, struct config *cfg, int once);
+/* The master's hooks for fedmig-smd's server_ops (CTX is the master), and
+ * the keys it reads only at start. */
 void smd_master_stop(void *ctx, int signum);
 void smd_master_child(void *ctx, pid_t pid, int status);
+int smd_master_reload(void *ctx, struct config *cfg);
+extern const char *const smd_restart_keys[];
 
 #endif

@@ -9,11 +9,13 @@
 # - fedmig-spm: a scenario added to the file is unknown until the SIGHUP
 #   (a request naming it fails) and known after it (a request naming it
 #   completes); an invalid file is logged and the running one stays.
+# - fedmig-smd's master: a reload logged, smd_max_children as "needs a
+#   restart", an invalid file logged; it stops cleanly after.
 # Needs root (both bind or fork their helper as root, then drop).
 set -u
 B=$(readlink -f "${FEDMIG_BUILD:-build}")
-POLICYD=$B/policyd/fedmig-policyd SPM=$B/spm/fedmig-spm CTL=$B/spm/fedmigctl
-[ -x "$POLICYD" ] && [ -x "$SPM" ] && [ -x "$CTL" ] || { echo "SKIP reload: build first"; exit 77; }
+POLICYD=$B/policyd/fedmig-policyd SPM=$B/spm/fedmig-spm SMD=$B/smd/fedmig-smd CTL=$B/spm/fedmigctl
+[ -x "$POLICYD" ] && [ -x "$SPM" ] && [ -x "$SMD" ] && [ -x "$CTL" ] || { echo "SKIP reload: build first"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "SKIP reload: needs root"; exit 77; }
 id fedmig >/dev/null 2>&1 || { echo "SKIP reload: no fedmig user"; exit 77; }
 T=$(mktemp -d /tmp/fedmig-reload.XXXXXX) || exit 1
@@ -37,6 +39,16 @@ wait_for() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# stop_clean PID NAME: SIGTERM, exit 0, no sanitizer report in NAME.log.
+stop_clean() {
+	kill -TERM "$1"
+	wait "$1"
+	rc=$?
+	[ $rc = 0 ] || fail "$2 exited $rc after SIGTERM"
+	grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$T/$2.log" && fail "$2: sanitizer report"
+	PIDS=()
 }
 
 # --- fedmig-policyd ---
@@ -123,12 +135,7 @@ ask nobody@example.org | grep -q '^action=DUNNO' || fail "policyd: not the last 
 after=$(nfds)
 [ "$after" -le "$before" ] || fail "policyd: $before descriptors before 50 reloads, $after after"
 echo "reload: policyd fds before=$before after=$after, rss=$(awk '/VmRSS/{print $2}' /proc/$PPID_/status) kB"
-kill -TERM $PPID_
-wait $PPID_
-rc=$?
-[ $rc = 0 ] || fail "policyd exited $rc after SIGTERM"
-grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$T/policyd.log" && fail "policyd: sanitizer report"
-PIDS=()
+stop_clean $PPID_ policyd
 
 # --- fedmig-spm ---
 mkdir -p "$T/pf" "$T/run"
@@ -208,11 +215,29 @@ wait_for "$T/spm.log" "reload: $T/spm.conf:[0-9]+: .*later_copy_data" ||
 wait_for "$T/spm.log" "is not valid; the running configuration stays" || fail "spm: no 'stays' line"
 request carol
 wait_state carol 10 || fail "spm: stopped serving after an invalid file: $(state carol)"
-kill -TERM $SPID
-wait $SPID
-rc=$?
-[ $rc = 0 ] || fail "spm exited $rc after SIGTERM"
-grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$T/spm.log" && fail "spm: sanitizer report"
-PIDS=()
+stop_clean $SPID spm
+
+# --- fedmig-smd's master (an empty queue: its log says what it took) ---
+sconf "$T/smd.conf" "scenarios = nocopy
+smd_poll_interval = 200ms"
+"$SMD" -c "$T/smd.conf" -f -v >"$T/smd.log" 2>&1 &
+MPID=$!
+PIDS+=($MPID)
+wait_for "$T/smd.log" "daemon started" || fail "smd did not start"
+sconf "$T/smd.conf" "scenarios = nocopy
+smd_poll_interval = 300ms
+smd_max_children = 7"
+kill -HUP $MPID
+wait_for "$T/smd.log" "reload: configuration .* in effect" || fail "smd: no reload logged"
+grep -q "reload: smd_max_children changed: that needs a restart" "$T/smd.log" ||
+	fail "smd: smd_max_children not logged as needing a restart"
+echo "smd_poll_interval = soon" >>"$T/smd.conf"
+kill -HUP $MPID
+wait_for "$T/smd.log" "reload: $T/smd.conf:[0-9]+: .*smd_poll_interval" ||
+	fail "smd: the invalid file's error not logged as FILE:LINE"
+kill -0 $MPID 2>/dev/null || fail "smd died on an invalid file"
+stop_clean $MPID smd
+grep -q "terminating on signal 15: mailboxes done=0 failed=0 stopped=0" "$T/smd.log" ||
+	fail "smd: no terminating line"
 rm -rf "$T"
 echo "PASS reload"
