@@ -83,14 +83,18 @@ static void say(const char *msg)
 }
 
 /* check: refuse a configuration whose requests would all fail at their
- * first provisioning step (at start and at a reload). */
-static int check(struct config *cfg)
+ * first provisioning step: at start (TERMINAL: on stderr too) and at a
+ * reload (the log only: nobody is at a terminal then). */
+static int check(struct config *cfg, int terminal)
 {
 	char *err = NULL;
 
 	if (config_check(cfg, &err) < 0) {
 		for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
-			say(line);
+			if (terminal)
+				say(line);
+			else
+				log_error("reload: %s", line);
 		free(err);
 		return -1;
 	}
@@ -104,7 +108,7 @@ static int bind_spm(struct config *cfg)
 	char *err = NULL;
 	int dfd;
 
-	if (check(cfg) < 0)
+	if (check(cfg, 1) < 0)
 		return 1;
 	/* One pilot at a time, daemon or --once. We are root here and the
 	 * network-facing daemons run as fedmig_user: nothing they could
@@ -222,7 +226,7 @@ static int on_reload(void *ctx, struct config *cfg)
 {
 	struct spm *spm = ctx;
 
-	if (check(cfg) < 0)
+	if (check(cfg, 0) < 0)
 		return -1;
 	pilot_free(&spm->p);
 	config_unref(&spm->cfg);

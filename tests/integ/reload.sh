@@ -8,7 +8,8 @@
 #   the SIGTERM).
 # - fedmig-spm: a scenario added to the file is unknown until the SIGHUP
 #   (a request naming it fails) and known after it (a request naming it
-#   completes); an invalid file is logged and the running one stays.
+#   completes); an invalid file, or one failing the start checks, is
+#   logged and the running one stays.
 # - fedmig-smd's master: a reload logged, smd_max_children as "needs a
 #   restart", an invalid file logged; it stops cleanly after.
 # Needs root (both bind or fork their helper as root, then drop).
@@ -213,6 +214,13 @@ kill -HUP $SPID
 wait_for "$T/spm.log" "reload: $T/spm.conf:[0-9]+: .*later_copy_data" ||
 	fail "spm: the invalid file's error not logged as FILE:LINE"
 wait_for "$T/spm.log" "is not valid; the running configuration stays" || fail "spm: no 'stays' line"
+# A file that parses but fails the start checks (fedmig-spm -n): refused.
+sconf "$T/spm.conf" "scenarios = nocopy later
+later_copy_data = no"
+sed -i '/^s2_passwd_file/d' "$T/spm.conf"
+kill -HUP $SPID
+wait_for "$T/spm.log" "reload: .*s2_passwd_file" || fail "spm: the failed check not logged"
+wait_for "$T/spm.log" "refused; the running configuration stays" || fail "spm: no 'refused' line"
 request carol
 wait_state carol 10 || fail "spm: stopped serving after an invalid file: $(state carol)"
 stop_clean $SPID spm
