@@ -48,6 +48,7 @@ struct config {
 	char *path;
 	struct entry *v;
 	size_t n, cap;
+	int refs; /* config_ref() holders; the loader's reference is 1 */
 };
 
 struct errbuf {
@@ -416,6 +417,8 @@ static void reject_todo(const struct config *cfg, struct errbuf *err, const char
 struct config *config_parse(const char *text, const char *filename, char **err_r)
 {
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
+
+	cfg->refs = 1;
 	struct errbuf err = {NULL, 0};
 	char why[600];
 
@@ -649,11 +652,20 @@ struct config *config_load(const char *path, char **err_r)
 	return cfg;
 }
 
-void config_free(struct config **cfgp)
+struct config *config_ref(struct config *cfg)
+{
+	cfg->refs++;
+	return cfg;
+}
+
+void config_unref(struct config **cfgp)
 {
 	struct config *cfg = *cfgp;
 
 	if (cfg == NULL)
+		return;
+	*cfgp = NULL;
+	if (--cfg->refs > 0)
 		return;
 	for (size_t i = 0; i < cfg->n; i++) {
 		free(cfg->v[i].name);
@@ -664,7 +676,36 @@ void config_free(struct config **cfgp)
 	free(cfg->v);
 	free(cfg->path);
 	free(cfg);
-	*cfgp = NULL;
+}
+
+void config_free(struct config **cfgp)
+{
+	config_unref(cfgp);
+}
+
+int config_keep(struct config *dst, const struct config *src, const char *name)
+{
+	struct entry *d = find(dst, name);
+	const struct entry *o = find(src, name);
+
+	if (d == NULL || o == NULL || d->key == NULL || d->value == NULL || o->value == NULL) {
+		fprintf(stderr, "fedmig: internal error: parameter %s is not declared\n", name);
+		abort();
+	}
+	if (strcmp(d->value, o->value) == 0)
+		return 0;
+	free(d->raw);
+	free(d->value);
+	free_words(d->words, d->nwords);
+	d->raw = xstrdup(o->raw);
+	d->value = xstrdup(o->value);
+	d->line = o->line;
+	d->words = NULL;
+	d->nwords = 0;
+	if (o->words)
+		d->words = split_words(o->value, &d->nwords);
+	d->num = o->num;
+	return 1;
 }
 
 const char *config_path(const struct config *cfg)

@@ -50,7 +50,21 @@ const struct conf_key *config_keys(void);
 struct config *config_load(const char *path, char **err_r);
 /* config_parse: the same from a string; FILENAME names it in errors. */
 struct config *config_parse(const char *text, const char *filename, char **err_r);
+/*
+ * A config is reference-counted (as OpenDKIM's): the loader holds one
+ * reference; config_ref() adds one (a request keeps the config it started
+ * with across a reload) and returns CFG; config_unref() drops one, frees
+ * at the last and sets *CFG to NULL. config_free() is config_unref().
+ */
+struct config *config_ref(struct config *cfg);
+void config_unref(struct config **cfg);
 void config_free(struct config **cfg);
+/*
+ * config_keep: give DST the value SRC has for the global key NAME (a key
+ * that cannot change without a restart). Returns 1 if it differed, 0 if
+ * not. An undeclared NAME aborts, as the getters do.
+ */
+int config_keep(struct config *dst, const struct config *src, const char *name);
 
 const char *config_path(const struct config *cfg);
 const char *config_str(const struct config *cfg, const char *name);

@@ -99,7 +99,7 @@ static int milter_bind(struct config *cfg)
 	return 0;
 }
 
-static int milter_run(struct config *cfg)
+static int milter_run(struct server *srv, struct config *cfg)
 {
 	const char *status = config_str(cfg, "milter_status_socket");
 	char *err = NULL;

@@ -7,8 +7,8 @@
  * Failure policy: the store is read on every request (no cache, so a
  * switch is visible at once); when it cannot be read (removed, replaced,
  * truncated, corrupt) the answer is a temporary failure, never a guess,
- * and the next request reopens it (at most every REOPEN_MIN_S while it
- * stays broken). A connection that breaks the protocol is closed alone.
+ * and the next request reopens it (at most every 0.1 s while it stays
+ * broken: policyd/dirstore.h). A connection that breaks the protocol is closed alone.
  */
 #include <errno.h>
 #include <ev.h>
@@ -17,20 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include "config.h"
 #include "daemon.h"
 #include "decide.h"
+#include "dirstore.h"
 #include "log.h"
 #include "netstring.h"
+#include "peer.h"
 #include "policy_proto.h"
 #include "server.h"
-#include "store.h"
 #include "xalloc.h"
 
 /* Past this much unsent output a connection is not read until it drains. */
@@ -43,8 +40,6 @@
 #define FULL_LOG_S 10.0
 #define READ_CHUNK 16384
 #define LISTEN_BACKLOG 1024
-/* A broken store is reopened by the next request, but not more often. */
-#define REOPEN_MIN_S 0.1
 /* On SIGTERM, pending answers get this long to leave. */
 #define STOP_GRACE 5.0
 
@@ -52,13 +47,17 @@ enum service { SVC_POLICY, SVC_SOCKETMAP };
 
 static const char *const service_name[] = {"policy", "socketmap"};
 
+struct policyd;
+
 struct listener {
+	struct policyd *pd;
 	ev_io io;
 	int fd;
 	enum service svc;
 };
 
 struct conn {
+	struct policyd *pd;
 	ev_io rio, wio;
 	ev_timer idle;       /* idle timeout and request deadline, whichever is first */
 	ev_tstamp last_active;
@@ -89,22 +88,18 @@ struct svc_conns {
 	ev_tstamp last_full_log;
 };
 
-static struct {
+/* The daemon: every callback finds it through its watcher's data. */
+struct policyd {
+	struct server *srv;
 	struct ev_loop *loop;
+	struct config *cfg; /* the one dc, domains and the limits come from */
 	struct listener lis[2];
 	int nlis;
 	int paused;
 	struct decide_conf dc;
 	char **domains;
 	size_t ndomains;
-	const char *db_path;
-	int busy_ms;
-	struct store *store;
-	dev_t dev;
-	ino_t ino;
-	int store_suspect;
-	char *last_open_err;
-	ev_tstamp last_err_log, last_drop_log, last_open_try;
+	struct dirstore dir;
 	size_t max_line, max_attrs, max_request, max_netstring;
 	struct svc_conns svc[2];
 	long long nconns;
@@ -112,133 +107,58 @@ static struct {
 	ev_tstamp idle_s, request_s;
 	int verbose;
 	int stopping;
-	ev_timer tick, stop_timer;
-	ev_signal sig_term, sig_int, sig_hup;
-} g;
+	ev_timer tick;
+};
 
-/* printable: S (N bytes) for a log line, control bytes as '?'. */
-static const char *printable(const char *s, size_t n, char *out, size_t size)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n && o + 1 < size; i++)
-		out[o++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	out[o] = '\0';
-	return out;
-}
+/* bind() opens the listeners into it: server_ops.bind has no context. */
+static struct policyd policyd;
 
 /* --- the store --- */
 
-static void store_drop(const char *why)
-{
-	ev_tstamp now = ev_now(g.loop);
-
-	if (g.store == NULL)
-		return;
-	if (now - g.last_drop_log >= 1.0) {
-		log_warn("directory unreadable: %s: %s (answering temporary failures)", g.db_path,
-			 why);
-		g.last_drop_log = now;
-	}
-	store_close(&g.store);
-}
-
-static void store_try_open(void)
-{
-	char *err = NULL;
-	struct stat st;
-
-	g.store = store_open(g.db_path, STORE_RDONLY, g.busy_ms, &err);
-	if (g.store == NULL) {
-		/* Once per distinct error, not once a second. */
-		if (g.last_open_err == NULL || strcmp(g.last_open_err, err) != 0)
-			log_warn("directory unreadable: %s (answering temporary failures, "
-				 "retrying every second)",
-				 err);
-		free(g.last_open_err);
-		g.last_open_err = err;
-		return;
-	}
-	if (stat(g.db_path, &st) == 0) {
-		g.dev = st.st_dev;
-		g.ino = st.st_ino;
-	}
-	g.store_suspect = 0;
-	if (g.last_open_err) {
-		free(g.last_open_err);
-		g.last_open_err = NULL;
-	}
-	log_info("directory open: %s", g.db_path);
-}
-
-/* store_failed: a lookup failed; the next tick reopens the store. */
-static void store_failed(void)
-{
-	ev_tstamp now = ev_now(g.loop);
-
-	g.store_suspect = 1;
-	if (now - g.last_err_log >= 1.0) {
-		log_warn("directory lookup: %s", store_errmsg(g.store));
-		g.last_err_log = now;
-	}
-}
-
-/*
- * store_get: the store for this request. A failed lookup (a truncated or
- * corrupt file, a replaced one) is followed by a reopen here, at the next
- * request, so the answers come back as soon as the file is whole again.
- */
-static struct store *store_get(void)
-{
-	ev_tstamp now = ev_now(g.loop);
-
-	if (g.store && g.store_suspect)
-		store_drop("lookup failed, reopening");
-	if (g.store == NULL && now - g.last_open_try >= REOPEN_MIN_S) {
-		g.last_open_try = now;
-		store_try_open();
-	}
-	return g.store;
-}
-
 static int lookup(void *ctx, const char *addr, struct dir_entry *r)
 {
+	struct policyd *pd = ctx;
 	int rc;
 
-	if (store_get() == NULL)
+	struct store *s = dirstore_get(&pd->dir, ev_now(pd->loop));
+
+	if (s == NULL)
 		return STORE_ERR;
-	if ((rc = store_dir_lookup(g.store, addr, r)) == STORE_ERR)
-		store_failed();
+	if ((rc = store_dir_lookup(s, addr, r)) == STORE_ERR)
+		dirstore_failed(&pd->dir, ev_now(pd->loop));
 	return rc;
 }
 
 static int rewrite(void *ctx, const char *addr, char out[ADDR_MAX])
 {
+	struct policyd *pd = ctx;
 	int rc;
 
-	if (store_get() == NULL)
+	struct store *s = dirstore_get(&pd->dir, ev_now(pd->loop));
+
+	if (s == NULL)
 		return STORE_ERR;
-	if ((rc = store_dir_rewrite(g.store, addr, out)) == STORE_ERR)
-		store_failed();
+	if ((rc = store_dir_rewrite(s, addr, out)) == STORE_ERR)
+		dirstore_failed(&pd->dir, ev_now(pd->loop));
 	return rc;
 }
 
-static void listeners_pause(void)
+static void listeners_pause(struct policyd *pd)
 {
-	if (g.paused)
+	if (pd->paused)
 		return;
-	for (int i = 0; i < g.nlis; i++)
-		ev_io_stop(g.loop, &g.lis[i].io);
-	g.paused = 1;
+	for (int i = 0; i < pd->nlis; i++)
+		ev_io_stop(pd->loop, &pd->lis[i].io);
+	pd->paused = 1;
 }
 
-static void listeners_resume(void)
+static void listeners_resume(struct policyd *pd)
 {
-	if (!g.paused || g.stopping)
+	if (!pd->paused || pd->stopping)
 		return;
-	for (int i = 0; i < g.nlis; i++)
-		ev_io_start(g.loop, &g.lis[i].io);
-	g.paused = 0;
+	for (int i = 0; i < pd->nlis; i++)
+		ev_io_start(pd->loop, &pd->lis[i].io);
+	pd->paused = 0;
 }
 
 /*
@@ -248,26 +168,15 @@ static void listeners_resume(void)
  */
 static void tick_cb(EV_P_ ev_timer *w, int revents)
 {
-	struct stat st;
+	struct policyd *pd = w->data;
 
-	if (g.store) {
-		if (stat(g.db_path, &st) < 0)
-			store_drop(strerror(errno));
-		else if (st.st_dev != g.dev || st.st_ino != g.ino)
-			store_drop("the file was replaced, reopening");
-		else if (access(g.db_path, R_OK) < 0)
-			store_drop(strerror(errno));
-		else if (g.store_suspect)
-			store_drop("lookup failed, reopening");
-	}
-	if (g.store == NULL)
-		store_try_open();
-	listeners_resume();
+	dirstore_check(&pd->dir, ev_now(EV_A));
+	listeners_resume(pd);
 	/* Hundreds of large requests freed leave the heap's top in use:
 	 * give it back to the system (the RSS stays near its baseline). */
-	if (g.closed_since_tick) {
+	if (pd->closed_since_tick) {
 		malloc_trim(0);
-		g.closed_since_tick = 0;
+		pd->closed_since_tick = 0;
 	}
 }
 
@@ -275,7 +184,8 @@ static void tick_cb(EV_P_ ev_timer *w, int revents)
 
 static void list_unlink(struct conn *c)
 {
-	struct svc_conns *sv = &g.svc[c->svc];
+	struct policyd *pd = c->pd;
+	struct svc_conns *sv = &pd->svc[c->svc];
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -290,7 +200,8 @@ static void list_unlink(struct conn *c)
 
 static void list_append(struct conn *c)
 {
-	struct svc_conns *sv = &g.svc[c->svc];
+	struct policyd *pd = c->pd;
+	struct svc_conns *sv = &pd->svc[c->svc];
 
 	c->prev = sv->tail;
 	c->next = NULL;
@@ -304,8 +215,9 @@ static void list_append(struct conn *c)
 /* touch: C was active now; the list stays ordered by last activity. */
 static void touch(struct conn *c)
 {
-	c->last_active = ev_now(g.loop);
-	if (g.svc[c->svc].tail != c) {
+	struct policyd *pd = c->pd;
+	c->last_active = ev_now(pd->loop);
+	if (pd->svc[c->svc].tail != c) {
 		list_unlink(c);
 		list_append(c);
 	}
@@ -313,38 +225,41 @@ static void touch(struct conn *c)
 
 static void conn_close(struct conn *c)
 {
-	ev_io_stop(g.loop, &c->rio);
-	ev_io_stop(g.loop, &c->wio);
-	ev_timer_stop(g.loop, &c->idle);
+	struct policyd *pd = c->pd;
+	ev_io_stop(pd->loop, &c->rio);
+	ev_io_stop(pd->loop, &c->wio);
+	ev_timer_stop(pd->loop, &c->idle);
 	close(c->fd);
 	policy_parser_free(&c->pp);
 	netstring_dec_free(&c->nd);
 	free(c->out);
 	list_unlink(c);
-	g.svc[c->svc].n--;
+	pd->svc[c->svc].n--;
 	free(c);
-	g.nconns--;
-	g.closed_since_tick = 1;
-	if (g.stopping) {
-		if (g.nconns == 0)
-			ev_break(g.loop, EVBREAK_ALL);
+	pd->nconns--;
+	pd->closed_since_tick = 1;
+	if (pd->stopping) {
+		if (pd->nconns == 0)
+			server_exit(pd->srv, 0);
 	} else {
-		listeners_resume();
+		listeners_resume(pd);
 	}
 }
 
 static void set_reading(struct conn *c, int on)
 {
+	struct policyd *pd = c->pd;
 	if (on && !c->reading)
-		ev_io_start(g.loop, &c->rio);
+		ev_io_start(pd->loop, &c->rio);
 	else if (!on && c->reading)
-		ev_io_stop(g.loop, &c->rio);
+		ev_io_stop(pd->loop, &c->rio);
 	c->reading = on;
 }
 
 /* flush: write what we can; 0 when the connection lives on, -1 closed. */
 static int flush(struct conn *c)
 {
+	struct policyd *pd = c->pd;
 	while (c->ooff < c->olen) {
 		ssize_t n = write(c->fd, c->out + c->ooff, c->olen - c->ooff);
 
@@ -367,7 +282,7 @@ static int flush(struct conn *c)
 			c->out = NULL;
 			c->ocap = 0;
 		}
-		ev_io_stop(g.loop, &c->wio);
+		ev_io_stop(pd->loop, &c->wio);
 		if (c->draining) {
 			conn_close(c);
 			return -1;
@@ -375,7 +290,7 @@ static int flush(struct conn *c)
 		set_reading(c, 1);
 		return 0;
 	}
-	ev_io_start(g.loop, &c->wio);
+	ev_io_start(pd->loop, &c->wio);
 	if (c->olen - c->ooff > OUT_HIGH_WATER || c->draining)
 		set_reading(c, 0);
 	return 0;
@@ -401,6 +316,7 @@ static void out_append(struct conn *c, const char *data, size_t n)
 
 static void answer_policy(struct conn *c)
 {
+	struct policyd *pd = c->pd;
 	size_t n;
 	const struct policy_attr *attrs = policy_request_attrs(c->pp, &n);
 	const char *cname = policy_request_get(c->pp, "client_name");
@@ -410,13 +326,13 @@ static void answer_policy(struct conn *c)
 	char reply[DECIDE_ACTION_MAX + 16], b1[128], b2[64], b3[64];
 	int len;
 
-	decide_policy(&g.dc, attrs, n, lookup, NULL, &d);
+	decide_policy(&pd->dc, attrs, n, lookup, pd, &d);
 	len = snprintf(reply, sizeof(reply), "action=%s\n\n", d.action);
 	out_append(c, reply, (size_t)len);
 	c->nreq++;
-	cname = cname ? printable(cname, strlen(cname), b1, sizeof(b1)) : "unknown";
-	caddr = caddr ? printable(caddr, strlen(caddr), b2, sizeof(b2)) : "unknown";
-	qid = qid && *qid ? printable(qid, strlen(qid), b3, sizeof(b3)) : "NOQUEUE";
+	cname = cname ? peer_printable(cname, strlen(cname), b1, sizeof(b1)) : "unknown";
+	caddr = caddr ? peer_printable(caddr, strlen(caddr), b2, sizeof(b2)) : "unknown";
+	qid = qid && *qid ? peer_printable(qid, strlen(qid), b3, sizeof(b3)) : "NOQUEUE";
 	switch (d.kind) {
 	case DECIDE_REJECT:
 		log_info("policyd: reject rcpt=<%s> client=%s[%s] queue_id=%s", d.rcpt, cname,
@@ -432,7 +348,7 @@ static void answer_policy(struct conn *c)
 			 d.rcpt, cname, caddr, qid);
 		break;
 	case DECIDE_DUNNO:
-		if (g.verbose)
+		if (pd->verbose)
 			log_debug("policyd: dunno rcpt=<%s> client=%s[%s] why=%s", d.rcpt, cname,
 				  caddr, d.note ? d.note : "");
 		break;
@@ -441,22 +357,23 @@ static void answer_policy(struct conn *c)
 
 static void answer_socketmap(struct conn *c)
 {
+	struct policyd *pd = c->pd;
 	size_t n;
 	const char *req = netstring_dec_data(c->nd, &n);
 	char reply[DECIDE_ACTION_MAX], frame[DECIDE_ACTION_MAX + 32], b[128];
-	enum sockmap_kind k = decide_socketmap(&g.dc, req, n, rewrite, NULL, reply, sizeof(reply));
+	enum sockmap_kind k = decide_socketmap(&pd->dc, req, n, rewrite, pd, reply, sizeof(reply));
 	size_t fl = netstring_encode(frame, sizeof(frame), reply, strlen(reply));
 
 	out_append(c, frame, fl);
 	c->nreq++;
 	if (k == SOCKMAP_TEMP)
 		log_warn("socketmap: temp request=\"%s\" reason=directory unreadable",
-			 printable(req, n, b, sizeof(b)));
+			 peer_printable(req, n, b, sizeof(b)));
 	else if (k == SOCKMAP_PERM)
 		log_warn("socketmap: perm request=\"%s\" peer=%s reason=%s",
-			 printable(req, n, b, sizeof(b)), c->peer, reply + 5);
-	else if (g.verbose)
-		log_debug("socketmap: request=\"%s\" reply=\"%s\"", printable(req, n, b, sizeof(b)),
+			 peer_printable(req, n, b, sizeof(b)), c->peer, reply + 5);
+	else if (pd->verbose)
+		log_debug("socketmap: request=\"%s\" reply=\"%s\"", peer_printable(req, n, b, sizeof(b)),
 			  reply);
 }
 
@@ -473,6 +390,7 @@ static void bad(struct conn *c, const char *why)
 static void read_cb(EV_P_ ev_io *w, int revents)
 {
 	struct conn *c = w->data;
+	struct policyd *pd = c->pd;
 	char buf[READ_CHUNK];
 	ssize_t n = read(c->fd, buf, sizeof(buf));
 	size_t off = 0, used;
@@ -520,9 +438,9 @@ static void read_cb(EV_P_ ev_io *w, int revents)
 			c->req_start = 0;
 		} else if (used > 0 && c->req_start == 0) {
 			c->req_start = ev_now(EV_A);
-			if (ev_timer_remaining(EV_A_ & c->idle) > g.request_s) {
+			if (ev_timer_remaining(EV_A_ & c->idle) > pd->request_s) {
 				ev_timer_stop(EV_A_ & c->idle);
-				ev_timer_set(&c->idle, g.request_s, 0.);
+				ev_timer_set(&c->idle, pd->request_s, 0.);
 				ev_timer_start(EV_A_ & c->idle);
 			}
 		}
@@ -538,15 +456,16 @@ static void write_cb(EV_P_ ev_io *w, int revents)
 static void idle_cb(EV_P_ ev_timer *w, int revents)
 {
 	struct conn *c = w->data;
+	struct policyd *pd = c->pd;
 	ev_tstamp now = ev_now(EV_A);
-	ev_tstamp left = c->last_active + g.idle_s - now;
-	ev_tstamp req_left = c->req_start ? c->req_start + g.request_s - now : left;
+	ev_tstamp left = c->last_active + pd->idle_s - now;
+	ev_tstamp req_left = c->req_start ? c->req_start + pd->request_s - now : left;
 
 	if (req_left <= 0) {
 		/* A byte now and then keeps a connection active, not useful. */
 		log_warn("%s: close connection peer=%s after=%llu reason=request not complete "
 			 "within %.0f s (policy_request_timeout)",
-			 service_name[c->svc], c->peer, c->nreq, g.request_s);
+			 service_name[c->svc], c->peer, c->nreq, pd->request_s);
 		conn_close(c);
 		return;
 	}
@@ -559,56 +478,31 @@ static void idle_cb(EV_P_ ev_timer *w, int revents)
 	conn_close(c);
 }
 
-static void describe_peer(int fd, char *buf, size_t size)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
-	char host[INET6_ADDRSTRLEN];
-
-	memset(&ss, 0, sizeof(ss));
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		snprintf(buf, size, "%s:%u", host, ntohs(in->sin_port));
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(buf, size, "[%s]:%u", host, ntohs(in6->sin6_port));
-	} else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
-		snprintf(buf, size, "unix:pid=%ld,uid=%ld", (long)cred.pid, (long)cred.uid);
-	} else {
-		snprintf(buf, size, "unknown");
-	}
-}
-
-static void conn_new(int fd, enum service svc)
+static void conn_new(struct policyd *pd, int fd, enum service svc)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
 
+	c->pd = pd;
 	c->fd = fd;
 	c->svc = svc;
 	if (svc == SVC_POLICY) {
-		c->pp = policy_parser_new(g.max_line, g.max_attrs);
-		policy_parser_set_max_request(c->pp, g.max_request);
+		c->pp = policy_parser_new(pd->max_line, pd->max_attrs);
+		policy_parser_set_max_request(c->pp, pd->max_request);
 	} else {
-		c->nd = netstring_dec_new(g.max_netstring);
+		c->nd = netstring_dec_new(pd->max_netstring);
 	}
-	describe_peer(fd, c->peer, sizeof(c->peer));
+	peer_describe(fd, c->peer, sizeof(c->peer));
 	ev_io_init(&c->rio, read_cb, fd, EV_READ);
 	ev_io_init(&c->wio, write_cb, fd, EV_WRITE);
 	/* Re-armed by idle_cb for the request deadline, when that is sooner. */
-	ev_timer_init(&c->idle, idle_cb, g.idle_s < g.request_s ? g.idle_s : g.request_s, 0.);
+	ev_timer_init(&c->idle, idle_cb, pd->idle_s < pd->request_s ? pd->idle_s : pd->request_s, 0.);
 	c->rio.data = c->wio.data = c->idle.data = c;
-	c->last_active = ev_now(g.loop);
+	c->last_active = ev_now(pd->loop);
 	set_reading(c, 1);
-	ev_timer_start(g.loop, &c->idle);
+	ev_timer_start(pd->loop, &c->idle);
 	list_append(c);
-	g.svc[svc].n++;
-	g.nconns++;
+	pd->svc[svc].n++;
+	pd->nconns++;
 }
 
 /*
@@ -616,11 +510,11 @@ static void conn_new(int fd, enum service svc)
  * its list: least recently active, whether idle or dripping a request)
  * and say so, at most once every FULL_LOG_S.
  */
-static void make_room(enum service svc)
+static void make_room(struct policyd *pd, enum service svc)
 {
-	struct svc_conns *sv = &g.svc[svc];
+	struct svc_conns *sv = &pd->svc[svc];
 	struct conn *victim = sv->head;
-	ev_tstamp now = ev_now(g.loop);
+	ev_tstamp now = ev_now(pd->loop);
 
 	if (victim == NULL)
 		return;
@@ -639,6 +533,7 @@ static void make_room(enum service svc)
 static void accept_cb(EV_P_ ev_io *w, int revents)
 {
 	struct listener *l = w->data;
+	struct policyd *pd = l->pd;
 
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		int fd = daemon_accept(l->fd);
@@ -646,23 +541,23 @@ static void accept_cb(EV_P_ ev_io *w, int revents)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if ((errno == EMFILE || errno == ENFILE) && g.svc[l->svc].head) {
+			if ((errno == EMFILE || errno == ENFILE) && pd->svc[l->svc].head) {
 				/* Out of descriptors: the same trade as at the limit. */
-				make_room(l->svc);
+				make_room(pd, l->svc);
 				continue;
 			}
 			if (errno == EMFILE || errno == ENFILE) {
 				/* Nothing of ours to close: wait for the tick, not a busy loop. */
 				log_warn("%s: accept: %s", service_name[l->svc], strerror(errno));
-				listeners_pause();
+				listeners_pause(pd);
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				log_warn("%s: accept: %s", service_name[l->svc], strerror(errno));
 			}
 			return;
 		}
-		if (g.svc[l->svc].n >= g.svc[l->svc].max)
-			make_room(l->svc);
-		conn_new(fd, l->svc);
+		if (pd->svc[l->svc].n >= pd->svc[l->svc].max)
+			make_room(pd, l->svc);
+		conn_new(pd, fd, l->svc);
 	}
 }
 
@@ -671,10 +566,10 @@ static void accept_cb(EV_P_ ev_io *w, int revents)
  * store must fit under RLIMIT_NOFILE; raise the soft limit to what they
  * need (up to the hard limit), or lower the limits to what fits.
  */
-static void raise_nofile(void)
+static void raise_nofile(struct policyd *pd)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)(g.svc[0].max + g.svc[1].max + 64);
+	rlim_t want = (rlim_t)(pd->svc[0].max + pd->svc[1].max + 64);
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
@@ -689,62 +584,45 @@ static void raise_nofile(void)
 		if (room < 2)
 			room = 2;
 		for (int i = 0; i < 2; i++)
-			if (g.svc[i].max > room / 2)
-				g.svc[i].max = room / 2;
+			if (pd->svc[i].max > room / 2)
+				pd->svc[i].max = room / 2;
 		log_warn("open files limit %llu is too low for policy_max_connections + "
 			 "socketmap_max_connections: serving at most %lld and %lld",
-			 (unsigned long long)rl.rlim_cur, g.svc[0].max, g.svc[1].max);
+			 (unsigned long long)rl.rlim_cur, pd->svc[0].max, pd->svc[1].max);
 	}
 }
 
 /* --- signals and shutdown --- */
 
-static void stop_timer_cb(EV_P_ ev_timer *w, int revents)
+/* policyd_stop: SIGTERM, SIGINT: no new connection; pending answers get
+ * STOP_GRACE (the server ends the loop then) to leave. */
+static void policyd_stop(void *ctx, int signum)
 {
-	log_warn("stop: %lld connections still busy after %.0f s, closing them", g.nconns,
-		 STOP_GRACE);
-	ev_break(EV_A_ EVBREAK_ALL);
-}
-
-static void stop_cb(EV_P_ ev_signal *w, int revents)
-{
+	struct policyd *pd = ctx;
 	struct conn *c, *next;
 
-	if (g.stopping)
-		return;
-	log_info("stopping on signal %d", w->signum);
-	g.stopping = 1;
-	for (int i = 0; i < g.nlis; i++) {
-		ev_io_stop(EV_A_ & g.lis[i].io);
-		close(g.lis[i].fd);
+	pd->stopping = 1;
+	for (int i = 0; i < pd->nlis; i++) {
+		ev_io_stop(pd->loop, &pd->lis[i].io);
+		close(pd->lis[i].fd);
 	}
-	g.nlis = 0;
+	pd->nlis = 0;
 	for (int i = 0; i < 2; i++)
-		for (c = g.svc[i].head; c; c = next) {
+		for (c = pd->svc[i].head; c; c = next) {
 			next = c->next;
 			c->draining = 1;
 			set_reading(c, 0);
 			if (c->ooff == c->olen)
 				conn_close(c);
 		}
-	if (g.nconns == 0) {
-		ev_break(EV_A_ EVBREAK_ALL);
-		return;
-	}
-	ev_timer_init(&g.stop_timer, stop_timer_cb, STOP_GRACE, 0.);
-	ev_timer_start(EV_A_ & g.stop_timer);
-}
-
-static void hup_cb(EV_P_ ev_signal *w, int revents)
-{
-	log_info("SIGHUP: reopening the directory %s", g.db_path);
-	store_close(&g.store);
-	store_try_open();
+	if (pd->nconns == 0)
+		server_exit(pd->srv, 0);
 }
 
 /* --- server_ops --- */
 
-static int open_listener(struct config *cfg, const char *key, enum service svc)
+static int open_listener(struct policyd *pd, struct config *cfg, const char *key,
+			 enum service svc)
 {
 	const char *spec = config_str(cfg, key);
 	char *err = NULL;
@@ -759,31 +637,44 @@ static int open_listener(struct config *cfg, const char *key, enum service svc)
 		free(err);
 		return -1;
 	}
-	g.lis[g.nlis].fd = fd;
-	g.lis[g.nlis].svc = svc;
-	g.nlis++;
+	pd->lis[pd->nlis].fd = fd;
+	pd->lis[pd->nlis].svc = svc;
+	pd->lis[pd->nlis].pd = pd;
+	pd->nlis++;
 	log_info("%s service listening on %s", service_name[svc], spec);
 	return 0;
 }
 
 static int policyd_bind(struct config *cfg)
 {
-	if (open_listener(cfg, "policy_socket", SVC_POLICY) < 0 ||
-	    open_listener(cfg, "socketmap_socket", SVC_SOCKETMAP) < 0)
+	struct policyd *pd = &policyd;
+
+	if (open_listener(pd, cfg, "policy_socket", SVC_POLICY) < 0 ||
+	    open_listener(pd, cfg, "socketmap_socket", SVC_SOCKETMAP) < 0)
 		return 1;
-	if (g.nlis == 0) {
+	if (pd->nlis == 0) {
 		log_error("policy_socket and socketmap_socket are both empty: nothing to serve");
 		return 1;
 	}
 	return 0;
 }
 
-static void setup_decide(struct config *cfg)
+static void free_domains(struct policyd *pd)
+{
+	for (size_t i = 0; i < pd->ndomains; i++)
+		free(pd->domains[i]);
+	free(pd->domains);
+	pd->domains = NULL;
+	pd->ndomains = 0;
+}
+
+static void setup_decide(struct policyd *pd, struct config *cfg)
 {
 	size_t n;
 	const char *const *list = config_list(cfg, "federated_domains", &n);
 
-	g.domains = xcalloc(n + 1, sizeof(*g.domains));
+	free_domains(pd);
+	pd->domains = xcalloc(n + 1, sizeof(*pd->domains));
 	for (size_t i = 0; i < n; i++) {
 		char *d = xstrdup(list[i]);
 		size_t len = strlen(d);
@@ -794,84 +685,113 @@ static void setup_decide(struct config *cfg)
 				*p = (char)(*p - 'A' + 'a');
 		if (len && d[len - 1] == '.')
 			d[len - 1] = '\0';
-		g.domains[i] = d;
+		pd->domains[i] = d;
 	}
-	g.ndomains = n;
-	g.dc.domains = (const char *const *)g.domains;
-	g.dc.ndomains = n;
-	g.dc.addr_flags = config_bool(cfg, "fold_local_part") ? ADDR_FOLD_LOCAL : 0;
-	g.dc.unknown_pass = strcmp(config_str(cfg, "unknown_recipient_action"), "pass") == 0;
-	g.dc.hold_defer = strcmp(config_str(cfg, "hold_action"), "defer") == 0;
-	g.dc.map_name = config_str(cfg, "socketmap_name");
-	g.dc.delims = config_str(cfg, "recipient_delimiter");
+	pd->ndomains = n;
+	pd->dc.domains = (const char *const *)pd->domains;
+	pd->dc.ndomains = n;
+	pd->dc.addr_flags = config_bool(cfg, "fold_local_part") ? ADDR_FOLD_LOCAL : 0;
+	pd->dc.unknown_pass = strcmp(config_str(cfg, "unknown_recipient_action"), "pass") == 0;
+	pd->dc.hold_defer = strcmp(config_str(cfg, "hold_action"), "defer") == 0;
+	pd->dc.map_name = config_str(cfg, "socketmap_name");
+	pd->dc.delims = config_str(cfg, "recipient_delimiter");
 }
 
-static int policyd_run(struct config *cfg)
+/*
+ * use_config: take the settings of CFG (at start and at each reload); the
+ * connections open keep the limits they were made with. The socket and
+ * state_database are read once, at start (restart_keys below).
+ */
+static void use_config(struct policyd *pd, struct config *cfg)
 {
+	struct config *old = pd->cfg;
+
+	pd->cfg = config_ref(cfg);
+	pd->dir.busy_ms = (int)config_time_ms(cfg, "store_busy_timeout");
+	pd->max_line = (size_t)config_int(cfg, "policy_max_line");
+	pd->max_attrs = (size_t)config_int(cfg, "policy_max_attributes");
+	pd->max_request = (size_t)config_int(cfg, "policy_max_request_size");
+	pd->max_netstring = (size_t)config_int(cfg, "socketmap_max_request_size");
+	pd->svc[SVC_POLICY].max = config_int(cfg, "policy_max_connections");
+	pd->svc[SVC_SOCKETMAP].max = config_int(cfg, "socketmap_max_connections");
+	pd->idle_s = (ev_tstamp)config_time_ms(cfg, "policy_idle_timeout") / 1000.0;
+	pd->request_s = (ev_tstamp)config_time_ms(cfg, "policy_request_timeout") / 1000.0;
+	raise_nofile(pd);
+	setup_decide(pd, cfg);
+	config_unref(&old);
+}
+
+static void log_settings(const struct policyd *pd, const char *what)
+{
+	log_info("%s: federated_domains=%zu hold_action=%s unknown_recipient_action=%s", what,
+		 pd->ndomains, config_str(pd->cfg, "hold_action"),
+		 config_str(pd->cfg, "unknown_recipient_action"));
+}
+
+/* policyd_reload: SIGHUP: the new settings, and the directory reopened
+ * (as SIGHUP always did: a file replaced by hand is taken at once). */
+static int policyd_reload(void *ctx, struct config *cfg)
+{
+	struct policyd *pd = ctx;
+
+	use_config(pd, cfg);
+	log_settings(pd, "reloaded");
+	log_info("SIGHUP: reopening the directory %s", pd->dir.path);
+	dirstore_reopen(&pd->dir);
+	return 0;
+}
+
+static int policyd_run(struct server *srv, struct config *cfg)
+{
+	struct policyd *pd = &policyd;
 	struct conn *c;
+	int rc;
 
-	g.loop = EV_DEFAULT;
-	g.verbose = server_verbose();
-	g.db_path = config_str(cfg, "state_database");
-	g.busy_ms = (int)config_time_ms(cfg, "store_busy_timeout");
-	g.max_line = (size_t)config_int(cfg, "policy_max_line");
-	g.max_attrs = (size_t)config_int(cfg, "policy_max_attributes");
-	g.max_request = (size_t)config_int(cfg, "policy_max_request_size");
-	g.max_netstring = (size_t)config_int(cfg, "socketmap_max_request_size");
-	g.svc[SVC_POLICY].max = config_int(cfg, "policy_max_connections");
-	g.svc[SVC_SOCKETMAP].max = config_int(cfg, "socketmap_max_connections");
-	g.idle_s = (ev_tstamp)config_time_ms(cfg, "policy_idle_timeout") / 1000.0;
-	g.request_s = (ev_tstamp)config_time_ms(cfg, "policy_request_timeout") / 1000.0;
-	raise_nofile();
-	setup_decide(cfg);
-
-	store_try_open();
-	for (int i = 0; i < g.nlis; i++) {
-		ev_io_init(&g.lis[i].io, accept_cb, g.lis[i].fd, EV_READ);
-		g.lis[i].io.data = &g.lis[i];
-		ev_io_start(g.loop, &g.lis[i].io);
+	pd->srv = srv;
+	pd->loop = server_loop(srv);
+	pd->verbose = server_verbose();
+	dirstore_init(&pd->dir, config_str(cfg, "state_database"),
+		      (int)config_time_ms(cfg, "store_busy_timeout"));
+	use_config(pd, cfg);
+	dirstore_check(&pd->dir, ev_now(pd->loop));
+	for (int i = 0; i < pd->nlis; i++) {
+		ev_io_init(&pd->lis[i].io, accept_cb, pd->lis[i].fd, EV_READ);
+		pd->lis[i].io.data = &pd->lis[i];
+		ev_io_start(pd->loop, &pd->lis[i].io);
 	}
-	ev_timer_init(&g.tick, tick_cb, 1., 1.);
-	ev_timer_start(g.loop, &g.tick);
-	ev_signal_init(&g.sig_term, stop_cb, SIGTERM);
-	ev_signal_init(&g.sig_int, stop_cb, SIGINT);
-	ev_signal_init(&g.sig_hup, hup_cb, SIGHUP);
-	ev_signal_start(g.loop, &g.sig_term);
-	ev_signal_start(g.loop, &g.sig_int);
-	ev_signal_start(g.loop, &g.sig_hup);
-	log_info("started: federated_domains=%zu hold_action=%s unknown_recipient_action=%s",
-		 g.ndomains, config_str(cfg, "hold_action"),
-		 config_str(cfg, "unknown_recipient_action"));
+	ev_timer_init(&pd->tick, tick_cb, 1., 1.);
+	pd->tick.data = pd;
+	ev_timer_start(pd->loop, &pd->tick);
+	log_settings(pd, "started");
 
-	ev_run(g.loop, 0);
+	rc = server_serve(srv, pd);
 
 	for (int i = 0; i < 2; i++)
-		while ((c = g.svc[i].head) != NULL)
+		while ((c = pd->svc[i].head) != NULL)
 			conn_close(c);
-	for (int i = 0; i < g.nlis; i++)
-		close(g.lis[i].fd);
-	ev_timer_stop(g.loop, &g.tick);
-	ev_timer_stop(g.loop, &g.stop_timer);
-	ev_signal_stop(g.loop, &g.sig_term);
-	ev_signal_stop(g.loop, &g.sig_int);
-	ev_signal_stop(g.loop, &g.sig_hup);
-	store_close(&g.store);
-	free(g.last_open_err);
-	for (size_t i = 0; i < g.ndomains; i++)
-		free(g.domains[i]);
-	free(g.domains);
-	ev_loop_destroy(g.loop);
+	for (int i = 0; i < pd->nlis; i++)
+		close(pd->lis[i].fd);
+	ev_timer_stop(pd->loop, &pd->tick);
+	dirstore_close(&pd->dir);
+	free_domains(pd);
+	config_unref(&pd->cfg);
 	log_info("stopped");
-	return 0;
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
+	static const char *const restart_keys[] = {"policy_socket", "socketmap_socket",
+						   "state_database", NULL};
 	static const struct server_ops ops = {
 		.name = "fedmig-policyd",
 		.synopsis = "Postfix policy service and socketmap table for the fedmig directory",
 		.bind = policyd_bind,
 		.run = policyd_run,
+		.stop = policyd_stop,
+		.reload = policyd_reload,
+		.restart_keys = restart_keys,
+		.grace_s = STOP_GRACE,
 	};
 
 	return server_main(argc, argv, &ops);

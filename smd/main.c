@@ -131,7 +131,7 @@ out:
 	return rc;
 }
 
-static int run(struct config *cfg)
+static int run(struct server *srv, struct config *cfg)
 {
 	if (opt_user) {
 		log_info("started -- version %s, configuration %s, one mailbox: %s from %s to %s",
@@ -142,32 +142,35 @@ static int run(struct config *cfg)
 		log_info("terminating: one mailbox: mailboxes done=%d failed=%d", rc == 0, rc != 0);
 		return rc;
 	}
-	return smd_master(cfg, opt_once);
+	return smd_master(srv, cfg, opt_once);
 }
+
+static const struct server_opt opts[] = {
+	{'1', "once", NULL, "process the mailboxes due, wait for the children, exit"},
+	{'u', "user", "ADDRESS", "copy this one mailbox now (no queue), then exit"},
+	{'F', "from", "SYSTEM", "with -u: the source system"},
+	{'T', "to", "SYSTEM", "with -u: the target system"},
+	{'S', "src-user", "LOGIN", "with -u: login on the source (default: local part\n"
+				   "of ADDRESS at the source's domain)"},
+	{'D', "dst-user", "LOGIN", "with -u: login on the target (likewise)"},
+	{0, NULL, NULL, NULL},
+};
+
+/* -u copies in the foreground, without the loop; the master's hooks run
+ * only in the queue's loop. */
+static const struct server_ops ops = {
+	.name = "fedmig-smd",
+	.synopsis = "fedmig data mover: copies switched mailboxes over IMAP",
+	.opts = opts,
+	.option = option,
+	.run = run,
+	.stop = smd_master_stop,
+	.child = smd_master_child,
+	.reload = smd_master_reload,
+	.restart_keys = smd_restart_keys,
+};
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"once", no_argument, NULL, '1'},	  {"user", required_argument, NULL, 'u'},
-		{"from", required_argument, NULL, 'F'},	  {"to", required_argument, NULL, 'T'},
-		{"src-user", required_argument, NULL, 'S'}, {"dst-user", required_argument, NULL, 'D'},
-		{NULL, 0, NULL, 0},
-	};
-	static const struct server_ops ops = {
-		.name = "fedmig-smd",
-		.synopsis = "fedmig data mover: copies switched mailboxes over IMAP",
-		.opts = "1u:F:T:S:D:",
-		.opts_help = "  -1, --once           process the mailboxes due, wait for the children, exit\n"
-			     "  -u, --user ADDRESS   copy this one mailbox now (no queue), then exit\n"
-			     "  -F, --from SYSTEM    with -u: the source system\n"
-			     "  -T, --to SYSTEM      with -u: the target system\n"
-			     "  -S, --src-user LOGIN with -u: login on the source (default: local part\n"
-			     "                       of ADDRESS at the source's domain)\n"
-			     "  -D, --dst-user LOGIN with -u: login on the target (likewise)\n",
-		.longopts = longopts,
-		.option = option,
-		.run = run,
-	};
-
 	return server_main(argc, argv, &ops);
 }

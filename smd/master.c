@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <ev.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,9 @@ struct child {
 	int killed;
 };
 
-static volatile sig_atomic_t stop_flag, stop_signal;
+/* Set by SIGTERM in a child (the copy's stop flag); the master's own stop
+ * comes through the server's loop. */
+static volatile sig_atomic_t stop_flag;
 
 /* What the store's claim and recovery ask about a job's mailbox. */
 struct lock_ctx {
@@ -118,7 +121,6 @@ static int recover_busy(void *ctx, const struct smd_job *job)
 
 static void on_term(int sig)
 {
-	stop_signal = sig;
 	stop_flag = 1;
 }
 
@@ -157,7 +159,7 @@ static int run_child(const struct config *cfg, const struct smd_job *job)
 	struct store *s = open_store(cfg);
 
 	if (s == NULL)
-		return 3;
+		return SMD_EXIT_NOTHING;
 	store_smd_relax(s);
 	memset(&o, 0, sizeof(o));
 	smd_copy_opts(cfg, &o);
@@ -227,192 +229,330 @@ static int check_lock(const struct config *cfg)
 	return 0;
 }
 
-int smd_master(const struct config *cfg, int once)
-{
-	int max = (int)config_int(cfg, "smd_max_children");
-	long long timeout_us = config_time_ms(cfg, "smd_child_timeout") * 1000;
-	long long poll_us = config_time_ms(cfg, "smd_poll_interval") * 1000;
-	struct child *kids = xcalloc((size_t)max, sizeof(*kids));
-	int nkids = 0, status = 0, done = 0, failed = 0, stopped = 0;
+/*
+ * The master: the server's loop wakes it when a child exits (SIGCHLD),
+ * when the oldest child reaches smd_child_timeout, and every
+ * smd_poll_interval (the queue's wake-up: jobs come due by time, and the
+ * store is shared with fedmig-spm).
+ */
+struct master {
+	struct server *srv;
+	struct config *cfg; /* children are forked with it: the latest reload's */
 	struct store *s;
+	int once, max;
+	long long timeout_us, poll_us;
+	struct child *kids;
+	int nkids;
+	int done, failed, stopped, status, stop_signal;
+	int claimed_all;     /* the last claim found nothing due */
+	long long last_recover; /* monotonic µs, 0: never */
+	struct lock_ctx lc;
+	pid_t self;
+	ev_timer poll, watchdog;
+};
+
+/* recover_due: jobs left running by a dead copy (an earlier master's
+ * child, a --once run killed), at start and every poll interval (FORCE:
+ * the poll timer says it is up). */
+static void recover_due(struct master *m, int force)
+{
+	if (!force && m->last_recover && time_mono_us() - m->last_recover < m->poll_us)
+		return;
+	m->lc.nkids = m->nkids;
+	if (store_smd_recover(m->s, time_now_us(), recover_busy, &m->lc) < 0)
+		log_warn("recover: %s", store_errmsg(m->s));
+	m->lc.verbose = 0;
+	m->last_recover = time_mono_us();
+}
+
+/* child_main: in the child: die with the master (layer 1 above), then
+ * copy. The lock (lc.fd, inherited) is ours until we die. */
+static void child_main(struct master *m, const struct smd_job *job, const sigset_t *mask)
+{
 	struct sigaction sa;
 
-	/* One line at start and one at stop, as Postfix daemons log them: an
-	 * operator reading the log sees which version and configuration ran
-	 * and why it ended. */
-	log_info("daemon started -- version %s, configuration %s, smd_max_children=%d%s",
-		 FEDMIG_VERSION, config_path(cfg), max, once ? ", once" : "");
-	s = open_store(cfg);
-	if (s != NULL && check_lock(cfg) < 0) {
-		store_close(&s);
-		free(kids);
-		return 1;
-	}
-	if (s == NULL) {
-		log_info("terminating: the state database cannot be opened: mailboxes done=0 "
-			 "failed=0");
-		free(kids);
-		return 1;
-	}
+	/* It may have died before the prctl: then we are init's already. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		log_warn("request=%lld: prctl(PR_SET_PDEATHSIG): %m", job->request_id);
+	if (getppid() != m->self)
+		_exit(SMD_EXIT_NOTHING);
+	/* The master's loop handlers are not ours: SIGTERM and SIGINT stop
+	 * the copy, SIGCHLD is the copy's own waitpid()'s, SIGHUP kills. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	struct lock_ctx lc = {config_str(cfg, "state_database"), kids, 0, -1, 1};
-	long long last_poll = 0, last_recover = 0;
-	pid_t master = getpid();
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	_exit(run_child(m->cfg, job));
+}
 
-	for (;;) {
-		int claimed_all = 0;
+/* spawn: a child for JOB, claimed with its lock in lc.fd; -1 if fork failed. */
+static int spawn(struct master *m, const struct smd_job *job)
+{
+	sigset_t stop, old;
+	pid_t pid;
 
-		/* Jobs left running by a dead copy (an earlier master's child,
-		 * a --once run killed), at start and every poll interval. */
-		if (!stop_flag && (last_recover == 0 || time_mono_us() - last_recover >= poll_us)) {
-			lc.nkids = nkids;
-			if (store_smd_recover(s, time_now_us(), recover_busy, &lc) < 0)
-				log_warn("recover: %s", store_errmsg(s));
-			lc.verbose = 0;
-			last_recover = time_mono_us();
-		}
+	/* A SIGTERM before the child has its own handler must wait for it. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop, &old);
+	pid = fork();
+	if (pid == 0)
+		child_main(m, job, &old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		log_error("fork: %m");
+		store_smd_finish(m->s, job->request_id, 0, "fork failed", time_now_us() + m->poll_us,
+				 time_now_us());
+	} else {
+		struct child *k = &m->kids[m->nkids++];
 
-		/* Claim while there is room. */
-		while (!stop_flag && nkids < max) {
-			struct smd_job job;
-			lc.fd = -1;
-			int r = store_smd_claim(s, time_now_us(), (int)master, claim_take, &lc, &job,
-						NULL);
-
-			if (r < 0 && lc.fd >= 0) {
-				close(lc.fd); /* not claimed after all */
-				lc.fd = -1;
-			}
-
-			if (r == STORE_NOTFOUND) {
-				claimed_all = 1;
-				break;
-			}
-			if (r < 0) {
-				log_error("claim: %s", store_errmsg(s));
-				claimed_all = 1;
-				status = 1;
-				break;
-			}
-			pid_t pid = fork();
-
-			if (pid < 0) {
-				log_error("fork: %m");
-				store_smd_finish(s, job.request_id, 0, "fork failed", time_now_us() + poll_us,
-						 time_now_us());
-				close(lc.fd);
-				break;
-			}
-			if (pid == 0) {
-				/* Die with the master (layer 1 above); it may have died
-				 * before the prctl, and then we are init's already. The
-				 * lock (lc.fd, inherited) is ours until we die. */
-				if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-					log_warn("request=%lld: prctl(PR_SET_PDEATHSIG): %m",
-						 job.request_id);
-				if (getppid() != master)
-					_exit(3);
-				sa.sa_handler = on_term;
-				sigaction(SIGTERM, &sa, NULL);
-				_exit(run_child(cfg, &job));
-			}
-			close(lc.fd); /* the child holds the lock now */
-			lc.fd = -1;
-			kids[nkids].pid = pid;
-			kids[nkids].request_id = job.request_id;
-			kids[nkids].attempts = job.attempts;
-			kids[nkids].started = time_mono_us();
-			kids[nkids].killed = 0;
-			nkids++;
-			log_info("request=%lld: child pid=%d", job.request_id, (int)pid);
-		}
-		last_poll = time_mono_us();
-		if (nkids == 0 && (stop_flag || (once && claimed_all)))
-			break;
-		/* Reap, enforce the timeout, pass SIGTERM on. */
-		while (nkids > 0 || !stop_flag) {
-			int st;
-			pid_t pid = waitpid(-1, &st, WNOHANG);
-
-			if (pid > 0) {
-				for (int i = 0; i < nkids; i++) {
-					if (kids[i].pid != pid)
-						continue;
-					int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-
-					if (code == 0 && !kids[i].killed)
-						done++;
-					else if (code == 2 && !kids[i].killed)
-						stopped++;
-					else
-						failed++;
-
-					if (code < 0 || code > 2 || kids[i].killed) {
-						char why[128];
-
-						if (kids[i].killed)
-							snprintf(why, sizeof(why), "killed after smd_child_timeout");
-						else if (WIFSIGNALED(st))
-							snprintf(why, sizeof(why), "child killed by signal %d",
-								 WTERMSIG(st));
-						else
-							snprintf(why, sizeof(why), "child exited with status %d",
-								 code);
-						long long now = time_now_us();
-
-						log_error("request=%lld: %s", kids[i].request_id, why);
-						store_smd_finish(s, kids[i].request_id, 0, why,
-								 retry_at(cfg, kids[i].attempts, now), now);
-					}
-					kids[i] = kids[--nkids];
-					break;
-				}
-				continue;
-			}
-			for (int i = 0; i < nkids; i++)
-				if (!kids[i].killed && time_mono_us() - kids[i].started > timeout_us) {
-					log_warn("request=%lld: child pid=%d over smd_child_timeout, killed",
-						 kids[i].request_id, (int)kids[i].pid);
-					kill(kids[i].pid, SIGKILL);
-					kids[i].killed = 1;
-				}
-			static int passed_on;
-
-			if (stop_flag && !passed_on) {
-				passed_on = 1;
-				for (int i = 0; i < nkids; i++)
-					kill(kids[i].pid, SIGTERM);
-			}
-			if (stop_flag && nkids == 0)
-				break;
-			/* Room for another child, and jobs were left at the last
-			 * claim or the poll interval is up: back to claiming. A
-			 * freed slot must not wait a poll interval for queued work. */
-			if (!stop_flag && nkids < max &&
-			    (!claimed_all || (!once && time_mono_us() - last_poll >= poll_us)))
-				break;
-			if (once && claimed_all && nkids == 0)
-				break;
-			struct timespec ts = {0, 50 * 1000 * 1000};
-
-			nanosleep(&ts, NULL);
-		}
-		if (once && claimed_all && nkids == 0)
-			break;
-		if (stop_flag && nkids == 0)
-			break;
+		k->pid = pid;
+		k->request_id = job->request_id;
+		k->attempts = job->attempts;
+		k->started = time_mono_us();
+		k->killed = 0;
+		log_info("request=%lld: child pid=%d", job->request_id, (int)pid);
 	}
-	if (stop_flag)
+	close(m->lc.fd); /* the child holds the lock now */
+	m->lc.fd = -1;
+	return pid < 0 ? -1 : 0;
+}
+
+/* claim_one: 1 when a job was claimed (and spawned), 0 when none is due
+ * or the queue cannot be read (logged). */
+static int claim_one(struct master *m)
+{
+	struct smd_job job;
+	int r;
+
+	m->lc.fd = -1;
+	r = store_smd_claim(m->s, time_now_us(), (int)m->self, claim_take, &m->lc, &job, NULL);
+	if (r < 0 && m->lc.fd >= 0) {
+		close(m->lc.fd); /* not claimed after all */
+		m->lc.fd = -1;
+	}
+	if (r == STORE_NOTFOUND) {
+		m->claimed_all = 1;
+		return 0;
+	}
+	if (r < 0) {
+		log_error("claim: %s", store_errmsg(m->s));
+		m->claimed_all = 1;
+		m->status = 1;
+		return 0;
+	}
+	m->claimed_all = 0;
+	return spawn(m, &job) == 0;
+}
+
+/* arm_watchdog: wake when the oldest child not yet killed is due to be. */
+static void arm_watchdog(struct master *m)
+{
+	struct ev_loop *loop = server_loop(m->srv);
+	long long first = -1;
+
+	ev_timer_stop(loop, &m->watchdog);
+	for (int i = 0; i < m->nkids; i++)
+		if (!m->kids[i].killed && (first < 0 || m->kids[i].started < first))
+			first = m->kids[i].started;
+	if (first < 0)
+		return;
+	long long left = first + m->timeout_us - time_mono_us();
+
+	ev_timer_set(&m->watchdog, left > 0 ? (double)left / 1e6 : 0., 0.);
+	ev_timer_start(loop, &m->watchdog);
+}
+
+/* finished: leave the loop when nothing is left to do. */
+static void finished(struct master *m)
+{
+	if (m->nkids > 0)
+		return;
+	if (m->stop_signal || (m->once && m->claimed_all))
+		server_exit(m->srv, m->status);
+}
+
+/* fill: claim while there is room; then see whether we are done. */
+static void fill(struct master *m, int poll)
+{
+	if (m->stop_signal)
+		return;
+	recover_due(m, poll);
+	while (m->nkids < m->max && claim_one(m))
+		;
+	arm_watchdog(m);
+	finished(m);
+}
+
+static void on_poll(EV_P_ ev_timer *w, int revents)
+{
+	struct master *m = w->data;
+
+	/* --once claims again only while jobs were left at the last claim. */
+	if (!m->once || !m->claimed_all)
+		fill(m, 1);
+}
+
+static void on_watchdog(EV_P_ ev_timer *w, int revents)
+{
+	struct master *m = w->data;
+
+	for (int i = 0; i < m->nkids; i++)
+		if (!m->kids[i].killed && time_mono_us() - m->kids[i].started >= m->timeout_us) {
+			log_warn("request=%lld: child pid=%d over smd_child_timeout, killed",
+				 m->kids[i].request_id, (int)m->kids[i].pid);
+			kill(m->kids[i].pid, SIGKILL);
+			m->kids[i].killed = 1;
+		}
+	arm_watchdog(m);
+}
+
+/* record_death: the child could not record its outcome: we do. */
+static void record_death(struct master *m, const struct child *k, int st)
+{
+	char why[128];
+	long long now = time_now_us();
+
+	if (k->killed)
+		snprintf(why, sizeof(why), "killed after smd_child_timeout");
+	else if (WIFSIGNALED(st))
+		snprintf(why, sizeof(why), "child killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(why, sizeof(why), "child exited with status %d", WEXITSTATUS(st));
+	log_error("request=%lld: %s", k->request_id, why);
+	store_smd_finish(m->s, k->request_id, 0, why, retry_at(m->cfg, k->attempts, now), now);
+}
+
+/* smd_master_child: a child exited; count it, record what it could not. */
+void smd_master_child(void *ctx, pid_t pid, int st)
+{
+	struct master *m = ctx;
+	int i;
+
+	for (i = 0; i < m->nkids && m->kids[i].pid != pid; i++)
+		;
+	if (i == m->nkids)
+		return;
+	int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	struct child *k = &m->kids[i];
+
+	if (code == SMD_EXIT_OK && !k->killed)
+		m->done++;
+	else if (code == SMD_EXIT_STOPPED && !k->killed)
+		m->stopped++;
+	else
+		m->failed++;
+	if (!smd_exit_recorded(code) || k->killed)
+		record_death(m, k, st);
+	m->kids[i] = m->kids[--m->nkids];
+	arm_watchdog(m);
+	/* A freed slot must not wait a poll interval for queued work. */
+	if (!m->claimed_all)
+		fill(m, 0);
+	finished(m);
+}
+
+/*
+ * smd_master_reload: SIGHUP: the children forked from now on copy with
+ * CFG; those running keep theirs (a fork's copy). The timeouts and the
+ * poll interval apply at once; the queue's database and the number of
+ * children need a restart (smd_restart_keys).
+ */
+int smd_master_reload(void *ctx, struct config *cfg)
+{
+	struct master *m = ctx;
+
+	config_unref(&m->cfg);
+	m->cfg = config_ref(cfg);
+	m->timeout_us = config_time_ms(cfg, "smd_child_timeout") * 1000;
+	m->poll_us = config_time_ms(cfg, "smd_poll_interval") * 1000;
+	m->poll.repeat = (double)m->poll_us / 1e6;
+	ev_timer_again(server_loop(m->srv), &m->poll);
+	arm_watchdog(m);
+	return 0;
+}
+
+/* smd_master_stop: SIGTERM, SIGINT: claim nothing more, pass the signal on; the
+ * children record their progress and exit (smd_child_timeout still holds). */
+void smd_master_stop(void *ctx, int signum)
+{
+	struct master *m = ctx;
+
+	m->stop_signal = signum;
+	ev_timer_stop(server_loop(m->srv), &m->poll);
+	for (int i = 0; i < m->nkids; i++)
+		kill(m->kids[i].pid, SIGTERM);
+	finished(m);
+}
+
+/* master_start: the store and the lock file, or -1 (logged). */
+static int master_start(struct master *m)
+{
+	/* One line at start and one at stop, as Postfix daemons log them: an
+	 * operator reading the log sees which version and configuration ran
+	 * and why it ended. */
+	log_info("daemon started -- version %s, configuration %s, smd_max_children=%d%s",
+		 FEDMIG_VERSION, config_path(m->cfg), m->max, m->once ? ", once" : "");
+	m->s = open_store(m->cfg);
+	if (m->s == NULL) {
+		log_info("terminating: the state database cannot be opened: mailboxes done=0 "
+			 "failed=0");
+		return -1;
+	}
+	if (check_lock(m->cfg) < 0) {
+		store_close(&m->s);
+		return -1;
+	}
+	return 0;
+}
+
+static void log_end(const struct master *m)
+{
+	if (m->stop_signal)
 		log_info("terminating on signal %d: mailboxes done=%d failed=%d stopped=%d",
-			 (int)stop_signal, done, failed, stopped);
+			 m->stop_signal, m->done, m->failed, m->stopped);
 	else
 		log_info("terminating: %s: mailboxes done=%d failed=%d stopped=%d",
-			 status ? "the queue cannot be read" : "no mailbox due (--once)", done, failed,
-			 stopped);
-	store_close(&s);
-	free(kids);
-	return status;
+			 m->status ? "the queue cannot be read" : "no mailbox due (--once)", m->done,
+			 m->failed, m->stopped);
+}
+
+const char *const smd_restart_keys[] = {"state_database", "smd_max_children", NULL};
+
+int smd_master(struct server *srv, struct config *cfg, int once)
+{
+	struct master m = {
+		.srv = srv,
+		.cfg = config_ref(cfg),
+		.once = once,
+		.max = (int)config_int(cfg, "smd_max_children"),
+		.timeout_us = config_time_ms(cfg, "smd_child_timeout") * 1000,
+		.poll_us = config_time_ms(cfg, "smd_poll_interval") * 1000,
+		.self = getpid(),
+	};
+	struct ev_loop *loop = server_loop(srv);
+
+	if (master_start(&m) < 0) {
+		config_unref(&m.cfg);
+		return 1;
+	}
+	m.kids = xcalloc((size_t)m.max, sizeof(*m.kids));
+	m.lc = (struct lock_ctx){config_str(cfg, "state_database"), m.kids, 0, -1, 1};
+	ev_timer_init(&m.poll, on_poll, (double)m.poll_us / 1e6, (double)m.poll_us / 1e6);
+	ev_timer_init(&m.watchdog, on_watchdog, 0., 0.);
+	m.poll.data = m.watchdog.data = &m;
+	ev_timer_start(loop, &m.poll);
+	fill(&m, 1);
+	server_serve(srv, &m);
+	ev_timer_stop(loop, &m.poll);
+	ev_timer_stop(loop, &m.watchdog);
+	log_end(&m);
+	store_close(&m.s);
+	free(m.kids);
+	config_unref(&m.cfg);
+	return m.status;
 }

@@ -12,6 +12,8 @@
 #ifndef FEDMIG_SMD_H
 #define FEDMIG_SMD_H
 
+#include <sys/types.h>
+
 #include "config.h"
 #include "copy.h"
 
@@ -29,10 +31,51 @@ char *smd_mailbox_key(const char *src_system, const char *src_login, const char 
 void smd_copy_opts(const struct config *cfg, struct copy_opts *o);
 
 /*
- * smd_master: claim due jobs and run each in a child, at most
- * smd_max_children at once; ONCE: return when nothing is due and every
- * child has finished. Returns the exit status.
+ * Exit statuses between fedmig-smd's processes: a child (one mailbox, for
+ * the master) and a lane (some folders of it, for its child) exit with
+ *   SMD_EXIT_OK       copied and verified (COPY_OK), recorded by the child
+ *   SMD_EXIT_FAILED   failed (COPY_FAILED), recorded with its reason
+ *   SMD_EXIT_STOPPED  stopped by SIGTERM (COPY_STOPPED), progress recorded
+ *   SMD_EXIT_NOTHING  nothing done and nothing recorded: the state database
+ *                     could not be opened, or the master was gone already
+ *   SMD_EXIT_TEST_MID, SMD_EXIT_TEST_AFTER  test hooks (copy.h crash_mid,
+ *                     crash_after): a crash, passed up from a lane as is
+ * Any status the child did not record (smd_exit_recorded() is 0: NOTHING,
+ * the test hooks, a signal) is recorded by the master, as a failure.
  */
-int smd_master(const struct config *cfg, int once);
+enum smd_exit {
+	SMD_EXIT_OK = COPY_OK,
+	SMD_EXIT_FAILED = COPY_FAILED,
+	SMD_EXIT_STOPPED = COPY_STOPPED,
+	SMD_EXIT_NOTHING = 3,
+	SMD_EXIT_TEST_MID = 98,
+	SMD_EXIT_TEST_AFTER = 99,
+};
+
+/* smd_exit_recorded: 1 if a child exiting with CODE (-1: killed by a
+ * signal) recorded its outcome itself. */
+static inline int smd_exit_recorded(int code)
+{
+	return code == SMD_EXIT_OK || code == SMD_EXIT_FAILED || code == SMD_EXIT_STOPPED;
+}
+
+struct server;
+
+/*
+ * smd_master: claim due jobs and run each in a child, at most
+ * smd_max_children at once, in SRV's loop (server.h): woken by a child's
+ * exit, by smd_child_timeout and every smd_poll_interval. ONCE: return
+ * when nothing is due and every child has finished. SIGTERM, SIGINT:
+ * claim nothing more, pass SIGTERM to the children, return once they have
+ * exited. SIGHUP: the children forked after it copy with the new config.
+ * Returns the exit status.
+ */
+int smd_master(struct server *srv, struct config *cfg, int once);
+/* The master's hooks for fedmig-smd's server_ops (CTX is the master), and
+ * the keys it reads only at start. */
+void smd_master_stop(void *ctx, int signum);
+void smd_master_child(void *ctx, pid_t pid, int status);
+int smd_master_reload(void *ctx, struct config *cfg);
+extern const char *const smd_restart_keys[];
 
 #endif

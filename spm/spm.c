@@ -34,14 +34,12 @@ static int lock_fd = -1;
 static struct pf *helper; /* forked in bind_spm, before the lock */
 
 struct spm {
-	struct config *cfg;
+	struct server *srv;
+	struct config *cfg; /* the pilot's: the latest reload's */
 	struct store *s;
 	struct pilot *p;
 	struct pf *pf;
 	ev_timer pass, sweep;
-	ev_signal sigterm, sigint;
-	ev_child helper;
-	int failed;
 };
 
 static int option(int opt, const char *arg)
@@ -84,6 +82,25 @@ static void say(const char *msg)
 	fprintf(stderr, "%s: %s\n", log_prog(), msg);
 }
 
+/* check: refuse a configuration whose requests would all fail at their
+ * first provisioning step: at start (TERMINAL: on stderr too) and at a
+ * reload (the log only: nobody is at a terminal then). */
+static int check(struct config *cfg, int terminal)
+{
+	char *err = NULL;
+
+	if (config_check(cfg, &err) < 0) {
+		for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
+			if (terminal)
+				say(line);
+			else
+				log_error("reload: %s", line);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
 static int bind_spm(struct config *cfg)
 {
 	const char *dir = config_str(cfg, "run_directory");
@@ -91,14 +108,8 @@ static int bind_spm(struct config *cfg)
 	char *err = NULL;
 	int dfd;
 
-	/* Refuse a configuration whose requests would all fail at their first
-	 * provisioning step. */
-	if (config_check(cfg, &err) < 0) {
-		for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
-			say(line);
-		free(err);
+	if (check(cfg, 1) < 0)
 		return 1;
-	}
 	/* One pilot at a time, daemon or --once. We are root here and the
 	 * network-facing daemons run as fedmig_user: nothing they could
 	 * have planted in the run directory is followed or trusted. */
@@ -151,8 +162,7 @@ static void on_pass(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if (pilot_pass(spm->p) < 0) {
 		/* The store is unusable: exit so the supervisor backs off. */
-		spm->failed = 1;
-		ev_break(loop, EVBREAK_ALL);
+		server_exit(spm->srv, 1);
 		return;
 	}
 	/* Due work sooner than the poll interval (a planned instant) wakes us. */
@@ -197,18 +207,33 @@ static void helper_lost(const char *cause)
 	log_fatal("%s: restarting fedmig-spm", cause);
 }
 
-/* on_helper: the event loop reaped the helper (it died while we were idle). */
-static void on_helper(struct ev_loop *loop, ev_child *w, int revents)
+/* on_child: the event loop reaped a child; the helper's death (while we
+ * were idle) is the pf module's to handle. */
+static void on_child(void *ctx, pid_t pid, int status)
 {
-	struct spm *spm = w->data;
+	struct spm *spm = ctx;
 
-	pf_helper_exited(spm->pf, w->rstatus);
+	if (pf_helper_pid(spm->pf) > 0 && pid == (pid_t)pf_helper_pid(spm->pf))
+		pf_helper_exited(spm->pf, status);
 }
 
-static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+/*
+ * on_reload: SIGHUP with a valid file: checked as at start, then a pilot
+ * on the new config (between two passes: no step is under way). The store
+ * and the root helper stay (restart_keys below).
+ */
+static int on_reload(void *ctx, struct config *cfg)
 {
-	log_info("signal %d: stopping", w->signum);
-	ev_break(loop, EVBREAK_ALL);
+	struct spm *spm = ctx;
+
+	if (check(cfg, 0) < 0)
+		return -1;
+	pilot_free(&spm->p);
+	config_unref(&spm->cfg);
+	spm->cfg = config_ref(cfg);
+	spm->p = pilot_new(spm->cfg, spm->s, spm->pf);
+	log_info("reloaded: poll every %lld ms", config_time_ms(cfg, "spm_poll_interval"));
+	return 0;
 }
 
 static int run_once(struct spm *spm)
@@ -234,11 +259,30 @@ static int run_once(struct spm *spm)
 	return 0;
 }
 
-static int run_spm(struct config *cfg)
+static int serve(struct spm *spm)
 {
-	struct spm spm = {.cfg = cfg};
+	struct ev_loop *loop = server_loop(spm->srv);
+
+	log_info("started: poll every %lld ms", config_time_ms(spm->cfg, "spm_poll_interval"));
+	ev_timer_init(&spm->pass, on_pass, 0.0, 1.0);
+	spm->pass.data = spm;
+	ev_timer_init(&spm->sweep, on_sweep, 0.1, 1.0);
+	spm->sweep.data = spm;
+	ev_timer_start(loop, &spm->pass);
+	ev_timer_start(loop, &spm->sweep);
+	/* libev reaps every child: the helper's death is learnt by on_child. */
+	int rc = server_serve(spm->srv, spm);
+
+	ev_timer_stop(loop, &spm->pass);
+	ev_timer_stop(loop, &spm->sweep);
+	return rc;
+}
+
+static int run_spm(struct server *srv, struct config *cfg)
+{
+	struct spm spm = {.srv = srv, .cfg = config_ref(cfg)};
 	char *err = NULL;
-	int rc = 0;
+	int rc = 1;
 
 	/* The helper keeps root for postsuper/postkick; we drop it now. */
 	spm.pf = helper;
@@ -246,61 +290,43 @@ static int run_spm(struct config *cfg)
 	if (daemon_drop_privileges(config_str(cfg, "fedmig_user"), &err) < 0) {
 		log_error("%s", err);
 		free(err);
-		pf_close(&spm.pf);
-		return 1;
+		goto out;
 	}
 	spm.s = store_open(config_str(cfg, "state_database"), STORE_RDWR,
 			   (int)config_time_ms(cfg, "store_busy_timeout"), &err);
 	if (spm.s == NULL) {
 		log_error("%s", err);
 		free(err);
-		pf_close(&spm.pf);
-		return 1;
+		goto out;
 	}
 	spm.p = pilot_new(cfg, spm.s, spm.pf);
 	pf_on_lost(spm.pf, helper_lost);
-	if (once) {
-		rc = run_once(&spm);
-	} else {
-		struct ev_loop *loop = EV_DEFAULT;
-
-		log_info("started: poll every %lld ms", config_time_ms(cfg, "spm_poll_interval"));
-		ev_timer_init(&spm.pass, on_pass, 0.0, 1.0);
-		spm.pass.data = &spm;
-		ev_timer_init(&spm.sweep, on_sweep, 0.1, 1.0);
-		spm.sweep.data = &spm;
-		ev_signal_init(&spm.sigterm, on_signal, SIGTERM);
-		ev_signal_init(&spm.sigint, on_signal, SIGINT);
-		ev_timer_start(loop, &spm.pass);
-		ev_timer_start(loop, &spm.sweep);
-		ev_signal_start(loop, &spm.sigterm);
-		ev_signal_start(loop, &spm.sigint);
-		if (pf_helper_pid(spm.pf) > 0) {
-			/* libev reaps every child: its death is learnt here; one
-			 * before the loop existed is found by the fed signal. */
-			ev_child_init(&spm.helper, on_helper, (int)pf_helper_pid(spm.pf), 0);
-			spm.helper.data = &spm;
-			ev_child_start(loop, &spm.helper);
-			ev_feed_signal(SIGCHLD);
-		}
-		ev_run(loop, 0);
-		rc = spm.failed;
-	}
+	rc = once ? run_once(&spm) : serve(&spm);
+out:
 	pilot_free(&spm.p);
 	store_close(&spm.s);
 	pf_close(&spm.pf);
+	config_unref(&spm.cfg);
 	return rc;
 }
+
+static const char *const restart_keys[] = {"state_database", "store_busy_timeout",
+					   "run_directory", "postfix_command_directory",
+					   "postfix_config_directory", NULL};
 
 static const struct server_ops ops = {
 	.name = "fedmig-spm",
 	.synopsis = "the fedmig migration pilot: state machine, switches, release sweeps",
-	.opts = "1",
-	.longopts = (const struct option[]){{"once", no_argument, NULL, '1'}, {NULL, 0, NULL, 0}},
-	.opts_help = "  -1, --once  process everything due, finish the sweeps, exit (cron)\n",
+	.opts = (const struct server_opt[]){
+		{'1', "once", NULL, "process everything due, finish the sweeps, exit (cron)"},
+		{0, NULL, NULL, NULL},
+	},
 	.option = option,
 	.bind = bind_spm,
 	.run = run_spm,
+	.child = on_child,
+	.reload = on_reload,
+	.restart_keys = restart_keys,
 	.keep_root = 1,
 };
 

@@ -19,3 +19,5 @@ INTEG_TESTS += tests/integ/runner_self.sh
 # among the part libraries, which every unit test links (a program never).
 PART_LIBS += $(O)/tests/libtestutil.a
 $(O)/tests/libtestutil.a: $(O)/tests/unit/testutil.o
+# SIGHUP reloads policyd's and spm's configuration (lib/server.h).
+INTEG_TESTS += tests/integ/reload.sh
