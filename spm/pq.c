@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "pq.h"
+#include "qid.h"
 #include "xalloc.h"
 
 /* Postfix nests nothing deeper than recipients[].{...}: 4 levels. */
@@ -24,19 +25,6 @@ static void add_rcpt(struct pq_msg *m, const char *a, size_t len)
 	if (addr_normalize(a, len, ADDR_FOLD_LOCAL | ADDR_INTERNAL, m->rcpt[m->nrcpt], &why) < 0)
 		snprintf(m->rcpt[m->nrcpt], ADDR_MAX, "%.*s", len < ADDR_MAX ? (int)len : 0, a);
 	m->nrcpt++;
-}
-
-static int valid_queue_id(const char *id)
-{
-	size_t n = strlen(id);
-
-	if (n == 0 || n > 63)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'A' && id[i] <= 'Z') ||
-		      (id[i] >= 'a' && id[i] <= 'z')))
-			return 0;
-	return 1;
 }
 
 static int depth_ok(const json_t *v, int depth)
@@ -88,7 +76,7 @@ int pq_parse_msg(const char *line, size_t len, struct pq_msg *m, const char **wh
 		*why_r = "queue_name or queue_id missing";
 		goto out;
 	}
-	if (!valid_queue_id(json_string_value(qid)) ||
+	if (!qid_valid(json_string_value(qid)) ||
 	    json_string_length(qid) != strlen(json_string_value(qid))) {
 		*why_r = "bad queue_id";
 		goto out;

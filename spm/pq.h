@@ -7,7 +7,7 @@
  * form, see addr.h; an address that does not normalise is kept as
  * given, truncated). Other members are skipped whatever they hold. Fails
  * (-1, *WHY_R static) on bad JSON, nesting deeper than 16, a missing
- * queue_id or queue_name, a queue id that is not [0-9A-Za-z]{1,63}, more
+ * queue_id or queue_name, a queue id that is not one (qid.h), more
  * than PQ_MAX_RCPT recipients. Free M with pq_msg_clear() either way.
  *
  * pq_reader: feed any number of bytes; pq_feed() calls FN for every

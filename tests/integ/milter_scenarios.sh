@@ -127,25 +127,25 @@ scenario switched
 scenario multi
 scenario status
 
-logged "HELD1: hold rcpt=<alice@example.org> request=42 reason=held$"
+logged "8D1E01: hold rcpt=<alice@example.org> request=42 reason=held$"
 logged "HELD2: hold rcpt=<alice@s1.example.org> request=42 reason=held$"
-logged "SWAFTER: hold rcpt=<bob@example.org> request=43 reason=switched$"
-logged "MULTI1: hold rcpt=<alice@example.org> request=42 reason=held$"
+logged "8D1E03: hold rcpt=<bob@example.org> request=43 reason=switched$"
+logged "8D1E02: hold rcpt=<alice@example.org> request=42 reason=held$"
 logged "PASS1: pass rcpt=<carol@example.org>$"
 logged "SWBEFORE1: pass rcpt=<bob@example.org>$"
 logged "NOQUEUE: tempfail reason=\"no queue ID"
 grep -qE "(PASS|SWBEFORE|ABORTED|STATUS).*: hold" "$LOG" && fail "a message that must pass was held"
 [ "$(grep -c ': hold ' "$LOG")" = 4 ] || fail "expected 4 hold lines: $(grep ': hold ' "$LOG")"
 
-[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='HELD1'")" = "42|alice@example.org" ] ||
-	fail "held_messages HELD1: $(row "SELECT * FROM held_messages WHERE queue_id='HELD1'")"
-[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='SWAFTER'")" = $'43|carol@example.org\tbob@example.org' ] ||
-	fail "held_messages SWAFTER: $(row "SELECT * FROM held_messages WHERE queue_id='SWAFTER'")"
-[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='MULTI1'")" = $'42|carol@example.org\talice@example.org\tx@elsewhere.net' ] ||
-	fail "held_messages MULTI1: $(row "SELECT * FROM held_messages WHERE queue_id='MULTI1'")"
+[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='8D1E01'")" = "42|alice@example.org" ] ||
+	fail "held_messages 8D1E01: $(row "SELECT * FROM held_messages WHERE queue_id='8D1E01'")"
+[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='8D1E03'")" = $'43|carol@example.org\tbob@example.org' ] ||
+	fail "held_messages 8D1E03: $(row "SELECT * FROM held_messages WHERE queue_id='8D1E03'")"
+[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='8D1E02'")" = $'42|carol@example.org\talice@example.org\tx@elsewhere.net' ] ||
+	fail "held_messages 8D1E02: $(row "SELECT * FROM held_messages WHERE queue_id='8D1E02'")"
 [ "$(row "SELECT count(*) FROM held_messages")" = 4 ] ||
 	fail "held_messages: $(row "SELECT queue_id FROM held_messages")"
-held_at=$(row "SELECT held_at FROM held_messages WHERE queue_id='HELD1'")
+held_at=$(row "SELECT held_at FROM held_messages WHERE queue_id='8D1E01'")
 [ "$held_at" -ge "$now" ] 2>/dev/null || fail "held_at $held_at before the test began ($now)"
 
 # The directory cannot be read: removed, replaced by garbage, unreadable.

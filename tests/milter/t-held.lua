@@ -1,7 +1,7 @@
 -- A held recipient: quarantined, the queue ID recorded for the release.
 dofile(TESTDIR .. "/common.lua")
 local conn = connect()
-envelope(conn, "HELD1", {"<Alice@Example.ORG>"})
+envelope(conn, "8D1E01", {"<Alice@Example.ORG>"})
 expect(conn, SMFIR_CONTINUE, true, "held recipient")
 check(mt.eom_check(conn, MT_QUARANTINE, "fedmig: request 42: <alice@example.org> held for migration"),
 	"quarantine reason")

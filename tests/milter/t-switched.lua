@@ -3,7 +3,7 @@
 -- before MAIL FROM: pass.
 dofile(TESTDIR .. "/common.lua")
 local conn = connect()
-envelope(conn, "SWAFTER", {"<carol@example.org>", "<bob@example.org>"})
+envelope(conn, "8D1E03", {"<carol@example.org>", "<bob@example.org>"})
 wait_open(1)
 -- The switch, as store_dir_switch records it, while the transaction is open.
 sql("UPDATE directory SET system='s2', physical='bob@s2.example.org', held=0, " ..
