@@ -16,8 +16,8 @@ check(mt.eom_check(conn, MT_QUARANTINE, "fedmig: request 43: <bob@example.org> h
 -- The next transaction began after the switch: it passes, by its access
 -- address and by the former physical address alike.
 mt.sleep(0.05)
-envelope(conn, "SWBEFORE1", {"<bob@example.org>"})
+envelope(conn, "5BEF01", {"<bob@example.org>"})
 expect(conn, SMFIR_CONTINUE, false, "switched before MAIL FROM")
-envelope(conn, "SWBEFORE2", {"<bob@s1.example.org>", "<dave@example.org>"})
+envelope(conn, "5BEF02", {"<bob@s1.example.org>", "<dave@example.org>"})
 expect(conn, SMFIR_CONTINUE, false, "switched long before MAIL FROM")
 mt.disconnect(conn)
