@@ -1,5 +1,6 @@
-/* What fedmig-spm reads from outside: postqueue -j lines and the milter's
- * status line. Tables of hostile input, fed whole and one byte at a time. */
+/* What fedmig-spm reads from Postfix: postqueue -j lines (the milter's
+ * status line: test_mstatus). Tables of hostile input, fed whole and one
+ * byte at a time. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,52 +150,6 @@ START_TEST(test_reader_bytewise)
 }
 END_TEST
 
-static const struct {
-	const char *in;
-	int ok;
-	long long oldest, open;
-} status[] = {
-	{"oldest=0 open=0\n", 1, 0, 0},
-	{"oldest=1700000000123456 open=3\n", 1, 1700000000123456LL, 3},
-	{"oldest=5 open=1\r\n", 1, 5, 1},
-	{"open=1 oldest=5", 1, 5, 1},
-	{"oldest=5 open=1 extra=x\n", 1, 5, 1},
-	{"oldest=5\n", 0, 0, 0},
-	{"oldest=-1 open=0\n", 0, 0, 0},
-	{"oldest= open=0\n", 0, 0, 0},
-	{"oldest=5  open=1\n", 0, 0, 0},
-	{"oldest=5 open=1 oldest=6\n", 0, 0, 0},
-	{"oldest=99999999999999999999 open=0\n", 0, 0, 0},
-	{"=5 open=1\n", 0, 0, 0},
-	{"oldest=5 open=1\x01\n", 0, 0, 0},
-	{"", 0, 0, 0},
-};
-
-START_TEST(test_status_table)
-{
-	long long oldest = -7, open = -7;
-	int rc = pq_parse_status(status[_i].in, strlen(status[_i].in), &oldest, &open);
-
-	ck_assert_msg((rc == 0) == status[_i].ok, "case %d: rc %d", _i, rc);
-	if (status[_i].ok) {
-		ck_assert_int_eq(oldest, status[_i].oldest);
-		ck_assert_int_eq(open, status[_i].open);
-	}
-}
-END_TEST
-
-/* A prefix of a good status line is never taken for a whole one. */
-START_TEST(test_status_prefixes)
-{
-	const char *line = "oldest=1700000000123456 open=3\n";
-	long long o, n;
-
-	for (size_t len = 0; len < strlen(line) - 1; len++)
-		ck_assert_msg(pq_parse_status(line, len, &o, &n) < 0 || len >= strlen(line) - 2,
-			      "prefix %zu parsed", len);
-}
-END_TEST
-
 int main(void)
 {
 	Suite *s = suite_create("spm_pq");
@@ -203,8 +158,6 @@ int main(void)
 	tcase_add_loop_test(tc, test_msg_table, 0, sizeof(msgs) / sizeof(msgs[0]));
 	tcase_add_test(tc, test_msg_long_rcpt);
 	tcase_add_test(tc, test_reader_bytewise);
-	tcase_add_loop_test(tc, test_status_table, 0, sizeof(status) / sizeof(status[0]));
-	tcase_add_test(tc, test_status_prefixes);
 	suite_add_tcase(s, tc);
 	return ck_run(s);
 }
