@@ -20,7 +20,6 @@
 #include "timeutil.h"
 #include "xalloc.h"
 
-#define IMPORT_MAX_FIELD 1024
 
 static int cmd_submit(struct ctl *ctl, int argc, char **argv);
 static int cmd_import(struct ctl *ctl, int argc, char **argv);
@@ -151,7 +150,7 @@ static void import_error(struct import *im, int line, const char *fmt, ...)
 	im->errors++;
 }
 
-static void import_record(struct import *im, struct csv *csv)
+static void import_record(struct import *im, const struct csv *csv)
 {
 	int line = csv_line(csv);
 	size_t nf = csv_nfields(csv), len;
@@ -211,14 +210,23 @@ static void import_record(struct import *im, struct csv *csv)
 	im->v[im->n++] = r;
 }
 
-static const struct import *dup_im; /* qsort has no context argument */
-
-static int cmp_access(const void *a, const void *b)
+static void import_row(void *ctx, const struct csv *csv, const char *error)
 {
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	int c = strcmp(dup_im->v[i].access, dup_im->v[j].access);
+	struct import *im = ctx;
 
-	return c ? c : dup_im->lines[i] - dup_im->lines[j];
+	if (error)
+		import_error(im, csv_line(csv), "%s", error);
+	else
+		import_record(im, csv);
+}
+
+static int cmp_access(const void *a, const void *b, void *ctx)
+{
+	const struct import *im = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(im->v[i].access, im->v[j].access);
+
+	return c ? c : im->lines[i] - im->lines[j];
 }
 
 /* import_dups: an address twice in the file is an error on its later
@@ -229,8 +237,7 @@ static void import_dups(struct import *im)
 
 	for (size_t i = 0; i < im->n; i++)
 		ix[i] = i;
-	dup_im = im;
-	qsort(ix, im->n, sizeof(*ix), cmp_access);
+	qsort_r(ix, im->n, sizeof(*ix), cmp_access, im);
 	for (size_t k = 1; k < im->n; k++)
 		if (strcmp(im->v[ix[k]].access, im->v[ix[k - 1]].access) == 0)
 			import_error(im, im->lines[ix[k]], "%s already on line %d",
@@ -242,10 +249,7 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
 {
 	struct import im = {ctl, NULL, NULL, NULL, 0, 0, 0, time_now_us()};
 	int dry_run = 0, rc = 1;
-	struct csv *csv;
-	FILE *fp;
-	char buf[65536];
-	size_t n;
+	char *err = NULL;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--dry-run") == 0)
@@ -257,42 +261,11 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
 	}
 	if (im.file == NULL)
 		return ctl_usage(cmd_of(cmd_import));
-	fp = strcmp(im.file, "-") == 0 ? stdin : fopen(im.file, "r");
-	if (fp == NULL) {
-		fprintf(stderr, "fedmigctl: open %s: %s\n", im.file, strerror(errno));
-		return 1;
+	if (csv_read_file(im.file, import_row, &im, &err) < 0) {
+		fprintf(stderr, "fedmigctl: %s\n", err);
+		free(err);
+		goto out;
 	}
-	csv = csv_new(IMPORT_MAX_FIELD, 16);
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
-		size_t off = 0, used;
-
-		while (off < n) {
-			enum csv_status st = csv_next(csv, buf + off, n - off, &used);
-
-			off += used;
-			if (st == CSV_RECORD)
-				import_record(&im, csv);
-			else if (st == CSV_ERROR)
-				import_error(&im, csv_line(csv), "%s", csv_error(csv));
-			else
-				break;
-		}
-	}
-	for (;;) {
-		enum csv_status st = csv_finish(csv);
-
-		if (st == CSV_RECORD)
-			import_record(&im, csv);
-		else if (st == CSV_ERROR)
-			import_error(&im, csv_line(csv), "%s", csv_error(csv));
-		else
-			break;
-	}
-	if (ferror(fp))
-		import_error(&im, 0, "read error");
-	if (fp != stdin)
-		fclose(fp);
-	csv_free(&csv);
 	import_dups(&im);
 	if (im.errors) {
 		fprintf(stderr, "fedmigctl: %s: %d errors, nothing imported\n", im.file, im.errors);
