@@ -11,6 +11,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "store.h"
 
@@ -40,8 +42,21 @@ int ctl_addr(const struct ctl *ctl, const char *in, char out[ADDR_MAX], const ch
  * control bytes escaped) and return -1. */
 int ctl_normalize(const struct ctl *ctl, const char *in, char out[ADDR_MAX]);
 
-/* ctl_json_str: S as a JSON string on FP. */
-void ctl_json_str(FILE *fp, const char *s);
+/*
+ * --json (ctl_json.c), with jansson. ctl_json_ok: V, or exit 1 when
+ * jansson could not allocate it (NULL). ctl_json_string: S as a JSON
+ * string, each byte that is not valid UTF-8 replaced by U+FFFD (a
+ * reason may quote anything a server said). ctl_json_tenths: X rounded to
+ * a tenth, the precision fedmigctl shows. ctl_json_put: V (reference
+ * taken) on FP, compact, members in insertion order. ctl_json_put_open:
+ * the object OBJ (reference taken) without its closing brace, for members
+ * streamed after it.
+ */
+json_t *ctl_json_ok(json_t *v);
+json_t *ctl_json_string(const char *s);
+double ctl_json_tenths(double x);
+void ctl_json_put(FILE *fp, json_t *v);
+void ctl_json_put_open(FILE *fp, json_t *obj);
 
 struct req;
 /* ctl_req_reason: why R is not moving on: its own reason, else the last

@@ -11,54 +11,6 @@
 #include "store_req.h"
 #include "store_smd.h"
 
-/* utf8_len: the length of the valid UTF-8 character at P (RFC 3629: no
- * overlong form, no surrogate, nothing beyond U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (*p < 0xc2 || *p > 0xf4)
-		return 0;
-	if (*p == 0xe0)
-		lo = 0xa0;
-	else if (*p == 0xed)
-		hi = 0x9f;
-	else if (*p == 0xf0)
-		lo = 0x90;
-	else if (*p == 0xf4)
-		hi = 0x8f;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-void ctl_json_str(FILE *fp, const char *s)
-{
-	fputc('"', fp);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		size_t n;
-
-		if (*p == '"' || *p == '\\') {
-			fprintf(fp, "\\%c", *p);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(fp, "\\u%04x", *p);
-		} else if (*p < 0x80) {
-			fputc(*p, fp);
-		} else if ((n = utf8_len(p)) > 0) {
-			fwrite(p, 1, n, fp);
-			p += n - 1;
-		} else {
-			/* A server's text may be anything; the output stays JSON. */
-			fputs("\\ufffd", fp);
-		}
-	}
-	fputc('"', fp);
-}
-
 const char *ctl_req_reason(struct store *s, const struct req *r, char *buf, size_t len)
 {
 	struct smd_status st;
@@ -83,7 +35,7 @@ const char *ctl_req_reason(struct store *s, const struct req *r, char *buf, size
 struct states {
 	FILE *fp;
 	long long created;
-	int json, first;
+	json_t *json; /* the "states" array, or NULL for text */
 };
 
 static int print_state(void *ctx, const struct req_hist *h)
@@ -92,11 +44,11 @@ static int print_state(void *ctx, const struct req_hist *h)
 	double secs = (double)(h->at - st->created) / 1e6;
 
 	if (st->json)
-		fprintf(st->fp, "%s{\"state\":%d,\"after_s\":%.1f}", st->first ? "" : ",", h->to,
-			secs);
+		json_array_append_new(st->json, ctl_json_ok(json_pack("{s:i,s:f}", "state", h->to,
+								      "after_s",
+								      ctl_json_tenths(secs))));
 	else
 		fprintf(st->fp, " %d@%.1f", h->to, secs);
-	st->first = 0;
 	return 0;
 }
 
@@ -106,27 +58,40 @@ struct addr_table {
 	int json, first, err;
 };
 
+/* address_json: R's row for --json; its "states" array is filled after. */
+static json_t *address_json(const struct req *r, const struct smd_status *job, int have_job,
+			    double hold_ms)
+{
+	return ctl_json_ok(json_pack(
+		"{s:I,s:o,s:s,s:o,s:o,s:o,s:[]}", "id", (json_int_t)r->id, "address",
+		ctl_json_string(r->access), "state", state_name(r->state), "hold_ms",
+		hold_ms < 0 ? json_null() : json_real(ctl_json_tenths(hold_ms)), "copied",
+		have_job ? json_integer(job->msgs_done) : json_null(), "verified",
+		have_job ? json_boolean(job->state == SMD_DONE) : json_null(), "states"));
+}
+
 static int address_row(void *ctx, const struct req *r)
 {
 	struct addr_table *t = ctx;
 	struct smd_status job;
 	int have_job = store_smd_status(t->s, r->id, &job) == STORE_OK;
 	const char *verified = !have_job ? "-" : job.state == SMD_DONE ? "yes" : "no";
-	struct states st = {t->fp, r->created, t->json, 1};
+	struct states st = {t->fp, r->created, NULL};
 	char hold[32] = "-", copied[32] = "-";
+	double hold_ms = -1;
+	json_t *row = NULL;
 
-	if (r->hold_at > 0 && r->release_at > r->hold_at)
-		snprintf(hold, sizeof(hold), "%.1f", (double)(r->release_at - r->hold_at) / 1e3);
+	if (r->hold_at > 0 && r->release_at > r->hold_at) {
+		hold_ms = (double)(r->release_at - r->hold_at) / 1e3;
+		snprintf(hold, sizeof(hold), "%.1f", hold_ms);
+	}
 	if (have_job)
 		snprintf(copied, sizeof(copied), "%lld", job.msgs_done);
 	if (t->json) {
-		fprintf(t->fp, "%s{\"id\":%lld,\"address\":", t->first ? "" : ",", r->id);
-		ctl_json_str(t->fp, r->access);
-		fprintf(t->fp, ",\"state\":\"%s\",\"hold_ms\":%s,\"copied\":%s,\"verified\":%s,"
-			       "\"states\":[",
-			state_name(r->state), hold[0] == '-' ? "null" : hold,
-			have_job ? copied : "null",
-			!have_job ? "null" : job.state == SMD_DONE ? "true" : "false");
+		row = address_json(r, &job, have_job, hold_ms);
+		st.json = json_object_get(row, "states");
+		if (!t->first)
+			fputc(',', t->fp);
 	} else {
 		if (t->first)
 			fprintf(t->fp, "%-32s %-15s %9s %8s %8s  %s\n", "ADDRESS", "STATE",
@@ -136,10 +101,14 @@ static int address_row(void *ctx, const struct req *r)
 	}
 	t->first = 0;
 	if (store_req_history(t->s, r->id, print_state, &st) < 0) {
+		json_decref(row);
 		t->err = 1;
 		return -1;
 	}
-	fputs(t->json ? "]}" : "\n", t->fp);
+	if (row)
+		ctl_json_put(t->fp, row);
+	else
+		fputc('\n', t->fp);
 	return 0;
 }
 

@@ -374,46 +374,44 @@ struct lister {
 	int first;
 };
 
-/* print_job_json: ,"KEY":{...} for the data mover's job JOB_ID, if any. */
-static void print_job_json(struct store *s, long long job_id, const char *key)
+/* job_json: O (reference kept) with the data mover's progress ST added:
+ * its state under STATE_KEY, then the counters and the reason. */
+static json_t *job_json(json_t *o, const char *state_key, const struct smd_status *st)
 {
-	struct smd_status st;
+	json_t *job = ctl_json_ok(json_pack(
+		"{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:o}", state_key, smd_state_name(st->state),
+		"folders_done", (json_int_t)st->folders_done, "folders_total",
+		(json_int_t)st->folders_total, "messages_done", (json_int_t)st->msgs_done,
+		"messages_total", (json_int_t)st->msgs_total, "bytes_done",
+		(json_int_t)st->bytes_done, "bytes_total", (json_int_t)st->bytes_total, "attempts",
+		st->attempts, "reason", ctl_json_string(st->reason)));
 
-	if (store_smd_status(s, job_id, &st) != STORE_OK)
-		return;
-	printf(",\"%s\":{\"state\":\"%s\",\"folders_done\":%lld,\"folders_total\":%lld,"
-	       "\"messages_done\":%lld,\"messages_total\":%lld,\"bytes_done\":%lld,"
-	       "\"bytes_total\":%lld,\"attempts\":%d,\"reason\":",
-	       key, smd_state_name(st.state), st.folders_done, st.folders_total, st.msgs_done,
-	       st.msgs_total, st.bytes_done, st.bytes_total, st.attempts);
-	ctl_json_str(stdout, st.reason);
-	printf("}");
+	if (json_object_update(ctl_json_ok(o), job) < 0)
+		ctl_json_ok(NULL);
+	json_decref(job);
+	return o;
 }
 
-/* print_req_json: R as one JSON object; with S, also its copy jobs. */
-static void print_req_json(const struct req *r, struct store *s)
+/* req_json: R as one JSON object; with S, also its copy jobs. */
+static json_t *req_json(const struct req *r, struct store *s)
 {
-	printf("{\"id\":%lld,\"address\":", r->id);
-	ctl_json_str(stdout, r->access);
-	printf(",\"target\":");
-	ctl_json_str(stdout, r->target_system);
-	printf(",\"scenario\":");
-	ctl_json_str(stdout, r->scenario);
-	printf(",\"state\":%d,\"state_name\":\"%s\",\"batch\":%lld,\"planned_at\":%lld,"
-	       "\"attempts\":%d,\"hold_at\":%lld,\"switch_at\":%lld,\"release_at\":%lld,"
-	       "\"reason\":",
-	       r->state, state_name(r->state), r->batch_id, r->planned_at, r->attempts, r->hold_at,
-	       r->switch_at, r->release_at);
-	ctl_json_str(stdout, r->reason);
-	printf(",\"source_physical\":");
-	ctl_json_str(stdout, r->source_physical);
-	printf(",\"target_physical\":");
-	ctl_json_str(stdout, r->target_physical);
-	if (s) {
-		print_job_json(s, r->id, "copy");
-		print_job_json(s, -r->id, "copy_back");
-	}
-	printf("}");
+	json_t *o = ctl_json_ok(json_pack(
+		"{s:I,s:o,s:o,s:o,s:i,s:s,s:I,s:I,s:i,s:I,s:I,s:I,s:o,s:o,s:o}", "id",
+		(json_int_t)r->id, "address", ctl_json_string(r->access), "target",
+		ctl_json_string(r->target_system), "scenario", ctl_json_string(r->scenario),
+		"state", r->state, "state_name", state_name(r->state), "batch",
+		(json_int_t)r->batch_id, "planned_at", (json_int_t)r->planned_at, "attempts",
+		r->attempts, "hold_at", (json_int_t)r->hold_at, "switch_at", (json_int_t)r->switch_at,
+		"release_at", (json_int_t)r->release_at, "reason", ctl_json_string(r->reason),
+		"source_physical", ctl_json_string(r->source_physical), "target_physical",
+		ctl_json_string(r->target_physical)));
+	struct smd_status st;
+
+	if (s && store_smd_status(s, r->id, &st) == STORE_OK)
+		json_object_set_new(o, "copy", job_json(json_object(), "state", &st));
+	if (s && store_smd_status(s, -r->id, &st) == STORE_OK)
+		json_object_set_new(o, "copy_back", job_json(json_object(), "state", &st));
+	return o;
 }
 
 static int list_one(void *ctx, const struct req *r)
@@ -424,7 +422,7 @@ static int list_one(void *ctx, const struct req *r)
 
 	if (l->ctl->json) {
 		printf("%s\n  ", l->first ? "[" : ",");
-		print_req_json(r, NULL);
+		ctl_json_put(stdout, req_json(r, NULL));
 	} else {
 		if (l->first)
 			printf("%-6s %-32s %-8s %-15s %-19s %s\n", "ID", "ADDRESS", "TARGET", "STATE",
@@ -510,7 +508,7 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	if (find_request(ctl, argv[0], &r) < 0)
 		return 1;
 	if (ctl->json) {
-		print_req_json(&r, ctl_store(ctl));
+		ctl_json_put(stdout, req_json(&r, ctl_store(ctl)));
 		printf("\n");
 		return 0;
 	}
@@ -719,11 +717,12 @@ static int report_failure(void *ctx, const struct req *r)
 	if (!state_is_offline(r->state) && *reason == '\0')
 		return 0;
 	if (f->json) {
-		printf("%s{\"id\":%lld,\"address\":", f->first ? "" : ",", r->id);
-		ctl_json_str(stdout, r->access);
-		printf(",\"state\":\"%s\",\"reason\":", state_name(r->state));
-		ctl_json_str(stdout, reason);
-		printf("}");
+		if (!f->first)
+			putchar(',');
+		ctl_json_put(stdout, json_pack("{s:I,s:o,s:s,s:o}", "id", (json_int_t)r->id,
+					       "address", ctl_json_string(r->access), "state",
+					       state_name(r->state), "reason",
+					       ctl_json_string(reason)));
 	} else {
 		if (f->first)
 			printf("failures and retries:\n");
@@ -754,16 +753,15 @@ static int report_copy(void *ctx, const struct req *r)
 	if (c->json) {
 		if (store_smd_status(c->s, r->id, &st) != STORE_OK)
 			return 0;
-		printf("%s{\"id\":%lld,\"address\":", c->first ? "" : ",", r->id);
-		ctl_json_str(stdout, r->access);
-		printf(",\"state\":\"%s\",\"copy\":\"%s\",\"folders_done\":%lld,"
-		       "\"folders_total\":%lld,\"messages_done\":%lld,\"messages_total\":%lld,"
-		       "\"bytes_done\":%lld,\"bytes_total\":%lld,\"attempts\":%d,\"reason\":",
-		       state_name(r->state), smd_state_name(st.state), st.folders_done,
-		       st.folders_total, st.msgs_done, st.msgs_total, st.bytes_done, st.bytes_total,
-		       st.attempts);
-		ctl_json_str(stdout, st.reason);
-		printf("}");
+		json_t *o = ctl_json_ok(json_pack("{s:I,s:o,s:s}", "id", (json_int_t)r->id,
+						  "address", ctl_json_string(r->access), "state",
+						  state_name(r->state)));
+
+		/* "state" is the request's here, the job's is "copy". */
+		job_json(o, "copy", &st);
+		if (!c->first)
+			putchar(',');
+		ctl_json_put(stdout, o);
 	} else {
 		if (copy_line(c->s, r->id, "copy", line, sizeof(line)) < 0)
 			return 0;
@@ -786,7 +784,7 @@ static long long pct(const long long *v, size_t n, int p)
 
 struct counts_print {
 	const long long *counts;
-	int json, first;
+	json_t *json; /* the "states" object, or NULL for text */
 };
 
 static void print_count(void *ctx, int state)
@@ -796,10 +794,9 @@ static void print_count(void *ctx, int state)
 	if (state >= STATE_SLOTS || c->counts[state] == 0)
 		return;
 	if (c->json)
-		printf("%s\"%s\":%lld", c->first ? "" : ",", state_name(state), c->counts[state]);
+		json_object_set_new(c->json, state_name(state), json_integer(c->counts[state]));
 	else
 		printf("  %-15s %lld\n", state_name(state), c->counts[state]);
-	c->first = 0;
 }
 
 static int cmd_report(struct ctl *ctl, int argc, char **argv)
@@ -830,16 +827,22 @@ static int cmd_report(struct ctl *ctl, int argc, char **argv)
 	}
 	for (int i = 0; i < STATE_SLOTS; i++)
 		total += counts[i];
-	struct counts_print cp = {counts, ctl->json, 1};
+	struct counts_print cp = {counts, NULL};
 	struct failures f = {s, 1, ctl->json};
 	struct req_filter filt = {-1, batch, NULL};
 
 	if (ctl->json) {
-		printf("{\"batch\":%lld,\"requests\":%lld,\"states\":{", batch, total);
+		cp.json = ctl_json_ok(json_object());
 		state_each(print_count, &cp);
-		printf("},\"hold_windows\":{\"count\":%zu,\"p50_ms\":%.1f,\"p99_ms\":%.1f,"
-		       "\"max_ms\":%.1f},",
-		       n, pct(w, n, 50) / 1e3, pct(w, n, 99) / 1e3, n ? w[n - 1] / 1e3 : 0.0);
+		/* Open: the per-request arrays are streamed after it. */
+		ctl_json_put_open(stdout,
+				  json_pack("{s:I,s:I,s:o,s:{s:I,s:f,s:f,s:f}}", "batch",
+					    (json_int_t)batch, "requests", (json_int_t)total, "states",
+					    cp.json, "hold_windows", "count", (json_int_t)n, "p50_ms",
+					    ctl_json_tenths(pct(w, n, 50) / 1e3), "p99_ms",
+					    ctl_json_tenths(pct(w, n, 99) / 1e3), "max_ms",
+					    ctl_json_tenths(n ? w[n - 1] / 1e3 : 0.0)));
+		putchar(',');
 	} else {
 		if (batch)
 			printf("batch %lld: %lld requests\n", batch, total);
