@@ -71,6 +71,19 @@ const char *ctl_req_reason(struct store *s, const struct req *r, char *buf, size
  * member. -1 on a store error (store_errmsg() says which). */
 int ctl_report_addresses(struct store *s, long long batch, int json, FILE *fp);
 
+struct smd_status;
+/* ctl_copy_line: the data mover's job JOB_ID (a request's copy, or its
+ * copy back: the negated id) as "LABEL: state, folders ..., messages ...,
+ * bytes ..." into BUF (LEN bytes); 0, or -1 when there is no such job. */
+int ctl_copy_line(struct store *s, long long job_id, const char *label, char *buf, size_t len);
+/* ctl_job_json: O (reference kept, returned) with the job ST's members:
+ * its state under STATE_KEY, then the counters and the reason. */
+json_t *ctl_job_json(json_t *o, const char *state_key, const struct smd_status *st);
+/* ctl_report: "fedmigctl report" for BATCH (0: all), with the address
+ * table if ADDRESSES, as text or (CTL->json) one JSON document; the exit
+ * status. */
+int ctl_report(struct ctl *ctl, long long batch, int addresses);
+
 extern const struct ctl_cmd ctl_directory_cmds[];
 extern const struct ctl_cmd ctl_request_cmds[];
 

@@ -313,84 +313,10 @@ out:
 
 /* --- list, show --- */
 
-static const char *smd_state_name(enum smd_job_state st)
-{
-	switch (st) {
-	case SMD_QUEUED:
-		return "queued";
-	case SMD_RUNNING:
-		return "running";
-	case SMD_DONE:
-		return "done";
-	case SMD_FAILED:
-		return "failed";
-	}
-	return "unknown";
-}
-
-/* done_of: "N" or "N/M" when the data mover knows the total. */
-static const char *done_of(long long done, long long total, char buf[64])
-{
-	if (total > 0)
-		snprintf(buf, 64, "%lld/%lld", done, total);
-	else
-		snprintf(buf, 64, "%lld", done);
-	return buf;
-}
-
-/*
- * copy_line: the data mover's job JOB_ID (a request's copy, or its copy
- * back after a rollback: the negated id) as "LABEL: state, folders ...,
- * messages ..., bytes ..." into BUF; 0, or -1 when there is no job.
- */
-static int copy_line(struct store *s, long long job_id, const char *label, char *buf,
-		     size_t len)
-{
-	struct smd_status st;
-	char f[64], m[64], b[64], lab[32];
-
-	if (store_smd_status(s, job_id, &st) != STORE_OK)
-		return -1;
-	snprintf(lab, sizeof(lab), "%s:", label);
-	int n = snprintf(buf, len, "%-10s %s, folders %s, messages %s, bytes %s", lab,
-			 smd_state_name(st.state), done_of(st.folders_done, st.folders_total, f),
-			 done_of(st.msgs_done, st.msgs_total, m),
-			 done_of(st.bytes_done, st.bytes_total, b));
-
-	if (n > 0 && (size_t)n < len && st.attempts > 1)
-		n += snprintf(buf + n, len - (size_t)n, ", attempt %d", st.attempts);
-	if (n > 0 && (size_t)n < len && *st.reason) {
-		char shown[1024];
-
-		/* For a terminal: the reason may quote an IMAP server. */
-		snprintf(buf + n, len - (size_t)n, ": %s",
-			 addr_show(st.reason, strlen(st.reason), shown, sizeof(shown)));
-	}
-	return 0;
-}
-
 struct lister {
 	struct ctl *ctl;
 	int first;
 };
-
-/* job_json: O (reference kept) with the data mover's progress ST added:
- * its state under STATE_KEY, then the counters and the reason. */
-static json_t *job_json(json_t *o, const char *state_key, const struct smd_status *st)
-{
-	json_t *job = ctl_json_ok(json_pack(
-		"{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:o}", state_key, smd_state_name(st->state),
-		"folders_done", (json_int_t)st->folders_done, "folders_total",
-		(json_int_t)st->folders_total, "messages_done", (json_int_t)st->msgs_done,
-		"messages_total", (json_int_t)st->msgs_total, "bytes_done",
-		(json_int_t)st->bytes_done, "bytes_total", (json_int_t)st->bytes_total, "attempts",
-		st->attempts, "reason", ctl_json_string(st->reason)));
-
-	if (json_object_update(ctl_json_ok(o), job) < 0)
-		ctl_json_ok(NULL);
-	json_decref(job);
-	return o;
-}
 
 /* req_json: R as one JSON object; with S, also its copy jobs. */
 static json_t *req_json(const struct req *r, struct store *s)
@@ -408,9 +334,9 @@ static json_t *req_json(const struct req *r, struct store *s)
 	struct smd_status st;
 
 	if (s && store_smd_status(s, r->id, &st) == STORE_OK)
-		json_object_set_new(o, "copy", job_json(json_object(), "state", &st));
+		json_object_set_new(o, "copy", ctl_job_json(json_object(), "state", &st));
 	if (s && store_smd_status(s, -r->id, &st) == STORE_OK)
-		json_object_set_new(o, "copy_back", job_json(json_object(), "state", &st));
+		json_object_set_new(o, "copy_back", ctl_job_json(json_object(), "state", &st));
 	return o;
 }
 
@@ -536,9 +462,9 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	}
 	char line[1024];
 
-	if (copy_line(ctl_store(ctl), r.id, "copy", line, sizeof(line)) == 0)
+	if (ctl_copy_line(ctl_store(ctl), r.id, "copy", line, sizeof(line)) == 0)
 		printf("  %s\n", line);
-	if (copy_line(ctl_store(ctl), -r.id, "copy back", line, sizeof(line)) == 0)
+	if (ctl_copy_line(ctl_store(ctl), -r.id, "copy back", line, sizeof(line)) == 0)
 		printf("  %s\n", line);
 	if (r.attempts)
 		printf("  attempts:  %d\n", r.attempts);
@@ -702,108 +628,9 @@ static int cmd_rollback(struct ctl *ctl, int argc, char **argv)
 
 /* --- report --- */
 
-struct failures {
-	struct store *s;
-	int first;
-	int json;
-};
-
-static int report_failure(void *ctx, const struct req *r)
-{
-	struct failures *f = ctx;
-	char why[REQ_REASON_MAX + 64];
-	const char *reason = ctl_req_reason(f->s, r, why, sizeof(why));
-
-	if (!state_is_offline(r->state) && *reason == '\0')
-		return 0;
-	if (f->json) {
-		if (!f->first)
-			putchar(',');
-		ctl_json_put(stdout, json_pack("{s:I,s:o,s:s,s:o}", "id", (json_int_t)r->id,
-					       "address", ctl_json_string(r->access), "state",
-					       state_name(r->state), "reason",
-					       ctl_json_string(reason)));
-	} else {
-		if (f->first)
-			printf("failures and retries:\n");
-		char shown[4 * sizeof(why)];
-
-		printf("  %-32s %-15s %s\n", r->access, state_name(r->state),
-		       addr_show(reason, strlen(reason), shown, sizeof(shown)));
-	}
-	f->first = 0;
-	return 0;
-}
-
-struct copies {
-	struct store *s;
-	int first;
-	int json;
-};
-
-/* report_copy: the data mover's progress of a request in 7 or 8. */
-static int report_copy(void *ctx, const struct req *r)
-{
-	struct copies *c = ctx;
-	struct smd_status st;
-	char line[1024];
-
-	if (r->state != ST_COPYING && r->state != ST_COPIED)
-		return 0;
-	if (c->json) {
-		if (store_smd_status(c->s, r->id, &st) != STORE_OK)
-			return 0;
-		json_t *o = ctl_json_ok(json_pack("{s:I,s:o,s:s}", "id", (json_int_t)r->id,
-						  "address", ctl_json_string(r->access), "state",
-						  state_name(r->state)));
-
-		/* "state" is the request's here, the job's is "copy". */
-		job_json(o, "copy", &st);
-		if (!c->first)
-			putchar(',');
-		ctl_json_put(stdout, o);
-	} else {
-		if (copy_line(c->s, r->id, "copy", line, sizeof(line)) < 0)
-			return 0;
-		if (c->first)
-			printf("copies:\n");
-		printf("  %-32s %-15s %s\n", r->access, state_name(r->state), line);
-	}
-	c->first = 0;
-	return 0;
-}
-
-static long long pct(const long long *v, size_t n, int p)
-{
-	if (n == 0)
-		return 0;
-	size_t i = (n * (size_t)p + 99) / 100;
-
-	return v[i == 0 ? 0 : i - 1];
-}
-
-struct counts_print {
-	const long long *counts;
-	json_t *json; /* the "states" object, or NULL for text */
-};
-
-static void print_count(void *ctx, int state)
-{
-	struct counts_print *c = ctx;
-
-	if (state >= STATE_SLOTS || c->counts[state] == 0)
-		return;
-	if (c->json)
-		json_object_set_new(c->json, state_name(state), json_integer(c->counts[state]));
-	else
-		printf("  %-15s %lld\n", state_name(state), c->counts[state]);
-}
-
 static int cmd_report(struct ctl *ctl, int argc, char **argv)
 {
-	long long batch = 0, counts[STATE_SLOTS], *w = NULL, total = 0;
-	struct store *s;
-	size_t n = 0;
+	long long batch = 0;
 	int addresses = 0;
 
 	for (int i = 0; i < argc; i++) {
@@ -820,58 +647,5 @@ static int cmd_report(struct ctl *ctl, int argc, char **argv)
 			return ctl_usage(cmd_of(cmd_report));
 		}
 	}
-	s = ctl_store(ctl);
-	if (store_req_counts(s, batch, counts) < 0 || store_req_hold_windows(s, batch, &w, &n) < 0) {
-		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
-		return 1;
-	}
-	for (int i = 0; i < STATE_SLOTS; i++)
-		total += counts[i];
-	struct counts_print cp = {counts, NULL};
-	struct failures f = {s, 1, ctl->json};
-	struct req_filter filt = {-1, batch, NULL};
-
-	if (ctl->json) {
-		cp.json = ctl_json_ok(json_object());
-		state_each(print_count, &cp);
-		/* Open: the per-request arrays are streamed after it. */
-		ctl_json_put_open(stdout,
-				  json_pack("{s:I,s:I,s:o,s:{s:I,s:f,s:f,s:f}}", "batch",
-					    (json_int_t)batch, "requests", (json_int_t)total, "states",
-					    cp.json, "hold_windows", "count", (json_int_t)n, "p50_ms",
-					    ctl_json_tenths(pct(w, n, 50) / 1e3), "p99_ms",
-					    ctl_json_tenths(pct(w, n, 99) / 1e3), "max_ms",
-					    ctl_json_tenths(n ? w[n - 1] / 1e3 : 0.0)));
-		putchar(',');
-	} else {
-		if (batch)
-			printf("batch %lld: %lld requests\n", batch, total);
-		else
-			printf("%lld requests\n", total);
-		state_each(print_count, &cp);
-		printf("hold windows: %zu switches, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", n,
-		       pct(w, n, 50) / 1e3, pct(w, n, 99) / 1e3, n ? w[n - 1] / 1e3 : 0.0);
-	}
-	free(w);
-	if (addresses && ctl_report_addresses(s, batch, ctl->json, stdout) < 0) {
-		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
-		return 1;
-	}
-	struct copies cc = {s, 1, ctl->json};
-
-	if (ctl->json)
-		printf("\"copies\":[");
-	if (store_req_each(s, &filt, report_copy, &cc) < 0) {
-		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
-		return 1;
-	}
-	if (ctl->json)
-		printf("],\"failures\":[");
-	if (store_req_each(s, &filt, report_failure, &f) < 0) {
-		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
-		return 1;
-	}
-	if (ctl->json)
-		printf("]}\n");
-	return 0;
+	return ctl_report(ctl, batch, addresses);
 }
