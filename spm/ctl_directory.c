@@ -3,7 +3,6 @@
  * show, lookup (what Postfix gets), and the low-level hold, unhold and
  * switch that fedmig-spm performs (for tests and emergencies).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
