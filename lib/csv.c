@@ -1,3 +1,5 @@
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -322,4 +324,52 @@ int csv_line(const struct csv *c)
 const char *csv_error(const struct csv *c)
 {
 	return c->err;
+}
+
+/* feed: LEN bytes of BUF (LEN 0: the end of input) through C, FN for
+ * every record or error. */
+static void feed(struct csv *c, const char *buf, size_t len, csv_row_fn fn, void *ctx)
+{
+	size_t off = 0, used;
+
+	for (;;) {
+		enum csv_status st;
+
+		if (len == 0)
+			st = csv_finish(c);
+		else if (off < len)
+			st = csv_next(c, buf + off, len - off, &used), off += used;
+		else
+			return;
+		if (st == CSV_MORE)
+			return;
+		fn(ctx, c, st == CSV_ERROR ? csv_error(c) : NULL);
+	}
+}
+
+int csv_read_file(const char *path, csv_row_fn fn, void *ctx, char **err_r)
+{
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char buf[65536];
+	struct csv *c;
+	size_t got;
+	int rc = 0;
+
+	if (fp == NULL) {
+		*err_r = xasprintf("open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	c = csv_new(CSV_MAX_FIELD, CSV_MAX_FIELDS);
+	while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
+		feed(c, buf, got, fn, ctx);
+	if (ferror(fp)) {
+		*err_r = xasprintf("read %s: %s", path, strerror(errno));
+		rc = -1;
+	} else {
+		feed(c, buf, 0, fn, ctx);
+	}
+	csv_free(&c);
+	if (fp != stdin)
+		fclose(fp);
+	return rc;
 }

@@ -16,11 +16,22 @@
  * returns a last record without a line end, an error for an open quote, or
  * CSV_MORE when nothing is left. Lines are counted from 1; csv_line() is
  * the line where the current record (or error) started.
+ *
+ * csv_read_file(): the whole loop for a file fedmigctl imports: PATH ("-"
+ * for stdin) read through a parser with the import limits (a field at
+ * most CSV_MAX_FIELD bytes, a record at most CSV_MAX_FIELDS fields), FN
+ * called for every record (ERROR NULL) and every bad record (ERROR its
+ * reason; the record is then empty), in order, CSV's line set. 0 at the
+ * end of the file, or -1 with *ERR_R ("open PATH: ..." or "read PATH:
+ * ...", caller frees) when it cannot be opened or read.
  */
 #ifndef FEDMIG_CSV_H
 #define FEDMIG_CSV_H
 
 #include <stddef.h>
+
+#define CSV_MAX_FIELD 8192
+#define CSV_MAX_FIELDS 64
 
 enum csv_status { CSV_MORE, CSV_RECORD, CSV_ERROR };
 
@@ -37,5 +48,8 @@ size_t csv_nfields(const struct csv *csv);
 const char *csv_field(const struct csv *csv, size_t i, size_t *len_r);
 int csv_line(const struct csv *csv);
 const char *csv_error(const struct csv *csv);
+
+typedef void (*csv_row_fn)(void *ctx, const struct csv *csv, const char *error);
+int csv_read_file(const char *path, csv_row_fn fn, void *ctx, char **err_r);
 
 #endif

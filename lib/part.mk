@@ -1,15 +1,17 @@
 # libfedmig: the modules every program shares.
 LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/addr.c lib/delim.c lib/csv.c lib/secrets.c lib/store.c lib/store_import.c \
 	lib/store_file.c lib/daemon.c lib/timeutil.c lib/server.c lib/server_loop.c lib/state.c lib/store_req.c lib/store_smd.c \
-	lib/config_check.c
+	lib/config_check.c lib/qid.c lib/backoff.c lib/mstatus.c
 $(LIBFEDMIG): $(LIB_SRCS:%.c=$(O)/%.o)
 
 UNIT_TESTS += $(O)/tests/unit/test_config $(O)/tests/unit/test_addr $(O)/tests/unit/test_delim \
 	$(O)/tests/unit/test_csv $(O)/tests/unit/test_store $(O)/tests/unit/test_secrets \
-	$(O)/tests/unit/test_log $(O)/tests/unit/test_daemon_sock $(O)/tests/unit/test_config_ref
+	$(O)/tests/unit/test_log $(O)/tests/unit/test_daemon_sock $(O)/tests/unit/test_config_ref \
+	$(O)/tests/unit/test_qid $(O)/tests/unit/test_backoff $(O)/tests/unit/test_mstatus
 # test_daemon_sock swaps the socket for a link right after bind.
 $(O)/tests/unit/test_daemon_sock: ALL_LDFLAGS += -Wl,--wrap=bind
-FUZZ_TARGETS += tests/fuzz/fuzz_config.c tests/fuzz/fuzz_addr.c tests/fuzz/fuzz_csv.c tests/fuzz/fuzz_secrets.c
+FUZZ_TARGETS += tests/fuzz/fuzz_config.c tests/fuzz/fuzz_addr.c tests/fuzz/fuzz_csv.c tests/fuzz/fuzz_secrets.c \
+	tests/fuzz/fuzz_mstatus.c
 MANPAGES += man/fedmig.conf.5 man/fedmig.7
 INTEG_TESTS += tests/integ/directory_import.sh
 BENCHES += bench/store

@@ -191,33 +191,39 @@ static char *dup_range(const char *s, const char *e)
 	return r;
 }
 
-int secrets_value(const char *buf, size_t len, const char *path, const char *name,
-		  char **value_r, char **err_r)
+/*
+ * An entry's reader: 1 with the value's bytes [*VS_R, *VE_R) when the
+ * entry S..E is KEY's, 0 for another key's, -1 with a static *WHY_R when
+ * it is malformed.
+ */
+typedef int (*entry_fn)(const char *s, const char *e, const char *key, const char **vs_r,
+			const char **ve_r, const char **why_r);
+
+/* lookup: KEY's value in BUF as READER finds it; with UNIQUE a second
+ * entry for KEY is an error, else the last one wins. 0, 1 (none), -1. */
+static int lookup(const char *buf, size_t len, const char *path, const char *key, entry_fn reader,
+		  int unique, char **value_r, char **err_r)
 {
-	size_t off = 0, nlen = strlen(name);
-	const char *s, *e;
-	int line = 0, rc;
+	size_t off = 0;
+	const char *s, *e, *vs, *ve, *why = NULL;
+	int line = 0, rc, m;
 
 	*value_r = NULL;
 	while ((rc = next_entry(buf, len, path, &off, &line, &s, &e, err_r)) > 0) {
-		const char *eq = memchr(s, '=', (size_t)(e - s)), *ke;
-
-		if (eq == NULL) {
-			*err_r = xasprintf("%s:%d: expected name = value", path, line);
+		if ((m = reader(s, e, key, &vs, &ve, &why)) == 0)
+			continue;
+		if (m > 0 && unique && *value_r) {
+			/* Two passwords for one login: neither is a safe guess. */
+			why = "second line for the same login";
+			m = -1;
+		}
+		if (m < 0) {
+			*err_r = xasprintf("%s:%d: %s", path, line, why);
 			rc = -1;
 			break;
 		}
-		for (ke = eq; ke > s && blank(ke[-1]); ke--)
-			;
-		if ((size_t)(ke - s) != nlen || memcmp(s, name, nlen) != 0)
-			continue;
-		for (s = eq + 1; s < e && blank(*s); s++)
-			;
-		while (e > s && blank(e[-1]))
-			e--;
-		/* The last one wins, as in main.cf. */
 		secrets_wipe(value_r);
-		*value_r = dup_range(s, e);
+		*value_r = dup_range(vs, ve);
 	}
 	if (rc < 0) {
 		secrets_wipe(value_r);
@@ -226,39 +232,59 @@ int secrets_value(const char *buf, size_t len, const char *path, const char *nam
 	return *value_r ? 0 : 1;
 }
 
+static int read_value(const char *s, const char *e, const char *name, const char **vs_r,
+		      const char **ve_r, const char **why_r)
+{
+	const char *eq = memchr(s, '=', (size_t)(e - s)), *ke;
+	size_t nlen = strlen(name);
+
+	if (eq == NULL) {
+		*why_r = "expected name = value";
+		return -1;
+	}
+	for (ke = eq; ke > s && blank(ke[-1]); ke--)
+		;
+	if ((size_t)(ke - s) != nlen || memcmp(s, name, nlen) != 0)
+		return 0;
+	for (s = eq + 1; s < e && blank(*s); s++)
+		;
+	while (e > s && blank(e[-1]))
+		e--;
+	*vs_r = s;
+	*ve_r = e;
+	return 1;
+}
+
+int secrets_value(const char *buf, size_t len, const char *path, const char *name,
+		  char **value_r, char **err_r)
+{
+	/* The last one wins, as in main.cf. */
+	return lookup(buf, len, path, name, read_value, 0, value_r, err_r);
+}
+
+static int read_user(const char *s, const char *e, const char *login, const char **vs_r,
+		     const char **ve_r, const char **why_r)
+{
+	const char *le = s, *p;
+	size_t llen = strlen(login);
+
+	while (le < e && !blank(*le))
+		le++;
+	for (p = le; p < e && blank(*p); p++)
+		;
+	if (p == e) {
+		*why_r = "expected LOGIN PASSWORD";
+		return -1;
+	}
+	if ((size_t)(le - s) != llen || memcmp(s, login, llen) != 0)
+		return 0;
+	*vs_r = p;
+	*ve_r = e;
+	return 1;
+}
+
 int secrets_user(const char *buf, size_t len, const char *path, const char *login,
 		 char **password_r, char **err_r)
 {
-	size_t off = 0, llen = strlen(login);
-	const char *s, *e;
-	int line = 0, rc;
-
-	*password_r = NULL;
-	while ((rc = next_entry(buf, len, path, &off, &line, &s, &e, err_r)) > 0) {
-		const char *le = s, *p;
-
-		while (le < e && !blank(*le))
-			le++;
-		for (p = le; p < e && blank(*p); p++)
-			;
-		if (p == e) {
-			*err_r = xasprintf("%s:%d: expected LOGIN PASSWORD", path, line);
-			rc = -1;
-			break;
-		}
-		if ((size_t)(le - s) != llen || memcmp(s, login, llen) != 0)
-			continue;
-		if (*password_r) {
-			/* Two passwords for one login: neither is a safe guess. */
-			*err_r = xasprintf("%s:%d: second line for the same login", path, line);
-			rc = -1;
-			break;
-		}
-		*password_r = dup_range(p, e);
-	}
-	if (rc < 0) {
-		secrets_wipe(password_r);
-		return -1;
-	}
-	return *password_r ? 0 : 1;
+	return lookup(buf, len, path, login, read_user, 1, password_r, err_r);
 }

@@ -7,6 +7,7 @@
 
 #include "decide.h"
 #include "delim.h"
+#include "qid.h"
 #include "xalloc.h"
 
 int decide_check(struct store *s, const char *delims, struct rcpt *rcpts, size_t n,
@@ -73,19 +74,7 @@ char *decide_join(const struct rcpt *rcpts, size_t n)
 
 int decide_queue_id_ok(const char *qid)
 {
-	size_t n = 0;
-
-	if (qid == NULL)
-		return 0;
-	for (; qid[n]; n++) {
-		char c = qid[n];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
-			return 0;
-		if (n == 32)
-			return 0;
-	}
-	return n > 0;
+	return qid_valid(qid);
 }
 
 /* --- store pool --- */

@@ -54,9 +54,9 @@ const char *decide_reason_name(enum hold_reason r);
 char *decide_join(const struct rcpt *rcpts, size_t n);
 
 /*
- * decide_queue_id_ok: 1 if QID looks like a Postfix queue ID (short or
- * long form: 1 to 32 ASCII letters and digits). The ID goes into logs and
- * the database, and fedmig-spm hands it to postsuper.
+ * decide_queue_id_ok: 1 if QID is a Postfix queue ID (qid.h: short or
+ * long form). The ID goes into logs and the database, and fedmig-spm
+ * hands it to postsuper.
  */
 int decide_queue_id_ok(const char *qid);
 

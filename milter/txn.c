@@ -9,6 +9,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "mstatus.h"
 #include "timeutil.h"
 #include "txn.h"
 #include "xalloc.h"
@@ -77,13 +78,9 @@ size_t txn_status_line(char *buf, size_t size)
 {
 	long long oldest;
 	size_t count;
-	int n;
 
 	txn_oldest(&oldest, &count);
-	n = snprintf(buf, size, "oldest=%lld open=%zu\n", oldest, count);
-	if (n < 0)
-		return 0;
-	return (size_t)n < size ? (size_t)n : size - 1;
+	return mstatus_encode(buf, size, oldest, (long long)count);
 }
 
 /* --- the status socket --- */

@@ -17,9 +17,9 @@
  * cleanup path may call it). txn_oldest() reports the smallest mail_us
  * (0 when none is open) and the count.
  *
- * txn_status_line() writes the one-line answer of the status socket,
- * "oldest=<µs or 0> open=<count>\n", into BUF (SIZE >= TXN_STATUS_MAX) and
- * returns its length.
+ * txn_status_line() writes the one-line answer of the status socket
+ * (lib/mstatus.h) into BUF (SIZE >= TXN_STATUS_MAX) and returns its
+ * length.
  *
  * status_start() serves that line to every connection on the listening
  * socket LFD (from daemon_listen) from a thread of its own, with every
@@ -32,7 +32,9 @@
 
 #include <stddef.h>
 
-#define TXN_STATUS_MAX 64
+#include "mstatus.h"
+
+#define TXN_STATUS_MAX MSTATUS_MAX
 
 struct txn {
 	long long mail_us;

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "lock.h"
 #include "log.h"
 #include "server.h"
@@ -128,11 +129,8 @@ static long long retry_at(const struct config *cfg, int attempts, long long now)
 {
 	if (attempts >= config_int(cfg, "smd_max_attempts"))
 		return 0;
-	long long d = config_time_ms(cfg, "smd_retry_delay") * 1000;
-
-	for (int i = 1; i < attempts && d < 86400LL * 1000000; i++)
-		d *= 2;
-	return now + d;
+	return now + backoff_delay_us(config_time_ms(cfg, "smd_retry_delay") * 1000, attempts,
+				      BACKOFF_CAP_US);
 }
 
 static struct store *open_store(const struct config *cfg)

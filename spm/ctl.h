@@ -11,6 +11,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "store.h"
 
@@ -40,8 +42,21 @@ int ctl_addr(const struct ctl *ctl, const char *in, char out[ADDR_MAX], const ch
  * control bytes escaped) and return -1. */
 int ctl_normalize(const struct ctl *ctl, const char *in, char out[ADDR_MAX]);
 
-/* ctl_json_str: S as a JSON string on FP. */
-void ctl_json_str(FILE *fp, const char *s);
+/*
+ * --json (ctl_json.c), with jansson. ctl_json_ok: V, or exit 1 when
+ * jansson could not allocate it (NULL). ctl_json_string: S as a JSON
+ * string, each byte that is not valid UTF-8 replaced by U+FFFD (a
+ * reason may quote anything a server said). ctl_json_tenths: X rounded to
+ * a tenth, the precision fedmigctl shows. ctl_json_put: V (reference
+ * taken) on FP, compact, members in insertion order. ctl_json_put_open:
+ * the object OBJ (reference taken) without its closing brace, for members
+ * streamed after it.
+ */
+json_t *ctl_json_ok(json_t *v);
+json_t *ctl_json_string(const char *s);
+double ctl_json_tenths(double x);
+void ctl_json_put(FILE *fp, json_t *v);
+void ctl_json_put_open(FILE *fp, json_t *obj);
 
 struct req;
 /* ctl_req_reason: why R is not moving on: its own reason, else the last
@@ -55,6 +70,19 @@ const char *ctl_req_reason(struct store *s, const struct req *r, char *buf, size
  * as STATE@SECONDS after submission; with JSON, an "addresses":[...],
  * member. -1 on a store error (store_errmsg() says which). */
 int ctl_report_addresses(struct store *s, long long batch, int json, FILE *fp);
+
+struct smd_status;
+/* ctl_copy_line: the data mover's job JOB_ID (a request's copy, or its
+ * copy back: the negated id) as "LABEL: state, folders ..., messages ...,
+ * bytes ..." into BUF (LEN bytes); 0, or -1 when there is no such job. */
+int ctl_copy_line(struct store *s, long long job_id, const char *label, char *buf, size_t len);
+/* ctl_job_json: O (reference kept, returned) with the job ST's members:
+ * its state under STATE_KEY, then the counters and the reason. */
+json_t *ctl_job_json(json_t *o, const char *state_key, const struct smd_status *st);
+/* ctl_report: "fedmigctl report" for BATCH (0: all), with the address
+ * table if ADDRESSES, as text or (CTL->json) one JSON document; the exit
+ * status. */
+int ctl_report(struct ctl *ctl, long long batch, int addresses);
 
 extern const struct ctl_cmd ctl_directory_cmds[];
 extern const struct ctl_cmd ctl_request_cmds[];

@@ -3,7 +3,6 @@
  * show, lookup (what Postfix gets), and the low-level hold, unhold and
  * switch that fedmig-spm performs (for tests and emergencies).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +13,6 @@
 #include "timeutil.h"
 #include "xalloc.h"
 
-#define CSV_MAX_FIELD 8192
-#define CSV_MAX_FIELDS 64
 #define IMPORT_FIELDS 4
 
 /* --- a string set remembering the line of each address (duplicates) --- */
@@ -90,6 +87,7 @@ struct import {
 	size_t nrows, cap;
 	struct seen seen;
 	int fold;
+	int have_header;
 };
 
 static void row_error(void *ctx, int line, const char *why)
@@ -248,65 +246,23 @@ static int header_ok(const struct csv *csv)
 	return 1;
 }
 
-/* read_csv: parse FILE into IM, reporting every bad row; -1 on I/O error. */
-static int read_csv(struct import *im, int (*header)(const struct csv *),
-		    void (*record)(struct import *, const struct csv *))
+/* directory_row: the header first, then the rows; a bad first line
+ * counts as the header (it is reported either way). */
+static void directory_row(void *ctx, const struct csv *csv, const char *error)
 {
-	FILE *fp = strcmp(im->file, "-") == 0 ? stdin : fopen(im->file, "r");
-	char buf[65536];
-	size_t got, used, off;
-	int have_header = 0;
-	enum csv_status st;
-	struct csv *csv;
+	struct import *im = ctx;
 
-	if (fp == NULL) {
-		fprintf(stderr, "fedmigctl: open %s: %s\n", im->file, strerror(errno));
-		return -1;
+	if (error) {
+		row_error(im, csv_line(csv), error);
+		im->have_header = 1;
+	} else if (!im->have_header) {
+		im->have_header = 1;
+		if (!header_ok(csv))
+			row_error(im, csv_line(csv), "the first line must be the header "
+						    "access,system,physical,aliases");
+	} else {
+		add_record(im, csv);
 	}
-	csv = csv_new(CSV_MAX_FIELD, CSV_MAX_FIELDS);
-	for (int eof = 0; !eof;) {
-		got = fread(buf, 1, sizeof(buf), fp);
-		if (got == 0) {
-			if (ferror(fp)) {
-				fprintf(stderr, "fedmigctl: read %s: %s\n", im->file, strerror(errno));
-				csv_free(&csv);
-				if (fp != stdin)
-					fclose(fp);
-				return -1;
-			}
-			eof = 1;
-		}
-		off = 0;
-		for (;;) {
-			if (eof)
-				st = csv_finish(csv);
-			else if (off < got)
-				st = csv_next(csv, buf + off, got - off, &used), off += used;
-			else
-				break;
-			if (st == CSV_MORE)
-				break;
-			if (st == CSV_ERROR) {
-				row_error(im, csv_line(csv), csv_error(csv));
-				have_header = 1;
-			} else if (!have_header) {
-				have_header = 1;
-				if (!header(csv))
-					row_error(im, csv_line(csv), "the first line must be the header "
-								   "access,system,physical,aliases");
-			} else {
-				record(im, csv);
-			}
-			if (eof && st == CSV_RECORD)
-				continue;
-		}
-	}
-	if (!have_header)
-		row_error(im, 1, "empty file: the header access,system,physical,aliases is missing");
-	csv_free(&csv);
-	if (fp != stdin)
-		fclose(fp);
-	return 0;
 }
 
 static void free_rows(struct import *im)
@@ -354,10 +310,16 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
 			config_path(ctl->cfg));
 		return 1;
 	}
-	if (read_csv(&im, header_ok, add_record) < 0) {
+	char *err = NULL;
+
+	if (csv_read_file(file, directory_row, &im, &err) < 0) {
+		fprintf(stderr, "fedmigctl: %s\n", err);
+		free(err);
 		free_rows(&im);
 		return 1;
 	}
+	if (!im.have_header)
+		row_error(&im, 1, "empty file: the header access,system,physical,aliases is missing");
 	if (im.errors) {
 		fprintf(stderr, "fedmigctl: %s: %d bad row%s: nothing imported\n", file, im.errors,
 			im.errors == 1 ? "" : "s");

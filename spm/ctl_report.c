@@ -1,63 +1,16 @@
 /*
  * fedmigctl's view of a request beyond its own row: the reason a copy
- * keeps failing (kept by the data mover, not the pilot) and the per-address
- * table of "fedmigctl report --addresses".
+ * keeps failing (kept by the data mover, not the pilot), the data mover's
+ * jobs, and "fedmigctl report" with its per-address table (--addresses).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
 #include "state.h"
 #include "store_req.h"
 #include "store_smd.h"
-
-/* utf8_len: the length of the valid UTF-8 character at P (RFC 3629: no
- * overlong form, no surrogate, nothing beyond U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (*p < 0xc2 || *p > 0xf4)
-		return 0;
-	if (*p == 0xe0)
-		lo = 0xa0;
-	else if (*p == 0xed)
-		hi = 0x9f;
-	else if (*p == 0xf0)
-		lo = 0x90;
-	else if (*p == 0xf4)
-		hi = 0x8f;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-void ctl_json_str(FILE *fp, const char *s)
-{
-	fputc('"', fp);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		size_t n;
-
-		if (*p == '"' || *p == '\\') {
-			fprintf(fp, "\\%c", *p);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(fp, "\\u%04x", *p);
-		} else if (*p < 0x80) {
-			fputc(*p, fp);
-		} else if ((n = utf8_len(p)) > 0) {
-			fwrite(p, 1, n, fp);
-			p += n - 1;
-		} else {
-			/* A server's text may be anything; the output stays JSON. */
-			fputs("\\ufffd", fp);
-		}
-	}
-	fputc('"', fp);
-}
 
 const char *ctl_req_reason(struct store *s, const struct req *r, char *buf, size_t len)
 {
@@ -83,7 +36,7 @@ const char *ctl_req_reason(struct store *s, const struct req *r, char *buf, size
 struct states {
 	FILE *fp;
 	long long created;
-	int json, first;
+	json_t *json; /* the "states" array, or NULL for text */
 };
 
 static int print_state(void *ctx, const struct req_hist *h)
@@ -92,11 +45,11 @@ static int print_state(void *ctx, const struct req_hist *h)
 	double secs = (double)(h->at - st->created) / 1e6;
 
 	if (st->json)
-		fprintf(st->fp, "%s{\"state\":%d,\"after_s\":%.1f}", st->first ? "" : ",", h->to,
-			secs);
+		json_array_append_new(st->json, ctl_json_ok(json_pack("{s:i,s:f}", "state", h->to,
+								      "after_s",
+								      ctl_json_tenths(secs))));
 	else
 		fprintf(st->fp, " %d@%.1f", h->to, secs);
-	st->first = 0;
 	return 0;
 }
 
@@ -106,27 +59,40 @@ struct addr_table {
 	int json, first, err;
 };
 
+/* address_json: R's row for --json; its "states" array is filled after. */
+static json_t *address_json(const struct req *r, const struct smd_status *job, int have_job,
+			    double hold_ms)
+{
+	return ctl_json_ok(json_pack(
+		"{s:I,s:o,s:s,s:o,s:o,s:o,s:[]}", "id", (json_int_t)r->id, "address",
+		ctl_json_string(r->access), "state", state_name(r->state), "hold_ms",
+		hold_ms < 0 ? json_null() : json_real(ctl_json_tenths(hold_ms)), "copied",
+		have_job ? json_integer(job->msgs_done) : json_null(), "verified",
+		have_job ? json_boolean(job->state == SMD_DONE) : json_null(), "states"));
+}
+
 static int address_row(void *ctx, const struct req *r)
 {
 	struct addr_table *t = ctx;
 	struct smd_status job;
 	int have_job = store_smd_status(t->s, r->id, &job) == STORE_OK;
 	const char *verified = !have_job ? "-" : job.state == SMD_DONE ? "yes" : "no";
-	struct states st = {t->fp, r->created, t->json, 1};
+	struct states st = {t->fp, r->created, NULL};
 	char hold[32] = "-", copied[32] = "-";
+	double hold_ms = -1;
+	json_t *row = NULL;
 
-	if (r->hold_at > 0 && r->release_at > r->hold_at)
-		snprintf(hold, sizeof(hold), "%.1f", (double)(r->release_at - r->hold_at) / 1e3);
+	if (r->hold_at > 0 && r->release_at > r->hold_at) {
+		hold_ms = (double)(r->release_at - r->hold_at) / 1e3;
+		snprintf(hold, sizeof(hold), "%.1f", hold_ms);
+	}
 	if (have_job)
 		snprintf(copied, sizeof(copied), "%lld", job.msgs_done);
 	if (t->json) {
-		fprintf(t->fp, "%s{\"id\":%lld,\"address\":", t->first ? "" : ",", r->id);
-		ctl_json_str(t->fp, r->access);
-		fprintf(t->fp, ",\"state\":\"%s\",\"hold_ms\":%s,\"copied\":%s,\"verified\":%s,"
-			       "\"states\":[",
-			state_name(r->state), hold[0] == '-' ? "null" : hold,
-			have_job ? copied : "null",
-			!have_job ? "null" : job.state == SMD_DONE ? "true" : "false");
+		row = address_json(r, &job, have_job, hold_ms);
+		st.json = json_object_get(row, "states");
+		if (!t->first)
+			fputc(',', t->fp);
 	} else {
 		if (t->first)
 			fprintf(t->fp, "%-32s %-15s %9s %8s %8s  %s\n", "ADDRESS", "STATE",
@@ -136,10 +102,14 @@ static int address_row(void *ctx, const struct req *r)
 	}
 	t->first = 0;
 	if (store_req_history(t->s, r->id, print_state, &st) < 0) {
+		json_decref(row);
 		t->err = 1;
 		return -1;
 	}
-	fputs(t->json ? "]}" : "\n", t->fp);
+	if (row)
+		ctl_json_put(t->fp, row);
+	else
+		fputc('\n', t->fp);
 	return 0;
 }
 
@@ -154,5 +124,235 @@ int ctl_report_addresses(struct store *s, long long batch, int json, FILE *fp)
 		return -1;
 	if (json)
 		fputs("],", fp);
+	return 0;
+}
+
+/* --- the data mover's jobs --- */
+
+static const char *smd_state_name(enum smd_job_state st)
+{
+	switch (st) {
+	case SMD_QUEUED:
+		return "queued";
+	case SMD_RUNNING:
+		return "running";
+	case SMD_DONE:
+		return "done";
+	case SMD_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
+/* done_of: "N" or "N/M" when the data mover knows the total. */
+static const char *done_of(long long done, long long total, char buf[64])
+{
+	if (total > 0)
+		snprintf(buf, 64, "%lld/%lld", done, total);
+	else
+		snprintf(buf, 64, "%lld", done);
+	return buf;
+}
+
+int ctl_copy_line(struct store *s, long long job_id, const char *label, char *buf,
+		  size_t len)
+{
+	struct smd_status st;
+	char f[64], m[64], b[64], lab[32];
+
+	if (store_smd_status(s, job_id, &st) != STORE_OK)
+		return -1;
+	snprintf(lab, sizeof(lab), "%s:", label);
+	int n = snprintf(buf, len, "%-10s %s, folders %s, messages %s, bytes %s", lab,
+			 smd_state_name(st.state), done_of(st.folders_done, st.folders_total, f),
+			 done_of(st.msgs_done, st.msgs_total, m),
+			 done_of(st.bytes_done, st.bytes_total, b));
+
+	if (n > 0 && (size_t)n < len && st.attempts > 1)
+		n += snprintf(buf + n, len - (size_t)n, ", attempt %d", st.attempts);
+	if (n > 0 && (size_t)n < len && *st.reason) {
+		char shown[1024];
+
+		/* For a terminal: the reason may quote an IMAP server. */
+		snprintf(buf + n, len - (size_t)n, ": %s",
+			 addr_show(st.reason, strlen(st.reason), shown, sizeof(shown)));
+	}
+	return 0;
+}
+
+json_t *ctl_job_json(json_t *o, const char *state_key, const struct smd_status *st)
+{
+	json_t *job = ctl_json_ok(json_pack(
+		"{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:o}", state_key, smd_state_name(st->state),
+		"folders_done", (json_int_t)st->folders_done, "folders_total",
+		(json_int_t)st->folders_total, "messages_done", (json_int_t)st->msgs_done,
+		"messages_total", (json_int_t)st->msgs_total, "bytes_done",
+		(json_int_t)st->bytes_done, "bytes_total", (json_int_t)st->bytes_total, "attempts",
+		st->attempts, "reason", ctl_json_string(st->reason)));
+
+	if (json_object_update(ctl_json_ok(o), job) < 0)
+		ctl_json_ok(NULL);
+	json_decref(job);
+	return o;
+}
+
+/* --- report --- */
+
+struct failures {
+	struct store *s;
+	int first;
+	int json;
+};
+
+static int report_failure(void *ctx, const struct req *r)
+{
+	struct failures *f = ctx;
+	char why[REQ_REASON_MAX + 64];
+	const char *reason = ctl_req_reason(f->s, r, why, sizeof(why));
+
+	if (!state_is_offline(r->state) && *reason == '\0')
+		return 0;
+	if (f->json) {
+		if (!f->first)
+			putchar(',');
+		ctl_json_put(stdout, json_pack("{s:I,s:o,s:s,s:o}", "id", (json_int_t)r->id,
+					       "address", ctl_json_string(r->access), "state",
+					       state_name(r->state), "reason",
+					       ctl_json_string(reason)));
+	} else {
+		if (f->first)
+			printf("failures and retries:\n");
+		char shown[4 * sizeof(why)];
+
+		printf("  %-32s %-15s %s\n", r->access, state_name(r->state),
+		       addr_show(reason, strlen(reason), shown, sizeof(shown)));
+	}
+	f->first = 0;
+	return 0;
+}
+
+struct copies {
+	struct store *s;
+	int first;
+	int json;
+};
+
+/* report_copy: the data mover's progress of a request in 7 or 8. */
+static int report_copy(void *ctx, const struct req *r)
+{
+	struct copies *c = ctx;
+	struct smd_status st;
+	char line[1024];
+
+	if (r->state != ST_COPYING && r->state != ST_COPIED)
+		return 0;
+	if (c->json) {
+		if (store_smd_status(c->s, r->id, &st) != STORE_OK)
+			return 0;
+		json_t *o = ctl_json_ok(json_pack("{s:I,s:o,s:s}", "id", (json_int_t)r->id,
+						  "address", ctl_json_string(r->access), "state",
+						  state_name(r->state)));
+
+		/* "state" is the request's here, the job's is "copy". */
+		ctl_job_json(o, "copy", &st);
+		if (!c->first)
+			putchar(',');
+		ctl_json_put(stdout, o);
+	} else {
+		if (ctl_copy_line(c->s, r->id, "copy", line, sizeof(line)) < 0)
+			return 0;
+		if (c->first)
+			printf("copies:\n");
+		printf("  %-32s %-15s %s\n", r->access, state_name(r->state), line);
+	}
+	c->first = 0;
+	return 0;
+}
+
+static long long pct(const long long *v, size_t n, int p)
+{
+	if (n == 0)
+		return 0;
+	size_t i = (n * (size_t)p + 99) / 100;
+
+	return v[i == 0 ? 0 : i - 1];
+}
+
+struct counts_print {
+	const long long *counts;
+	json_t *json; /* the "states" object, or NULL for text */
+};
+
+static void print_count(void *ctx, int state)
+{
+	struct counts_print *c = ctx;
+
+	if (state >= STATE_SLOTS || c->counts[state] == 0)
+		return;
+	if (c->json)
+		json_object_set_new(c->json, state_name(state), json_integer(c->counts[state]));
+	else
+		printf("  %-15s %lld\n", state_name(state), c->counts[state]);
+}
+
+int ctl_report(struct ctl *ctl, long long batch, int addresses)
+{
+	long long counts[STATE_SLOTS], *w = NULL, total = 0;
+	struct store *s;
+	size_t n = 0;
+
+	s = ctl_store(ctl);
+	if (store_req_counts(s, batch, counts) < 0 || store_req_hold_windows(s, batch, &w, &n) < 0) {
+		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
+		return 1;
+	}
+	for (int i = 0; i < STATE_SLOTS; i++)
+		total += counts[i];
+	struct counts_print cp = {counts, NULL};
+	struct failures f = {s, 1, ctl->json};
+	struct req_filter filt = {-1, batch, NULL};
+
+	if (ctl->json) {
+		cp.json = ctl_json_ok(json_object());
+		state_each(print_count, &cp);
+		/* Open: the per-request arrays are streamed after it. */
+		ctl_json_put_open(stdout,
+				  json_pack("{s:I,s:I,s:o,s:{s:I,s:f,s:f,s:f}}", "batch",
+					    (json_int_t)batch, "requests", (json_int_t)total, "states",
+					    cp.json, "hold_windows", "count", (json_int_t)n, "p50_ms",
+					    ctl_json_tenths(pct(w, n, 50) / 1e3), "p99_ms",
+					    ctl_json_tenths(pct(w, n, 99) / 1e3), "max_ms",
+					    ctl_json_tenths(n ? w[n - 1] / 1e3 : 0.0)));
+		putchar(',');
+	} else {
+		if (batch)
+			printf("batch %lld: %lld requests\n", batch, total);
+		else
+			printf("%lld requests\n", total);
+		state_each(print_count, &cp);
+		printf("hold windows: %zu switches, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", n,
+		       pct(w, n, 50) / 1e3, pct(w, n, 99) / 1e3, n ? w[n - 1] / 1e3 : 0.0);
+	}
+	free(w);
+	if (addresses && ctl_report_addresses(s, batch, ctl->json, stdout) < 0) {
+		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
+		return 1;
+	}
+	struct copies cc = {s, 1, ctl->json};
+
+	if (ctl->json)
+		printf("\"copies\":[");
+	if (store_req_each(s, &filt, report_copy, &cc) < 0) {
+		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
+		return 1;
+	}
+	if (ctl->json)
+		printf("],\"failures\":[");
+	if (store_req_each(s, &filt, report_failure, &f) < 0) {
+		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
+		return 1;
+	}
+	if (ctl->json)
+		printf("]}\n");
 	return 0;
 }

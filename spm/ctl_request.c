@@ -20,7 +20,6 @@
 #include "timeutil.h"
 #include "xalloc.h"
 
-#define IMPORT_MAX_FIELD 1024
 
 static int cmd_submit(struct ctl *ctl, int argc, char **argv);
 static int cmd_import(struct ctl *ctl, int argc, char **argv);
@@ -151,7 +150,7 @@ static void import_error(struct import *im, int line, const char *fmt, ...)
 	im->errors++;
 }
 
-static void import_record(struct import *im, struct csv *csv)
+static void import_record(struct import *im, const struct csv *csv)
 {
 	int line = csv_line(csv);
 	size_t nf = csv_nfields(csv), len;
@@ -211,14 +210,23 @@ static void import_record(struct import *im, struct csv *csv)
 	im->v[im->n++] = r;
 }
 
-static const struct import *dup_im; /* qsort has no context argument */
-
-static int cmp_access(const void *a, const void *b)
+static void import_row(void *ctx, const struct csv *csv, const char *error)
 {
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	int c = strcmp(dup_im->v[i].access, dup_im->v[j].access);
+	struct import *im = ctx;
 
-	return c ? c : dup_im->lines[i] - dup_im->lines[j];
+	if (error)
+		import_error(im, csv_line(csv), "%s", error);
+	else
+		import_record(im, csv);
+}
+
+static int cmp_access(const void *a, const void *b, void *ctx)
+{
+	const struct import *im = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(im->v[i].access, im->v[j].access);
+
+	return c ? c : im->lines[i] - im->lines[j];
 }
 
 /* import_dups: an address twice in the file is an error on its later
@@ -229,8 +237,7 @@ static void import_dups(struct import *im)
 
 	for (size_t i = 0; i < im->n; i++)
 		ix[i] = i;
-	dup_im = im;
-	qsort(ix, im->n, sizeof(*ix), cmp_access);
+	qsort_r(ix, im->n, sizeof(*ix), cmp_access, im);
 	for (size_t k = 1; k < im->n; k++)
 		if (strcmp(im->v[ix[k]].access, im->v[ix[k - 1]].access) == 0)
 			import_error(im, im->lines[ix[k]], "%s already on line %d",
@@ -242,10 +249,7 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
 {
 	struct import im = {ctl, NULL, NULL, NULL, 0, 0, 0, time_now_us()};
 	int dry_run = 0, rc = 1;
-	struct csv *csv;
-	FILE *fp;
-	char buf[65536];
-	size_t n;
+	char *err = NULL;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--dry-run") == 0)
@@ -257,42 +261,11 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
 	}
 	if (im.file == NULL)
 		return ctl_usage(cmd_of(cmd_import));
-	fp = strcmp(im.file, "-") == 0 ? stdin : fopen(im.file, "r");
-	if (fp == NULL) {
-		fprintf(stderr, "fedmigctl: open %s: %s\n", im.file, strerror(errno));
-		return 1;
+	if (csv_read_file(im.file, import_row, &im, &err) < 0) {
+		fprintf(stderr, "fedmigctl: %s\n", err);
+		free(err);
+		goto out;
 	}
-	csv = csv_new(IMPORT_MAX_FIELD, 16);
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
-		size_t off = 0, used;
-
-		while (off < n) {
-			enum csv_status st = csv_next(csv, buf + off, n - off, &used);
-
-			off += used;
-			if (st == CSV_RECORD)
-				import_record(&im, csv);
-			else if (st == CSV_ERROR)
-				import_error(&im, csv_line(csv), "%s", csv_error(csv));
-			else
-				break;
-		}
-	}
-	for (;;) {
-		enum csv_status st = csv_finish(csv);
-
-		if (st == CSV_RECORD)
-			import_record(&im, csv);
-		else if (st == CSV_ERROR)
-			import_error(&im, csv_line(csv), "%s", csv_error(csv));
-		else
-			break;
-	}
-	if (ferror(fp))
-		import_error(&im, 0, "read error");
-	if (fp != stdin)
-		fclose(fp);
-	csv_free(&csv);
 	import_dups(&im);
 	if (im.errors) {
 		fprintf(stderr, "fedmigctl: %s: %d errors, nothing imported\n", im.file, im.errors);
@@ -340,107 +313,31 @@ out:
 
 /* --- list, show --- */
 
-static const char *smd_state_name(enum smd_job_state st)
-{
-	switch (st) {
-	case SMD_QUEUED:
-		return "queued";
-	case SMD_RUNNING:
-		return "running";
-	case SMD_DONE:
-		return "done";
-	case SMD_FAILED:
-		return "failed";
-	}
-	return "unknown";
-}
-
-/* done_of: "N" or "N/M" when the data mover knows the total. */
-static const char *done_of(long long done, long long total, char buf[64])
-{
-	if (total > 0)
-		snprintf(buf, 64, "%lld/%lld", done, total);
-	else
-		snprintf(buf, 64, "%lld", done);
-	return buf;
-}
-
-/*
- * copy_line: the data mover's job JOB_ID (a request's copy, or its copy
- * back after a rollback: the negated id) as "LABEL: state, folders ...,
- * messages ..., bytes ..." into BUF; 0, or -1 when there is no job.
- */
-static int copy_line(struct store *s, long long job_id, const char *label, char *buf,
-		     size_t len)
-{
-	struct smd_status st;
-	char f[64], m[64], b[64], lab[32];
-
-	if (store_smd_status(s, job_id, &st) != STORE_OK)
-		return -1;
-	snprintf(lab, sizeof(lab), "%s:", label);
-	int n = snprintf(buf, len, "%-10s %s, folders %s, messages %s, bytes %s", lab,
-			 smd_state_name(st.state), done_of(st.folders_done, st.folders_total, f),
-			 done_of(st.msgs_done, st.msgs_total, m),
-			 done_of(st.bytes_done, st.bytes_total, b));
-
-	if (n > 0 && (size_t)n < len && st.attempts > 1)
-		n += snprintf(buf + n, len - (size_t)n, ", attempt %d", st.attempts);
-	if (n > 0 && (size_t)n < len && *st.reason) {
-		char shown[1024];
-
-		/* For a terminal: the reason may quote an IMAP server. */
-		snprintf(buf + n, len - (size_t)n, ": %s",
-			 addr_show(st.reason, strlen(st.reason), shown, sizeof(shown)));
-	}
-	return 0;
-}
-
 struct lister {
 	struct ctl *ctl;
 	int first;
 };
 
-/* print_job_json: ,"KEY":{...} for the data mover's job JOB_ID, if any. */
-static void print_job_json(struct store *s, long long job_id, const char *key)
+/* req_json: R as one JSON object; with S, also its copy jobs. */
+static json_t *req_json(const struct req *r, struct store *s)
 {
+	json_t *o = ctl_json_ok(json_pack(
+		"{s:I,s:o,s:o,s:o,s:i,s:s,s:I,s:I,s:i,s:I,s:I,s:I,s:o,s:o,s:o}", "id",
+		(json_int_t)r->id, "address", ctl_json_string(r->access), "target",
+		ctl_json_string(r->target_system), "scenario", ctl_json_string(r->scenario),
+		"state", r->state, "state_name", state_name(r->state), "batch",
+		(json_int_t)r->batch_id, "planned_at", (json_int_t)r->planned_at, "attempts",
+		r->attempts, "hold_at", (json_int_t)r->hold_at, "switch_at", (json_int_t)r->switch_at,
+		"release_at", (json_int_t)r->release_at, "reason", ctl_json_string(r->reason),
+		"source_physical", ctl_json_string(r->source_physical), "target_physical",
+		ctl_json_string(r->target_physical)));
 	struct smd_status st;
 
-	if (store_smd_status(s, job_id, &st) != STORE_OK)
-		return;
-	printf(",\"%s\":{\"state\":\"%s\",\"folders_done\":%lld,\"folders_total\":%lld,"
-	       "\"messages_done\":%lld,\"messages_total\":%lld,\"bytes_done\":%lld,"
-	       "\"bytes_total\":%lld,\"attempts\":%d,\"reason\":",
-	       key, smd_state_name(st.state), st.folders_done, st.folders_total, st.msgs_done,
-	       st.msgs_total, st.bytes_done, st.bytes_total, st.attempts);
-	ctl_json_str(stdout, st.reason);
-	printf("}");
-}
-
-/* print_req_json: R as one JSON object; with S, also its copy jobs. */
-static void print_req_json(const struct req *r, struct store *s)
-{
-	printf("{\"id\":%lld,\"address\":", r->id);
-	ctl_json_str(stdout, r->access);
-	printf(",\"target\":");
-	ctl_json_str(stdout, r->target_system);
-	printf(",\"scenario\":");
-	ctl_json_str(stdout, r->scenario);
-	printf(",\"state\":%d,\"state_name\":\"%s\",\"batch\":%lld,\"planned_at\":%lld,"
-	       "\"attempts\":%d,\"hold_at\":%lld,\"switch_at\":%lld,\"release_at\":%lld,"
-	       "\"reason\":",
-	       r->state, state_name(r->state), r->batch_id, r->planned_at, r->attempts, r->hold_at,
-	       r->switch_at, r->release_at);
-	ctl_json_str(stdout, r->reason);
-	printf(",\"source_physical\":");
-	ctl_json_str(stdout, r->source_physical);
-	printf(",\"target_physical\":");
-	ctl_json_str(stdout, r->target_physical);
-	if (s) {
-		print_job_json(s, r->id, "copy");
-		print_job_json(s, -r->id, "copy_back");
-	}
-	printf("}");
+	if (s && store_smd_status(s, r->id, &st) == STORE_OK)
+		json_object_set_new(o, "copy", ctl_job_json(json_object(), "state", &st));
+	if (s && store_smd_status(s, -r->id, &st) == STORE_OK)
+		json_object_set_new(o, "copy_back", ctl_job_json(json_object(), "state", &st));
+	return o;
 }
 
 static int list_one(void *ctx, const struct req *r)
@@ -451,7 +348,7 @@ static int list_one(void *ctx, const struct req *r)
 
 	if (l->ctl->json) {
 		printf("%s\n  ", l->first ? "[" : ",");
-		print_req_json(r, NULL);
+		ctl_json_put(stdout, req_json(r, NULL));
 	} else {
 		if (l->first)
 			printf("%-6s %-32s %-8s %-15s %-19s %s\n", "ID", "ADDRESS", "TARGET", "STATE",
@@ -537,7 +434,7 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	if (find_request(ctl, argv[0], &r) < 0)
 		return 1;
 	if (ctl->json) {
-		print_req_json(&r, ctl_store(ctl));
+		ctl_json_put(stdout, req_json(&r, ctl_store(ctl)));
 		printf("\n");
 		return 0;
 	}
@@ -565,9 +462,9 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	}
 	char line[1024];
 
-	if (copy_line(ctl_store(ctl), r.id, "copy", line, sizeof(line)) == 0)
+	if (ctl_copy_line(ctl_store(ctl), r.id, "copy", line, sizeof(line)) == 0)
 		printf("  %s\n", line);
-	if (copy_line(ctl_store(ctl), -r.id, "copy back", line, sizeof(line)) == 0)
+	if (ctl_copy_line(ctl_store(ctl), -r.id, "copy back", line, sizeof(line)) == 0)
 		printf("  %s\n", line);
 	if (r.attempts)
 		printf("  attempts:  %d\n", r.attempts);
@@ -731,109 +628,9 @@ static int cmd_rollback(struct ctl *ctl, int argc, char **argv)
 
 /* --- report --- */
 
-struct failures {
-	struct store *s;
-	int first;
-	int json;
-};
-
-static int report_failure(void *ctx, const struct req *r)
-{
-	struct failures *f = ctx;
-	char why[REQ_REASON_MAX + 64];
-	const char *reason = ctl_req_reason(f->s, r, why, sizeof(why));
-
-	if (!state_is_offline(r->state) && *reason == '\0')
-		return 0;
-	if (f->json) {
-		printf("%s{\"id\":%lld,\"address\":", f->first ? "" : ",", r->id);
-		ctl_json_str(stdout, r->access);
-		printf(",\"state\":\"%s\",\"reason\":", state_name(r->state));
-		ctl_json_str(stdout, reason);
-		printf("}");
-	} else {
-		if (f->first)
-			printf("failures and retries:\n");
-		char shown[4 * sizeof(why)];
-
-		printf("  %-32s %-15s %s\n", r->access, state_name(r->state),
-		       addr_show(reason, strlen(reason), shown, sizeof(shown)));
-	}
-	f->first = 0;
-	return 0;
-}
-
-struct copies {
-	struct store *s;
-	int first;
-	int json;
-};
-
-/* report_copy: the data mover's progress of a request in 7 or 8. */
-static int report_copy(void *ctx, const struct req *r)
-{
-	struct copies *c = ctx;
-	struct smd_status st;
-	char line[1024];
-
-	if (r->state != ST_COPYING && r->state != ST_COPIED)
-		return 0;
-	if (c->json) {
-		if (store_smd_status(c->s, r->id, &st) != STORE_OK)
-			return 0;
-		printf("%s{\"id\":%lld,\"address\":", c->first ? "" : ",", r->id);
-		ctl_json_str(stdout, r->access);
-		printf(",\"state\":\"%s\",\"copy\":\"%s\",\"folders_done\":%lld,"
-		       "\"folders_total\":%lld,\"messages_done\":%lld,\"messages_total\":%lld,"
-		       "\"bytes_done\":%lld,\"bytes_total\":%lld,\"attempts\":%d,\"reason\":",
-		       state_name(r->state), smd_state_name(st.state), st.folders_done,
-		       st.folders_total, st.msgs_done, st.msgs_total, st.bytes_done, st.bytes_total,
-		       st.attempts);
-		ctl_json_str(stdout, st.reason);
-		printf("}");
-	} else {
-		if (copy_line(c->s, r->id, "copy", line, sizeof(line)) < 0)
-			return 0;
-		if (c->first)
-			printf("copies:\n");
-		printf("  %-32s %-15s %s\n", r->access, state_name(r->state), line);
-	}
-	c->first = 0;
-	return 0;
-}
-
-static long long pct(const long long *v, size_t n, int p)
-{
-	if (n == 0)
-		return 0;
-	size_t i = (n * (size_t)p + 99) / 100;
-
-	return v[i == 0 ? 0 : i - 1];
-}
-
-struct counts_print {
-	const long long *counts;
-	int json, first;
-};
-
-static void print_count(void *ctx, int state)
-{
-	struct counts_print *c = ctx;
-
-	if (state >= STATE_SLOTS || c->counts[state] == 0)
-		return;
-	if (c->json)
-		printf("%s\"%s\":%lld", c->first ? "" : ",", state_name(state), c->counts[state]);
-	else
-		printf("  %-15s %lld\n", state_name(state), c->counts[state]);
-	c->first = 0;
-}
-
 static int cmd_report(struct ctl *ctl, int argc, char **argv)
 {
-	long long batch = 0, counts[STATE_SLOTS], *w = NULL, total = 0;
-	struct store *s;
-	size_t n = 0;
+	long long batch = 0;
 	int addresses = 0;
 
 	for (int i = 0; i < argc; i++) {
@@ -850,52 +647,5 @@ static int cmd_report(struct ctl *ctl, int argc, char **argv)
 			return ctl_usage(cmd_of(cmd_report));
 		}
 	}
-	s = ctl_store(ctl);
-	if (store_req_counts(s, batch, counts) < 0 || store_req_hold_windows(s, batch, &w, &n) < 0) {
-		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
-		return 1;
-	}
-	for (int i = 0; i < STATE_SLOTS; i++)
-		total += counts[i];
-	struct counts_print cp = {counts, ctl->json, 1};
-	struct failures f = {s, 1, ctl->json};
-	struct req_filter filt = {-1, batch, NULL};
-
-	if (ctl->json) {
-		printf("{\"batch\":%lld,\"requests\":%lld,\"states\":{", batch, total);
-		state_each(print_count, &cp);
-		printf("},\"hold_windows\":{\"count\":%zu,\"p50_ms\":%.1f,\"p99_ms\":%.1f,"
-		       "\"max_ms\":%.1f},",
-		       n, pct(w, n, 50) / 1e3, pct(w, n, 99) / 1e3, n ? w[n - 1] / 1e3 : 0.0);
-	} else {
-		if (batch)
-			printf("batch %lld: %lld requests\n", batch, total);
-		else
-			printf("%lld requests\n", total);
-		state_each(print_count, &cp);
-		printf("hold windows: %zu switches, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", n,
-		       pct(w, n, 50) / 1e3, pct(w, n, 99) / 1e3, n ? w[n - 1] / 1e3 : 0.0);
-	}
-	free(w);
-	if (addresses && ctl_report_addresses(s, batch, ctl->json, stdout) < 0) {
-		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
-		return 1;
-	}
-	struct copies cc = {s, 1, ctl->json};
-
-	if (ctl->json)
-		printf("\"copies\":[");
-	if (store_req_each(s, &filt, report_copy, &cc) < 0) {
-		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
-		return 1;
-	}
-	if (ctl->json)
-		printf("],\"failures\":[");
-	if (store_req_each(s, &filt, report_failure, &f) < 0) {
-		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
-		return 1;
-	}
-	if (ctl->json)
-		printf("]}\n");
-	return 0;
+	return ctl_report(ctl, batch, addresses);
 }

@@ -16,6 +16,7 @@
 #include "delim.h"
 #include "drain.h"
 #include "log.h"
+#include "mstatus.h"
 #include "pq.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -63,7 +64,7 @@ static int milter_status(struct pilot *p, long long *oldest_r)
 	close(fd);
 	char *nl = memchr(buf, '\n', len);
 
-	if (nl == NULL || pq_parse_status(buf, (size_t)(nl - buf + 1), oldest_r, &open_n) < 0)
+	if (nl == NULL || mstatus_decode(buf, (size_t)(nl - buf + 1), oldest_r, &open_n) < 0)
 		return -1;
 	return 0;
 }

@@ -17,7 +17,8 @@
  * is set), "exec" (NAME_driver_command VERB ARGS..., execve, no shell;
  * exit 0 done, 75 temporary failure, anything else permanent; killed after
  * NAME_driver_timeout, which counts as temporary) and "none" (does
- * nothing, announces nothing).
+ * nothing, announces nothing); each is a table of verbs (drv.h,
+ * spm/drv_NAME.c).
  *
  * Every verb is idempotent: doing it twice is doing it once.
  *

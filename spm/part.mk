@@ -1,12 +1,12 @@
 # spm/: fedmigctl (the admin CLI) and fedmig-spm (the migration pilot).
-CTL_OBJS := $(O)/spm/ctl_directory.o $(O)/spm/ctl_request.o $(O)/spm/ctl_report.o
+CTL_OBJS := $(O)/spm/ctl_directory.o $(O)/spm/ctl_request.o $(O)/spm/ctl_report.o $(O)/spm/ctl_json.o
 PROGRAMS += $(O)/spm/fedmigctl
 $(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 MANPAGES += man/fedmigctl.1
 
 # fedmig-spm: the pilot's modules in libspm.a for tests and fuzz targets.
-SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o
+SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o
 PART_LIBS += $(O)/spm/libspm.a
 $(O)/spm/libspm.a: $(SPM_OBJS)
 PROGRAMS += $(O)/spm/fedmig-spm

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "drain.h"
 #include "driver.h"
 #include "log.h"
@@ -147,12 +148,8 @@ static long long backoff_us(const struct pilot *p, const struct req *r, int atte
 	long long ms = config_has_scenario(p->cfg, r->scenario)
 			       ? config_scn_time_ms(p->cfg, r->scenario, "retry_backoff")
 			       : config_time_ms(p->cfg, "retry_backoff");
-	int shift = attempts - 1 < 20 ? attempts - 1 : 20;
 
-	ms <<= shift;
-	if (ms > 86400000LL)
-		ms = 86400000LL;
-	return ms * 1000;
+	return backoff_delay_us(ms * 1000, attempts, BACKOFF_CAP_US);
 }
 
 /* retry: a step failed for REASON; try again later or fail for good. */

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "postfix.h"
+#include "qid.h"
 #include "run.h"
 #include "xalloc.h"
 
@@ -28,14 +29,28 @@ struct pf {
 
 int pf_valid_id(const char *id)
 {
-	size_t n = strlen(id);
+	return qid_valid(id);
+}
 
-	if (n == 0 || n > 63)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'A' && id[i] <= 'Z') ||
-		      (id[i] >= 'a' && id[i] <= 'z')))
+/* ids_ok: 1 if LIST is queue IDs (or nothing) separated by single
+ * spaces, which become newlines (postsuper - reads one a line); *N_R
+ * counts the separators. */
+static int ids_ok(char *list, size_t *n_r)
+{
+	*n_r = 0;
+	for (char *id = list; *list;) {
+		char *sp = strchr(id, ' ');
+
+		if (sp)
+			*sp = '\0';
+		if (!qid_valid(id))
 			return 0;
+		if (sp == NULL)
+			return 1;
+		*sp = '\n';
+		(*n_r)++;
+		id = sp + 1;
+	}
 	return 1;
 }
 
@@ -128,16 +143,7 @@ static void helper_main(struct pf *pf, int fd)
 			int ok = (verb == 'h' || verb == 'r' || verb == 'k' || verb == 'q') &&
 				 (buf[1] == '\0' || buf[1] == ' ');
 
-			for (char *p = ids; ok && *p; p++) {
-				if (*p == ' ') {
-					*p = '\n';
-					nids++;
-				} else if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
-					     (*p >= 'a' && *p <= 'z'))) {
-					ok = 0;
-				}
-			}
-			if (!ok || nids > HELPER_IDS_MAX ||
+			if (!ok || !ids_ok(ids, &nids) || nids > HELPER_IDS_MAX ||
 			    ((verb == 'h' || verb == 'r') && *ids == '\0') ||
 			    ((verb == 'k' || verb == 'q') && *ids != '\0')) {
 				log_error("privileged helper: bad request, exiting");

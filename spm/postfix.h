@@ -57,7 +57,7 @@ long pf_helper_pid(const struct pf *pf);
  * SIGCHLD watcher) with wait STATUS: the helper is gone, as above; -1. */
 int pf_helper_exited(struct pf *pf, int status);
 
-/* pf_valid_id: 1 if ID looks like a Postfix queue id ([0-9A-Za-z]{1,63}). */
+/* pf_valid_id: 1 if ID is a Postfix queue id (qid.h). */
 int pf_valid_id(const char *id);
 
 #endif

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "pq.h"
+#include "qid.h"
 #include "xalloc.h"
 
 /* Postfix nests nothing deeper than recipients[].{...}: 4 levels. */
@@ -24,19 +25,6 @@ static void add_rcpt(struct pq_msg *m, const char *a, size_t len)
 	if (addr_normalize(a, len, ADDR_FOLD_LOCAL | ADDR_INTERNAL, m->rcpt[m->nrcpt], &why) < 0)
 		snprintf(m->rcpt[m->nrcpt], ADDR_MAX, "%.*s", len < ADDR_MAX ? (int)len : 0, a);
 	m->nrcpt++;
-}
-
-static int valid_queue_id(const char *id)
-{
-	size_t n = strlen(id);
-
-	if (n == 0 || n > 63)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'A' && id[i] <= 'Z') ||
-		      (id[i] >= 'a' && id[i] <= 'z')))
-			return 0;
-	return 1;
 }
 
 static int depth_ok(const json_t *v, int depth)
@@ -88,7 +76,7 @@ int pq_parse_msg(const char *line, size_t len, struct pq_msg *m, const char **wh
 		*why_r = "queue_name or queue_id missing";
 		goto out;
 	}
-	if (!valid_queue_id(json_string_value(qid)) ||
+	if (!qid_valid(json_string_value(qid)) ||
 	    json_string_length(qid) != strlen(json_string_value(qid))) {
 		*why_r = "bad queue_id";
 		goto out;
@@ -217,59 +205,4 @@ int pq_finish(struct pq_reader *r)
 		rc = emit(r);
 	r->len = 0;
 	return rc;
-}
-
-static int decimal(const char *p, size_t n, long long *v_r)
-{
-	long long v = 0;
-
-	if (n == 0 || n > 18)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (p[i] - '0');
-	}
-	*v_r = v;
-	return 0;
-}
-
-int pq_parse_status(const char *line, size_t len, long long *oldest_r, long long *open_r)
-{
-	int have_oldest = 0, have_open = 0;
-	size_t i = 0;
-
-	if (len > 0 && line[len - 1] == '\n')
-		len--;
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	if (len > 1024)
-		return -1;
-	while (i < len) {
-		size_t start = i, eq = 0;
-
-		while (i < len && line[i] != ' ') {
-			if (line[i] == '=' && eq == 0)
-				eq = i;
-			if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] >= 0x7f)
-				return -1;
-			i++;
-		}
-		if (eq == 0 || eq == start)
-			return -1;
-		if (eq - start == 6 && memcmp(line + start, "oldest", 6) == 0) {
-			if (have_oldest || decimal(line + eq + 1, i - eq - 1, oldest_r) < 0)
-				return -1;
-			have_oldest = 1;
-		} else if (eq - start == 4 && memcmp(line + start, "open", 4) == 0) {
-			if (have_open || decimal(line + eq + 1, i - eq - 1, open_r) < 0)
-				return -1;
-			have_open = 1;
-		}
-		if (i < len)
-			i++; /* one space */
-		if (i < len && line[i] == ' ')
-			return -1;
-	}
-	return have_oldest && have_open ? 0 : -1;
 }

@@ -1,23 +1,20 @@
 /*
- * pq - what fedmig-spm reads from outside: the lines of "postqueue -j"
- * (one JSON object per message) and the milter's status line.
+ * pq - what fedmig-spm reads from Postfix: the lines of "postqueue -j"
+ * (one JSON object per message). The milter's status line is
+ * lib/mstatus.h.
  *
  * pq_parse_msg(): parse one postqueue -j line (LEN bytes, no NUL needed)
  * into M: queue_name, queue_id and every recipients[].address (canonical
  * form, see addr.h; an address that does not normalise is kept as
  * given, truncated). Other members are skipped whatever they hold. Fails
  * (-1, *WHY_R static) on bad JSON, nesting deeper than 16, a missing
- * queue_id or queue_name, a queue id that is not [0-9A-Za-z]{1,63}, more
+ * queue_id or queue_name, a queue id that is not one (qid.h), more
  * than PQ_MAX_RCPT recipients. Free M with pq_msg_clear() either way.
  *
  * pq_reader: feed any number of bytes; pq_feed() calls FN for every
  * complete line (parsed, or the error with its line number). Lines longer
  * than PQ_MAX_LINE are reported as errors and skipped. pq_finish()
  * handles a last line without a newline.
- *
- * pq_parse_status(): the milter status line "oldest=N open=M" (a final
- * CR LF or LF allowed, extra "key=value" words ignored, N and M decimal);
- * 0 with *OLDEST_R (µs) and *OPEN_R, or -1.
  */
 #ifndef FEDMIG_SPM_PQ_H
 #define FEDMIG_SPM_PQ_H
@@ -49,7 +46,5 @@ void pq_reader_free(struct pq_reader **r);
 /* pq_feed: 0, or the nonzero value FN returned (then stop feeding). */
 int pq_feed(struct pq_reader *r, const char *buf, size_t len);
 int pq_finish(struct pq_reader *r);
-
-int pq_parse_status(const char *line, size_t len, long long *oldest_r, long long *open_r);
 
 #endif

@@ -124,25 +124,25 @@ scenario switched
 scenario multi
 scenario status
 
-logged "HELD1: hold rcpt=<alice@example.org> request=42 reason=held$"
-logged "HELD2: hold rcpt=<alice@s1.example.org> request=42 reason=held$"
-logged "SWAFTER: hold rcpt=<bob@example.org> request=43 reason=switched$"
-logged "MULTI1: hold rcpt=<alice@example.org> request=42 reason=held$"
-logged "PASS1: pass rcpt=<carol@example.org>$"
-logged "SWBEFORE1: pass rcpt=<bob@example.org>$"
+logged "8D1E01: hold rcpt=<alice@example.org> request=42 reason=held$"
+logged "8D1E04: hold rcpt=<alice@s1.example.org> request=42 reason=held$"
+logged "8D1E03: hold rcpt=<bob@example.org> request=43 reason=switched$"
+logged "8D1E02: hold rcpt=<alice@example.org> request=42 reason=held$"
+logged "9A5501: pass rcpt=<carol@example.org>$"
+logged "5BEF01: pass rcpt=<bob@example.org>$"
 logged "NOQUEUE: tempfail reason=\"no queue ID"
-grep -qE "(PASS|SWBEFORE|ABORTED|STATUS).*: hold" "$LOG" && fail "a message that must pass was held"
+grep -qE "(9A55|5BEF|AB0D|5A75)[0-9A-F]*: hold" "$LOG" && fail "a message that must pass was held"
 [ "$(grep -c ': hold ' "$LOG")" = 4 ] || fail "expected 4 hold lines: $(grep ': hold ' "$LOG")"
 
-[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='HELD1'")" = "42|alice@example.org" ] ||
-	fail "held_messages HELD1: $(row "SELECT * FROM held_messages WHERE queue_id='HELD1'")"
-[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='SWAFTER'")" = $'43|carol@example.org\tbob@example.org' ] ||
-	fail "held_messages SWAFTER: $(row "SELECT * FROM held_messages WHERE queue_id='SWAFTER'")"
-[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='MULTI1'")" = $'42|carol@example.org\talice@example.org\tx@elsewhere.net' ] ||
-	fail "held_messages MULTI1: $(row "SELECT * FROM held_messages WHERE queue_id='MULTI1'")"
+[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='8D1E01'")" = "42|alice@example.org" ] ||
+	fail "held_messages 8D1E01: $(row "SELECT * FROM held_messages WHERE queue_id='8D1E01'")"
+[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='8D1E03'")" = $'43|carol@example.org\tbob@example.org' ] ||
+	fail "held_messages 8D1E03: $(row "SELECT * FROM held_messages WHERE queue_id='8D1E03'")"
+[ "$(row "SELECT request_id, recipients FROM held_messages WHERE queue_id='8D1E02'")" = $'42|carol@example.org\talice@example.org\tx@elsewhere.net' ] ||
+	fail "held_messages 8D1E02: $(row "SELECT * FROM held_messages WHERE queue_id='8D1E02'")"
 [ "$(row "SELECT count(*) FROM held_messages")" = 4 ] ||
 	fail "held_messages: $(row "SELECT queue_id FROM held_messages")"
-held_at=$(row "SELECT held_at FROM held_messages WHERE queue_id='HELD1'")
+held_at=$(row "SELECT held_at FROM held_messages WHERE queue_id='8D1E01'")
 [ "$held_at" -ge "$now" ] 2>/dev/null || fail "held_at $held_at before the test began ($now)"
 
 # The directory cannot be read: removed, replaced by garbage, unreadable.
@@ -150,11 +150,11 @@ mv "$DB" "$TMP/saved.db"
 rm -f "$DB-wal" "$DB-shm"
 scenario tempfail
 [ -e "$DB" ] && fail "the milter created a database"
-logged "TEMP1: tempfail reason=\"state database .*No such file"
+logged "7E3901: tempfail reason=\"state database .*No such file"
 head -c 100000 /dev/urandom >"$DB"
 chown "$RUN_AS" "$DB"
 scenario tempfail
-logged "TEMP1: tempfail reason=\".*not a database"
+logged "7E3901: tempfail reason=\".*not a database"
 rm -f "$DB"
 cp "$TMP/saved.db" "$DB"
 chown "$RUN_AS" "$DB"
@@ -165,7 +165,7 @@ fi
 # Restored: mail flows again, with no restart.
 chmod 0640 "$DB"
 scenario multi
-[ "$(grep -c 'TEMP1: tempfail' "$LOG")" -ge 3 ] || fail "expected 3 tempfail scenarios"
+[ "$(grep -c '7E3901: tempfail' "$LOG")" -ge 3 ] || fail "expected 3 tempfail scenarios"
 
 stop_milter
 [ -e "$SOCK" ] && fail "milter socket left behind"

@@ -29,7 +29,10 @@ function connect()
 end
 
 -- One envelope: MAIL FROM with the queue ID macro (Postfix sends {i} with
--- MAIL and at end of message), then the recipients.
+-- MAIL and at end of message), then the recipients. The milter takes only
+-- IDs Postfix could make (lib/qid.h); the tests' short IDs spell their
+-- part in hex: 8D1E held, 9A55 pass, AB0D aborted, 5A75 status, 5BEF
+-- switched before, 7E39 tempfail, 11FE live.
 function envelope(conn, qid, rcpts)
 	if qid ~= nil then
 		check(mt.macro(conn, SMFIC_MAIL, "i", qid) == nil, "macro i")

@@ -6,7 +6,7 @@ local conn = connect()
 local n = 0
 while io.open(STOP) == nil do
 	n = n + 1
-	envelope(conn, "LIVE" .. n, {"<carol@example.org>"})
+	envelope(conn, string.format("11FE%02X", n), {"<carol@example.org>"})
 	check(mt.eom(conn) == nil, "eom")
 	local reply = mt.getreply(conn)
 	local f = io.open(OUT, "a")

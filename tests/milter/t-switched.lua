@@ -3,7 +3,7 @@
 -- before MAIL FROM: pass.
 dofile(TESTDIR .. "/common.lua")
 local conn = connect()
-envelope(conn, "SWAFTER", {"<carol@example.org>", "<bob@example.org>"})
+envelope(conn, "8D1E03", {"<carol@example.org>", "<bob@example.org>"})
 wait_open(1)
 -- The switch, as store_dir_switch records it, while the transaction is open.
 sql("UPDATE directory SET system='s2', physical='bob@s2.example.org', held=0, " ..
@@ -16,8 +16,8 @@ check(mt.eom_check(conn, MT_QUARANTINE, "fedmig: request 43: <bob@example.org> h
 -- The next transaction began after the switch: it passes, by its access
 -- address and by the former physical address alike.
 mt.sleep(0.05)
-envelope(conn, "SWBEFORE1", {"<bob@example.org>"})
+envelope(conn, "5BEF01", {"<bob@example.org>"})
 expect(conn, SMFIR_CONTINUE, false, "switched before MAIL FROM")
-envelope(conn, "SWBEFORE2", {"<bob@s1.example.org>", "<dave@example.org>"})
+envelope(conn, "5BEF02", {"<bob@s1.example.org>", "<dave@example.org>"})
 expect(conn, SMFIR_CONTINUE, false, "switched long before MAIL FROM")
 mt.disconnect(conn)

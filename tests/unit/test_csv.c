@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "csv.h"
 #include "ckmain.h"
@@ -114,10 +115,52 @@ START_TEST(test_field_len)
 }
 END_TEST
 
+static void collect_row(void *ctx, const struct csv *c, const char *error)
+{
+	char *out = ctx;
+	size_t n = strlen(out);
+
+	if (error) {
+		snprintf(out + n, 512 - n, "E%d:%s;", csv_line(c), error);
+		return;
+	}
+	n += (size_t)snprintf(out + n, 512 - n, "L%d:", csv_line(c));
+	for (size_t i = 0; i < csv_nfields(c); i++)
+		n += (size_t)snprintf(out + n, 512 - n, "%s%s", i ? "|" : "", csv_field(c, i, NULL));
+	snprintf(out + n, 512 - n, ";");
+}
+
+/* The import loop: every record and every error in order, the last line
+ * without a newline, the import limits, and a file that is not there. */
+START_TEST(test_read_file)
+{
+	char path[] = "/tmp/test_csv_XXXXXX", out[512] = "", *err = NULL;
+	int fd = mkstemp(path);
+	FILE *fp = fdopen(fd, "w");
+
+	ck_assert(fp != NULL);
+	fprintf(fp, "\xef\xbb\xbf"
+		    "a,b\nx\"y,z\n%0*d\n", CSV_MAX_FIELD + 1, 0);
+	for (int i = 0; i < CSV_MAX_FIELDS; i++)
+		fputs(i ? ",f" : "f", fp);
+	fputs("\n\"q,\"\"\",last", fp);
+	fclose(fp);
+	ck_assert_int_eq(csv_read_file(path, collect_row, out, &err), 0);
+	ck_assert_ptr_null(err);
+	ck_assert_uint_eq(strncmp(out, "L1:a|b;E2:", 10), 0);
+	ck_assert_ptr_nonnull(strstr(out, ";E3:field too long;L4:f|f|"));
+	ck_assert_ptr_nonnull(strstr(out, "|f;L5:q,\"|last;"));
+	unlink(path);
+	ck_assert_int_eq(csv_read_file(path, collect_row, out, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "open /tmp/test_csv_"));
+	free(err);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {
-		CK_LOOP(test_table, cases), CK_TEST(test_field_len),
+		CK_LOOP(test_table, cases), CK_TEST(test_field_len), CK_TEST(test_read_file),
 	};
 
 	return ck_run(CK_SUITE("csv", "parse", 0, tests));

@@ -16,7 +16,7 @@
 
 static char dir[] = "/tmp/test_spm_pf_XXXXXX";
 
-static const char good[] = "{\"queue_name\":\"deferred\",\"queue_id\":\"A1\",\"recipients\":"
+static const char good[] = "{\"queue_name\":\"deferred\",\"queue_id\":\"A10001\",\"recipients\":"
 			   "[{\"address\":\"alice@s1.example.org\"}]}";
 
 /* fake_postqueue: a postqueue printing LINES, and a config naming it. */
@@ -101,7 +101,7 @@ static const struct {
 
 START_TEST(test_helper_lost)
 {
-	const char *ids[] = {"A1"};
+	const char *ids[] = {"A10001"};
 	char lines[512], *err = NULL;
 	struct config *cfg;
 	struct pf *pf;

@@ -1,5 +1,6 @@
-/* What fedmig-spm reads from outside: postqueue -j lines and the milter's
- * status line. Tables of hostile input, fed whole and one byte at a time. */
+/* What fedmig-spm reads from Postfix: postqueue -j lines (the milter's
+ * status line: test_mstatus). Tables of hostile input, fed whole and one
+ * byte at a time. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,19 +16,19 @@ static const struct {
 	const char *want;
 } msgs[] = {
 	{"postfix 3.7",
-	 "{\"queue_name\": \"hold\", \"queue_id\": \"4XyZ1k2abcz\", \"arrival_time\": 1700000000, "
+	 "{\"queue_name\": \"hold\", \"queue_id\": \"4XyZ1k2bcdzQ\", \"arrival_time\": 1700000000, "
 	 "\"message_size\": 512, \"forced_expire\": false, \"sender\": \"a@b\", \"recipients\": "
 	 "[{\"address\": \"alice@s1.example.org\"}, {\"address\": \"Bob@S1.Example.org\", "
 	 "\"delay_reason\": \"x\"}]}",
-	 "hold/4XyZ1k2abcz:alice@s1.example.org,bob@s1.example.org"},
-	{"no recipients", "{\"queue_name\":\"active\",\"queue_id\":\"A1\",\"recipients\":[]}",
-	 "active/A1:"},
-	{"escapes", "{\"queue_name\":\"defer\\u0072ed\",\"queue_id\":\"A1\",\"recipients\":"
+	 "hold/4XyZ1k2bcdzQ:alice@s1.example.org,bob@s1.example.org"},
+	{"no recipients", "{\"queue_name\":\"active\",\"queue_id\":\"A10001\",\"recipients\":[]}",
+	 "active/A10001:"},
+	{"escapes", "{\"queue_name\":\"defer\\u0072ed\",\"queue_id\":\"A10001\",\"recipients\":"
 		    "[{\"address\":\"a\\/b@x.org\"}]}",
-	 "deferred/A1:a/b@x.org"},
+	 "deferred/A10001:a/b@x.org"},
 	{"nested junk", "{\"x\":[[[{\"y\":[1,2,{\"z\":null}]}]]],\"queue_name\":\"hold\","
-			"\"queue_id\":\"B2\",\"t\":true,\"n\":-1.5e3}",
-	 "hold/B2:"},
+			"\"queue_id\":\"B20002\",\"t\":true,\"n\":-1.5e3}",
+	 "hold/B20002:"},
 	{"missing id", "{\"queue_name\":\"hold\"}", "E:queue_name or queue_id missing"},
 	{"bad id", "{\"queue_name\":\"hold\",\"queue_id\":\"../x\"}", "E:bad queue_id"},
 	{"id with nul", "{\"queue_name\":\"hold\",\"queue_id\":\"A\\u0000\"}", "E:bad JSON"},
@@ -43,7 +44,7 @@ static const struct {
 	{"missing colon", "{\"queue_name\" \"hold\"}", "E:bad JSON"},
 	{"empty", "", "E:bad JSON"},
 	{"array", "[1]", "E:object expected"},
-	{"recipient not object", "{\"queue_name\":\"hold\",\"queue_id\":\"A\",\"recipients\":[1]}",
+	{"recipient not object", "{\"queue_name\":\"hold\",\"queue_id\":\"A10001\",\"recipients\":[1]}",
 	 "E:recipient object expected"},
 };
 
@@ -92,7 +93,7 @@ START_TEST(test_msg_long_rcpt)
 	phys[n] = '\0';
 	ck_assert_uint_eq(strlen(phys), ADDR_MAX - 1);
 	snprintf(line, sizeof(line),
-		 "{\"queue_name\":\"active\",\"queue_id\":\"A1\",\"recipients\":"
+		 "{\"queue_name\":\"active\",\"queue_id\":\"A10001\",\"recipients\":"
 		 "[{\"address\":\"%sc\"},{\"address\":\"%s\"}]}",
 		 phys, phys);
 	ck_assert_int_eq(pq_parse_msg(line, strlen(line), &m, &why), 0);
@@ -125,9 +126,9 @@ static int collect(void *ctx, const struct pq_msg *m, int line, const char *why)
 /* The same stream fed whole and one byte at a time gives the same result. */
 START_TEST(test_reader_bytewise)
 {
-	const char *in = "{\"queue_name\":\"hold\",\"queue_id\":\"A1\",\"recipients\":[{\"address\":"
-			 "\"a@x.org\"}]}\n\n{bad}\n{\"queue_name\":\"active\",\"queue_id\":\"B2\"}";
-	const char *want = "hold/A1:a@x.org;E3:bad JSON;active/B2:;";
+	const char *in = "{\"queue_name\":\"hold\",\"queue_id\":\"A10001\",\"recipients\":[{\"address\":"
+			 "\"a@x.org\"}]}\n\n{bad}\n{\"queue_name\":\"active\",\"queue_id\":\"B20002\"}";
+	const char *want = "hold/A10001:a@x.org;E3:bad JSON;active/B20002:;";
 	struct collect whole = {{0}, 0}, bytes = {{0}, 0};
 	struct pq_reader *r = pq_reader_new(collect, &whole);
 
@@ -149,58 +150,11 @@ START_TEST(test_reader_bytewise)
 }
 END_TEST
 
-static const struct {
-	const char *in;
-	int ok;
-	long long oldest, open;
-} status[] = {
-	{"oldest=0 open=0\n", 1, 0, 0},
-	{"oldest=1700000000123456 open=3\n", 1, 1700000000123456LL, 3},
-	{"oldest=5 open=1\r\n", 1, 5, 1},
-	{"open=1 oldest=5", 1, 5, 1},
-	{"oldest=5 open=1 extra=x\n", 1, 5, 1},
-	{"oldest=5\n", 0, 0, 0},
-	{"oldest=-1 open=0\n", 0, 0, 0},
-	{"oldest= open=0\n", 0, 0, 0},
-	{"oldest=5  open=1\n", 0, 0, 0},
-	{"oldest=5 open=1 oldest=6\n", 0, 0, 0},
-	{"oldest=99999999999999999999 open=0\n", 0, 0, 0},
-	{"=5 open=1\n", 0, 0, 0},
-	{"oldest=5 open=1\x01\n", 0, 0, 0},
-	{"", 0, 0, 0},
-};
-
-START_TEST(test_status_table)
-{
-	long long oldest = -7, open = -7;
-	int rc = pq_parse_status(status[_i].in, strlen(status[_i].in), &oldest, &open);
-
-	ck_assert_msg((rc == 0) == status[_i].ok, "case %d: rc %d", _i, rc);
-	if (status[_i].ok) {
-		ck_assert_int_eq(oldest, status[_i].oldest);
-		ck_assert_int_eq(open, status[_i].open);
-	}
-}
-END_TEST
-
-/* A prefix of a good status line is never taken for a whole one. */
-START_TEST(test_status_prefixes)
-{
-	const char *line = "oldest=1700000000123456 open=3\n";
-	long long o, n;
-
-	for (size_t len = 0; len < strlen(line) - 1; len++)
-		ck_assert_msg(pq_parse_status(line, len, &o, &n) < 0 || len >= strlen(line) - 2,
-			      "prefix %zu parsed", len);
-}
-END_TEST
-
 int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_LOOP(test_msg_table, msgs), CK_TEST(test_msg_long_rcpt),
-		CK_TEST(test_reader_bytewise), CK_LOOP(test_status_table, status),
-		CK_TEST(test_status_prefixes),
+		CK_TEST(test_reader_bytewise),
 	};
 
 	return ck_run(CK_SUITE("spm_pq", "parse", 0, tests));
