@@ -23,3 +23,4 @@ $(O)/tests/unit/test_imap_parse.o $(O)/tests/unit/test_imap_q.o \
 MANPAGES += man/fedmig-smd.8
 INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_hostile.sh \
 	tests/integ/smd_flags.sh tests/integ/smd_recover.sh
+BENCHES += bench/smd_folders
