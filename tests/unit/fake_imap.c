@@ -305,6 +305,10 @@ static void cmd_list(struct conn *c, const char *tag, const char *args, int lsub
 		for (size_t i = 0; i < c->s->m->nf; i++) {
 			const struct fake_folder *f = &c->s->m->f[i];
 
+			const char *hide = c->s->fl.list_hides;
+
+			if (!lsub && hide && strcmp(hide, f->name) == 0)
+				continue;
 			if (!lsub || f->subscribed)
 				say(c, "* %s () \"/\" \"%s\"\r\n", verb, f->name);
 		}

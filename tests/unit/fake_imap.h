@@ -49,6 +49,7 @@ struct fake_faults {
 	unsigned appenduid_uv_off;  /* added to the UIDVALIDITY APPENDUID names */
 	int append_no_at;	 /* the Nth APPEND command (from 1) is answered NO */
 	long drop_after_bytes;	 /* > 0: cut the connection after so many APPEND literal bytes */
+	const char *list_hides;	 /* a folder LIST "" "*" leaves out (a lagging listing) */
 	volatile sig_atomic_t *stop; /* set once STOP_AFTER APPEND commands are answered */
 	int stop_after;
 };

@@ -335,6 +335,11 @@ static const struct ecase {
 	{"connection cut mid-literal", "INBOX#7=a0,b0,c0", "INBOX#50=", PRE_NONE, 0, NULL, 0,
 	 {.drop_after_bytes = 150}, 1, COPY_FAILED, NULL, ANY, 0, 0, J_CONSISTENT, NULL, RERUN_OK,
 	 NULL},
+	/* A CREATE answered [ALREADYEXISTS] (the target's LIST did not show
+	 * the folder) fails the mailbox today; the next run copies it. */
+	{"CREATE of a folder the target did not list", "INBOX#7=a0|Work#9=b0",
+	 "INBOX#50=|Work#60=", PRE_NONE, 0, NULL, 0, {.list_hides = "Work"}, 0, COPY_FAILED,
+	 "CREATE Work: [ALREADYEXISTS]", 0, 0, 0, J_CONSISTENT, "INBOX=|Work=", RERUN_OK, NULL},
 };
 
 static void env_init(struct env *e, const struct ecase *c)
