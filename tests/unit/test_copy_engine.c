@@ -193,14 +193,25 @@ struct env {
  * env_start: the servers, the source stopping the run at its STOP_AT-th
  * body (0: never), with SPLIT the next body cut in two (fake_faults).
  */
-static void env_start(struct env *e, const struct fake_faults *df, int stop_at, int split)
+static void env_listen(struct env *e, const struct fake_faults *df, int stop_at, int split)
 {
 	struct fake_faults sf = {.stop = &e->stop, .stop_at = stop_at, .split_after_stop = split};
 
 	e->stop = 0;
-	e->s = fake_imap_start(&e->src, &sf);
-	e->d = fake_imap_start(&e->dst, df);
+	e->s = fake_imap_listen(&e->src, &sf);
+	e->d = fake_imap_listen(&e->dst, df);
 	ck_assert(e->s && e->d);
+}
+
+static void env_serve(struct env *e)
+{
+	ck_assert(fake_imap_serve(e->s) == 0 && fake_imap_serve(e->d) == 0);
+}
+
+static void env_start(struct env *e, const struct fake_faults *df, int stop_at, int split)
+{
+	env_listen(e, df, stop_at, split);
+	env_serve(e);
 }
 
 static void env_stop(struct env *e)
@@ -247,7 +258,11 @@ static int run(struct env *e, int batch, struct copy_result *r)
 	return rc;
 }
 
-/* run_crash: a copy in a child that dies at the test hook (CRASH_AFTER or CRASH_MID). */
+/*
+ * run_crash: a copy in a child that dies at the test hook (CRASH_AFTER or
+ * CRASH_MID). The servers are listening, not yet serving: they start
+ * once the child is forked.
+ */
 static void run_crash(struct env *e, int batch, long after, long mid)
 {
 	pid_t pid = fork();
@@ -264,6 +279,7 @@ static void run_crash(struct env *e, int batch, long after, long mid)
 		o.crash_mid = mid;
 		_exit(copy_mailbox(&o, &r) == COPY_OK ? 0 : 1);
 	}
+	env_serve(e);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == (after ? 99 : 98),
 		      "the crash hook did not fire (status %d)", st);
@@ -370,7 +386,9 @@ static void before(struct env *e, const struct ecase *c)
 	struct copy_result r;
 
 	if (c->pre != PRE_NONE) {
-		env_start(e, NULL, c->pre == PRE_STOP ? (int)c->pre_n : 0, 0);
+		env_listen(e, NULL, c->pre == PRE_STOP ? (int)c->pre_n : 0, 0);
+		if (c->pre != PRE_CRASH_AFTER && c->pre != PRE_CRASH_MID)
+			env_serve(e);
 		if (c->pre == PRE_COPY)
 			ck_assert_int_eq(run(e, c->batch, &r), COPY_OK);
 		else if (c->pre == PRE_STOP)
