@@ -313,8 +313,9 @@ static const struct ecase {
 	const char *rerun_reason;
 	int stop_split;		   /* the source stops that run at this body, the next one cut */
 } cases[] = {
-	{"fresh copy", "INBOX#7=a0,b1|Work#9=c2,d0", "INBOX#50=", PRE_NONE, 0, NULL, 0, {0}, 0,
-	 COPY_OK, NULL, 4, 0, 0, J_COMPLETE, "INBOX=a0,b1|Work=c2,d0", RERUN_OK, NULL, 0},
+	{"fresh copy", "INBOX#7=a0,b1|Work#9=c2,d0|Work/Old#11=e1|Empty#12=", "INBOX#50=", PRE_NONE,
+	 0, NULL, 0, {0}, 0, COPY_OK, NULL, 5, 0, 0, J_COMPLETE,
+	 "INBOX=a0,b1|Work=c2,d0|Work/Old=e1|Empty=", RERUN_OK, NULL, 0},
 	{"rerun copies nothing", "INBOX#7=a0,b1|Work#9=c2", "INBOX#50=", PRE_COPY, 0, NULL, 0, {0},
 	 0, COPY_OK, NULL, 0, 0, 3, J_COMPLETE, "INBOX=a0,b1|Work=c2", RERUN_NONE, NULL, 0},
 	{"resume after a stop mid-folder", "INBOX#7=a0,b0,c0,d0,e0", "INBOX#50=", PRE_STOP, 3, NULL,
@@ -407,6 +408,17 @@ static void before(struct env *e, const struct ecase *c)
 		e->dst.f[i].uidvalidity += c->dst_uv_bump;
 }
 
+/* check_subscribed: after a complete copy every source subscription is the target's too. */
+static void check_subscribed(struct env *e, const struct ecase *c)
+{
+	for (size_t i = 0; i < e->src.nf; i++) {
+		const struct fake_folder *d = fake_folder_find(&e->dst, e->src.f[i].name);
+
+		ck_assert_msg(!e->src.f[i].subscribed || (d && d->subscribed),
+			      "%s: %s not subscribed on the target", c->name, e->src.f[i].name);
+	}
+}
+
 static void check_counts(const struct ecase *c, const struct copy_result *r)
 {
 	ck_assert_msg(count_ok(r->copied, c->copied), "%s: copied=%lld", c->name, r->copied);
@@ -456,6 +468,7 @@ static void rerun(struct env *e, const struct ecase *c)
 		return;
 	}
 	ck_assert_msg(rc == COPY_OK, "%s: rerun rc=%d: %s", c->name, rc, r.reason);
+	check_subscribed(e, c);
 	model_repr(&e->src, want, sizeof(want));
 	check_state(e, c, J_COMPLETE, NULL);
 	char got[512];
@@ -499,6 +512,8 @@ START_TEST(test_case)
 			      r.reason);
 	check_counts(c, &r);
 	check_state(&e, c, c->journal, c->want_dst);
+	if (rc == COPY_OK)
+		check_subscribed(&e, c);
 	if (c->rerun != RERUN_NONE)
 		rerun(&e, c);
 	fake_model_free(&e.src);
