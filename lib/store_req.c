@@ -12,8 +12,9 @@
 	"next_at, reason, source_system, source_physical, target_physical, hold_at, "     \
 	"switch_at, release_at, created, updated, action, failed_from, complete_at"
 
-/* Live requests: the partial unique index requests_live says the same. */
-#define LIVE "state NOT IN (10, 13, 23, 24)"
+/* Live requests: not in the bound mask of settled states (state.h), the
+ * set the partial unique index requests_live was written from. */
+#define LIVE "((?2 >> state) & 1) = 0"
 
 static void read_req(sqlite3_stmt *st, struct req *r)
 {
@@ -113,7 +114,10 @@ static int find_live(struct store *s, const char *access, struct req *r)
 	sqlite3_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
 					    "AND " LIVE " ORDER BY id DESC LIMIT 1");
 
-	return st ? latest_req(s, st, access, r) : STORE_ERR;
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 2, state_mask(STATE_SETTLED));
+	return latest_req(s, st, access, r);
 }
 
 int store_req_add(struct store *s, struct req *r, long long now, const char *detail)

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "driver.h"
 #include "state.h"
+#include "store_int.h"
 #include "store_req.h"
 
 static char dir[] = "/tmp/test_spm_XXXXXX";
@@ -56,6 +57,46 @@ START_TEST(test_state_names)
 	ck_assert_int_eq(state_parse("-1"), -1);
 	ck_assert(state_is_final(ST_ROLLED_BACK) && !state_is_final(ST_COMPLETE));
 	ck_assert(state_is_offline(ST_SYNC_MISMATCH) && !state_is_offline(ST_HELD));
+	ck_assert(state_in(ST_COMPLETE, STATE_SETTLED) && !state_in(ST_COMPLETE, STATE_FINAL));
+	ck_assert(state_in(ST_CANCELLED, STATE_FINAL | STATE_SETTLED));
+	ck_assert(!state_in(ST_FAILED, STATE_SETTLED) && !state_in(11, STATE_OFFLINE));
+	ck_assert(!state_in(ST_FAILED, 0));
+	ck_assert_int_eq(state_mask(STATE_OFFLINE), (1LL << 20) | (1LL << 21) | (1LL << 22));
+	ck_assert_int_eq(state_mask(STATE_FINAL | STATE_OFFLINE), 0);
+}
+END_TEST
+
+/* The unique index requests_live (schema 2, written as a list of numbers
+ * that may not change in the field) and STATE_SETTLED say the same: two
+ * requests for one address may coexist exactly in the settled states. */
+static void settled_set(void *ctx, int state)
+{
+	struct store *s = ctx;
+	char sql[256];
+	int rc;
+
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO requests(access, target_system, scenario, planned_at, state, "
+		 "next_at, created, updated) VALUES('s%d@x', 's2', 'default', 0, %d, 0, 0, 0)",
+		 state, state);
+	ck_assert_int_eq(sqlite3_exec(store_db(s), sql, NULL, NULL, NULL), SQLITE_OK);
+	rc = sqlite3_exec(store_db(s), sql, NULL, NULL, NULL);
+	ck_assert_msg((rc == SQLITE_OK) == state_in(state, STATE_SETTLED), "state %d", state);
+}
+
+START_TEST(test_live_set)
+{
+	struct store *s = fresh();
+	struct req a = mk("alice@example.org"), b = mk("alice@example.org");
+
+	state_each(settled_set, s);
+	/* store_req_add's own look for a live request reads the same set. */
+	ck_assert_int_eq(store_req_add(s, &a, 100, "t"), STORE_OK);
+	a.state = ST_COMPLETE;
+	ck_assert_int_eq(store_req_set(s, &a, ST_REGISTERED, "t", ""), STORE_OK);
+	ck_assert_int_eq(store_req_add(s, &b, 101, "t"), STORE_OK);
+	ck_assert_int_ne(b.id, a.id);
+	store_close(&s);
 }
 END_TEST
 
@@ -281,6 +322,7 @@ int main(void)
 		return 1;
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_state_names);
+	tcase_add_test(tc, test_live_set);
 	tcase_add_test(tc, test_requests);
 	tcase_add_test(tc, test_held_and_checks);
 	tcase_add_test(tc, test_dovecot_driver);
