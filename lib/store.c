@@ -15,7 +15,8 @@
 /*
  * Schema versions, applied in order by a read-write open. Append new
  * versions; never edit one that has landed (databases in the field have
- * it). Numbers reserved: 2 fedmig-spm, 3 fedmig-smd, 4 agent API.
+ * it). Numbers reserved: 2 fedmig-spm, 3 fedmig-smd, 4 agent API (not
+ * landed: an upgrade applies only versions above the database's).
  */
 static const struct migration {
 	int version;
@@ -143,6 +144,47 @@ static const struct migration {
 	    " sha256 BLOB NOT NULL,"
 	    " size INTEGER NOT NULL,"
 	    " PRIMARY KEY(mailbox, folder, src_uid)) WITHOUT ROWID;"},
+	/* 5: real columns where signs carried meaning. A held message gone
+	 * from the queue had a negative released_at: now gone = 1 (for such
+	 * rows written before, released_at keeps the absolute value, which
+	 * may be when the message was found gone rather than released). A
+	 * rollback's copy back was the smd job of the negated request id: now
+	 * kind 1 (SMD_COPY_BACK) under the request's own id. */
+	{5, "ALTER TABLE held_messages ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;"
+	    "UPDATE held_messages SET gone = 1, released_at = -released_at WHERE released_at < 0;"
+	    "DROP INDEX held_pending;"
+	    "CREATE INDEX held_pending ON held_messages(gone, held_at);"
+	    "CREATE TABLE smd_jobs5("
+	    " request_id INTEGER NOT NULL,"
+	    " kind INTEGER NOT NULL DEFAULT 0,"
+	    " access TEXT NOT NULL,"
+	    " src_system TEXT NOT NULL,"
+	    " src_physical TEXT NOT NULL,"
+	    " dst_system TEXT NOT NULL,"
+	    " dst_physical TEXT NOT NULL,"
+	    " state INTEGER NOT NULL DEFAULT 0,"
+	    " attempts INTEGER NOT NULL DEFAULT 0,"
+	    " next_at INTEGER NOT NULL,"
+	    " pid INTEGER NOT NULL DEFAULT 0,"
+	    " folders_done INTEGER NOT NULL DEFAULT 0,"
+	    " folders_total INTEGER NOT NULL DEFAULT 0,"
+	    " msgs_done INTEGER NOT NULL DEFAULT 0,"
+	    " msgs_total INTEGER NOT NULL DEFAULT 0,"
+	    " bytes_done INTEGER NOT NULL DEFAULT 0,"
+	    " bytes_total INTEGER NOT NULL DEFAULT 0,"
+	    " started INTEGER NOT NULL DEFAULT 0,"
+	    " finished INTEGER NOT NULL DEFAULT 0,"
+	    " reason TEXT NOT NULL DEFAULT '',"
+	    " created INTEGER NOT NULL,"
+	    " updated INTEGER NOT NULL,"
+	    " PRIMARY KEY(request_id, kind));"
+	    "INSERT INTO smd_jobs5 SELECT abs(request_id), request_id < 0, access, src_system,"
+	    " src_physical, dst_system, dst_physical, state, attempts, next_at, pid, folders_done,"
+	    " folders_total, msgs_done, msgs_total, bytes_done, bytes_total, started, finished,"
+	    " reason, created, updated FROM smd_jobs;"
+	    "DROP TABLE smd_jobs;"
+	    "ALTER TABLE smd_jobs5 RENAME TO smd_jobs;"
+	    "CREATE INDEX smd_jobs_due ON smd_jobs(state, next_at);"},
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 #define STMT_CACHE 64

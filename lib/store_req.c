@@ -440,7 +440,7 @@ int store_held_pending(struct store *s, store_held_fn fn, void *ctx)
 
 	if (sqlite3_prepare_v2(store_db(s),
 			       "SELECT queue_id, request_id, held_at, recipients, released_at "
-			       "FROM held_messages WHERE released_at >= 0 ORDER BY held_at",
+			       "FROM held_messages WHERE gone = 0 ORDER BY held_at",
 			       -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, "held messages");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -462,8 +462,7 @@ int store_held_pending(struct store *s, store_held_fn fn, void *ctx)
 
 int store_held_count_pending(struct store *s, long long *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM held_messages "
-					    "WHERE released_at >= 0");
+	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM held_messages WHERE gone = 0");
 	int rc;
 
 	if (st == NULL)
@@ -478,7 +477,7 @@ int store_held_count_pending(struct store *s, long long *n_r)
 int store_held_released(struct store *s, const char *queue_id, long long at)
 {
 	sqlite3_stmt *st = store_prepare(s, "UPDATE held_messages SET released_at = ?2 "
-					    "WHERE queue_id = ?1 AND released_at >= 0");
+					    "WHERE queue_id = ?1 AND gone = 0");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -487,10 +486,20 @@ int store_held_released(struct store *s, const char *queue_id, long long at)
 	return step_done(s, st, "mark released");
 }
 
+int store_held_gone(struct store *s, const char *queue_id)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE held_messages SET gone = 1 WHERE queue_id = ?1");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
+	return step_done(s, st, "mark gone");
+}
+
 int store_held_forget(struct store *s, const char *queue_id)
 {
 	sqlite3_stmt *st = store_prepare(s, "DELETE FROM held_messages "
-					    "WHERE queue_id = ?1 AND released_at = 0");
+					    "WHERE queue_id = ?1 AND released_at = 0 AND gone = 0");
 
 	if (st == NULL)
 		return STORE_ERR;

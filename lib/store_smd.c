@@ -5,6 +5,14 @@
 #include "store_smd.h"
 #include "xalloc.h"
 
+/*
+ * A job is (request_id, kind) in the table (schema 5). The functions take
+ * it as one number, the job id of store_smd.h: the request id, negated for
+ * a copy back. JOB_ID selects it; JOB_IS matches the job id bound as ?1.
+ */
+#define JOB_ID "CASE kind WHEN 1 THEN -request_id ELSE request_id END"
+#define JOB_IS "request_id = abs(?1) AND kind = (?1 < 0)"
+
 /* step_done: step ST to the end (no rows expected). */
 static int step_done(struct store *s, sqlite3_stmt *st, const char *context)
 {
@@ -37,10 +45,10 @@ int store_smd_enqueue(struct store *s, long long request_id, const char *access,
 		      const char *dst_physical, long long at)
 {
 	sqlite3_stmt *st = store_prepare(
-		s, "INSERT INTO smd_jobs(request_id, access, src_system, src_physical, dst_system,"
-		   " dst_physical, next_at, created, updated)"
-		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)"
-		   " ON CONFLICT(request_id) DO NOTHING");
+		s, "INSERT INTO smd_jobs(request_id, kind, access, src_system, src_physical,"
+		   " dst_system, dst_physical, next_at, created, updated)"
+		   " VALUES(abs(?1), ?1 < 0, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)"
+		   " ON CONFLICT(request_id, kind) DO NOTHING");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -59,7 +67,7 @@ int store_smd_status(struct store *s, long long request_id, struct smd_status *r
 	sqlite3_stmt *st = store_prepare(
 		s, "SELECT state, attempts, folders_done, folders_total, msgs_done, msgs_total,"
 		   " bytes_done, bytes_total, started, finished, reason"
-		   " FROM smd_jobs WHERE request_id = ?1");
+		   " FROM smd_jobs WHERE " JOB_IS);
 	int rc;
 
 	if (st == NULL)
@@ -90,7 +98,7 @@ int store_smd_status(struct store *s, long long request_id, struct smd_status *r
 	return STORE_OK;
 }
 
-/* job_row: the job in ST's columns request_id, access, src_system,
+/* job_row: the job in ST's columns JOB_ID, access, src_system,
  * src_physical, dst_system, dst_physical, attempts (as counted so far). */
 static void job_row(sqlite3_stmt *st, struct smd_job *r)
 {
@@ -116,9 +124,9 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 		return STORE_ERR;
 	/* In the write transaction, so that TAKE runs before anyone else can
 	 * see the job as running or recover it. */
-	st = store_prepare(s, "SELECT request_id, access, src_system, src_physical, dst_system,"
+	st = store_prepare(s, "SELECT " JOB_ID ", access, src_system, src_physical, dst_system,"
 			      " dst_physical, attempts FROM smd_jobs WHERE state = 0 AND next_at <= ?1"
-			      " ORDER BY next_at, request_id");
+			      " ORDER BY next_at, 1");
 	if (st == NULL)
 		return tx_end(s, mine, STORE_ERR);
 	sqlite3_bind_int64(st, 1, now);
@@ -147,7 +155,7 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 	}
 	r->attempts++;
 	st = store_prepare(s, "UPDATE smd_jobs SET state = 1, attempts = attempts + 1, pid = ?2,"
-			      " started = ?3, finished = 0, updated = ?3 WHERE request_id = ?1");
+			      " started = ?3, finished = 0, updated = ?3 WHERE " JOB_IS);
 	if (st == NULL)
 		return tx_end(s, mine, STORE_ERR);
 	sqlite3_bind_int64(st, 1, r->request_id);
@@ -165,9 +173,8 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 
 	if (tx_begin(s, &mine) < 0)
 		return STORE_ERR;
-	st = store_prepare(s, "SELECT request_id, access, src_system, src_physical, dst_system,"
-			      " dst_physical, attempts FROM smd_jobs WHERE state = 1"
-			      " ORDER BY request_id");
+	st = store_prepare(s, "SELECT " JOB_ID ", access, src_system, src_physical, dst_system,"
+			      " dst_physical, attempts FROM smd_jobs WHERE state = 1 ORDER BY 1");
 	if (st == NULL)
 		return tx_end(s, mine, STORE_ERR);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -187,16 +194,16 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 		free(ids);
 		return tx_end(s, mine, store_fail(s, "smd recover"));
 	}
-	st = store_prepare(s, "UPDATE smd_jobs SET state = 0, pid = 0, next_at = ?1,"
-			      " updated = ?1 WHERE request_id = ?2 AND state = 1");
+	st = store_prepare(s, "UPDATE smd_jobs SET state = 0, pid = 0, next_at = ?2,"
+			      " updated = ?2 WHERE " JOB_IS " AND state = 1");
 	if (st == NULL) {
 		free(ids);
 		return tx_end(s, mine, STORE_ERR);
 	}
 	rc = STORE_OK;
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_int64(st, 2, ids[i]);
+		sqlite3_bind_int64(st, 1, ids[i]);
+		sqlite3_bind_int64(st, 2, now);
 		rc = step_done(s, st, "smd recover");
 	}
 	free(ids);
@@ -208,7 +215,7 @@ int store_smd_progress(struct store *s, long long request_id, const struct smd_s
 	sqlite3_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET folders_done = ?2, folders_total = ?3, msgs_done = ?4,"
 		   " msgs_total = ?5, bytes_done = ?6, bytes_total = ?7,"
-		   " updated = strftime('%s','now') * 1000000 WHERE request_id = ?1");
+		   " updated = strftime('%s','now') * 1000000 WHERE " JOB_IS);
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -227,7 +234,7 @@ int store_smd_finish(struct store *s, long long request_id, int ok, const char *
 {
 	sqlite3_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET state = ?2, reason = ?3, next_at = ?4, finished = ?5,"
-		   " pid = 0, updated = ?5 WHERE request_id = ?1");
+		   " pid = 0, updated = ?5 WHERE " JOB_IS);
 
 	if (st == NULL)
 		return STORE_ERR;

@@ -481,8 +481,8 @@ static int order_cancel(struct pilot *p, struct req *r)
 /*
  * copy_back: after the directory points at the source again, the mail
  * that reached the target since the switch goes back to the source: the
- * data mover in reverse, a job from target to source under the negated
- * request id (its queue holds one job per id). It skips what the source
+ * data mover in reverse, the request's SMD_COPY_BACK job, from target to
+ * source. It skips what the source
  * already has (it pairs messages by size and SHA-256, and the target's
  * copies are byte for byte the source's), so only new mail is appended.
  * A forward copy not yet started is cancelled (it would copy the source's
@@ -494,10 +494,10 @@ static int order_cancel(struct pilot *p, struct req *r)
 static int copy_back(struct pilot *p, struct req *r, char *detail, size_t len)
 {
 	struct smd_status fwd, back;
-	long long now = time_now_us();
+	long long now = time_now_us(), back_id = smd_job_id(r->id, SMD_COPY_BACK);
 	int rc;
 
-	rc = store_smd_status(p->s, -r->id, &back);
+	rc = store_smd_status(p->s, back_id, &back);
 	if (rc == STORE_ERR)
 		return pilot_store_err(p, r);
 	if (rc == STORE_NOTFOUND) {
@@ -511,7 +511,7 @@ static int copy_back(struct pilot *p, struct req *r, char *detail, size_t len)
 		if ((rc == STORE_OK && fwd.state == SMD_QUEUED &&
 		     store_smd_finish(p->s, r->id, 0, "cancelled by the rollback", 0, now) < 0) ||
 		    rc == STORE_ERR ||
-		    store_smd_enqueue(p->s, -r->id, r->access, r->target_system, r->target_physical,
+		    store_smd_enqueue(p->s, back_id, r->access, r->target_system, r->target_physical,
 				      r->source_system, r->source_physical, now) < 0 ||
 		    store_commit(p->s) < 0) {
 			store_rollback(p->s);
@@ -524,7 +524,7 @@ static int copy_back(struct pilot *p, struct req *r, char *detail, size_t len)
 	}
 	if (back.state == SMD_FAILED && back.finished < r->updated) {
 		/* Failed before the administrator's retry: once more. */
-		if (store_smd_finish(p->s, -r->id, 0, back.reason, now, now) < 0)
+		if (store_smd_finish(p->s, back_id, 0, back.reason, now, now) < 0)
 			return pilot_store_err(p, r);
 		return wait_until(p, r, now + 1000000, "rollback: copying back");
 	}
@@ -536,8 +536,8 @@ static int copy_back(struct pilot *p, struct req *r, char *detail, size_t len)
 	}
 	if (back.state != SMD_DONE)
 		return wait_until(p, r, now + 1000000, "rollback: copying back");
-	/* XXX fedmig-smd records no progress for a negative id (smd/copy.c
-	 * write_progress), so how many messages went back is in its log only. */
+	/* XXX fedmig-smd records no progress for a copy back (smd/copy_stream.c
+	 * skips a negative job id), so how many went back is in its log only. */
 	snprintf(detail, len, "; mail the target received since the switch copied back");
 	return GO;
 }
