@@ -25,12 +25,11 @@ static const struct req_col {
 } req_cols[] = {
 #define NUM(f) {0, offsetof(struct req, f), sizeof(((struct req *)0)->f)}
 #define TEXT(f) {1, offsetof(struct req, f), sizeof(((struct req *)0)->f)}
-	NUM(id),	  TEXT(access),		 TEXT(target_system), TEXT(scenario),
-	NUM(planned_at),  NUM(batch_id),	 NUM(state),	      NUM(attempts),
-	NUM(next_at),	  TEXT(reason),		 TEXT(source_system), TEXT(source_physical),
-	TEXT(target_physical), NUM(hold_at),	 NUM(switch_at),      NUM(release_at),
-	NUM(created),	  NUM(updated),		 TEXT(action),	      NUM(failed_from),
-	NUM(complete_at),
+	NUM(id), TEXT(access), TEXT(target_system), TEXT(scenario), NUM(planned_at),
+	NUM(batch_id), NUM(state), NUM(attempts), NUM(next_at), TEXT(reason),
+	TEXT(source_system), TEXT(source_physical), TEXT(target_physical), NUM(hold_at),
+	NUM(switch_at), NUM(release_at), NUM(created), NUM(updated), TEXT(action),
+	NUM(failed_from), NUM(complete_at),
 #undef NUM
 #undef TEXT
 };
@@ -471,7 +470,8 @@ int store_held_released(struct store *s, const char *queue_id, long long at)
 
 int store_held_gone(struct store *s, const char *queue_id)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE held_messages SET gone = 1 WHERE queue_id = ?1");
+	sqlite3_stmt *st = store_prepare(s, "UPDATE held_messages SET gone = 1 "
+					    "WHERE queue_id = ?1");
 
 	if (st == NULL)
 		return STORE_ERR;

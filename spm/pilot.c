@@ -218,8 +218,8 @@ static int step_register(struct pilot *p, struct req *r)
 	if (rc == STORE_ERR)
 		return pilot_store_err(p, r);
 	if (rc == STORE_NOTFOUND || e.match != DIR_ACCESS)
-		return pilot_fail(p, r, "E2 create", rc == STORE_NOTFOUND
-						       ? "not in the directory"
+		return pilot_fail(p, r, "E2 create",
+				  rc == STORE_NOTFOUND ? "not in the directory"
 						       : "not an access address in the directory");
 	if (strcmp(e.system, r->target_system) == 0)
 		return pilot_fail(p, r, "E2 create", "already on the target system");
@@ -236,8 +236,9 @@ static int step_register(struct pilot *p, struct req *r)
 	if (rc != DRV_OK)
 		return pilot_retry(p, r, "E2 redirect", rc, why);
 	pilot_crash_point(p, r, "E2 redirect");
-	return pilot_move(p, r, ST_TARGET_CREATED, "E2 target-created", "mailbox %s on %s, from %s on %s",
-		    r->target_physical, r->target_system, r->source_physical, r->source_system);
+	return pilot_move(p, r, ST_TARGET_CREATED, "E2 target-created",
+			  "mailbox %s on %s, from %s on %s", r->target_physical, r->target_system,
+			  r->source_physical, r->source_system);
 }
 
 static int step_checks(struct pilot *p, struct req *r)
@@ -323,7 +324,8 @@ static int step_verify_and_hold(struct pilot *p, struct req *r)
 		snprintf(r->reason, sizeof(r->reason), "target %s does not announce %.300s",
 			 r->target_system, missing);
 		snprintf(why, sizeof(why), "%.400s", r->reason);
-		rc = pilot_move(p, r, ST_SYNC_MISMATCH, "E7 sync-mismatch", "%s; nothing held", why);
+		rc = pilot_move(p, r, ST_SYNC_MISMATCH, "E7 sync-mismatch", "%s; nothing held",
+				why);
 		if (rc == GO)
 			store_req_wait(p->s, r->id, ST_SYNC_MISMATCH, REQ_NEVER, why);
 		log_error("%s: request=%lld sync-mismatch: %s", r->access, r->id, why);
@@ -333,7 +335,8 @@ static int step_verify_and_hold(struct pilot *p, struct req *r)
 	if (rc == STORE_ERR)
 		return pilot_store_err(p, r);
 	if (rc != STORE_OK || strcmp(e.physical, r->source_physical) != 0)
-		return pilot_fail(p, r, "E8 hold", "the directory entry changed since registration");
+		return pilot_fail(p, r, "E8 hold",
+				  "the directory entry changed since registration");
 	if (e.held && e.request_id != r->id)
 		return pilot_retry(p, r, "E8 hold", DRV_TEMP, "held by another request");
 	return sw_hold(p, r, SW_FORWARD);
@@ -392,7 +395,8 @@ static int step_switched(struct pilot *p, struct req *r)
 	if (complete_wait(p, r, r->release_at, &rc))
 		return rc;
 	r->complete_at = time_now_us();
-	return pilot_move(p, r, ST_COMPLETE, "E40 complete", "no data copy in scenario %s", r->scenario);
+	return pilot_move(p, r, ST_COMPLETE, "E40 complete", "no data copy in scenario %s",
+			  r->scenario);
 }
 
 static int step_copying(struct pilot *p, struct req *r)
@@ -410,7 +414,7 @@ static int step_copying(struct pilot *p, struct req *r)
 	if (st.state != SMD_DONE)
 		return wait_until(p, r, time_now_us() + 1000000, "");
 	return pilot_move(p, r, ST_COPIED, "E15 copied", "%lld messages, %lld bytes", st.msgs_done,
-		    st.bytes_done);
+			  st.bytes_done);
 }
 
 static int step_copied(struct pilot *p, struct req *r)
@@ -443,7 +447,7 @@ static int step_complete(struct pilot *p, struct req *r)
 		return pilot_retry(p, r, "E41 delete", rc, why);
 	pilot_crash_point(p, r, "E41 delete");
 	return pilot_move(p, r, ST_SOURCE_DELETED, "E41 source-deleted", "%s deleted on %s",
-		    r->source_physical, r->source_system);
+			  r->source_physical, r->source_system);
 }
 
 /* --- administrator's orders --- */
@@ -456,7 +460,8 @@ static int order_cancel(struct pilot *p, struct req *r)
 
 	if (where >= ST_SWITCHED || r->switch_at) {
 		r->action[0] = '\0';
-		return pilot_set(p, r, r->state, "cancel refused", "already switched: use rollback");
+		return pilot_set(p, r, r->state, "cancel refused",
+				 "already switched: use rollback");
 	}
 	if (*r->target_physical) {
 		rc = driver_unredirect(p->cfg, r->target_system, r->target_physical, why);
@@ -511,8 +516,9 @@ static int copy_back(struct pilot *p, struct req *r, char *detail, size_t len)
 		if ((rc == STORE_OK && fwd.state == SMD_QUEUED &&
 		     store_smd_finish(p->s, r->id, 0, "cancelled by the rollback", 0, now) < 0) ||
 		    rc == STORE_ERR ||
-		    store_smd_enqueue(p->s, back_id, r->access, r->target_system, r->target_physical,
-				      r->source_system, r->source_physical, now) < 0 ||
+		    store_smd_enqueue(p->s, back_id, r->access, r->target_system,
+				      r->target_physical, r->source_system, r->source_physical,
+				      now) < 0 ||
 		    store_commit(p->s) < 0) {
 			store_rollback(p->s);
 			return pilot_store_err(p, r);
@@ -551,7 +557,8 @@ static int order_rollback(struct pilot *p, struct req *r)
 
 	if (r->state == ST_COMPLETE || r->state == ST_SOURCE_DELETED) {
 		r->action[0] = '\0';
-		return pilot_set(p, r, r->state, "rollback refused", "request is %s", state_name(r->state));
+		return pilot_set(p, r, r->state, "rollback refused", "request is %s",
+				 state_name(r->state));
 	}
 	rc = store_dir_lookup(p->s, r->access, &e);
 	if (rc == STORE_ERR)
@@ -594,12 +601,12 @@ static int order_rollback(struct pilot *p, struct req *r)
 	}
 	r->action[0] = '\0';
 	rc = pilot_move(p, r, ST_ROLLED_BACK, "rollback",
-		  "%s is authoritative again%s%s%s; %d held messages released", r->source_system,
-		  purge ? ", target mailbox deleted" : "", copied_back,
-		  r->switch_at && !*copied_back
-			  ? "; mail delivered to the target since the switch stays there"
-			  : "",
-		  n < 0 ? 0 : n);
+			"%s is authoritative again%s%s%s; %d held messages released",
+			r->source_system, purge ? ", target mailbox deleted" : "", copied_back,
+			r->switch_at && !*copied_back
+				? "; mail delivered to the target since the switch stays there"
+				: "",
+			n < 0 ? 0 : n);
 	return rc == GO ? WAIT : rc;
 }
 

@@ -16,12 +16,14 @@
 #include "switch.h"
 #include "timeutil.h"
 
+/* Each way's step names, which are its crash_point labels too; ENDED is
+ * the step that lifts a hold the drain could not switch. */
 static const struct way {
 	const char *hold, *drained, *sw, *release, *ended;
 } ways[] = {
 	[SW_FORWARD] = {"E8 hold", "E8 drained", "E9 switch", "E9 release", "E8 hold ended"},
-	[SW_BACK] = {"rollback hold", "rollback drained", "rollback switch", "rollback release",
-		     "rollback drain"},
+	/* Back, the release is told in the rolled-back transition. */
+	[SW_BACK] = {"rollback hold", "rollback drained", "rollback switch", NULL, "rollback drain"},
 };
 
 /* from_phys: the physical address the switch leads away from (drained). */
