@@ -468,26 +468,29 @@ int store_held_released(struct store *s, const char *queue_id, long long at)
 	return store_run(s, st, "mark released");
 }
 
-int store_held_gone(struct store *s, const char *queue_id)
+/* held_write: run ST, a write of the held message ?1 = QUEUE_ID. */
+static int held_write(struct store *s, sqlite3_stmt *st, const char *queue_id,
+		      const char *context)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE held_messages SET gone = 1 "
-					    "WHERE queue_id = ?1");
-
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
-	return store_run(s, st, "mark gone");
+	return store_run(s, st, context);
+}
+
+int store_held_gone(struct store *s, const char *queue_id)
+{
+	return held_write(s,
+			  store_prepare(s, "UPDATE held_messages SET gone = 1 WHERE queue_id = ?1"),
+			  queue_id, "mark gone");
 }
 
 int store_held_forget(struct store *s, const char *queue_id)
 {
-	sqlite3_stmt *st = store_prepare(s, "DELETE FROM held_messages "
-					    "WHERE queue_id = ?1 AND released_at = 0 AND gone = 0");
-
-	if (st == NULL)
-		return STORE_ERR;
-	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
-	return store_run(s, st, "forget held message");
+	return held_write(s,
+			  store_prepare(s, "DELETE FROM held_messages WHERE queue_id = ?1 "
+					   "AND released_at = 0 AND gone = 0"),
+			  queue_id, "forget held message");
 }
 
 int store_req_wait(struct store *s, long long id, int state, long long next_at,

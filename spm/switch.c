@@ -23,7 +23,8 @@ static const struct way {
 } ways[] = {
 	[SW_FORWARD] = {"E8 hold", "E8 drained", "E9 switch", "E9 release", "E8 hold ended"},
 	/* Back, the release is told in the rolled-back transition. */
-	[SW_BACK] = {"rollback hold", "rollback drained", "rollback switch", NULL, "rollback drain"},
+	[SW_BACK] = {"rollback hold", "rollback drained", "rollback switch", NULL,
+		     "rollback drain"},
 };
 
 /* from_phys: the physical address the switch leads away from (drained). */
