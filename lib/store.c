@@ -12,139 +12,6 @@
 #include "store_int.h"
 #include "xalloc.h"
 
-/*
- * Schema versions, applied in order by a read-write open. Append new
- * versions; never edit one that has landed (databases in the field have
- * it). Numbers reserved: 2 fedmig-spm, 3 fedmig-smd, 4 agent API.
- */
-static const struct migration {
-	int version;
-	const char *sql;
-} migrations[] = {
-	{1, "CREATE TABLE systems("
-	    " name TEXT PRIMARY KEY,"
-	    " domain TEXT NOT NULL,"
-	    " last_sync INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
-	    "CREATE TABLE directory("
-	    " access TEXT PRIMARY KEY,"
-	    " system TEXT NOT NULL,"
-	    " physical TEXT NOT NULL UNIQUE,"
-	    " held INTEGER NOT NULL DEFAULT 0,"
-	    " held_since INTEGER NOT NULL DEFAULT 0,"
-	    " switched_at INTEGER NOT NULL DEFAULT 0,"
-	    " request_id INTEGER NOT NULL DEFAULT 0,"
-	    " updated INTEGER NOT NULL) WITHOUT ROWID;"
-	    "CREATE TABLE aliases("
-	    " alias TEXT PRIMARY KEY,"
-	    " access TEXT NOT NULL) WITHOUT ROWID;"
-	    "CREATE INDEX aliases_by_access ON aliases(access);"
-	    "CREATE TABLE formers("
-	    " physical TEXT PRIMARY KEY,"
-	    " access TEXT NOT NULL,"
-	    " since INTEGER NOT NULL) WITHOUT ROWID;"
-	    "CREATE INDEX formers_by_access ON formers(access);"
-	    "CREATE TABLE batches("
-	    " id INTEGER PRIMARY KEY,"
-	    " source TEXT NOT NULL,"
-	    " created INTEGER NOT NULL);"
-	    "CREATE TABLE requests("
-	    " id INTEGER PRIMARY KEY,"
-	    " access TEXT NOT NULL,"
-	    " target_system TEXT NOT NULL,"
-	    " scenario TEXT NOT NULL,"
-	    " planned_at INTEGER NOT NULL,"
-	    " batch_id INTEGER NOT NULL DEFAULT 0,"
-	    " state INTEGER NOT NULL,"
-	    " attempts INTEGER NOT NULL DEFAULT 0,"
-	    " next_at INTEGER NOT NULL,"
-	    " reason TEXT NOT NULL DEFAULT '',"
-	    " source_system TEXT NOT NULL DEFAULT '',"
-	    " source_physical TEXT NOT NULL DEFAULT '',"
-	    " target_physical TEXT NOT NULL DEFAULT '',"
-	    " hold_at INTEGER NOT NULL DEFAULT 0,"
-	    " switch_at INTEGER NOT NULL DEFAULT 0,"
-	    " release_at INTEGER NOT NULL DEFAULT 0,"
-	    " created INTEGER NOT NULL,"
-	    " updated INTEGER NOT NULL);"
-	    "CREATE INDEX requests_by_next ON requests(next_at);"
-	    "CREATE INDEX requests_by_access ON requests(access);"
-	    "CREATE INDEX requests_by_batch ON requests(batch_id);"
-	    "CREATE TABLE history("
-	    " id INTEGER PRIMARY KEY,"
-	    " request_id INTEGER NOT NULL,"
-	    " at INTEGER NOT NULL,"
-	    " from_state INTEGER,"
-	    " to_state INTEGER NOT NULL,"
-	    " step TEXT NOT NULL,"
-	    " detail TEXT NOT NULL DEFAULT '');"
-	    "CREATE INDEX history_by_request ON history(request_id);"
-	    "CREATE TABLE held_messages("
-	    " queue_id TEXT PRIMARY KEY,"
-	    " request_id INTEGER NOT NULL,"
-	    " held_at INTEGER NOT NULL,"
-	    " recipients TEXT NOT NULL,"
-	    " released_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
-	/* fedmig-spm: administrator's orders, retry bookkeeping, one live
-	 * request per address, workstation checks, the release ledger. */
-	{2, "ALTER TABLE requests ADD COLUMN action TEXT NOT NULL DEFAULT '';"
-	    "ALTER TABLE requests ADD COLUMN failed_from INTEGER NOT NULL DEFAULT -1;"
-	    "ALTER TABLE requests ADD COLUMN complete_at INTEGER NOT NULL DEFAULT 0;"
-	    "CREATE UNIQUE INDEX requests_live ON requests(access)"
-	    " WHERE state NOT IN (10, 13, 23, 24);"
-	    "CREATE INDEX requests_by_state ON requests(state);"
-	    "CREATE INDEX requests_by_switch ON requests(switch_at);"
-	    "CREATE TABLE checks("
-	    " request_id INTEGER NOT NULL,"
-	    " at INTEGER NOT NULL,"
-	    " ok INTEGER NOT NULL,"
-	    " detail TEXT NOT NULL DEFAULT '');"
-	    "CREATE INDEX checks_by_request ON checks(request_id, at);"
-	    "CREATE INDEX held_pending ON held_messages(released_at, held_at);"},
-	/* 3: fedmig-smd's work queue and copy journal (lib/store_smd.c). */
-	{3, "CREATE TABLE smd_jobs("
-	    " request_id INTEGER PRIMARY KEY,"
-	    " access TEXT NOT NULL,"
-	    " src_system TEXT NOT NULL,"
-	    " src_physical TEXT NOT NULL,"
-	    " dst_system TEXT NOT NULL,"
-	    " dst_physical TEXT NOT NULL,"
-	    " state INTEGER NOT NULL DEFAULT 0,"
-	    " attempts INTEGER NOT NULL DEFAULT 0,"
-	    " next_at INTEGER NOT NULL,"
-	    " pid INTEGER NOT NULL DEFAULT 0,"
-	    " folders_done INTEGER NOT NULL DEFAULT 0,"
-	    " folders_total INTEGER NOT NULL DEFAULT 0,"
-	    " msgs_done INTEGER NOT NULL DEFAULT 0,"
-	    " msgs_total INTEGER NOT NULL DEFAULT 0,"
-	    " bytes_done INTEGER NOT NULL DEFAULT 0,"
-	    " bytes_total INTEGER NOT NULL DEFAULT 0,"
-	    " started INTEGER NOT NULL DEFAULT 0,"
-	    " finished INTEGER NOT NULL DEFAULT 0,"
-	    " reason TEXT NOT NULL DEFAULT '',"
-	    " created INTEGER NOT NULL,"
-	    " updated INTEGER NOT NULL);"
-	    "CREATE INDEX smd_jobs_due ON smd_jobs(state, next_at);"
-	    "CREATE TABLE smd_folders("
-	    " mailbox TEXT NOT NULL,"
-	    " folder TEXT NOT NULL,"
-	    " uidvalidity INTEGER NOT NULL,"
-	    " dst_folder TEXT NOT NULL,"
-	    " dst_uidvalidity INTEGER NOT NULL,"
-	    " messages INTEGER NOT NULL DEFAULT 0,"
-	    " bytes INTEGER NOT NULL DEFAULT 0,"
-	    " verified INTEGER NOT NULL DEFAULT 0,"
-	    " updated INTEGER NOT NULL,"
-	    " PRIMARY KEY(mailbox, folder)) WITHOUT ROWID;"
-	    "CREATE TABLE smd_map("
-	    " mailbox TEXT NOT NULL,"
-	    " folder TEXT NOT NULL,"
-	    " src_uid INTEGER NOT NULL,"
-	    " dst_uid INTEGER NOT NULL,"
-	    " sha256 BLOB NOT NULL,"
-	    " size INTEGER NOT NULL,"
-	    " PRIMARY KEY(mailbox, folder, src_uid)) WITHOUT ROWID;"},
-};
-#define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 #define STMT_CACHE 64
 
 struct store {
@@ -162,7 +29,7 @@ struct store {
 
 static int latest_version(void)
 {
-	return migrations[NMIGRATIONS - 1].version;
+	return store_migrations[store_nmigrations - 1].version;
 }
 
 sqlite3 *store_db(struct store *s)
@@ -312,16 +179,16 @@ static int upgrade(struct store *s)
 	if (v == 0 && exec(s, "CREATE TABLE schema_version(version INTEGER NOT NULL,"
 			      " upgraded INTEGER NOT NULL)") < 0)
 		goto fail;
-	for (size_t i = 0; i < NMIGRATIONS; i++) {
-		if (migrations[i].version <= v)
+	for (size_t i = 0; i < store_nmigrations; i++) {
+		if (store_migrations[i].version <= v)
 			continue;
-		if (exec(s, migrations[i].sql) < 0)
+		if (exec(s, store_migrations[i].sql) < 0)
 			goto fail;
 		char sql[128];
 
 		snprintf(sql, sizeof(sql),
 			 "INSERT INTO schema_version VALUES(%d, strftime('%%s','now'))",
-			 migrations[i].version);
+			 store_migrations[i].version);
 		if (exec(s, sql) < 0)
 			goto fail;
 	}
@@ -329,6 +196,42 @@ static int upgrade(struct store *s)
 fail:
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return STORE_ERR;
+}
+
+/*
+ * create_file: make sure PATH is a regular file fedmig may open, creating
+ * it ourselves so the mode is ours, not the umask's, and so we know
+ * whether it is new (*CREATED_R): only a file we created may be empty (an
+ * existing one was cut short, and SQLite would write a new, empty
+ * directory into it). 0, or -1 with *ERR_R.
+ */
+static int create_file(const char *path, uid_t uid, gid_t gid, int *created_r, char **err_r)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	struct stat st;
+
+	*created_r = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		*err_r = xasprintf("open %s: %s", path,
+				   errno == ELOOP ? "a symbolic link, refused" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*err_r = xasprintf("open %s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	/* On the descriptor, never by path: the directory may be writable by
+	 * the user we hand the file to. */
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) {
+		*err_r = xasprintf("chown %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 static struct store *open_as(const char *path, enum store_mode mode, int busy_ms, uid_t uid,
@@ -357,39 +260,9 @@ static struct store *open_as(const char *path, enum store_mode mode, int busy_ms
 	int v;
 
 	s->mode = mode;
-	if (mode == STORE_RDWR) {
-		/* Create it ourselves so the mode is ours, not the umask's,
-		 * and so we know whether it is new: only a file we created may
-		 * be empty (an existing one was cut short, and SQLite would
-		 * write a new, empty directory into it). */
-		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-		struct stat st;
-
-		if (fd >= 0)
-			created = 1;
-		else if (errno == EEXIST)
-			fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0) {
-			*err_r = xasprintf("open %s: %s", path,
-					   errno == ELOOP ? "a symbolic link, refused" : strerror(errno));
-			free(s);
-			return NULL;
-		}
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-			*err_r = xasprintf("open %s: not a regular file", path);
-			close(fd);
-			free(s);
-			return NULL;
-		}
-		/* On the descriptor, never by path: the directory may be
-		 * writable by the user we hand the file to. */
-		if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) {
-			*err_r = xasprintf("chown %s: %s", path, strerror(errno));
-			close(fd);
-			free(s);
-			return NULL;
-		}
-		close(fd);
+	if (mode == STORE_RDWR && create_file(path, uid, gid, &created, err_r) < 0) {
+		free(s);
+		return NULL;
 	}
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		*err_r = xasprintf("open %s: %s", path,
@@ -712,21 +585,26 @@ int store_dir_count(struct store *s, long long *n_r)
 	return STORE_OK;
 }
 
-/* in_own_tx: run FN in a transaction unless the caller has one open. */
-#define TX_BEGIN(s)                                                                   \
-	int own_tx_ = !(s)->in_tx;                                                    \
-	if (own_tx_ && store_begin(s) < 0)                                            \
-		return STORE_ERR
-#define TX_END(s, rc)                                                                 \
-	do {                                                                          \
-		if (!own_tx_)                                                         \
-			return (rc);                                                  \
-		if ((rc) == STORE_ERR) {                                              \
-			store_rollback(s);                                            \
-			return STORE_ERR;                                             \
-		}                                                                     \
-		return store_commit(s) < 0 ? STORE_ERR : (rc);                        \
-	} while (0)
+int store_own_begin(struct store *s, int *own)
+{
+	*own = !s->in_tx;
+	return *own ? store_begin(s) : STORE_OK;
+}
+
+int store_own_end(struct store *s, int own, int rc)
+{
+	char keep[sizeof(s->err)];
+
+	if (!own)
+		return rc;
+	if (rc != STORE_ERR)
+		return store_commit(s) < 0 ? STORE_ERR : rc;
+	/* ROLLBACK must not overwrite the reason we are returning. */
+	memcpy(keep, s->err, sizeof(keep));
+	store_rollback(s);
+	memcpy(s->err, keep, sizeof(keep));
+	return rc;
+}
 
 static int changed_one(struct store *s, const char *access)
 {
@@ -739,11 +617,13 @@ static int changed_one(struct store *s, const char *access)
 
 int store_dir_hold(struct store *s, const char *access, long long request_id, long long at)
 {
-	TX_BEGIN(s);
-	int rc = STORE_ERR;
-	sqlite3_stmt *st = store_prepare(s, "UPDATE directory SET held = 1, held_since = ?2, "
-					    "request_id = ?3, updated = ?2 WHERE access = ?1");
+	int own, rc = STORE_ERR;
+	sqlite3_stmt *st;
 
+	if (store_own_begin(s, &own) < 0)
+		return STORE_ERR;
+	st = store_prepare(s, "UPDATE directory SET held = 1, held_since = ?2, request_id = ?3, "
+			      "updated = ?2 WHERE access = ?1");
 	if (st) {
 		sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, at);
@@ -752,23 +632,24 @@ int store_dir_hold(struct store *s, const char *access, long long request_id, lo
 		if (rc == STORE_OK)
 			rc = changed_one(s, access);
 	}
-	TX_END(s, rc);
+	return store_own_end(s, own, rc);
 }
 
 int store_dir_unhold(struct store *s, const char *access)
 {
-	TX_BEGIN(s);
-	int rc = STORE_ERR;
-	sqlite3_stmt *st = store_prepare(s, "UPDATE directory SET held = 0, held_since = 0 "
-					    "WHERE access = ?1");
+	int own, rc = STORE_ERR;
+	sqlite3_stmt *st;
 
+	if (store_own_begin(s, &own) < 0)
+		return STORE_ERR;
+	st = store_prepare(s, "UPDATE directory SET held = 0, held_since = 0 WHERE access = ?1");
 	if (st) {
 		sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
 		rc = store_run(s, st, "unhold");
 		if (rc == STORE_OK)
 			rc = changed_one(s, access);
 	}
-	TX_END(s, rc);
+	return store_own_end(s, own, rc);
 }
 
 static int do_switch(struct store *s, const char *access, const char *system,
@@ -817,10 +698,11 @@ static int do_switch(struct store *s, const char *access, const char *system,
 int store_dir_switch(struct store *s, const char *access, const char *system,
 		     const char *physical, long long request_id, long long at)
 {
-	TX_BEGIN(s);
-	int rc = do_switch(s, access, system, physical, request_id, at);
+	int own;
 
-	TX_END(s, rc);
+	if (store_own_begin(s, &own) < 0)
+		return STORE_ERR;
+	return store_own_end(s, own, do_switch(s, access, system, physical, request_id, at));
 }
 
 int store_held_add(struct store *s, const char *queue_id, long long request_id,

@@ -5,6 +5,8 @@
  * be a string literal (the cache is keyed by its address), reset and with
  * bindings cleared; NULL with the error recorded. store_fail() records the
  * SQLite error of the last call with a context and returns STORE_ERR.
+ * store_migrations (store_schema.c) are the schema versions in order,
+ * store_nmigrations of them: store.c applies those above a database's.
  */
 #ifndef FEDMIG_STORE_INT_H
 #define FEDMIG_STORE_INT_H
@@ -26,5 +28,20 @@ void store_read_entry(sqlite3_stmt *st, struct dir_entry *r);
 int store_run(struct store *s, sqlite3_stmt *st, const char *context);
 /* store_in_tx: 1 inside store_begin(). */
 int store_in_tx(const struct store *s);
+/*
+ * store_own_begin/store_own_end: a write's own transaction unless the
+ * caller has one open (*OWN says which). store_own_end() returns RC after
+ * committing, or after rolling back when RC is STORE_ERR (the error
+ * message kept); STORE_ERR when the commit fails.
+ */
+int store_own_begin(struct store *s, int *own);
+int store_own_end(struct store *s, int own, int rc);
+
+struct store_migration {
+	int version;
+	const char *sql;
+};
+extern const struct store_migration store_migrations[];
+extern const size_t store_nmigrations;
 
 #endif

@@ -1,3 +1,4 @@
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,65 +13,47 @@
 	"next_at, reason, source_system, source_physical, target_physical, hold_at, "     \
 	"switch_at, release_at, created, updated, action, failed_from, complete_at"
 
-/* Live requests: the partial unique index requests_live says the same. */
-#define LIVE "state NOT IN (10, 13, 23, 24)"
+/* Live requests: not in the bound mask of settled states (state.h), the
+ * set the partial unique index requests_live was written from. */
+#define LIVE "((?2 >> state) & 1) = 0"
+
+/* The columns of REQ_COLS, in order, and the fields read_req() fills: a
+ * text, or a number as wide as its field (int or long long). */
+static const struct req_col {
+	int text;
+	size_t off, size;
+} req_cols[] = {
+#define NUM(f) {0, offsetof(struct req, f), sizeof(((struct req *)0)->f)}
+#define TEXT(f) {1, offsetof(struct req, f), sizeof(((struct req *)0)->f)}
+	NUM(id), TEXT(access), TEXT(target_system), TEXT(scenario), NUM(planned_at),
+	NUM(batch_id), NUM(state), NUM(attempts), NUM(next_at), TEXT(reason),
+	TEXT(source_system), TEXT(source_physical), TEXT(target_physical), NUM(hold_at),
+	NUM(switch_at), NUM(release_at), NUM(created), NUM(updated), TEXT(action),
+	NUM(failed_from), NUM(complete_at),
+#undef NUM
+#undef TEXT
+};
 
 static void read_req(sqlite3_stmt *st, struct req *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->id = sqlite3_column_int64(st, 0);
-	store_text(st, 1, r->access, sizeof(r->access));
-	store_text(st, 2, r->target_system, sizeof(r->target_system));
-	store_text(st, 3, r->scenario, sizeof(r->scenario));
-	r->planned_at = sqlite3_column_int64(st, 4);
-	r->batch_id = sqlite3_column_int64(st, 5);
-	r->state = sqlite3_column_int(st, 6);
-	r->attempts = sqlite3_column_int(st, 7);
-	r->next_at = sqlite3_column_int64(st, 8);
-	store_text(st, 9, r->reason, sizeof(r->reason));
-	store_text(st, 10, r->source_system, sizeof(r->source_system));
-	store_text(st, 11, r->source_physical, sizeof(r->source_physical));
-	store_text(st, 12, r->target_physical, sizeof(r->target_physical));
-	r->hold_at = sqlite3_column_int64(st, 13);
-	r->switch_at = sqlite3_column_int64(st, 14);
-	r->release_at = sqlite3_column_int64(st, 15);
-	r->created = sqlite3_column_int64(st, 16);
-	r->updated = sqlite3_column_int64(st, 17);
-	store_text(st, 18, r->action, sizeof(r->action));
-	r->failed_from = sqlite3_column_int(st, 19);
-	r->complete_at = sqlite3_column_int64(st, 20);
-	r->loaded = r->updated;
-}
+	for (size_t i = 0; i < sizeof(req_cols) / sizeof(req_cols[0]); i++) {
+		const struct req_col *c = &req_cols[i];
+		char *f = (char *)r + c->off;
 
-static int step_done(struct store *s, sqlite3_stmt *st, const char *context)
-{
-	int rc = sqlite3_step(st);
+		if (c->text) {
+			store_text(st, (int)i, f, c->size);
+		} else if (c->size == sizeof(int)) {
+			int n = sqlite3_column_int(st, (int)i);
 
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, context);
-}
+			memcpy(f, &n, sizeof(n));
+		} else {
+			long long n = sqlite3_column_int64(st, (int)i);
 
-/* own_begin/own_end: a transaction of our own unless the caller has one. */
-static int own_begin(struct store *s, int *own)
-{
-	*own = !store_in_tx(s);
-	return *own ? store_begin(s) : STORE_OK;
-}
-
-static int own_end(struct store *s, int own, int rc)
-{
-	if (!own)
-		return rc;
-	if (rc == STORE_ERR || rc == STORE_NOTFOUND || rc == STORE_EXISTS) {
-		char keep[512];
-
-		/* ROLLBACK must not overwrite the reason we are returning. */
-		snprintf(keep, sizeof(keep), "%s", store_errmsg(s));
-		store_rollback(s);
-		store_set_error(s, "%s", keep);
-		return rc;
+			memcpy(f, &n, sizeof(n));
+		}
 	}
-	return store_commit(s) < 0 ? STORE_ERR : rc;
+	r->loaded = r->updated;
 }
 
 static int add_history(struct store *s, long long id, long long at, int from, int to,
@@ -90,7 +73,7 @@ static int add_history(struct store *s, long long id, long long at, int from, in
 	sqlite3_bind_int(st, 4, to);
 	sqlite3_bind_text(st, 5, step, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, detail ? detail : "", -1, SQLITE_STATIC);
-	return step_done(s, st, "write history");
+	return store_run(s, st, "write history");
 }
 
 /* latest_req: the one row ST (selecting REQ_COLS for ?1 = ACCESS) gives. */
@@ -113,7 +96,10 @@ static int find_live(struct store *s, const char *access, struct req *r)
 	sqlite3_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
 					    "AND " LIVE " ORDER BY id DESC LIMIT 1");
 
-	return st ? latest_req(s, st, access, r) : STORE_ERR;
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 2, state_mask(STATE_SETTLED));
+	return latest_req(s, st, access, r);
 }
 
 int store_req_add(struct store *s, struct req *r, long long now, const char *detail)
@@ -121,23 +107,23 @@ int store_req_add(struct store *s, struct req *r, long long now, const char *det
 	struct req live;
 	int own, rc;
 
-	if (own_begin(s, &own) < 0)
+	if (store_own_begin(s, &own) < 0)
 		return STORE_ERR;
 	rc = find_live(s, r->access, &live);
 	if (rc == STORE_OK) {
 		store_set_error(s, "%s already has request %lld (%s)", r->access, live.id,
 				state_name(live.state));
 		r->id = live.id;
-		return own_end(s, own, STORE_EXISTS);
+		return store_own_end(s, own, STORE_EXISTS);
 	}
 	if (rc == STORE_ERR)
-		return own_end(s, own, rc);
+		return store_own_end(s, own, rc);
 	sqlite3_stmt *st = store_prepare(
 		s, "INSERT INTO requests(access, target_system, scenario, planned_at, batch_id, "
 		   "state, next_at, created, updated) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7)");
 
 	if (st == NULL)
-		return own_end(s, own, STORE_ERR);
+		return store_own_end(s, own, STORE_ERR);
 	r->state = ST_REGISTERED;
 	r->attempts = 0;
 	r->next_at = now;
@@ -150,12 +136,12 @@ int store_req_add(struct store *s, struct req *r, long long now, const char *det
 	sqlite3_bind_int64(st, 5, r->batch_id);
 	sqlite3_bind_int64(st, 6, r->next_at);
 	sqlite3_bind_int64(st, 7, now);
-	rc = step_done(s, st, "store request");
+	rc = store_run(s, st, "store request");
 	if (rc == STORE_OK) {
 		r->id = sqlite3_last_insert_rowid(store_db(s));
 		rc = add_history(s, r->id, now, -1, ST_REGISTERED, "E1 register", detail);
 	}
-	return own_end(s, own, rc);
+	return store_own_end(s, own, rc);
 }
 
 int store_req_get(struct store *s, long long id, struct req *r)
@@ -196,7 +182,7 @@ int store_req_set(struct store *s, struct req *r, int from, const char *step,
 	/* Every write moves "updated" on, so a concurrent reader notices. */
 	if (r->updated <= r->loaded)
 		r->updated = r->loaded + 1;
-	if (own_begin(s, &own) < 0)
+	if (store_own_begin(s, &own) < 0)
 		return STORE_ERR;
 	st = store_prepare(s, "UPDATE requests SET state = ?3, attempts = ?4, next_at = ?5, "
 			      "reason = ?6, source_system = ?7, source_physical = ?8, "
@@ -205,7 +191,7 @@ int store_req_set(struct store *s, struct req *r, int from, const char *step,
 			      "complete_at = ?16, planned_at = ?17 "
 			      "WHERE id = ?1 AND state = ?2 AND updated = ?18");
 	if (st == NULL)
-		return own_end(s, own, STORE_ERR);
+		return store_own_end(s, own, STORE_ERR);
 	sqlite3_bind_int64(st, 1, r->id);
 	sqlite3_bind_int(st, 2, from);
 	sqlite3_bind_int(st, 3, r->state);
@@ -224,14 +210,14 @@ int store_req_set(struct store *s, struct req *r, int from, const char *step,
 	sqlite3_bind_int64(st, 16, r->complete_at);
 	sqlite3_bind_int64(st, 17, r->planned_at);
 	sqlite3_bind_int64(st, 18, r->loaded);
-	rc = step_done(s, st, "update request");
+	rc = store_run(s, st, "update request");
 	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0) {
 		store_set_error(s, "request %lld is no longer %s", r->id, state_name(from));
 		rc = STORE_NOTFOUND;
 	}
 	if (rc == STORE_OK)
 		rc = add_history(s, r->id, r->updated, from, r->state, step, detail);
-	rc = own_end(s, own, rc);
+	rc = store_own_end(s, own, rc);
 	if (rc == STORE_OK)
 		r->loaded = r->updated;
 	return rc;
@@ -369,7 +355,7 @@ int store_batch_add(struct store *s, const char *source, long long now, long lon
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	rc = step_done(s, st, "store batch");
+	rc = store_run(s, st, "store batch");
 	if (rc == STORE_OK)
 		*id_r = sqlite3_last_insert_rowid(store_db(s));
 	return rc;
@@ -402,7 +388,7 @@ int store_check_add(struct store *s, long long request_id, long long at, int ok,
 	sqlite3_bind_int64(st, 2, at);
 	sqlite3_bind_int(st, 3, ok ? 1 : 0);
 	sqlite3_bind_text(st, 4, detail ? detail : "", -1, SQLITE_STATIC);
-	return step_done(s, st, "store check");
+	return store_run(s, st, "store check");
 }
 
 int store_check_last(struct store *s, long long request_id, long long since, long long *at_r,
@@ -436,7 +422,7 @@ int store_held_pending(struct store *s, store_held_fn fn, void *ctx)
 
 	if (sqlite3_prepare_v2(store_db(s),
 			       "SELECT queue_id, request_id, held_at, recipients, released_at "
-			       "FROM held_messages WHERE released_at >= 0 ORDER BY held_at",
+			       "FROM held_messages WHERE gone = 0 ORDER BY held_at",
 			       -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, "held messages");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -458,8 +444,7 @@ int store_held_pending(struct store *s, store_held_fn fn, void *ctx)
 
 int store_held_count_pending(struct store *s, long long *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM held_messages "
-					    "WHERE released_at >= 0");
+	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM held_messages WHERE gone = 0");
 	int rc;
 
 	if (st == NULL)
@@ -474,24 +459,38 @@ int store_held_count_pending(struct store *s, long long *n_r)
 int store_held_released(struct store *s, const char *queue_id, long long at)
 {
 	sqlite3_stmt *st = store_prepare(s, "UPDATE held_messages SET released_at = ?2 "
-					    "WHERE queue_id = ?1 AND released_at >= 0");
+					    "WHERE queue_id = ?1 AND gone = 0");
 
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, at);
-	return step_done(s, st, "mark released");
+	return store_run(s, st, "mark released");
+}
+
+/* held_write: run ST, a write of the held message ?1 = QUEUE_ID. */
+static int held_write(struct store *s, sqlite3_stmt *st, const char *queue_id,
+		      const char *context)
+{
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
+	return store_run(s, st, context);
+}
+
+int store_held_gone(struct store *s, const char *queue_id)
+{
+	return held_write(s,
+			  store_prepare(s, "UPDATE held_messages SET gone = 1 WHERE queue_id = ?1"),
+			  queue_id, "mark gone");
 }
 
 int store_held_forget(struct store *s, const char *queue_id)
 {
-	sqlite3_stmt *st = store_prepare(s, "DELETE FROM held_messages "
-					    "WHERE queue_id = ?1 AND released_at = 0");
-
-	if (st == NULL)
-		return STORE_ERR;
-	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
-	return step_done(s, st, "forget held message");
+	return held_write(s,
+			  store_prepare(s, "DELETE FROM held_messages WHERE queue_id = ?1 "
+					   "AND released_at = 0 AND gone = 0"),
+			  queue_id, "forget held message");
 }
 
 int store_req_wait(struct store *s, long long id, int state, long long next_at,
@@ -508,7 +507,7 @@ int store_req_wait(struct store *s, long long id, int state, long long next_at,
 	sqlite3_bind_int64(st, 3, next_at);
 	if (reason)
 		sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-	rc = step_done(s, st, "update request");
+	rc = store_run(s, st, "update request");
 	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
 		return STORE_NOTFOUND;
 	return rc;

@@ -159,7 +159,7 @@ struct held_msg {
 	char queue_id[64];
 	long long request_id;
 	long long held_at;
-	long long released_at; /* 0: not yet; > 0: released, not yet seen gone */
+	long long released_at; /* 0: not yet; > 0: released (still pending) */
 	const char *recipients; /* tab separated (space in old rows), valid during the callback */
 };
 
@@ -169,14 +169,17 @@ typedef int (*store_held_fn)(void *ctx, const struct held_msg *m);
  * "postsuper -r" of a message that qmgr is still delivering takes effect
  * only after that delivery, and a deferral can put it back on hold, so
  * a release is checked, not trusted. released_at: 0 not released, > 0
- * released at that time, < 0 finished (gone from the queue).
- * store_held_pending: every pending held message, oldest first.
+ * released at that time; gone (a column of its own): finished, no longer
+ * in the queue. store_held_pending: every pending (not gone) held
+ * message, oldest first.
  */
 int store_held_pending(struct store *s, store_held_fn fn, void *ctx);
 /* store_held_count_pending: how many store_held_pending() would list. */
 int store_held_count_pending(struct store *s, long long *n_r);
-/* store_held_released: set QUEUE_ID's released_at to AT (< 0: finished). */
+/* store_held_released: QUEUE_ID was released at AT (> 0); still pending. */
 int store_held_released(struct store *s, const char *queue_id, long long at);
+/* store_held_gone: QUEUE_ID is no longer in the queue: finished. */
+int store_held_gone(struct store *s, const char *queue_id);
 /* store_held_forget: drop QUEUE_ID if never released (the drain recorded
  * it before "postsuper -h" and then did not find it in the hold queue). */
 int store_held_forget(struct store *s, const char *queue_id);

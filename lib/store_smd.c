@@ -5,42 +5,23 @@
 #include "store_smd.h"
 #include "xalloc.h"
 
-/* step_done: step ST to the end (no rows expected). */
-static int step_done(struct store *s, sqlite3_stmt *st, const char *context)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, context);
-}
-
-/* Outside the caller's transaction, each write is its own. */
-static int tx_begin(struct store *s, int *mine)
-{
-	*mine = !store_in_tx(s);
-	return *mine ? store_begin(s) : STORE_OK;
-}
-
-static int tx_end(struct store *s, int mine, int rc)
-{
-	if (!mine)
-		return rc;
-	if (rc < 0) {
-		store_rollback(s);
-		return rc;
-	}
-	return store_commit(s) < 0 ? STORE_ERR : rc;
-}
+/*
+ * A job is (request_id, kind) in the table (schema 5). The functions take
+ * it as one number, the job id of store_smd.h: the request id, negated for
+ * a copy back. JOB_ID selects it; JOB_IS matches the job id bound as ?1.
+ */
+#define JOB_ID "CASE kind WHEN 1 THEN -request_id ELSE request_id END"
+#define JOB_IS "request_id = abs(?1) AND kind = (?1 < 0)"
 
 int store_smd_enqueue(struct store *s, long long request_id, const char *access,
 		      const char *src_system, const char *src_physical, const char *dst_system,
 		      const char *dst_physical, long long at)
 {
 	sqlite3_stmt *st = store_prepare(
-		s, "INSERT INTO smd_jobs(request_id, access, src_system, src_physical, dst_system,"
-		   " dst_physical, next_at, created, updated)"
-		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)"
-		   " ON CONFLICT(request_id) DO NOTHING");
+		s, "INSERT INTO smd_jobs(request_id, kind, access, src_system, src_physical,"
+		   " dst_system, dst_physical, next_at, created, updated)"
+		   " VALUES(abs(?1), ?1 < 0, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)"
+		   " ON CONFLICT(request_id, kind) DO NOTHING");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -51,7 +32,7 @@ int store_smd_enqueue(struct store *s, long long request_id, const char *access,
 	sqlite3_bind_text(st, 5, dst_system, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, dst_physical, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, at);
-	return step_done(s, st, "enqueue smd job");
+	return store_run(s, st, "enqueue smd job");
 }
 
 int store_smd_status(struct store *s, long long request_id, struct smd_status *r)
@@ -59,7 +40,7 @@ int store_smd_status(struct store *s, long long request_id, struct smd_status *r
 	sqlite3_stmt *st = store_prepare(
 		s, "SELECT state, attempts, folders_done, folders_total, msgs_done, msgs_total,"
 		   " bytes_done, bytes_total, started, finished, reason"
-		   " FROM smd_jobs WHERE request_id = ?1");
+		   " FROM smd_jobs WHERE " JOB_IS);
 	int rc;
 
 	if (st == NULL)
@@ -90,7 +71,7 @@ int store_smd_status(struct store *s, long long request_id, struct smd_status *r
 	return STORE_OK;
 }
 
-/* job_row: the job in ST's columns request_id, access, src_system,
+/* job_row: the job in ST's columns JOB_ID, access, src_system,
  * src_physical, dst_system, dst_physical, attempts (as counted so far). */
 static void job_row(sqlite3_stmt *st, struct smd_job *r)
 {
@@ -112,15 +93,15 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 
 	if (next_r)
 		*next_r = 0;
-	if (tx_begin(s, &mine) < 0)
+	if (store_own_begin(s, &mine) < 0)
 		return STORE_ERR;
 	/* In the write transaction, so that TAKE runs before anyone else can
 	 * see the job as running or recover it. */
-	st = store_prepare(s, "SELECT request_id, access, src_system, src_physical, dst_system,"
+	st = store_prepare(s, "SELECT " JOB_ID ", access, src_system, src_physical, dst_system,"
 			      " dst_physical, attempts FROM smd_jobs WHERE state = 0 AND next_at <= ?1"
-			      " ORDER BY next_at, request_id");
+			      " ORDER BY next_at, 1");
 	if (st == NULL)
-		return tx_end(s, mine, STORE_ERR);
+		return store_own_end(s, mine, STORE_ERR);
 	sqlite3_bind_int64(st, 1, now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		job_row(st, r);
@@ -131,29 +112,29 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return tx_end(s, mine, store_fail(s, "smd claim"));
+		return store_own_end(s, mine, store_fail(s, "smd claim"));
 	if (!taken) {
 		if (next_r) {
 			st = store_prepare(s, "SELECT MIN(next_at) FROM smd_jobs WHERE state = 0"
 					      " AND next_at > ?1");
 			if (st == NULL)
-				return tx_end(s, mine, STORE_ERR);
+				return store_own_end(s, mine, STORE_ERR);
 			sqlite3_bind_int64(st, 1, now);
 			if (sqlite3_step(st) == SQLITE_ROW)
 				*next_r = sqlite3_column_int64(st, 0);
 			sqlite3_reset(st);
 		}
-		return tx_end(s, mine, STORE_NOTFOUND);
+		return store_own_end(s, mine, STORE_NOTFOUND);
 	}
 	r->attempts++;
 	st = store_prepare(s, "UPDATE smd_jobs SET state = 1, attempts = attempts + 1, pid = ?2,"
-			      " started = ?3, finished = 0, updated = ?3 WHERE request_id = ?1");
+			      " started = ?3, finished = 0, updated = ?3 WHERE " JOB_IS);
 	if (st == NULL)
-		return tx_end(s, mine, STORE_ERR);
+		return store_own_end(s, mine, STORE_ERR);
 	sqlite3_bind_int64(st, 1, r->request_id);
 	sqlite3_bind_int(st, 2, pid);
 	sqlite3_bind_int64(st, 3, now);
-	return tx_end(s, mine, step_done(s, st, "smd claim"));
+	return store_own_end(s, mine, store_run(s, st, "smd claim"));
 }
 
 int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, void *ctx)
@@ -163,13 +144,12 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 	int mine, rc;
 	sqlite3_stmt *st;
 
-	if (tx_begin(s, &mine) < 0)
+	if (store_own_begin(s, &mine) < 0)
 		return STORE_ERR;
-	st = store_prepare(s, "SELECT request_id, access, src_system, src_physical, dst_system,"
-			      " dst_physical, attempts FROM smd_jobs WHERE state = 1"
-			      " ORDER BY request_id");
+	st = store_prepare(s, "SELECT " JOB_ID ", access, src_system, src_physical, dst_system,"
+			      " dst_physical, attempts FROM smd_jobs WHERE state = 1 ORDER BY 1");
 	if (st == NULL)
-		return tx_end(s, mine, STORE_ERR);
+		return store_own_end(s, mine, STORE_ERR);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct smd_job job;
 
@@ -185,22 +165,22 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		free(ids);
-		return tx_end(s, mine, store_fail(s, "smd recover"));
+		return store_own_end(s, mine, store_fail(s, "smd recover"));
 	}
-	st = store_prepare(s, "UPDATE smd_jobs SET state = 0, pid = 0, next_at = ?1,"
-			      " updated = ?1 WHERE request_id = ?2 AND state = 1");
+	st = store_prepare(s, "UPDATE smd_jobs SET state = 0, pid = 0, next_at = ?2,"
+			      " updated = ?2 WHERE " JOB_IS " AND state = 1");
 	if (st == NULL) {
 		free(ids);
-		return tx_end(s, mine, STORE_ERR);
+		return store_own_end(s, mine, STORE_ERR);
 	}
 	rc = STORE_OK;
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_int64(st, 2, ids[i]);
-		rc = step_done(s, st, "smd recover");
+		sqlite3_bind_int64(st, 1, ids[i]);
+		sqlite3_bind_int64(st, 2, now);
+		rc = store_run(s, st, "smd recover");
 	}
 	free(ids);
-	return tx_end(s, mine, rc < 0 ? rc : (int)n);
+	return store_own_end(s, mine, rc < 0 ? rc : (int)n);
 }
 
 int store_smd_progress(struct store *s, long long request_id, const struct smd_status *p)
@@ -208,7 +188,7 @@ int store_smd_progress(struct store *s, long long request_id, const struct smd_s
 	sqlite3_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET folders_done = ?2, folders_total = ?3, msgs_done = ?4,"
 		   " msgs_total = ?5, bytes_done = ?6, bytes_total = ?7,"
-		   " updated = strftime('%s','now') * 1000000 WHERE request_id = ?1");
+		   " updated = strftime('%s','now') * 1000000 WHERE " JOB_IS);
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -219,7 +199,7 @@ int store_smd_progress(struct store *s, long long request_id, const struct smd_s
 	sqlite3_bind_int64(st, 5, p->msgs_total);
 	sqlite3_bind_int64(st, 6, p->bytes_done);
 	sqlite3_bind_int64(st, 7, p->bytes_total);
-	return step_done(s, st, "smd progress");
+	return store_run(s, st, "smd progress");
 }
 
 int store_smd_finish(struct store *s, long long request_id, int ok, const char *reason,
@@ -227,7 +207,7 @@ int store_smd_finish(struct store *s, long long request_id, int ok, const char *
 {
 	sqlite3_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET state = ?2, reason = ?3, next_at = ?4, finished = ?5,"
-		   " pid = 0, updated = ?5 WHERE request_id = ?1");
+		   " pid = 0, updated = ?5 WHERE " JOB_IS);
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -236,7 +216,7 @@ int store_smd_finish(struct store *s, long long request_id, int ok, const char *
 	sqlite3_bind_text(st, 3, ok ? "" : reason ? reason : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, retry_at);
 	sqlite3_bind_int64(st, 5, now);
-	return step_done(s, st, "smd finish");
+	return store_run(s, st, "smd finish");
 }
 
 /* ------------------------------------------------------------ journal */
@@ -290,7 +270,7 @@ int store_smd_folder_put(struct store *s, const char *mailbox, const char *folde
 	sqlite3_bind_int64(st, 6, f->messages);
 	sqlite3_bind_int64(st, 7, f->bytes);
 	sqlite3_bind_int(st, 8, f->verified);
-	return step_done(s, st, "smd folder put");
+	return store_run(s, st, "smd folder put");
 }
 
 int store_smd_folders_each(struct store *s, const char *mailbox, store_smd_folder_fn fn, void *ctx)
@@ -369,7 +349,7 @@ int store_smd_map_add(struct store *s, const char *mailbox, const char *folder,
 	sqlite3_bind_int64(st, 4, (long long)row->dst_uid);
 	sqlite3_bind_blob(st, 5, row->sha256, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, row->size);
-	return step_done(s, st, "smd map add");
+	return store_run(s, st, "smd map add");
 }
 
 int store_smd_map_clear(struct store *s, const char *mailbox, const char *folder)
@@ -380,7 +360,7 @@ int store_smd_map_clear(struct store *s, const char *mailbox, const char *folder
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
-	return step_done(s, st, "smd map clear");
+	return store_run(s, st, "smd map clear");
 }
 
 int store_smd_relax(struct store *s)

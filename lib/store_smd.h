@@ -6,7 +6,14 @@
  * UID -> target UID, so a rerun copies only what is missing), and marks
  * the job done (copied and verified) or failed with a reason. fedmig-spm
  * reads the status to move the request 6 -> 7 (claimed) -> 8 (copied).
- * Implemented in store_smd.c (schema version 3).
+ * Implemented in store_smd.c (schema versions 3 and 5).
+ *
+ * A request has at most two jobs, told apart by their kind: SMD_COPY, its
+ * mailbox to the target after the switch, and SMD_COPY_BACK, a rollback's
+ * copy of what the target received since back to the source. The table
+ * has the kind in a column; these functions name a job by one number, its
+ * job id (smd_job_id(): the request id, negated for a copy back), which is
+ * what struct smd_job's request_id and the REQUEST_ID arguments below are.
  */
 #ifndef FEDMIG_STORE_SMD_H
 #define FEDMIG_STORE_SMD_H
@@ -14,6 +21,13 @@
 #include "store.h"
 
 enum smd_job_state { SMD_QUEUED, SMD_RUNNING, SMD_DONE, SMD_FAILED };
+enum smd_kind { SMD_COPY = 0, SMD_COPY_BACK = 1 };
+
+/* smd_job_id: the job id of REQUEST_ID's job of KIND. */
+static inline long long smd_job_id(long long request_id, enum smd_kind kind)
+{
+	return kind == SMD_COPY_BACK ? -request_id : request_id;
+}
 
 struct smd_status {
 	enum smd_job_state state;

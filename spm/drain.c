@@ -168,10 +168,8 @@ int pilot_sweep(struct pilot *p)
 		if (!e->seen) {
 			/* Requeued (a new queue ID), delivered, deleted, or never
 			 * committed: finished once released, or after a while. */
-			if (e->released_at > 0)
-				store_held_released(p->s, e->queue_id, -e->released_at);
-			else if (e->held_at < now - gone_after)
-				store_held_released(p->s, e->queue_id, -now);
+			if (e->released_at > 0 || e->held_at < now - gone_after)
+				store_held_gone(p->s, e->queue_id);
 			continue;
 		}
 		if (!e->in_hold || e->blocked)

@@ -10,9 +10,11 @@
 #include "config.h"
 #include "driver.h"
 #include "state.h"
+#include "store_int.h"
 #include "store_req.h"
 #include "ckmain.h"
 #include "testutil.h"
+#include "store_smd.h"
 
 static char dir[] = "/tmp/test_spm_XXXXXX";
 
@@ -58,6 +60,46 @@ START_TEST(test_state_names)
 	ck_assert_int_eq(state_parse("-1"), -1);
 	ck_assert(state_is_final(ST_ROLLED_BACK) && !state_is_final(ST_COMPLETE));
 	ck_assert(state_is_offline(ST_SYNC_MISMATCH) && !state_is_offline(ST_HELD));
+	ck_assert(state_in(ST_COMPLETE, STATE_SETTLED) && !state_in(ST_COMPLETE, STATE_FINAL));
+	ck_assert(state_in(ST_CANCELLED, STATE_FINAL | STATE_SETTLED));
+	ck_assert(!state_in(ST_FAILED, STATE_SETTLED) && !state_in(11, STATE_OFFLINE));
+	ck_assert(!state_in(ST_FAILED, 0));
+	ck_assert_int_eq(state_mask(STATE_OFFLINE), (1LL << 20) | (1LL << 21) | (1LL << 22));
+	ck_assert_int_eq(state_mask(STATE_FINAL | STATE_OFFLINE), 0);
+}
+END_TEST
+
+/* The unique index requests_live (schema 2, written as a list of numbers
+ * that may not change in the field) and STATE_SETTLED say the same: two
+ * requests for one address may coexist exactly in the settled states. */
+static void settled_set(void *ctx, int state)
+{
+	struct store *s = ctx;
+	char sql[256];
+	int rc;
+
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO requests(access, target_system, scenario, planned_at, state, "
+		 "next_at, created, updated) VALUES('s%d@x', 's2', 'default', 0, %d, 0, 0, 0)",
+		 state, state);
+	ck_assert_int_eq(sqlite3_exec(store_db(s), sql, NULL, NULL, NULL), SQLITE_OK);
+	rc = sqlite3_exec(store_db(s), sql, NULL, NULL, NULL);
+	ck_assert_msg((rc == SQLITE_OK) == state_in(state, STATE_SETTLED), "state %d", state);
+}
+
+START_TEST(test_live_set)
+{
+	struct store *s = fresh();
+	struct req a = mk("alice@example.org"), b = mk("alice@example.org");
+
+	state_each(settled_set, s);
+	/* store_req_add's own look for a live request reads the same set. */
+	ck_assert_int_eq(store_req_add(s, &a, 100, "t"), STORE_OK);
+	a.state = ST_COMPLETE;
+	ck_assert_int_eq(store_req_set(s, &a, ST_REGISTERED, "t", ""), STORE_OK);
+	ck_assert_int_eq(store_req_add(s, &b, 101, "t"), STORE_OK);
+	ck_assert_int_ne(b.id, a.id);
+	store_close(&s);
 }
 END_TEST
 
@@ -149,7 +191,7 @@ START_TEST(test_held_and_checks)
 	ck_assert_int_eq(store_held_released(s, "AAA1", 20), STORE_OK);
 	ck_assert_int_eq(store_held_pending(s, count_pending, &k), STORE_OK);
 	ck_assert_int_eq(k, 2);
-	ck_assert_int_eq(store_held_released(s, "AAA1", -20), STORE_OK);
+	ck_assert_int_eq(store_held_gone(s, "AAA1"), STORE_OK);
 	k = 0;
 	ck_assert_int_eq(store_held_pending(s, count_pending, &k), STORE_OK);
 	ck_assert_int_eq(k, 1);
@@ -171,6 +213,91 @@ START_TEST(test_held_and_checks)
 	ck_assert_int_eq(ok, 0);
 	ck_assert_str_eq(detail, "disk full");
 	ck_assert_int_eq(store_check_last(s, 7, 201, &at, &ok, detail), STORE_NOTFOUND);
+	store_close(&s);
+}
+END_TEST
+
+/* A database of schema 3 (held_messages and smd_jobs as versions 1-3 made
+ * them, with the signs that carried meaning) upgrades to real columns. */
+static const char old_schema[] =
+	"CREATE TABLE schema_version(version INTEGER NOT NULL, upgraded INTEGER NOT NULL);"
+	"INSERT INTO schema_version VALUES(1, 0), (2, 0), (3, 0);"
+	"CREATE TABLE held_messages(queue_id TEXT PRIMARY KEY, request_id INTEGER NOT NULL,"
+	" held_at INTEGER NOT NULL, recipients TEXT NOT NULL,"
+	" released_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"CREATE INDEX held_pending ON held_messages(released_at, held_at);"
+	"INSERT INTO held_messages VALUES('HOLD', 1, 10, 'a@x', 0), ('REL', 1, 11, 'a@x', 20),"
+	" ('GONE', 1, 12, 'a@x', -30);"
+	"CREATE TABLE smd_jobs(request_id INTEGER PRIMARY KEY, access TEXT NOT NULL,"
+	" src_system TEXT NOT NULL, src_physical TEXT NOT NULL, dst_system TEXT NOT NULL,"
+	" dst_physical TEXT NOT NULL, state INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
+	" pid INTEGER NOT NULL DEFAULT 0, folders_done INTEGER NOT NULL DEFAULT 0,"
+	" folders_total INTEGER NOT NULL DEFAULT 0, msgs_done INTEGER NOT NULL DEFAULT 0,"
+	" msgs_total INTEGER NOT NULL DEFAULT 0, bytes_done INTEGER NOT NULL DEFAULT 0,"
+	" bytes_total INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL DEFAULT 0,"
+	" finished INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',"
+	" created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+	"CREATE INDEX smd_jobs_due ON smd_jobs(state, next_at);"
+	"INSERT INTO smd_jobs(request_id, access, src_system, src_physical, dst_system,"
+	" dst_physical, state, msgs_done, next_at, created, updated) VALUES"
+	" (7, 'a@x', 's1', 'a@s1', 's2', 'a@s2', 2, 5, 0, 0, 0),"
+	" (-7, 'a@x', 's2', 'a@s2', 's1', 'a@s1', 0, 0, 0, 0, 0);";
+
+static long long one(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+START_TEST(test_upgrade_columns)
+{
+	char path[256], *err = NULL;
+	struct smd_status st;
+	struct smd_job job;
+	struct store *s;
+	sqlite3 *db;
+	long long n;
+
+	snprintf(path, sizeof(path), "%s/old.db", dir);
+	unlink(path);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, old_schema, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	s = store_open(path, STORE_RDWR, 1000, &err);
+	ck_assert_msg(s != NULL, "%s", err ? err : "");
+	ck_assert_int_eq(store_schema_version(s), 5);
+	/* The gone row is finished, with its time; the others pending. */
+	ck_assert_int_eq(store_held_count_pending(s, &n), STORE_OK);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(one(s, "SELECT released_at FROM held_messages WHERE queue_id = 'GONE' "
+				"AND gone = 1"), 30);
+	ck_assert_int_eq(one(s, "SELECT count(*) FROM held_messages WHERE released_at < 0"), 0);
+	/* Both jobs under the request's own id, told apart by their kind. */
+	ck_assert_int_eq(one(s, "SELECT count(*) FROM smd_jobs WHERE request_id = 7"), 2);
+	ck_assert_int_eq(one(s, "SELECT kind FROM smd_jobs WHERE dst_system = 's1'"), SMD_COPY_BACK);
+	ck_assert_int_eq(store_smd_status(s, smd_job_id(7, SMD_COPY), &st), STORE_OK);
+	ck_assert_int_eq(st.state, SMD_DONE);
+	ck_assert_int_eq(st.msgs_done, 5);
+	ck_assert_int_eq(store_smd_status(s, smd_job_id(7, SMD_COPY_BACK), &st), STORE_OK);
+	ck_assert_int_eq(st.state, SMD_QUEUED);
+	ck_assert_int_eq(store_smd_claim(s, 1, 99, NULL, NULL, &job, NULL), STORE_OK);
+	ck_assert_int_eq(job.request_id, smd_job_id(7, SMD_COPY_BACK));
+	ck_assert_str_eq(job.dst_system, "s1");
+	ck_assert_int_eq(store_smd_finish(s, job.request_id, 1, "", 0, 2), STORE_OK);
+	ck_assert_int_eq(store_smd_status(s, smd_job_id(7, SMD_COPY_BACK), &st), STORE_OK);
+	ck_assert_int_eq(st.state, SMD_DONE);
+	/* Enqueuing either job again changes nothing. */
+	ck_assert_int_eq(store_smd_enqueue(s, smd_job_id(7, SMD_COPY_BACK), "a@x", "s2", "a@s2",
+					   "s1", "a@s1", 3),
+			 STORE_OK);
+	ck_assert_int_eq(one(s, "SELECT count(*) FROM smd_jobs"), 2);
 	store_close(&s);
 }
 END_TEST
@@ -264,7 +391,8 @@ END_TEST
 int main(void)
 {
 	const struct ck_test tests[] = {
-		CK_TEST(test_state_names), CK_TEST(test_requests),
+		CK_TEST(test_state_names), CK_TEST(test_live_set),
+		CK_TEST(test_upgrade_columns), CK_TEST(test_requests),
 		CK_TEST(test_held_and_checks), CK_TEST(test_dovecot_driver),
 		CK_TEST(test_exec_driver),
 	};

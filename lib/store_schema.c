@@ -1,0 +1,162 @@
+/*
+ * store_schema - the store's schema versions (contract in store_int.h),
+ * apart from store.c: the SQL of every version that ever landed.
+ */
+#include "store_int.h"
+
+/* smd_jobs' columns after its key, as version 3 made them; version 5
+ * rebuilds the table with the same columns under a new key. Never edit. */
+#define SMD_JOB_COLS \
+	" access TEXT NOT NULL," \
+	" src_system TEXT NOT NULL," \
+	" src_physical TEXT NOT NULL," \
+	" dst_system TEXT NOT NULL," \
+	" dst_physical TEXT NOT NULL," \
+	" state INTEGER NOT NULL DEFAULT 0," \
+	" attempts INTEGER NOT NULL DEFAULT 0," \
+	" next_at INTEGER NOT NULL," \
+	" pid INTEGER NOT NULL DEFAULT 0," \
+	" folders_done INTEGER NOT NULL DEFAULT 0," \
+	" folders_total INTEGER NOT NULL DEFAULT 0," \
+	" msgs_done INTEGER NOT NULL DEFAULT 0," \
+	" msgs_total INTEGER NOT NULL DEFAULT 0," \
+	" bytes_done INTEGER NOT NULL DEFAULT 0," \
+	" bytes_total INTEGER NOT NULL DEFAULT 0," \
+	" started INTEGER NOT NULL DEFAULT 0," \
+	" finished INTEGER NOT NULL DEFAULT 0," \
+	" reason TEXT NOT NULL DEFAULT ''," \
+	" created INTEGER NOT NULL," \
+	" updated INTEGER NOT NULL"
+
+/*
+ * Schema versions, applied in order by a read-write open. Append new
+ * versions; never edit one that has landed (databases in the field have
+ * it). Numbers reserved: 2 fedmig-spm, 3 fedmig-smd, 4 agent API (not
+ * landed: an upgrade applies only versions above the database's).
+ */
+const struct store_migration store_migrations[] = {
+	{1, "CREATE TABLE systems("
+	    " name TEXT PRIMARY KEY,"
+	    " domain TEXT NOT NULL,"
+	    " last_sync INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	    "CREATE TABLE directory("
+	    " access TEXT PRIMARY KEY,"
+	    " system TEXT NOT NULL,"
+	    " physical TEXT NOT NULL UNIQUE,"
+	    " held INTEGER NOT NULL DEFAULT 0,"
+	    " held_since INTEGER NOT NULL DEFAULT 0,"
+	    " switched_at INTEGER NOT NULL DEFAULT 0,"
+	    " request_id INTEGER NOT NULL DEFAULT 0,"
+	    " updated INTEGER NOT NULL) WITHOUT ROWID;"
+	    "CREATE TABLE aliases("
+	    " alias TEXT PRIMARY KEY,"
+	    " access TEXT NOT NULL) WITHOUT ROWID;"
+	    "CREATE INDEX aliases_by_access ON aliases(access);"
+	    "CREATE TABLE formers("
+	    " physical TEXT PRIMARY KEY,"
+	    " access TEXT NOT NULL,"
+	    " since INTEGER NOT NULL) WITHOUT ROWID;"
+	    "CREATE INDEX formers_by_access ON formers(access);"
+	    "CREATE TABLE batches("
+	    " id INTEGER PRIMARY KEY,"
+	    " source TEXT NOT NULL,"
+	    " created INTEGER NOT NULL);"
+	    "CREATE TABLE requests("
+	    " id INTEGER PRIMARY KEY,"
+	    " access TEXT NOT NULL,"
+	    " target_system TEXT NOT NULL,"
+	    " scenario TEXT NOT NULL,"
+	    " planned_at INTEGER NOT NULL,"
+	    " batch_id INTEGER NOT NULL DEFAULT 0,"
+	    " state INTEGER NOT NULL,"
+	    " attempts INTEGER NOT NULL DEFAULT 0,"
+	    " next_at INTEGER NOT NULL,"
+	    " reason TEXT NOT NULL DEFAULT '',"
+	    " source_system TEXT NOT NULL DEFAULT '',"
+	    " source_physical TEXT NOT NULL DEFAULT '',"
+	    " target_physical TEXT NOT NULL DEFAULT '',"
+	    " hold_at INTEGER NOT NULL DEFAULT 0,"
+	    " switch_at INTEGER NOT NULL DEFAULT 0,"
+	    " release_at INTEGER NOT NULL DEFAULT 0,"
+	    " created INTEGER NOT NULL,"
+	    " updated INTEGER NOT NULL);"
+	    "CREATE INDEX requests_by_next ON requests(next_at);"
+	    "CREATE INDEX requests_by_access ON requests(access);"
+	    "CREATE INDEX requests_by_batch ON requests(batch_id);"
+	    "CREATE TABLE history("
+	    " id INTEGER PRIMARY KEY,"
+	    " request_id INTEGER NOT NULL,"
+	    " at INTEGER NOT NULL,"
+	    " from_state INTEGER,"
+	    " to_state INTEGER NOT NULL,"
+	    " step TEXT NOT NULL,"
+	    " detail TEXT NOT NULL DEFAULT '');"
+	    "CREATE INDEX history_by_request ON history(request_id);"
+	    "CREATE TABLE held_messages("
+	    " queue_id TEXT PRIMARY KEY,"
+	    " request_id INTEGER NOT NULL,"
+	    " held_at INTEGER NOT NULL,"
+	    " recipients TEXT NOT NULL,"
+	    " released_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
+	/* fedmig-spm: administrator's orders, retry bookkeeping, one live
+	 * request per address, workstation checks, the release ledger. */
+	{2, "ALTER TABLE requests ADD COLUMN action TEXT NOT NULL DEFAULT '';"
+	    "ALTER TABLE requests ADD COLUMN failed_from INTEGER NOT NULL DEFAULT -1;"
+	    "ALTER TABLE requests ADD COLUMN complete_at INTEGER NOT NULL DEFAULT 0;"
+	    "CREATE UNIQUE INDEX requests_live ON requests(access)"
+	    " WHERE state NOT IN (10, 13, 23, 24);"
+	    "CREATE INDEX requests_by_state ON requests(state);"
+	    "CREATE INDEX requests_by_switch ON requests(switch_at);"
+	    "CREATE TABLE checks("
+	    " request_id INTEGER NOT NULL,"
+	    " at INTEGER NOT NULL,"
+	    " ok INTEGER NOT NULL,"
+	    " detail TEXT NOT NULL DEFAULT '');"
+	    "CREATE INDEX checks_by_request ON checks(request_id, at);"
+	    "CREATE INDEX held_pending ON held_messages(released_at, held_at);"},
+	/* 3: fedmig-smd's work queue and copy journal (lib/store_smd.c). */
+	{3, "CREATE TABLE smd_jobs("
+	    " request_id INTEGER PRIMARY KEY," SMD_JOB_COLS ");"
+	    "CREATE INDEX smd_jobs_due ON smd_jobs(state, next_at);"
+	    "CREATE TABLE smd_folders("
+	    " mailbox TEXT NOT NULL,"
+	    " folder TEXT NOT NULL,"
+	    " uidvalidity INTEGER NOT NULL,"
+	    " dst_folder TEXT NOT NULL,"
+	    " dst_uidvalidity INTEGER NOT NULL,"
+	    " messages INTEGER NOT NULL DEFAULT 0,"
+	    " bytes INTEGER NOT NULL DEFAULT 0,"
+	    " verified INTEGER NOT NULL DEFAULT 0,"
+	    " updated INTEGER NOT NULL,"
+	    " PRIMARY KEY(mailbox, folder)) WITHOUT ROWID;"
+	    "CREATE TABLE smd_map("
+	    " mailbox TEXT NOT NULL,"
+	    " folder TEXT NOT NULL,"
+	    " src_uid INTEGER NOT NULL,"
+	    " dst_uid INTEGER NOT NULL,"
+	    " sha256 BLOB NOT NULL,"
+	    " size INTEGER NOT NULL,"
+	    " PRIMARY KEY(mailbox, folder, src_uid)) WITHOUT ROWID;"},
+	/* 5: real columns where signs carried meaning. A held message gone
+	 * from the queue had a negative released_at: now gone = 1 (for such
+	 * rows written before, released_at keeps the absolute value, which
+	 * may be when the message was found gone rather than released). A
+	 * rollback's copy back was the smd job of the negated request id: now
+	 * kind 1 (SMD_COPY_BACK) under the request's own id. */
+	{5, "ALTER TABLE held_messages ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;"
+	    "UPDATE held_messages SET gone = 1, released_at = -released_at WHERE released_at < 0;"
+	    "DROP INDEX held_pending;"
+	    "CREATE INDEX held_pending ON held_messages(gone, held_at);"
+	    "CREATE TABLE smd_jobs5("
+	    " request_id INTEGER NOT NULL,"
+	    " kind INTEGER NOT NULL DEFAULT 0," SMD_JOB_COLS ","
+	    " PRIMARY KEY(request_id, kind));"
+	    "INSERT INTO smd_jobs5 SELECT abs(request_id), request_id < 0, access, src_system,"
+	    " src_physical, dst_system, dst_physical, state, attempts, next_at, pid, folders_done,"
+	    " folders_total, msgs_done, msgs_total, bytes_done, bytes_total, started, finished,"
+	    " reason, created, updated FROM smd_jobs;"
+	    "DROP TABLE smd_jobs;"
+	    "ALTER TABLE smd_jobs5 RENAME TO smd_jobs;"
+	    "CREATE INDEX smd_jobs_due ON smd_jobs(state, next_at);"},
+};
+const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -1,0 +1,207 @@
+/*
+ * switch - hold, grace, drain, switch, release, for both ways (contract
+ * in switch.h). What differs between the ways is data (which physical
+ * address is drained, where the directory leads after, the step names)
+ * and two forward-only duties: the forward switch moves the request to
+ * held and switched, and queues the mailbox copy.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "drain.h"
+#include "driver.h"
+#include "log.h"
+#include "state.h"
+#include "store_smd.h"
+#include "switch.h"
+#include "timeutil.h"
+
+/* Each way's step names, which are its crash_point labels too; ENDED is
+ * the step that lifts a hold the drain could not switch. */
+static const struct way {
+	const char *hold, *drained, *sw, *release, *ended;
+} ways[] = {
+	[SW_FORWARD] = {"E8 hold", "E8 drained", "E9 switch", "E9 release", "E8 hold ended"},
+	/* Back, the release is told in the rolled-back transition. */
+	[SW_BACK] = {"rollback hold", "rollback drained", "rollback switch", NULL,
+		     "rollback drain"},
+};
+
+/* from_phys: the physical address the switch leads away from (drained). */
+static const char *from_phys(const struct req *r, enum sw_dir dir)
+{
+	return dir == SW_FORWARD ? r->source_physical : r->target_physical;
+}
+
+static const char *to_phys(const struct req *r, enum sw_dir dir)
+{
+	return dir == SW_FORWARD ? r->target_physical : r->source_physical;
+}
+
+static const char *to_system(const struct req *r, enum sw_dir dir)
+{
+	return dir == SW_FORWARD ? r->target_system : r->source_system;
+}
+
+int sw_unhold_tx(struct pilot *p, struct req *r)
+{
+	if (store_begin(p->s) < 0)
+		return pilot_store_err(p, r);
+	if (store_dir_unhold(p->s, r->access) == STORE_ERR)
+		return pilot_abort(p, r);
+	return GO;
+}
+
+int sw_unhold(struct pilot *p, struct req *r)
+{
+	if (store_dir_unhold(p->s, r->access) == STORE_ERR)
+		return pilot_store_err(p, r);
+	pilot_crash_point(p, r, "rollback unhold");
+	return GO;
+}
+
+int sw_hold(struct pilot *p, struct req *r, enum sw_dir dir)
+{
+	long long now = time_now_us();
+	int rc, from = r->state;
+
+	if (store_begin(p->s) < 0)
+		return pilot_store_err(p, r);
+	if (store_dir_hold(p->s, r->access, r->id, now) != STORE_OK)
+		return pilot_abort(p, r);
+	r->next_at = now;
+	if (dir == SW_FORWARD) {
+		/* Not pilot_move(): the attempts count on. A hold that could
+		 * not be switched comes back to address-formed (hold_ended),
+		 * and its attempts must reach max_retries, or a drain that
+		 * always fails would hold and lift the address for ever, each
+		 * time "attempt 1". The switch starts the count afresh. */
+		r->hold_at = now;
+		r->switch_at = r->release_at = 0;
+		r->reason[0] = '\0';
+		r->state = ST_HELD;
+	}
+	rc = pilot_set(p, r, from, ways[dir].hold, "%s, its aliases and %s held", r->access,
+		       from_phys(r, dir));
+	rc = pilot_commit(p, r, rc);
+	if (rc == GO)
+		pilot_crash_point(p, r, ways[dir].hold);
+	return rc;
+}
+
+/* forward_ended: end a forward hold that could not be switched; back to
+ * address-formed, retried. */
+static int forward_ended(struct pilot *p, struct req *r, const char *why)
+{
+	int rc, from = r->state;
+
+	if (r->attempts >= config_int(p->cfg, "max_retries")) {
+		/* pilot_fail() lifts the hold; what the drain held goes on to
+		 * the old mailbox, as below. */
+		rc = pilot_fail(p, r, "E8 switch", why);
+		if (rc != ERR)
+			pilot_sweep(p);
+		return rc;
+	}
+	if (sw_unhold_tx(p, r) == ERR)
+		return ERR;
+	r->state = ST_ADDRESS_FORMED;
+	r->attempts++;
+	snprintf(r->reason, sizeof(r->reason), "%s", why);
+	r->next_at = time_now_us() + pilot_backoff_us(p, r, r->attempts);
+	rc = pilot_set(p, r, from, ways[SW_FORWARD].ended, "%s (attempt %d, retry in %llds)", why,
+		       r->attempts, pilot_backoff_us(p, r, r->attempts) / 1000000);
+	if (pilot_commit(p, r, rc) == ERR)
+		return ERR;
+	pilot_crash_point(p, r, ways[SW_FORWARD].ended);
+	pilot_sweep(p); /* what was held for it goes on to the old mailbox */
+	return WAIT;
+}
+
+/* hold_ended: the hold could not be switched for WHY: lift it, retry. */
+static int hold_ended(struct pilot *p, struct req *r, enum sw_dir dir, const char *why)
+{
+	if (dir == SW_FORWARD)
+		return forward_ended(p, r, why);
+	store_dir_unhold(p->s, r->access);
+	pilot_sweep(p);
+	return pilot_retry(p, r, ways[dir].ended, DRV_TEMP, why);
+}
+
+/* switch_tx: the switch itself, one transaction. */
+static int switch_tx(struct pilot *p, struct req *r, enum sw_dir dir)
+{
+	long long now = time_now_us();
+	int rc, from = r->state, copy = dir == SW_FORWARD && pilot_scn(p, r, "copy_data");
+
+	if (store_begin(p->s) < 0)
+		return pilot_store_err(p, r);
+	if (store_dir_switch(p->s, r->access, to_system(r, dir), to_phys(r, dir), r->id, now) !=
+	    STORE_OK)
+		return pilot_abort(p, r);
+	/* The mailbox copy is queued in the switch's own transaction: from now
+	 * on new mail reaches the target, and the user's old mail is what
+	 * matters most, so no later step (release, redirect, a driver that
+	 * fails for good) may keep the copy from being handed to fedmig-smd. */
+	if (copy && store_smd_enqueue(p->s, r->id, r->access, r->source_system, r->source_physical,
+				      r->target_system, r->target_physical, now) < 0)
+		return pilot_abort(p, r);
+	/* Back, the rollback's switch time is the one release sweeps key off
+	 * now (pilot_sweeping: store_req_last_switch): the stragglers it
+	 * catches are swept fast, not at the next slow sweep. The forward
+	 * switch stays in the history. */
+	r->switch_at = now;
+	r->next_at = now;
+	if (dir == SW_FORWARD) {
+		r->attempts = 0;
+		r->reason[0] = '\0';
+		r->state = ST_SWITCHED;
+	}
+	rc = pilot_set(p, r, from, ways[dir].sw, "%s and %s %slead to %s%s", r->access,
+		       from_phys(r, dir), dir == SW_FORWARD ? "now " : "", to_phys(r, dir),
+		       dir == SW_BACK ? " again"
+		       : copy	      ? "; mailbox copy queued for fedmig-smd"
+				      : "");
+	rc = pilot_commit(p, r, rc);
+	if (rc == GO)
+		pilot_crash_point(p, r, ways[dir].sw);
+	return rc;
+}
+
+int sw_switch(struct pilot *p, struct req *r, enum sw_dir dir, long long held_since)
+{
+	long long grace_end = held_since + config_time_ms(p->cfg, "switch_grace") * 1000;
+	long long now = time_now_us();
+	char why[256];
+
+	if (dir == SW_FORWARD && now - held_since > config_time_ms(p->cfg, "hold_max") * 1000)
+		return hold_ended(p, r, dir, "hold longer than hold_max");
+	if (now < grace_end)
+		time_sleep_us(grace_end - now);
+	if (pilot_drain(p, r, from_phys(r, dir), why, sizeof(why)) < 0)
+		return hold_ended(p, r, dir, why);
+	pilot_crash_point(p, r, ways[dir].drained);
+	return switch_tx(p, r, dir);
+}
+
+int sw_release(struct pilot *p, struct req *r, enum sw_dir dir, int *n_r)
+{
+	int n, rc;
+
+	/* Forward, released once: the redirect after it may be retried. */
+	if (dir == SW_FORWARD && r->release_at != 0)
+		return GO;
+	n = pilot_sweep(p);
+	if (n_r)
+		*n_r = n;
+	if (dir == SW_BACK)
+		return GO;
+	r->release_at = time_now_us();
+	rc = pilot_set(p, r, r->state, ways[dir].release,
+		       "hold window %.3f s, %d messages released%s",
+		       (double)(r->release_at - r->hold_at) / 1e6, n < 0 ? 0 : n,
+		       n < 0 ? " (sweep failed: the next sweeps retry)" : "");
+	if (rc == GO)
+		pilot_crash_point(p, r, ways[dir].release);
+	return rc;
+}

@@ -1,0 +1,37 @@
+/*
+ * switch - the switch (DESIGN.md "The switch, exactly"), written once for
+ * both ways: hold the access address, let the grace run out, drain what
+ * Postfix still has for the old physical address, switch the directory in
+ * one transaction, release what was held. SW_FORWARD leads the address
+ * from the source to the target (E8-E9); SW_BACK leads it back (the
+ * rollback). The step names, which are also the crash_point labels the
+ * tests look for, are the direction's: "E8 hold", "E8 drained",
+ * "E9 switch", "E9 release" forward; "rollback hold", "rollback drained",
+ * "rollback switch", "rollback unhold" back.
+ *
+ * Contract: every function returns a step result (pilot_int.h).
+ * sw_hold() holds R's address in one transaction (forward: R goes to
+ * held). sw_switch() does the grace and the drain, then the switch in one
+ * transaction (forward: R goes to switched, and the mailbox copy is queued
+ * in that transaction); a drain that fails ends the hold (forward: back
+ * to address-formed and retried, or failed after max_retries; back: the
+ * rollback is retried). sw_release() releases what was held (forward: the
+ * release time and count recorded once on R; *N_R: how many, -1 when the
+ * sweep failed). sw_unhold_tx() begins a transaction and lifts R's hold
+ * in it (the caller commits with its own transition). sw_unhold() lifts a
+ * hold left by a rollback that never switched back.
+ */
+#ifndef FEDMIG_SPM_SWITCH_H
+#define FEDMIG_SPM_SWITCH_H
+
+#include "pilot_int.h"
+
+enum sw_dir { SW_FORWARD, SW_BACK };
+
+int sw_hold(struct pilot *p, struct req *r, enum sw_dir dir);
+int sw_switch(struct pilot *p, struct req *r, enum sw_dir dir, long long held_since);
+int sw_release(struct pilot *p, struct req *r, enum sw_dir dir, int *n_r);
+int sw_unhold_tx(struct pilot *p, struct req *r);
+int sw_unhold(struct pilot *p, struct req *r);
+
+#endif
