@@ -58,11 +58,9 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("backoff");
-	TCase *tc = tcase_create("backoff");
+	const struct ck_test tests[] = {
+		CK_LOOP(test_table, cases), CK_TEST(test_monotonic),
+	};
 
-	tcase_add_loop_test(tc, test_table, 0, sizeof(cases) / sizeof(cases[0]));
-	tcase_add_test(tc, test_monotonic);
-	suite_add_tcase(s, tc);
-	return ck_run(s);
+	return ck_run(CK_SUITE("backoff", "backoff", 0, tests));
 }

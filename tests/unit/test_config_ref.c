@@ -92,11 +92,9 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("config_ref");
-	TCase *tc = tcase_create("config_ref");
+	const struct ck_test tests[] = {
+		CK_TEST(test_refcount), CK_LOOP(test_keep, keep_cases),
+	};
 
-	tcase_add_test(tc, test_refcount);
-	tcase_add_loop_test(tc, test_keep, 0, sizeof(keep_cases) / sizeof(keep_cases[0]));
-	suite_add_tcase(s, tc);
-	return ck_run(s);
+	return ck_run(CK_SUITE("config_ref", "config_ref", 0, tests));
 }

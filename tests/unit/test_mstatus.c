@@ -134,14 +134,11 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("mstatus");
-	TCase *tc = tcase_create("mstatus");
+	const struct ck_test tests[] = {
+		CK_LOOP(test_decode_table, status), CK_TEST(test_decode_prefixes),
+		CK_TEST(test_decode_len), CK_LOOP(test_encode_roundtrip, enc),
+		CK_TEST(test_encode_short),
+	};
 
-	tcase_add_loop_test(tc, test_decode_table, 0, sizeof(status) / sizeof(status[0]));
-	tcase_add_test(tc, test_decode_prefixes);
-	tcase_add_test(tc, test_decode_len);
-	tcase_add_loop_test(tc, test_encode_roundtrip, 0, sizeof(enc) / sizeof(enc[0]));
-	tcase_add_test(tc, test_encode_short);
-	suite_add_tcase(s, tc);
-	return ck_run(s);
+	return ck_run(CK_SUITE("mstatus", "mstatus", 0, tests));
 }

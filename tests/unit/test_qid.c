@@ -60,11 +60,9 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("qid");
-	TCase *tc = tcase_create("qid");
+	const struct ck_test tests[] = {
+		CK_LOOP(test_table, cases), CK_TEST(test_bounded),
+	};
 
-	tcase_add_loop_test(tc, test_table, 0, sizeof(cases) / sizeof(cases[0]));
-	tcase_add_test(tc, test_bounded);
-	suite_add_tcase(s, tc);
-	return ck_run(s);
+	return ck_run(CK_SUITE("qid", "qid", 0, tests));
 }
