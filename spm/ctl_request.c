@@ -512,7 +512,7 @@ static int cmd_cancel(struct ctl *ctl, int argc, char **argv)
 	if (find_request(ctl, argv[0], &r) < 0)
 		return 1;
 	where = state_is_offline(r.state) ? r.failed_from : r.state;
-	if (state_is_final(r.state) || r.state == ST_COMPLETE) {
+	if (state_in(r.state, STATE_SETTLED)) {
 		fprintf(stderr, "fedmigctl: %s: request %lld is %s\n", r.access, r.id,
 			state_name(r.state));
 		return 1;
@@ -570,7 +570,7 @@ static int rollback_one(void *ctx, const struct req *rc_)
 	struct req r = *rc_;
 	int where = state_is_offline(r.state) ? r.failed_from : r.state;
 
-	if (state_is_final(r.state) || r.state == ST_COMPLETE || where > ST_COPIED) {
+	if (state_in(r.state, STATE_SETTLED) || where > ST_COPIED) {
 		fprintf(stderr, "fedmigctl: %s: request %lld is %s: no rollback\n", r.access, r.id,
 			state_name(r.state));
 		b->errors++;
