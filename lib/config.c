@@ -414,17 +414,91 @@ static void reject_todo(const struct config *cfg, struct errbuf *err, const char
 	}
 }
 
-struct config *config_parse(const char *text, const char *filename, char **err_r)
+/* The state of one config_parse() run: the helpers below add to one error
+ * list so that the admin sees every problem in the file at once. */
+struct parse {
+	struct config *cfg;
+	const char *filename;
+	struct errbuf err;
+	char **sys, **scn; /* the declared system and scenario names */
+	size_t nsys, nscn;
+};
+
+static int valid_param_name(const char *name)
 {
-	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	int ok = *name != '\0';
 
-	cfg->refs = 1;
-	struct errbuf err = {NULL, 0};
-	char why[600];
+	for (const char *c = name; *c; c++)
+		if (!is_name_char((unsigned char)*c))
+			ok = 0;
+	return ok;
+}
 
-	cfg->path = xstrdup(filename);
+/* parse_assignment: "name = value" at S; the new entry, or NULL so that a
+ * continuation line after a bad one is not taken for the wrong parameter. */
+static struct entry *parse_assignment(struct parse *ps, const char *s, int lineno)
+{
+	const char *eq = strchr(s, '=');
+	struct entry *cur;
 
-	/* Pass 1: logical lines "name = value"; continuation lines start with space. */
+	if (eq == NULL) {
+		err_add(&ps->err, ps->filename, lineno, "missing '=' after parameter name");
+		return NULL;
+	}
+	char *name = xstrndup(s, (size_t)(eq - s));
+
+	trim_right(name);
+	const char *val = eq + 1;
+
+	while (isspace((unsigned char)*val))
+		val++;
+	if (!valid_param_name(name)) {
+		err_add(&ps->err, ps->filename, lineno, "bad parameter name \"%s\"", name);
+		cur = NULL;
+	} else if ((cur = find(ps->cfg, name)) != NULL) {
+		err_add(&ps->err, ps->filename, lineno, "%s is already set at line %d", name,
+			cur->line);
+		cur = NULL;
+	} else {
+		cur = add(ps->cfg, name, val, lineno);
+	}
+	free(name);
+	return cur;
+}
+
+/* parse_line: one physical LINE; CUR is the parameter a continuation line
+ * extends. Returns the parameter the next line may continue. */
+static struct entry *parse_line(struct parse *ps, char *line, size_t len, int lineno,
+				struct entry *cur)
+{
+	if (memchr(line, '\0', len) != NULL || strlen(line) != len) {
+		err_add(&ps->err, ps->filename, lineno, "NUL byte in line");
+		return NULL;
+	}
+	trim_right(line);
+	const char *s = line;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0' || *s == '#')
+		return cur;
+	if (s == line)
+		return parse_assignment(ps, s, lineno);
+	if (cur == NULL) {
+		err_add(&ps->err, ps->filename, lineno,
+			"continuation line without a parameter before it");
+	} else {
+		char *joined = xasprintf("%s%s%s", cur->raw, *cur->raw ? " " : "", s);
+
+		free(cur->raw);
+		cur->raw = joined;
+	}
+	return cur;
+}
+
+/* Pass 1: logical lines "name = value"; continuation lines start with space. */
+static void parse_lines(struct parse *ps, const char *text)
+{
 	const char *p = text;
 	int lineno = 0;
 	struct entry *cur = NULL;
@@ -436,70 +510,14 @@ struct config *config_parse(const char *text, const char *filename, char **err_r
 
 		lineno++;
 		p = eol ? eol + 1 : p + len;
-		if (memchr(line, '\0', len) != NULL || strlen(line) != len) {
-			err_add(&err, filename, lineno, "NUL byte in line");
-			free(line);
-			cur = NULL;
-			continue;
-		}
-		trim_right(line);
-		const char *s = line;
-
-		while (isspace((unsigned char)*s))
-			s++;
-		if (*s == '\0' || *s == '#') {
-			free(line);
-			continue;
-		}
-		if (s != line) {
-			if (cur == NULL) {
-				err_add(&err, filename, lineno,
-					"continuation line without a parameter before it");
-			} else {
-				char *joined = xasprintf("%s%s%s", cur->raw, *cur->raw ? " " : "", s);
-
-				free(cur->raw);
-				cur->raw = joined;
-			}
-			free(line);
-			continue;
-		}
-		const char *eq = strchr(s, '=');
-
-		if (eq == NULL) {
-			err_add(&err, filename, lineno, "missing '=' after parameter name");
-			free(line);
-			cur = NULL;
-			continue;
-		}
-		char *name = xstrndup(s, (size_t)(eq - s));
-
-		trim_right(name);
-		const char *val = eq + 1;
-
-		while (isspace((unsigned char)*val))
-			val++;
-		int ok = *name != '\0';
-
-		for (const char *c = name; *c; c++)
-			if (!is_name_char((unsigned char)*c))
-				ok = 0;
-		if (!ok) {
-			err_add(&err, filename, lineno, "bad parameter name \"%s\"", name);
-			cur = NULL;
-		} else if ((cur = find(cfg, name)) != NULL) {
-			err_add(&err, filename, lineno, "%s is already set at line %d", name,
-				cur->line);
-			cur = NULL;
-		} else {
-			cur = add(cfg, name, val, lineno);
-		}
-		free(name);
+		cur = parse_line(ps, line, len, lineno, cur);
 		free(line);
 	}
+}
 
-	/* Pass 2: defaults of global keys, then the declared systems and scenarios. */
-	for (const struct conf_key *k = key_table; k->name; k++)
+static void add_global_defaults(struct config *cfg)
+{
+	for (const struct conf_key *k = config_keys(); k->name; k++)
 		if (k->scope == CONF_GLOBAL) {
 			struct entry *e = find(cfg, k->name);
 
@@ -507,63 +525,76 @@ struct config *config_parse(const char *text, const char *filename, char **err_r
 				e = add(cfg, k->name, k->def, 0);
 			e->key = k;
 		}
-	char **sys = NULL, **scn = NULL;
-	size_t nsys = 0, nscn = 0;
-	const char *scope_keys[] = {"systems", "scenarios"};
+}
 
-	for (int i = 0; i < 2; i++) {
-		struct entry *e = find(cfg, scope_keys[i]);
-		char *v = expand(cfg, e->raw, 0, why, sizeof(why));
-		size_t n;
-		char **w;
+/* scope_names: the words of KEY (systems or scenarios), each checked. */
+static char **scope_names(struct parse *ps, const char *key, size_t *n_r)
+{
+	struct entry *e = find(ps->cfg, key);
+	char why[600];
+	char *v = expand(ps->cfg, e->raw, 0, why, sizeof(why));
+	char **w;
 
-		if (v == NULL) {
-			err_add(&err, filename, e->line, "%s: %s", e->name, why);
-			continue;
-		}
-		w = split_words(v, &n);
-		free(v);
-		for (size_t j = 0; j < n; j++) {
-			if (!valid_scope_name(w[j]))
-				err_add(&err, filename, e->line,
-					"%s: \"%s\" is not a valid name (letters and digits)",
-					e->name, w[j]);
-			for (size_t k = 0; k < j; k++)
-				if (strcmp(w[k], w[j]) == 0)
-					err_add(&err, filename, e->line, "%s: \"%s\" named twice",
-						e->name, w[j]);
-		}
-		if (i == 0) {
-			sys = w;
-			nsys = n;
-		} else {
-			scn = w;
-			nscn = n;
-		}
+	*n_r = 0;
+	if (v == NULL) {
+		err_add(&ps->err, ps->filename, e->line, "%s: %s", e->name, why);
+		return NULL;
 	}
-	for (size_t i = 0; i < nsys; i++)
-		for (size_t j = 0; j < nscn; j++)
-			if (strcmp(sys[i], scn[j]) == 0)
-				err_add(&err, filename, 0,
-					"\"%s\" is both a system and a scenario name", sys[i]);
+	w = split_words(v, n_r);
+	free(v);
+	for (size_t j = 0; j < *n_r; j++) {
+		if (!valid_scope_name(w[j]))
+			err_add(&ps->err, ps->filename, e->line,
+				"%s: \"%s\" is not a valid name (letters and digits)", e->name,
+				w[j]);
+		for (size_t k = 0; k < j; k++)
+			if (strcmp(w[k], w[j]) == 0)
+				err_add(&ps->err, ps->filename, e->line, "%s: \"%s\" named twice",
+					e->name, w[j]);
+	}
+	return w;
+}
 
-	/* Pass 3: every parameter in the file must be known. */
+/* Pass 2: defaults of global keys, then the declared systems and scenarios. */
+static void declare_scopes(struct parse *ps)
+{
+	add_global_defaults(ps->cfg);
+	ps->sys = scope_names(ps, "systems", &ps->nsys);
+	ps->scn = scope_names(ps, "scenarios", &ps->nscn);
+	for (size_t i = 0; i < ps->nsys; i++)
+		for (size_t j = 0; j < ps->nscn; j++)
+			if (strcmp(ps->sys[i], ps->scn[j]) == 0)
+				err_add(&ps->err, ps->filename, 0,
+					"\"%s\" is both a system and a scenario name", ps->sys[i]);
+}
+
+/* Pass 3: every parameter in the file must be known. */
+static void resolve_keys(struct parse *ps)
+{
+	struct config *cfg = ps->cfg;
+
 	for (size_t i = 0; i < cfg->n; i++) {
 		struct entry *e = &cfg->v[i];
 
 		if (e->key)
 			continue;
-		e->key = scoped_key(e->name, sys, nsys, CONF_SYSTEM);
+		e->key = scoped_key(e->name, ps->sys, ps->nsys, CONF_SYSTEM);
 		if (e->key == NULL)
-			e->key = scoped_key(e->name, scn, nscn, CONF_SCENARIO);
+			e->key = scoped_key(e->name, ps->scn, ps->nscn, CONF_SCENARIO);
 		if (e->key == NULL)
-			err_add(&err, filename, e->line, "unknown parameter %s", e->name);
+			err_add(&ps->err, ps->filename, e->line, "unknown parameter %s", e->name);
 	}
-	reject_todo(cfg, &err, filename);
-	add_scope_defaults(cfg, sys, nsys, CONF_SYSTEM);
-	add_scope_defaults(cfg, scn, nscn, CONF_SCENARIO);
+	reject_todo(cfg, &ps->err, ps->filename);
+	add_scope_defaults(cfg, ps->sys, ps->nsys, CONF_SYSTEM);
+	add_scope_defaults(cfg, ps->scn, ps->nscn, CONF_SCENARIO);
+}
 
-	/* Pass 4: expand and check every value. */
+/* Pass 4: expand and check every value. */
+static void check_values(struct parse *ps)
+{
+	struct config *cfg = ps->cfg;
+	char why[600];
+
 	for (size_t i = 0; i < cfg->n; i++) {
 		struct entry *e = &cfg->v[i];
 
@@ -571,36 +602,48 @@ struct config *config_parse(const char *text, const char *filename, char **err_r
 			continue;
 		e->value = expand(cfg, e->raw, 0, why, sizeof(why));
 		if (e->value == NULL) {
-			err_add(&err, filename, e->line, "%s: %s", e->name, why);
+			err_add(&ps->err, ps->filename, e->line, "%s: %s", e->name, why);
 			continue;
 		}
 		if (check_value(e, why, sizeof(why)) < 0)
-			err_add(&err, filename, e->line, "%s", why);
+			err_add(&ps->err, ps->filename, e->line, "%s", why);
 	}
-	for (size_t i = 0; i < nsys; i++) {
-		const char *d = config_sys_str(cfg, sys[i], "domain");
+	for (size_t i = 0; i < ps->nsys; i++) {
+		const char *d = config_sys_str(cfg, ps->sys[i], "domain");
 
 		if (d && *d == '\0')
-			err_add(&err, filename, 0, "system %s has no %s_domain", sys[i], sys[i]);
+			err_add(&ps->err, ps->filename, 0, "system %s has no %s_domain", ps->sys[i],
+				ps->sys[i]);
 	}
-	free_words(sys, nsys);
-	free_words(scn, nscn);
+}
 
-	if (err.s) {
-		config_free(&cfg);
-		*err_r = err.s;
-		return NULL;
-	}
-	const char *ds = config_str(cfg, "default_scenario");
+struct config *config_parse(const char *text, const char *filename, char **err_r)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	struct parse ps = {.cfg = cfg, .filename = filename};
 
-	if (!config_has_scenario(cfg, ds)) {
-		err_add(&err, filename, find(cfg, "default_scenario")->line,
+	cfg->refs = 1;
+	cfg->path = xstrdup(filename);
+	parse_lines(&ps, text);
+	declare_scopes(&ps);
+	resolve_keys(&ps);
+	check_values(&ps);
+	free_words(ps.sys, ps.nsys);
+	free_words(ps.scn, ps.nscn);
+
+	/* default_scenario is looked up in a list that only exists when
+	 * every value above was valid. */
+	if (ps.err.s == NULL) {
+		const char *ds = config_str(cfg, "default_scenario");
+
+		if (config_has_scenario(cfg, ds))
+			return cfg;
+		err_add(&ps.err, filename, find(cfg, "default_scenario")->line,
 			"default_scenario: \"%s\" is not in scenarios", ds);
-		config_free(&cfg);
-		*err_r = err.s;
-		return NULL;
 	}
-	return cfg;
+	config_free(&cfg);
+	*err_r = ps.err.s;
+	return NULL;
 }
 
 struct config *config_load(const char *path, char **err_r)
