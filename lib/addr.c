@@ -164,9 +164,12 @@ static int domain_ok(const char *d, size_t n)
 	return label > 0 && d[n - 1] != '-';
 }
 
-int addr_normalize(const char *in, size_t len, int flags, char *out, const char **why_r)
+/* trim_address: surrounding white space and one pair of angle brackets. */
+static void trim_address(const char **in_r, size_t *len_r)
 {
-	/* Surrounding white space and one pair of angle brackets. */
+	const char *in = *in_r;
+	size_t len = *len_r;
+
 	while (len > 0 && (*in == ' ' || *in == '\t')) {
 		in++;
 		len--;
@@ -177,10 +180,14 @@ int addr_normalize(const char *in, size_t len, int flags, char *out, const char 
 		in++;
 		len -= 2;
 	}
-	if (len == 0) {
-		*why_r = "empty address";
-		return -1;
-	}
+	*in_r = in;
+	*len_r = len;
+}
+
+/* check_bytes: no NUL, CR, LF or control character, and well-formed UTF-8,
+ * before any byte is given a meaning. */
+static int check_bytes(const char *in, size_t len, const char **why_r)
+{
 	for (size_t i = 0; i < len; i++) {
 		const unsigned char *s = (const unsigned char *)in + i;
 		size_t n;
@@ -209,7 +216,12 @@ int addr_normalize(const char *in, size_t len, int flags, char *out, const char 
 		}
 		i += n - 1;
 	}
-	/* The domain starts after the last '@' that is not inside quotes. */
+	return 0;
+}
+
+/* find_at: the domain starts after the last '@' that is not inside quotes. */
+static int find_at(const char *in, size_t len, size_t *at_r, const char **why_r)
+{
 	size_t at = len;
 	int inq = 0;
 
@@ -231,8 +243,14 @@ int addr_normalize(const char *in, size_t len, int flags, char *out, const char 
 		*why_r = "no @domain in address";
 		return -1;
 	}
-	const char *dom = in + at + 1;
-	size_t dlen = len - at - 1;
+	*at_r = at;
+	return 0;
+}
+
+/* check_domain: DOM without its trailing dot (*DLEN_R shortened). */
+static int check_domain(const char *dom, size_t *dlen_r, const char **why_r)
+{
+	size_t dlen = *dlen_r;
 
 	if (dlen > 0 && dom[dlen - 1] == '.')
 		dlen--;
@@ -248,69 +266,107 @@ int addr_normalize(const char *in, size_t len, int flags, char *out, const char 
 		*why_r = "bad domain (not a hostname or an address literal)";
 		return -1;
 	}
+	*dlen_r = dlen;
+	return 0;
+}
 
-	/* Local part: a quoted string loses its quotes and backslashes. */
-	char local[ADDR_LOCAL_MAX + 1];
+/* unquote_local: a quoted local part loses its quotes and backslashes;
+ * LOCAL has room for ADDR_LOCAL_MAX bytes. */
+static int unquote_local(const char *lp, size_t lplen, char *local, size_t *ll_r,
+			 const char **why_r)
+{
 	size_t ll = 0;
-	const char *lp = in;
-	size_t lplen = at;
 
-	if (lplen == 0) {
-		*why_r = "empty local part";
+	if (lplen < 2 || lp[lplen - 1] != '"') {
+		*why_r = "bad quoting in local part";
 		return -1;
 	}
-	if (lp[0] == '"') {
-		if (lplen < 2 || lp[lplen - 1] != '"') {
+	for (size_t i = 1; i + 1 < lplen; i++) {
+		char c = lp[i];
+
+		if (c == '\\') {
+			if (i + 2 >= lplen) {
+				*why_r = "bad quoting in local part";
+				return -1;
+			}
+			c = lp[++i];
+		} else if (c == '"') {
 			*why_r = "bad quoting in local part";
 			return -1;
 		}
-		for (size_t i = 1; i + 1 < lplen; i++) {
-			char c = lp[i];
-
-			if (c == '\\') {
-				if (i + 2 >= lplen) {
-					*why_r = "bad quoting in local part";
-					return -1;
-				}
-				c = lp[++i];
-			} else if (c == '"') {
-				*why_r = "bad quoting in local part";
-				return -1;
-			}
-			/* Canonical form keeps no quoting: a quote or a backslash in
-			 * it would make "\"a\""@x and a@x one address. */
-			if (c == '"' || c == '\\') {
-				*why_r = "quote or backslash inside a quoted local part";
-				return -1;
-			}
-			if (ll == ADDR_LOCAL_MAX) {
-				*why_r = "local part longer than 64 bytes";
-				return -1;
-			}
-			local[ll++] = c;
-		}
-		if (ll == 0) {
-			*why_r = "empty local part";
+		/* Canonical form keeps no quoting: a quote or a backslash in
+		 * it would make "\"a\""@x and a@x one address. */
+		if (c == '"' || c == '\\') {
+			*why_r = "quote or backslash inside a quoted local part";
 			return -1;
 		}
-	} else {
-		for (size_t i = 0; i < lplen; i++) {
-			if (lp[i] == '"' || lp[i] == '\\') {
-				*why_r = "bad quoting in local part";
-				return -1;
-			}
-			if (ll == ADDR_LOCAL_MAX) {
-				*why_r = "local part longer than 64 bytes";
-				return -1;
-			}
-			local[ll++] = lp[i];
-		}
-		if (!(flags & ADDR_INTERNAL) && !dot_atom(local, ll)) {
-			*why_r = "unquoted local part is not an RFC 5321 dot-atom (a space, "
-				 "':', ',', ';', '@', a bracket or a stray dot: quote it)";
+		if (ll == ADDR_LOCAL_MAX) {
+			*why_r = "local part longer than 64 bytes";
 			return -1;
 		}
+		local[ll++] = c;
 	}
+	if (ll == 0) {
+		*why_r = "empty local part";
+		return -1;
+	}
+	*ll_r = ll;
+	return 0;
+}
+
+/* copy_local: an unquoted local part (LPLEN > 0), as it is. */
+static int copy_local(const char *lp, size_t lplen, int flags, char *local, size_t *ll_r,
+		      const char **why_r)
+{
+	size_t ll = 0;
+
+	for (size_t i = 0; i < lplen; i++) {
+		if (lp[i] == '"' || lp[i] == '\\') {
+			*why_r = "bad quoting in local part";
+			return -1;
+		}
+		if (ll == ADDR_LOCAL_MAX) {
+			*why_r = "local part longer than 64 bytes";
+			return -1;
+		}
+		local[ll++] = lp[i];
+	}
+	if (!(flags & ADDR_INTERNAL) && !dot_atom(local, ll)) {
+		*why_r = "unquoted local part is not an RFC 5321 dot-atom (a space, "
+			 "':', ',', ';', '@', a bracket or a stray dot: quote it)";
+		return -1;
+	}
+	*ll_r = ll;
+	return 0;
+}
+
+int addr_normalize(const char *in, size_t len, int flags, char *out, const char **why_r)
+{
+	size_t at;
+
+	trim_address(&in, &len);
+	if (len == 0) {
+		*why_r = "empty address";
+		return -1;
+	}
+	if (check_bytes(in, len, why_r) < 0 || find_at(in, len, &at, why_r) < 0)
+		return -1;
+	const char *dom = in + at + 1;
+	size_t dlen = len - at - 1;
+
+	if (check_domain(dom, &dlen, why_r) < 0)
+		return -1;
+
+	char local[ADDR_LOCAL_MAX + 1];
+	size_t ll = 0;
+
+	if (at == 0) {
+		*why_r = "empty local part";
+		return -1;
+	}
+	if (in[0] == '"' ? unquote_local(in, at, local, &ll, why_r) < 0
+			 : copy_local(in, at, flags, local, &ll, why_r) < 0)
+		return -1;
 	/* In the canonical form a leading space would be trimmed away as the
 	 * address's own white space: two spellings of one address. */
 	if (local[0] == ' ' || local[ll - 1] == ' ') {
