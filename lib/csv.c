@@ -150,119 +150,130 @@ static enum csv_status bom_replay(struct csv *c, int held)
 	return held > 0 ? csv_next(c, utf8_bom, (size_t)held, &used) : CSV_MORE;
 }
 
-enum csv_status csv_next(struct csv *c, const char *buf, size_t len, size_t *used_r)
-{
-	size_t i = 0;
-	int ends;
+/* The byte_* functions take one byte in the state they are named after and
+ * return CSV_MORE to read on, or CSV_RECORD or CSV_ERROR to hand back. */
 
-	/* Excel and Notepad start a UTF-8 CSV with a byte order mark; it is
-	 * no part of the first field (the header would not match). Bytes
-	 * may come one at a time, so a partial match is held back. */
-	while (c->bom >= 0 && i < len) {
-		if (buf[i] == utf8_bom[c->bom]) {
-			i++;
+static enum csv_status byte_unquoted(struct csv *c, char ch)
+{
+	int ends = at_field_end(c, ch);
+
+	if (ends == 1)
+		return CSV_MORE;
+	if (ends == 2)
+		return CSV_RECORD;
+	if (ch == '"')
+		return fail(c, "quote inside an unquoted field", 0);
+	if (put(c, ch) < 0)
+		return fail(c, c->err, 0);
+	return CSV_MORE;
+}
+
+static enum csv_status byte_field_start(struct csv *c, char ch)
+{
+	if (c->at_start) {
+		reset_record(c);
+		c->at_start = 0;
+	}
+	if (begin_field(c) < 0)
+		return fail(c, c->err, ch == '\n');
+	if (ch == '"') {
+		c->st = ST_QUOTED;
+		return CSV_MORE;
+	}
+	c->st = ST_UNQUOTED;
+	return byte_unquoted(c, ch);
+}
+
+static enum csv_status byte_quoted(struct csv *c, char ch)
+{
+	if (ch == '"') {
+		c->st = ST_QUOTE_IN_QUOTED;
+		return CSV_MORE;
+	}
+	if (ch == '\n')
+		c->line++;
+	if (put(c, ch) < 0)
+		return fail(c, c->err, 0);
+	return CSV_MORE;
+}
+
+static enum csv_status byte_quote_in_quoted(struct csv *c, char ch)
+{
+	if (ch == '"') {
+		c->st = ST_QUOTED;
+		if (put(c, ch) < 0)
+			return fail(c, c->err, 0);
+		return CSV_MORE;
+	}
+	int ends = at_field_end(c, ch);
+
+	if (ends == 1)
+		return CSV_MORE;
+	if (ends == 2)
+		return CSV_RECORD;
+	return fail(c, "text after a closing quote", 0);
+}
+
+static enum csv_status next_byte(struct csv *c, char ch)
+{
+	if (ch == '\0')
+		return fail(c, "NUL byte", 0);
+	switch (c->st) {
+	case ST_SKIP:
+		if (ch == '\n') {
+			c->line++;
+			c->st = ST_FIELD_START;
+			reset_record(c);
+		}
+		return CSV_MORE;
+	case ST_CR:
+		if (ch != '\n')
+			return fail(c, "CR not followed by LF", 0);
+		c->line++;
+		c->st = ST_FIELD_START;
+		c->at_start = 1;
+		return CSV_RECORD;
+	case ST_FIELD_START:
+		return byte_field_start(c, ch);
+	case ST_UNQUOTED:
+		return byte_unquoted(c, ch);
+	case ST_QUOTED:
+		return byte_quoted(c, ch);
+	case ST_QUOTE_IN_QUOTED:
+		return byte_quote_in_quoted(c, ch);
+	}
+	return CSV_MORE;
+}
+
+/* skip_bom: Excel and Notepad start a UTF-8 CSV with a byte order mark; it
+ * is no part of the first field (the header would not match). Bytes may
+ * come one at a time, so a partial match is held back. Advances *I_R. */
+static enum csv_status skip_bom(struct csv *c, const char *buf, size_t len, size_t *i_r)
+{
+	while (c->bom >= 0 && *i_r < len) {
+		if (buf[*i_r] == utf8_bom[c->bom]) {
+			(*i_r)++;
 			if (++c->bom == 3)
 				c->bom = -1;
 			continue;
 		}
 		enum csv_status st = bom_replay(c, c->bom);
 
-		if (st != CSV_MORE) {
-			*used_r = i;
+		if (st != CSV_MORE)
 			return st;
-		}
 	}
-	while (i < len) {
-		char ch = buf[i++];
-
-		if (ch == '\0') {
-			*used_r = i;
-			return fail(c, "NUL byte", 0);
-		}
-		switch (c->st) {
-		case ST_SKIP:
-			if (ch == '\n') {
-				c->line++;
-				c->st = ST_FIELD_START;
-				reset_record(c);
-			}
-			continue;
-		case ST_CR:
-			if (ch != '\n') {
-				*used_r = i;
-				return fail(c, "CR not followed by LF", 0);
-			}
-			c->line++;
-			c->st = ST_FIELD_START;
-			c->at_start = 1;
-			*used_r = i;
-			return CSV_RECORD;
-		case ST_FIELD_START:
-			if (c->at_start) {
-				reset_record(c);
-				c->at_start = 0;
-			}
-			if (begin_field(c) < 0) {
-				*used_r = i;
-				return fail(c, c->err, ch == '\n');
-			}
-			if (ch == '"') {
-				c->st = ST_QUOTED;
-				continue;
-			}
-			c->st = ST_UNQUOTED;
-			/* fall through */
-		case ST_UNQUOTED:
-			ends = at_field_end(c, ch);
-			if (ends == 1)
-				continue;
-			if (ends == 2) {
-				*used_r = i;
-				return CSV_RECORD;
-			}
-			if (ch == '"') {
-				*used_r = i;
-				return fail(c, "quote inside an unquoted field", 0);
-			}
-			if (put(c, ch) < 0) {
-				*used_r = i;
-				return fail(c, c->err, 0);
-			}
-			continue;
-		case ST_QUOTED:
-			if (ch == '"') {
-				c->st = ST_QUOTE_IN_QUOTED;
-				continue;
-			}
-			if (ch == '\n')
-				c->line++;
-			if (put(c, ch) < 0) {
-				*used_r = i;
-				return fail(c, c->err, 0);
-			}
-			continue;
-		case ST_QUOTE_IN_QUOTED:
-			if (ch == '"') {
-				c->st = ST_QUOTED;
-				if (put(c, ch) < 0) {
-					*used_r = i;
-					return fail(c, c->err, 0);
-				}
-				continue;
-			}
-			ends = at_field_end(c, ch);
-			if (ends == 1)
-				continue;
-			if (ends == 2) {
-				*used_r = i;
-				return CSV_RECORD;
-			}
-			*used_r = i;
-			return fail(c, "text after a closing quote", 0);
-		}
-	}
-	*used_r = i;
 	return CSV_MORE;
+}
+
+enum csv_status csv_next(struct csv *c, const char *buf, size_t len, size_t *used_r)
+{
+	size_t i = 0;
+	enum csv_status st = skip_bom(c, buf, len, &i);
+
+	while (st == CSV_MORE && i < len)
+		st = next_byte(c, buf[i++]);
+	*used_r = i;
+	return st;
 }
 
 enum csv_status csv_finish(struct csv *c)
