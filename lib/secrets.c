@@ -21,6 +21,92 @@ static void who(char *buf, size_t size)
 		snprintf(buf, size, "%ld", (long)geteuid());
 }
 
+/* open_error: the message for open() having failed with errno; ME is the
+ * reading user, named so the administrator knows whom to chown to. */
+static char *open_error(const char *path, const char *me)
+{
+	if (errno == EACCES)
+		return xasprintf("open %s: %s (it is read as user %s: "
+				 "chown %s %s; chmod 0600 %s)",
+				 path, strerror(errno), me, me, path, path);
+	if (errno == ELOOP)
+		return xasprintf("open %s: a symbolic link; name the file itself", path);
+	return xasprintf("open %s: %s", path, strerror(errno));
+}
+
+/* check_file: FD is a regular file of ours, mode 0600 or stricter and at
+ * most SECRETS_MAX_BYTES; its stat in *ST. */
+static int check_file(int fd, const char *path, const char *me, struct stat *st,
+		      char **err_r)
+{
+	if (fstat(fd, st) < 0) {
+		*err_r = xasprintf("fstat %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		*err_r = xasprintf("%s: not a regular file (%s); credentials must be a plain "
+				   "file of mode 0600",
+				   path,
+				   S_ISFIFO(st->st_mode)  ? "a FIFO"
+				   : S_ISDIR(st->st_mode) ? "a directory"
+				   : S_ISSOCK(st->st_mode) ? "a socket"
+							   : "a device");
+		return -1;
+	}
+	/* Whoever owns the file can change the password we present: only
+	 * the reading user itself may. */
+	if (st->st_uid != geteuid()) {
+		*err_r = xasprintf("%s: owned by uid %ld, but read by user %s: "
+				   "chown %s %s; chmod 0600 %s",
+				   path, (long)st->st_uid, me, me, path, path);
+		return -1;
+	}
+	if (st->st_mode & 077) {
+		*err_r = xasprintf("%s: mode %04o is readable by group or others; "
+				   "it must be 0600 (chown %s %s; chmod 0600 %s)",
+				   path, (unsigned)(st->st_mode & 07777), me, path, path);
+		return -1;
+	}
+	if (st->st_size > SECRETS_MAX_BYTES) {
+		*err_r = xasprintf("%s: larger than %d bytes", path, SECRETS_MAX_BYTES);
+		return -1;
+	}
+	return 0;
+}
+
+/* read_all: FD to EOF, not to SIZE: the file may change under us, and a
+ * file grown past SIZE is refused rather than read cut. */
+static int read_all(int fd, const char *path, size_t size, char **buf_r, size_t *len_r,
+		    char **err_r)
+{
+	char *buf = xmalloc(size + 1);
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, buf + len, size + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*err_r = xasprintf("read %s: %s", path, strerror(errno));
+			secrets_free(buf, len);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > size) {
+			*err_r = xasprintf("%s: changed while being read", path);
+			secrets_free(buf, len);
+			return -1;
+		}
+	}
+	buf[len] = '\0';
+	*buf_r = buf;
+	*len_r = len;
+	return 0;
+}
+
 int secrets_read(const char *path, char **buf_r, size_t *len_r, char **err_r)
 {
 	struct stat st;
@@ -28,7 +114,7 @@ int secrets_read(const char *path, char **buf_r, size_t *len_r, char **err_r)
 	 * ever in open(); it is refused below as not a regular file. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	char *buf, me[64];
-	size_t len = 0;
+	size_t len;
 
 	int open_errno = errno;
 
@@ -37,78 +123,15 @@ int secrets_read(const char *path, char **buf_r, size_t *len_r, char **err_r)
 	who(me, sizeof(me)); /* getpwuid() may change errno */
 	errno = open_errno;
 	if (fd < 0) {
-		if (errno == EACCES)
-			*err_r = xasprintf("open %s: %s (it is read as user %s: "
-					   "chown %s %s; chmod 0600 %s)",
-					   path, strerror(errno), me, me, path, path);
-		else if (errno == ELOOP)
-			*err_r = xasprintf("open %s: a symbolic link; name the file itself", path);
-		else
-			*err_r = xasprintf("open %s: %s", path, strerror(errno));
+		*err_r = open_error(path, me);
 		return -1;
 	}
-	if (fstat(fd, &st) < 0) {
-		*err_r = xasprintf("fstat %s: %s", path, strerror(errno));
+	if (check_file(fd, path, me, &st, err_r) < 0 ||
+	    read_all(fd, path, (size_t)st.st_size, &buf, &len, err_r) < 0) {
 		close(fd);
 		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*err_r = xasprintf("%s: not a regular file (%s); credentials must be a plain "
-				   "file of mode 0600",
-				   path,
-				   S_ISFIFO(st.st_mode)  ? "a FIFO"
-				   : S_ISDIR(st.st_mode) ? "a directory"
-				   : S_ISSOCK(st.st_mode) ? "a socket"
-							  : "a device");
-		close(fd);
-		return -1;
-	}
-	/* Whoever owns the file can change the password we present: only
-	 * the reading user itself may. */
-	if (st.st_uid != geteuid()) {
-		*err_r = xasprintf("%s: owned by uid %ld, but read by user %s: "
-				   "chown %s %s; chmod 0600 %s",
-				   path, (long)st.st_uid, me, me, path, path);
-		close(fd);
-		return -1;
-	}
-	if (st.st_mode & 077) {
-		*err_r = xasprintf("%s: mode %04o is readable by group or others; "
-				   "it must be 0600 (chown %s %s; chmod 0600 %s)",
-				   path, (unsigned)(st.st_mode & 07777), me, path, path);
-		close(fd);
-		return -1;
-	}
-	if (st.st_size > SECRETS_MAX_BYTES) {
-		*err_r = xasprintf("%s: larger than %d bytes", path, SECRETS_MAX_BYTES);
-		close(fd);
-		return -1;
-	}
-	/* Read to EOF, not st_size: the file may change under us. */
-	buf = xmalloc((size_t)st.st_size + 1);
-	for (;;) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*err_r = xasprintf("read %s: %s", path, strerror(errno));
-			secrets_free(buf, len);
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > (size_t)st.st_size) {
-			*err_r = xasprintf("%s: changed while being read", path);
-			secrets_free(buf, len);
-			close(fd);
-			return -1;
-		}
 	}
 	close(fd);
-	buf[len] = '\0';
 	*buf_r = buf;
 	*len_r = len;
 	return 0;
