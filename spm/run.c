@@ -54,120 +54,151 @@ static void child(const char *const *argv, const char *const *env, int in, int o
 	_exit(127);
 }
 
-int run_argv(const char *const *argv, const char *const *env, const char *in,
-	     long long timeout_ms, char **out_r, char **err_r)
-{
-	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
-	struct sink out = {NULL, 0, 0, 0}, err = {NULL, 0, 0, 0};
-	size_t inlen = in ? strlen(in) : 0, inoff = 0;
-	long long deadline = time_mono_us() + timeout_ms * 1000;
-	int status = 0, rc = RUN_ERROR, timed_out = 0;
+/* One child's pipes (-1 once closed), what it wrote and what is left to
+ * write to it. */
+struct proc {
+	int pin[2], pout[2], perr[2];
+	struct sink out, err;
+	const char *in;
+	size_t inlen, inoff;
 	pid_t pid;
+};
 
-	sink_add(&out, "", 0);
-	sink_add(&err, "", 0);
-	if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0) {
-		sink_add(&err, "pipe failed", 11);
-		goto out;
+/* serve_fd: one ready descriptor of FD's poll() answer. A pipe is closed
+ * at EOF or on an error other than a retry. */
+static void serve_fd(struct proc *p, const struct pollfd *fd)
+{
+	char buf[65536];
+	ssize_t r;
+
+	if (fd->fd == p->pin[1]) {
+		r = write(p->pin[1], p->in + p->inoff, p->inlen - p->inoff);
+		if (r > 0)
+			p->inoff += (size_t)r;
+		if (r < 0 || p->inoff == p->inlen) {
+			close(p->pin[1]);
+			p->pin[1] = -1;
+		}
+		return;
 	}
-	pid = fork();
-	if (pid < 0) {
-		sink_add(&err, "fork failed", 11);
-		goto out;
+	r = read(fd->fd, buf, sizeof(buf));
+	if (r > 0) {
+		sink_add(fd->fd == p->pout[0] ? &p->out : &p->err, buf, (size_t)r);
+		return;
 	}
-	if (pid == 0)
-		child(argv, env, pin[0], pout[1], perr[1]);
-	close(pin[0]);
-	close(pout[1]);
-	close(perr[1]);
-	pin[0] = pout[1] = perr[1] = -1;
-	fcntl(pin[1], F_SETFL, O_NONBLOCK);
-	if (inlen == 0) {
-		close(pin[1]);
-		pin[1] = -1;
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (fd->fd == p->pout[0]) {
+		close(p->pout[0]);
+		p->pout[0] = -1;
+	} else {
+		close(p->perr[0]);
+		p->perr[0] = -1;
 	}
-	while (pout[0] >= 0 || perr[0] >= 0) {
+}
+
+/* pump: feed the child and drain its output until both output pipes are
+ * closed; 1 if DEADLINE came first and the child's group was killed. */
+static int pump(struct proc *p, long long deadline)
+{
+	while (p->pout[0] >= 0 || p->perr[0] >= 0) {
 		struct pollfd fds[3];
 		int nfds = 0, wait_ms;
 		long long left = deadline - time_mono_us();
 
 		if (left <= 0) {
-			timed_out = 1;
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			break;
+			kill(-p->pid, SIGKILL);
+			kill(p->pid, SIGKILL);
+			return 1;
 		}
 		wait_ms = left / 1000 + 1 > 1000 ? 1000 : (int)(left / 1000 + 1);
-		if (pout[0] >= 0)
-			fds[nfds++] = (struct pollfd){pout[0], POLLIN, 0};
-		if (perr[0] >= 0)
-			fds[nfds++] = (struct pollfd){perr[0], POLLIN, 0};
-		if (pin[1] >= 0)
-			fds[nfds++] = (struct pollfd){pin[1], POLLOUT, 0};
+		if (p->pout[0] >= 0)
+			fds[nfds++] = (struct pollfd){p->pout[0], POLLIN, 0};
+		if (p->perr[0] >= 0)
+			fds[nfds++] = (struct pollfd){p->perr[0], POLLIN, 0};
+		if (p->pin[1] >= 0)
+			fds[nfds++] = (struct pollfd){p->pin[1], POLLOUT, 0};
 		if (poll(fds, (nfds_t)nfds, wait_ms) < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < nfds; i++) {
-			char buf[65536];
-			ssize_t r;
-
-			if (fds[i].revents == 0)
-				continue;
-			if (fds[i].fd == pin[1]) {
-				r = write(pin[1], in + inoff, inlen - inoff);
-				if (r > 0)
-					inoff += (size_t)r;
-				if (r < 0 || inoff == inlen) {
-					close(pin[1]);
-					pin[1] = -1;
-				}
-				continue;
-			}
-			r = read(fds[i].fd, buf, sizeof(buf));
-			if (r > 0) {
-				sink_add(fds[i].fd == pout[0] ? &out : &err, buf, (size_t)r);
-				continue;
-			}
-			if (r < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (fds[i].fd == pout[0]) {
-				close(pout[0]);
-				pout[0] = -1;
-			} else {
-				close(perr[0]);
-				perr[0] = -1;
-			}
-		}
+			return 0;
+		for (int i = 0; i < nfds; i++)
+			if (fds[i].revents != 0)
+				serve_fd(p, &fds[i]);
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	return 0;
+}
+
+/* exit_rc: the run_argv() result for the child's wait STATUS. */
+static int exit_rc(int status, int timed_out, const struct sink *err)
+{
 	if (timed_out)
-		rc = RUN_TIMEOUT;
-	else if (WIFEXITED(status))
-		rc = WEXITSTATUS(status) == 127 && strncmp(err.buf, "execve ", 7) == 0
-			     ? RUN_ERROR
-			     : WEXITSTATUS(status);
-	else
-		rc = RUN_SIGNALED;
+		return RUN_TIMEOUT;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status) == 127 && strncmp(err->buf, "execve ", 7) == 0
+			       ? RUN_ERROR
+			       : WEXITSTATUS(status);
+	return RUN_SIGNALED;
+}
+
+static void close_pipes(struct proc *p)
+{
+	for (int i = 0; i < 2; i++) {
+		if (p->pin[i] >= 0)
+			close(p->pin[i]);
+		if (p->pout[i] >= 0)
+			close(p->pout[i]);
+		if (p->perr[i] >= 0)
+			close(p->perr[i]);
+	}
+}
+
+int run_argv(const char *const *argv, const char *const *env, const char *in,
+	     long long timeout_ms, char **out_r, char **err_r)
+{
+	struct proc p = {{-1, -1}, {-1, -1}, {-1, -1}, {NULL, 0, 0, 0}, {NULL, 0, 0, 0},
+			 in, in ? strlen(in) : 0, 0, 0};
+	long long deadline = time_mono_us() + timeout_ms * 1000;
+	int status = 0, rc = RUN_ERROR, timed_out;
+
+	sink_add(&p.out, "", 0);
+	sink_add(&p.err, "", 0);
+	if (pipe2(p.pin, O_CLOEXEC) < 0 || pipe2(p.pout, O_CLOEXEC) < 0 ||
+	    pipe2(p.perr, O_CLOEXEC) < 0) {
+		sink_add(&p.err, "pipe failed", 11);
+		goto out;
+	}
+	p.pid = fork();
+	if (p.pid < 0) {
+		sink_add(&p.err, "fork failed", 11);
+		goto out;
+	}
+	if (p.pid == 0)
+		child(argv, env, p.pin[0], p.pout[1], p.perr[1]);
+	close(p.pin[0]);
+	close(p.pout[1]);
+	close(p.perr[1]);
+	p.pin[0] = p.pout[1] = p.perr[1] = -1;
+	fcntl(p.pin[1], F_SETFL, O_NONBLOCK);
+	if (p.inlen == 0) {
+		close(p.pin[1]);
+		p.pin[1] = -1;
+	}
+	timed_out = pump(&p, deadline);
+	while (waitpid(p.pid, &status, 0) < 0 && errno == EINTR)
+		;
+	rc = exit_rc(status, timed_out, &p.err);
 	/* A cut listing read as whole would hide what is beyond the cut. */
-	if (out.cut && out_r && rc == 0)
+	if (p.out.cut && out_r && rc == 0)
 		rc = RUN_TOOBIG;
 out:
-	for (int i = 0; i < 2; i++) {
-		if (pin[i] >= 0)
-			close(pin[i]);
-		if (pout[i] >= 0)
-			close(pout[i]);
-		if (perr[i] >= 0)
-			close(perr[i]);
-	}
+	close_pipes(&p);
 	if (out_r)
-		*out_r = out.buf;
+		*out_r = p.out.buf;
 	else
-		free(out.buf);
+		free(p.out.buf);
 	if (err_r)
-		*err_r = err.buf;
+		*err_r = p.err.buf;
 	else
-		free(err.buf);
+		free(p.err.buf);
 	return rc;
 }
 
