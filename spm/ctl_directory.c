@@ -145,28 +145,13 @@ static void check_unique(struct import *im, int line, const char *role, const ch
 	}
 }
 
-static void add_record(struct import *im, const struct csv *csv)
+/* norm_aliases: the canonical aliases of the space-separated LIST; one
+ * that is not an address is reported and left out. */
+static char **norm_aliases(struct import *im, int line, const char *field, size_t *n_r)
 {
-	int line = csv_line(csv);
-	size_t nf = csv_nfields(csv);
-	char why[512];
-	const struct config *cfg = im->ctl->cfg;
-
-	if (nf == 1 && csv_field(csv, 0, NULL)[0] == '\0')
-		return; /* blank line */
-	if (nf != IMPORT_FIELDS) {
-		snprintf(why, sizeof(why), "expected %d fields (access,system,physical,aliases), found %zu",
-			 IMPORT_FIELDS, nf);
-		row_error(im, line, why);
-		return;
-	}
-	int before = im->errors;
-	char *access = norm(im, line, "access address", csv_field(csv, 0, NULL));
-	const char *system = csv_field(csv, 1, NULL);
-	char *physical = norm(im, line, "physical address", csv_field(csv, 2, NULL));
 	char **aliases = NULL;
 	size_t naliases = 0;
-	char *list = xstrdup(csv_field(csv, 3, NULL)), *save = NULL;
+	char *list = xstrdup(field), *save = NULL;
 
 	for (char *a = strtok_r(list, " \t", &save); a; a = strtok_r(NULL, " \t", &save)) {
 		char *c = norm(im, line, "alias", a);
@@ -177,6 +162,18 @@ static void add_record(struct import *im, const struct csv *csv)
 		aliases[naliases++] = c;
 	}
 	free(list);
+	*n_r = naliases;
+	return aliases;
+}
+
+/* check_domains: the system is declared, the physical address is in its
+ * domain, and every address a user types is in federated_domains. */
+static void check_domains(struct import *im, int line, const char *system, const char *access,
+			  const char *physical, char **aliases, size_t naliases)
+{
+	const struct config *cfg = im->ctl->cfg;
+	char why[512];
+
 	if (!config_has_system(cfg, system)) {
 		char shown[80];
 
@@ -201,20 +198,12 @@ static void add_record(struct import *im, const struct csv *csv)
 			snprintf(why, sizeof(why), "alias %s is not in federated_domains", aliases[i]);
 			row_error(im, line, why);
 		}
-	if (access)
-		check_unique(im, line, "access address", access);
-	if (physical)
-		check_unique(im, line, "physical address", physical);
-	for (size_t i = 0; i < naliases; i++)
-		check_unique(im, line, "alias", aliases[i]);
-	if (im->errors != before) {
-		free(access);
-		free(physical);
-		for (size_t i = 0; i < naliases; i++)
-			free(aliases[i]);
-		free(aliases);
-		return;
-	}
+}
+
+/* append_row: the checked record becomes a row; the row owns the strings. */
+static void append_row(struct import *im, int line, char *access, const char *system,
+		       char *physical, char **aliases, size_t naliases)
+{
 	if (im->nrows == im->cap) {
 		im->cap = im->cap ? im->cap * 2 : 1024;
 		im->rows = xrealloc(im->rows, im->cap * sizeof(*im->rows));
@@ -227,6 +216,45 @@ static void add_record(struct import *im, const struct csv *csv)
 	r->aliases = (const char *const *)aliases;
 	r->naliases = naliases;
 	r->line = line;
+}
+
+static void add_record(struct import *im, const struct csv *csv)
+{
+	int line = csv_line(csv);
+	size_t nf = csv_nfields(csv);
+	char why[512];
+
+	if (nf == 1 && csv_field(csv, 0, NULL)[0] == '\0')
+		return; /* blank line */
+	if (nf != IMPORT_FIELDS) {
+		snprintf(why, sizeof(why), "expected %d fields (access,system,physical,aliases), found %zu",
+			 IMPORT_FIELDS, nf);
+		row_error(im, line, why);
+		return;
+	}
+	int before = im->errors;
+	char *access = norm(im, line, "access address", csv_field(csv, 0, NULL));
+	const char *system = csv_field(csv, 1, NULL);
+	char *physical = norm(im, line, "physical address", csv_field(csv, 2, NULL));
+	size_t naliases;
+	char **aliases = norm_aliases(im, line, csv_field(csv, 3, NULL), &naliases);
+
+	check_domains(im, line, system, access, physical, aliases, naliases);
+	if (access)
+		check_unique(im, line, "access address", access);
+	if (physical)
+		check_unique(im, line, "physical address", physical);
+	for (size_t i = 0; i < naliases; i++)
+		check_unique(im, line, "alias", aliases[i]);
+	if (im->errors == before) {
+		append_row(im, line, access, system, physical, aliases, naliases);
+		return;
+	}
+	free(access);
+	free(physical);
+	for (size_t i = 0; i < naliases; i++)
+		free(aliases[i]);
+	free(aliases);
 }
 
 static int header_ok(const struct csv *csv)
