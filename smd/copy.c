@@ -51,7 +51,8 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 	}
 	if (src_open_finish(cp, f) < 0 || dst_open_finish(cp, f, &dst_exists) < 0)
 		goto out;
-	cp->any_keyword = cp->permflags && strstr(cp->permflags, "\\*") != NULL;
+	cp->any_keyword =
+		cp->permflags && imap_flag_in(cp->permflags, strlen(cp->permflags), "\\*", 2);
 	jr = store_smd_folder_get(cp->o->store, key, f->name, &jf);
 	if (jr < 0) {
 		cperr(cp, "journal: %s", store_errmsg(cp->o->store));
@@ -90,7 +91,7 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 	size_t todo = 0, journalled = 0;
 
 	for (size_t i = 0; i < cp->nmsgs; i++)
-		if (cp->msgs[i].state == 0)
+		if (cp->msgs[i].state == MSG_TO_COPY)
 			todo++;
 	journalled = cp->nmsgs - todo;
 	if (interrupted && todo && cp->o->settle_ms > 0) {
@@ -114,7 +115,7 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 	for (size_t k = 0; k < cp->nmsgs; k++) {
 		struct dst_msg *d;
 
-		if (cp->msgs[k].state == 1 && (d = scan_find(&before, cp->msgs[k].dst_uid)) != NULL)
+		if (cp->msgs[k].state == MSG_JOURNALLED && (d = scan_find(&before, cp->msgs[k].dst_uid)) != NULL)
 			d->known = 1;
 	}
 	if (todo && before.n > journalled && find_orphans(cp, &before, key) < 0)
@@ -136,7 +137,7 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 	if (reap(cp, key, 1) < 0)
 		goto out;
 	for (size_t i = 0; i < cp->nmsgs; i++)
-		if (cp->msgs[i].state == 0) {
+		if (cp->msgs[i].state == MSG_TO_COPY) {
 			cperr(cp, "folder %s: message UID %llu was not returned by the source",
 			      f->name, cp->msgs[i].uid);
 			goto out;
@@ -191,13 +192,13 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 		const struct msg *m = &cp->msgs[i];
 
 		bytes += (long long)m->size;
-		if (m->state == 2)
+		if (m->state == MSG_COPIED)
 			copied++;
-		else if (m->state == 3)
+		else if (m->state == MSG_FOUND)
 			found++;
-		else if (m->state == 1)
+		else if (m->state == MSG_JOURNALLED)
 			skipped++;
-		if (m->state == 1 || m->state == 3)
+		if (m->state == MSG_JOURNALLED || m->state == MSG_FOUND)
 			later_bytes += (long long)m->size;
 	}
 	__atomic_add_fetch(&cp->sh->msgs_done, found + skipped, __ATOMIC_RELAXED);
@@ -322,7 +323,7 @@ static void cp_init(struct cp *cp, const struct copy_opts *o, struct copy_result
 	cp->r = r;
 	cp->md = EVP_MD_CTX_new();
 	cp->vmd = EVP_MD_CTX_new();
-	cp->dst_h = (struct imap_handler){dst_untagged, dst_literal, dst_data, cp};
+	cp->dst_h = (struct imap_handler){dst_event, dst_body, dst_data, cp};
 	cp->inflight_tail = &cp->inflight;
 }
 

@@ -23,106 +23,65 @@ struct list_ctx {
 };
 
 /*
- * status_counts: add MESSAGES and SIZE of a STATUS response to LC. The
- * attribute list is the last parenthesis of the line: the mailbox name
- * comes before it. A count that is not a number is ignored (the total
- * is only for the progress report).
+ * status_counts: add MESSAGES and SIZE of a STATUS response to LC. A
+ * malformed one is ignored (the total is only for the progress report).
  */
-static void status_counts(struct list_ctx *lc, const char *text, size_t len)
+static void status_counts(struct list_ctx *lc, const struct imap_status_items *st)
 {
-	const char *p = memrchr(text, '(', len), *end = text + len;
+	const unsigned long long most = 1ULL << 50; /* a sum of them cannot overflow */
 
-	while (p && p < end && *p != ')') {
-		const char *a = ++p;
-
-		while (p < end && *p != ' ' && *p != ')')
-			p++;
-		size_t al = (size_t)(p - a);
-
-		if (p >= end || *p != ' ')
-			break;
-		const char *d = ++p;
-		long long v = 0;
-
-		while (p < end && *p >= '0' && *p <= '9' && v < (1LL << 50))
-			v = v * 10 + (*p++ - '0');
-		if (p == d)
-			break;
-		if (imap_atom_eq(a, al, "MESSAGES") && lc->messages >= 0)
-			lc->messages += v;
-		else if (imap_atom_eq(a, al, "SIZE") && lc->bytes >= 0)
-			lc->bytes += v;
-	}
+	if ((st->has & IMAP_STATUS_MESSAGES) && lc->messages >= 0)
+		lc->messages += (long long)(st->messages < most ? st->messages : most);
+	if ((st->has & IMAP_STATUS_SIZE) && lc->bytes >= 0)
+		lc->bytes += (long long)(st->size < most ? st->size : most);
 }
 
-static int list_untagged(void *ctx, const char *text, size_t len)
+/* attrs_of: our folder attributes from LIST's (NonExistent implies Noselect). */
+static unsigned attrs_of(unsigned bits)
+{
+	static const struct {
+		unsigned list, ours;
+	} map[] = {
+		{IMAP_LIST_NOSELECT, F_NOSELECT}, {IMAP_LIST_NONEXISTENT, F_NOSELECT | F_NONEXISTENT},
+		{IMAP_LIST_SENT, F_SENT},	  {IMAP_LIST_DRAFTS, F_DRAFTS},
+		{IMAP_LIST_TRASH, F_TRASH},	  {IMAP_LIST_JUNK, F_JUNK},
+		{IMAP_LIST_ARCHIVE, F_ARCHIVE},
+	};
+	unsigned attrs = 0;
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (bits & map[i].list)
+			attrs |= map[i].ours;
+	return attrs;
+}
+
+static int list_event(void *ctx, const struct imap_event *ev)
 {
 	struct list_ctx *lc = ctx;
-	struct imap_tok t;
-	const char *a;
-	size_t al, nl;
-	char sepbuf[8], name[NAME_MAX_LEN];
-	int nil;
-	unsigned attrs = 0;
-	int lsub;
+	const struct imap_list *l = &ev->u.list;
 
-	imap_tok_init(&t, text, len);
-	if (imap_tok_atom(&t, &a, &al) < 0)
+	if (ev->type == IMAP_EV_STATUS && !ev->bad)
+		status_counts(lc, &ev->u.status);
+	if (ev->type != IMAP_EV_LIST)
 		return 0;
-	if (imap_atom_eq(a, al, "STATUS")) {
-		status_counts(lc, text, len);
-		return 0;
-	}
-	lsub = imap_atom_eq(a, al, "LSUB");
-	if (!lsub && !imap_atom_eq(a, al, "LIST"))
-		return 0;
-	if (imap_tok_sp(&t) < 0 || imap_tok_char(&t, '(') < 0)
-		goto bad;
-	while (imap_tok_peek(&t) != ')') {
-		if (imap_tok_atom(&t, &a, &al) < 0)
-			goto bad;
-		if (imap_atom_eq(a, al, "\\Noselect"))
-			attrs |= F_NOSELECT;
-		else if (imap_atom_eq(a, al, "\\NonExistent"))
-			attrs |= F_NOSELECT | F_NONEXISTENT;
-		else if (imap_atom_eq(a, al, "\\Sent"))
-			attrs |= F_SENT;
-		else if (imap_atom_eq(a, al, "\\Drafts"))
-			attrs |= F_DRAFTS;
-		else if (imap_atom_eq(a, al, "\\Trash"))
-			attrs |= F_TRASH;
-		else if (imap_atom_eq(a, al, "\\Junk"))
-			attrs |= F_JUNK;
-		else if (imap_atom_eq(a, al, "\\Archive"))
-			attrs |= F_ARCHIVE;
-		if (imap_tok_peek(&t) == ' ')
-			imap_tok_sp(&t);
-	}
-	imap_tok_char(&t, ')');
-	if (imap_tok_sp(&t) < 0 || imap_tok_string(&t, sepbuf, sizeof(sepbuf), &nl, &nil) < 0 ||
-	    imap_tok_sp(&t) < 0 || imap_tok_string(&t, name, sizeof(name), &nl, &nil) < 0 ||
-	    nil || nl != strlen(name))
-		goto bad;
-	if (!nil && sepbuf[0] && lc->sep)
-		*lc->sep = sepbuf[0];
-	if (name[0] == '\0')
+	if (ev->bad)
+		return cperr(lc->cp, "malformed LIST response: %.100s", ev->raw.p);
+	if (l->sep && lc->sep)
+		*lc->sep = l->sep;
+	if (l->name_len == 0)
 		return 0; /* LIST "" "": the separator only */
-	if (lsub) {
+	if (l->lsub) {
 		*lc->subs = xrealloc(*lc->subs, (*lc->nsubs + 1) * sizeof(char *));
-		(*lc->subs)[(*lc->nsubs)++] = xstrdup(name);
+		(*lc->subs)[(*lc->nsubs)++] = xstrdup(l->name);
 		return 0;
 	}
-	if (strcasecmp(name, "INBOX") == 0)
-		strcpy(name, "INBOX");
 	*lc->f = xrealloc(*lc->f, (*lc->n + 1) * sizeof(**lc->f));
 	struct folder *f = &(*lc->f)[(*lc->n)++];
 
 	memset(f, 0, sizeof(*f));
-	f->name = xstrdup(name);
-	f->attrs = attrs;
+	f->name = xstrdup(strcasecmp(l->name, "INBOX") == 0 ? "INBOX" : l->name);
+	f->attrs = attrs_of(l->attr_bits);
 	return 0;
-bad:
-	return cperr(lc->cp, "malformed LIST response: %.100s", text);
 }
 
 /*
@@ -149,7 +108,8 @@ static int wait_all(struct cp *cp, struct imap_conn *c, const unsigned *tags, si
 static void list_start(struct imap_conn *c, struct list_ctx *lc, struct imap_handler *h,
 		       unsigned tags[3], int want_status)
 {
-	h->untagged = list_untagged;
+	memset(h, 0, sizeof(*h));
+	h->event = list_event;
 	h->ctx = lc;
 	imap_set_handler(c, h);
 	unsigned caps = imap_caps(c);

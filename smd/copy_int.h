@@ -29,7 +29,6 @@
 
 #include "copy.h"
 
-#define NAME_MAX_LEN 1024
 #define UIDSET_MAX 4000 /* characters of a UID set in one command */
 
 /* Special-use attributes (RFC 6154) we map; \All and \Flagged are virtual. */
@@ -49,6 +48,14 @@ struct folder {
 	int subscribed;
 };
 
+/* Where a source message stands in this run. */
+enum msg_state {
+	MSG_TO_COPY,	/* not on the target as far as we know */
+	MSG_JOURNALLED, /* copied by an earlier run (the journal says so) */
+	MSG_COPIED,	/* appended by this run and journalled */
+	MSG_FOUND	/* on the target by an interrupted run, found by hash */
+};
+
 struct msg {
 	unsigned long long uid, dst_uid;
 	unsigned seq;
@@ -56,7 +63,7 @@ struct msg {
 	char *flags;
 	char date[40];
 	unsigned char sha[32];
-	int state; /* 0 to copy, 1 journalled, 2 copied now, 3 found on the target */
+	enum msg_state state;
 	int got;   /* its body arrived in this FETCH round */
 };
 
@@ -158,11 +165,6 @@ struct cp {
 	int stopping;
 	char err[1024];
 	size_t ndiffs; /* verification differences found by this process */
-	/* hash_fetch */
-	int (*hash_fn)(struct cp *, unsigned long long uid, const unsigned char *sha,
-		       unsigned long long size);
-	int hash_streamed;
-	unsigned long long hash_size;
 	struct lane_shared *sh;
 	size_t *sel; /* indexes of the selectable folders, in copy order */
 	size_t nsel;
@@ -206,8 +208,6 @@ int cperr(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 
 void cp_diff(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* conn_fail: cperr with the connection's own error. */
 int conn_fail(struct cp *cp, struct imap_conn *c);
-/* code_number: the number of "[WORD n]" anywhere in TEXT; 0, or -1 if absent. */
-int code_number(const char *text, const char *word, unsigned long long *n_r);
 void free_folders(struct folder *f, size_t n);
 /* free_msgs: cp->msgs and their flags. */
 void free_msgs(struct cp *cp);

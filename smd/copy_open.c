@@ -1,5 +1,3 @@
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,43 +9,34 @@
 /* ------------------------------------------------------------ SELECT */
 
 
-static int sel_untagged(void *ctx, const char *text, size_t len)
+static void sel_event(struct sel_ctx *s, const struct imap_event *ev)
 {
-	struct sel_ctx *s = ctx;
-	unsigned long long n;
-	char *e;
+	const struct imap_code *code = &ev->u.state.code;
 
-	errno = 0;
-	n = strtoull(text, &e, 10);
-	if (e != text && strncasecmp(e, " EXISTS", 7) == 0)
-		s->exists = n;
-	else if (e != text && strncasecmp(e, " EXPUNGE", 8) == 0)
+	if (ev->bad)
+		return;
+	if (ev->type == IMAP_EV_EXISTS)
+		s->exists = ev->u.num;
+	else if (ev->type == IMAP_EV_EXPUNGE)
 		s->expunge = 1;
-	const char *p = strcasestr(text, "[PERMANENTFLAGS (");
-
-	if (p && s->permflags) {
-		p += 17;
+	else if (ev->type == IMAP_EV_STATE && code->type == IMAP_CODE_PERMANENTFLAGS &&
+		 s->permflags) {
 		/* No fixed limit: a user with many keywords has a long list, and
 		 * a truncated one would refuse every keyword. */
-		const char *q = memchr(p, ')', len - (size_t)(p - text));
-
-		if (q) {
-			free(*s->permflags);
-			*s->permflags = xstrndup(p, (size_t)(q - p));
-		}
+		free(*s->permflags);
+		*s->permflags = xstrndup(code->list.p, code->list.len);
 	}
-	return 0;
 }
 
-
-int uv_untagged(void *ctx, const char *text, size_t len)
+int uv_event(void *ctx, const struct imap_event *ev)
 {
 	struct uv_ctx *u = ctx;
-	unsigned long long n;
 
-	if (code_number(text, "UIDVALIDITY", &n) == 0)
-		u->uidvalidity = n;
-	return sel_untagged(&u->sel, text, len);
+	if (ev->type == IMAP_EV_STATE && !ev->bad &&
+	    ev->u.state.code.type == IMAP_CODE_UIDVALIDITY)
+		u->uidvalidity = ev->u.state.code.num;
+	sel_event(&u->sel, ev);
+	return 0;
 }
 
 /* ------------------------------------------------------------ metadata */
@@ -77,17 +66,15 @@ static int src_meta(struct src_open *so, const struct imap_fetch *fi, const char
 	return 0;
 }
 
-static int src_open_untagged(void *ctx, const char *text, size_t len)
+static int src_open_event(void *ctx, const struct imap_event *ev)
 {
 	struct src_open *so = ctx;
-	struct imap_fetch fi;
-	int r = imap_fetch_parse(text, len, &fi);
 
-	if (r < 0)
-		return cperr(so->cp, "malformed FETCH response: %.100s", text);
-	if (r > 0)
-		return src_meta(so, &fi, text);
-	return uv_untagged(&so->uv, text, len);
+	if (ev->type == IMAP_EV_FETCH && ev->bad)
+		return cperr(so->cp, "malformed FETCH response: %.100s", ev->raw.p);
+	if (ev->type == IMAP_EV_FETCH)
+		return src_meta(so, &ev->u.fetch, ev->raw.p);
+	return uv_event(&so->uv, ev);
 }
 
 void src_open_free(struct src_open *so)
@@ -112,7 +99,7 @@ int src_open_start(struct cp *cp, const struct folder *f)
 	memset(&so->uv, 0, sizeof(so->uv));
 	so->f = f;
 	so->cp = cp;
-	so->h = (struct imap_handler){.untagged = src_open_untagged, .ctx = so};
+	so->h = (struct imap_handler){.event = src_open_event, .ctx = so};
 	imap_set_handler(cp->src, &so->h);
 	so->exam_tag = imap_cmd(cp->src, "EXAMINE %s", imap_q(cp->src, f->name));
 	so->fetch_tag = imap_cmd(cp->src, "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)");

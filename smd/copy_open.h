@@ -12,7 +12,7 @@
 #include "copy_int.h"
 
 /* uv_untagged: an untagged response of a SELECT/EXAMINE into U (EXISTS, UIDVALIDITY...). */
-int uv_untagged(void *ctx, const char *text, size_t len);
+int uv_event(void *ctx, const struct imap_event *ev);
 int src_open_start(struct cp *cp, const struct folder *f);
 /* src_open_finish: F's messages into cp->msgs (sorted by UID, as listed). */
 int src_open_finish(struct cp *cp, const struct folder *f);

@@ -42,20 +42,9 @@ static char *target_flags(struct cp *cp, const char *flags)
 		if (imap_atom_eq(w, wl, "\\Recent"))
 			continue; /* the server's to set, never ours */
 		if (w[0] != '\\' && !cp->any_keyword) {
-			int ok = 0;
 			const char *q = cp->permflags ? cp->permflags : "";
 
-			while (*q) {
-				while (*q == ' ')
-					q++;
-				const char *v = q;
-
-				while (*q && *q != ' ')
-					q++;
-				if ((size_t)(q - v) == wl && strncasecmp(v, w, wl) == 0)
-					ok = 1;
-			}
-			if (!ok) {
+			if (!imap_flag_in(q, strlen(q), w, wl)) {
 				cp->r->refused_keywords++;
 				log_warn("%s: folder=%s keyword=%.*s refused by the target "
 					 "(PERMANENTFLAGS)",
@@ -79,7 +68,7 @@ int sync_flags(struct cp *cp, struct scan_ctx *before)
 		struct dst_msg *d;
 		char missing[64], extra[64];
 
-		if (m->state != 1 || (d = scan_find(before, m->dst_uid)) == NULL || d->flags == NULL ||
+		if (m->state != MSG_JOURNALLED || (d = scan_find(before, m->dst_uid)) == NULL || d->flags == NULL ||
 		    imap_flags_diff(m->flags, strlen(m->flags), d->flags, strlen(d->flags), missing,
 				    extra, sizeof(missing)) == 0)
 			continue;
@@ -107,27 +96,14 @@ int sync_flags(struct cp *cp, struct scan_ctx *before)
 	return r;
 }
 
-static struct msg *msg_of_prefix(struct cp *cp, const char *text, size_t len)
+/* msg_of_body: the message a body belongs to, by UID when it came first. */
+static struct msg *msg_of_body(struct cp *cp, const struct imap_body *b)
 {
-	unsigned long long seq;
-	struct imap_tok t;
-	struct msg *m = NULL;
-
-	imap_tok_init(&t, text, len);
-	if (imap_tok_number(&t, &seq) < 0)
-		return NULL;
-	const char *u = strcasestr(text, "(UID ");
-
-	if (u == NULL)
-		u = strcasestr(text, " UID ");
-	if (u) {
-		unsigned long long uid = strtoull(u + 5, NULL, 10);
-
-		m = find_uid(cp, uid);
-	} else if (seq >= 1 && seq <= cp->nmsgs) {
-		m = &cp->msgs[seq - 1];
-	}
-	return m;
+	if (b->has_uid)
+		return find_uid(cp, b->uid);
+	if (b->seq >= 1 && b->seq <= cp->nmsgs)
+		return &cp->msgs[b->seq - 1];
+	return NULL;
 }
 
 static int close_batch(struct cp *cp)
@@ -148,16 +124,15 @@ static int close_batch(struct cp *cp)
 	return 0;
 }
 
-static int copy_literal(void *ctx, const char *text, size_t len, uint64_t size)
+static int copy_body(void *ctx, const struct imap_body *b)
 {
 	struct cp *cp = ctx;
+	uint64_t size = b->size;
+	struct msg *m = msg_of_body(cp, b);
 
-	if (strcasestr(text, "BODY[] {") == NULL)
-		return IMAP_LIT_INLINE;
-	struct msg *m = msg_of_prefix(cp, text, len);
-
-	if (m == NULL || m->state != 0 || m->got)
-		return cperr(cp, "unexpected message body from the source: %.80s", text);
+	if (m == NULL || m->state != MSG_TO_COPY || m->got)
+		return cperr(cp, "unexpected message body from the source: seq=%llu uid=%s%llu",
+			     b->seq, b->has_uid ? "" : "none/", b->uid);
 	m->got = 1;
 	m->size = size;
 	cp->cur = m;
@@ -223,27 +198,18 @@ static int copy_data(void *ctx, const char *d, size_t n, int end)
 	return 0;
 }
 
-static int copy_untagged(void *ctx, const char *text, size_t len)
+static int copy_event(void *ctx, const struct imap_event *ev)
 {
 	struct cp *cp = ctx;
-	struct imap_fetch fi;
-	int r = imap_fetch_parse(text, len, &fi);
 
-	if (r < 0)
-		return cperr(cp, "malformed FETCH response from the source: %.100s", text);
-	if (r == 0) {
-		char *e;
-
-		strtoull(text, &e, 10);
-		if (e != text && strncasecmp(e, " EXPUNGE", 8) == 0)
-			return cperr(cp, "folder %s: a message was expunged during the copy",
-				     cp->f->name);
-		return 0;
-	}
-	if (!fi.has_body)
+	if (ev->type == IMAP_EV_FETCH && ev->bad)
+		return cperr(cp, "malformed FETCH response from the source: %.100s", ev->raw.p);
+	if (ev->type == IMAP_EV_EXPUNGE)
+		return cperr(cp, "folder %s: a message was expunged during the copy", cp->f->name);
+	if (ev->type != IMAP_EV_FETCH || !ev->u.fetch.has_body)
 		return 0; /* a flag change: after the switch, not ours to follow */
 	if (cp->cur != NULL || cp->open == NULL)
-		return cperr(cp, "FETCH response ended inside a message: %.100s", text);
+		return cperr(cp, "FETCH response ended inside a message: %.100s", ev->raw.p);
 	/* The response is complete and well formed: the message may now be
 	 * committed with the batch. Before this point a lying literal length
 	 * or garbage after it fails the batch instead. */
@@ -278,53 +244,29 @@ static int batch_done(struct cp *cp, struct batch *b, const char *key)
 {
 	enum imap_status st;
 	const char *text;
-	unsigned long long uv;
 
 	if (imap_wait(cp->dst, b->tag, &st, &text) < 0)
 		return conn_fail(cp, cp->dst);
 	if (st != IMAP_OK)
 		return cperr(cp, "APPEND to %s: %s %s", cp->f->dst, st == IMAP_NO ? "NO" : "BAD",
 			     text);
-	const char *a = strcasestr(text, "[APPENDUID ");
+	const struct imap_code *code = imap_result_code(cp->dst, b->tag);
 
-	if (a == NULL)
+	if (code->type != IMAP_CODE_APPENDUID)
 		return cperr(cp, "APPEND to %s: no APPENDUID (the target needs UIDPLUS)",
 			     cp->f->dst);
-	char *e;
-
-	uv = strtoull(a + 11, &e, 10);
-	if (*e != ' ' || uv != cp->dst_uidvalidity)
+	if (code->num != cp->dst_uidvalidity)
 		return cperr(cp, "APPEND to %s: UIDVALIDITY changed on the target", cp->f->dst);
 	/* The set lists the new UIDs in append order: "5" "5:9" "5,7:8". */
-	const char *p = e + 1;
-	size_t k = 0;
+	unsigned long long *uids = xmalloc((b->n + 1) * sizeof(*uids));
+	long long k = imap_uidset_expand(code->set, uids, b->n);
 
-	while (k < b->n) {
-		unsigned long long lo = strtoull(p, &e, 10), hi = lo;
-
-		if (e == p)
-			break;
-		p = e;
-		if (*p == ':') {
-			hi = strtoull(p + 1, &e, 10);
-			p = e;
-		}
-		if (hi < lo) {
-			unsigned long long t = lo;
-
-			lo = hi;
-			hi = t;
-		}
-		for (unsigned long long u = lo; u <= hi && k < b->n; u++)
-			cp->msgs[b->idx[k++]].dst_uid = u;
-		if (*p == ',')
-			p++;
-		else
-			break;
-	}
-	if (k != b->n)
-		return cperr(cp, "APPEND to %s: APPENDUID names %zu of %zu messages", cp->f->dst, k,
-			     b->n);
+	for (size_t i = 0; k >= (long long)b->n && i < b->n; i++)
+		cp->msgs[b->idx[i]].dst_uid = uids[i];
+	free(uids);
+	if (k < (long long)b->n)
+		return cperr(cp, "APPEND to %s: APPENDUID names %lld of %zu messages", cp->f->dst,
+			     k < 0 ? 0 : k, b->n);
 	cp->appended += (long long)b->n;
 	if (cp->o->crash_after > 0 &&
 	    __atomic_add_fetch(&cp->sh->appended, (long long)b->n, __ATOMIC_SEQ_CST) >=
@@ -342,7 +284,7 @@ static int batch_done(struct cp *cp, struct batch *b, const char *key)
 		memcpy(row.sha256, m->sha, 32);
 		if (store_smd_map_add(s, key, cp->f->name, &row) < 0)
 			goto dberr;
-		m->state = 2;
+		m->state = MSG_COPIED;
 		cp->r->copied++;
 		__atomic_add_fetch(&cp->sh->msgs_done, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&cp->sh->bytes_done, (long long)m->size, __ATOMIC_RELAXED);
@@ -406,11 +348,11 @@ int stream_copy(struct cp *cp, const char *key)
 	size_t ntodo = 0, next = 0;
 	unsigned fetch_tags[MAX_FETCH];
 	int nfetch = 0;
-	struct imap_handler h = {copy_untagged, copy_literal, copy_data, cp};
+	struct imap_handler h = {copy_event, copy_body, copy_data, cp};
 	unsigned long long *uids = xmalloc((cp->nmsgs + 1) * sizeof(*uids));
 
 	for (size_t i = 0; i < cp->nmsgs; i++)
-		if (cp->msgs[i].state == 0)
+		if (cp->msgs[i].state == MSG_TO_COPY)
 			ntodo++;
 	if (ntodo == 0) {
 		free(uids);
@@ -426,7 +368,7 @@ int stream_copy(struct cp *cp, const char *key)
 
 			while (next < cp->nmsgs && n < (size_t)cp->o->batch &&
 			       bytes < cp->o->window / 2) {
-				if (cp->msgs[next].state == 0) {
+				if (cp->msgs[next].state == MSG_TO_COPY) {
 					uids[n++] = cp->msgs[next].uid;
 					bytes += cp->msgs[next].size;
 				}
@@ -476,7 +418,7 @@ int stream_copy(struct cp *cp, const char *key)
 	/* Stopped between FETCHes rather than after a message: the same
 	 * graceful stop, with the rest of the folder left for the rerun. */
 	for (size_t i = 0; i < cp->nmsgs && !cp->stopping && cp->o->stop && *cp->o->stop; i++)
-		if (cp->msgs[i].state == 0 && !cp->msgs[i].got)
+		if (cp->msgs[i].state == MSG_TO_COPY && !cp->msgs[i].got)
 			cp->stopping = 1;
 	if (cp->stopping && nfetch > 0) {
 		/* Stop after the current message: the rest of the FETCH is

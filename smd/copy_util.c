@@ -1,9 +1,7 @@
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "copy_int.h"
 #include "log.h"
@@ -21,8 +19,6 @@ int cperr(struct cp *cp, const char *fmt, ...)
 	return -1;
 }
 
-/* ------------------------------------------------------------ parsing */
-
 void cp_diff(struct cp *cp, const char *fmt, ...)
 {
 	char line[300];
@@ -37,24 +33,6 @@ void cp_diff(struct cp *cp, const char *fmt, ...)
 		snprintf(cp->r->reason + len, sizeof(cp->r->reason) - len, "%s%s", len ? "\n" : "",
 			 line);
 	cp->ndiffs++;
-}
-
-/* code_number: "[WORD n]" anywhere in TEXT. */
-int code_number(const char *text, const char *word, unsigned long long *n_r)
-{
-	char pat[40];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "[%s ", word);
-	p = strcasestr(text, pat);
-	if (p == NULL)
-		return -1;
-	p += strlen(pat);
-	char *e;
-
-	errno = 0;
-	*n_r = strtoull(p, &e, 10);
-	return e == p || errno ? -1 : 0;
 }
 
 /* ------------------------------------------------------------ helpers */

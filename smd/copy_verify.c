@@ -1,5 +1,3 @@
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,16 +20,13 @@
  * cp->dso. Commands are answered in order, so a response of the SELECT
  * sent behind a read-back always comes last and wins.
  */
-int dst_literal(void *ctx, const char *text, size_t len, uint64_t size)
+int dst_body(void *ctx, const struct imap_body *b)
 {
 	struct cp *cp = ctx;
 
-	(void)len;
-	if (strcasestr(text, "BODY[] {") == NULL)
-		return IMAP_LIT_INLINE;
 	EVP_DigestInit_ex(cp->vmd, EVP_sha256(), NULL);
 	cp->rb_streaming = 1;
-	cp->rb_size = size;
+	cp->rb_size = b->size;
 	return IMAP_LIT_STREAM;
 }
 
@@ -44,20 +39,19 @@ int dst_data(void *ctx, const char *d, size_t n, int end)
 	return 0;
 }
 
-int dst_untagged(void *ctx, const char *text, size_t len)
+int dst_event(void *ctx, const struct imap_event *ev)
 {
 	struct cp *cp = ctx;
-	struct imap_fetch fi;
-	int r = imap_fetch_parse(text, len, &fi);
+	const struct imap_fetch *fi = &ev->u.fetch;
 
-	if (r < 0)
-		return cperr(cp, "malformed FETCH response from the target: %.100s", text);
-	if (r == 0)
-		return cp->dso.active ? uv_untagged(&cp->dso.uv, text, len) : 0;
-	if (fi.has_body) {
-		if (!cp->rb_streaming || !fi.has_uid)
+	if (ev->type == IMAP_EV_FETCH && ev->bad)
+		return cperr(cp, "malformed FETCH response from the target: %.100s", ev->raw.p);
+	if (ev->type != IMAP_EV_FETCH)
+		return cp->dso.active ? uv_event(&cp->dso.uv, ev) : 0;
+	if (fi->has_body) {
+		if (!cp->rb_streaming || !fi->has_uid)
 			return cperr(cp, "FETCH response without UID or body from the target: %.100s",
-				     text);
+				     ev->raw.p);
 		cp->rb_streaming = 0;
 		if (cp->nrb == cp->rb_cap) {
 			cp->rb_cap = cp->rb_cap ? 2 * cp->rb_cap : 64;
@@ -65,15 +59,15 @@ int dst_untagged(void *ctx, const char *text, size_t len)
 		}
 		struct rb *b = &cp->rb[cp->nrb++];
 
-		b->uid = fi.uid;
+		b->uid = fi->uid;
 		b->size = cp->rb_size;
-		b->flags = fi.has_flags ? xstrndup(fi.flags, fi.flags_len) : NULL;
-		snprintf(b->date, sizeof(b->date), "%s", fi.has_date ? fi.date : "");
+		b->flags = fi->has_flags ? xstrndup(fi->flags, fi->flags_len) : NULL;
+		snprintf(b->date, sizeof(b->date), "%s", fi->has_date ? fi->date : "");
 		EVP_DigestFinal_ex(cp->vmd, b->sha, NULL);
 		return 0;
 	}
-	if (cp->scan_into && fi.has_uid && fi.has_size)
-		scan_add(cp->scan_into, &fi);
+	if (cp->scan_into && fi->has_uid && fi->has_size)
+		scan_add(cp->scan_into, fi);
 	return 0; /* a flag update */
 }
 
@@ -98,7 +92,7 @@ void readback_start(struct cp *cp)
 	char **sets;
 
 	for (size_t i = 0; i < cp->nmsgs; i++)
-		if (cp->msgs[i].state == 2 || cp->msgs[i].state == 3)
+		if (cp->msgs[i].state == MSG_COPIED || cp->msgs[i].state == MSG_FOUND)
 			uids[n++] = cp->msgs[i].dst_uid;
 	size_t ns = n ? uidsets(uids, n, &sets) : 0;
 
@@ -190,11 +184,11 @@ int verify(struct cp *cp, struct scan_ctx *after)
 	for (size_t i = 0; i < cp->nmsgs; i++) {
 		struct msg *m = &cp->msgs[i];
 
-		if (m->state == 0) {
+		if (m->state == MSG_TO_COPY) {
 			cp_diff(cp, "folder=%s uid=%llu not copied", cp->f->name, m->uid);
 			continue;
 		}
-		if (m->state == 2 || m->state == 3) {
+		if (m->state == MSG_COPIED || m->state == MSG_FOUND) {
 			struct rb *b = rb_find(cp, m->dst_uid);
 
 			if (b == NULL) {

@@ -28,7 +28,8 @@
 struct done {
 	unsigned tag;
 	enum imap_status status;
-	char *text;
+	char *text;	      /* after the status word */
+	struct imap_code code; /* its spans point into text */
 };
 
 struct imap_conn {
@@ -101,45 +102,6 @@ void imap_set_handler(struct imap_conn *c, const struct imap_handler *h)
 
 /* ------------------------------------------------------------ responses */
 
-static void parse_caps(struct imap_conn *c, const char *s, const char *end)
-{
-	static const struct {
-		const char *word;
-		unsigned bit;
-	} table[] = {
-		{"LITERAL+", IMAP_CAP_LITERALPLUS},   {"LITERAL-", IMAP_CAP_LITERALMINUS},
-		{"MULTIAPPEND", IMAP_CAP_MULTIAPPEND}, {"UIDPLUS", IMAP_CAP_UIDPLUS},
-		{"SPECIAL-USE", IMAP_CAP_SPECIAL_USE}, {"LIST-EXTENDED", IMAP_CAP_LIST_EXTENDED},
-		{"STARTTLS", IMAP_CAP_STARTTLS},       {"SASL-IR", IMAP_CAP_SASL_IR},
-		{"AUTH=PLAIN", IMAP_CAP_AUTH_PLAIN},   {"LIST-STATUS", IMAP_CAP_LIST_STATUS},
-		{"ESEARCH", IMAP_CAP_ESEARCH},         {"STATUS=SIZE", IMAP_CAP_STATUS_SIZE},
-	};
-
-	c->caps = 0;
-	while (s < end) {
-		while (s < end && *s == ' ')
-			s++;
-		const char *w = s;
-
-		while (s < end && *s != ' ' && *s != ']')
-			s++;
-		for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-			if (imap_atom_eq(w, (size_t)(s - w), table[i].word))
-				c->caps |= table[i].bit;
-		if (s < end && *s == ']')
-			break;
-	}
-}
-
-/* A "[CAPABILITY ...]" code anywhere in a status response. */
-static void caps_in_code(struct imap_conn *c, const char *text, size_t len)
-{
-	const char *end = text + len;
-
-	if (len > 12 && text[0] == '[' && strncasecmp(text + 1, "CAPABILITY ", 11) == 0)
-		parse_caps(c, text + 12, end);
-}
-
 static struct done *done_slot(struct imap_conn *c, unsigned tag)
 {
 	return &c->done[tag % NDONE];
@@ -158,78 +120,97 @@ static int injected(struct imap_conn *c, const char *text)
 		     text);
 }
 
+/* rebase: S pointed into FROM; the same bytes are at TO now. */
+static void rebase(struct imap_span *s, const char *from, const char *to)
+{
+	if (s->p)
+		s->p = to + (s->p - from);
+}
+
+/* keep_code: the code of a completion, its spans moved into D->text. */
+static void keep_code(struct done *d, const struct imap_state *st)
+{
+	d->code = st->code;
+	rebase(&d->code.set, st->rest.p, d->text);
+	rebase(&d->code.src_set, st->rest.p, d->text);
+	rebase(&d->code.list, st->rest.p, d->text);
+	rebase(&d->code.text, st->rest.p, d->text);
+	rebase(&d->code.caps.words, st->rest.p, d->text);
+}
+
+static int on_tagged(struct imap_conn *c, const struct imap_event *ev, const char *text)
+{
+	static const enum imap_status status[] = {IMAP_OK, IMAP_NO, IMAP_BAD};
+	unsigned long long tag;
+
+	if (imap_tag_number(ev->tag, 'A', &tag) < 0 || tag >= c->next_tag)
+		return cfail(c, "response with an unknown tag: %.60s", text);
+	if (ev->bad)
+		return cfail(c, "bad tagged response: %.60s", text);
+	const struct imap_state *st = &ev->u.state;
+	struct done *d = done_slot(c, (unsigned)tag);
+
+	if (st->cond == IMAP_COND_OK && st->code.type == IMAP_CODE_CAPABILITY)
+		c->caps = st->code.caps.bits;
+	free(d->text);
+	d->tag = (unsigned)tag;
+	d->status = status[st->cond];
+	d->text = xstrndup(st->rest.p, st->rest.len);
+	keep_code(d, st);
+	if (c->tls_tag && tag == c->tls_tag && st->cond == IMAP_COND_OK)
+		c->tls_switch = 1;
+	return 0;
+}
+
+static int on_untagged(struct imap_conn *c, const struct imap_event *ev)
+{
+	if (ev->type == IMAP_EV_CAPABILITY) {
+		c->caps = ev->u.caps.bits;
+	} else if (ev->type == IMAP_EV_STATE) {
+		const struct imap_state *st = &ev->u.state;
+
+		if (st->cond == IMAP_COND_OK && st->code.type == IMAP_CODE_CAPABILITY)
+			c->caps = st->code.caps.bits;
+		else if (st->cond == IMAP_COND_BYE)
+			c->bye = 1;
+	}
+	if (c->h.event)
+		return c->h.event(c->h.ctx, ev);
+	return 0;
+}
+
 static int on_response(void *ctx, const char *text, size_t len)
 {
 	struct imap_conn *c = ctx;
+	struct imap_event ev;
+	int r;
 
 	if (c->tls_switch)
 		return injected(c, text);
-	if (len >= 2 && text[0] == '*' && text[1] == ' ') {
-		const char *t = text + 2;
-		size_t n = len - 2;
-
-		if (n >= 11 && strncasecmp(t, "CAPABILITY ", 11) == 0)
-			parse_caps(c, t + 11, t + n);
-		else if (n >= 3 && strncasecmp(t, "OK ", 3) == 0)
-			caps_in_code(c, t + 3, n - 3);
-		else if (n >= 3 && strncasecmp(t, "BYE", 3) == 0)
-			c->bye = 1;
-		if (c->h.untagged)
-			return c->h.untagged(c->h.ctx, t, n);
-		return 0;
-	}
-	if (len >= 1 && text[0] == '+') {
+	imap_event_parse(text, len, &ev);
+	if (ev.tagged)
+		r = on_tagged(c, &ev, text);
+	else if (ev.type == IMAP_EV_CONTINUE) {
 		c->continuation = 1;
-		return 0;
-	}
-	if (len >= 2 && text[0] == 'A') {
-		char *e;
-		unsigned long tag = strtoul(text + 1, &e, 10);
-
-		if (e == text + 1 || *e != ' ' || tag >= c->next_tag)
-			return cfail(c, "response with an unknown tag: %.60s", text);
-		e++;
-		enum imap_status st;
-
-		if (strncasecmp(e, "OK", 2) == 0 && (e[2] == ' ' || e[2] == '\0'))
-			st = IMAP_OK;
-		else if (strncasecmp(e, "NO", 2) == 0 && (e[2] == ' ' || e[2] == '\0'))
-			st = IMAP_NO;
-		else if (strncasecmp(e, "BAD", 3) == 0 && (e[3] == ' ' || e[3] == '\0'))
-			st = IMAP_BAD;
-		else
-			return cfail(c, "bad tagged response: %.60s", text);
-		e += st == IMAP_BAD ? 3 : 2;
-		if (*e == ' ')
-			e++;
-		if (st == IMAP_OK)
-			caps_in_code(c, e, strlen(e));
-		struct done *d = done_slot(c, (unsigned)tag);
-
-		free(d->text);
-		d->tag = (unsigned)tag;
-		d->status = st;
-		d->text = xstrdup(e);
-		if (c->tls_tag && tag == c->tls_tag && st == IMAP_OK)
-			c->tls_switch = 1;
-		return 0;
-	}
-	return cfail(c, "unexpected response: %.60s", text);
+		r = 0;
+	} else if (len >= 2 && text[0] == '*' && text[1] == ' ')
+		r = on_untagged(c, &ev);
+	else
+		r = cfail(c, "unexpected response: %.60s", text);
+	imap_event_free(&ev);
+	return r;
 }
 
 static int on_literal(void *ctx, const char *text, size_t len, uint64_t size)
 {
 	struct imap_conn *c = ctx;
+	struct imap_body b = {.size = size};
 
 	if (c->tls_switch)
 		return injected(c, text);
-	if (c->h.literal) {
-		/* The owner sees untagged text as its untagged handler does. */
-		if (len >= 2 && text[0] == '*' && text[1] == ' ')
-			return c->h.literal(c->h.ctx, text + 2, len - 2, size);
-		return c->h.literal(c->h.ctx, text, len, size);
-	}
-	return IMAP_LIT_INLINE;
+	if (c->h.body == NULL || !imap_body_announce(text, len, &b.seq, &b.uid, &b.has_uid))
+		return IMAP_LIT_INLINE;
+	return c->h.body(c->h.ctx, &b);
 }
 
 static int on_data(void *ctx, const char *d, size_t n, int end)
@@ -484,6 +465,7 @@ unsigned imap_take_tag(struct imap_conn *c)
 	d->status = IMAP_PENDING;
 	free(d->text);
 	d->text = NULL;
+	memset(&d->code, 0, sizeof(d->code));
 	return tag;
 }
 
@@ -505,6 +487,14 @@ int imap_done(const struct imap_conn *c, unsigned tag)
 	const struct done *d = &c->done[tag % NDONE];
 
 	return d->tag == tag && d->status != IMAP_PENDING;
+}
+
+const struct imap_code *imap_result_code(const struct imap_conn *c, unsigned tag)
+{
+	static const struct imap_code none = {.type = IMAP_CODE_NONE};
+	const struct done *d = &c->done[tag % NDONE];
+
+	return imap_done(c, tag) ? &d->code : &none;
 }
 
 int imap_wait(struct imap_conn *c, unsigned tag, enum imap_status *status_r, const char **text_r)
@@ -774,13 +764,13 @@ ssl_err:
 }
 
 /* greeting: wait for the first response; "* OK" or "* PREAUTH" is good. */
-static int greeting_untagged(void *ctx, const char *text, size_t len)
+static int greeting_event(void *ctx, const struct imap_event *ev)
 {
 	int *got = ctx;
 
 	if (*got == 0)
-		*got = (len >= 2 && strncasecmp(text, "OK", 2) == 0) ||
-				       (len >= 7 && strncasecmp(text, "PREAUTH", 7) == 0)
+		*got = ev->type == IMAP_EV_STATE && (ev->u.state.cond == IMAP_COND_OK ||
+						     ev->u.state.cond == IMAP_COND_PREAUTH)
 			       ? 1
 			       : -1;
 	return 0;
@@ -842,7 +832,7 @@ struct imap_conn *imap_connect(const struct imap_opts *o, char **err_r)
 	if (tls && tls_start(c, o, host, err_r) < 0)
 		goto fail;
 	int got = 0;
-	struct imap_handler gh = {.untagged = greeting_untagged, .ctx = &got};
+	struct imap_handler gh = {.event = greeting_event, .ctx = &got};
 
 	imap_set_handler(c, &gh);
 	while (got == 0)

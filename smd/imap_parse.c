@@ -584,6 +584,23 @@ int imap_flags_diff(const char *want, size_t want_len, const char *got, size_t g
 	return diffs;
 }
 
+int imap_flag_in(const char *list, size_t len, const char *flag, size_t flen)
+{
+	const char *end = list + len;
+
+	while (list < end) {
+		while (list < end && *list == ' ')
+			list++;
+		const char *w = list;
+
+		while (list < end && *list != ' ')
+			list++;
+		if (list > w && (size_t)(list - w) == flen && strncasecmp(w, flag, flen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 int imap_date_parse(const char *s, long long *t_r)
 {
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
