@@ -412,8 +412,8 @@ int imap_event_parse(const char *text, size_t len, struct imap_event *ev)
 		ev->type = IMAP_EV_CONTINUE;
 		ev->raw = ev->u.text = span(text + (len > 1 && text[1] == ' ' ? 2 : 1), text + len);
 		r = 0;
-	} else if (imap_tok_atom(&t, &ev->tag.p, &ev->tag.len) == 0 && imap_tok_char(&t, ' ') == 0 &&
-		   memchr(ev->tag.p, '[', ev->tag.len) == NULL) {
+	} else if (imap_tok_atom(&t, &ev->tag.p, &ev->tag.len) == 0 &&
+		   imap_tok_char(&t, ' ') == 0 && memchr(ev->tag.p, '[', ev->tag.len) == NULL) {
 		ev->tagged = 1;
 		ev->type = IMAP_EV_STATE;
 		ev->raw = span(t.p, t.end);
