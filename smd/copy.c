@@ -16,6 +16,7 @@
 #include "copy_open.h"
 #include "copy_stream.h"
 #include "copy_verify.h"
+#include "drv_imap.h"
 #include "log.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -271,6 +272,8 @@ static int open_sides(struct cp *cp)
 		return cperr(cp, "source: %s", imap_error(cp->src));
 	if (imap_login_finish(cp->dst, td, d->user, d->master) < 0)
 		return cperr(cp, "target: %s", imap_error(cp->dst));
+	cp->sdrv = drv_imap_new(cp->src);
+	cp->ddrv = drv_imap_new(cp->dst);
 	return 0;
 }
 
@@ -331,7 +334,9 @@ static void cp_init(struct cp *cp, const struct copy_opts *o, struct copy_result
 static void cp_done(struct cp *cp)
 {
 	drop_batches(cp);
-	imap_close(&cp->src);
+	close_src(cp);
+	if (cp->ddrv)
+		cp->ddrv->ops->free(cp->ddrv);
 	imap_close(&cp->dst);
 	free_msgs(cp);
 	src_open_free(&cp->so);

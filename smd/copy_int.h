@@ -28,6 +28,7 @@
 #include <openssl/evp.h>
 
 #include "copy.h"
+#include "driver.h"
 
 #define UIDSET_MAX 4000 /* characters of a UID set in one command */
 
@@ -138,6 +139,7 @@ struct cp {
 	const struct copy_opts *o;
 	struct copy_result *r;
 	struct imap_conn *src, *dst;
+	struct drv *sdrv, *ddrv; /* the same connections as drivers (driver.h) */
 	char src_sep, dst_sep;
 	struct folder *folders;
 	size_t nfolders;
@@ -208,6 +210,10 @@ int cperr(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 
 void cp_diff(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* conn_fail: cperr with the connection's own error. */
 int conn_fail(struct cp *cp, struct imap_conn *c);
+/* drv_fail: cperr with the driver's own error. */
+int drv_fail(struct cp *cp, struct drv *d);
+/* close_src: the source's driver and connection. */
+void close_src(struct cp *cp);
 void free_folders(struct folder *f, size_t n);
 /* free_msgs: cp->msgs and their flags. */
 void free_msgs(struct cp *cp);

@@ -16,7 +16,7 @@
 /* hash_fn: the SHA-256 of the body of UID, for the caller of hash_fetch. */
 typedef int hash_fn(void *ctx, unsigned long long uid, const unsigned char *sha);
 
-/* One hash_fetch: the handler's context. */
+/* One hash_fetch: the callbacks' context. */
 struct hash_job {
 	struct cp *cp;
 	hash_fn *fn;
@@ -24,14 +24,14 @@ struct hash_job {
 	int streamed; /* a body was announced and is being hashed */
 };
 
-static int hash_body(void *ctx, const struct imap_body *b)
+static int hash_body(void *ctx, const struct drv_body *b)
 {
 	struct hash_job *j = ctx;
 
 	(void)b;
 	EVP_DigestInit_ex(j->cp->md, EVP_sha256(), NULL);
 	j->streamed = 1;
-	return IMAP_LIT_STREAM;
+	return 0;
 }
 
 static int hash_data(void *ctx, const char *d, size_t n, int end)
@@ -43,43 +43,42 @@ static int hash_data(void *ctx, const char *d, size_t n, int end)
 	return 0;
 }
 
-static int hash_event(void *ctx, const struct imap_event *ev)
+/* hash_meta: a body's FETCH response is complete. */
+static int hash_meta(void *ctx, const struct drv_meta *m)
 {
 	struct hash_job *j = ctx;
-	const struct imap_fetch *fi = &ev->u.fetch;
 
-	if (ev->type == IMAP_EV_FETCH && ev->bad)
-		return cperr(j->cp, "malformed FETCH response: %.100s", ev->raw.p);
-	if (ev->type != IMAP_EV_FETCH || !fi->has_body)
-		return 0;
-	if (!j->streamed || !fi->has_uid)
-		return cperr(j->cp, "FETCH response without UID or body: %.100s", ev->raw.p);
+	if (!j->streamed || m->uid == 0)
+		return cperr(j->cp, "FETCH response without UID or body (seq %llu)", m->seq);
 	unsigned char sha[32];
 	unsigned int sl;
 
 	EVP_DigestFinal_ex(j->cp->md, sha, &sl);
 	j->streamed = 0;
-	return j->fn(j->ctx, fi->uid, sha);
+	return j->fn(j->ctx, m->uid, sha);
 }
 
-/* hash_fetch: SHA-256 of the bodies of UIDS on C, each through FN with CTX. */
-static int hash_fetch(struct cp *cp, struct imap_conn *c, unsigned long long *uids, size_t n,
+/* hash_fetch: SHA-256 of the bodies of UIDS on D, each through FN with CTX. */
+static int hash_fetch(struct cp *cp, struct drv *d, unsigned long long *uids, size_t n,
 		      hash_fn *fn, void *ctx)
 {
 	struct hash_job j = {.cp = cp, .fn = fn, .ctx = ctx};
-	struct imap_handler h = {hash_event, hash_body, hash_data, &j};
+	struct drv_cb cb = {.ctx = &j, .meta = hash_meta, .body = hash_body, .data = hash_data};
 	char **sets;
 	size_t nsets = uidsets(uids, n, &sets);
 	int r = 0;
 
-	imap_set_handler(c, &h);
-	for (size_t i = 0; i < nsets && r == 0; i++)
-		r = imap_simple(c, "UID FETCH %s (UID BODY.PEEK[])", sets[i]);
-	imap_set_handler(c, NULL);
+	for (size_t i = 0; i < nsets && r == 0; i++) {
+		unsigned op = d->ops->fetch(d, sets[i], DRV_FETCH_BODY, &cb);
+		struct drv_result res;
+
+		if (op == 0 || d->ops->wait(d, op, &res) < 0)
+			r = cp->err[0] ? -1 : drv_fail(cp, d);
+		else if (res.status != DRV_OK)
+			r = cperr(cp, "UID FETCH (hashing): %s", res.text);
+	}
 	free_sets(sets, nsets);
-	if (r < 0)
-		return cp->err[0] ? -1 : conn_fail(cp, c);
-	return cp->err[0] ? -1 : 0;
+	return r < 0 || cp->err[0] ? -1 : 0;
 }
 
 /* ------------------------------------------------------------ journal */
@@ -177,7 +176,7 @@ int remap_uidvalidity(struct cp *cp, const char *key)
 
 	for (size_t i = 0; i < cp->nmsgs; i++)
 		uids[i] = cp->msgs[i].uid;
-	r = cp->nmsgs ? hash_fetch(cp, cp->src, uids, cp->nmsgs, remap_hash, &rc) : 0;
+	r = cp->nmsgs ? hash_fetch(cp, cp->sdrv, uids, cp->nmsgs, remap_hash, &rc) : 0;
 	free(uids);
 	free(rc.rows);
 	if (r < 0)
@@ -319,8 +318,8 @@ int find_orphans(struct cp *cp, struct scan_ctx *s, const char *key)
 				break;
 			}
 	}
-	if (hash_fetch(cp, cp->dst, duids, nd, dst_hash, s) < 0 ||
-	    hash_fetch(cp, cp->src, suids, ns, src_match, s) < 0) {
+	if (hash_fetch(cp, cp->ddrv, duids, nd, dst_hash, s) < 0 ||
+	    hash_fetch(cp, cp->sdrv, suids, ns, src_match, s) < 0) {
 		free(duids);
 		free(suids);
 		return -1;

@@ -97,7 +97,7 @@ int sync_flags(struct cp *cp, struct scan_ctx *before)
 }
 
 /* msg_of_body: the message a body belongs to, by UID when it came first. */
-static struct msg *msg_of_body(struct cp *cp, const struct imap_body *b)
+static struct msg *msg_of_body(struct cp *cp, const struct drv_body *b)
 {
 	if (b->has_uid)
 		return find_uid(cp, b->uid);
@@ -124,7 +124,7 @@ static int close_batch(struct cp *cp)
 	return 0;
 }
 
-static int copy_body(void *ctx, const struct imap_body *b)
+static int copy_body(void *ctx, const struct drv_body *b)
 {
 	struct cp *cp = ctx;
 	uint64_t size = b->size;
@@ -198,18 +198,20 @@ static int copy_data(void *ctx, const char *d, size_t n, int end)
 	return 0;
 }
 
-static int copy_event(void *ctx, const struct imap_event *ev)
+static int copy_expunged(void *ctx)
 {
 	struct cp *cp = ctx;
 
-	if (ev->type == IMAP_EV_FETCH && ev->bad)
-		return cperr(cp, "malformed FETCH response from the source: %.100s", ev->raw.p);
-	if (ev->type == IMAP_EV_EXPUNGE)
-		return cperr(cp, "folder %s: a message was expunged during the copy", cp->f->name);
-	if (ev->type != IMAP_EV_FETCH || !ev->u.fetch.has_body)
-		return 0; /* a flag change: after the switch, not ours to follow */
+	return cperr(cp, "folder %s: a message was expunged during the copy", cp->f->name);
+}
+
+/* copy_meta: a message's FETCH response is complete (a flag change is not ours to follow). */
+static int copy_meta(void *ctx, const struct drv_meta *m)
+{
+	struct cp *cp = ctx;
+
 	if (cp->cur != NULL || cp->open == NULL)
-		return cperr(cp, "FETCH response ended inside a message: %.100s", ev->raw.p);
+		return cperr(cp, "FETCH response ended inside a message: uid=%llu", m->uid);
 	/* The response is complete and well formed: the message may now be
 	 * committed with the batch. Before this point a lying literal length
 	 * or garbage after it fails the batch instead. */
@@ -343,93 +345,99 @@ void drop_batches(struct cp *cp)
 
 #define MAX_FETCH 4
 
+/* The source's FETCHes of one folder's bodies, at most MAX_FETCH in flight. */
+struct fetcher {
+	unsigned ops[MAX_FETCH];
+	int n;
+	size_t next; /* the next message to ask for */
+	unsigned long long *uids;
+	struct drv_cb cb;
+};
+
+/* fetch_more: two FETCHes in flight: the source never waits for us. */
+static int fetch_more(struct cp *cp, struct fetcher *fe)
+{
+	struct drv *s = cp->sdrv;
+
+	while (fe->n < 2 && fe->next < cp->nmsgs && !(cp->o->stop && *cp->o->stop)) {
+		size_t n = 0;
+		unsigned long long bytes = 0;
+
+		while (fe->next < cp->nmsgs && n < (size_t)cp->o->batch &&
+		       bytes < cp->o->window / 2) {
+			const struct msg *m = &cp->msgs[fe->next++];
+
+			if (m->state == MSG_TO_COPY) {
+				fe->uids[n++] = m->uid;
+				bytes += m->size;
+			}
+		}
+		if (n == 0)
+			continue;
+		char **sets;
+		size_t ns = uidsets(fe->uids, n, &sets);
+
+		/* smd_batch is bounded so that one set fits one command. */
+		for (size_t i = 0; i < ns && fe->n < MAX_FETCH; i++)
+			fe->ops[fe->n++] = s->ops->fetch(s, sets[i], DRV_FETCH_BODY, &fe->cb);
+		free_sets(sets, ns);
+		if (s->ops->flush(s) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* fetch_oldest: the oldest FETCH completes; then the target's news. */
+static int fetch_oldest(struct cp *cp, struct fetcher *fe, const char *key)
+{
+	struct drv *s = cp->sdrv;
+	struct drv_result res;
+	unsigned oldest = fe->ops[0];
+
+	while (!s->ops->done(s, oldest) && !cp->err[0])
+		if (s->ops->poll(s, 1) < 0)
+			break;
+	if (cp->err[0] || !s->ops->done(s, oldest) || s->ops->wait(s, oldest, &res) < 0)
+		return -1;
+	if (res.status != DRV_OK)
+		return cperr(cp, "UID FETCH in %s: %s", cp->f->name, res.text);
+	memmove(fe->ops, fe->ops + 1, (size_t)(fe->n - 1) * sizeof(*fe->ops));
+	fe->n--;
+	if (imap_read(cp->dst, 0) < 0)
+		return conn_fail(cp, cp->dst);
+	return reap(cp, key, 0);
+}
+
 int stream_copy(struct cp *cp, const char *key)
 {
-	size_t ntodo = 0, next = 0;
-	unsigned fetch_tags[MAX_FETCH];
-	int nfetch = 0;
-	struct imap_handler h = {copy_event, copy_body, copy_data, cp};
-	unsigned long long *uids = xmalloc((cp->nmsgs + 1) * sizeof(*uids));
+	struct fetcher fe = {.cb = {.ctx = cp, .meta = copy_meta, .body = copy_body,
+				    .data = copy_data, .expunged = copy_expunged}};
+	size_t ntodo = 0;
+	int r = 0;
 
 	for (size_t i = 0; i < cp->nmsgs; i++)
 		if (cp->msgs[i].state == MSG_TO_COPY)
 			ntodo++;
-	if (ntodo == 0) {
-		free(uids);
+	if (ntodo == 0)
 		return 0;
-	}
-	imap_set_handler(cp->src, &h);
+	fe.uids = xmalloc((cp->nmsgs + 1) * sizeof(*fe.uids));
 	imap_set_handler(cp->dst, &cp->dst_h);
-	while (!cp->stopping) {
-		/* Two FETCHes in flight: the source never waits for us. */
-		while (nfetch < 2 && next < cp->nmsgs && !(cp->o->stop && *cp->o->stop)) {
-			size_t n = 0;
-			unsigned long long bytes = 0;
-
-			while (next < cp->nmsgs && n < (size_t)cp->o->batch &&
-			       bytes < cp->o->window / 2) {
-				if (cp->msgs[next].state == MSG_TO_COPY) {
-					uids[n++] = cp->msgs[next].uid;
-					bytes += cp->msgs[next].size;
-				}
-				next++;
-			}
-			if (n == 0)
-				continue;
-			char **sets;
-			size_t ns = uidsets(uids, n, &sets);
-
-			/* smd_batch is bounded so that one set fits one command. */
-			for (size_t i = 0; i < ns && nfetch < MAX_FETCH; i++)
-				fetch_tags[nfetch++] =
-					imap_cmd(cp->src, "UID FETCH %s (BODY.PEEK[])", sets[i]);
-			free_sets(sets, ns);
-			if (imap_flush(cp->src) < 0)
-				goto src_fail;
-		}
-		if (nfetch == 0)
-			break;
-		unsigned oldest = fetch_tags[0];
-
-		while (!imap_done(cp->src, oldest) && !cp->err[0])
-			if (imap_read(cp->src, 1) < 0)
-				break;
-		if (cp->err[0] || !imap_done(cp->src, oldest))
-			goto src_fail;
-		enum imap_status st;
-		const char *text;
-
-		imap_wait(cp->src, oldest, &st, &text);
-		if (st != IMAP_OK) {
-			cperr(cp, "UID FETCH in %s: %s", cp->f->name, text);
-			goto src_fail;
-		}
-		memmove(fetch_tags, fetch_tags + 1, (size_t)(nfetch - 1) * sizeof(*fetch_tags));
-		nfetch--;
-		if (imap_read(cp->dst, 0) < 0) {
-			conn_fail(cp, cp->dst);
-			goto src_fail;
-		}
-		if (reap(cp, key, 0) < 0)
-			goto src_fail;
-	}
-	free(uids);
-	imap_set_handler(cp->src, NULL);
+	while (!cp->stopping && r == 0 && (r = fetch_more(cp, &fe)) == 0 && fe.n > 0)
+		r = fetch_oldest(cp, &fe, key);
+	free(fe.uids);
+	if (r < 0)
+		return cp->err[0] ? -1 : drv_fail(cp, cp->sdrv);
 	/* Stopped between FETCHes rather than after a message: the same
 	 * graceful stop, with the rest of the folder left for the rerun. */
 	for (size_t i = 0; i < cp->nmsgs && !cp->stopping && cp->o->stop && *cp->o->stop; i++)
 		if (cp->msgs[i].state == MSG_TO_COPY && !cp->msgs[i].got)
 			cp->stopping = 1;
-	if (cp->stopping && nfetch > 0) {
+	if (cp->stopping && fe.n > 0) {
 		/* Stop after the current message: the rest of the FETCH is
 		 * dropped with the source connection. */
-		imap_close(&cp->src);
+		close_src(cp);
 	}
 	/* The batches still in flight are reaped by the caller, after it
 	 * has queued the read-back behind them. */
 	return close_batch(cp);
-src_fail:
-	free(uids);
-	imap_set_handler(cp->src, NULL);
-	return cp->err[0] ? -1 : conn_fail(cp, cp->src);
 }

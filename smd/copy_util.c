@@ -107,6 +107,19 @@ int conn_fail(struct cp *cp, struct imap_conn *c)
 	return cperr(cp, "%s", imap_error(c));
 }
 
+int drv_fail(struct cp *cp, struct drv *d)
+{
+	return cperr(cp, "%s", d->ops->error(d));
+}
+
+void close_src(struct cp *cp)
+{
+	if (cp->sdrv)
+		cp->sdrv->ops->free(cp->sdrv);
+	cp->sdrv = NULL;
+	imap_close(&cp->src);
+}
+
 void hex(const unsigned char *sha, char out[65])
 {
 	for (int i = 0; i < 32; i++)
