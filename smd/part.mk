@@ -25,3 +25,9 @@ $(O)/tests/unit/test_imap_parse.o $(O)/tests/unit/test_imap_q.o \
 MANPAGES += man/fedmig-smd.8
 INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_hostile.sh \
 	tests/integ/smd_flags.sh tests/integ/smd_recover.sh
+BENCHES += bench/smd_folders
+# The copy engine against in-process fake IMAP servers (no lab).
+UNIT_TESTS += $(O)/tests/unit/test_copy_engine
+$(O)/tests/unit/test_copy_engine: $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_copy_engine: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_copy_engine.o $(O)/tests/unit/fake_imap.o: ALL_CFLAGS += -Ismd

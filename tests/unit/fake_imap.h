@@ -1,0 +1,74 @@
+/*
+ * fake_imap - a small in-process IMAP server for the copy engine's unit
+ * tests: a thread listening on 127.0.0.1 (port 0), serving one
+ * connection at a time against an in-memory model (folders with
+ * UIDVALIDITY and UIDNEXT, messages with bytes, flags and INTERNALDATE,
+ * subscriptions). It speaks what the engine uses: CAPABILITY, LOGIN,
+ * AUTHENTICATE PLAIN, LIST, LSUB, STATUS, CREATE, SUBSCRIBE, EXAMINE,
+ * SELECT, UID FETCH, APPEND and MULTIAPPEND (LITERAL+), UID STORE, NOOP,
+ * LOGOUT; and it misbehaves on demand (struct fake_faults).
+ *
+ * Contract: the model belongs to the server between fake_imap_start()
+ * and fake_imap_stop() (which joins the thread and closes every socket);
+ * the test reads or changes it only outside that window. A MULTIAPPEND
+ * is all or nothing, as on a real server: a refused or cut command
+ * leaves the folder as it was.
+ */
+#ifndef FEDMIG_TESTS_FAKE_IMAP_H
+#define FEDMIG_TESTS_FAKE_IMAP_H
+
+#include <signal.h>
+#include <stddef.h>
+
+struct fake_msg {
+	unsigned uid;
+	char *body;
+	size_t len;
+	char *flags; /* inside the parentheses, e.g. "\\Seen $Label1" */
+	char date[40];
+};
+
+struct fake_folder {
+	char *name;
+	unsigned uidvalidity, uidnext;
+	int subscribed;
+	struct fake_msg *m;
+	size_t n;
+};
+
+struct fake_model {
+	struct fake_folder *f;
+	size_t nf;
+	unsigned next_uidvalidity; /* for CREATE; 0: 1000 */
+};
+
+struct fake_faults {
+	int no_uidplus;		 /* no UIDPLUS in CAPABILITY, no APPENDUID */
+	int appenduid_missing;	 /* UIDPLUS offered, APPEND answered without APPENDUID */
+	unsigned appenduid_uid_off; /* added to the UIDs APPENDUID names */
+	unsigned appenduid_uv_off;  /* added to the UIDVALIDITY APPENDUID names */
+	int append_no_at;	 /* the Nth APPEND command (from 1) is answered NO */
+	long drop_after_bytes;	 /* > 0: cut the connection after so many APPEND literal bytes */
+	const char *list_hides;	 /* a folder LIST "" "*" leaves out (a lagging listing) */
+	volatile sig_atomic_t *stop; /* set once STOP_AFTER APPEND commands are answered */
+	int stop_after;
+};
+
+struct fake_folder *fake_folder_add(struct fake_model *m, const char *name, unsigned uidvalidity);
+struct fake_folder *fake_folder_find(struct fake_model *m, const char *name);
+/* fake_msg_add: a message with the next UID of F. */
+struct fake_msg *fake_msg_add(struct fake_folder *f, const char *body, size_t len,
+			      const char *flags, const char *date);
+void fake_model_free(struct fake_model *m);
+
+struct fake_imap;
+
+/* fake_imap_start: serve M (with FAULTS, may be NULL); NULL on a socket error. */
+struct fake_imap *fake_imap_start(struct fake_model *m, const struct fake_faults *faults);
+/* fake_imap_url: "imap://127.0.0.1:PORT". */
+const char *fake_imap_url(const struct fake_imap *s);
+/* fake_imap_appends: APPEND commands answered OK so far. */
+int fake_imap_appends(const struct fake_imap *s);
+void fake_imap_stop(struct fake_imap **s);
+
+#endif
