@@ -23,22 +23,12 @@
  */
 static char *target_flags(struct cp *cp, const char *flags)
 {
-	const char *p = flags;
-	size_t len = 0;
+	const char *p = flags, *end = flags + strlen(flags), *w;
+	size_t len = 0, wl;
 	char *out = xmalloc(strlen(flags) + 1);
 
 	out[0] = '\0';
-	while (*p) {
-		while (*p == ' ')
-			p++;
-		const char *w = p;
-
-		while (*p && *p != ' ')
-			p++;
-		size_t wl = (size_t)(p - w);
-
-		if (wl == 0)
-			break;
+	while (imap_word(&p, end, &w, &wl)) {
 		if (imap_atom_eq(w, wl, "\\Recent"))
 			continue; /* the server's to set, never ours */
 		if (w[0] != '\\' && !cp->any_keyword) {

@@ -35,20 +35,14 @@ unsigned imap_caps_bits(const char *s, size_t len)
 		{"AUTH=PLAIN", IMAP_CAP_AUTH_PLAIN},   {"LIST-STATUS", IMAP_CAP_LIST_STATUS},
 		{"ESEARCH", IMAP_CAP_ESEARCH},         {"STATUS=SIZE", IMAP_CAP_STATUS_SIZE},
 	};
-	const char *end = s + len;
+	const char *end = s + len, *w;
+	size_t wl;
 	unsigned bits = 0;
 
-	while (s < end) {
-		while (s < end && *s == ' ')
-			s++;
-		const char *w = s;
-
-		while (s < end && *s != ' ')
-			s++;
+	while (imap_word(&s, end, &w, &wl))
 		for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-			if (imap_atom_eq(w, (size_t)(s - w), table[i].word))
+			if (imap_atom_eq(w, wl, table[i].word))
 				bits |= table[i].bit;
-	}
 	return bits;
 }
 

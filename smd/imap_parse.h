@@ -130,6 +130,11 @@ int imap_fetch_parse(const char *text, size_t len, struct imap_fetch *fi);
  */
 int imap_flags_diff(const char *want, size_t want_len, const char *got, size_t got_len,
 		    char *missing, char *extra, size_t size);
+/*
+ * imap_word: the next space-separated word of [*P, END) (a flag of a
+ * flag list, a capability): 1 with *W_R and *WL_R, *P past it; 0 at the end.
+ */
+int imap_word(const char **p, const char *end, const char **w_r, size_t *wl_r);
 /* imap_flag_in: 1 when FLAG/FLEN is in the flag list LIST/LEN, ignoring case. */
 int imap_flag_in(const char *list, size_t len, const char *flag, size_t flen);
 /*
