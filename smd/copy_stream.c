@@ -52,31 +52,32 @@ int sync_flags(struct cp *cp, struct scan_ctx *before)
 	unsigned *tags = xmalloc((cp->nmsgs + 1) * sizeof(*tags));
 	size_t n = 0;
 	int r = 0;
+	struct drv *d = cp->ddrv;
 
 	for (size_t i = 0; i < cp->nmsgs; i++) {
 		const struct msg *m = &cp->msgs[i];
-		struct dst_msg *d;
+		struct dst_msg *t;
 		char missing[64], extra[64];
 
-		if (m->state != MSG_JOURNALLED || (d = scan_find(before, m->dst_uid)) == NULL || d->flags == NULL ||
-		    imap_flags_diff(m->flags, strlen(m->flags), d->flags, strlen(d->flags), missing,
+		if (m->state != MSG_JOURNALLED || (t = scan_find(before, m->dst_uid)) == NULL ||
+		    t->flags == NULL ||
+		    imap_flags_diff(m->flags, strlen(m->flags), t->flags, strlen(t->flags), missing,
 				    extra, sizeof(missing)) == 0)
 			continue;
 		char *flags = target_flags(cp, m->flags);
 
-		tags[n++] = imap_cmd(cp->dst, "UID STORE %llu FLAGS.SILENT (%s)", m->dst_uid, flags);
+		tags[n++] = d->ops->store_flags(d, m->dst_uid, flags);
 		free(flags);
 	}
-	if (n && imap_flush(cp->dst) < 0)
-		r = conn_fail(cp, cp->dst);
+	if (n && d->ops->flush(d) < 0)
+		r = drv_fail(cp, d);
 	for (size_t i = 0; i < n && r == 0; i++) {
-		enum imap_status st;
-		const char *text;
+		struct drv_result res;
 
-		if (imap_wait(cp->dst, tags[i], &st, &text) < 0)
-			r = conn_fail(cp, cp->dst);
-		else if (st != IMAP_OK)
-			r = cperr(cp, "UID STORE FLAGS in %s: %s", cp->f->dst, text);
+		if (tags[i] == 0 || d->ops->wait(d, tags[i], &res) < 0)
+			r = drv_fail(cp, d);
+		else if (res.status != DRV_OK)
+			r = cperr(cp, "UID STORE FLAGS in %s: %s", cp->f->dst, res.text);
 	}
 	if (r == 0 && n)
 		log_info("%s: folder=%s flags of %zu messages brought over (changed on the source "
@@ -103,10 +104,10 @@ static int close_batch(struct cp *cp)
 	if (b == NULL)
 		return 0;
 	cp->open = NULL;
-	if (imap_write(cp->dst, "\r\n", 2) < 0 || imap_flush(cp->dst) < 0) {
+	if (cp->ddrv->ops->append_end(cp->ddrv, b->tag) < 0) {
 		free(b->idx);
 		free(b);
-		return conn_fail(cp, cp->dst);
+		return drv_fail(cp, cp->ddrv);
 	}
 	*cp->inflight_tail = b;
 	cp->inflight_tail = &b->next;
@@ -129,38 +130,27 @@ static int copy_body(void *ctx, const struct drv_body *b)
 	cp->cur_left = size;
 	cp->started_msgs = __atomic_add_fetch(&cp->sh->started, 1, __ATOMIC_SEQ_CST);
 	EVP_DigestInit_ex(cp->md, EVP_sha256(), NULL);
-	char *flags = target_flags(cp, m->flags);
-	int lp = (imap_caps(cp->dst) & IMAP_CAP_LITERALPLUS) != 0;
-	int r;
+	struct drv *d = cp->ddrv;
 
 	if (cp->open == NULL) {
-		struct batch *b = xcalloc(1, sizeof(*b));
+		struct batch *nb = xcalloc(1, sizeof(*nb));
 
-		b->idx = xmalloc((size_t)cp->o->batch * sizeof(*b->idx));
-		b->tag = imap_take_tag(cp->dst);
-		cp->open = b;
-		r = imap_writef(cp->dst, "A%u APPEND %s (%s) \"%s\" {%llu%s}\r\n", b->tag,
-				imap_q(cp->dst, cp->f->dst), flags, m->date,
-				(unsigned long long)size, lp ? "+" : "");
-	} else {
-		r = imap_writef(cp->dst, " (%s) \"%s\" {%llu%s}\r\n", flags, m->date,
-				(unsigned long long)size, lp ? "+" : "");
+		nb->idx = xmalloc((size_t)cp->o->batch * sizeof(*nb->idx));
+		cp->open = nb;
+		if ((nb->tag = d->ops->append_start(d, cp->f->dst)) == 0)
+			return drv_fail(cp, d);
 	}
+	char *flags = target_flags(cp, m->flags);
+	int r = d->ops->append_msg(d, cp->open->tag, flags, m->date, size);
+
 	free(flags);
-	if (r < 0)
-		return conn_fail(cp, cp->dst);
-	if (!lp) {
-		int w = imap_wait_continuation(cp->dst, cp->open->tag);
-
-		if (w != 0)
-			return w < 0 ? conn_fail(cp, cp->dst)
-				     : cperr(cp, "APPEND to %s refused", cp->f->dst);
-	}
+	if (r != 0)
+		return r < 0 ? drv_fail(cp, d) : cperr(cp, "APPEND to %s refused", cp->f->dst);
 	cp->open->idx[cp->open->n++] = (size_t)(m - cp->msgs);
 	cp->open->bytes += (long long)size;
 	if (size == 0)
 		EVP_DigestFinal_ex(cp->md, m->sha, NULL);
-	return IMAP_LIT_STREAM;
+	return 0;
 }
 
 static int copy_data(void *ctx, const char *d, size_t n, int end)
@@ -173,14 +163,14 @@ static int copy_data(void *ctx, const char *d, size_t n, int end)
 	if (cp->o->crash_mid > 0 && cp->started_msgs >= cp->o->crash_mid && n > 1 &&
 	    cp->cur_left == m->size) {
 		/* Test hook: die with half a literal sent to the target. */
-		imap_write(cp->dst, d, n / 2);
-		imap_flush(cp->dst);
+		cp->ddrv->ops->append_data(cp->ddrv, d, n / 2);
+		cp->ddrv->ops->flush(cp->ddrv);
 		_exit(98);
 	}
 	EVP_DigestUpdate(cp->md, d, n);
 	cp->cur_left -= n;
-	if (imap_write(cp->dst, d, n) < 0)
-		return conn_fail(cp, cp->dst);
+	if (cp->ddrv->ops->append_data(cp->ddrv, d, n) < 0)
+		return drv_fail(cp, cp->ddrv);
 	if (end) {
 		EVP_DigestFinal_ex(cp->md, m->sha, NULL);
 		cp->cur = NULL;
@@ -234,31 +224,23 @@ int write_progress(struct cp *cp, struct store *s)
 /* batch_done: journal an acknowledged APPEND (its APPENDUID set). */
 static int batch_done(struct cp *cp, struct batch *b, const char *key)
 {
-	enum imap_status st;
-	const char *text;
+	struct drv_result res;
 
-	if (imap_wait(cp->dst, b->tag, &st, &text) < 0)
-		return conn_fail(cp, cp->dst);
-	if (st != IMAP_OK)
-		return cperr(cp, "APPEND to %s: %s %s", cp->f->dst, st == IMAP_NO ? "NO" : "BAD",
-			     text);
-	const struct imap_code *code = imap_result_code(cp->dst, b->tag);
-
-	if (code->type != IMAP_CODE_APPENDUID)
+	if (cp->ddrv->ops->wait(cp->ddrv, b->tag, &res) < 0)
+		return drv_fail(cp, cp->ddrv);
+	if (res.status != DRV_OK)
+		return cperr(cp, "APPEND to %s: %s %s", cp->f->dst,
+			     res.status == DRV_NO ? "NO" : "BAD", res.text);
+	if (res.uids == NULL)
 		return cperr(cp, "APPEND to %s: no APPENDUID (the target needs UIDPLUS)",
 			     cp->f->dst);
-	if (code->num != cp->dst_uidvalidity)
+	if (res.uidvalidity != cp->dst_uidvalidity)
 		return cperr(cp, "APPEND to %s: UIDVALIDITY changed on the target", cp->f->dst);
-	/* The set lists the new UIDs in append order: "5" "5:9" "5,7:8". */
-	unsigned long long *uids = xmalloc((b->n + 1) * sizeof(*uids));
-	long long k = imap_uidset_expand(code->set, uids, b->n);
-
-	for (size_t i = 0; k >= (long long)b->n && i < b->n; i++)
-		cp->msgs[b->idx[i]].dst_uid = uids[i];
-	free(uids);
-	if (k < (long long)b->n)
-		return cperr(cp, "APPEND to %s: APPENDUID names %lld of %zu messages", cp->f->dst,
-			     k < 0 ? 0 : k, b->n);
+	if (res.nuids < b->n)
+		return cperr(cp, "APPEND to %s: APPENDUID names %zu of %zu messages", cp->f->dst,
+			     res.nuids, b->n);
+	for (size_t i = 0; i < b->n; i++)
+		cp->msgs[b->idx[i]].dst_uid = res.uids[i];
 	cp->appended += (long long)b->n;
 	if (cp->o->crash_after > 0 &&
 	    __atomic_add_fetch(&cp->sh->appended, (long long)b->n, __ATOMIC_SEQ_CST) >=
@@ -298,7 +280,7 @@ int reap(struct cp *cp, const char *key, int all)
 	while (cp->inflight) {
 		struct batch *b = cp->inflight;
 
-		if (!all && !imap_done(cp->dst, b->tag) &&
+		if (!all && !cp->ddrv->ops->done(cp->ddrv, b->tag) &&
 		    cp->inflight_bytes <= (long long)cp->o->window)
 			break;
 		cp->inflight = b->next;

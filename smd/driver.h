@@ -67,12 +67,13 @@ struct drv_cb {
 	int (*count)(void *ctx, unsigned long long msgs, unsigned long long bytes,
 		     int has_bytes);					   /* list */
 	int (*meta)(void *ctx, const struct drv_meta *m);		   /* open, fetch */
-	int (*body)(void *ctx, const struct drv_body *b);		   /* fetch */
+	int (*body)(void *ctx, const struct drv_body *b);		   /* fetch: 0 or -1 */
 	int (*data)(void *ctx, const char *d, size_t n, int end);	   /* fetch */
 	int (*expunged)(void *ctx);					   /* any */
 };
 
-enum drv_status { DRV_OK, DRV_NO, DRV_FAILED };
+/* DRV_NO: the store refused; DRV_BAD: it did not understand (a bug, ours or its). */
+enum drv_status { DRV_OK, DRV_NO, DRV_BAD, DRV_FAILED };
 
 /* How an operation ended: wait() fills it; valid until the next call. */
 struct drv_result {
@@ -104,12 +105,19 @@ struct drv_ops {
 	unsigned (*list)(struct drv *d, unsigned how, const struct drv_cb *cb);
 	/* open: FOLDER becomes the current one. */
 	unsigned (*open)(struct drv *d, const char *folder, unsigned how, const struct drv_cb *cb);
-	/* fetch: messages of UIDSET ("1:4,7") in the current folder. */
+	/*
+	 * fetch: messages of UIDSET ("1:4,7") in the current folder. With
+	 * DRV_FETCH_BODY each body goes to body() then data(), and meta()
+	 * follows once the message's response is complete; without, meta()
+	 * comes once per message.
+	 */
 	unsigned (*fetch)(struct drv *d, const char *uidset, unsigned what, const struct drv_cb *cb);
 	/*
 	 * append: a batch to FOLDER: append_msg announces each message,
 	 * whose SIZE bytes follow through append_data; append_end closes
-	 * the batch, whose new UIDs wait() tells.
+	 * the batch, whose new UIDs wait() tells. append_msg returns 0, 1
+	 * when the store refused the batch at once (wait() tells why), or
+	 * -1 when the driver failed.
 	 */
 	unsigned (*append_start)(struct drv *d, const char *folder);
 	int (*append_msg)(struct drv *d, unsigned op, const char *flags, const char *date,

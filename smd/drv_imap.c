@@ -277,7 +277,7 @@ static int op_append_msg(struct drv *dv, unsigned op, const char *flags, const c
 		int w = imap_wait_continuation(d->c, op);
 
 		if (w != 0)
-			return w < 0 ? -1 : dfail(d, "APPEND refused");
+			return w < 0 ? -1 : 1;
 	}
 	return 0;
 }
@@ -377,7 +377,7 @@ static int wait_tags(struct drv_imap *d, const struct pend *p, struct drv_result
 		if (d->err[0])
 			return -1;
 		if (st != IMAP_OK && res->status == DRV_OK) {
-			res->status = DRV_NO;
+			res->status = st == IMAP_NO ? DRV_NO : DRV_BAD;
 			res->text = text;
 		} else if (res->status == DRV_OK) {
 			res->text = text;
