@@ -31,3 +31,8 @@ UNIT_TESTS += $(O)/tests/unit/test_copy_engine
 $(O)/tests/unit/test_copy_engine: $(O)/tests/unit/fake_imap.o
 $(O)/tests/unit/test_copy_engine: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
 $(O)/tests/unit/test_copy_engine.o $(O)/tests/unit/fake_imap.o: ALL_CFLAGS += -Ismd
+# The IMAP driver (driver.h) against the same fake server.
+UNIT_TESTS += $(O)/tests/unit/test_drv_imap
+$(O)/tests/unit/test_drv_imap: $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_drv_imap: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_drv_imap.o: ALL_CFLAGS += -Ismd
