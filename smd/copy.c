@@ -92,8 +92,14 @@ static int settle(struct cp *cp, const struct folder *f, unsigned long long *dst
 	log_info("%s: folder=%s was interrupted; %d ms for the target to settle",
 		 cp->o->mailbox_key, f->name, cp->o->settle_ms);
 	time_sleep_us(cp->o->settle_ms * 1000LL);
-	if (imap_simple(cp->dst, "NOOP") < 0)
-		return conn_fail(cp, cp->dst);
+	struct drv *d = cp->ddrv;
+	unsigned op = d->ops->check(d);
+	struct drv_result res;
+
+	if (op == 0 || d->ops->wait(d, op, &res) < 0)
+		return drv_fail(cp, d);
+	if (res.status != DRV_OK)
+		return cperr(cp, "NOOP: %s", res.text);
 	*dst_exists = 1; /* UID FETCH 1:* is valid on an empty folder too */
 	return 0;
 }

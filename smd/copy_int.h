@@ -225,7 +225,7 @@ int cmp_ull(const void *a, const void *b);
 size_t uidsets(unsigned long long *uids, size_t n, char ***sets_r);
 void free_sets(char **sets, size_t n);
 /* scan_add: one message of a target listing (FLAGS and INTERNALDATE when given). */
-void scan_add(struct scan_ctx *s, const struct imap_fetch *fi);
+void scan_add(struct scan_ctx *s, const struct drv_meta *m);
 /* scan_free: a target listing's entries and their flags. */
 void scan_free(struct scan_ctx *s);
 /* hex: SHA as 64 lower-case hex digits. */

@@ -206,34 +206,28 @@ dberr:
 
 /* ------------------------------------------------------------ target scan */
 
-static int scan_event(void *ctx, const struct imap_event *ev)
+static int scan_meta(void *ctx, const struct drv_meta *m)
 {
-	struct scan_ctx *s = ctx;
-
-	if (ev->type == IMAP_EV_FETCH && ev->bad)
-		return cperr(s->cp, "malformed FETCH response: %.100s", ev->raw.p);
-	if (ev->type != IMAP_EV_FETCH)
-		return 0;
-	if (!ev->u.fetch.has_uid || !ev->u.fetch.has_size)
-		return 0; /* an unsolicited FLAGS update */
-	scan_add(s, &ev->u.fetch);
+	scan_add(ctx, m);
 	return 0;
 }
 
 int scan_target(struct cp *cp, struct scan_ctx *s, unsigned long long exists)
 {
-	struct imap_handler h = {.event = scan_event, .ctx = s};
+	struct drv *d = cp->ddrv;
+	struct drv_cb cb = {.ctx = s, .meta = scan_meta};
+	struct drv_result res;
 
 	s->cp = cp;
 	if (exists == 0)
 		return 0;
-	imap_set_handler(cp->dst, &h);
 	/* FLAGS too: sync_flags brings over what changed on the source since. */
-	int r = imap_simple(cp->dst, "UID FETCH 1:* (UID RFC822.SIZE FLAGS)");
+	unsigned op = d->ops->fetch(d, "1:*", DRV_FETCH_SIZE | DRV_FETCH_FLAGS, &cb);
 
-	imap_set_handler(cp->dst, NULL);
-	if (r < 0)
-		return cp->err[0] ? -1 : conn_fail(cp, cp->dst);
+	if (op == 0 || d->ops->wait(d, op, &res) < 0)
+		return cp->err[0] ? -1 : drv_fail(cp, d);
+	if (res.status != DRV_OK)
+		return cperr(cp, "UID FETCH in %s: %s", cp->f->dst, res.text);
 	if (s->n)
 		qsort(s->m, s->n, sizeof(*s->m), cmp_dst);
 	return cp->err[0] ? -1 : 0;

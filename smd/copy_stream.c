@@ -375,8 +375,8 @@ static int fetch_oldest(struct cp *cp, struct fetcher *fe, const char *key)
 		return cperr(cp, "UID FETCH in %s: %s", cp->f->name, res.text);
 	memmove(fe->ops, fe->ops + 1, (size_t)(fe->n - 1) * sizeof(*fe->ops));
 	fe->n--;
-	if (imap_read(cp->dst, 0) < 0)
-		return conn_fail(cp, cp->dst);
+	if (cp->ddrv->ops->poll(cp->ddrv, 0) < 0)
+		return drv_fail(cp, cp->ddrv);
 	return reap(cp, key, 0);
 }
 

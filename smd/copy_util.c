@@ -126,18 +126,18 @@ void hex(const unsigned char *sha, char out[65])
 		sprintf(out + 2 * i, "%02x", sha[i]);
 }
 
-void scan_add(struct scan_ctx *s, const struct imap_fetch *fi)
+void scan_add(struct scan_ctx *s, const struct drv_meta *m)
 {
 	s->m = xrealloc(s->m, (s->n + 1) * sizeof(*s->m));
 	struct dst_msg *d = &s->m[s->n++];
 
 	memset(d, 0, sizeof(*d));
-	d->uid = fi->uid;
-	d->size = fi->size;
-	if (fi->has_flags)
-		d->flags = xstrndup(fi->flags, fi->flags_len);
-	if (fi->has_date)
-		snprintf(d->date, sizeof(d->date), "%s", fi->date);
+	d->uid = m->uid;
+	d->size = m->size;
+	if (m->flags)
+		d->flags = xstrndup(m->flags, m->flags_len);
+	if (m->date)
+		snprintf(d->date, sizeof(d->date), "%s", m->date);
 }
 
 void scan_free(struct scan_ctx *s)

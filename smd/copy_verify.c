@@ -66,8 +66,13 @@ int dst_event(void *ctx, const struct imap_event *ev)
 		EVP_DigestFinal_ex(cp->vmd, b->sha, NULL);
 		return 0;
 	}
-	if (cp->scan_into && fi->has_uid && fi->has_size)
-		scan_add(cp->scan_into, fi);
+	if (cp->scan_into && fi->has_uid && fi->has_size) {
+		struct drv_meta m = {.uid = fi->uid, .size = fi->size,
+				     .flags = fi->has_flags ? fi->flags : NULL,
+				     .flags_len = fi->flags_len, .date = fi->has_date ? fi->date : NULL};
+
+		scan_add(cp->scan_into, &m);
+	}
 	return 0; /* a flag update */
 }
 

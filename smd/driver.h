@@ -128,6 +128,8 @@ struct drv_ops {
 	unsigned (*expunge)(struct drv *d);
 	unsigned (*create)(struct drv *d, const char *folder);
 	unsigned (*subscribe)(struct drv *d, const char *folder);
+	/* check: the store catches up with changes made elsewhere (IMAP NOOP). */
+	unsigned (*check)(struct drv *d);
 	int (*flush)(struct drv *d);
 	/* poll: dispatch what arrived (BLOCK: wait for something). 0 or -1. */
 	int (*poll)(struct drv *d, int block);

@@ -328,6 +328,13 @@ static unsigned op_subscribe(struct drv *dv, const char *folder)
 	return simple(d, imap_cmd(d->c, "SUBSCRIBE %s", imap_q(d->c, folder)));
 }
 
+static unsigned op_check(struct drv *dv)
+{
+	struct drv_imap *d = (struct drv_imap *)dv;
+
+	return simple(d, imap_cmd(d->c, "NOOP"));
+}
+
 /* ------------------------------------------------------------ completion */
 
 static int op_flush(struct drv *dv)
@@ -447,6 +454,7 @@ static const struct drv_ops imap_ops = {
 	.expunge = op_expunge,
 	.create = op_create,
 	.subscribe = op_subscribe,
+	.check = op_check,
 	.flush = op_flush,
 	.poll = op_poll,
 	.wait = op_wait,
