@@ -100,7 +100,7 @@ struct fake_imap {
 	int lfd, wake[2];
 	char url[64];
 	pthread_t th;
-	int appends, append_cmds;
+	int append_cmds, bodies;
 };
 
 struct conn {
@@ -111,7 +111,67 @@ struct conn {
 	long lit_bytes; /* APPEND literal bytes read on this connection */
 	struct fake_folder *sel;
 	char line[8192];
+	int holding; /* output held back (split_after_stop) */
+	char *held;
+	size_t nheld;
 };
+
+static void send_all(struct conn *c, const char *d, size_t n)
+{
+	for (size_t w = 0; w < n;) {
+		ssize_t k = send(c->fd, d + w, n - w, MSG_NOSIGNAL);
+
+		if (k <= 0)
+			return;
+		w += (size_t)k;
+	}
+}
+
+/* say_raw: N bytes to the client, or to the held output (see fetch_one). */
+static void say_raw(struct conn *c, const char *d, size_t n)
+{
+	if (!c->holding) {
+		send_all(c, d, n);
+		return;
+	}
+	char *h = realloc(c->held, c->nheld + n);
+
+	if (h == NULL)
+		abort();
+	c->held = h;
+	memcpy(h + c->nheld, d, n);
+	c->nheld += n;
+}
+
+/* release: the held output, and D[0..N) behind it in the same write. */
+static void release(struct conn *c, const char *d, size_t n)
+{
+	if (n > 0)
+		say_raw(c, d, n);
+	c->holding = 0;
+	/* Only now: the client must not see the stop before it has sent the
+	 * next command. */
+	*c->s->fl.stop = 1;
+	send_all(c, c->held, c->nheld);
+	free(c->held);
+	c->held = NULL;
+	c->nheld = 0;
+}
+
+static void say(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct conn *c, const char *fmt, ...)
+{
+	char out[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(out, sizeof(out), fmt, ap);
+
+	va_end(ap);
+	if (n < 0)
+		return;
+	say_raw(c, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
+}
 
 /* fill: more input; -1 on EOF, error or stop. */
 static int fill(struct conn *c)
@@ -156,6 +216,11 @@ static int get_line(struct conn *c)
 			c->off = (size_t)(nl - c->buf) + 1;
 			return 0;
 		}
+		struct pollfd p = {c->fd, POLLIN, 0};
+
+		/* Held output goes with the next command's answer, if one comes. */
+		if (c->holding && poll(&p, 1, 200) <= 0)
+			release(c, "", 0);
 		if (fill(c) < 0)
 			return -1;
 	}
@@ -183,40 +248,6 @@ static int get_bytes(struct conn *c, char *out, size_t n)
 		c->lit_bytes += (long)k;
 	}
 	return 0;
-}
-
-static void say(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct conn *c, const char *fmt, ...)
-{
-	char out[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	int n = vsnprintf(out, sizeof(out), fmt, ap);
-
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(out))
-		n = sizeof(out) - 1;
-	for (size_t w = 0; w < (size_t)n;) {
-		ssize_t k = send(c->fd, out + w, (size_t)n - w, MSG_NOSIGNAL);
-
-		if (k <= 0)
-			return;
-		w += (size_t)k;
-	}
-}
-
-static void say_raw(struct conn *c, const char *d, size_t n)
-{
-	for (size_t w = 0; w < n;) {
-		ssize_t k = send(c->fd, d + w, n - w, MSG_NOSIGNAL);
-
-		if (k <= 0)
-			return;
-		w += (size_t)k;
-	}
 }
 
 /* ------------------------------------------------------------ parsing */
@@ -376,7 +407,11 @@ static void cmd_status(struct conn *c, const char *tag, const char *args)
 	    f->name, f->n, f->uidnext, f->uidvalidity, tag);
 }
 
-/* fetch_one: one FETCH response for M (seq SEQ) with the items ITEMS asks for. */
+/*
+ * fetch_one: one FETCH response for M (seq SEQ) with the items ITEMS
+ * asks for, written at once: a client reading it in pieces is another
+ * test's business.
+ */
 static void fetch_one(struct conn *c, const struct fake_msg *m, size_t seq, const char *items)
 {
 	char head[512];
@@ -388,13 +423,35 @@ static void fetch_one(struct conn *c, const struct fake_msg *m, size_t seq, cons
 		n += snprintf(head + n, sizeof(head) - (size_t)n, " INTERNALDATE \"%s\"", m->date);
 	if (strcasestr(items, "RFC822.SIZE"))
 		n += snprintf(head + n, sizeof(head) - (size_t)n, " RFC822.SIZE %zu", m->len);
-	if (strcasestr(items, "BODY.PEEK[]") || strcasestr(items, "BODY[]")) {
-		say(c, "%s BODY[] {%zu}\r\n", head, m->len);
-		say_raw(c, m->body, m->len);
-		say(c, ")\r\n");
-	} else {
+	if (!strcasestr(items, "BODY.PEEK[]") && !strcasestr(items, "BODY[]")) {
 		say(c, "%s)\r\n", head);
+		return;
 	}
+	const struct fake_faults *fl = &c->s->fl;
+	char *out = xzalloc((size_t)n + m->len + 64);
+	size_t k = (size_t)sprintf(out, "%s BODY[] {%zu}\r\n", head, m->len);
+
+	memcpy(out + k, m->body, m->len);
+	memcpy(out + k + m->len, ")\r\n", 3);
+	size_t total = k + m->len + 3;
+
+	if (c->holding) {
+		/* The held responses, this one's head and half its body in one
+		 * write; the rest a moment later. */
+		release(c, out, k + m->len / 2);
+		usleep(50 * 1000);
+		send_all(c, out + k + m->len / 2, total - k - m->len / 2);
+		free(out);
+		return;
+	}
+	/* A stop the client notices at the end of this very response. */
+	if (fl->stop && ++c->s->bodies == fl->stop_at) {
+		c->holding = fl->split_after_stop;
+		if (!c->holding)
+			*fl->stop = 1;
+	}
+	say_raw(c, out, total);
+	free(out);
 }
 
 static void cmd_uid(struct conn *c, const char *tag, const char *args)
@@ -480,7 +537,6 @@ static void append_commit(struct conn *c, const char *tag, struct fake_folder *f
 
 	for (size_t i = 0; i < pd->n; i++)
 		fake_msg_add(f, pd->m[i].body, pd->m[i].len, pd->m[i].flags, pd->m[i].date);
-	c->s->appends++;
 	if (fl->no_uidplus || fl->appenduid_missing)
 		say(c, "%s OK append completed\r\n", tag);
 	else if (pd->n == 1)
@@ -490,8 +546,6 @@ static void append_commit(struct conn *c, const char *tag, struct fake_folder *f
 		say(c, "%s OK [APPENDUID %u %u:%u] append completed\r\n", tag,
 		    f->uidvalidity + fl->appenduid_uv_off, first + fl->appenduid_uid_off,
 		    f->uidnext - 1 + fl->appenduid_uid_off);
-	if (fl->stop && fl->stop_after > 0 && c->s->appends >= fl->stop_after)
-		*fl->stop = 1;
 }
 
 /* cmd_append: -1 when the connection ends (the fault, or the client went away). */
@@ -591,6 +645,7 @@ static void serve(struct fake_imap *s, int fd)
 	while (get_line(c) == 0 && command(c) == 0)
 		;
 	close(fd);
+	free(c->held);
 	free(c);
 }
 
@@ -659,11 +714,6 @@ struct fake_imap *fake_imap_start(struct fake_model *m, const struct fake_faults
 const char *fake_imap_url(const struct fake_imap *s)
 {
 	return s->url;
-}
-
-int fake_imap_appends(const struct fake_imap *s)
-{
-	return s->appends;
 }
 
 void fake_imap_stop(struct fake_imap **sp)

@@ -50,8 +50,12 @@ struct fake_faults {
 	int append_no_at;	 /* the Nth APPEND command (from 1) is answered NO */
 	long drop_after_bytes;	 /* > 0: cut the connection after so many APPEND literal bytes */
 	const char *list_hides;	 /* a folder LIST "" "*" leaves out (a lagging listing) */
-	volatile sig_atomic_t *stop; /* set once STOP_AFTER APPEND commands are answered */
-	int stop_after;
+	volatile sig_atomic_t *stop; /* set just before the STOP_AT-th message body is sent */
+	int stop_at;
+	/* With it, *STOP is set only when that response goes out, together with
+	 * its tagged OK, the next body's head and half that body in one write;
+	 * the rest of that body 50 ms later. */
+	int split_after_stop;
 };
 
 struct fake_folder *fake_folder_add(struct fake_model *m, const char *name, unsigned uidvalidity);
@@ -67,8 +71,6 @@ struct fake_imap;
 struct fake_imap *fake_imap_start(struct fake_model *m, const struct fake_faults *faults);
 /* fake_imap_url: "imap://127.0.0.1:PORT". */
 const char *fake_imap_url(const struct fake_imap *s);
-/* fake_imap_appends: APPEND commands answered OK so far. */
-int fake_imap_appends(const struct fake_imap *s);
 void fake_imap_stop(struct fake_imap **s);
 
 #endif
