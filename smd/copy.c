@@ -134,29 +134,29 @@ static int before_copy(struct cp *cp, struct scan_ctx *before, unsigned long lon
 static int read_back(struct cp *cp, const struct folder *f, const struct folder *next,
 		     size_t journalled, struct scan_ctx *after)
 {
-	unsigned after_tag = 0;
-	enum imap_status st;
-	const char *text;
+	struct drv *d = cp->ddrv;
+	struct drv_cb cb = {.ctx = after, .meta = scan_meta};
+	unsigned after_op = 0;
+	struct drv_result res;
 
-	imap_set_handler(cp->dst, &cp->dst_h);
 	readback_start(cp);
 	if (journalled) {
 		/* Messages journalled by an earlier run must still be there.
 		 * The folder is selected: the listing sees what was just
 		 * appended. */
 		after->cp = cp;
-		cp->scan_into = after;
-		after_tag = imap_cmd(cp->dst, "UID FETCH 1:* (UID RFC822.SIZE FLAGS INTERNALDATE)");
+		after_op = d->ops->fetch(d, "1:*", DRV_FETCH_SIZE | DRV_FETCH_FLAGS | DRV_FETCH_DATE,
+					 &cb);
 	}
 	if (next)
 		dst_open_start(cp, next);
-	if (imap_flush(cp->dst) < 0)
-		return conn_fail(cp, cp->dst);
-	if (after_tag) {
-		if (imap_wait(cp->dst, after_tag, &st, &text) < 0)
-			return conn_fail(cp, cp->dst);
-		if (st != IMAP_OK)
-			return cperr(cp, "UID FETCH in %s: %s", f->dst, text);
+	if (d->ops->flush(d) < 0)
+		return drv_fail(cp, d);
+	if (after_op) {
+		if (d->ops->wait(d, after_op, &res) < 0)
+			return cp->err[0] ? -1 : drv_fail(cp, d);
+		if (res.status != DRV_OK)
+			return cperr(cp, "UID FETCH in %s: %s", f->dst, res.text);
 		if (after->n)
 			qsort(after->m, after->n, sizeof(*after->m), cmp_dst);
 	}
@@ -263,7 +263,6 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 		goto out;
 	rc = folder_done(cp, f, &jf, v, t0);
 out:
-	cp->scan_into = NULL;
 	drop_batches(cp);
 	scan_free(&before);
 	scan_free(&after);
@@ -360,7 +359,6 @@ static void cp_init(struct cp *cp, const struct copy_opts *o, struct copy_result
 	cp->r = r;
 	cp->md = EVP_MD_CTX_new();
 	cp->vmd = EVP_MD_CTX_new();
-	cp->dst_h = (struct imap_handler){dst_event, dst_body, dst_data, cp};
 	cp->inflight_tail = &cp->inflight;
 }
 
@@ -378,7 +376,6 @@ static void cp_done(struct cp *cp)
 	free(cp->rb);
 	free(cp->rb_tags);
 	free(cp->permflags);
-	free(cp->dso.permflags);
 	EVP_MD_CTX_free(cp->md);
 	EVP_MD_CTX_free(cp->vmd);
 }

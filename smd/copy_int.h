@@ -68,40 +68,24 @@ struct msg {
 	int got;   /* its body arrived in this FETCH round */
 };
 
-/* What a SELECT or EXAMINE tells: counted and coded untagged responses. */
-struct sel_ctx {
-	unsigned long long exists;
-	char **permflags; /* NULL: not wanted; else gets a copy (owner frees) */
-	int expunge;
-};
-
-struct uv_ctx {
-	struct sel_ctx sel;
-	unsigned long long uidvalidity;
-};
-
 /*
- * A source folder opened ahead: EXAMINE and the metadata listing are
+ * A source folder opened ahead (the driver's open with its metadata),
  * sent while the target still works on the previous folder, so the
  * source's round trips leave the critical path.
  */
 struct src_open {
 	const struct folder *f;
-	unsigned exam_tag, fetch_tag;
-	struct uv_ctx uv;
+	unsigned op;
 	struct msg *msgs;
 	size_t n, cap;
 	int active;
 	struct cp *cp;
-	struct imap_handler h;
 };
 
-/* A target folder being selected (sent behind the previous folder's read-back). */
+/* A target folder being opened (sent behind the previous folder's read-back). */
 struct dst_open {
 	const struct folder *f;
-	unsigned tag;
-	struct uv_ctx uv;
-	char *permflags; /* of the SELECT: the target's PERMANENTFLAGS, or NULL */
+	unsigned op;
 	int active;
 };
 
@@ -173,7 +157,6 @@ struct cp {
 	/* pipelining (see copy_folder) */
 	struct src_open so;
 	struct dst_open dso;
-	struct imap_handler dst_h;
 	EVP_MD_CTX *vmd;	/* read-back hashing, apart from the streaming one */
 	int rb_streaming;
 	unsigned long long rb_size;
@@ -181,7 +164,6 @@ struct cp {
 	size_t nrb, rb_cap;
 	unsigned *rb_tags;
 	size_t nrb_tags;
-	struct scan_ctx *scan_into; /* a pipelined target listing, or NULL */
 };
 
 struct dst_msg {

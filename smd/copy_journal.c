@@ -206,7 +206,7 @@ dberr:
 
 /* ------------------------------------------------------------ target scan */
 
-static int scan_meta(void *ctx, const struct drv_meta *m)
+int scan_meta(void *ctx, const struct drv_meta *m)
 {
 	scan_add(ctx, m);
 	return 0;

@@ -393,7 +393,6 @@ int stream_copy(struct cp *cp, const char *key)
 	if (ntodo == 0)
 		return 0;
 	fe.uids = xmalloc((cp->nmsgs + 1) * sizeof(*fe.uids));
-	imap_set_handler(cp->dst, &cp->dst_h);
 	while (!cp->stopping && r == 0 && (r = fetch_more(cp, &fe)) == 0 && fe.n > 0)
 		r = fetch_oldest(cp, &fe, key);
 	free(fe.uids);

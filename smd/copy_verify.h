@@ -10,9 +10,6 @@
 
 #include "copy_int.h"
 
-int dst_body(void *ctx, const struct imap_body *b);
-int dst_data(void *ctx, const char *d, size_t n, int end);
-int dst_event(void *ctx, const struct imap_event *ev);
 /* readback_start: queue the read-back of what this run put in the folder. */
 void readback_start(struct cp *cp);
 int readback_finish(struct cp *cp);

@@ -79,6 +79,7 @@ enum drv_status { DRV_OK, DRV_NO, DRV_BAD, DRV_FAILED };
 struct drv_result {
 	enum drv_status status;
 	const char *text;	  /* the store's words, for messages */
+	unsigned step;		  /* which part failed: 0 the folder, 1 its listing (open) */
 	const struct drv_box *box; /* open: what the folder told */
 	const unsigned long long *uids; /* append: the new UIDs, in append order */
 	size_t nuids;
@@ -103,7 +104,11 @@ struct drv_ops {
 	const char *name;
 	/* list: every folder (and subscription) through cb->folder. */
 	unsigned (*list)(struct drv *d, unsigned how, const struct drv_cb *cb);
-	/* open: FOLDER becomes the current one. */
+	/*
+	 * open: FOLDER becomes the current one; with DRV_OPEN_META every
+	 * message's uid, size, flags and date reach meta() (a response
+	 * without all four fails the driver).
+	 */
 	unsigned (*open)(struct drv *d, const char *folder, unsigned how, const struct drv_cb *cb);
 	/*
 	 * fetch: messages of UIDSET ("1:4,7") in the current folder. With

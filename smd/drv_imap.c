@@ -89,6 +89,12 @@ static int on_fetch(struct drv_imap *d, struct pend *p, const struct imap_event 
 
 	if (ev->bad)
 		return dfail(d, "malformed FETCH response: %.100s", ev->raw.p);
+	if (p->kind == K_OPEN && !(p->how & DRV_OPEN_META))
+		return 0; /* news the server chose to tell */
+	if (p->kind == K_OPEN &&
+	    (!fi->has_uid || !fi->has_flags || !fi->has_date || !fi->has_size))
+		return dfail(d, "FETCH response without UID, FLAGS, INTERNALDATE or size: %.100s",
+			     ev->raw.p);
 	/* Other FETCH responses of a fetch are flag changes the server chose
 	 * to tell; an open's listing hands every one to the owner to judge. */
 	if (p->kind == K_FETCH && (body ? !fi->has_body
@@ -386,6 +392,7 @@ static int wait_tags(struct drv_imap *d, const struct pend *p, struct drv_result
 		if (st != IMAP_OK && res->status == DRV_OK) {
 			res->status = st == IMAP_NO ? DRV_NO : DRV_BAD;
 			res->text = text;
+			res->step = t - p->first;
 		} else if (res->status == DRV_OK) {
 			res->text = text;
 		}
