@@ -28,8 +28,8 @@ static int open_both(struct cp *cp, const struct folder *f, unsigned long long *
 {
 	if (!cp->dso.active || cp->dso.f != f) {
 		dst_open_start(cp, f);
-		if (imap_flush(cp->dst) < 0)
-			return conn_fail(cp, cp->dst);
+		if (cp->ddrv->ops->flush(cp->ddrv) < 0)
+			return drv_fail(cp, cp->ddrv);
 	}
 	if (src_open_finish(cp, f) < 0 || dst_open_finish(cp, f, dst_exists) < 0)
 		return -1;
@@ -560,7 +560,7 @@ static int lane_wait(struct cp *cp, pid_t pid, int fd, int kill_it, struct copy_
 static int setup_mailbox(struct cp *cp, char ***src_subs, size_t *nsrc_subs, long long *messages,
 			 long long *bytes)
 {
-	if (!(imap_caps(cp->dst) & IMAP_CAP_UIDPLUS))
+	if (!(cp->ddrv->ops->caps(cp->ddrv) & DRV_CAP_APPEND_UIDS))
 		return cperr(cp, "target: the server lacks UIDPLUS (RFC 4315), needed for the "
 				 "journal");
 	if (list_both(cp, src_subs, nsrc_subs, messages, bytes) < 0)

@@ -32,14 +32,14 @@
 
 #define UIDSET_MAX 4000 /* characters of a UID set in one command */
 
-/* Special-use attributes (RFC 6154) we map; \All and \Flagged are virtual. */
-#define F_NOSELECT 0x01
-#define F_NONEXISTENT 0x02
-#define F_SENT 0x10
-#define F_DRAFTS 0x20
-#define F_TRASH 0x40
-#define F_JUNK 0x80
-#define F_ARCHIVE 0x100
+/* Folder attributes: the drivers' (special-use ones we map; \All and \Flagged are virtual). */
+#define F_NOSELECT DRV_F_NOSELECT
+#define F_NONEXISTENT DRV_F_NONEXISTENT
+#define F_SENT DRV_F_SENT
+#define F_DRAFTS DRV_F_DRAFTS
+#define F_TRASH DRV_F_TRASH
+#define F_JUNK DRV_F_JUNK
+#define F_ARCHIVE DRV_F_ARCHIVE
 #define F_SPECIAL (F_SENT | F_DRAFTS | F_TRASH | F_JUNK | F_ARCHIVE)
 
 struct folder {

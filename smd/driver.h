@@ -64,8 +64,7 @@ struct drv_body {
 struct drv_cb {
 	void *ctx;
 	int (*folder)(void *ctx, const struct drv_folder *f);		   /* list */
-	int (*count)(void *ctx, unsigned long long msgs, unsigned long long bytes,
-		     int has_bytes);					   /* list */
+	int (*count)(void *ctx, unsigned long long msgs, unsigned long long bytes); /* list */
 	int (*meta)(void *ctx, const struct drv_meta *m);		   /* open, fetch */
 	int (*body)(void *ctx, const struct drv_body *b);		   /* fetch: 0 or -1 */
 	int (*data)(void *ctx, const char *d, size_t n, int end);	   /* fetch */
@@ -84,6 +83,7 @@ struct drv_result {
 	const unsigned long long *uids; /* append: the new UIDs, in append order */
 	size_t nuids;
 	unsigned long long uidvalidity; /* append: of the folder appended to */
+	unsigned counted;		/* list: DRV_COUNT_* the store could tell */
 };
 
 #define DRV_OPEN_WRITE 0x01	  /* else read-only */
@@ -96,7 +96,11 @@ struct drv_result {
 #define DRV_FETCH_SIZE 0x08  /* size in meta */
 
 #define DRV_LIST_COUNTS 0x01 /* the messages (and bytes) of every folder, if cheap */
+#define DRV_COUNT_MESSAGES 0x01
+#define DRV_COUNT_BYTES 0x02
 #define DRV_LIST_SUBS 0x02   /* the subscriptions too */
+
+#define DRV_CAP_APPEND_UIDS 0x01 /* append tells the new UIDs (IMAP: UIDPLUS) */
 
 struct drv;
 
@@ -142,6 +146,8 @@ struct drv_ops {
 	int (*wait)(struct drv *d, unsigned op, struct drv_result *res);
 	/* done: 1 when OP has completed (nothing is read). */
 	int (*done)(const struct drv *d, unsigned op);
+	/* caps: DRV_CAP_* */
+	unsigned (*caps)(const struct drv *d);
 	const char *(*error)(const struct drv *d);
 	void (*free)(struct drv *d);
 };

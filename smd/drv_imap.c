@@ -1,9 +1,10 @@
 /*
  * drv_imap - the IMAP driver (driver.h) over one logged-in imap.c
  * connection. Operations are IMAP commands, pipelined: an operation's id
- * is the tag of its last command. IMAP answers commands in order, so an
- * untagged response belongs to the oldest operation not yet completed;
- * it is decoded there and handed to that operation's callbacks.
+ * is the tag of its last command. An untagged response belongs to the
+ * oldest operation not yet completed that asked for its kind: a server
+ * may run pipelined commands at once (Dovecot runs FETCHes side by side)
+ * and interleave their responses, so the order alone does not tell.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@ struct pend {
 	struct drv_box box;
 	char *permflags;
 	size_t n; /* append: messages announced */
+	unsigned counted; /* list: DRV_COUNT_* */
 };
 
 struct drv_imap {
@@ -33,6 +35,7 @@ struct drv_imap {
 	struct pend *q;
 	size_t nq, cap;
 	struct pend last;	 /* the operation wait() returned last (its box, permflags) */
+	unsigned body_op;	 /* the operation whose body is streaming, or 0 */
 	unsigned long long *uids; /* append results */
 	char err[300];
 };
@@ -51,11 +54,34 @@ static int dfail(struct drv_imap *d, const char *fmt, ...)
 	return -1;
 }
 
-/* current: the oldest operation whose reply has not come; NULL if none. */
-static struct pend *current(struct drv_imap *d)
+static struct pend *find(struct drv_imap *d, unsigned op);
+
+/* accepts: P asked for responses like EV (a body: HAS_BODY). */
+static int accepts(const struct pend *p, enum imap_ev type, int has_body)
+{
+	switch (type) {
+	case IMAP_EV_FETCH:
+		if (p->kind == K_OPEN)
+			return (p->how & DRV_OPEN_META) != 0;
+		return p->kind == K_FETCH && !(p->how & DRV_FETCH_BODY) == !has_body;
+	case IMAP_EV_LIST:
+	case IMAP_EV_STATUS:
+		return p->kind == K_LIST;
+	case IMAP_EV_EXISTS:
+	case IMAP_EV_STATE:
+		return p->kind == K_OPEN;
+	case IMAP_EV_EXPUNGE:
+		return p->kind == K_OPEN || p->cb.expunged != NULL;
+	default:
+		return 0;
+	}
+}
+
+/* owner: the oldest operation not completed that takes such a response. */
+static struct pend *owner(struct drv_imap *d, enum imap_ev type, int has_body)
 {
 	for (size_t i = 0; i < d->nq; i++)
-		if (!imap_done(d->c, d->q[i].last))
+		if (!imap_done(d->c, d->q[i].last) && accepts(&d->q[i], type, has_body))
 			return &d->q[i];
 	return NULL;
 }
@@ -144,9 +170,14 @@ static void on_state(struct pend *p, const struct imap_event *ev)
 static int on_event(void *ctx, const struct imap_event *ev)
 {
 	struct drv_imap *d = ctx;
-	struct pend *p = current(d);
+	int body = ev->type == IMAP_EV_FETCH && ev->u.fetch.has_body;
+	struct pend *p = body && d->body_op ? find(d, d->body_op) : NULL;
 
-	if (p == NULL)
+	if (body)
+		d->body_op = 0; /* the body's response is complete */
+	if (ev->type == IMAP_EV_FETCH && ev->bad && d->nq)
+		return dfail(d, "malformed FETCH response: %.100s", ev->raw.p);
+	if (p == NULL && (p = owner(d, ev->type, body)) == NULL)
 		return 0; /* nothing asked: unsolicited news */
 	switch (ev->type) {
 	case IMAP_EV_FETCH:
@@ -155,8 +186,7 @@ static int on_event(void *ctx, const struct imap_event *ev)
 		return p->kind == K_LIST ? on_list(d, p, ev) : 0;
 	case IMAP_EV_STATUS:
 		if (p->kind == K_LIST && !ev->bad && p->cb.count)
-			return p->cb.count(p->cb.ctx, ev->u.status.messages, ev->u.status.size,
-					   (ev->u.status.has & IMAP_STATUS_SIZE) != 0);
+			return p->cb.count(p->cb.ctx, ev->u.status.messages, ev->u.status.size);
 		return 0;
 	case IMAP_EV_EXISTS:
 		if (!ev->bad)
@@ -176,10 +206,11 @@ static int on_event(void *ctx, const struct imap_event *ev)
 static int on_body(void *ctx, const struct imap_body *b)
 {
 	struct drv_imap *d = ctx;
-	struct pend *p = current(d);
+	struct pend *p = owner(d, IMAP_EV_FETCH, 1);
 
 	if (p == NULL || p->kind != K_FETCH || p->cb.body == NULL)
 		return IMAP_LIT_INLINE;
+	d->body_op = p->last;
 	struct drv_body db = {.seq = b->seq, .uid = b->uid, .has_uid = b->has_uid,
 			      .size = b->size};
 
@@ -189,7 +220,7 @@ static int on_body(void *ctx, const struct imap_body *b)
 static int on_data(void *ctx, const char *data, size_t n, int end)
 {
 	struct drv_imap *d = ctx;
-	struct pend *p = current(d);
+	struct pend *p = d->body_op ? find(d, d->body_op) : NULL;
 
 	if (p == NULL || p->cb.data == NULL)
 		return 0;
@@ -218,7 +249,12 @@ static unsigned op_list(struct drv *dv, unsigned how, const struct drv_cb *cb)
 		imap_cmd(d->c, "LIST \"\" \"*\"");
 	if (how & DRV_LIST_SUBS)
 		imap_cmd(d->c, "LSUB \"\" \"*\"");
-	return push(d, first, K_LIST, how, cb);
+	unsigned op = push(d, first, K_LIST, how, cb);
+
+	if (op && *status)
+		d->q[d->nq - 1].counted = DRV_COUNT_MESSAGES |
+					  (caps & IMAP_CAP_STATUS_SIZE ? DRV_COUNT_BYTES : 0);
+	return op;
 }
 
 static unsigned op_open(struct drv *dv, const char *folder, unsigned how, const struct drv_cb *cb)
@@ -422,9 +458,17 @@ static int op_wait(struct drv *dv, unsigned op, struct drv_result *res)
 	d->last.box.permflags = d->last.permflags;
 	if (d->last.kind == K_OPEN)
 		res->box = &d->last.box;
+	res->counted = d->last.counted;
 	if (d->last.kind == K_APPEND && res->status == DRV_OK)
 		appended(d, &d->last, res);
 	return 0;
+}
+
+static unsigned op_caps(const struct drv *dv)
+{
+	const struct drv_imap *d = (const struct drv_imap *)dv;
+
+	return imap_caps(d->c) & IMAP_CAP_UIDPLUS ? DRV_CAP_APPEND_UIDS : 0;
 }
 
 static const char *op_error(const struct drv *dv)
@@ -466,6 +510,7 @@ static const struct drv_ops imap_ops = {
 	.poll = op_poll,
 	.wait = op_wait,
 	.done = op_done,
+	.caps = op_caps,
 	.error = op_error,
 	.free = op_free,
 };
