@@ -292,22 +292,33 @@ static struct imap_conn *connect_side(struct cp *cp, const struct copy_side *s, 
 static int open_sides(struct cp *cp)
 {
 	const struct copy_side *s = &cp->o->src, *d = &cp->o->dst;
+	struct imap_conn *sc = NULL, *dc = NULL;
 	unsigned ts, td;
+	int r = -1;
 
-	if ((cp->src = connect_side(cp, s, "source")) == NULL ||
-	    (cp->dst = connect_side(cp, d, "target")) == NULL)
-		return -1;
-	if (imap_login_start(cp->src, s->user, s->master, s->master_sep, s->password, &ts) < 0)
-		return cperr(cp, "source: %s", imap_error(cp->src));
-	if (imap_login_start(cp->dst, d->user, d->master, d->master_sep, d->password, &td) < 0)
-		return cperr(cp, "target: %s", imap_error(cp->dst));
-	if (imap_login_finish(cp->src, ts, s->user, s->master) < 0)
-		return cperr(cp, "source: %s", imap_error(cp->src));
-	if (imap_login_finish(cp->dst, td, d->user, d->master) < 0)
-		return cperr(cp, "target: %s", imap_error(cp->dst));
-	cp->sdrv = drv_imap_new(cp->src);
-	cp->ddrv = drv_imap_new(cp->dst);
-	return 0;
+	if ((sc = connect_side(cp, s, "source")) == NULL ||
+	    (dc = connect_side(cp, d, "target")) == NULL)
+		goto out;
+	if (imap_login_start(sc, s->user, s->master, s->master_sep, s->password, &ts) < 0)
+		cperr(cp, "source: %s", imap_error(sc));
+	else if (imap_login_start(dc, d->user, d->master, d->master_sep, d->password, &td) < 0)
+		cperr(cp, "target: %s", imap_error(dc));
+	else if (imap_login_finish(sc, ts, s->user, s->master) < 0)
+		cperr(cp, "source: %s", imap_error(sc));
+	else if (imap_login_finish(dc, td, d->user, d->master) < 0)
+		cperr(cp, "target: %s", imap_error(dc));
+	else
+		r = 0;
+	if (r == 0) {
+		/* From here on the engine knows only the drivers (driver.h). */
+		cp->sdrv = drv_imap_new(sc);
+		cp->ddrv = drv_imap_new(dc);
+		sc = dc = NULL;
+	}
+out:
+	imap_close(&sc);
+	imap_close(&dc);
+	return r;
 }
 
 #define MAX_LANES 4
@@ -369,7 +380,7 @@ static void cp_done(struct cp *cp)
 	close_src(cp);
 	if (cp->ddrv)
 		cp->ddrv->ops->free(cp->ddrv);
-	imap_close(&cp->dst);
+	cp->ddrv = NULL;
 	free_msgs(cp);
 	src_open_free(&cp->so);
 	rb_clear(cp);

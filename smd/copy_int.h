@@ -4,11 +4,12 @@
  * the messages of the folder being copied, and small helpers for all of
  * them.
  *
- * The pieces, one header each:
- *   copy_folders.h  LIST both sides, map source folders to target names,
+ * Each side is a driver (driver.h; drv_imap.c for an IMAP account): the
+ * engine knows no protocol. The pieces, one header each:
+ *   copy_folders.h  list both sides, map source folders to target names,
  *                   create folders and subscriptions on the target
- *   copy_open.h     open a folder: EXAMINE + metadata on the source,
- *                   SELECT on the target, both pipelined
+ *   copy_open.h     open a folder: with its metadata on the source, for
+ *                   writing on the target, both pipelined
  *   copy_journal.h  the journal (which source UID is which target UID),
  *                   UIDVALIDITY changes, and messages found on the target
  *   copy_stream.h   the FETCH -> MULTIAPPEND pipeline and its journalling
@@ -122,8 +123,7 @@ struct batch {
 struct cp {
 	const struct copy_opts *o;
 	struct copy_result *r;
-	struct imap_conn *src, *dst;
-	struct drv *sdrv, *ddrv; /* the same connections as drivers (driver.h) */
+	struct drv *sdrv, *ddrv; /* the two sides (driver.h) */
 	char src_sep, dst_sep;
 	struct folder *folders;
 	size_t nfolders;
@@ -190,11 +190,9 @@ int cperr(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 
  * Unlike cperr it does not stop the lane: every difference is reported.
  */
 void cp_diff(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* conn_fail: cperr with the connection's own error. */
-int conn_fail(struct cp *cp, struct imap_conn *c);
 /* drv_fail: cperr with the driver's own error. */
 int drv_fail(struct cp *cp, struct drv *d);
-/* close_src: the source's driver and connection. */
+/* close_src: the source's driver (and its connection). */
 void close_src(struct cp *cp);
 void free_folders(struct folder *f, size_t n);
 /* free_msgs: cp->msgs and their flags. */

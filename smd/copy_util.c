@@ -102,11 +102,6 @@ void free_sets(char **sets, size_t n)
 	free(sets);
 }
 
-int conn_fail(struct cp *cp, struct imap_conn *c)
-{
-	return cperr(cp, "%s", imap_error(c));
-}
-
 int drv_fail(struct cp *cp, struct drv *d)
 {
 	return cperr(cp, "%s", d->ops->error(d));
@@ -117,7 +112,6 @@ void close_src(struct cp *cp)
 	if (cp->sdrv)
 		cp->sdrv->ops->free(cp->sdrv);
 	cp->sdrv = NULL;
-	imap_close(&cp->src);
 }
 
 void hex(const unsigned char *sha, char out[65])

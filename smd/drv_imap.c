@@ -489,6 +489,7 @@ static void op_free(struct drv *dv)
 	free(d->last.permflags);
 	free(d->q);
 	free(d->uids);
+	imap_close(&d->c);
 	free(d);
 }
 

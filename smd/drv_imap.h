@@ -1,10 +1,7 @@
 /*
  * drv_imap - the IMAP driver (see driver.h) on a connection that imap.c
- * opened and logged in. The driver does not own the connection: the
- * caller frees the driver (ops->free) before it closes the connection.
- * The driver's handler is the connection's while its operations run;
- * code that sets its own handler on the connection must not interleave
- * its commands with the driver's pending operations.
+ * opened and logged in. The driver owns the connection from then on:
+ * ops->free closes it. Nothing else may send on it.
  */
 #ifndef FEDMIG_SMD_DRV_IMAP_H
 #define FEDMIG_SMD_DRV_IMAP_H

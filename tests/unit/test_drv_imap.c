@@ -140,8 +140,7 @@ START_TEST(test_ops)
 	ck_assert_int_eq(ops->wait(d, no, &res), 0);
 	ck_assert_int_eq(res.status, DRV_NO);
 	ck_assert_int_eq(ops->done(d, no), 1);
-	ops->free(d);
-	imap_close(&c);
+	ops->free(d); /* and the connection */
 	fake_imap_stop(&srv);
 	fake_model_free(&m);
 }
