@@ -145,8 +145,8 @@ static int read_back(struct cp *cp, const struct folder *f, const struct folder 
 		 * The folder is selected: the listing sees what was just
 		 * appended. */
 		after->cp = cp;
-		after_op = d->ops->fetch(d, "1:*", DRV_FETCH_SIZE | DRV_FETCH_FLAGS | DRV_FETCH_DATE,
-					 &cb);
+		after_op =
+			d->ops->fetch(d, "1:*", DRV_FETCH_SIZE | DRV_FETCH_FLAGS | DRV_FETCH_DATE, &cb);
 	}
 	if (next)
 		dst_open_start(cp, next);

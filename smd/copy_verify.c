@@ -56,11 +56,10 @@ static int rb_meta(void *ctx, const struct drv_meta *m)
 static void rb_cmd(struct cp *cp, const char *set)
 {
 	struct drv_cb cb = {.ctx = cp, .meta = rb_meta, .body = rb_body, .data = rb_data};
+	unsigned what = DRV_FETCH_BODY | DRV_FETCH_FLAGS | DRV_FETCH_DATE;
 
 	cp->rb_tags = xrealloc(cp->rb_tags, (cp->nrb_tags + 1) * sizeof(*cp->rb_tags));
-	cp->rb_tags[cp->nrb_tags++] =
-		cp->ddrv->ops->fetch(cp->ddrv, set, DRV_FETCH_BODY | DRV_FETCH_FLAGS | DRV_FETCH_DATE,
-				     &cb);
+	cp->rb_tags[cp->nrb_tags++] = cp->ddrv->ops->fetch(cp->ddrv, set, what, &cb);
 }
 
 /*

@@ -120,7 +120,8 @@ struct drv_ops {
 	 * follows once the message's response is complete; without, meta()
 	 * comes once per message.
 	 */
-	unsigned (*fetch)(struct drv *d, const char *uidset, unsigned what, const struct drv_cb *cb);
+	unsigned (*fetch)(struct drv *d, const char *uidset, unsigned what,
+			  const struct drv_cb *cb);
 	/*
 	 * append: a batch to FOLDER: append_msg announces each message,
 	 * whose SIZE bytes follow through append_data; append_end closes

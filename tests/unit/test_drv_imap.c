@@ -93,7 +93,8 @@ START_TEST(test_ops)
 
 	/* Four operations in flight before the first answer is read. */
 	unsigned l = ops->list(d, DRV_LIST_SUBS, &cb);
-	unsigned o = ops->open(d, "INBOX", DRV_OPEN_WRITE | DRV_OPEN_META | DRV_OPEN_PERMFLAGS, &cb);
+	unsigned how = DRV_OPEN_WRITE | DRV_OPEN_META | DRV_OPEN_PERMFLAGS;
+	unsigned o = ops->open(d, "INBOX", how, &cb);
 	unsigned f = ops->fetch(d, "1:2", DRV_FETCH_BODY, &cb);
 	unsigned st = ops->store_flags(d, 2, "\\Flagged");
 
