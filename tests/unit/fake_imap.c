@@ -100,6 +100,7 @@ struct fake_imap {
 	int lfd, wake[2];
 	char url[64];
 	pthread_t th;
+	int running;
 	int append_cmds, bodies;
 };
 
@@ -689,7 +690,7 @@ static int listen_any(struct fake_imap *s)
 	return 0;
 }
 
-struct fake_imap *fake_imap_start(struct fake_model *m, const struct fake_faults *faults)
+struct fake_imap *fake_imap_listen(struct fake_model *m, const struct fake_faults *faults)
 {
 	struct fake_imap *s = xzalloc(sizeof(*s));
 
@@ -697,8 +698,7 @@ struct fake_imap *fake_imap_start(struct fake_model *m, const struct fake_faults
 	if (faults)
 		s->fl = *faults;
 	s->wake[0] = s->wake[1] = -1;
-	if (listen_any(s) < 0 || pipe2(s->wake, O_CLOEXEC) < 0 ||
-	    pthread_create(&s->th, NULL, server_main, s) != 0) {
+	if (listen_any(s) < 0 || pipe2(s->wake, O_CLOEXEC) < 0) {
 		if (s->lfd >= 0)
 			close(s->lfd);
 		if (s->wake[0] >= 0) {
@@ -708,6 +708,23 @@ struct fake_imap *fake_imap_start(struct fake_model *m, const struct fake_faults
 		free(s);
 		return NULL;
 	}
+	return s;
+}
+
+int fake_imap_serve(struct fake_imap *s)
+{
+	if (pthread_create(&s->th, NULL, server_main, s) != 0)
+		return -1;
+	s->running = 1;
+	return 0;
+}
+
+struct fake_imap *fake_imap_start(struct fake_model *m, const struct fake_faults *faults)
+{
+	struct fake_imap *s = fake_imap_listen(m, faults);
+
+	if (s && fake_imap_serve(s) < 0)
+		fake_imap_stop(&s);
 	return s;
 }
 
@@ -722,9 +739,11 @@ void fake_imap_stop(struct fake_imap **sp)
 
 	if (s == NULL)
 		return;
-	if (write(s->wake[1], "x", 1) != 1)
-		abort();
-	pthread_join(s->th, NULL);
+	if (s->running) {
+		if (write(s->wake[1], "x", 1) != 1)
+			abort();
+		pthread_join(s->th, NULL);
+	}
 	close(s->lfd);
 	close(s->wake[0]);
 	close(s->wake[1]);

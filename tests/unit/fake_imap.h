@@ -69,6 +69,14 @@ struct fake_imap;
 
 /* fake_imap_start: serve M (with FAULTS, may be NULL); NULL on a socket error. */
 struct fake_imap *fake_imap_start(struct fake_model *m, const struct fake_faults *faults);
+/*
+ * fake_imap_listen, fake_imap_serve: fake_imap_start in two halves, for a
+ * test that forks a client: a fork while the server thread starts can
+ * leave the child with a lock held for ever, so fork between the two
+ * (connections wait in the backlog until the thread serves them).
+ */
+struct fake_imap *fake_imap_listen(struct fake_model *m, const struct fake_faults *faults);
+int fake_imap_serve(struct fake_imap *s);
 /* fake_imap_url: "imap://127.0.0.1:PORT". */
 const char *fake_imap_url(const struct fake_imap *s);
 void fake_imap_stop(struct fake_imap **s);

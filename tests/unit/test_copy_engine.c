@@ -186,20 +186,32 @@ struct env {
 	struct fake_imap *s, *d;
 	char db[300];
 	volatile sig_atomic_t stop;
+	int timeout_ms; /* the engine's IMAP timeout */
 };
 
 /*
  * env_start: the servers, the source stopping the run at its STOP_AT-th
  * body (0: never), with SPLIT the next body cut in two (fake_faults).
  */
-static void env_start(struct env *e, const struct fake_faults *df, int stop_at, int split)
+static void env_listen(struct env *e, const struct fake_faults *df, int stop_at, int split)
 {
 	struct fake_faults sf = {.stop = &e->stop, .stop_at = stop_at, .split_after_stop = split};
 
 	e->stop = 0;
-	e->s = fake_imap_start(&e->src, &sf);
-	e->d = fake_imap_start(&e->dst, df);
+	e->s = fake_imap_listen(&e->src, &sf);
+	e->d = fake_imap_listen(&e->dst, df);
 	ck_assert(e->s && e->d);
+}
+
+static void env_serve(struct env *e)
+{
+	ck_assert(fake_imap_serve(e->s) == 0 && fake_imap_serve(e->d) == 0);
+}
+
+static void env_start(struct env *e, const struct fake_faults *df, int stop_at, int split)
+{
+	env_listen(e, df, stop_at, split);
+	env_serve(e);
 }
 
 static void env_stop(struct env *e)
@@ -211,9 +223,8 @@ static void env_stop(struct env *e)
 static void opts_init(struct env *e, struct copy_opts *o, struct store *st, int batch)
 {
 	memset(o, 0, sizeof(*o));
-	/* The fake servers answer at once: a wait this long is a hang. */
-	o->src.imap = (struct imap_opts){fake_imap_url(e->s), IMAP_TLS_NONE, 0, NULL, 1500};
-	o->dst.imap = (struct imap_opts){fake_imap_url(e->d), IMAP_TLS_NONE, 0, NULL, 1500};
+	o->src.imap = (struct imap_opts){fake_imap_url(e->s), IMAP_TLS_NONE, 0, NULL, e->timeout_ms};
+	o->dst.imap = (struct imap_opts){fake_imap_url(e->d), IMAP_TLS_NONE, 0, NULL, e->timeout_ms};
 	o->src.user = o->dst.user = "user@example.org";
 	o->src.password = o->dst.password = "secret";
 	o->store = st;
@@ -247,7 +258,11 @@ static int run(struct env *e, int batch, struct copy_result *r)
 	return rc;
 }
 
-/* run_crash: a copy in a child that dies at the test hook (CRASH_AFTER or CRASH_MID). */
+/*
+ * run_crash: a copy in a child that dies at the test hook (CRASH_AFTER or
+ * CRASH_MID). The servers are listening, not yet serving: they start
+ * once the child is forked.
+ */
 static void run_crash(struct env *e, int batch, long after, long mid)
 {
 	pid_t pid = fork();
@@ -264,6 +279,7 @@ static void run_crash(struct env *e, int batch, long after, long mid)
 		o.crash_mid = mid;
 		_exit(copy_mailbox(&o, &r) == COPY_OK ? 0 : 1);
 	}
+	env_serve(e);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == (after ? 99 : 98),
 		      "the crash hook did not fire (status %d)", st);
@@ -297,8 +313,9 @@ static const struct ecase {
 	const char *rerun_reason;
 	int stop_split;		   /* the source stops that run at this body, the next one cut */
 } cases[] = {
-	{"fresh copy", "INBOX#7=a0,b1|Work#9=c2,d0", "INBOX#50=", PRE_NONE, 0, NULL, 0, {0}, 0,
-	 COPY_OK, NULL, 4, 0, 0, J_COMPLETE, "INBOX=a0,b1|Work=c2,d0", RERUN_OK, NULL, 0},
+	{"fresh copy", "INBOX#7=a0,b1|Work#9=c2,d0|Work/Old#11=e1|Empty#12=", "INBOX#50=", PRE_NONE,
+	 0, NULL, 0, {0}, 0, COPY_OK, NULL, 5, 0, 0, J_COMPLETE,
+	 "INBOX=a0,b1|Work=c2,d0|Work/Old=e1|Empty=", RERUN_OK, NULL, 0},
 	{"rerun copies nothing", "INBOX#7=a0,b1|Work#9=c2", "INBOX#50=", PRE_COPY, 0, NULL, 0, {0},
 	 0, COPY_OK, NULL, 0, 0, 3, J_COMPLETE, "INBOX=a0,b1|Work=c2", RERUN_NONE, NULL, 0},
 	{"resume after a stop mid-folder", "INBOX#7=a0,b0,c0,d0,e0", "INBOX#50=", PRE_STOP, 3, NULL,
@@ -359,6 +376,7 @@ static void env_init(struct env *e, const struct ecase *c)
 	model_parse(&e->src, c->src);
 	model_parse(&e->dst, c->dst);
 	e->dst.next_uidvalidity = 1000;
+	e->timeout_ms = 5000;
 	snprintf(e->db, sizeof(e->db), "%s/case%d.db", dir, (int)(c - cases));
 	unlink(e->db);
 }
@@ -369,7 +387,9 @@ static void before(struct env *e, const struct ecase *c)
 	struct copy_result r;
 
 	if (c->pre != PRE_NONE) {
-		env_start(e, NULL, c->pre == PRE_STOP ? (int)c->pre_n : 0, 0);
+		env_listen(e, NULL, c->pre == PRE_STOP ? (int)c->pre_n : 0, 0);
+		if (c->pre != PRE_CRASH_AFTER && c->pre != PRE_CRASH_MID)
+			env_serve(e);
 		if (c->pre == PRE_COPY)
 			ck_assert_int_eq(run(e, c->batch, &r), COPY_OK);
 		else if (c->pre == PRE_STOP)
@@ -386,6 +406,17 @@ static void before(struct env *e, const struct ecase *c)
 	}
 	for (size_t i = 0; i < e->dst.nf; i++)
 		e->dst.f[i].uidvalidity += c->dst_uv_bump;
+}
+
+/* check_subscribed: after a complete copy every source subscription is the target's too. */
+static void check_subscribed(struct env *e, const struct ecase *c)
+{
+	for (size_t i = 0; i < e->src.nf; i++) {
+		const struct fake_folder *d = fake_folder_find(&e->dst, e->src.f[i].name);
+
+		ck_assert_msg(!e->src.f[i].subscribed || (d && d->subscribed),
+			      "%s: %s not subscribed on the target", c->name, e->src.f[i].name);
+	}
 }
 
 static void check_counts(const struct ecase *c, const struct copy_result *r)
@@ -437,6 +468,7 @@ static void rerun(struct env *e, const struct ecase *c)
 		return;
 	}
 	ck_assert_msg(rc == COPY_OK, "%s: rerun rc=%d: %s", c->name, rc, r.reason);
+	check_subscribed(e, c);
 	model_repr(&e->src, want, sizeof(want));
 	check_state(e, c, J_COMPLETE, NULL);
 	char got[512];
@@ -466,8 +498,12 @@ START_TEST(test_case)
 	env_init(&e, c);
 	before(&e, c);
 	env_start(&e, &c->fault, c->stop_split, c->stop_split > 0);
+	/* The fake servers answer at once: where the case expects the engine
+	 * to wait for nothing, a second is a hang. */
+	e.timeout_ms = c->stop_split ? 1000 : 5000;
 	int rc = run(&e, c->batch, &r);
 
+	e.timeout_ms = 5000;
 	env_stop(&e);
 	ck_assert_msg(rc == c->want_rc, "%s: rc=%d, want %d: %s", c->name, rc, c->want_rc,
 		      r.reason);
@@ -476,6 +512,8 @@ START_TEST(test_case)
 			      r.reason);
 	check_counts(c, &r);
 	check_state(&e, c, c->journal, c->want_dst);
+	if (rc == COPY_OK)
+		check_subscribed(&e, c);
 	if (c->rerun != RERUN_NONE)
 		rerun(&e, c);
 	fake_model_free(&e.src);
