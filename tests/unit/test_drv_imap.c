@@ -77,9 +77,10 @@ START_TEST(test_ops)
 {
 	struct fake_model m = {0};
 	struct fake_folder *in = fake_folder_add(&m, "INBOX", 7);
-	struct seen s = {0};
+	struct seen s = {0}, sf = {0}; /* the fetch's apart: its answer may come early */
 	struct drv_cb cb = {.ctx = &s, .folder = on_folder, .meta = on_meta, .body = on_body,
 			    .data = on_data};
+	struct drv_cb fcb = cb;
 	struct drv_result res;
 
 	in->subscribed = 1;
@@ -95,7 +96,8 @@ START_TEST(test_ops)
 	unsigned l = ops->list(d, DRV_LIST_SUBS, &cb);
 	unsigned how = DRV_OPEN_WRITE | DRV_OPEN_META | DRV_OPEN_PERMFLAGS;
 	unsigned o = ops->open(d, "INBOX", how, &cb);
-	unsigned f = ops->fetch(d, "1:2", DRV_FETCH_BODY, &cb);
+	fcb.ctx = &sf;
+	unsigned f = ops->fetch(d, "1:2", DRV_FETCH_BODY, &fcb);
 	unsigned st = ops->store_flags(d, 2, "\\Flagged");
 
 	ck_assert(l && o && f && st);
@@ -110,11 +112,12 @@ START_TEST(test_ops)
 	ck_assert_int_eq(s.metas, 2);
 	ck_assert_int_eq(ops->wait(d, f, &res), 0);
 	ck_assert_int_eq(res.status, DRV_OK);
-	ck_assert_int_eq(s.bodies, 2);
-	ck_assert_int_eq(s.ends, 2);
-	ck_assert_int_eq(s.metas, 4); /* each body's response, complete */
-	ck_assert_uint_eq(s.nbytes, 35);
-	ck_assert(memcmp(s.bytes, "Subject: a\r\n\r\nA\r\nSubject: b", 27) == 0);
+	ck_assert_int_eq(s.metas, 2);
+	ck_assert_int_eq(sf.bodies, 2);
+	ck_assert_int_eq(sf.ends, 2);
+	ck_assert_int_eq(sf.metas, 2); /* each body's response, complete */
+	ck_assert_uint_eq(sf.nbytes, 35);
+	ck_assert(memcmp(sf.bytes, "Subject: a\r\n\r\nA\r\nSubject: b", 27) == 0);
 	ck_assert_int_eq(ops->wait(d, st, &res), 0);
 	ck_assert_int_eq(res.status, DRV_OK);
 
