@@ -32,8 +32,8 @@ struct drv_imap {
 	struct drv base;
 	struct imap_conn *c;
 	struct imap_handler h;
-	struct pend *q;
-	size_t nq, cap;
+	struct pend *q; /* pending: q[head..nq) in the order they were started */
+	size_t head, nq, cap;
 	struct pend last;	 /* the operation wait() returned last (its box, permflags) */
 	unsigned body_op;	 /* the operation whose body is streaming, or 0 */
 	unsigned long long *uids; /* append results */
@@ -80,7 +80,7 @@ static int accepts(const struct pend *p, enum imap_ev type, int has_body)
 /* owner: the oldest operation not completed that takes such a response. */
 static struct pend *owner(struct drv_imap *d, enum imap_ev type, int has_body)
 {
-	for (size_t i = 0; i < d->nq; i++)
+	for (size_t i = d->head; i < d->nq; i++)
 		if (!imap_done(d->c, d->q[i].last) && accepts(&d->q[i], type, has_body))
 			return &d->q[i];
 	return NULL;
@@ -89,7 +89,11 @@ static struct pend *owner(struct drv_imap *d, enum imap_ev type, int has_body)
 static unsigned push(struct drv_imap *d, unsigned first, enum kind k, unsigned how,
 		     const struct drv_cb *cb)
 {
-	if (d->nq == d->cap) {
+	if (d->nq == d->cap && d->head > 0) {
+		memmove(d->q, d->q + d->head, (d->nq - d->head) * sizeof(*d->q));
+		d->nq -= d->head;
+		d->head = 0;
+	} else if (d->nq == d->cap) {
 		d->cap = d->cap ? 2 * d->cap : 16;
 		d->q = xrealloc(d->q, d->cap * sizeof(*d->q));
 	}
@@ -175,7 +179,7 @@ static int on_event(void *ctx, const struct imap_event *ev)
 
 	if (body)
 		d->body_op = 0; /* the body's response is complete */
-	if (ev->type == IMAP_EV_FETCH && ev->bad && d->nq)
+	if (ev->type == IMAP_EV_FETCH && ev->bad && d->nq > d->head)
 		return dfail(d, "malformed FETCH response: %.100s", ev->raw.p);
 	if (p == NULL && (p = owner(d, ev->type, body)) == NULL)
 		return 0; /* nothing asked: unsolicited news */
@@ -296,7 +300,7 @@ static unsigned op_append_start(struct drv *dv, const char *folder)
 
 static struct pend *find(struct drv_imap *d, unsigned op)
 {
-	for (size_t i = 0; i < d->nq; i++)
+	for (size_t i = d->head; i < d->nq; i++)
 		if (d->q[i].last == op)
 			return &d->q[i];
 	return NULL;
@@ -414,10 +418,10 @@ static void appended(struct drv_imap *d, const struct pend *p, struct drv_result
 	res->nuids = k < 0 ? 0 : (size_t)k < p->n ? (size_t)k : p->n;
 }
 
-/* wait_tags: every command of P; the first that is not OK decides. */
-static int wait_tags(struct drv_imap *d, const struct pend *p, struct drv_result *res)
+/* wait_tags: every command FIRST..LAST; the first that is not OK decides. */
+static int wait_tags(struct drv_imap *d, unsigned first, unsigned last, struct drv_result *res)
 {
-	for (unsigned t = p->first; t <= p->last; t++) {
+	for (unsigned t = first; t <= last; t++) {
 		enum imap_status st;
 		const char *text;
 
@@ -428,7 +432,7 @@ static int wait_tags(struct drv_imap *d, const struct pend *p, struct drv_result
 		if (st != IMAP_OK && res->status == DRV_OK) {
 			res->status = st == IMAP_NO ? DRV_NO : DRV_BAD;
 			res->text = text;
-			res->step = t - p->first;
+			res->step = t - first;
 		} else if (res->status == DRV_OK) {
 			res->text = text;
 		}
@@ -445,12 +449,21 @@ static int op_wait(struct drv *dv, unsigned op, struct drv_result *res)
 	if (p == NULL)
 		return dfail(d, "wait for an unknown operation");
 	imap_set_handler(d->c, &d->h);
-	int r = wait_tags(d, p, res);
+	int r = wait_tags(d, p->first, p->last, res);
 
+	p = find(d, op); /* a callback may have started an operation: the queue moved */
 	free(d->last.permflags);
 	d->last = *p;
-	memmove(p, p + 1, (size_t)(d->q + d->nq - (p + 1)) * sizeof(*p));
-	d->nq--;
+	/* Operations are mostly collected in the order they were started:
+	 * the oldest goes by moving the head, the others by a move. */
+	if (p == &d->q[d->head]) {
+		d->head++;
+	} else {
+		memmove(p, p + 1, (size_t)(d->q + d->nq - (p + 1)) * sizeof(*p));
+		d->nq--;
+	}
+	if (d->head == d->nq)
+		d->head = d->nq = 0;
 	if (r < 0) {
 		res->status = DRV_FAILED;
 		return -1;
@@ -484,7 +497,7 @@ static void op_free(struct drv *dv)
 
 	if (d == NULL)
 		return;
-	for (size_t i = 0; i < d->nq; i++)
+	for (size_t i = d->head; i < d->nq; i++)
 		free(d->q[i].permflags);
 	free(d->last.permflags);
 	free(d->q);
