@@ -16,11 +16,203 @@
 #include "copy_open.h"
 #include "copy_stream.h"
 #include "copy_verify.h"
+#include "drv_imap.h"
 #include "log.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
 /* ------------------------------------------------------------ one folder */
+
+/* open_both: F on both sides (the target's SELECT goes out first). */
+static int open_both(struct cp *cp, const struct folder *f, unsigned long long *dst_exists)
+{
+	if (!cp->dso.active || cp->dso.f != f) {
+		dst_open_start(cp, f);
+		if (cp->ddrv->ops->flush(cp->ddrv) < 0)
+			return drv_fail(cp, cp->ddrv);
+	}
+	if (src_open_finish(cp, f) < 0 || dst_open_finish(cp, f, dst_exists) < 0)
+		return -1;
+	cp->any_keyword =
+		cp->permflags && imap_flag_in(cp->permflags, strlen(cp->permflags), "\\*", 2);
+	return 0;
+}
+
+static int journal_err(struct cp *cp)
+{
+	return cperr(cp, "journal: %s", store_errmsg(cp->o->store));
+}
+
+/*
+ * journal_load: what the journal knows of F into cp->msgs, after a
+ * UIDVALIDITY change on either side as well; then F's row is rewritten
+ * for this run (JF, unverified). *INTERRUPTED: a run died in F.
+ */
+static int journal_load(struct cp *cp, const struct folder *f, struct smd_folder *jf,
+			int *interrupted)
+{
+	const char *key = cp->o->mailbox_key;
+	int jr = store_smd_folder_get(cp->o->store, key, f->name, jf);
+
+	if (jr < 0)
+		return journal_err(cp);
+	/* Started and never verified: a run died in this folder. */
+	*interrupted = jr == STORE_OK && !jf->verified;
+	if (jr == STORE_OK &&
+	    (jf->dst_uidvalidity != cp->dst_uidvalidity || strcmp(jf->dst_name, f->dst))) {
+		/* The target folder was recreated: its UIDs are new. What is
+		 * there is found again by hash below. */
+		log_warn("%s: folder=%s target UIDVALIDITY changed, journal reset", key, f->name);
+		if (store_smd_map_clear(cp->o->store, key, f->name) < 0)
+			return journal_err(cp);
+	} else if (jr == STORE_OK && jf->uidvalidity != cp->src_uidvalidity) {
+		if (remap_uidvalidity(cp, key) < 0)
+			return -1;
+	} else if (jr == STORE_OK) {
+		struct load_ctx l = {cp, 0};
+
+		if (store_smd_map_each(cp->o->store, key, f->name, load_row, &l) < 0)
+			return journal_err(cp);
+	}
+	memset(jf, 0, sizeof(*jf));
+	snprintf(jf->dst_name, sizeof(jf->dst_name), "%s", f->dst);
+	jf->uidvalidity = cp->src_uidvalidity;
+	jf->dst_uidvalidity = cp->dst_uidvalidity;
+	return store_smd_folder_put(cp->o->store, key, f->name, jf) < 0 ? journal_err(cp) : 0;
+}
+
+/*
+ * settle: the server may still be committing the dead run's last
+ * MULTIAPPEND (its connection was cut after the literal): a message that
+ * lands after the target's scan would be copied again. NOOP then brings
+ * its EXISTS to this session.
+ */
+static int settle(struct cp *cp, const struct folder *f, unsigned long long *dst_exists)
+{
+	log_info("%s: folder=%s was interrupted; %d ms for the target to settle",
+		 cp->o->mailbox_key, f->name, cp->o->settle_ms);
+	time_sleep_us(cp->o->settle_ms * 1000LL);
+	struct drv *d = cp->ddrv;
+	unsigned op = d->ops->check(d);
+	struct drv_result res;
+
+	if (op == 0 || d->ops->wait(d, op, &res) < 0)
+		return drv_fail(cp, d);
+	if (res.status != DRV_OK)
+		return cperr(cp, "NOOP: %s", res.text);
+	*dst_exists = 1; /* UID FETCH 1:* is valid on an empty folder too */
+	return 0;
+}
+
+/*
+ * before_copy: list the target (BEFORE), mark what the journal knows,
+ * recognise what an interrupted run left, bring over changed flags.
+ */
+static int before_copy(struct cp *cp, struct scan_ctx *before, unsigned long long dst_exists,
+		       size_t todo)
+{
+	size_t journalled = cp->nmsgs - todo;
+
+	if (scan_target(cp, before, dst_exists) < 0)
+		return -1;
+	for (size_t k = 0; k < cp->nmsgs; k++) {
+		struct dst_msg *d;
+
+		if (cp->msgs[k].state == MSG_JOURNALLED &&
+		    (d = scan_find(before, cp->msgs[k].dst_uid)) != NULL)
+			d->known = 1;
+	}
+	if (todo && before->n > journalled && find_orphans(cp, before, cp->o->mailbox_key) < 0)
+		return -1;
+	return journalled && sync_flags(cp, before) < 0 ? -1 : 0;
+}
+
+/*
+ * read_back: queue the read-back of F (and, with JOURNALLED, a listing
+ * AFTER of the whole folder), NEXT's SELECT behind them, and collect.
+ */
+static int read_back(struct cp *cp, const struct folder *f, const struct folder *next,
+		     size_t journalled, struct scan_ctx *after)
+{
+	struct drv *d = cp->ddrv;
+	struct drv_cb cb = {.ctx = after, .meta = scan_meta};
+	unsigned after_op = 0;
+	struct drv_result res;
+
+	readback_start(cp);
+	if (journalled) {
+		/* Messages journalled by an earlier run must still be there.
+		 * The folder is selected: the listing sees what was just
+		 * appended. */
+		after->cp = cp;
+		after_op =
+			d->ops->fetch(d, "1:*", DRV_FETCH_SIZE | DRV_FETCH_FLAGS | DRV_FETCH_DATE, &cb);
+	}
+	if (next)
+		dst_open_start(cp, next);
+	if (d->ops->flush(d) < 0)
+		return drv_fail(cp, d);
+	if (after_op) {
+		if (d->ops->wait(d, after_op, &res) < 0)
+			return cp->err[0] ? -1 : drv_fail(cp, d);
+		if (res.status != DRV_OK)
+			return cperr(cp, "UID FETCH in %s: %s", f->dst, res.text);
+		if (after->n)
+			qsort(after->m, after->n, sizeof(*after->m), cmp_dst);
+	}
+	return readback_finish(cp);
+}
+
+/*
+ * folder_done: F's result (V: 0 verified, 1 differences) into the
+ * journal, the counters, the log and the summary.
+ *
+ * One meaning of "done" everywhere (folder line, mailbox line, the job's
+ * progress): on the target and known to the journal, whoever put it
+ * there. copied = appended by this run (counted as done when its batch
+ * was journalled), found = appended by an interrupted run and recognised
+ * by hash, skipped = journalled by an earlier run.
+ */
+static int folder_done(struct cp *cp, const struct folder *f, struct smd_folder *jf, int v,
+		       long long t0)
+{
+	long long bytes = 0, n[MSG_FOUND + 1] = {0}, later_bytes = 0;
+
+	for (size_t i = 0; i < cp->nmsgs; i++) {
+		const struct msg *m = &cp->msgs[i];
+
+		bytes += (long long)m->size;
+		n[m->state]++;
+		if (m->state == MSG_JOURNALLED || m->state == MSG_FOUND)
+			later_bytes += (long long)m->size;
+	}
+	long long copied = n[MSG_COPIED], found = n[MSG_FOUND], skipped = n[MSG_JOURNALLED];
+
+	__atomic_add_fetch(&cp->sh->msgs_done, found + skipped, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&cp->sh->bytes_done, later_bytes, __ATOMIC_RELAXED);
+	jf->messages = (long long)cp->nmsgs;
+	jf->bytes = bytes;
+	jf->verified = v == 0;
+	if (store_smd_folder_put(cp->o->store, cp->o->mailbox_key, f->name, jf) < 0)
+		return journal_err(cp);
+	cp->r->messages += (long long)cp->nmsgs;
+	cp->r->bytes += bytes;
+	cp->r->skipped += skipped;
+	cp->r->found += found;
+	if (v == 0)
+		cp->r->verified++;
+	log_info("%s: folder=%s target=%s messages=%zu bytes=%lld done=%lld copied=%lld found=%lld "
+		 "skipped=%lld verified=%s ms=%lld",
+		 cp->o->mailbox_key, f->name, f->dst, cp->nmsgs, bytes, copied + found + skipped,
+		 copied, found, skipped, v == 0 ? "yes" : "no", (time_mono_us() - t0) / 1000);
+	if (cp->o->summary)
+		fprintf(cp->o->summary,
+			"folder=%s target=%s messages=%zu bytes=%lld done=%lld copied=%lld found=%lld "
+			"skipped=%lld verified=%s\n",
+			f->name, f->dst, cp->nmsgs, bytes, copied + found + skipped, copied, found,
+			skipped, v == 0 ? "yes" : "no");
+	return v == 0 ? 0 : 1;
+}
 
 /*
  * copy_folder: copy F, with NEXT (or NULL) the folder after it. The
@@ -36,198 +228,41 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 	struct smd_folder jf;
 	unsigned long long dst_exists = 0;
 	struct scan_ctx before = {0}, after = {0};
-	int rc = -1, jr;
+	int rc = -1, interrupted = 0, v = 0;
 	long long t0 = time_mono_us();
+	size_t todo = 0;
 
 	cp->f = f;
 	rb_clear(cp);
 	cp->nrb_tags = 0;
-	if (!cp->dso.active || cp->dso.f != f) {
-		dst_open_start(cp, f);
-		if (imap_flush(cp->dst) < 0) {
-			conn_fail(cp, cp->dst);
-			goto out;
-		}
-	}
-	if (src_open_finish(cp, f) < 0 || dst_open_finish(cp, f, &dst_exists) < 0)
+	if (open_both(cp, f, &dst_exists) < 0 || journal_load(cp, f, &jf, &interrupted) < 0)
 		goto out;
-	cp->any_keyword = cp->permflags && strstr(cp->permflags, "\\*") != NULL;
-	jr = store_smd_folder_get(cp->o->store, key, f->name, &jf);
-	if (jr < 0) {
-		cperr(cp, "journal: %s", store_errmsg(cp->o->store));
-		goto out;
-	}
-	/* Started and never verified: a run died in this folder. */
-	int interrupted = jr == STORE_OK && !jf.verified;
-
-	if (jr == STORE_OK && (jf.dst_uidvalidity != cp->dst_uidvalidity || strcmp(jf.dst_name, f->dst))) {
-		/* The target folder was recreated: its UIDs are new. What is
-		 * there is found again by hash below. */
-		log_warn("%s: folder=%s target UIDVALIDITY changed, journal reset", key, f->name);
-		if (store_smd_map_clear(cp->o->store, key, f->name) < 0) {
-			cperr(cp, "journal: %s", store_errmsg(cp->o->store));
-			goto out;
-		}
-	} else if (jr == STORE_OK && jf.uidvalidity != cp->src_uidvalidity) {
-		if (remap_uidvalidity(cp, key) < 0)
-			goto out;
-	} else if (jr == STORE_OK) {
-		struct load_ctx l = {cp, 0};
-
-		if (store_smd_map_each(cp->o->store, key, f->name, load_row, &l) < 0) {
-			cperr(cp, "journal: %s", store_errmsg(cp->o->store));
-			goto out;
-		}
-	}
-	memset(&jf, 0, sizeof(jf));
-	snprintf(jf.dst_name, sizeof(jf.dst_name), "%s", f->dst);
-	jf.uidvalidity = cp->src_uidvalidity;
-	jf.dst_uidvalidity = cp->dst_uidvalidity;
-	if (store_smd_folder_put(cp->o->store, key, f->name, &jf) < 0) {
-		cperr(cp, "journal: %s", store_errmsg(cp->o->store));
-		goto out;
-	}
-	size_t todo = 0, journalled = 0;
-
 	for (size_t i = 0; i < cp->nmsgs; i++)
-		if (cp->msgs[i].state == 0)
+		if (cp->msgs[i].state == MSG_TO_COPY)
 			todo++;
-	journalled = cp->nmsgs - todo;
-	if (interrupted && todo && cp->o->settle_ms > 0) {
-		/*
-		 * The server may still be committing the dead run's last
-		 * MULTIAPPEND (its connection was cut after the literal): a
-		 * message that lands after the scan below would be copied
-		 * again. NOOP then brings its EXISTS to this session.
-		 */
-		log_info("%s: folder=%s was interrupted; %d ms for the target to settle", key,
-			 f->name, cp->o->settle_ms);
-		time_sleep_us(cp->o->settle_ms * 1000LL);
-		if (imap_simple(cp->dst, "NOOP") < 0) {
-			conn_fail(cp, cp->dst);
-			goto out;
-		}
-		dst_exists = 1; /* UID FETCH 1:* is valid on an empty folder too */
-	}
-	if (scan_target(cp, &before, dst_exists) < 0)
+	if (interrupted && todo && cp->o->settle_ms > 0 && settle(cp, f, &dst_exists) < 0)
 		goto out;
-	for (size_t k = 0; k < cp->nmsgs; k++) {
-		struct dst_msg *d;
-
-		if (cp->msgs[k].state == 1 && (d = scan_find(&before, cp->msgs[k].dst_uid)) != NULL)
-			d->known = 1;
-	}
-	if (todo && before.n > journalled && find_orphans(cp, &before, key) < 0)
-		goto out;
-	if (journalled && sync_flags(cp, &before) < 0)
-		goto out;
-	if (stream_copy(cp, key) < 0)
+	if (before_copy(cp, &before, dst_exists, todo) < 0 || stream_copy(cp, key) < 0)
 		goto out;
 	if (cp->stopping) {
-		if (reap(cp, key, 1) < 0)
-			goto out;
-		rc = 0;
+		rc = reap(cp, key, 1) < 0 ? -1 : 0;
 		goto out;
 	}
 	if (next && !(cp->o->stop && *cp->o->stop) && src_open_start(cp, next) < 0)
 		goto out;
-	unsigned after_tag = 0;
-
 	if (reap(cp, key, 1) < 0)
 		goto out;
 	for (size_t i = 0; i < cp->nmsgs; i++)
-		if (cp->msgs[i].state == 0) {
+		if (cp->msgs[i].state == MSG_TO_COPY) {
 			cperr(cp, "folder %s: message UID %llu was not returned by the source",
 			      f->name, cp->msgs[i].uid);
 			goto out;
 		}
-	imap_set_handler(cp->dst, &cp->dst_h);
-	readback_start(cp);
-	if (journalled) {
-		/* Messages journalled by an earlier run must still be there.
-		 * The folder is selected: the listing sees what was just
-		 * appended. */
-		after.cp = cp;
-		cp->scan_into = &after;
-		after_tag = imap_cmd(cp->dst, "UID FETCH 1:* (UID RFC822.SIZE FLAGS INTERNALDATE)");
-	}
-	if (next)
-		dst_open_start(cp, next);
-	if (imap_flush(cp->dst) < 0) {
-		conn_fail(cp, cp->dst);
+	if (read_back(cp, f, next, cp->nmsgs - todo, &after) < 0 ||
+	    (v = verify(cp, &after)) < 0)
 		goto out;
-	}
-	if (after_tag) {
-		enum imap_status st;
-		const char *text;
-
-		if (imap_wait(cp->dst, after_tag, &st, &text) < 0) {
-			conn_fail(cp, cp->dst);
-			goto out;
-		}
-		if (st != IMAP_OK) {
-			cperr(cp, "UID FETCH in %s: %s", f->dst, text);
-			goto out;
-		}
-		if (after.n)
-			qsort(after.m, after.n, sizeof(*after.m), cmp_dst);
-	}
-	if (readback_finish(cp) < 0)
-		goto out;
-	int v = verify(cp, &after);
-
-	if (v < 0)
-		goto out;
-	/*
-	 * One meaning of "done" everywhere (folder line, mailbox line, the
-	 * job's progress): on the target and known to the journal, whoever
-	 * put it there. copied = appended by this run (counted as done when
-	 * its batch was journalled), found = appended by an interrupted run
-	 * and recognised by hash, skipped = journalled by an earlier run.
-	 */
-	long long bytes = 0, copied = 0, found = 0, skipped = 0, later_bytes = 0;
-
-	for (size_t i = 0; i < cp->nmsgs; i++) {
-		const struct msg *m = &cp->msgs[i];
-
-		bytes += (long long)m->size;
-		if (m->state == 2)
-			copied++;
-		else if (m->state == 3)
-			found++;
-		else if (m->state == 1)
-			skipped++;
-		if (m->state == 1 || m->state == 3)
-			later_bytes += (long long)m->size;
-	}
-	__atomic_add_fetch(&cp->sh->msgs_done, found + skipped, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&cp->sh->bytes_done, later_bytes, __ATOMIC_RELAXED);
-	jf.messages = (long long)cp->nmsgs;
-	jf.bytes = bytes;
-	jf.verified = v == 0;
-	if (store_smd_folder_put(cp->o->store, key, f->name, &jf) < 0) {
-		cperr(cp, "journal: %s", store_errmsg(cp->o->store));
-		goto out;
-	}
-	cp->r->messages += (long long)cp->nmsgs;
-	cp->r->bytes += bytes;
-	cp->r->skipped += skipped;
-	cp->r->found += found;
-	if (v == 0)
-		cp->r->verified++;
-	log_info("%s: folder=%s target=%s messages=%zu bytes=%lld done=%lld copied=%lld found=%lld "
-		 "skipped=%lld verified=%s ms=%lld",
-		 key, f->name, f->dst, cp->nmsgs, bytes, copied + found + skipped, copied, found,
-		 skipped, v == 0 ? "yes" : "no", (time_mono_us() - t0) / 1000);
-	if (cp->o->summary)
-		fprintf(cp->o->summary,
-			"folder=%s target=%s messages=%zu bytes=%lld done=%lld copied=%lld found=%lld "
-			"skipped=%lld verified=%s\n",
-			f->name, f->dst, cp->nmsgs, bytes, copied + found + skipped, copied, found,
-			skipped, v == 0 ? "yes" : "no");
-	rc = v == 0 ? 0 : 1;
+	rc = folder_done(cp, f, &jf, v, t0);
 out:
-	cp->scan_into = NULL;
 	drop_batches(cp);
 	scan_free(&before);
 	scan_free(&after);
@@ -257,20 +292,33 @@ static struct imap_conn *connect_side(struct cp *cp, const struct copy_side *s, 
 static int open_sides(struct cp *cp)
 {
 	const struct copy_side *s = &cp->o->src, *d = &cp->o->dst;
+	struct imap_conn *sc = NULL, *dc = NULL;
 	unsigned ts, td;
+	int r = -1;
 
-	if ((cp->src = connect_side(cp, s, "source")) == NULL ||
-	    (cp->dst = connect_side(cp, d, "target")) == NULL)
-		return -1;
-	if (imap_login_start(cp->src, s->user, s->master, s->master_sep, s->password, &ts) < 0)
-		return cperr(cp, "source: %s", imap_error(cp->src));
-	if (imap_login_start(cp->dst, d->user, d->master, d->master_sep, d->password, &td) < 0)
-		return cperr(cp, "target: %s", imap_error(cp->dst));
-	if (imap_login_finish(cp->src, ts, s->user, s->master) < 0)
-		return cperr(cp, "source: %s", imap_error(cp->src));
-	if (imap_login_finish(cp->dst, td, d->user, d->master) < 0)
-		return cperr(cp, "target: %s", imap_error(cp->dst));
-	return 0;
+	if ((sc = connect_side(cp, s, "source")) == NULL ||
+	    (dc = connect_side(cp, d, "target")) == NULL)
+		goto out;
+	if (imap_login_start(sc, s->user, s->master, s->master_sep, s->password, &ts) < 0)
+		cperr(cp, "source: %s", imap_error(sc));
+	else if (imap_login_start(dc, d->user, d->master, d->master_sep, d->password, &td) < 0)
+		cperr(cp, "target: %s", imap_error(dc));
+	else if (imap_login_finish(sc, ts, s->user, s->master) < 0)
+		cperr(cp, "source: %s", imap_error(sc));
+	else if (imap_login_finish(dc, td, d->user, d->master) < 0)
+		cperr(cp, "target: %s", imap_error(dc));
+	else
+		r = 0;
+	if (r == 0) {
+		/* From here on the engine knows only the drivers (driver.h). */
+		cp->sdrv = drv_imap_new(sc);
+		cp->ddrv = drv_imap_new(dc);
+		sc = dc = NULL;
+	}
+out:
+	imap_close(&sc);
+	imap_close(&dc);
+	return r;
 }
 
 #define MAX_LANES 4
@@ -322,7 +370,6 @@ static void cp_init(struct cp *cp, const struct copy_opts *o, struct copy_result
 	cp->r = r;
 	cp->md = EVP_MD_CTX_new();
 	cp->vmd = EVP_MD_CTX_new();
-	cp->dst_h = (struct imap_handler){dst_untagged, dst_literal, dst_data, cp};
 	cp->inflight_tail = &cp->inflight;
 }
 
@@ -330,15 +377,16 @@ static void cp_init(struct cp *cp, const struct copy_opts *o, struct copy_result
 static void cp_done(struct cp *cp)
 {
 	drop_batches(cp);
-	imap_close(&cp->src);
-	imap_close(&cp->dst);
+	close_src(cp);
+	if (cp->ddrv)
+		cp->ddrv->ops->free(cp->ddrv);
+	cp->ddrv = NULL;
 	free_msgs(cp);
 	src_open_free(&cp->so);
 	rb_clear(cp);
 	free(cp->rb);
 	free(cp->rb_tags);
 	free(cp->permflags);
-	free(cp->dso.permflags);
 	EVP_MD_CTX_free(cp->md);
 	EVP_MD_CTX_free(cp->vmd);
 }
@@ -515,6 +563,60 @@ static int lane_wait(struct cp *cp, pid_t pid, int fd, int kill_it, struct copy_
 	return COPY_FAILED;
 }
 
+/*
+ * setup_mailbox: both sides' folders and subscriptions, the source's
+ * mapped to target names, created and subscribed on the target; the
+ * selectable ones in copy order in cp->sel.
+ */
+static int setup_mailbox(struct cp *cp, char ***src_subs, size_t *nsrc_subs, long long *messages,
+			 long long *bytes)
+{
+	if (!(cp->ddrv->ops->caps(cp->ddrv) & DRV_CAP_APPEND_UIDS))
+		return cperr(cp, "target: the server lacks UIDPLUS (RFC 4315), needed for the "
+				 "journal");
+	if (list_both(cp, src_subs, nsrc_subs, messages, bytes) < 0)
+		return -1;
+	if (cp->src_sep == 0)
+		cp->src_sep = '/';
+	if (cp->dst_sep == 0)
+		cp->dst_sep = cp->src_sep;
+	qsort(cp->folders, cp->nfolders, sizeof(*cp->folders), cmp_folder);
+	if (map_folders(cp) < 0 || setup_target(cp, *src_subs, *nsrc_subs) < 0)
+		return -1;
+	cp->sel = xmalloc((cp->nfolders + 1) * sizeof(*cp->sel));
+	for (size_t i = 0; i < cp->nfolders; i++)
+		if (!(cp->folders[i].attrs & F_NOSELECT))
+			cp->sel[cp->nsel++] = i;
+	return 0;
+}
+
+/*
+ * lanes_for: how many lanes the mailbox gets; with more than one, the
+ * shared counters move to memory the lanes' processes share.
+ */
+static int lanes_for(struct cp *cp, long long messages)
+{
+	const struct copy_opts *o = cp->o;
+	/* A lane costs a login and a process on both servers, about what
+	 * copying some dozens of messages costs them: small mailboxes get
+	 * fewer lanes (one more per lane_messages). */
+	int lanes = o->lanes;
+	long long per = o->lane_messages > 0 ? o->lane_messages : 200;
+
+	if (messages >= 0 && messages / per + 1 < lanes)
+		lanes = (int)(messages / per) + 1;
+	if (lanes > 1 && cp->nsel > 1 && o->store_path && !(o->stop && *o->stop)) {
+		void *m = mmap(NULL, sizeof(struct lane_shared), PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (m != MAP_FAILED) {
+			cp->sh = m;
+			memset(cp->sh, 0, sizeof(*cp->sh));
+		}
+	}
+	return lanes;
+}
+
 int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 {
 	struct cp cp;
@@ -528,44 +630,12 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 	cp_init(&cp, o, r);
 	memset(&local, 0, sizeof(local));
 	cp.sh = &local;
-	if (open_sides(&cp) < 0)
-		goto out;
-	if (!(imap_caps(cp.dst) & IMAP_CAP_UIDPLUS)) {
-		cperr(&cp, "target: the server lacks UIDPLUS (RFC 4315), needed for the journal");
-		goto out;
-	}
 	long long messages = -1, bytes = -1;
 
-	if (list_both(&cp, &src_subs, &nsrc_subs, &messages, &bytes) < 0)
+	if (open_sides(&cp) < 0 || setup_mailbox(&cp, &src_subs, &nsrc_subs, &messages, &bytes) < 0)
 		goto out;
-	if (cp.src_sep == 0)
-		cp.src_sep = '/';
-	if (cp.dst_sep == 0)
-		cp.dst_sep = cp.src_sep;
-	qsort(cp.folders, cp.nfolders, sizeof(*cp.folders), cmp_folder);
-	if (map_folders(&cp) < 0 || setup_target(&cp, src_subs, nsrc_subs) < 0)
-		goto out;
-	cp.sel = xmalloc((cp.nfolders + 1) * sizeof(*cp.sel));
-	for (size_t i = 0; i < cp.nfolders; i++)
-		if (!(cp.folders[i].attrs & F_NOSELECT))
-			cp.sel[cp.nsel++] = i;
-	/* A lane costs a login and a process on both servers, about what
-	 * copying some dozens of messages costs them: small mailboxes get
-	 * fewer lanes (one more per lane_messages). */
-	int lanes = o->lanes;
-	long long per = o->lane_messages > 0 ? o->lane_messages : 200;
+	int lanes = lanes_for(&cp, messages);
 
-	if (messages >= 0 && messages / per + 1 < lanes)
-		lanes = (int)(messages / per) + 1;
-	if (lanes > 1 && cp.nsel > 1 && o->store_path && !(o->stop && *o->stop)) {
-		void *m = mmap(NULL, sizeof(struct lane_shared), PROT_READ | PROT_WRITE,
-			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-		if (m != MAP_FAILED) {
-			cp.sh = m;
-			memset(cp.sh, 0, sizeof(*cp.sh));
-		}
-	}
 	cp.sh->folders_total = (long long)cp.nsel;
 	cp.sh->msgs_total = messages > 0 ? messages : 0;
 	cp.sh->bytes_total = bytes > 0 ? bytes : 0;

@@ -1,5 +1,3 @@
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,168 +20,86 @@ struct list_ctx {
 	long long bytes;    /* with STATUS=SIZE: their bytes, or -1 */
 };
 
-/*
- * status_counts: add MESSAGES and SIZE of a STATUS response to LC. The
- * attribute list is the last parenthesis of the line: the mailbox name
- * comes before it. A count that is not a number is ignored (the total
- * is only for the progress report).
- */
-static void status_counts(struct list_ctx *lc, const char *text, size_t len)
-{
-	const char *p = memrchr(text, '(', len), *end = text + len;
-
-	while (p && p < end && *p != ')') {
-		const char *a = ++p;
-
-		while (p < end && *p != ' ' && *p != ')')
-			p++;
-		size_t al = (size_t)(p - a);
-
-		if (p >= end || *p != ' ')
-			break;
-		const char *d = ++p;
-		long long v = 0;
-
-		while (p < end && *p >= '0' && *p <= '9' && v < (1LL << 50))
-			v = v * 10 + (*p++ - '0');
-		if (p == d)
-			break;
-		if (imap_atom_eq(a, al, "MESSAGES") && lc->messages >= 0)
-			lc->messages += v;
-		else if (imap_atom_eq(a, al, "SIZE") && lc->bytes >= 0)
-			lc->bytes += v;
-	}
-}
-
-static int list_untagged(void *ctx, const char *text, size_t len)
+/* list_count: a folder's counts (the total is only for the progress report). */
+static int list_count(void *ctx, unsigned long long msgs, unsigned long long bytes)
 {
 	struct list_ctx *lc = ctx;
-	struct imap_tok t;
-	const char *a;
-	size_t al, nl;
-	char sepbuf[8], name[NAME_MAX_LEN];
-	int nil;
-	unsigned attrs = 0;
-	int lsub;
+	const unsigned long long most = 1ULL << 50; /* a sum of them cannot overflow */
 
-	imap_tok_init(&t, text, len);
-	if (imap_tok_atom(&t, &a, &al) < 0)
-		return 0;
-	if (imap_atom_eq(a, al, "STATUS")) {
-		status_counts(lc, text, len);
-		return 0;
-	}
-	lsub = imap_atom_eq(a, al, "LSUB");
-	if (!lsub && !imap_atom_eq(a, al, "LIST"))
-		return 0;
-	if (imap_tok_sp(&t) < 0 || imap_tok_char(&t, '(') < 0)
-		goto bad;
-	while (imap_tok_peek(&t) != ')') {
-		if (imap_tok_atom(&t, &a, &al) < 0)
-			goto bad;
-		if (imap_atom_eq(a, al, "\\Noselect"))
-			attrs |= F_NOSELECT;
-		else if (imap_atom_eq(a, al, "\\NonExistent"))
-			attrs |= F_NOSELECT | F_NONEXISTENT;
-		else if (imap_atom_eq(a, al, "\\Sent"))
-			attrs |= F_SENT;
-		else if (imap_atom_eq(a, al, "\\Drafts"))
-			attrs |= F_DRAFTS;
-		else if (imap_atom_eq(a, al, "\\Trash"))
-			attrs |= F_TRASH;
-		else if (imap_atom_eq(a, al, "\\Junk"))
-			attrs |= F_JUNK;
-		else if (imap_atom_eq(a, al, "\\Archive"))
-			attrs |= F_ARCHIVE;
-		if (imap_tok_peek(&t) == ' ')
-			imap_tok_sp(&t);
-	}
-	imap_tok_char(&t, ')');
-	if (imap_tok_sp(&t) < 0 || imap_tok_string(&t, sepbuf, sizeof(sepbuf), &nl, &nil) < 0 ||
-	    imap_tok_sp(&t) < 0 || imap_tok_string(&t, name, sizeof(name), &nl, &nil) < 0 ||
-	    nil || nl != strlen(name))
-		goto bad;
-	if (!nil && sepbuf[0] && lc->sep)
-		*lc->sep = sepbuf[0];
-	if (name[0] == '\0')
+	lc->messages += (long long)(msgs < most ? msgs : most);
+	lc->bytes += (long long)(bytes < most ? bytes : most);
+	return 0;
+}
+
+static int list_folder(void *ctx, const struct drv_folder *df)
+{
+	struct list_ctx *lc = ctx;
+
+	if (df->sep && lc->sep)
+		*lc->sep = df->sep;
+	if (df->name[0] == '\0')
 		return 0; /* LIST "" "": the separator only */
-	if (lsub) {
+	if (df->subscribed) {
 		*lc->subs = xrealloc(*lc->subs, (*lc->nsubs + 1) * sizeof(char *));
-		(*lc->subs)[(*lc->nsubs)++] = xstrdup(name);
+		(*lc->subs)[(*lc->nsubs)++] = xstrdup(df->name);
 		return 0;
 	}
-	if (strcasecmp(name, "INBOX") == 0)
-		strcpy(name, "INBOX");
 	*lc->f = xrealloc(*lc->f, (*lc->n + 1) * sizeof(**lc->f));
 	struct folder *f = &(*lc->f)[(*lc->n)++];
 
 	memset(f, 0, sizeof(*f));
-	f->name = xstrdup(name);
-	f->attrs = attrs;
+	f->name = xstrdup(strcasecmp(df->name, "INBOX") == 0 ? "INBOX" : df->name);
+	f->attrs = df->attrs;
 	return 0;
-bad:
-	return cperr(lc->cp, "malformed LIST response: %.100s", text);
 }
 
 /*
- * wait_all: wait for TAGS[0..N) in order; the first that is not OK fails
- * with WHAT and its text. Commands sent together so that one round trip
+ * wait_all: wait for OPS[0..N) of D in order; the first that is not OK
+ * fails with WHAT and its text. Sent together so that one round trip
  * serves them all.
  */
-static int wait_all(struct cp *cp, struct imap_conn *c, const unsigned *tags, size_t n,
+static int wait_all(struct cp *cp, struct drv *d, const unsigned *ops, size_t n,
 		    char *const *what)
 {
 	for (size_t i = 0; i < n; i++) {
-		enum imap_status st;
-		const char *text;
+		struct drv_result res;
 
-		if (imap_wait(c, tags[i], &st, &text) < 0)
-			return conn_fail(cp, c);
-		if (st != IMAP_OK)
-			return cperr(cp, "%s: %s", what[i], text);
+		if (ops[i] == 0 || d->ops->wait(d, ops[i], &res) < 0)
+			return cp->err[0] ? -1 : drv_fail(cp, d);
+		if (res.status != DRV_OK)
+			return cperr(cp, "%s: %s", what[i], res.text);
 	}
 	return 0;
 }
 
-/* list_start: LIST "" "" (the separator), LIST "" "*" and LSUB, pipelined. */
-static void list_start(struct imap_conn *c, struct list_ctx *lc, struct imap_handler *h,
-		       unsigned tags[3], int want_status)
+/* list_start: the folders and subscriptions of D (with their counts: WANT_STATUS). */
+static unsigned list_start(struct drv *d, struct list_ctx *lc, int want_status)
 {
-	h->untagged = list_untagged;
-	h->ctx = lc;
-	imap_set_handler(c, h);
-	unsigned caps = imap_caps(c);
-	int ext = (caps & IMAP_CAP_LIST_EXTENDED) != 0;
-	const char *su = ext && (caps & IMAP_CAP_SPECIAL_USE) ? "SPECIAL-USE" : "";
-	/* The size of the mailbox, to decide how many lanes it is worth. */
-	const char *status = !want_status || !ext || !(caps & IMAP_CAP_LIST_STATUS) ? ""
-			     : caps & IMAP_CAP_STATUS_SIZE ? "STATUS (MESSAGES SIZE)"
-							    : "STATUS (MESSAGES)";
+	struct drv_cb cb = {.ctx = lc, .folder = list_folder, .count = list_count};
 
-	lc->messages = *status ? 0 : -1;
-	lc->bytes = caps & IMAP_CAP_STATUS_SIZE && *status ? 0 : -1;
-	tags[0] = imap_cmd(c, "LIST \"\" \"\"");
-	if (*su || *status)
-		tags[1] = imap_cmd(c, "LIST \"\" \"*\" RETURN (%s%s%s)", su, *su && *status ? " " : "",
-				   status);
-	else
-		tags[1] = imap_cmd(c, "LIST \"\" \"*\"");
-	tags[2] = imap_cmd(c, "LSUB \"\" \"*\"");
+	lc->messages = lc->bytes = 0;
+	return d->ops->list(d, DRV_LIST_SUBS | (want_status ? DRV_LIST_COUNTS : 0), &cb);
 }
 
-static int list_finish(struct cp *cp, struct imap_conn *c, const unsigned tags[3])
+static int list_finish(struct cp *cp, struct drv *d, unsigned op, struct list_ctx *lc)
 {
-	static char *const what[] = {"LIST", "LIST", "LSUB"};
-	int r = wait_all(cp, c, tags, 3, what);
+	struct drv_result res;
 
-	imap_set_handler(c, NULL);
-	return r < 0 || cp->err[0] ? -1 : 0;
+	if (op == 0 || d->ops->wait(d, op, &res) < 0)
+		return cp->err[0] ? -1 : drv_fail(cp, d);
+	if (res.status != DRV_OK)
+		return cperr(cp, "%s: %s", res.step == 2 ? "LSUB" : "LIST", res.text);
+	if (!(res.counted & DRV_COUNT_MESSAGES))
+		lc->messages = -1;
+	if (!(res.counted & DRV_COUNT_BYTES))
+		lc->bytes = -1;
+	return cp->err[0] ? -1 : 0;
 }
 
 /*
  * list_both: the folders and subscriptions of both sides, in one round
  * trip; *messages_r and *bytes_r: the source's message count and size
- * (LIST-STATUS, STATUS=SIZE), or -1.
+ * (when its store can tell them cheaply), or -1.
  */
 int list_both(struct cp *cp, char ***src_subs, size_t *nsrc_subs, long long *messages_r,
 		     long long *bytes_r)
@@ -192,18 +108,15 @@ int list_both(struct cp *cp, char ***src_subs, size_t *nsrc_subs, long long *mes
 			      .subs = src_subs, .nsubs = nsrc_subs};
 	struct list_ctx ld = {.cp = cp, .f = &cp->dst_folders, .n = &cp->ndst_folders,
 			      .sep = &cp->dst_sep, .subs = &cp->dst_subs, .nsubs = &cp->ndst_subs};
-	struct imap_handler hs, hd;
-	unsigned ts[3], td[3];
+	unsigned os = list_start(cp->sdrv, &ls, 1), od = list_start(cp->ddrv, &ld, 0);
 
-	list_start(cp->src, &ls, &hs, ts, 1);
-	list_start(cp->dst, &ld, &hd, td, 0);
-	if (imap_flush(cp->src) < 0)
-		return conn_fail(cp, cp->src);
-	if (imap_flush(cp->dst) < 0)
-		return conn_fail(cp, cp->dst);
-	int r = list_finish(cp, cp->src, ts);
+	if (cp->sdrv->ops->flush(cp->sdrv) < 0)
+		return drv_fail(cp, cp->sdrv);
+	if (cp->ddrv->ops->flush(cp->ddrv) < 0)
+		return drv_fail(cp, cp->ddrv);
+	int r = list_finish(cp, cp->sdrv, os, &ls);
 
-	if (list_finish(cp, cp->dst, td) < 0)
+	if (list_finish(cp, cp->ddrv, od, &ld) < 0)
 		r = -1;
 	*messages_r = ls.messages;
 	*bytes_r = ls.bytes;
@@ -319,7 +232,7 @@ int setup_target(struct cp *cp, char **subs, size_t nsubs)
 
 		if ((f->attrs & F_NOSELECT) || strcmp(f->dst, "INBOX") == 0 || dst_has(cp, f->dst))
 			continue;
-		tags[n] = imap_cmd(cp->dst, "CREATE %s", imap_q(cp->dst, f->dst));
+		tags[n] = cp->ddrv->ops->create(cp->ddrv, f->dst);
 		what[n++] = xasprintf("CREATE %s", f->dst);
 	}
 	for (size_t i = 0; i < nsubs; i++) {
@@ -333,12 +246,12 @@ int setup_target(struct cp *cp, char **subs, size_t nsubs)
 			if (strcmp(cp->dst_subs[k], d) == 0)
 				have = 1;
 		if (!have) {
-			tags[n] = imap_cmd(cp->dst, "SUBSCRIBE %s", imap_q(cp->dst, d));
+			tags[n] = cp->ddrv->ops->subscribe(cp->ddrv, d);
 			what[n++] = xasprintf("SUBSCRIBE %s", d);
 		}
 		free(d);
 	}
-	r = wait_all(cp, cp->dst, tags, n, what);
+	r = wait_all(cp, cp->ddrv, tags, n, what);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		if (strncmp(what[i], "CREATE ", 7) == 0)
 			log_info("%s: created folder=%s", cp->o->mailbox_key, what[i] + 7);
@@ -356,16 +269,10 @@ int verify_folders(struct cp *cp, char **subs, size_t nsubs)
 	size_t ndf = 0, nds = 0;
 	char **ds = NULL, sep = 0;
 	struct list_ctx lc = {.cp = cp, .f = &df, .n = &ndf, .sep = &sep, .subs = &ds, .nsubs = &nds};
-	struct imap_handler h;
-	unsigned tags[3];
 	int diffs = 0, r = -1;
+	unsigned op = list_start(cp->ddrv, &lc, 0);
 
-	list_start(cp->dst, &lc, &h, tags, 0);
-	if (imap_flush(cp->dst) < 0) {
-		conn_fail(cp, cp->dst);
-		goto out;
-	}
-	if (list_finish(cp, cp->dst, tags) < 0)
+	if (list_finish(cp, cp->ddrv, op, &lc) < 0)
 		goto out;
 	for (size_t i = 0; i < cp->nfolders; i++) {
 		const struct folder *f = &cp->folders[i];

@@ -4,11 +4,12 @@
  * the messages of the folder being copied, and small helpers for all of
  * them.
  *
- * The pieces, one header each:
- *   copy_folders.h  LIST both sides, map source folders to target names,
+ * Each side is a driver (driver.h; drv_imap.c for an IMAP account): the
+ * engine knows no protocol. The pieces, one header each:
+ *   copy_folders.h  list both sides, map source folders to target names,
  *                   create folders and subscriptions on the target
- *   copy_open.h     open a folder: EXAMINE + metadata on the source,
- *                   SELECT on the target, both pipelined
+ *   copy_open.h     open a folder: with its metadata on the source, for
+ *                   writing on the target, both pipelined
  *   copy_journal.h  the journal (which source UID is which target UID),
  *                   UIDVALIDITY changes, and messages found on the target
  *   copy_stream.h   the FETCH -> MULTIAPPEND pipeline and its journalling
@@ -28,18 +29,18 @@
 #include <openssl/evp.h>
 
 #include "copy.h"
+#include "driver.h"
 
-#define NAME_MAX_LEN 1024
 #define UIDSET_MAX 4000 /* characters of a UID set in one command */
 
-/* Special-use attributes (RFC 6154) we map; \All and \Flagged are virtual. */
-#define F_NOSELECT 0x01
-#define F_NONEXISTENT 0x02
-#define F_SENT 0x10
-#define F_DRAFTS 0x20
-#define F_TRASH 0x40
-#define F_JUNK 0x80
-#define F_ARCHIVE 0x100
+/* Folder attributes: the drivers' (special-use ones we map; \All and \Flagged are virtual). */
+#define F_NOSELECT DRV_F_NOSELECT
+#define F_NONEXISTENT DRV_F_NONEXISTENT
+#define F_SENT DRV_F_SENT
+#define F_DRAFTS DRV_F_DRAFTS
+#define F_TRASH DRV_F_TRASH
+#define F_JUNK DRV_F_JUNK
+#define F_ARCHIVE DRV_F_ARCHIVE
 #define F_SPECIAL (F_SENT | F_DRAFTS | F_TRASH | F_JUNK | F_ARCHIVE)
 
 struct folder {
@@ -49,6 +50,14 @@ struct folder {
 	int subscribed;
 };
 
+/* Where a source message stands in this run. */
+enum msg_state {
+	MSG_TO_COPY,	/* not on the target as far as we know */
+	MSG_JOURNALLED, /* copied by an earlier run (the journal says so) */
+	MSG_COPIED,	/* appended by this run and journalled */
+	MSG_FOUND	/* on the target by an interrupted run, found by hash */
+};
+
 struct msg {
 	unsigned long long uid, dst_uid;
 	unsigned seq;
@@ -56,44 +65,28 @@ struct msg {
 	char *flags;
 	char date[40];
 	unsigned char sha[32];
-	int state; /* 0 to copy, 1 journalled, 2 copied now, 3 found on the target */
+	enum msg_state state;
 	int got;   /* its body arrived in this FETCH round */
 };
 
-/* What a SELECT or EXAMINE tells: counted and coded untagged responses. */
-struct sel_ctx {
-	unsigned long long exists;
-	char **permflags; /* NULL: not wanted; else gets a copy (owner frees) */
-	int expunge;
-};
-
-struct uv_ctx {
-	struct sel_ctx sel;
-	unsigned long long uidvalidity;
-};
-
 /*
- * A source folder opened ahead: EXAMINE and the metadata listing are
+ * A source folder opened ahead (the driver's open with its metadata),
  * sent while the target still works on the previous folder, so the
  * source's round trips leave the critical path.
  */
 struct src_open {
 	const struct folder *f;
-	unsigned exam_tag, fetch_tag;
-	struct uv_ctx uv;
+	unsigned op;
 	struct msg *msgs;
 	size_t n, cap;
 	int active;
 	struct cp *cp;
-	struct imap_handler h;
 };
 
-/* A target folder being selected (sent behind the previous folder's read-back). */
+/* A target folder being opened (sent behind the previous folder's read-back). */
 struct dst_open {
 	const struct folder *f;
-	unsigned tag;
-	struct uv_ctx uv;
-	char *permflags; /* of the SELECT: the target's PERMANENTFLAGS, or NULL */
+	unsigned op;
 	int active;
 };
 
@@ -130,7 +123,7 @@ struct batch {
 struct cp {
 	const struct copy_opts *o;
 	struct copy_result *r;
-	struct imap_conn *src, *dst;
+	struct drv *sdrv, *ddrv; /* the two sides (driver.h) */
 	char src_sep, dst_sep;
 	struct folder *folders;
 	size_t nfolders;
@@ -158,18 +151,12 @@ struct cp {
 	int stopping;
 	char err[1024];
 	size_t ndiffs; /* verification differences found by this process */
-	/* hash_fetch */
-	int (*hash_fn)(struct cp *, unsigned long long uid, const unsigned char *sha,
-		       unsigned long long size);
-	int hash_streamed;
-	unsigned long long hash_size;
 	struct lane_shared *sh;
 	size_t *sel; /* indexes of the selectable folders, in copy order */
 	size_t nsel;
 	/* pipelining (see copy_folder) */
 	struct src_open so;
 	struct dst_open dso;
-	struct imap_handler dst_h;
 	EVP_MD_CTX *vmd;	/* read-back hashing, apart from the streaming one */
 	int rb_streaming;
 	unsigned long long rb_size;
@@ -177,7 +164,6 @@ struct cp {
 	size_t nrb, rb_cap;
 	unsigned *rb_tags;
 	size_t nrb_tags;
-	struct scan_ctx *scan_into; /* a pipelined target listing, or NULL */
 };
 
 struct dst_msg {
@@ -204,10 +190,10 @@ int cperr(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 
  * Unlike cperr it does not stop the lane: every difference is reported.
  */
 void cp_diff(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* conn_fail: cperr with the connection's own error. */
-int conn_fail(struct cp *cp, struct imap_conn *c);
-/* code_number: the number of "[WORD n]" anywhere in TEXT; 0, or -1 if absent. */
-int code_number(const char *text, const char *word, unsigned long long *n_r);
+/* drv_fail: cperr with the driver's own error. */
+int drv_fail(struct cp *cp, struct drv *d);
+/* close_src: the source's driver (and its connection). */
+void close_src(struct cp *cp);
 void free_folders(struct folder *f, size_t n);
 /* free_msgs: cp->msgs and their flags. */
 void free_msgs(struct cp *cp);
@@ -219,7 +205,7 @@ int cmp_ull(const void *a, const void *b);
 size_t uidsets(unsigned long long *uids, size_t n, char ***sets_r);
 void free_sets(char **sets, size_t n);
 /* scan_add: one message of a target listing (FLAGS and INTERNALDATE when given). */
-void scan_add(struct scan_ctx *s, const struct imap_fetch *fi);
+void scan_add(struct scan_ctx *s, const struct drv_meta *m);
 /* scan_free: a target listing's entries and their flags. */
 void scan_free(struct scan_ctx *s);
 /* hex: SHA as 64 lower-case hex digits. */

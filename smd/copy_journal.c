@@ -13,68 +13,72 @@
 
 /* ------------------------------------------------------------ hashing */
 
-static int hash_literal(void *ctx, const char *text, size_t len, uint64_t size)
-{
-	struct cp *cp = ctx;
+/* hash_fn: the SHA-256 of the body of UID, for the caller of hash_fetch. */
+typedef int hash_fn(void *ctx, unsigned long long uid, const unsigned char *sha);
 
-	(void)len;
-	if (strcasestr(text, "BODY[] {") == NULL)
-		return IMAP_LIT_INLINE;
-	EVP_DigestInit_ex(cp->md, EVP_sha256(), NULL);
-	cp->hash_streamed = 1;
-	cp->hash_size = size;
-	return IMAP_LIT_STREAM;
+/* One hash_fetch: the callbacks' context. */
+struct hash_job {
+	struct cp *cp;
+	hash_fn *fn;
+	void *ctx;
+	int streamed; /* a body was announced and is being hashed */
+};
+
+static int hash_body(void *ctx, const struct drv_body *b)
+{
+	struct hash_job *j = ctx;
+
+	(void)b;
+	EVP_DigestInit_ex(j->cp->md, EVP_sha256(), NULL);
+	j->streamed = 1;
+	return 0;
 }
 
 static int hash_data(void *ctx, const char *d, size_t n, int end)
 {
-	struct cp *cp = ctx;
+	struct hash_job *j = ctx;
 
-	EVP_DigestUpdate(cp->md, d, n);
+	EVP_DigestUpdate(j->cp->md, d, n);
 	(void)end;
 	return 0;
 }
 
-static int hash_untagged(void *ctx, const char *text, size_t len)
+/* hash_meta: a body's FETCH response is complete. */
+static int hash_meta(void *ctx, const struct drv_meta *m)
 {
-	struct cp *cp = ctx;
-	struct imap_fetch fi;
-	int r = imap_fetch_parse(text, len, &fi);
+	struct hash_job *j = ctx;
 
-	if (r < 0)
-		return cperr(cp, "malformed FETCH response: %.100s", text);
-	if (r == 0 || !fi.has_body)
-		return 0;
-	if (!cp->hash_streamed || !fi.has_uid)
-		return cperr(cp, "FETCH response without UID or body: %.100s", text);
+	if (!j->streamed || m->uid == 0)
+		return cperr(j->cp, "FETCH response without UID or body (seq %llu)", m->seq);
 	unsigned char sha[32];
 	unsigned int sl;
 
-	EVP_DigestFinal_ex(cp->md, sha, &sl);
-	cp->hash_streamed = 0;
-	return cp->hash_fn(cp, fi.uid, sha, cp->hash_size);
+	EVP_DigestFinal_ex(j->cp->md, sha, &sl);
+	j->streamed = 0;
+	return j->fn(j->ctx, m->uid, sha);
 }
 
-/* hash_fetch: SHA-256 of the bodies of UIDS on C, through cp->hash_fn. */
-static int hash_fetch(struct cp *cp, struct imap_conn *c, unsigned long long *uids, size_t n,
-		      int (*fn)(struct cp *, unsigned long long, const unsigned char *,
-				unsigned long long))
+/* hash_fetch: SHA-256 of the bodies of UIDS on D, each through FN with CTX. */
+static int hash_fetch(struct cp *cp, struct drv *d, unsigned long long *uids, size_t n,
+		      hash_fn *fn, void *ctx)
 {
-	struct imap_handler h = {hash_untagged, hash_literal, hash_data, cp};
+	struct hash_job j = {.cp = cp, .fn = fn, .ctx = ctx};
+	struct drv_cb cb = {.ctx = &j, .meta = hash_meta, .body = hash_body, .data = hash_data};
 	char **sets;
 	size_t nsets = uidsets(uids, n, &sets);
 	int r = 0;
 
-	cp->hash_fn = fn;
-	cp->hash_streamed = 0;
-	imap_set_handler(c, &h);
-	for (size_t i = 0; i < nsets && r == 0; i++)
-		r = imap_simple(c, "UID FETCH %s (UID BODY.PEEK[])", sets[i]);
-	imap_set_handler(c, NULL);
+	for (size_t i = 0; i < nsets && r == 0; i++) {
+		unsigned op = d->ops->fetch(d, sets[i], DRV_FETCH_BODY, &cb);
+		struct drv_result res;
+
+		if (op == 0 || d->ops->wait(d, op, &res) < 0)
+			r = cp->err[0] ? -1 : drv_fail(cp, d);
+		else if (res.status != DRV_OK)
+			r = cperr(cp, "UID FETCH (hashing): %s", res.text);
+	}
 	free_sets(sets, nsets);
-	if (r < 0)
-		return cp->err[0] ? -1 : conn_fail(cp, c);
-	return cp->err[0] ? -1 : 0;
+	return r < 0 || cp->err[0] ? -1 : 0;
 }
 
 /* ------------------------------------------------------------ journal */
@@ -90,7 +94,7 @@ int load_row(void *ctx, const struct smd_map_row *row)
 	if (l->i < cp->nmsgs && cp->msgs[l->i].uid == row->src_uid) {
 		struct msg *m = &cp->msgs[l->i];
 
-		m->state = 1;
+		m->state = MSG_JOURNALLED;
 		m->dst_uid = row->dst_uid;
 		memcpy(m->sha, row->sha256, 32);
 	}
@@ -104,6 +108,7 @@ struct oldrow {
 };
 
 struct remap_ctx {
+	struct cp *cp;
 	struct oldrow *rows;
 	size_t n;
 };
@@ -118,8 +123,6 @@ static int collect_row(void *ctx, const struct smd_map_row *row)
 	rc->n++;
 	return 0;
 }
-
-static struct remap_ctx *g_remap; /* for remap_hash (hash_fn has no spare context) */
 
 struct msg *find_uid(struct cp *cp, unsigned long long uid)
 {
@@ -136,20 +139,19 @@ struct msg *find_uid(struct cp *cp, unsigned long long uid)
 	return lo < cp->nmsgs && cp->msgs[lo].uid == uid ? &cp->msgs[lo] : NULL;
 }
 
-static int remap_hash(struct cp *cp, unsigned long long uid, const unsigned char *sha,
-		      unsigned long long size)
+static int remap_hash(void *ctx, unsigned long long uid, const unsigned char *sha)
 {
-	struct msg *m = find_uid(cp, uid);
+	struct remap_ctx *rc = ctx;
+	struct msg *m = find_uid(rc->cp, uid);
 
 	if (m == NULL)
 		return 0;
-	for (size_t i = 0; i < g_remap->n; i++)
-		if (!g_remap->rows[i].used && memcmp(g_remap->rows[i].row.sha256, sha, 32) == 0) {
-			g_remap->rows[i].used = 1;
-			m->state = 1;
-			m->dst_uid = g_remap->rows[i].row.dst_uid;
+	for (size_t i = 0; i < rc->n; i++)
+		if (!rc->rows[i].used && memcmp(rc->rows[i].row.sha256, sha, 32) == 0) {
+			rc->rows[i].used = 1;
+			m->state = MSG_JOURNALLED;
+			m->dst_uid = rc->rows[i].row.dst_uid;
 			memcpy(m->sha, sha, 32);
-			(void)size;
 			return 0;
 		}
 	return 0;
@@ -162,7 +164,7 @@ static int remap_hash(struct cp *cp, unsigned long long uid, const unsigned char
  */
 int remap_uidvalidity(struct cp *cp, const char *key)
 {
-	struct remap_ctx rc = {0};
+	struct remap_ctx rc = {.cp = cp};
 	int r;
 
 	if (store_smd_map_each(cp->o->store, key, cp->f->name, collect_row, &rc) < 0)
@@ -174,9 +176,7 @@ int remap_uidvalidity(struct cp *cp, const char *key)
 
 	for (size_t i = 0; i < cp->nmsgs; i++)
 		uids[i] = cp->msgs[i].uid;
-	g_remap = &rc;
-	r = cp->nmsgs ? hash_fetch(cp, cp->src, uids, cp->nmsgs, remap_hash) : 0;
-	g_remap = NULL;
+	r = cp->nmsgs ? hash_fetch(cp, cp->sdrv, uids, cp->nmsgs, remap_hash, &rc) : 0;
 	free(uids);
 	free(rc.rows);
 	if (r < 0)
@@ -186,7 +186,7 @@ int remap_uidvalidity(struct cp *cp, const char *key)
 	if (store_begin(s) < 0 || store_smd_map_clear(s, key, cp->f->name) < 0)
 		goto dberr;
 	for (size_t i = 0; i < cp->nmsgs; i++)
-		if (cp->msgs[i].state == 1) {
+		if (cp->msgs[i].state == MSG_JOURNALLED) {
 			struct smd_map_row row = {.src_uid = cp->msgs[i].uid,
 						  .dst_uid = cp->msgs[i].dst_uid,
 						  .size = (long long)cp->msgs[i].size};
@@ -206,38 +206,28 @@ dberr:
 
 /* ------------------------------------------------------------ target scan */
 
-static struct scan_ctx *g_scan;
-
-static int scan_untagged(void *ctx, const char *text, size_t len)
+int scan_meta(void *ctx, const struct drv_meta *m)
 {
-	struct scan_ctx *s = ctx;
-	struct imap_fetch fi;
-	int r = imap_fetch_parse(text, len, &fi);
-
-	if (r < 0)
-		return cperr(s->cp, "malformed FETCH response: %.100s", text);
-	if (r == 0)
-		return 0;
-	if (!fi.has_uid || !fi.has_size)
-		return 0; /* an unsolicited FLAGS update */
-	scan_add(s, &fi);
+	scan_add(ctx, m);
 	return 0;
 }
 
 int scan_target(struct cp *cp, struct scan_ctx *s, unsigned long long exists)
 {
-	struct imap_handler h = {.untagged = scan_untagged, .ctx = s};
+	struct drv *d = cp->ddrv;
+	struct drv_cb cb = {.ctx = s, .meta = scan_meta};
+	struct drv_result res;
 
 	s->cp = cp;
 	if (exists == 0)
 		return 0;
-	imap_set_handler(cp->dst, &h);
 	/* FLAGS too: sync_flags brings over what changed on the source since. */
-	int r = imap_simple(cp->dst, "UID FETCH 1:* (UID RFC822.SIZE FLAGS)");
+	unsigned op = d->ops->fetch(d, "1:*", DRV_FETCH_SIZE | DRV_FETCH_FLAGS, &cb);
 
-	imap_set_handler(cp->dst, NULL);
-	if (r < 0)
-		return cp->err[0] ? -1 : conn_fail(cp, cp->dst);
+	if (op == 0 || d->ops->wait(d, op, &res) < 0)
+		return cp->err[0] ? -1 : drv_fail(cp, d);
+	if (res.status != DRV_OK)
+		return cperr(cp, "UID FETCH in %s: %s", cp->f->dst, res.text);
 	if (s->n)
 		qsort(s->m, s->n, sizeof(*s->m), cmp_dst);
 	return cp->err[0] ? -1 : 0;
@@ -258,39 +248,35 @@ struct dst_msg *scan_find(struct scan_ctx *s, unsigned long long uid)
 	return s->n ? bsearch(&key, s->m, s->n, sizeof(*s->m), cmp_dst) : NULL;
 }
 
-static int dst_hash(struct cp *cp, unsigned long long uid, const unsigned char *sha,
-		    unsigned long long size)
+static int dst_hash(void *ctx, unsigned long long uid, const unsigned char *sha)
 {
-	struct dst_msg *d = scan_find(g_scan, uid);
+	struct dst_msg *d = scan_find(ctx, uid);
 
 	if (d) {
 		memcpy(d->sha, sha, 32);
 		d->hashed = 1;
 	}
-	(void)cp;
-	(void)size;
 	return 0;
 }
 
-static int src_match(struct cp *cp, unsigned long long uid, const unsigned char *sha,
-		     unsigned long long size)
+static int src_match(void *ctx, unsigned long long uid, const unsigned char *sha)
 {
-	struct msg *m = find_uid(cp, uid);
+	struct scan_ctx *s = ctx;
+	struct msg *m = find_uid(s->cp, uid);
 
-	if (m == NULL || m->state != 0)
+	if (m == NULL || m->state != MSG_TO_COPY)
 		return 0;
 	memcpy(m->sha, sha, 32);
-	for (size_t i = 0; i < g_scan->n; i++) {
-		struct dst_msg *d = &g_scan->m[i];
+	for (size_t i = 0; i < s->n; i++) {
+		struct dst_msg *d = &s->m[i];
 
 		if (!d->known && !d->matched && d->hashed && memcmp(d->sha, sha, 32) == 0) {
 			d->matched = 1;
-			m->state = 3;
+			m->state = MSG_FOUND;
 			m->dst_uid = d->uid;
 			break;
 		}
 	}
-	(void)size;
 	return 0;
 }
 
@@ -310,7 +296,7 @@ int find_orphans(struct cp *cp, struct scan_ctx *s, const char *key)
 		if (s->m[i].known)
 			continue;
 		for (size_t k = 0; k < cp->nmsgs; k++)
-			if (cp->msgs[k].state == 0 && cp->msgs[k].size == s->m[i].size) {
+			if (cp->msgs[k].state == MSG_TO_COPY && cp->msgs[k].size == s->m[i].size) {
 				duids[nd++] = s->m[i].uid;
 				break;
 			}
@@ -318,7 +304,7 @@ int find_orphans(struct cp *cp, struct scan_ctx *s, const char *key)
 	if (nd == 0)
 		goto out;
 	for (size_t k = 0; k < cp->nmsgs; k++) {
-		if (cp->msgs[k].state != 0)
+		if (cp->msgs[k].state != MSG_TO_COPY)
 			continue;
 		for (size_t i = 0; i < s->n; i++)
 			if (!s->m[i].known && s->m[i].size == cp->msgs[k].size) {
@@ -326,15 +312,12 @@ int find_orphans(struct cp *cp, struct scan_ctx *s, const char *key)
 				break;
 			}
 	}
-	g_scan = s;
-	if (hash_fetch(cp, cp->dst, duids, nd, dst_hash) < 0 ||
-	    hash_fetch(cp, cp->src, suids, ns, src_match) < 0) {
-		g_scan = NULL;
+	if (hash_fetch(cp, cp->ddrv, duids, nd, dst_hash, s) < 0 ||
+	    hash_fetch(cp, cp->sdrv, suids, ns, src_match, s) < 0) {
 		free(duids);
 		free(suids);
 		return -1;
 	}
-	g_scan = NULL;
 	size_t found = 0;
 	struct store *st = cp->o->store;
 
@@ -343,7 +326,7 @@ int find_orphans(struct cp *cp, struct scan_ctx *s, const char *key)
 	for (size_t k = 0; k < cp->nmsgs; k++) {
 		struct msg *m = &cp->msgs[k];
 
-		if (m->state != 3)
+		if (m->state != MSG_FOUND)
 			continue;
 		struct smd_map_row row = {.src_uid = m->uid, .dst_uid = m->dst_uid,
 					  .size = (long long)m->size};

@@ -20,6 +20,8 @@ int load_row(void *ctx, const struct smd_map_row *row);
 int remap_uidvalidity(struct cp *cp, const char *key);
 /* scan_target: the target folder's UIDs, sizes and flags into S, sorted by UID. */
 int scan_target(struct cp *cp, struct scan_ctx *s, unsigned long long exists);
+/* scan_meta: a drv_cb meta callback adding each message to the scan_ctx CTX. */
+int scan_meta(void *ctx, const struct drv_meta *m);
 struct dst_msg *scan_find(struct scan_ctx *s, unsigned long long uid);
 int cmp_dst(const void *a, const void *b);
 int find_orphans(struct cp *cp, struct scan_ctx *s, const char *key);

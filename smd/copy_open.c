@@ -1,67 +1,20 @@
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "copy_open.h"
 #include "xalloc.h"
 
-/* ------------------------------------------------------------ SELECT */
+/* ------------------------------------------------------------ source */
 
-
-static int sel_untagged(void *ctx, const char *text, size_t len)
+/* src_meta: one message of the listing, in sequence. */
+static int src_meta(void *ctx, const struct drv_meta *dm)
 {
-	struct sel_ctx *s = ctx;
-	unsigned long long n;
-	char *e;
+	struct src_open *so = ctx;
 
-	errno = 0;
-	n = strtoull(text, &e, 10);
-	if (e != text && strncasecmp(e, " EXISTS", 7) == 0)
-		s->exists = n;
-	else if (e != text && strncasecmp(e, " EXPUNGE", 8) == 0)
-		s->expunge = 1;
-	const char *p = strcasestr(text, "[PERMANENTFLAGS (");
-
-	if (p && s->permflags) {
-		p += 17;
-		/* No fixed limit: a user with many keywords has a long list, and
-		 * a truncated one would refuse every keyword. */
-		const char *q = memchr(p, ')', len - (size_t)(p - text));
-
-		if (q) {
-			free(*s->permflags);
-			*s->permflags = xstrndup(p, (size_t)(q - p));
-		}
-	}
-	return 0;
-}
-
-
-int uv_untagged(void *ctx, const char *text, size_t len)
-{
-	struct uv_ctx *u = ctx;
-	unsigned long long n;
-
-	if (code_number(text, "UIDVALIDITY", &n) == 0)
-		u->uidvalidity = n;
-	return sel_untagged(&u->sel, text, len);
-}
-
-/* ------------------------------------------------------------ metadata */
-
-/* src_meta: one "* N FETCH (UID FLAGS INTERNALDATE RFC822.SIZE)". */
-static int src_meta(struct src_open *so, const struct imap_fetch *fi, const char *text)
-{
-	struct cp *cp = so->cp;
-
-	if (!fi->has_uid || !fi->has_flags || !fi->has_date || !fi->has_size)
-		return cperr(cp, "FETCH response without UID, FLAGS, INTERNALDATE or size: %.100s",
-			     text);
-	if (fi->seq != so->n + 1)
-		return cperr(cp, "FETCH response out of sequence: %.100s", text);
+	if (dm->seq != so->n + 1)
+		return cperr(so->cp, "FETCH response out of sequence: message %llu, UID %llu",
+			     dm->seq, dm->uid);
 	if (so->n == so->cap) {
 		so->cap = so->cap ? 2 * so->cap : 64;
 		so->msgs = xrealloc(so->msgs, so->cap * sizeof(*so->msgs));
@@ -69,25 +22,12 @@ static int src_meta(struct src_open *so, const struct imap_fetch *fi, const char
 	struct msg *m = &so->msgs[so->n++];
 
 	memset(m, 0, sizeof(*m));
-	m->uid = fi->uid;
-	m->seq = (unsigned)fi->seq;
-	m->size = fi->size;
-	m->flags = xstrndup(fi->flags, fi->flags_len);
-	snprintf(m->date, sizeof(m->date), "%s", fi->date);
+	m->uid = dm->uid;
+	m->seq = (unsigned)dm->seq;
+	m->size = dm->size;
+	m->flags = xstrndup(dm->flags, dm->flags_len);
+	snprintf(m->date, sizeof(m->date), "%s", dm->date);
 	return 0;
-}
-
-static int src_open_untagged(void *ctx, const char *text, size_t len)
-{
-	struct src_open *so = ctx;
-	struct imap_fetch fi;
-	int r = imap_fetch_parse(text, len, &fi);
-
-	if (r < 0)
-		return cperr(so->cp, "malformed FETCH response: %.100s", text);
-	if (r > 0)
-		return src_meta(so, &fi, text);
-	return uv_untagged(&so->uv, text, len);
 }
 
 void src_open_free(struct src_open *so)
@@ -100,103 +40,94 @@ void src_open_free(struct src_open *so)
 	so->active = 0;
 }
 
-/*
- * src_open_start: EXAMINE F and list its messages (UID FETCH 1:* is valid
- * on an empty folder, so the listing need not wait for EXISTS).
- */
+/* src_open_start: open F read-only with its messages' metadata. */
 int src_open_start(struct cp *cp, const struct folder *f)
 {
 	struct src_open *so = &cp->so;
+	struct drv *d = cp->sdrv;
+	struct drv_cb cb = {.ctx = so, .meta = src_meta};
 
 	src_open_free(so);
-	memset(&so->uv, 0, sizeof(so->uv));
 	so->f = f;
 	so->cp = cp;
-	so->h = (struct imap_handler){.untagged = src_open_untagged, .ctx = so};
-	imap_set_handler(cp->src, &so->h);
-	so->exam_tag = imap_cmd(cp->src, "EXAMINE %s", imap_q(cp->src, f->name));
-	so->fetch_tag = imap_cmd(cp->src, "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)");
+	so->op = d->ops->open(d, f->name, DRV_OPEN_META, &cb);
 	so->active = 1;
-	if (imap_flush(cp->src) < 0)
-		return conn_fail(cp, cp->src);
+	if (so->op == 0 || d->ops->flush(d) < 0)
+		return drv_fail(cp, d);
 	return 0;
 }
 
-/* src_open_finish: collect F's EXAMINE and listing into cp->msgs. */
+/* src_open_finish: collect F's opening and listing into cp->msgs. */
 int src_open_finish(struct cp *cp, const struct folder *f)
 {
 	struct src_open *so = &cp->so;
-	enum imap_status st;
-	const char *text;
+	struct drv *d = cp->sdrv;
+	struct drv_result res;
 
 	if ((!so->active || so->f != f) && src_open_start(cp, f) < 0)
 		return -1;
 	so->active = 0;
-	if (imap_wait(cp->src, so->exam_tag, &st, &text) < 0)
-		return cp->err[0] ? -1 : conn_fail(cp, cp->src);
-	if (st != IMAP_OK)
-		return cperr(cp, "EXAMINE %s: %s %s", f->name, st == IMAP_NO ? "NO" : "BAD", text);
-	if (so->uv.uidvalidity == 0)
-		return cperr(cp, "EXAMINE %s: no UIDVALIDITY", f->name);
-	if (imap_wait(cp->src, so->fetch_tag, &st, &text) < 0)
-		return cp->err[0] ? -1 : conn_fail(cp, cp->src);
-	imap_set_handler(cp->src, NULL);
+	if (d->ops->wait(d, so->op, &res) < 0)
+		return cp->err[0] ? -1 : drv_fail(cp, d);
 	if (cp->err[0])
 		return -1;
-	if (st != IMAP_OK)
-		return cperr(cp, "UID FETCH in %s: %s", f->name, text);
+	if (res.status != DRV_OK && res.step == 0)
+		return cperr(cp, "EXAMINE %s: %s %s", f->name, res.status == DRV_NO ? "NO" : "BAD",
+			     res.text);
+	if (res.box->uidvalidity == 0)
+		return cperr(cp, "EXAMINE %s: no UIDVALIDITY", f->name);
+	if (res.status != DRV_OK)
+		return cperr(cp, "UID FETCH in %s: %s", f->name, res.text);
 	free_msgs(cp);
 	cp->msgs = so->msgs;
 	cp->nmsgs = so->n;
 	so->msgs = NULL;
 	so->n = so->cap = 0;
-	cp->src_uidvalidity = so->uv.uidvalidity;
-	cp->src_exists = so->uv.sel.exists;
-	if (so->uv.sel.expunge || cp->nmsgs != cp->src_exists)
+	cp->src_uidvalidity = res.box->uidvalidity;
+	cp->src_exists = res.box->exists;
+	if (res.box->expunged || cp->nmsgs != cp->src_exists)
 		return cperr(cp, "folder %s changed while it was read (%zu of %llu messages)",
 			     f->name, cp->nmsgs, cp->src_exists);
 	return 0;
 }
 
+/* ------------------------------------------------------------ target */
+
 /*
- * dst_open_start: SELECT F on the target. Its untagged responses reach
- * cp->dso through the target's handler (dst_untagged); anything another
- * command left pending before it is answered first, as IMAP orders them.
+ * dst_open_start: open F on the target for writing (sent, not flushed);
+ * anything another command left pending before it is answered first, as
+ * IMAP orders them.
  */
 void dst_open_start(struct cp *cp, const struct folder *f)
 {
 	struct dst_open *d = &cp->dso;
 
-	free(d->permflags);
-	memset(d, 0, sizeof(*d));
 	d->f = f;
-	d->uv.sel.permflags = &d->permflags;
-	imap_set_handler(cp->dst, &cp->dst_h);
-	d->tag = imap_cmd(cp->dst, "SELECT %s", imap_q(cp->dst, f->dst));
+	d->op = cp->ddrv->ops->open(cp->ddrv, f->dst, DRV_OPEN_WRITE | DRV_OPEN_PERMFLAGS, NULL);
 	d->active = 1;
 }
 
 int dst_open_finish(struct cp *cp, const struct folder *f, unsigned long long *exists_r)
 {
 	struct dst_open *d = &cp->dso;
-	enum imap_status st;
-	const char *text;
+	struct drv *dv = cp->ddrv;
+	struct drv_result res;
 
 	if (!d->active || d->f != f)
 		dst_open_start(cp, f);
-	if (imap_wait(cp->dst, d->tag, &st, &text) < 0)
-		return cp->err[0] ? -1 : conn_fail(cp, cp->dst);
 	d->active = 0;
+	if (d->op == 0 || dv->ops->wait(dv, d->op, &res) < 0)
+		return cp->err[0] ? -1 : drv_fail(cp, dv);
 	if (cp->err[0])
 		return -1;
-	if (st != IMAP_OK)
-		return cperr(cp, "SELECT %s: %s %s", f->dst, st == IMAP_NO ? "NO" : "BAD", text);
-	if (d->uv.uidvalidity == 0)
+	if (res.status != DRV_OK)
+		return cperr(cp, "SELECT %s: %s %s", f->dst, res.status == DRV_NO ? "NO" : "BAD",
+			     res.text);
+	if (res.box->uidvalidity == 0)
 		return cperr(cp, "SELECT %s: no UIDVALIDITY", f->dst);
-	cp->dst_uidvalidity = d->uv.uidvalidity;
-	*exists_r = d->uv.sel.exists;
+	cp->dst_uidvalidity = res.box->uidvalidity;
+	*exists_r = res.box->exists;
 	free(cp->permflags);
-	cp->permflags = d->permflags;
-	d->permflags = NULL;
+	cp->permflags = res.box->permflags ? xstrdup(res.box->permflags) : NULL;
 	return 0;
 }

@@ -1,8 +1,8 @@
 /*
- * copy_open - opening a folder on both sides, pipelined: the source's
- * EXAMINE and metadata listing (UID FLAGS INTERNALDATE RFC822.SIZE) go
- * out while the target still works on the previous folder, and the
- * target's SELECT goes out behind the previous folder's read-back.
+ * copy_open - opening a folder on both sides through their drivers,
+ * pipelined: the source's open and metadata listing (uid, flags, date,
+ * size) go out while the target still works on the previous folder, and
+ * the target's open goes out behind the previous folder's read-back.
  * The *_start calls only send; the *_finish calls collect, returning 0 or
  * -1 with the reason in cp->err.
  */
@@ -11,8 +11,6 @@
 
 #include "copy_int.h"
 
-/* uv_untagged: an untagged response of a SELECT/EXAMINE into U (EXISTS, UIDVALIDITY...). */
-int uv_untagged(void *ctx, const char *text, size_t len);
 int src_open_start(struct cp *cp, const struct folder *f);
 /* src_open_finish: F's messages into cp->msgs (sorted by UID, as listed). */
 int src_open_finish(struct cp *cp, const struct folder *f);

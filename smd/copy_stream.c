@@ -23,39 +23,18 @@
  */
 static char *target_flags(struct cp *cp, const char *flags)
 {
-	const char *p = flags;
-	size_t len = 0;
+	const char *p = flags, *end = flags + strlen(flags), *w;
+	size_t len = 0, wl;
 	char *out = xmalloc(strlen(flags) + 1);
 
 	out[0] = '\0';
-	while (*p) {
-		while (*p == ' ')
-			p++;
-		const char *w = p;
-
-		while (*p && *p != ' ')
-			p++;
-		size_t wl = (size_t)(p - w);
-
-		if (wl == 0)
-			break;
+	while (imap_word(&p, end, &w, &wl)) {
 		if (imap_atom_eq(w, wl, "\\Recent"))
 			continue; /* the server's to set, never ours */
 		if (w[0] != '\\' && !cp->any_keyword) {
-			int ok = 0;
 			const char *q = cp->permflags ? cp->permflags : "";
 
-			while (*q) {
-				while (*q == ' ')
-					q++;
-				const char *v = q;
-
-				while (*q && *q != ' ')
-					q++;
-				if ((size_t)(q - v) == wl && strncasecmp(v, w, wl) == 0)
-					ok = 1;
-			}
-			if (!ok) {
+			if (!imap_flag_in(q, strlen(q), w, wl)) {
 				cp->r->refused_keywords++;
 				log_warn("%s: folder=%s keyword=%.*s refused by the target "
 					 "(PERMANENTFLAGS)",
@@ -73,31 +52,32 @@ int sync_flags(struct cp *cp, struct scan_ctx *before)
 	unsigned *tags = xmalloc((cp->nmsgs + 1) * sizeof(*tags));
 	size_t n = 0;
 	int r = 0;
+	struct drv *d = cp->ddrv;
 
 	for (size_t i = 0; i < cp->nmsgs; i++) {
 		const struct msg *m = &cp->msgs[i];
-		struct dst_msg *d;
+		struct dst_msg *t;
 		char missing[64], extra[64];
 
-		if (m->state != 1 || (d = scan_find(before, m->dst_uid)) == NULL || d->flags == NULL ||
-		    imap_flags_diff(m->flags, strlen(m->flags), d->flags, strlen(d->flags), missing,
+		if (m->state != MSG_JOURNALLED || (t = scan_find(before, m->dst_uid)) == NULL ||
+		    t->flags == NULL ||
+		    imap_flags_diff(m->flags, strlen(m->flags), t->flags, strlen(t->flags), missing,
 				    extra, sizeof(missing)) == 0)
 			continue;
 		char *flags = target_flags(cp, m->flags);
 
-		tags[n++] = imap_cmd(cp->dst, "UID STORE %llu FLAGS.SILENT (%s)", m->dst_uid, flags);
+		tags[n++] = d->ops->store_flags(d, m->dst_uid, flags);
 		free(flags);
 	}
-	if (n && imap_flush(cp->dst) < 0)
-		r = conn_fail(cp, cp->dst);
+	if (n && d->ops->flush(d) < 0)
+		r = drv_fail(cp, d);
 	for (size_t i = 0; i < n && r == 0; i++) {
-		enum imap_status st;
-		const char *text;
+		struct drv_result res;
 
-		if (imap_wait(cp->dst, tags[i], &st, &text) < 0)
-			r = conn_fail(cp, cp->dst);
-		else if (st != IMAP_OK)
-			r = cperr(cp, "UID STORE FLAGS in %s: %s", cp->f->dst, text);
+		if (tags[i] == 0 || d->ops->wait(d, tags[i], &res) < 0)
+			r = drv_fail(cp, d);
+		else if (res.status != DRV_OK)
+			r = cperr(cp, "UID STORE FLAGS in %s: %s", cp->f->dst, res.text);
 	}
 	if (r == 0 && n)
 		log_info("%s: folder=%s flags of %zu messages brought over (changed on the source "
@@ -107,27 +87,14 @@ int sync_flags(struct cp *cp, struct scan_ctx *before)
 	return r;
 }
 
-static struct msg *msg_of_prefix(struct cp *cp, const char *text, size_t len)
+/* msg_of_body: the message a body belongs to, by UID when it came first. */
+static struct msg *msg_of_body(struct cp *cp, const struct drv_body *b)
 {
-	unsigned long long seq;
-	struct imap_tok t;
-	struct msg *m = NULL;
-
-	imap_tok_init(&t, text, len);
-	if (imap_tok_number(&t, &seq) < 0)
-		return NULL;
-	const char *u = strcasestr(text, "(UID ");
-
-	if (u == NULL)
-		u = strcasestr(text, " UID ");
-	if (u) {
-		unsigned long long uid = strtoull(u + 5, NULL, 10);
-
-		m = find_uid(cp, uid);
-	} else if (seq >= 1 && seq <= cp->nmsgs) {
-		m = &cp->msgs[seq - 1];
-	}
-	return m;
+	if (b->has_uid)
+		return find_uid(cp, b->uid);
+	if (b->seq >= 1 && b->seq <= cp->nmsgs)
+		return &cp->msgs[b->seq - 1];
+	return NULL;
 }
 
 static int close_batch(struct cp *cp)
@@ -137,10 +104,10 @@ static int close_batch(struct cp *cp)
 	if (b == NULL)
 		return 0;
 	cp->open = NULL;
-	if (imap_write(cp->dst, "\r\n", 2) < 0 || imap_flush(cp->dst) < 0) {
+	if (cp->ddrv->ops->append_end(cp->ddrv, b->tag) < 0) {
 		free(b->idx);
 		free(b);
-		return conn_fail(cp, cp->dst);
+		return drv_fail(cp, cp->ddrv);
 	}
 	*cp->inflight_tail = b;
 	cp->inflight_tail = &b->next;
@@ -148,54 +115,42 @@ static int close_batch(struct cp *cp)
 	return 0;
 }
 
-static int copy_literal(void *ctx, const char *text, size_t len, uint64_t size)
+static int copy_body(void *ctx, const struct drv_body *b)
 {
 	struct cp *cp = ctx;
+	uint64_t size = b->size;
+	struct msg *m = msg_of_body(cp, b);
 
-	if (strcasestr(text, "BODY[] {") == NULL)
-		return IMAP_LIT_INLINE;
-	struct msg *m = msg_of_prefix(cp, text, len);
-
-	if (m == NULL || m->state != 0 || m->got)
-		return cperr(cp, "unexpected message body from the source: %.80s", text);
+	if (m == NULL || m->state != MSG_TO_COPY || m->got)
+		return cperr(cp, "unexpected message body from the source: seq=%llu uid=%s%llu",
+			     b->seq, b->has_uid ? "" : "none/", b->uid);
 	m->got = 1;
 	m->size = size;
 	cp->cur = m;
 	cp->cur_left = size;
 	cp->started_msgs = __atomic_add_fetch(&cp->sh->started, 1, __ATOMIC_SEQ_CST);
 	EVP_DigestInit_ex(cp->md, EVP_sha256(), NULL);
-	char *flags = target_flags(cp, m->flags);
-	int lp = (imap_caps(cp->dst) & IMAP_CAP_LITERALPLUS) != 0;
-	int r;
+	struct drv *d = cp->ddrv;
 
 	if (cp->open == NULL) {
-		struct batch *b = xcalloc(1, sizeof(*b));
+		struct batch *nb = xcalloc(1, sizeof(*nb));
 
-		b->idx = xmalloc((size_t)cp->o->batch * sizeof(*b->idx));
-		b->tag = imap_take_tag(cp->dst);
-		cp->open = b;
-		r = imap_writef(cp->dst, "A%u APPEND %s (%s) \"%s\" {%llu%s}\r\n", b->tag,
-				imap_q(cp->dst, cp->f->dst), flags, m->date,
-				(unsigned long long)size, lp ? "+" : "");
-	} else {
-		r = imap_writef(cp->dst, " (%s) \"%s\" {%llu%s}\r\n", flags, m->date,
-				(unsigned long long)size, lp ? "+" : "");
+		nb->idx = xmalloc((size_t)cp->o->batch * sizeof(*nb->idx));
+		cp->open = nb;
+		if ((nb->tag = d->ops->append_start(d, cp->f->dst)) == 0)
+			return drv_fail(cp, d);
 	}
+	char *flags = target_flags(cp, m->flags);
+	int r = d->ops->append_msg(d, cp->open->tag, flags, m->date, size);
+
 	free(flags);
-	if (r < 0)
-		return conn_fail(cp, cp->dst);
-	if (!lp) {
-		int w = imap_wait_continuation(cp->dst, cp->open->tag);
-
-		if (w != 0)
-			return w < 0 ? conn_fail(cp, cp->dst)
-				     : cperr(cp, "APPEND to %s refused", cp->f->dst);
-	}
+	if (r != 0)
+		return r < 0 ? drv_fail(cp, d) : cperr(cp, "APPEND to %s refused", cp->f->dst);
 	cp->open->idx[cp->open->n++] = (size_t)(m - cp->msgs);
 	cp->open->bytes += (long long)size;
 	if (size == 0)
 		EVP_DigestFinal_ex(cp->md, m->sha, NULL);
-	return IMAP_LIT_STREAM;
+	return 0;
 }
 
 static int copy_data(void *ctx, const char *d, size_t n, int end)
@@ -208,14 +163,14 @@ static int copy_data(void *ctx, const char *d, size_t n, int end)
 	if (cp->o->crash_mid > 0 && cp->started_msgs >= cp->o->crash_mid && n > 1 &&
 	    cp->cur_left == m->size) {
 		/* Test hook: die with half a literal sent to the target. */
-		imap_write(cp->dst, d, n / 2);
-		imap_flush(cp->dst);
+		cp->ddrv->ops->append_data(cp->ddrv, d, n / 2);
+		cp->ddrv->ops->flush(cp->ddrv);
 		_exit(98);
 	}
 	EVP_DigestUpdate(cp->md, d, n);
 	cp->cur_left -= n;
-	if (imap_write(cp->dst, d, n) < 0)
-		return conn_fail(cp, cp->dst);
+	if (cp->ddrv->ops->append_data(cp->ddrv, d, n) < 0)
+		return drv_fail(cp, cp->ddrv);
 	if (end) {
 		EVP_DigestFinal_ex(cp->md, m->sha, NULL);
 		cp->cur = NULL;
@@ -223,27 +178,20 @@ static int copy_data(void *ctx, const char *d, size_t n, int end)
 	return 0;
 }
 
-static int copy_untagged(void *ctx, const char *text, size_t len)
+static int copy_expunged(void *ctx)
 {
 	struct cp *cp = ctx;
-	struct imap_fetch fi;
-	int r = imap_fetch_parse(text, len, &fi);
 
-	if (r < 0)
-		return cperr(cp, "malformed FETCH response from the source: %.100s", text);
-	if (r == 0) {
-		char *e;
+	return cperr(cp, "folder %s: a message was expunged during the copy", cp->f->name);
+}
 
-		strtoull(text, &e, 10);
-		if (e != text && strncasecmp(e, " EXPUNGE", 8) == 0)
-			return cperr(cp, "folder %s: a message was expunged during the copy",
-				     cp->f->name);
-		return 0;
-	}
-	if (!fi.has_body)
-		return 0; /* a flag change: after the switch, not ours to follow */
+/* copy_meta: a message's FETCH response is complete (a flag change is not ours to follow). */
+static int copy_meta(void *ctx, const struct drv_meta *m)
+{
+	struct cp *cp = ctx;
+
 	if (cp->cur != NULL || cp->open == NULL)
-		return cperr(cp, "FETCH response ended inside a message: %.100s", text);
+		return cperr(cp, "FETCH response ended inside a message: uid=%llu", m->uid);
 	/* The response is complete and well formed: the message may now be
 	 * committed with the batch. Before this point a lying literal length
 	 * or garbage after it fails the batch instead. */
@@ -276,55 +224,23 @@ int write_progress(struct cp *cp, struct store *s)
 /* batch_done: journal an acknowledged APPEND (its APPENDUID set). */
 static int batch_done(struct cp *cp, struct batch *b, const char *key)
 {
-	enum imap_status st;
-	const char *text;
-	unsigned long long uv;
+	struct drv_result res;
 
-	if (imap_wait(cp->dst, b->tag, &st, &text) < 0)
-		return conn_fail(cp, cp->dst);
-	if (st != IMAP_OK)
-		return cperr(cp, "APPEND to %s: %s %s", cp->f->dst, st == IMAP_NO ? "NO" : "BAD",
-			     text);
-	const char *a = strcasestr(text, "[APPENDUID ");
-
-	if (a == NULL)
+	if (cp->ddrv->ops->wait(cp->ddrv, b->tag, &res) < 0)
+		return drv_fail(cp, cp->ddrv);
+	if (res.status != DRV_OK)
+		return cperr(cp, "APPEND to %s: %s %s", cp->f->dst,
+			     res.status == DRV_NO ? "NO" : "BAD", res.text);
+	if (res.uids == NULL)
 		return cperr(cp, "APPEND to %s: no APPENDUID (the target needs UIDPLUS)",
 			     cp->f->dst);
-	char *e;
-
-	uv = strtoull(a + 11, &e, 10);
-	if (*e != ' ' || uv != cp->dst_uidvalidity)
+	if (res.uidvalidity != cp->dst_uidvalidity)
 		return cperr(cp, "APPEND to %s: UIDVALIDITY changed on the target", cp->f->dst);
-	/* The set lists the new UIDs in append order: "5" "5:9" "5,7:8". */
-	const char *p = e + 1;
-	size_t k = 0;
-
-	while (k < b->n) {
-		unsigned long long lo = strtoull(p, &e, 10), hi = lo;
-
-		if (e == p)
-			break;
-		p = e;
-		if (*p == ':') {
-			hi = strtoull(p + 1, &e, 10);
-			p = e;
-		}
-		if (hi < lo) {
-			unsigned long long t = lo;
-
-			lo = hi;
-			hi = t;
-		}
-		for (unsigned long long u = lo; u <= hi && k < b->n; u++)
-			cp->msgs[b->idx[k++]].dst_uid = u;
-		if (*p == ',')
-			p++;
-		else
-			break;
-	}
-	if (k != b->n)
-		return cperr(cp, "APPEND to %s: APPENDUID names %zu of %zu messages", cp->f->dst, k,
-			     b->n);
+	if (res.nuids < b->n)
+		return cperr(cp, "APPEND to %s: APPENDUID names %zu of %zu messages", cp->f->dst,
+			     res.nuids, b->n);
+	for (size_t i = 0; i < b->n; i++)
+		cp->msgs[b->idx[i]].dst_uid = res.uids[i];
 	cp->appended += (long long)b->n;
 	if (cp->o->crash_after > 0 &&
 	    __atomic_add_fetch(&cp->sh->appended, (long long)b->n, __ATOMIC_SEQ_CST) >=
@@ -342,7 +258,7 @@ static int batch_done(struct cp *cp, struct batch *b, const char *key)
 		memcpy(row.sha256, m->sha, 32);
 		if (store_smd_map_add(s, key, cp->f->name, &row) < 0)
 			goto dberr;
-		m->state = 2;
+		m->state = MSG_COPIED;
 		cp->r->copied++;
 		__atomic_add_fetch(&cp->sh->msgs_done, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&cp->sh->bytes_done, (long long)m->size, __ATOMIC_RELAXED);
@@ -364,7 +280,7 @@ int reap(struct cp *cp, const char *key, int all)
 	while (cp->inflight) {
 		struct batch *b = cp->inflight;
 
-		if (!all && !imap_done(cp->dst, b->tag) &&
+		if (!all && !cp->ddrv->ops->done(cp->ddrv, b->tag) &&
 		    cp->inflight_bytes <= (long long)cp->o->window)
 			break;
 		cp->inflight = b->next;
@@ -401,93 +317,98 @@ void drop_batches(struct cp *cp)
 
 #define MAX_FETCH 4
 
+/* The source's FETCHes of one folder's bodies, at most MAX_FETCH in flight. */
+struct fetcher {
+	unsigned ops[MAX_FETCH];
+	int n;
+	size_t next; /* the next message to ask for */
+	unsigned long long *uids;
+	struct drv_cb cb;
+};
+
+/* fetch_more: two FETCHes in flight: the source never waits for us. */
+static int fetch_more(struct cp *cp, struct fetcher *fe)
+{
+	struct drv *s = cp->sdrv;
+
+	while (fe->n < 2 && fe->next < cp->nmsgs && !(cp->o->stop && *cp->o->stop)) {
+		size_t n = 0;
+		unsigned long long bytes = 0;
+
+		while (fe->next < cp->nmsgs && n < (size_t)cp->o->batch &&
+		       bytes < cp->o->window / 2) {
+			const struct msg *m = &cp->msgs[fe->next++];
+
+			if (m->state == MSG_TO_COPY) {
+				fe->uids[n++] = m->uid;
+				bytes += m->size;
+			}
+		}
+		if (n == 0)
+			continue;
+		char **sets;
+		size_t ns = uidsets(fe->uids, n, &sets);
+
+		/* smd_batch is bounded so that one set fits one command. */
+		for (size_t i = 0; i < ns && fe->n < MAX_FETCH; i++)
+			fe->ops[fe->n++] = s->ops->fetch(s, sets[i], DRV_FETCH_BODY, &fe->cb);
+		free_sets(sets, ns);
+		if (s->ops->flush(s) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* fetch_oldest: the oldest FETCH completes; then the target's news. */
+static int fetch_oldest(struct cp *cp, struct fetcher *fe, const char *key)
+{
+	struct drv *s = cp->sdrv;
+	struct drv_result res;
+	unsigned oldest = fe->ops[0];
+
+	while (!s->ops->done(s, oldest) && !cp->err[0])
+		if (s->ops->poll(s, 1) < 0)
+			break;
+	if (cp->err[0] || !s->ops->done(s, oldest) || s->ops->wait(s, oldest, &res) < 0)
+		return -1;
+	if (res.status != DRV_OK)
+		return cperr(cp, "UID FETCH in %s: %s", cp->f->name, res.text);
+	memmove(fe->ops, fe->ops + 1, (size_t)(fe->n - 1) * sizeof(*fe->ops));
+	fe->n--;
+	if (cp->ddrv->ops->poll(cp->ddrv, 0) < 0)
+		return drv_fail(cp, cp->ddrv);
+	return reap(cp, key, 0);
+}
+
 int stream_copy(struct cp *cp, const char *key)
 {
-	size_t ntodo = 0, next = 0;
-	unsigned fetch_tags[MAX_FETCH];
-	int nfetch = 0;
-	struct imap_handler h = {copy_untagged, copy_literal, copy_data, cp};
-	unsigned long long *uids = xmalloc((cp->nmsgs + 1) * sizeof(*uids));
+	struct fetcher fe = {.cb = {.ctx = cp, .meta = copy_meta, .body = copy_body,
+				    .data = copy_data, .expunged = copy_expunged}};
+	size_t ntodo = 0;
+	int r = 0;
 
 	for (size_t i = 0; i < cp->nmsgs; i++)
-		if (cp->msgs[i].state == 0)
+		if (cp->msgs[i].state == MSG_TO_COPY)
 			ntodo++;
-	if (ntodo == 0) {
-		free(uids);
+	if (ntodo == 0)
 		return 0;
-	}
-	imap_set_handler(cp->src, &h);
-	imap_set_handler(cp->dst, &cp->dst_h);
-	while (!cp->stopping) {
-		/* Two FETCHes in flight: the source never waits for us. */
-		while (nfetch < 2 && next < cp->nmsgs && !(cp->o->stop && *cp->o->stop)) {
-			size_t n = 0;
-			unsigned long long bytes = 0;
-
-			while (next < cp->nmsgs && n < (size_t)cp->o->batch &&
-			       bytes < cp->o->window / 2) {
-				if (cp->msgs[next].state == 0) {
-					uids[n++] = cp->msgs[next].uid;
-					bytes += cp->msgs[next].size;
-				}
-				next++;
-			}
-			if (n == 0)
-				continue;
-			char **sets;
-			size_t ns = uidsets(uids, n, &sets);
-
-			/* smd_batch is bounded so that one set fits one command. */
-			for (size_t i = 0; i < ns && nfetch < MAX_FETCH; i++)
-				fetch_tags[nfetch++] =
-					imap_cmd(cp->src, "UID FETCH %s (BODY.PEEK[])", sets[i]);
-			free_sets(sets, ns);
-			if (imap_flush(cp->src) < 0)
-				goto src_fail;
-		}
-		if (nfetch == 0)
-			break;
-		unsigned oldest = fetch_tags[0];
-
-		while (!imap_done(cp->src, oldest) && !cp->err[0])
-			if (imap_read(cp->src, 1) < 0)
-				break;
-		if (cp->err[0] || !imap_done(cp->src, oldest))
-			goto src_fail;
-		enum imap_status st;
-		const char *text;
-
-		imap_wait(cp->src, oldest, &st, &text);
-		if (st != IMAP_OK) {
-			cperr(cp, "UID FETCH in %s: %s", cp->f->name, text);
-			goto src_fail;
-		}
-		memmove(fetch_tags, fetch_tags + 1, (size_t)(nfetch - 1) * sizeof(*fetch_tags));
-		nfetch--;
-		if (imap_read(cp->dst, 0) < 0) {
-			conn_fail(cp, cp->dst);
-			goto src_fail;
-		}
-		if (reap(cp, key, 0) < 0)
-			goto src_fail;
-	}
-	free(uids);
-	imap_set_handler(cp->src, NULL);
+	fe.uids = xmalloc((cp->nmsgs + 1) * sizeof(*fe.uids));
+	while (!cp->stopping && r == 0 && (r = fetch_more(cp, &fe)) == 0 && fe.n > 0)
+		r = fetch_oldest(cp, &fe, key);
+	free(fe.uids);
+	if (r < 0)
+		return cp->err[0] ? -1 : drv_fail(cp, cp->sdrv);
 	/* Stopped between FETCHes rather than after a message: the same
 	 * graceful stop, with the rest of the folder left for the rerun. */
 	for (size_t i = 0; i < cp->nmsgs && !cp->stopping && cp->o->stop && *cp->o->stop; i++)
-		if (cp->msgs[i].state == 0 && !cp->msgs[i].got)
+		if (cp->msgs[i].state == MSG_TO_COPY && !cp->msgs[i].got)
 			cp->stopping = 1;
-	if (cp->stopping && nfetch > 0) {
+	if (cp->stopping && fe.n > 0) {
 		/* Stop after the current message: the rest of the FETCH is
 		 * dropped with the source connection. */
-		imap_close(&cp->src);
+		close_src(cp);
 	}
 	/* The batches still in flight are reaped by the caller, after it
 	 * has queued the read-back behind them. */
 	return close_batch(cp);
-src_fail:
-	free(uids);
-	imap_set_handler(cp->src, NULL);
-	return cp->err[0] ? -1 : conn_fail(cp, cp->src);
 }

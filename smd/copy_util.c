@@ -1,9 +1,7 @@
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "copy_int.h"
 #include "log.h"
@@ -21,8 +19,6 @@ int cperr(struct cp *cp, const char *fmt, ...)
 	return -1;
 }
 
-/* ------------------------------------------------------------ parsing */
-
 void cp_diff(struct cp *cp, const char *fmt, ...)
 {
 	char line[300];
@@ -37,24 +33,6 @@ void cp_diff(struct cp *cp, const char *fmt, ...)
 		snprintf(cp->r->reason + len, sizeof(cp->r->reason) - len, "%s%s", len ? "\n" : "",
 			 line);
 	cp->ndiffs++;
-}
-
-/* code_number: "[WORD n]" anywhere in TEXT. */
-int code_number(const char *text, const char *word, unsigned long long *n_r)
-{
-	char pat[40];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "[%s ", word);
-	p = strcasestr(text, pat);
-	if (p == NULL)
-		return -1;
-	p += strlen(pat);
-	char *e;
-
-	errno = 0;
-	*n_r = strtoull(p, &e, 10);
-	return e == p || errno ? -1 : 0;
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -124,9 +102,16 @@ void free_sets(char **sets, size_t n)
 	free(sets);
 }
 
-int conn_fail(struct cp *cp, struct imap_conn *c)
+int drv_fail(struct cp *cp, struct drv *d)
 {
-	return cperr(cp, "%s", imap_error(c));
+	return cperr(cp, "%s", d->ops->error(d));
+}
+
+void close_src(struct cp *cp)
+{
+	if (cp->sdrv)
+		cp->sdrv->ops->free(cp->sdrv);
+	cp->sdrv = NULL;
 }
 
 void hex(const unsigned char *sha, char out[65])
@@ -135,18 +120,18 @@ void hex(const unsigned char *sha, char out[65])
 		sprintf(out + 2 * i, "%02x", sha[i]);
 }
 
-void scan_add(struct scan_ctx *s, const struct imap_fetch *fi)
+void scan_add(struct scan_ctx *s, const struct drv_meta *m)
 {
 	s->m = xrealloc(s->m, (s->n + 1) * sizeof(*s->m));
 	struct dst_msg *d = &s->m[s->n++];
 
 	memset(d, 0, sizeof(*d));
-	d->uid = fi->uid;
-	d->size = fi->size;
-	if (fi->has_flags)
-		d->flags = xstrndup(fi->flags, fi->flags_len);
-	if (fi->has_date)
-		snprintf(d->date, sizeof(d->date), "%s", fi->date);
+	d->uid = m->uid;
+	d->size = m->size;
+	if (m->flags)
+		d->flags = xstrndup(m->flags, m->flags_len);
+	if (m->date)
+		snprintf(d->date, sizeof(d->date), "%s", m->date);
 }
 
 void scan_free(struct scan_ctx *s)

@@ -1,41 +1,28 @@
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/evp.h>
 
 #include "copy_journal.h"
-#include "copy_open.h"
 #include "copy_verify.h"
 #include "log.h"
 #include "xalloc.h"
 
 /* ------------------------------------------------------------ read-back */
 
-/*
- * The target connection's handler, from the first SELECT on: it hashes
- * read-back bodies into cp->rb, feeds a pipelined listing into
- * cp->scan_into and the untagged responses of a pending SELECT into
- * cp->dso. Commands are answered in order, so a response of the SELECT
- * sent behind a read-back always comes last and wins.
- */
-int dst_literal(void *ctx, const char *text, size_t len, uint64_t size)
+/* The read-back's callbacks: each body hashed into cp->rb. */
+static int rb_body(void *ctx, const struct drv_body *b)
 {
 	struct cp *cp = ctx;
 
-	(void)len;
-	if (strcasestr(text, "BODY[] {") == NULL)
-		return IMAP_LIT_INLINE;
 	EVP_DigestInit_ex(cp->vmd, EVP_sha256(), NULL);
 	cp->rb_streaming = 1;
-	cp->rb_size = size;
-	return IMAP_LIT_STREAM;
+	cp->rb_size = b->size;
+	return 0;
 }
 
-int dst_data(void *ctx, const char *d, size_t n, int end)
+static int rb_data(void *ctx, const char *d, size_t n, int end)
 {
 	struct cp *cp = ctx;
 
@@ -44,44 +31,35 @@ int dst_data(void *ctx, const char *d, size_t n, int end)
 	return 0;
 }
 
-int dst_untagged(void *ctx, const char *text, size_t len)
+static int rb_meta(void *ctx, const struct drv_meta *m)
 {
 	struct cp *cp = ctx;
-	struct imap_fetch fi;
-	int r = imap_fetch_parse(text, len, &fi);
 
-	if (r < 0)
-		return cperr(cp, "malformed FETCH response from the target: %.100s", text);
-	if (r == 0)
-		return cp->dso.active ? uv_untagged(&cp->dso.uv, text, len) : 0;
-	if (fi.has_body) {
-		if (!cp->rb_streaming || !fi.has_uid)
-			return cperr(cp, "FETCH response without UID or body from the target: %.100s",
-				     text);
-		cp->rb_streaming = 0;
-		if (cp->nrb == cp->rb_cap) {
-			cp->rb_cap = cp->rb_cap ? 2 * cp->rb_cap : 64;
-			cp->rb = xrealloc(cp->rb, cp->rb_cap * sizeof(*cp->rb));
-		}
-		struct rb *b = &cp->rb[cp->nrb++];
-
-		b->uid = fi.uid;
-		b->size = cp->rb_size;
-		b->flags = fi.has_flags ? xstrndup(fi.flags, fi.flags_len) : NULL;
-		snprintf(b->date, sizeof(b->date), "%s", fi.has_date ? fi.date : "");
-		EVP_DigestFinal_ex(cp->vmd, b->sha, NULL);
-		return 0;
+	if (!cp->rb_streaming || m->uid == 0)
+		return cperr(cp, "FETCH response without UID or body from the target (seq %llu)",
+			     m->seq);
+	cp->rb_streaming = 0;
+	if (cp->nrb == cp->rb_cap) {
+		cp->rb_cap = cp->rb_cap ? 2 * cp->rb_cap : 64;
+		cp->rb = xrealloc(cp->rb, cp->rb_cap * sizeof(*cp->rb));
 	}
-	if (cp->scan_into && fi.has_uid && fi.has_size)
-		scan_add(cp->scan_into, &fi);
-	return 0; /* a flag update */
+	struct rb *b = &cp->rb[cp->nrb++];
+
+	b->uid = m->uid;
+	b->size = cp->rb_size;
+	b->flags = m->flags ? xstrndup(m->flags, m->flags_len) : NULL;
+	snprintf(b->date, sizeof(b->date), "%s", m->date ? m->date : "");
+	EVP_DigestFinal_ex(cp->vmd, b->sha, NULL);
+	return 0;
 }
 
 static void rb_cmd(struct cp *cp, const char *set)
 {
+	struct drv_cb cb = {.ctx = cp, .meta = rb_meta, .body = rb_body, .data = rb_data};
+	unsigned what = DRV_FETCH_BODY | DRV_FETCH_FLAGS | DRV_FETCH_DATE;
+
 	cp->rb_tags = xrealloc(cp->rb_tags, (cp->nrb_tags + 1) * sizeof(*cp->rb_tags));
-	cp->rb_tags[cp->nrb_tags++] = imap_cmd(cp->dst, "UID FETCH %s (UID FLAGS INTERNALDATE BODY.PEEK[])",
-								set);
+	cp->rb_tags[cp->nrb_tags++] = cp->ddrv->ops->fetch(cp->ddrv, set, what, &cb);
 }
 
 /*
@@ -98,7 +76,7 @@ void readback_start(struct cp *cp)
 	char **sets;
 
 	for (size_t i = 0; i < cp->nmsgs; i++)
-		if (cp->msgs[i].state == 2 || cp->msgs[i].state == 3)
+		if (cp->msgs[i].state == MSG_COPIED || cp->msgs[i].state == MSG_FOUND)
 			uids[n++] = cp->msgs[i].dst_uid;
 	size_t ns = n ? uidsets(uids, n, &sets) : 0;
 
@@ -121,13 +99,12 @@ int readback_finish(struct cp *cp)
 	int r = 0;
 
 	for (size_t i = 0; i < cp->nrb_tags && r == 0; i++) {
-		enum imap_status st;
-		const char *text;
+		struct drv_result res;
 
-		if (imap_wait(cp->dst, cp->rb_tags[i], &st, &text) < 0)
-			r = cp->err[0] ? -1 : conn_fail(cp, cp->dst);
-		else if (st != IMAP_OK)
-			r = cperr(cp, "UID FETCH in %s (read-back): %s", cp->f->dst, text);
+		if (cp->rb_tags[i] == 0 || cp->ddrv->ops->wait(cp->ddrv, cp->rb_tags[i], &res) < 0)
+			r = cp->err[0] ? -1 : drv_fail(cp, cp->ddrv);
+		else if (res.status != DRV_OK)
+			r = cperr(cp, "UID FETCH in %s (read-back): %s", cp->f->dst, res.text);
 	}
 	cp->nrb_tags = 0;
 	return r < 0 || cp->err[0] ? -1 : 0;
@@ -190,11 +167,11 @@ int verify(struct cp *cp, struct scan_ctx *after)
 	for (size_t i = 0; i < cp->nmsgs; i++) {
 		struct msg *m = &cp->msgs[i];
 
-		if (m->state == 0) {
+		if (m->state == MSG_TO_COPY) {
 			cp_diff(cp, "folder=%s uid=%llu not copied", cp->f->name, m->uid);
 			continue;
 		}
-		if (m->state == 2 || m->state == 3) {
+		if (m->state == MSG_COPIED || m->state == MSG_FOUND) {
 			struct rb *b = rb_find(cp, m->dst_uid);
 
 			if (b == NULL) {

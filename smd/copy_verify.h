@@ -10,9 +10,6 @@
 
 #include "copy_int.h"
 
-int dst_literal(void *ctx, const char *text, size_t len, uint64_t size);
-int dst_data(void *ctx, const char *d, size_t n, int end);
-int dst_untagged(void *ctx, const char *text, size_t len);
 /* readback_start: queue the read-back of what this run put in the folder. */
 void readback_start(struct cp *cp);
 int readback_finish(struct cp *cp);

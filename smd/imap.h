@@ -29,28 +29,27 @@ struct imap_opts {
 	int timeout_ms;
 };
 
-#define IMAP_CAP_LITERALPLUS 0x01
-#define IMAP_CAP_MULTIAPPEND 0x02
-#define IMAP_CAP_UIDPLUS 0x04
-#define IMAP_CAP_SPECIAL_USE 0x08
-#define IMAP_CAP_LIST_EXTENDED 0x10
-#define IMAP_CAP_STARTTLS 0x20
-#define IMAP_CAP_SASL_IR 0x40
-#define IMAP_CAP_AUTH_PLAIN 0x80
-#define IMAP_CAP_LIST_STATUS 0x100
-#define IMAP_CAP_LITERALMINUS 0x200
-#define IMAP_CAP_ESEARCH 0x400
-#define IMAP_CAP_STATUS_SIZE 0x800 /* RFC 8438 */
+/* IMAP_CAP_*: see imap_parse.h. */
 
 enum imap_status { IMAP_PENDING, IMAP_OK, IMAP_NO, IMAP_BAD };
 
+/* A FETCH response's BODY[] literal, announced before its bytes. */
+struct imap_body {
+	unsigned long long seq, uid;
+	int has_uid; /* UID came before BODY[] in the response */
+	uint64_t size;
+};
+
 /*
- * What the owner hears: untagged responses ("* ..." without the "* "),
- * and literals, which it may stream (see imap_parse.h). Any may be NULL.
+ * What the owner hears: untagged responses as typed events (ev->bad when
+ * malformed; ev->raw is the text, for messages), and the BODY[] literals
+ * of FETCH responses, which it may stream: body() returns IMAP_LIT_STREAM
+ * (the bytes then go to data()), IMAP_LIT_INLINE or -1. Every other
+ * literal is kept inline. Any may be NULL.
  */
 struct imap_handler {
-	int (*untagged)(void *ctx, const char *text, size_t len);
-	int (*literal)(void *ctx, const char *text, size_t len, uint64_t size);
+	int (*event)(void *ctx, const struct imap_event *ev);
+	int (*body)(void *ctx, const struct imap_body *b);
 	int (*data)(void *ctx, const char *d, size_t n, int end);
 	void *ctx;
 };
@@ -106,6 +105,11 @@ size_t imap_pending_output(const struct imap_conn *c);
  * text after the status word. 0 with *status_r; -1 on a connection error.
  */
 int imap_wait(struct imap_conn *c, unsigned tag, enum imap_status *status_r, const char **text_r);
+/*
+ * imap_result_code: the response code of completed TAG's reply
+ * (IMAP_CODE_NONE when it had none or has not completed).
+ */
+const struct imap_code *imap_result_code(const struct imap_conn *c, unsigned tag);
 /* imap_done: 1 when TAG has completed (without reading). */
 int imap_done(const struct imap_conn *c, unsigned tag);
 /*

@@ -517,23 +517,30 @@ static int cmp_word(const void *a, const void *b)
 	return c ? c : x->n < y->n ? -1 : x->n > y->n;
 }
 
+int imap_word(const char **p, const char *end, const char **w_r, size_t *wl_r)
+{
+	const char *s = *p;
+
+	while (s < end && *s == ' ')
+		s++;
+	*w_r = s;
+	while (s < end && *s != ' ')
+		s++;
+	*wl_r = (size_t)(s - *w_r);
+	*p = s;
+	return *wl_r > 0;
+}
+
 /* words: the flags of S/LEN but \Recent, sorted, duplicates dropped. */
 static struct word *words(const char *s, size_t len, size_t *n_r)
 {
 	struct word *w = xmalloc((len / 2 + 1) * sizeof(*w));
-	const char *end = s + len;
-	size_t n = 0, k = 0;
+	const char *end = s + len, *a;
+	size_t n = 0, k = 0, al;
 
-	while (s < end) {
-		while (s < end && *s == ' ')
-			s++;
-		const char *a = s;
-
-		while (s < end && *s != ' ')
-			s++;
-		if (s > a && !imap_atom_eq(a, (size_t)(s - a), "\\Recent"))
-			w[n++] = (struct word){a, (size_t)(s - a)};
-	}
+	while (imap_word(&s, end, &a, &al))
+		if (!imap_atom_eq(a, al, "\\Recent"))
+			w[n++] = (struct word){a, al};
 	if (n)
 		qsort(w, n, sizeof(*w), cmp_word);
 	for (size_t i = 0; i < n; i++)
@@ -582,6 +589,17 @@ int imap_flags_diff(const char *want, size_t want_len, const char *got, size_t g
 	free(w);
 	free(g);
 	return diffs;
+}
+
+int imap_flag_in(const char *list, size_t len, const char *flag, size_t flen)
+{
+	const char *end = list + len, *w;
+	size_t wl;
+
+	while (imap_word(&list, end, &w, &wl))
+		if (wl == flen && strncasecmp(w, flag, flen) == 0)
+			return 1;
+	return 0;
 }
 
 int imap_date_parse(const char *s, long long *t_r)

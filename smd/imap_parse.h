@@ -1,6 +1,7 @@
 /*
- * imap_parse - an incremental IMAP response reader and a tokenizer for
- * one complete response.
+ * imap_parse - an incremental IMAP response reader, a tokenizer for one
+ * complete response, and the decoder that turns a response into a typed
+ * event (imap_event.c). Nothing else in smd/ reads server text.
  *
  * The reader is fed whatever bytes arrived (one at a time is fine) and
  * cuts them into responses: text up to CRLF, where a line ending in
@@ -130,10 +131,178 @@ int imap_fetch_parse(const char *text, size_t len, struct imap_fetch *fi);
 int imap_flags_diff(const char *want, size_t want_len, const char *got, size_t got_len,
 		    char *missing, char *extra, size_t size);
 /*
+ * imap_word: the next space-separated word of [*P, END) (a flag of a
+ * flag list, a capability): 1 with *W_R and *WL_R, *P past it; 0 at the end.
+ */
+int imap_word(const char **p, const char *end, const char **w_r, size_t *wl_r);
+/* imap_flag_in: 1 when FLAG/FLEN is in the flag list LIST/LEN, ignoring case. */
+int imap_flag_in(const char *list, size_t len, const char *flag, size_t flen);
+/*
  * imap_date_parse: an INTERNALDATE ("dd-Mon-yyyy hh:mm:ss +zzzz", the day
  * may be " d") into seconds since the epoch, so that two servers writing
  * one instant in different zones compare equal. 0, or -1 if malformed.
  */
 int imap_date_parse(const char *s, long long *t_r);
+
+/* ------------------------------------------------------------ events */
+
+/*
+ * imap_event_parse() decodes one complete response (as on_response gives
+ * it, with its "* ", "+" or tag) into a typed event. Spans point into the
+ * response text and are valid as long as it is; decoded strings (LIST and
+ * STATUS mailbox names) live in ev->buf until imap_event_free(). No item
+ * has a fixed size limit: a flag list or a name is bounded only by the
+ * response.
+ */
+struct imap_span {
+	const char *p;
+	size_t len;
+};
+
+#define IMAP_CAP_LITERALPLUS 0x01
+#define IMAP_CAP_MULTIAPPEND 0x02
+#define IMAP_CAP_UIDPLUS 0x04
+#define IMAP_CAP_SPECIAL_USE 0x08
+#define IMAP_CAP_LIST_EXTENDED 0x10
+#define IMAP_CAP_STARTTLS 0x20
+#define IMAP_CAP_SASL_IR 0x40
+#define IMAP_CAP_AUTH_PLAIN 0x80
+#define IMAP_CAP_LIST_STATUS 0x100
+#define IMAP_CAP_LITERALMINUS 0x200
+#define IMAP_CAP_ESEARCH 0x400
+#define IMAP_CAP_STATUS_SIZE 0x800 /* RFC 8438 */
+
+/* A capability list ("IMAP4rev1 LITERAL+ ..."): its words and the ones we use. */
+struct imap_caps {
+	struct imap_span words;
+	unsigned bits; /* IMAP_CAP_* */
+};
+
+enum imap_cond { IMAP_COND_OK, IMAP_COND_NO, IMAP_COND_BAD, IMAP_COND_BYE, IMAP_COND_PREAUTH };
+
+enum imap_code_type {
+	IMAP_CODE_NONE,
+	IMAP_CODE_ALERT,
+	IMAP_CODE_APPENDUID,	  /* num = UIDVALIDITY, set = the new UIDs */
+	IMAP_CODE_COPYUID,	  /* num = UIDVALIDITY, src_set -> set */
+	IMAP_CODE_UIDVALIDITY,	  /* num */
+	IMAP_CODE_UIDNEXT,	  /* num */
+	IMAP_CODE_PERMANENTFLAGS, /* list = inside the parentheses */
+	IMAP_CODE_CAPABILITY,	  /* caps */
+	IMAP_CODE_OTHER		  /* unknown or malformed: text only */
+};
+
+/* A response code: "[NAME args]"; text is what is inside the brackets. */
+struct imap_code {
+	enum imap_code_type type;
+	unsigned long long num;
+	struct imap_span set, src_set, list, text;
+	struct imap_caps caps;
+};
+
+/* A status reply (tagged, or untagged OK/NO/BAD/BYE/PREAUTH). */
+struct imap_state {
+	enum imap_cond cond;
+	struct imap_code code;
+	struct imap_span rest; /* after the condition word: code and text */
+	struct imap_span text; /* after the code */
+};
+
+/* LIST attributes we know (RFC 3501, 5258, 6154); others are in attrs. */
+#define IMAP_LIST_NOSELECT 0x01
+#define IMAP_LIST_NONEXISTENT 0x02
+#define IMAP_LIST_SENT 0x10
+#define IMAP_LIST_DRAFTS 0x20
+#define IMAP_LIST_TRASH 0x40
+#define IMAP_LIST_JUNK 0x80
+#define IMAP_LIST_ARCHIVE 0x100
+#define IMAP_LIST_ALL 0x200
+#define IMAP_LIST_FLAGGED 0x400
+
+struct imap_list {
+	int lsub;
+	unsigned attr_bits;	/* IMAP_LIST_* */
+	struct imap_span attrs; /* inside the parentheses */
+	char sep;		/* 0: NIL */
+	const char *name;	/* decoded (quoted or literal), in ev->buf; no NUL inside */
+	size_t name_len;
+};
+
+#define IMAP_STATUS_MESSAGES 0x01
+#define IMAP_STATUS_RECENT 0x02
+#define IMAP_STATUS_UIDNEXT 0x04
+#define IMAP_STATUS_UIDVALIDITY 0x08
+#define IMAP_STATUS_UNSEEN 0x10
+#define IMAP_STATUS_SIZE 0x20
+
+struct imap_status_items {
+	const char *mailbox; /* decoded, in ev->buf */
+	unsigned has;	     /* IMAP_STATUS_* */
+	unsigned long long messages, recent, uidnext, uidvalidity, unseen, size;
+};
+
+enum imap_ev {
+	IMAP_EV_OTHER,	   /* an untagged response not decoded further */
+	IMAP_EV_STATE,	   /* tagged or untagged status reply: u.state */
+	IMAP_EV_CONTINUE,  /* "+ text": u.text */
+	IMAP_EV_FETCH,	   /* u.fetch */
+	IMAP_EV_LIST,	   /* LIST or LSUB: u.list */
+	IMAP_EV_STATUS,	   /* u.status */
+	IMAP_EV_EXISTS,	   /* u.num */
+	IMAP_EV_EXPUNGE,   /* u.num */
+	IMAP_EV_RECENT,	   /* u.num */
+	IMAP_EV_FLAGS,	   /* u.text: inside the parentheses */
+	IMAP_EV_CAPABILITY /* u.caps */
+};
+
+struct imap_event {
+	enum imap_ev type;
+	int tagged;	      /* a completion: tag is set */
+	int bad;	      /* malformed: type says what it claimed to be */
+	struct imap_span tag;
+	struct imap_span raw; /* after "* " or the tag: for messages */
+	union {
+		struct imap_state state;
+		struct imap_fetch fetch;
+		struct imap_list list;
+		struct imap_status_items status;
+		unsigned long long num;
+		struct imap_span text;
+		struct imap_caps caps;
+	} u;
+	char *buf;
+};
+
+/*
+ * imap_event_parse: 0 and *EV filled; -1 when the response is malformed
+ * (ev->bad = 1, ev->type what it claimed to be, IMAP_EV_OTHER when not
+ * even that is known). Always imap_event_free() afterwards.
+ */
+int imap_event_parse(const char *text, size_t len, struct imap_event *ev);
+void imap_event_free(struct imap_event *ev);
+
+/*
+ * imap_body_announce: TEXT/LEN is a response up to a literal (as
+ * on_literal gives it). 1 when the literal is the BODY[] of an untagged
+ * FETCH: *SEQ_R, and *UID_R when UID came before it (*HAS_UID_R); else 0.
+ */
+int imap_body_announce(const char *text, size_t len, unsigned long long *seq_r,
+		       unsigned long long *uid_r, int *has_uid_r);
+
+/* imap_caps_bits: the IMAP_CAP_* of a capability word list. */
+unsigned imap_caps_bits(const char *s, size_t len);
+
+/*
+ * imap_uidset_expand: the UIDs of SET ("5", "5:9", "5,7:8"; a range
+ * may be written high:low) in order, the first N of them into OUT.
+ * Returns how many the set names, or -1 when it is malformed.
+ */
+long long imap_uidset_expand(struct imap_span set, unsigned long long *out, size_t n);
+
+/* imap_tag_number: TAG is PREFIX and digits: 0 and *N_R, else -1. */
+int imap_tag_number(struct imap_span tag, char prefix, unsigned long long *n_r);
+
+/* imap_span_eq: SPAN equals WORD ignoring ASCII case. */
+int imap_span_eq(struct imap_span s, const char *word);
 
 #endif

@@ -1,5 +1,7 @@
 # fedmig-smd: the data mover.
-SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap.o $(O)/smd/copy.o $(O)/smd/copy_util.o \
+SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap_event.o $(O)/smd/imap.o $(O)/smd/imap_io.o \
+	$(O)/smd/imap_net.o $(O)/smd/imap_login.o $(O)/smd/drv_imap.o $(O)/smd/copy.o \
+	$(O)/smd/copy_util.o \
 	$(O)/smd/copy_folders.o $(O)/smd/copy_open.o $(O)/smd/copy_journal.o \
 	$(O)/smd/copy_stream.o $(O)/smd/copy_verify.o $(O)/smd/settings.o \
 	$(O)/smd/master.o $(O)/smd/lock.o
@@ -29,3 +31,8 @@ UNIT_TESTS += $(O)/tests/unit/test_copy_engine
 $(O)/tests/unit/test_copy_engine: $(O)/tests/unit/fake_imap.o
 $(O)/tests/unit/test_copy_engine: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
 $(O)/tests/unit/test_copy_engine.o $(O)/tests/unit/fake_imap.o: ALL_CFLAGS += -Ismd
+# The IMAP driver (driver.h) against the same fake server.
+UNIT_TESTS += $(O)/tests/unit/test_drv_imap
+$(O)/tests/unit/test_drv_imap: $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_drv_imap: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_drv_imap.o: ALL_CFLAGS += -Ismd

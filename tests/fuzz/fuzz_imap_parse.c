@@ -1,6 +1,7 @@
 /*
  * libFuzzer: the IMAP response reader (chunked), and on each response the
- * FETCH parser and the tokenizer.
+ * event decoder (every span must lie inside the response), the FETCH
+ * parser and the tokenizer; on each literal the body announcement.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,9 +13,51 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int on_literal(void *ctx, const char *text, size_t len, uint64_t size)
 {
+	unsigned long long seq, uid;
+	int has_uid;
+
 	(void)ctx;
 	(void)size;
+	if (imap_body_announce(text, len, &seq, &uid, &has_uid) == 1)
+		return IMAP_LIT_STREAM;
 	return len % 2 ? IMAP_LIT_STREAM : IMAP_LIT_INLINE;
+}
+
+/* inside: SPAN lies within TEXT/LEN (or is empty). */
+static void inside(struct imap_span s, const char *text, size_t len)
+{
+	if (s.len && (s.p < text || s.p + s.len > text + len))
+		abort();
+}
+
+static void check_event(const char *text, size_t len)
+{
+	struct imap_event ev;
+	unsigned long long uids[4];
+
+	if (imap_event_parse(text, len, &ev) == 0) {
+		const struct imap_code *c = &ev.u.state.code;
+
+		inside(ev.raw, text, len);
+		inside(ev.tag, text, len);
+		if (ev.type == IMAP_EV_STATE) {
+			inside(ev.u.state.rest, text, len);
+			inside(ev.u.state.text, text, len);
+			inside(c->set, text, len);
+			inside(c->src_set, text, len);
+			inside(c->list, text, len);
+			inside(c->text, text, len);
+			if ((c->type == IMAP_CODE_APPENDUID || c->type == IMAP_CODE_COPYUID) &&
+			    imap_uidset_expand(c->set, uids, 4) < 1)
+				abort(); /* a decoded set is a valid one */
+		} else if (ev.type == IMAP_EV_FLAGS || ev.type == IMAP_EV_CONTINUE) {
+			inside(ev.u.text, text, len);
+		} else if (ev.type == IMAP_EV_LIST &&
+			   strlen(ev.u.list.name) != ev.u.list.name_len) {
+			abort(); /* no NUL in a name */
+		}
+	}
+	imap_event_free(&ev);
 }
 
 static int on_data(void *ctx, const char *d, size_t n, int end)
@@ -38,6 +81,7 @@ static int on_response(void *ctx, const char *text, size_t len)
 	struct imap_fetch f;
 
 	(void)ctx;
+	check_event(text, len);
 	if (imap_fetch_parse(text, len, &f) == 1 && f.has_flags && f.flags_len > len)
 		abort(); /* the flags must lie inside the response */
 	if (len < 64) {

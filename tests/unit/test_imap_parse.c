@@ -391,6 +391,305 @@ START_TEST(test_date)
 }
 END_TEST
 
+/* ------------------------------------------------------------ events */
+
+/* describe: an event as one line of text, so that tables can compare it. */
+static void describe(const struct imap_event *ev, int rc, char *out, size_t size)
+{
+	static const char *const types[] = {"OTHER",  "STATE",	 "CONTINUE", "FETCH",
+					    "LIST",   "STATUS",	 "EXISTS",   "EXPUNGE",
+					    "RECENT", "FLAGS",	 "CAPABILITY"};
+	static const char *const conds[] = {"OK", "NO", "BAD", "BYE", "PREAUTH"};
+	static const char *const codes[] = {"",	       "ALERT",	      "APPENDUID",
+					    "COPYUID", "UIDVALIDITY", "UIDNEXT",
+					    "PERMANENTFLAGS", "CAPABILITY", "OTHER"};
+	const struct imap_code *c = &ev->u.state.code;
+	int n = snprintf(out, size, "%s%s%s", rc < 0 ? "BAD " : "", types[ev->type],
+			 ev->tagged ? " tagged" : "");
+
+#define ADD(...) n += snprintf(out + n, size - (size_t)n, __VA_ARGS__)
+	switch (ev->type) {
+	case IMAP_EV_STATE:
+		if (rc < 0)
+			break;
+		ADD(" %s", conds[ev->u.state.cond]);
+		if (c->type)
+			ADD(" [%s num=%llu set=%.*s src=%.*s list=%.*s caps=%#x text=%.*s]",
+			    codes[c->type], c->num, (int)c->set.len, c->set.p, (int)c->src_set.len,
+			    c->src_set.p, (int)c->list.len, c->list.p, c->caps.bits,
+			    (int)c->text.len, c->text.p);
+		ADD(" text=%.*s", (int)ev->u.state.text.len, ev->u.state.text.p);
+		break;
+	case IMAP_EV_FETCH:
+		if (rc == 0)
+			ADD(" seq=%llu uid=%llu size=%llu flags=%.*s date=%s body=%d",
+			    ev->u.fetch.seq, ev->u.fetch.uid, ev->u.fetch.size,
+			    (int)ev->u.fetch.flags_len, ev->u.fetch.flags ? ev->u.fetch.flags : "",
+			    ev->u.fetch.date, ev->u.fetch.has_body);
+		break;
+	case IMAP_EV_LIST:
+		if (rc == 0)
+			ADD(" lsub=%d bits=%#x attrs=%.*s sep=%c name=%s", ev->u.list.lsub,
+			    ev->u.list.attr_bits, (int)ev->u.list.attrs.len, ev->u.list.attrs.p,
+			    ev->u.list.sep ? ev->u.list.sep : '0', ev->u.list.name);
+		break;
+	case IMAP_EV_STATUS:
+		if (rc == 0)
+			ADD(" %s has=%#x messages=%llu size=%llu uidnext=%llu", ev->u.status.mailbox,
+			    ev->u.status.has, ev->u.status.messages, ev->u.status.size,
+			    ev->u.status.uidnext);
+		break;
+	case IMAP_EV_EXISTS:
+	case IMAP_EV_EXPUNGE:
+	case IMAP_EV_RECENT:
+		ADD(" %llu", ev->u.num);
+		break;
+	case IMAP_EV_FLAGS:
+	case IMAP_EV_CONTINUE:
+		if (rc == 0)
+			ADD(" %.*s", (int)ev->u.text.len, ev->u.text.p);
+		break;
+	case IMAP_EV_CAPABILITY:
+		ADD(" %#x", ev->u.caps.bits);
+		break;
+	default:
+		break;
+	}
+#undef ADD
+}
+
+/* {response, its event described} */
+static const struct {
+	const char *in, *want;
+} events[] = {
+	{"* OK ready", "STATE OK text=ready"},
+	{"* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS] hi",
+	 "STATE PREAUTH [CAPABILITY num=0 set= src= list= caps=0x5 text=CAPABILITY IMAP4rev1 "
+	 "LITERAL+ UIDPLUS] text=hi"},
+	{"* BYE shutting down", "STATE BYE text=shutting down"},
+	{"* NO [ALERT] disk full", "STATE NO [ALERT num=0 set= src= list= caps=0 text=ALERT] "
+				  "text=disk full"},
+	{"* OK [UIDVALIDITY 1234567890] UIDs", "STATE OK [UIDVALIDITY num=1234567890 set= src= "
+					      "list= caps=0 text=UIDVALIDITY 1234567890] text=UIDs"},
+	{"* OK [UIDNEXT 17]", "STATE OK [UIDNEXT num=17 set= src= list= caps=0 text=UIDNEXT 17] text="},
+	{"* OK [PERMANENTFLAGS (\\Seen $Work \\*)] Limited",
+	 "STATE OK [PERMANENTFLAGS num=0 set= src= list=\\Seen $Work \\* caps=0 "
+	 "text=PERMANENTFLAGS (\\Seen $Work \\*)] text=Limited"},
+	{"* OK [HIGHESTMODSEQ 9] x", "STATE OK [OTHER num=0 set= src= list= caps=0 "
+				    "text=HIGHESTMODSEQ 9] text=x"},
+	{"* OK [UIDVALIDITY x] bad code", "STATE OK [OTHER num=0 set= src= list= caps=0 "
+					 "text=UIDVALIDITY x] text=bad code"},
+	{"* OK [UNCLOSED code", "STATE OK text=[UNCLOSED code"},
+	{"A12 OK [APPENDUID 38505 3955:3957] APPEND completed",
+	 "STATE tagged OK [APPENDUID num=38505 set=3955:3957 src= list= caps=0 "
+	 "text=APPENDUID 38505 3955:3957] text=APPEND completed"},
+	{"A3 OK [COPYUID 38505 304,319:320 3956:3958] Done",
+	 "STATE tagged OK [COPYUID num=38505 set=3956:3958 src=304,319:320 list= caps=0 "
+	 "text=COPYUID 38505 304,319:320 3956:3958] text=Done"},
+	{"A4 OK [APPENDUID 1 2 3] x", "STATE tagged OK [OTHER num=0 set= src= list= caps=0 "
+				     "text=APPENDUID 1 2 3] text=x"},
+	{"A5 NO [TRYCREATE] no such mailbox", "STATE tagged NO [OTHER num=0 set= src= list= "
+					     "caps=0 text=TRYCREATE] text=no such mailbox"},
+	{"A6 BAD", "STATE tagged BAD text="},
+	{"A7 BYE x", "BAD STATE tagged"},
+	{"A8 OKAY", "BAD STATE tagged"},
+	{"A9", "BAD OTHER"},
+	{"+ go ahead", "CONTINUE go ahead"},
+	{"+", "CONTINUE "},
+	{"* 23 EXISTS", "EXISTS 23"},
+	{"* 5 EXPUNGE", "EXPUNGE 5"},
+	{"* 0 RECENT", "RECENT 0"},
+	{"* 5 EXISTS now", "BAD EXISTS 5"},
+	{"* FLAGS (\\Answered \\Seen $Junk)", "FLAGS \\Answered \\Seen $Junk"},
+	{"* FLAGS \\Seen", "BAD FLAGS"},
+	{"* CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN SASL-IR ESEARCH STATUS=SIZE",
+	 "CAPABILITY 0xce0"},
+	{"* 1 FETCH (UID 7 FLAGS (\\Seen) INTERNALDATE \"01-Jan-2020 10:00:00 +0100\" "
+	 "RFC822.SIZE 5 BODY[] NIL)",
+	 "FETCH seq=1 uid=7 size=5 flags=\\Seen date=01-Jan-2020 10:00:00 +0100 body=1"},
+	{"* 1 FETCH (UID x)", "BAD FETCH"},
+	{"* LIST (\\HasNoChildren \\Sent) \"/\" Sent", "LIST lsub=0 bits=0x10 "
+						     "attrs=\\HasNoChildren \\Sent sep=/ name=Sent"},
+	{"* LIST (\\Noselect) NIL \"\"", "LIST lsub=0 bits=0x1 attrs=\\Noselect sep=0 name="},
+	{"* LIST (\\NonExistent) \".\" \"a \\\"b\\\"\"", "LIST lsub=0 bits=0x2 attrs=\\NonExistent "
+							"sep=. name=a \"b\""},
+	{"* LIST () \"/\" {3}\r\na b", "LIST lsub=0 bits=0 attrs= sep=/ name=a b"},
+	{"* LSUB () \"/\" INBOX", "LIST lsub=1 bits=0 attrs= sep=/ name=INBOX"},
+	{"* LIST (\\Trash) \"/\" Trash (\"CHILDINFO\" (\"SUBSCRIBED\"))",
+	 "LIST lsub=0 bits=0x40 attrs=\\Trash sep=/ name=Trash"},
+	{"* LIST () \"/\" NIL", "BAD LIST"},
+	{"* LIST (\\Sent \"/\" x", "BAD LIST"},
+	{"* STATUS \"a b\" (MESSAGES 3 SIZE 900 UIDNEXT 4)",
+	 "STATUS a b has=0x25 messages=3 size=900 uidnext=4"},
+	{"* STATUS x (MESSAGES 3 HIGHESTMODSEQ 7)", "STATUS x has=0x1 messages=3 size=0 uidnext=0"},
+	{"* STATUS x (MESSAGES many)", "BAD STATUS"},
+	{"* SEARCH 1 2 3", "OTHER"},
+	{"*", "BAD OTHER"},
+	{"", "BAD OTHER"},
+	{"garbage", "BAD OTHER"},
+};
+
+START_TEST(test_events)
+{
+	struct imap_event ev;
+	char got[600];
+	const char *in = events[_i].in;
+	int rc = imap_event_parse(in, strlen(in), &ev);
+
+	describe(&ev, rc, got, sizeof(got));
+	imap_event_free(&ev);
+	ck_assert_msg(strcmp(got, events[_i].want) == 0, "event %d (%s): got '%s'", _i, in, got);
+}
+END_TEST
+
+/* A mailbox name with a NUL (from a literal) is refused. */
+START_TEST(test_event_nul)
+{
+	static const char in[] = "* LIST () \"/\" {3}\r\na\0b";
+	struct imap_event ev;
+
+	ck_assert_int_eq(imap_event_parse(in, sizeof(in) - 1, &ev), -1);
+	ck_assert(ev.bad && ev.type == IMAP_EV_LIST);
+	imap_event_free(&ev);
+}
+END_TEST
+
+/* Flag lists far over 4 KB and 64 KB: no item has a fixed limit. */
+START_TEST(test_events_huge_flags)
+{
+	static const char *const pre[] = {"* FLAGS (", "* OK [PERMANENTFLAGS (",
+					  "* 1 FETCH (UID 2 FLAGS ("};
+	static const char *const post[] = {")", ")] x", "))"};
+	size_t sizes[] = {5000, 70000};
+
+	for (size_t k = 0; k < 2; k++) {
+		char *flags = malloc(sizes[k] + 16), *line = malloc(sizes[k] + 64), *p = flags;
+
+		while ((size_t)(p - flags) < sizes[k])
+			p += sprintf(p, "%s$kw%05d", p == flags ? "" : " ", (int)(p - flags));
+		for (size_t f = 0; f < 3; f++) {
+			struct imap_event ev;
+			int n = sprintf(line, "%s%s%s", pre[f], flags, post[f]);
+			struct imap_span got;
+
+			ck_assert_int_eq(imap_event_parse(line, (size_t)n, &ev), 0);
+			if (f == 0)
+				got = ev.u.text;
+			else if (f == 1)
+				got = ev.u.state.code.list;
+			else
+				got = (struct imap_span){ev.u.fetch.flags, ev.u.fetch.flags_len};
+			ck_assert_uint_eq(got.len, strlen(flags));
+			ck_assert(memcmp(got.p, flags, got.len) == 0);
+			imap_event_free(&ev);
+		}
+		free(flags);
+		free(line);
+	}
+}
+END_TEST
+
+START_TEST(test_uidsets)
+{
+	unsigned long long u[8];
+	struct imap_span s = {"5,9:7,12", 8};
+
+	ck_assert_int_eq(imap_uidset_expand(s, u, 8), 5);
+	ck_assert(u[0] == 5 && u[1] == 7 && u[2] == 8 && u[3] == 9 && u[4] == 12);
+	ck_assert_int_eq(imap_uidset_expand((struct imap_span){"1:4000000", 9}, u, 2), 4000000);
+	ck_assert(u[0] == 1 && u[1] == 2);
+	ck_assert_int_eq(imap_uidset_expand((struct imap_span){"1:9999999999999", 15}, u, 2), -1);
+	ck_assert_int_eq(imap_uidset_expand((struct imap_span){"1,", 2}, u, 2), -1);
+	ck_assert_int_eq(imap_uidset_expand((struct imap_span){"", 0}, u, 2), -1);
+	ck_assert_int_eq(imap_uidset_expand((struct imap_span){"3:*", 3}, u, 2), -1);
+}
+END_TEST
+
+/* imap_body_announce: which literals are a FETCH's body, and whose. */
+START_TEST(test_body_announce)
+{
+	unsigned long long seq = 0, uid = 0;
+	int has = 0;
+	const char *a = "* 4 FETCH (UID 9 FLAGS (\\Seen) BODY[] {120}";
+	const char *b = "* 4 FETCH (BODY[] {0+}";
+
+	ck_assert_int_eq(imap_body_announce(a, strlen(a), &seq, &uid, &has), 1);
+	ck_assert(seq == 4 && uid == 9 && has == 1);
+	ck_assert_int_eq(imap_body_announce(b, strlen(b), &seq, &uid, &has), 1);
+	ck_assert(seq == 4 && has == 0);
+	ck_assert_int_eq(imap_body_announce("* LIST () \"/\" {3}", 17, &seq, &uid, &has), 0);
+	ck_assert_int_eq(imap_body_announce("* 1 FETCH (BODY[HEADER] {3}", 27, &seq, &uid, &has),
+			 0);
+	ck_assert_int_eq(imap_body_announce("A1 OK {3}", 9, &seq, &uid, &has), 0);
+}
+END_TEST
+
+struct evrec {
+	char out[8192];
+	size_t len;
+};
+
+static int ev_literal(void *ctx, const char *text, size_t len, uint64_t size)
+{
+	unsigned long long seq, uid;
+	int has;
+
+	(void)ctx;
+	(void)size;
+	return imap_body_announce(text, len, &seq, &uid, &has) ? IMAP_LIT_STREAM : IMAP_LIT_INLINE;
+}
+
+static int ev_data(void *ctx, const char *d, size_t n, int end)
+{
+	(void)ctx;
+	(void)d;
+	(void)n;
+	(void)end;
+	return 0;
+}
+
+static int ev_response(void *ctx, const char *text, size_t len)
+{
+	struct evrec *r = ctx;
+	struct imap_event ev;
+	int rc = imap_event_parse(text, len, &ev);
+
+	describe(&ev, rc, r->out + r->len, sizeof(r->out) - r->len);
+	r->len += strlen(r->out + r->len);
+	if (r->len + 1 < sizeof(r->out))
+		r->out[r->len++] = '|';
+	r->out[r->len] = '\0';
+	imap_event_free(&ev);
+	return 0;
+}
+
+/* One byte at a time gives the same events as the whole stream at once. */
+START_TEST(test_events_bytewise)
+{
+	static const struct imap_parser_cb cb = {ev_literal, ev_data, ev_response};
+	static const char in[] =
+		"* OK [CAPABILITY IMAP4rev1 LITERAL+] hi\r\n* 3 EXISTS\r\n"
+		"* OK [PERMANENTFLAGS (\\Seen \\*)] p\r\n* LIST (\\Sent) \"/\" {4}\r\nSent\r\n"
+		"* 1 FETCH (UID 5 BODY[] {6}\r\nab\r\ncd FLAGS (\\Seen))\r\n"
+		"* STATUS INBOX (MESSAGES 2)\r\nA1 OK [APPENDUID 7 1:2] ok\r\n+ more\n"
+		"* 1 FETCH (UID x)\r\n";
+	struct evrec whole = {0}, bytes = {0};
+	struct imap_parser p;
+
+	imap_parser_init(&p, &cb, &whole, 0, 0, 0);
+	ck_assert_int_eq(imap_parser_feed(&p, in, sizeof(in) - 1), 0);
+	imap_parser_free(&p);
+	imap_parser_init(&p, &cb, &bytes, 0, 0, 0);
+	for (size_t i = 0; i < sizeof(in) - 1; i++)
+		ck_assert_int_eq(imap_parser_feed(&p, in + i, 1), 0);
+	imap_parser_free(&p);
+	ck_assert_str_eq(whole.out, bytes.out);
+	ck_assert_ptr_nonnull(strstr(whole.out, "FETCH seq=1 uid=5 size=0 flags=\\Seen"));
+	ck_assert_ptr_nonnull(strstr(whole.out, "name=Sent|"));
+	ck_assert_ptr_nonnull(strstr(whole.out, "|BAD FETCH|"));
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {
@@ -398,7 +697,10 @@ int main(void)
 		CK_TEST(test_tokens), CK_LOOP(test_bad_tokens, bad_tokens),
 		CK_LOOP(test_fetch, fetches), CK_TEST(test_fetch_many_keywords),
 		CK_LOOP(test_flags_diff, fdiffs), CK_TEST(test_flags_diff_many),
-		CK_LOOP(test_date, dates),
+		CK_LOOP(test_date, dates), CK_LOOP(test_events, events),
+		CK_TEST(test_event_nul), CK_TEST(test_events_huge_flags),
+		CK_TEST(test_uidsets), CK_TEST(test_body_announce),
+		CK_TEST(test_events_bytewise),
 	};
 
 	return ck_run(CK_SUITE("imap_parse", "core", 0, tests));
