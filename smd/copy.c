@@ -531,7 +531,7 @@ static int lane_wait(struct cp *cp, pid_t pid, int fd, int kill_it, struct copy_
 	int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 
 	/* Test hooks (crash_after, crash_mid): a lane's crash is the child's. */
-	if (code == 98 || code == 99)
+	if (code == COPY_EXIT_CRASH_MID || code == COPY_EXIT_CRASH_AFTER)
 		_exit(code);
 	if (got == sizeof(lr)) {
 		lr.reason[sizeof(lr.reason) - 1] = '\0';

@@ -60,13 +60,18 @@ struct copy_opts {
 	const char *store_path;	 /* for the other lanes' own store handles */
 	int store_busy_ms;
 	int settle_ms;		 /* an interrupted folder: wait before looking for its orphans */
-	long crash_after;	 /* tests: _exit(99) once N appends are acked, before the journal */
-	long crash_mid;		 /* tests: _exit(98) in the middle of message N's literal */
+	/* tests: _exit(COPY_EXIT_CRASH_AFTER) once N appends are acked, before
+	 * the journal; _exit(COPY_EXIT_CRASH_MID) inside message N's literal */
+	long crash_after;
+	long crash_mid;
 	volatile sig_atomic_t *stop;
 	FILE *summary; /* per-folder lines, or NULL */
 };
 
 enum copy_rc { COPY_OK = 0, COPY_FAILED = 1, COPY_STOPPED = 2 };
+/* The exit statuses of the test hooks (crash_mid, crash_after): the process
+ * that copies dies with them at once, a lane's passed up by its parent. */
+enum copy_crash_exit { COPY_EXIT_CRASH_MID = 98, COPY_EXIT_CRASH_AFTER = 99 };
 
 /*
  * Counts, the same in every line and in the job's progress: MESSAGES in

@@ -165,7 +165,7 @@ static int copy_data(void *ctx, const char *d, size_t n, int end)
 		/* Test hook: die with half a literal sent to the target. */
 		cp->ddrv->ops->append_data(cp->ddrv, d, n / 2);
 		cp->ddrv->ops->flush(cp->ddrv);
-		_exit(98);
+		_exit(COPY_EXIT_CRASH_MID);
 	}
 	EVP_DigestUpdate(cp->md, d, n);
 	cp->cur_left -= n;
@@ -245,7 +245,7 @@ static int batch_done(struct cp *cp, struct batch *b, const char *key)
 	if (cp->o->crash_after > 0 &&
 	    __atomic_add_fetch(&cp->sh->appended, (long long)b->n, __ATOMIC_SEQ_CST) >=
 		    cp->o->crash_after)
-		_exit(99); /* test hook: appended, not journalled */
+		_exit(COPY_EXIT_CRASH_AFTER); /* test hook: appended, not journalled */
 	struct store *s = cp->o->store;
 
 	if (store_begin(s) < 0)

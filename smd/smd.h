@@ -48,8 +48,8 @@ enum smd_exit {
 	SMD_EXIT_FAILED = COPY_FAILED,
 	SMD_EXIT_STOPPED = COPY_STOPPED,
 	SMD_EXIT_NOTHING = 3,
-	SMD_EXIT_TEST_MID = 98,
-	SMD_EXIT_TEST_AFTER = 99,
+	SMD_EXIT_TEST_MID = COPY_EXIT_CRASH_MID,
+	SMD_EXIT_TEST_AFTER = COPY_EXIT_CRASH_AFTER,
 };
 
 /* smd_exit_recorded: 1 if a child exiting with CODE (-1: killed by a
