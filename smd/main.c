@@ -15,22 +15,6 @@
 #include "timeutil.h"
 #include "xalloc.h"
 
-#define LOCK_WAIT_MS 3000
-
-/* lock_wait: smd_lock_take, trying a busy lock again every 20 ms for up to
- * LOCK_WAIT_MS. */
-static int lock_wait(const char *db, const char *key, char **err_r)
-{
-	int fd;
-
-	for (int waited = 0;; waited += 20) {
-		fd = smd_lock_take(db, key, err_r);
-		if (fd != SMD_LOCK_BUSY || waited >= LOCK_WAIT_MS)
-			return fd;
-		time_sleep_us(20000);
-	}
-}
-
 static int opt_once;
 static const char *opt_user, *opt_from, *opt_to, *opt_src_user, *opt_dst_user;
 
@@ -100,12 +84,8 @@ static int direct(const struct config *cfg)
 	}
 	char *key = smd_mailbox_key(opt_from, src_login, opt_to, dst_login);
 	/* One copier per mailbox (smd/lock.h), the queue's children too: held
-	 * until we exit, by our lanes as well. A copier that has just died
-	 * may still hold it for a moment: its lanes get their KILL from the
-	 * kernel when it dies (PR_SET_PDEATHSIG), not before, and a rerun
-	 * started at once would be refused. So a busy lock is tried again
-	 * for LOCK_WAIT_MS before it is taken for another live copier. */
-	int lock = lock_wait(config_str(cfg, "state_database"), key, &err);
+	 * until we exit, by our lanes as well. */
+	int lock = smd_lock_take(config_str(cfg, "state_database"), key, &err);
 
 	if (lock < 0) {
 		if (lock == SMD_LOCK_BUSY)
