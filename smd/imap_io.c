@@ -44,6 +44,24 @@ const char *imap_ssl_why(char *buf, size_t size)
 }
 
 /* raw_read: >0 bytes, 0 end of stream, -1 error, -2 nothing now. */
+/* plain_io: one write of WBUF, or one read into RBUF, on the socket without
+ * TLS: the bytes done, -2 when it would block, -1 on an error (recorded). */
+static ssize_t plain_io(struct imap_conn *c, const void *wbuf, void *rbuf, size_t n)
+{
+	for (;;) {
+		ssize_t r = wbuf ? write(c->fd, wbuf, n) : read(c->fd, rbuf, n);
+
+		if (r >= 0)
+			return r;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return -2;
+		imap_fail(c, "%s: %s", wbuf ? "write" : "read", strerror(errno));
+		return -1;
+	}
+}
+
 static ssize_t raw_read(struct imap_conn *c, void *buf, size_t n, short *want_r)
 {
 	char why[256];
@@ -72,18 +90,7 @@ static ssize_t raw_read(struct imap_conn *c, void *buf, size_t n, short *want_r)
 			return -1;
 		}
 	}
-	for (;;) {
-		ssize_t r = read(c->fd, buf, n);
-
-		if (r >= 0)
-			return r;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return -2;
-		imap_fail(c, "read: %s", strerror(errno));
-		return -1;
-	}
+	return plain_io(c, NULL, buf, n);
 }
 
 static ssize_t raw_write(struct imap_conn *c, const void *buf, size_t n, short *want_r)
@@ -108,18 +115,7 @@ static ssize_t raw_write(struct imap_conn *c, const void *buf, size_t n, short *
 			return -1;
 		}
 	}
-	for (;;) {
-		ssize_t r = write(c->fd, buf, n);
-
-		if (r >= 0)
-			return r;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return -2;
-		imap_fail(c, "write: %s", strerror(errno));
-		return -1;
-	}
+	return plain_io(c, buf, NULL, n);
 }
 
 int imap_read(struct imap_conn *c, int block)
