@@ -67,6 +67,7 @@ struct msg {
 	unsigned char sha[32];
 	enum msg_state state;
 	int got;   /* its body arrived in this FETCH round */
+	int unread; /* journalled, but its target UID was not read back */
 };
 
 /*

@@ -342,11 +342,12 @@ static const struct ecase {
 	{"APPENDUID missing", "INBOX#7=a0,b0", "INBOX#50=", PRE_NONE, 0, NULL, 0,
 	 {.appenduid_missing = 1}, 0, COPY_FAILED, "no APPENDUID", 0, 0, 0, J_CONSISTENT,
 	 "INBOX=a0,b0", RERUN_OK, NULL, 0},
-	/* Today the lying UIDs are journalled before verification notices:
-	 * the mailbox fails, and keeps failing on reruns (see the report). */
+	/* The lying UIDs are journalled before verification notices: the
+	 * mailbox fails and their rows are dropped, so the rerun finds the
+	 * real copies by hash and copies nothing twice. */
 	{"APPENDUID with wrong UIDs", "INBOX#7=a0,b0", "INBOX#50=", PRE_NONE, 0, NULL, 0,
-	 {.appenduid_uid_off = 100}, 0, COPY_FAILED, "not read back", 2, 0, 0, J_WRONG,
-	 "INBOX=a0,b0", RERUN_FAILS, "missing on the target", 0},
+	 {.appenduid_uid_off = 100}, 0, COPY_FAILED, "not read back", 2, 0, 0, J_CONSISTENT,
+	 "INBOX=a0,b0", RERUN_OK, NULL, 0},
 	{"APPENDUID with wrong UIDVALIDITY", "INBOX#7=a0,b0", "INBOX#50=", PRE_NONE, 0, NULL, 0,
 	 {.appenduid_uv_off = 1}, 0, COPY_FAILED, "UIDVALIDITY changed on the target", 0, 0, 0,
 	 J_CONSISTENT, "INBOX=a0,b0", RERUN_OK, NULL, 0},
