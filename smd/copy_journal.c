@@ -224,8 +224,12 @@ int forget_unread(struct cp *cp, const char *key)
 {
 	struct remap_ctx rc = {.cp = cp};
 	struct store *s = cp->o->store;
-	size_t dropped = 0;
+	size_t dropped = 0, unread = 0;
 
+	for (size_t i = 0; i < cp->nmsgs; i++)
+		unread += cp->msgs[i].unread != 0;
+	if (unread == 0)
+		return 0; /* other differences: the rows are right */
 	if (store_begin(s) < 0 || store_smd_map_each(s, key, cp->f->name, collect_row, &rc) < 0 ||
 	    store_smd_map_clear(s, key, cp->f->name) < 0)
 		goto dberr;
