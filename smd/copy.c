@@ -259,7 +259,7 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 			goto out;
 		}
 	if (read_back(cp, f, next, cp->nmsgs - todo, &after) < 0 ||
-	    (v = verify(cp, &after)) < 0)
+	    (v = verify(cp, &after)) < 0 || (v > 0 && forget_unread(cp, key) < 0))
 		goto out;
 	rc = folder_done(cp, f, &jf, v, t0);
 out:

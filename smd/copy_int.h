@@ -67,6 +67,7 @@ struct msg {
 	unsigned char sha[32];
 	enum msg_state state;
 	int got;   /* its body arrived in this FETCH round */
+	int unread; /* journalled, but its target UID was not read back */
 };
 
 /*
@@ -149,6 +150,7 @@ struct cp {
 	long long appended; /* acknowledged appends, this process */
 	long long started_msgs;
 	int stopping;
+	int skipping;	/* a body that arrived after the stop: read, not appended */
 	char err[1024];
 	size_t ndiffs; /* verification differences found by this process */
 	struct lane_shared *sh;

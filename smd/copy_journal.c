@@ -204,6 +204,56 @@ dberr:
 	return -1;
 }
 
+/* unread_row: ROW names a target UID this run's read-back did not find. */
+static int unread_row(struct cp *cp, const struct smd_map_row *row)
+{
+	const struct msg *m = find_uid(cp, row->src_uid);
+
+	return m && m->unread && m->dst_uid == row->dst_uid;
+}
+
+/*
+ * forget_unread: drop the journal rows whose target UID the read-back
+ * did not find (a wrong APPENDUID). Kept, they would fail every later
+ * run as "missing on the target" while the real copies sit there
+ * unjournalled; without them the next run's orphan scan finds those
+ * copies by size and SHA-256. The folder's rows are rewritten in one
+ * transaction, every other row as it was.
+ */
+int forget_unread(struct cp *cp, const char *key)
+{
+	struct remap_ctx rc = {.cp = cp};
+	struct store *s = cp->o->store;
+	size_t dropped = 0, unread = 0;
+
+	for (size_t i = 0; i < cp->nmsgs; i++)
+		unread += cp->msgs[i].unread != 0;
+	if (unread == 0)
+		return 0; /* other differences: the rows are right */
+	if (store_begin(s) < 0 || store_smd_map_each(s, key, cp->f->name, collect_row, &rc) < 0 ||
+	    store_smd_map_clear(s, key, cp->f->name) < 0)
+		goto dberr;
+	for (size_t i = 0; i < rc.n; i++) {
+		if (unread_row(cp, &rc.rows[i].row))
+			dropped++;
+		else if (store_smd_map_add(s, key, cp->f->name, &rc.rows[i].row) < 0)
+			goto dberr;
+	}
+	if (store_commit(s) < 0)
+		goto dberr;
+	free(rc.rows);
+	if (dropped)
+		log_warn("%s: folder=%s %zu journal rows named target UIDs that are not there; "
+			 "forgotten, the next run looks for the copies by hash",
+			 key, cp->f->name, dropped);
+	return 0;
+dberr:
+	free(rc.rows);
+	cperr(cp, "journal: %s", store_errmsg(s));
+	store_rollback(s);
+	return -1;
+}
+
 /* ------------------------------------------------------------ target scan */
 
 int scan_meta(void *ctx, const struct drv_meta *m)

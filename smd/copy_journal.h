@@ -25,6 +25,11 @@ int scan_meta(void *ctx, const struct drv_meta *m);
 struct dst_msg *scan_find(struct scan_ctx *s, unsigned long long uid);
 int cmp_dst(const void *a, const void *b);
 int find_orphans(struct cp *cp, struct scan_ctx *s, const char *key);
+/*
+ * forget_unread: after verification, delete the rows of messages marked
+ * unread (their target UID was not read back); every other row stays.
+ */
+int forget_unread(struct cp *cp, const char *key);
 /* find_uid: the message of cp->msgs with source UID, or NULL. */
 struct msg *find_uid(struct cp *cp, unsigned long long uid);
 

@@ -121,6 +121,13 @@ static int copy_body(void *ctx, const struct drv_body *b)
 	uint64_t size = b->size;
 	struct msg *m = msg_of_body(cp, b);
 
+	if (cp->stopping) {
+		/* Noticed at the end of the previous message: this one is left
+		 * for the rerun, and no APPEND is begun that the stop would cut
+		 * inside its literal. */
+		cp->skipping = 1;
+		return 0;
+	}
 	if (m == NULL || m->state != MSG_TO_COPY || m->got)
 		return cperr(cp, "unexpected message body from the source: seq=%llu uid=%s%llu",
 			     b->seq, b->has_uid ? "" : "none/", b->uid);
@@ -158,6 +165,8 @@ static int copy_data(void *ctx, const char *d, size_t n, int end)
 	struct cp *cp = ctx;
 	struct msg *m = cp->cur;
 
+	if (cp->skipping)
+		return 0;
 	if (m == NULL)
 		return cperr(cp, "literal data without a message");
 	if (cp->o->crash_mid > 0 && cp->started_msgs >= cp->o->crash_mid && n > 1 &&
@@ -190,6 +199,10 @@ static int copy_meta(void *ctx, const struct drv_meta *m)
 {
 	struct cp *cp = ctx;
 
+	if (cp->skipping) {
+		cp->skipping = 0;
+		return 0;
+	}
 	if (cp->cur != NULL || cp->open == NULL)
 		return cperr(cp, "FETCH response ended inside a message: uid=%llu", m->uid);
 	/* The response is complete and well formed: the message may now be
@@ -366,9 +379,11 @@ static int fetch_oldest(struct cp *cp, struct fetcher *fe, const char *key)
 	struct drv_result res;
 	unsigned oldest = fe->ops[0];
 
-	while (!s->ops->done(s, oldest) && !cp->err[0])
+	while (!s->ops->done(s, oldest) && !cp->err[0] && !cp->stopping)
 		if (s->ops->poll(s, 1) < 0)
 			break;
+	if (cp->stopping && !cp->err[0] && !s->ops->done(s, oldest))
+		return 0; /* the rest of it goes with the source connection */
 	if (cp->err[0] || !s->ops->done(s, oldest) || s->ops->wait(s, oldest, &res) < 0)
 		return -1;
 	if (res.status != DRV_OK)
@@ -408,6 +423,10 @@ int stream_copy(struct cp *cp, const char *key)
 		 * dropped with the source connection. */
 		close_src(cp);
 	}
+	/* An APPEND whose literal is short must never be ended: failing
+	 * drops the target connection inside it, and the server discards it. */
+	if (cp->cur != NULL)
+		return cperr(cp, "folder %s: the copy ended inside a message", cp->f->name);
 	/* The batches still in flight are reaped by the caller, after it
 	 * has queued the read-back behind them. */
 	return close_batch(cp);

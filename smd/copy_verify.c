@@ -175,6 +175,7 @@ int verify(struct cp *cp, struct scan_ctx *after)
 			struct rb *b = rb_find(cp, m->dst_uid);
 
 			if (b == NULL) {
+				m->unread = 1;
 				cp_diff(cp, "folder=%s uid=%llu target_uid=%llu not read back",
 					 cp->f->name, m->uid, m->dst_uid);
 				continue;
