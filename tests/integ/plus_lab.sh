@@ -43,7 +43,7 @@ pilot_prepare "$LAB"
 pilot_start "$LAB"
 
 python3 - "$LAB" "$N" "$B" "$REPO" <<'PY' || exit 1
-import json, os, re, subprocess, sys, threading, time
+import os, re, subprocess, sys, time
 lab, n, build, repo = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 sys.path.insert(0, os.path.join(repo, "tests", "lab"))
 import fedlab

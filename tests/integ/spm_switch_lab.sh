@@ -19,7 +19,7 @@ pilot_prepare "$LAB"
 pilot_start "$LAB" || exit 1
 
 python3 - "$LAB" "$N" "$B" <<'PY' || exit 1
-import json, os, subprocess, sys, threading, time, uuid
+import os, sys, time
 lab, n, build = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(lab)), "..", "..", "tests", "lab"))
 sys.path.insert(0, os.path.join(os.getcwd(), "tests", "lab"))
