@@ -194,6 +194,28 @@ static void fetch_one(mailimap *s, uint32_t uid, struct mailimap_flag_list **fla
 	mailimap_set_free(set);
 }
 
+/*
+ * Every message of SRC's selected folder through fetch_one, appended to
+ * DST's FOLDER when DST is not NULL; the number of messages.
+ */
+static size_t fetch_all(mailimap *src, size_t *bytes, mailimap *dst, const char *folder)
+{
+	clist *uids = all_uids(src);
+	size_t n = 0;
+
+	for (clistiter *i = clist_begin(uids); i; i = clist_next(i)) {
+		struct mailimap_flag_list *fl;
+		struct mailimap_date_time *dt;
+		fetch_one(src, *(uint32_t *)clist_content(i), &fl, &dt, bytes, dst != NULL, dst,
+		    folder);
+		mailimap_flag_list_free(fl);
+		if (dt)
+			mailimap_date_time_free(dt);
+		n++;
+	}
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -210,16 +232,7 @@ int main(int argc, char **argv)
 			die("EXAMINE", r);
 		if ((r = mailimap_select(dst, folder)) != MAILIMAP_NO_ERROR)
 			die("SELECT", r);
-		clist *uids = all_uids(src);
-		for (clistiter *i = clist_begin(uids); i; i = clist_next(i)) {
-			struct mailimap_flag_list *fl;
-			struct mailimap_date_time *dt;
-			fetch_one(src, *(uint32_t *)clist_content(i), &fl, &dt, &bytes, 1, dst, folder);
-			mailimap_flag_list_free(fl);
-			if (dt)
-				mailimap_date_time_free(dt);
-			msgs++;
-		}
+		msgs += fetch_all(src, &bytes, dst, folder);
 		mailimap_logout(src);
 		mailimap_logout(dst);
 		mailimap_free(src);
@@ -272,16 +285,7 @@ int main(int argc, char **argv)
 			mailimap_set_msg_body_handler(src, drop_body, &handled);
 		if ((r = mailimap_examine(src, "INBOX")) != MAILIMAP_NO_ERROR)
 			die("EXAMINE", r);
-		clist *uids = all_uids(src);
-		for (clistiter *i = clist_begin(uids); i; i = clist_next(i)) {
-			struct mailimap_flag_list *fl;
-			struct mailimap_date_time *dt;
-			fetch_one(src, *(uint32_t *)clist_content(i), &fl, &dt, &bytes, 0, NULL, NULL);
-			mailimap_flag_list_free(fl);
-			if (dt)
-				mailimap_date_time_free(dt);
-			msgs++;
-		}
+		msgs += fetch_all(src, &bytes, NULL, NULL);
 		bytes += handled;
 		mailimap_logout(src);
 		mailimap_free(src);

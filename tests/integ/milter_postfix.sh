@@ -15,18 +15,8 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/lab/lib.sh
 . "$ROOT/tests/lab/lib.sh"
-export FEDMIG_BUILD=$B
-fail() {
-	echo "FAIL milter_postfix: $*"
-	echo "milter_postfix: files kept in $TMP"
-	echo "--- fedmig-milter log"
-	tail -n 30 "$DIR/log/fedmig-milter.log" 2>/dev/null
-	echo "--- maillog"
-	tail -n 30 "$DIR/postfix/maillog" 2>/dev/null
-	exit 1
-}
 
-postfix_lab milter_postfix recommended
+postfix_lab milter_postfix recommended 30 log/fedmig-milter.log
 for u in alice bob carol erin; do
 	for s in s1 s2; do
 		"$LAB" adduser "$DIR" $s $u >>"$TMP/adduser.log" 2>&1 || fail "adduser $s $u"

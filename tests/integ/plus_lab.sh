@@ -43,7 +43,7 @@ pilot_prepare "$LAB"
 pilot_start "$LAB"
 
 python3 - "$LAB" "$N" "$B" "$REPO" <<'PY' || exit 1
-import json, os, re, subprocess, sys, threading, time
+import os, re, subprocess, sys, time
 lab, n, build, repo = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 sys.path.insert(0, os.path.join(repo, "tests", "lab"))
 import fedlab
@@ -76,53 +76,14 @@ if r.accepted or r.code != 550:
 # --- 2. a switch with +tag mail flowing ---
 users = ["u%02d" % (i + 1) for i in range(n)]
 forms = ["%s+tag@example.org", "%s+tag@s1.example.org", "%s@example.org"]
-sent = {}          # msgid -> user
-lock = threading.Lock()
-stop = threading.Event()
-errors = []
-
-def sender(k):
-    i = k
-    while not stop.is_set():
-        u = users[i % n]
-        rcpt = forms[i % len(forms)] % u
-        i += 3
-        r = fedlab.send(env, [rcpt])
-        if r.accepted:
-            with lock: sent[r.msgid] = u
-        elif r.code // 100 != 4:
-            errors.append("%s rejected: %s %s" % (rcpt, r.code, r.text))
-        time.sleep(0.03)
-
-def slow(u, form):
-    r = fedlab.send(env, [form % u], slow_pause=3.0)
-    if r.accepted:
-        with lock: sent[r.msgid] = u
-    else:
-        errors.append("slow sender to %s not accepted: %s %s" % (form % u, r.code, r.text))
-
-threads = [threading.Thread(target=sender, args=(k,)) for k in range(3)]
-for t in threads: t.start()
+traffic = fedlab.SwitchTraffic(env, ctl, lab)
+traffic.senders(lambda i: (users[i % n], forms[i % len(forms)] % users[i % n]), 0.03)
 time.sleep(1.0)
 # Slow senders start before the switch and finish after it: rule 4.
-slows = [threading.Thread(target=slow, args=(users[k], forms[k % 2])) for k in range(n)]
-for t in slows: t.start()
-with open(os.path.join(lab, "batch.csv"), "w") as f:
-    for u in users:
-        f.write("%s@example.org,s2,+1s,nocopy\n" % u)
-subprocess.run(ctl + ["import", os.path.join(lab, "batch.csv")], check=True,
-               stdout=subprocess.DEVNULL)
-
-def states():
-    out = subprocess.run(ctl + ["--json", "list"], check=True, capture_output=True,
-                         text=True).stdout
-    return json.loads(out)
-ok = fedlab.wait_for(lambda: all(r["state_name"] == "complete" for r in states()), 180, 0.5)
-time.sleep(2.0)
-stop.set()
-for t in threads + slows: t.join()
-reqs = {r["address"].split("@")[0]: r for r in states()}
-bad = [r for r in reqs.values() if r["state_name"] != "complete"]
+traffic.slow((users[k], forms[k % 2] % users[k]) for k in range(n))
+traffic.switch(users)
+ok, reqs, bad = traffic.finish(180)
+sent, errors = traffic.sent, traffic.errors
 if not ok or bad:
     fail("not complete: %s" % bad)
 if not fedlab.wait_queue_empty(env, timeout=30):
@@ -173,10 +134,10 @@ with open(os.path.join(lab, "carol.csv"), "w") as f:
     f.write("carol@example.org,s2,+1s,nocopy\n")
 subprocess.run(ctl + ["import", os.path.join(lab, "carol.csv")], check=True,
                stdout=subprocess.DEVNULL)
-ok = fedlab.wait_for(lambda: [r for r in states() if r["address"] == "carol@example.org"
+ok = fedlab.wait_for(lambda: [r for r in traffic.states() if r["address"] == "carol@example.org"
                               and r["state_name"] == "complete"], 120, 0.5)
 if not ok:
-    fail("carol's request not complete: %s" % states())
+    fail("carol's request not complete: %s" % traffic.states())
 def carol_in_s2():
     got = deliveries("s2")
     return all([(s, l) for s, l, _ in got.get(m, [])] == [("s2", "carol")] for m in mids)

@@ -10,16 +10,8 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/lab/lib.sh
 . "$ROOT/tests/lab/lib.sh"
-export FEDMIG_BUILD=$B
-fail() {
-	echo "FAIL policyd_postfix: $*"
-	echo "policyd_postfix: files kept in $TMP"
-	tail -n 20 "$DIR/log/fedmig-policyd.log" 2>/dev/null
-	tail -n 20 "$DIR/postfix/maillog" 2>/dev/null
-	exit 1
-}
 
-postfix_lab policyd_postfix full
+postfix_lab policyd_postfix full 20 log/fedmig-policyd.log
 for u in alice held; do
 	"$LAB" adduser "$DIR" s1 $u >>"$TMP/adduser.log" 2>&1 || fail "adduser $u"
 done

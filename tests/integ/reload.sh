@@ -14,6 +14,8 @@
 #   restart", an invalid file logged; it stops cleanly after.
 # Needs root (both bind or fork their helper as root, then drop).
 set -u
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "$0")/../lab/lib.sh"
 B=$(readlink -f "${FEDMIG_BUILD:-build}")
 POLICYD=$B/policyd/fedmig-policyd SPM=$B/spm/fedmig-spm SMD=$B/smd/fedmig-smd CTL=$B/spm/fedmigctl
 [ -x "$POLICYD" ] && [ -x "$SPM" ] && [ -x "$SMD" ] && [ -x "$CTL" ] || { echo "SKIP reload: build first"; exit 77; }
@@ -54,7 +56,8 @@ stop_clean() {
 
 # --- fedmig-policyd ---
 pconf() { # extra-lines [policy-socket]
-	cat >"$T/policyd.conf" <<CONF
+	{
+		cat <<CONF
 state_database = $T/fedmig.db
 fedmig_user = fedmig
 socket_group = fedmig
@@ -62,13 +65,10 @@ socket_mode = 0660
 federated_domains = example.org
 policy_socket = unix:$T/${2:-policy}.sock
 socketmap_socket = unix:$T/socketmap.sock
-systems = s1 s2
-s1_domain = s1.example.org
-s1_driver = none
-s2_domain = s2.example.org
-s2_driver = none
-$1
 CONF
+		none_systems
+		echo "$1"
+	} >"$T/policyd.conf"
 }
 pconf ""
 printf 'access,system,physical,aliases\nalice@example.org,s1,alice@s1.example.org,\n' >"$T/dir.csv"
@@ -139,33 +139,23 @@ echo "reload: policyd fds before=$before after=$after, rss=$(awk '/VmRSS/{print 
 stop_clean $PPID_ policyd
 
 # --- fedmig-spm ---
-mkdir -p "$T/pf" "$T/run"
-for c in postqueue postsuper postkick; do printf '#!/bin/sh\nexit 0\n' >"$T/pf/$c"; chmod +x "$T/pf/$c"; done
-: >"$T/s1passwd"
-: >"$T/s2passwd"
+# Its own tree (database, run directory, fake Postfix commands, passwd
+# files), apart from fedmig-policyd's database.
+S=$T/spm
+fakepf_tree "$S" && chmod 0777 "$S" || fail "spm: the fake Postfix commands"
+: >"$S/s1passwd"
+: >"$S/s2passwd"
 sconf() { # file extra-lines
-	cat >"$1" <<CONF
-state_database = $T/spm.db
-run_directory = $T/run
-fedmig_user = nobody
-federated_domains = example.org
-postfix_command_directory = $T/pf
-milter_status_socket = unix:$T/none.sock
-release_sweep_period = 1s
-switch_grace = 10ms
-retry_backoff = 100ms
+	{
+		fakepf_conf "$S"
+		fakepf_systems_conf "$S"
+		cat <<CONF
 spm_poll_interval = 200ms
-systems = s1 s2
-s1_domain = s1.example.org
-s1_driver = dovecot
-s1_passwd_file = $T/s1passwd
-s2_domain = s2.example.org
-s2_driver = dovecot
-s2_passwd_file = $T/s2passwd
 default_scenario = nocopy
 nocopy_copy_data = no
 $2
 CONF
+	} >"$1"
 }
 sconf "$T/spm.conf" "scenarios = nocopy"
 sconf "$T/ctl.conf" "scenarios = nocopy later
@@ -174,9 +164,9 @@ later_copy_data = no"
 	echo "access,system,physical,aliases"
 	for u in alice bob carol; do echo "$u@example.org,s1,$u@s1.example.org,"; done
 } >"$T/dir.csv"
-for u in alice bob carol; do echo "$u@s1.example.org:{PLAIN}x::::::" >>"$T/s1passwd"; done
+for u in alice bob carol; do echo "$u@s1.example.org:{PLAIN}x::::::" >>"$S/s1passwd"; done
 "$CTL" -c "$T/ctl.conf" directory import "$T/dir.csv" >>"$T/ctl.log" 2>&1 || fail "spm: directory import"
-chmod 0666 "$T"/spm.db* "$T"/s1passwd "$T"/s2passwd
+chmod 0666 "$S"/fedmig.db* "$S"/s1passwd "$S"/s2passwd
 state() { "$CTL" -c "$T/ctl.conf" --json show "$1@example.org" | grep -o '"state":[0-9]*'; }
 request() { # user: a request to s2 with the scenario "later"
 	printf '%s@example.org,s2,,later\n' "$1" >"$T/req.csv"

@@ -19,7 +19,7 @@ pilot_prepare "$LAB"
 pilot_start "$LAB" || exit 1
 
 python3 - "$LAB" "$N" "$B" <<'PY' || exit 1
-import json, os, subprocess, sys, threading, time, uuid
+import os, sys, time
 lab, n, build = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(lab)), "..", "..", "tests", "lab"))
 sys.path.insert(0, os.path.join(os.getcwd(), "tests", "lab"))
@@ -27,50 +27,14 @@ import fedlab
 env = fedlab.load_env(lab)
 ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", env["FEDMIG_CONF"]]
 users = ["u%02d" % (i + 1) for i in range(n)]
-sent = {}          # msgid -> user
-lock = threading.Lock()
-stop = threading.Event()
-errors = []
-
-def sender(k):
-    i = k
-    while not stop.is_set():
-        u = users[i % n]; i += 3
-        r = fedlab.send(env, ["%s@example.org" % u])
-        if r.accepted:
-            with lock: sent[r.msgid] = u
-        elif r.code // 100 != 4:
-            errors.append("rejected: %s %s" % (r.code, r.text))
-        time.sleep(0.01)
-
-def slow(u):
-    r = fedlab.send(env, ["%s@example.org" % u], slow_pause=3.0)
-    if r.accepted:
-        with lock: sent[r.msgid] = u
-    else:
-        errors.append("slow sender not accepted: %s %s" % (r.code, r.text))
-
-threads = [threading.Thread(target=sender, args=(k,)) for k in range(3)]
-for t in threads: t.start()
+traffic = fedlab.SwitchTraffic(env, ctl, lab)
+traffic.senders(lambda i: (users[i % n], "%s@example.org" % users[i % n]), 0.01)
 time.sleep(1.0)
 # Slow senders start before the switch and finish after it.
-slows = [threading.Thread(target=slow, args=(users[k],)) for k in (0, 5, n - 1)]
-for t in slows: t.start()
-csv = os.path.join(lab, "batch.csv")
-with open(csv, "w") as f:
-    for u in users:
-        f.write("%s@example.org,s2,+1s,nocopy\n" % u)
-subprocess.run(ctl + ["import", csv], check=True, stdout=subprocess.DEVNULL)
-
-def states():
-    out = subprocess.run(ctl + ["--json", "list"], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
-ok = fedlab.wait_for(lambda: all(r["state_name"] == "complete" for r in states()), 60, 0.5)
-time.sleep(2.0)
-stop.set()
-for t in threads + slows: t.join()
-reqs = {r["address"].split("@")[0]: r for r in states()}
-bad = [r for r in reqs.values() if r["state_name"] != "complete"]
+traffic.slow((users[k], "%s@example.org" % users[k]) for k in (0, 5, n - 1))
+traffic.switch(users)
+ok, reqs, bad = traffic.finish(60)
+sent, errors = traffic.sent, traffic.errors
 if bad:
     print("not complete:", bad); sys.exit(1)
 # Everything delivered, nothing left in hold.

@@ -35,7 +35,8 @@ FAILED=0
 fail() { echo "FAIL: $*"; FAILED=1; }
 
 DB=$TMP/fedmig.db
-cat >"$TMP/fedmig.conf" <<EOC
+{
+	cat <<EOC
 state_database = $DB
 fedmig_user = fedmig
 socket_group = fedmig
@@ -45,12 +46,9 @@ milter_status_socket = unix:$TMP/status.sock
 policy_socket = unix:$TMP/policy.sock
 socketmap_socket = unix:$TMP/socketmap.sock
 federated_domains = example.org
-systems = s1 s2
-s1_domain = s1.example.org
-s1_driver = none
-s2_domain = s2.example.org
-s2_driver = none
 EOC
+	none_systems
+} >"$TMP/fedmig.conf"
 "$CTL" -c "$TMP/fedmig.conf" check >"$TMP/ctl.log" 2>&1 || { cat "$TMP/ctl.log"; exit 1; }
 now=$(date +%s%6N)
 # Enough rows for the file to span many pages (the truncation cuts into

@@ -20,12 +20,13 @@ import re
 import smtplib
 import ssl
 import subprocess
+import threading
 import time
 import uuid
 
 __all__ = [
     "load_env", "send", "SendResult", "maildir_msgids", "postqueue",
-    "wait_queue_empty", "imap_login", "maillog", "wait_for",
+    "wait_queue_empty", "imap_login", "maillog", "wait_for", "SwitchTraffic",
 ]
 
 
@@ -305,3 +306,86 @@ def maillog(env, pattern=None):
         return lines
     rx = re.compile(pattern)
     return [line for line in lines if rx.search(line)]
+
+
+class SwitchTraffic:
+    """Mail flowing while fedmigctl (ctl: its argv) switches addresses.
+
+    Senders and slow senders record each accepted Message-ID in sent
+    (msgid -> user); a refusal other than 4xx, or a slow sender that is
+    not accepted, goes to errors."""
+
+    def __init__(self, env, ctl, lab):
+        self.env, self.ctl, self.lab = env, ctl, lab
+        self.sent = {}
+        self.errors = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = []
+
+    def _start(self, target, *args):
+        t = threading.Thread(target=target, args=args)
+        t.start()
+        self.threads.append(t)
+
+    def _sender(self, k, rcpt_of, pause):
+        i = k
+        while not self.stop.is_set():
+            u, rcpt = rcpt_of(i)
+            i += 3
+            r = send(self.env, [rcpt])
+            if r.accepted:
+                with self.lock:
+                    self.sent[r.msgid] = u
+            elif r.code // 100 != 4:
+                self.errors.append("%s rejected: %s %s" % (rcpt, r.code, r.text))
+            time.sleep(pause)
+
+    def _slow(self, u, rcpt):
+        r = send(self.env, [rcpt], slow_pause=3.0)
+        if r.accepted:
+            with self.lock:
+                self.sent[r.msgid] = u
+        else:
+            self.errors.append("slow sender to %s not accepted: %s %s"
+                               % (rcpt, r.code, r.text))
+
+    def senders(self, rcpt_of, pause):
+        """Three senders; sender k sends to rcpt_of(i) -> (user, rcpt) for
+        i = k, k+3, ... until finish()."""
+        for k in range(3):
+            self._start(self._sender, k, rcpt_of, pause)
+
+    def slow(self, pairs):
+        """One slow sender (3 s pauses) a (user, rcpt) pair."""
+        for u, rcpt in pairs:
+            self._start(self._slow, u, rcpt)
+
+    def switch(self, users):
+        """Import a batch switching every user@example.org to s2."""
+        csv = os.path.join(self.lab, "batch.csv")
+        with open(csv, "w") as f:
+            for u in users:
+                f.write("%s@example.org,s2,+1s,nocopy\n" % u)
+        subprocess.run(self.ctl + ["import", csv], check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def states(self):
+        out = subprocess.run(self.ctl + ["--json", "list"], check=True,
+                             capture_output=True, text=True).stdout
+        return json.loads(out)
+
+    def finish(self, timeout):
+        """Wait up to timeout s for every request to complete, let mail
+        flow 2 s more and stop the senders. Returns (ok, reqs, bad): ok,
+        all completed in time; reqs, local part -> request; bad, the
+        requests not complete."""
+        ok = wait_for(lambda: all(r["state_name"] == "complete"
+                                  for r in self.states()), timeout, 0.5)
+        time.sleep(2.0)
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+        reqs = {r["address"].split("@")[0]: r for r in self.states()}
+        bad = [r for r in reqs.values() if r["state_name"] != "complete"]
+        return ok, reqs, bad

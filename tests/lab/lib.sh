@@ -73,8 +73,31 @@ B=$(readlink -m "${FEDMIG_BUILD:-$ROOT/build}")
 SMD=$B/smd/fedmig-smd
 CTL=$B/spm/fedmigctl
 
+# lab_fail NAME LINES MESSAGE FILE...: a postfix_lab test failed: says
+# so, where its files are kept ($TMP) and the last LINES lines of each
+# FILE; exits 1.
+lab_fail() {
+	local name=$1 lines=$2 msg=$3 f
+	shift 3
+	echo "FAIL $name: $msg"
+	echo "$name: files kept in $TMP"
+	for f in "$@"; do
+		echo "--- $f"
+		tail -n "$lines" "$f" 2>/dev/null
+	done
+	exit 1
+}
+
+# postfix_lab NAME MODE LINES LOG...: the lab started with --fedmig MODE;
+# fail MESSAGE (lab_fail) shows the last LINES lines of each LOG (below
+# the lab's directory) and Postfix's maillog.
 postfix_lab() {
 	local name=$1 mode=$2 b
+	LAB_FAIL_NAME=$1 LAB_FAIL_LINES=$3
+	shift 3
+	LAB_FAIL_LOGS=("$@" postfix/maillog)
+	fail() { lab_fail "$LAB_FAIL_NAME" "$LAB_FAIL_LINES" "$*" "${LAB_FAIL_LOGS[@]/#/$DIR/}"; }
+	export FEDMIG_BUILD=$B
 	[ "$(id -u)" = 0 ] || { echo "SKIP $name: the lab needs root"; exit 77; }
 	for b in "$B/policyd/fedmig-policyd" "$B/milter/fedmig-milter" "$CTL"; do
 		[ -x "$b" ] || { echo "SKIP $name: $b not built"; exit 77; }
@@ -147,6 +170,17 @@ smd_check() {
 }
 
 # shellcheck disable=SC2034 # fail: the test's verdict, read by the test
+# none_systems: the lines for two systems, s1 and s2, with the driver none.
+none_systems() {
+	cat <<CONF
+systems = s1 s2
+s1_domain = s1.example.org
+s1_driver = none
+s2_domain = s2.example.org
+s2_driver = none
+CONF
+}
+
 fakepf_tmp() {
 	FAKEPF_ON_EXIT=${2:-:}
 	T=$(mktemp -d "/tmp/$1.XXXXXX") || exit 1
@@ -178,6 +212,11 @@ CONF
 fakepf_systems() {
 	: >"$1/s1passwd"
 	: >"$1/s2passwd"
+	fakepf_systems_conf "$1"
+}
+
+# fakepf_systems's lines alone: the passwd files are left as they are.
+fakepf_systems_conf() {
 	cat <<CONF
 release_sweep_period = 1s
 switch_grace = 10ms

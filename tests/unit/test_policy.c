@@ -11,6 +11,7 @@
 #include "../../policyd/policy_proto.h"
 #include "xalloc.h"
 #include "ckmain.h"
+#include "testutil.h"
 
 #define MAX_LINE 256
 #define MAX_ATTRS 20
@@ -117,28 +118,25 @@ START_TEST(test_parse_whole)
 END_TEST
 
 /* Fed one byte at a time: "need more" until the byte that decides. */
+static int parser_feed(void *p, const char *chunk, size_t len, size_t *used_r)
+{
+	return policy_parser_feed(p, chunk, len, used_r);
+}
+
 START_TEST(test_parse_bytewise)
 {
-	size_t len, used;
+	size_t len;
 	char *gen = NULL;
 	const char *in = parse_cases[_i].input;
 	struct policy_parser *p = policy_parser_new(MAX_LINE, MAX_ATTRS);
-	enum policy_status st = POLICY_MORE;
-	size_t k;
+	enum policy_status st;
 
 	if (in == NULL)
 		in = gen = make_input(_i, &len);
 	else
 		len = parse_cases[_i].len ? parse_cases[_i].len : strlen(in);
-	for (k = 0; k < len; k++) {
-		st = policy_parser_feed(p, in + k, 1, &used);
-		ck_assert_msg(used == 1, "case %d byte %zu: used %zu", _i, k, used);
-		if (st != POLICY_MORE)
-			break;
-	}
-	if (parse_cases[_i].want == POLICY_REQUEST)
-		ck_assert_msg(k == len - 1, "case %d (%s): done at byte %zu of %zu", _i,
-			      parse_cases[_i].name, k, len);
+	st = tu_feed_bytewise(parser_feed, p, in, len, POLICY_MORE,
+			      parse_cases[_i].want == POLICY_REQUEST, _i, parse_cases[_i].name);
 	check_result(_i, p, st);
 	policy_parser_free(&p);
 	free(gen);

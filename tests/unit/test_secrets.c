@@ -12,12 +12,18 @@
 #include "ckmain.h"
 #include "secrets.h"
 
-/* want: "=VALUE" found, "-" absent, "!REASON" error containing REASON. */
-static const struct {
+/*
+ * A line to parse and what it gives: arg is the NAME (secrets_value) or
+ * the LOGIN (secrets_user) looked up; want: "=VALUE" found, "-" absent,
+ * "!REASON" error containing REASON.
+ */
+struct secrets_case {
 	const char *name, *in;
 	size_t len;
-	const char *key, *want;
-} value_cases[] = {
+	const char *arg, *want;
+};
+
+static const struct secrets_case value_cases[] = {
 	{"plain", "master_user = admin\nmaster_password = s3cret\n", 0, "master_password", "=s3cret"},
 	{"no spaces", "master_user=admin\n", 0, "master_user", "=admin"},
 	{"tabs and crlf", "\tmaster_user\t=\tadmin \r\n", 0, "master_user", "=admin"},
@@ -35,11 +41,7 @@ static const struct {
 	{"only equals", "=\n", 0, "", "="},
 };
 
-static const struct {
-	const char *name, *in;
-	size_t len;
-	const char *login, *want;
-} user_cases[] = {
+static const struct secrets_case user_cases[] = {
 	{"plain", "alice@example.org pw1\nbob@example.org pw2\n", 0, "bob@example.org", "=pw2"},
 	{"blanks kept inside and at end", "alice  a b \n", 0, "alice", "=a b "},
 	{"tab separator crlf", "alice\tpw\r\n", 0, "alice", "=pw"},
@@ -76,27 +78,29 @@ static void check_result(const char *name, int rc, char *val, char *err, const c
 	free(val);
 }
 
+/* Each of the N cases through PARSE (secrets_value or secrets_user), file "F". */
+static void run_cases(int (*parse)(const char *, size_t, const char *, const char *, char **,
+				   char **),
+		      const struct secrets_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].in);
+		char *val, *err = NULL;
+		int rc = parse(cases[i].in, len, "F", cases[i].arg, &val, &err);
+
+		check_result(cases[i].name, rc, val, err, cases[i].want);
+	}
+}
+
 START_TEST(test_value)
 {
-	for (size_t i = 0; i < sizeof(value_cases) / sizeof(value_cases[0]); i++) {
-		size_t len = value_cases[i].len ? value_cases[i].len : strlen(value_cases[i].in);
-		char *val, *err = NULL;
-		int rc = secrets_value(value_cases[i].in, len, "F", value_cases[i].key, &val, &err);
-
-		check_result(value_cases[i].name, rc, val, err, value_cases[i].want);
-	}
+	run_cases(secrets_value, value_cases, sizeof(value_cases) / sizeof(value_cases[0]));
 }
 END_TEST
 
 START_TEST(test_user)
 {
-	for (size_t i = 0; i < sizeof(user_cases) / sizeof(user_cases[0]); i++) {
-		size_t len = user_cases[i].len ? user_cases[i].len : strlen(user_cases[i].in);
-		char *val, *err = NULL;
-		int rc = secrets_user(user_cases[i].in, len, "F", user_cases[i].login, &val, &err);
-
-		check_result(user_cases[i].name, rc, val, err, user_cases[i].want);
-	}
+	run_cases(secrets_user, user_cases, sizeof(user_cases) / sizeof(user_cases[0]));
 }
 END_TEST
 

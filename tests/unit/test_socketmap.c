@@ -10,6 +10,7 @@
 #include "../../policyd/decide.h"
 #include "../../policyd/netstring.h"
 #include "ckmain.h"
+#include "testutil.h"
 
 #define MAX 64
 
@@ -89,21 +90,17 @@ START_TEST(test_ns_whole)
 END_TEST
 
 /* One byte at a time: "need more" until the byte that decides. */
+static int dec_feed(void *d, const char *chunk, size_t len, size_t *used_r)
+{
+	return netstring_dec_feed(d, chunk, len, used_r);
+}
+
 START_TEST(test_ns_bytewise)
 {
 	struct netstring_dec *d = netstring_dec_new(MAX);
-	size_t len = input_len(_i), used, k;
-	enum ns_status st = NS_MORE;
+	enum ns_status st = tu_feed_bytewise(dec_feed, d, ns_cases[_i].input, input_len(_i), NS_MORE,
+					     ns_cases[_i].want == NS_DONE, _i, ns_cases[_i].name);
 
-	for (k = 0; k < len; k++) {
-		st = netstring_dec_feed(d, ns_cases[_i].input + k, 1, &used);
-		ck_assert_msg(used == 1, "case %d byte %zu: used %zu", _i, k, used);
-		if (st != NS_MORE)
-			break;
-	}
-	if (ns_cases[_i].want == NS_DONE)
-		ck_assert_msg(k == len - 1, "case %d (%s): done at byte %zu of %zu", _i,
-			      ns_cases[_i].name, k, len);
 	check_ns(_i, d, st);
 	netstring_dec_free(&d);
 }

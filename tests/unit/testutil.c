@@ -83,3 +83,21 @@ struct config *tu_config(const char *fmt, ...)
 	free(text);
 	return cfg;
 }
+
+int tu_feed_bytewise(tu_feed_fn *feed, void *parser, const char *in, size_t len, int more,
+		     int done, int i, const char *name)
+{
+	int st = more;
+	size_t k, used;
+
+	for (k = 0; k < len; k++) {
+		st = feed(parser, in + k, 1, &used);
+		ck_assert_msg(used == 1, "case %d byte %zu: used %zu", i, k, used);
+		if (st != more)
+			break;
+	}
+	if (done)
+		ck_assert_msg(k == len - 1, "case %d (%s): done at byte %zu of %zu", i, name, k,
+			      len);
+	return st;
+}

@@ -38,4 +38,14 @@ int tu_run_in_tmpdir(Suite *s, char *template);
  * "test.conf"); fails the test when it does not parse. */
 struct config *tu_config(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* tu_feed_fn: a parser's feed function, its status as an int. */
+typedef int tu_feed_fn(void *parser, const char *chunk, size_t len, size_t *used_r);
+
+/* tu_feed_bytewise: IN (LEN bytes) to FEED one byte at a time until it
+ * answers other than MORE; every byte must be taken. When DONE, the
+ * answer must come at the last byte. I and NAME: the case, for the
+ * messages. Returns the last answer (MORE when there was none). */
+int tu_feed_bytewise(tu_feed_fn *feed, void *parser, const char *in, size_t len, int more,
+		     int done, int i, const char *name);
+
 #endif
