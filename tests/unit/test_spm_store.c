@@ -282,19 +282,20 @@ START_TEST(test_upgrade_columns)
 	/* Both jobs under the request's own id, told apart by their kind. */
 	ck_assert_int_eq(one(s, "SELECT count(*) FROM smd_jobs WHERE request_id = 7"), 2);
 	ck_assert_int_eq(one(s, "SELECT kind FROM smd_jobs WHERE dst_system = 's1'"), SMD_COPY_BACK);
-	ck_assert_int_eq(store_smd_status(s, smd_job_id(7, SMD_COPY), &st), STORE_OK);
+	ck_assert_int_eq(store_smd_status(s, smd_key(7, SMD_COPY), &st), STORE_OK);
 	ck_assert_int_eq(st.state, SMD_DONE);
 	ck_assert_int_eq(st.msgs_done, 5);
-	ck_assert_int_eq(store_smd_status(s, smd_job_id(7, SMD_COPY_BACK), &st), STORE_OK);
+	ck_assert_int_eq(store_smd_status(s, smd_key(7, SMD_COPY_BACK), &st), STORE_OK);
 	ck_assert_int_eq(st.state, SMD_QUEUED);
 	ck_assert_int_eq(store_smd_claim(s, 1, 99, NULL, NULL, &job, NULL), STORE_OK);
-	ck_assert_int_eq(job.request_id, smd_job_id(7, SMD_COPY_BACK));
+	ck_assert_int_eq(job.key.request_id, 7);
+	ck_assert_int_eq(job.key.kind, SMD_COPY_BACK);
 	ck_assert_str_eq(job.dst_system, "s1");
-	ck_assert_int_eq(store_smd_finish(s, job.request_id, 1, "", 0, 2), STORE_OK);
-	ck_assert_int_eq(store_smd_status(s, smd_job_id(7, SMD_COPY_BACK), &st), STORE_OK);
+	ck_assert_int_eq(store_smd_finish(s, job.key, 1, "", 0, 2), STORE_OK);
+	ck_assert_int_eq(store_smd_status(s, smd_key(7, SMD_COPY_BACK), &st), STORE_OK);
 	ck_assert_int_eq(st.state, SMD_DONE);
 	/* Enqueuing either job again changes nothing. */
-	ck_assert_int_eq(store_smd_enqueue(s, smd_job_id(7, SMD_COPY_BACK), "a@x", "s2", "a@s2",
+	ck_assert_int_eq(store_smd_enqueue(s, smd_key(7, SMD_COPY_BACK), "a@x", "s2", "a@s2",
 					   "s1", "a@s1", 3),
 			 STORE_OK);
 	ck_assert_int_eq(one(s, "SELECT count(*) FROM smd_jobs"), 2);
