@@ -303,6 +303,49 @@ START_TEST(test_upgrade_columns)
 }
 END_TEST
 
+/* A request's two jobs, named by their key: claimed in the order the
+ * signed job id used to give (copy backs first, newest request first among
+ * them, then copies oldest first), and never mixed up by progress, finish
+ * or recovery. */
+START_TEST(test_smd_keys)
+{
+	static const struct {
+		long long id;
+		enum smd_kind kind;
+	} order[] = {{5, SMD_COPY_BACK}, {3, SMD_COPY_BACK}, {3, SMD_COPY}, {5, SMD_COPY}};
+	struct store *s = fresh();
+	struct smd_status st, p;
+	struct smd_job job;
+
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_int_eq(store_smd_enqueue(s, smd_key(order[i].id, order[i].kind), "a@x",
+						   "s1", "a@s1", "s2", "a@s2", 1),
+				 STORE_OK);
+	for (size_t i = 0; i < 4; i++) {
+		ck_assert_int_eq(store_smd_claim(s, 1, 99, NULL, NULL, &job, NULL), STORE_OK);
+		ck_assert_int_eq(job.key.request_id, order[i].id);
+		ck_assert_int_eq(job.key.kind, order[i].kind);
+	}
+	memset(&p, 0, sizeof(p));
+	p.msgs_done = 4;
+	ck_assert_int_eq(store_smd_progress(s, smd_key(3, SMD_COPY_BACK), &p), STORE_OK);
+	ck_assert_int_eq(store_smd_finish(s, smd_key(3, SMD_COPY), 1, "", 0, 2), STORE_OK);
+	ck_assert_int_eq(store_smd_status(s, smd_key(3, SMD_COPY_BACK), &st), STORE_OK);
+	ck_assert_int_eq(st.state, SMD_RUNNING);
+	ck_assert_int_eq(st.msgs_done, 4);
+	ck_assert_int_eq(store_smd_status(s, smd_key(3, SMD_COPY), &st), STORE_OK);
+	ck_assert_int_eq(st.state, SMD_DONE);
+	ck_assert_int_eq(st.msgs_done, 0);
+	ck_assert_int_eq(store_smd_recover(s, 3, NULL, NULL), 3);
+	ck_assert_int_eq(store_smd_status(s, smd_key(3, SMD_COPY), &st), STORE_OK);
+	ck_assert_int_eq(st.state, SMD_DONE);
+	ck_assert_int_eq(store_smd_status(s, smd_key(5, SMD_COPY_BACK), &st), STORE_OK);
+	ck_assert_int_eq(st.state, SMD_QUEUED);
+	ck_assert_int_eq(store_smd_status(s, smd_key(4, SMD_COPY), &st), STORE_NOTFOUND);
+	store_close(&s);
+}
+END_TEST
+
 static struct config *conf(const char *extra)
 {
 	return tu_config("systems = s2 s3 s4\ns2_domain = s2.example.org\ns2_driver = dovecot\n"
@@ -393,7 +436,7 @@ int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_TEST(test_state_names), CK_TEST(test_live_set),
-		CK_TEST(test_upgrade_columns), CK_TEST(test_requests),
+		CK_TEST(test_upgrade_columns), CK_TEST(test_smd_keys), CK_TEST(test_requests),
 		CK_TEST(test_held_and_checks), CK_TEST(test_dovecot_driver),
 		CK_TEST(test_exec_driver),
 	};
