@@ -13,6 +13,16 @@
  * newest first. Kept so that no claim or recovery order changes. */
 #define ORDER_KEY "CASE kind WHEN 1 THEN -request_id ELSE request_id END"
 
+/* key_check: KEY names a job (a request id > 0, a known kind), or the
+ * store's error says why not: a bug in the caller, not to reach the table. */
+static int key_check(struct store *s, struct smd_job_key key)
+{
+	if (key.request_id > 0 && (key.kind == SMD_COPY || key.kind == SMD_COPY_BACK))
+		return STORE_OK;
+	store_set_error(s, "smd job: bad key request=%lld kind=%d", key.request_id, (int)key.kind);
+	return STORE_ERR;
+}
+
 static void bind_key(sqlite3_stmt *st, struct smd_job_key key)
 {
 	sqlite3_bind_int64(st, 1, key.request_id);
@@ -29,7 +39,7 @@ int store_smd_enqueue(struct store *s, struct smd_job_key key, const char *acces
 		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8)"
 		   " ON CONFLICT(request_id, kind) DO NOTHING");
 
-	if (st == NULL)
+	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
 	bind_key(st, key);
 	sqlite3_bind_text(st, 3, access, -1, SQLITE_STATIC);
@@ -49,7 +59,7 @@ int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status 
 		   " FROM smd_jobs WHERE " JOB_IS);
 	int rc;
 
-	if (st == NULL)
+	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
 	bind_key(st, key);
 	rc = sqlite3_step(st);
@@ -200,7 +210,7 @@ int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd
 		   " msgs_total = ?6, bytes_done = ?7, bytes_total = ?8,"
 		   " updated = strftime('%s','now') * 1000000 WHERE " JOB_IS);
 
-	if (st == NULL)
+	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
 	bind_key(st, key);
 	sqlite3_bind_int64(st, 3, p->folders_done);
@@ -219,7 +229,7 @@ int store_smd_finish(struct store *s, struct smd_job_key key, int ok, const char
 		s, "UPDATE smd_jobs SET state = ?3, reason = ?4, next_at = ?5, finished = ?6,"
 		   " pid = 0, updated = ?6 WHERE " JOB_IS);
 
-	if (st == NULL)
+	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
 	bind_key(st, key);
 	sqlite3_bind_int(st, 3, ok ? SMD_DONE : retry_at > 0 ? SMD_QUEUED : SMD_FAILED);

@@ -342,6 +342,9 @@ START_TEST(test_smd_keys)
 	ck_assert_int_eq(store_smd_status(s, smd_key(5, SMD_COPY_BACK), &st), STORE_OK);
 	ck_assert_int_eq(st.state, SMD_QUEUED);
 	ck_assert_int_eq(store_smd_status(s, smd_key(4, SMD_COPY), &st), STORE_NOTFOUND);
+	/* What the signed id let through is refused, not looked up. */
+	ck_assert_int_eq(store_smd_status(s, smd_key(-5, SMD_COPY), &st), STORE_ERR);
+	ck_assert_int_eq(store_smd_finish(s, smd_key(5, (enum smd_kind)2), 1, "", 0, 4), STORE_ERR);
 	store_close(&s);
 }
 END_TEST
