@@ -464,7 +464,8 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 
 	if (ctl_copy_line(ctl_store(ctl), smd_key(r.id, SMD_COPY), "copy", line, sizeof(line)) == 0)
 		printf("  %s\n", line);
-	if (ctl_copy_line(ctl_store(ctl), smd_key(r.id, SMD_COPY_BACK), "copy back", line, sizeof(line)) == 0)
+	if (ctl_copy_line(ctl_store(ctl), smd_key(r.id, SMD_COPY_BACK), "copy back", line,
+			  sizeof(line)) == 0)
 		printf("  %s\n", line);
 	if (r.attempts)
 		printf("  attempts:  %d\n", r.attempts);
