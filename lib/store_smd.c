@@ -5,37 +5,53 @@
 #include "store_smd.h"
 #include "xalloc.h"
 
-/*
- * A job is (request_id, kind) in the table (schema 5). The functions take
- * it as one number, the job id of store_smd.h: the request id, negated for
- * a copy back. JOB_ID selects it; JOB_IS matches the job id bound as ?1.
- */
-#define JOB_ID "CASE kind WHEN 1 THEN -request_id ELSE request_id END"
-#define JOB_IS "request_id = abs(?1) AND kind = (?1 < 0)"
+/* A job's key is its primary key (request_id, kind): JOB_IS matches the
+ * key bound as ?1, ?2 by bind_key(); the other parameters follow. */
+#define JOB_IS "request_id = ?1 AND kind = ?2"
+/* The order jobs came in before the key had two columns: by the signed job
+ * id (the request id, negated for a copy back), so copy backs first, the
+ * newest first. Kept so that no claim or recovery order changes. */
+#define ORDER_KEY "CASE kind WHEN 1 THEN -request_id ELSE request_id END"
 
-int store_smd_enqueue(struct store *s, long long request_id, const char *access,
+/* key_check: KEY names a job (a request id > 0, a known kind), or the
+ * store's error says why not: a bug in the caller, not to reach the table. */
+static int key_check(struct store *s, struct smd_job_key key)
+{
+	if (key.request_id > 0 && (key.kind == SMD_COPY || key.kind == SMD_COPY_BACK))
+		return STORE_OK;
+	store_set_error(s, "smd job: bad key request=%lld kind=%d", key.request_id, (int)key.kind);
+	return STORE_ERR;
+}
+
+static void bind_key(sqlite3_stmt *st, struct smd_job_key key)
+{
+	sqlite3_bind_int64(st, 1, key.request_id);
+	sqlite3_bind_int(st, 2, key.kind);
+}
+
+int store_smd_enqueue(struct store *s, struct smd_job_key key, const char *access,
 		      const char *src_system, const char *src_physical, const char *dst_system,
 		      const char *dst_physical, long long at)
 {
 	sqlite3_stmt *st = store_prepare(
 		s, "INSERT INTO smd_jobs(request_id, kind, access, src_system, src_physical,"
 		   " dst_system, dst_physical, next_at, created, updated)"
-		   " VALUES(abs(?1), ?1 < 0, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)"
+		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8)"
 		   " ON CONFLICT(request_id, kind) DO NOTHING");
 
-	if (st == NULL)
+	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
-	sqlite3_bind_text(st, 2, access, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, src_system, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, src_physical, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, dst_system, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, dst_physical, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, at);
+	bind_key(st, key);
+	sqlite3_bind_text(st, 3, access, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, src_system, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, src_physical, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, dst_system, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, dst_physical, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, at);
 	return store_run(s, st, "enqueue smd job");
 }
 
-int store_smd_status(struct store *s, long long request_id, struct smd_status *r)
+int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status *r)
 {
 	sqlite3_stmt *st = store_prepare(
 		s, "SELECT state, attempts, folders_done, folders_total, msgs_done, msgs_total,"
@@ -43,9 +59,9 @@ int store_smd_status(struct store *s, long long request_id, struct smd_status *r
 		   " FROM smd_jobs WHERE " JOB_IS);
 	int rc;
 
-	if (st == NULL)
+	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
+	bind_key(st, key);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_reset(st);
@@ -71,18 +87,23 @@ int store_smd_status(struct store *s, long long request_id, struct smd_status *r
 	return STORE_OK;
 }
 
-/* job_row: the job in ST's columns JOB_ID, access, src_system,
- * src_physical, dst_system, dst_physical, attempts (as counted so far). */
+/* JOB_COLS, in this order, are what job_row() reads. */
+#define JOB_COLS                                                                    \
+	"request_id, kind, access, src_system, src_physical, dst_system, dst_physical," \
+	" attempts"
+
+/* job_row: the job in ST's JOB_COLS (attempts as counted so far). */
 static void job_row(sqlite3_stmt *st, struct smd_job *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->request_id = sqlite3_column_int64(st, 0);
-	store_text(st, 1, r->access, sizeof(r->access));
-	store_text(st, 2, r->src_system, sizeof(r->src_system));
-	store_text(st, 3, r->src_physical, sizeof(r->src_physical));
-	store_text(st, 4, r->dst_system, sizeof(r->dst_system));
-	store_text(st, 5, r->dst_physical, sizeof(r->dst_physical));
-	r->attempts = sqlite3_column_int(st, 6);
+	r->key.request_id = sqlite3_column_int64(st, 0);
+	r->key.kind = sqlite3_column_int(st, 1) == SMD_COPY_BACK ? SMD_COPY_BACK : SMD_COPY;
+	store_text(st, 2, r->access, sizeof(r->access));
+	store_text(st, 3, r->src_system, sizeof(r->src_system));
+	store_text(st, 4, r->src_physical, sizeof(r->src_physical));
+	store_text(st, 5, r->dst_system, sizeof(r->dst_system));
+	store_text(st, 6, r->dst_physical, sizeof(r->dst_physical));
+	r->attempts = sqlite3_column_int(st, 7);
 }
 
 int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn take, void *ctx,
@@ -97,9 +118,8 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 		return STORE_ERR;
 	/* In the write transaction, so that TAKE runs before anyone else can
 	 * see the job as running or recover it. */
-	st = store_prepare(s, "SELECT " JOB_ID ", access, src_system, src_physical, dst_system,"
-			      " dst_physical, attempts FROM smd_jobs WHERE state = 0 AND next_at <= ?1"
-			      " ORDER BY next_at, 1");
+	st = store_prepare(s, "SELECT " JOB_COLS " FROM smd_jobs WHERE state = 0 AND next_at <= ?1"
+			      " ORDER BY next_at, " ORDER_KEY);
 	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
 	sqlite3_bind_int64(st, 1, now);
@@ -127,27 +147,27 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 		return store_own_end(s, mine, STORE_NOTFOUND);
 	}
 	r->attempts++;
-	st = store_prepare(s, "UPDATE smd_jobs SET state = 1, attempts = attempts + 1, pid = ?2,"
-			      " started = ?3, finished = 0, updated = ?3 WHERE " JOB_IS);
+	st = store_prepare(s, "UPDATE smd_jobs SET state = 1, attempts = attempts + 1, pid = ?3,"
+			      " started = ?4, finished = 0, updated = ?4 WHERE " JOB_IS);
 	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
-	sqlite3_bind_int64(st, 1, r->request_id);
-	sqlite3_bind_int(st, 2, pid);
-	sqlite3_bind_int64(st, 3, now);
+	bind_key(st, r->key);
+	sqlite3_bind_int(st, 3, pid);
+	sqlite3_bind_int64(st, 4, now);
 	return store_own_end(s, mine, store_run(s, st, "smd claim"));
 }
 
 int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, void *ctx)
 {
-	long long *ids = NULL;
+	struct smd_job_key *ids = NULL;
 	size_t n = 0, cap = 0;
 	int mine, rc;
 	sqlite3_stmt *st;
 
 	if (store_own_begin(s, &mine) < 0)
 		return STORE_ERR;
-	st = store_prepare(s, "SELECT " JOB_ID ", access, src_system, src_physical, dst_system,"
-			      " dst_physical, attempts FROM smd_jobs WHERE state = 1 ORDER BY 1");
+	st = store_prepare(s, "SELECT " JOB_COLS " FROM smd_jobs WHERE state = 1"
+			      " ORDER BY " ORDER_KEY);
 	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -160,62 +180,62 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 			cap = cap ? 2 * cap : 8;
 			ids = xrealloc(ids, cap * sizeof(*ids));
 		}
-		ids[n++] = job.request_id;
+		ids[n++] = job.key;
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		free(ids);
 		return store_own_end(s, mine, store_fail(s, "smd recover"));
 	}
-	st = store_prepare(s, "UPDATE smd_jobs SET state = 0, pid = 0, next_at = ?2,"
-			      " updated = ?2 WHERE " JOB_IS " AND state = 1");
+	st = store_prepare(s, "UPDATE smd_jobs SET state = 0, pid = 0, next_at = ?3,"
+			      " updated = ?3 WHERE " JOB_IS " AND state = 1");
 	if (st == NULL) {
 		free(ids);
 		return store_own_end(s, mine, STORE_ERR);
 	}
 	rc = STORE_OK;
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
-		sqlite3_bind_int64(st, 1, ids[i]);
-		sqlite3_bind_int64(st, 2, now);
+		bind_key(st, ids[i]);
+		sqlite3_bind_int64(st, 3, now);
 		rc = store_run(s, st, "smd recover");
 	}
 	free(ids);
 	return store_own_end(s, mine, rc < 0 ? rc : (int)n);
 }
 
-int store_smd_progress(struct store *s, long long request_id, const struct smd_status *p)
+int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd_status *p)
 {
 	sqlite3_stmt *st = store_prepare(
-		s, "UPDATE smd_jobs SET folders_done = ?2, folders_total = ?3, msgs_done = ?4,"
-		   " msgs_total = ?5, bytes_done = ?6, bytes_total = ?7,"
+		s, "UPDATE smd_jobs SET folders_done = ?3, folders_total = ?4, msgs_done = ?5,"
+		   " msgs_total = ?6, bytes_done = ?7, bytes_total = ?8,"
 		   " updated = strftime('%s','now') * 1000000 WHERE " JOB_IS);
 
-	if (st == NULL)
+	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
-	sqlite3_bind_int64(st, 2, p->folders_done);
-	sqlite3_bind_int64(st, 3, p->folders_total);
-	sqlite3_bind_int64(st, 4, p->msgs_done);
-	sqlite3_bind_int64(st, 5, p->msgs_total);
-	sqlite3_bind_int64(st, 6, p->bytes_done);
-	sqlite3_bind_int64(st, 7, p->bytes_total);
+	bind_key(st, key);
+	sqlite3_bind_int64(st, 3, p->folders_done);
+	sqlite3_bind_int64(st, 4, p->folders_total);
+	sqlite3_bind_int64(st, 5, p->msgs_done);
+	sqlite3_bind_int64(st, 6, p->msgs_total);
+	sqlite3_bind_int64(st, 7, p->bytes_done);
+	sqlite3_bind_int64(st, 8, p->bytes_total);
 	return store_run(s, st, "smd progress");
 }
 
-int store_smd_finish(struct store *s, long long request_id, int ok, const char *reason,
+int store_smd_finish(struct store *s, struct smd_job_key key, int ok, const char *reason,
 		     long long retry_at, long long now)
 {
 	sqlite3_stmt *st = store_prepare(
-		s, "UPDATE smd_jobs SET state = ?2, reason = ?3, next_at = ?4, finished = ?5,"
-		   " pid = 0, updated = ?5 WHERE " JOB_IS);
+		s, "UPDATE smd_jobs SET state = ?3, reason = ?4, next_at = ?5, finished = ?6,"
+		   " pid = 0, updated = ?6 WHERE " JOB_IS);
 
-	if (st == NULL)
+	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
-	sqlite3_bind_int(st, 2, ok ? SMD_DONE : retry_at > 0 ? SMD_QUEUED : SMD_FAILED);
-	sqlite3_bind_text(st, 3, ok ? "" : reason ? reason : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, retry_at);
-	sqlite3_bind_int64(st, 5, now);
+	bind_key(st, key);
+	sqlite3_bind_int(st, 3, ok ? SMD_DONE : retry_at > 0 ? SMD_QUEUED : SMD_FAILED);
+	sqlite3_bind_text(st, 4, ok ? "" : reason ? reason : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, retry_at);
+	sqlite3_bind_int64(st, 6, now);
 	return store_run(s, st, "smd finish");
 }
 

@@ -10,10 +10,9 @@
  *
  * A request has at most two jobs, told apart by their kind: SMD_COPY, its
  * mailbox to the target after the switch, and SMD_COPY_BACK, a rollback's
- * copy of what the target received since back to the source. The table
- * has the kind in a column; these functions name a job by one number, its
- * job id (smd_job_id(): the request id, negated for a copy back), which is
- * what struct smd_job's request_id and the REQUEST_ID arguments below are.
+ * copy of what the target received since back to the source. A job is
+ * named by its key, the pair (request id, kind), as in the table (schema
+ * 5); the KEY arguments below and struct smd_job's key are that pair.
  */
 #ifndef FEDMIG_STORE_SMD_H
 #define FEDMIG_STORE_SMD_H
@@ -23,10 +22,31 @@
 enum smd_job_state { SMD_QUEUED, SMD_RUNNING, SMD_DONE, SMD_FAILED };
 enum smd_kind { SMD_COPY = 0, SMD_COPY_BACK = 1 };
 
-/* smd_job_id: the job id of REQUEST_ID's job of KIND. */
-static inline long long smd_job_id(long long request_id, enum smd_kind kind)
+struct smd_job_key {
+	long long request_id; /* > 0 */
+	enum smd_kind kind;
+};
+
+/* smd_key: the key of REQUEST_ID's job of KIND. */
+static inline struct smd_job_key smd_key(long long request_id, enum smd_kind kind)
 {
-	return kind == SMD_COPY_BACK ? -request_id : request_id;
+	struct smd_job_key k = {request_id, kind};
+
+	return k;
+}
+
+/*
+ * A job in a log line: printf(SMD_KEY_FMT, SMD_KEY_ARGS(key)) gives
+ * "request=42" for a copy (its lines read as they always did, tests and
+ * log readers look for them) and "request=42 kind=copy-back" for a copy
+ * back.
+ */
+#define SMD_KEY_FMT "request=%lld%s"
+#define SMD_KEY_ARGS(k) (k).request_id, smd_kind_log((k).kind)
+
+static inline const char *smd_kind_log(enum smd_kind kind)
+{
+	return kind == SMD_COPY_BACK ? " kind=copy-back" : "";
 }
 
 struct smd_status {
@@ -40,23 +60,23 @@ struct smd_status {
 };
 
 /*
- * store_smd_enqueue: queue REQUEST_ID's mailbox (ACCESS) to be copied from
+ * store_smd_enqueue: queue job KEY: its mailbox (ACCESS) to be copied from
  * SRC_SYSTEM/SRC_PHYSICAL to DST_SYSTEM/DST_PHYSICAL, due at AT. Queuing
- * a request already queued changes nothing (idempotent: a crash between
+ * a job already queued changes nothing (idempotent: a crash between
  * this and the caller's commit is harmless). Joins the caller's
  * transaction when one is open.
  */
-int store_smd_enqueue(struct store *s, long long request_id, const char *access,
+int store_smd_enqueue(struct store *s, struct smd_job_key key, const char *access,
 		      const char *src_system, const char *src_physical, const char *dst_system,
 		      const char *dst_physical, long long at);
 
-/* store_smd_status: the job of REQUEST_ID; STORE_NOTFOUND when none. */
-int store_smd_status(struct store *s, long long request_id, struct smd_status *r);
+/* store_smd_status: the job KEY; STORE_NOTFOUND when none. */
+int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status *r);
 
 /* ---- the data mover's side ---- */
 
 struct smd_job {
-	long long request_id;
+	struct smd_job_key key;
 	char access[ADDR_MAX];
 	char src_system[STORE_SYSTEM_MAX], src_physical[ADDR_MAX];
 	char dst_system[STORE_SYSTEM_MAX], dst_physical[ADDR_MAX];
@@ -89,12 +109,12 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
  * queued again, or STORE_ERR.
  */
 int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, void *ctx);
-int store_smd_progress(struct store *s, long long request_id, const struct smd_status *st);
+int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd_status *st);
 /*
  * store_smd_finish: DONE when OK; else queued again at RETRY_AT (> 0) or
  * FAILED (RETRY_AT == 0), with REASON kept either way.
  */
-int store_smd_finish(struct store *s, long long request_id, int ok, const char *reason,
+int store_smd_finish(struct store *s, struct smd_job_key key, int ok, const char *reason,
 		     long long retry_at, long long now);
 
 /*

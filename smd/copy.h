@@ -52,7 +52,7 @@ struct copy_opts {
 	struct copy_side src, dst;
 	struct store *store;
 	const char *mailbox_key; /* journal key naming both ends */
-	long long request_id;	 /* > 0: progress goes to the job */
+	struct smd_job_key job;	 /* request_id > 0: progress goes to this job */
 	size_t window;		 /* bytes in flight per direction */
 	int batch;		 /* messages per MULTIAPPEND */
 	int lanes;		 /* folders copied at once, one connection per side each */

@@ -222,7 +222,7 @@ int write_progress(struct cp *cp, struct store *s)
 {
 	struct smd_status st;
 
-	if (cp->o->request_id == 0) /* direct mode; < 0 is a rollback copy */
+	if (cp->o->job.request_id == 0) /* direct mode: no job */
 		return 0;
 	memset(&st, 0, sizeof(st));
 	st.folders_done = __atomic_load_n(&cp->sh->folders_done, __ATOMIC_RELAXED);
@@ -231,7 +231,7 @@ int write_progress(struct cp *cp, struct store *s)
 	st.bytes_total = cp->sh->bytes_total;
 	st.msgs_done = __atomic_load_n(&cp->sh->msgs_done, __ATOMIC_RELAXED);
 	st.bytes_done = __atomic_load_n(&cp->sh->bytes_done, __ATOMIC_RELAXED);
-	return store_smd_progress(s, cp->o->request_id, &st);
+	return store_smd_progress(s, cp->o->job, &st);
 }
 
 /* batch_done: journal an acknowledged APPEND (its APPENDUID set). */

@@ -42,7 +42,7 @@
 
 struct child {
 	pid_t pid;
-	long long request_id;
+	struct smd_job_key key;
 	int attempts;
 	long long started; /* monotonic µs */
 	int killed;
@@ -71,7 +71,7 @@ static int job_lock(const struct lock_ctx *lc, const struct smd_job *job)
 	int fd = smd_lock_take(lc->db, key, &err);
 
 	if (fd == -1) {
-		log_error("request=%lld: %s", job->request_id, err);
+		log_error(SMD_KEY_FMT ": %s", SMD_KEY_ARGS(job->key), err);
 		free(err);
 	}
 	free(key);
@@ -86,9 +86,9 @@ static int claim_take(void *ctx, const struct smd_job *job)
 
 	if (fd < 0) {
 		if (fd == SMD_LOCK_BUSY)
-			log_debug("request=%lld: its mailbox is being copied by another process; "
+			log_debug(SMD_KEY_FMT ": its mailbox is being copied by another process; "
 				  "left queued",
-				  job->request_id);
+				  SMD_KEY_ARGS(job->key));
 		return 1;
 	}
 	lc->fd = fd;
@@ -103,20 +103,21 @@ static int recover_busy(void *ctx, const struct smd_job *job)
 	struct lock_ctx *lc = ctx;
 
 	for (int i = 0; i < lc->nkids; i++)
-		if (lc->kids[i].request_id == job->request_id)
+		if (lc->kids[i].key.request_id == job->key.request_id &&
+		    lc->kids[i].key.kind == job->key.kind)
 			return 1;
 	int fd = job_lock(lc, job);
 
 	if (fd < 0) {
 		if (fd == SMD_LOCK_BUSY && lc->verbose)
-			log_info("request=%lld: still being copied by another process (its "
+			log_info(SMD_KEY_FMT ": still being copied by another process (its "
 				 "mailbox is locked); left running",
-				 job->request_id);
+				 SMD_KEY_ARGS(job->key));
 		return 1;
 	}
 	close(fd);
-	log_info("request=%lld: left running by a copy that is gone; queued again",
-		 job->request_id);
+	log_info(SMD_KEY_FMT ": left running by a copy that is gone; queued again",
+		 SMD_KEY_ARGS(job->key));
 	return 0;
 }
 
@@ -162,12 +163,12 @@ static int run_child(const struct config *cfg, const struct smd_job *job)
 	memset(&o, 0, sizeof(o));
 	smd_copy_opts(cfg, &o);
 	o.store = s;
-	o.request_id = job->request_id;
+	o.job = job->key;
 	o.stop = &stop_flag;
 	if (smd_side_init(cfg, job->src_system, job->src_physical, &o.src, &err) < 0 ||
 	    smd_side_init(cfg, job->dst_system, job->dst_physical, &o.dst, &err) < 0) {
-		log_error("request=%lld: %s", job->request_id, err);
-		store_smd_finish(s, job->request_id, 0, err,
+		log_error(SMD_KEY_FMT ": %s", SMD_KEY_ARGS(job->key), err);
+		store_smd_finish(s, job->key, 0, err,
 				 retry_at(cfg, job->attempts, time_now_us()), time_now_us());
 		free(err);
 		smd_side_free(&o.src);
@@ -179,27 +180,27 @@ static int run_child(const struct config *cfg, const struct smd_job *job)
 				    job->dst_physical);
 
 	o.mailbox_key = key;
-	log_info("request=%lld: copy access=<%s> from=%s:%s to=%s:%s attempt=%d", job->request_id,
-		 job->access, job->src_system, job->src_physical, job->dst_system,
+	log_info(SMD_KEY_FMT ": copy access=<%s> from=%s:%s to=%s:%s attempt=%d",
+		 SMD_KEY_ARGS(job->key), job->access, job->src_system, job->src_physical, job->dst_system,
 		 job->dst_physical, job->attempts);
 	rc = copy_mailbox(&o, &r);
 	long long now = time_now_us();
 
 	if (rc == COPY_OK) {
-		log_info("request=%lld: copied folders=%lld messages=%lld bytes=%lld done=%lld "
+		log_info(SMD_KEY_FMT ": copied folders=%lld messages=%lld bytes=%lld done=%lld "
 			 "copied=%lld found=%lld skipped=%lld",
-			 job->request_id, r.folders, r.messages, r.bytes,
+			 SMD_KEY_ARGS(job->key), r.folders, r.messages, r.bytes,
 			 r.copied + r.found + r.skipped, r.copied, r.found, r.skipped);
-		store_smd_finish(s, job->request_id, 1, "", 0, now);
+		store_smd_finish(s, job->key, 1, "", 0, now);
 	} else if (rc == COPY_STOPPED) {
-		log_info("request=%lld: stopped, progress recorded", job->request_id);
-		store_smd_finish(s, job->request_id, 0, "stopped by SIGTERM", now, now);
+		log_info(SMD_KEY_FMT ": stopped, progress recorded", SMD_KEY_ARGS(job->key));
+		store_smd_finish(s, job->key, 0, "stopped by SIGTERM", now, now);
 	} else {
 		long long at = retry_at(cfg, job->attempts, now);
 
-		log_error("request=%lld: copy failed%s: %s", job->request_id,
+		log_error(SMD_KEY_FMT ": copy failed%s: %s", SMD_KEY_ARGS(job->key),
 			  at ? ", will retry" : "", r.reason);
-		store_smd_finish(s, job->request_id, 0, r.reason, at, now);
+		store_smd_finish(s, job->key, 0, r.reason, at, now);
 	}
 	free(key);
 	smd_side_free(&o.src);
@@ -271,7 +272,7 @@ static void child_main(struct master *m, const struct smd_job *job, const sigset
 
 	/* It may have died before the prctl: then we are init's already. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		log_warn("request=%lld: prctl(PR_SET_PDEATHSIG): %m", job->request_id);
+		log_warn(SMD_KEY_FMT ": prctl(PR_SET_PDEATHSIG): %m", SMD_KEY_ARGS(job->key));
 	if (getppid() != m->self)
 		_exit(SMD_EXIT_NOTHING);
 	/* The master's loop handlers are not ours: SIGTERM and SIGINT stop
@@ -303,17 +304,17 @@ static int spawn(struct master *m, const struct smd_job *job)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		log_error("fork: %m");
-		store_smd_finish(m->s, job->request_id, 0, "fork failed", time_now_us() + m->poll_us,
+		store_smd_finish(m->s, job->key, 0, "fork failed", time_now_us() + m->poll_us,
 				 time_now_us());
 	} else {
 		struct child *k = &m->kids[m->nkids++];
 
 		k->pid = pid;
-		k->request_id = job->request_id;
+		k->key = job->key;
 		k->attempts = job->attempts;
 		k->started = time_mono_us();
 		k->killed = 0;
-		log_info("request=%lld: child pid=%d", job->request_id, (int)pid);
+		log_info(SMD_KEY_FMT ": child pid=%d", SMD_KEY_ARGS(job->key), (int)pid);
 	}
 	close(m->lc.fd); /* the child holds the lock now */
 	m->lc.fd = -1;
@@ -401,8 +402,8 @@ static void on_watchdog(EV_P_ ev_timer *w, int revents)
 
 	for (int i = 0; i < m->nkids; i++)
 		if (!m->kids[i].killed && time_mono_us() - m->kids[i].started >= m->timeout_us) {
-			log_warn("request=%lld: child pid=%d over smd_child_timeout, killed",
-				 m->kids[i].request_id, (int)m->kids[i].pid);
+			log_warn(SMD_KEY_FMT ": child pid=%d over smd_child_timeout, killed",
+				 SMD_KEY_ARGS(m->kids[i].key), (int)m->kids[i].pid);
 			kill(m->kids[i].pid, SIGKILL);
 			m->kids[i].killed = 1;
 		}
@@ -421,8 +422,8 @@ static void record_death(struct master *m, const struct child *k, int st)
 		snprintf(why, sizeof(why), "child killed by signal %d", WTERMSIG(st));
 	else
 		snprintf(why, sizeof(why), "child exited with status %d", WEXITSTATUS(st));
-	log_error("request=%lld: %s", k->request_id, why);
-	store_smd_finish(m->s, k->request_id, 0, why, retry_at(m->cfg, k->attempts, now), now);
+	log_error(SMD_KEY_FMT ": %s", SMD_KEY_ARGS(k->key), why);
+	store_smd_finish(m->s, k->key, 0, why, retry_at(m->cfg, k->attempts, now), now);
 }
 
 /* smd_master_child: a child exited; count it, record what it could not. */

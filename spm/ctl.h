@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "store.h"
+#include "store_smd.h"
 
 struct ctl {
 	struct config *cfg;
@@ -71,11 +72,11 @@ const char *ctl_req_reason(struct store *s, const struct req *r, char *buf, size
  * member. -1 on a store error (store_errmsg() says which). */
 int ctl_report_addresses(struct store *s, long long batch, int json, FILE *fp);
 
-struct smd_status;
-/* ctl_copy_line: the data mover's job JOB_ID (a request's copy, or its
- * copy back: the negated id) as "LABEL: state, folders ..., messages ...,
- * bytes ..." into BUF (LEN bytes); 0, or -1 when there is no such job. */
-int ctl_copy_line(struct store *s, long long job_id, const char *label, char *buf, size_t len);
+/* ctl_copy_line: the data mover's job KEY (a request's copy, or its copy
+ * back) as "LABEL: state, folders ..., messages ..., bytes ..." into BUF
+ * (LEN bytes); 0, or -1 when there is no such job. */
+int ctl_copy_line(struct store *s, struct smd_job_key key, const char *label, char *buf,
+		  size_t len);
 /* ctl_job_json: O (reference kept, returned) with the job ST's members:
  * its state under STATE_KEY, then the counters and the reason. */
 json_t *ctl_job_json(json_t *o, const char *state_key, const struct smd_status *st);

@@ -21,7 +21,7 @@ const char *ctl_req_reason(struct store *s, const struct req *r, char *buf, size
 	/* While fedmig-smd retries a copy, the pilot waits and keeps no
 	 * reason of its own: the job's last failure is the one to show. */
 	for (int back = 0; back < 2; back++) {
-		if (store_smd_status(s, back ? -r->id : r->id, &st) != STORE_OK)
+		if (store_smd_status(s, smd_key(r->id, back ? SMD_COPY_BACK : SMD_COPY), &st) != STORE_OK)
 			continue;
 		if (st.state == SMD_DONE || *st.reason == '\0')
 			continue;
@@ -75,7 +75,7 @@ static int address_row(void *ctx, const struct req *r)
 {
 	struct addr_table *t = ctx;
 	struct smd_status job;
-	int have_job = store_smd_status(t->s, r->id, &job) == STORE_OK;
+	int have_job = store_smd_status(t->s, smd_key(r->id, SMD_COPY), &job) == STORE_OK;
 	const char *verified = !have_job ? "-" : job.state == SMD_DONE ? "yes" : "no";
 	struct states st = {t->fp, r->created, NULL};
 	char hold[32] = "-", copied[32] = "-";
@@ -154,13 +154,13 @@ static const char *done_of(long long done, long long total, char buf[64])
 	return buf;
 }
 
-int ctl_copy_line(struct store *s, long long job_id, const char *label, char *buf,
+int ctl_copy_line(struct store *s, struct smd_job_key key, const char *label, char *buf,
 		  size_t len)
 {
 	struct smd_status st;
 	char f[64], m[64], b[64], lab[32];
 
-	if (store_smd_status(s, job_id, &st) != STORE_OK)
+	if (store_smd_status(s, key, &st) != STORE_OK)
 		return -1;
 	snprintf(lab, sizeof(lab), "%s:", label);
 	int n = snprintf(buf, len, "%-10s %s, folders %s, messages %s, bytes %s", lab,
@@ -247,7 +247,7 @@ static int report_copy(void *ctx, const struct req *r)
 	if (r->state != ST_COPYING && r->state != ST_COPIED)
 		return 0;
 	if (c->json) {
-		if (store_smd_status(c->s, r->id, &st) != STORE_OK)
+		if (store_smd_status(c->s, smd_key(r->id, SMD_COPY), &st) != STORE_OK)
 			return 0;
 		json_t *o = ctl_json_ok(json_pack("{s:I,s:o,s:s}", "id", (json_int_t)r->id,
 						  "address", ctl_json_string(r->access), "state",
@@ -259,7 +259,7 @@ static int report_copy(void *ctx, const struct req *r)
 			putchar(',');
 		ctl_json_put(stdout, o);
 	} else {
-		if (ctl_copy_line(c->s, r->id, "copy", line, sizeof(line)) < 0)
+		if (ctl_copy_line(c->s, smd_key(r->id, SMD_COPY), "copy", line, sizeof(line)) < 0)
 			return 0;
 		if (c->first)
 			printf("copies:\n");

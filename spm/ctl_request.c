@@ -333,9 +333,9 @@ static json_t *req_json(const struct req *r, struct store *s)
 		ctl_json_string(r->target_physical)));
 	struct smd_status st;
 
-	if (s && store_smd_status(s, r->id, &st) == STORE_OK)
+	if (s && store_smd_status(s, smd_key(r->id, SMD_COPY), &st) == STORE_OK)
 		json_object_set_new(o, "copy", ctl_job_json(json_object(), "state", &st));
-	if (s && store_smd_status(s, -r->id, &st) == STORE_OK)
+	if (s && store_smd_status(s, smd_key(r->id, SMD_COPY_BACK), &st) == STORE_OK)
 		json_object_set_new(o, "copy_back", ctl_job_json(json_object(), "state", &st));
 	return o;
 }
@@ -462,9 +462,10 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	}
 	char line[1024];
 
-	if (ctl_copy_line(ctl_store(ctl), r.id, "copy", line, sizeof(line)) == 0)
+	if (ctl_copy_line(ctl_store(ctl), smd_key(r.id, SMD_COPY), "copy", line, sizeof(line)) == 0)
 		printf("  %s\n", line);
-	if (ctl_copy_line(ctl_store(ctl), -r.id, "copy back", line, sizeof(line)) == 0)
+	if (ctl_copy_line(ctl_store(ctl), smd_key(r.id, SMD_COPY_BACK), "copy back", line,
+			  sizeof(line)) == 0)
 		printf("  %s\n", line);
 	if (r.attempts)
 		printf("  attempts:  %d\n", r.attempts);

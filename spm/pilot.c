@@ -381,8 +381,9 @@ static int step_switched(struct pilot *p, struct req *r)
 		 * an older fedmig-spm (a no-op otherwise). */
 		if (store_begin(p->s) < 0)
 			return pilot_store_err(p, r);
-		if (store_smd_enqueue(p->s, r->id, r->access, r->source_system, r->source_physical,
-				      r->target_system, r->target_physical, time_now_us()) < 0)
+		if (store_smd_enqueue(p->s, smd_key(r->id, SMD_COPY), r->access, r->source_system,
+				      r->source_physical, r->target_system, r->target_physical,
+				      time_now_us()) < 0)
 			return pilot_abort(p, r);
 		rc = pilot_move(p, r, ST_COPYING, "E13 copy queued", "for fedmig-smd");
 		return pilot_commit(p, r, rc);
@@ -399,7 +400,7 @@ static int step_switched(struct pilot *p, struct req *r)
 static int step_copying(struct pilot *p, struct req *r)
 {
 	struct smd_status st;
-	int rc = store_smd_status(p->s, r->id, &st);
+	int rc = store_smd_status(p->s, smd_key(r->id, SMD_COPY), &st);
 
 	if (rc == STORE_ERR)
 		return pilot_store_err(p, r);
@@ -496,24 +497,26 @@ static int order_cancel(struct pilot *p, struct req *r)
 static int copy_back(struct pilot *p, struct req *r, char *detail, size_t len)
 {
 	struct smd_status fwd, back;
-	long long now = time_now_us(), back_id = smd_job_id(r->id, SMD_COPY_BACK);
+	struct smd_job_key fwd_key = smd_key(r->id, SMD_COPY);
+	struct smd_job_key back_key = smd_key(r->id, SMD_COPY_BACK);
+	long long now = time_now_us();
 	int rc;
 
-	rc = store_smd_status(p->s, back_id, &back);
+	rc = store_smd_status(p->s, back_key, &back);
 	if (rc == STORE_ERR)
 		return pilot_store_err(p, r);
 	if (rc == STORE_NOTFOUND) {
 		if (store_begin(p->s) < 0)
 			return pilot_store_err(p, r);
-		rc = store_smd_status(p->s, r->id, &fwd);
+		rc = store_smd_status(p->s, fwd_key, &fwd);
 		if (rc == STORE_OK && fwd.state == SMD_RUNNING) {
 			store_rollback(p->s);
 			return wait_until(p, r, now + 1000000, "rollback: waiting for the running copy");
 		}
 		if ((rc == STORE_OK && fwd.state == SMD_QUEUED &&
-		     store_smd_finish(p->s, r->id, 0, "cancelled by the rollback", 0, now) < 0) ||
+		     store_smd_finish(p->s, fwd_key, 0, "cancelled by the rollback", 0, now) < 0) ||
 		    rc == STORE_ERR ||
-		    store_smd_enqueue(p->s, back_id, r->access, r->target_system,
+		    store_smd_enqueue(p->s, back_key, r->access, r->target_system,
 				      r->target_physical, r->source_system, r->source_physical,
 				      now) < 0 ||
 		    store_commit(p->s) < 0) {
@@ -527,7 +530,7 @@ static int copy_back(struct pilot *p, struct req *r, char *detail, size_t len)
 	}
 	if (back.state == SMD_FAILED && back.finished < r->updated) {
 		/* Failed before the administrator's retry: once more. */
-		if (store_smd_finish(p->s, back_id, 0, back.reason, now, now) < 0)
+		if (store_smd_finish(p->s, back_key, 0, back.reason, now, now) < 0)
 			return pilot_store_err(p, r);
 		return wait_until(p, r, now + 1000000, "rollback: copying back");
 	}
@@ -539,8 +542,8 @@ static int copy_back(struct pilot *p, struct req *r, char *detail, size_t len)
 	}
 	if (back.state != SMD_DONE)
 		return wait_until(p, r, now + 1000000, "rollback: copying back");
-	/* XXX fedmig-smd records no progress for a copy back (smd/copy_stream.c
-	 * skips a negative job id), so how many went back is in its log only. */
+	/* How many went back is in the job's row (fedmigctl show's "copy back"
+	 * line) and fedmig-smd's log, not repeated in the history. */
 	snprintf(detail, len, "; mail the target received since the switch copied back");
 	return GO;
 }

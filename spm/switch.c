@@ -143,8 +143,8 @@ static int switch_tx(struct pilot *p, struct req *r, enum sw_dir dir)
 	 * on new mail reaches the target, and the user's old mail is what
 	 * matters most, so no later step (release, redirect, a driver that
 	 * fails for good) may keep the copy from being handed to fedmig-smd. */
-	if (copy && store_smd_enqueue(p->s, r->id, r->access, r->source_system, r->source_physical,
-				      r->target_system, r->target_physical, now) < 0)
+	if (copy && store_smd_enqueue(p->s, smd_key(r->id, SMD_COPY), r->access, r->source_system,
+				      r->source_physical, r->target_system, r->target_physical, now) < 0)
 		return pilot_abort(p, r);
 	/* Back, the rollback's switch time is the one release sweeps key off
 	 * now (pilot_sweeping: store_req_last_switch): the stragglers it

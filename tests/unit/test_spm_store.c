@@ -282,22 +282,69 @@ START_TEST(test_upgrade_columns)
 	/* Both jobs under the request's own id, told apart by their kind. */
 	ck_assert_int_eq(one(s, "SELECT count(*) FROM smd_jobs WHERE request_id = 7"), 2);
 	ck_assert_int_eq(one(s, "SELECT kind FROM smd_jobs WHERE dst_system = 's1'"), SMD_COPY_BACK);
-	ck_assert_int_eq(store_smd_status(s, smd_job_id(7, SMD_COPY), &st), STORE_OK);
+	ck_assert_int_eq(store_smd_status(s, smd_key(7, SMD_COPY), &st), STORE_OK);
 	ck_assert_int_eq(st.state, SMD_DONE);
 	ck_assert_int_eq(st.msgs_done, 5);
-	ck_assert_int_eq(store_smd_status(s, smd_job_id(7, SMD_COPY_BACK), &st), STORE_OK);
+	ck_assert_int_eq(store_smd_status(s, smd_key(7, SMD_COPY_BACK), &st), STORE_OK);
 	ck_assert_int_eq(st.state, SMD_QUEUED);
 	ck_assert_int_eq(store_smd_claim(s, 1, 99, NULL, NULL, &job, NULL), STORE_OK);
-	ck_assert_int_eq(job.request_id, smd_job_id(7, SMD_COPY_BACK));
+	ck_assert_int_eq(job.key.request_id, 7);
+	ck_assert_int_eq(job.key.kind, SMD_COPY_BACK);
 	ck_assert_str_eq(job.dst_system, "s1");
-	ck_assert_int_eq(store_smd_finish(s, job.request_id, 1, "", 0, 2), STORE_OK);
-	ck_assert_int_eq(store_smd_status(s, smd_job_id(7, SMD_COPY_BACK), &st), STORE_OK);
+	ck_assert_int_eq(store_smd_finish(s, job.key, 1, "", 0, 2), STORE_OK);
+	ck_assert_int_eq(store_smd_status(s, smd_key(7, SMD_COPY_BACK), &st), STORE_OK);
 	ck_assert_int_eq(st.state, SMD_DONE);
 	/* Enqueuing either job again changes nothing. */
-	ck_assert_int_eq(store_smd_enqueue(s, smd_job_id(7, SMD_COPY_BACK), "a@x", "s2", "a@s2",
+	ck_assert_int_eq(store_smd_enqueue(s, smd_key(7, SMD_COPY_BACK), "a@x", "s2", "a@s2",
 					   "s1", "a@s1", 3),
 			 STORE_OK);
 	ck_assert_int_eq(one(s, "SELECT count(*) FROM smd_jobs"), 2);
+	store_close(&s);
+}
+END_TEST
+
+/* A request's two jobs, named by their key: claimed in the order the
+ * signed job id used to give (copy backs first, newest request first among
+ * them, then copies oldest first), and never mixed up by progress, finish
+ * or recovery. */
+START_TEST(test_smd_keys)
+{
+	static const struct {
+		long long id;
+		enum smd_kind kind;
+	} order[] = {{5, SMD_COPY_BACK}, {3, SMD_COPY_BACK}, {3, SMD_COPY}, {5, SMD_COPY}};
+	struct store *s = fresh();
+	struct smd_status st, p;
+	struct smd_job job;
+
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_int_eq(store_smd_enqueue(s, smd_key(order[i].id, order[i].kind), "a@x",
+						   "s1", "a@s1", "s2", "a@s2", 1),
+				 STORE_OK);
+	for (size_t i = 0; i < 4; i++) {
+		ck_assert_int_eq(store_smd_claim(s, 1, 99, NULL, NULL, &job, NULL), STORE_OK);
+		ck_assert_int_eq(job.key.request_id, order[i].id);
+		ck_assert_int_eq(job.key.kind, order[i].kind);
+	}
+	memset(&p, 0, sizeof(p));
+	p.msgs_done = 4;
+	ck_assert_int_eq(store_smd_progress(s, smd_key(3, SMD_COPY_BACK), &p), STORE_OK);
+	ck_assert_int_eq(store_smd_finish(s, smd_key(3, SMD_COPY), 1, "", 0, 2), STORE_OK);
+	ck_assert_int_eq(store_smd_status(s, smd_key(3, SMD_COPY_BACK), &st), STORE_OK);
+	ck_assert_int_eq(st.state, SMD_RUNNING);
+	ck_assert_int_eq(st.msgs_done, 4);
+	ck_assert_int_eq(store_smd_status(s, smd_key(3, SMD_COPY), &st), STORE_OK);
+	ck_assert_int_eq(st.state, SMD_DONE);
+	ck_assert_int_eq(st.msgs_done, 0);
+	ck_assert_int_eq(store_smd_recover(s, 3, NULL, NULL), 3);
+	ck_assert_int_eq(store_smd_status(s, smd_key(3, SMD_COPY), &st), STORE_OK);
+	ck_assert_int_eq(st.state, SMD_DONE);
+	ck_assert_int_eq(store_smd_status(s, smd_key(5, SMD_COPY_BACK), &st), STORE_OK);
+	ck_assert_int_eq(st.state, SMD_QUEUED);
+	ck_assert_int_eq(store_smd_status(s, smd_key(4, SMD_COPY), &st), STORE_NOTFOUND);
+	/* What the signed id let through is refused, not looked up. */
+	ck_assert_int_eq(store_smd_status(s, smd_key(-5, SMD_COPY), &st), STORE_ERR);
+	ck_assert_int_eq(store_smd_finish(s, smd_key(5, (enum smd_kind)2), 1, "", 0, 4), STORE_ERR);
 	store_close(&s);
 }
 END_TEST
@@ -392,7 +439,7 @@ int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_TEST(test_state_names), CK_TEST(test_live_set),
-		CK_TEST(test_upgrade_columns), CK_TEST(test_requests),
+		CK_TEST(test_upgrade_columns), CK_TEST(test_smd_keys), CK_TEST(test_requests),
 		CK_TEST(test_held_and_checks), CK_TEST(test_dovecot_driver),
 		CK_TEST(test_exec_driver),
 	};
