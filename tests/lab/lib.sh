@@ -107,7 +107,9 @@ postfix_lab() {
 	TMP=$(mktemp -d "${TMPDIR:-/tmp}/fedmig-${name//_/-}.XXXXXX") || exit 1
 	chmod 0755 "$TMP"
 	DIR=$TMP/lab
-	trap '"$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true' EXIT
+	# finish: the lab stopped (the scripts call it before their PASS).
+	finish() { "$LAB" stop "$DIR" >>"$TMP/stop.log" 2>&1 || true; }
+	trap finish EXIT
 	trap 'exit 1' INT TERM HUP
 	"$LAB" start "$DIR" --fedmig "$mode" >"$TMP/start.log" 2>&1 ||
 		fail "lab start: $(tail -n 3 "$TMP/start.log" | tr '\n' ' ')"
