@@ -31,8 +31,9 @@
 /*
  * Schema versions, applied in order by a read-write open. Append new
  * versions; never edit one that has landed (databases in the field have
- * it). Numbers reserved: 2 fedmig-spm, 3 fedmig-smd, 4 agent API (not
- * landed: an upgrade applies only versions above the database's).
+ * it). Numbers reserved: 2 fedmig-spm, 3 fedmig-smd. 4 was reserved for
+ * the agent API and never landed; it stays unused, since an upgrade
+ * applies only versions above the database's (5 landed first).
  */
 const struct store_migration store_migrations[] = {
 	{1, "CREATE TABLE systems("
@@ -158,5 +159,76 @@ const struct store_migration store_migrations[] = {
 	    "DROP TABLE smd_jobs;"
 	    "ALTER TABLE smd_jobs5 RENAME TO smd_jobs;"
 	    "CREATE INDEX smd_jobs_due ON smd_jobs(state, next_at);"},
+	/* 6: the agent API (fedmig-apid, fedmig-agent; lib/store_agent.h).
+	 * Agents and their enrolment; one task per request whose source is
+	 * read by an agent, with its lease and current action; the folders
+	 * the agent listed; the data buffer: batches (one spool file each,
+	 * fsynced before its rows commit) and their items, whose buffer UID
+	 * is what the data mover journals as the source UID. */
+	{6, "CREATE TABLE agents("
+	    " name TEXT PRIMARY KEY,"
+	    " code_hash BLOB,"
+	    " code_expires INTEGER NOT NULL DEFAULT 0,"
+	    " token_hash BLOB UNIQUE,"
+	    " state INTEGER NOT NULL DEFAULT 0,"
+	    " version TEXT NOT NULL DEFAULT '',"
+	    " slots INTEGER NOT NULL DEFAULT 0,"
+	    " health TEXT NOT NULL DEFAULT '',"
+	    " created INTEGER NOT NULL,"
+	    " enrolled INTEGER NOT NULL DEFAULT 0,"
+	    " last_seen INTEGER NOT NULL DEFAULT 0);"
+	    "CREATE TABLE agent_tasks("
+	    " request_id INTEGER PRIMARY KEY,"
+	    " src_system TEXT NOT NULL,"
+	    " mailbox TEXT NOT NULL,"
+	    " agent TEXT NOT NULL DEFAULT '',"
+	    " lease_until INTEGER NOT NULL DEFAULT 0,"
+	    " seq INTEGER NOT NULL DEFAULT 0,"
+	    " phase INTEGER NOT NULL DEFAULT 0,"
+	    " action TEXT NOT NULL DEFAULT '',"
+	    " reason TEXT NOT NULL DEFAULT '',"
+	    " items INTEGER NOT NULL DEFAULT 0,"
+	    " bytes INTEGER NOT NULL DEFAULT 0,"
+	    " cancel_at INTEGER NOT NULL DEFAULT 0,"
+	    " created INTEGER NOT NULL,"
+	    " updated INTEGER NOT NULL);"
+	    "CREATE INDEX agent_tasks_by_agent ON agent_tasks(agent, lease_until);"
+	    "CREATE TABLE agent_folders("
+	    " request_id INTEGER NOT NULL,"
+	    " folder TEXT NOT NULL,"
+	    " sep TEXT NOT NULL DEFAULT '',"
+	    " attrs INTEGER NOT NULL DEFAULT 0,"
+	    " subscribed INTEGER NOT NULL DEFAULT 0,"
+	    " cursor TEXT NOT NULL DEFAULT '',"
+	    " done INTEGER NOT NULL DEFAULT 0,"
+	    " next_uid INTEGER NOT NULL DEFAULT 1,"
+	    " PRIMARY KEY(request_id, folder)) WITHOUT ROWID;"
+	    "CREATE TABLE agent_batches("
+	    " id INTEGER PRIMARY KEY,"
+	    " request_id INTEGER NOT NULL,"
+	    " seq INTEGER NOT NULL,"
+	    " folder TEXT NOT NULL,"
+	    " path TEXT NOT NULL,"
+	    " items INTEGER NOT NULL,"
+	    " duplicates INTEGER NOT NULL,"
+	    " bytes INTEGER NOT NULL,"
+	    " live INTEGER NOT NULL,"
+	    " created INTEGER NOT NULL,"
+	    " UNIQUE(request_id, seq));"
+	    "CREATE TABLE agent_items("
+	    " request_id INTEGER NOT NULL,"
+	    " folder TEXT NOT NULL,"
+	    " uid INTEGER NOT NULL,"
+	    " src_key TEXT NOT NULL,"
+	    " flags TEXT NOT NULL,"
+	    " date TEXT NOT NULL,"
+	    " size INTEGER NOT NULL,"
+	    " sha256 BLOB NOT NULL,"
+	    " batch INTEGER NOT NULL,"
+	    " offset INTEGER NOT NULL,"
+	    " freed INTEGER NOT NULL DEFAULT 0,"
+	    " PRIMARY KEY(request_id, folder, uid)) WITHOUT ROWID;"
+	    "CREATE UNIQUE INDEX agent_items_src ON agent_items(request_id, folder, src_key);"
+	    "CREATE INDEX agent_items_batch ON agent_items(batch);"},
 };
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);
