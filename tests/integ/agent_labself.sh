@@ -3,7 +3,8 @@
 # ("lab tls": a server certificate for 127.0.0.1 that verifies against its
 # CA and not against a second, untrusted CA) and the dropping proxy
 # (tests/lab/dropproxy.py: bytes pass both ways; "drop" cuts every
-# connection; "drop-up N" / "drop-down N" cut one after N bytes).
+# connection; "drop-up N" / "drop-down N" cut one after N bytes;
+# "drop-reply N" cuts the reply to a request of N bytes or more).
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d /tmp/agent-labself.XXXXXX) || exit 1
@@ -97,6 +98,14 @@ try:
 except (ConnectionResetError, BrokenPipeError):
     n = 0
 assert n <= 500, "drop-down 500 let %d bytes back" % n
+# drop-reply: a small exchange passes, the reply to a large request is cut.
+s = connect()
+dropproxy.send(ctl, "drop-reply 50000")
+time.sleep(0.3)
+assert roundtrip(s, 100) == 100, "drop-reply cut a small exchange"
+s.sendall(b"y" * 60000)
+time.sleep(0.5)
+assert cut(s), "drop-reply 50000 did not cut the reply to 60000 bytes"
 dropproxy.send(ctl, "stop")
 PY
 wait "$PROXY" 2>/dev/null

@@ -20,7 +20,8 @@
 #                              $APID_PORT (or $PROXY_PORT once a proxy
 #                              runs), the lab CA, its token and spool
 #                              files there, S1 read over IMAP as the
-#                              master user; then the LINEs
+#                              master user; a LINE replaces the default
+#                              of its key
 #   agent_enrol NAME [ARG...]  fedmigctl agent add NAME, then
 #                              fedmig-agent --enrol CODE ARG...; the code
 #                              in $LAB/agent-NAME/code; 1 on failure
@@ -30,9 +31,11 @@
 #   agent_signal NAME SIGNAL   the signal to its whole process group (the
 #                              guardian and its migrators)
 #   agent_stop NAME            TERM, then KILL after 10 s, the group
+#   alab CMD ARG...            tests/lab/agentlab.py LAB CMD ARG...
 #   agent_proxy_start          tests/lab/dropproxy.py on $PROXY_PORT in
 #                              front of apid; control file $PROXY_CTL,
 #                              log $LAB/log/dropproxy.log
+#   agent_proxy CMD            a command to it (drop, drop-up N, ...)
 #
 # The sourcing script sets REPO; it also sources lib_pilot.sh first.
 
@@ -65,8 +68,13 @@ _agent_lab_cleanup() {
 	_pilot_lab_cleanup
 }
 
-# _agent_apid_keys [LINE...]: apid's keys for the lab, the LINEs first;
-# the first line naming a key wins.
+# _first_wins: stdin's lines of configuration, each key's first line only
+# (a test's LINE before the lab's default).
+_first_wins() {
+	awk 'NF && !seen[$1]++'
+}
+
+# _agent_apid_keys [LINE...]: apid's keys for the lab, the LINEs first.
 _agent_apid_keys() {
 	{
 		printf '%s\n' "$@"
@@ -77,18 +85,17 @@ apid_tls_key = $LAB/tls/server.key
 apid_poll_timeout = 5s
 apid_lease = 5s
 CONF
-	} | awk 'NF && !seen[$1]++'
+	} | _first_wins
 }
 
 agent_apid_start() {
-	local i
 	grep -v '^apid_\(listen\|tls_\|poll_timeout\|lease\|min_agent\|max_agent\|buffer_high\|batch_\|max_message\|enrol_\|cancel_\)' \
 		"$FEDMIG_CONF" >"$LAB/fedmig.conf.new"
 	_agent_apid_keys "$@" >>"$LAB/fedmig.conf.new"
 	chmod 0644 "$LAB/fedmig.conf.new"
 	mv "$LAB/fedmig.conf.new" "$FEDMIG_CONF"
 	_pilot_bg fedmig-apid "$APID_BIN" "$LAB" || return 1
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$APID_PORT") 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -106,19 +113,21 @@ agent_conf() {
 	[ -z "$PROXY_PID" ] || port=$PROXY_PORT
 	mkdir -p "$d/spool" && chmod 0700 "$d" "$d/spool"
 	install -m 0600 "$LAB/secrets" "$d/secrets"
+	echo "# fedmig-agent $name beside S1, written by tests/lab/agent_lib.sh" >"$d/agent.conf"
 	{
-		echo "# fedmig-agent $name beside S1, written by tests/lab/agent_lib.sh"
-		echo "agent_server_url = https://127.0.0.1:$port"
-		echo "agent_ca_file = $TLS_CA"
-		echo "agent_token_file = $d/token"
-		echo "agent_spool_directory = $d/spool"
-		echo "agent_heartbeat = 1s"
-		echo "systems = s1"
-		echo "s1_domain = $S1_DOMAIN"
-		echo "s1_imap = imap://127.0.0.1:$S1_IMAP_PORT"
-		echo "s1_credentials = $d/secrets"
 		[ $# = 0 ] || printf '%s\n' "$@"
-	} >"$d/agent.conf"
+		cat <<CONF
+agent_server_url = https://127.0.0.1:$port
+agent_ca_file = $TLS_CA
+agent_token_file = $d/token
+agent_spool_directory = $d/spool
+agent_heartbeat = 1s
+systems = s1
+s1_domain = $S1_DOMAIN
+s1_imap = imap://127.0.0.1:$S1_IMAP_PORT
+s1_credentials = $d/secrets
+CONF
+	} | _first_wins >>"$d/agent.conf"
 }
 
 agent_enrol() {
@@ -155,11 +164,11 @@ agent_signal() {
 }
 
 agent_stop() {
-	local pgid i
+	local pgid
 	pgid=$(_agent_pgid "$1") || return 0
 	kill -CONT -- "-$pgid" 2>/dev/null
 	kill -TERM -- "-$pgid" 2>/dev/null
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		pgrep -g "$pgid" >/dev/null || break
 		sleep 0.1
 	done
@@ -173,4 +182,14 @@ agent_proxy_start() {
 	python3 "$REPO/tests/lab/dropproxy.py" --listen "$PROXY_PORT" --to "$APID_PORT" \
 		--control "$PROXY_CTL" --log "$LAB/log/dropproxy.log" &
 	PROXY_PID=$!
+}
+
+# alab ARG...: tests/lab/agentlab.py's commands on this lab.
+alab() {
+	python3 "$REPO/tests/lab/agentlab.py" "$LAB" "$@"
+}
+
+# agent_proxy CMD: a command to the dropping proxy (see dropproxy.py).
+agent_proxy() {
+	python3 "$REPO/tests/lab/dropproxy.py" --send "$PROXY_CTL" "$*"
 }

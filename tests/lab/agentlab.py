@@ -6,6 +6,13 @@ tests/lab/agent_lib.sh's agent_lab). Standard library only.
     lab.submit(["c1", "c2"])
     problems = lab.finish(["c1", "c2"], timeout=150)
 
+or from a shell (agent_lib.sh's alab):
+
+    agentlab.py LAB corpus USERS MESSAGES AVG_KB [BIG_MB]
+    agentlab.py LAB submit USER...
+    agentlab.py LAB wait TIMEOUT SQL     until SQL's first value is not 0
+    agentlab.py LAB finish TIMEOUT USER...   exit 1 with the problems
+
 AgentLab.finish waits until every request is final, then says what is
 wrong: a request not complete, or an S2 mailbox that differs from its S1
 mailbox per tests/smd/check.py (folders, subscriptions, and per folder the
@@ -33,7 +40,6 @@ class AgentLab:
         self.repo = repo
         self.env = fedlab.load_env(lab)
         self.seed = int(os.environ.get("AGENT_SEED", "0") or 0) or int(time.time()) % 100000
-        print("agent lab: seed %d (AGENT_SEED=%d repeats it)" % (self.seed, self.seed), flush=True)
 
     # --- the federation ------------------------------------------------
 
@@ -81,6 +87,8 @@ class AgentLab:
     # --- S1 and the checker --------------------------------------------
 
     def corpus(self, users, messages=30, avg_kb=20, big_mb=0):
+        print("agent lab: corpus for %s, seed %d (AGENT_SEED=%d repeats it)"
+              % (",".join(users), self.seed, self.seed), flush=True)
         cmd = [sys.executable, os.path.join(self.repo, "tests", "smd", "corpus.py"),
                "--port", self.env["S1_IMAP_PORT"], "--login-fmt",
                "{user}*" + self.env["MASTER_USER"], "--password", self.env["MASTER_PASS"],
@@ -191,3 +199,29 @@ def verdict(name, problems):
     for p in problems:
         print("%s: problem: %s" % (name, p), flush=True)
     sys.exit(1 if problems else 0)
+
+
+def main(argv):
+    lab = AgentLab(argv[1], os.environ.get("FEDMIG_BUILD", os.path.join(
+        os.path.dirname(os.path.dirname(HERE)), "build")), os.path.dirname(os.path.dirname(HERE)))
+    cmd, args = argv[2], argv[3:]
+    if cmd == "corpus":
+        users = args[0].split(",")
+        lab.corpus(users, int(args[1]), int(args[2]), int(args[3]) if len(args) > 3 else 0)
+    elif cmd == "submit":
+        lab.submit(args)
+    elif cmd == "wait":
+        ok = fedlab.wait_for(lambda: lab.query(args[1])[0][0], float(args[0]), 0.2)
+        if not ok:
+            print("agentlab: %s s without %s" % (args[0], args[1]), flush=True)
+        return 0 if ok else 1
+    elif cmd == "finish":
+        verdict("agentlab", lab.finish(args[1:], timeout=float(args[0])))
+    else:
+        print("agentlab: unknown command %s" % cmd, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

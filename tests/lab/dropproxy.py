@@ -13,7 +13,10 @@ name and rename, or use `dropproxy.py --send FILE CMD`):
                        client -> server (mid-upload)
   drop-down N          the same for server -> client (a reply lost after
                        the server acted on the request)
-  pass                 cancel a pending drop-up/drop-down
+  drop-reply N         close the first connection that answers after its
+                       client sent at least N bytes since the last answer:
+                       the server got a whole upload, its reply is lost
+  pass                 cancel a pending drop-up/drop-down/drop-reply
   stop                 exit
 
 Each drop is logged ("drop: ..."), and every second a status line while
@@ -44,6 +47,8 @@ class Proxy:
         self.peer = {}       # socket -> the other socket
         self.up = set()      # client-side sockets (bytes read there go up)
         self.budget = {}     # "up"/"down" -> bytes left before a drop
+        self.asked = {}      # client socket -> bytes sent up since the last answer
+        self.reply_after = None
         self.moved = [0, 0]
         self.running = True
 
@@ -77,6 +82,7 @@ class Proxy:
                 continue
             self.peer.pop(x, None)
             self.up.discard(x)
+            self.asked.pop(x, None)
             try:
                 self.sel.unregister(x)
             except (KeyError, ValueError):
@@ -99,6 +105,8 @@ class Proxy:
         if not data:
             self.close_pair(sock)
             return
+        if self.reply_cut(sock, direction, len(data)):
+            return
         left = self.budget.get(direction)
         if left is not None and len(data) >= left:
             data = data[:left]
@@ -110,6 +118,19 @@ class Proxy:
             self.budget[direction] = left - len(data)
         self.moved[0 if direction == "up" else 1] += len(data)
         self.send_all(self.peer[sock], data)
+
+    def reply_cut(self, sock, direction, n):
+        """Count a request's bytes; cut its reply if drop-reply says so."""
+        client = sock if direction == "up" else self.peer[sock]
+        if direction == "up":
+            self.asked[client] = self.asked.get(client, 0) + n
+            return False
+        asked = self.asked.pop(client, 0)
+        if self.reply_after is None or asked < self.reply_after:
+            return False
+        self.reply_after = None
+        self.close_pair(sock, "a reply after a %d-byte request" % asked)
+        return True
 
     def send_all(self, sock, data):
         # The peer is slow at worst; a blocking send keeps the proxy simple.
@@ -132,8 +153,12 @@ class Proxy:
         elif words[0] in ("drop-up", "drop-down") and len(words) == 2 and words[1].isdigit():
             self.budget[words[0][5:]] = int(words[1])
             self.say("armed: %s" % line)
+        elif words[0] == "drop-reply" and len(words) == 2 and words[1].isdigit():
+            self.reply_after = int(words[1])
+            self.say("armed: %s" % line)
         elif words[0] == "pass":
             self.budget.clear()
+            self.reply_after = None
             self.say("disarmed")
         elif words[0] == "stop":
             self.running = False
