@@ -5,3 +5,4 @@ INTEG_TESTS += tests/integ/agent_copy.sh
 INTEG_TESTS += tests/integ/agent_faults.sh
 INTEG_TESTS += tests/integ/agent_refusals.sh
 INTEG_TESTS += tests/integ/agent_many.sh
+BENCHES += bench/agent
