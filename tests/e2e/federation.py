@@ -10,7 +10,9 @@ Message-ID on both servers.
 
 args (an argparse namespace or anything with these attributes): users,
 messages, rate, start_in, spacing, timeout, and optionally stay (users in
-the directory who are not migrated), slow, slow_pause, multi, extra_conf.
+the directory who are not migrated), slow, slow_pause, multi, extra_conf,
+agent_users (the last N users live on the far site, s3, which only
+fedmig-agent reaches: see agent_site.py).
 """
 import os
 import shutil
@@ -25,6 +27,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
 import e2e  # noqa: E402
+from agent_site import AgentSite  # noqa: E402
 import fedlab  # noqa: E402
 
 LAB = os.path.join(REPO, "tests", "lab", "lab")
@@ -52,6 +55,9 @@ class Federation:
         self.results = {}
         self.env = None
         self.users = ["user%02d" % (i + 1) for i in range(args.users)]
+        nfar = min(getattr(args, "agent_users", 0), args.users)
+        self.far = set(self.users[args.users - nfar:])
+        self.site = None
         # Users in the directory who are not migrated: mail to them and to a
         # migrating user in one message must reach both, once.
         self.stay = ["stay%02d" % (i + 1) for i in range(getattr(args, "stay", 0))]
@@ -80,6 +86,12 @@ class Federation:
                     "release_sweep_period = 60s\nsmd_max_children = 2\n"
                     "smd_poll_interval = 1s\n")
             f.write(getattr(self.args, "extra_conf", ""))
+        if self.far:
+            self.site = AgentSite(self.lab, self.env, self.build)
+            with open(self.env["FEDMIG_CONF"]) as f:
+                text = f.read().replace("\nsystems = s1 s2\n", "\nsystems = s1 s2 s3\n", 1)
+            with open(self.env["FEDMIG_CONF"], "w") as f:
+                f.write(text + self.site.fedmig_conf())
         say("   Postfix (SMTP 127.0.0.1:%s) with fedmig-milter + fedmig-policyd socketmap"
             % self.env["SMTP_PORT"])
         say("   Dovecot S1 (IMAP :%s, LMTP :%s), Dovecot S2 (IMAP :%s, LMTP :%s)" % (
@@ -90,20 +102,21 @@ class Federation:
         say("== creating %d users on S1, %d messages each (folders, flags, keywords, dates)"
             % (len(self.users), self.args.messages))
         for u in self.users + self.stay:
-            subprocess.run([LAB, "adduser", self.lab, "s1", u], check=True,
+            subprocess.run([LAB, "adduser", self.lab, self.system(u), u], check=True,
                            capture_output=True)
         time.sleep(1.1)  # Dovecot re-reads the passwd-file when its mtime (seconds) moves
         t0 = time.monotonic()
         self.populated = 0
         for u in self.users:
-            folders = e2e.populate(self.env, "s1", u, self.args.messages)
+            folders = e2e.populate(self.far_env(u), self.system(u), u, self.args.messages)
             self.populated += sum(len(v) for v in folders.values())
         say("   %d messages in %.1f s" % (self.populated, time.monotonic() - t0))
         csv = os.path.join(self.dir, "directory.csv")
         with open(csv, "w") as f:
             f.write("access,system,physical,aliases\n")
             for u in self.users + self.stay:
-                f.write("%s@example.org,s1,%s@s1.example.org,%s.alias@example.org\n" % (u, u, u))
+                f.write("%s@example.org,%s,%s@%s.example.org,%s.alias@example.org\n" % (
+                    u, self.system(u), u, self.system(u), u))
         say("   " + self.ctl("directory", "import", csv).strip())
 
     def start_daemons(self):
@@ -122,6 +135,21 @@ class Federation:
         self.spawn("smd")
         say("== fedmig-spm (pid %d) and fedmig-smd (pid %d) running" % (
             self.procs["spm"].pid, self.procs["smd"].pid))
+        if self.site:
+            apid, agent = self.site.start(self.ctl)
+            say("== the far site (%s: %s): only fedmig-agent (pid %d) reads it, uploading to "
+                "fedmig-apid (pid %d, https://127.0.0.1:%d)" % (
+                    self.env["S3_DOMAIN"], " ".join(sorted(self.far)), agent, apid,
+                    self.site.apid_port))
+
+    def system(self, user):
+        return "s3" if user in self.far else "s1"
+
+    def far_env(self, user):
+        """The lab's env, where the far site's IMAP is S1's (populate)."""
+        if user not in self.far:
+            return self.env
+        return dict(self.env, S3_IMAP_PORT=self.env["S1_IMAP_PORT"])
 
     def spawn(self, name):
         """Start fedmig-NAME (spm or smd) in the foreground, logging to the lab."""
@@ -228,6 +256,8 @@ class Federation:
         say("== report")
         say("%-22s %-10s %9s %8s %10s  %s" % ("ADDRESS", "STATE", "HOLD ms", "COPIED", "VERIFIED",
                                                "STATES (time after submission)"))
+        if self.far:
+            say("(the far site's mailboxes, %s, read by fedmig-agent)" % self.env["S3_DOMAIN"])
         for r in reqs:
             hist = con.execute("SELECT at, to_state FROM history WHERE request_id = ? ORDER BY id",
                                (r["id"],)).fetchall()
@@ -282,6 +312,8 @@ class Federation:
     # --- teardown ------------------------------------------------------
 
     def stop(self, keep):
+        if self.site and not keep:
+            self.site.stop()
         if keep:
             say()
             say("KEEP: everything is still running. To look at it:")
