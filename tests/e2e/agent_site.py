@@ -54,6 +54,10 @@ class AgentSite:
         secrets = os.path.join(self.dir, "secrets")
         shutil.copyfile(os.path.join(self.lab, "secrets"), secrets)
         os.chmod(secrets, 0o600)
+        # The agent runs as fedmig_user: it owns its token, spool and secrets.
+        for d, _, files in os.walk(self.dir):
+            for x in [d] + [os.path.join(d, f) for f in files]:
+                shutil.chown(x, "fedmig")
         path = os.path.join(self.dir, "agent.conf")
         with open(path, "w") as f:
             f.write("# fedmig-agent %s, beside the far site\n"

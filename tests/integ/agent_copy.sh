@@ -20,7 +20,8 @@ agent_apid_start || pilot_result agent_copy 1 10 "${LOGS[@]}"
 pilot_start "$LAB" || exit 1
 smd_start "$LAB" || exit 1
 agent_conf a1
-agent_conf am "s1_maildir = $S1_MAIL_ROOT/%d/%u/Maildir"
+# Dovecot's Maildirs belong to vmail: the Maildir reader runs as vmail.
+agent_conf am "s1_maildir = $S1_MAIL_ROOT/%d/%u/Maildir" "fedmig_user = vmail"
 { agent_enrol a1 && agent_enrol am; } || pilot_result agent_copy 1 10 "${LOGS[@]}"
 agent_start a1
 t0=$SECONDS

@@ -53,6 +53,7 @@ refused() {
 # A wrong token: 32 random bytes, as a real one.
 agent_conf wrong
 (umask 077 && openssl rand -hex 32 >"$LAB/agent-wrong/token")
+chown fedmig "$LAB/agent-wrong/token"
 refused "wrong token" wrong 'unauthori[sz]ed|token'
 
 # A revoked agent.
@@ -78,7 +79,7 @@ agent_apid_start || bad "apid did not start again"
 
 # A server certificate the agent's CA did not sign.
 agent_conf rogue "agent_ca_file = $LAB/rogue/ca.pem"
-install -m 0600 "$LAB/agent-once/token" "$LAB/agent-rogue/token"
+install -m 0600 -o fedmig "$LAB/agent-once/token" "$LAB/agent-rogue/token"
 refused "untrusted CA" rogue 'certif|verif|SSL|TLS'
 
 n=$(sqlite3 "$FEDMIG_DB" "SELECT (SELECT count(*) FROM agent_items) + (SELECT count(*) FROM agent_batches)")

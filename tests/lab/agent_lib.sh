@@ -21,7 +21,8 @@
 #                              runs), the lab CA, its token and spool
 #                              files there, S1 read over IMAP as the
 #                              master user; a LINE replaces the default
-#                              of its key
+#                              of its key; the directory belongs to its
+#                              fedmig_user (fedmig unless a LINE says)
 #   agent_enrol NAME [ARG...]  fedmigctl agent add NAME, then
 #                              fedmig-agent --enrol CODE ARG...; the code
 #                              in $LAB/agent-NAME/code; 1 on failure
@@ -108,11 +109,14 @@ agent_apid_stop() {
 }
 
 agent_conf() {
-	local name=$1 d=$LAB/agent-$1 port=$APID_PORT
+	local name=$1 d=$LAB/agent-$1 port=$APID_PORT user
 	shift
 	[ -z "$PROXY_PID" ] || port=$PROXY_PORT
+	# The agent runs as fedmig_user: it owns the token, reads the source.
+	user=$(printf '%s\n' "$@" | sed -n 's/^fedmig_user = //p')
 	mkdir -p "$d/spool" && chmod 0700 "$d" "$d/spool"
 	install -m 0600 "$LAB/secrets" "$d/secrets"
+	chown -R "${user:-fedmig}" "$d"
 	echo "# fedmig-agent $name beside S1, written by tests/lab/agent_lib.sh" >"$d/agent.conf"
 	{
 		[ $# = 0 ] || printf '%s\n' "$@"
