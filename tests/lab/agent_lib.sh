@@ -97,7 +97,9 @@ agent_apid_start() {
 	mv "$LAB/fedmig.conf.new" "$FEDMIG_CONF"
 	_pilot_bg fedmig-apid "$APID_BIN" "$LAB" || return 1
 	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$APID_PORT") 2>/dev/null && return 0
+		# A whole handshake: a bare connect would make apid log an error.
+		openssl s_client -connect "127.0.0.1:$APID_PORT" -CAfile "$TLS_CA" -verify_return_error \
+			</dev/null >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
 	echo "fedmig-apid does not listen on $APID_PORT" >&2
