@@ -61,12 +61,12 @@ class AgentSite:
         path = os.path.join(self.dir, "agent.conf")
         with open(path, "w") as f:
             f.write("# fedmig-agent %s, beside the far site\n"
-                    "agent_server_url = https://127.0.0.1:%d\nagent_ca_file = %s\n"
+                    "agent_server_url = https://127.0.0.1:%d\nagent_ca_file = %s\ntls_ca_file = %s\n"
                     "agent_token_file = %s/token\nagent_spool_directory = %s/spool\n"
                     "agent_heartbeat = 2s\nagent_max_migrators = 4\n"
                     "systems = s3\ns3_domain = %s\ns3_imap = imap://127.0.0.1:%s\n"
                     "s3_credentials = %s\n" % (
-                        self.name, self.apid_port, e["TLS_CA"], self.dir, self.dir,
+                        self.name, self.apid_port, e["TLS_CA"], e["TLS_CA"], self.dir, self.dir,
                         e["S3_DOMAIN"], e["S1_IMAP_PORT"], secrets))
         return path
 

@@ -125,6 +125,7 @@ agent_conf() {
 		cat <<CONF
 agent_server_url = https://127.0.0.1:$port
 agent_ca_file = $TLS_CA
+tls_ca_file = $TLS_CA
 agent_token_file = $d/token
 agent_spool_directory = $d/spool
 agent_heartbeat = 1s
