@@ -8,7 +8,8 @@
 # and started again; the agent stopped (SIGSTOP) until its leases expire,
 # then continued. Then a fourth mailbox with the buffer full
 # (apid_buffer_high = 1 MB, fedmig-smd stopped): the agent is told to wait
-# and its memory stays flat; fedmig-smd back, it completes. Every request
+# and its memory stays flat; fedmig-smd back, it completes. The proxy paces
+# the uploads (300 kB/s) so that every fault meets uploads under way. Every request
 # completes and the checker finds each S2 mailbox identical to S1:
 # nothing lost, nothing duplicated.
 set -u
@@ -25,18 +26,19 @@ step() { echo "agent_faults: $(date +%T) $*"; }
 APID_KEYS=("apid_batch_items = 10" "apid_buffer_high = 1048576")
 agent_apid_start "${APID_KEYS[@]}" || pilot_result agent_faults 1 10 "${LOGS[@]}"
 agent_proxy_start
+agent_proxy rate 300000
 pilot_start "$LAB" || exit 1
 smd_start "$LAB" || exit 1
 agent_conf a1 "agent_stall_timeout = 20s"
 agent_enrol a1 || pilot_result agent_faults 1 10 "${LOGS[@]}"
-alab corpus f1,f2,f3 120 20 || exit 1
+alab corpus f1,f2,f3 80 20 || exit 1
 alab corpus f4 60 40 || exit 1
 agent_start a1
 t0=$SECONDS
 
-# items_above N: wait (60 s) until the buffer holds more than N items.
+# items_above N: wait (45 s) until the buffer holds more than N items.
 items() { sqlite3 "$FEDMIG_DB" "SELECT count(*) FROM agent_items"; }
-items_above() { alab wait 60 "SELECT count(*) > $1 FROM agent_items" || bad "no progress after: $2"; }
+items_above() { alab wait 45 "SELECT count(*) > $1 FROM agent_items" || bad "no progress after: $2"; }
 proxy_saw() { # PATTERN: the proxy's log has it (10 s)
 
 	for _ in $(seq 50); do grep -q "$1" "$LAB/log/dropproxy.log" && return 0; sleep 0.2; done
@@ -89,6 +91,7 @@ b1=$(sqlite3 "$FEDMIG_DB" "SELECT count(*) FROM agent_batches")
 echo "agent_faults: batches stored $b1 (when the reply was lost: $b0 before)"
 
 step "the buffer full: fedmig-smd stopped, the agent told to wait"
+agent_proxy rate 0
 alab submit f4
 alab wait 60 "SELECT count(*) FROM agent_tasks t JOIN agent_items i USING (request_id)
 	WHERE t.mailbox LIKE 'f4@%'" || bad "f4 never started"

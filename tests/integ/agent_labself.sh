@@ -4,7 +4,8 @@
 # CA and not against a second, untrusted CA) and the dropping proxy
 # (tests/lab/dropproxy.py: bytes pass both ways; "drop" cuts every
 # connection; "drop-up N" / "drop-down N" cut one after N bytes;
-# "drop-reply N" cuts the reply to a request of N bytes or more).
+# "drop-reply N" cuts the reply to a request of N bytes or more; "rate N"
+# paces the uploads).
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d /tmp/agent-labself.XXXXXX) || exit 1
@@ -45,7 +46,10 @@ def echo(c):
             return
         if not b:
             return
-        c.sendall(b)
+        try:
+            c.sendall(b)
+        except OSError:
+            return
 
 threading.Thread(target=echo_server, daemon=True).start()
 
@@ -106,6 +110,14 @@ assert roundtrip(s, 100) == 100, "drop-reply cut a small exchange"
 s.sendall(b"y" * 60000)
 time.sleep(0.5)
 assert cut(s), "drop-reply 50000 did not cut the reply to 60000 bytes"
+# rate: 200 kB at 400 kB/s take about half a second.
+s = connect()
+dropproxy.send(ctl, "rate 400000")
+time.sleep(0.3)
+t = time.monotonic()
+assert roundtrip(s, 200000) == 200000, "bytes lost at a limited rate"
+took = time.monotonic() - t
+assert 0.3 < took < 3, "rate 400000: 200000 bytes took %.2f s" % took
 dropproxy.send(ctl, "stop")
 PY
 wait "$PROXY" 2>/dev/null

@@ -16,6 +16,8 @@ name and rename, or use `dropproxy.py --send FILE CMD`):
   drop-reply N         close the first connection that answers after its
                        client sent at least N bytes since the last answer:
                        the server got a whole upload, its reply is lost
+  rate N               at most N bytes a second client -> server, over all
+                       connections (0: no limit), so that uploads last
   pass                 cancel a pending drop-up/drop-down/drop-reply
   stop                 exit
 
@@ -49,6 +51,8 @@ class Proxy:
         self.budget = {}     # "up"/"down" -> bytes left before a drop
         self.asked = {}      # client socket -> bytes sent up since the last answer
         self.reply_after = None
+        self.rate = 0        # bytes/s up, 0 unlimited
+        self.up_next = 0.0   # when the next upstream read may happen
         self.moved = [0, 0]
         self.running = True
 
@@ -98,13 +102,18 @@ class Proxy:
 
     def forward(self, sock):
         direction = "up" if sock in self.up else "down"
+        if direction == "up" and self.rate:
+            # A short sleep holds every connection: fine for a test's pacing.
+            time.sleep(max(0.0, self.up_next - time.monotonic()))
         try:
-            data = sock.recv(65536)
+            data = sock.recv(16384 if self.rate and direction == "up" else 65536)
         except OSError:
             data = b""
         if not data:
             self.close_pair(sock)
             return
+        if direction == "up" and self.rate:
+            self.up_next = max(self.up_next, time.monotonic()) + len(data) / self.rate
         if self.reply_cut(sock, direction, len(data)):
             return
         left = self.budget.get(direction)
@@ -156,6 +165,9 @@ class Proxy:
         elif words[0] == "drop-reply" and len(words) == 2 and words[1].isdigit():
             self.reply_after = int(words[1])
             self.say("armed: %s" % line)
+        elif words[0] == "rate" and len(words) == 2 and words[1].isdigit():
+            self.rate = int(words[1])
+            self.say("rate: %s bytes/s up" % (words[1] if self.rate else "unlimited"))
         elif words[0] == "pass":
             self.budget.clear()
             self.reply_after = None
