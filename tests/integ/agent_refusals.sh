@@ -45,7 +45,7 @@ refused() {
 	st=$?
 	echo "agent_refusals: $what: fedmig-agent exit $st; agent: $(tail -c +$((a0 + 1)) "$alog" |
 		grep -iE -m1 "$pat")"
-	echo "agent_refusals: $what: apid: $(tail -c +$((p0 + 1)) "$APIDLOG" | grep -m1 '127\.0\.0\.1')"
+	echo "agent_refusals: $what: apid: $(tail -c +$((p0 + 1)) "$APIDLOG" | grep -m1 -i '127\.0\.0\.1\|handshake\|TLS')"
 	tail -c +$((a0 + 1)) "$alog" | grep -qiE "$pat" || bad "$what: no line /$pat/ in the agent's log"
 	if [ "$what" = "untrusted CA" ]; then
 		tail -c +$((p0 + 1)) "$APIDLOG" | grep -qi 'handshake\|TLS' || bad "$what: apid logged no failed handshake"
