@@ -115,6 +115,9 @@ sys.exit(0 if hi - lo < 4096 else 1)
 PY
 smd_start "$LAB"
 alab finish 150 f1 f2 f3 f4 || bad "f4 did not complete"
-grep -iE 'again|repeat|already' "$LAB/log/fedmig-apid.log" | head -n 3
+# The cut upload and the lost reply were sent again (same task, same seq).
+again=$(grep -c 'batches/[0-9]*: try [2-9]' "$LAB/log/agent-a1.log")
+echo "agent_faults: uploads sent again: $again"
+[ "$again" -gt 0 ] || bad "no upload was sent again after the cuts"
 echo "agent_faults: took $((SECONDS - t0)) s"
 pilot_result agent_faults $rc 15 "${LOGS[@]}"
