@@ -256,8 +256,7 @@ class Federation:
         say("== report")
         say("%-22s %-10s %9s %8s %10s  %s" % ("ADDRESS", "STATE", "HOLD ms", "COPIED", "VERIFIED",
                                                "STATES (time after submission)"))
-        if self.far:
-            say("(the far site's mailboxes, %s, read by fedmig-agent)" % self.env["S3_DOMAIN"])
+
         for r in reqs:
             hist = con.execute("SELECT at, to_state FROM history WHERE request_id = ? ORDER BY id",
                                (r["id"],)).fetchall()
@@ -268,7 +267,9 @@ class Federation:
             verified = job is not None and job["state"] == 2
             copied = job["msgs_done"] if job else 0
             ok_boxes += r["state"] in (10, 13) and verified
-            say("%-22s %-10s %9.1f %8d %10s  %s" % (r["access"], STATE_NAMES.get(r["state"]),
+            far = r["access"].split("@")[0] in self.far
+            say("%-22s %-10s %9.1f %8d %10s  %s" % (r["access"] + (" *" if far else ""),
+                                                      STATE_NAMES.get(r["state"]),
                                                       hold, copied, "yes" if verified else "NO",
                                                       states))
             if r["reason"]:
@@ -284,6 +285,9 @@ class Federation:
             local = a.split("@")[0]
             mailboxes[local + ".alias@example.org"] = mailboxes[a]
         acct = e2e.account(self.env, flow.accepted, mailboxes)
+        if self.far:
+            say("* read by fedmig-agent on the far site (%s), which the federation cannot reach"
+                % self.env["S3_DOMAIN"])
         say()
         if windows:
             say("hold window: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d switches)" % (
