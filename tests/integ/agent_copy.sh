@@ -10,8 +10,6 @@
 # shows both agents; no batch file is left once every request is complete.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck source=tests/integ/lib_pilot.sh
-. "$REPO/tests/integ/lib_pilot.sh"
 # shellcheck source=tests/lab/agent_lib.sh
 . "$REPO/tests/lab/agent_lib.sh"
 agent_lab agent_copy c1 c2 c3 m1

@@ -14,8 +14,6 @@
 # nothing lost, nothing duplicated.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck source=tests/integ/lib_pilot.sh
-. "$REPO/tests/integ/lib_pilot.sh"
 # shellcheck source=tests/lab/agent_lib.sh
 . "$REPO/tests/lab/agent_lib.sh"
 agent_lab agent_faults f1 f2 f3 f4

@@ -85,22 +85,21 @@ s = connect()
 assert roundtrip(s, 100000) == 100000, "bytes lost through the proxy"
 dropproxy.send(ctl, "drop")
 assert cut(s), "drop did not cut the connection"
+def cut_after(s, cmd, n):
+    """Bytes of an N-byte round trip through S once CMD is armed."""
+    dropproxy.send(ctl, cmd)
+    time.sleep(0.3)
+    try:
+        return roundtrip(s, n)
+    except (ConnectionResetError, BrokenPipeError):
+        return 0
+
 s = connect()
-dropproxy.send(ctl, "drop-up 5000")
-time.sleep(0.3)
-try:
-    n = roundtrip(s, 20000)
-except (ConnectionResetError, BrokenPipeError):
-    n = 0
+n = cut_after(s, "drop-up 5000", 20000)
 assert n <= 5000, "drop-up 5000 let %d bytes through" % n
 s = connect()
 assert roundtrip(s, 1000) == 1000, "a fresh connection after drop-up fails"
-dropproxy.send(ctl, "drop-down 500")
-time.sleep(0.3)
-try:
-    n = roundtrip(s, 2000)
-except (ConnectionResetError, BrokenPipeError):
-    n = 0
+n = cut_after(s, "drop-down 500", 2000)
 assert n <= 500, "drop-down 500 let %d bytes back" % n
 # drop-reply: a small exchange passes, the reply to a large request is cut.
 s = connect()

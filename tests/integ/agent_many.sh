@@ -8,8 +8,6 @@
 # held for a while (the agent waits for the data mover to free its buffer).
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck source=tests/integ/lib_pilot.sh
-. "$REPO/tests/integ/lib_pilot.sh"
 # shellcheck source=tests/lab/agent_lib.sh
 . "$REPO/tests/lab/agent_lib.sh"
 # shellcheck disable=SC2046 # m01 m02 ...: one word each

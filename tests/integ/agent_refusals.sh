@@ -7,8 +7,6 @@
 # holds a token or an enrolment code.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck source=tests/integ/lib_pilot.sh
-. "$REPO/tests/integ/lib_pilot.sh"
 # shellcheck source=tests/lab/agent_lib.sh
 . "$REPO/tests/lab/agent_lib.sh"
 agent_lab agent_refusals r1

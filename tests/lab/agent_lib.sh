@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Sourced after tests/integ/lib_pilot.sh by the agent tests (agent_*.sh),
-# bench/agent and nothing else: a lab whose S1 only agents can read.
+# Sourced by the agent tests (agent_*.sh) and bench/agent: a lab whose S1
+# only agents can read.
 #
 #   agent_lab NAME [USER...]   pilot_lab NAME (also needing fedmig-smd,
 #                              fedmig-apid, fedmig-agent); a copying
@@ -38,8 +38,11 @@
 #                              log $LAB/log/dropproxy.log
 #   agent_proxy CMD            a command to it (drop, drop-up N, ...)
 #
-# The sourcing script sets REPO; it also sources lib_pilot.sh first.
+# The sourcing script sets REPO (the repository); this file sources
+# tests/integ/lib_pilot.sh, whose functions it builds on.
 
+# shellcheck source=tests/integ/lib_pilot.sh
+. "$REPO/tests/integ/lib_pilot.sh"
 AGENT_BIN=$B/agent/fedmig-agent
 APID_BIN=$B/spm/fedmig-apid
 AGENT_NAMES=()
