@@ -108,7 +108,7 @@ int store_agent_auth(struct store *s, const unsigned char *token_hash, struct ag
 #define AGENT_TASKS_COL \
 	", (SELECT count(*) FROM agent_tasks t WHERE t.agent = a.name AND t.lease_until >= ?1)"
 
-int store_agent_get(struct store *s, const char *name, struct agent_row *r)
+int store_agent_get(struct store *s, const char *name, long long now_ms, struct agent_row *r)
 {
 	sqlite3_stmt *st = store_prepare(
 		s, "SELECT " AGENT_COLS AGENT_TASKS_COL " FROM agents a WHERE name = ?2");
@@ -116,7 +116,7 @@ int store_agent_get(struct store *s, const char *name, struct agent_row *r)
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, 0);
+	sqlite3_bind_int64(st, 1, now_ms);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	if ((rc = one_row(s, st, "agent get")) != STORE_OK)
 		return rc;

@@ -68,7 +68,8 @@ int store_agent_enrol(struct store *s, const unsigned char *code_hash,
 /* store_agent_auth: the enrolled agent whose token hashes to TOKEN_HASH;
  * STORE_NOTFOUND when none (unknown or revoked). R->tasks is not filled. */
 int store_agent_auth(struct store *s, const unsigned char *token_hash, struct agent_row *r);
-int store_agent_get(struct store *s, const char *name, struct agent_row *r);
+/* store_agent_get: agent NAME, with the leases it holds at NOW_MS. */
+int store_agent_get(struct store *s, const char *name, long long now_ms, struct agent_row *r);
 typedef int (*store_agent_fn)(void *ctx, const struct agent_row *r);
 /* store_agent_each: every agent by name, at NOW_MS for the lease count. */
 int store_agent_each(struct store *s, long long now_ms, store_agent_fn fn, void *ctx);

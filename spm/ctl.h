@@ -87,5 +87,6 @@ int ctl_report(struct ctl *ctl, long long batch, int addresses);
 
 extern const struct ctl_cmd ctl_directory_cmds[];
 extern const struct ctl_cmd ctl_request_cmds[];
+extern const struct ctl_cmd ctl_agent_cmds[];
 
 #endif
