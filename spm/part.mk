@@ -56,7 +56,7 @@ $(O)/spm/fedmig-apid: $(O)/spm/apid.o $(O)/spm/apid_http.o $(O)/spm/apid_api.o $
 	$(O)/spm/apid_upload.o $(APID_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MHD_LIBS) $(EXT_LIBS)
 MANPAGES += man/fedmig-apid.8
-UNIT_TESTS += $(O)/tests/unit/test_apid_frame $(O)/tests/unit/test_store_agent
+UNIT_TESTS += $(O)/tests/unit/test_apid_frame
 $(O)/tests/unit/test_apid_frame.o $(O)/tests/fuzz/fuzz_apid_frame.o $(O)/tests/fuzz/fuzz_apid_json.o: \
 	ALL_CFLAGS += -Ispm -Ismd
 $(O)/tests/unit/test_apid_frame: $(O)/tests/unit/test_apid_frame.o $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG)
