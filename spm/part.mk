@@ -64,3 +64,4 @@ $(O)/tests/unit/test_apid_frame: $(O)/tests/unit/test_apid_frame.o $(APID_LIBS) 
 FUZZ_TARGETS += tests/fuzz/fuzz_apid_frame.c tests/fuzz/fuzz_apid_json.c
 $(O)/tests/fuzz/fuzz_apid_frame $(O)/tests/fuzz/fuzz_apid_json: $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(APID_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(EXT_LIBS)
+INTEG_TESTS += tests/integ/apid_basic.sh
