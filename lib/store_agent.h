@@ -30,6 +30,11 @@
 #define AGENT_REASON_MAX 512
 #define AGENT_SRC_MAX 201
 
+/* Folders an agent is never asked for: smd/driver.h's DRV_F_NOSELECT
+ * and DRV_F_NONEXISTENT (which implies it), as agent_folders.attrs holds
+ * them. */
+#define AGENT_F_NOSELECT 0x03u
+
 /* store_agent_add's answer when the name is taken. */
 #define STORE_AGENT_EXISTS 2
 

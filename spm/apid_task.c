@@ -12,10 +12,6 @@
 #include "log.h"
 #include "state.h"
 
-/* The folders the agent is never asked for (drv_imap's DRV_F_NOSELECT,
- * which DRV_F_NONEXISTENT implies). */
-#define NOSELECT (0x01u | 0x02u)
-
 int apid_task_gone(const struct agent_task *t)
 {
 	return t->phase == PHASE_CANCELLED ||
@@ -149,7 +145,7 @@ static int choose(struct apid *a, struct agent_task *t, json_t **act_r)
 		*act_r = json_pack("{s:s, s:I}", "action", "wait", "ms", (json_int_t)APID_WAIT_MS);
 		return 0;
 	}
-	if ((rc = store_agent_folder_next(a->s, t->request_id, NOSELECT, &f)) == STORE_ERR)
+	if ((rc = store_agent_folder_next(a->s, t->request_id, AGENT_F_NOSELECT, &f)) == STORE_ERR)
 		return -2;
 	if (rc == STORE_NOTFOUND) {
 		t->phase = PHASE_DONE;

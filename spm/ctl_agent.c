@@ -215,3 +215,60 @@ static int cmd_revoke(struct ctl *ctl, int argc, char **argv)
 	printf("agent %s revoked: its token is refused, its tasks released\n", argv[0]);
 	return 0;
 }
+
+static const char *const phase_names[] = {"new", "listing", "items", "done", "failed", "cancelled"};
+
+/* agent_side: task REQ and its buffer; STORE_NOTFOUND when no agent reads it. */
+static int agent_side(struct store *s, long long req, struct agent_task *t, long long *buffered,
+		      long long *done, long long *total)
+{
+	int rc = store_agent_task(s, req, t);
+
+	if (rc == STORE_OK)
+		rc = store_agent_buffered(s, req, buffered);
+	if (rc == STORE_OK)
+		rc = store_agent_folder_counts(s, req, AGENT_F_NOSELECT, done, total);
+	return rc;
+}
+
+static const char *phase_name(int phase)
+{
+	return phase >= 0 && phase <= PHASE_CANCELLED ? phase_names[phase] : "unknown";
+}
+
+int ctl_agent_line(struct store *s, long long req, char *buf, size_t len)
+{
+	struct agent_task t;
+	long long buffered, done, total;
+	int rc = agent_side(s, req, &t, &buffered, &done, &total);
+
+	if (rc == STORE_NOTFOUND)
+		return -1;
+	if (rc == STORE_ERR) {
+		snprintf(buf, len, "agent:     unknown (%s)", store_errmsg(s));
+		return 0;
+	}
+	snprintf(buf, len,
+		 "agent:     %s%s, phase %s, uploaded %lld messages %lld bytes, %lld bytes waiting"
+		 " in the buffer, folders %lld/%lld done%s%s",
+		 *t.agent ? t.agent : "none",
+		 *t.agent && t.lease_until < time_now_us() / 1000 ? " (lease expired)" : "",
+		 phase_name(t.phase), t.items, t.bytes, buffered, done, total,
+		 *t.reason ? ", reason: " : "", t.reason);
+	return 0;
+}
+
+json_t *ctl_agent_json(struct store *s, long long req)
+{
+	struct agent_task t;
+	long long buffered, done, total;
+
+	if (agent_side(s, req, &t, &buffered, &done, &total) != STORE_OK)
+		return NULL;
+	return ctl_json_ok(json_pack("{s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "agent",
+				     ctl_json_string(t.agent), "phase", phase_name(t.phase),
+				     "items", (json_int_t)t.items, "bytes", (json_int_t)t.bytes,
+				     "buffered", (json_int_t)buffered, "folders_done",
+				     (json_int_t)done, "folders_total", (json_int_t)total, "reason",
+				     ctl_json_string(t.reason)));
+}

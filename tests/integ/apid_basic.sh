@@ -190,6 +190,10 @@ expect '"task":7,"lease":"lost".*"task":8,"lease":"ok","deadline_ms":60000.*"tas
 db "INSERT INTO requests(id, access, target_system, scenario, planned_at, state, next_at, created, updated) VALUES(8, 'bob@example.org', 's2', 'default', 0, 23, 0, 0, 0)"
 expect '"task":8,"lease":"cancel","deadline_ms":[1-9]' "$(c -H "$A" -d '{"health":"ok","tasks":[8]}' $U/v1/heartbeat)"
 expect '"action":"cancel","deadline_ms":[1-9]' "$(n 8 "{\"seq\":$S}")"
+ctl show bob@example.org | grep -qE '^  agent: +agent1, phase cancelled, uploaded 1 messages [0-9]+ bytes, [0-9]+ bytes waiting in the buffer, folders 0/1 done' ||
+	fail "show: $(ctl show bob@example.org)"
+ctl --json show bob@example.org | grep -q '"agent":{"agent":"agent1","phase":"cancelled","items":1' ||
+	fail "show --json: $(ctl --json show bob@example.org)"
 ctl agent list | grep -qE '^agent1 +enrolled +0.1 .*ok$' || fail "agent list: $(ctl agent list)"
 ctl --json agent show agent1 | grep -q '"health":"ok","created"' || fail "agent show --json: $(ctl --json agent show agent1)"
 
