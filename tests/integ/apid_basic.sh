@@ -59,6 +59,7 @@ apid_tls_key = $T/srv.key
 apid_spool_directory = $T/db/spool
 apid_poll_timeout = 3s
 apid_batch_bytes = 1048576
+apid_buffer_high = 1048576
 EOF
 ctl() { "$CTL" -c "$T/fedmig.conf" "$@"; }
 db() { sqlite3 "$T/db/fedmig.db" "$@"; }
@@ -187,6 +188,24 @@ fi
 cmp -s big.msg <(tail -c +$(($(head -n 1 big | wc -c) + 1)) big) || fail "test script: big body"
 cmp -s big.msg "db/spool/8/$S.batch" || fail "the stored batch differs from the message"
 
+# Backpressure: above apid_buffer_high the agent waits until the data
+# mover frees what it copied.
+out=$(n 8 "{\"seq\":$S,\"result\":{\"count\":1,\"cursor\":\"c1\",\"more\":true}}")
+expect '"action":"wait","ms":5000' "$out"
+S=$(seq_of "$out")
+expect '"action":"wait"' "$(n 8 "{\"seq\":$S}")"
+S=$((S + 1))
+db "UPDATE agent_items SET freed = 1 WHERE request_id = 8"
+out=$(n 8 "{\"seq\":$S}")
+expect '"action":"get-items","folder":"INBOX","cursor":"c1"' "$out"
+S=$(seq_of "$out")
+
+# A reload changes the accepted versions.
+sed -i 's/^apid_batch_bytes/apid_max_agent_version = 0.2\napid_batch_bytes/' fedmig.conf
+kill -HUP $PID
+for _ in $(seq 50); do grep -q "reloaded" apid.log && break; sleep 0.1; done
+expect 'Fedmig-Accepted: 0.1-0.2' "$(curl -sS --cacert ca.pem -H 'Fedmig-Agent-Version: 0.2' -H "$A" -d '{"slots":0,"wait":0}' -D - $U/v1/poll)"
+
 # Heartbeat, cancel.
 out=$(c -H "$A" -d '{"health":"ok","detail":"imap up","slots":3,"tasks":[7,8,99]}' $U/v1/heartbeat)
 expect '"task":7,"lease":"lost".*"task":8,"lease":"ok","deadline_ms":60000.*"task":99,"lease":"lost"' "$out"
@@ -204,7 +223,7 @@ ctl --json agent show agent1 | grep -q '"health":"ok","created"' || fail "agent 
 expect '"error":"unauthorized".*HTTP401' "$(c -H "Authorization: Bearer $(printf '%064d' 0)" -d '{"slots":1}' $U/v1/poll)"
 expect '"error":"unauthorized".*HTTP401' "$(c -d '{"slots":1}' $U/v1/poll)"
 out=$(curl -sS --cacert ca.pem -H 'Fedmig-Agent-Version: 9.9' -H "$A" -d '{"slots":1}' -D - $U/v1/poll)
-expect 'Fedmig-Accepted: 0.1-0.1' "$out"
+expect 'Fedmig-Accepted: 0.1-0.2' "$out"
 expect '"error":"version"' "$out"
 expect '"error":"version".*HTTP403' "$(curl -sS --cacert ca.pem -H "$A" -d '{"slots":1}' -w ' HTTP%{http_code}' $U/v1/poll)"
 expect '"error":"bad-request".*HTTP400' "$(c -H "$A" -d '{"slots":300}' $U/v1/poll)"
