@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/rand.h>
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "state.h"
 #include "timeutil.h"
+#include "xalloc.h"
 
 /* The code as fedmigctl printed it: base32 is case-blind. */
 static void code_hash(const char *code, unsigned char out[SHA256_DIGEST_LENGTH])
@@ -69,7 +71,7 @@ static json_t *task_json(const struct agent_task *t, long long lease_ms)
  */
 struct apid_answer apid_poll(struct apid_req *r, json_t *body, int *suspend_r)
 {
-	struct agent_task t[APID_SLOTS_MAX];
+	struct agent_task *t;
 	long long wait_s, now = apid_now_ms(), lease_ms;
 	const char *why;
 	size_t n = 0;
@@ -79,6 +81,8 @@ struct apid_answer apid_poll(struct apid_req *r, json_t *body, int *suspend_r)
 	*suspend_r = 0;
 	if (apid_parse_poll(body, &slots, &wait_s, &why) < 0)
 		return apid_fail(r, 400, "bad-request", why);
+	/* Up to 256 tasks of a few kB each: not on an MHD thread's stack. */
+	t = xcalloc((size_t)slots + 1, sizeof(*t));
 	pthread_mutex_lock(&r->a->lock);
 	lease_ms = r->a->conf.lease_ms;
 	if (r->deadline_ms == 0)
@@ -88,16 +92,17 @@ struct apid_answer apid_poll(struct apid_req *r, json_t *body, int *suspend_r)
 	if (rc == STORE_OK && n == 0 && now < r->deadline_ms && !r->a->stopping)
 		*suspend_r = 1;
 	pthread_mutex_unlock(&r->a->lock);
-	if (rc != STORE_OK)
-		return apid_busy(r);
-	if (*suspend_r)
-		return (struct apid_answer){0, NULL};
+	if (rc != STORE_OK || *suspend_r) {
+		free(t);
+		return rc != STORE_OK ? apid_busy(r) : (struct apid_answer){0, NULL};
+	}
 	arr = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(arr, task_json(&t[i], lease_ms));
 		log_info("lease task=%lld agent=%s mailbox=%s seq=%lld", t[i].request_id, r->agent,
 			 t[i].mailbox, t[i].seq);
 	}
+	free(t);
 	return apid_ok(json_pack("{s:o}", "tasks", arr));
 }
 

@@ -5,6 +5,7 @@
  * caller's transaction: a refusal rolls the whole step back.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apid.h"
