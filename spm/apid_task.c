@@ -55,6 +55,8 @@ static int apply_test(struct agent_task *t, json_t *res, int *wait_r, const char
 		t->reason[0] = '\0';
 	} else if (permanent) {
 		t->phase = PHASE_FAILED;
+		log_warn("task=%lld agent=%s mailbox=%s: failed for good: %s", t->request_id,
+			 t->agent, t->mailbox, t->reason);
 	} else {
 		*wait_r = APID_TEST_RETRY_MS;
 	}
