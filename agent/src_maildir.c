@@ -56,8 +56,8 @@ static int md_test(struct source *s, int *permanent_r, char **err_r)
 	return 0;
 }
 
-/* emit_folders: the folders found, their missing parents (\Noselect, as
- * Dovecot lists them), then every subscription. */
+/* emit_folders: INBOX, the folders found, their missing parents
+ * (\Noselect, as Dovecot lists them), then every subscription. */
 static int emit_folders(struct md_names *dirs, struct md_names *subs,
 			int (*folder)(void *ctx, const struct drv_folder *f), void *ctx)
 {
@@ -66,6 +66,7 @@ static int emit_folders(struct md_names *dirs, struct md_names *subs,
 	int rc = 0;
 
 	md_missing_parents(dirs, &parents);
+	rc = folder(ctx, &(struct drv_folder){.name = "INBOX", .sep = '.'});
 	for (i = 0; rc == 0 && i < dirs->n; i++)
 		rc = folder(ctx, &(struct drv_folder){.name = dirs->v[i], .sep = '.'});
 	for (i = 0; rc == 0 && i < parents.n; i++)

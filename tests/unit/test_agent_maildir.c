@@ -92,7 +92,7 @@ START_TEST(folders)
 	ck_assert_int_eq(src->ops->test(src, &perm, &err), 0);
 	ck_assert_int_eq(src->ops->list(src, on_folder, &s, &err), 0);
 	/* No Link (a symlink), no name with a control byte; Archive a parent. */
-	ck_assert_str_eq(s.text, "Archive.2020/./0/0;Sent/./0/0;Archive/./1/0;"
+	ck_assert_str_eq(s.text, "INBOX/./0/0;Archive.2020/./0/0;Sent/./0/0;Archive/./1/0;"
 				 "Sent/./0/1;Gone/./3/1;Archive.2020/./0/1;");
 	src->ops->free(src);
 	rmtree(root);
