@@ -345,7 +345,8 @@ static int step(struct guardian *g)
 	}
 	if (count_used(g) == 0 && (g->stopping || (g->once && g->polled_empty)))
 		return 1;
-	if (now_ms() >= g->next_hb && !g->stopping)
+	/* Stopping too: the batches under way keep their leases. */
+	if (now_ms() >= g->next_hb && g->status == 0)
 		heartbeat(g);
 	if (!g->stopping && g->status == 0 && count_used(g) < g->nslots &&
 	    !(g->once && g->polled_empty))

@@ -180,7 +180,7 @@ static int emit_one(struct imap_src *s, const struct im_msg *m, unsigned long lo
 static int open_list(struct imap_src *s, const char *folder, const char *cursor,
 		     struct im_list *l, unsigned long long *uidvalidity_r, char **err_r)
 {
-	struct drv_result r;
+	struct drv_result r = {0};
 	unsigned long long cv = 0, cu = 0;
 	struct drv_cb cb = {.ctx = l, .meta = on_meta};
 	char set[48];

@@ -13,6 +13,9 @@
 #include "source.h"
 #include "xalloc.h"
 
+/* S: a string literal and its length. */
+#define S(x) (x), sizeof(x) - 1
+
 /* put: the file ROOT/PATH with TEXT (directories made as needed). */
 static void put(const char *root, const char *path, const char *text)
 {
@@ -207,10 +210,10 @@ START_TEST(paths_and_parsers)
 	free(err);
 	ck_assert_ptr_null(source_maildir_path("/v/%d/%u", "a/b@s1", &err));
 	free(err);
-	md_parse_subscriptions("a\nb\r\n..\n\n\001\na\n", 16, &subs);
+	md_parse_subscriptions(S("a\nb\r\n..\n\n\001\na\n"), &subs);
 	ck_assert_int_eq(subs.n, 2);
 	md_names_free(&subs);
-	md_parse_keywords("25 z\n26 no\n-1 no\nx y\n0 \n", 24, &kw);
+	md_parse_keywords(S("25 z\n26 no\n-1 no\nx y\n0 \n"), &kw);
 	ck_assert_str_eq(kw.kw[25], "z");
 	ck_assert_ptr_null(kw.kw[0]);
 	md_keywords_free(&kw);
