@@ -191,13 +191,14 @@ static void stop_all(struct guardian *g, int sig)
 	}
 }
 
-static void signals(struct guardian *g, int ms)
+/* signals: handle what came within MS; 1 when something did. */
+static int signals(struct guardian *g, int ms)
 {
 	struct pollfd p = {.fd = g->sigfd, .events = POLLIN};
 	struct signalfd_siginfo si;
 
 	if (poll(&p, 1, ms) <= 0)
-		return;
+		return 0;
 	while (read(g->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !g->stopping) {
 			log_info("stopping: the migrators finish their batch under way");
@@ -205,6 +206,7 @@ static void signals(struct guardian *g, int ms)
 			stop_all(g, SIGTERM);
 		}
 	}
+	return 1;
 }
 
 /* health: "ok", or "down" with the first local source's problem in *detail_r. */
@@ -314,12 +316,15 @@ static void poll_tasks(struct guardian *g)
 		free_slots = AP_MAX_TASKS;
 	wait_s = g->once ? 0 : wait_s < 1 ? 1 : wait_s > LONG_POLL_MAX_S ? LONG_POLL_MAX_S : wait_s;
 	body = xasprintf("{\"slots\":%zu,\"wait\":%lld}", free_slots, wait_s);
+	ah_abort_fd(g->h, g->sigfd); /* a signal or a child's end: answer it now */
 	rc = ah_post(g->h, "/v1/poll", body, wait_s + 30, 1, &r);
+	ah_abort_fd(g->h, -1);
 	free(body);
 	if (rc == AH_FATAL)
 		g->status = 2;
 	if (rc != AH_OK) {
-		signals(g, 5000); /* not at once again */
+		if (r.status != 0 || !signals(g, 0))
+			signals(g, 5000); /* not at once again */
 		return;
 	}
 	if (ap_parse_poll(r.body, r.len, tasks, free_slots, &n, &err) < 0) {

@@ -3,6 +3,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +25,7 @@ struct ah {
 	size_t len;
 	int overflow;
 	int fd; /* upload */
+	int abort_fd;
 	off_t left;
 	unsigned seed;
 	char curl_err[CURL_ERROR_SIZE];
@@ -49,7 +51,21 @@ struct ah *ah_new(const char *base, const char *ca_file, const char *token, char
 	h->auth = token ? xasprintf("Authorization: Bearer %s", token) : NULL;
 	h->seed = (unsigned)getpid() ^ (unsigned)time(NULL);
 	h->fd = -1;
+	h->abort_fd = -1;
 	return h;
+}
+
+void ah_abort_fd(struct ah *h, int fd)
+{
+	h->abort_fd = fd;
+}
+
+static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct ah *h = ctx;
+	struct pollfd p = {.fd = h->abort_fd, .events = POLLIN};
+
+	return poll(&p, 1, 0) > 0;
 }
 
 void ah_free(struct ah **hp)
@@ -132,6 +148,11 @@ static struct curl_slist *setup(struct ah *h, const char *path, const char *json
 	curl_easy_setopt(h->c, CURLOPT_ERRORBUFFER, h->curl_err);
 	curl_easy_setopt(h->c, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(h->c, CURLOPT_WRITEDATA, h);
+	if (h->abort_fd >= 0) {
+		curl_easy_setopt(h->c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h->c, CURLOPT_XFERINFODATA, h);
+		curl_easy_setopt(h->c, CURLOPT_NOPROGRESS, 0L);
+	}
 	hd = curl_slist_append(hd, "Fedmig-Agent-Version: " FEDMIG_VERSION);
 	hd = curl_slist_append(hd, "Expect:");
 	if (h->auth)
@@ -172,6 +193,10 @@ static int once(struct ah *h, const char *path, const char *json, long timeout_s
 	r->status = 0;
 	r->body = h->body ? h->body : "";
 	r->len = h->len;
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		*rc_r = AH_ERROR;
+		return 0;
+	}
 	if (cc != CURLE_OK) {
 		log_warn("%s%s: %s", h->base, path, h->curl_err[0] ? h->curl_err : curl_easy_strerror(cc));
 		*rc_r = AH_ERROR;

@@ -46,6 +46,10 @@ int ah_post(struct ah *h, const char *path, const char *json, long timeout_s, in
 int ah_put(struct ah *h, const char *path, int fd, off_t size, long timeout_s, int tries,
 	   struct ah_reply *r);
 
+/* ah_abort_fd: while FD (a signalfd; -1: none) is readable, calls give up
+ * at once (AH_ERROR, nothing logged): a long poll ends at a signal. */
+void ah_abort_fd(struct ah *h, int fd);
+
 /* ah_jitter_us: a delay between half and all of DELAY_US, from *SEED. */
 long long ah_jitter_us(long long delay_us, unsigned *seed);
 
