@@ -93,10 +93,13 @@ static json_t *do_test(struct mig *m)
 
 static int on_folder(void *ctx, const struct drv_folder *f)
 {
-	json_t *a = ctx, *name = json_string(f->name);
+	json_t *a = ctx, *name;
 	char sep[2] = {f->sep, '\0'};
 
-	if (name == NULL) {
+	/* LIST "" "" tells the separator under an empty name: not a folder. */
+	if (*f->name == '\0')
+		return 0;
+	if ((name = json_string(f->name)) == NULL) {
 		log_warn("a folder name that is not UTF-8 skipped");
 		return 0;
 	}
