@@ -25,7 +25,9 @@ struct ah {
 	size_t len;
 	int overflow;
 	int fd; /* upload */
-	int abort_fd;
+	int abort_fd, progress_fd;
+	curl_off_t moved;   /* bytes up and down at the last progress byte */
+	long long moved_at; /* and when (monotonic us) */
 	off_t left;
 	unsigned seed;
 	char curl_err[CURL_ERROR_SIZE];
@@ -52,7 +54,13 @@ struct ah *ah_new(const char *base, const char *ca_file, const char *token, char
 	h->seed = (unsigned)getpid() ^ (unsigned)time(NULL);
 	h->fd = -1;
 	h->abort_fd = -1;
+	h->progress_fd = -1;
 	return h;
+}
+
+void ah_progress_fd(struct ah *h, int fd)
+{
+	h->progress_fd = fd;
 }
 
 void ah_abort_fd(struct ah *h, int fd)
@@ -64,8 +72,15 @@ static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 {
 	struct ah *h = ctx;
 	struct pollfd p = {.fd = h->abort_fd, .events = POLLIN};
+	long long now = time_mono_us();
 
-	return poll(&p, 1, 0) > 0;
+	if (h->progress_fd >= 0 && dn + un != h->moved && now - h->moved_at >= 1000000) {
+		h->moved = dn + un;
+		h->moved_at = now;
+		if (write(h->progress_fd, "u", 1) < 0 && errno != EAGAIN)
+			log_debug("progress pipe: %s", strerror(errno));
+	}
+	return h->abort_fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
 void ah_free(struct ah **hp)
@@ -148,7 +163,7 @@ static struct curl_slist *setup(struct ah *h, const char *path, const char *json
 	curl_easy_setopt(h->c, CURLOPT_ERRORBUFFER, h->curl_err);
 	curl_easy_setopt(h->c, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(h->c, CURLOPT_WRITEDATA, h);
-	if (h->abort_fd >= 0) {
+	if (h->abort_fd >= 0 || h->progress_fd >= 0) {
 		curl_easy_setopt(h->c, CURLOPT_XFERINFOFUNCTION, on_progress);
 		curl_easy_setopt(h->c, CURLOPT_XFERINFODATA, h);
 		curl_easy_setopt(h->c, CURLOPT_NOPROGRESS, 0L);

@@ -50,6 +50,10 @@ int ah_put(struct ah *h, const char *path, int fd, off_t size, long timeout_s, i
  * at once (AH_ERROR, nothing logged): a long poll ends at a signal. */
 void ah_abort_fd(struct ah *h, int fd);
 
+/* ah_progress_fd: while a transfer moves, a byte to FD (-1: none) at most
+ * once a second, so that a watcher tells a long upload from a stall. */
+void ah_progress_fd(struct ah *h, int fd);
+
 /* ah_jitter_us: a delay between half and all of DELAY_US, from *SEED. */
 long long ah_jitter_us(long long delay_us, unsigned *seed);
 

@@ -21,12 +21,14 @@
 #define MIG_TRIES 8
 #define MIG_TIMEOUT_S 120L
 #define MIG_PUT_TIMEOUT_S 3600L
+#define MIG_PROGRESS_BYTES (8u << 20)
 
 struct mig {
 	const struct mig_args *a;
 	struct ah *h;
 	struct source *src;
 	struct batch *b;
+	size_t staged; /* bytes staged since the last progress byte */
 	int stop;
 };
 
@@ -139,6 +141,11 @@ static int on_data(void *ctx, const char *d, size_t n)
 	struct mig *m = ctx;
 	char *err = NULL;
 
+	/* A large message is progress too, not only its end. */
+	if ((m->staged += n) >= MIG_PROGRESS_BYTES) {
+		progress(m);
+		m->staged = 0;
+	}
 	if (batch_data(m->b, d, n, &err) == 0)
 		return 0;
 	log_error("%s", err);
@@ -262,8 +269,10 @@ int migrator_run(const struct mig_args *args)
 
 	m.h = ah_new(config_str(args->cfg, "agent_server_url"), config_str(args->cfg, "agent_ca_file"),
 		     args->token, &err);
-	if (m.h != NULL)
+	if (m.h != NULL) {
+		ah_progress_fd(m.h, args->progress_fd);
 		m.src = source_open(args->cfg, args->task->system, args->task->mailbox, &err);
+	}
 	if (m.src == NULL) {
 		log_error("task %lld: %s: %s", args->task->id, args->task->mailbox, err);
 		free(err);
