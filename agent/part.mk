@@ -11,8 +11,11 @@ $(O)/agent/fedmig-agent: $(O)/agent/main.o $(O)/agent/libagent.a $(O)/smd/libsmd
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS) $(CURL_LIBS)
 MANPAGES += man/fedmig-agent.8
 
-UNIT_TESTS += $(O)/tests/unit/test_agent_proto $(O)/tests/unit/test_agent_maildir
-$(O)/tests/unit/test_agent_proto.o $(O)/tests/unit/test_agent_maildir.o \
+UNIT_TESTS += $(O)/tests/unit/test_agent_proto $(O)/tests/unit/test_agent_maildir \
+	$(O)/tests/unit/test_agent_files
+$(O)/tests/unit/test_agent_proto.o $(O)/tests/unit/test_agent_maildir.o $(O)/tests/unit/test_agent_files.o \
 	$(O)/tests/fuzz/fuzz_agent_proto.o $(O)/tests/fuzz/fuzz_agent_maildir.o: \
 	ALL_CFLAGS += -Iagent -Ismd
 FUZZ_TARGETS += tests/fuzz/fuzz_agent_proto.c tests/fuzz/fuzz_agent_maildir.c
+# test_agent_files reaches enrol.c, which talks HTTPS.
+$(O)/tests/unit/test_agent_files: CHECK_LIBS += $(CURL_LIBS)
