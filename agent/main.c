@@ -4,7 +4,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -38,8 +37,6 @@ static int run(struct server *srv, struct config *cfg)
 	char *token, *err = NULL;
 	int rc;
 
-	if (geteuid() == 0)
-		log_warn("running as root: a dedicated user that can read the mailboxes is enough");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		log_error("curl_global_init failed");
 		return 1;
@@ -66,16 +63,14 @@ static const struct server_opt opts[] = {
 	{0, NULL, NULL, NULL},
 };
 
-/* The agent binds nothing and runs beside the source, as the user its
- * supervisor gives it (the owner of the token file, a reader of the
- * Maildirs): fedmig_user is the federation's user, not the agent host's. */
+/* Started as root, it runs as fedmig_user (it binds nothing first): the
+ * owner of the token file, a reader of the mailboxes. */
 static const struct server_ops ops = {
 	.name = "fedmig-agent",
 	.synopsis = "fedmig agent: reads local mailboxes and uploads them over HTTPS",
 	.opts = opts,
 	.option = option,
 	.run = run,
-	.keep_root = 1,
 };
 
 int main(int argc, char **argv)
