@@ -157,8 +157,10 @@ int store_agent_batch_get(struct store *s, long long req, long long seq,
  * PATH, its N items in order, in one transaction: an item whose (REQ,
  * FOLDER, src) is stored already (or earlier in the batch) is a
  * duplicate, not inserted; the others get the folder's next_uid in turn.
- * The batch row's live is the number inserted; with none, PATH is stored
- * as '' (the caller removes the file). The task's items and bytes grow.
+ * PATH is the file relative to apid_spool_directory, "REQ/SEQ.batch"
+ * (the data mover checks that shape before it opens one). The batch
+ * row's live is the number inserted; with none, PATH is stored as ''
+ * (the caller removes the file). The task's items and bytes grow.
  */
 int store_agent_batch_put(struct store *s, long long req, long long seq, const char *folder,
 			  const char *path, const struct agent_item *items, size_t n, long long now,

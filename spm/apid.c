@@ -136,12 +136,12 @@ static int spool_open(const char *dir)
 	return 0;
 }
 
-/* sweep_one: the file NAME of the request directory DIR, removed when a
- * temp file or a batch file no live row holds. */
-static int sweep_one(struct apid *a, const char *dir, const char *name)
+/* sweep_one: the file NAME of the request directory REQ, removed when a
+ * temp file or a batch file no live row holds (rows name it REQ/NAME). */
+static int sweep_one(struct apid *a, const char *req, const char *name)
 {
 	size_t n = strlen(name);
-	char *path;
+	char *path, *rel;
 	int rc = 0, live;
 
 	if (n > 4 && strcmp(name + n - 4, ".tmp") == 0)
@@ -150,9 +150,10 @@ static int sweep_one(struct apid *a, const char *dir, const char *name)
 		live = -2;
 	else
 		return 0;
-	path = xasprintf("%s/%s", dir, name);
+	path = xasprintf("%s/%s/%s", a->spool, req, name);
+	rel = xasprintf("%s/%s", req, name);
 	if (live == -2)
-		live = store_agent_batch_live(a->s, path);
+		live = store_agent_batch_live(a->s, rel);
 	if (live == STORE_ERR) {
 		log_error("sweep: %s", store_errmsg(a->s));
 		rc = -1;
@@ -162,6 +163,7 @@ static int sweep_one(struct apid *a, const char *dir, const char *name)
 		else
 			log_info("sweep: removed %s", path);
 	}
+	free(rel);
 	free(path);
 	return rc;
 }
@@ -185,7 +187,7 @@ int apid_spool_sweep(struct apid *a)
 		dir = xasprintf("%s/%s", a->spool, d->d_name);
 		if ((sub = opendir(dir)) != NULL) {
 			while (rc == 0 && (e = readdir(sub)) != NULL)
-				rc = sweep_one(a, dir, e->d_name);
+				rc = sweep_one(a, d->d_name, e->d_name);
 			closedir(sub);
 		}
 		free(dir);

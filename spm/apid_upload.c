@@ -29,6 +29,7 @@ struct apid_upload {
 	int fd, repeat;
 	char folder[AGENT_FOLDER_MAX];
 	char dir[4096], tmp[4200], path[4200];
+	char rel[48]; /* REQ/SEQ.batch: what the row keeps, under apid_spool_directory */
 	struct agent_item *items;
 	size_t n, cap;
 	long long off;
@@ -78,6 +79,7 @@ static int open_tmp(struct apid_req *r, struct apid_upload *up, struct apid_answ
 	snprintf(up->dir, sizeof(up->dir), "%s/%lld", r->a->spool, r->task);
 	snprintf(up->tmp, sizeof(up->tmp), "%s/%lld.tmp", up->dir, r->seq);
 	snprintf(up->path, sizeof(up->path), "%s/%lld.batch", up->dir, r->seq);
+	snprintf(up->rel, sizeof(up->rel), "%lld/%lld.batch", r->task, r->seq);
 	if (mkdir(up->dir, 0700) < 0 && errno != EEXIST) {
 		log_error("mkdir(%s): %m", up->dir);
 		*ans = apid_fail(r, 503, "unavailable", "the server cannot store uploads now");
@@ -231,7 +233,7 @@ static struct apid_answer store_batch(struct apid_req *r, struct apid_upload *up
 	if (check_lease(r, &check, &ans) == 0 && check.repeat)
 		ans = apid_fail(r, 409, "lease", "this batch was stored by another upload");
 	if (ans.body == NULL) {
-		rc = store_agent_batch_put(r->a->s, r->task, r->seq, up->folder, up->path, up->items,
+		rc = store_agent_batch_put(r->a->s, r->task, r->seq, up->folder, up->rel, up->items,
 					   up->n, time_now_us() / 1000000, &up->stored);
 		if (rc != STORE_OK)
 			ans = apid_busy(r);
