@@ -36,3 +36,8 @@ UNIT_TESTS += $(O)/tests/unit/test_drv_imap
 $(O)/tests/unit/test_drv_imap: $(O)/tests/unit/fake_imap.o
 $(O)/tests/unit/test_drv_imap: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
 $(O)/tests/unit/test_drv_imap.o: ALL_CFLAGS += -Ismd
+# The agent data buffer's driver (drv_buffer.h), alone and under the copy engine.
+UNIT_TESTS += $(O)/tests/unit/test_drv_buffer
+$(O)/tests/unit/test_drv_buffer: $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_drv_buffer: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_drv_buffer.o: ALL_CFLAGS += -Ismd
