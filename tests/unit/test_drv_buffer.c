@@ -14,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
+#include "buffer_job.h"
 #include "ckmain.h"
 #include "copy.h"
 #include "drv_buffer.h"
@@ -494,12 +496,114 @@ START_TEST(test_engine_passes)
 }
 END_TEST
 
+/* job: a buffer_job_run against the fake target DST; its result. */
+static int job(struct fake_model *dst, long long idle_ms, struct copy_result *r)
+{
+	static volatile sig_atomic_t stop;
+	struct fake_imap *srv;
+	struct copy_opts o;
+	struct buffer_job b = {REQ, spool, idle_ms, 50};
+
+	if (fake_folder_find(dst, "INBOX") == NULL)
+		fake_folder_add(dst, "INBOX", 7);
+	srv = fake_imap_start(dst, NULL);
+	ck_assert_ptr_nonnull(srv);
+	memset(&o, 0, sizeof(o));
+	o.dst.imap = (struct imap_opts){fake_imap_url(srv), IMAP_TLS_NONE, 0, NULL, 5000};
+	o.dst.user = "alice@s2.example.org";
+	o.dst.password = "secret";
+	o.store = st;
+	o.mailbox_key = "k";
+	o.window = 1 << 20;
+	o.batch = 10;
+	o.lanes = 1;
+	o.stop = &stop;
+	int rc = buffer_job_run(&b, &o, r);
+
+	fake_imap_stop(&srv);
+	return rc;
+}
+
+static int spool_files(void)
+{
+	char path[600];
+	int n = 0;
+
+	for (int seq = 1; seq <= 9; seq++) {
+		snprintf(path, sizeof(path), "%s/%d/%d.batch", spool, REQ, seq);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+START_TEST(test_job_phases)
+{
+	struct copy_result r;
+	struct fake_model dst = {0};
+
+	add_folder("INBOX", 0, 1);
+	add_batch(1, "INBOX", 1, 3, 0);
+	/* Still uploading, then nothing new: the slot is given up, the buffer freed. */
+	ck_assert_int_eq(job(&dst, 200, &r), BUFFER_JOB_IDLE);
+	ck_assert_int_eq(r.copied, 3);
+	ck_assert_int_eq(spool_files(), 0);
+	/* Every folder uploaded: one pass and done. */
+	exec_sql("UPDATE agent_tasks SET phase = 3");
+	ck_assert_int_eq(job(&dst, 5000, &r), COPY_OK);
+	ck_assert_int_eq(r.skipped, 3);
+	ck_assert_uint_eq(fake_folder_find(&dst, "INBOX")->n, 3);
+	/* The agent failed: the job fails with its reason. */
+	exec_sql("UPDATE agent_tasks SET phase = 4, reason = 'login refused by the local server'");
+	ck_assert_int_eq(job(&dst, 5000, &r), COPY_FAILED);
+	ck_assert_msg(strstr(r.reason, "login refused by the local server") != NULL, "%s", r.reason);
+	fake_model_free(&dst);
+}
+END_TEST
+
+START_TEST(test_job_items_arrive)
+{
+	struct copy_result r;
+	struct fake_model dst = {0};
+	pid_t pid;
+	int status = 0;
+
+	add_folder("INBOX", 0, 1);
+	add_folder("Work", 0, 1);
+	add_batch(1, "INBOX", 1, 2, 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* The agent's upload, while the child waits: a store handle of its own. */
+		char *err = NULL;
+
+		usleep(400 * 1000);
+		st = store_open(db, STORE_RDWR, 2000, &err);
+		if (st == NULL)
+			_exit(1);
+		add_batch(2, "Work", 1, 2, 0);
+		add_batch(3, "INBOX", 3, 1, 0);
+		exec_sql("UPDATE agent_tasks SET phase = 3");
+		store_close(&st);
+		_exit(0);
+	}
+	ck_assert_int_eq(job(&dst, 10000, &r), COPY_OK);
+	ck_assert(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(r.copied + r.skipped, 5);
+	ck_assert_int_eq(r.verified, 2);
+	ck_assert_int_eq(spool_files(), 0);
+	ck_assert_uint_eq(fake_folder_find(&dst, "INBOX")->n, 3);
+	ck_assert_uint_eq(fake_folder_find(&dst, "Work")->n, 2);
+	fake_model_free(&dst);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test driver[] = {
 		CK_TEST(test_list),	    CK_TEST(test_open_meta),	     CK_TEST(test_fetch_chunks),
 		CK_TEST(test_hash_mismatch), CK_TEST(test_short_file),	     CK_TEST(test_missing_and_freed),
-		CK_TEST(test_bad_paths),     CK_TEST(test_engine_passes),
+		CK_TEST(test_bad_paths),     CK_TEST(test_engine_passes), CK_TEST(test_job_phases),
+		CK_TEST(test_job_items_arrive),
 	};
 	Suite *s = suite_create("drv_buffer");
 
