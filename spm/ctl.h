@@ -77,6 +77,12 @@ int ctl_report_addresses(struct store *s, long long batch, int json, FILE *fp);
  * (LEN bytes); 0, or -1 when there is no such job. */
 int ctl_copy_line(struct store *s, struct smd_job_key key, const char *label, char *buf,
 		  size_t len);
+/* ctl_agent_line: REQUEST_ID's agent task (its source read by an agent)
+ * as "agent: NAME, phase, uploaded ..., waiting ..., folders D/T" into
+ * BUF; 0, or -1 when it has none. ctl_agent_json: the same as an object,
+ * or NULL. */
+int ctl_agent_line(struct store *s, long long request_id, char *buf, size_t len);
+json_t *ctl_agent_json(struct store *s, long long request_id);
 /* ctl_job_json: O (reference kept, returned) with the job ST's members:
  * its state under STATE_KEY, then the counters and the reason. */
 json_t *ctl_job_json(json_t *o, const char *state_key, const struct smd_status *st);

@@ -9,6 +9,7 @@
 
 #include "ctl.h"
 #include "state.h"
+#include "store_buffer.h"
 #include "store_req.h"
 #include "store_smd.h"
 
@@ -194,6 +195,50 @@ json_t *ctl_job_json(json_t *o, const char *state_key, const struct smd_status *
 		ctl_json_ok(NULL);
 	json_decref(job);
 	return o;
+}
+
+/* --- a source read by an agent --- */
+
+static const char *phase_name(int phase)
+{
+	static const char *const names[] = {"new", "listing", "uploading", "uploaded", "failed",
+					    "cancelled"};
+
+	return phase >= 0 && phase <= BUFFER_CANCELLED ? names[phase] : "unknown";
+}
+
+int ctl_agent_line(struct store *s, long long request_id, char *buf, size_t len)
+{
+	struct buffer_task t;
+	char agent[512], reason[1024];
+
+	if (store_buffer_task_get(s, request_id, &t) != STORE_OK)
+		return -1;
+	/* For a terminal: both come from the agent's side. */
+	addr_show(t.agent, strlen(t.agent), agent, sizeof(agent));
+	addr_show(t.reason, strlen(t.reason), reason, sizeof(reason));
+	snprintf(buf, len,
+		 "%-10s %s, %s, uploaded %lld messages %lld bytes, waiting %lld bytes, folders "
+		 "%lld/%lld%s%s",
+		 "agent:", t.agent[0] ? agent : "(none)", phase_name(t.phase), t.items, t.bytes,
+		 t.waiting_bytes, t.folders_done, t.folders_total, t.reason[0] ? ": " : "",
+		 t.reason[0] ? reason : "");
+	return 0;
+}
+
+json_t *ctl_agent_json(struct store *s, long long request_id)
+{
+	struct buffer_task t;
+
+	if (store_buffer_task_get(s, request_id, &t) != STORE_OK)
+		return NULL;
+	return ctl_json_ok(json_pack("{s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:o}", "agent",
+				     ctl_json_string(t.agent), "phase", phase_name(t.phase),
+				     "items_uploaded", (json_int_t)t.items, "bytes_uploaded",
+				     (json_int_t)t.bytes, "bytes_waiting", (json_int_t)t.waiting_bytes,
+				     "folders_done", (json_int_t)t.folders_done, "folders_total",
+				     (json_int_t)t.folders_total, "reason",
+				     ctl_json_string(t.reason)));
 }
 
 /* --- report --- */
