@@ -71,11 +71,14 @@ int drv_buffer_path_ok(const char *path, long long request_id)
 {
 	char want[32];
 	int n = snprintf(want, sizeof(want), "%lld/", request_id);
+
+	/* The prefix first: a shorter PATH must not be read past its end. */
+	if (request_id <= 0 || strncmp(path, want, (size_t)n) != 0)
+		return 0;
 	const char *p = path + n;
 	size_t digits = strspn(p, "0123456789");
 
-	return request_id > 0 && strncmp(path, want, (size_t)n) == 0 && digits > 0 &&
-	       digits <= 19 && strcmp(p + digits, ".batch") == 0;
+	return digits > 0 && digits <= 19 && strcmp(p + digits, ".batch") == 0;
 }
 
 /* ------------------------------------------------------------ queue */
