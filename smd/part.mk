@@ -41,3 +41,5 @@ UNIT_TESTS += $(O)/tests/unit/test_drv_buffer
 $(O)/tests/unit/test_drv_buffer: $(O)/tests/unit/fake_imap.o
 $(O)/tests/unit/test_drv_buffer: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
 $(O)/tests/unit/test_drv_buffer.o: ALL_CFLAGS += -Ismd
+FUZZ_TARGETS += tests/fuzz/fuzz_drv_buffer.c
+$(O)/tests/fuzz/fuzz_drv_buffer.o: ALL_CFLAGS += -Ismd
