@@ -21,6 +21,27 @@ int store_buffer_task_add(struct store *s, long long request_id, const char *src
 	return store_run(s, st, "agent task");
 }
 
+int store_buffer_task_find(struct store *s, const char *src_system, const char *mailbox,
+			   long long *request_id_r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT request_id FROM agent_tasks WHERE src_system = ?1 AND mailbox = ?2"
+		   " ORDER BY request_id DESC LIMIT 1");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, src_system, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, mailbox, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*request_id_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return STORE_NOTFOUND;
+	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "agent task");
+}
+
 /* The buffer's counts of a task; ?1 is its request id. */
 #define TASK_COUNTS                                                                          \
 	" (SELECT count(*) FROM agent_items i WHERE i.request_id = ?1 AND i.freed = 0),"      \

@@ -39,6 +39,9 @@ struct buffer_task {
 /* store_buffer_task_add: REQUEST_ID's task (INSERT OR IGNORE); NOW in seconds. */
 int store_buffer_task_add(struct store *s, long long request_id, const char *src_system,
 			  const char *mailbox, long long now);
+/* store_buffer_task_find: the newest task reading MAILBOX of SRC_SYSTEM; STORE_NOTFOUND. */
+int store_buffer_task_find(struct store *s, const char *src_system, const char *mailbox,
+			   long long *request_id_r);
 /* store_buffer_task_get: the task and its buffer's counts; STORE_NOTFOUND when none. */
 int store_buffer_task_get(struct store *s, long long request_id, struct buffer_task *r);
 
