@@ -5,6 +5,19 @@
 #include "store_int.h"
 #include "xalloc.h"
 
+/* one_int: step ST (bound) for one integer; STORE_NOTFOUND without a row. */
+static int one_int(struct store *s, sqlite3_stmt *st, long long *v_r, const char *context)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		*v_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return STORE_NOTFOUND;
+	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, context);
+}
+
 int store_buffer_task_add(struct store *s, long long request_id, const char *src_system,
 			  const char *mailbox, long long now)
 {
@@ -27,19 +40,12 @@ int store_buffer_task_find(struct store *s, const char *src_system, const char *
 	sqlite3_stmt *st = store_prepare(
 		s, "SELECT request_id FROM agent_tasks WHERE src_system = ?1 AND mailbox = ?2"
 		   " ORDER BY request_id DESC LIMIT 1");
-	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, src_system, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, mailbox, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*request_id_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return STORE_NOTFOUND;
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "agent task");
+	return one_int(s, st, request_id_r, "agent task");
 }
 
 /* The buffer's counts of a task; ?1 is its request id. */
@@ -404,29 +410,23 @@ int store_buffer_unjournalled(struct store *s, long long request_id, const char 
 {
 	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM agent_items i"
 					    " WHERE i.request_id = ?1 AND NOT " JOURNALLED);
-	int rc;
 
+	*n_r = 0;
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, request_id);
 	sqlite3_bind_text(st, 2, mailbox, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	*n_r = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "agent items");
+	return one_int(s, st, n_r, "agent items");
 }
 
 int store_buffer_items_count(struct store *s, long long request_id, long long *n_r)
 {
 	sqlite3_stmt *st =
 		store_prepare(s, "SELECT count(*) FROM agent_items WHERE request_id = ?1");
-	int rc;
 
+	*n_r = 0;
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, request_id);
-	rc = sqlite3_step(st);
-	*n_r = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "agent items");
+	return one_int(s, st, n_r, "agent items");
 }
