@@ -183,7 +183,8 @@ static int record(const struct config *cfg, struct store *s, const struct smd_jo
 /*
  * sides: the copy's two ends; a source an agent reads needs no IMAP
  * settings here, and a target an agent reads cannot be written (a
- * rollback's copy back to it is refused). -1 with *err_r.
+ * rollback's copy back to it is refused for good: -2). -1 with *err_r
+ * for what a retry may cure.
  */
 static int sides(const struct config *cfg, const struct smd_job *job, struct copy_opts *o,
 		 char **err_r)
@@ -192,7 +193,7 @@ static int sides(const struct config *cfg, const struct smd_job *job, struct cop
 		*err_r = xasprintf("%s is read by an agent: the agent path reads only, it cannot "
 				   "receive a copy%s",
 				   job->dst_system, job->key.kind == SMD_COPY_BACK ? " back" : "");
-		return -1;
+		return -2;
 	}
 	if (!smd_is_agent(cfg, job->src_system) &&
 	    smd_side_init(cfg, job->src_system, job->src_physical, &o->src, err_r) < 0)
@@ -247,11 +248,12 @@ static int run_child(const struct config *cfg, const struct smd_job *job)
 	o.store = s;
 	o.job = job->key;
 	o.stop = &stop_flag;
-	if (sides(cfg, job, &o, &err) < 0) {
+	int sr = sides(cfg, job, &o, &err);
+
+	if (sr < 0) {
 		log_error(SMD_KEY_FMT ": %s", SMD_KEY_ARGS(job->key), err);
 		store_smd_finish(s, job->key, 0, err,
-				 strstr(err, "reads only") ? 0
-							   : retry_at(cfg, job->attempts, time_now_us()),
+				 sr == -2 ? 0 : retry_at(cfg, job->attempts, time_now_us()),
 				 time_now_us());
 		rc = COPY_FAILED;
 	} else {
