@@ -18,6 +18,17 @@ int smd_is_agent(const struct config *cfg, const char *system)
 	return strcmp(config_sys_str(cfg, system, "access"), "agent") == 0;
 }
 
+void buffer_job_init(struct buffer_job *b, const struct config *cfg, long long request_id)
+{
+	b->request_id = request_id;
+	b->spool_dir = config_str(cfg, "apid_spool_directory");
+	b->idle_ms = 30000;
+	b->poll_ms = 500;
+	/* A pass reads every folder's listing on both sides: while the agent
+	 * uploads, passes come no closer than this. */
+	b->gap_ms = 2000;
+}
+
 static struct drv *buffer_driver(void *ctx, struct store *s, char **err_r)
 {
 	const struct buffer_job *b = ctx;
@@ -116,20 +127,19 @@ static int complete(const struct buffer_job *b, const struct copy_opts *o)
 	       left == 0;
 }
 
-int buffer_job_run(const struct buffer_job *b, struct copy_opts *o, struct copy_result *r)
+/* passes: copy, verify and free while the agent uploads (buffer_job_run). */
+static int passes(const struct buffer_job *b, struct copy_opts *o, struct copy_result *r)
 {
-	long long copied = -1, idle_since = time_mono_us();
+	long long copied = -1, idle_since = time_mono_us(), last_pass = 0;
 
-	o->src_driver = buffer_driver;
-	o->src_driver_ctx = (void *)b;
-	memset(r, 0, sizeof(*r));
 	for (;;) {
 		long long count = 0;
 		int done = 0, rc = look(b, o, r, &count, &done);
 
 		if (rc >= 0)
 			return rc;
-		if (count != copied) {
+		if (count != copied &&
+		    (done || copied < 0 || time_mono_us() - last_pass >= b->gap_ms * 1000)) {
 			/* New items (or the first pass): copy, verify, free. */
 			rc = copy_mailbox(o, r);
 			if (rc != COPY_OK)
@@ -137,7 +147,7 @@ int buffer_job_run(const struct buffer_job *b, struct copy_opts *o, struct copy_
 			if (free_pass(b, o) < 0)
 				return task_fails(r, "data buffer: %s", store_errmsg(o->store));
 			copied = count;
-			idle_since = time_mono_us();
+			idle_since = last_pass = time_mono_us();
 		}
 		if (done && complete(b, o))
 			return COPY_OK;
@@ -147,4 +157,22 @@ int buffer_job_run(const struct buffer_job *b, struct copy_opts *o, struct copy_
 			return BUFFER_JOB_IDLE;
 		time_sleep_us(b->poll_ms * 1000);
 	}
+}
+
+int buffer_job_run(const struct buffer_job *b, struct copy_opts *o, struct copy_result *r)
+{
+	const char *key = o->mailbox_key;
+	/* Buffer UIDs are the request's: a journal of its own. The mailbox's
+	 * lock stays under KEY, so one copier at a time still holds. */
+	char *jkey = xasprintf("%s agent-request=%lld", key, b->request_id);
+
+	o->src_driver = buffer_driver;
+	o->src_driver_ctx = (void *)b;
+	o->mailbox_key = jkey;
+	memset(r, 0, sizeof(*r));
+	int rc = passes(b, o, r);
+
+	o->mailbox_key = key;
+	free(jkey);
+	return rc;
 }

@@ -28,9 +28,18 @@ struct buffer_job {
 	const char *spool_dir; /* apid_spool_directory */
 	long long idle_ms;     /* give up the slot after this long without news */
 	long long poll_ms;     /* how often the store is looked at meanwhile */
+	long long gap_ms;      /* at least this long between passes, but the last */
 };
 
-/* buffer_job_run: O (store, journal key, target, stop) with the buffer as its source. */
+/* buffer_job_init: B for REQUEST_ID with CFG's spool and the daemon's timings
+ * (30 s idle, the store looked at every 0.5 s, 2 s between passes). */
+void buffer_job_init(struct buffer_job *b, const struct config *cfg, long long request_id);
+
+/*
+ * buffer_job_run: O (store, mailbox key, target, stop) with the buffer as
+ * its source; the journal is kept under "KEY agent-request=ID", the
+ * request's own (buffer UIDs start from 1 in every request).
+ */
 int buffer_job_run(const struct buffer_job *b, struct copy_opts *o, struct copy_result *r);
 
 #endif

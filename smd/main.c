@@ -78,10 +78,9 @@ static int direct_copy(const struct config *cfg, struct copy_opts *o, const char
 					      : store_errmsg(o->store));
 		return COPY_FAILED;
 	}
-	char *jkey = xasprintf("%s agent-request=%lld", key, req);
-	struct buffer_job b = {req, config_str(cfg, "apid_spool_directory"), 30000, 500};
+	struct buffer_job b;
 
-	o->mailbox_key = jkey;
+	buffer_job_init(&b, cfg, req);
 	int rc = buffer_job_run(&b, o, r);
 
 	if (rc == BUFFER_JOB_IDLE) {
@@ -89,8 +88,6 @@ static int direct_copy(const struct config *cfg, struct copy_opts *o, const char
 			 "the agent has not uploaded every folder yet; copied what it has");
 		rc = COPY_FAILED;
 	}
-	o->mailbox_key = key;
-	free(jkey);
 	return rc;
 }
 

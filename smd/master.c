@@ -213,17 +213,13 @@ static int copy(const struct config *cfg, const struct smd_job *job, struct copy
 		 SMD_KEY_ARGS(job->key), job->access, job->src_system, job->src_physical,
 		 job->dst_system, job->dst_physical, job->attempts,
 		 smd_is_agent(cfg, job->src_system) ? " source=agent" : "");
+	o->mailbox_key = key;
 	if (smd_is_agent(cfg, job->src_system)) {
-		/* Buffer UIDs are per request: a journal of its own. */
-		char *jkey = xasprintf("%s agent-request=%lld", key, job->key.request_id);
-		struct buffer_job b = {job->key.request_id, config_str(cfg, "apid_spool_directory"),
-				       30000, 500};
+		struct buffer_job b;
 
-		o->mailbox_key = jkey;
+		buffer_job_init(&b, cfg, job->key.request_id);
 		rc = buffer_job_run(&b, o, r);
-		free(jkey);
 	} else {
-		o->mailbox_key = key;
 		rc = copy_mailbox(o, r);
 	}
 	free(key);

@@ -502,7 +502,7 @@ static int job(struct fake_model *dst, long long idle_ms, struct copy_result *r)
 	static volatile sig_atomic_t stop;
 	struct fake_imap *srv;
 	struct copy_opts o;
-	struct buffer_job b = {REQ, spool, idle_ms, 50};
+	struct buffer_job b = {REQ, spool, idle_ms, 50, 0};
 
 	if (fake_folder_find(dst, "INBOX") == NULL)
 		fake_folder_add(dst, "INBOX", 7);
