@@ -37,6 +37,7 @@ echo "buffer freed: 0 items, 0 files"
 # rerun: nothing
 "$SMD" -c "$CONF" -f -u alice@example.org --from s1 --to s2 >"$TMP/copy2.out" 2>&1 || fail "rerun: $(tail -2 "$TMP/copy2.out")"
 grep -q ' copied=0 ' "$TMP/copy2.out" || fail "rerun copied: $(tail -1 "$TMP/copy2.out")"
+echo "rerun (nothing new): $(grep -o '^mailbox=.* seconds=[0-9.]*' "$TMP/copy2.out" | grep -o 'seconds=.*')"
 # the daemon's way: a queued job, the agent still uploading (phase 2), then done
 python3 "$ROOT/tests/smd/buffer_fill.py" "$TMP/smd.db" "$SPOOL" 2 "bob@$S1_DOMAIN" 300 2 >/dev/null || fail fill2
 chown -R fedmig "$SPOOL"
