@@ -344,14 +344,20 @@ static void fetch_fails(const char *why)
 	d->ops->free(d);
 }
 
+/* one_message: INBOX with one message in batch 1; its file's path in PATH. */
+static void one_message(char path[600])
+{
+	add_folder("INBOX", 0, 1);
+	add_batch(1, "INBOX", 1, 1, 0);
+	snprintf(path, 600, "%s/%d/1.batch", spool, REQ);
+}
+
 START_TEST(test_hash_mismatch)
 {
 	char path[600];
 	int fd;
 
-	add_folder("INBOX", 0, 1);
-	add_batch(1, "INBOX", 1, 1, 0);
-	snprintf(path, sizeof(path), "%s/%d/1.batch", spool, REQ);
+	one_message(path);
 	fd = open(path, O_WRONLY);
 	ck_assert(fd >= 0 && pwrite(fd, "X", 1, 3) == 1);
 	close(fd);
@@ -363,9 +369,7 @@ START_TEST(test_short_file)
 {
 	char path[600];
 
-	add_folder("INBOX", 0, 1);
-	add_batch(1, "INBOX", 1, 1, 0);
-	snprintf(path, sizeof(path), "%s/%d/1.batch", spool, REQ);
+	one_message(path);
 	ck_assert_int_eq(truncate(path, 20), 0);
 	fetch_fails("ends inside the message");
 }
@@ -375,9 +379,7 @@ START_TEST(test_missing_and_freed)
 {
 	char path[600];
 
-	add_folder("INBOX", 0, 1);
-	add_batch(1, "INBOX", 1, 1, 0);
-	snprintf(path, sizeof(path), "%s/%d/1.batch", spool, REQ);
+	one_message(path);
 	ck_assert_int_eq(unlink(path), 0);
 	fetch_fails("No such file");
 	exec_sql("UPDATE agent_items SET freed = 1");
