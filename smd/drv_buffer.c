@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "drv_buffer.h"
+#include "imap_parse.h"
 #include "store_buffer.h"
 #include "xalloc.h"
 
@@ -159,6 +160,43 @@ static int run_list(struct drv_buffer *d, struct op *o)
 
 /* ------------------------------------------------------------ open */
 
+/* flag_ok: W/N is an IMAP flag: "\\" atom, or atom (RFC 3501 ATOM-CHAR). */
+static int flag_ok(const char *w, size_t n)
+{
+	size_t i = w[0] == '\\' ? 1 : 0;
+
+	if (i == n || n > 256)
+		return 0;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)w[i];
+
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * meta_ok: IT's flags and date can go into an APPEND as they are: the
+ * agent's words reach the target's protocol, so they are checked here as
+ * well as where fedmig-apid took them in.
+ */
+static int meta_ok(struct drv_buffer *d, const char *folder, const struct buffer_item *it)
+{
+	const char *p = it->flags, *end = p + strlen(p), *w;
+	size_t wl;
+	long long t;
+
+	while (imap_word(&p, end, &w, &wl))
+		if (!flag_ok(w, wl))
+			return dfail(d, "folder %s uid %llu: a bad flag in the data buffer: %.*s",
+				     folder, it->uid, (int)(wl < 60 ? wl : 60), w);
+	if (strlen(it->date) >= 40 || imap_date_parse(it->date, &t) < 0)
+		return dfail(d, "folder %s uid %llu: a bad date in the data buffer: %.40s", folder,
+			     it->uid, it->date);
+	return 0;
+}
+
 static int open_row(void *ctx, const struct buffer_item *it)
 {
 	struct item_ctx *ic = ctx;
@@ -166,6 +204,8 @@ static int open_row(void *ctx, const struct buffer_item *it)
 	struct drv_meta m = {.seq = ++o->seq, .uid = it->uid, .size = it->size,
 			     .flags = it->flags, .flags_len = strlen(it->flags), .date = it->date};
 
+	if (meta_ok(ic->d, o->arg, it) < 0)
+		return -1;
 	return o->cb.meta ? (o->cb.meta(o->cb.ctx, &m) < 0 ? -1 : 0) : 0;
 }
 
@@ -284,6 +324,8 @@ static int fetch_row(void *ctx, const struct buffer_item *it)
 	}
 	struct drv_meta m = {.uid = it->uid, .size = it->size};
 
+	if (meta_ok(d, d->folder, it) < 0)
+		return -1;
 	if (body || (o->how & DRV_FETCH_FLAGS)) {
 		m.flags = it->flags;
 		m.flags_len = strlen(it->flags);

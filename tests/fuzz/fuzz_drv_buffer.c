@@ -83,6 +83,8 @@ static void init(void)
 		     NULL, NULL, NULL);
 }
 
+#define DATE "'01-Jan-2020 10:00:00 +0000'"
+
 /* items: three rows over the file of LEN bytes: right, wrong hash, past the end. */
 static void items(const uint8_t *body, size_t len)
 {
@@ -94,9 +96,9 @@ static void items(const uint8_t *body, size_t len)
 	sqlite3_exec(store_db(st), "DELETE FROM agent_items", NULL, NULL, NULL);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO agent_items(request_id, folder, uid, src_key, flags, date, size,"
-		 " sha256, batch, offset) VALUES(9, 'INBOX', 1, 'a', '', '', %zu, ?1, 1, 0),"
-		 " (9, 'INBOX', 2, 'b', '', '', %zu, zeroblob(32), 1, %zu),"
-		 " (9, 'INBOX', 3, 'c', '', '', 5, zeroblob(32), 1, %zu)",
+		 " sha256, batch, offset) VALUES(9, 'INBOX', 1, 'a', '', " DATE ", %zu, ?1, 1, 0),"
+		 " (9, 'INBOX', 2, 'b', '\\Seen', " DATE ", %zu, zeroblob(32), 1, %zu),"
+		 " (9, 'INBOX', 3, 'c', '', " DATE ", 5, zeroblob(32), 1, %zu)",
 		 len / 2, len - len / 2, len / 2, len);
 	if (sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) != SQLITE_OK)
 		abort();

@@ -387,6 +387,43 @@ START_TEST(test_missing_and_freed)
 }
 END_TEST
 
+/* open_fails: opening INBOX with its metadata fails the driver with WHY. */
+static void open_fails(const char *why)
+{
+	struct drv_result res;
+	struct drv *d = new_drv();
+
+	ck_assert_int_eq(run_op(d, d->ops->open(d, "INBOX", DRV_OPEN_META, NULL), &res), -1);
+	ck_assert_msg(strstr(d->ops->error(d), why) != NULL, "error: %s", d->ops->error(d));
+	d->ops->free(d);
+}
+
+START_TEST(test_hostile_meta)
+{
+	static const char *const bad_flags[] = {"\\Seen) A1 DELETE INBOX", "a\r\nb", "\\",
+						"{5}", "x\"y", "%", "caf\xc3\xa9"};
+	char path[600], sql[200];
+
+	one_message(path);
+	for (size_t i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++) {
+		sqlite3_stmt *q;
+
+		ck_assert(sqlite3_prepare_v2(store_db(st), "UPDATE agent_items SET flags = ?1", -1,
+					     &q, NULL) == SQLITE_OK);
+		sqlite3_bind_text(q, 1, bad_flags[i], -1, SQLITE_STATIC);
+		ck_assert_int_eq(sqlite3_step(q), SQLITE_DONE);
+		sqlite3_finalize(q);
+		open_fails("a bad flag");
+	}
+	exec_sql("UPDATE agent_items SET flags = '\\Seen $Label_1 \\Answered'");
+	snprintf(sql, sizeof(sql), "UPDATE agent_items SET date = '%s'", "32-Jan-2020 10:00:00 +0000");
+	exec_sql(sql);
+	open_fails("a bad date");
+	exec_sql("UPDATE agent_items SET date = '01-Jan-2020 10:00:00 +0000\r\nA1 LOGOUT'");
+	open_fails("a bad date");
+}
+END_TEST
+
 START_TEST(test_bad_paths)
 {
 	static const char *const bad[] = {"42/../1.batch", "../42/1.batch", "/etc/passwd",
@@ -605,7 +642,7 @@ int main(void)
 		CK_TEST(test_list),	    CK_TEST(test_open_meta),	     CK_TEST(test_fetch_chunks),
 		CK_TEST(test_hash_mismatch), CK_TEST(test_short_file),	     CK_TEST(test_missing_and_freed),
 		CK_TEST(test_bad_paths),     CK_TEST(test_engine_passes), CK_TEST(test_job_phases),
-		CK_TEST(test_job_items_arrive),
+		CK_TEST(test_job_items_arrive), CK_TEST(test_hostile_meta),
 	};
 	Suite *s = suite_create("drv_buffer");
 
