@@ -118,13 +118,24 @@ static int look(const struct buffer_job *b, const struct copy_opts *o, struct co
 	return -1;
 }
 
-/* complete: 1 when every item the buffer ever had is in the journal. */
-static int complete(const struct buffer_job *b, const struct copy_opts *o)
+/*
+ * finished: the agent has uploaded everything (DONE) and a pass saw all
+ * of it: COPY_OK when the journal holds every item; else what is left
+ * lies outside every folder a pass copies (a folder the agent did not
+ * list, or listed \Noselect), and waiting would not change it.
+ */
+static int finished(const struct buffer_job *b, const struct copy_opts *o,
+		    struct copy_result *r)
 {
 	long long left = -1;
 
-	return store_buffer_unjournalled(o->store, b->request_id, o->mailbox_key, &left) == 0 &&
-	       left == 0;
+	if (store_buffer_unjournalled(o->store, b->request_id, o->mailbox_key, &left) < 0)
+		return task_fails(r, "data buffer: %s", store_errmsg(o->store));
+	if (left > 0)
+		return task_fails(r, "the agent uploaded %lld messages in no folder it listed as "
+				     "selectable",
+				  left);
+	return COPY_OK;
 }
 
 /* passes: copy, verify and free while the agent uploads (buffer_job_run). */
@@ -149,8 +160,8 @@ static int passes(const struct buffer_job *b, struct copy_opts *o, struct copy_r
 			copied = count;
 			idle_since = last_pass = time_mono_us();
 		}
-		if (done && complete(b, o))
-			return COPY_OK;
+		if (done && count == copied)
+			return finished(b, o, r);
 		if (o->stop && *o->stop)
 			return COPY_STOPPED;
 		if (time_mono_us() - idle_since >= b->idle_ms * 1000)

@@ -591,6 +591,10 @@ START_TEST(test_job_phases)
 	ck_assert_int_eq(job(&dst, 5000, &r), COPY_OK);
 	ck_assert_int_eq(r.skipped, 3);
 	ck_assert_uint_eq(fake_folder_find(&dst, "INBOX")->n, 3);
+	/* Items in a folder the agent never listed: no pass can copy them. */
+	add_batch(2, "Ghost", 1, 1, 0);
+	ck_assert_int_eq(job(&dst, 5000, &r), COPY_FAILED);
+	ck_assert_msg(strstr(r.reason, "1 messages in no folder") != NULL, "%s", r.reason);
 	/* The agent failed: the job fails with its reason. */
 	exec_sql("UPDATE agent_tasks SET phase = 4, reason = 'login refused by the local server'");
 	ck_assert_int_eq(job(&dst, 5000, &r), COPY_FAILED);
