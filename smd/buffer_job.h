@@ -7,7 +7,8 @@
  * Contract: buffer_job_run() returns COPY_OK once the agent's task is
  * done (every folder uploaded) and a pass that began after that copied
  * and verified every item; COPY_FAILED with the reason in r->reason (a
- * copy failure, or the agent's task failed or was cancelled);
+ * copy failure, the agent's task failed or was cancelled, or it finished
+ * with items in no selectable folder it listed);
  * COPY_STOPPED when *o->stop was set; BUFFER_JOB_IDLE when nothing new
  * arrived for IDLE_MS (the caller puts the job back without counting
  * an attempt, and the master starts it again when items appear).
