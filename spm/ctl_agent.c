@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "addr.h"
 #include "ctl.h"
 #include "store_agent.h"
 #include "timeutil.h"
@@ -248,13 +249,17 @@ int ctl_agent_line(struct store *s, long long req, char *buf, size_t len)
 		snprintf(buf, len, "agent:     unknown (%s)", store_errmsg(s));
 		return 0;
 	}
+	/* The reason is the agent's words: made safe for a terminal. */
+	char reason[1024];
+
+	addr_show(t.reason, strlen(t.reason), reason, sizeof(reason));
 	snprintf(buf, len,
 		 "agent:     %s%s, phase %s, uploaded %lld messages %lld bytes, %lld bytes waiting"
 		 " in the buffer, folders %lld/%lld done%s%s",
 		 *t.agent ? t.agent : "none",
 		 *t.agent && t.lease_until < time_now_us() / 1000 ? " (lease expired)" : "",
 		 phase_name(t.phase), t.items, t.bytes, buffered, done, total,
-		 *t.reason ? ", reason: " : "", t.reason);
+		 *t.reason ? ", reason: " : "", *t.reason ? reason : "");
 	return 0;
 }
 
