@@ -285,6 +285,33 @@ static struct imap_conn *connect_side(struct cp *cp, const struct copy_side *s, 
 	return c;
 }
 
+/* open_target_only: the source from o->src_driver, the target over IMAP. */
+static int open_target_only(struct cp *cp)
+{
+	const struct copy_side *d = &cp->o->dst;
+	struct imap_conn *dc = connect_side(cp, d, "target");
+	char *err = NULL;
+	unsigned td;
+
+	if (dc == NULL)
+		return -1;
+	if (imap_login_start(dc, d->user, d->master, d->master_sep, d->password, &td) < 0 ||
+	    imap_login_finish(dc, td, d->user, d->master) < 0) {
+		cperr(cp, "target: %s", imap_error(dc));
+		imap_close(&dc);
+		return -1;
+	}
+	cp->sdrv = cp->o->src_driver(cp->o->src_driver_ctx, cp->o->store, &err);
+	if (cp->sdrv == NULL) {
+		cperr(cp, "source: %s", err ? err : "no driver");
+		free(err);
+		imap_close(&dc);
+		return -1;
+	}
+	cp->ddrv = drv_imap_new(dc);
+	return 0;
+}
+
 /*
  * open_sides: connect to both servers and log in to both at once (the
  * two authentications overlap).
@@ -295,6 +322,9 @@ static int open_sides(struct cp *cp)
 	struct imap_conn *sc = NULL, *dc = NULL;
 	unsigned ts, td;
 	int r = -1;
+
+	if (cp->o->src_driver)
+		return open_target_only(cp);
 
 	if ((sc = connect_side(cp, s, "source")) == NULL ||
 	    (dc = connect_side(cp, d, "target")) == NULL)

@@ -48,8 +48,18 @@ struct copy_side {
 	const char *password;
 };
 
+struct drv;
+
 struct copy_opts {
 	struct copy_side src, dst;
+	/*
+	 * The source when it is not IMAP through src (an agent's data
+	 * buffer, smd/drv_buffer.h): a driver from this factory, called once
+	 * per lane with that lane's store handle; NULL with *err_r (caller
+	 * frees) when it cannot be had.
+	 */
+	struct drv *(*src_driver)(void *ctx, struct store *store, char **err_r);
+	void *src_driver_ctx;
 	struct store *store;
 	const char *mailbox_key; /* journal key naming both ends */
 	struct smd_job_key job;	 /* request_id > 0: progress goes to this job */

@@ -7,10 +7,12 @@
 
 #include <unistd.h>
 
+#include "buffer_job.h"
 #include "lock.h"
 #include "log.h"
 #include "server.h"
 #include "smd.h"
+#include "store_buffer.h"
 #include "store_smd.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -54,6 +56,41 @@ static char *login_on(const struct config *cfg, const char *user, const char *sy
 	return xasprintf("%.*s@%s", at ? (int)(at - user) : (int)strlen(user), user, domain);
 }
 
+/*
+ * direct_copy: O's copy of KEY; from the data buffer of the newest agent
+ * task reading SRC_LOGIN when the source is read by an agent (its own
+ * journal, as the daemon's child keeps it).
+ */
+static int direct_copy(const struct config *cfg, struct copy_opts *o, const char *key,
+		       const char *src_login, struct copy_result *r)
+{
+	long long req = 0;
+
+	o->mailbox_key = key;
+	if (!smd_is_agent(cfg, opt_from))
+		return copy_mailbox(o, r);
+	memset(r, 0, sizeof(*r));
+	int fr = store_buffer_task_find(o->store, opt_from, src_login, &req);
+
+	if (fr != STORE_OK) {
+		snprintf(r->reason, sizeof(r->reason), "%s",
+			 fr == STORE_NOTFOUND ? "no agent task reads this mailbox"
+					      : store_errmsg(o->store));
+		return COPY_FAILED;
+	}
+	struct buffer_job b;
+
+	buffer_job_init(&b, cfg, req);
+	int rc = buffer_job_run(&b, o, r);
+
+	if (rc == BUFFER_JOB_IDLE) {
+		snprintf(r->reason, sizeof(r->reason),
+			 "the agent has not uploaded every folder yet; copied what it has");
+		rc = COPY_FAILED;
+	}
+	return rc;
+}
+
 static int direct(const struct config *cfg)
 {
 	struct copy_opts o;
@@ -77,7 +114,8 @@ static int direct(const struct config *cfg)
 	}
 	store_smd_relax(s);
 	smd_copy_opts(cfg, &o);
-	if (smd_side_init(cfg, opt_from, src_login, &o.src, &err) < 0 ||
+	if ((!smd_is_agent(cfg, opt_from) &&
+	     smd_side_init(cfg, opt_from, src_login, &o.src, &err) < 0) ||
 	    smd_side_init(cfg, opt_to, dst_login, &o.dst, &err) < 0) {
 		log_error("%s", err);
 		goto out;
@@ -97,10 +135,9 @@ static int direct(const struct config *cfg)
 		goto out;
 	}
 	o.store = s;
-	o.mailbox_key = key;
 	o.summary = stdout;
 	long long t0 = time_mono_us();
-	int cr = copy_mailbox(&o, &r);
+	int cr = direct_copy(cfg, &o, key, src_login, &r);
 
 	printf("mailbox=%s folders=%lld messages=%lld bytes=%lld done=%lld copied=%lld found=%lld "
 	       "skipped=%lld verified=%lld/%lld refused_keywords=%lld seconds=%.2f result=%s\n",

@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include "backoff.h"
+#include "buffer_job.h"
 #include "lock.h"
 #include "log.h"
 #include "server.h"
 #include "smd.h"
+#include "store_buffer.h"
 #include "store_smd.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -147,6 +149,83 @@ static struct store *open_store(const struct config *cfg)
 	return s;
 }
 
+/* record: the child's outcome RC (a copy_rc or BUFFER_JOB_IDLE) into the job. */
+static int record(const struct config *cfg, struct store *s, const struct smd_job *job, int rc,
+		  const struct copy_result *r)
+{
+	long long now = time_now_us();
+
+	if (rc == COPY_OK) {
+		log_info(SMD_KEY_FMT ": copied folders=%lld messages=%lld bytes=%lld done=%lld "
+			 "copied=%lld found=%lld skipped=%lld",
+			 SMD_KEY_ARGS(job->key), r->folders, r->messages, r->bytes,
+			 r->copied + r->found + r->skipped, r->copied, r->found, r->skipped);
+		store_smd_finish(s, job->key, 1, "", 0, now);
+	} else if (rc == COPY_STOPPED) {
+		log_info(SMD_KEY_FMT ": stopped, progress recorded", SMD_KEY_ARGS(job->key));
+		store_smd_finish(s, job->key, 0, "stopped by SIGTERM", now, now);
+	} else if (rc == BUFFER_JOB_IDLE) {
+		/* Not a failure: the slot goes to others until the agent uploads more. */
+		log_info(SMD_KEY_FMT ": nothing new from the agent; waiting in the queue",
+			 SMD_KEY_ARGS(job->key));
+		store_buffer_requeue(s, job->key, "waiting for the agent's uploads", now);
+		return COPY_STOPPED;
+	} else {
+		long long at = retry_at(cfg, job->attempts, now);
+
+		log_error(SMD_KEY_FMT ": copy failed%s: %s", SMD_KEY_ARGS(job->key),
+			  at ? ", will retry" : "", r->reason);
+		store_smd_finish(s, job->key, 0, r->reason, at, now);
+	}
+	return rc;
+}
+
+/*
+ * sides: the copy's two ends; a source an agent reads needs no IMAP
+ * settings here, and a target an agent reads cannot be written (a
+ * rollback's copy back to it is refused for good: -2). -1 with *err_r
+ * for what a retry may cure.
+ */
+static int sides(const struct config *cfg, const struct smd_job *job, struct copy_opts *o,
+		 char **err_r)
+{
+	if (smd_is_agent(cfg, job->dst_system)) {
+		*err_r = xasprintf("%s is read by an agent: the agent path reads only, it cannot "
+				   "receive a copy%s",
+				   job->dst_system, job->key.kind == SMD_COPY_BACK ? " back" : "");
+		return -2;
+	}
+	if (!smd_is_agent(cfg, job->src_system) &&
+	    smd_side_init(cfg, job->src_system, job->src_physical, &o->src, err_r) < 0)
+		return -1;
+	return smd_side_init(cfg, job->dst_system, job->dst_physical, &o->dst, err_r);
+}
+
+/* copy: the job's copy, from the source's IMAP server or its agent's data buffer. */
+static int copy(const struct config *cfg, const struct smd_job *job, struct copy_opts *o,
+		struct copy_result *r)
+{
+	char *key = smd_mailbox_key(job->src_system, job->src_physical, job->dst_system,
+				    job->dst_physical);
+	int rc;
+
+	log_info(SMD_KEY_FMT ": copy access=<%s> from=%s:%s to=%s:%s attempt=%d%s",
+		 SMD_KEY_ARGS(job->key), job->access, job->src_system, job->src_physical,
+		 job->dst_system, job->dst_physical, job->attempts,
+		 smd_is_agent(cfg, job->src_system) ? " source=agent" : "");
+	o->mailbox_key = key;
+	if (smd_is_agent(cfg, job->src_system)) {
+		struct buffer_job b;
+
+		buffer_job_init(&b, cfg, job->key.request_id);
+		rc = buffer_job_run(&b, o, r);
+	} else {
+		rc = copy_mailbox(o, r);
+	}
+	free(key);
+	return rc;
+}
+
 static int run_child(const struct config *cfg, const struct smd_job *job)
 {
 	struct copy_opts o;
@@ -165,44 +244,18 @@ static int run_child(const struct config *cfg, const struct smd_job *job)
 	o.store = s;
 	o.job = job->key;
 	o.stop = &stop_flag;
-	if (smd_side_init(cfg, job->src_system, job->src_physical, &o.src, &err) < 0 ||
-	    smd_side_init(cfg, job->dst_system, job->dst_physical, &o.dst, &err) < 0) {
+	int sr = sides(cfg, job, &o, &err);
+
+	if (sr < 0) {
 		log_error(SMD_KEY_FMT ": %s", SMD_KEY_ARGS(job->key), err);
 		store_smd_finish(s, job->key, 0, err,
-				 retry_at(cfg, job->attempts, time_now_us()), time_now_us());
-		free(err);
-		smd_side_free(&o.src);
-		smd_side_free(&o.dst);
-		store_close(&s);
-		return 1;
-	}
-	char *key = smd_mailbox_key(job->src_system, job->src_physical, job->dst_system,
-				    job->dst_physical);
-
-	o.mailbox_key = key;
-	log_info(SMD_KEY_FMT ": copy access=<%s> from=%s:%s to=%s:%s attempt=%d",
-		 SMD_KEY_ARGS(job->key), job->access, job->src_system, job->src_physical, job->dst_system,
-		 job->dst_physical, job->attempts);
-	rc = copy_mailbox(&o, &r);
-	long long now = time_now_us();
-
-	if (rc == COPY_OK) {
-		log_info(SMD_KEY_FMT ": copied folders=%lld messages=%lld bytes=%lld done=%lld "
-			 "copied=%lld found=%lld skipped=%lld",
-			 SMD_KEY_ARGS(job->key), r.folders, r.messages, r.bytes,
-			 r.copied + r.found + r.skipped, r.copied, r.found, r.skipped);
-		store_smd_finish(s, job->key, 1, "", 0, now);
-	} else if (rc == COPY_STOPPED) {
-		log_info(SMD_KEY_FMT ": stopped, progress recorded", SMD_KEY_ARGS(job->key));
-		store_smd_finish(s, job->key, 0, "stopped by SIGTERM", now, now);
+				 sr == -2 ? 0 : retry_at(cfg, job->attempts, time_now_us()),
+				 time_now_us());
+		rc = COPY_FAILED;
 	} else {
-		long long at = retry_at(cfg, job->attempts, now);
-
-		log_error(SMD_KEY_FMT ": copy failed%s: %s", SMD_KEY_ARGS(job->key),
-			  at ? ", will retry" : "", r.reason);
-		store_smd_finish(s, job->key, 0, r.reason, at, now);
+		rc = record(cfg, s, job, copy(cfg, job, &o, &r), &r);
 	}
-	free(key);
+	free(err);
 	smd_side_free(&o.src);
 	smd_side_free(&o.dst);
 	store_close(&s);
@@ -375,12 +428,23 @@ static void finished(struct master *m)
 		server_exit(m->srv, m->status);
 }
 
-/* fill: claim while there is room; then see whether we are done. */
+static int is_agent(void *ctx, const char *system)
+{
+	return smd_is_agent(ctx, system);
+}
+
+/* fill: claim while there is room; then see whether we are done. A job
+ * whose agent has uploaded nothing to copy yet is put off a poll
+ * interval first, unclaimed (store_buffer_gate). */
 static void fill(struct master *m, int poll)
 {
+	long long now = time_now_us();
+
 	if (m->stop_signal)
 		return;
 	recover_due(m, poll);
+	if (store_buffer_gate(m->s, now, now + m->poll_us, is_agent, m->cfg) < 0)
+		log_warn("agent jobs: %s", store_errmsg(m->s));
 	while (m->nkids < m->max && claim_one(m))
 		;
 	arm_watchdog(m);

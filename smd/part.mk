@@ -1,6 +1,6 @@
 # fedmig-smd: the data mover.
 SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap_event.o $(O)/smd/imap.o $(O)/smd/imap_io.o \
-	$(O)/smd/imap_net.o $(O)/smd/imap_login.o $(O)/smd/drv_imap.o $(O)/smd/copy.o \
+	$(O)/smd/imap_net.o $(O)/smd/imap_login.o $(O)/smd/drv_imap.o $(O)/smd/drv_buffer.o $(O)/smd/buffer_job.o $(O)/smd/copy.o \
 	$(O)/smd/copy_util.o \
 	$(O)/smd/copy_folders.o $(O)/smd/copy_open.o $(O)/smd/copy_journal.o \
 	$(O)/smd/copy_stream.o $(O)/smd/copy_verify.o $(O)/smd/settings.o \
@@ -24,7 +24,7 @@ $(O)/tests/unit/test_imap_parse.o $(O)/tests/unit/test_imap_q.o \
 	$(O)/tests/unit/test_smd_fetch.o $(O)/tests/fuzz/fuzz_imap_parse.o: ALL_CFLAGS += -Ismd
 MANPAGES += man/fedmig-smd.8
 INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_hostile.sh \
-	tests/integ/smd_flags.sh tests/integ/smd_recover.sh
+	tests/integ/smd_flags.sh tests/integ/smd_recover.sh tests/integ/smd_buffer.sh
 BENCHES += bench/smd_folders
 # The copy engine against in-process fake IMAP servers (no lab).
 UNIT_TESTS += $(O)/tests/unit/test_copy_engine
@@ -36,3 +36,10 @@ UNIT_TESTS += $(O)/tests/unit/test_drv_imap
 $(O)/tests/unit/test_drv_imap: $(O)/tests/unit/fake_imap.o
 $(O)/tests/unit/test_drv_imap: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
 $(O)/tests/unit/test_drv_imap.o: ALL_CFLAGS += -Ismd
+# The agent data buffer's driver (drv_buffer.h), alone and under the copy engine.
+UNIT_TESTS += $(O)/tests/unit/test_drv_buffer
+$(O)/tests/unit/test_drv_buffer: $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_drv_buffer: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_drv_buffer.o: ALL_CFLAGS += -Ismd
+FUZZ_TARGETS += tests/fuzz/fuzz_drv_buffer.c
+$(O)/tests/fuzz/fuzz_drv_buffer.o: ALL_CFLAGS += -Ismd

@@ -85,7 +85,15 @@ json_t *ctl_job_json(json_t *o, const char *state_key, const struct smd_status *
  * status. */
 int ctl_report(struct ctl *ctl, long long batch, int addresses);
 
+/* ctl_agent_line: "agent: NAME, phase ..., uploaded ..., waiting in the
+ * buffer ..., folders D/T done" for request REQ into BUF (LEN bytes), or
+ * the store's error; 0, or -1 when no agent reads it. ctl_agent_json: the
+ * same as an object (NULL when none or on a store error). */
+int ctl_agent_line(struct store *s, long long req, char *buf, size_t len);
+json_t *ctl_agent_json(struct store *s, long long req);
+
 extern const struct ctl_cmd ctl_directory_cmds[];
 extern const struct ctl_cmd ctl_request_cmds[];
+extern const struct ctl_cmd ctl_agent_cmds[];
 
 #endif

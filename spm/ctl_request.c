@@ -332,11 +332,14 @@ static json_t *req_json(const struct req *r, struct store *s)
 		"source_physical", ctl_json_string(r->source_physical), "target_physical",
 		ctl_json_string(r->target_physical)));
 	struct smd_status st;
+	json_t *a;
 
 	if (s && store_smd_status(s, smd_key(r->id, SMD_COPY), &st) == STORE_OK)
 		json_object_set_new(o, "copy", ctl_job_json(json_object(), "state", &st));
 	if (s && store_smd_status(s, smd_key(r->id, SMD_COPY_BACK), &st) == STORE_OK)
 		json_object_set_new(o, "copy_back", ctl_job_json(json_object(), "state", &st));
+	if (s && (a = ctl_agent_json(s, r->id)) != NULL)
+		json_object_set_new(o, "agent", a);
 	return o;
 }
 
@@ -466,6 +469,8 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 		printf("  %s\n", line);
 	if (ctl_copy_line(ctl_store(ctl), smd_key(r.id, SMD_COPY_BACK), "copy back", line,
 			  sizeof(line)) == 0)
+		printf("  %s\n", line);
+	if (ctl_agent_line(ctl_store(ctl), r.id, line, sizeof(line)) == 0)
 		printf("  %s\n", line);
 	if (r.attempts)
 		printf("  attempts:  %d\n", r.attempts);

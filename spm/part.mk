@@ -1,5 +1,5 @@
 # spm/: fedmigctl (the admin CLI) and fedmig-spm (the migration pilot).
-CTL_OBJS := $(O)/spm/ctl_directory.o $(O)/spm/ctl_request.o $(O)/spm/ctl_report.o $(O)/spm/ctl_json.o
+CTL_OBJS := $(O)/spm/ctl_directory.o $(O)/spm/ctl_request.o $(O)/spm/ctl_report.o $(O)/spm/ctl_json.o $(O)/spm/ctl_agent.o
 PROGRAMS += $(O)/spm/fedmigctl
 $(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
@@ -43,3 +43,25 @@ $(O)/bench/spm_pass.o: ALL_CFLAGS += -Ispm
 INTEG_TESTS += tests/integ/spm_privfiles.sh
 INTEG_TESTS += tests/integ/spm_helper_death.sh
 INTEG_TESTS += tests/integ/spm_drain_retries.sh
+# fedmig-apid: the agent API (HTTPS). Its parsers in libapid.a for the
+# tests and fuzz targets; they take imap_date_parse from libsmd.a, so
+# these link their libraries in that order.
+APID_OBJS := $(O)/spm/apid_frame.o $(O)/spm/apid_json.o
+APID_LIBS := $(O)/spm/libapid.a $(O)/smd/libsmd.a
+$(O)/spm/libapid.a: $(APID_OBJS)
+$(APID_OBJS) $(O)/spm/apid.o $(O)/spm/apid_http.o $(O)/spm/apid_api.o $(O)/spm/apid_task.o \
+	$(O)/spm/apid_upload.o: ALL_CFLAGS += -Ismd $(MHD_CFLAGS)
+PROGRAMS += $(O)/spm/fedmig-apid
+$(O)/spm/fedmig-apid: $(O)/spm/apid.o $(O)/spm/apid_http.o $(O)/spm/apid_api.o $(O)/spm/apid_task.o \
+	$(O)/spm/apid_upload.o $(APID_LIBS) $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MHD_LIBS) $(EXT_LIBS)
+MANPAGES += man/fedmig-apid.8
+UNIT_TESTS += $(O)/tests/unit/test_apid_frame
+$(O)/tests/unit/test_apid_frame.o $(O)/tests/fuzz/fuzz_apid_frame.o $(O)/tests/fuzz/fuzz_apid_json.o: \
+	ALL_CFLAGS += -Ispm -Ismd
+$(O)/tests/unit/test_apid_frame: $(O)/tests/unit/test_apid_frame.o $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG) $(CHECK_LIBS) $(EXT_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_apid_frame.c tests/fuzz/fuzz_apid_json.c
+$(O)/tests/fuzz/fuzz_apid_frame $(O)/tests/fuzz/fuzz_apid_json: $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(APID_LIBS) $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(EXT_LIBS)
+INTEG_TESTS += tests/integ/apid_basic.sh

@@ -9,7 +9,7 @@
 set -u
 cd "${FEDMIG_SRC:-.}" || exit 1
 def=lib/config_keys.def
-srcs=$(ls lib/*.c milter/*.c policyd/*.c spm/*.c smd/*.c 2>/dev/null)
+srcs=$(ls lib/*.c milter/*.c policyd/*.c spm/*.c smd/*.c agent/*.c 2>/dev/null)
 [ -n "$srcs" ] || { echo "config_keys_used: no sources found"; exit 1; }
 bad=0 n=0
 while read -r macro name; do

@@ -1,0 +1,21 @@
+# agent/: fedmig-agent, beside a source server: reads mailboxes (Maildir++ or
+# IMAP through libsmd) and uploads them to fedmig-apid over HTTPS.
+AGENT_OBJS := $(O)/agent/proto.o $(O)/agent/http.o $(O)/agent/maildir.o \
+	$(O)/agent/src_maildir.o $(O)/agent/src_imap.o $(O)/agent/source.o $(O)/agent/batch.o \
+	$(O)/agent/migrator.o $(O)/agent/guardian.o $(O)/agent/enrol.o
+PROGRAMS += $(O)/agent/fedmig-agent
+PART_LIBS += $(O)/agent/libagent.a
+$(O)/agent/libagent.a: $(AGENT_OBJS)
+$(AGENT_OBJS) $(O)/agent/main.o: ALL_CFLAGS += -Ismd $(CURL_CFLAGS)
+$(O)/agent/fedmig-agent: $(O)/agent/main.o $(O)/agent/libagent.a $(O)/smd/libsmd.a $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS) $(CURL_LIBS)
+MANPAGES += man/fedmig-agent.8
+
+UNIT_TESTS += $(O)/tests/unit/test_agent_proto $(O)/tests/unit/test_agent_maildir \
+	$(O)/tests/unit/test_agent_files
+$(O)/tests/unit/test_agent_proto.o $(O)/tests/unit/test_agent_maildir.o $(O)/tests/unit/test_agent_files.o \
+	$(O)/tests/fuzz/fuzz_agent_proto.o $(O)/tests/fuzz/fuzz_agent_maildir.o: \
+	ALL_CFLAGS += -Iagent -Ismd
+FUZZ_TARGETS += tests/fuzz/fuzz_agent_proto.c tests/fuzz/fuzz_agent_maildir.c
+# test_agent_files reaches enrol.c, which talks HTTPS.
+$(O)/tests/unit/test_agent_files: CHECK_LIBS += $(CURL_LIBS)

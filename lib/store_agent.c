@@ -1,0 +1,549 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "state.h"
+#include "store_agent.h"
+#include "store_int.h"
+
+int agent_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= AGENT_NAME_MAX)
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+			return 0;
+	return 1;
+}
+
+/* one_row: ST stepped once: STORE_OK on a row (reset it after reading),
+ * STORE_NOTFOUND (reset) when none, STORE_ERR with CONTEXT. */
+static int one_row(struct store *s, sqlite3_stmt *st, const char *context)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, context);
+}
+
+int store_agent_add(struct store *s, const char *name, const unsigned char *code_hash,
+		    long long expires, long long now)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "INSERT INTO agents(name, code_hash, code_expires, state, created)"
+		   " VALUES(?1, ?2, ?3, 0, ?4) ON CONFLICT(name) DO NOTHING");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, code_hash, AGENT_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, expires);
+	sqlite3_bind_int64(st, 4, now);
+	if (store_run(s, st, "add agent") < 0)
+		return STORE_ERR;
+	return sqlite3_changes(store_db(s)) == 1 ? STORE_OK : STORE_AGENT_EXISTS;
+}
+
+int store_agent_enrol(struct store *s, const unsigned char *code_hash,
+		      const unsigned char *token_hash, long long now, char name_r[AGENT_NAME_MAX])
+{
+	/* One statement: the code's use and the token's issue are atomic. */
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE agents SET code_hash = NULL, code_expires = 0, token_hash = ?2,"
+		   " state = 1, enrolled = ?3, last_seen = ?3"
+		   " WHERE code_hash = ?1 AND state = 0 AND code_expires >= ?3 RETURNING name");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_blob(st, 1, code_hash, AGENT_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, token_hash, AGENT_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	if ((rc = one_row(s, st, "enrol agent")) != STORE_OK)
+		return rc;
+	store_text(st, 0, name_r, AGENT_NAME_MAX);
+	/* Step to the end so the change is made, then reset. */
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "enrol agent");
+}
+
+#define AGENT_COLS "name, state, version, slots, health, created, enrolled, last_seen, code_expires"
+
+static void agent_read(sqlite3_stmt *st, struct agent_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	store_text(st, 0, r->name, sizeof(r->name));
+	r->state = sqlite3_column_int(st, 1);
+	store_text(st, 2, r->version, sizeof(r->version));
+	r->slots = sqlite3_column_int(st, 3);
+	store_text(st, 4, r->health, sizeof(r->health));
+	r->created = sqlite3_column_int64(st, 5);
+	r->enrolled = sqlite3_column_int64(st, 6);
+	r->last_seen = sqlite3_column_int64(st, 7);
+	r->code_expires = sqlite3_column_int64(st, 8);
+}
+
+int store_agent_auth(struct store *s, const unsigned char *token_hash, struct agent_row *r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT " AGENT_COLS " FROM agents WHERE token_hash = ?1 AND state = 1");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_blob(st, 1, token_hash, AGENT_HASH_LEN, SQLITE_STATIC);
+	if ((rc = one_row(s, st, "agent auth")) != STORE_OK)
+		return rc;
+	agent_read(st, r);
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+/* The lease count as the 10th column, with NOW_MS bound as ?1. */
+#define AGENT_TASKS_COL \
+	", (SELECT count(*) FROM agent_tasks t WHERE t.agent = a.name AND t.lease_until >= ?1)"
+
+int store_agent_get(struct store *s, const char *name, long long now_ms, struct agent_row *r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT " AGENT_COLS AGENT_TASKS_COL " FROM agents a WHERE name = ?2");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if ((rc = one_row(s, st, "agent get")) != STORE_OK)
+		return rc;
+	agent_read(st, r);
+	r->tasks = sqlite3_column_int64(st, 9);
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+int store_agent_each(struct store *s, long long now_ms, store_agent_fn fn, void *ctx)
+{
+	sqlite3_stmt *st =
+		store_prepare(s, "SELECT " AGENT_COLS AGENT_TASKS_COL " FROM agents a ORDER BY name");
+	struct agent_row r;
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, now_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		agent_read(st, &r);
+		r.tasks = sqlite3_column_int64(st, 9);
+		if (fn(ctx, &r) != 0) {
+			sqlite3_reset(st);
+			return STORE_OK;
+		}
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent list");
+}
+
+int store_agent_release(struct store *s, const char *agent)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE agent_tasks SET agent = '', lease_until = 0 WHERE agent = ?1");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
+	return store_run(s, st, "release leases");
+}
+
+int store_agent_revoke(struct store *s, const char *name)
+{
+	sqlite3_stmt *st;
+	int own, rc;
+
+	if (store_own_begin(s, &own) < 0)
+		return STORE_ERR;
+	st = store_prepare(s, "UPDATE agents SET state = 2, token_hash = NULL, code_hash = NULL"
+			      " WHERE name = ?1");
+	rc = st ? STORE_OK : STORE_ERR;
+	if (rc == STORE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		rc = store_run(s, st, "revoke agent");
+	}
+	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_OK)
+		rc = store_agent_release(s, name);
+	return store_own_end(s, own, rc);
+}
+
+int store_agent_seen(struct store *s, const char *name, const char *version, int slots,
+		     const char *health, long long now)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE agents SET version = ?2, slots = ?3, health = ?4, last_seen = ?5"
+		   " WHERE name = ?1");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, slots);
+	sqlite3_bind_text(st, 4, health, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	return store_run(s, st, "agent seen");
+}
+
+/* --- tasks --- */
+
+#define TASK_COLS                                                                              \
+	"t.request_id, t.src_system, t.mailbox, t.agent, t.lease_until, t.seq, t.phase, t.action," \
+	" t.reason, t.items, t.bytes, t.cancel_at, coalesce(r.state, -1)"
+#define TASK_FROM " FROM agent_tasks t LEFT JOIN requests r ON r.id = t.request_id"
+
+static void task_read(sqlite3_stmt *st, struct agent_task *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->request_id = sqlite3_column_int64(st, 0);
+	store_text(st, 1, r->system, sizeof(r->system));
+	store_text(st, 2, r->mailbox, sizeof(r->mailbox));
+	store_text(st, 3, r->agent, sizeof(r->agent));
+	r->lease_until = sqlite3_column_int64(st, 4);
+	r->seq = sqlite3_column_int64(st, 5);
+	r->phase = sqlite3_column_int(st, 6);
+	store_text(st, 7, r->action, sizeof(r->action));
+	store_text(st, 8, r->reason, sizeof(r->reason));
+	r->items = sqlite3_column_int64(st, 9);
+	r->bytes = sqlite3_column_int64(st, 10);
+	r->cancel_at = sqlite3_column_int64(st, 11);
+	r->req_state = sqlite3_column_int(st, 12);
+}
+
+int store_agent_task(struct store *s, long long req, struct agent_task *r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT " TASK_COLS TASK_FROM " WHERE t.request_id = ?1");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, req);
+	if ((rc = one_row(s, st, "agent task")) != STORE_OK)
+		return rc;
+	task_read(st, r);
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+int store_agent_task_save(struct store *s, const struct agent_task *t, long long now)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE agent_tasks SET agent = ?2, lease_until = ?3, seq = ?4, phase = ?5,"
+		   " action = ?6, reason = ?7, cancel_at = ?8, updated = ?9 WHERE request_id = ?1");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, t->request_id);
+	sqlite3_bind_text(st, 2, t->agent, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, t->lease_until);
+	sqlite3_bind_int64(st, 4, t->seq);
+	sqlite3_bind_int(st, 5, t->phase);
+	sqlite3_bind_text(st, 6, t->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, t->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, t->cancel_at);
+	sqlite3_bind_int64(st, 9, now);
+	return store_run(s, st, "save agent task");
+}
+
+/* grant_select: up to MAX available tasks into OUT. */
+static int grant_select(struct store *s, size_t max, long long now_ms, struct agent_task *out,
+			size_t *n_r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT " TASK_COLS TASK_FROM " WHERE (t.agent = '' OR t.lease_until < ?1)"
+		   " AND t.phase < 3 AND (r.state IS NULL OR ((?2 >> r.state) & 1) = 0)"
+		   " ORDER BY t.created, t.request_id LIMIT ?3");
+	int rc;
+
+	*n_r = 0;
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_int64(st, 2, state_mask(STATE_FINAL) | state_mask(STATE_OFFLINE));
+	sqlite3_bind_int64(st, 3, (long long)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		task_read(st, &out[(*n_r)++]);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "grant tasks");
+}
+
+int store_agent_grant(struct store *s, const char *agent, size_t max, long long now_ms,
+		      long long lease_ms, struct agent_task *out, size_t *n_r)
+{
+	int own, rc;
+
+	*n_r = 0;
+	if (max == 0)
+		return STORE_OK;
+	if (store_own_begin(s, &own) < 0)
+		return STORE_ERR;
+	rc = grant_select(s, max, now_ms, out, n_r);
+	for (size_t i = 0; rc == STORE_OK && i < *n_r; i++) {
+		struct agent_task *t = &out[i];
+
+		snprintf(t->agent, sizeof(t->agent), "%s", agent);
+		t->lease_until = now_ms + lease_ms;
+		t->seq++;
+		t->action[0] = '\0';
+		rc = store_agent_task_save(s, t, now_ms / 1000);
+	}
+	if (rc != STORE_OK)
+		*n_r = 0;
+	return store_own_end(s, own, rc);
+}
+
+/* --- folders --- */
+
+int store_agent_folder_put(struct store *s, long long req, const struct agent_folder *f)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "INSERT INTO agent_folders(request_id, folder, sep, attrs, subscribed)"
+		   " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(request_id, folder) DO UPDATE SET"
+		   " sep = excluded.sep, attrs = excluded.attrs, subscribed = excluded.subscribed");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, req);
+	sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, f->sep, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, f->attrs);
+	sqlite3_bind_int(st, 5, f->subscribed != 0);
+	return store_run(s, st, "put agent folder");
+}
+
+int store_agent_folder_next(struct store *s, long long req, unsigned noselect,
+			    struct agent_folder *r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT folder, sep, attrs, subscribed, cursor, done, next_uid FROM agent_folders"
+		   " WHERE request_id = ?1 AND done = 0 AND (attrs & ?2) = 0 ORDER BY folder LIMIT 1");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, req);
+	sqlite3_bind_int64(st, 2, noselect);
+	if ((rc = one_row(s, st, "next agent folder")) != STORE_OK)
+		return rc;
+	memset(r, 0, sizeof(*r));
+	store_text(st, 0, r->name, sizeof(r->name));
+	store_text(st, 1, r->sep, sizeof(r->sep));
+	r->attrs = (unsigned)sqlite3_column_int64(st, 2);
+	r->subscribed = sqlite3_column_int(st, 3);
+	store_text(st, 4, r->cursor, sizeof(r->cursor));
+	r->done = sqlite3_column_int(st, 5);
+	r->next_uid = sqlite3_column_int64(st, 6);
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+int store_agent_folder_cursor(struct store *s, long long req, const char *folder,
+			      const char *cursor, int done)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE agent_folders SET cursor = ?3, done = ?4 WHERE request_id = ?1 AND folder = ?2");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, req);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, cursor, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, done != 0);
+	if (store_run(s, st, "agent folder cursor") < 0)
+		return STORE_ERR;
+	return sqlite3_changes(store_db(s)) == 1 ? STORE_OK : STORE_NOTFOUND;
+}
+
+int store_agent_folder_counts(struct store *s, long long req, unsigned noselect,
+			      long long *done_r, long long *total_r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT coalesce(sum(done), 0), count(*) FROM agent_folders"
+		   " WHERE request_id = ?1 AND (attrs & ?2) = 0");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, req);
+	sqlite3_bind_int64(st, 2, noselect);
+	if ((rc = one_row(s, st, "agent folder counts")) != STORE_OK)
+		return rc == STORE_NOTFOUND ? store_fail(s, "agent folder counts") : rc;
+	*done_r = sqlite3_column_int64(st, 0);
+	*total_r = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+/* --- the data buffer --- */
+
+int store_agent_batch_get(struct store *s, long long req, long long seq,
+			  struct agent_batch_result *r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT items, duplicates, bytes FROM agent_batches WHERE request_id = ?1 AND seq = ?2");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, req);
+	sqlite3_bind_int64(st, 2, seq);
+	if ((rc = one_row(s, st, "agent batch")) != STORE_OK)
+		return rc;
+	r->items = sqlite3_column_int64(st, 0);
+	r->duplicates = sqlite3_column_int64(st, 1);
+	r->bytes = sqlite3_column_int64(st, 2);
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+/* item_insert: IT as the next uid of FOLDER unless (REQ, FOLDER, src) is
+ * stored: *ADDED_R 1 when inserted, 0 for a duplicate. */
+static int item_insert(struct store *s, long long req, const char *folder, long long batch,
+		       const struct agent_item *it, int *added_r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "INSERT INTO agent_items(request_id, folder, uid, src_key, flags, date, size,"
+		   " sha256, batch, offset)"
+		   " SELECT ?1, ?2, next_uid, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM agent_folders"
+		   " WHERE request_id = ?1 AND folder = ?2"
+		   " ON CONFLICT DO NOTHING");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, req);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, it->src, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, it->flags ? it->flags : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, it->date, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, it->size);
+	sqlite3_bind_blob(st, 7, it->sha256, AGENT_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, batch);
+	sqlite3_bind_int64(st, 9, it->offset);
+	if (store_run(s, st, "insert agent item") < 0)
+		return STORE_ERR;
+	*added_r = sqlite3_changes(store_db(s)) == 1;
+	if (!*added_r)
+		return STORE_OK;
+	st = store_prepare(s, "UPDATE agent_folders SET next_uid = next_uid + 1"
+			      " WHERE request_id = ?1 AND folder = ?2");
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, req);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	return store_run(s, st, "agent folder next uid");
+}
+
+/* batch_row: the batch's row with live = 0, its id in *ID_R. */
+static int batch_row(struct store *s, long long req, long long seq, const char *folder,
+		     const char *path, long long now, long long *id_r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "INSERT INTO agent_batches(request_id, seq, folder, path, items, duplicates, bytes,"
+		   " live, created) VALUES(?1, ?2, ?3, ?4, 0, 0, 0, 0, ?5)");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, req);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_text(st, 3, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	if (store_run(s, st, "insert agent batch") < 0)
+		return STORE_ERR;
+	*id_r = sqlite3_last_insert_rowid(store_db(s));
+	return STORE_OK;
+}
+
+/* batch_counts: the batch's and the task's counters once the items are in. */
+static int batch_counts(struct store *s, long long req, long long id,
+			const struct agent_batch_result *r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE agent_batches SET items = ?2, duplicates = ?3, bytes = ?4, live = ?2,"
+		   " path = CASE WHEN ?2 = 0 THEN '' ELSE path END WHERE id = ?1");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, r->items);
+	sqlite3_bind_int64(st, 3, r->duplicates);
+	sqlite3_bind_int64(st, 4, r->bytes);
+	if (store_run(s, st, "agent batch counts") < 0)
+		return STORE_ERR;
+	st = store_prepare(s, "UPDATE agent_tasks SET items = items + ?2, bytes = bytes + ?3"
+			      " WHERE request_id = ?1");
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, req);
+	sqlite3_bind_int64(st, 2, r->items);
+	sqlite3_bind_int64(st, 3, r->bytes);
+	return store_run(s, st, "agent task counts");
+}
+
+int store_agent_batch_put(struct store *s, long long req, long long seq, const char *folder,
+			  const char *path, const struct agent_item *items, size_t n, long long now,
+			  struct agent_batch_result *r)
+{
+	long long id = 0;
+	int own, rc, added;
+
+	memset(r, 0, sizeof(*r));
+	if (store_own_begin(s, &own) < 0)
+		return STORE_ERR;
+	rc = batch_row(s, req, seq, folder, path, now, &id);
+	for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+		rc = item_insert(s, req, folder, id, &items[i], &added);
+		if (rc == STORE_OK && added) {
+			r->items++;
+			r->bytes += items[i].size;
+		} else if (rc == STORE_OK) {
+			r->duplicates++;
+		}
+	}
+	if (rc == STORE_OK)
+		rc = batch_counts(s, req, id, r);
+	return store_own_end(s, own, rc);
+}
+
+int store_agent_batch_live(struct store *s, const char *path)
+{
+	sqlite3_stmt *st =
+		store_prepare(s, "SELECT 1 FROM agent_batches WHERE path = ?1 AND live > 0 LIMIT 1");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	rc = one_row(s, st, "agent batch live");
+	if (rc == STORE_OK)
+		sqlite3_reset(st);
+	return rc;
+}
+
+int store_agent_buffered(struct store *s, long long req, long long *bytes_r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT coalesce(sum(size), 0) FROM agent_items WHERE request_id = ?1 AND freed = 0");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, req);
+	if ((rc = one_row(s, st, "agent buffered")) != STORE_OK)
+		return rc == STORE_NOTFOUND ? store_fail(s, "agent buffered") : rc;
+	*bytes_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return STORE_OK;
+}

@@ -1,0 +1,432 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_buffer.h"
+#include "store_int.h"
+#include "xalloc.h"
+
+/* one_int: step ST (bound) for one integer; STORE_NOTFOUND without a row. */
+static int one_int(struct store *s, sqlite3_stmt *st, long long *v_r, const char *context)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		*v_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return STORE_NOTFOUND;
+	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, context);
+}
+
+int store_buffer_task_add(struct store *s, long long request_id, const char *src_system,
+			  const char *mailbox, long long now)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "INSERT OR IGNORE INTO agent_tasks(request_id, src_system, mailbox, created,"
+		   " updated) VALUES(?1, ?2, ?3, ?4, ?4)");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, request_id);
+	sqlite3_bind_text(st, 2, src_system, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, mailbox, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	return store_run(s, st, "agent task");
+}
+
+int store_buffer_task_find(struct store *s, const char *src_system, const char *mailbox,
+			   long long *request_id_r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT request_id FROM agent_tasks WHERE src_system = ?1 AND mailbox = ?2"
+		   " ORDER BY request_id DESC LIMIT 1");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, src_system, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, mailbox, -1, SQLITE_STATIC);
+	return one_int(s, st, request_id_r, "agent task");
+}
+
+/* The buffer's counts of a task; ?1 is its request id. */
+#define TASK_COUNTS                                                                          \
+	" (SELECT count(*) FROM agent_items i WHERE i.request_id = ?1 AND i.freed = 0),"      \
+	" (SELECT coalesce(sum(size), 0) FROM agent_items i"                                 \
+	"  WHERE i.request_id = ?1 AND i.freed = 0),"                                        \
+	" (SELECT count(*) FROM agent_folders f WHERE f.request_id = ?1 AND f.attrs & 1 = 0" \
+	"  AND f.done = 1),"                                                                 \
+	" (SELECT count(*) FROM agent_folders f WHERE f.request_id = ?1 AND f.attrs & 1 = 0)"
+
+int store_buffer_task_get(struct store *s, long long request_id, struct buffer_task *r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT agent, phase, reason, items, bytes," TASK_COUNTS
+		   " FROM agent_tasks WHERE request_id = ?1");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, request_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return STORE_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return store_fail(s, "agent task");
+	}
+	memset(r, 0, sizeof(*r));
+	store_text(st, 0, r->agent, sizeof(r->agent));
+	r->phase = sqlite3_column_int(st, 1);
+	store_text(st, 2, r->reason, sizeof(r->reason));
+	r->items = sqlite3_column_int64(st, 3);
+	r->bytes = sqlite3_column_int64(st, 4);
+	r->unfreed = sqlite3_column_int64(st, 5);
+	r->waiting_bytes = sqlite3_column_int64(st, 6);
+	r->folders_done = sqlite3_column_int64(st, 7);
+	r->folders_total = sqlite3_column_int64(st, 8);
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+/* ------------------------------------------------------------ the master's gate */
+
+struct due_job {
+	struct smd_job_key key;
+	char *system, *mailbox;
+};
+
+/* due_agent_jobs: the queued copies due at NOW whose source an agent reads. */
+static int due_agent_jobs(struct store *s, long long now, store_buffer_agent_fn is_agent,
+			  void *ctx, struct due_job **jobs_r, size_t *n_r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT request_id, src_system, src_physical FROM smd_jobs"
+		   " WHERE state = 0 AND kind = 0 AND next_at <= ?1");
+	struct due_job *jobs = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *system = (const char *)sqlite3_column_text(st, 1);
+
+		if (system == NULL || !is_agent(ctx, system))
+			continue;
+		jobs = xrealloc(jobs, (n + 1) * sizeof(*jobs));
+		jobs[n].key = smd_key(sqlite3_column_int64(st, 0), SMD_COPY);
+		jobs[n].system = xstrdup(system);
+		jobs[n].mailbox = xstrdup((const char *)sqlite3_column_text(st, 2));
+		n++;
+	}
+	sqlite3_reset(st);
+	*jobs_r = jobs;
+	*n_r = n;
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent jobs");
+}
+
+/* gate_one: JOB's task; the job put off to DEFER_AT while its buffer is idle. */
+static int gate_one(struct store *s, const struct due_job *job, long long now,
+		    long long defer_at)
+{
+	struct buffer_task t;
+	int r = store_buffer_task_add(s, job->key.request_id, job->system, job->mailbox,
+				      now / 1000000);
+
+	if (r == STORE_OK)
+		r = store_buffer_task_get(s, job->key.request_id, &t);
+	if (r != STORE_OK)
+		return STORE_ERR;
+	if (t.unfreed > 0 || t.phase >= BUFFER_DONE)
+		return STORE_OK;
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE smd_jobs SET next_at = ?2 WHERE request_id = ?1 AND kind = 0");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, job->key.request_id);
+	sqlite3_bind_int64(st, 2, defer_at);
+	return store_run(s, st, "agent gate");
+}
+
+int store_buffer_gate(struct store *s, long long now, long long defer_at,
+		      store_buffer_agent_fn is_agent, void *ctx)
+{
+	struct due_job *jobs = NULL;
+	size_t n = 0;
+	int own, r;
+
+	if (store_own_begin(s, &own) < 0)
+		return STORE_ERR;
+	r = due_agent_jobs(s, now, is_agent, ctx, &jobs, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (r == STORE_OK)
+			r = gate_one(s, &jobs[i], now, defer_at);
+		free(jobs[i].system);
+		free(jobs[i].mailbox);
+	}
+	free(jobs);
+	return store_own_end(s, own, r);
+}
+
+int store_buffer_requeue(struct store *s, struct smd_job_key key, const char *reason,
+			 long long at)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE smd_jobs SET state = 0, attempts = max(attempts - 1, 0), pid = 0,"
+		   " reason = ?3, next_at = ?4, updated = ?4 WHERE request_id = ?1 AND kind = ?2");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, key.request_id);
+	sqlite3_bind_int(st, 2, key.kind);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, at);
+	return store_run(s, st, "agent requeue");
+}
+
+/* ------------------------------------------------------------ folders, items */
+
+#define FOLDER_COLS                                                                     \
+	"f.folder, f.sep, f.attrs, f.subscribed, f.done,"                               \
+	" (SELECT count(*) FROM agent_items i WHERE i.request_id = f.request_id"        \
+	"  AND i.folder = f.folder),"                                                   \
+	" (SELECT coalesce(sum(size), 0) FROM agent_items i"                            \
+	"  WHERE i.request_id = f.request_id AND i.folder = f.folder)"
+
+static void folder_row(sqlite3_stmt *st, struct buffer_folder *f)
+{
+	const char *sep = (const char *)sqlite3_column_text(st, 1);
+
+	memset(f, 0, sizeof(*f));
+	f->name = (const char *)sqlite3_column_text(st, 0);
+	f->name = f->name ? f->name : "";
+	f->sep = sep && sep[0] && !sep[1] ? sep[0] : 0;
+	f->attrs = (unsigned)sqlite3_column_int(st, 2);
+	f->subscribed = sqlite3_column_int(st, 3) != 0;
+	f->done = sqlite3_column_int(st, 4) != 0;
+	f->items = sqlite3_column_int64(st, 5);
+	f->bytes = sqlite3_column_int64(st, 6);
+}
+
+int store_buffer_folders_each(struct store *s, long long request_id, store_buffer_folder_fn fn,
+			      void *ctx)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT " FOLDER_COLS " FROM agent_folders f"
+					    " WHERE f.request_id = ?1 ORDER BY f.folder");
+	int rc, r = 0;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, request_id);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct buffer_folder f;
+
+		folder_row(st, &f);
+		r = fn(ctx, &f);
+	}
+	sqlite3_reset(st);
+	if (r != 0)
+		return r;
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent folders");
+}
+
+int store_buffer_folder_find(struct store *s, long long request_id, const char *folder,
+			     struct buffer_folder *r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT " FOLDER_COLS " FROM agent_folders f"
+					    " WHERE f.request_id = ?1 AND f.folder = ?2");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, request_id);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		folder_row(st, r);
+		r->name = folder; /* the row's text is gone with the reset */
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return STORE_NOTFOUND;
+	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "agent folder");
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+
+	return t ? t : "";
+}
+
+/* item_row: ST's row, or -1 when its hash is not a SHA-256. */
+static int item_row(sqlite3_stmt *st, struct buffer_item *it)
+{
+	memset(it, 0, sizeof(*it));
+	it->uid = (unsigned long long)sqlite3_column_int64(st, 0);
+	it->size = (unsigned long long)sqlite3_column_int64(st, 1);
+	it->offset = (unsigned long long)sqlite3_column_int64(st, 2);
+	it->flags = col_text(st, 3);
+	it->date = col_text(st, 4);
+	it->path = col_text(st, 5);
+	it->batch = sqlite3_column_int64(st, 7);
+	it->freed = sqlite3_column_int(st, 8) != 0;
+	if (sqlite3_column_bytes(st, 6) != 32 || sqlite3_column_int64(st, 1) < 0 ||
+	    sqlite3_column_int64(st, 2) < 0)
+		return -1;
+	memcpy(it->sha256, sqlite3_column_blob(st, 6), 32);
+	return 0;
+}
+
+int store_buffer_items_each(struct store *s, long long request_id, const char *folder,
+			    unsigned long long from, unsigned long long to,
+			    store_buffer_item_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT i.uid, i.size, i.offset, i.flags, i.date, coalesce(b.path, ''),"
+		   " i.sha256, i.batch, i.freed FROM agent_items i"
+		   " LEFT JOIN agent_batches b ON b.id = i.batch"
+		   " WHERE i.request_id = ?1 AND i.folder = ?2 AND i.uid BETWEEN ?3 AND ?4"
+		   " ORDER BY i.uid");
+	int rc, r = 0;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, request_id);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (long long)(from > (1ULL << 62) ? 1ULL << 62 : from));
+	sqlite3_bind_int64(st, 4, (long long)(to > (1ULL << 62) ? 1ULL << 62 : to));
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct buffer_item it;
+
+		if (item_row(st, &it) < 0) {
+			sqlite3_reset(st);
+			store_set_error(s, "agent item uid %llu of %s: bad size, offset or sha256",
+					it.uid, folder);
+			return STORE_ERR;
+		}
+		r = fn(ctx, &it);
+	}
+	sqlite3_reset(st);
+	if (r != 0)
+		return r;
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent items");
+}
+
+/* ------------------------------------------------------------ freeing */
+
+/* An item of ?1 that the journal of mailbox ?2 holds. */
+#define JOURNALLED                                                                   \
+	"EXISTS (SELECT 1 FROM smd_map m WHERE m.mailbox = ?2 AND m.folder = i.folder" \
+	" AND m.src_uid = i.uid)"
+
+/* emptied_paths: the paths of ?1's batches with nothing live left. */
+static int emptied_paths(struct store *s, long long request_id, char ***paths_r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT path FROM agent_batches WHERE request_id = ?1"
+					    " AND live <= 0 AND path != ''");
+	char **paths = xcalloc(1, sizeof(*paths));
+	size_t n = 0;
+	int rc;
+
+	if (st == NULL) {
+		free(paths);
+		return STORE_ERR;
+	}
+	sqlite3_bind_int64(st, 1, request_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		paths = xrealloc(paths, (n + 2) * sizeof(*paths));
+		paths[n++] = xstrdup(col_text(st, 0));
+		paths[n] = NULL;
+	}
+	sqlite3_reset(st);
+	*paths_r = paths;
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent batches");
+}
+
+/* free_rows: mark what the journal holds; the batches it empties in *PATHS_R. */
+static int free_rows(struct store *s, long long request_id, const char *mailbox,
+		     char ***paths_r, long long *freed_r)
+{
+	/* The batches first: their counts come from the items not yet marked. */
+	sqlite3_stmt *live = store_prepare(
+		s, "UPDATE agent_batches SET live = live - (SELECT count(*) FROM agent_items i"
+		   " WHERE i.batch = agent_batches.id AND i.freed = 0 AND " JOURNALLED ")"
+		   " WHERE request_id = ?1");
+	sqlite3_stmt *items = store_prepare(
+		s, "UPDATE agent_items AS i SET freed = 1 WHERE i.request_id = ?1 AND i.freed = 0"
+		   " AND " JOURNALLED);
+	sqlite3_stmt *gone = store_prepare(
+		s, "UPDATE agent_batches SET path = '' WHERE request_id = ?1 AND live <= 0");
+
+	if (live == NULL || items == NULL || gone == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(live, 1, request_id);
+	sqlite3_bind_text(live, 2, mailbox, -1, SQLITE_STATIC);
+	if (store_run(s, live, "agent free") < 0)
+		return STORE_ERR;
+	sqlite3_bind_int64(items, 1, request_id);
+	sqlite3_bind_text(items, 2, mailbox, -1, SQLITE_STATIC);
+	if (store_run(s, items, "agent free") < 0)
+		return STORE_ERR;
+	*freed_r = sqlite3_changes(store_db(s));
+	if (emptied_paths(s, request_id, paths_r) < 0)
+		return STORE_ERR;
+	sqlite3_bind_int64(gone, 1, request_id);
+	return store_run(s, gone, "agent free");
+}
+
+int store_buffer_free(struct store *s, long long request_id, const char *mailbox,
+		      char ***paths_r, long long *freed_r)
+{
+	int own, r;
+
+	*paths_r = NULL;
+	*freed_r = 0;
+	if (store_own_begin(s, &own) < 0)
+		return STORE_ERR;
+	r = store_own_end(s, own, free_rows(s, request_id, mailbox, paths_r, freed_r));
+	if (r != STORE_OK) {
+		store_buffer_paths_free(*paths_r);
+		*paths_r = NULL;
+		*freed_r = 0;
+	}
+	return r;
+}
+
+void store_buffer_paths_free(char **paths)
+{
+	for (size_t i = 0; paths && paths[i]; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+int store_buffer_unjournalled(struct store *s, long long request_id, const char *mailbox,
+			      long long *n_r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM agent_items i"
+					    " WHERE i.request_id = ?1 AND NOT " JOURNALLED);
+
+	*n_r = 0;
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, request_id);
+	sqlite3_bind_text(st, 2, mailbox, -1, SQLITE_STATIC);
+	return one_int(s, st, n_r, "agent items");
+}
+
+int store_buffer_items_count(struct store *s, long long request_id, long long *n_r)
+{
+	sqlite3_stmt *st =
+		store_prepare(s, "SELECT count(*) FROM agent_items WHERE request_id = ?1");
+
+	*n_r = 0;
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, request_id);
+	return one_int(s, st, n_r, "agent items");
+}
