@@ -73,7 +73,8 @@ static int emit_folders(struct md_names *dirs, struct md_names *subs,
 		rc = folder(ctx, &(struct drv_folder){.name = parents.v[i], .sep = '.',
 						      .attrs = DRV_F_NOSELECT});
 	for (i = 0; rc == 0 && i < subs->n; i++) {
-		unsigned attrs = md_names_has(dirs, subs->v[i])	     ? 0
+		/* INBOX, the root, is in no directory listing but always exists. */
+		unsigned attrs = strcmp(subs->v[i], "INBOX") == 0 || md_names_has(dirs, subs->v[i]) ? 0
 				 : md_names_has(&parents, subs->v[i]) ? DRV_F_NOSELECT
 								      : DRV_F_NOSELECT | DRV_F_NONEXISTENT;
 

@@ -48,7 +48,7 @@ static char *tree(void)
 	put(root, "dovecot-keywords", "0 $label1\n1 Work\n2 bad(atom\n");
 	put(root, ".Sent/cur/2000.x.host:2,S", "sent\n");
 	put(root, ".Archive.2020/cur/3000.y.host:2,", "old\n");
-	put(root, "subscriptions", "V\t2\n\nSent\nGone\nArchive\t2020\n");
+	put(root, "subscriptions", "V\t2\n\nINBOX\nSent\nGone\nArchive\t2020\n");
 	put(root, "outside/cur/9.z.host:2,S", "secret\n");
 	p = xasprintf("%s/.Link", root);
 	ck_assert_int_eq(symlink("outside", p), 0);
@@ -94,9 +94,10 @@ START_TEST(folders)
 
 	ck_assert_int_eq(src->ops->test(src, &perm, &err), 0);
 	ck_assert_int_eq(src->ops->list(src, on_folder, &s, &err), 0);
-	/* No Link (a symlink), no name with a control byte; Archive a parent. */
+	/* No Link (a symlink), no name with a control byte; Archive a parent;
+	 * INBOX subscribed exists (Dovecot subscribes it). */
 	ck_assert_str_eq(s.text, "INBOX/./0/0;Archive.2020/./0/0;Sent/./0/0;Archive/./1/0;"
-				 "Sent/./0/1;Gone/./3/1;Archive.2020/./0/1;");
+				 "INBOX/./0/1;Sent/./0/1;Gone/./3/1;Archive.2020/./0/1;");
 	src->ops->free(src);
 	rmtree(root);
 }
