@@ -60,7 +60,7 @@ int store_buffer_task_find(struct store *s, const char *src_system, const char *
 int store_buffer_task_get(struct store *s, long long request_id, struct buffer_task *r)
 {
 	sqlite3_stmt *st = store_prepare(
-		s, "SELECT agent, phase, reason, items, bytes," TASK_COUNTS
+		s, "SELECT agent, phase, reason, items, bytes," TASK_COUNTS ", lease_until"
 		   " FROM agent_tasks WHERE request_id = ?1");
 	int rc;
 
@@ -86,6 +86,7 @@ int store_buffer_task_get(struct store *s, long long request_id, struct buffer_t
 	r->waiting_bytes = sqlite3_column_int64(st, 6);
 	r->folders_done = sqlite3_column_int64(st, 7);
 	r->folders_total = sqlite3_column_int64(st, 8);
+	r->lease_until = sqlite3_column_int64(st, 9);
 	sqlite3_reset(st);
 	return STORE_OK;
 }
@@ -128,19 +129,26 @@ static int due_agent_jobs(struct store *s, long long now, store_buffer_agent_fn 
 	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent jobs");
 }
 
-/* gate_one: JOB's task; the job put off to DEFER_AT while its buffer is idle. */
+/*
+ * gate_one: JOB's task; the job put off to DEFER_AT while its buffer is
+ * idle. A task just made, or one an agent holds a live lease on, is let
+ * through: its child waits for the uploads (buffer_job's idle time), so
+ * the copy starts with the agent's first batch instead of a poll later.
+ */
 static int gate_one(struct store *s, const struct due_job *job, long long now,
 		    long long defer_at)
 {
 	struct buffer_task t;
 	int r = store_buffer_task_add(s, job->key.request_id, job->system, job->mailbox,
 				      now / 1000000);
+	int created = r == STORE_OK && sqlite3_changes(store_db(s)) > 0;
 
 	if (r == STORE_OK)
 		r = store_buffer_task_get(s, job->key.request_id, &t);
 	if (r != STORE_OK)
 		return STORE_ERR;
-	if (t.unfreed > 0 || t.phase >= BUFFER_DONE)
+	if (created || t.unfreed > 0 || t.phase >= BUFFER_DONE ||
+	    (t.agent[0] && t.lease_until > now / 1000))
 		return STORE_OK;
 	sqlite3_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET next_at = ?2 WHERE request_id = ?1 AND kind = 0");

@@ -34,6 +34,7 @@ struct buffer_task {
 	long long waiting_bytes;      /* uploaded, not freed yet */
 	long long unfreed;	      /* items not freed yet */
 	long long folders_done, folders_total; /* selectable folders */
+	long long lease_until;	      /* unix ms; with agent: who works on it */
 };
 
 /* store_buffer_task_add: REQUEST_ID's task (INSERT OR IGNORE); NOW in seconds. */
@@ -49,7 +50,8 @@ int store_buffer_task_get(struct store *s, long long request_id, struct buffer_t
  * store_buffer_gate: queued jobs due at NOW (µs) whose source IS_AGENT
  * (CTX, system name) says an agent reads: each gets its task, and one
  * whose buffer has nothing unfreed while its task is neither done nor
- * failed is put off to DEFER_AT (not claimed: no attempt is counted).
+ * failed, nor just made, nor leased to an agent, is put off to DEFER_AT
+ * (not claimed: no attempt is counted).
  * Copy backs are left alone (the child refuses them).
  */
 typedef int (*store_buffer_agent_fn)(void *ctx, const char *system);

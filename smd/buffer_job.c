@@ -23,7 +23,7 @@ void buffer_job_init(struct buffer_job *b, const struct config *cfg, long long r
 	b->request_id = request_id;
 	b->spool_dir = config_str(cfg, "apid_spool_directory");
 	b->idle_ms = 30000;
-	b->poll_ms = 500;
+	b->poll_ms = 200; /* two small store reads a look */
 	/* A pass reads every folder's listing on both sides: while the agent
 	 * uploads, passes come no closer than this. */
 	b->gap_ms = 2000;

@@ -33,7 +33,7 @@ struct buffer_job {
 };
 
 /* buffer_job_init: B for REQUEST_ID with CFG's spool and the daemon's timings
- * (30 s idle, the store looked at every 0.5 s, 2 s between passes). */
+ * (30 s idle, the store looked at every 0.2 s, 2 s between passes). */
 void buffer_job_init(struct buffer_job *b, const struct config *cfg, long long request_id);
 
 /*

@@ -123,11 +123,20 @@ START_TEST(test_gate_requeue)
 	ck_assert_int_eq(store_smd_enqueue(st, smd_key(8, SMD_COPY), "b@x", "s3", "bob@s3", "s2",
 					   "bob@s2", 1000),
 			 STORE_OK);
-	/* Nothing uploaded: the task appears, the job is put off, the other stays due. */
+	/* The task appears; just made, its job stays due (its child waits for
+	 * the agent's first batch). */
 	ck_assert_int_eq(store_buffer_gate(st, 2000, 9000, agent_s1, NULL), STORE_OK);
 	ck_assert_int_eq(one("SELECT count(*) FROM agent_tasks WHERE request_id = 7 AND"
 			     " src_system = 's1' AND mailbox = 'alice@s1'"),
 			 1);
+	ck_assert_int_eq(one("SELECT next_at FROM smd_jobs WHERE request_id = 7"), 1000);
+	/* An agent holds a live lease (ms): due still. */
+	exec_sql("UPDATE agent_tasks SET agent = 'a1', lease_until = 5");
+	ck_assert_int_eq(store_buffer_gate(st, 2000, 9000, agent_s1, NULL), STORE_OK);
+	ck_assert_int_eq(one("SELECT next_at FROM smd_jobs WHERE request_id = 7"), 1000);
+	/* Nothing uploaded, no live lease: put off, the other stays due. */
+	exec_sql("UPDATE agent_tasks SET lease_until = 1");
+	ck_assert_int_eq(store_buffer_gate(st, 2000, 9000, agent_s1, NULL), STORE_OK);
 	ck_assert_int_eq(one("SELECT next_at FROM smd_jobs WHERE request_id = 7"), 9000);
 	ck_assert_int_eq(one("SELECT next_at FROM smd_jobs WHERE request_id = 8"), 1000);
 	ck_assert_int_eq(one("SELECT count(*) FROM agent_tasks"), 1);
