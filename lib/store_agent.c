@@ -180,6 +180,22 @@ int store_agent_revoke(struct store *s, const char *name)
 	return store_own_end(s, own, rc);
 }
 
+int store_agent_task_retry(struct store *s, long long req)
+{
+	/* A failed read tests again; a cancelled one resumes from the folders'
+	 * cursors when it had listed them. The lease goes: any agent may take it. */
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE agent_tasks SET phase = CASE WHEN phase = 5 AND EXISTS(SELECT 1 FROM"
+		   " agent_folders f WHERE f.request_id = ?1) THEN 2 ELSE 0 END, reason = '',"
+		   " agent = '', lease_until = 0, action = '', cancel_at = 0"
+		   " WHERE request_id = ?1 AND phase IN (4, 5)");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, req);
+	return store_run(s, st, "retry agent task");
+}
+
 int store_agent_seen(struct store *s, const char *name, const char *version, int slots,
 		     const char *health, long long now)
 {

@@ -81,6 +81,13 @@ int store_agent_each(struct store *s, long long now_ms, store_agent_fn fn, void 
 /* store_agent_revoke: state revoked, token and code cleared, its leases
  * released, in one transaction. STORE_NOTFOUND when no such agent. */
 int store_agent_revoke(struct store *s, const char *name);
+/*
+ * store_agent_task_retry: REQ's task after fedmigctl retry: one that
+ * failed (4) tests the mailbox again; one cancelled (5, its request had
+ * failed) resumes, from the listed folders' cursors when there are any.
+ * Its lease and action are dropped. Other tasks are left alone.
+ */
+int store_agent_task_retry(struct store *s, long long req);
 /* store_agent_seen: a heartbeat's news (VERSION, free SLOTS, HEALTH). */
 int store_agent_seen(struct store *s, const char *name, const char *version, int slots,
 		     const char *health, long long now);

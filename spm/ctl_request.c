@@ -15,6 +15,7 @@
 #include "csv.h"
 #include "ctl.h"
 #include "state.h"
+#include "store_agent.h"
 #include "store_req.h"
 #include "store_smd.h"
 #include "timeutil.h"
@@ -554,8 +555,20 @@ static int cmd_retry(struct ctl *ctl, int argc, char **argv)
 	r.attempts = 0;
 	r.reason[0] = '\0';
 	r.next_at = r.updated = time_now_us();
-	int rc = store_req_set(ctl_store(ctl), &r, from, "retry", "ordered by fedmigctl");
+	/* With the request, its agent's task (if its source is read by one):
+	 * a failed or cancelled read would fail the copy again at once. */
+	struct store *s = ctl_store(ctl);
+	int rc = store_begin(s);
 
+	if (rc == STORE_OK) {
+		rc = store_req_set(s, &r, from, "retry", "ordered by fedmigctl");
+		if (rc == STORE_OK)
+			rc = store_agent_task_retry(s, r.id);
+		if (rc == STORE_OK)
+			rc = store_commit(s);
+		else
+			store_rollback(s);
+	}
 	if (rc != STORE_OK) {
 		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(ctl_store(ctl)));
 		return 1;

@@ -157,6 +157,37 @@ START_TEST(test_grant)
 }
 END_TEST
 
+/* fedmigctl retry: a failed read tests again; a cancelled one resumes at
+ * its items when it had listed folders; others are left alone. */
+START_TEST(test_retry)
+{
+	struct store *s = fresh();
+	struct agent_task t;
+
+	task(1, 10);
+	task(2, 10);
+	task(3, 10);
+	sql("UPDATE agent_tasks SET phase = 4, reason = 'no such mailbox', agent = 'a1',"
+	    " lease_until = 99 WHERE request_id = 1");
+	sql("UPDATE agent_tasks SET phase = 5, cancel_at = 7, agent = 'a1' WHERE request_id = 2");
+	sql("INSERT INTO agent_folders(request_id, folder, cursor) VALUES(2, 'INBOX', '1.5')");
+	sql("UPDATE agent_tasks SET phase = 2, agent = 'a2', lease_until = 99 WHERE request_id = 3");
+	for (long long r = 1; r <= 3; r++)
+		ck_assert_int_eq(store_agent_task_retry(s, r), STORE_OK);
+	ck_assert_int_eq(store_agent_task(s, 1, &t), STORE_OK);
+	ck_assert_int_eq(t.phase, PHASE_NEW);
+	ck_assert_str_eq(t.reason, "");
+	ck_assert_str_eq(t.agent, "");
+	ck_assert_int_eq(store_agent_task(s, 2, &t), STORE_OK);
+	ck_assert_int_eq(t.phase, PHASE_ITEMS);
+	ck_assert_int_eq(t.cancel_at, 0);
+	ck_assert_int_eq(store_agent_task(s, 3, &t), STORE_OK);
+	ck_assert_int_eq(t.phase, PHASE_ITEMS);
+	ck_assert_str_eq(t.agent, "a2");
+	store_close(&s);
+}
+END_TEST
+
 static struct agent_folder folder(const char *name, unsigned attrs)
 {
 	struct agent_folder f;
@@ -241,6 +272,7 @@ int main(void)
 		CK_TEST(test_enrol),
 		CK_TEST(test_grant),
 		CK_TEST(test_folders_batches),
+		CK_TEST(test_retry),
 	};
 
 	return tu_run_in_tmpdir(CK_SUITE("store_agent", "store_agent", 30, tests), dir);
