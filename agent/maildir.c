@@ -102,7 +102,8 @@ int md_list_dirs(int root, struct md_names *dirs, char **err_r)
 		md_names_add(dirs, de->d_name + 1);
 	}
 	closedir(d);
-	qsort(dirs->v, dirs->n, sizeof(*dirs->v), cmp_str);
+	if (dirs->n > 1)
+		qsort(dirs->v, dirs->n, sizeof(*dirs->v), cmp_str);
 	return 0;
 }
 
@@ -120,7 +121,8 @@ void md_missing_parents(const struct md_names *dirs, struct md_names *parents)
 		}
 		free(p);
 	}
-	qsort(parents->v, parents->n, sizeof(*parents->v), cmp_str);
+	if (parents->n > 1)
+		qsort(parents->v, parents->n, sizeof(*parents->v), cmp_str);
 }
 
 /* read_small: the file NAME in FD, at most MD_FILE_MAX bytes; 1 if absent. */
@@ -270,7 +272,8 @@ int md_scan(int fd, const char *cursor, struct md_list *l, char **err_r)
 
 	if (scan_dir(fd, "cur", l, err_r) < 0 || scan_dir(fd, "new", l, err_r) < 0)
 		return -1;
-	qsort(l->v, l->n, sizeof(*l->v), cmp_entry);
+	if (l->n > 1) /* v is NULL for an empty folder: qsort(NULL, 0) is undefined */
+		qsort(l->v, l->n, sizeof(*l->v), cmp_entry);
 	/* After the cursor only; one entry per key (a rename caught twice). */
 	for (i = o = 0; i < l->n; i++) {
 		if (strcmp(l->v[i].base, cursor) <= 0 ||

@@ -162,6 +162,20 @@ START_TEST(items_flags_crlf_cursor)
 	ck_assert_ptr_null(strstr(it.text, "never"));
 	ck_assert_int_eq(more, 0);
 	free(cursor);
+	/* An empty folder (cur and new without a file) reads as nothing, done. */
+	put(root, ".Empty/new/x", "");
+	p = xasprintf("%s/.Empty/new/x", root);
+	ck_assert_int_eq(unlink(p), 0);
+	free(p);
+	p = xasprintf("%s/.Empty/cur", root);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	free(p);
+	it.text[0] = '\0';
+	cursor = NULL;
+	ck_assert_int_eq(src->ops->items(src, "Empty", "", 10, 1 << 20, &e, &cursor, &more, &err), 0);
+	ck_assert_str_eq(it.text, "");
+	ck_assert_int_eq(more, 0);
+	free(cursor);
 	src->ops->free(src);
 	rmtree(root);
 }
