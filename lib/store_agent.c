@@ -31,11 +31,11 @@ static int one_row(struct store *s, sqlite3_stmt *st, const char *context)
 }
 
 int store_agent_add(struct store *s, const char *name, const unsigned char *code_hash,
-		    long long expires, long long now)
+		    long long expires, long long now, const char *systems)
 {
 	sqlite3_stmt *st = store_prepare(
-		s, "INSERT INTO agents(name, code_hash, code_expires, state, created)"
-		   " VALUES(?1, ?2, ?3, 0, ?4) ON CONFLICT(name) DO NOTHING");
+		s, "INSERT INTO agents(name, code_hash, code_expires, state, created, systems)"
+		   " VALUES(?1, ?2, ?3, 0, ?4, ?5) ON CONFLICT(name) DO NOTHING");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -43,6 +43,7 @@ int store_agent_add(struct store *s, const char *name, const unsigned char *code
 	sqlite3_bind_blob(st, 2, code_hash, AGENT_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, expires);
 	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_text(st, 5, systems, -1, SQLITE_STATIC);
 	if (store_run(s, st, "add agent") < 0)
 		return STORE_ERR;
 	return sqlite3_changes(store_db(s)) == 1 ? STORE_OK : STORE_AGENT_EXISTS;
@@ -72,7 +73,8 @@ int store_agent_enrol(struct store *s, const unsigned char *code_hash,
 	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "enrol agent");
 }
 
-#define AGENT_COLS "name, state, version, slots, health, created, enrolled, last_seen, code_expires"
+#define AGENT_COLS \
+	"name, state, version, slots, health, created, enrolled, last_seen, code_expires, systems"
 
 static void agent_read(sqlite3_stmt *st, struct agent_row *r)
 {
@@ -86,6 +88,7 @@ static void agent_read(sqlite3_stmt *st, struct agent_row *r)
 	r->enrolled = sqlite3_column_int64(st, 6);
 	r->last_seen = sqlite3_column_int64(st, 7);
 	r->code_expires = sqlite3_column_int64(st, 8);
+	store_text(st, 9, r->systems, sizeof(r->systems));
 }
 
 int store_agent_auth(struct store *s, const unsigned char *token_hash, struct agent_row *r)
@@ -274,12 +277,16 @@ int store_agent_task_save(struct store *s, const struct agent_task *t, long long
 }
 
 /* grant_select: up to MAX available tasks into OUT. */
-static int grant_select(struct store *s, size_t max, long long now_ms, struct agent_task *out,
-			size_t *n_r)
+/* grant_select: the tasks AGENT may take now: free, not done, their
+ * request live, their system among the agent's (none listed: any). */
+static int grant_select(struct store *s, const char *agent, size_t max, long long now_ms,
+			struct agent_task *out, size_t *n_r)
 {
 	sqlite3_stmt *st = store_prepare(
 		s, "SELECT " TASK_COLS TASK_FROM " WHERE (t.agent = '' OR t.lease_until < ?1)"
 		   " AND t.phase < 3 AND (r.state IS NULL OR ((?2 >> r.state) & 1) = 0)"
+		   " AND (SELECT a.systems = '' OR instr(' ' || a.systems || ' ',"
+		   "  ' ' || t.src_system || ' ') > 0 FROM agents a WHERE a.name = ?4)"
 		   " ORDER BY t.created, t.request_id LIMIT ?3");
 	int rc;
 
@@ -289,6 +296,7 @@ static int grant_select(struct store *s, size_t max, long long now_ms, struct ag
 	sqlite3_bind_int64(st, 1, now_ms);
 	sqlite3_bind_int64(st, 2, state_mask(STATE_FINAL) | state_mask(STATE_OFFLINE));
 	sqlite3_bind_int64(st, 3, (long long)max);
+	sqlite3_bind_text(st, 4, agent, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		task_read(st, &out[(*n_r)++]);
 	sqlite3_reset(st);
@@ -305,7 +313,7 @@ int store_agent_grant(struct store *s, const char *agent, size_t max, long long 
 		return STORE_OK;
 	if (store_own_begin(s, &own) < 0)
 		return STORE_ERR;
-	rc = grant_select(s, max, now_ms, out, n_r);
+	rc = grant_select(s, agent, max, now_ms, out, n_r);
 	for (size_t i = 0; rc == STORE_OK && i < *n_r; i++) {
 		struct agent_task *t = &out[i];
 

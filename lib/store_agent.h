@@ -59,12 +59,15 @@ struct agent_row {
 	char health[128];
 	long long created, enrolled, last_seen, code_expires;
 	long long tasks; /* tasks whose lease it holds now (filled by _get/_each) */
+	char systems[512]; /* the systems it may read, space-separated; "": any */
 };
 
 /* store_agent_add: a new agent NAME in state AGENT_CODE with the code's
- * hash, valid until EXPIRES. STORE_AGENT_EXISTS when the name is taken. */
+ * hash, valid until EXPIRES, that may read SYSTEMS (space-separated
+ * names; "": every system an agent reads). STORE_AGENT_EXISTS when the
+ * name is taken. */
 int store_agent_add(struct store *s, const char *name, const unsigned char *code_hash,
-		    long long expires, long long now);
+		    long long expires, long long now, const char *systems);
 /* store_agent_enrol: one use of the code CODE_HASH: its hash cleared,
  * TOKEN_HASH set, state enrolled, in one transaction; the agent's name in
  * NAME_R. STORE_NOTFOUND when no agent has that code unused and unexpired. */
@@ -112,7 +115,8 @@ int store_agent_task(struct store *s, long long req, struct agent_task *r);
 int store_agent_task_save(struct store *s, const struct agent_task *t, long long now);
 /*
  * store_agent_grant: at most MAX tasks with no live lease at NOW_MS,
- * phase < 3 and a request neither final nor offline (or none), oldest
+ * phase < 3, a request neither final nor offline (or none) and a source
+ * system among AGENT's (an agent not in the store gets none), oldest
  * first, leased to AGENT until NOW_MS + LEASE_MS: seq bumped, action
  * reset. One transaction. The tasks in OUT, their number in *N_R.
  */

@@ -5,6 +5,7 @@
  * to the pool.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/rand.h>
@@ -14,6 +15,7 @@
 #include "ctl.h"
 #include "store_agent.h"
 #include "timeutil.h"
+#include "xalloc.h"
 
 static int cmd_add(struct ctl *ctl, int argc, char **argv);
 static int cmd_list(struct ctl *ctl, int argc, char **argv);
@@ -21,7 +23,9 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv);
 static int cmd_revoke(struct ctl *ctl, int argc, char **argv);
 
 const struct ctl_cmd ctl_agent_cmds[] = {
-	{"agent add", "NAME", "enrol a new fedmig-agent: print its one-time code", cmd_add},
+	{"agent add", "NAME [SYSTEM ...]",
+	 "enrol a new fedmig-agent that may read SYSTEMs (default: all): print its one-time code",
+	 cmd_add},
 	{"agent list", "", "the agents: state, version, last seen, health, tasks held", cmd_list},
 	{"agent show", "NAME", "one agent in detail", cmd_show},
 	{"agent revoke", "NAME", "refuse the agent's token from now on; release its tasks",
@@ -63,6 +67,32 @@ static int check_name(const char *name)
 	return -1;
 }
 
+/*
+ * agent_systems: the systems an agent may read, from the command line:
+ * each must be a system of fedmig.conf whose NAME_access is agent; none
+ * given: every such system (""). NULL, said why, when one is not.
+ */
+static char *agent_systems(struct ctl *ctl, int n, char **names)
+{
+	char *out = xstrdup(""), *next;
+
+	for (int i = 0; i < n; i++) {
+		if (!config_has_system(ctl->cfg, names[i]) ||
+		    strcmp(config_sys_str(ctl->cfg, names[i], "access"), "agent") != 0) {
+			fprintf(stderr,
+				"fedmigctl: %s is not a system of $systems read by an agent"
+				" (NAME_access = agent)\n",
+				names[i]);
+			free(out);
+			return NULL;
+		}
+		next = xasprintf("%s%s%s", out, *out ? " " : "", names[i]);
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
 static int cmd_add(struct ctl *ctl, int argc, char **argv)
 {
 	unsigned char raw[20], hash[SHA256_DIGEST_LENGTH];
@@ -70,18 +100,23 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 	long long now = time_now_us() / 1000000;
 	int rc;
 
-	if (argc != 1)
+	char *systems;
+
+	if (argc < 1)
 		return ctl_usage(&ctl_agent_cmds[0]);
-	if (check_name(argv[0]) < 0)
+	if (check_name(argv[0]) < 0 || (systems = agent_systems(ctl, argc - 1, argv + 1)) == NULL)
 		return 1;
 	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		free(systems);
 		fprintf(stderr, "fedmigctl: no random bytes for a code\n");
 		return 1;
 	}
 	base32(raw, code);
 	SHA256((const unsigned char *)code, strlen(code), hash);
 	rc = store_agent_add(ctl_store(ctl), argv[0], hash,
-			     now + config_time_ms(ctl->cfg, "apid_enrol_lifetime") / 1000, now);
+			     now + config_time_ms(ctl->cfg, "apid_enrol_lifetime") / 1000, now,
+			     systems);
+	free(systems);
 	if (rc == STORE_AGENT_EXISTS) {
 		fprintf(stderr, "fedmigctl: agent %s exists already (revoke it and add another name)\n",
 			argv[0]);
@@ -97,12 +132,13 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 
 static json_t *agent_json(const struct agent_row *r)
 {
-	return ctl_json_ok(json_pack("{s:s, s:s, s:o, s:i, s:o, s:I, s:I, s:I, s:I}", "name",
+	return ctl_json_ok(json_pack("{s:s, s:s, s:o, s:i, s:o, s:I, s:I, s:I, s:I, s:s}", "name",
 				     r->name, "state", agent_state(r->state), "version",
 				     ctl_json_string(r->version), "slots", r->slots, "health",
 				     ctl_json_string(r->health), "created", (json_int_t)r->created,
 				     "enrolled", (json_int_t)r->enrolled, "last_seen",
-				     (json_int_t)r->last_seen, "tasks", (json_int_t)r->tasks));
+				     (json_int_t)r->last_seen, "tasks", (json_int_t)r->tasks,
+				     "systems", r->systems));
 }
 
 static void when(long long s, char *buf, size_t len)
@@ -189,8 +225,9 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	if (r.state == AGENT_CODE)
 		printf("code valid until: %s\n", x);
 	printf("enrolled:  %s\nlast seen: %s\nhealth:    %s\nslots:     %d free\ntasks:     %lld"
-	       " held\n",
-	       e, l, *r.health ? r.health : "-", r.slots, r.tasks);
+	       " held\nsystems:   %s\n",
+	       e, l, *r.health ? r.health : "-", r.slots, r.tasks,
+	       *r.systems ? r.systems : "all read by an agent");
 	return 0;
 }
 

@@ -53,6 +53,7 @@ s1_domain = s1.example.org
 s2_domain = s2.example.org
 s1_driver = none
 s2_driver = none
+s1_access = agent
 apid_listen = 127.0.0.1:$PORT
 apid_tls_cert = $T/srv.pem
 apid_tls_key = $T/srv.key
@@ -68,6 +69,13 @@ CODE=$(ctl agent add agent1) || fail "agent add"
 [ ${#CODE} = 32 ] || fail "code $CODE is not 32 base32 characters"
 ctl agent add agent1 2>/dev/null && fail "a duplicate name was accepted"
 ctl agent add 'bad name' 2>/dev/null && fail "a bad name was accepted"
+# An agent may be limited to systems an agent reads (the grant's filter
+# itself: test_store_agent).
+ctl agent add far s2 2>ctl.err && fail "an agent for a system read over IMAP was accepted"
+grep -q "s2 is not a system of \$systems read by an agent" ctl.err || fail "agent add s2: $(cat ctl.err)"
+ctl agent add near s1 >/dev/null || fail "agent add near s1"
+ctl agent show near | grep -q '^systems: *s1$' || fail "agent show near: $(ctl agent show near)"
+ctl agent show agent1 | grep -q '^systems: *all read by an agent$' || fail "agent show agent1"
 chown -R fedmig: db
 
 start() {

@@ -70,9 +70,9 @@ START_TEST(test_enrol)
 	hash(code2, 2);
 	hash(tok, 3);
 	hash(other, 4);
-	ck_assert_int_eq(store_agent_add(s, "a1", code, 2000, 1000), STORE_OK);
-	ck_assert_int_eq(store_agent_add(s, "a1", code2, 2000, 1000), STORE_AGENT_EXISTS);
-	ck_assert_int_eq(store_agent_add(s, "a2", code2, 1500, 1000), STORE_OK);
+	ck_assert_int_eq(store_agent_add(s, "a1", code, 2000, 1000, ""), STORE_OK);
+	ck_assert_int_eq(store_agent_add(s, "a1", code2, 2000, 1000, ""), STORE_AGENT_EXISTS);
+	ck_assert_int_eq(store_agent_add(s, "a2", code2, 1500, 1000, ""), STORE_OK);
 	/* Unknown code, expired code. */
 	ck_assert_int_eq(store_agent_enrol(s, other, tok, 1100, name), STORE_NOTFOUND);
 	ck_assert_int_eq(store_agent_enrol(s, code2, tok, 1600, name), STORE_NOTFOUND);
@@ -127,6 +127,16 @@ START_TEST(test_grant)
 		 " 0, 0, 0)",
 		 ST_CANCELLED);
 	sql(q);
+	/* An agent gets only its systems' tasks (none listed: any); one not
+	 * in the store, none. */
+	sql("INSERT INTO agents(name, created, systems) VALUES('a1', 0, ''), ('a2', 0, 's9 s1'),"
+	    " ('a3', 0, 's3'), ('a4', 0, 's11')");
+	ck_assert_int_eq(store_agent_grant(s, "a3", 8, 1000, 500, t, &n), STORE_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_agent_grant(s, "a4", 8, 1000, 500, t, &n), STORE_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_agent_grant(s, "ghost", 8, 1000, 500, t, &n), STORE_OK);
+	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(store_agent_grant(s, "a1", 2, 1000, 500, t, &n), STORE_OK);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(t[0].request_id, 1);
