@@ -101,9 +101,11 @@ static int on_folder(void *ctx, const struct drv_folder *f)
 	/* LIST "" "" tells the separator under an empty name: not a folder. */
 	if (*f->name == '\0')
 		return 0;
+	/* JSON carries UTF-8 only. Skipping the folder would lose its mail
+	 * with nobody told: the listing fails instead, loudly, each retry. */
 	if ((name = json_string(f->name)) == NULL) {
-		log_warn("a folder name that is not UTF-8 skipped");
-		return 0;
+		log_error("a folder name that is not UTF-8 cannot be sent: the mailbox is not read");
+		return -1;
 	}
 	json_array_append_new(a, json_pack("{s:o, s:s, s:i, s:b}", "name", name, "sep", sep,
 					   "attrs", (int)f->attrs, "subscribed", f->subscribed));
