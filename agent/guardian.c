@@ -36,6 +36,7 @@ struct slot {
 	long long kill_at;   /* cancelled: SIGKILL if still there then */
 	int dropped;	     /* lost or cancelled: never started again */
 	int restarts;
+	int progressed; /* its migrator reported progress since it started */
 };
 
 struct guardian {
@@ -107,6 +108,7 @@ static void start(struct guardian *g, struct slot *s)
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	s->pipe = p[0];
 	s->last_ms = now_ms();
+	s->progressed = 0;
 	log_info("task %lld: %s: %s migrator %ld", s->task.id, s->task.mailbox,
 		 s->restarts ? "restarted" : "started", (long)s->pid);
 }
@@ -115,7 +117,10 @@ static void start(struct guardian *g, struct slot *s)
 static void ended(struct guardian *g, struct slot *s, int status)
 {
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	char buf[512];
 
+	while (read(s->pipe, buf, sizeof(buf)) > 0)
+		s->progressed = 1;
 	close(s->pipe);
 	s->pid = 0;
 	if (code == MIG_FATAL)
@@ -128,6 +133,11 @@ static void ended(struct guardian *g, struct slot *s, int status)
 		s->used = 0;
 		return;
 	}
+	/* The back-off grows only while runs make no progress: a migrator
+	 * that was moving when a fault (a server restart, a cut) ended it
+	 * starts again in seconds, not minutes. */
+	if (s->progressed)
+		s->restarts = 0;
 	s->restarts++;
 	long long d = backoff_delay_us(5000000, s->restarts, 300000000) / 1000;
 
@@ -166,8 +176,10 @@ static void watch(struct guardian *g)
 				start(g, s);
 			continue;
 		}
-		while (read(s->pipe, buf, sizeof(buf)) > 0)
+		while (read(s->pipe, buf, sizeof(buf)) > 0) {
 			s->last_ms = now;
+			s->progressed = 1;
+		}
 		if (s->kill_at && now >= s->kill_at)
 			kill(s->pid, SIGKILL);
 		else if (now - s->last_ms > g->stall_ms) {
