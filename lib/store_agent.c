@@ -390,26 +390,6 @@ int store_agent_folder_cursor(struct store *s, long long req, const char *folder
 	return sqlite3_changes(store_db(s)) == 1 ? STORE_OK : STORE_NOTFOUND;
 }
 
-int store_agent_folder_counts(struct store *s, long long req, unsigned noselect,
-			      long long *done_r, long long *total_r)
-{
-	sqlite3_stmt *st = store_prepare(
-		s, "SELECT coalesce(sum(done), 0), count(*) FROM agent_folders"
-		   " WHERE request_id = ?1 AND (attrs & ?2) = 0");
-	int rc;
-
-	if (st == NULL)
-		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, req);
-	sqlite3_bind_int64(st, 2, noselect);
-	if ((rc = one_row(s, st, "agent folder counts")) != STORE_OK)
-		return rc == STORE_NOTFOUND ? store_fail(s, "agent folder counts") : rc;
-	*done_r = sqlite3_column_int64(st, 0);
-	*total_r = sqlite3_column_int64(st, 1);
-	sqlite3_reset(st);
-	return STORE_OK;
-}
-
 /* --- the data buffer --- */
 
 int store_agent_batch_get(struct store *s, long long req, long long seq,

@@ -181,8 +181,5 @@ int store_agent_batch_put(struct store *s, long long req, long long seq, const c
 int store_agent_batch_live(struct store *s, const char *path);
 /* store_agent_buffered: bytes of REQ's items not yet freed. */
 int store_agent_buffered(struct store *s, long long req, long long *bytes_r);
-/* store_agent_folder_counts: REQ's folders done and in all (selectable). */
-int store_agent_folder_counts(struct store *s, long long req, unsigned noselect,
-			      long long *done_r, long long *total_r);
 
 #endif

@@ -147,7 +147,7 @@ static int gate_one(struct store *s, const struct due_job *job, long long now,
 		r = store_buffer_task_get(s, job->key.request_id, &t);
 	if (r != STORE_OK)
 		return STORE_ERR;
-	if (created || t.unfreed > 0 || t.phase >= BUFFER_DONE ||
+	if (created || t.unfreed > 0 || t.phase >= PHASE_DONE ||
 	    (t.agent[0] && t.lease_until > now / 1000))
 		return STORE_OK;
 	sqlite3_stmt *st = store_prepare(

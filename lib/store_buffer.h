@@ -14,17 +14,8 @@
 #define FEDMIG_STORE_BUFFER_H
 
 #include "store.h"
+#include "store_agent.h" /* enum agent_phase: agent_tasks.phase */
 #include "store_smd.h"
-
-/* agent_tasks.phase */
-enum buffer_phase {
-	BUFFER_NEW = 0,
-	BUFFER_LISTING = 1,
-	BUFFER_ITEMS = 2,
-	BUFFER_DONE = 3, /* every folder uploaded */
-	BUFFER_FAILED = 4,
-	BUFFER_CANCELLED = 5,
-};
 
 struct buffer_task {
 	char agent[128];

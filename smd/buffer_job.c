@@ -109,12 +109,12 @@ static int look(const struct buffer_job *b, const struct copy_opts *o, struct co
 		return task_fails(r, "%s", "the agent's task is gone from the store");
 	if (tr != STORE_OK || store_buffer_items_count(o->store, b->request_id, count_r) < 0)
 		return task_fails(r, "data buffer: %s", store_errmsg(o->store));
-	if (t.phase == BUFFER_FAILED)
+	if (t.phase == PHASE_FAILED)
 		return task_fails(r, "the agent could not read the mailbox: %s",
 				  t.reason[0] ? t.reason : "no reason given");
-	if (t.phase == BUFFER_CANCELLED)
+	if (t.phase == PHASE_CANCELLED)
 		return task_fails(r, "%s", "the agent's task was cancelled");
-	*done_r = t.phase == BUFFER_DONE;
+	*done_r = t.phase == PHASE_DONE;
 	return -1;
 }
 

@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "ctl.h"
 #include "store_agent.h"
+#include "store_buffer.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -256,19 +257,6 @@ static int cmd_revoke(struct ctl *ctl, int argc, char **argv)
 
 static const char *const phase_names[] = {"new", "listing", "items", "done", "failed", "cancelled"};
 
-/* agent_side: task REQ and its buffer; STORE_NOTFOUND when no agent reads it. */
-static int agent_side(struct store *s, long long req, struct agent_task *t, long long *buffered,
-		      long long *done, long long *total)
-{
-	int rc = store_agent_task(s, req, t);
-
-	if (rc == STORE_OK)
-		rc = store_agent_buffered(s, req, buffered);
-	if (rc == STORE_OK)
-		rc = store_agent_folder_counts(s, req, AGENT_F_NOSELECT, done, total);
-	return rc;
-}
-
 static const char *phase_name(int phase)
 {
 	return phase >= 0 && phase <= PHASE_CANCELLED ? phase_names[phase] : "unknown";
@@ -276,9 +264,9 @@ static const char *phase_name(int phase)
 
 int ctl_agent_line(struct store *s, long long req, char *buf, size_t len)
 {
-	struct agent_task t;
-	long long buffered, done, total;
-	int rc = agent_side(s, req, &t, &buffered, &done, &total);
+	/* The task and its buffer's counts in one read (lib/store_buffer.h). */
+	struct buffer_task t;
+	int rc = store_buffer_task_get(s, req, &t);
 
 	if (rc == STORE_NOTFOUND)
 		return -1;
@@ -295,22 +283,23 @@ int ctl_agent_line(struct store *s, long long req, char *buf, size_t len)
 		 " in the buffer, folders %lld/%lld done%s%s",
 		 *t.agent ? t.agent : "none",
 		 *t.agent && t.lease_until < time_now_us() / 1000 ? " (lease expired)" : "",
-		 phase_name(t.phase), t.items, t.bytes, buffered, done, total,
+		 phase_name(t.phase), t.items, t.bytes, t.waiting_bytes, t.folders_done,
+		 t.folders_total,
 		 *t.reason ? ", reason: " : "", *t.reason ? reason : "");
 	return 0;
 }
 
 json_t *ctl_agent_json(struct store *s, long long req)
 {
-	struct agent_task t;
-	long long buffered, done, total;
+	struct buffer_task t;
 
-	if (agent_side(s, req, &t, &buffered, &done, &total) != STORE_OK)
+	if (store_buffer_task_get(s, req, &t) != STORE_OK)
 		return NULL;
 	return ctl_json_ok(json_pack("{s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "agent",
 				     ctl_json_string(t.agent), "phase", phase_name(t.phase),
 				     "items", (json_int_t)t.items, "bytes", (json_int_t)t.bytes,
-				     "buffered", (json_int_t)buffered, "folders_done",
-				     (json_int_t)done, "folders_total", (json_int_t)total, "reason",
+				     "buffered", (json_int_t)t.waiting_bytes, "folders_done",
+				     (json_int_t)t.folders_done, "folders_total",
+				     (json_int_t)t.folders_total, "reason",
 				     ctl_json_string(t.reason)));
 }

@@ -97,7 +97,7 @@ START_TEST(test_task)
 	exec_sql("UPDATE agent_items SET freed = 1 WHERE batch = 2");
 	ck_assert_int_eq(store_buffer_task_get(st, 7, &t), STORE_OK);
 	ck_assert_str_eq(t.agent, "a1");
-	ck_assert_int_eq(t.phase, BUFFER_ITEMS);
+	ck_assert_int_eq(t.phase, PHASE_ITEMS);
 	ck_assert_int_eq(t.items, 5);
 	ck_assert_int_eq(t.unfreed, 3);
 	ck_assert_int_eq(t.waiting_bytes, 30);
