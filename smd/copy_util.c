@@ -142,3 +142,15 @@ void scan_free(struct scan_ctx *s)
 	s->m = NULL;
 	s->n = 0;
 }
+
+int drv_err(char *err, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err[0] == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(err, size, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}

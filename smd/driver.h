@@ -153,6 +153,13 @@ struct drv_ops {
 	void (*free)(struct drv *d);
 };
 
+/*
+ * drv_err: a driver's failure reason into ERR (SIZE bytes) unless one is
+ * there already (the first failure is the cause, later ones follow from
+ * it); returns -1. For the drivers' own use (error() reports ERR).
+ */
+int drv_err(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Every driver's instance begins with this. */
 struct drv {
 	const struct drv_ops *ops;

@@ -54,19 +54,8 @@ struct drv_buffer {
 	char err[400];
 };
 
-static int dfail(struct drv_buffer *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int dfail(struct drv_buffer *d, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (d->err[0] == '\0') {
-		va_start(ap, fmt);
-		vsnprintf(d->err, sizeof(d->err), fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+/* dfail: the driver fails; its first reason is kept (driver.h drv_err). */
+#define dfail(d, ...) drv_err((d)->err, sizeof((d)->err), __VA_ARGS__)
 
 int drv_buffer_path_ok(const char *path, long long request_id)
 {

@@ -40,19 +40,8 @@ struct drv_imap {
 	char err[300];
 };
 
-static int dfail(struct drv_imap *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int dfail(struct drv_imap *d, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (d->err[0] == '\0') {
-		va_start(ap, fmt);
-		vsnprintf(d->err, sizeof(d->err), fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+/* dfail: the driver fails; its first reason is kept (driver.h drv_err). */
+#define dfail(d, ...) drv_err((d)->err, sizeof((d)->err), __VA_ARGS__)
 
 static struct pend *find(struct drv_imap *d, unsigned op);
 
