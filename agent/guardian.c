@@ -46,7 +46,7 @@ struct guardian {
 	int sigfd, once, polled_empty, stopping, status;
 	struct slot *slots;
 	size_t nslots;
-	long long hb_ms, next_hb, stall_ms;
+	long long hb_ms, conf_hb_ms, next_hb, stall_ms;
 };
 
 static long long now_ms(void)
@@ -239,7 +239,11 @@ static void hb_apply(struct guardian *g, const struct ap_heartbeat *hb)
 {
 	size_t i, j;
 
-	if (hb->heartbeat_ms >= 1000)
+	/* The shorter of ours and the server's: the server knows its lease,
+	 * and a longer one than the lease lets the lease lapse under a
+	 * running migrator (handed out again, its next upload refused). */
+	g->hb_ms = g->conf_hb_ms;
+	if (hb->heartbeat_ms >= 1000 && hb->heartbeat_ms < g->hb_ms)
 		g->hb_ms = hb->heartbeat_ms;
 	for (i = 0; i < hb->ntasks; i++) {
 		for (j = 0; j < g->nslots; j++) {
@@ -394,7 +398,7 @@ int guardian_run(const struct config *cfg, const char *token, int once)
 	}
 	g.nslots = (size_t)config_int(cfg, "agent_max_migrators");
 	g.slots = xcalloc(g.nslots, sizeof(*g.slots));
-	g.hb_ms = config_time_ms(cfg, "agent_heartbeat");
+	g.hb_ms = g.conf_hb_ms = config_time_ms(cfg, "agent_heartbeat");
 	g.stall_ms = config_time_ms(cfg, "agent_stall_timeout");
 	log_info("started -- version %s, server %s, %zu migrators at most%s", FEDMIG_VERSION,
 		 config_str(cfg, "agent_server_url"), g.nslots, once ? ", once" : "");

@@ -32,7 +32,10 @@
 #define APID_THREADS 4
 #define APID_TEST_RETRY_MS 30000
 #define APID_WAIT_MS 5000
-#define APID_HEARTBEAT_MS 10000
+/* The heartbeat apid asks for: a third of apid_lease, so that two lost
+ * heartbeats in a row still leave the lease alive; bounded to 1-10 s. */
+#define APID_HEARTBEAT_MAX_MS 10000
+#define APID_HEARTBEAT_MIN_MS 1000
 
 /* The settings a reload may change, copied from the config. */
 struct apid_conf {

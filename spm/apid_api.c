@@ -137,7 +137,7 @@ static int hb_task(struct apid_req *r, long long req, long long now, json_t *arr
 struct apid_answer apid_heartbeat(struct apid_req *r, json_t *body)
 {
 	struct apid_heartbeat hb;
-	long long now = apid_now_ms();
+	long long now = apid_now_ms(), hb_ms;
 	const char *why;
 	char health[sizeof(hb.health) + sizeof(hb.detail) + 2];
 	json_t *arr;
@@ -148,6 +148,7 @@ struct apid_answer apid_heartbeat(struct apid_req *r, json_t *body)
 	snprintf(health, sizeof(health), "%s%s%s", hb.health, *hb.detail ? " " : "", hb.detail);
 	arr = json_array();
 	pthread_mutex_lock(&r->a->lock);
+	hb_ms = r->a->conf.lease_ms / 3;
 	rc = store_begin(r->a->s);
 	for (size_t i = 0; rc == STORE_OK && i < hb.ntasks; i++)
 		rc = hb_task(r, hb.tasks[i], now, arr) < 0 ? STORE_ERR : STORE_OK;
@@ -159,8 +160,9 @@ struct apid_answer apid_heartbeat(struct apid_req *r, json_t *body)
 		json_decref(arr);
 		return apid_busy(r);
 	}
-	return apid_ok(json_pack("{s:I, s:o}", "heartbeat_ms", (json_int_t)APID_HEARTBEAT_MS,
-				 "tasks", arr));
+	hb_ms = hb_ms > APID_HEARTBEAT_MAX_MS ? APID_HEARTBEAT_MAX_MS
+		: hb_ms < APID_HEARTBEAT_MIN_MS ? APID_HEARTBEAT_MIN_MS : hb_ms;
+	return apid_ok(json_pack("{s:I, s:o}", "heartbeat_ms", (json_int_t)hb_ms, "tasks", arr));
 }
 
 struct apid_answer apid_next(struct apid_req *r, json_t *body)

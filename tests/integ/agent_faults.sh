@@ -17,9 +17,12 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tests/lab/agent_lib.sh
 . "$REPO/tests/lab/agent_lib.sh"
 agent_lab agent_faults f1 f2 f3 f4
-LOGS=("$LAB/log/fedmig-apid.log" "$LAB/log/agent-a1.log" "$LAB/log/dropproxy.log" "$LAB/log/fedmig-smd.log")
+# The problems go last among the logs a failure prints: CI shows its tail.
+LOGS=("$LAB/log/fedmig-apid.log" "$LAB/log/agent-a1.log" "$LAB/log/dropproxy.log" "$LAB/log/fedmig-smd.log"
+	"$LAB/problems")
+: >"$LAB/problems"
 rc=0
-bad() { echo "agent_faults: problem: $*"; rc=1; }
+bad() { echo "agent_faults: $(date +%T) problem: $*" | tee -a "$LAB/problems"; rc=1; }
 step() { echo "agent_faults: $(date +%T) $*"; }
 APID_KEYS=("apid_batch_items = 10" "apid_buffer_high = 1048576")
 agent_apid_start "${APID_KEYS[@]}" || pilot_result agent_faults 1 10 "${LOGS[@]}"
@@ -89,7 +92,8 @@ b1=$(sqlite3 "$FEDMIG_DB" "SELECT count(*) FROM agent_batches")
 echo "agent_faults: batches stored $b1 (when the reply was lost: $b0 before)"
 
 step "the buffer full: fedmig-smd stopped, the agent told to wait"
-agent_proxy rate 0
+# Still paced (f4 is 2.4 MB): unpaced, the agent can upload all of f4
+# before fedmig-smd is stopped, and is never told to wait.
 alab submit f4
 alab wait 60 "SELECT count(*) FROM agent_tasks t JOIN agent_items i USING (request_id)
 	WHERE t.mailbox LIKE 'f4@%'" || bad "f4 never started"
@@ -111,6 +115,7 @@ print("agent_faults: agent RSS while waiting: %.1f-%.1f MB, peak of a process %.
       % (lo / 1024, hi / 1024, w.hwm_kb / 1024))
 sys.exit(0 if hi - lo < 4096 else 1)
 PY
+agent_proxy rate 0
 smd_start "$LAB"
 alab finish 150 f1 f2 f3 f4 || bad "f4 did not complete"
 # The cut upload and the lost reply were sent again (same task, same seq).
