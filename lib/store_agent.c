@@ -1,9 +1,11 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "state.h"
 #include "store_agent.h"
 #include "store_int.h"
+#include "xalloc.h"
 
 int agent_name_ok(const char *name)
 {
@@ -533,6 +535,72 @@ int store_agent_batch_live(struct store *s, const char *path)
 	rc = one_row(s, st, "agent batch live");
 	if (rc == STORE_OK)
 		sqlite3_reset(st);
+	return rc;
+}
+
+/* A row's request_id is one of an abandoned buffer (?1 final states, ?2 now ms, ?3 PHASE_DONE). */
+#define ABANDONED                                                                               \
+	" request_id IN (SELECT t.request_id FROM agent_tasks t JOIN requests r"                \
+	" ON r.id = t.request_id WHERE ((?1 >> r.state) & 1) = 1"                                \
+	" AND (t.agent = '' OR t.lease_until < ?2 OR t.phase >= ?3))"
+
+static sqlite3_stmt *abandon_stmt(struct store *s, const char *sql, long long now_ms)
+{
+	sqlite3_stmt *st = store_prepare(s, sql);
+
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, state_mask(STATE_FINAL));
+		sqlite3_bind_int64(st, 2, now_ms);
+		sqlite3_bind_int(st, 3, PHASE_DONE);
+	}
+	return st;
+}
+
+/* abandon_rows: the paths first (the update clears them), then the rows. */
+static int abandon_rows(struct store *s, long long now_ms, char ***paths_r, size_t *n_r,
+			long long *freed_r)
+{
+	sqlite3_stmt *st = abandon_stmt(
+		s, "SELECT path FROM agent_batches WHERE path != '' AND" ABANDONED, now_ms);
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*paths_r = xrealloc(*paths_r, (*n_r + 2) * sizeof(**paths_r));
+		(*paths_r)[(*n_r)++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+		(*paths_r)[*n_r] = NULL;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, "abandoned batches");
+	st = abandon_stmt(s, "UPDATE agent_items SET freed = 1 WHERE freed = 0 AND" ABANDONED,
+			  now_ms);
+	if (st == NULL || store_run(s, st, "abandon items") < 0)
+		return STORE_ERR;
+	*freed_r = sqlite3_changes(store_db(s));
+	st = abandon_stmt(s,
+			  "UPDATE agent_batches SET live = 0, path = '' WHERE path != '' AND" ABANDONED,
+			  now_ms);
+	return st == NULL ? STORE_ERR : store_run(s, st, "abandon batches");
+}
+
+int store_agent_abandon(struct store *s, long long now_ms, char ***paths_r, long long *freed_r)
+{
+	size_t n = 0;
+	int own, rc;
+
+	*paths_r = xcalloc(1, sizeof(**paths_r));
+	*freed_r = 0;
+	if (store_own_begin(s, &own) < 0)
+		return STORE_ERR;
+	rc = store_own_end(s, own, abandon_rows(s, now_ms, paths_r, &n, freed_r));
+	if (rc != STORE_OK) {
+		for (size_t i = 0; i < n; i++)
+			free((*paths_r)[i]);
+		(*paths_r)[0] = NULL;
+		*freed_r = 0;
+	}
 	return rc;
 }
 

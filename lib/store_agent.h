@@ -179,6 +179,16 @@ int store_agent_batch_put(struct store *s, long long req, long long seq, const c
 /* store_agent_batch_live: STORE_OK when the batch file PATH is referenced
  * by a batch with live items, STORE_NOTFOUND when not (sweep it). */
 int store_agent_batch_live(struct store *s, const char *path);
+/*
+ * store_agent_abandon: the buffers no copy will read any more: those of
+ * requests that ended without them (cancelled, rolled back, source
+ * deleted) and that no agent may still write into (no lease live at
+ * NOW_MS, or the agent's part over). In one transaction their items
+ * become freed and their batches empty; *PATHS_R (NULL-terminated,
+ * caller frees each and the array) are the batch files to remove after,
+ * *FREED_R the items freed. A task with no request row is left alone.
+ */
+int store_agent_abandon(struct store *s, long long now_ms, char ***paths_r, long long *freed_r);
 /* store_agent_buffered: bytes of REQ's items not yet freed. */
 int store_agent_buffered(struct store *s, long long req, long long *bytes_r);
 

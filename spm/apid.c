@@ -196,9 +196,61 @@ int apid_spool_sweep(struct apid *a)
 	return rc;
 }
 
+/* batch_path_ok: "REQ/SEQ.batch", digits only: nothing else may be unlinked. */
+static int batch_path_ok(const char *p)
+{
+	size_t n = strspn(p, "0123456789");
+
+	if (n == 0 || p[n] != '/')
+		return 0;
+	p += n + 1;
+	n = strspn(p, "0123456789");
+	return n > 0 && strcmp(p + n, ".batch") == 0;
+}
+
+/*
+ * apid_abandon: the buffers of requests cancelled, rolled back or whose
+ * source was deleted, freed in the store, then their files removed (a
+ * crash in between leaves files no live row holds: the sweep at start
+ * removes them).
+ */
+static void apid_abandon(struct apid *a)
+{
+	char **paths;
+	long long freed;
+	size_t n = 0;
+	int rc;
+
+	pthread_mutex_lock(&a->lock);
+	rc = store_agent_abandon(a->s, apid_now_ms(), &paths, &freed);
+	if (rc != STORE_OK)
+		log_error("freeing the buffers of ended requests: %s", store_errmsg(a->s));
+	pthread_mutex_unlock(&a->lock);
+	for (; paths[n]; n++) {
+		char *path = xasprintf("%s/%s", a->spool, paths[n]);
+
+		if (!batch_path_ok(paths[n]))
+			log_warn("abandoned batch path <%.80s> refused, not removed", paths[n]);
+		else if (unlink(path) < 0 && errno != ENOENT)
+			log_warn("unlink(%s): %m", path);
+		free(path);
+		free(paths[n]);
+	}
+	free(paths);
+	if (freed || n)
+		log_info("buffers of ended requests: items=%lld freed, batch files=%zu removed",
+			 freed, n);
+}
+
 static void on_tick(EV_P_ ev_timer *w, int revents)
 {
-	apid_http_tick(w->data);
+	struct apid *a = w->data;
+
+	apid_http_tick(a);
+	if (apid_now_ms() >= a->next_abandon_ms) {
+		a->next_abandon_ms = apid_now_ms() + APID_ABANDON_MS;
+		apid_abandon(a);
+	}
 }
 
 static void on_quit(EV_P_ ev_timer *w, int revents)

@@ -32,6 +32,8 @@
 #define APID_THREADS 4
 #define APID_TEST_RETRY_MS 30000
 #define APID_WAIT_MS 5000
+/* How often the buffers of requests that ended without them are removed. */
+#define APID_ABANDON_MS 60000
 /* The heartbeat apid asks for: a third of apid_lease, so that two lost
  * heartbeats in a row still leave the lease alive; bounded to 1-10 s. */
 #define APID_HEARTBEAT_MAX_MS 10000
@@ -57,6 +59,7 @@ struct apid {
 	struct MHD_Daemon *mhd;
 	struct apid_req *polls; /* suspended long polls */
 	int stopping;
+	long long next_abandon_ms; /* the next apid_abandon() pass */
 	ev_timer tick, quit;
 };
 

@@ -5,7 +5,8 @@
 # action chain test -> list -> get-items -> done, uploads (a bad sha256
 # stores nothing; the same upload twice stores once; the same items under
 # a new seq are duplicates), a 50 MB item with apid's memory flat, wrong
-# tokens, versions, revocation, cancel, the spool sweep at start and a
+# tokens, versions, revocation, cancel, the spool sweep at start, the
+# buffer of a cancelled request removed, and a
 # SIGTERM answering a waiting poll.
 set -u
 # shellcheck source=tests/lab/lib.sh
@@ -260,7 +261,16 @@ chown fedmig: db/spool/7/99.tmp db/spool/7/98.batch
 start
 sleep 0.3
 [ -e db/spool/7/99.tmp ] || [ -e db/spool/7/98.batch ] && fail "the sweep left stray files: $(ls db/spool/7)"
-ls db/spool/8/*.batch >/dev/null 2>&1 || fail "the sweep removed a live batch"
+ls db/spool/7/*.batch >/dev/null 2>&1 || fail "the sweep removed a live batch"
+# Request 8 was cancelled and its agent revoked: its buffer goes within a tick.
+# (The log line comes after the files are gone.)
+for _ in $(seq 50); do grep -q "buffers of ended requests" apid.log && break; sleep 0.1; done
+ls db/spool/8/*.batch >/dev/null 2>&1 && fail "the buffer of cancelled request 8 was kept: $(ls db/spool/8)"
+[ "$(db "SELECT count(*) FROM agent_items WHERE request_id = 8 AND freed = 0")" = 0 ] ||
+	fail "request 8's items are not freed"
+grep -q "buffers of ended requests: items=[0-9]* freed, batch files=[1-9]" apid.log ||
+	fail "the freeing of request 8's buffer was not logged"
+ls db/spool/7/*.batch >/dev/null 2>&1 || fail "request 7's buffer (no request row) was removed"
 kill -TERM $PID
 wait $PID || fail "apid exited $? on SIGTERM"
 PID=

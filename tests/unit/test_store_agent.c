@@ -3,6 +3,7 @@
  * with duplicates and the buffer's bytes, on a temporary store. */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -278,6 +279,73 @@ START_TEST(test_folders_batches)
 }
 END_TEST
 
+/* request: request REQ in STATE (the pilot's row). */
+static void request(long long req, int state)
+{
+	char q[256];
+
+	snprintf(q, sizeof(q),
+		 "INSERT INTO requests(id, access, target_system, scenario, planned_at, state,"
+		 " next_at, created, updated) VALUES(%lld, 'u%lld@example.org', 's2', 'default', 0,"
+		 " %d, 0, 0, 0)",
+		 req, req, state);
+	sql(q);
+}
+
+/* One batch of one item for REQ at 'REQ/1.batch'. */
+static void one_batch(struct store *s, long long req)
+{
+	struct agent_item it = item("1.1", 10, 0);
+	struct agent_batch_result b;
+	char path[32];
+
+	struct agent_folder f = folder("INBOX", 0);
+
+	snprintf(path, sizeof(path), "%lld/1.batch", req);
+	task(req, 10);
+	ck_assert_int_eq(store_agent_folder_put(s, req, &f), STORE_OK);
+	ck_assert_int_eq(store_agent_batch_put(s, req, 1, "INBOX", path, &it, 1, 100, &b), STORE_OK);
+	ck_assert_int_eq(b.items, 1);
+}
+
+START_TEST(test_abandon)
+{
+	struct store *s = fresh();
+	long long freed;
+	char **paths;
+
+	/* 1 cancelled, 2 rolled back but leased until 5000, 3 copying, 4 no request row. */
+	for (long long r = 1; r <= 4; r++)
+		one_batch(s, r);
+	request(1, ST_CANCELLED);
+	request(2, ST_ROLLED_BACK);
+	request(3, ST_COPYING);
+	sql("UPDATE agent_tasks SET agent = 'a1', lease_until = 5000 WHERE request_id = 2");
+	ck_assert_int_eq(store_agent_abandon(s, 1000, &paths, &freed), STORE_OK);
+	ck_assert_int_eq(freed, 1);
+	ck_assert_ptr_nonnull(paths[0]);
+	ck_assert_str_eq(paths[0], "1/1.batch");
+	ck_assert_ptr_null(paths[1]);
+	free(paths[0]);
+	free(paths);
+	ck_assert_int_eq(store_agent_batch_live(s, "1/1.batch"), STORE_NOTFOUND);
+	ck_assert_int_eq(store_agent_batch_live(s, "3/1.batch"), STORE_OK);
+	ck_assert_int_eq(store_agent_batch_live(s, "4/1.batch"), STORE_OK);
+	/* Once the lease is over, the rolled-back one goes too; nothing twice. */
+	ck_assert_int_eq(store_agent_abandon(s, 6000, &paths, &freed), STORE_OK);
+	ck_assert_int_eq(freed, 1);
+	ck_assert_str_eq(paths[0], "2/1.batch");
+	ck_assert_ptr_null(paths[1]);
+	free(paths[0]);
+	free(paths);
+	ck_assert_int_eq(store_agent_abandon(s, 7000, &paths, &freed), STORE_OK);
+	ck_assert_int_eq(freed, 0);
+	ck_assert_ptr_null(paths[0]);
+	free(paths);
+	store_close(&s);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {
@@ -286,6 +354,7 @@ int main(void)
 		CK_TEST(test_grant),
 		CK_TEST(test_folders_batches),
 		CK_TEST(test_retry),
+		CK_TEST(test_abandon),
 	};
 
 	return tu_run_in_tmpdir(CK_SUITE("store_agent", "store_agent", 30, tests), dir);
