@@ -80,8 +80,8 @@ $(O)/tests/unit/test_dirrec.o $(O)/tests/unit/test_dirdrv_ldap.o $(O)/tests/fuzz
 	$(O)/tests/fuzz/fuzz_dir_ldap_entry.o: ALL_CFLAGS += -Ispm $(LDAP_CFLAGS)
 FUZZ_TARGETS += tests/fuzz/fuzz_dirrec.c tests/fuzz/fuzz_dir_ldap_entry.c
 # tests/dirdrv_cli: the driver calls from a shell, for tests/integ/dirdrv_ldap.sh.
-
-
+INTEG_TESTS += tests/integ/dirdrv_ldap.sh
+check: $(O)/tests/dirdrv_cli
 $(O)/tests/dirdrv_cli: $(O)/tests/dirdrv_cli.o $(O)/spm/libspm.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS) $(DIRDRV_LIBS)
 $(O)/tests/dirdrv_cli.o: ALL_CFLAGS += -Ispm
