@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ckmain.h"
+#include "dirdrv.h"
 #include "dirrec.h"
 #include "testutil.h"
 
@@ -177,14 +180,116 @@ START_TEST(test_alias_dropped)
 }
 END_TEST
 
+static char dir[] = "/tmp/test_dirrec-XXXXXX";
+
+static void put_file(const char *name, const char *text, int mode)
+{
+	char path[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	fclose(fp);
+	chmod(path, (mode_t)mode);
+}
+
+/* The passwd-file driver over the dovecot driver's files. */
+START_TEST(test_passwd_file)
+{
+	struct config *c;
+	struct dir_listing l;
+	struct dir_contact *ct, carol = {"carol@example.org", "Carol", ""};
+	struct dir_contact ann = {"ann.lee@example.org", "X", ""};
+	char why[DRV_WHY], path[256];
+	size_t n;
+
+	put_file("passwd", "ann@s1.example.org:{PLAIN}x::::::name=Ann Lee quota=1\n"
+			   "# a comment\nbob@s1.example.org:{PLAIN}x::::::\n", 0600);
+	put_file("passwd.addresses", "ann@example.org ann@s1.example.org\n"
+				     "bob@example.org bob@s1.example.org\n"
+				     "ann.lee@example.org ann@s1.example.org\n", 0600);
+	c = tu_config("systems = s1\ns1_domain = s1.example.org\ns1_driver = none\n"
+		      "federated_domains = example.org\ns1_directory = passwd-file\n"
+		      "s1_passwd_file = %s/passwd\n", dir);
+	ck_assert_int_eq(dirdrv_list(c, "s1", NULL, &l, why), DRV_OK);
+	ck_assert_uint_eq(l.nacc, 2);
+	ck_assert_str_eq(l.acc[0].key, "ann@s1.example.org");
+	ck_assert_str_eq(l.acc[0].access, "ann@example.org");
+	ck_assert_str_eq(l.acc[0].aliases, "ann.lee@example.org");
+	ck_assert_str_eq(l.acc[0].name, "Ann Lee");
+	ck_assert_str_eq(l.acc[1].access, "bob@example.org");
+	ck_assert_str_eq(l.acc[1].name, "");
+	dir_listing_free(&l);
+	ck_assert(dirdrv_has_contacts(c, "s1"));
+	ck_assert_int_eq(dirdrv_contact_put(c, "s1", &carol, why), DRV_OK);
+	ck_assert_int_eq(dirdrv_contact_put(c, "s1", &carol, why), DRV_OK);
+	ck_assert_int_eq(dirdrv_contact_put(c, "s1", &ann, why), DIR_EXISTS);
+	ck_assert_int_eq(dirdrv_contacts(c, "s1", &ct, &n, why), DRV_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(ct[0].name, "Carol");
+	dir_contacts_free(ct, n);
+	ck_assert_int_eq(dirdrv_contact_del(c, "s1", "carol@example.org", why), DRV_OK);
+	ck_assert_int_eq(dirdrv_contacts(c, "s1", &ct, &n, why), DRV_OK);
+	ck_assert_uint_eq(n, 0);
+	dir_contacts_free(ct, n);
+	/* No link followed. */
+	snprintf(path, sizeof(path), "%s/passwd.contacts", dir);
+	unlink(path);
+	ck_assert_int_eq(symlink("/etc/passwd", path), 0);
+	ck_assert_int_eq(dirdrv_contacts(c, "s1", &ct, &n, why), DRV_TEMP);
+	unlink(path);
+	config_free(&c);
+}
+END_TEST
+
+/* The exec driver: argv, exit codes, the record format. */
+START_TEST(test_exec)
+{
+	struct config *c;
+	struct dir_listing l;
+	struct dir_contact *ct, x = {"x@example.org", "-X", ""}, y = {"y@example.org", "Y", ""};
+	char why[DRV_WHY];
+	size_t n;
+
+	put_file("dir.sh", "#!/bin/sh\ncase \"$1\" in\n"
+			   "list) printf 'k1\\ta@example.org\\t\\t\\tA\\n.\\n';;\n"
+			   "contacts) printf 'c1\\tb@example.org\\tB\\n.\\n';;\n"
+			   "contact-put) [ \"$2 $3\" = 'x@example.org -X' ] && exit 0; exit 75;;\n"
+			   "contact-del) echo nope >&2; exit 3;;\nesac\n", 0700);
+	put_file("cut.sh", "#!/bin/sh\nprintf 'k1\\ta@example.org\\t\\t\\tA\\n'\n", 0700);
+	c = tu_config("systems = s1 s2\ns1_domain = s1.example.org\ns1_driver = none\n"
+		      "s2_domain = s2.example.org\ns2_driver = none\n"
+		      "federated_domains = example.org\ns1_directory = exec\n"
+		      "s1_directory_command = %s/dir.sh\ns2_directory = exec\n"
+		      "s2_directory_command = %s/cut.sh\n", dir, dir);
+	ck_assert_int_eq(dirdrv_list(c, "s1", NULL, &l, why), DRV_OK);
+	ck_assert_uint_eq(l.nacc, 1);
+	dir_listing_free(&l);
+	ck_assert_int_eq(dirdrv_contacts(c, "s1", &ct, &n, why), DRV_OK);
+	ck_assert_uint_eq(n, 1);
+	dir_contacts_free(ct, n);
+	ck_assert_int_eq(dirdrv_contact_put(c, "s1", &x, why), DRV_OK);
+	ck_assert_int_eq(dirdrv_contact_put(c, "s1", &y, why), DRV_TEMP);
+	ck_assert_int_eq(dirdrv_contact_del(c, "s1", "x@example.org", why), DRV_FAIL);
+	ck_assert_ptr_nonnull(strstr(why, "nope"));
+	ck_assert_int_eq(dirdrv_contact_del(c, "s1", "-x@example.org", why), DRV_FAIL);
+	ck_assert_int_eq(dirdrv_list(c, "s2", NULL, &l, why), DRV_TEMP);
+	ck_assert_uint_eq(l.nacc, 0);
+	config_free(&c);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_TEST(test_good),	   CK_LOOP(test_hostile, hostile), CK_TEST(test_one_percent),
 		CK_TEST(test_huge_line), CK_TEST(test_contacts),	   CK_TEST(test_alias_dropped),
+		CK_TEST(test_passwd_file), CK_TEST(test_exec),
 	};
 	Suite *s = suite_create("dirrec");
 
 	CK_TCASE(s, "dirrec", 30, tests);
-	return ck_run(s);
+	return tu_run_in_tmpdir(s, dir);
 }
