@@ -28,7 +28,13 @@ fail() { echo "FAIL $NAME: $*"; KEEP=1; exit 1; }
 # from slapadd -n0, mdb in DIR/db, rootdn cn=admin,SUFFIX password in
 # DIR/pw), LDIF DIR/data.ldif loaded offline first when it exists.
 slapd_start() {
-	local d=$1 suffix=$2 port=$3 sp=$4 limit=$5 mods="olcModuleLoad: back_mdb"
+	local d=$1 suffix=$2 port=$3 sp=$4 limit=$5 mods="olcModuleLoad: back_mdb" tls="" urls
+	urls="ldap://127.0.0.1:$port/"
+	if [ -f "$d/cert.pem" ]; then
+		tls="olcTLSCertificateFile: $d/cert.pem
+olcTLSCertificateKeyFile: $d/key.pem"
+		urls="$urls ldaps://127.0.0.1:$6/"
+	fi
 	mkdir -p "$d/slapd.d" "$d/db"
 	head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$d/pw"
 	chmod 600 "$d/pw"
@@ -39,6 +45,7 @@ dn: cn=config
 objectClass: olcGlobal
 cn: config
 olcPidFile: $d/slapd.pid
+$tls
 
 dn: cn=module{0},cn=config
 objectClass: olcModuleList
@@ -91,7 +98,7 @@ LDIF
 		slapadd -q -n1 -F "$d/slapd.d" -l "$d/data.ldif" >>"$d/slapadd.log" 2>&1 ||
 			fail "slapadd -n1: $(tail -3 "$d/slapadd.log")"
 	fi
-	/usr/sbin/slapd -h "ldap://127.0.0.1:$port/" -F "$d/slapd.d" >"$d/slapd.log" 2>&1 ||
+	/usr/sbin/slapd -h "$urls" -F "$d/slapd.d" >"$d/slapd.log" 2>&1 ||
 		fail "slapd did not start: $(tail -3 "$d/slapd.log")"
 	PIDS+=("$d/slapd.pid")
 	for _ in $(seq 50); do
@@ -118,25 +125,48 @@ print("\n".join(out))
 PY
 }
 
-read -r P1 P2 <<<"$("$LAB" ports 2)" || fail "no free ports"
+read -r P1 P2 P3 <<<"$("$LAB" ports 3)" || fail "no free ports"
 S1=dc=s1,dc=example,dc=org
 S2=dc=s2,dc=example,dc=org
 mkdir -p "$T/s1" "$T/s2"
+# s1 speaks TLS (StartTLS and ldaps on P3) with a certificate of a test CA.
+(
+	cd "$T/s1" || exit 1
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
+		-subj "/CN=dirdrv test CA" &&
+	openssl req -newkey rsa:2048 -nodes -keyout key.pem -out cert.csr -subj "/CN=127.0.0.1" &&
+	printf 'subjectAltName=IP:127.0.0.1\n' >ext &&
+	openssl x509 -req -in cert.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile ext -out cert.pem
+) >"$T/openssl.log" 2>&1 || fail "test certificates: $(tail -3 "$T/openssl.log")"
 data_ldif "$S1" 1000 >"$T/s1/data.ldif"
 data_ldif "$S2" 1000 >"$T/s2/data.ldif"
-slapd_start "$T/s1" "$S1" "$P1" 0 unlimited   # no syncprov: paged search
+slapd_start "$T/s1" "$S1" "$P1" 0 unlimited "$P3"  # no syncprov: paged search
 slapd_start "$T/s2" "$S2" "$P2" 1 500         # syncprov, 500 for anonymous
 printf 'ldap_password = %s\n' "$(cat "$T/s1/pw")" >"$T/s1/cred"
 printf 'ldap_password = %s\n' "$(cat "$T/s2/pw")" >"$T/s2/cred"
 chmod 600 "$T/s1/cred" "$T/s2/cred"
 cat >"$T/fedmig.conf" <<CONF
 federated_domains = example.org
-systems = s1 s2 s2anon
+systems = s1 s2 s2anon s1tls s1s
+s1tls_domain = s1.example.org
+s1tls_driver = none
+s1tls_directory = ldap
+s1tls_ldap_uri = ldap://127.0.0.1:$P1/
+s1tls_ldap_starttls = yes
+s1tls_ldap_base = $S1
+s1s_domain = s1.example.org
+s1s_driver = none
+s1s_directory = ldap
+s1s_ldap_uri = ldaps://127.0.0.1:$P3/
+s1s_ldap_tls_ca_file = $T/s1/ca.pem
+s1s_ldap_base = $S1
 s1_domain = s1.example.org
 s1_driver = none
 s1_directory = ldap
 s1_ldap_uri = ldap://127.0.0.1:$P1/
-s1_ldap_starttls = no
+s1_ldap_starttls = yes
+s1_ldap_tls_ca_file = $T/s1/ca.pem
 s1_ldap_bind_dn = cn=admin,$S1
 s1_credentials = $T/s1/cred
 s1_ldap_base = $S1
@@ -173,7 +203,10 @@ grep -q '^incremental 0$' <<<"$out" || fail "s1: a paged listing is not full"
 grep -q '^cookie' <<<"$out" && fail "s1: a cookie without syncprov"
 grep -qP "^acc [0-9a-f-]{36}\tu5@example.org\t\tu5.alias@example.org\tUser Number 5\tou=people,$S1$" <<<"$out" ||
 	fail "s1: u5 not mapped: $(grep -P '\tu5@' <<<"$out")"
-echo "s1 paged listing: 1000 accounts"
+echo "s1 paged listing over StartTLS: 1000 accounts"
+[ "$(cli s1s list | grep -c '^acc ')" = 1000 ] || fail "s1 over ldaps: not 1000 accounts"
+cli s1tls list >/dev/null 2>"$T/err" && fail "StartTLS with a certificate nobody vouches for"
+echo "ldaps listing: 1000 accounts; an unverified certificate refused: $(cat "$T/err")"
 
 # --- syncrepl: full, then only the changes (s2 has syncprov) ---
 out=$(cli s2 list) || fail "s2 list: exit $?"
