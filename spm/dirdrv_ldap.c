@@ -113,8 +113,39 @@ static int starttls(struct dirldap_conn *c, const char *uri, char *why)
 	return dirldap_fail(c->cfg, c->sys, err, "StartTLS", why);
 }
 
-int dirldap_open(const struct config *cfg, const char *sys, struct dirldap_conn *c,
-			char *why)
+/* attr_ok: NAME is an attribute description (RFC 4512: a letter then
+ * letters, digits and '-', or a numeric OID), or "", so it can go into a
+ * filter as it stands. */
+static int attr_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0)
+		return 1;
+	if (name[0] >= '0' && name[0] <= '9')
+		return strspn(name, "0123456789.") == n;
+	return ((name[0] | 0x20) >= 'a' && (name[0] | 0x20) <= 'z') &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
+}
+
+static int attrs_ok(const struct config *cfg, const char *sys, char *why)
+{
+	const char *keys[] = {"ldap_mail_attribute", "ldap_alias_attribute",
+			      "ldap_mailbox_attribute", "ldap_name_attribute"};
+
+	for (size_t i = 0; i < 4; i++)
+		if (!attr_ok(config_sys_str(cfg, sys, keys[i]))) {
+			snprintf(why, DRV_WHY, "%s_%s is not an LDAP attribute name", sys, keys[i]);
+			return 0;
+		}
+	if (*config_sys_str(cfg, sys, "ldap_mail_attribute") == '\0') {
+		snprintf(why, DRV_WHY, "%s_ldap_mail_attribute is empty", sys);
+		return 0;
+	}
+	return 1;
+}
+
+int dirldap_open(const struct config *cfg, const char *sys, struct dirldap_conn *c, char *why)
 {
 	const char *uri = config_sys_str(cfg, sys, "ldap_uri");
 	const char *dn = config_sys_str(cfg, sys, "ldap_bind_dn");
@@ -133,6 +164,8 @@ int dirldap_open(const struct config *cfg, const char *sys, struct dirldap_conn 
 		snprintf(why, DRV_WHY, "%s_directory = ldap needs %s_ldap_base", sys, sys);
 		return DRV_FAIL;
 	}
+	if (!attrs_ok(cfg, sys, why))
+		return DRV_FAIL;
 	if (*dn && (rc = password(cfg, sys, &pw, why)) != DRV_OK)
 		return rc;
 	if ((err = ldap_initialize(&c->ld, uri)) != LDAP_SUCCESS) {

@@ -12,7 +12,8 @@
  * present phase (it has no session log reaching back to the cookie: the
  * deletions would be the entries it did not name, which only a full
  * listing shows), the listing is asked again without the cookie. A cookie
- * that is not printable ASCII is not returned (the next listing is full).
+ * that is not printable ASCII is not returned (the next listing is full);
+ * an incremental listing that brought no new cookie returns the old one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,7 +271,10 @@ int dirldap_sync_list(const struct dirldap_conn *c, const char *cookie, struct d
 	}
 	if (rc == DRV_OK) {
 		out->incremental = cookie != NULL;
-		out->cookie = printable(&r.cookie) ? xstrdup(r.cookie.bv_val) : NULL;
+		/* Nothing changed may come without a cookie: the old one holds. */
+		out->cookie = printable(&r.cookie) ? xstrdup(r.cookie.bv_val)
+			      : cookie		   ? xstrdup(cookie)
+						   : NULL;
 	}
 	free(r.cookie.bv_val);
 	return rc;
