@@ -120,6 +120,19 @@ const char *addr_show(const char *in, size_t len, char *buf, size_t size)
 	return buf;
 }
 
+int addr_text_ok(const char *in, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		const unsigned char *s = (const unsigned char *)in + i;
+		size_t step = 1;
+
+		if (*s >= 0x80 ? (step = utf8_char(s, len - i)) == 0 || is_c1(s) : is_ctl(*s))
+			return 0;
+		i += step;
+	}
+	return 1;
+}
+
 static int domain_ok(const char *d, size_t n)
 {
 	if (n >= 2 && d[0] == '[' && d[n - 1] == ']') {

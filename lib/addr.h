@@ -71,4 +71,9 @@ int addr_local_is_atom(const char *canon);
 #define ADDR_SHOW_MAX (4 * ADDR_MAX)
 const char *addr_show(const char *in, size_t len, char *buf, size_t size);
 
+/* addr_text_ok: 1 if IN (LEN bytes) is valid UTF-8 without NUL, other C0
+ * or C1 controls and DEL (what addr_show prints unescaped), else 0: a name
+ * or key from outside that may be stored, logged and written to a file. */
+int addr_text_ok(const char *in, size_t len);
+
 #endif

@@ -48,6 +48,13 @@ struct driver_ops {
 /* drv_dovecot.c, drv_exec.c, drv_none.c */
 extern const struct driver_ops drv_dovecot, drv_exec, drv_none;
 
+/* drv_exec_call: run the program in SYS's per-system key KEY
+ * (driver_command, or directory_command for the exec directory driver)
+ * with ARGS as drv_exec.c does, its stdout in *OUT_R when OUT_R is not
+ * NULL and it exited 0; DRV_OK, DRV_TEMP or DRV_FAIL (WHY). */
+int drv_exec_call(const struct config *cfg, const char *sys, const char *key,
+		  const char *const *args, size_t nargs, char **out_r, char *why);
+
 /* drv_lookup: the driver called NAME; "none" for a name no driver has
  * (config_check refuses those before the pilot starts). */
 const struct driver_ops *drv_lookup(const char *name);

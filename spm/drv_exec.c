@@ -21,16 +21,16 @@
 
 #define EX_TEMPFAIL_ 75
 
-static int exec_verb(const struct config *cfg, const char *sys, const char *const *args,
-		     size_t nargs, char **out_r, char *why)
+int drv_exec_call(const struct config *cfg, const char *sys, const char *key,
+		  const char *const *args, size_t nargs, char **out_r, char *why)
 {
-	const char *cmd = config_sys_str(cfg, sys, "driver_command");
+	const char *cmd = config_sys_str(cfg, sys, key);
 	const char **argv;
 	char *out = NULL, *err = NULL, sbuf[64];
 	int status, rc;
 
 	if (*cmd != '/') {
-		snprintf(why, DRV_WHY, "%s_driver_command must be an absolute path", sys);
+		snprintf(why, DRV_WHY, "%s_%s must be an absolute path", sys, key);
 		return DRV_FAIL;
 	}
 	argv = xcalloc(nargs + 2, sizeof(*argv));
@@ -69,7 +69,7 @@ static int exec_verb(const struct config *cfg, const char *sys, const char *cons
 
 static int exec_run(const struct drv_call *c)
 {
-	return exec_verb(c->cfg, c->sys, c->args, c->nargs, NULL, c->why);
+	return drv_exec_call(c->cfg, c->sys, "driver_command", c->args, c->nargs, NULL, c->why);
 }
 
 /* The verbs: the arguments are already in C->args. */
@@ -96,7 +96,7 @@ static int exec_one(const struct drv_call *c, const char *addr)
 
 static int exec_addresses(const struct drv_call *c, char **list_r)
 {
-	return exec_verb(c->cfg, c->sys, c->args, c->nargs, list_r, c->why);
+	return drv_exec_call(c->cfg, c->sys, "driver_command", c->args, c->nargs, list_r, c->why);
 }
 
 static const char *exec_refuse(const char *addr)

@@ -65,3 +65,23 @@ FUZZ_TARGETS += tests/fuzz/fuzz_apid_frame.c tests/fuzz/fuzz_apid_json.c
 $(O)/tests/fuzz/fuzz_apid_frame $(O)/tests/fuzz/fuzz_apid_json: $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(APID_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(EXT_LIBS)
 INTEG_TESTS += tests/integ/apid_basic.sh
+# Directory drivers (dirdrv.h): ldap (libldap), passwd-file, exec. Every
+# program and test that links libspm.a links libldap too; DIRDRV_LIBS is
+# that flag for a program that takes the drivers (fedmigctl).
+DIRDRV_OBJS := $(O)/spm/dirdrv.o $(O)/spm/dirrec.o $(O)/spm/dirdrv_exec.o $(O)/spm/dirdrv_file.o \
+	$(O)/spm/dirdrv_ldap.o $(O)/spm/dirdrv_ldap_map.o $(O)/spm/dirdrv_ldap_sync.o \
+	$(O)/spm/dirdrv_ldap_contact.o
+$(O)/spm/libspm.a: $(DIRDRV_OBJS)
+DIRDRV_LIBS := $(LDAP_LIBS)
+$(DIRDRV_OBJS): ALL_CFLAGS += $(LDAP_CFLAGS)
+$(O)/spm/fedmig-spm $(O)/bench/spm_pass $(O)/tests/unit/% $(O)/tests/fuzz/%: EXT_LIBS += $(DIRDRV_LIBS)
+UNIT_TESTS += $(O)/tests/unit/test_dirrec $(O)/tests/unit/test_dirdrv_ldap
+$(O)/tests/unit/test_dirrec.o $(O)/tests/unit/test_dirdrv_ldap.o $(O)/tests/fuzz/fuzz_dirrec.o \
+	$(O)/tests/fuzz/fuzz_dir_ldap_entry.o: ALL_CFLAGS += -Ispm $(LDAP_CFLAGS)
+FUZZ_TARGETS += tests/fuzz/fuzz_dirrec.c tests/fuzz/fuzz_dir_ldap_entry.c
+# tests/dirdrv_cli: the driver calls from a shell, for tests/integ/dirdrv_ldap.sh.
+INTEG_TESTS += tests/integ/dirdrv_ldap.sh
+check: $(O)/tests/dirdrv_cli
+$(O)/tests/dirdrv_cli: $(O)/tests/dirdrv_cli.o $(O)/spm/libspm.a $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS) $(DIRDRV_LIBS)
+$(O)/tests/dirdrv_cli.o: ALL_CFLAGS += -Ispm
