@@ -1,0 +1,298 @@
+/*
+ * pim_hash - the hash of an item's meaning and its UID, over content lines
+ * (vcard.h: vCard and iCalendar share the line syntax). See pim_item.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "pim_item.h"
+#include "vcard.h"
+#include "xalloc.h"
+
+/* Deeper than any real item (VCALENDAR > VEVENT > VALARM): refused. */
+#define HASH_MAX_DEPTH 16
+/* A hash of the target's read-back may see a little more than the source
+ * limit (a server's folding and escapes). */
+#define HASH_MAX_LEN (2 * PIM_ITEM_MAX)
+
+struct strv {
+	char **s;
+	size_t n, cap;
+};
+
+struct frame {
+	char *name;
+	struct strv lines, blocks;
+};
+
+static void strv_push(struct strv *v, char *s)
+{
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 16;
+		v->s = xrealloc(v->s, v->cap * sizeof(*v->s));
+	}
+	v->s[v->n++] = s;
+}
+
+static void strv_free(struct strv *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->s[i]);
+	free(v->s);
+	memset(v, 0, sizeof(*v));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int ignored(const char *name)
+{
+	return strcmp(name, "PRODID") == 0 || strcmp(name, "DTSTAMP") == 0 ||
+	       strcmp(name, "REV") == 0 || strcmp(name, "LAST-MODIFIED") == 0 ||
+	       strncmp(name, "X-RADICALE-", 11) == 0;
+}
+
+/* structured: properties whose unescaped ';' and ',' separate fields. */
+static int structured(const char *name)
+{
+	static const char *const names[] = {"N", "ADR", "ORG", "GENDER", "CATEGORIES", "NICKNAME",
+					    "GEO", "CLIENTPIDMAP", "REQUEST-STATUS", "RRULE",
+					    "EXRULE", "EXDATE", "RDATE", "RESOURCES", NULL};
+
+	for (int i = 0; names[i]; i++)
+		if (strcmp(name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* canon_value: P's value in one spelling of each escape. */
+static void canon_value(struct vc_buf *b, const struct vc_prop *p)
+{
+	int sep = structured(p->name);
+
+	if (vc_param_has(p, "ENCODING", "b") || vc_param_has(p, "ENCODING", "BASE64")) {
+		for (size_t i = 0; i < p->vlen; i++)
+			if (p->value[i] != ' ' && p->value[i] != '\t')
+				vc_buf_addc(b, p->value[i]);
+		return;
+	}
+	for (size_t i = 0; i < p->vlen; i++) {
+		char c = p->value[i];
+		int esc = c == '\\' && i + 1 < p->vlen;
+
+		if (esc)
+			c = p->value[++i];
+		if (esc && (c == 'n' || c == 'N'))
+			vc_buf_adds(b, "\\n");
+		else if (c == '\\' || ((c == ',' || c == ';') && (esc || !sep)))
+			vc_buf_addc(b, '\\'), vc_buf_addc(b, c);
+		else
+			vc_buf_addc(b, c);
+	}
+}
+
+/* folded_case: parameters whose values are case-insensitive tokens. */
+static int folded_case(const char *name)
+{
+	return strcmp(name, "TYPE") == 0 || strcmp(name, "ENCODING") == 0 ||
+	       strcmp(name, "VALUE") == 0 || strcmp(name, "CHARSET") == 0;
+}
+
+/* canon_params: P's parameters sorted by name, same names merged, values
+ * sorted, each quoted with \ before " \ and newline. */
+static void canon_params(struct vc_buf *b, const struct vc_prop *p)
+{
+	struct strv items = {0};
+
+	for (size_t i = 0; i < p->np; i++) {
+		for (size_t j = 0; j < p->p[i].nv; j++) {
+			struct vc_buf it = {0};
+			const char *v = p->p[i].v[j];
+
+			vc_buf_adds(&it, p->p[i].name);
+			vc_buf_adds(&it, "=\"");
+			if (strcmp(p->p[i].name, "ENCODING") == 0 && strcasecmp(v, "BASE64") == 0)
+				v = "b";
+			for (; *v; v++) {
+				char c = folded_case(p->p[i].name) && *v >= 'A' && *v <= 'Z' ? *v + 32
+											   : *v;
+
+				if (c == '"' || c == '\\' || c == '\n')
+					vc_buf_addc(&it, '\\');
+				vc_buf_addc(&it, c);
+			}
+			vc_buf_addc(&it, '"');
+			strv_push(&items, it.p);
+		}
+	}
+	qsort(items.s, items.n, sizeof(*items.s), cmp_str);
+	for (size_t i = 0; i < items.n; i++) {
+		if (i && strcmp(items.s[i], items.s[i - 1]) == 0)
+			continue; /* TYPE=home,home */
+		vc_buf_addc(b, ';');
+		vc_buf_adds(b, items.s[i]);
+	}
+	strv_free(&items);
+}
+
+static char *canon_line(const struct vc_prop *p)
+{
+	struct vc_buf b = {0};
+
+	if (p->group) {
+		for (const char *g = p->group; *g; g++)
+			vc_buf_addc(&b, *g >= 'a' && *g <= 'z' ? *g - 32 : *g);
+		vc_buf_addc(&b, '.');
+	}
+	vc_buf_adds(&b, p->name);
+	canon_params(&b, p);
+	vc_buf_addc(&b, ':');
+	canon_value(&b, p);
+	vc_buf_addc(&b, '\n');
+	return b.p;
+}
+
+/* close_frame: F as one block (its lines, then its blocks, each sorted). */
+static char *close_frame(struct frame *f)
+{
+	struct vc_buf b = {0};
+
+	qsort(f->lines.s, f->lines.n, sizeof(char *), cmp_str);
+	qsort(f->blocks.s, f->blocks.n, sizeof(char *), cmp_str);
+	vc_buf_adds(&b, "BEGIN:");
+	vc_buf_adds(&b, f->name);
+	vc_buf_addc(&b, '\n');
+	for (size_t i = 0; i < f->lines.n; i++)
+		vc_buf_adds(&b, f->lines.s[i]);
+	for (size_t i = 0; i < f->blocks.n; i++)
+		vc_buf_adds(&b, f->blocks.s[i]);
+	vc_buf_adds(&b, "END:");
+	vc_buf_adds(&b, f->name);
+	vc_buf_addc(&b, '\n');
+	return b.p;
+}
+
+static void frame_free(struct frame *f)
+{
+	free(f->name);
+	strv_free(&f->lines);
+	strv_free(&f->blocks);
+}
+
+static char *upper(const char *s)
+{
+	char *r = xstrdup(s);
+
+	for (char *q = r; *q; q++)
+		*q = (char)(*q >= 'a' && *q <= 'z' ? *q - 32 : *q);
+	return r;
+}
+
+/* canon_tree: the components of L as sorted blocks into ROOT. 0, or -1 when
+ * they do not nest (END without BEGIN, BEGIN without END, too deep, a line
+ * outside every component). */
+static int canon_tree(const struct vc_lines *l, struct frame *root)
+{
+	struct frame st[HASH_MAX_DEPTH];
+	int d = 0, rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < l->n; i++) {
+		const struct vc_prop *p = &l->a[i];
+
+		if (strcmp(p->name, "BEGIN") == 0) {
+			if (d == HASH_MAX_DEPTH) {
+				rc = -1;
+				break;
+			}
+			memset(&st[d], 0, sizeof(st[d]));
+			st[d++].name = upper(p->value);
+		} else if (strcmp(p->name, "END") == 0) {
+			char *n = upper(p->value), *blk;
+
+			if (d == 0 || strcmp(n, st[d - 1].name) != 0) {
+				free(n);
+				rc = -1;
+				break;
+			}
+			free(n);
+			d--;
+			blk = strcmp(st[d].name, "VTIMEZONE") == 0 ? NULL : close_frame(&st[d]);
+			frame_free(&st[d]);
+			if (blk)
+				strv_push(d ? &st[d - 1].blocks : &root->blocks, blk);
+		} else if (d == 0) {
+			rc = -1;
+		} else if (!ignored(p->name)) {
+			strv_push(&st[d - 1].lines, canon_line(p));
+		}
+	}
+	if (d != 0)
+		rc = -1;
+	while (d > 0)
+		frame_free(&st[--d]);
+	return rc == 0 && root->blocks.n > 0 ? 0 : -1;
+}
+
+int pim_hash(enum pim_kind kind, const char *text, size_t len, unsigned char out[32])
+{
+	struct vc_lines l = {0};
+	struct frame root = {0};
+	char *err = NULL, *all = NULL;
+	unsigned int mdlen = 32;
+	int rc;
+
+	if (len > HASH_MAX_LEN || vc_parse(text, len, &l, &err) < 0) {
+		free(err);
+		return -1;
+	}
+	rc = canon_tree(&l, &root);
+	if (rc == 0) {
+		root.name = xstrdup(kind == PIM_CARD ? "card" : "cal");
+		all = close_frame(&root);
+		if (EVP_Digest(all, strlen(all), out, &mdlen, EVP_sha256(), NULL) != 1)
+			rc = -1;
+	}
+	free(all);
+	frame_free(&root);
+	vc_lines_free(&l);
+	return rc;
+}
+
+/* main_component: NAME holds the UID of an item of KIND. */
+static int main_component(enum pim_kind kind, const char *name)
+{
+	if (kind == PIM_CARD)
+		return strcasecmp(name, "VCARD") == 0;
+	return strcasecmp(name, "VEVENT") == 0 || strcasecmp(name, "VTODO") == 0 ||
+	       strcasecmp(name, "VJOURNAL") == 0;
+}
+
+char *pim_uid(enum pim_kind kind, const char *text, size_t len)
+{
+	struct vc_lines l = {0};
+	char *err = NULL, *uid = NULL;
+	const char *in = NULL;
+
+	if (len > HASH_MAX_LEN || vc_parse(text, len, &l, &err) < 0) {
+		free(err);
+		return NULL;
+	}
+	for (size_t i = 0; !uid && i < l.n; i++) {
+		const struct vc_prop *p = &l.a[i];
+		size_t n;
+
+		if (strcmp(p->name, "BEGIN") == 0)
+			in = p->value;
+		else if (strcmp(p->name, "END") == 0)
+			in = NULL;
+		else if (strcmp(p->name, "UID") == 0 && in && main_component(kind, in))
+			uid = vc_unescape(p->value, p->vlen, &n);
+	}
+	vc_lines_free(&l);
+	return uid;
+}
