@@ -206,7 +206,9 @@ static void bare_param(struct vc_prop *p, const char *w, size_t n)
 	for (int i = 0; encoding_words[i]; i++)
 		if (strlen(encoding_words[i]) == n && strncasecmp(w, encoding_words[i], n) == 0)
 			name = "ENCODING";
-	value_add(param_new(p, name, strlen(name)), xstrndup(w, n));
+	struct vc_param *pa = vc_param_get(p, name);
+
+	value_add(pa ? pa : param_new(p, name, strlen(name)), xstrndup(w, n));
 }
 
 /* param_values: the values of one parameter from L[*I] (after '='), up to
