@@ -52,7 +52,7 @@ PIM_LIBS = $(LIBICAL_LIBS) $(GD_LIBS)
 $(O)/smd/libsmd.a: $(PIM_FMT_OBJS)
 $(O)/smd/ical_norm.o: ALL_CFLAGS += $(LIBICAL_CFLAGS)
 $(O)/smd/pim_photo.o: ALL_CFLAGS += $(GD_CFLAGS)
-$(O)/smd/fedmig-smd $(O)/spm/fedmig-apid: EXT_LIBS += $(PIM_LIBS)
+$(O)/smd/fedmig-smd $(O)/spm/fedmig-apid $(O)/agent/fedmig-agent: EXT_LIBS += $(PIM_LIBS)
 $(O)/tests/unit/%: EXT_LIBS += $(PIM_LIBS)
 $(O)/tests/fuzz/%: EXT_LIBS += $(PIM_LIBS)
 UNIT_TESTS += $(O)/tests/unit/test_vcard $(O)/tests/unit/test_pim_item

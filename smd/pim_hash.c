@@ -70,10 +70,66 @@ static int structured(const char *name)
 	return 0;
 }
 
+/* sorted_join: the N pieces of S split at SEP, sorted, joined with SEP
+ * into B; each piece through FN when not NULL. */
+static void sorted_join(struct vc_buf *b, const char *s, size_t n, char sep,
+			void (*fn)(struct vc_buf *, const char *, size_t))
+{
+	struct strv parts = {0};
+	size_t st = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		struct vc_buf one = {0};
+
+		if (i < n && s[i] != sep)
+			continue;
+		vc_buf_add(&one, "", 0);
+		if (fn)
+			fn(&one, s + st, i - st);
+		else
+			vc_buf_add(&one, s + st, i - st);
+		strv_push(&parts, one.p);
+		st = i + 1;
+	}
+	qsort(parts.s, parts.n, sizeof(*parts.s), cmp_str);
+	for (size_t i = 0; i < parts.n; i++) {
+		if (i)
+			vc_buf_addc(b, sep);
+		vc_buf_adds(b, parts.s[i]);
+	}
+	strv_free(&parts);
+}
+
+/* rule_part: one NAME=V1,V2 part of a recurrence rule, upper-cased, its
+ * values sorted (BYDAY=FR,MO is BYDAY=MO,FR). */
+static void rule_part(struct vc_buf *b, const char *s, size_t n)
+{
+	const char *eq = memchr(s, '=', n);
+	struct vc_buf up = {0};
+
+	vc_buf_add(&up, "", 0);
+	for (size_t i = 0; i < n; i++)
+		vc_buf_addc(&up, s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
+	if (!eq) {
+		vc_buf_add(b, up.p, up.n);
+	} else {
+		size_t k = (size_t)(eq - s) + 1;
+
+		vc_buf_add(b, up.p, k);
+		sorted_join(b, up.p + k, n - k, ',', NULL);
+	}
+	vc_buf_free(&up);
+}
+
 /* canon_value: P's value in one spelling of each escape. */
 static void canon_value(struct vc_buf *b, const struct vc_prop *p)
 {
 	int sep = structured(p->name);
+
+	if (strcmp(p->name, "RRULE") == 0 || strcmp(p->name, "EXRULE") == 0) {
+		sorted_join(b, p->value, p->vlen, ';', rule_part);
+		return;
+	}
 
 	if (vc_param_has(p, "ENCODING", "b") || vc_param_has(p, "ENCODING", "BASE64")) {
 		for (size_t i = 0; i < p->vlen; i++)
@@ -114,6 +170,10 @@ static void canon_params(struct vc_buf *b, const struct vc_prop *p)
 			struct vc_buf it = {0};
 			const char *v = p->p[i].v[j];
 
+			if (strcmp(p->p[i].name, "VALUE") == 0 &&
+			    (strcasecmp(v, "DATE-TIME") == 0 || strcasecmp(v, "TEXT") == 0))
+				continue; /* the default: libical leaves it out */
+
 			vc_buf_adds(&it, p->p[i].name);
 			vc_buf_adds(&it, "=\"");
 			if (strcmp(p->p[i].name, "ENCODING") == 0 && strcasecmp(v, "BASE64") == 0)
@@ -140,21 +200,48 @@ static void canon_params(struct vc_buf *b, const struct vc_prop *p)
 	strv_free(&items);
 }
 
-static char *canon_line(const struct vc_prop *p)
+/* list_prop: properties a writer may give as one line "a,b" or as one line
+ * per value (libical splits CATEGORIES and EXDATE). */
+static int list_prop(const char *name)
 {
-	struct vc_buf b = {0};
+	return strcmp(name, "CATEGORIES") == 0 || strcmp(name, "EXDATE") == 0 ||
+	       strcmp(name, "RDATE") == 0 || strcmp(name, "RESOURCES") == 0;
+}
+
+/* canon_lines: P as canonical lines (one per value of a list property)
+ * pushed on V. */
+static void canon_lines(const struct vc_prop *p, struct strv *v)
+{
+	struct vc_buf head = {0}, val = {0};
+	size_t s = 0;
 
 	if (p->group) {
 		for (const char *g = p->group; *g; g++)
-			vc_buf_addc(&b, *g >= 'a' && *g <= 'z' ? *g - 32 : *g);
-		vc_buf_addc(&b, '.');
+			vc_buf_addc(&head, *g >= 'a' && *g <= 'z' ? *g - 32 : *g);
+		vc_buf_addc(&head, '.');
 	}
-	vc_buf_adds(&b, p->name);
-	canon_params(&b, p);
-	vc_buf_addc(&b, ':');
-	canon_value(&b, p);
-	vc_buf_addc(&b, '\n');
-	return b.p;
+	vc_buf_adds(&head, p->name);
+	canon_params(&head, p);
+	vc_buf_addc(&head, ':');
+	vc_buf_add(&val, "", 0);
+	canon_value(&val, p);
+	for (size_t i = 0; i <= val.n; i++) {
+		struct vc_buf l = {0};
+
+		if (val.p[i] == '\\' && i + 1 < val.n) {
+			i++;
+			continue;
+		}
+		if (i < val.n && (val.p[i] != ',' || !list_prop(p->name)))
+			continue;
+		vc_buf_add(&l, head.p, head.n);
+		vc_buf_add(&l, val.p + s, i - s);
+		vc_buf_addc(&l, '\n');
+		strv_push(v, l.p);
+		s = i + 1;
+	}
+	vc_buf_free(&head);
+	vc_buf_free(&val);
 }
 
 /* close_frame: F as one block (its lines, then its blocks, each sorted). */
@@ -228,7 +315,7 @@ static int canon_tree(const struct vc_lines *l, struct frame *root)
 		} else if (d == 0) {
 			rc = -1;
 		} else if (!ignored(p->name)) {
-			strv_push(&st[d - 1].lines, canon_line(p));
+			canon_lines(p, &st[d - 1].lines);
 		}
 	}
 	if (d != 0)
