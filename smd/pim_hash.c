@@ -50,6 +50,13 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* sort_strv: V's strings in byte order (qsort must not see a NULL array). */
+static void sort_strv(struct strv *v)
+{
+	if (v->n > 1)
+		qsort(v->s, v->n, sizeof(*v->s), cmp_str);
+}
+
 static int ignored(const char *name)
 {
 	return strcmp(name, "PRODID") == 0 || strcmp(name, "DTSTAMP") == 0 ||
@@ -91,7 +98,7 @@ static void sorted_join(struct vc_buf *b, const char *s, size_t n, char sep,
 		strv_push(&parts, one.p);
 		st = i + 1;
 	}
-	qsort(parts.s, parts.n, sizeof(*parts.s), cmp_str);
+	sort_strv(&parts);
 	for (size_t i = 0; i < parts.n; i++) {
 		if (i)
 			vc_buf_addc(b, sep);
@@ -190,7 +197,7 @@ static void canon_params(struct vc_buf *b, const struct vc_prop *p)
 			strv_push(&items, it.p);
 		}
 	}
-	qsort(items.s, items.n, sizeof(*items.s), cmp_str);
+	sort_strv(&items);
 	for (size_t i = 0; i < items.n; i++) {
 		if (i && strcmp(items.s[i], items.s[i - 1]) == 0)
 			continue; /* TYPE=home,home */
@@ -249,8 +256,8 @@ static char *close_frame(struct frame *f)
 {
 	struct vc_buf b = {0};
 
-	qsort(f->lines.s, f->lines.n, sizeof(char *), cmp_str);
-	qsort(f->blocks.s, f->blocks.n, sizeof(char *), cmp_str);
+	sort_strv(&f->lines);
+	sort_strv(&f->blocks);
 	vc_buf_adds(&b, "BEGIN:");
 	vc_buf_adds(&b, f->name);
 	vc_buf_addc(&b, '\n');
