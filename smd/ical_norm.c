@@ -282,6 +282,9 @@ int ical_norm(const char *text, size_t len, struct ical_out *out, struct vc_buf 
 		return -1;
 	icalerror_set_errors_are_fatal(0);
 	buf = xstrndup(text, len);
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] == '\r' && buf[i + 1] != '\n')
+			buf[i] = '\n'; /* a lone CR ends a line for vc_parse: the same for libical */
 	cal = icalparser_parse_string(buf);
 	free(buf);
 	if (!cal || icalcomponent_isa(cal) != ICAL_VCALENDAR_COMPONENT) {
