@@ -19,12 +19,18 @@ static int main_kind(icalcomponent_kind k)
 	       k == ICAL_VJOURNAL_COMPONENT;
 }
 
+static int main_name(const char *name)
+{
+	return strcasecmp(name, "VEVENT") == 0 || strcasecmp(name, "VTODO") == 0 ||
+	       strcasecmp(name, "VJOURNAL") == 0;
+}
+
 /* structure: L is one VCALENDAR with an event, to-do or journal entry,
  * components closed and at most ICAL_MAX_DEPTH deep. NULL, or the reason
  * with *LINE_R. */
 static const char *structure(const struct vc_lines *l, unsigned *line_r)
 {
-	const char *open[ICAL_MAX_DEPTH];
+	const char *open[ICAL_MAX_DEPTH], *first = "";
 	int d = 0, tops = 0, mains = 0;
 
 	*line_r = 1;
@@ -37,9 +43,11 @@ static const char *structure(const struct vc_lines *l, unsigned *line_r)
 				return "not one VCALENDAR (one object resource per item)";
 			if (d == ICAL_MAX_DEPTH)
 				return "components nested too deep";
-			mains += d == 1 && (strcasecmp(p->value, "VEVENT") == 0 ||
-					    strcasecmp(p->value, "VTODO") == 0 ||
-					    strcasecmp(p->value, "VJOURNAL") == 0);
+			if (d == 1 && main_name(p->value)) {
+				if (mains++ && strcasecmp(p->value, first) != 0)
+					return "events, to-dos or journal entries mixed in one resource";
+				first = p->value;
+			}
 			open[d++] = p->value;
 		} else if (strcmp(p->name, "END") == 0) {
 			if (d == 0 || strcasecmp(open[d - 1], p->value) != 0)

@@ -13,8 +13,8 @@
  *    reported, never written to the target.
  * Nothing is added that would send mail (no METHOD); ATTENDEE and ORGANIZER
  * are kept. The text is checked first: UTF-8, no NUL, components nested at
- * most 8 deep and closed, exactly one VCALENDAR holding an event, a to-do
- * or a journal entry.
+ * most 8 deep and closed, exactly one VCALENDAR holding events, to-dos or
+ * journal entries, of one kind only (RFC 4791 4.1: servers refuse a mix).
  */
 #ifndef FEDMIG_ICAL_NORM_H
 #define FEDMIG_ICAL_NORM_H

@@ -392,6 +392,74 @@ static void to30(struct vcard *c, struct vc_buf *fixes)
 	vc_fix(fixes, "vCard 4.0 made 3.0");
 }
 
+/* name_from_n: N's fields (family;given;additional;prefix;suffix) in
+ * reading order, lists and fields joined with spaces, escapes kept. */
+static void name_from_n(struct vc_buf *b, const char *v)
+{
+	static const int order[] = {3, 1, 2, 0, 4};
+	const char *f[5] = {0};
+	size_t len[5] = {0};
+	int k = 0;
+
+	for (const char *p = v; k < 5; p++) {
+		if (!f[k])
+			f[k] = p;
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == ';' || *p == '\0') {
+			len[k] = (size_t)(p - f[k]);
+			k++;
+			if (*p == '\0')
+				break;
+		}
+	}
+	for (int i = 0; i < 5; i++) {
+		if (!f[order[i]] || len[order[i]] == 0)
+			continue;
+		if (b->n)
+			vc_buf_addc(b, ' ');
+		for (size_t j = 0; j < len[order[i]]; j++)
+			vc_buf_addc(b, f[order[i]][j] == ',' && (j == 0 || f[order[i]][j - 1] != '\\')
+					       ? ' '
+					       : f[order[i]][j]);
+	}
+}
+
+/* add_fn: 3.0 and 4.0 require FN (Radicale refuses a card without): made
+ * from N, else ORG, EMAIL or TEL. */
+static void add_fn(struct vcard *c, struct vc_buf *fixes)
+{
+	static const char *const from[] = {"N", "ORG", "EMAIL", "TEL", NULL};
+	struct vc_buf v = {0};
+	struct vc_prop *fn;
+	int i;
+
+	if (vcard_find(c, "FN"))
+		return;
+	vc_buf_add(&v, "", 0);
+	for (i = 0; from[i] && v.n == 0; i++) {
+		struct vc_prop *p = vcard_find(c, from[i]);
+
+		if (p && i == 0)
+			name_from_n(&v, p->value);
+		else if (p)
+			vc_buf_add(&v, p->value, strcspn(p->value, ";"));
+	}
+	if (c->l.n == c->l.cap) {
+		c->l.cap = c->l.cap ? c->l.cap * 2 : 8;
+		c->l.a = xrealloc(c->l.a, c->l.cap * sizeof(*c->l.a));
+	}
+	fn = &c->l.a[c->l.n++];
+	memset(fn, 0, sizeof(*fn));
+	fn->name = xstrdup("FN");
+	vc_set_value(fn, v.p, v.n);
+	vc_fix(fixes, v.n ? (i == 1 ? "FN added from N" : "FN added from ORG, EMAIL or TEL")
+			  : "FN added, empty");
+	vc_buf_free(&v);
+}
+
 int vcard_convert(struct vcard *c, int to, struct vc_buf *fixes, char **err_r)
 {
 	if (c->version == 21 && from21(c, fixes, err_r) < 0)
@@ -400,5 +468,6 @@ int vcard_convert(struct vcard *c, int to, struct vc_buf *fixes, char **err_r)
 		to40(c, fixes);
 	else if (to == 30 && c->version == 40)
 		to30(c, fixes);
+	add_fn(c, fixes);
 	return 0;
 }

@@ -296,7 +296,7 @@ START_TEST(test_photo_bad)
 	char card[512];
 	struct pim_item it;
 
-	snprintf(card, sizeof(card), "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:x\r\n%s\r\nEND:VCARD\r\n",
+	snprintf(card, sizeof(card), "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:x\r\nFN:x\r\n%s\r\nEND:VCARD\r\n",
 		 badphotos[_i].value);
 	it = make_ok(PIM_CARD, card, strlen(card), &t);
 	ck_assert_str_eq(it.fixes, badphotos[_i].fix);
@@ -432,6 +432,9 @@ static const struct {
 	 "END:VCALENDAR\r\n",
 	 "no UID"},
 	{"BEGIN:VCARD\r\nUID:x\r\nEND:VCARD\r\n", "line 1: not one VCALENDAR"},
+	{"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\nBEGIN:VTODO\r\nUID:x\r\n"
+	 "END:VTODO\r\nEND:VCALENDAR\r\n",
+	 "line 5: events, to-dos or journal entries mixed"},
 };
 
 START_TEST(test_cal_refused)

@@ -331,6 +331,30 @@ START_TEST(test_bad_charset)
 }
 END_TEST
 
+static const struct {
+	const char *props, *fn, *fix;
+} fns[] = {
+	{"N:Müller;Jürgen;Karl,Heinz;Dr.;\\;jr\r\n", "FN:Dr. Jürgen Karl\\,Heinz Müller \\;jr",
+	 "FN added from N"},
+	{"ORG:ACME;Sales\r\nEMAIL:a@example.org\r\n", "FN:ACME", "FN added from ORG, EMAIL or TEL"},
+	{"EMAIL:a@example.org\r\n", "FN:a@example.org", "FN added from ORG, EMAIL or TEL"},
+	{"NOTE:x\r\n", "FN:\r", "FN added, empty"},
+};
+
+/* test_add_fn: 3.0 and 4.0 need FN; a 2.1 card may have none. */
+START_TEST(test_add_fn)
+{
+	char in[256], *fixes, *out;
+
+	snprintf(in, sizeof(in), "BEGIN:VCARD\r\nVERSION:2.1\r\n%sEND:VCARD\r\n", fns[_i].props);
+	out = convert(in, 30, &fixes);
+	ck_assert_msg(strstr(out, fns[_i].fn), "%s", out);
+	ck_assert_msg(strstr(fixes, fns[_i].fix), "%s", fixes);
+	free(out);
+	free(fixes);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {
@@ -347,6 +371,7 @@ int main(void)
 		CK_TEST(test_21_to_30),
 		CK_TEST(test_21_to_40_and_back),
 		CK_TEST(test_bad_charset),
+		CK_LOOP(test_add_fn, fns),
 	};
 
 	return ck_run(CK_SUITE("vcard", "core", 0, tests));
