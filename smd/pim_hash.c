@@ -132,12 +132,12 @@ static void rule_part(struct vc_buf *b, const char *s, size_t n)
 static void canon_value(struct vc_buf *b, const struct vc_prop *p)
 {
 	int sep = structured(p->name);
+	size_t start = b->n;
 
 	if (strcmp(p->name, "RRULE") == 0 || strcmp(p->name, "EXRULE") == 0) {
 		sorted_join(b, p->value, p->vlen, ';', rule_part);
 		return;
 	}
-
 	if (vc_param_has(p, "ENCODING", "b") || vc_param_has(p, "ENCODING", "BASE64")) {
 		for (size_t i = 0; i < p->vlen; i++)
 			if (p->value[i] != ' ' && p->value[i] != '\t')
@@ -157,6 +157,9 @@ static void canon_value(struct vc_buf *b, const struct vc_prop *p)
 		else
 			vc_buf_addc(b, c);
 	}
+	if (strcmp(p->name, "N") == 0 || strcmp(p->name, "ADR") == 0 || strcmp(p->name, "ORG") == 0)
+		while (b->n > start && b->p[b->n - 1] == ';' && (b->n < 2 || b->p[b->n - 2] != '\\'))
+			b->p[--b->n] = '\0'; /* N:a;b is N:a;b;;; (vobject pads it) */
 }
 
 /* folded_case: parameters whose values are case-insensitive tokens. */

@@ -55,8 +55,9 @@ void pim_item_free(struct pim_item *it);
  * Also alike: value escapes written either way (\, or , in a single-text value, \N or \n),
  * case of TYPE/ENCODING/VALUE values, VALUE=DATE-TIME/TEXT (the defaults) or none, base64
  * line breaks, CATEGORIES/EXDATE/RDATE/RESOURCES as one line or one line a value, RRULE parts
- * and BYxxx lists in any order; VTIMEZONE components are left out (a server may rewrite a
- * zone's rules; the meaning is the TZID the events name). */
+ * and BYxxx lists in any order, empty trailing fields of N, ADR and ORG (vobject pads them);
+ * VTIMEZONE components are left out (a server may rewrite a zone's rules; the meaning is the
+ * TZID the events name). */
 int pim_hash(enum pim_kind kind, const char *text, size_t len, unsigned char out[32]);
 
 /* pim_uid: the UID of TEXT without normalising (for listings); malloc'd or NULL. */

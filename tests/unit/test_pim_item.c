@@ -126,10 +126,10 @@ static void same_hash(enum pim_kind k, const char *text)
 
 START_TEST(test_hash_card)
 {
-	const char *other = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c-1\r\nNOTE:a\\,b\\N\r\n"
+	const char *other = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c-1\r\nNOTE:a\\,b\\N\r\nN:a;b\r\n"
 			    "EMAIL;type=home,internet:aegir@example.org\r\nEND:VCARD\r\n";
 	const char *other2 = "BEGIN:VCARD\nVERSION:3.0\nEMAIL;TYPE=INTERNET;TYPE=HOME:aegir@"
-			     "example.org\nNOTE:a,b\\n\nUID:c-1\nPRODID:x\nEND:VCARD\n";
+			     "example.org\nNOTE:a,b\\n\nUID:c-1\nN:a;b;;;\nPRODID:x\nEND:VCARD\n";
 	unsigned char h1[32], h2[32];
 
 	same_hash(PIM_CARD, card30);
