@@ -373,7 +373,8 @@ char *pim_uid(enum pim_kind kind, const char *text, size_t len)
 {
 	struct vc_lines l = {0};
 	char *err = NULL, *uid = NULL;
-	const char *in = NULL;
+	const char *open[HASH_MAX_DEPTH];
+	int d = 0;
 
 	if (len > HASH_MAX_LEN || vc_parse(text, len, &l, &err) < 0) {
 		free(err);
@@ -383,12 +384,15 @@ char *pim_uid(enum pim_kind kind, const char *text, size_t len)
 		const struct vc_prop *p = &l.a[i];
 		size_t n;
 
-		if (strcmp(p->name, "BEGIN") == 0)
-			in = p->value;
-		else if (strcmp(p->name, "END") == 0)
-			in = NULL;
-		else if (strcmp(p->name, "UID") == 0 && in && main_component(kind, in))
+		if (strcmp(p->name, "BEGIN") == 0) {
+			if (d == HASH_MAX_DEPTH)
+				break;
+			open[d++] = p->value;
+		} else if (strcmp(p->name, "END") == 0) {
+			d -= d > 0;
+		} else if (strcmp(p->name, "UID") == 0 && d > 0 && main_component(kind, open[d - 1])) {
 			uid = vc_unescape(p->value, p->vlen, &n);
+		}
 	}
 	vc_lines_free(&l);
 	return uid;

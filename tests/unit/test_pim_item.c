@@ -309,12 +309,13 @@ END_TEST
 
 START_TEST(test_cal_vtimezone)
 {
-	static const char ev[] = CAL_HEAD "BEGIN:VEVENT\r\nUID:e-1\r\nDTSTAMP:20240101T000000Z\r\n"
+	static const char ev[] = CAL_HEAD "BEGIN:VEVENT\r\nDTSTAMP:20240101T000000Z\r\n"
 				 "LAST-MODIFIED:20240102T030405Z\r\n"
 				 "DTSTART;TZID=Europe/Paris:20240301T100000\r\n"
 				 "DTEND;TZID=Mars/Olympus:20240301T110000\r\n"
-				 "SUMMARY:Réunion\r\nATTENDEE;CN=Bob:mailto:bob@example.org\r\n"
-				 "END:VEVENT\r\nEND:VCALENDAR\r\n";
+				 "BEGIN:VALARM\r\nUID:alarm-1\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\n"
+				 "END:VALARM\r\nUID:e-1\r\nSUMMARY:Réunion\r\n"
+				 "ATTENDEE;CN=Bob:mailto:bob@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
 	struct pim_item it = make_ok(PIM_CAL, ev, strlen(ev), &keep);
 	char *uid = pim_uid(PIM_CAL, ev, strlen(ev));
 
