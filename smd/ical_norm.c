@@ -227,6 +227,29 @@ static int align_one(icalcomponent *cal, icalcomponent *e, icaltimezone *mzone, 
 	return 1;
 }
 
+/* date_one: exception E's RECURRENCE-ID made a date, as its all-day
+ * master's DTSTART is (a date-time never matches a date occurrence). 1 when
+ * it changed. */
+static int date_one(icalcomponent *e)
+{
+	icalproperty *rp = icalcomponent_get_first_property(e, ICAL_RECURRENCEID_PROPERTY);
+	struct icaltimetype rt;
+
+	if (!rp)
+		return 0;
+	rt = icalproperty_get_recurrenceid(rp);
+	if (icaltime_is_null_time(rt) || rt.is_date)
+		return 0;
+	rt.is_date = 1;
+	rt.hour = rt.minute = rt.second = 0;
+	rt.zone = NULL;
+	icalproperty_set_recurrenceid(rp, rt);
+	icalproperty_remove_parameter_by_kind(rp, ICAL_TZID_PARAMETER);
+	icalproperty_remove_parameter_by_kind(rp, ICAL_VALUE_PARAMETER);
+	icalproperty_add_parameter(rp, icalparameter_new_value(ICAL_VALUE_DATE));
+	return 1;
+}
+
 /* align: the exceptions of master M (among MAINS) in M's zone. */
 static void align(icalcomponent *cal, icalcomponent *m, icalcomponent **mains, size_t n,
 		  struct vc_buf *fixes)
@@ -234,14 +257,14 @@ static void align(icalcomponent *cal, icalcomponent *m, icalcomponent **mains, s
 	icalproperty *dp = icalcomponent_get_first_property(m, ICAL_DTSTART_PROPERTY);
 	const char *uid = icalcomponent_get_uid(m), *mtzid = tzid_of(dp);
 	struct icaltimetype mt;
-	icaltimezone *mzone;
+	icaltimezone *mzone = NULL;
 	int changed = 0;
 	char fix[300];
 
 	if (!dp || !uid)
 		return;
 	mt = icalproperty_get_dtstart(dp);
-	if (icaltime_is_null_time(mt) || mt.is_date || !(mzone = zone_of(cal, mtzid, mt)))
+	if (icaltime_is_null_time(mt) || (!mt.is_date && !(mzone = zone_of(cal, mtzid, mt))))
 		return;
 	if (icaltime_is_utc(mt))
 		mtzid = NULL;
@@ -249,13 +272,17 @@ static void align(icalcomponent *cal, icalcomponent *m, icalcomponent **mains, s
 		const char *u = icalcomponent_get_uid(mains[i]);
 
 		if (mains[i] != m && u && strcmp(u, uid) == 0)
-			changed += align_one(cal, mains[i], mzone, mtzid);
+			changed += mt.is_date ? date_one(mains[i])
+					      : align_one(cal, mains[i], mzone, mtzid);
 	}
-	if (changed) {
+	if (changed && mt.is_date)
+		snprintf(fix, sizeof(fix), "RECURRENCE-ID of %d exception%s made a date (all-day master)",
+			 changed, changed == 1 ? "" : "s");
+	else if (changed)
 		snprintf(fix, sizeof(fix), "RECURRENCE-ID of %d exception%s put in %.200s (master's zone)",
 			 changed, changed == 1 ? "" : "s", mtzid ? mtzid : "UTC");
+	if (changed)
 		vc_fix(fixes, fix);
-	}
 }
 
 static void fill_out(icalcomponent *cal, icalcomponent *first, struct ical_out *out)
@@ -308,10 +335,12 @@ int ical_norm(const char *text, size_t len, struct ical_out *out, struct vc_buf 
 	}
 	mains = mains_of(cal, &n);
 	if (n > 0) {
-		add_zones(cal, mains, n, fixes);
+		/* Aligned first (zones from the resource or libical's), so that a
+		 * zone no longer named gets no VTIMEZONE. */
 		for (size_t i = 0; i < n; i++)
 			if (!icalcomponent_get_first_property(mains[i], ICAL_RECURRENCEID_PROPERTY))
 				align(cal, mains[i], mains, n, fixes);
+		add_zones(cal, mains, n, fixes);
 		fill_out(cal, mains[0], out);
 	}
 	free(mains);

@@ -7,7 +7,7 @@
  *  - an exception whose RECURRENCE-ID is in another zone than its master's
  *    DTSTART gets the same instant in the master's zone (servers and clients
  *    match overrides by the RECURRENCE-ID's text: a mismatch duplicates the
- *    occurrence);
+ *    occurrence); an all-day master's exceptions get a date RECURRENCE-ID;
  *  - the master and its exceptions stay in the one resource;
  *  - lines libical cannot parse (it marks them X-LIC-ERROR) are dropped and
  *    reported, never written to the target.

@@ -363,6 +363,22 @@ START_TEST(test_cal_recurrence_id)
 }
 END_TEST
 
+START_TEST(test_cal_recurrence_date)
+{
+	static const char ev[] =
+		CAL_HEAD "BEGIN:VEVENT\r\nUID:d-1\r\nDTSTART;VALUE=DATE:20240301\r\n"
+			 "RRULE:FREQ=WEEKLY\r\nSUMMARY:all day\r\nEND:VEVENT\r\n"
+			 "BEGIN:VEVENT\r\nUID:d-1\r\nRECURRENCE-ID;TZID=Europe/Paris:20240308T000000\r\n"
+			 "DTSTART;VALUE=DATE:20240309\r\nSUMMARY:moved\r\nEND:VEVENT\r\n"
+			 "END:VCALENDAR\r\n";
+	struct pim_item it = make_ok(PIM_CAL, ev, strlen(ev), &keep);
+
+	ck_assert_msg(strstr(it.text, "RECURRENCE-ID;VALUE=DATE:20240308\r\n"), "%s", it.text);
+	ck_assert_str_eq(it.fixes, "RECURRENCE-ID of 1 exception made a date (all-day master)");
+	pim_item_free(&it);
+}
+END_TEST
+
 START_TEST(test_cal_many_exceptions)
 {
 	struct vc_buf b = {0};
@@ -521,6 +537,7 @@ int main(void)
 		CK_TEST(test_hash_change),   CK_TEST(test_card_refused),
 		CK_TEST(test_photo_shrunk),  CK_LOOP(test_photo_bad, badphotos),
 		CK_TEST(test_cal_vtimezone), CK_TEST(test_cal_recurrence_id),
+		CK_TEST(test_cal_recurrence_date),
 		CK_TEST(test_cal_many_exceptions), CK_TEST(test_hash_cal),
 		CK_LOOP(test_cal_refused, badcals), CK_TEST(test_cal_nested),
 		CK_TEST(test_cal_bad_values), CK_TEST(test_bench),
