@@ -137,11 +137,50 @@ static const char *tzid_of(icalproperty *p)
 	return t ? icalparameter_get_tzid(t) : NULL;
 }
 
+/* Outlook and Exchange name zones the Windows way, often without the
+ * VTIMEZONE: the usual ones, as CLDR's windowsZones maps them ("001"),
+ * spelt as in zone.tab (libical's list of built-in zones). */
+static const struct {
+	const char *windows, *iana;
+} windows_zones[] = {
+	{"GMT Standard Time", "Europe/London"},
+	{"W. Europe Standard Time", "Europe/Berlin"},
+	{"Romance Standard Time", "Europe/Paris"},
+	{"Central Europe Standard Time", "Europe/Budapest"},
+	{"Central European Standard Time", "Europe/Warsaw"},
+	{"E. Europe Standard Time", "Europe/Chisinau"},
+	{"FLE Standard Time", "Europe/Kyiv"},
+	{"GTB Standard Time", "Europe/Bucharest"},
+	{"Russian Standard Time", "Europe/Moscow"},
+	{"Turkey Standard Time", "Europe/Istanbul"},
+	{"Morocco Standard Time", "Africa/Casablanca"},
+	{"South Africa Standard Time", "Africa/Johannesburg"},
+	{"Arabian Standard Time", "Asia/Dubai"},
+	{"India Standard Time", "Asia/Kolkata"},
+	{"China Standard Time", "Asia/Shanghai"},
+	{"Singapore Standard Time", "Asia/Singapore"},
+	{"Tokyo Standard Time", "Asia/Tokyo"},
+	{"AUS Eastern Standard Time", "Australia/Sydney"},
+	{"Eastern Standard Time", "America/New_York"},
+	{"Central Standard Time", "America/Chicago"},
+	{"Mountain Standard Time", "America/Denver"},
+	{"Pacific Standard Time", "America/Los_Angeles"},
+	{"SA Pacific Standard Time", "America/Bogota"},
+	{"E. South America Standard Time", "America/Sao_Paulo"},
+};
+
+/* builtin: libical's zone for TZID (an Olson name, libical's own TZID, or
+ * a Windows name above), or NULL. */
 static icaltimezone *builtin(const char *tzid)
 {
 	icaltimezone *z = icaltimezone_get_builtin_timezone(tzid);
 
-	return z ? z : icaltimezone_get_builtin_timezone_from_tzid(tzid);
+	if (!z)
+		z = icaltimezone_get_builtin_timezone_from_tzid(tzid);
+	for (size_t i = 0; !z && i < sizeof(windows_zones) / sizeof(windows_zones[0]); i++)
+		if (strcmp(tzid, windows_zones[i].windows) == 0)
+			z = icaltimezone_get_builtin_timezone(windows_zones[i].iana);
+	return z;
 }
 
 /* add_zone: a VTIMEZONE for TZID in CAL when it has none. */
@@ -166,7 +205,11 @@ static void add_zone(icalcomponent *cal, const char *tzid, struct vc_buf *fixes)
 	if (p)
 		icalproperty_set_tzid(p, tzid);
 	icalcomponent_add_component(cal, vtz);
-	snprintf(fix, sizeof(fix), "VTIMEZONE %.200s added", tzid);
+	if (strcmp(tzid, icaltimezone_get_location(z) ? icaltimezone_get_location(z) : "") == 0)
+		snprintf(fix, sizeof(fix), "VTIMEZONE %.200s added", tzid);
+	else
+		snprintf(fix, sizeof(fix), "VTIMEZONE %.120s added (%.60s)", tzid,
+			 icaltimezone_get_location(z) ? icaltimezone_get_location(z) : "?");
 	vc_fix(fixes, fix);
 }
 

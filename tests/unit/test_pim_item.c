@@ -379,6 +379,28 @@ START_TEST(test_cal_recurrence_date)
 }
 END_TEST
 
+START_TEST(test_cal_windows_zone)
+{
+	static const char ev[] =
+		CAL_HEAD "BEGIN:VEVENT\r\nUID:w-1\r\n"
+			 "DTSTART;TZID=W. Europe Standard Time:20240301T100000\r\n"
+			 "RRULE:FREQ=WEEKLY\r\nEND:VEVENT\r\n"
+			 "BEGIN:VEVENT\r\nUID:w-1\r\nRECURRENCE-ID:20240405T080000Z\r\n"
+			 "DTSTART;TZID=W. Europe Standard Time:20240405T110000\r\nEND:VEVENT\r\n"
+			 "END:VCALENDAR\r\n";
+	struct pim_item it = make_ok(PIM_CAL, ev, strlen(ev), &keep);
+
+	ck_assert_msg(strstr(it.text, "RECURRENCE-ID;TZID=W. Europe Standard Time:20240405T100000"),
+		      "%s", it.text);
+	ck_assert_msg(strstr(it.text, "BEGIN:VTIMEZONE\r\nTZID:W. Europe Standard Time\r\n"), "%s",
+		      it.text);
+	ck_assert_str_eq(it.fixes, "RECURRENCE-ID of 1 exception put in W. Europe Standard Time "
+				   "(master's zone); VTIMEZONE W. Europe Standard Time added "
+				   "(Europe/Berlin)");
+	pim_item_free(&it);
+}
+END_TEST
+
 START_TEST(test_cal_many_exceptions)
 {
 	struct vc_buf b = {0};
@@ -537,7 +559,7 @@ int main(void)
 		CK_TEST(test_hash_change),   CK_TEST(test_card_refused),
 		CK_TEST(test_photo_shrunk),  CK_LOOP(test_photo_bad, badphotos),
 		CK_TEST(test_cal_vtimezone), CK_TEST(test_cal_recurrence_id),
-		CK_TEST(test_cal_recurrence_date),
+		CK_TEST(test_cal_recurrence_date), CK_TEST(test_cal_windows_zone),
 		CK_TEST(test_cal_many_exceptions), CK_TEST(test_hash_cal),
 		CK_LOOP(test_cal_refused, badcals), CK_TEST(test_cal_nested),
 		CK_TEST(test_cal_bad_values), CK_TEST(test_bench),
