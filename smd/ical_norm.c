@@ -328,6 +328,26 @@ static void align(icalcomponent *cal, icalcomponent *m, icalcomponent **mains, s
 		vc_fix(fixes, fix);
 }
 
+/* one_uid: NULL when the N MAINS share one UID (or have none: refused
+ * later) and at most one is the master; else why not. RFC 4791 4.1 asks it
+ * of a calendar object resource, and it keeps align() linear. */
+static const char *one_uid(icalcomponent **mains, size_t n)
+{
+	const char *uid = icalcomponent_get_uid(mains[0]);
+	int masters = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *u = icalcomponent_get_uid(mains[i]);
+
+		if ((u == NULL) != (uid == NULL) || (u && strcmp(u, uid) != 0))
+			return "components with different UIDs in one resource";
+		if (!icalcomponent_get_first_property(mains[i], ICAL_RECURRENCEID_PROPERTY) &&
+		    masters++)
+			return "two components without RECURRENCE-ID (two masters) in one resource";
+	}
+	return NULL;
+}
+
 static void fill_out(icalcomponent *cal, icalcomponent *first, struct ical_out *out)
 {
 	icalproperty *lm = icalcomponent_get_first_property(first, ICAL_LASTMODIFIED_PROPERTY);
@@ -351,6 +371,7 @@ int ical_norm(const char *text, size_t len, struct ical_out *out, struct vc_buf 
 	      char **err_r)
 {
 	icalcomponent *cal, **mains;
+	const char *why;
 	char *buf, fix[80];
 	size_t n;
 	int bad;
@@ -377,7 +398,8 @@ int ical_norm(const char *text, size_t len, struct ical_out *out, struct vc_buf 
 		vc_fix(fixes, fix);
 	}
 	mains = mains_of(cal, &n);
-	if (n > 0) {
+	why = n == 0 ? "no VEVENT, VTODO or VJOURNAL libical can read" : one_uid(mains, n);
+	if (!why) {
 		/* Aligned first (zones from the resource or libical's), so that a
 		 * zone no longer named gets no VTIMEZONE. */
 		for (size_t i = 0; i < n; i++)
@@ -388,8 +410,8 @@ int ical_norm(const char *text, size_t len, struct ical_out *out, struct vc_buf 
 	}
 	free(mains);
 	icalcomponent_free(cal);
-	if (n == 0) {
-		*err_r = xstrdup("not an iCalendar object: no VEVENT, VTODO or VJOURNAL libical can read");
+	if (why) {
+		*err_r = xasprintf("not an iCalendar object: %s", why);
 		return -1;
 	}
 	return 0;

@@ -14,7 +14,8 @@
  * Nothing is added that would send mail (no METHOD); ATTENDEE and ORGANIZER
  * are kept. The text is checked first: UTF-8, no NUL, components nested at
  * most 8 deep and closed, exactly one VCALENDAR holding events, to-dos or
- * journal entries, of one kind only (RFC 4791 4.1: servers refuse a mix).
+ * journal entries of one kind and one UID, one master at most (RFC 4791
+ * 4.1: servers refuse the others).
  */
 #ifndef FEDMIG_ICAL_NORM_H
 #define FEDMIG_ICAL_NORM_H

@@ -474,6 +474,12 @@ static const struct {
 	{"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\nBEGIN:VTODO\r\nUID:x\r\n"
 	 "END:VTODO\r\nEND:VCALENDAR\r\n",
 	 "line 5: events, to-dos or journal entries mixed"},
+	{"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:y\r\n"
+	 "END:VEVENT\r\nEND:VCALENDAR\r\n",
+	 "components with different UIDs in one resource"},
+	{"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:x\r\n"
+	 "END:VEVENT\r\nEND:VCALENDAR\r\n",
+	 "two components without RECURRENCE-ID"},
 };
 
 START_TEST(test_cal_refused)
