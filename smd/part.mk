@@ -43,3 +43,19 @@ $(O)/tests/unit/test_drv_buffer: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
 $(O)/tests/unit/test_drv_buffer.o: ALL_CFLAGS += -Ismd
 FUZZ_TARGETS += tests/fuzz/fuzz_drv_buffer.c
 $(O)/tests/fuzz/fuzz_drv_buffer.o: ALL_CFLAGS += -Ismd
+# Contacts and calendars, the formats (smd/pim_item.h): vCard content lines,
+# iCalendar through libical, photos through libgd, the content hash. Every
+# program and test that links libsmd links libical and libgd too.
+PIM_FMT_OBJS := $(O)/smd/vcard.o $(O)/smd/vcard_conv.o $(O)/smd/pim_hash.o \
+	$(O)/smd/pim_photo.o $(O)/smd/ical_norm.o $(O)/smd/pim_item.o
+PIM_LIBS = $(LIBICAL_LIBS) $(GD_LIBS)
+$(O)/smd/libsmd.a: $(PIM_FMT_OBJS)
+$(O)/smd/ical_norm.o: ALL_CFLAGS += $(LIBICAL_CFLAGS)
+$(O)/smd/pim_photo.o: ALL_CFLAGS += $(GD_CFLAGS)
+$(O)/smd/fedmig-smd $(O)/spm/fedmig-apid $(O)/agent/fedmig-agent: EXT_LIBS += $(PIM_LIBS)
+$(O)/tests/unit/%: EXT_LIBS += $(PIM_LIBS)
+$(O)/tests/fuzz/%: EXT_LIBS += $(PIM_LIBS)
+UNIT_TESTS += $(O)/tests/unit/test_vcard $(O)/tests/unit/test_pim_item
+$(O)/tests/unit/test_vcard.o $(O)/tests/unit/test_pim_item.o: ALL_CFLAGS += -Ismd $(GD_CFLAGS)
+FUZZ_TARGETS += tests/fuzz/fuzz_vcard.c tests/fuzz/fuzz_ical.c
+$(O)/tests/fuzz/fuzz_vcard.o $(O)/tests/fuzz/fuzz_ical.o: ALL_CFLAGS += -Ismd
