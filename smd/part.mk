@@ -5,11 +5,20 @@ SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap_event.o $(O)/smd/imap.o $(O)/smd
 	$(O)/smd/copy_folders.o $(O)/smd/copy_open.o $(O)/smd/copy_journal.o \
 	$(O)/smd/copy_stream.o $(O)/smd/copy_verify.o $(O)/smd/settings.o \
 	$(O)/smd/master.o $(O)/smd/lock.o
+# Contacts and calendars: the DAV client and the sync engine (pim_sync.h).
+# pim_item_stub.o stands in for P1's pim_item.o/vcard.o/ical_norm.o.
+PIM_OBJS := $(O)/smd/dav_xml.o $(O)/smd/dav.o $(O)/smd/pim_sync.o $(O)/smd/pim_sync_dav.o \
+	$(O)/smd/pim_sync_list.o $(O)/smd/pim_sync_coll.o $(O)/smd/pim_sync_decide.o \
+	$(O)/smd/pim_sync_write.o $(O)/smd/pim_item_stub.o
+SMD_OBJS += $(PIM_OBJS)
+$(PIM_OBJS): ALL_CFLAGS += $(CURL_CFLAGS) $(LIBXML2_CFLAGS)
+PIM_LIBS := $(CURL_LIBS) $(LIBXML2_LIBS)
+$(LIBFEDMIG): $(O)/lib/store_pim.o
 PROGRAMS += $(O)/smd/fedmig-smd
 PART_LIBS += $(O)/smd/libsmd.a
 $(O)/smd/libsmd.a: $(SMD_OBJS)
 $(O)/smd/fedmig-smd: $(O)/smd/main.o $(O)/smd/libsmd.a $(LIBFEDMIG)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS) $(PIM_LIBS)
 
 # The store's SMD tables (lib/store_smd.c) belong to this part but live in
 # libfedmig, so fedmig-spm can enqueue.
@@ -43,3 +52,10 @@ $(O)/tests/unit/test_drv_buffer: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
 $(O)/tests/unit/test_drv_buffer.o: ALL_CFLAGS += -Ismd
 FUZZ_TARGETS += tests/fuzz/fuzz_drv_buffer.c
 $(O)/tests/fuzz/fuzz_drv_buffer.o: ALL_CFLAGS += -Ismd
+# The WebDAV multistatus parser, the PIM tables.
+UNIT_TESTS += $(O)/tests/unit/test_dav_xml $(O)/tests/unit/test_store_pim
+$(O)/tests/unit/test_dav_xml.o: ALL_CFLAGS += -Ismd $(LIBXML2_CFLAGS)
+$(O)/tests/unit/test_dav_xml: CHECK_LIBS += $(LIBXML2_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_dav_xml.c
+$(O)/tests/fuzz/fuzz_dav_xml.o: ALL_CFLAGS += -Ismd $(LIBXML2_CFLAGS)
+$(O)/tests/fuzz/fuzz_dav_xml: EXT_LIBS += $(LIBXML2_LIBS)
