@@ -13,6 +13,7 @@
 #include "buffer_job.h"
 #include "lock.h"
 #include "log.h"
+#include "pim_sync.h"
 #include "server.h"
 #include "smd.h"
 #include "store_buffer.h"
@@ -222,6 +223,13 @@ static int copy(const struct config *cfg, const struct smd_job *job, struct copy
 	} else {
 		rc = copy_mailbox(o, r);
 	}
+	/* Contacts and calendars after the mail, in the same child: the job is
+	 * done only when both are (a forward copy only: a copy back is mail). */
+	if (rc == COPY_OK && job->key.kind == SMD_COPY &&
+	    pim_sync_job(cfg, o->store, job->key.request_id, job->key.kind, key, job->src_system,
+			 job->src_physical, job->dst_system, job->dst_physical, r->reason,
+			 sizeof(r->reason)) < 0)
+		rc = COPY_FAILED;
 	free(key);
 	return rc;
 }

@@ -4,6 +4,8 @@
 
 #include "log.h"
 #include "pim_sync_int.h"
+#include "store_req.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 static const char *const kind_word[3] = {"", "addressbook", "calendar"};
@@ -213,4 +215,53 @@ out:
 	pim_side_close(&src);
 	pim_side_close(&dst);
 	return rc;
+}
+
+/* job_scenario: the scenario of REQUEST_ID, or NULL (logged). */
+static int job_scenario(struct store *s, long long request_id, struct req *rq)
+{
+	int rc = store_req_get(s, request_id, rq);
+
+	if (rc != STORE_OK)
+		log_error("request %lld: cannot read its scenario: %s", request_id,
+			  rc == STORE_NOTFOUND ? "no such request" : store_errmsg(s));
+	return rc == STORE_OK ? 0 : -1;
+}
+
+int pim_sync_job(const struct config *cfg, struct store *s, long long request_id, int kind,
+		 const char *mailbox_key, const char *src_system, const char *src_login,
+		 const char *dst_system, const char *dst_login, char *reason, size_t size)
+{
+	struct pim_opts o = {.cfg = cfg, .store = s, .src_system = src_system,
+			     .src_login = src_login, .dst_system = dst_system,
+			     .dst_login = dst_login, .mailbox_key = mailbox_key};
+	struct pim_result r;
+	struct req rq;
+
+	if (job_scenario(s, request_id, &rq) < 0) {
+		snprintf(reason, size, "contacts and calendars: cannot read the request's scenario");
+		return -1;
+	}
+	if (!config_has_scenario(cfg, rq.scenario) || !config_scn_bool(cfg, rq.scenario, "pim"))
+		return 0;
+	if (!pim_sync_wanted(cfg, src_system, dst_system)) {
+		log_info("%s: contacts and calendars skipped: %s and %s do not both have a "
+			 "carddav or caldav URL",
+			 mailbox_key, src_system, dst_system);
+		return 0;
+	}
+	pim_opts_scenario(&o, cfg, rq.scenario);
+	int rc = pim_sync_run(&o, &r);
+	long long now = time_now_us() / 1000000;
+	long long next = o.two_way ? now + config_time_ms(cfg, "pim_sync_interval") / 1000 : 0;
+	int state = rc == PIM_OK ? PIM_JOB_DONE : rc == PIM_HELD ? PIM_JOB_HELD : PIM_JOB_FAILED;
+
+	if (store_pim_job(s, request_id, kind, state, r.n.items, next) != STORE_OK)
+		log_error("%s: cannot record the contacts and calendars outcome: %s", mailbox_key,
+			  store_errmsg(s));
+	if (rc == PIM_FAILED) {
+		snprintf(reason, size, "contacts and calendars: %s", r.reason);
+		return -1;
+	}
+	return 0;
 }

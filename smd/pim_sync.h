@@ -48,4 +48,16 @@ int pim_sync_wanted(const struct config *cfg, const char *src_system, const char
 void pim_opts_scenario(struct pim_opts *o, const struct config *cfg, const char *scn);
 int pim_sync_run(const struct pim_opts *o, struct pim_result *r);
 
+/*
+ * pim_sync_job: the queue's step after a job's mail copied (smd/master.c):
+ * when the request's scenario has pim = yes and both systems have DAV
+ * URLs, sync with the scenario's mode and conflict rule and record the
+ * outcome in the job (pim_state, pim_items, and in two-way mode
+ * pim_next_at = now + pim_sync_interval). 0 (done, held, or nothing to
+ * do), or -1 with REASON (SIZE bytes) filled: the job fails and is retried.
+ */
+int pim_sync_job(const struct config *cfg, struct store *s, long long request_id, int kind,
+		 const char *mailbox_key, const char *src_system, const char *src_login,
+		 const char *dst_system, const char *dst_login, char *reason, size_t size);
+
 #endif
