@@ -265,6 +265,9 @@ void pc_deletions(struct cstate *cs)
 
 		if (!(p->fl & F_SRC_GONE))
 			continue;
+		/* a conflict's target copy is the target's own: kept */
+		if (p->r.status == PIM_ROW_CONFLICT)
+			p->fl |= F_DST_CHANGED;
 		if (p->fl & (F_DST_GONE | F_DST_CHANGED)) {
 			if (p->fl & F_DST_CHANGED) {
 				log_warn("%s: %s: %s deleted on the source but changed on the "
