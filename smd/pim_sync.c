@@ -110,7 +110,8 @@ static int one_coll(const struct pim_opts *o, struct pim_side *src, struct pim_s
 		    enum pim_kind kind, const struct pim_dcoll *sc, const struct pim_dcolls *dcs,
 		    struct pim_result *r)
 {
-	struct pim_coll_ctx c = {o, src, dst, kind, sc, NULL, 0, {0}, NULL, 0};
+	struct pim_coll_ctx c = {o, src, dst, kind, sc, NULL, NULL, 0, {0}, NULL, 0};
+	const struct pim_dcoll *dcoll;
 	size_t n;
 	const char *seg = last_segment(sc->href, &n);
 	char *err = NULL;
@@ -119,7 +120,9 @@ static int one_coll(const struct pim_opts *o, struct pim_side *src, struct pim_s
 	c.dst_href = xasprintf("%s%.*s/", dst->home[kind], (int)n, seg);
 	if (rec_load(&c, sc->href) < 0)
 		goto out;
-	if (find_coll(dcs, c.dst_href) == NULL) {
+	if ((dcoll = find_coll(dcs, c.dst_href)) != NULL) {
+		c.dst_now_token = dcoll->token;
+	} else {
 		if (pim_make_coll(dst, kind, c.dst_href, sc, &err) < 0) {
 			c.why = err;
 			goto out;

@@ -66,6 +66,20 @@ static int load(struct cstate *cs)
 	return 0;
 }
 
+/* list_one: nothing to list when the collection's sync-token (NOW, from
+ * the discovery's PROPFIND) is the one the table holds (TOKEN): an
+ * unchanged collection costs no REPORT. */
+static int list_one(struct pim_side *s, enum pim_kind kind, const char *href, const char *token,
+		    const char *now, struct pim_listing *l, char **err)
+{
+	if (token && *token && now && strcmp(token, now) == 0) {
+		memset(l, 0, sizeof(*l));
+		l->token = xstrdup(now);
+		return 0;
+	}
+	return pim_list(s, kind, href, token ? token : "", l, err);
+}
+
 static int list_both(struct cstate *cs)
 {
 	struct pim_coll_ctx *c = cs->c;
@@ -73,8 +87,8 @@ static int list_both(struct cstate *cs)
 	const char *dt = cs->nrows && !c->dst_created ? c->rec.dst_token : "";
 	char *err = NULL;
 
-	if (pim_list(c->src, c->kind, c->scoll->href, st ? st : "", &cs->sl, &err) < 0 ||
-	    pim_list(c->dst, c->kind, c->dst_href, dt ? dt : "", &cs->tl, &err) < 0) {
+	if (list_one(c->src, c->kind, c->scoll->href, st, c->scoll->token, &cs->sl, &err) < 0 ||
+	    list_one(c->dst, c->kind, c->dst_href, dt, c->dst_now_token, &cs->tl, &err) < 0) {
 		c->why = xasprintf("listing failed, nothing deleted: %s", err);
 		free(err);
 		return -1;

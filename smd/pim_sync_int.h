@@ -97,6 +97,7 @@ struct pim_coll_ctx {
 	enum pim_kind kind;
 	const struct pim_dcoll *scoll;
 	char *dst_href;
+	const char *dst_now_token; /* the target collection's sync-token, or NULL */
 	int dst_created;
 	struct pim_coll rec; /* the stored row, updated by the run */
 	char *why;	     /* a failure's reason */
