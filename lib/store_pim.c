@@ -23,6 +23,12 @@ static long long now_s(void)
 	return time_now_us() / 1000000;
 }
 
+char *store_pim_mailbox_key(const char *src_system, const char *src_login,
+			    const char *dst_system, const char *dst_login)
+{
+	return xasprintf("%s:%s>%s:%s", src_system, src_login, dst_system, dst_login);
+}
+
 void store_pim_coll_free(struct pim_coll *c)
 {
 	free(c->src_href);
@@ -294,4 +300,27 @@ int store_pim_mailbox_items(struct store *s, const char *mailbox, long long *n_r
 		*n_r = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "count pim items");
+}
+
+int store_pim_job_get(struct store *s, long long request_id, int kind, int *state_r,
+		      long long *items_r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT pim_state, pim_items FROM smd_jobs WHERE request_id = ?1 AND kind = ?2");
+	int rc;
+
+	*state_r = 0;
+	*items_r = 0;
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, request_id);
+	sqlite3_bind_int(st, 2, kind);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*state_r = sqlite3_column_int(st, 0);
+		*items_r = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND
+							: store_fail(s, "read the job's PIM outcome");
 }

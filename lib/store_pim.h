@@ -36,6 +36,11 @@ struct pim_row {
 	int status; /* enum pim_row_status */
 };
 
+/* store_pim_mailbox_key: the key "SRC:LOGIN>DST:LOGIN" of a mailbox's
+ * copy, the mail journal's and these tables' (caller frees). */
+char *store_pim_mailbox_key(const char *src_system, const char *src_login,
+			    const char *dst_system, const char *dst_login);
+
 void store_pim_coll_free(struct pim_coll *c);
 void store_pim_row_free(struct pim_row *r);
 
@@ -66,6 +71,9 @@ int store_pim_row_del(struct store *s, const char *mailbox, const char *src_coll
 /* store_pim_job: the PIM outcome of the smd job (REQUEST_ID, KIND). */
 int store_pim_job(struct store *s, long long request_id, int kind, int state, long long items,
 		  long long next_at);
+/* store_pim_job_get: the PIM outcome of the job (REQUEST_ID, KIND). */
+int store_pim_job_get(struct store *s, long long request_id, int kind, int *state_r,
+		      long long *items_r);
 /* store_pim_mailbox_items: the number of correspondence rows of MAILBOX. */
 int store_pim_mailbox_items(struct store *s, const char *mailbox, long long *n_r);
 

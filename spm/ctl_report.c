@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "addr.h"
 #include "state.h"
+#include "store_pim.h"
 #include "store_req.h"
 #include "store_smd.h"
 
@@ -355,4 +357,54 @@ int ctl_report(struct ctl *ctl, long long batch, int addresses)
 	if (ctl->json)
 		printf("]}\n");
 	return 0;
+}
+
+/* --- contacts and calendars (fedmigctl show) --- */
+
+static const char *const pim_kind_word[3] = {"", "addressbook", "calendar"};
+static const char *const pim_state_word[4] = {"not synced", "done", "failed", "held"};
+
+static int pim_coll_line(void *ctx, const struct pim_coll *c)
+{
+	char shown[1024];
+
+	fprintf(ctx,
+		"    %s=%s created=%lld updated=%lld unchanged=%lld deleted=%lld conflict=%lld "
+		"rejected=%lld fixes=%lld verified=%s%s%s\n",
+		pim_kind_word[c->kind == 2 ? 2 : 1], addr_show(c->name, strlen(c->name), shown,
+								 sizeof(shown)),
+		c->n.created, c->n.updated, c->n.unchanged, c->n.deleted, c->n.conflicts,
+		c->n.rejected, c->n.fixes, c->verified ? "yes" : "no", *c->held ? "; held: " : "",
+		c->held);
+	return 0;
+}
+
+static int pim_bad_line(void *ctx, const char *coll, const struct pim_row *r)
+{
+	char href[1024], why[1024];
+
+	/* For a terminal: both come from the DAV servers. */
+	fprintf(ctx, "    %s %s: %s\n", r->status == PIM_ROW_CONFLICT ? "conflict" : "rejected",
+		addr_show(r->src_href, strlen(r->src_href), href, sizeof(href)),
+		addr_show(r->reason, strlen(r->reason), why, sizeof(why)));
+	return 0;
+}
+
+void ctl_pim_show(struct store *s, const struct req *r, FILE *fp)
+{
+	int state;
+	long long items;
+
+	if (!*r->source_physical || !*r->target_physical ||
+	    store_pim_job_get(s, r->id, SMD_COPY, &state, &items) != STORE_OK)
+		return;
+	char *key = store_pim_mailbox_key(r->source_system, r->source_physical, r->target_system,
+					  r->target_physical);
+
+	if (state > 0 && state < 4)
+		fprintf(fp, "  contacts and calendars: %s, items %lld\n", pim_state_word[state], items);
+	if (store_pim_coll_each(s, key, pim_coll_line, fp) < 0 ||
+	    store_pim_row_each_bad(s, key, pim_bad_line, fp) < 0)
+		fprintf(fp, "  contacts and calendars: %s\n", store_errmsg(s));
+	free(key);
 }
