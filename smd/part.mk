@@ -9,7 +9,7 @@ SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap_event.o $(O)/smd/imap.o $(O)/smd
 # pim_item_stub.o stands in for P1's pim_item.o/vcard.o/ical_norm.o.
 PIM_OBJS := $(O)/smd/dav_xml.o $(O)/smd/dav.o $(O)/smd/pim_sync.o $(O)/smd/pim_sync_dav.o \
 	$(O)/smd/pim_sync_list.o $(O)/smd/pim_sync_coll.o $(O)/smd/pim_sync_decide.o \
-	$(O)/smd/pim_sync_write.o $(O)/smd/pim_item_stub.o
+	$(O)/smd/pim_sync_write.o $(O)/smd/pim_sync_back.o $(O)/smd/pim_item_stub.o
 SMD_OBJS += $(PIM_OBJS)
 $(PIM_OBJS): ALL_CFLAGS += $(CURL_CFLAGS) $(LIBXML2_CFLAGS)
 PIM_LIBS := $(CURL_LIBS) $(LIBXML2_LIBS)

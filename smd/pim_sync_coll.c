@@ -211,7 +211,7 @@ static void target_state(struct cstate *cs)
 		qsort(cs->uids, cs->nuids, sizeof(*cs->uids), cmp_uid);
 }
 
-const struct uidref *pc_uid(const struct cstate *cs, const char *uid)
+struct uidref *pc_uid(struct cstate *cs, const char *uid)
 {
 	struct uidref key = {.uid = (char *)uid};
 
@@ -256,6 +256,8 @@ int pim_sync_coll(struct pim_coll_ctx *c)
 	target_state(&cs);
 	pc_decide(&cs);
 	pc_deletions(&cs);
+	if (c->o->two_way)
+		pc_backward(&cs);
 	if (pc_write(&cs) < 0)
 		goto save;
 	rc = 0;

@@ -13,6 +13,7 @@ enum {
 	F_SRC_GONE = 2,
 	F_DST_GONE = 4,
 	F_DST_CHANGED = 8,
+	F_SRC_CHANGED = 16, /* read and found changed (its hash too) */
 };
 
 struct prow {
@@ -29,6 +30,7 @@ struct hrefs {
 
 struct uidref {
 	char *uid;
+	int used; /* adopted by a source item */
 	const char *href, *etag;
 	unsigned char hash[PIM_HASH_LEN];
 };
@@ -43,6 +45,9 @@ struct op {
 	unsigned char src_hash[PIM_HASH_LEN];
 	char *href, *if_match, *src_etag;
 	int retried, pending;
+	int to_src; /* two-way: the target's change written to the source */
+	char *dst_etag; /* to_src: the target's etag and hash the row gets */
+	unsigned char dst_hash[PIM_HASH_LEN];
 };
 
 struct cstate {
@@ -68,7 +73,7 @@ void hrefs_add(struct hrefs *h, char *href);
 void hrefs_free(struct hrefs *h);
 struct prow *pc_row(struct cstate *cs, const char *src_href);
 struct prow *pc_dst_row(struct cstate *cs, const char *dst_href);
-const struct uidref *pc_uid(const struct cstate *cs, const char *uid);
+struct uidref *pc_uid(struct cstate *cs, const char *uid);
 void pc_set(char **f, const char *v);
 void pc_index_dst(struct cstate *cs);
 void pc_decide(struct cstate *cs);
@@ -77,6 +82,11 @@ void pc_decide(struct cstate *cs);
  * -1 neither (stop). */
 int pc_winner(const struct cstate *cs, const struct pim_item *it, const struct pim_fetched *dst);
 void pc_deletions(struct cstate *cs);
+/* pc_backward: two-way: the target's changes, new items and deletions
+ * to be written to the source (ops with to_src). */
+void pc_backward(struct cstate *cs);
+struct op *pc_op_new(struct cstate *cs, enum op_kind k, struct prow *p);
+const char *pc_basename(const char *href);
 int pc_write(struct cstate *cs);
 int pc_save(struct cstate *cs, int ok);
 int pc_verify(struct cstate *cs);

@@ -22,7 +22,7 @@ void hrefs_free(struct hrefs *h)
 	memset(h, 0, sizeof(*h));
 }
 
-static struct op *op_new(struct cstate *cs, enum op_kind k, struct prow *p)
+struct op *pc_op_new(struct cstate *cs, enum op_kind k, struct prow *p)
 {
 	cs->ops = xrealloc(cs->ops, (cs->nops + 1) * sizeof(*cs->ops));
 	struct op *o = &cs->ops[cs->nops++];
@@ -41,6 +41,7 @@ void pc_ops_free(struct cstate *cs)
 		free(cs->ops[i].href);
 		free(cs->ops[i].if_match);
 		free(cs->ops[i].src_etag);
+		free(cs->ops[i].dst_etag);
 	}
 	free(cs->ops);
 	cs->ops = NULL;
@@ -48,8 +49,8 @@ void pc_ops_free(struct cstate *cs)
 	free(cs->fail);
 }
 
-/* basename_of: HREF's last segment. */
-static const char *basename_of(const char *href)
+/* pc_basename: HREF's last segment. */
+const char *pc_basename(const char *href)
 {
 	size_t n = strlen(href);
 
@@ -127,7 +128,7 @@ static void changed(struct cstate *cs, struct prow *p, const struct pim_fetched 
 			return;
 		}
 	}
-	o = op_new(cs, (p->fl & F_DST_GONE) ? OP_CREATE : OP_UPDATE, p);
+	o = pc_op_new(cs, (p->fl & F_DST_GONE) ? OP_CREATE : OP_UPDATE, p);
 	o->it = *it;
 	memcpy(o->src_hash, sh, PIM_HASH_LEN);
 	o->href = xstrdup(p->r.dst_href);
@@ -141,8 +142,8 @@ static void changed(struct cstate *cs, struct prow *p, const struct pim_fetched 
 static void fresh(struct cstate *cs, const struct pim_fetched *f, struct pim_item *it,
 		  const unsigned char *sh)
 {
-	const struct uidref *u = pc_uid(cs, it->uid);
-	struct op *o = op_new(cs, u ? OP_UPDATE : OP_CREATE, NULL);
+	struct uidref *u = pc_uid(cs, it->uid);
+	struct op *o = pc_op_new(cs, u ? OP_UPDATE : OP_CREATE, NULL);
 
 	o->nr.src_href = xstrdup(f->href);
 	o->nr.uid = xstrdup(it->uid);
@@ -151,13 +152,14 @@ static void fresh(struct cstate *cs, const struct pim_fetched *f, struct pim_ite
 	memcpy(o->src_hash, sh, PIM_HASH_LEN);
 	o->it = *it;
 	if (u) {
+		u->used = 1;
 		o->href = xstrdup(u->href);
 		o->if_match = xstrdup(u->etag);
 		if (memcmp(u->hash, it->hash, PIM_HASH_LEN) == 0) {
 			o->k = OP_ADOPT; /* nothing to write: adopted as it is */
 		}
 	} else {
-		o->href = xasprintf("%s%s", cs->c->dst_href, basename_of(f->href));
+		o->href = xasprintf("%s%s", cs->c->dst_href, pc_basename(f->href));
 	}
 	o->nr.dst_href = xstrdup(o->href);
 }
@@ -237,6 +239,7 @@ void pc_decide(struct cstate *cs)
 			p->dirty = 1;
 			pim_item_free(&it);
 		} else if (p) {
+			p->fl |= F_SRC_CHANGED;
 			changed(cs, p, f, &it, sh);
 		} else {
 			fresh(cs, f, &it, sh);
@@ -297,7 +300,7 @@ void pc_deletions(struct cstate *cs)
 		struct prow *p = &cs->rows[i];
 
 		if ((p->fl & F_SRC_GONE) && !(p->fl & (F_DST_GONE | F_DST_CHANGED))) {
-			struct op *op = op_new(cs, OP_DELETE, p);
+			struct op *op = pc_op_new(cs, OP_DELETE, p);
 
 			op->href = xstrdup(p->r.dst_href);
 			op->if_match = xstrdup(p->r.dst_etag);

@@ -72,12 +72,18 @@ static void op_done(struct cstate *cs, struct op *o, const char *etag)
 		cs->written++;
 		return;
 	}
-	pc_set(&r->dst_href, o->href);
-	pc_set(&r->dst_etag, etag);
+	if (o->to_src) { /* the target's item, now the source's too */
+		pc_set(&r->src_etag, etag);
+		pc_set(&r->dst_etag, o->dst_etag);
+		memcpy(r->dst_hash, o->dst_hash, PIM_HASH_LEN);
+	} else {
+		pc_set(&r->dst_href, o->href);
+		pc_set(&r->dst_etag, etag);
+		if (o->src_etag)
+			pc_set(&r->src_etag, o->src_etag);
+		memcpy(r->dst_hash, o->it.hash, PIM_HASH_LEN);
+	}
 	pc_set(&r->uid, o->it.uid);
-	if (o->src_etag)
-		pc_set(&r->src_etag, o->src_etag);
-	memcpy(r->dst_hash, o->it.hash, PIM_HASH_LEN);
 	memcpy(r->src_hash, o->src_hash, PIM_HASH_LEN);
 	r->has_dst_hash = r->has_src_hash = 1;
 	r->status = PIM_ROW_OK;
@@ -147,6 +153,9 @@ static int outcome(struct cstate *cs, struct op *o, struct dav_req *r)
 		op_done(cs, o, r->etag ? r->etag : "");
 	} else if (st == 404 && o->k == OP_DELETE) {
 		op_done(cs, o, "");
+	} else if (st == 412 && o->to_src) {
+		op_bad(cs, o, PIM_ROW_CONFLICT, "changed on the source while being written (412)",
+		       NULL);
 	} else if (st == 412) {
 		return 1;
 	} else if (st >= 400 && st < 500) {
@@ -246,14 +255,22 @@ static int round_run(struct cstate *cs)
 	struct op **bad = xcalloc(cs->nops + 1, sizeof(*bad));
 	int more = 0;
 
-	for (size_t i = 0; i < cs->nops; i++)
-		if (cs->ops[i].pending) {
-			op_req(&cs->ops[i], &rq[n], cs->c->kind);
-			idx[n] = &cs->ops[i];
-			p[n] = &rq[n];
-			n++;
-		}
-	dav_run(cs->c->dst->dav[cs->c->kind], p, n);
+	size_t nd = 0;
+
+	/* the target's writes first, then the source's (two-way) */
+	for (int side = 0; side < 2; side++) {
+		for (size_t i = 0; i < cs->nops; i++)
+			if (cs->ops[i].pending && cs->ops[i].to_src == side) {
+				op_req(&cs->ops[i], &rq[n], cs->c->kind);
+				idx[n] = &cs->ops[i];
+				p[n] = &rq[n];
+				n++;
+			}
+		if (side == 0)
+			nd = n;
+	}
+	dav_run(cs->c->dst->dav[cs->c->kind], p, nd);
+	dav_run(cs->c->src->dav[cs->c->kind], p + nd, n - nd);
 	for (size_t i = 0; i < n; i++) {
 		idx[i]->pending = 0;
 		if (outcome(cs, idx[i], &rq[i]))

@@ -6,7 +6,7 @@
 # target item changed behind the table's back gives a 412, re-read and
 # reported as a conflict, not a failure; a stopped source deletes nothing;
 # a source emptied past pim_delete_threshold deletes nothing (held, exit 3)
-# until --force-delete.
+# until --force-delete; two-way, a target's change reaches the source.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 B=$(readlink -m "${FEDMIG_BUILD:-$ROOT/build}")
@@ -163,4 +163,13 @@ smd held
 smd forced --force-delete || fail "--force-delete: $(tail -n 3 "$TMP/forced.out")"
 # c-2 changed on the target: kept (a conflict), the 39 others deleted
 [ "$(count "$T/book/")" = 1 ] || fail "after --force-delete: $(count "$T/book/") left"
+
+# 7. two-way: an event changed on the target goes to the source; a rerun
+# writes nothing
+sed -e 's/SUMMARY:Réunion 10/SUMMARY:Déplacée sur la cible/' -e 's/UID:e-10/UID:e-3/' "$TMP/e.ics" >"$TMP/e3.ics"
+[ "$(put "$T/work/e-3.ics" "$TMP/e3.ics" text/calendar)" = 201 ] || fail "PUT target event"
+smd twoway --two-way || fail "two-way: $(tail -n 3 "$TMP/twoway.out")"
+curl -s -u "fedmig:$PASS" "$S/work/e-3.ics" | grep -q 'Déplacée sur la cible' || fail "target's change not on the source"
+smd twoway2 --two-way || fail "two-way rerun: $(tail -n 3 "$TMP/twoway2.out")"
+total twoway2 | grep -q ' writes=0 ' || fail "two-way rerun wrote: $(total twoway2)"
 echo "PASS pim_smd"
