@@ -3,6 +3,7 @@
 
 #include "store_int.h"
 #include "store_pim.h"
+#include "store_smd.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -323,4 +324,33 @@ int store_pim_job_get(struct store *s, long long request_id, int kind, int *stat
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND
 							: store_fail(s, "read the job's PIM outcome");
+}
+
+int store_pim_resync(struct store *s, long long now, int copied_state, long long *n_r)
+{
+	sqlite3_stmt *q = store_prepare(
+		s, "UPDATE smd_jobs SET state = ?3, next_at = ?1, pim_next_at = 0, updated = ?1"
+		   " WHERE kind = ?5 AND state = ?4 AND pim_next_at > 0 AND pim_next_at <= ?1"
+		   " AND request_id IN (SELECT id FROM requests WHERE state = ?2)");
+	sqlite3_stmt *clr = store_prepare(
+		s, "UPDATE smd_jobs SET pim_next_at = 0 WHERE pim_next_at > 0 AND pim_next_at <= ?1"
+		   " AND request_id NOT IN (SELECT id FROM requests WHERE state = ?2)");
+	int own, rc;
+
+	*n_r = 0;
+	if (q == NULL || clr == NULL || store_own_begin(s, &own) < 0)
+		return STORE_ERR;
+	sqlite3_bind_int64(q, 1, now);
+	sqlite3_bind_int(q, 2, copied_state);
+	sqlite3_bind_int(q, 3, SMD_QUEUED);
+	sqlite3_bind_int(q, 4, SMD_DONE);
+	sqlite3_bind_int(q, 5, SMD_COPY);
+	rc = store_run(s, q, "queue a two-way resync");
+	if (rc == STORE_OK)
+		*n_r = sqlite3_changes(store_db(s));
+	sqlite3_bind_int64(clr, 1, now);
+	sqlite3_bind_int(clr, 2, copied_state);
+	if (rc == STORE_OK)
+		rc = store_run(s, clr, "end the two-way resyncs");
+	return store_own_end(s, own, rc);
 }

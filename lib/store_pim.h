@@ -71,6 +71,12 @@ int store_pim_row_del(struct store *s, const char *mailbox, const char *src_coll
 /* store_pim_job: the PIM outcome of the smd job (REQUEST_ID, KIND). */
 int store_pim_job(struct store *s, long long request_id, int kind, int state, long long items,
 		  long long next_at);
+/* store_pim_resync: two-way: the forward jobs done whose pim_next_at
+ * (µs) is due and whose request is still in state COPIED_STATE queued
+ * again (their mail copy reruns cheaply from the journal, then their
+ * contacts and calendars); the others' pim_next_at cleared. *N_R: how
+ * many were queued. */
+int store_pim_resync(struct store *s, long long now, int copied_state, long long *n_r);
 /* store_pim_job_get: the PIM outcome of the job (REQUEST_ID, KIND). */
 int store_pim_job_get(struct store *s, long long request_id, int kind, int *state_r,
 		      long long *items_r);

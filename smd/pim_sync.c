@@ -255,8 +255,8 @@ int pim_sync_job(const struct config *cfg, struct store *s, long long request_id
 	}
 	pim_opts_scenario(&o, cfg, rq.scenario);
 	int rc = pim_sync_run(&o, &r);
-	long long now = time_now_us() / 1000000;
-	long long next = o.two_way ? now + config_time_ms(cfg, "pim_sync_interval") / 1000 : 0;
+	long long next =
+		o.two_way ? time_now_us() + config_time_ms(cfg, "pim_sync_interval") * 1000 : 0;
 	int state = rc == PIM_OK ? PIM_JOB_DONE : rc == PIM_HELD ? PIM_JOB_HELD : PIM_JOB_FAILED;
 
 	if (store_pim_job(s, request_id, kind, state, r.n.items, next) != STORE_OK)

@@ -6,7 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "ckmain.h"
+#include "state.h"
 #include "store_pim.h"
 #include "store_smd.h"
 #include "testutil.h"
@@ -141,13 +144,53 @@ START_TEST(test_colls)
 }
 END_TEST
 
+static void sql(const char *q)
+{
+	char path[256];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", q,
+		      sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* The job's PIM outcome; two-way resyncs: queued again while the request
+ * is copied, stopped once it is not. */
 START_TEST(test_job)
 {
 	struct store *s = fresh();
-	struct smd_job_key key = {7, SMD_COPY};
+	struct smd_job_key key = {7, SMD_COPY}, key8 = {8, SMD_COPY};
+	struct smd_status st;
+	int state;
+	long long items, n;
+	char q[512];
 
 	ck_assert_int_eq(store_smd_enqueue(s, key, "imap", "s1", "a@s1", "s2", "a@s2", 1), STORE_OK);
+	ck_assert_int_eq(store_smd_enqueue(s, key8, "imap", "s1", "b@s1", "s2", "b@s2", 1), STORE_OK);
 	ck_assert_int_eq(store_pim_job(s, 7, SMD_COPY, PIM_JOB_HELD, 12, 99), STORE_OK);
+	ck_assert_int_eq(store_pim_job(s, 8, SMD_COPY, PIM_JOB_DONE, 3, 99), STORE_OK);
+	ck_assert_int_eq(store_pim_job_get(s, 7, SMD_COPY, &state, &items), STORE_OK);
+	ck_assert_int_eq(state, PIM_JOB_HELD);
+	ck_assert_int_eq(items, 12);
+	snprintf(q, sizeof(q),
+		 "UPDATE smd_jobs SET state = %d;"
+		 "INSERT INTO requests(id, access, target_system, scenario, planned_at, state, next_at,"
+		 " created, updated) VALUES(7, 'a@x', 's2', 'd', 0, %d, 0, 0, 0),"
+		 " (8, 'b@x', 's2', 'd', 0, %d, 0, 0, 0)",
+		 SMD_DONE, ST_COPIED, ST_COMPLETE);
+	sql(q);
+	ck_assert_int_eq(store_pim_resync(s, 98, ST_COPIED, &n), STORE_OK);
+	ck_assert_int_eq(n, 0); /* not due yet */
+	ck_assert_int_eq(store_pim_resync(s, 100, ST_COPIED, &n), STORE_OK);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(store_smd_status(s, key, &st), STORE_OK);
+	ck_assert_int_eq(st.state, SMD_QUEUED);
+	ck_assert_int_eq(store_smd_status(s, key8, &st), STORE_OK);
+	ck_assert_int_eq(st.state, SMD_DONE); /* complete: no more resyncs */
+	ck_assert_int_eq(store_pim_resync(s, 200, ST_COPIED, &n), STORE_OK);
+	ck_assert_int_eq(n, 0);
 	store_close(&s);
 }
 END_TEST
