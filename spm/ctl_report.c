@@ -233,6 +233,8 @@ static int report_failure(void *ctx, const struct req *r)
 	return 0;
 }
 
+static const char *const pim_state_word[4] = {"not synced", "done", "failed", "held"};
+
 struct copies {
 	struct store *s;
 	int first;
@@ -248,6 +250,11 @@ static int report_copy(void *ctx, const struct req *r)
 
 	if (r->state != ST_COPYING && r->state != ST_COPIED)
 		return 0;
+	int pim_state = 0;
+	long long pim_items = 0;
+
+	if (store_pim_job_get(c->s, r->id, SMD_COPY, &pim_state, &pim_items) == STORE_ERR)
+		pim_state = 0;
 	if (c->json) {
 		if (store_smd_status(c->s, smd_key(r->id, SMD_COPY), &st) != STORE_OK)
 			return 0;
@@ -257,6 +264,10 @@ static int report_copy(void *ctx, const struct req *r)
 
 		/* "state" is the request's here, the job's is "copy". */
 		ctl_job_json(o, "copy", &st);
+		if (pim_state > 0 && pim_state < 4) {
+			json_object_set_new(o, "pim", json_string(pim_state_word[pim_state]));
+			json_object_set_new(o, "pim_items", json_integer(pim_items));
+		}
 		if (!c->first)
 			putchar(',');
 		ctl_json_put(stdout, o);
@@ -265,7 +276,11 @@ static int report_copy(void *ctx, const struct req *r)
 			return 0;
 		if (c->first)
 			printf("copies:\n");
-		printf("  %-32s %-15s %s\n", r->access, state_name(r->state), line);
+		printf("  %-32s %-15s %s", r->access, state_name(r->state), line);
+		if (pim_state > 0 && pim_state < 4)
+			printf("; contacts and calendars %s, items %lld", pim_state_word[pim_state],
+			       pim_items);
+		putchar('\n');
 	}
 	c->first = 0;
 	return 0;
@@ -362,7 +377,6 @@ int ctl_report(struct ctl *ctl, long long batch, int addresses)
 /* --- contacts and calendars (fedmigctl show) --- */
 
 static const char *const pim_kind_word[3] = {"", "addressbook", "calendar"};
-static const char *const pim_state_word[4] = {"not synced", "done", "failed", "held"};
 
 static int pim_coll_line(void *ctx, const struct pim_coll *c)
 {
