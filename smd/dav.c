@@ -278,7 +278,10 @@ void dav_run(struct dav *d, struct dav_req **reqs, size_t n)
 		for (int i = 0; i < d->inflight && next < n; i++)
 			if (d->slots[i].req == NULL) {
 				setup(d, &d->slots[i], reqs[next++]);
-				curl_multi_add_handle(d->multi, d->slots[i].h);
+				if (curl_multi_add_handle(d->multi, d->slots[i].h) != CURLM_OK) {
+					finish(&d->slots[i], CURLE_OUT_OF_MEMORY);
+					done++;
+				}
 			}
 		curl_multi_perform(d->multi, &running);
 		CURLMsg *m;

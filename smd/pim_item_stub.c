@@ -89,7 +89,8 @@ int pim_hash(enum pim_kind kind, const char *text, size_t len, unsigned char out
 			v[i][c] = (char)toupper((unsigned char)v[i][c]);
 		v[k++] = v[i];
 	}
-	qsort(v, k, sizeof(*v), cmp_str);
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_str);
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	for (size_t i = 0; i < k; i++) {
 		EVP_DigestUpdate(md, v[i], strlen(v[i]) + 1);

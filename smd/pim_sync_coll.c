@@ -62,7 +62,8 @@ static int load(struct cstate *cs)
 				       store_errmsg(o->store));
 		return -1;
 	}
-	qsort(cs->rows, cs->nrows, sizeof(*cs->rows), cmp_row);
+	if (cs->nrows > 1)
+		qsort(cs->rows, cs->nrows, sizeof(*cs->rows), cmp_row);
 	return 0;
 }
 

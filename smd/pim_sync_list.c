@@ -129,7 +129,8 @@ int pim_list(struct pim_side *s, enum pim_kind kind, const char *href, const cha
 		return -1;
 	}
 	l->full = *token == '\0';
-	qsort(l->v, l->n, sizeof(*l->v), cmp_entry);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_entry);
 	return 0;
 }
 
@@ -244,7 +245,8 @@ int pim_multiget(struct pim_side *s, enum pim_kind kind, const char *coll, char 
 	}
 	free(rq);
 	free(p);
-	qsort(f->v, f->n, sizeof(*f->v), cmp_fetched);
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof(*f->v), cmp_fetched);
 	return rc;
 }
 
