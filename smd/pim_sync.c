@@ -20,6 +20,10 @@ int pim_sync_wanted(const struct config *cfg, const char *src, const char *dst)
 
 void pim_opts_scenario(struct pim_opts *o, const struct config *cfg, const char *scn)
 {
+	o->two_way = 0;
+	o->conflict = PIM_STOP;
+	if (scn == NULL || !config_has_scenario(cfg, scn))
+		return;
 	const char *c = config_sys_str(cfg, scn, "pim_conflict");
 
 	o->two_way = strcmp(config_sys_str(cfg, scn, "pim_mode"), "two-way") == 0;
@@ -102,6 +106,10 @@ static int rec_load(struct pim_coll_ctx *c, const char *src_href)
 
 	c->rec.name = c->scoll->name && *c->scoll->name ? xstrdup(c->scoll->name)
 							: xstrndup(seg, n);
+	/* the server's display name goes to the log and the report lines */
+	for (char *p = c->rec.name; *p; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
 	return 0;
 }
 
