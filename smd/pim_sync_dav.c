@@ -126,6 +126,13 @@ int pim_side_open(const struct pim_opts *o, const char *system, const char *logi
 		*err_r = xasprintf("login \"%s\" cannot stand in a DAV path", login);
 		return -1;
 	}
+	if (*tmpl == '\0' && strcmp(config_sys_str(cfg, system, "dav_auth"), "user") != 0) {
+		/* current-user-principal would name the master user's own */
+		*err_r = xasprintf("system %s: %s_dav_principal is empty: it is needed with "
+				   "%s_dav_auth = master",
+				   system, system, system);
+		return -1;
+	}
 	if (side_auth(cfg, system, login, &user, &pass, err_r) < 0)
 		return -1;
 	for (int k = PIM_CARD; k <= PIM_CAL; k++) {
