@@ -1,7 +1,8 @@
 #!/bin/bash
 # fedmig-smd -u --pim-only between two real Radicale servers of its own
 # (no Postfix or Dovecot): address books and calendars with non-ASCII
-# names and items are copied and verified; a rerun writes nothing; an
+# names and items are copied and verified (one too large for the target
+# rejected with its 413); a rerun writes nothing; an
 # item killed mid-way (the table lost) is adopted, not written twice; a
 # target item changed behind the table's back gives a 412, re-read and
 # reported as a conflict, not a failure; a stopped source deletes nothing;
@@ -41,12 +42,13 @@ s = [socket.socket() for _ in range(2)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
 
-# radicale N PORT: a Radicale in $TMP/rN, master user fedmig.
+# radicale N PORT MAX: a Radicale in $TMP/rN, master user fedmig, request
+# bodies up to MAX bytes.
 radicale() {
 	local d=$TMP/r$1
 	mkdir -p "$d/store"
-	printf '[server]\nhosts = 127.0.0.1:%s\n[auth]\ntype = htpasswd\nhtpasswd_filename = %s/users\nhtpasswd_encryption = plain\n[rights]\ntype = from_file\nfile = %s/rights\n[storage]\nfilesystem_folder = %s/store\n[logging]\nlevel = info\n' \
-		"$2" "$d" "$d" "$d" >"$d/config"
+	printf '[server]\nhosts = 127.0.0.1:%s\nmax_content_length = %s\n[auth]\ntype = htpasswd\nhtpasswd_filename = %s/users\nhtpasswd_encryption = plain\n[rights]\ntype = from_file\nfile = %s/rights\n[storage]\nfilesystem_folder = %s/store\n[logging]\nlevel = info\n' \
+		"$2" "$3" "$d" "$d" "$d" >"$d/config"
 	echo "fedmig:$PASS" >"$d/users"
 	printf '[master]\nuser: fedmig\ncollection: .*\npermissions: RWrw\n\n[root]\nuser: .+\ncollection:\npermissions: R\n' >"$d/rights"
 	"$RADICALE" -C "$d/config" >"$d/log" 2>&1 &
@@ -54,8 +56,8 @@ radicale() {
 	eval "R$1_PID=$!"
 }
 PASS=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-radicale 1 "$P1"
-radicale 2 "$P2"
+radicale 1 "$P1" 100000000
+radicale 2 "$P2" 200000
 for p in $P1 $P2; do
 	for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$p/" && break; sleep 0.1; done
 done
@@ -81,6 +83,9 @@ for i in $(seq 1 40); do
 	printf 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c-%d\r\nFN:Zoë Ünïcode %d\r\nN:Ünïcode;Zoë;;;\r\nEMAIL;TYPE=INTERNET:z%d@example.org\r\nEND:VCARD\r\n' "$i" "$i" "$i" >"$TMP/c.vcf"
 	[ "$(put "$S/book/c-$i.vcf" "$TMP/c.vcf" text/vcard)" = 201 ] || fail "PUT card $i"
 done
+# one contact too large for the target (413 there): rejected, the run goes on
+{ printf 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c-big\r\nFN:Big\r\nNOTE:'; head -c 300000 /dev/zero | tr '\0' x; printf '\r\nEND:VCARD\r\n'; } >"$TMP/big.vcf"
+[ "$(put "$S/book/c-big.vcf" "$TMP/big.vcf" text/vcard)" = 201 ] || fail "PUT big card"
 for i in $(seq 1 10); do
 	printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:e-%d\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:202601%02dT100000Z\r\nDTEND:202601%02dT110000Z\r\nSUMMARY:Réunion %d\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n' "$i" "$i" "$i" "$i" >"$TMP/e.ics"
 	[ "$(put "$S/work/e-$i.ics" "$TMP/e.ics" text/calendar)" = 201 ] || fail "PUT event $i"
@@ -115,7 +120,8 @@ total() { tail -n 5 "$TMP/$1.out" | grep '^pim: collections='; }
 
 # 1. copy
 smd copy1 || fail "copy: $(cat "$TMP/copy1.out" "$TMP/copy1.err" | tail -n 5)"
-grep -q 'addressbook=Carnet d.adresses é created=40 .* verified=yes' "$TMP/copy1.out" || fail "book: $(cat "$TMP/copy1.out")"
+grep -q 'addressbook=Carnet d.adresses é created=40 .* rejected=1 .* verified=yes' "$TMP/copy1.out" || fail "book: $(cat "$TMP/copy1.out")"
+grep -q 'rejected /alice@s2.example.org/book/c-big.vcf: HTTP 413' "$TMP/copy1.err" || fail "413 not reported: $(grep -i reject "$TMP/copy1.err")"
 grep -q 'calendar=Travail created=10 .* verified=yes' "$TMP/copy1.out" || fail "calendar: $(cat "$TMP/copy1.out")"
 [ "$(count "$T/book/")" = 40 ] && [ "$(count "$T/work/")" = 10 ] || fail "target counts"
 curl -s -u "fedmig:$PASS" -X PROPFIND -H 'Depth: 0' "$T/work/" | grep -q '#00ff00' || fail "colour not copied"
@@ -129,7 +135,8 @@ total copy2 | grep -q ' writes=0 ' || fail "rerun wrote: $(total copy2)"
 # 3. a run killed after its PUTs, before its table: adopted, not written twice
 sqlite3 "$TMP/fedmig.db" "DELETE FROM pim_items WHERE src_coll LIKE '%/book/'; UPDATE pim_collections SET src_token = '', dst_token = ''" || fail "sqlite3"
 smd adopt || fail "adopt: $(tail -n 3 "$TMP/adopt.out")"
-total adopt | grep -q ' writes=0 ' || fail "adoption wrote: $(total adopt)"
+# (only the rejected item is tried again: the table that said so is gone)
+total adopt | grep -q ' created=0 updated=0 .* rejected=1 .* writes=1 ' || fail "adoption wrote: $(total adopt)"
 [ "$(count "$T/book/")" = 40 ] || fail "duplicates after adoption"
 
 # 4. a 412: the target changed after the token the table holds
