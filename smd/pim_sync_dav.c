@@ -230,7 +230,7 @@ static const char prop_colls[] =
 	"<?xml version=\"1.0\" encoding=\"utf-8\"?><D:propfind xmlns:D=\"DAV:\""
 	" xmlns:A=\"urn:ietf:params:xml:ns:carddav\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\""
 	" xmlns:S=\"http://calendarserver.org/ns/\" xmlns:I=\"http://apple.com/ns/ical/\">"
-	"<D:prop><D:resourcetype/><D:displayname/><S:getctag/><D:sync-token/>"
+	"<D:prop><D:resourcetype/><D:displayname/><D:sync-token/>"
 	"<I:calendar-color/><C:calendar-description/><A:addressbook-description/>"
 	"<C:supported-calendar-component-set/></D:prop></D:propfind>";
 
