@@ -231,5 +231,32 @@ const struct store_migration store_migrations[] = {
 	    " PRIMARY KEY(request_id, folder, uid)) WITHOUT ROWID;"
 	    "CREATE UNIQUE INDEX agent_items_src ON agent_items(request_id, folder, src_key);"
 	    "CREATE INDEX agent_items_batch ON agent_items(batch);"},
+	/* 7: contacts and calendars (smd/pim_sync.h, lib/store_pim.h): per
+	 * mailbox key (the mail journal's), each source collection and its
+	 * target, with the sync tokens and the last run's counts; the
+	 * correspondence table, one row per source item: its UID, etag and
+	 * content hash on each side; the job's PIM outcome. */
+	{7, "CREATE TABLE pim_collections("
+	    " mailbox TEXT NOT NULL, src_href TEXT NOT NULL, kind INTEGER NOT NULL,"
+	    " dst_href TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',"
+	    " src_token TEXT NOT NULL DEFAULT '', dst_token TEXT NOT NULL DEFAULT '',"
+	    " items INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL DEFAULT 0,"
+	    " updated_n INTEGER NOT NULL DEFAULT 0, unchanged INTEGER NOT NULL DEFAULT 0,"
+	    " deleted INTEGER NOT NULL DEFAULT 0, conflicts INTEGER NOT NULL DEFAULT 0,"
+	    " rejected INTEGER NOT NULL DEFAULT 0, fixes INTEGER NOT NULL DEFAULT 0,"
+	    " verified INTEGER NOT NULL DEFAULT 0, held TEXT NOT NULL DEFAULT '',"
+	    " updated INTEGER NOT NULL,"
+	    " PRIMARY KEY(mailbox, src_href)) WITHOUT ROWID;"
+	    "CREATE TABLE pim_items("
+	    " mailbox TEXT NOT NULL, src_coll TEXT NOT NULL, src_href TEXT NOT NULL,"
+	    " uid TEXT NOT NULL, src_etag TEXT NOT NULL DEFAULT '', src_hash BLOB,"
+	    " dst_href TEXT NOT NULL DEFAULT '', dst_etag TEXT NOT NULL DEFAULT '', dst_hash BLOB,"
+	    " status INTEGER NOT NULL DEFAULT 0,"
+	    " reason TEXT NOT NULL DEFAULT '', updated INTEGER NOT NULL,"
+	    " PRIMARY KEY(mailbox, src_coll, src_href)) WITHOUT ROWID;"
+	    "CREATE INDEX pim_items_dst ON pim_items(mailbox, src_coll, dst_href);"
+	    "ALTER TABLE smd_jobs ADD COLUMN pim_state INTEGER NOT NULL DEFAULT 0;"
+	    "ALTER TABLE smd_jobs ADD COLUMN pim_items INTEGER NOT NULL DEFAULT 0;"
+	    "ALTER TABLE smd_jobs ADD COLUMN pim_next_at INTEGER NOT NULL DEFAULT 0;"},
 };
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

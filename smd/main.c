@@ -10,6 +10,7 @@
 #include "buffer_job.h"
 #include "lock.h"
 #include "log.h"
+#include "pim_sync.h"
 #include "server.h"
 #include "smd.h"
 #include "store_buffer.h"
@@ -17,7 +18,7 @@
 #include "timeutil.h"
 #include "xalloc.h"
 
-static int opt_once;
+static int opt_once, opt_pim, opt_pim_only, opt_two_way, opt_force_delete;
 static const char *opt_user, *opt_from, *opt_to, *opt_src_user, *opt_dst_user;
 
 static int option(int opt, const char *arg)
@@ -40,6 +41,18 @@ static int option(int opt, const char *arg)
 		return 0;
 	case 'D':
 		opt_dst_user = arg;
+		return 0;
+	case 'P':
+		opt_pim = 1;
+		return 0;
+	case 'p':
+		opt_pim_only = opt_pim = 1;
+		return 0;
+	case 'W':
+		opt_two_way = 1;
+		return 0;
+	case 'X':
+		opt_force_delete = 1;
 		return 0;
 	}
 	return -1;
@@ -91,6 +104,45 @@ static int direct_copy(const struct config *cfg, struct copy_opts *o, const char
 	return rc;
 }
 
+/* direct_pim: -u's contacts and calendars, after its mail (or alone with
+ * --pim-only), in the default scenario's mode unless --two-way. */
+static int direct_pim(const struct config *cfg, struct store *s, const char *key,
+		      const char *src_login, const char *dst_login)
+{
+	struct pim_opts po;
+	struct pim_result pr;
+
+	memset(&po, 0, sizeof(po));
+	po.cfg = cfg;
+	po.store = s;
+	po.src_system = opt_from;
+	po.src_login = src_login;
+	po.dst_system = opt_to;
+	po.dst_login = dst_login;
+	po.mailbox_key = key;
+
+	if (!pim_sync_wanted(cfg, opt_from, opt_to)) {
+		printf("pim: skipped: %s and %s do not both have a carddav or caldav URL\n",
+		       opt_from, opt_to);
+		log_info("%s: contacts and calendars skipped: %s and %s do not both have "
+			 "%s_carddav or %s_caldav",
+			 key, opt_from, opt_to, opt_to, opt_to);
+		return opt_pim_only ? 1 : 0;
+	}
+	pim_opts_scenario(&po, cfg, config_str(cfg, "default_scenario"));
+	po.two_way |= opt_two_way;
+	po.force_delete = opt_force_delete;
+	po.summary = stdout;
+	int rc = pim_sync_run(&po, &pr);
+
+	if (rc == PIM_FAILED)
+		printf("reason: %s\n", pr.reason);
+	else if (rc == PIM_HELD)
+		printf("held: deletions above pim_delete_threshold not done (--force-delete)\n");
+	fflush(stdout);
+	return rc == PIM_OK ? 0 : rc == PIM_HELD ? 3 : 1;
+}
+
 static int direct(const struct config *cfg)
 {
 	struct copy_opts o;
@@ -114,9 +166,9 @@ static int direct(const struct config *cfg)
 	}
 	store_smd_relax(s);
 	smd_copy_opts(cfg, &o);
-	if ((!smd_is_agent(cfg, opt_from) &&
-	     smd_side_init(cfg, opt_from, src_login, &o.src, &err) < 0) ||
-	    smd_side_init(cfg, opt_to, dst_login, &o.dst, &err) < 0) {
+	if (!opt_pim_only && ((!smd_is_agent(cfg, opt_from) &&
+			       smd_side_init(cfg, opt_from, src_login, &o.src, &err) < 0) ||
+			      smd_side_init(cfg, opt_to, dst_login, &o.dst, &err) < 0)) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -136,6 +188,12 @@ static int direct(const struct config *cfg)
 	}
 	o.store = s;
 	o.summary = stdout;
+	if (opt_pim_only) {
+		rc = direct_pim(cfg, s, key, src_login, dst_login);
+		close(lock);
+		free(key);
+		goto out;
+	}
 	long long t0 = time_mono_us();
 	int cr = direct_copy(cfg, &o, key, src_login, &r);
 
@@ -155,9 +213,11 @@ static int direct(const struct config *cfg)
 			 r.found, r.skipped);
 	}
 	fflush(stdout);
+	rc = cr == COPY_OK ? 0 : 1;
+	if (rc == 0 && opt_pim)
+		rc = direct_pim(cfg, s, key, src_login, dst_login);
 	close(lock);
 	free(key);
-	rc = cr == COPY_OK ? 0 : 1;
 out:
 	free(err);
 	smd_side_free(&o.src);
@@ -190,6 +250,11 @@ static const struct server_opt opts[] = {
 	{'S', "src-user", "LOGIN", "with -u: login on the source (default: local part\n"
 				   "of ADDRESS at the source's domain)"},
 	{'D', "dst-user", "LOGIN", "with -u: login on the target (likewise)"},
+	{'P', "pim", NULL, "with -u: copy contacts and calendars after the mail"},
+	{'p', "pim-only", NULL, "with -u: copy only contacts and calendars (no mail)"},
+	{'W', "two-way", NULL, "with --pim or --pim-only: sync both ways"},
+	{'X', "force-delete", NULL, "with --pim or --pim-only: delete even above\n"
+				    "pim_delete_threshold"},
 	{0, NULL, NULL, NULL},
 };
 

@@ -13,6 +13,9 @@
 #include "buffer_job.h"
 #include "lock.h"
 #include "log.h"
+#include "pim_sync.h"
+#include "state.h"
+#include "store_pim.h"
 #include "server.h"
 #include "smd.h"
 #include "store_buffer.h"
@@ -222,6 +225,13 @@ static int copy(const struct config *cfg, const struct smd_job *job, struct copy
 	} else {
 		rc = copy_mailbox(o, r);
 	}
+	/* Contacts and calendars after the mail, in the same child: the job is
+	 * done only when both are (a forward copy only: a copy back is mail). */
+	if (rc == COPY_OK && job->key.kind == SMD_COPY &&
+	    pim_sync_job(cfg, o->store, job->key.request_id, job->key.kind, key, job->src_system,
+			 job->src_physical, job->dst_system, job->dst_physical, r->reason,
+			 sizeof(r->reason)) < 0)
+		rc = COPY_FAILED;
 	free(key);
 	return rc;
 }
@@ -433,6 +443,19 @@ static int is_agent(void *ctx, const char *system)
 	return smd_is_agent(ctx, system);
 }
 
+/* pim_resync: two-way contacts and calendars of copied requests, synced
+ * again every pim_sync_interval until the request is complete. */
+static void pim_resync(struct master *m, long long now)
+{
+	long long n;
+
+	if (store_pim_resync(m->s, now, ST_COPIED, &n) != STORE_OK)
+		log_warn("two-way contacts and calendars: %s", store_errmsg(m->s));
+	else if (n > 0)
+		log_info("two-way contacts and calendars: %lld copied mailboxes queued to sync again",
+			 n);
+}
+
 /* fill: claim while there is room; then see whether we are done. A job
  * whose agent has uploaded nothing to copy yet is put off a poll
  * interval first, unclaimed (store_buffer_gate). */
@@ -443,6 +466,7 @@ static void fill(struct master *m, int poll)
 	if (m->stop_signal)
 		return;
 	recover_due(m, poll);
+	pim_resync(m, now);
 	if (store_buffer_gate(m->s, now, now + m->poll_us, is_agent, m->cfg) < 0)
 		log_warn("agent jobs: %s", store_errmsg(m->s));
 	while (m->nkids < m->max && claim_one(m))

@@ -5,6 +5,21 @@ SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap_event.o $(O)/smd/imap.o $(O)/smd
 	$(O)/smd/copy_folders.o $(O)/smd/copy_open.o $(O)/smd/copy_journal.o \
 	$(O)/smd/copy_stream.o $(O)/smd/copy_verify.o $(O)/smd/settings.o \
 	$(O)/smd/master.o $(O)/smd/lock.o
+# Contacts and calendars: the DAV client and the sync engine (pim_sync.h),
+# and the formats (pim_item.h): vCard content lines, iCalendar through
+# libical, photos through libgd, the content hash. Every program and test
+# that links libsmd links libcurl, libxml2, libical and libgd too.
+PIM_OBJS := $(O)/smd/dav_xml.o $(O)/smd/dav.o $(O)/smd/pim_sync.o $(O)/smd/pim_sync_dav.o \
+	$(O)/smd/pim_sync_list.o $(O)/smd/pim_sync_coll.o $(O)/smd/pim_sync_decide.o \
+	$(O)/smd/pim_sync_write.o $(O)/smd/pim_sync_back.o
+PIM_FMT_OBJS := $(O)/smd/vcard.o $(O)/smd/vcard_conv.o $(O)/smd/pim_hash.o \
+	$(O)/smd/pim_photo.o $(O)/smd/ical_norm.o $(O)/smd/pim_item.o
+SMD_OBJS += $(PIM_OBJS) $(PIM_FMT_OBJS)
+$(PIM_OBJS): ALL_CFLAGS += $(CURL_CFLAGS) $(LIBXML2_CFLAGS)
+$(O)/smd/ical_norm.o: ALL_CFLAGS += $(LIBICAL_CFLAGS)
+$(O)/smd/pim_photo.o: ALL_CFLAGS += $(GD_CFLAGS)
+PIM_LIBS := $(CURL_LIBS) $(LIBXML2_LIBS) $(LIBICAL_LIBS) $(GD_LIBS)
+$(LIBFEDMIG): $(O)/lib/store_pim.o
 PROGRAMS += $(O)/smd/fedmig-smd
 PART_LIBS += $(O)/smd/libsmd.a
 $(O)/smd/libsmd.a: $(SMD_OBJS)
@@ -24,7 +39,8 @@ $(O)/tests/unit/test_imap_parse.o $(O)/tests/unit/test_imap_q.o \
 	$(O)/tests/unit/test_smd_fetch.o $(O)/tests/fuzz/fuzz_imap_parse.o: ALL_CFLAGS += -Ismd
 MANPAGES += man/fedmig-smd.8
 INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_hostile.sh \
-	tests/integ/smd_flags.sh tests/integ/smd_recover.sh tests/integ/smd_buffer.sh
+	tests/integ/smd_flags.sh tests/integ/smd_recover.sh tests/integ/smd_buffer.sh \
+	tests/integ/pim_smd.sh
 BENCHES += bench/smd_folders
 # The copy engine against in-process fake IMAP servers (no lab).
 UNIT_TESTS += $(O)/tests/unit/test_copy_engine
@@ -43,15 +59,6 @@ $(O)/tests/unit/test_drv_buffer: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
 $(O)/tests/unit/test_drv_buffer.o: ALL_CFLAGS += -Ismd
 FUZZ_TARGETS += tests/fuzz/fuzz_drv_buffer.c
 $(O)/tests/fuzz/fuzz_drv_buffer.o: ALL_CFLAGS += -Ismd
-# Contacts and calendars, the formats (smd/pim_item.h): vCard content lines,
-# iCalendar through libical, photos through libgd, the content hash. Every
-# program and test that links libsmd links libical and libgd too.
-PIM_FMT_OBJS := $(O)/smd/vcard.o $(O)/smd/vcard_conv.o $(O)/smd/pim_hash.o \
-	$(O)/smd/pim_photo.o $(O)/smd/ical_norm.o $(O)/smd/pim_item.o
-PIM_LIBS = $(LIBICAL_LIBS) $(GD_LIBS)
-$(O)/smd/libsmd.a: $(PIM_FMT_OBJS)
-$(O)/smd/ical_norm.o: ALL_CFLAGS += $(LIBICAL_CFLAGS)
-$(O)/smd/pim_photo.o: ALL_CFLAGS += $(GD_CFLAGS)
 $(O)/smd/fedmig-smd $(O)/spm/fedmig-apid $(O)/agent/fedmig-agent: EXT_LIBS += $(PIM_LIBS)
 $(O)/tests/unit/%: EXT_LIBS += $(PIM_LIBS)
 $(O)/tests/fuzz/%: EXT_LIBS += $(PIM_LIBS)
@@ -59,3 +66,8 @@ UNIT_TESTS += $(O)/tests/unit/test_vcard $(O)/tests/unit/test_pim_item
 $(O)/tests/unit/test_vcard.o $(O)/tests/unit/test_pim_item.o: ALL_CFLAGS += -Ismd $(GD_CFLAGS)
 FUZZ_TARGETS += tests/fuzz/fuzz_vcard.c tests/fuzz/fuzz_ical.c
 $(O)/tests/fuzz/fuzz_vcard.o $(O)/tests/fuzz/fuzz_ical.o: ALL_CFLAGS += -Ismd
+# The WebDAV multistatus parser, the PIM tables.
+UNIT_TESTS += $(O)/tests/unit/test_dav_xml $(O)/tests/unit/test_store_pim
+$(O)/tests/unit/test_dav_xml.o: ALL_CFLAGS += -Ismd $(LIBXML2_CFLAGS)
+FUZZ_TARGETS += tests/fuzz/fuzz_dav_xml.c
+$(O)/tests/fuzz/fuzz_dav_xml.o: ALL_CFLAGS += -Ismd $(LIBXML2_CFLAGS)

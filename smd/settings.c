@@ -4,6 +4,7 @@
 
 #include "secrets.h"
 #include "smd.h"
+#include "store_pim.h"
 #include "xalloc.h"
 
 int smd_read_credentials(const char *path, char **user_r, char **password_r, char **err_r)
@@ -101,7 +102,7 @@ void smd_side_free(struct copy_side *side)
 char *smd_mailbox_key(const char *src_system, const char *src_login, const char *dst_system,
 		      const char *dst_login)
 {
-	return xasprintf("%s:%s>%s:%s", src_system, src_login, dst_system, dst_login);
+	return store_pim_mailbox_key(src_system, src_login, dst_system, dst_login);
 }
 
 void smd_copy_opts(const struct config *cfg, struct copy_opts *o)

@@ -72,6 +72,12 @@ const char *ctl_req_reason(struct store *s, const struct req *r, char *buf, size
  * member. -1 on a store error (store_errmsg() says which). */
 int ctl_report_addresses(struct store *s, long long batch, int json, FILE *fp);
 
+/* ctl_pim_show: fedmigctl show's "contacts and calendars" block of R on
+ * FP: the job's PIM outcome, one line of counts per collection, the
+ * rejected and conflicting items with their reasons; nothing when the
+ * request has none. */
+void ctl_pim_show(struct store *s, const struct req *r, FILE *fp);
+
 /* ctl_copy_line: the data mover's job KEY (a request's copy, or its copy
  * back) as "LABEL: state, folders ..., messages ..., bytes ..." into BUF
  * (LEN bytes); 0, or -1 when there is no such job. */

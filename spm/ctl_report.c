@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "addr.h"
 #include "state.h"
+#include "store_pim.h"
 #include "store_req.h"
 #include "store_smd.h"
 
@@ -231,6 +233,8 @@ static int report_failure(void *ctx, const struct req *r)
 	return 0;
 }
 
+static const char *const pim_state_word[4] = {"not synced", "done", "failed", "held"};
+
 struct copies {
 	struct store *s;
 	int first;
@@ -246,6 +250,11 @@ static int report_copy(void *ctx, const struct req *r)
 
 	if (r->state != ST_COPYING && r->state != ST_COPIED)
 		return 0;
+	int pim_state = 0;
+	long long pim_items = 0;
+
+	if (store_pim_job_get(c->s, r->id, SMD_COPY, &pim_state, &pim_items) == STORE_ERR)
+		pim_state = 0;
 	if (c->json) {
 		if (store_smd_status(c->s, smd_key(r->id, SMD_COPY), &st) != STORE_OK)
 			return 0;
@@ -255,6 +264,10 @@ static int report_copy(void *ctx, const struct req *r)
 
 		/* "state" is the request's here, the job's is "copy". */
 		ctl_job_json(o, "copy", &st);
+		if (pim_state > 0 && pim_state < 4) {
+			json_object_set_new(o, "pim", json_string(pim_state_word[pim_state]));
+			json_object_set_new(o, "pim_items", json_integer(pim_items));
+		}
 		if (!c->first)
 			putchar(',');
 		ctl_json_put(stdout, o);
@@ -263,7 +276,11 @@ static int report_copy(void *ctx, const struct req *r)
 			return 0;
 		if (c->first)
 			printf("copies:\n");
-		printf("  %-32s %-15s %s\n", r->access, state_name(r->state), line);
+		printf("  %-32s %-15s %s", r->access, state_name(r->state), line);
+		if (pim_state > 0 && pim_state < 4)
+			printf("; contacts and calendars %s, items %lld", pim_state_word[pim_state],
+			       pim_items);
+		putchar('\n');
 	}
 	c->first = 0;
 	return 0;
@@ -355,4 +372,53 @@ int ctl_report(struct ctl *ctl, long long batch, int addresses)
 	if (ctl->json)
 		printf("]}\n");
 	return 0;
+}
+
+/* --- contacts and calendars (fedmigctl show) --- */
+
+static const char *const pim_kind_word[3] = {"", "addressbook", "calendar"};
+
+static int pim_coll_line(void *ctx, const struct pim_coll *c)
+{
+	char shown[1024];
+
+	fprintf(ctx,
+		"    %s=%s created=%lld updated=%lld unchanged=%lld deleted=%lld conflict=%lld "
+		"rejected=%lld fixes=%lld verified=%s%s%s\n",
+		pim_kind_word[c->kind == 2 ? 2 : 1], addr_show(c->name, strlen(c->name), shown,
+								 sizeof(shown)),
+		c->n.created, c->n.updated, c->n.unchanged, c->n.deleted, c->n.conflicts,
+		c->n.rejected, c->n.fixes, c->verified ? "yes" : "no", *c->held ? "; held: " : "",
+		c->held);
+	return 0;
+}
+
+static int pim_bad_line(void *ctx, const char *coll, const struct pim_row *r)
+{
+	char href[1024], why[1024];
+
+	/* For a terminal: both come from the DAV servers. */
+	fprintf(ctx, "    %s %s: %s\n", r->status == PIM_ROW_CONFLICT ? "conflict" : "rejected",
+		addr_show(r->src_href, strlen(r->src_href), href, sizeof(href)),
+		addr_show(r->reason, strlen(r->reason), why, sizeof(why)));
+	return 0;
+}
+
+void ctl_pim_show(struct store *s, const struct req *r, FILE *fp)
+{
+	int state;
+	long long items;
+
+	if (!*r->source_physical || !*r->target_physical ||
+	    store_pim_job_get(s, r->id, SMD_COPY, &state, &items) != STORE_OK)
+		return;
+	char *key = store_pim_mailbox_key(r->source_system, r->source_physical, r->target_system,
+					  r->target_physical);
+
+	if (state > 0 && state < 4)
+		fprintf(fp, "  contacts and calendars: %s, items %lld\n", pim_state_word[state], items);
+	if (store_pim_coll_each(s, key, pim_coll_line, fp) < 0 ||
+	    store_pim_row_each_bad(s, key, pim_bad_line, fp) < 0)
+		fprintf(fp, "  contacts and calendars: %s\n", store_errmsg(s));
+	free(key);
 }

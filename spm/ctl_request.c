@@ -473,6 +473,7 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 		printf("  %s\n", line);
 	if (ctl_agent_line(ctl_store(ctl), r.id, line, sizeof(line)) == 0)
 		printf("  %s\n", line);
+	ctl_pim_show(ctl_store(ctl), &r, stdout);
 	if (r.attempts)
 		printf("  attempts:  %d\n", r.attempts);
 	if (r.next_at != REQ_NEVER && !state_is_final(r.state))
