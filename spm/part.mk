@@ -1,12 +1,17 @@
 # spm/: fedmigctl (the admin CLI) and fedmig-spm (the migration pilot).
-CTL_OBJS := $(O)/spm/ctl_directory.o $(O)/spm/ctl_request.o $(O)/spm/ctl_report.o $(O)/spm/ctl_json.o $(O)/spm/ctl_agent.o
+CTL_OBJS := $(O)/spm/ctl_directory.o $(O)/spm/ctl_request.o $(O)/spm/ctl_report.o $(O)/spm/ctl_json.o $(O)/spm/ctl_agent.o \
+	$(O)/spm/ctl_dirsync.o
 PROGRAMS += $(O)/spm/fedmigctl
-$(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(LIBFEDMIG)
+$(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(O)/spm/libspm.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 MANPAGES += man/fedmigctl.1
 
 # fedmig-spm: the pilot's modules in libspm.a for tests and fuzz targets.
-SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/switch.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o
+SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/switch.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o \
+	$(O)/spm/dirsync.o $(O)/spm/dirsync_up.o $(O)/spm/dirsync_down.o
+# The stand-in for the directory drivers (spm/dirdrv.h); the real dispatch
+# and drivers replace it.
+SPM_OBJS += $(O)/spm/dirdrv_stub.o
 PART_LIBS += $(O)/spm/libspm.a
 $(O)/spm/libspm.a: $(SPM_OBJS)
 PROGRAMS += $(O)/spm/fedmig-spm
