@@ -185,10 +185,10 @@ static void want_one(struct down *d, const struct want *w)
 	if (rec && rec->state == 1 && cur == NULL)
 		return; /* refused once (DIR_EXISTS): reported then */
 	if (cur == NULL) {
-		snprintf(detail, sizeof(detail), "name \"%.200s\"", w->name);
+		snprintf(detail, sizeof(detail), "name '%.200s'", w->name);
 		put(d, w, DS_ADD, detail);
 	} else if (strcmp(cur->name, w->name) != 0) {
-		snprintf(detail, sizeof(detail), "name \"%.200s\" -> \"%.200s\"", cur->name,
+		snprintf(detail, sizeof(detail), "name '%.200s' -> '%.200s'", cur->name,
 			 w->name);
 		put(d, w, DS_CHANGE, detail);
 	} else if (rec == NULL || rec->state != 0) {

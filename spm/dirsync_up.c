@@ -402,10 +402,10 @@ static int changed(struct up *u, const struct dacc *a, const struct dir_entry *e
 		len += (size_t)snprintf(out + len, size - len, "physical %s -> %s; ", e->physical,
 					a->physical);
 	if (strcmp(aliases, a->aliases) != 0 && len < size)
-		len += (size_t)snprintf(out + len, size - len, "aliases \"%.300s\" -> \"%.300s\"; ",
+		len += (size_t)snprintf(out + len, size - len, "aliases '%.300s' -> '%.300s'; ",
 					aliases, a->aliases);
 	if (strcmp(name, a->name) != 0 && len < size)
-		len += (size_t)snprintf(out + len, size - len, "name \"%.100s\" -> \"%.100s\"; ",
+		len += (size_t)snprintf(out + len, size - len, "name '%.100s' -> '%.100s'; ",
 					name, a->name);
 	free(aliases);
 	free(name);

@@ -70,3 +70,9 @@ FUZZ_TARGETS += tests/fuzz/fuzz_apid_frame.c tests/fuzz/fuzz_apid_json.c
 $(O)/tests/fuzz/fuzz_apid_frame $(O)/tests/fuzz/fuzz_apid_json: $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(APID_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(EXT_LIBS)
 INTEG_TESTS += tests/integ/apid_basic.sh
+# The directory sync engine against a fake driver from memory (not
+# libspm's stand-in: fake_dirdrv.o comes first and defines dirdrv.h).
+UNIT_TESTS += $(O)/tests/unit/test_dirsync
+$(O)/tests/unit/test_dirsync.o $(O)/tests/unit/fake_dirdrv.o: ALL_CFLAGS += -Ispm
+$(O)/tests/unit/test_dirsync: $(O)/tests/unit/test_dirsync.o $(O)/tests/unit/fake_dirdrv.o $(PART_LIBS) $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(O)/tests/unit/fake_dirdrv.o $(PART_LIBS) $(LIBFEDMIG) $(CHECK_LIBS) $(EXT_LIBS)
