@@ -140,17 +140,43 @@ int store_dacc_replace(struct store *s, const char *sys, const struct dacc *v, s
 	return store_own_end(s, own, rc);
 }
 
+void store_dacc_clear(struct dacc *a)
+{
+	free(a->key);
+	free(a->access);
+	free(a->physical);
+	free(a->aliases);
+	free(a->name);
+	free(a->grp);
+	memset(a, 0, sizeof(*a));
+}
+
 void store_dacc_free(struct dacc *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].key);
-		free(v[i].access);
-		free(v[i].physical);
-		free(v[i].aliases);
-		free(v[i].name);
-		free(v[i].grp);
-	}
+	for (size_t i = 0; i < n; i++)
+		store_dacc_clear(&v[i]);
 	free(v);
+}
+
+int store_dacc_physical(struct store *s, const char *sys, const char *physical, struct dacc *a)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT key, access, physical, aliases, name, grp"
+					    " FROM dir_accounts WHERE system = ?1 AND physical = ?2"
+					    " ORDER BY key LIMIT 1");
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	if (st == NULL)
+		return STORE_ERR;
+	bind(st, 1, sys);
+	bind(st, 2, physical);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*a = (struct dacc){col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4), col(st, 5)};
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "directory sync account");
 }
 
 /* join_rows: column 0 of every row of ST, space-separated. */

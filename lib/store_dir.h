@@ -42,6 +42,10 @@ int store_dacc_load(struct store *s, const char *sys, struct dacc **v_r, size_t 
 int store_dacc_replace(struct store *s, const char *sys, const struct dacc *v, size_t n,
 		       long long now);
 void store_dacc_free(struct dacc *v, size_t n);
+/* store_dacc_physical: the account of SYS's last good listing whose
+ * mailbox is PHYSICAL, into *A (its strings freed by store_dacc_clear). */
+int store_dacc_physical(struct store *s, const char *sys, const char *physical, struct dacc *a);
+void store_dacc_clear(struct dacc *a);
 /* store_dacc_group: the access addresses of the accounts (any system)
  * whose group is DN or below it (",DN" ends it), space-separated. */
 int store_dacc_group(struct store *s, const char *dn, char **list_r);

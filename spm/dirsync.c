@@ -255,3 +255,86 @@ int dirsync_lock(const struct config *cfg, char **err_r)
 	free(path);
 	return fd;
 }
+
+/* lists_all: 1 if A has ACCESS and every address of ALIASES. */
+static int lists_all(const struct dacc *a, const char *access, const char *aliases,
+		     char *why, size_t whysize)
+{
+	char *copy = xstrdup(aliases), *save = NULL;
+	int ok = strcmp(a->access, access) == 0 ||
+		 (snprintf(why, whysize, "it lists %s as %s", a->physical, a->access), 0);
+
+	for (char *w = strtok_r(copy, " ", &save); w && ok; w = strtok_r(NULL, " ", &save)) {
+		size_t len = strlen(w);
+		const char *p = a->aliases;
+
+		while ((p = strstr(p, w)) && !((p == a->aliases || p[-1] == ' ') &&
+						(p[len] == ' ' || p[len] == '\0')))
+			p += len;
+		if (p == NULL) {
+			snprintf(why, whysize, "it lists no alias %s", w);
+			ok = 0;
+		}
+	}
+	free(copy);
+	return ok;
+}
+
+/* announces: the sync of SYS, then its account of PHYSICAL checked. */
+static int announces(const struct config *cfg, struct store *s, const char *sys,
+		     const char *physical, const char *access, const char *aliases, char *why,
+		     size_t whysize)
+{
+	const char *v[1] = {sys};
+	struct dirsync_opts o = {.up = 1, .systems = v, .nsystems = 1};
+	struct dirsync_report rep;
+	struct dacc a;
+	char *err = NULL;
+	int fd = dirsync_lock(cfg, &err), rc;
+
+	if (fd < 0) {
+		snprintf(why, whysize, "%s", err);
+		free(err);
+		return 0;
+	}
+	rc = dirsync_run(cfg, s, &o, NULL, &rep);
+	close(fd);
+	if (rc < 0)
+		return -1;
+	if (rep.failed || rep.held) {
+		snprintf(why, whysize, "the sync of %s %s", sys, rep.failed ? "failed" : "was held");
+		return 0;
+	}
+	rc = store_dacc_physical(s, sys, physical, &a);
+	if (rc == STORE_ERR)
+		return -1;
+	if (rc == STORE_NOTFOUND) {
+		snprintf(why, whysize, "%s's directory has no mailbox %s", sys, physical);
+		return 0;
+	}
+	rc = lists_all(&a, access, aliases, why, whysize);
+	store_dacc_clear(&a);
+	return rc;
+}
+
+int dirsync_announces(const struct config *cfg, struct store *s, const struct req *r)
+{
+	char why[DRV_WHY], *aliases = NULL;
+	int rc;
+
+	if (!dirsync_enabled(cfg, r->target_system))
+		return 0;
+	if (store_dir_aliases(s, r->access, &aliases) < 0)
+		return -1;
+	why[0] = '\0';
+	rc = announces(cfg, s, r->target_system, r->target_physical, r->access, aliases, why,
+		       sizeof(why));
+	free(aliases);
+	if (rc == 0)
+		log_info("%s: request=%lld E5 through the directory sync not known (%s): asking "
+			 "the driver", r->access, r->id, why);
+	else if (rc == 1)
+		log_info("%s: request=%lld E5: %s's directory sync lists it", r->access, r->id,
+			 r->target_system);
+	return rc;
+}

@@ -75,6 +75,18 @@ int dirsync_exit(const struct dirsync_report *rep);
  * frees): "another directory sync is running", or why not. */
 int dirsync_lock(const struct config *cfg, char **err_r);
 
+/*
+ * dirsync_announces: E5 through the directory sync, for request R when
+ * its target has a directory: an upward sync of the target now (under the
+ * lock), then 1 if it succeeded and lists the account of R's target
+ * mailbox with R's access address and every alias the directory has for
+ * it; 0 when that is not known (no directory, the lock busy, a failed or
+ * held sync, an address missing: logged, and the caller falls back on the
+ * driver's announced addresses); -1 on a store error.
+ */
+struct req;
+int dirsync_announces(const struct config *cfg, struct store *s, const struct req *r);
+
 /* dirsync_enabled: 1 if SYS has a directory driver (NAME_directory). */
 int dirsync_enabled(const struct config *cfg, const char *sys);
 

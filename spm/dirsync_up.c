@@ -104,17 +104,6 @@ static void dacc_copy(struct dacc *d, const struct dacc *a)
 			   xstrdup(a->aliases), xstrdup(a->name),   xstrdup(a->grp)};
 }
 
-static void dacc_clear(struct dacc *d)
-{
-	free(d->key);
-	free(d->access);
-	free(d->physical);
-	free(d->aliases);
-	free(d->name);
-	free(d->grp);
-	memset(d, 0, sizeof(*d));
-}
-
 /* compact: V without the dropped (key NULL) accounts, sorted by key, a
  * repeated key kept once; the new count. */
 static size_t compact(struct dacc *v, size_t n, const char *sys)
@@ -129,7 +118,7 @@ static size_t compact(struct dacc *v, size_t n, const char *sys)
 		if (m > 0 && strcmp(v[m - 1].key, v[i].key) == 0) {
 			log_warn("directory sync %s: key %s listed twice: the first kept", sys,
 				 v[i].key);
-			dacc_clear(&v[i]);
+			store_dacc_clear(&v[i]);
 			continue;
 		}
 		v[m++] = v[i];
@@ -167,7 +156,7 @@ static void merge(struct ds_run *r, struct ds_sys *y)
 	}
 	for (size_t i = 0; i < np; i++)
 		if (drop[i])
-			dacc_clear(&v[i]);
+			store_dacc_clear(&v[i]);
 	free(drop);
 	y->ncur = compact(v, n, y->name);
 	y->cur = v;
