@@ -16,15 +16,19 @@
 #include "xalloc.h"
 
 struct dsp {
+	int close_fd; /* closed in the child: fedmig-spm's lock */
 	pid_t pid;   /* the child, 0: none */
 	int full;    /* the whole sync is wanted */
 	char **down; /* systems whose downward sync is wanted */
 	size_t ndown;
 };
 
-struct dsp *dsp_new(void)
+struct dsp *dsp_new(int close_fd)
 {
-	return xcalloc(1, sizeof(struct dsp));
+	struct dsp *d = xcalloc(1, sizeof(struct dsp));
+
+	d->close_fd = close_fd;
+	return d;
 }
 
 static void clear_down(struct dsp *d)
@@ -92,6 +96,9 @@ static void child(struct dsp *d, const struct config *cfg, int full)
 	char *err = NULL;
 	struct store *s;
 
+	/* Not holding fedmig-spm's lock: a restart must not wait for us. */
+	if (d->close_fd >= 0)
+		close(d->close_fd);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGTERM, SIG_DFL);
@@ -107,6 +114,18 @@ static void child(struct dsp *d, const struct config *cfg, int full)
 	_exit(sync_once(d, cfg, s, full));
 }
 
+/* any: 1 if a system of CFG has a directory. */
+static int any(const struct config *cfg)
+{
+	size_t n;
+	const char *const *sys = config_list(cfg, "systems", &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (dirsync_enabled(cfg, sys[i]))
+			return 1;
+	return 0;
+}
+
 void dsp_start(struct dsp *d, const struct config *cfg)
 {
 	int full = d->full;
@@ -114,6 +133,10 @@ void dsp_start(struct dsp *d, const struct config *cfg)
 
 	if (d->pid > 0 || (!full && d->ndown == 0))
 		return;
+	if (!any(cfg)) {
+		d->full = 0;
+		return;
+	}
 	pid = fork();
 	if (pid < 0) {
 		log_error("directory sync: fork: %s; retried at the next one", strerror(errno));

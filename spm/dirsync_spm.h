@@ -22,7 +22,8 @@
 
 struct dsp;
 
-struct dsp *dsp_new(void);
+/* dsp_new: CLOSE_FD (fedmig-spm's lock, or -1) is closed in each child. */
+struct dsp *dsp_new(int close_fd);
 void dsp_free(struct dsp **d);
 void dsp_want_down(struct dsp *d, const struct config *cfg, const char *sys);
 void dsp_want_full(struct dsp *d);

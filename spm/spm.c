@@ -338,7 +338,7 @@ static int run_spm(struct server *srv, struct config *cfg)
 		goto out;
 	}
 	spm.p = pilot_new(cfg, spm.s, spm.pf);
-	spm.dsp = dsp_new();
+	spm.dsp = dsp_new(lock_fd);
 	pilot_on_switch(spm.p, on_switched, &spm);
 	pf_on_lost(spm.pf, helper_lost);
 	rc = once ? run_once(&spm) : serve(&spm);
