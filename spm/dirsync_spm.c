@@ -49,7 +49,7 @@ void dsp_free(struct dsp **d)
 	*d = NULL;
 }
 
-void dsp_want_down(struct dsp *d, const struct config *cfg, const char *sys)
+void dsp_want_system(struct dsp *d, const struct config *cfg, const char *sys)
 {
 	if (!config_has_system(cfg, sys) || !dirsync_enabled(cfg, sys))
 		return;
@@ -68,7 +68,7 @@ void dsp_want_full(struct dsp *d)
 /* sync: the wanted sync on S, under the lock; the exit status. */
 static int sync_once(struct dsp *d, const struct config *cfg, struct store *s, int full)
 {
-	struct dirsync_opts o = {.up = full, .down = 1};
+	struct dirsync_opts o = {.up = 1, .down = 1};
 	struct dirsync_report rep;
 	char *err = NULL;
 	int fd = dirsync_lock(cfg, &err), rc;
@@ -147,7 +147,7 @@ void dsp_start(struct dsp *d, const struct config *cfg)
 	d->pid = pid;
 	d->full = 0;
 	clear_down(d); /* a full sync does every downward sync too */
-	log_info("directory sync started (%s, pid %ld)", full ? "up and down" : "downward",
+	log_info("directory sync started (%s, pid %ld)", full ? "every system" : "after a switch",
 		 (long)pid);
 }
 

@@ -217,8 +217,8 @@ static void on_switched(void *ctx, const char *from, const char *to)
 {
 	struct spm *spm = ctx;
 
-	dsp_want_down(spm->dsp, spm->cfg, from);
-	dsp_want_down(spm->dsp, spm->cfg, to);
+	dsp_want_system(spm->dsp, spm->cfg, from);
+	dsp_want_system(spm->dsp, spm->cfg, to);
 }
 
 /*
