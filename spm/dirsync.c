@@ -236,7 +236,7 @@ out:
 int dirsync_lock(const struct config *cfg, char **err_r)
 {
 	char *path = xasprintf("%s/fedmig-dirsync.lock", config_str(cfg, "run_directory"));
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0660);
+	int fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
 	struct stat st;
 
 	if (fd < 0) {

@@ -76,3 +76,4 @@ UNIT_TESTS += $(O)/tests/unit/test_dirsync
 $(O)/tests/unit/test_dirsync.o $(O)/tests/unit/fake_dirdrv.o: ALL_CFLAGS += -Ispm
 $(O)/tests/unit/test_dirsync: $(O)/tests/unit/test_dirsync.o $(O)/tests/unit/fake_dirdrv.o $(PART_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(O)/tests/unit/fake_dirdrv.o $(PART_LIBS) $(LIBFEDMIG) $(CHECK_LIBS) $(EXT_LIBS)
+INTEG_TESTS += tests/integ/dirsync_lab.sh
