@@ -105,4 +105,9 @@ account s2 b4
 pilot_start "$LAB" || exit 1
 wait_for 20 eval "$CTL directory show b4@example.org >/dev/null 2>&1" ||
 	fail "the scheduled sync did not bring b4 in"
+# A group batch: every address of example.org not on S2 yet, one batch.
+out=$($CTL submit --group domain:example.org --to s2 --at +1h 2>&1) || fail "group: $out"
+echo "$out" | grep -q '^batch 1: 4 requests (domain:example.org) from s1 to s2' || fail "group: $out"
+[ "$($CTL list --batch 1 | grep -c '@example.org')" = 4 ] || fail "batch 1: $($CTL list --batch 1)"
+$CTL submit --group domain:nosuch.example --to s2 >/dev/null 2>&1 && fail "empty group accepted"
 pilot_result dirsync_lab $rc 30 "$LAB/log/fedmig-spm.log"

@@ -439,6 +439,23 @@ START_TEST(test_dry_run_equals_real)
 }
 END_TEST
 
+START_TEST(test_group)
+{
+	char *list;
+
+	fake_acc("s1", "a", "a@example.org", "", "", "");
+	fake_acc("s1", "b", "b@example.org", "", "", "");
+	fake_acc("s1", "c", "c@example.org", "", "", "");
+	snprintf(fake_dir[0].acc[0].group, 128, "ou=PO1,dc=s1,dc=example,dc=org");
+	snprintf(fake_dir[0].acc[1].group, 128, "ou=desk,ou=po1,dc=s1,dc=example,dc=org");
+	snprintf(fake_dir[0].acc[2].group, 128, "ou=po10,dc=s1,dc=example,dc=org");
+	ck_assert_int_eq(run(0, 0, NULL, NULL), 0);
+	ck_assert_int_eq(store_dacc_group(s, "ou=po1,dc=s1,dc=example,dc=org", &list), STORE_OK);
+	ck_assert_str_eq(list, "a@example.org b@example.org");
+	free(list);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {
@@ -446,7 +463,7 @@ int main(void)
 		CK_TEST(test_shrink_incremental), CK_TEST(test_failed_listing),
 		CK_TEST(test_conflict), CK_TEST(test_adoption), CK_TEST(test_live_request),
 		CK_TEST(test_down), CK_TEST(test_exists_once), CK_TEST(test_switch_flip),
-		CK_TEST(test_dry_run_equals_real),
+		CK_TEST(test_dry_run_equals_real), CK_TEST(test_group),
 	};
 	Suite *suite = suite_create("dirsync");
 	TCase *tc = CK_TCASE(suite, "core", 30, tests);
