@@ -151,6 +151,8 @@ static int up_failed(struct ds_run *r, struct ds_sys *y)
 
 static int run_up(struct ds_run *r)
 {
+	if (!r->o->up)
+		return 0;
 	for (size_t i = 0; i < r->nsys; i++) {
 		struct ds_sys *y = &r->sys[i];
 		int rc = y->listed ? dirsync_up(r, y) : up_failed(r, y);

@@ -37,6 +37,12 @@ struct down {
 	int held;
 };
 
+/* grow: room for one more element of SIZE in *V holding N (doubling). */
+static void *grow(void *v, size_t n, size_t size)
+{
+	return (n & (n - 1)) == 0 ? xrealloc(v, (n ? n * 2 : 1) * size) : v;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -52,7 +58,7 @@ static void own_add(struct down *d, const char *addr, size_t len)
 {
 	if (len == 0)
 		return;
-	d->own = xrealloc(d->own, (d->nown + 1) * sizeof(*d->own));
+	d->own = grow(d->own, d->nown, sizeof(*d->own));
 	d->own[d->nown++] = xstrndup(addr, len);
 }
 
@@ -76,7 +82,8 @@ static int own(struct down *d)
 		}
 	}
 	store_dacc_free(v, n);
-	qsort(d->own, d->nown, sizeof(*d->own), cmp_str);
+	if (d->nown)
+		qsort(d->own, d->nown, sizeof(*d->own), cmp_str);
 	return 0;
 }
 
@@ -92,7 +99,7 @@ static int wanted(void *ctx, const char *access, const char *system, const char 
 
 	if (strcmp(system, d->y->name) == 0 || is_own(d, access))
 		return 0;
-	d->want = xrealloc(d->want, (d->nwant + 1) * sizeof(*d->want));
+	d->want = grow(d->want, d->nwant, sizeof(*d->want));
 	d->want[d->nwant++] = (struct want){xstrdup(access), xstrdup(name)};
 	return 0;
 }
@@ -142,14 +149,14 @@ static int is_wanted(const struct down *d, const char *addr)
 static void record(struct down *d, const char *addr, const char *key, const char *name,
 		   int state, const char *reason)
 {
-	d->out = xrealloc(d->out, (d->nout + 1) * sizeof(*d->out));
+	d->out = grow(d->out, d->nout, sizeof(*d->out));
 	d->out[d->nout++] = (struct dcontact){xstrdup(addr), xstrdup(key), xstrdup(name),
 					      xstrdup(reason), state};
 }
 
 static void unrecord(struct down *d, const char *addr)
 {
-	d->del = xrealloc(d->del, (d->ndel + 1) * sizeof(*d->del));
+	d->del = grow(d->del, d->ndel, sizeof(*d->del));
 	d->del[d->ndel++] = xstrdup(addr);
 }
 
@@ -300,7 +307,8 @@ int dirsync_down(struct ds_run *r, struct ds_sys *y)
 	struct down d = {.r = r, .y = y};
 	int rc = -1;
 
-	qsort(y->contacts, y->ncontacts, sizeof(*y->contacts), cmp_contact);
+	if (y->ncontacts)
+		qsort(y->contacts, y->ncontacts, sizeof(*y->contacts), cmp_contact);
 	if (own(&d) < 0 || store_dir_each_named(r->s, wanted, &d) < 0 ||
 	    store_dcontact_load(r->s, y->name, &d.rec, &d.nrec) < 0)
 		goto out;

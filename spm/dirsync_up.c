@@ -27,7 +27,7 @@ struct up {
 	struct ds_run *r;
 	struct ds_sys *y;
 	struct claim *claims;
-	size_t nclaims;
+	size_t nclaims, cap;
 	struct dacc **others; /* other systems' stored accounts, to free */
 	size_t *nothers, nother;
 	int held;
@@ -179,7 +179,10 @@ static int cmp_claim(const void *a, const void *b)
 
 static void claim_add(struct up *u, const char *addr, const char *sys, int owned)
 {
-	u->claims = xrealloc(u->claims, (u->nclaims + 1) * sizeof(*u->claims));
+	if (u->nclaims == u->cap) {
+		u->cap = u->cap ? u->cap * 2 : 1024;
+		u->claims = xrealloc(u->claims, u->cap * sizeof(*u->claims));
+	}
 	u->claims[u->nclaims++] = (struct claim){addr, sys, owned};
 }
 
@@ -218,7 +221,8 @@ static int claims(struct up *u)
 		claim_all(u, u->others[u->nother], u->nothers[u->nother], all[i]);
 		u->nother++;
 	}
-	qsort(u->claims, u->nclaims, sizeof(*u->claims), cmp_claim);
+	if (u->nclaims)
+		qsort(u->claims, u->nclaims, sizeof(*u->claims), cmp_claim);
 	return 0;
 }
 
@@ -413,8 +417,10 @@ static int up_entry(struct up *u, const struct dacc *a, const struct dir_entry *
 	int rc;
 	struct req q;
 
-	if (e->held || (rc = ds_live(u->r, a->access, &q)) != 0)
-		return e->held ? 0 : rc; /* the migration under way owns the entry */
+	if (e->held)
+		return 0; /* the migration under way owns the entry */
+	if ((rc = ds_live(u->r, a->access, &q)) != 0)
+		return rc < 0 ? -1 : 0;
 	if ((rc = changed(u, a, e, what, sizeof(what))) <= 0)
 		return rc;
 	if ((rc = check_entry_addrs(u, a)) != 0)
@@ -544,7 +550,8 @@ static int finish(struct up *u)
 	struct sys_sync ss;
 	int rc;
 
-	memcpy(v, y->cur, y->ncur * sizeof(*v));
+	if (y->ncur)
+		memcpy(v, y->cur, y->ncur * sizeof(*v));
 	for (size_t i = 0; u->held && i < y->nprev; i++)
 		if (find(y->cur, y->ncur, y->prev[i].key) == NULL)
 			v[n++] = y->prev[i];
@@ -566,7 +573,7 @@ static int finish(struct up *u)
 
 int dirsync_up(struct ds_run *r, struct ds_sys *y)
 {
-	struct up u = {r, y, NULL, 0, NULL, NULL, 0, 0};
+	struct up u = {.r = r, .y = y};
 	int rc = -1;
 
 	if (store_dacc_load(r->s, y->name, &y->prev, &y->nprev) < 0)
