@@ -77,11 +77,13 @@ void store_sys_sync_free(struct sys_sync *r)
 
 /* --- dir_accounts --- */
 
-int store_dacc_load(struct store *s, const char *sys, struct dacc **v_r, size_t *n_r)
+/* load: the rows of ST (SYS bound to ?1), each read by READ into an
+ * element of SIZE bytes, into *V_R (*N_R of them); FREE frees them. */
+static int load(struct store *s, sqlite3_stmt *st, const char *sys, size_t size,
+		void (*read)(sqlite3_stmt *st, void *el), void (*free_fn)(void *v, size_t n),
+		void **v_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT key, access, physical, aliases, name, grp"
-					    " FROM dir_accounts WHERE system = ?1 ORDER BY key");
-	struct dacc *v = NULL;
+	char *v = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
 
@@ -91,19 +93,37 @@ int store_dacc_load(struct store *s, const char *sys, struct dacc **v_r, size_t 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
-			v = xrealloc(v, cap * sizeof(*v));
+			v = xrealloc(v, cap * size);
 		}
-		v[n++] = (struct dacc){col(st, 0), col(st, 1), col(st, 2),
-				       col(st, 3), col(st, 4), col(st, 5)};
+		read(st, v + n++ * size);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		store_dacc_free(v, n);
-		return store_fail(s, "load directory sync accounts");
+		free_fn(v, n);
+		return store_fail(s, "directory sync load");
 	}
 	*v_r = v;
 	*n_r = n;
 	return STORE_OK;
+}
+
+static void read_dacc(sqlite3_stmt *st, void *el)
+{
+	*(struct dacc *)el = (struct dacc){col(st, 0), col(st, 1), col(st, 2),
+					   col(st, 3), col(st, 4), col(st, 5)};
+}
+
+static void free_dacc(void *v, size_t n)
+{
+	store_dacc_free(v, n);
+}
+
+int store_dacc_load(struct store *s, const char *sys, struct dacc **v_r, size_t *n_r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT key, access, physical, aliases, name, grp"
+					    " FROM dir_accounts WHERE system = ?1 ORDER BY key");
+
+	return load(s, st, sys, sizeof(**v_r), read_dacc, free_dacc, (void **)v_r, n_r);
 }
 
 static int dacc_insert(struct store *s, const char *sys, const struct dacc *a, long long now)
@@ -179,34 +199,6 @@ int store_dacc_physical(struct store *s, const char *sys, const char *physical, 
 	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "directory sync account");
 }
 
-/* join_rows: column 0 of every row of ST, space-separated. */
-static int join_rows(struct store *s, sqlite3_stmt *st, char **list_r)
-{
-	size_t len = 0;
-	char *out = xstrdup("");
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *a = (const char *)sqlite3_column_text(st, 0);
-		size_t al = a ? strlen(a) : 0;
-
-		if (al == 0)
-			continue;
-		out = xrealloc(out, len + al + 2);
-		if (len)
-			out[len++] = ' ';
-		memcpy(out + len, a, al + 1);
-		len += al;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		free(out);
-		return store_fail(s, "directory sync list");
-	}
-	*list_r = out;
-	return STORE_OK;
-}
-
 int store_dacc_group(struct store *s, const char *dn, char **list_r)
 {
 	sqlite3_stmt *st = store_prepare(
@@ -214,10 +206,7 @@ int store_dacc_group(struct store *s, const char *dn, char **list_r)
 		   " lower(?1) OR lower(substr(grp, -length(?1) - 1)) = lower(',' || ?1))"
 		   " ORDER BY access");
 
-	if (st == NULL)
-		return STORE_ERR;
-	bind(st, 1, dn);
-	return join_rows(s, st, list_r);
+	return st ? store_list_of(s, st, dn, list_r) : STORE_ERR;
 }
 
 /* --- directory writes --- */
@@ -272,10 +261,7 @@ int store_dir_name(struct store *s, const char *access, char **name_r)
 {
 	sqlite3_stmt *st = store_prepare(s, "SELECT name FROM directory WHERE access = ?1");
 
-	if (st == NULL)
-		return STORE_ERR;
-	bind(st, 1, access);
-	return join_rows(s, st, name_r);
+	return st ? store_list_of(s, st, access, name_r) : STORE_ERR;
 }
 
 int store_dir_each_named(struct store *s, store_dir_named_fn fn, void *ctx)
@@ -302,33 +288,23 @@ int store_dir_each_named(struct store *s, store_dir_named_fn fn, void *ctx)
 
 /* --- dir_contacts --- */
 
+static void read_dcontact(sqlite3_stmt *st, void *el)
+{
+	*(struct dcontact *)el = (struct dcontact){col(st, 0), col(st, 1), col(st, 2), col(st, 3),
+						   sqlite3_column_int(st, 4)};
+}
+
+static void free_dcontact(void *v, size_t n)
+{
+	store_dcontact_free(v, n);
+}
+
 int store_dcontact_load(struct store *s, const char *sys, struct dcontact **v_r, size_t *n_r)
 {
 	sqlite3_stmt *st = store_prepare(s, "SELECT address, key, name, reason, state"
 					    " FROM dir_contacts WHERE system = ?1 ORDER BY address");
-	struct dcontact *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
 
-	if (st == NULL)
-		return STORE_ERR;
-	bind(st, 1, sys);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		v[n++] = (struct dcontact){col(st, 0), col(st, 1), col(st, 2), col(st, 3),
-					   sqlite3_column_int(st, 4)};
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		store_dcontact_free(v, n);
-		return store_fail(s, "load downward contacts");
-	}
-	*v_r = v;
-	*n_r = n;
-	return STORE_OK;
+	return load(s, st, sys, sizeof(**v_r), read_dcontact, free_dcontact, (void **)v_r, n_r);
 }
 
 int store_dcontact_put(struct store *s, const char *sys, const struct dcontact *c,
@@ -440,8 +416,5 @@ int store_dconflict_get(struct store *s, const char *address, char **systems_r)
 {
 	sqlite3_stmt *st = store_prepare(s, "SELECT systems FROM dir_conflicts WHERE address = ?1");
 
-	if (st == NULL)
-		return STORE_ERR;
-	bind(st, 1, address);
-	return join_rows(s, st, systems_r);
+	return st ? store_list_of(s, st, address, systems_r) : STORE_ERR;
 }
