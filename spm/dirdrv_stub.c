@@ -105,24 +105,29 @@ static void users(const char *sys, char *buf, struct dir_listing *l)
 	}
 }
 
-/* address: ADDR of physical PHYS (a line of PASSWD.addresses) into L. */
+static int cmp_physical(const void *a, const void *b)
+{
+	return strcmp(((const struct dir_account *)a)->physical,
+		      ((const struct dir_account *)b)->physical);
+}
+
+/* address: ADDR of physical PHYS (a line of PASSWD.addresses) into L,
+ * whose accounts are sorted by physical address. */
 static void address(struct dir_listing *l, const char *addr, const char *phys)
 {
-	for (size_t i = 0; i < l->nacc; i++) {
-		struct dir_account *a = &l->acc[i];
+	struct dir_account k = {.physical = (char *)phys}, *a;
 
-		if (strcmp(a->physical, phys) != 0 || strcmp(a->access, addr) == 0)
-			continue;
-		if (*a->access == '\0') {
-			free(a->access);
-			a->access = xstrdup(addr);
-		} else {
-			char *s = xasprintf("%s%s%s", a->aliases, *a->aliases ? " " : "", addr);
-
-			free(a->aliases);
-			a->aliases = s;
-		}
+	a = l->nacc ? bsearch(&k, l->acc, l->nacc, sizeof(k), cmp_physical) : NULL;
+	if (a == NULL || strcmp(a->access, addr) == 0)
 		return;
+	if (*a->access == '\0') {
+		free(a->access);
+		a->access = xstrdup(addr);
+	} else {
+		char *s = xasprintf("%s%s%s", a->aliases, *a->aliases ? " " : "", addr);
+
+		free(a->aliases);
+		a->aliases = s;
 	}
 }
 
@@ -168,6 +173,8 @@ int dirdrv_list(const struct config *cfg, const char *sys, const char *cookie,
 		return DRV_TEMP;
 	}
 	users(sys, p, out);
+	if (out->nacc)
+		qsort(out->acc, out->nacc, sizeof(*out->acc), cmp_physical);
 	addresses(sys, a, out);
 	free(p);
 	free(a);
