@@ -211,6 +211,21 @@ static void on_dirsync(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/* dirsync_schedule: the scheduled sync's timer after a start or a
+ * reload: the first one AFTER seconds from now, none when the interval
+ * is 0. */
+static void dirsync_schedule(struct spm *spm, double after)
+{
+	struct ev_loop *loop = server_loop(spm->srv);
+
+	ev_timer_stop(loop, &spm->dirsync);
+	if (config_time_ms(spm->cfg, "directory_sync_interval") <= 0)
+		return;
+	ev_timer_init(&spm->dirsync, on_dirsync, after, 0.0);
+	spm->dirsync.data = spm;
+	ev_timer_start(loop, &spm->dirsync);
+}
+
 /* on_switched: a switch or rollback moved an address between FROM and
  * TO: their contacts follow at the end of the pass. */
 static void on_switched(void *ctx, const char *from, const char *to)
@@ -262,6 +277,8 @@ static int on_reload(void *ctx, struct config *cfg)
 	spm->cfg = config_ref(cfg);
 	spm->p = pilot_new(spm->cfg, spm->s, spm->pf);
 	pilot_on_switch(spm->p, on_switched, spm);
+	if (!once)
+		dirsync_schedule(spm, (double)config_time_ms(cfg, "directory_sync_interval") / 1000.0);
 	log_info("reloaded: poll every %lld ms", config_time_ms(cfg, "spm_poll_interval"));
 	return 0;
 }
@@ -302,11 +319,7 @@ static int serve(struct spm *spm)
 	ev_timer_start(loop, &spm->pass);
 	ev_timer_start(loop, &spm->sweep);
 	/* The first directory sync soon after the start, then every interval. */
-	if (config_time_ms(spm->cfg, "directory_sync_interval") > 0) {
-		ev_timer_init(&spm->dirsync, on_dirsync, 1.0, 0.0);
-		spm->dirsync.data = spm;
-		ev_timer_start(loop, &spm->dirsync);
-	}
+	dirsync_schedule(spm, 1.0);
 	/* libev reaps every child: the helper's death is learnt by on_child. */
 	int rc = server_serve(spm->srv, spm);
 
