@@ -456,6 +456,29 @@ START_TEST(test_group)
 }
 END_TEST
 
+/* E5 through the target's fresh sync: its listing must have the access
+ * address and every alias the directory has, on the target mailbox. */
+START_TEST(test_announces)
+{
+	struct req r;
+	const char *al[1] = {"m.o@example.org"};
+
+	ck_assert_int_eq(store_dir_put(s, "mo@example.org", "s1", "mo@s1.example.org", al, 1, "",
+				       1), STORE_OK);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.access, sizeof(r.access), "mo@example.org");
+	snprintf(r.target_system, sizeof(r.target_system), "s2");
+	snprintf(r.target_physical, sizeof(r.target_physical), "mo@s2.example.org");
+	ck_assert_int_eq(dirsync_announces(cfg, s, &r), 0); /* not listed */
+	fake_acc("s2", "mo", "mo@example.org", "mo@s2.example.org", "", "");
+	ck_assert_int_eq(dirsync_announces(cfg, s, &r), 0); /* no alias */
+	fake_acc("s2", "mo", "mo@example.org", "mo@s2.example.org", "m.o@example.org", "");
+	ck_assert_int_eq(dirsync_announces(cfg, s, &r), 1);
+	fake_dir[1].list_rc = DRV_TEMP;
+	ck_assert_int_eq(dirsync_announces(cfg, s, &r), 0); /* the driver decides */
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {
@@ -463,7 +486,7 @@ int main(void)
 		CK_TEST(test_shrink_incremental), CK_TEST(test_failed_listing),
 		CK_TEST(test_conflict), CK_TEST(test_adoption), CK_TEST(test_live_request),
 		CK_TEST(test_down), CK_TEST(test_exists_once), CK_TEST(test_switch_flip),
-		CK_TEST(test_dry_run_equals_real), CK_TEST(test_group),
+		CK_TEST(test_dry_run_equals_real), CK_TEST(test_group), CK_TEST(test_announces),
 	};
 	Suite *suite = suite_create("dirsync");
 	TCase *tc = CK_TCASE(suite, "core", 30, tests);
