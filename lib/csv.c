@@ -384,3 +384,18 @@ int csv_read_file(const char *path, csv_row_fn fn, void *ctx, char **err_r)
 		fclose(fp);
 	return rc;
 }
+
+void csv_put(FILE *fp, const char *s)
+{
+	int quote = strpbrk(s, ",\"") != NULL;
+
+	if (quote)
+		putc('"', fp);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"')
+			putc('"', fp);
+		putc(*p < 0x20 || *p == 0x7f ? '?' : *p, fp);
+	}
+	if (quote)
+		putc('"', fp);
+}

@@ -29,6 +29,7 @@
 #define FEDMIG_CSV_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define CSV_MAX_FIELD 8192
 #define CSV_MAX_FIELDS 64
@@ -48,6 +49,10 @@ size_t csv_nfields(const struct csv *csv);
 const char *csv_field(const struct csv *csv, size_t i, size_t *len_r);
 int csv_line(const struct csv *csv);
 const char *csv_error(const struct csv *csv);
+
+/* csv_put: S as one field on FP, quoted when it holds ',' or '"';
+ * control bytes become '?' (a field may quote a server). */
+void csv_put(FILE *fp, const char *s);
 
 typedef void (*csv_row_fn)(void *ctx, const struct csv *csv, const char *error);
 int csv_read_file(const char *path, csv_row_fn fn, void *ctx, char **err_r);

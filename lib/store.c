@@ -502,7 +502,7 @@ int store_dir_rewrite(struct store *s, const char *addr, char out[ADDR_MAX])
 	return STORE_OK;
 }
 
-static int list_of(struct store *s, sqlite3_stmt *st, const char *key, char **list_r)
+int store_list_of(struct store *s, sqlite3_stmt *st, const char *key, char **list_r)
 {
 	size_t len = 0, cap = 64;
 	char *out = xmalloc(cap);
@@ -537,7 +537,7 @@ int store_dir_aliases(struct store *s, const char *access, char **list_r)
 	sqlite3_stmt *st =
 		store_prepare(s, "SELECT alias FROM aliases WHERE access = ?1 ORDER BY alias");
 
-	return st ? list_of(s, st, access, list_r) : STORE_ERR;
+	return st ? store_list_of(s, st, access, list_r) : STORE_ERR;
 }
 
 int store_dir_formers(struct store *s, const char *access, char **list_r)
@@ -545,7 +545,7 @@ int store_dir_formers(struct store *s, const char *access, char **list_r)
 	sqlite3_stmt *st = store_prepare(
 		s, "SELECT physical FROM formers WHERE access = ?1 ORDER BY since, physical");
 
-	return st ? list_of(s, st, access, list_r) : STORE_ERR;
+	return st ? store_list_of(s, st, access, list_r) : STORE_ERR;
 }
 
 int store_dir_each(struct store *s, store_dir_fn fn, void *ctx)

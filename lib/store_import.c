@@ -107,22 +107,22 @@ static int same_aliases(const char *stored, const struct dir_row *row)
 	return same;
 }
 
-static int put_aliases(struct store *s, const struct dir_row *row)
+int store_put_aliases(struct store *s, const char *access, const char *const *aliases, size_t n)
 {
 	sqlite3_stmt *del = store_prepare(s, "DELETE FROM aliases WHERE access = ?1");
 
 	if (del == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(del, 1, row->access, -1, SQLITE_STATIC);
+	sqlite3_bind_text(del, 1, access, -1, SQLITE_STATIC);
 	if (store_run(s, del, "delete aliases") < 0)
 		return STORE_ERR;
-	for (size_t i = 0; i < row->naliases; i++) {
+	for (size_t i = 0; i < n; i++) {
 		sqlite3_stmt *ins = store_prepare(s, "INSERT INTO aliases(alias, access) VALUES(?1, ?2)");
 
 		if (ins == NULL)
 			return STORE_ERR;
-		sqlite3_bind_text(ins, 1, row->aliases[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 2, row->access, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 1, aliases[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, access, -1, SQLITE_STATIC);
 		if (store_run(s, ins, "insert alias") < 0)
 			return STORE_ERR;
 	}
@@ -190,7 +190,7 @@ static int import_row(struct store *s, const struct dir_row *row, int empty, lon
 	sqlite3_bind_int64(st, 4, now);
 	if (store_run(s, st, "store directory entry") < 0)
 		return STORE_ERR;
-	if (put_aliases(s, row) < 0)
+	if (store_put_aliases(s, row->access, row->aliases, row->naliases) < 0)
 		return STORE_ERR;
 	if (exists)
 		res->updated++;

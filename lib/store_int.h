@@ -37,6 +37,12 @@ int store_in_tx(const struct store *s);
 int store_own_begin(struct store *s, int *own);
 int store_own_end(struct store *s, int own, int rc);
 
+/* store_list_of: column 0 of the rows of ST run with KEY bound to ?1,
+ * space-separated, into *LIST_R (caller frees). */
+int store_list_of(struct store *s, sqlite3_stmt *st, const char *key, char **list_r);
+/* store_put_aliases: ACCESS's aliases become ALIASES (N of them). */
+int store_put_aliases(struct store *s, const char *access, const char *const *aliases, size_t n);
+
 struct store_migration {
 	int version;
 	const char *sql;

@@ -258,5 +258,40 @@ const struct store_migration store_migrations[] = {
 	    "ALTER TABLE smd_jobs ADD COLUMN pim_state INTEGER NOT NULL DEFAULT 0;"
 	    "ALTER TABLE smd_jobs ADD COLUMN pim_items INTEGER NOT NULL DEFAULT 0;"
 	    "ALTER TABLE smd_jobs ADD COLUMN pim_next_at INTEGER NOT NULL DEFAULT 0;"},
+	/* 8: directory sync (lib/store_dir.h). A directory entry's display
+	 * name; each system's sync bookkeeping (RFC 4533 cookie, the size of
+	 * its last good listing, ok/held/failed); the accounts each system's
+	 * last good listing held; the downward contacts fedmig keeps on each
+	 * system (state 1: an entry fedmig did not make has the address); the
+	 * addresses two systems claim. 7 belongs to the PIM work. */
+	{8, "ALTER TABLE directory ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+	    "ALTER TABLE systems ADD COLUMN sync_cookie TEXT NOT NULL DEFAULT '';"
+	    "ALTER TABLE systems ADD COLUMN sync_accounts INTEGER NOT NULL DEFAULT 0;"
+	    "ALTER TABLE systems ADD COLUMN sync_status TEXT NOT NULL DEFAULT '';"
+	    "CREATE TABLE dir_accounts("
+	    " system TEXT NOT NULL,"
+	    " key TEXT NOT NULL,"
+	    " access TEXT NOT NULL,"
+	    " physical TEXT NOT NULL,"
+	    " aliases TEXT NOT NULL,"
+	    " name TEXT NOT NULL,"
+	    " grp TEXT NOT NULL,"
+	    " seen INTEGER NOT NULL,"
+	    " PRIMARY KEY(system, key)) WITHOUT ROWID;"
+	    "CREATE INDEX dir_accounts_access ON dir_accounts(access);"
+	    "CREATE TABLE dir_contacts("
+	    " system TEXT NOT NULL,"
+	    " address TEXT NOT NULL,"
+	    " key TEXT NOT NULL,"
+	    " name TEXT NOT NULL,"
+	    " state INTEGER NOT NULL DEFAULT 0,"
+	    " reason TEXT NOT NULL DEFAULT '',"
+	    " updated INTEGER NOT NULL,"
+	    " PRIMARY KEY(system, address)) WITHOUT ROWID;"
+	    "CREATE TABLE dir_conflicts("
+	    " address TEXT PRIMARY KEY,"
+	    " systems TEXT NOT NULL,"
+	    " detail TEXT NOT NULL,"
+	    " seen INTEGER NOT NULL) WITHOUT ROWID;"},
 };
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -98,7 +98,21 @@ int ctl_report(struct ctl *ctl, long long batch, int addresses);
 int ctl_agent_line(struct store *s, long long req, char *buf, size_t len);
 json_t *ctl_agent_json(struct store *s, long long req);
 
+/* ctl_dirsync_show: the directory sync's lines of "fedmigctl directory
+ * show" for E (name, owner and its last sync, a conflict, the downward
+ * contacts); -1 on a store error. */
+int ctl_dirsync_show(struct ctl *ctl, const struct dir_entry *e);
+
+/* ctl_submit_group: "fedmigctl submit --group GROUP --to SYSTEM [--at
+ * TIME] [--scenario NAME]" (ARGV from "--group"): one batch of a request
+ * per access address of GROUP, "domain:DOMAIN" (the directory's access
+ * addresses in DOMAIN) or "ou:DN" (the accounts the directory sync listed
+ * in DN or below it), all from one source system; the exit status. ME is
+ * the submit command (its usage). */
+int ctl_submit_group(struct ctl *ctl, const struct ctl_cmd *me, int argc, char **argv);
+
 extern const struct ctl_cmd ctl_directory_cmds[];
+extern const struct ctl_cmd ctl_dirsync_cmds[];
 extern const struct ctl_cmd ctl_request_cmds[];
 extern const struct ctl_cmd ctl_agent_cmds[];
 

@@ -465,6 +465,10 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 		printf("request:   %lld\n", e.request_id);
 	free(aliases);
 	free(formers);
+	if (ctl_dirsync_show(ctl, &e) < 0) {
+		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(ctl->store));
+		return 1;
+	}
 	return 0;
 }
 

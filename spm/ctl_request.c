@@ -32,8 +32,9 @@ static int cmd_rollback(struct ctl *ctl, int argc, char **argv);
 static int cmd_report(struct ctl *ctl, int argc, char **argv);
 
 const struct ctl_cmd ctl_request_cmds[] = {
-	{"submit", "ADDRESS --to SYSTEM [--at TIME] [--scenario NAME]",
-	 "register the migration of ADDRESS to SYSTEM (TIME: now, +2h, 2025-03-01 22:00)",
+	{"submit", "ADDRESS|--group GROUP --to SYSTEM [--at TIME] [--scenario NAME]",
+	 "register the migration of ADDRESS (or a group: domain:DOMAIN, ou:DN) to SYSTEM "
+	 "(TIME: now, +2h, 2025-03-01 22:00)",
 	 cmd_submit},
 	{"import", "FILE.csv [--dry-run]",
 	 "register a batch: address,target,planned,scenario per line; all or nothing",
@@ -90,6 +91,8 @@ static int cmd_submit(struct ctl *ctl, int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	if (argc < 1)
 		return ctl_usage(me);
+	if (strcmp(argv[0], "--group") == 0)
+		return ctl_submit_group(ctl, me, argc, argv);
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 < argc && strcmp(argv[i], "--to") == 0)
 			to = argv[++i];

@@ -35,6 +35,7 @@ static const struct ctl_cmd ctl_base_cmds[] = {
 };
 
 static const struct ctl_cmd *const tables[] = {ctl_base_cmds, ctl_directory_cmds,
+					       ctl_dirsync_cmds,
 					       ctl_request_cmds, ctl_agent_cmds};
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

@@ -1,12 +1,14 @@
 # spm/: fedmigctl (the admin CLI) and fedmig-spm (the migration pilot).
-CTL_OBJS := $(O)/spm/ctl_directory.o $(O)/spm/ctl_request.o $(O)/spm/ctl_report.o $(O)/spm/ctl_json.o $(O)/spm/ctl_agent.o
+CTL_OBJS := $(O)/spm/ctl_directory.o $(O)/spm/ctl_request.o $(O)/spm/ctl_report.o $(O)/spm/ctl_json.o $(O)/spm/ctl_agent.o \
+	$(O)/spm/ctl_dirsync.o
 PROGRAMS += $(O)/spm/fedmigctl
-$(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(LIBFEDMIG)
+$(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(O)/spm/libspm.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 MANPAGES += man/fedmigctl.1
 
 # fedmig-spm: the pilot's modules in libspm.a for tests and fuzz targets.
-SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/switch.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o
+SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/switch.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o \
+	$(O)/spm/dirsync.o $(O)/spm/dirsync_up.o $(O)/spm/dirsync_down.o $(O)/spm/dirsync_spm.o
 PART_LIBS += $(O)/spm/libspm.a
 $(O)/spm/libspm.a: $(SPM_OBJS)
 PROGRAMS += $(O)/spm/fedmig-spm
@@ -74,7 +76,7 @@ DIRDRV_OBJS := $(O)/spm/dirdrv.o $(O)/spm/dirrec.o $(O)/spm/dirdrv_exec.o $(O)/s
 $(O)/spm/libspm.a: $(DIRDRV_OBJS)
 DIRDRV_LIBS := $(LDAP_LIBS)
 $(DIRDRV_OBJS): ALL_CFLAGS += $(LDAP_CFLAGS)
-$(O)/spm/fedmig-spm $(O)/bench/spm_pass $(O)/tests/unit/% $(O)/tests/fuzz/%: EXT_LIBS += $(DIRDRV_LIBS)
+$(O)/spm/fedmig-spm $(O)/spm/fedmigctl $(O)/bench/spm_pass $(O)/tests/unit/% $(O)/tests/fuzz/%: EXT_LIBS += $(DIRDRV_LIBS)
 UNIT_TESTS += $(O)/tests/unit/test_dirrec $(O)/tests/unit/test_dirdrv_ldap
 $(O)/tests/unit/test_dirrec.o $(O)/tests/unit/test_dirdrv_ldap.o $(O)/tests/fuzz/fuzz_dirrec.o \
 	$(O)/tests/fuzz/fuzz_dir_ldap_entry.o: ALL_CFLAGS += -Ispm $(LDAP_CFLAGS)
@@ -85,3 +87,10 @@ check: $(O)/tests/dirdrv_cli
 $(O)/tests/dirdrv_cli: $(O)/tests/dirdrv_cli.o $(O)/spm/libspm.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS) $(DIRDRV_LIBS)
 $(O)/tests/dirdrv_cli.o: ALL_CFLAGS += -Ispm
+# The directory sync engine against a fake driver from memory (not
+# libspm's stand-in: fake_dirdrv.o comes first and defines dirdrv.h).
+UNIT_TESTS += $(O)/tests/unit/test_dirsync
+$(O)/tests/unit/test_dirsync.o $(O)/tests/unit/fake_dirdrv.o: ALL_CFLAGS += -Ispm
+$(O)/tests/unit/test_dirsync: $(O)/tests/unit/test_dirsync.o $(O)/tests/unit/fake_dirdrv.o $(PART_LIBS) $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(O)/tests/unit/fake_dirdrv.o $(PART_LIBS) $(LIBFEDMIG) $(CHECK_LIBS) $(EXT_LIBS)
+INTEG_TESTS += tests/integ/dirsync_lab.sh

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "backoff.h"
+#include "dirsync.h"
 #include "drain.h"
 #include "driver.h"
 #include "log.h"
@@ -301,6 +302,10 @@ static int step_verify_and_hold(struct pilot *p, struct req *r)
 	struct dir_entry e;
 	int rc;
 
+	if ((rc = dirsync_announces(p->cfg, p->s, r)) < 0)
+		return pilot_store_err(p, r);
+	if (rc == 1)
+		goto announced;
 	rc = driver_addresses(p->cfg, r->target_system, &list, why);
 	if (rc != DRV_OK)
 		return pilot_retry(p, r, "E5 addresses", rc, why);
@@ -328,6 +333,7 @@ static int step_verify_and_hold(struct pilot *p, struct req *r)
 		log_error("%s: request=%lld sync-mismatch: %s", r->access, r->id, why);
 		return rc == GO ? WAIT : rc;
 	}
+announced:
 	rc = store_dir_lookup(p->s, r->access, &e);
 	if (rc == STORE_ERR)
 		return pilot_store_err(p, r);

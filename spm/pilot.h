@@ -33,6 +33,11 @@ int pilot_pass(struct pilot *p);
 int pilot_sweep(struct pilot *p);
 long long pilot_sweep_interval_ms(struct pilot *p);
 int pilot_sweeping(struct pilot *p);
+/* pilot_on_switch: FN(CTX, FROM, TO) after each committed switch and
+ * rollback switch, with the systems the address left and reached (for
+ * the downward directory sync). */
+typedef void (*pilot_switch_fn)(void *ctx, const char *from, const char *to);
+void pilot_on_switch(struct pilot *p, pilot_switch_fn fn, void *ctx);
 /* pilot_next_due_ms: ms until the earliest request is due (capped). */
 long long pilot_next_due_ms(struct pilot *p, long long cap_ms);
 

@@ -31,6 +31,8 @@ struct pilot {
 	int crash_after; /* test hook, 0: off */
 	int steps;
 	int status_warned;
+	pilot_switch_fn on_switch; /* pilot_on_switch(), NULL: none */
+	void *on_switch_ctx;
 };
 
 #define GO 1	 /* moved: look at the request again */

@@ -19,6 +19,7 @@
 
 #include "config_check.h"
 #include "daemon.h"
+#include "dirsync_spm.h"
 #include "log.h"
 #include "pilot.h"
 #include "postfix.h"
@@ -39,7 +40,8 @@ struct spm {
 	struct store *s;
 	struct pilot *p;
 	struct pf *pf;
-	ev_timer pass, sweep;
+	struct dsp *dsp; /* the directory syncs (dirsync_spm.h) */
+	ev_timer pass, sweep, dirsync;
 };
 
 static int option(int opt, const char *arg)
@@ -165,6 +167,7 @@ static void on_pass(struct ev_loop *loop, ev_timer *w, int revents)
 		server_exit(spm->srv, 1);
 		return;
 	}
+	dsp_start(spm->dsp, spm->cfg); /* the downward syncs of this pass's switches */
 	/* Due work sooner than the poll interval (a planned instant) wakes us. */
 	long long poll = config_time_ms(spm->cfg, "spm_poll_interval");
 	long long next = pilot_next_due_ms(spm->p, poll);
@@ -194,6 +197,45 @@ static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_timer_again(loop, w);
 }
 
+/* on_dirsync: the scheduled directory sync (directory_sync_interval). */
+static void on_dirsync(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct spm *spm = w->data;
+	long long every = config_time_ms(spm->cfg, "directory_sync_interval");
+
+	dsp_want_full(spm->dsp);
+	dsp_start(spm->dsp, spm->cfg);
+	if (every > 0) {
+		w->repeat = (double)every / 1000.0;
+		ev_timer_again(loop, w);
+	}
+}
+
+/* dirsync_schedule: the scheduled sync's timer after a start or a
+ * reload: the first one AFTER seconds from now, none when the interval
+ * is 0. */
+static void dirsync_schedule(struct spm *spm, double after)
+{
+	struct ev_loop *loop = server_loop(spm->srv);
+
+	ev_timer_stop(loop, &spm->dirsync);
+	if (config_time_ms(spm->cfg, "directory_sync_interval") <= 0)
+		return;
+	ev_timer_init(&spm->dirsync, on_dirsync, after, 0.0);
+	spm->dirsync.data = spm;
+	ev_timer_start(loop, &spm->dirsync);
+}
+
+/* on_switched: a switch or rollback moved an address between FROM and
+ * TO: their contacts follow at the end of the pass. */
+static void on_switched(void *ctx, const char *from, const char *to)
+{
+	struct spm *spm = ctx;
+
+	dsp_want_system(spm->dsp, spm->cfg, from);
+	dsp_want_system(spm->dsp, spm->cfg, to);
+}
+
 /*
  * helper_lost: the root helper is gone (pf_on_lost: killed, crashed).
  * Unprivileged now, we cannot fork another, and without it no drain and
@@ -215,6 +257,8 @@ static void on_child(void *ctx, pid_t pid, int status)
 
 	if (pf_helper_pid(spm->pf) > 0 && pid == (pid_t)pf_helper_pid(spm->pf))
 		pf_helper_exited(spm->pf, status);
+	else
+		dsp_reaped(spm->dsp, spm->cfg, pid, status);
 }
 
 /*
@@ -232,6 +276,9 @@ static int on_reload(void *ctx, struct config *cfg)
 	config_unref(&spm->cfg);
 	spm->cfg = config_ref(cfg);
 	spm->p = pilot_new(spm->cfg, spm->s, spm->pf);
+	pilot_on_switch(spm->p, on_switched, spm);
+	if (!once)
+		dirsync_schedule(spm, (double)config_time_ms(cfg, "directory_sync_interval") / 1000.0);
 	log_info("reloaded: poll every %lld ms", config_time_ms(cfg, "spm_poll_interval"));
 	return 0;
 }
@@ -256,6 +303,7 @@ static int run_once(struct spm *spm)
 		time_sleep_us(100000);
 	}
 	pilot_sweep(spm->p);
+	dsp_run_now(spm->dsp, spm->cfg, spm->s); /* this run's switches' contacts */
 	return 0;
 }
 
@@ -270,11 +318,14 @@ static int serve(struct spm *spm)
 	spm->sweep.data = spm;
 	ev_timer_start(loop, &spm->pass);
 	ev_timer_start(loop, &spm->sweep);
+	/* The first directory sync soon after the start, then every interval. */
+	dirsync_schedule(spm, 1.0);
 	/* libev reaps every child: the helper's death is learnt by on_child. */
 	int rc = server_serve(spm->srv, spm);
 
 	ev_timer_stop(loop, &spm->pass);
 	ev_timer_stop(loop, &spm->sweep);
+	ev_timer_stop(loop, &spm->dirsync);
 	return rc;
 }
 
@@ -300,10 +351,13 @@ static int run_spm(struct server *srv, struct config *cfg)
 		goto out;
 	}
 	spm.p = pilot_new(cfg, spm.s, spm.pf);
+	spm.dsp = dsp_new(lock_fd);
+	pilot_on_switch(spm.p, on_switched, &spm);
 	pf_on_lost(spm.pf, helper_lost);
 	rc = once ? run_once(&spm) : serve(&spm);
 out:
 	pilot_free(&spm.p);
+	dsp_free(&spm.dsp);
 	store_close(&spm.s);
 	pf_close(&spm.pf);
 	config_unref(&spm.cfg);

@@ -43,6 +43,12 @@ static const char *to_system(const struct req *r, enum sw_dir dir)
 	return dir == SW_FORWARD ? r->target_system : r->source_system;
 }
 
+void pilot_on_switch(struct pilot *p, pilot_switch_fn fn, void *ctx)
+{
+	p->on_switch = fn;
+	p->on_switch_ctx = ctx;
+}
+
 int sw_unhold_tx(struct pilot *p, struct req *r)
 {
 	if (store_begin(p->s) < 0)
@@ -165,6 +171,10 @@ static int switch_tx(struct pilot *p, struct req *r, enum sw_dir dir)
 	rc = pilot_commit(p, r, rc);
 	if (rc == GO)
 		pilot_crash_point(p, r, ways[dir].sw);
+	/* The downward contacts follow (in a child: never delaying this). */
+	if (rc == GO && p->on_switch)
+		p->on_switch(p->on_switch_ctx, dir == SW_FORWARD ? r->source_system : r->target_system,
+			     to_system(r, dir));
 	return rc;
 }
 

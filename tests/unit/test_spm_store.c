@@ -222,6 +222,13 @@ END_TEST
 static const char old_schema[] =
 	"CREATE TABLE schema_version(version INTEGER NOT NULL, upgraded INTEGER NOT NULL);"
 	"INSERT INTO schema_version VALUES(1, 0), (2, 0), (3, 0);"
+	/* What later versions alter, as version 1 made it. */
+	"CREATE TABLE systems(name TEXT PRIMARY KEY, domain TEXT NOT NULL,"
+	" last_sync INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"CREATE TABLE directory(access TEXT PRIMARY KEY, system TEXT NOT NULL,"
+	" physical TEXT NOT NULL UNIQUE, held INTEGER NOT NULL DEFAULT 0,"
+	" held_since INTEGER NOT NULL DEFAULT 0, switched_at INTEGER NOT NULL DEFAULT 0,"
+	" request_id INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE held_messages(queue_id TEXT PRIMARY KEY, request_id INTEGER NOT NULL,"
 	" held_at INTEGER NOT NULL, recipients TEXT NOT NULL,"
 	" released_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
@@ -272,7 +279,8 @@ START_TEST(test_upgrade_columns)
 	sqlite3_close(db);
 	s = store_open(path, STORE_RDWR, 1000, &err);
 	ck_assert_msg(s != NULL, "%s", err ? err : "");
-	ck_assert_int_ge(store_schema_version(s), 7); /* every version since: a landed one is never edited */
+	/* Every version since: a landed one is never edited. */
+	ck_assert_int_eq(store_schema_version(s), store_migrations[store_nmigrations - 1].version);
 	/* The gone row is finished, with its time; the others pending. */
 	ck_assert_int_eq(store_held_count_pending(s, &n), STORE_OK);
 	ck_assert_int_eq(n, 2);
