@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # fedmig test lab: private OpenLDAP servers (slapd) for the directory sync.
 # Sourced by tests/lab/lab (uses its die, note, pid_is_ours, wait_gone);
 # see README.md "LDAP". Each server lives in DIR/NAME:
@@ -197,8 +198,9 @@ cmd_ldap() {
 	if [ -d "$d/slapd.d" ]; then
 		[ -n "$port" ] || port=$(cat "$d/port")
 	else
-		[[ $port =~ ^[0-9]+$ ]] && [ "$port" -ge 1024 ] && [ "$port" -le 65535 ] ||
+		if ! [[ $port =~ ^[0-9]+$ ]] || [ "$port" -lt 1024 ] || [ "$port" -gt 65535 ]; then
 			die "PORT must be a number in 1024-65535 (never 389/636: the host's slapd may hold them)"
+		fi
 		mkdir -p "$d"
 		ldap_build "$d" "$name" "$port" "$syncprov" "$limit"
 	fi
@@ -253,14 +255,21 @@ cmd_ldif() {
 
 # lab ldapuser DIR NAME LOCALPART [DISPLAYNAME [ALIAS...]]: an account
 # uid=LOCALPART,ou=people: mail LOCALPART@example.org, aliases in
-# mailLocalAddress (full addresses).
+# mailLocalAddress (full addresses). LAB_LDAP_OU=ou=X puts it in
+# uid=LOCALPART,ou=X,ou=people instead (a "post office" for group batches;
+# the OU must exist).
 cmd_ldapuser() {
-	local dir=$1 name=$2 lp=$3 display=${4:-} a
+	local dir=$1 name=$2 lp=$3 display=${4:-} a parent
 	shift 4 2>/dev/null || shift $#
 	[[ $lp =~ ^[a-z0-9][a-z0-9._+-]*$ ]] || die "bad local part: '$lp'"
 	[ -n "$display" ] || display="User $lp"
+	parent=ou=people,$(ldap_suffix "$name")
+	if [ -n "${LAB_LDAP_OU:-}" ]; then
+		[[ $LAB_LDAP_OU =~ ^ou=[A-Za-z0-9-]+$ ]] || die "LAB_LDAP_OU must be ou=NAME: '$LAB_LDAP_OU'"
+		parent=$LAB_LDAP_OU,$parent
+	fi
 	{
-		printf 'dn: uid=%s,ou=people,%s\n' "$lp" "$(ldap_suffix "$name")"
+		printf 'dn: uid=%s,%s\n' "$lp" "$parent"
 		printf 'objectClass: inetOrgPerson\nobjectClass: inetLocalMailRecipient\n'
 		printf 'uid: %s\ncn: %s\nsn: %s\ndisplayName: %s\nmail: %s@%s\n' \
 			"$lp" "$display" "$lp" "$display" "$lp" "$ACCESS_DOMAIN"
