@@ -151,7 +151,7 @@ ldap_build() {
 	slapadd -n0 -F "$d/slapd.d" -l "$d/config.ldif" >"$d/slapadd.log" 2>&1 ||
 		{ cat "$d/slapadd.log" >&2; die "slapadd -n0 could not build $d/slapd.d"; }
 	ldap_base_ldif "$name" "$fedhash" >"$d/base.ldif"
-	slapadd -n1 -F "$d/slapd.d" -l "$d/base.ldif" >>"$d/slapadd.log" 2>&1 ||
+	slapadd -w -n1 -F "$d/slapd.d" -l "$d/base.ldif" >>"$d/slapadd.log" 2>&1 ||
 		{ cat "$d/slapadd.log" >&2; die "slapadd -n1 could not load the base entries of $name"; }
 	echo "$port" >"$d/port"
 	ldap_write_env "$d" "$name" "$port"
