@@ -15,7 +15,8 @@
 #                              $LAB/dsync.N.out and .err, exit code in
 #                              DSYNC_RC, the output's path in DSYNC_OUT
 #   dir_rows FILE              the CSV lines of a sync's output
-#                              (system,direction,action,address,detail), sorted
+#                              (system,direction,action,address,detail), sorted,
+#                              without the per-system summary lines
 #   dir_field ADDRESS N        field N of ADDRESS's line in "directory list"
 #                              (2 system, 3 physical, 5 aliases); "" if none
 #   dir_count SYSTEM           directory entries owned by SYSTEM
@@ -59,7 +60,7 @@ dsync() {
 }
 
 dir_rows() {
-	grep -E '^[a-z0-9_]+,(up|down),[a-z]+,' "$1" | sort || true
+	grep -E '^[a-z0-9_]+,(up|down),[a-z]+,' "$1" | grep -Ev '^[^,]+,[^,]+,summary,' | sort || true
 }
 
 dir_field() {
