@@ -15,7 +15,8 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tests/integ/lib_dir.sh"
 dir_lab dir_switch
 # No scheduled sync: what follows a switch or a rollback is the hook's work.
-pilot_scenario nocopy no "directory_sync_interval = 0"
+# The requests stay switched (short of complete) so that one can be rolled back.
+pilot_scenario nocopy no "directory_sync_interval = 0" "nocopy_complete_delay = 10m"
 L=$REPO/tests/lab/lab
 S1BASE=$LDAP_S1_BASE
 PO=ou=po1,ou=people,$S1BASE
@@ -74,9 +75,11 @@ if ok:
     got = sorted(r["address"] for r in reqs() if r.get("batch") == batch)
     if got != ["u%d@example.org" % i for i in (1, 2, 3)]:
         errors.append("batch %d holds %s, want u1-u3 (the OU's accounts)" % (batch, got))
-    done = fedlab.wait_for(lambda: all(r["state_name"] == "complete" for r in reqs()), 60, 0.5)
+    # Switched and released (complete_delay keeps them from complete).
+    done = fedlab.wait_for(lambda: all(r["state_name"] == "switched" and r.get("release_at")
+                                       for r in reqs()), 60, 0.5)
     if not done:
-        errors.append("not complete: %s" % [(r["address"], r["state_name"]) for r in reqs()])
+        errors.append("not switched: %s" % [(r["address"], r["state_name"]) for r in reqs()])
 time.sleep(2.0)
 stop.set()
 for t in threads:
