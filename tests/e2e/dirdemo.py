@@ -73,6 +73,8 @@ class DirDemo:
     def show_sync(self, what, rc, rows, other):
         counts = {}
         for r in rows:
+            if r[2] == "summary":
+                continue
             key = "%s %s %s" % (r[0], r[1], r[2])
             counts[key] = counts.get(key, 0) + 1
         say("   %s: exit %d; %s" % (what, rc, ", ".join("%s %d" % kv for kv in sorted(counts.items()))
