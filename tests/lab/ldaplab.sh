@@ -209,8 +209,12 @@ cmd_ldap() {
 		return 0
 	fi
 	rm -f "$d/slapd.pid"
-	# Root in the lab like Dovecot's master; no AppArmor profile applies to a
-	# slapd started with -F outside /etc/ldap on Debian 12 (checked: none loaded).
+	# Root in the lab like Dovecot's master. Debian 12 loads no AppArmor
+	# profile for slapd; where one is enforced (Ubuntu's), it confines slapd
+	# to /etc/ldap and /var/lib/ldap and it could not read this tree.
+	if grep -qs '^/usr/sbin/slapd (enforce)' /sys/kernel/security/apparmor/profiles; then
+		die "an enforced AppArmor profile confines /usr/sbin/slapd: it cannot read $d (aa-complain /usr/sbin/slapd)"
+	fi
 	"$SLAPD" -h "ldap://127.0.0.1:$port/" -F "$d/slapd.d" 9>&- >>"$d/slapd.log" 2>&1 ||
 		{ tail -n 20 "$d/slapd.log" >&2; die "slapd $name failed to start"; }
 	ldap_wait "$d" "$port"
