@@ -61,6 +61,11 @@ want2=$(printf '%s@example.org\n' alice bob erin frank)
 [ "$(contacts s1)" = "$want1" ] || bad "S1's contacts: $(contacts s1 | tr '\n' ' ')"
 [ "$(contacts s2)" = "$want2" ] || bad "S2's contacts: $(contacts s2 | tr '\n' ' ')"
 [ "$(contact_name s2 bob@example.org)" = "User bob" ] || bad "bob's contact on S2 is named '$(contact_name s2 bob@example.org)'"
+# directory show: the owner, its last sync, the name, the contact on S2.
+$CTL directory show alice.a@example.org >"$LAB/show.out" 2>&1
+grep -q '^owner: *s1, last sync [0-9]' "$LAB/show.out" || bad "directory show: no owner s1 with its last sync: $(cat "$LAB/show.out")"
+grep -q '^name: *User alice' "$LAB/show.out" || bad "directory show: no name"
+grep -q '^contacts: *s2 yes' "$LAB/show.out" || bad "directory show: no contact on s2"
 
 # A second run with nothing changed does nothing.
 dsync
@@ -95,6 +100,7 @@ grep -q ',conflict,bob@example.org' "$DSYNC_OUT" || bad "no conflict line for bo
 [ "$(dir_field bob@example.org 2)" = s1 ] || bad "conflict: bob@example.org now owned by '$(dir_field bob@example.org 2)'"
 [ "$(dir_field bob@example.org 3)" = bob@s1.example.org ] || bad "conflict: bob's physical changed"
 contacts s1 | grep -qx bob@example.org && bad "conflict: S1 got a contact for its own bob"
+$CTL directory show bob@example.org | grep -q '^conflict: ' || bad "directory show: no conflict line for bob"
 # S2 drops it: the conflict clears, S1 keeps bob. (S1's side may still see
 # S2's previous listing in the run that lists S2 anew: the next run is clean.)
 ldap_del s2 uid=bob2,ou=people
