@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Directory sync guards with two real slapd (issue 16): a stopped LDAP
-# server, a killed one, a listing cut short by the server's size limit
-# and a listing that shrank by half (full on S2, incremental on S1) delete
+# server, a killed one, a listing cut short by the server's size limit or
+# by a connection cut mid-search (tests/lab/dropproxy.py between fedmig
+# and S2's slapd) and a listing that shrank by half (full on S2, incremental on S1) delete
 # nothing, in the directory or in the other system's contacts, and warn
 # (exit 2 for a failed listing, 1 and a "held" line for a shrink);
 # --force then applies the shrink.
@@ -64,6 +65,30 @@ dsync
 failed "S2 cut short" s2
 intact "S2 cut short"
 size_limit s2 unlimited
+
+# ---- 2b. S2's connection cut mid-search: fedmig reaches S2 through a
+# proxy that closes it once 1,500 bytes came back (past the bind and the
+# root DSE, inside the entries: each is some 200 bytes).
+PP=$("$L" ports 1)
+PCTL=$LAB/run/dropproxy.ctl
+python3 "$REPO/tests/lab/dropproxy.py" --listen "$PP" --to "$LDAP_S2_PORT" --control "$PCTL" \
+	--log "$LAB/log/dropproxy.log" &
+PROXY_PID=$!
+trap 'kill "$PROXY_PID" 2>/dev/null; _pilot_lab_cleanup' EXIT
+proxy() { python3 "$REPO/tests/lab/dropproxy.py" --send "$PCTL" "$*"; }
+# shellcheck disable=SC2317  # called through wait_until
+proxy_up() { ldapsearch -x -H "ldap://127.0.0.1:$PP/" -b '' -s base 1.1 >/dev/null 2>&1; }
+wait_until 10 proxy_up || bad "dropproxy did not start on $PP"
+sed -i "s|^s2_ldap_uri = .*|s2_ldap_uri = ldap://127.0.0.1:$PP/|" "$FEDMIG_CONF"
+proxy drop-down 1500
+sleep 0.2 # the proxy reads its control file every 50 ms
+dsync
+failed "S2 cut mid-search" s2
+grep -q 'drop: ' "$LAB/log/dropproxy.log" || bad "S2 cut mid-search: the proxy cut nothing"
+intact "S2 cut mid-search"
+proxy stop
+wait "$PROXY_PID" 2>/dev/null
+sed -i "s|^s2_ldap_uri = .*|s2_ldap_uri = $LDAP_S2|" "$FEDMIG_CONF"
 
 # ---- 3. S2's full listing shrinks by half: held, then --force applies it.
 ldap_del s2 $(seq -f 'uid=b%02g,ou=people' 1 $((N / 2)))
