@@ -12,7 +12,9 @@ args (an argparse namespace or anything with these attributes): users,
 messages, rate, start_in, spacing, timeout, and optionally stay (users in
 the directory who are not migrated), slow, slow_pause, multi, extra_conf,
 agent_users (the last N users live on the far site, s3, which only
-fedmig-agent reaches: see agent_site.py).
+fedmig-agent reaches: see agent_site.py), dirsync (each system keeps its
+own directory, fedmig's is filled by `directory sync` instead of a CSV
+import: see dirdemo.py).
 """
 import os
 import shutil
@@ -28,6 +30,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
 import e2e  # noqa: E402
 from agent_site import AgentSite  # noqa: E402
+from dirdemo import DirDemo  # noqa: E402
 import fedlab  # noqa: E402
 
 LAB = os.path.join(REPO, "tests", "lab", "lab")
@@ -61,6 +64,7 @@ class Federation:
         # Users in the directory who are not migrated: mail to them and to a
         # migrating user in one message must reach both, once.
         self.stay = ["stay%02d" % (i + 1) for i in range(getattr(args, "stay", 0))]
+        self.dirdemo = DirDemo(self, LAB) if getattr(args, "dirsync", False) else None
 
     # --- setup ---------------------------------------------------------
 
@@ -74,7 +78,8 @@ class Federation:
     def start(self):
         say("== starting a private federation in %s" % self.dir)
         log = open(os.path.join(self.dir, "lab-start.log"), "w")
-        r = subprocess.run([LAB, "start", self.lab, "--fedmig", "recommended"], stdout=log,
+        r = subprocess.run([LAB, "start", self.lab, "--fedmig", "recommended"]
+                           + (["--ldap"] if self.dirdemo else []), stdout=log,
                            stderr=log, env=dict(os.environ, FEDMIG_BUILD=self.build))
         if r.returncode != 0:
             raise SystemExit("demo: the lab did not start, see %s/lab-start.log" % self.dir)
@@ -111,6 +116,9 @@ class Federation:
             folders = e2e.populate(self.far_env(u), self.system(u), u, self.args.messages)
             self.populated += sum(len(v) for v in folders.values())
         say("   %d messages in %.1f s" % (self.populated, time.monotonic() - t0))
+        if self.dirdemo:
+            self.dirdemo.fill()
+            return
         csv = os.path.join(self.dir, "directory.csv")
         with open(csv, "w") as f:
             f.write("access,system,physical,aliases\n")

@@ -15,7 +15,8 @@
 #                              the lab in a new $LAB (stopped and removed
 #                              at exit, kept with KEEP=1); set $CTL and
 #                              lab.env's variables; PYTHONPATH finds
-#                              tests/e2e and tests/lab (e2e, fedlab)
+#                              tests/e2e and tests/lab (e2e, fedlab);
+#                              PILOT_LAB_ARGS: more "lab start" options
 #   pilot_scenario NAME yes|no [LINE...]
 #                              append to $FEDMIG_CONF: NAME the only and
 #                              default scenario, copying data or not;
@@ -113,7 +114,8 @@ pilot_lab() {
 	LAB=$(mktemp -d "/tmp/$name.XXXXXX")
 	chmod 0755 "$LAB"
 	trap _pilot_lab_cleanup EXIT
-	"$REPO/tests/lab/lab" start "$LAB" --fedmig recommended >/dev/null ||
+	# shellcheck disable=SC2086  # PILOT_LAB_ARGS: more lab start options (--ldap)
+	"$REPO/tests/lab/lab" start "$LAB" --fedmig recommended ${PILOT_LAB_ARGS:-} >/dev/null ||
 		{ echo "FAIL $name: lab did not start"; exit 1; }
 	# shellcheck disable=SC1091
 	. "$LAB/lab.env"
