@@ -1,0 +1,821 @@
+#!/usr/bin/python3
+"""Contacts and calendars for the lab: fixtures, uploader, checker.
+
+Runs under /usr/bin/python3 (Debian's, which has vobject: Radicale's own
+dependency), never the python3 of PATH. Commands:
+
+  pimlab.py gen --out DIR [--seed N] [--contacts N] [--events N]
+      fixtures in DIR/COLLECTION/*.vcf|*.ics plus DIR/COLLECTION/.meta
+      (kind, displayname, colour, description); prints the seed.
+  pimlab.py upload --url URL --owner ADDRESS --fixtures DIR [--threads N]
+      creates /ADDRESS/ and each collection (MKCOL/MKCALENDAR with its
+      properties), PUTs every item (kept-alive connections, N threads).
+  pimlab.py check --src URL --src-owner A --dst URL --dst-owner B [--report FILE...]
+      the independent checker: both sides read (PROPFIND + multiget),
+      parsed with vobject, compared item by item semantically. A
+      difference is expected only when fedmig's report (FILE: its output
+      or log) names the item's UID with the normalisation that explains it
+      (vCard version made 3.0/4.0, PHOTO shrunk/dropped, VTIMEZONE added,
+      RECURRENCE-ID put in the master's zone). Every other difference is
+      printed; exit 1 when there is one.
+  pimlab.py dump --url URL --owner A    one line per item: collection, href, UID, etag
+  pimlab.py put|delete|get --url URL --path PATH [--file F]
+      one request (tests change one side by hand).
+
+Credentials: --user/--password, default $MASTER_USER/$MASTER_PASS.
+"""
+import argparse
+import base64
+import hashlib
+import http.client
+import os
+import queue
+import random
+import re
+import sys
+import threading
+import urllib.parse
+import xml.etree.ElementTree as ET
+import zoneinfo
+from datetime import datetime, timedelta, timezone
+
+import vobject
+
+DAV = "DAV:"
+CAL = "urn:ietf:params:xml:ns:caldav"
+CARD = "urn:ietf:params:xml:ns:carddav"
+APPLE = "http://apple.com/ns/ical/"
+NS = {"d": DAV, "c": CAL, "r": CARD}
+
+# A 16x16 baseline JPEG (Python's test image); padded with COM segments it
+# becomes the 2 MB photo libgd can still decode and shrink.
+JPEG16 = base64.b64decode(
+    "/9j/4AAQSkZJRgABAQEAAQABAAD/2wBDAAMCAgICAgMCAgIDAwMDBAYEBAQEBAgGBgUGCQgKCgkI"
+    "CQkKDA8MCgsOCwkJDRENDg8QEBEQCgwSExIQEw8QEBD/2wBDAQMDAwQDBAgEBAgQCwkLEBAQEBAQ"
+    "EBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBD/wAARCAAQABADASIA"
+    "AhEBAxEB/8QAFgABAQEAAAAAAAAAAAAAAAAABwQF/8QAJBAAAQQBBAICAwAAAAAAAAAAAQIDBAYF"
+    "BwgSExEiABQJMTL/xAAVAQEBAAAAAAAAAAAAAAAAAAAABv/EACMRAAECBQMFAAAAAAAAAAAAAAEC"
+    "EQMEBQYhABIxFRZhgeH/2gAMAwEAAhEDEQA/ABSm0mobc8HmExLUlRzzEWPkJWW+ulrsaUVAseUg"
+    "slSlH9LKuPryIKuWPZdskzXmm3fX5m2nF4GlVxx/HOpx4ks51+MiU/Iaad7UcUo4tILoS4kqcWke"
+    "zS0hO/HvuRp0rO6hWnWO1UisZVuFi4GFeyEpmGepa5S5SWVPuciFKRFLgSrwetnyPIB+Vb4N9mKh"
+    "QMzo5po9XLdDs9d6ZVix2VEhiL9kuNPxw2gEKcDQ/rs8AuA8VAe0vdl7VOYn+27flGAUgmITjbhS"
+    "mCg3BYlyeWDkMolvw4KOp1KM6iCNvngZHwetf//Z")
+
+FIRST = ["Zoë", "Jürgen", "Ælfrida", "Ōtani", "Søren", "Françoise", "Иван", "Αλέξης", "李", "José",
+         "Ana", "Bob", "Dvořák", "Łukasz", "Nuño", "Çağla", "Ðorđe", "Eiríkur", "Märta", "Ümit"]
+LAST = ["Müller", "O'Brien", "Šťastný", "van der Berg", "Ñúñez", "Þórsdóttir", "Петров", "Παπαδόπουλος",
+        "山田", "Żółć", "Lefèvre", "García-Márquez", "Smith", "Øster", "Ağaoğlu"]
+PLACES = ["Café Zürich", "Salle Hébert, 2ᵉ étage", "Østerbro; room 3", "会議室 A", "Ρόδος, Greece",
+          "Room \"5\", Building B", "Kraków \\ main hall"]
+ZONES = ["Europe/Paris", "America/New_York", "Asia/Tokyo", "Europe/Berlin", "Australia/Sydney"]
+
+
+def crlf(lines):
+    return "".join(fold(ln) + "\r\n" for ln in lines)
+
+
+def fold(line):
+    """RFC 5545/6350 folding at 75 octets, never inside a UTF-8 sequence."""
+    raw = line.encode("utf-8")
+    if len(raw) <= 75:
+        return line
+    out, cur, limit = [], b"", 75
+    for ch in line:
+        b = ch.encode("utf-8")
+        if len(cur) + len(b) > limit:
+            out.append(cur.decode("utf-8"))
+            cur, limit = b"", 74
+        cur += b
+    out.append(cur.decode("utf-8"))
+    return "\r\n ".join(out)
+
+
+def esc(text):
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def qp(text):
+    """Quoted-printable for vCard 2.1 (short values: no soft breaks)."""
+    return "".join(c if (32 < ord(c) < 127 and c not in "=;:") else
+                   "".join("=%02X" % b for b in c.encode("utf-8")) for c in text)
+
+
+# ---------------------------------------------------------------- fixtures
+
+def big_jpeg(size):
+    """JPEG16 padded to SIZE bytes with COM segments (decodable)."""
+    body, pad, rnd = JPEG16[2:], bytearray(), random.Random(7)
+    while len(pad) + len(JPEG16) + 4 < size:
+        n = min(65533, size - len(JPEG16) - len(pad) - 4)
+        pad += b"\xff\xfe" + (n + 2).to_bytes(2, "big") + bytes(rnd.getrandbits(8) for _ in range(n))
+    return JPEG16[:2] + bytes(pad) + body
+
+
+def vcard(rnd, i, version):
+    fn, ln = rnd.choice(FIRST), rnd.choice(LAST)
+    uid = "card-%05d-%s" % (i, rnd.getrandbits(32))
+    name = "%s %s" % (fn, ln)
+    mail = "user%d@exämple.org" % i if i % 7 == 0 else "user%d@example.org" % i
+    note = "Met at %s;\nlikes \"quotes\", commas, and back\\slashes — ünïcødé ✓" % rnd.choice(PLACES)
+    if version == "2.1":
+        return uid, crlf(["BEGIN:VCARD", "VERSION:2.1", "UID:" + uid,
+                          "N;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:%s;%s;;;" % (qp(ln), qp(fn)),
+                          "FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:" + qp(name),
+                          "TEL;HOME;VOICE:+33 1 23 45 %02d %02d" % (i % 100, (i // 100) % 100),
+                          "TEL;CELL:+49 170 %07d" % i, "EMAIL;INTERNET;PREF:" + mail,
+                          "PHOTO;ENCODING=BASE64;JPEG:" + base64.b64encode(JPEG16).decode(),
+                          "END:VCARD"])
+    lines = ["BEGIN:VCARD", "VERSION:" + version, "UID:" + uid, "N:%s;%s;;;" % (esc(ln), esc(fn)),
+             "FN:" + esc(name), "ORG:%s;Département %d" % (esc(rnd.choice(LAST)), i % 9),
+             "item1.EMAIL;TYPE=%s:%s" % ("work" if version == "4.0" else "INTERNET,WORK", mail),
+             "item1.X-ABLabel:Büro", "NOTE:" + esc(note),
+             "ADR;TYPE=%s:;;%s;Montréal;QC;H2X 1Y4;Canada" % ("home" if version == "4.0" else "HOME",
+                                                             esc(rnd.choice(PLACES))),
+             "TEL;TYPE=%s:+1-514-555-%04d" % ("cell" if version == "4.0" else "CELL", i % 10000),
+             "CATEGORIES:Famille,Über\\,comma", "BDAY:19%02d-%02d-%02d" % (50 + i % 50, 1 + i % 12, 1 + i % 28)]
+    if i % 50 == 3:
+        if version == "4.0":
+            lines.append("PHOTO:data:image/jpeg;base64," + base64.b64encode(JPEG16).decode())
+        else:
+            lines.append("PHOTO;ENCODING=b;TYPE=JPEG:" + base64.b64encode(JPEG16).decode())
+    return uid, crlf(lines + ["REV:20240102T030405Z", "END:VCARD"])
+
+
+VTZ = {
+    "Europe/Paris": ["BEGIN:VTIMEZONE", "TZID:Europe/Paris", "BEGIN:DAYLIGHT", "TZOFFSETFROM:+0100",
+                     "TZOFFSETTO:+0200", "TZNAME:CEST", "DTSTART:19700329T020000",
+                     "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "END:DAYLIGHT", "BEGIN:STANDARD",
+                     "TZOFFSETFROM:+0200", "TZOFFSETTO:+0100", "TZNAME:CET", "DTSTART:19701025T030000",
+                     "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU", "END:STANDARD", "END:VTIMEZONE"],
+    "America/New_York": ["BEGIN:VTIMEZONE", "TZID:America/New_York", "BEGIN:DAYLIGHT",
+                         "TZOFFSETFROM:-0500", "TZOFFSETTO:-0400", "TZNAME:EDT",
+                         "DTSTART:19700308T020000", "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU",
+                         "END:DAYLIGHT", "BEGIN:STANDARD", "TZOFFSETFROM:-0400", "TZOFFSETTO:-0500",
+                         "TZNAME:EST", "DTSTART:19701101T020000",
+                         "RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU", "END:STANDARD", "END:VTIMEZONE"],
+}
+
+
+def ical(lines):
+    return crlf(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//fedmig lab//pimlab//EN"] + lines +
+                ["END:VCALENDAR"])
+
+
+def ev_common(rnd, i, uid):
+    return ["UID:" + uid, "DTSTAMP:20240101T000000Z", "SUMMARY:" + esc("Réunion n°%d — %s" % (
+        i, rnd.choice(PLACES))), "LOCATION:" + esc(rnd.choice(PLACES)),
+        "DESCRIPTION:" + esc("Ordre du jour:\n1. café ☕\n2. 予算; budget, etc.")]
+
+
+def event(rnd, i, base):
+    """One calendar object resource; kind cycles through the spec's cases."""
+    uid = "ev-%05d-%s@fedmig.lab" % (i, rnd.getrandbits(32))
+    start = base + timedelta(days=i % 300, hours=8 + i % 9)
+    st = start.strftime("%Y%m%dT%H%M%S")
+    en = (start + timedelta(hours=1)).strftime("%Y%m%dT%H%M%S")
+    kind = i % 6
+    c = ev_common(rnd, i, uid)
+    if kind == 0:  # recurring, Paris, exceptions whose RECURRENCE-ID is in New York's zone
+        paris, ny = zoneinfo.ZoneInfo("Europe/Paris"), zoneinfo.ZoneInfo("America/New_York")
+        master = ["BEGIN:VEVENT"] + c + ["DTSTART;TZID=Europe/Paris:" + st,
+                                         "DTEND;TZID=Europe/Paris:" + en,
+                                         "RRULE:FREQ=WEEKLY;COUNT=10",
+                                         "ORGANIZER;CN=\"Zoë Müller\":mailto:zoe@example.org",
+                                         "ATTENDEE;CN=Jürgen;PARTSTAT=ACCEPTED:mailto:j@example.org",
+                                         "END:VEVENT"]
+        ex = []
+        for k in (2, 5):
+            occ = start + timedelta(weeks=k)
+            rid = occ.replace(tzinfo=paris).astimezone(ny).strftime("%Y%m%dT%H%M%S")
+            moved = (occ + timedelta(hours=2)).strftime("%Y%m%dT%H%M%S")
+            ex += ["BEGIN:VEVENT", "UID:" + uid, "DTSTAMP:20240101T000000Z",
+                   "RECURRENCE-ID;TZID=America/New_York:" + rid,
+                   "SUMMARY:" + esc("Déplacée (exception %d)" % k),
+                   "DTSTART;TZID=Europe/Paris:" + moved,
+                   "DTEND;TZID=Europe/Paris:" + (occ + timedelta(hours=3)).strftime("%Y%m%dT%H%M%S"),
+                   "END:VEVENT"]
+        return uid, ical(VTZ["Europe/Paris"] + VTZ["America/New_York"] + master + ex)
+    if kind == 1:  # all-day
+        d = start.strftime("%Y%m%d")
+        d2 = (start + timedelta(days=1)).strftime("%Y%m%d")
+        return uid, ical(["BEGIN:VEVENT"] + c + ["DTSTART;VALUE=DATE:" + d, "DTEND;VALUE=DATE:" + d2,
+                                                "TRANSP:TRANSPARENT", "END:VEVENT"])
+    if kind == 2:  # floating
+        return uid, ical(["BEGIN:VEVENT"] + c + ["DTSTART:" + st, "DTEND:" + en, "END:VEVENT"])
+    if kind == 3:  # TZID without its VTIMEZONE
+        z = rnd.choice(ZONES)
+        return uid, ical(["BEGIN:VEVENT"] + c + ["DTSTART;TZID=%s:%s" % (z, st),
+                                                "DTEND;TZID=%s:%s" % (z, en), "END:VEVENT"])
+    if kind == 4:  # UTC, with an alarm
+        return uid, ical(["BEGIN:VEVENT"] + c + ["DTSTART:%sZ" % st, "DURATION:PT45M",
+                                                "BEGIN:VALARM", "ACTION:DISPLAY",
+                                                "DESCRIPTION:Rappel ⏰", "TRIGGER:-PT15M",
+                                                "END:VALARM", "END:VEVENT"])
+    return uid, ical(VTZ["Europe/Paris"] + ["BEGIN:VEVENT"] + c + [  # zoned, attendees
+        "DTSTART;TZID=Europe/Paris:" + st, "DTEND;TZID=Europe/Paris:" + en,
+        "ORGANIZER;CN=\"Ōtani, Shō\":mailto:otani@example.org",
+        "ATTENDEE;ROLE=REQ-PARTICIPANT;CN=\"Søren\";RSVP=TRUE:mailto:soren@example.org",
+        "LAST-MODIFIED:20240102T030405Z", "END:VEVENT"])
+
+
+COLLECTIONS = [  # name, kind, displayname, colour, description
+    ("contacts", "card", "Contacts de Zoë", "", "Carnet d'adresses — personnel"),
+    ("calendar", "cal", "Agenda principal ✓", "#3A87ADFF", "Réunions, congés, etc."),
+    ("travail", "cal", "Travail — équipe", "#E0A030FF", "Calendrier partagé 2ᵉ étage"),
+]
+
+
+def gen(args):
+    seed = args.seed if args.seed is not None else random.randrange(1 << 31)
+    print("pimlab: fixtures seed=%d contacts=%d events=%d" % (seed, args.contacts, args.events))
+    rnd = random.Random(seed)
+    for name, kind, disp, colour, desc in COLLECTIONS:
+        os.makedirs(os.path.join(args.out, name), exist_ok=True)
+        with open(os.path.join(args.out, name, ".meta"), "w", encoding="utf-8") as f:
+            f.write("%s\n%s\n%s\n%s\n" % (kind, disp, colour, desc))
+    # Radicale (vobject 0.9) cannot store a vCard 2.1 (PUT answers 400, and
+    # a 2.1 file put in its store breaks the collection's listing): 2.1
+    # cards only with --v21, for a source that is not Radicale.
+    versions = ["3.0"] * 6 + ["4.0"] * 3 + (["2.1"] if args.v21 else ["3.0"])
+    for i in range(args.contacts):
+        uid, text = vcard(rnd, i, versions[i % len(versions)])
+        write_item(args.out, "contacts", "%s.vcf" % uid, text)
+    if args.contacts:
+        uid = "card-bigphoto-%d" % seed
+        text = crlf(["BEGIN:VCARD", "VERSION:3.0", "UID:" + uid, "N:Grand;Photo;;;",
+                     "FN:Photo Grand-Format", "PHOTO;ENCODING=b;TYPE=JPEG:" +
+                     base64.b64encode(big_jpeg(args.photo_bytes)).decode(), "END:VCARD"])
+        write_item(args.out, "contacts", uid + ".vcf", text)
+    base = datetime(2025, 1, 6)
+    for i in range(args.events):
+        uid, text = event(rnd, i, base)
+        write_item(args.out, "calendar" if i % 4 else "travail", uid.replace("@", "_") + ".ics", text)
+    if args.events:  # the same UID twice in one collection, two hrefs
+        uid, text = event(random.Random(seed + 1), 2, base)
+        dup = "dup-%d@fedmig.lab" % seed
+        text = text.replace("UID:" + uid, "UID:" + dup)
+        write_item(args.out, "calendar", "dup-a.ics", text)
+        write_item(args.out, "calendar", "dup-b.ics", text.replace("Réunion", "Doublon"))
+    return 0
+
+
+def write_item(out, coll, name, text):
+    with open(os.path.join(out, coll, name), "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+
+
+# ---------------------------------------------------------------- HTTP
+
+class Dav:
+    """A small WebDAV client, one kept-alive connection per thread."""
+
+    def __init__(self, url, user, password):
+        u = urllib.parse.urlsplit(url)
+        self.host, self.port, self.base = u.hostname, u.port or 80, u.path.rstrip("/")
+        tok = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+        self.auth = "Basic " + tok
+        self.local = threading.local()
+
+    def req(self, method, path, body=None, headers=None):
+        h = {"Authorization": self.auth}
+        h.update(headers or {})
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        for attempt in (0, 1):
+            conn = getattr(self.local, "conn", None)
+            if conn is None:
+                conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            try:
+                conn.request(method, self.base + path, body=body, headers=h)
+                r = conn.getresponse()
+                return r.status, r.read(), r.headers
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                self.local.conn = None
+                if attempt:
+                    raise
+
+    def propfind(self, path, depth, props):
+        body = ('<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:" '
+                'xmlns:c="%s" xmlns:r="%s" xmlns:a="%s"><d:prop>%s</d:prop></d:propfind>'
+                % (CAL, CARD, APPLE, props))
+        st, data, _ = self.req("PROPFIND", path, body, {"Depth": str(depth),
+                                                        "Content-Type": "application/xml"})
+        if st == 404:
+            return None
+        if st != 207:
+            raise RuntimeError("PROPFIND %s: HTTP %d" % (path, st))
+        return ET.fromstring(data)
+
+
+def href_path(href):
+    return urllib.parse.unquote(urllib.parse.urlsplit(href).path)
+
+
+def quote_path(path):
+    return urllib.parse.quote(path, safe="/@:+,;=!$&'()*")
+
+
+def upload(args):
+    dav = Dav(args.url, args.user, args.password)
+    home = "/%s/" % args.owner
+    st, body, _ = dav.req("MKCOL", quote_path(home))
+    if st not in (201, 405):
+        raise SystemExit("pimlab: MKCOL %s: HTTP %d %s" % (home, st, body[:200]))
+    jobs = []
+    for coll in sorted(os.listdir(args.fixtures)):
+        d = os.path.join(args.fixtures, coll)
+        with open(os.path.join(d, ".meta"), encoding="utf-8") as f:
+            kind, disp, colour, desc = (f.read().split("\n") + ["", "", "", ""])[:4]
+        make_collection(dav, home + coll + "/", kind, disp, colour, desc)
+        for name in sorted(os.listdir(d)):
+            if not name.startswith("."):
+                jobs.append((home + coll + "/" + name, os.path.join(d, name), kind))
+    errors = run_threads(args.threads, jobs, lambda j: put_file(dav, *j, store=args.store))
+    for e in errors:
+        print("pimlab: upload: " + e, file=sys.stderr)
+    print("pimlab: uploaded %d items to %s%s, %d refused" % (len(jobs) - len(errors), args.url.rstrip("/"),
+                                                           home, len(errors)))
+    return 1 if errors and not args.allow_refused else 0
+
+
+def make_collection(dav, path, kind, disp, colour, desc):
+    x = ET.SubElement
+    if kind == "cal":
+        root = ET.Element("{%s}mkcalendar" % CAL)
+        prop = x(x(root, "{%s}set" % DAV), "{%s}prop" % DAV)
+        x(prop, "{%s}displayname" % DAV).text = disp
+        if colour:
+            x(prop, "{%s}calendar-color" % APPLE).text = colour
+        x(prop, "{%s}calendar-description" % CAL).text = desc
+        method = "MKCALENDAR"
+    else:
+        root = ET.Element("{%s}mkcol" % DAV)
+        prop = x(x(root, "{%s}set" % DAV), "{%s}prop" % DAV)
+        rt = x(prop, "{%s}resourcetype" % DAV)
+        x(rt, "{%s}collection" % DAV)
+        x(rt, "{%s}addressbook" % CARD)
+        x(prop, "{%s}displayname" % DAV).text = disp
+        x(prop, "{%s}addressbook-description" % CARD).text = desc
+        method = "MKCOL"
+    st, body, _ = dav.req(method, quote_path(path), ET.tostring(root, encoding="utf-8"),
+                          {"Content-Type": "application/xml"})
+    if st not in (201, 405):
+        raise SystemExit("pimlab: %s %s: HTTP %d %s" % (method, path, st, body[:200]))
+
+
+def put_file(dav, path, file, kind, store=None):
+    with open(file, "rb") as f:
+        data = f.read()
+    ctype = "text/calendar" if kind == "cal" else "text/vcard"
+    st, body, _ = dav.req("PUT", quote_path(path), data, {"Content-Type": ctype + "; charset=utf-8"})
+    if st == 409 and store and b"no-uid-conflict" in body:
+        with open(os.path.join(store, "collection-root", path.lstrip("/")), "wb") as f:
+            f.write(data)
+        return None
+    if st not in (201, 204):
+        return "PUT %s: HTTP %d %s" % (path, st, body[:160].decode("utf-8", "replace").strip())
+    return None
+
+
+def run_threads(n, jobs, fn):
+    q, errors, lock = queue.Queue(), [], threading.Lock()
+    for j in jobs:
+        q.put(j)
+
+    def work():
+        while True:
+            try:
+                j = q.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                e = fn(j)
+            except Exception as ex:  # noqa: BLE001 - a failed request is reported, not fatal
+                e = "%r: %s" % (j[0], ex)
+            if e:
+                with lock:
+                    errors.append(e)
+    ts = [threading.Thread(target=work) for _ in range(max(1, n))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return errors
+
+
+# ---------------------------------------------------------------- reading a side
+
+def collections(dav, owner):
+    """{name: (kind, displayname, colour, description, path)} of /OWNER/."""
+    root = dav.propfind(quote_path("/%s/" % owner), 1,
+                        "<d:resourcetype/><d:displayname/><a:calendar-color/>"
+                        "<c:calendar-description/><r:addressbook-description/>")
+    out = {}
+    if root is None:
+        return out
+    for resp in root.findall("d:response", NS):
+        path = href_path(resp.findtext("d:href", "", NS))
+        rt = resp.find(".//d:resourcetype", NS)
+        if rt is None:
+            continue
+        kind = "cal" if rt.find("c:calendar", NS) is not None else (
+            "card" if rt.find("r:addressbook", NS) is not None else None)
+        if kind is None:
+            continue
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        out[name] = (kind, resp.findtext(".//d:displayname", "", NS),
+                     resp.findtext(".//{%s}calendar-color" % APPLE, "", NS),
+                     resp.findtext(".//c:calendar-description", "", NS) or
+                     resp.findtext(".//r:addressbook-description", "", NS), path)
+    return out
+
+
+def items(dav, path, kind):
+    """[(href, etag, text)] of one collection, read by multiget."""
+    root = dav.propfind(quote_path(path), 1, "<d:getetag/>")
+    hrefs = [resp.findtext("d:href", "", NS) for resp in root.findall("d:response", NS)]
+    hrefs = [h for h in hrefs if href_path(h).rstrip("/") != path.rstrip("/")]
+    out = []
+    for i in range(0, len(hrefs), 500):
+        out += multiget(dav, path, kind, hrefs[i:i + 500])
+    return out
+
+
+def multiget(dav, path, kind, hrefs):
+    if not hrefs:
+        return []
+    ns, tag, data = (CAL, "calendar-multiget", "calendar-data") if kind == "cal" else (
+        CARD, "addressbook-multiget", "address-data")
+    body = ('<?xml version="1.0" encoding="utf-8"?><x:%s xmlns:d="DAV:" xmlns:x="%s"><d:prop>'
+            '<d:getetag/><x:%s/></d:prop>%s</x:%s>' % (
+                tag, ns, data, "".join("<d:href>%s</d:href>" % h.replace("&", "&amp;") for h in hrefs),
+                tag))
+    st, resp, _ = dav.req("REPORT", quote_path(path), body, {"Depth": "1",
+                                                             "Content-Type": "application/xml"})
+    if st != 207:
+        raise RuntimeError("REPORT %s: HTTP %d" % (path, st))
+    out = []
+    for r in ET.fromstring(resp).findall("d:response", NS):
+        text = r.findtext(".//{%s}%s" % (ns, data), None)
+        if text is not None:
+            out.append((href_path(r.findtext("d:href", "", NS)), r.findtext(".//d:getetag", "", NS),
+                        text))
+    return out
+
+
+def read_side(url, owner, user, password):
+    dav = Dav(url, user, password)
+    side = {}
+    for name, meta in collections(dav, owner).items():
+        side[name] = (meta, items(dav, meta[4], meta[0]))
+    return side
+
+
+def dump(args):
+    for name, (meta, its) in sorted(read_side(args.url, args.owner, args.user, args.password).items()):
+        for href, etag, text in sorted(its):
+            print("%s\t%s\t%s\t%s" % (name, href, uid_of(text), etag))
+    return 0
+
+
+def uid_of(text):
+    m = re.search(r"^UID[;:](?:[^:\r\n]*:)?(.*?)\r?$", unfold(text), re.M)
+    return m.group(1).strip() if m else ""
+
+
+def unfold(text):
+    return re.sub(r"\r?\n[ \t]", "", text)
+
+
+# ---------------------------------------------------------------- the checker
+
+IGNORED = {"PRODID", "DTSTAMP", "REV", "LAST-MODIFIED"}
+DATE_PROPS = {"DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE"}
+VCARD_TYPE_WORDS = {"HOME", "WORK", "CELL", "VOICE", "FAX", "PAGER", "INTERNET", "PREF", "JPEG",
+                    "PNG", "GIF", "MSG", "VIDEO", "BBS", "MODEM", "CAR", "ISDN", "PCS", "X400",
+                    "POSTAL", "PARCEL", "DOM", "INTL", "TEXT"}
+
+
+def unescape(v):
+    return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m.group(1) in "nN" else m.group(1), v)
+
+
+def params_of(line):
+    """{NAME: sorted values}, vCard 2.1's bare TYPE words made TYPE=."""
+    out = {}
+    for k, vals in line.params.items():
+        k = k.upper()
+        for v in vals:
+            for part in str(v).split(","):
+                if k != "TYPE" and part.upper() in VCARD_TYPE_WORDS and not str(v).strip():
+                    k2, part = "TYPE", k
+                else:
+                    k2 = k
+                out.setdefault(k2, set()).add(part.strip().strip('"').upper() if k2 == "TYPE"
+                                              else part.strip())
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def photo_key(line, value):
+    """PHOTO as the digest of its bytes, whatever the encoding (3.0 b, 4.0 data:, 2.1 BASE64)."""
+    v = value.strip()
+    if v.startswith("data:"):
+        v = v.split(",", 1)[-1]
+    try:
+        data = base64.b64decode(re.sub(r"\s", "", v), validate=False)
+    except ValueError:
+        data = v.encode()
+    return "photo:%d:%s" % (len(data), hashlib.sha256(data).hexdigest()[:16])
+
+
+def instant(value, tzid):
+    """A date-time as UTC when its zone is known, floating/date as is."""
+    v = value.strip()
+    try:
+        if v.endswith("Z"):
+            return datetime.strptime(v, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).isoformat()
+        if "T" in v and tzid:
+            d = datetime.strptime(v, "%Y%m%dT%H%M%S").replace(tzinfo=zoneinfo.ZoneInfo(tzid))
+            return d.astimezone(timezone.utc).isoformat()
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        pass
+    return v
+
+
+def canon_line(line):
+    """(strict, loose) forms of one content line; loose ignores the
+    representation a version conversion or zone change may alter."""
+    name = line.name.upper()
+    group = (line.group or "").upper()
+    raw = line.value if isinstance(line.value, str) else str(line.value)
+    p = params_of(line)
+    enc = "".join(p.get("ENCODING", ())).upper()
+    if "QUOTED-PRINTABLE" in enc:
+        raw = bytes_qp(raw, "".join(p.get("CHARSET", ())) or "utf-8")
+    for drop in ("CHARSET", "ENCODING"):
+        p.pop(drop, None)
+    if name == "PHOTO" or name == "LOGO":
+        p.pop("VALUE", None)
+        p.pop("TYPE", None)
+        p.pop("MEDIATYPE", None)
+        v = photo_key(line, raw)
+    elif name in DATE_PROPS:
+        tz = "".join(p.get("TZID", ()))
+        v = ",".join(instant(x, tz) for x in raw.split(","))
+        return (group, name, tuple(sorted(p.items())), raw), (group, name, v)
+    else:
+        v = unescape(raw)
+    loose_p = tuple(sorted((k, tuple(x.lower() for x in vals)) for k, vals in p.items()
+                           if k not in ("TYPE", "PREF", "VALUE")))
+    return (group, name, tuple(sorted(p.items())), v), (group, name, loose_p, v)
+
+
+def bytes_qp(value, charset):
+    import quopri
+    try:
+        return quopri.decodestring(value.encode("latin-1", "replace")).decode(charset, "replace")
+    except LookupError:
+        return value
+
+
+def canon_component(comp):
+    """(strict, loose) canonical trees of a vobject component."""
+    strict, loose, subs_s, subs_l = [], [], [], []
+    for child in comp.getChildren():
+        if isinstance(child, vobject.base.Component):
+            s, lo = canon_component(child)
+            subs_s.append(s)
+            subs_l.append(lo)
+            continue
+        n = child.name.upper()
+        if n in IGNORED or n.startswith("X-RADICALE"):
+            continue
+        s, lo = canon_line(child)
+        strict.append(s)
+        loose.append(lo)
+    name = comp.name.upper()
+    if name == "VTIMEZONE":
+        # Radicale (vobject) rebuilds a VTIMEZONE's rules from its own zone
+        # data when it stores an event, differently from one PUT to the
+        # next: a zone is compared by its TZID.
+        tzid = tuple(x for x in strict if x[1] == "TZID")
+        return (name, tzid, ()), (name, tuple(x for x in loose if x[1] == "TZID"), ())
+    return ((name, tuple(sorted(strict, key=repr)), tuple(sorted(subs_s, key=repr))),
+            (name, tuple(sorted(loose, key=repr)), tuple(sorted(subs_l, key=repr))))
+
+
+def parse(text):
+    return vobject.readOne(text, transform=False, allowQP=True)
+
+
+def explain(src, dst):
+    """Normalisation kinds that can explain SRC != DST, or None when none can."""
+    (ss, sl), (ds, dl) = canon_component(src), canon_component(dst)
+    if ss == ds:
+        return set()
+    kinds = set()
+    if src.name.upper() == "VCARD":
+        sv, dv = version(sl), version(dl)
+        if sv != dv:
+            kinds.add("version")
+        sp, dp = [x for x in sl[1] if x[1] == "PHOTO"], [x for x in dl[1] if x[1] == "PHOTO"]
+        if sp != dp:
+            kinds.add("photo")
+        rest = lambda t: tuple(x for x in t[1] if x[1] not in ("PHOTO", "VERSION"))  # noqa: E731
+        if rest(sl) != rest(dl):
+            return None
+        return kinds
+    s_tz = [c for c in sl[2] if c[0] == "VTIMEZONE"]
+    d_tz = [c for c in dl[2] if c[0] == "VTIMEZONE"]
+    if s_tz != d_tz:
+        if not set(s_tz) <= set(d_tz):
+            return None
+        kinds.add("vtimezone")
+    s_ev = tuple(c for c in ss[2] if c[0] != "VTIMEZONE")
+    d_ev = tuple(c for c in ds[2] if c[0] != "VTIMEZONE")
+    if s_ev != d_ev:
+        if tuple(c for c in sl[2] if c[0] != "VTIMEZONE") != tuple(c for c in dl[2] if c[0] != "VTIMEZONE"):
+            return None
+        kinds.add("recurrence-id")
+    if sl[1] != dl[1]:
+        return None
+    return kinds
+
+
+def version(loose):
+    return [x[3] for x in loose[1] if x[1] == "VERSION"]
+
+
+FIX_WORDS = {"version": ("made 3.0", "made 4.0", "vcard 2.1", "vcard 3.0", "vcard 4.0"),
+             "photo": ("photo",), "vtimezone": ("vtimezone",), "recurrence-id": ("recurrence-id",)}
+
+
+def reported_fixes(files):
+    """{UID: lower-cased text of every report line naming it}."""
+    out = {}
+    for f in files:
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                low = line.lower()
+                if not any(w in low for ws in FIX_WORDS.values() for w in ws):
+                    continue
+                for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9@._+-]*-[A-Za-z0-9@._+-]+", line):
+                    out.setdefault(m.group(0), []).append(low)
+    return {k: " ".join(v) for k, v in out.items()}
+
+
+def check(args):
+    src = read_side(args.src, args.src_owner, args.user, args.password)
+    dst = read_side(args.dst, args.dst_owner, args.user, args.password)
+    fixes = reported_fixes(args.report or [])
+    problems, expected, n = [], 0, 0
+    for name in sorted(set(src) | set(dst)):
+        if name not in dst:
+            problems.append("collection %s: missing on the target" % name)
+            continue
+        if name not in src:
+            if not args.allow_extra:
+                problems.append("collection %s: only on the target" % name)
+            continue
+        (smeta, sitems), (dmeta, ditems) = src[name], dst[name]
+        for i, what in ((0, "kind"), (1, "displayname"), (2, "colour"), (3, "description")):
+            if smeta[i] != dmeta[i] and not (i == 2 and smeta[i].upper()[:7] == dmeta[i].upper()[:7]):
+                problems.append("collection %s: %s %r on the source, %r on the target"
+                                % (name, what, smeta[i], dmeta[i]))
+        e, k = compare_items(name, sitems, ditems, fixes, problems, args.allow_extra)
+        expected, n = expected + e, n + k
+    for p in problems:
+        print("DIFF " + p)
+    print("pimcheck: %d collections, %d items compared, %d expected normalisations, %d unexpected differences"
+          % (len(src), n, expected, len(problems)))
+    return 1 if problems else 0
+
+
+def by_uid(its):
+    out = {}
+    for href, etag, text in its:
+        out.setdefault(uid_of(text), []).append((href, text))
+    return out
+
+
+def compare_items(coll, sitems, ditems, fixes, problems, allow_extra):
+    s, d = by_uid(sitems), by_uid(ditems)
+    expected = 0
+    for uid in sorted(set(s) | set(d)):
+        where = "%s/%s" % (coll, uid)
+        if uid not in d:
+            problems.append("%s: missing on the target (%d on the source)" % (where, len(s[uid])))
+            continue
+        if uid not in s:
+            if not allow_extra:
+                problems.append("%s: only on the target (%s)" % (where, d[uid][0][0]))
+            continue
+        if len(s[uid]) != len(d[uid]):
+            problems.append("%s: %d items on the source, %d on the target" % (where, len(s[uid]), len(d[uid])))
+            continue
+        left = [parse(t) for _, t in d[uid]]
+        for href, text in s[uid]:
+            e = match_one(where, href, parse(text), left, fixes.get(uid, ""), problems)
+            expected += e
+    return expected, sum(len(v) for v in s.values())
+
+
+def match_one(where, href, sv, left, fixtext, problems):
+    """Pairs SV with the best of LEFT (removed); 1 when an expected
+    normalisation explains the difference."""
+    best, kinds = None, None
+    for i, dv in enumerate(left):
+        k = explain(sv, dv)
+        if k is not None and (kinds is None or len(k) < len(kinds)):
+            best, kinds = i, k
+    if best is None:
+        problems.append("%s (%s): content differs: %s" % (where, href, first_diff(sv, left[0])))
+        left.pop(0)
+        return 0
+    left.pop(best)
+    if not kinds:
+        return 0
+    unreported = [k for k in kinds if not any(w in fixtext for w in FIX_WORDS[k])]
+    if unreported:
+        problems.append("%s (%s): %s changed but fedmig reported no such normalisation"
+                        % (where, href, ", ".join(sorted(unreported))))
+        return 0
+    return 1
+
+
+def first_diff(a, b):
+    (sa, _), (sb, _) = canon_component(a), canon_component(b)
+    la, lb = set(flat(sa)), set(flat(sb))
+    only_a, only_b = sorted(la - lb, key=repr)[:2], sorted(lb - la, key=repr)[:2]
+    return "source only %s; target only %s" % (short(only_a), short(only_b))
+
+
+def flat(tree, path=""):
+    name, lines, subs = tree
+    for ln in lines:
+        yield (path + name,) + tuple(ln)
+    for s in subs:
+        yield from flat(s, path + name + "/")
+
+
+def short(x):
+    t = repr(x)
+    return t if len(t) < 300 else t[:300] + "..."
+
+
+# ---------------------------------------------------------------- one request
+
+def one(args):
+    dav = Dav(args.url, args.user, args.password)
+    body = open(args.file, "rb").read() if args.file else None
+    hdr = {}
+    if args.method == "put":
+        hdr["Content-Type"] = "text/calendar" if args.path.endswith(".ics") else "text/vcard"
+    st, data, _ = dav.req(args.method.upper(), quote_path(args.path), body, hdr)
+    sys.stdout.write(data.decode("utf-8", "replace") if args.method == "get" else "%d\n" % st)
+    return 0 if 200 <= st < 300 else 1
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--user", default=os.environ.get("MASTER_USER", "fedmigmaster"))
+    ap.add_argument("--password", default=os.environ.get("MASTER_PASS", ""))
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("gen")
+    g.add_argument("--out", required=True)
+    g.add_argument("--seed", type=int)
+    g.add_argument("--contacts", type=int, default=500)
+    g.add_argument("--events", type=int, default=200)
+    g.add_argument("--photo-bytes", type=int, default=2 * 1024 * 1024)
+    g.add_argument("--v21", action="store_true")
+    u = sub.add_parser("upload")
+    u.add_argument("--url", required=True)
+    u.add_argument("--owner", required=True)
+    u.add_argument("--fixtures", required=True)
+    u.add_argument("--threads", type=int, default=4)
+    u.add_argument("--allow-refused", action="store_true")
+    u.add_argument("--store", help="Radicale's filesystem_folder: an item the server refuses "
+                   "as a UID conflict is written there directly (a duplicate UID, which "
+                   "other servers accept)")
+    c = sub.add_parser("check")
+    for k in ("--src", "--src-owner", "--dst", "--dst-owner"):
+        c.add_argument(k, required=True)
+    c.add_argument("--report", action="append")
+    c.add_argument("--allow-extra", action="store_true")
+    d = sub.add_parser("dump")
+    d.add_argument("--url", required=True)
+    d.add_argument("--owner", required=True)
+    for m in ("put", "delete", "get"):
+        o = sub.add_parser(m)
+        o.add_argument("--url", required=True)
+        o.add_argument("--path", required=True)
+        o.add_argument("--file")
+        o.set_defaults(method=m)
+    args = ap.parse_args()
+    fn = {"gen": gen, "upload": upload, "check": check, "dump": dump}.get(args.cmd, one)
+    return fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
