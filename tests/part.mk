@@ -22,3 +22,4 @@ $(O)/tests/libtestutil.a: $(O)/tests/unit/testutil.o
 # SIGHUP reloads policyd's and spm's configuration (lib/server.h).
 INTEG_TESTS += tests/integ/reload.sh
 include tests/agent.mk
+include tests/pim.mk

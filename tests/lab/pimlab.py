@@ -652,7 +652,8 @@ FIX_WORDS = {"version": ("made 3.0", "made 4.0", "vcard 2.1", "vcard 3.0", "vcar
 
 
 def reported_fixes(files):
-    """{UID: lower-cased text of every report line naming it}."""
+    """{UID or href's last segment: lower-cased text of every report line
+    naming it} (fedmig-smd logs an item's normalisations with its href)."""
     out = {}
     for f in files:
         with open(f, encoding="utf-8", errors="replace") as fh:
@@ -660,8 +661,10 @@ def reported_fixes(files):
                 low = line.lower()
                 if not any(w in low for ws in FIX_WORDS.values() for w in ws):
                     continue
-                for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9@._+-]*-[A-Za-z0-9@._+-]+", line):
-                    out.setdefault(m.group(0), []).append(low)
+                for m in re.finditer(r"[A-Za-z0-9/][A-Za-z0-9@._+%/-]*-[A-Za-z0-9@._+%-]+", line):
+                    tok = urllib.parse.unquote(m.group(0)).rstrip(".:")
+                    out.setdefault(tok, []).append(low)
+                    out.setdefault(tok.rsplit("/", 1)[-1], []).append(low)
     return {k: " ".join(v) for k, v in out.items()}
 
 
@@ -716,7 +719,8 @@ def compare_items(coll, sitems, ditems, fixes, problems, allow_extra):
             continue
         left = [parse(t) for _, t in d[uid]]
         for href, text in s[uid]:
-            e = match_one(where, href, parse(text), left, fixes.get(uid, ""), problems)
+            why = fixes.get(uid, "") + " " + fixes.get(href.rsplit("/", 1)[-1], "")
+            e = match_one(where, href, parse(text), left, why, problems)
             expected += e
     return expected, sum(len(v) for v in s.values())
 
