@@ -19,6 +19,8 @@ dependency), never the python3 of PATH. Commands:
       RECURRENCE-ID put in the master's zone). Every other difference is
       printed; exit 1 when there is one.
   pimlab.py dump --url URL --owner A    one line per item: collection, href, UID, etag
+  pimlab.py edit --url URL --owner A --uid UID [--set NAME=VALUE] [--stamp T] [--delete]
+      changes (or deletes) the item of UID under /A/, If-Match its etag
   pimlab.py put|delete|get --url URL --path PATH [--file F]
       one request (tests change one side by hand).
 
@@ -768,6 +770,45 @@ def short(x):
     return t if len(t) < 300 else t[:300] + "..."
 
 
+# ---------------------------------------------------------------- changing one side
+
+def find_uid(dav, owner, uid):
+    for name, meta in collections(dav, owner).items():
+        for href, etag, text in items(dav, meta[4], meta[0]):
+            if uid_of(text) == uid:
+                return href, etag, text
+    raise SystemExit("pimlab: no item with UID %s under /%s/" % (uid, owner))
+
+
+def edit(args):
+    """Sets NAME:VALUE in the item of UID (the first component holding
+    NAME, or its first component), with REV / LAST-MODIFIED = --stamp."""
+    dav = Dav(args.url, args.user, args.password)
+    href, etag, text = find_uid(dav, args.owner, args.uid)
+    if args.delete:
+        st, body, _ = dav.req("DELETE", quote_path(href), None, {"If-Match": etag})
+        print("%d %s" % (st, href))
+        return 0 if st in (200, 204) else 1
+    lines = unfold(text).replace("\r\n", "\n").split("\n")
+    name, value = args.set.split("=", 1)
+    stamp_prop = "REV" if lines[0].upper() == "BEGIN:VCARD" else "LAST-MODIFIED"
+    for prop, val in ((name, value), (stamp_prop, args.stamp)):
+        if not val:
+            continue
+        idx = [i for i, ln in enumerate(lines) if re.match(prop + "[;:]", ln, re.I)]
+        if idx:
+            lines[idx[0]] = "%s:%s" % (prop, val)
+        else:
+            at = 1 if stamp_prop == "REV" else next(
+                i for i, ln in enumerate(lines) if ln.upper() == "BEGIN:VEVENT") + 1
+            lines.insert(at + 1, "%s:%s" % (prop, val))
+    body = crlf([ln for ln in lines if ln])
+    ctype = "text/vcard" if stamp_prop == "REV" else "text/calendar"
+    st, resp, _ = dav.req("PUT", quote_path(href), body, {"If-Match": etag, "Content-Type": ctype})
+    print("%d %s" % (st, href))
+    return 0 if st in (201, 204) else 1
+
+
 # ---------------------------------------------------------------- one request
 
 def one(args):
@@ -810,6 +851,13 @@ def main():
     d = sub.add_parser("dump")
     d.add_argument("--url", required=True)
     d.add_argument("--owner", required=True)
+    e = sub.add_parser("edit")
+    e.add_argument("--url", required=True)
+    e.add_argument("--owner", required=True)
+    e.add_argument("--uid", required=True)
+    e.add_argument("--set", default="", help="NAME=VALUE")
+    e.add_argument("--stamp", default="", help="REV / LAST-MODIFIED, e.g. 20300101T000000Z")
+    e.add_argument("--delete", action="store_true")
     for m in ("put", "delete", "get"):
         o = sub.add_parser(m)
         o.add_argument("--url", required=True)
@@ -817,7 +865,7 @@ def main():
         o.add_argument("--file")
         o.set_defaults(method=m)
     args = ap.parse_args()
-    fn = {"gen": gen, "upload": upload, "check": check, "dump": dump}.get(args.cmd, one)
+    fn = {"gen": gen, "upload": upload, "check": check, "dump": dump, "edit": edit}.get(args.cmd, one)
     return fn(args)
 
 
