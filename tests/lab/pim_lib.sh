@@ -19,8 +19,8 @@
 #   pim_mark LOG            the number of lines in LOG now
 #   pim_writes LOG FROM     PUT, DELETE, MKCOL, MKCALENDAR and PROPPATCH
 #                           requests logged in Radicale's LOG after line FROM
-#   pim_sum OUT KEY         the sum of KEY=N over OUT's "pim: ...=NAME"
-#                           per-collection lines
+#   pim_sum OUT KEY         the sum of KEY=N over OUT's "pim: KIND=NAME"
+#                           per-collection lines (fedmig-smd -u's stdout)
 #   pim_vdirsyncer DIR SRC-URL SRC-LOGIN DST-URL DST-LOGIN
 #                           one-way vdirsyncer sync (discover, sync,
 #                           metasync) of every collection of the logins'
@@ -84,7 +84,7 @@ pim_writes() {
 }
 
 pim_sum() {
-	grep -E 'pim: [a-z]+=' "$1" | grep -v 'pim: collections=' |
+	grep -E '^pim: [a-z]+=' "$1" | grep -v '^pim: collections=' |
 		grep -oE "(^| )$2=[0-9]+" | awk -F= '{ n += $2 } END { print n + 0 }'
 }
 
