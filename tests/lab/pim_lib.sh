@@ -11,7 +11,9 @@
 #   pim_conf FILE LINE...   smd_conf FILE with the "mig" scenario and LINEs
 #   pim_fixtures DIR ARG... pimlab.py gen (seed $PIM_SEED, random when
 #                           unset: the seed is printed), output on stdout
-#   pim_upload USER DIR     DIR's fixtures into S1's /USER@s1.example.org/
+#   pim_upload USER DIR     DIR's fixtures into S1's /USER@s1.example.org/,
+#                           written into its store (pimlab.py --direct: a
+#                           PUT costs Radicale a scan of the collection)
 #   pim_check USER [ARG...] the checker, S1's /USER@s1.../ against S2's
 #                           /USER@s2.../, output in $TMP/check.log
 #   pim_smd OUT USER ARG... fedmig-smd -u USER@example.org --from s1 --to s2
@@ -59,7 +61,7 @@ pim_fixtures() {
 
 pim_upload() {
 	"$PY" "$PIMLAB" upload --url "$RAD_S1" --owner "$1@$S1_DOMAIN" --fixtures "$2" \
-		--store "$DIR/dav/s1/store" --threads 4
+		--store "$DIR/dav/s1/store" --threads 4 --direct
 }
 
 pim_check() {
