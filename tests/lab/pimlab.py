@@ -253,7 +253,7 @@ def gen(args):
     for i in range(args.events):
         uid, text = event(rnd, i, base)
         write_item(args.out, "calendar" if i % 4 else "travail", uid.replace("@", "_") + ".ics", text)
-    if args.events:  # the same UID twice in one collection, two hrefs
+    if args.events and not args.no_dup:  # the same UID twice in one collection, two hrefs
         uid, text = event(random.Random(seed + 1), 2, base)
         dup = "dup-%d@fedmig.lab" % seed
         text = text.replace("UID:" + uid, "UID:" + dup)
@@ -888,6 +888,8 @@ def main():
     g.add_argument("--events", type=int, default=200)
     g.add_argument("--photo-bytes", type=int, default=2 * 1024 * 1024)
     g.add_argument("--v21", action="store_true")
+    g.add_argument("--no-dup", action="store_true", help="no duplicate UID (vdirsyncer aborts "
+                   "a collection that has one)")
     u = sub.add_parser("upload")
     u.add_argument("--url", required=True)
     u.add_argument("--owner", required=True)
