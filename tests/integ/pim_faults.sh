@@ -40,8 +40,11 @@ wait "$SMD_PID" 2>/dev/null
 SMD_PID=
 echo "pim_faults: fedmig-smd killed after $n PUTs on S2"
 pim_smd "$TMP/k2.out" alice || fail "rerun after kill -9 (exit $?): $(tail -n 5 "$TMP/k2.out")"
-diff <(per_uid "$RAD_S1" "$A1") <(per_uid "$RAD_S2" "$A2") >"$TMP/dups.diff" ||
-	fail "items per UID differ after the rerun: $(head -n 6 "$TMP/dups.diff")"
+# no UID more often on the target than on the source (the checker below
+# finds what is missing)
+awk 'NR == FNR { src[$2] = $1; next } $1 > src[$2] + 0 { print $2 ": " $1 " on S2, " src[$2] + 0 " on S1" }' \
+	<(per_uid "$RAD_S1" "$A1") <(per_uid "$RAD_S2" "$A2") >"$TMP/dups.txt"
+[ ! -s "$TMP/dups.txt" ] || fail "duplicates after the rerun: $(head -n 3 "$TMP/dups.txt")"
 pim_check alice --report "$TMP/k1.out" --report "$TMP/k2.out" ||
 	fail "checker after kill -9: $(grep -m 5 DIFF "$TMP/check.log")"
 echo "pim_faults: no duplicate after kill -9 and rerun"
