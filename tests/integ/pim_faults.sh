@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SMD_PID=
 stop_smd() { [ -z "$SMD_PID" ] || kill -KILL "$SMD_PID" 2>/dev/null || true; }
 pim_lab pim_faults stop_smd
-pim_fixtures "$TMP/fx" --contacts "${PIM_CONTACTS:-250}" --events "${PIM_EVENTS:-100}" --photo-bytes 50000 >"$TMP/fx.log" 2>&1 ||
+pim_fixtures "$TMP/fx" --contacts "${PIM_CONTACTS:-150}" --events "${PIM_EVENTS:-60}" --photo-bytes 50000 >"$TMP/fx.log" 2>&1 ||
 	fail "fixtures: $(tail -n 2 "$TMP/fx.log")"
 head -n 1 "$TMP/fx.log"
 pim_upload alice "$TMP/fx" >"$TMP/upload.log" 2>&1 || fail "upload: $(tail -n 3 "$TMP/upload.log")"
@@ -30,7 +30,7 @@ pim_conf "$CONF"
 SMD_PID=$!
 for _ in $(seq 300); do
 	n=$(grep -c '\] PUT request for' "$RAD_S2_LOG")
-	[ "$n" -ge 100 ] && break
+	[ "$n" -ge 60 ] && break
 	kill -0 "$SMD_PID" 2>/dev/null || break
 	sleep 0.1
 done
@@ -71,7 +71,7 @@ printf '<?xml version="1.0"?><d:mkcol xmlns:d="DAV:" xmlns:r="urn:ietf:params:xm
 m2=$(pim_mark "$RAD_S2_LOG")
 pim_smd "$TMP/empty.out" alice
 [ "$(deletes "$RAD_S2_LOG" "$m2")" = 0 ] || fail "the emptied source collection deleted items on S2"
-[ "$(ncoll "$RAD_S2" "$A2" contacts)" -ge "${PIM_CONTACTS:-250}" ] || fail "contacts missing on S2 after the source was emptied"
+[ "$(ncoll "$RAD_S2" "$A2" contacts)" -ge "${PIM_CONTACTS:-150}" ] || fail "contacts missing on S2 after the source was emptied"
 grep -qi 'nothing deleted' "$TMP/empty.out" || fail "no warning for the emptied collection: $(grep -i contacts "$TMP/empty.out" | tail -n 3)"
 echo "pim_faults: emptied source collection: nothing deleted"
 
