@@ -32,6 +32,8 @@
 #                           config and status in DIR, output in
 #                           DIR/vdirsyncer.log
 
+# RAD_S1, RAD_S2, S1_DOMAIN...: from the lab's lab.env (smd_lab).
+# shellcheck disable=SC2153
 PY=/usr/bin/python3
 PIMLAB=$ROOT/tests/lab/pimlab.py
 
