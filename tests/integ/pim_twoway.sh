@@ -4,7 +4,8 @@
 # and a deletion on each side reach the other side; an item changed on
 # both sides follows the scenario's pim_conflict: stop (left alone on both
 # sides, counted and reported), source-wins, target-wins, newest (REV /
-# LAST-MODIFIED); a rerun with nothing changed writes nothing.
+# LAST-MODIFIED), and a conflict stopped earlier is decided again once the
+# rule says otherwise; a rerun with nothing changed writes nothing.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/lab/lib.sh
@@ -81,8 +82,9 @@ rc=$?
 grep -q -- "${U[4]}" "$TMP/c1.out" || echo "note: the conflicting item's UID is not in the output (only its href)"
 has "$RAD_S1" "$A1" "${U[4]}" "FN:Conflit S1" || fail "conflict=stop: S1's item was overwritten"
 has "$RAD_S2" "$A2" "${U[4]}" "FN:Conflit S2" || fail "conflict=stop: S2's item was overwritten"
+conflict "${U[8]}" 20300101T000000Z 20300102T000000Z
 sync2 "$TMP/c2.out" source-wins || fail "source-wins (exit $?): $(tail -n 5 "$TMP/c2.out")"
-has "$RAD_S2" "$A2" "${U[4]}" "FN:Conflit S1" || fail "source-wins: S2 does not hold S1's version"
+has "$RAD_S2" "$A2" "${U[8]}" "FN:Conflit S1" || fail "source-wins: S2 does not hold S1's version"
 conflict "${U[5]}" 20300101T000000Z 20300102T000000Z
 sync2 "$TMP/c3.out" target-wins || fail "target-wins (exit $?): $(tail -n 5 "$TMP/c3.out")"
 has "$RAD_S2" "$A2" "${U[5]}" "FN:Conflit S2" || fail "target-wins: S2's version was overwritten"
@@ -92,4 +94,11 @@ sync2 "$TMP/c4.out" newest || fail "newest (exit $?): $(tail -n 5 "$TMP/c4.out")
 has "$RAD_S2" "$A2" "${U[6]}" "FN:Conflit S1" || fail "newest: S1's newer version did not win"
 has "$RAD_S1" "$A1" "${U[7]}" "FN:Conflit S2" || fail "newest: S2's newer version did not reach S1"
 has "$RAD_S2" "$A2" "${U[7]}" "FN:Conflit S2" || fail "newest: S2's newer version was overwritten"
+echo "pim_twoway: stop, source-wins, target-wins and newest applied"
+
+# 5. the conflict "stop" left in step 4 is decided again once the scenario
+# says source-wins (the administrator's way out of a stopped conflict)
+sync2 "$TMP/c5.out" source-wins || fail "source-wins again (exit $?): $(tail -n 5 "$TMP/c5.out")"
+has "$RAD_S2" "$A2" "${U[4]}" "FN:Conflit S1" ||
+	fail "a conflict stopped earlier is not decided again under source-wins: S2 keeps its version"
 echo "PASS pim_twoway"
