@@ -24,8 +24,9 @@
 #   pim_sum OUT KEY         the sum of KEY=N over OUT's "pim: KIND=NAME"
 #                           per-collection lines (fedmig-smd -u's stdout)
 #   pim_vdirsyncer DIR SRC-URL SRC-LOGIN DST-URL DST-LOGIN
-#                           one-way vdirsyncer sync (discover, sync,
-#                           metasync) of every collection of the logins'
+#                           one-way vdirsyncer sync (discover, sync, then
+#                           metasync when sync succeeded; the status is
+#                           sync's) of every collection of the logins'
 #                           own principals (vdirsyncer finds them with
 #                           current-user-principal: as the master user it
 #                           would sync the master's), password $USER_PASS;
@@ -99,14 +100,15 @@ pim_vdirsyncer() {
 	{
 		printf '[general]\nstatus_path = "%s/status/"\n\n' "$d"
 		for kind in card cal; do
-			local t=caldav
-			[ $kind = card ] && t=carddav
+			# CardDAV has no colour: asking for it fails metasync.
+			local t=caldav meta='["displayname", "color"]'
+			[ $kind = card ] && t=carddav meta='["displayname"]'
 			cat <<EOF
 [pair $kind]
 a = "${kind}_src"
 b = "${kind}_dst"
 collections = ["from a"]
-metadata = ["displayname", "color"]
+metadata = $meta
 conflict_resolution = "a wins"
 
 [storage ${kind}_src]
@@ -126,6 +128,9 @@ EOF
 		done
 	} >"$d/config"
 	# discover asks before it creates a collection on the target: yes.
-	{ yes | vdirsyncer -c "$d/config" discover && vdirsyncer -c "$d/config" sync &&
-		vdirsyncer -c "$d/config" metasync; } >"$d/vdirsyncer.log" 2>&1
+	# The status is sync's; metasync (display names, colours) is logged.
+	{ yes | vdirsyncer -c "$d/config" discover && vdirsyncer -c "$d/config" sync; } >"$d/vdirsyncer.log" 2>&1
+	local rc=$?
+	[ "$rc" != 0 ] || vdirsyncer -c "$d/config" metasync >>"$d/vdirsyncer.log" 2>&1
+	return "$rc"
 }
