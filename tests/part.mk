@@ -23,3 +23,4 @@ $(O)/tests/libtestutil.a: $(O)/tests/unit/testutil.o
 INTEG_TESTS += tests/integ/reload.sh
 include tests/agent.mk
 include tests/dir.mk
+include tests/pim.mk

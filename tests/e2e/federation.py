@@ -14,7 +14,8 @@ the directory who are not migrated), slow, slow_pause, multi, extra_conf,
 agent_users (the last N users live on the far site, s3, which only
 fedmig-agent reaches: see agent_site.py), dirsync (each system keeps its
 own directory, fedmig's is filled by `directory sync` instead of a CSV
-import: see dirdemo.py).
+import: see dirdemo.py), pim (contacts and calendars on a Radicale beside
+each Dovecot move with the mail: see pim_demo.py).
 """
 import os
 import shutil
@@ -32,6 +33,7 @@ import e2e  # noqa: E402
 from agent_site import AgentSite  # noqa: E402
 from dirdemo import DirDemo  # noqa: E402
 import fedlab  # noqa: E402
+import pim_demo  # noqa: E402
 
 LAB = os.path.join(REPO, "tests", "lab", "lab")
 STATE_NAMES = {0: "registered", 1: "target-created", 2: "checked", 3: "rechecked",
@@ -61,6 +63,8 @@ class Federation:
         nfar = min(getattr(args, "agent_users", 0), args.users)
         self.far = set(self.users[args.users - nfar:])
         self.site = None
+        self.pim = bool(getattr(args, "pim", False))
+        self.pim_items = 0
         # Users in the directory who are not migrated: mail to them and to a
         # migrating user in one message must reach both, once.
         self.stay = ["stay%02d" % (i + 1) for i in range(getattr(args, "stay", 0))]
@@ -79,7 +83,8 @@ class Federation:
         say("== starting a private federation in %s" % self.dir)
         log = open(os.path.join(self.dir, "lab-start.log"), "w")
         r = subprocess.run([LAB, "start", self.lab, "--fedmig", "recommended"]
-                           + (["--ldap"] if self.dirdemo else []), stdout=log,
+                           + (["--ldap"] if self.dirdemo else [])
+                           + (["--pim"] if self.pim else []), stdout=log,
                            stderr=log, env=dict(os.environ, FEDMIG_BUILD=self.build))
         if r.returncode != 0:
             raise SystemExit("demo: the lab did not start, see %s/lab-start.log" % self.dir)
@@ -91,6 +96,8 @@ class Federation:
                     "release_sweep_period = 60s\nsmd_max_children = 2\n"
                     "smd_poll_interval = 1s\n")
             f.write(getattr(self.args, "extra_conf", ""))
+            if self.pim:
+                f.write(pim_demo.CONF)
         if self.far:
             self.site = AgentSite(self.lab, self.env, self.build)
             with open(self.env["FEDMIG_CONF"]) as f:
@@ -116,6 +123,11 @@ class Federation:
             folders = e2e.populate(self.far_env(u), self.system(u), u, self.args.messages)
             self.populated += sum(len(v) for v in folders.values())
         say("   %d messages in %.1f s" % (self.populated, time.monotonic() - t0))
+        if self.pim:
+            near = [u for u in self.users if u not in self.far]
+            self.pim_items = pim_demo.populate(self.dir, self.lab, self.env, near)
+            say("   %d contacts and events on S1's Radicale (%s): an address book and two "
+                "calendars for each of %d users" % (self.pim_items, self.env["RAD_S1"], len(near)))
         if self.dirdemo:
             self.dirdemo.fill()
             return
@@ -259,11 +271,11 @@ class Federation:
     def report(self, flow, counts):
         con = self.db()
         reqs = con.execute("SELECT * FROM requests ORDER BY id").fetchall()
-        mailboxes, ok_boxes = {}, 0
+        mailboxes, ok_boxes, pim_synced = {}, 0, 0
         say()
         say("== report")
-        say("%-22s %-10s %9s %8s %10s  %s" % ("ADDRESS", "STATE", "HOLD ms", "COPIED", "VERIFIED",
-                                               "STATES (time after submission)"))
+        say("%-22s %-10s %9s %8s %6s %10s  %s" % ("ADDRESS", "STATE", "HOLD ms", "COPIED", "PIM",
+                                                    "VERIFIED", "STATES (time after submission)"))
 
         for r in reqs:
             hist = con.execute("SELECT at, to_state FROM history WHERE request_id = ? ORDER BY id",
@@ -276,10 +288,12 @@ class Federation:
             copied = job["msgs_done"] if job else 0
             ok_boxes += r["state"] in (10, 13) and verified
             far = r["access"].split("@")[0] in self.far
-            say("%-22s %-10s %9.1f %8d %10s  %s" % (r["access"] + (" *" if far else ""),
-                                                      STATE_NAMES.get(r["state"]),
-                                                      hold, copied, "yes" if verified else "NO",
-                                                      states))
+            pim_items = pim_demo.job_items(job)
+            pim_synced += pim_items
+            say("%-22s %-10s %9.1f %8d %6d %10s  %s" % (r["access"] + (" *" if far else ""),
+                                                          STATE_NAMES.get(r["state"]),
+                                                          hold, copied, pim_items,
+                                                          "yes" if verified else "NO", states))
             if r["reason"]:
                 say("%22s reason: %s" % ("", r["reason"]))
             mailboxes[r["access"]] = {"s1": r["source_physical"], "s2": r["target_physical"],
@@ -303,6 +317,9 @@ class Federation:
                 windows[-1], len(windows)))
         say("mailboxes: %d of %d complete and verified; %d populated messages copied" % (
             ok_boxes, len(reqs), self.populated))
+        if self.pim:
+            say("contacts and calendars: %d of %d items synced and verified (PIM column)" % (
+                pim_synced, self.pim_items))
         say("mail: %d messages sent (%d deliveries), %d delivered to S1 before the switch, "
             "%d delivered to S2, %d tempfailed and retried by the sender" % (
                 acct["sent"], acct["deliveries_expected"], acct["s1_before_switch"], acct["s2"],
@@ -316,7 +333,8 @@ class Federation:
         self.results = {"windows_ms": windows, "acct": acct, "requests": [dict(r) for r in reqs],
                         "verified": ok_boxes, "flow": flow}
         good = (not acct["lost"] and not acct["duplicated"] and not acct["late_to_s1"]
-                and not flow.refused and ok_boxes == len(reqs) and len(reqs) == len(self.users))
+                and not flow.refused and ok_boxes == len(reqs) and len(reqs) == len(self.users)
+                and (not self.pim or pim_synced == self.pim_items))
         say("%s: %s" % (self.name, "PASS: every message delivered exactly once, every mailbox "
                         "verified" if good else "FAIL"))
         return 0 if good else 1
