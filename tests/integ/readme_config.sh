@@ -65,6 +65,12 @@ for b in blocks:
         if l.startswith("install -d "):
             dirs.append(l.split()[-1])
 write("dirs", dirs)
+# fedmig.conf has no end-of-line comments (as main.cf): anywhere in the
+# README, "key = value  # note" would make the note part of the value.
+for b in blocks:
+    for l in b:
+        if re.match(r"[a-z][a-z0-9_]* = [^#]*#", l.strip()):
+            sys.exit("README: a comment after a value (fedmig.conf has none): " + l.strip())
 PY
 
 root=$T/root
