@@ -40,7 +40,10 @@ SAN_FLAGS := $(if $(SANITIZE),$(SAN_ON))
 FUZZ_FLAGS := $(if $(FUZZ),$(FUZZ_ON))
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ilib $(WARN) $(CFLAGS) $(SAN_FLAGS) $(FUZZ_FLAGS) \
 	$(SQLITE_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
-ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
+# --as-needed: a program records only the libraries it calls, so the
+# agent and the API do not load the PIM or LDAP libraries libsmd's and
+# libspm's other objects need.
+ALL_LDFLAGS := -Wl,--as-needed $(LDFLAGS) $(SAN_FLAGS)
 EXT_LIBS := $(SQLITE_LIBS) $(EV_LIBS) $(MILTER_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) -lpthread -lm
 
 PROGRAMS :=

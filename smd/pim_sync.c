@@ -228,14 +228,17 @@ out:
 	return rc;
 }
 
-/* job_scenario: the scenario of REQUEST_ID, or NULL (logged). */
+/* job_scenario: REQUEST_ID's row; 1 when the store has none (a job queued
+ * by hand, a request purged): no scenario asks for contacts and calendars
+ * then, which is no failure of the mail copy; -1 on a store error (logged). */
 static int job_scenario(struct store *s, long long request_id, struct req *rq)
 {
 	int rc = store_req_get(s, request_id, rq);
 
+	if (rc == STORE_NOTFOUND)
+		return 1;
 	if (rc != STORE_OK)
-		log_error("request %lld: cannot read its scenario: %s", request_id,
-			  rc == STORE_NOTFOUND ? "no such request" : store_errmsg(s));
+		log_error("request %lld: cannot read its scenario: %s", request_id, store_errmsg(s));
 	return rc == STORE_OK ? 0 : -1;
 }
 
@@ -249,11 +252,14 @@ int pim_sync_job(const struct config *cfg, struct store *s, long long request_id
 	struct pim_result r;
 	struct req rq;
 
-	if (job_scenario(s, request_id, &rq) < 0) {
+	int sr = job_scenario(s, request_id, &rq);
+
+	if (sr < 0) {
 		snprintf(reason, size, "contacts and calendars: cannot read the request's scenario");
 		return -1;
 	}
-	if (!config_has_scenario(cfg, rq.scenario) || !config_scn_bool(cfg, rq.scenario, "pim"))
+	if (sr > 0 || !config_has_scenario(cfg, rq.scenario) ||
+	    !config_scn_bool(cfg, rq.scenario, "pim"))
 		return 0;
 	if (!pim_sync_wanted(cfg, src_system, dst_system)) {
 		log_info("%s: contacts and calendars skipped: %s and %s do not both have a "
