@@ -277,6 +277,58 @@ START_TEST(test_photo_shrunk)
 }
 END_TEST
 
+/* padded_jpeg: a 16x16 JPEG padded with comment segments to about SIZE
+ * bytes (a photo heavy with metadata, as pim_copy's fixture); *LEN_R. */
+static unsigned char *padded_jpeg(size_t size, size_t *len_r)
+{
+	gdImagePtr im = gdImageCreateTrueColor(16, 16);
+	int n = 0;
+	void *jpg;
+	unsigned char *r;
+	size_t o = 2;
+
+	gdImageFilledRectangle(im, 0, 0, 15, 15, 0x3366cc);
+	jpg = gdImageJpegPtr(im, &n, 90);
+	gdImageDestroy(im);
+	ck_assert_ptr_nonnull(jpg);
+	r = malloc(size + 65537 + (size_t)n);
+	memcpy(r, jpg, 2); /* SOI, then comments, then the rest */
+	while (o < size) {
+		r[o] = 0xff, r[o + 1] = 0xfe, r[o + 2] = 0xff, r[o + 3] = 0xff;
+		memset(r + o + 4, 'x', 65533);
+		o += 65537;
+	}
+	memcpy(r + o, (unsigned char *)jpg + 2, (size_t)n - 2);
+	*len_r = o + (size_t)n - 2;
+	gdFree(jpg);
+	return r;
+}
+
+/* A decodable photo of few pixels over the limit is re-encoded at its own
+ * size (the padding goes), not dropped; one that cannot fit is dropped with
+ * what the smallest try gave. */
+START_TEST(test_photo_padded)
+{
+	size_t n, limit = 256 * 1024;
+	unsigned char *jpg = padded_jpeg(2 << 20, &n);
+	char *card = photo_card(jpg, n), want[80];
+	struct pim_target t = {30, limit}, tiny = {30, 100};
+	const char *drop = "PHOTO dropped: it could not be made small enough (16x16: ";
+	struct pim_item it = make_ok(PIM_CARD, card, strlen(card), &t);
+
+	snprintf(want, sizeof(want), "PHOTO shrunk %zu -> ", n);
+	ck_assert_msg(strncmp(it.fixes, want, strlen(want)) == 0, "%s", it.fixes);
+	ck_assert_uint_le(photo_size(it.text), 4096);
+	pim_item_free(&it);
+	it = make_ok(PIM_CARD, card, strlen(card), &tiny);
+	ck_assert_msg(strncmp(it.fixes, drop, strlen(drop)) == 0, "%s", it.fixes);
+	ck_assert_ptr_null(strstr(it.text, "PHOTO"));
+	pim_item_free(&it);
+	free(card);
+	free(jpg);
+}
+END_TEST
+
 static const struct {
 	const char *value, *fix;
 } badphotos[] = {
@@ -563,7 +615,7 @@ int main(void)
 	const struct ck_test tests[] = {
 		CK_TEST(test_card_basic),    CK_TEST(test_hash_card),
 		CK_TEST(test_hash_change),   CK_TEST(test_card_refused),
-		CK_TEST(test_photo_shrunk),  CK_LOOP(test_photo_bad, badphotos),
+		CK_TEST(test_photo_shrunk),  CK_TEST(test_photo_padded),  CK_LOOP(test_photo_bad, badphotos),
 		CK_TEST(test_cal_vtimezone), CK_TEST(test_cal_recurrence_id),
 		CK_TEST(test_cal_recurrence_date), CK_TEST(test_cal_windows_zone),
 		CK_TEST(test_cal_many_exceptions), CK_TEST(test_hash_cal),
