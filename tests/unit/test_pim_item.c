@@ -139,6 +139,34 @@ START_TEST(test_hash_card)
 }
 END_TEST
 
+/* pim_diff_props: what a server changed in what it was given, by property
+ * name: Radicale 3.1 cutting 4.0 URI values at their first comma; the same
+ * item serialised otherwise differs in nothing; garbage is NULL. */
+START_TEST(test_diff_props)
+{
+	static const char sent[] = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:u1\r\nFN:Zoë\r\n"
+				   "PHOTO:data:image/jpeg;base64,/9j/4AAQ\r\n"
+				   "item1.URL:http://x.example/a,b\r\nREV:20300101T000000Z\r\n"
+				   "END:VCARD\r\n";
+	static const char cut[] = "BEGIN:VCARD\nVERSION:4.0\nFN:Zoë\nUID:u1\n"
+				  "PHOTO:data:image/jpeg\\;base64\nitem1.URL:http://x.example/a\n"
+				  "REV:20310101T000000Z\nPRODID:-//Radicale//\nEND:VCARD\n";
+	static const char same[] = "BEGIN:VCARD\nUID:u1\nVERSION:4.0\nfn:Zoë\n"
+				   "PHOTO:data:image/jpeg;base64,/9j/4AAQ\n"
+				   "ITEM1.URL:http://x.example/a,b\nEND:VCARD\n";
+	char *d = pim_diff_props(sent, strlen(sent), cut, strlen(cut));
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(d, "PHOTO, URL");
+	free(d);
+	d = pim_diff_props(sent, strlen(sent), same, strlen(same));
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(d, "");
+	free(d);
+	ck_assert_ptr_null(pim_diff_props(sent, strlen(sent), "BEGIN:VCARD\nFN", 14));
+}
+END_TEST
+
 START_TEST(test_hash_change)
 {
 	static const char *changes[][2] = {
@@ -614,7 +642,7 @@ int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_TEST(test_card_basic),    CK_TEST(test_hash_card),
-		CK_TEST(test_hash_change),   CK_TEST(test_card_refused),
+		CK_TEST(test_hash_change),   CK_TEST(test_card_refused), CK_TEST(test_diff_props),
 		CK_TEST(test_photo_shrunk),  CK_TEST(test_photo_padded),  CK_LOOP(test_photo_bad, badphotos),
 		CK_TEST(test_cal_vtimezone), CK_TEST(test_cal_recurrence_id),
 		CK_TEST(test_cal_recurrence_date), CK_TEST(test_cal_windows_zone),
