@@ -360,6 +360,75 @@ int pim_hash(enum pim_kind kind, const char *text, size_t len, unsigned char out
 	return rc;
 }
 
+/* flat_lines: every property of TEXT that counts, as sorted canonical lines. */
+static int flat_lines(const char *text, size_t len, struct strv *v)
+{
+	struct vc_lines l = {0};
+	char *err = NULL;
+
+	if (len > HASH_MAX_LEN || vc_parse(text, len, &l, &err) < 0) {
+		free(err);
+		return -1;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		const struct vc_prop *p = &l.a[i];
+
+		if (strcmp(p->name, "BEGIN") != 0 && strcmp(p->name, "END") != 0 &&
+		    !ignored(p->name))
+			canon_lines(p, v);
+	}
+	vc_lines_free(&l);
+	sort_strv(v);
+	return 0;
+}
+
+/* prop_name: the property name of canonical line S (its group left out). */
+static char *prop_name(const char *s)
+{
+	size_t n = strcspn(s, ";:\n");
+	const char *dot = memchr(s, '.', n);
+
+	if (dot) {
+		n -= (size_t)(dot + 1 - s);
+		s = dot + 1;
+	}
+	return xstrndup(s, n);
+}
+
+char *pim_diff_props(const char *a, size_t alen, const char *b, size_t blen)
+{
+	struct strv x = {0}, y = {0}, names = {0};
+	struct vc_buf out = {0};
+	size_t i = 0, j = 0;
+	int ok = flat_lines(a, alen, &x) == 0 && flat_lines(b, blen, &y) == 0;
+
+	while (ok && (i < x.n || j < y.n)) {
+		int c = i == x.n ? 1 : j == y.n ? -1 : strcmp(x.s[i], y.s[j]);
+
+		if (c == 0)
+			i++, j++;
+		else
+			strv_push(&names, prop_name(c < 0 ? x.s[i++] : y.s[j++]));
+	}
+	sort_strv(&names);
+	vc_buf_add(&out, "", 0);
+	for (size_t k = 0; k < names.n; k++) {
+		if (k > 0 && strcmp(names.s[k], names.s[k - 1]) == 0)
+			continue;
+		if (out.n)
+			vc_buf_adds(&out, ", ");
+		vc_buf_adds(&out, names.s[k]);
+	}
+	strv_free(&x);
+	strv_free(&y);
+	strv_free(&names);
+	if (!ok) {
+		vc_buf_free(&out);
+		return NULL;
+	}
+	return out.p;
+}
+
 /* main_component: NAME holds the UID of an item of KIND. */
 static int main_component(enum pim_kind kind, const char *name)
 {

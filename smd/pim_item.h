@@ -60,6 +60,11 @@ void pim_item_free(struct pim_item *it);
  * TZID the events name). */
 int pim_hash(enum pim_kind kind, const char *text, size_t len, unsigned char out[32]);
 
+/* pim_diff_props: the names of the properties whose meaning (as pim_hash sees it) differs
+ * between A and B, ", "-separated and sorted ("PHOTO, URL"), "" when none; malloc'd, or NULL
+ * when either does not parse. Says what a server changed in what it was given. */
+char *pim_diff_props(const char *a, size_t alen, const char *b, size_t blen);
+
 /* pim_uid: the UID of TEXT without normalising (for listings); malloc'd or NULL. */
 char *pim_uid(enum pim_kind kind, const char *text, size_t len);
 

@@ -134,39 +134,64 @@ static gdImagePtr photo_open(const unsigned char *d, size_t n, const char **why)
 	return gdImageCreateFromGifPtr((int)n, (void *)d);
 }
 
-/* shrink: IM scaled down and re-encoded as JPEG until it fits MAX bytes;
- * malloc'd JPEG, *LEN_R its length, or NULL. */
-static unsigned char *shrink(gdImagePtr im, size_t orig, size_t max, size_t *len_r)
+/* encode: IM at W x H as a JPEG of QUALITY; malloc'd, *LEN_R its length, or NULL. */
+static unsigned char *encode(gdImagePtr im, int w, int h, int quality, size_t *len_r)
+{
+	gdImagePtr s = im;
+	unsigned char *r = NULL;
+	int size = 0;
+	void *jpg;
+
+	if (w != gdImageSX(im) || h != gdImageSY(im))
+		s = gdImageScale(im, (unsigned)w, (unsigned)h);
+	if (!s)
+		return NULL;
+	jpg = gdImageJpegPtr(s, &size, quality);
+	if (s != im)
+		gdImageDestroy(s);
+	if (jpg && size > 0) {
+		r = xmalloc((size_t)size);
+		memcpy(r, jpg, (size_t)size);
+		*len_r = (size_t)size;
+	}
+	if (jpg)
+		gdFree(jpg);
+	return r;
+}
+
+/* shrink: IM re-encoded as JPEG at its own size first (what makes a photo
+ * heavy may be metadata or a wasteful encoding, not pixels), then scaled
+ * down until it fits MAX bytes; malloc'd JPEG, *LEN_R its length, or NULL
+ * with WHY (N bytes) saying what the smallest try gave. */
+static unsigned char *shrink(gdImagePtr im, size_t orig, size_t max, size_t *len_r, char *why,
+			     size_t n)
 {
 	/* JPEG size goes roughly with the pixel count: start a little above the
 	 * square root of the ratio (re-encoding at 85 already saves) and step down. */
 	double scale = 1.4 * sqrt((double)max / (double)orig);
-	int quality = 85;
+	int quality = 85, sx = gdImageSX(im), sy = gdImageSY(im), w = sx, h = sy;
+	size_t got = 0;
 
+	snprintf(why, n, "it could not be re-encoded");
 	if (scale > 0.95)
 		scale = 0.95;
-	for (int t = 0; t < PHOTO_TRIES; t++, scale *= 0.8, quality = quality > 60 ? quality - 5 : 60) {
-		int w = (int)(gdImageSX(im) * scale), h = (int)(gdImageSY(im) * scale), size = 0;
-		gdImagePtr s;
-		void *jpg;
+	for (int t = 0; t <= PHOTO_TRIES; t++) {
+		unsigned char *jpg = encode(im, w, h, quality, &got);
 
-		if (w < 8 || h < 8)
-			break;
-		s = gdImageScale(im, (unsigned)w, (unsigned)h);
-		if (!s)
-			break;
-		jpg = gdImageJpegPtr(s, &size, quality);
-		gdImageDestroy(s);
-		if (jpg && size > 0 && (size_t)size <= max) {
-			unsigned char *r = xmalloc((size_t)size);
-
-			memcpy(r, jpg, (size_t)size);
-			gdFree(jpg);
-			*len_r = (size_t)size;
-			return r;
+		if (jpg && got <= max) {
+			*len_r = got;
+			return jpg;
 		}
+		free(jpg);
 		if (jpg)
-			gdFree(jpg);
+			snprintf(why, n, "it could not be made small enough (%dx%d: %zu bytes)", w,
+				 h, got);
+		w = (int)(sx * scale), h = (int)(sy * scale);
+		if (w < 8 || h < 8)
+			break; /* too small to be a photo */
+		scale *= 0.8;
+		if (t > 0 && quality > 60)
+			quality -= 5;
 	}
 	return NULL;
 }
@@ -212,11 +237,11 @@ static const char *photo_data(const struct vc_prop *p, int *uri)
 	return NULL;
 }
 
-/* limit_one: P within MAX. 1 when P must be dropped (*WHY says why). */
-static int limit_one(struct vc_prop *p, size_t max, struct vc_buf *fixes, const char **why)
+/* limit_one: P within MAX. 1 when P must be dropped (WHY, N bytes, says why). */
+static int limit_one(struct vc_prop *p, size_t max, struct vc_buf *fixes, char *why, size_t wn)
 {
 	int uri;
-	const char *b64 = photo_data(p, &uri);
+	const char *b64 = photo_data(p, &uri), *cant;
 	unsigned char *d, *jpg = NULL;
 	size_t n = 0, jn = 0;
 	gdImagePtr im;
@@ -225,18 +250,18 @@ static int limit_one(struct vc_prop *p, size_t max, struct vc_buf *fixes, const 
 	if (!b64 || (size_t)(p->vlen - (size_t)(b64 - p->value)) / 4 * 3 <= max)
 		return 0; /* a URL, or small enough even before decoding */
 	d = pim_b64_decode(b64, p->vlen - (size_t)(b64 - p->value), &n);
-	*why = "not valid base64";
+	snprintf(why, wn, "not valid base64");
 	if (!d)
 		return 1;
 	if (n <= max) {
 		free(d);
 		return 0;
 	}
-	im = photo_open(d, n, why);
+	im = photo_open(d, n, &cant);
+	snprintf(why, wn, "%s", cant);
 	if (im) {
-		jpg = shrink(im, n, max, &jn);
+		jpg = shrink(im, n, max, &jn, why, wn);
 		gdImageDestroy(im);
-		*why = "it could not be made small enough";
 	}
 	if (jpg) {
 		set_jpeg(p, uri, jpg, jn);
@@ -258,9 +283,9 @@ void pim_photo_limit(struct vcard *c, size_t max, struct vc_buf *fixes)
 		return;
 	for (size_t i = 0; i < c->l.n; i++) {
 		struct vc_prop *p = &c->l.a[i];
-		const char *why = NULL;
+		char why[96];
 
-		if (strcmp(p->name, "PHOTO") == 0 && limit_one(p, max, fixes, &why)) {
+		if (strcmp(p->name, "PHOTO") == 0 && limit_one(p, max, fixes, why, sizeof(why))) {
 			char fix[160];
 
 			snprintf(fix, sizeof(fix), "PHOTO dropped: %s (limit %zu bytes)", why, max);

@@ -12,10 +12,8 @@
 #include "pim_sync_coll.h"
 #include "xalloc.h"
 
-/* to_source: op writing the target's item F (of row P, or new) to the
- * source at HREF. 0, or -1 when F is rejected for the source. */
-static int to_source(struct cstate *cs, struct prow *p, const struct pim_fetched *f,
-		     const char *href)
+int pc_to_source(struct cstate *cs, struct prow *p, const struct pim_fetched *f,
+		 const char *href, const char *if_match)
 {
 	struct pim_item it;
 	char *err = NULL;
@@ -37,7 +35,7 @@ static int to_source(struct cstate *cs, struct prow *p, const struct pim_fetched
 	if (pim_hash(cs->c->kind, f->data, f->len, o->dst_hash) < 0)
 		memcpy(o->dst_hash, it.hash, PIM_HASH_LEN);
 	if (p) {
-		o->if_match = xstrdup(p->r.src_etag);
+		o->if_match = xstrdup(if_match);
 		return 0;
 	}
 	o->nr.src_href = xstrdup(href);
@@ -99,7 +97,7 @@ void pc_backward(struct cstate *cs)
 
 		if ((p->fl & F_DST_CHANGED) && p->dst_now &&
 		    !(p->fl & (F_SRC_CHANGED | F_SRC_GONE)) && p->r.status == PIM_ROW_OK)
-			to_source(cs, p, p->dst_now, p->r.src_href);
+			pc_to_source(cs, p, p->dst_now, p->r.src_href, p->r.src_etag);
 	}
 	for (size_t i = 0; i < cs->nuids; i++) {
 		const struct uidref *u = &cs->uids[i];
@@ -110,7 +108,7 @@ void pc_backward(struct cstate *cs)
 		char *href = xasprintf("%s%s", cs->c->scoll->href, pc_basename(u->href));
 
 		if (pc_row(cs, href) == NULL) /* a name the source's table already has: left */
-			to_source(cs, NULL, f, href);
+			pc_to_source(cs, NULL, f, href, NULL);
 		free(href);
 	}
 	gone_on_target(cs);

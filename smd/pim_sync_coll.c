@@ -111,14 +111,20 @@ static void mark_src(struct cstate *cs, struct hrefs *want)
 		}
 		if (p)
 			p->fl |= F_SRC_SEEN;
-		if (p == NULL || strcmp(e->etag, p->r.src_etag) != 0)
+		if (p == NULL || strcmp(e->etag, p->r.src_etag) != 0 ||
+		    p->r.status == PIM_ROW_CONFLICT)
 			hrefs_add(want, e->href);
 	}
-	if (!cs->sl.full)
-		return;
-	for (size_t i = 0; i < cs->nrows; i++)
-		if (!(cs->rows[i].fl & F_SRC_SEEN))
-			cs->rows[i].fl |= F_SRC_GONE;
+	for (size_t i = 0; i < cs->nrows; i++) {
+		struct prow *p = &cs->rows[i];
+
+		if (cs->sl.full && !(p->fl & F_SRC_SEEN))
+			p->fl |= F_SRC_GONE;
+		/* a conflict is decided again on every run, under the rule in
+		 * force then: read even when the listing says nothing changed */
+		else if (!(p->fl & (F_SRC_SEEN | F_SRC_GONE)) && p->r.status == PIM_ROW_CONFLICT)
+			hrefs_add(want, p->r.src_href);
+	}
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -143,6 +149,8 @@ static void mark_dst(struct cstate *cs, struct hrefs *want)
 			p->fl |= F_DST_GONE;
 		else if (e && strcmp(e->etag, p->r.dst_etag) != 0)
 			hrefs_add(want, e->href);
+		else if (p->r.status == PIM_ROW_CONFLICT) /* decided again (mark_src) */
+			hrefs_add(want, p->r.dst_href);
 	}
 	qsort(known, cs->nrows, sizeof(*known), cmp_str);
 	for (size_t i = 0; i < cs->tl.n; i++) {

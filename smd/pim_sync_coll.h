@@ -85,6 +85,11 @@ void pc_deletions(struct cstate *cs);
 /* pc_backward: two-way: the target's changes, new items and deletions
  * to be written to the source (ops with to_src). */
 void pc_backward(struct cstate *cs);
+/* pc_to_source: two-way: an op writing the target's item F (of row P, or
+ * new) to the source at HREF, If-Match IF_MATCH (the source's etag now).
+ * 0, or -1 when F is rejected for the source (counted, logged). */
+int pc_to_source(struct cstate *cs, struct prow *p, const struct pim_fetched *f,
+		 const char *href, const char *if_match);
 struct op *pc_op_new(struct cstate *cs, enum op_kind k, struct prow *p);
 const char *pc_basename(const char *href);
 int pc_write(struct cstate *cs);

@@ -122,6 +122,12 @@ static void changed(struct cstate *cs, struct prow *p, const struct pim_fetched 
 			pim_item_free(it);
 			return;
 		}
+		/* two-way: the target's copy won, so it is the source's too */
+		if (w == 0 && cs->c->o->two_way && p->dst_now &&
+		    pc_to_source(cs, p, p->dst_now, p->r.src_href, f->etag) == 0) {
+			pim_item_free(it);
+			return;
+		}
 		if (w == 0) {
 			keep_target(p, f->etag, sh, p->dst_now, cs->c->kind);
 			pim_item_free(it);

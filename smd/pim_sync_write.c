@@ -357,19 +357,69 @@ int pc_save(struct cstate *cs, int ok)
 }
 
 struct vrow {
-	const char *href;
-	const unsigned char *hash;
+	struct pim_row *r;
 };
 
-static void vrow_add(struct vrow **v, size_t *n, const struct pim_row *r)
+static void vrow_add(struct vrow **v, size_t *n, struct pim_row *r)
 {
 	if (r->status != PIM_ROW_OK || *r->dst_href == '\0' || !r->has_dst_hash)
 		return;
 	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = (struct vrow){r->dst_href, r->dst_hash};
+	(*v)[(*n)++] = (struct vrow){r};
 }
 
-/* differing: the rows whose target item is missing or not what was written. */
+/* written: the op that wrote the target's item at HREF this run, or NULL. */
+static const struct op *written(const struct cstate *cs, const char *href)
+{
+	for (size_t i = 0; i < cs->nops; i++) {
+		const struct op *o = &cs->ops[i];
+
+		if (!o->to_src && o->k != OP_DELETE && o->it.text && strcmp(o->href, href) == 0)
+			return &cs->ops[i];
+	}
+	return NULL;
+}
+
+/* recount: an item counted created, updated or unchanged is now rejected. */
+static void recount(struct pim_counts *n, const struct op *o)
+{
+	long long *was = !o || o->k == OP_ADOPT ? &n->unchanged
+			 : o->row == NULL && o->k == OP_CREATE ? &n->created : &n->updated;
+
+	if (*was > 0)
+		(*was)--;
+	n->rejected++;
+}
+
+/* altered: the target holds R's item, but not as it was written: the item
+ * is rejected with what the server changed; the other items are not
+ * held back by it. 0, or -1 when the table cannot record it. */
+static int altered(struct cstate *cs, struct pim_row *r, const struct pim_fetched *got)
+{
+	const struct op *o = written(cs, r->dst_href);
+	char *props = o ? pim_diff_props(o->it.text, o->it.len, got->data, got->len) : NULL;
+	int v4 = cs->c->kind == PIM_CARD && cs->c->dst->want.vcard_version == 40;
+	int named = props && *props;
+	char *why = xasprintf("the target server stored it altered%s%s%s%s", named ? " (" : "",
+			      named ? props : "",
+			      !named ? "" : strchr(props, ',') ? " differ)" : " differs)",
+			      v4 ? "; Radicale 3.1 cuts vCard 4.0 URI values (data: photos, "
+				   "URLs with commas): set the target's dav_vcard to 3.0"
+				 : "");
+
+	log_warn("%s: %s: rejected %s: %s", cs->c->o->mailbox_key, cs->c->scoll->href,
+		 r->dst_href, why);
+	free(props);
+	r->status = PIM_ROW_REJECTED;
+	pc_set(&r->reason, why);
+	free(why);
+	recount(&cs->c->rec.n, o);
+	return store_pim_row_put(cs->c->o->store, cs->c->o->mailbox_key, cs->c->rec.src_href,
+				 r) == STORE_OK ? 0 : -1;
+}
+
+/* differing: the rows whose target item is missing (listed: the run
+ * fails) or not what was written (rejected one by one: altered). */
 static char *differing(struct cstate *cs, const struct vrow *v, size_t n,
 		       const struct pim_fetch *f, size_t *bad_r)
 {
@@ -377,14 +427,16 @@ static char *differing(struct cstate *cs, const struct vrow *v, size_t n,
 
 	*bad_r = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct pim_fetched *it = pim_fetch_find(f, v[i].href);
+		const struct pim_fetched *it = pim_fetch_find(f, v[i].r->dst_href);
 		unsigned char h[PIM_HASH_LEN];
 
 		if (it && pim_hash(cs->c->kind, it->data, it->len, h) == 0 &&
-		    memcmp(h, v[i].hash, PIM_HASH_LEN) == 0)
+		    memcmp(h, v[i].r->dst_hash, PIM_HASH_LEN) == 0)
+			continue;
+		if (it && altered(cs, v[i].r, it) == 0)
 			continue;
 		if (++*bad_r <= 10) {
-			char *l = xasprintf("%s%s%s%s", list, *list ? " " : "", v[i].href,
+			char *l = xasprintf("%s%s%s%s", list, *list ? " " : "", v[i].r->dst_href,
 					    it ? "" : " (missing)");
 
 			free(list);
@@ -413,7 +465,7 @@ int pc_verify(struct cstate *cs)
 	for (size_t i = 0; i < cs->nadded; i++)
 		vrow_add(&v, &n, &cs->added[i]);
 	for (size_t i = 0; i < n; i++)
-		hrefs_add(&h, (char *)v[i].href);
+		hrefs_add(&h, v[i].r->dst_href);
 	int rc = pim_multiget(cs->c->dst, cs->c->kind, cs->c->dst_href, h.v, h.n, &f, &err);
 
 	if (rc < 0) {

@@ -1,7 +1,8 @@
 /*
- * fuzz_pim - one contact or calendar object through pim_hash, pim_uid and
- * pim_item_make; what pim_item_make writes must parse again, hash as it
- * says and give the same UID (a finding traps). Header-only: each fuzz
+ * fuzz_pim - one contact or calendar object through pim_hash, pim_uid,
+ * pim_item_make and pim_diff_props; what pim_item_make writes must parse
+ * again, hash as it says, give the same UID and differ from itself in
+ * nothing (a finding traps). Header-only: each fuzz
  * target stays a single file.
  */
 #ifndef FEDMIG_FUZZ_PIM_H
@@ -28,6 +29,13 @@ static inline void fuzz_pim(enum pim_kind k, const struct pim_target *t, const c
 		abort(); /* what we write must read back the same */
 	uid = pim_uid(k, it.text, it.len);
 	if (!uid || strcmp(uid, it.uid) != 0)
+		abort();
+	free(uid);
+	/* what differs between the input (as a server's read-back) and what we
+	 * write; written against itself, nothing */
+	free(pim_diff_props(it.text, it.len, d, n));
+	uid = pim_diff_props(it.text, it.len, it.text, it.len);
+	if (!uid || *uid)
 		abort();
 	free(uid);
 	pim_item_free(&it);

@@ -11,7 +11,9 @@
 # reported and both items copied (or the second rejected by Radicale, which
 # refuses a UID it holds, and reported); the photo is shrunk to s2_dav_max_photo;
 # a rerun writes nothing to either server (Radicale's request log); a
-# target that wants vCard 4.0 gets every card converted and reported.
+# target that wants vCard 3.0 (what a Radicale site should set) gets every
+# card converted; a 4.0 target on Radicale 3.1, whose vobject cuts URI values
+# at a comma, gets the damaged card rejected and reported, the rest copied.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/lab/lib.sh
@@ -74,13 +76,36 @@ grep -qi "card-bigphoto-$seed.*photo" "$TMP/copy1.out" || fail "the shrunk photo
 [ "$photo" -le "$MAX_PHOTO" ] || fail "the photo on S2 is $photo bytes (limit $MAX_PHOTO)"
 echo "pim_copy: the 2 MB photo is $photo bytes on S2"
 
-# 4. a target that wants vCard 4.0: bob's cards converted, each reported
-mkdir -p "$TMP/fx40"
-pim_fixtures "$TMP/fx40" --contacts 40 --events 0 --photo-bytes 4000 >/dev/null 2>&1 || fail "fixtures 4.0"
-pim_upload bob "$TMP/fx40" >"$TMP/upload40.log" 2>&1 || fail "upload 4.0: $(tail -n 3 "$TMP/upload40.log")"
+# 4. a Radicale target should take vCard 3.0 (or keep): bob's cards, 3.0
+# and 4.0 on S1, converted to 3.0, each reported, nothing lost
+mkdir -p "$TMP/fx30"
+pim_fixtures "$TMP/fx30" --contacts 40 --events 0 --photo-bytes 4000 >/dev/null 2>&1 || fail "fixtures 3.0"
+pim_upload bob "$TMP/fx30" >"$TMP/upload30.log" 2>&1 || fail "upload 3.0: $(tail -n 3 "$TMP/upload30.log")"
+pim_conf "$CONF" "s2_dav_vcard = 3.0"
+pim_smd "$TMP/copy30.out" bob || fail "copy to vCard 3.0 (exit $?): $(tail -n 5 "$TMP/copy30.out")"
+pim_check bob --report "$TMP/copy30.out" || fail "checker (3.0): $(grep -m 5 DIFF "$TMP/check.log")"
+n4=$("$PY" "$PIMLAB" get --url "$RAD_S2" --path "/bob@$S2_DOMAIN/contacts/" | grep -c '^VERSION:4.0')
+[ "$n4" = 0 ] || fail "$n4 cards still 4.0 on a 3.0 target"
+[ "$(pim_sum "$TMP/copy30.out" rejected)" = 0 ] || fail "rejected on a 3.0 target: $(grep -m 3 rejected "$TMP/copy30.out")"
+
+# 5. a vCard 4.0 target on Radicale 3.1: vobject cuts a URI value at its
+# first comma (data: photos, URLs with commas). The verification catches
+# it: those items are rejected with a reason naming the property and the
+# way out; the other items are copied and the run succeeds.
+photo=$(printf '\xff\xd8\xff\xe0 a photo, 40 bytes of it, base64 of it....' | base64 -w0)
+printf 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:cut-by-radicale\r\nFN:Coupé\r\nN:Coupé;;;;\r\nPHOTO;ENCODING=b;TYPE=JPEG:%s\r\nURL:http://x.example/a,b\r\nEND:VCARD\r\n' \
+	"$photo" >"$TMP/cut.vcf"
+printf 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:plain-for-4\r\nFN:Plain Four\r\nN:Four;Plain;;;\r\nEND:VCARD\r\n' >"$TMP/plain.vcf"
+"$PY" "$PIMLAB" put --url "$RAD_S1" --path "/bob@$S1_DOMAIN/contacts/cut.vcf" --file "$TMP/cut.vcf" >/dev/null || fail "put cut.vcf"
+"$PY" "$PIMLAB" put --url "$RAD_S1" --path "/bob@$S1_DOMAIN/contacts/plain.vcf" --file "$TMP/plain.vcf" >/dev/null || fail "put plain.vcf"
 pim_conf "$CONF" "s2_dav_vcard = 4.0"
 pim_smd "$TMP/copy40.out" bob || fail "copy to vCard 4.0 (exit $?): $(tail -n 5 "$TMP/copy40.out")"
-pim_check bob --report "$TMP/copy40.out" || fail "checker (4.0): $(grep -m 5 DIFF "$TMP/check.log")"
-n3=$("$PY" "$PIMLAB" get --url "$RAD_S2" --path "/bob@$S2_DOMAIN/contacts/" | grep -c '^VERSION:3.0')
-[ "$n3" = 0 ] || fail "$n3 cards still 3.0 on a 4.0 target"
+[ "$(pim_sum "$TMP/copy40.out" rejected)" = 1 ] || fail "4.0: not one rejected: $(grep 'pim: ' "$TMP/copy40.out")"
+grep -q 'rejected .*/cut\.vcf: the target server stored it altered (.*PHOTO.*); Radicale 3.1' "$TMP/copy40.out" ||
+	fail "4.0: the damage is not reported: $(grep -m 3 -i 'rejected\|verif' "$TMP/copy40.out")"
+[ "$(pim_sum "$TMP/copy40.out" created)" = 1 ] || fail "4.0: the plain card not created: $(grep 'pim: ' "$TMP/copy40.out")"
+grep '^pim: addressbook=' "$TMP/copy40.out" | grep -v ' verified=yes' && fail "4.0: an address book not verified"
+"$PY" "$PIMLAB" get --url "$RAD_S2" --path "/bob@$S2_DOMAIN/contacts/plain.vcf" | grep -q '^VERSION:4.0' ||
+	fail "4.0: the plain card is not 4.0 on S2"
+echo "pim_copy: a 4.0 target's damage reported: $(grep -m 1 -o 'rejected .*/cut\.vcf: [^;]*' "$TMP/copy40.out")"
 echo "PASS pim_copy"

@@ -139,6 +139,34 @@ START_TEST(test_hash_card)
 }
 END_TEST
 
+/* pim_diff_props: what a server changed in what it was given, by property
+ * name: Radicale 3.1 cutting 4.0 URI values at their first comma; the same
+ * item serialised otherwise differs in nothing; garbage is NULL. */
+START_TEST(test_diff_props)
+{
+	static const char sent[] = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:u1\r\nFN:Zoë\r\n"
+				   "PHOTO:data:image/jpeg;base64,/9j/4AAQ\r\n"
+				   "item1.URL:http://x.example/a,b\r\nREV:20300101T000000Z\r\n"
+				   "END:VCARD\r\n";
+	static const char cut[] = "BEGIN:VCARD\nVERSION:4.0\nFN:Zoë\nUID:u1\n"
+				  "PHOTO:data:image/jpeg\\;base64\nitem1.URL:http://x.example/a\n"
+				  "REV:20310101T000000Z\nPRODID:-//Radicale//\nEND:VCARD\n";
+	static const char same[] = "BEGIN:VCARD\nUID:u1\nVERSION:4.0\nfn:Zoë\n"
+				   "PHOTO:data:image/jpeg;base64,/9j/4AAQ\n"
+				   "ITEM1.URL:http://x.example/a,b\nEND:VCARD\n";
+	char *d = pim_diff_props(sent, strlen(sent), cut, strlen(cut));
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(d, "PHOTO, URL");
+	free(d);
+	d = pim_diff_props(sent, strlen(sent), same, strlen(same));
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(d, "");
+	free(d);
+	ck_assert_ptr_null(pim_diff_props(sent, strlen(sent), "BEGIN:VCARD\nFN", 14));
+}
+END_TEST
+
 START_TEST(test_hash_change)
 {
 	static const char *changes[][2] = {
@@ -272,6 +300,58 @@ START_TEST(test_photo_shrunk)
 	printf("photo: %zu bytes shrunk to %zu (limit %zu)\n", n, photo_size(it.text), limit);
 	pim_item_free(&it);
 	pim_item_free(&it4);
+	free(card);
+	free(jpg);
+}
+END_TEST
+
+/* padded_jpeg: a 16x16 JPEG padded with comment segments to about SIZE
+ * bytes (a photo heavy with metadata, as pim_copy's fixture); *LEN_R. */
+static unsigned char *padded_jpeg(size_t size, size_t *len_r)
+{
+	gdImagePtr im = gdImageCreateTrueColor(16, 16);
+	int n = 0;
+	void *jpg;
+	unsigned char *r;
+	size_t o = 2;
+
+	gdImageFilledRectangle(im, 0, 0, 15, 15, 0x3366cc);
+	jpg = gdImageJpegPtr(im, &n, 90);
+	gdImageDestroy(im);
+	ck_assert_ptr_nonnull(jpg);
+	r = malloc(size + 65537 + (size_t)n);
+	memcpy(r, jpg, 2); /* SOI, then comments, then the rest */
+	while (o < size) {
+		r[o] = 0xff, r[o + 1] = 0xfe, r[o + 2] = 0xff, r[o + 3] = 0xff;
+		memset(r + o + 4, 'x', 65533);
+		o += 65537;
+	}
+	memcpy(r + o, (unsigned char *)jpg + 2, (size_t)n - 2);
+	*len_r = o + (size_t)n - 2;
+	gdFree(jpg);
+	return r;
+}
+
+/* A decodable photo of few pixels over the limit is re-encoded at its own
+ * size (the padding goes), not dropped; one that cannot fit is dropped with
+ * what the smallest try gave. */
+START_TEST(test_photo_padded)
+{
+	size_t n, limit = 256 * 1024;
+	unsigned char *jpg = padded_jpeg(2 << 20, &n);
+	char *card = photo_card(jpg, n), want[80];
+	struct pim_target t = {30, limit}, tiny = {30, 100};
+	const char *drop = "PHOTO dropped: it could not be made small enough (16x16: ";
+	struct pim_item it = make_ok(PIM_CARD, card, strlen(card), &t);
+
+	snprintf(want, sizeof(want), "PHOTO shrunk %zu -> ", n);
+	ck_assert_msg(strncmp(it.fixes, want, strlen(want)) == 0, "%s", it.fixes);
+	ck_assert_uint_le(photo_size(it.text), 4096);
+	pim_item_free(&it);
+	it = make_ok(PIM_CARD, card, strlen(card), &tiny);
+	ck_assert_msg(strncmp(it.fixes, drop, strlen(drop)) == 0, "%s", it.fixes);
+	ck_assert_ptr_null(strstr(it.text, "PHOTO"));
+	pim_item_free(&it);
 	free(card);
 	free(jpg);
 }
@@ -562,8 +642,8 @@ int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_TEST(test_card_basic),    CK_TEST(test_hash_card),
-		CK_TEST(test_hash_change),   CK_TEST(test_card_refused),
-		CK_TEST(test_photo_shrunk),  CK_LOOP(test_photo_bad, badphotos),
+		CK_TEST(test_hash_change),   CK_TEST(test_card_refused), CK_TEST(test_diff_props),
+		CK_TEST(test_photo_shrunk),  CK_TEST(test_photo_padded),  CK_LOOP(test_photo_bad, badphotos),
 		CK_TEST(test_cal_vtimezone), CK_TEST(test_cal_recurrence_id),
 		CK_TEST(test_cal_recurrence_date), CK_TEST(test_cal_windows_zone),
 		CK_TEST(test_cal_many_exceptions), CK_TEST(test_hash_cal),
