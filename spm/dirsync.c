@@ -153,6 +153,9 @@ static int run_up(struct ds_run *r)
 {
 	if (!r->o->up)
 		return 0;
+	for (size_t i = 0; i < r->nsys; i++)
+		if (r->sys[i].listed && dirsync_up_prepare(r, &r->sys[i]) < 0)
+			return -1;
 	for (size_t i = 0; i < r->nsys; i++) {
 		struct ds_sys *y = &r->sys[i];
 		int rc = y->listed ? dirsync_up(r, y) : up_failed(r, y);

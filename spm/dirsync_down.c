@@ -7,7 +7,8 @@
  * Y's own without it (a switch to Y is no mass deletion). What the driver
  * did is recorded (dir_contacts) at the end, in one transaction: a
  * refused contact (DIR_EXISTS) is reported once and not tried again
- * while it stays wanted.
+ * while it stays wanted. A contact whose address two systems claim (a
+ * conflict the upward pass recorded) is left as it is while it stands.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,13 +244,34 @@ static int guard(struct down *d)
 	return 1;
 }
 
-/* extra: contact C, not wanted: deleted (or held back by the guard). */
+/* in_conflict: 1 if two systems claim ADDR (dir_conflicts, as this
+ * run's upward pass recorded it): its contact is left as it is, reported;
+ * 0 if not, -1 on a store error. */
+static int in_conflict(struct down *d, const char *addr)
+{
+	char *systems = NULL;
+	int rc = store_dconflict_get(d->r->s, addr, &systems);
+
+	if (rc == STORE_ERR)
+		return -1;
+	rc = *systems != '\0';
+	if (rc)
+		ds_act(d->r, d->y, 1, DS_CONFLICT, addr, "claimed by %s: contact left as it is",
+		       systems);
+	free(systems);
+	return rc;
+}
+
+/* extra: contact C, not wanted: deleted (or held back by the guard),
+ * unless its address is in conflict. */
 static int extra(struct down *d, const struct dir_contact *c)
 {
 	char why[DRV_WHY];
-	int in = in_directory(d, c->address);
+	int in = in_conflict(d, c->address);
 
-	if (in < 0)
+	if (in != 0)
+		return in < 0 ? -1 : 0;
+	if ((in = in_directory(d, c->address)) < 0)
 		return -1;
 	if (!in && d->held) {
 		ds_act(d->r, d->y, 1, DS_HELD, c->address, "gone from the directory: not deleted");

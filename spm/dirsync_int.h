@@ -25,6 +25,7 @@ struct ds_sys {
 	int has_contacts, contacts_listed;
 	struct dir_contact *contacts; /* the driver's downward listing */
 	size_t ncontacts;
+	int held;		   /* its deletions are held back (shrink guard) */
 	char why[DRV_WHY];	   /* why the listing failed */
 	int counts[DS_FAILED + 1];
 };
@@ -52,7 +53,12 @@ int ds_share_over(const struct ds_run *r, size_t n, size_t of);
 struct req;
 int ds_live(struct ds_run *r, const char *access, struct req *req);
 
-/* Upward for Y (its listing obtained): plan, print, write (in the run's
+/* dirsync_up_prepare: Y's last good listing and its new account set
+ * (merged), and whether the guard holds its deletions, before any
+ * system's upward pass: each pass compares with the others' listings of
+ * this run. -1 on a store error. */
+int dirsync_up_prepare(struct ds_run *r, struct ds_sys *y);
+/* Upward for Y (prepared): plan, print, write (in the run's
  * transaction). -1 on a store error. */
 int dirsync_up(struct ds_run *r, struct ds_sys *y);
 /* Downward for Y (its contacts listed): plan, print, and unless a dry

@@ -253,6 +253,66 @@ START_TEST(test_conflict)
 }
 END_TEST
 
+/* A conflict changes nothing downward: the contact s2 had for Ann stays
+ * while s2 also lists her address (reported), and comes back to normal
+ * when it stops. */
+START_TEST(test_conflict_keeps_contact)
+{
+	char *out;
+
+	fake_acc("s1", "ann", "ann@example.org", "", "", "Ann");
+	fake_acc("s2", "bob", "bob@example.org", "", "", "Bob");
+	many("s2", 30); /* one account gone is no shrink */
+	ck_assert_int_eq(run(0, 0, NULL, NULL), 0);
+	ck_assert_int_eq(fake_contact_has("s2", "ann@example.org", NULL), 1);
+	fake_acc("s2", "ann2", "ann@example.org", "", "", "Ann Two");
+	ck_assert_int_eq(run(0, 0, NULL, &out), 1);
+	ck_assert_msg(has(out, "s2,up,conflict,ann@example.org,"), "%s", out);
+	ck_assert_msg(has(out, "s2,down,conflict,ann@example.org,"), "%s", out);
+	ck_assert_msg(!has(out, "s2,down,remove,ann@example.org"), "%s", out);
+	ck_assert_int_eq(fake_contact_has("s2", "ann@example.org", NULL), 1);
+	free(out);
+	ck_assert_int_eq(run(0, 0, NULL, &out), 1); /* still standing: still kept */
+	ck_assert_int_eq(fake_contact_has("s2", "ann@example.org", NULL), 1);
+	free(out);
+	fake_acc_drop("s2", "ann2");
+	ck_assert_msg(run(0, 0, NULL, &out) == 0 && !has(out, ",conflict,"), "%s", out);
+	ck_assert_int_eq(fake_contact_has("s2", "ann@example.org", NULL), 1);
+	free(out);
+}
+END_TEST
+
+/* The run in which the owner stops listing a conflicting address reports
+ * no conflict: s1 is compared with s2's listing of this run, and the
+ * address becomes s1's. */
+START_TEST(test_conflict_cleared)
+{
+	struct dir_entry e;
+	char *out, *sys;
+
+	fake_acc("s1", "x1", "x@example.org", "x@s1.example.org", "", "");
+	fake_acc("s2", "x2", "x@example.org", "x@s2.example.org", "", "");
+	many("s2", 30);
+	ck_assert_int_eq(run(0, 0, "s2", NULL), 0);
+	ck_assert_int_eq(run(0, 0, NULL, &out), 1);
+	ck_assert_msg(has(out, "s1,up,conflict,x@example.org,"), "%s", out);
+	free(out);
+	fake_acc_drop("s2", "x2");
+	ck_assert_int_eq(run(1, 0, NULL, &out), 0); /* the dry run says the same */
+	ck_assert_msg(!has(out, ",conflict,"), "%s", out);
+	free(out);
+	ck_assert_int_eq(run(0, 0, NULL, &out), 0);
+	ck_assert_msg(!has(out, ",conflict,"), "%s", out);
+	ck_assert_msg(has(out, "s1,up,change,x@example.org,"), "%s", out);
+	ck_assert_str_eq(owner("x@example.org", &e), "s1");
+	ck_assert_str_eq(e.physical, "x@s1.example.org");
+	ck_assert_int_eq(store_dconflict_get(s, "x@example.org", &sys), STORE_OK);
+	ck_assert_str_eq(sys, ""); /* cleared */
+	free(sys);
+	free(out);
+}
+END_TEST
+
 static void import_row(const char *access, const char *sys, const char *phys)
 {
 	struct dir_row row = {access, sys, phys, NULL, 0, 2};
@@ -484,7 +544,8 @@ int main(void)
 	const struct ck_test tests[] = {
 		CK_TEST(test_add_change_remove), CK_TEST(test_shrink_full),
 		CK_TEST(test_shrink_incremental), CK_TEST(test_failed_listing),
-		CK_TEST(test_conflict), CK_TEST(test_adoption), CK_TEST(test_live_request),
+		CK_TEST(test_conflict), CK_TEST(test_conflict_keeps_contact),
+		CK_TEST(test_conflict_cleared), CK_TEST(test_adoption), CK_TEST(test_live_request),
 		CK_TEST(test_down), CK_TEST(test_exists_once), CK_TEST(test_switch_flip),
 		CK_TEST(test_dry_run_equals_real), CK_TEST(test_group), CK_TEST(test_announces),
 	};
