@@ -22,6 +22,7 @@ struct ds_sys {
 	struct dir_listing l;
 	struct dacc *prev, *cur;   /* last good listing; the new one (both by key) */
 	size_t nprev, ncur;
+	size_t nlast;		   /* accounts of the last good listing */
 	int has_contacts, contacts_listed;
 	struct dir_contact *contacts; /* the driver's downward listing */
 	size_t ncontacts;
@@ -58,6 +59,16 @@ int ds_live(struct ds_run *r, const char *access, struct req *req);
  * system's upward pass: each pass compares with the others' listings of
  * this run. -1 on a store error. */
 int dirsync_up_prepare(struct ds_run *r, struct ds_sys *y);
+/* The incremental listing's part (dirsync_incr.c). ds_incr_prepare: Y's
+ * prev (the stored accounts the listing changes or deletes, and those in
+ * a conflict), its new set (the changes, and those in a conflict), nlast
+ * (how many accounts Y has); Y's cur holds the listing's changes.
+ * ds_incr_elsewhere: 1 if another account of Y, unchanged by the listing,
+ * has ACCESS. ds_incr_store: Y's accounts updated by key (deletions left
+ * out when HELD), their count in *N_R. Each -1 on a store error. */
+int ds_incr_prepare(struct ds_run *r, struct ds_sys *y);
+int ds_incr_elsewhere(struct ds_run *r, const struct ds_sys *y, const char *access);
+int ds_incr_store(struct ds_run *r, const struct ds_sys *y, int held, long long *n_r);
 /* Upward for Y (prepared): plan, print, write (in the run's
  * transaction). -1 on a store error. */
 int dirsync_up(struct ds_run *r, struct ds_sys *y);

@@ -228,14 +228,22 @@ static int claims(struct up *u)
 
 		if (strcmp(all[i], u->y->name) == 0)
 			continue;
-		if (o) {
+		if (o)
 			claim_all(u, o->cur, o->ncur, all[i]);
+		if (o && !o->l.incremental)
 			continue;
-		}
 		if (store_dacc_load(u->r->s, all[i], &u->others[u->nother],
 				    &u->nothers[u->nother]) < 0)
 			return -1;
-		claim_all(u, u->others[u->nother], u->nothers[u->nother], all[i]);
+		/* An incremental listing of this run: its changes (above) and
+		 * the stored accounts it leaves as they are. */
+		for (size_t k = 0; k < u->nothers[u->nother]; k++) {
+			const struct dacc *a = &u->others[u->nother][k];
+
+			if (o == NULL || !(find(o->prev, o->nprev, a->key) ||
+					   find(o->cur, o->ncur, a->key)))
+				claim_all(u, a, 1, all[i]);
+		}
 		u->nother++;
 	}
 	if (u->nclaims)
@@ -536,20 +544,21 @@ static size_t gone(const struct ds_sys *y)
 static int guard(struct up *u)
 {
 	struct ds_sys *y = u->y;
-	size_t g = gone(y), shrink = y->nprev > y->ncur ? y->nprev - y->ncur : 0;
-	int over = ds_share_over(u->r, y->l.incremental ? g : shrink, y->nprev);
+	size_t g = gone(y), shrink = y->nlast > y->ncur ? y->nlast - y->ncur : 0;
+	int over = ds_share_over(u->r, y->l.incremental ? g : shrink, y->nlast);
 
 	if (!over)
 		return 0;
 	if (u->r->o->force) {
 		log_warn("directory sync %s: %zu of %zu accounts gone: deleted (--force)", y->name, g,
-			 y->nprev);
+			 y->nlast);
 		return 0;
 	}
 	ds_act(u->r, y, 0, DS_HELD, "",
 	       "%zu of the %zu accounts of the last good listing are gone (%zu listed; limit "
 	       "directory_shrink_limit = %lld%%): no deletion; --force applies them",
-	       g, y->nprev, y->ncur, config_int(u->r->cfg, "directory_shrink_limit"));
+	       g, y->nlast, y->l.incremental ? y->nlast - g : y->ncur,
+	       config_int(u->r->cfg, "directory_shrink_limit"));
 	return 1;
 }
 
@@ -564,6 +573,8 @@ static int up_removal(struct up *u, const struct dacc *p)
 
 	if (!*p->access || claimed(u, p->access, 1))
 		return 0;
+	if (u->y->l.incremental && (rc = ds_incr_elsewhere(u->r, u->y, p->access)) != 0)
+		return rc < 0 ? -1 : 0;
 	rc = store_dir_lookup(u->r->s, p->access, &e);
 	if (rc != STORE_OK)
 		return rc == STORE_ERR ? -1 : 0;
@@ -596,12 +607,19 @@ static int finish(struct up *u)
 	struct sys_sync ss;
 	int rc;
 
+	long long count;
+
 	if (y->ncur)
 		memcpy(v, y->cur, y->ncur * sizeof(*v));
 	for (size_t i = 0; u->held && i < y->nprev; i++)
 		if (find(y->cur, y->ncur, y->prev[i].key) == NULL)
 			v[n++] = y->prev[i];
-	rc = store_dacc_replace(u->r->s, y->name, v, n, u->r->now);
+	if (y->l.incremental) {
+		rc = ds_incr_store(u->r, y, u->held, &count) < 0 ? STORE_ERR : STORE_OK;
+		n = (size_t)count;
+	} else {
+		rc = store_dacc_replace(u->r->s, y->name, v, n, u->r->now);
+	}
 	free(v);
 	if (rc == STORE_ERR || store_sys_sync_get(u->r->s, y->name, &ss) == STORE_ERR)
 		return -1;
@@ -621,12 +639,19 @@ int dirsync_up_prepare(struct ds_run *r, struct ds_sys *y)
 {
 	size_t g, shrink;
 
-	if (store_dacc_load(r->s, y->name, &y->prev, &y->nprev) < 0)
-		return -1;
-	merge(r, y);
+	if (y->l.incremental) {
+		merge(r, y); /* no prev yet: the changes only */
+		if (ds_incr_prepare(r, y) < 0)
+			return -1;
+	} else {
+		if (store_dacc_load(r->s, y->name, &y->prev, &y->nprev) < 0)
+			return -1;
+		merge(r, y);
+		y->nlast = y->nprev;
+	}
 	g = gone(y);
-	shrink = y->nprev > y->ncur ? y->nprev - y->ncur : 0;
-	y->held = !r->o->force && ds_share_over(r, y->l.incremental ? g : shrink, y->nprev);
+	shrink = y->nlast > y->ncur ? y->nlast - y->ncur : 0;
+	y->held = !r->o->force && ds_share_over(r, y->l.incremental ? g : shrink, y->nlast);
 	return 0;
 }
 

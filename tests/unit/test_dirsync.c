@@ -14,6 +14,7 @@
 #include "fake_dirdrv.h"
 #include "state.h"
 #include "store_dir.h"
+#include "store_int.h"
 #include "store_req.h"
 #include "testutil.h"
 
@@ -313,6 +314,61 @@ START_TEST(test_conflict_cleared)
 }
 END_TEST
 
+/* seen_now: how many of SYS's stored accounts the last run wrote. */
+static int seen_now(const char *sys)
+{
+	sqlite3_stmt *st;
+	int n;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(store_db(s),
+					    "SELECT count(*) FROM dir_accounts WHERE system = ?1"
+					    " AND seen = (SELECT max(seen) FROM dir_accounts)",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, sys, -1, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* An incremental listing costs its changes: the accounts it leaves alone
+ * are not written again; one deletion and one change apply; an unchanged
+ * account in a conflict is judged again (the other side cleared it). */
+START_TEST(test_incremental_cost)
+{
+	struct dir_entry e;
+	struct sys_sync ss;
+	char *out;
+
+	many("s1", 40);
+	fake_acc("s1", "x1", "x@example.org", "x@s1.example.org", "", "");
+	fake_acc("s2", "x2", "x@example.org", "x@s2.example.org", "", "");
+	many("s2", 30);
+	ck_assert_int_eq(run(0, 0, "s2", NULL), 0);
+	snprintf(fake_dir[0].cookie, sizeof(fake_dir[0].cookie), "c1");
+	ck_assert_int_eq(run(0, 0, NULL, NULL), 1); /* x: a conflict */
+	ck_assert_int_eq(seen_now("s1"), 41);
+	fake_dir[0].incremental = 1;
+	fake_dir[0].nacc = 0;
+	fake_acc("s1", "s1-u03", "s1-u03@example.org", "s1-u03@s1.example.org", "", "Three");
+	snprintf(fake_dir[0].gone[0], 64, "s1-u01");
+	fake_dir[0].ngone = 1;
+	fake_acc_drop("s2", "x2");
+	ck_assert_int_eq(run(0, 0, NULL, &out), 0);
+	ck_assert_msg(has(out, "s1,up,change,s1-u03@example.org,"), "%s", out);
+	ck_assert_msg(has(out, "s1,up,remove,s1-u01@example.org,"), "%s", out);
+	ck_assert_msg(has(out, "s1,up,change,x@example.org,\"owner s2 -> s1"), "%s", out);
+	ck_assert_msg(!has(out, ",conflict,"), "%s", out);
+	ck_assert_str_eq(owner("x@example.org", &e), "s1");
+	ck_assert_int_eq(seen_now("s1"), 2); /* s1-u03 and x1 */
+	ck_assert_int_eq(store_sys_sync_get(s, "s1", &ss), STORE_OK);
+	ck_assert_int_eq(ss.accounts, 40);
+	store_sys_sync_free(&ss);
+	free(out);
+}
+END_TEST
+
 static void import_row(const char *access, const char *sys, const char *phys)
 {
 	struct dir_row row = {access, sys, phys, NULL, 0, 2};
@@ -545,7 +601,8 @@ int main(void)
 		CK_TEST(test_add_change_remove), CK_TEST(test_shrink_full),
 		CK_TEST(test_shrink_incremental), CK_TEST(test_failed_listing),
 		CK_TEST(test_conflict), CK_TEST(test_conflict_keeps_contact),
-		CK_TEST(test_conflict_cleared), CK_TEST(test_adoption), CK_TEST(test_live_request),
+		CK_TEST(test_conflict_cleared), CK_TEST(test_incremental_cost),
+		CK_TEST(test_adoption), CK_TEST(test_live_request),
 		CK_TEST(test_down), CK_TEST(test_exists_once), CK_TEST(test_switch_flip),
 		CK_TEST(test_dry_run_equals_real), CK_TEST(test_group), CK_TEST(test_announces),
 	};
