@@ -660,7 +660,7 @@ int dirsync_up(struct ds_run *r, struct ds_sys *y)
 	struct up u = {.r = r, .y = y};
 	int rc = -1;
 
-	if (store_dconflict_clear(r->s, y->name) < 0 || claims(&u) < 0)
+	if (claims(&u) < 0)
 		goto out;
 	u.held = guard(&u);
 	for (size_t i = 0; i < y->nprev; i++)

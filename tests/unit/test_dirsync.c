@@ -369,6 +369,39 @@ START_TEST(test_incremental_cost)
 }
 END_TEST
 
+/* Both listings incremental: the conflict s1's pass finds is not erased
+ * by s2's pass (nothing changed on s2), so s1's contact for x stays; the
+ * next run, with no change on either side, still reports it. */
+START_TEST(test_conflict_incremental)
+{
+	char *out, *sys;
+
+	many("s1", 30);
+	many("s2", 30);
+	fake_acc("s2", "x2", "x@example.org", "x@s2.example.org", "", "X");
+	snprintf(fake_dir[0].cookie, sizeof(fake_dir[0].cookie), "c1");
+	snprintf(fake_dir[1].cookie, sizeof(fake_dir[1].cookie), "c1");
+	ck_assert_int_eq(run(0, 0, NULL, NULL), 0);
+	ck_assert_int_eq(fake_contact_has("s1", "x@example.org", NULL), 1);
+	fake_dir[0].incremental = fake_dir[1].incremental = 1;
+	fake_dir[0].nacc = fake_dir[1].nacc = 0;
+	fake_acc("s1", "x1", "x@example.org", "x@s1.example.org", "", "");
+	ck_assert_int_eq(run(0, 0, NULL, &out), 1);
+	ck_assert_msg(has(out, "s1,up,conflict,x@example.org,"), "%s", out);
+	ck_assert_msg(!has(out, "s1,down,remove,x@example.org"), "%s", out);
+	ck_assert_int_eq(fake_contact_has("s1", "x@example.org", NULL), 1);
+	ck_assert_int_eq(store_dconflict_get(s, "x@example.org", &sys), STORE_OK);
+	ck_assert_msg(strstr(sys, "s1") && strstr(sys, "s2"), "%s", sys);
+	free(sys);
+	free(out);
+	fake_dir[0].nacc = 0;
+	ck_assert_int_eq(run(0, 0, NULL, &out), 1);
+	ck_assert_msg(has(out, "s1,up,conflict,x@example.org,"), "%s", out);
+	ck_assert_int_eq(fake_contact_has("s1", "x@example.org", NULL), 1);
+	free(out);
+}
+END_TEST
+
 static void import_row(const char *access, const char *sys, const char *phys)
 {
 	struct dir_row row = {access, sys, phys, NULL, 0, 2};
@@ -602,6 +635,7 @@ int main(void)
 		CK_TEST(test_shrink_incremental), CK_TEST(test_failed_listing),
 		CK_TEST(test_conflict), CK_TEST(test_conflict_keeps_contact),
 		CK_TEST(test_conflict_cleared), CK_TEST(test_incremental_cost),
+		CK_TEST(test_conflict_incremental),
 		CK_TEST(test_adoption), CK_TEST(test_live_request),
 		CK_TEST(test_down), CK_TEST(test_exists_once), CK_TEST(test_switch_flip),
 		CK_TEST(test_dry_run_equals_real), CK_TEST(test_group), CK_TEST(test_announces),
