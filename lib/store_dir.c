@@ -160,6 +160,83 @@ int store_dacc_replace(struct store *s, const char *sys, const struct dacc *v, s
 	return store_own_end(s, own, rc);
 }
 
+int store_dacc_get(struct store *s, const char *sys, const char *key, struct dacc *a)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT key, access, physical, aliases, name, grp"
+					    " FROM dir_accounts WHERE system = ?1 AND key = ?2");
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	if (st == NULL)
+		return STORE_ERR;
+	bind(st, 1, sys);
+	bind(st, 2, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_dacc(st, a);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "directory sync account");
+}
+
+int store_dacc_count(struct store *s, const char *sys, long long *n_r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM dir_accounts WHERE system = ?1");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	bind(st, 1, sys);
+	rc = sqlite3_step(st);
+	*n_r = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "count directory sync accounts");
+}
+
+int store_dacc_access_key(struct store *s, const char *sys, const char *access, char **key_r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT key FROM dir_accounts WHERE access = ?1"
+					    " AND system = ?2");
+
+	if (st == NULL)
+		return STORE_ERR;
+	bind(st, 2, sys);
+	return store_list_of(s, st, access, key_r);
+}
+
+int store_dacc_conflicted(struct store *s, const char *sys, struct dacc **v_r, size_t *n_r)
+{
+	/* Conflicts are few: each one's accounts of SYS, by any address. */
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT a.key, a.access, a.physical, a.aliases, a.name, a.grp"
+		   " FROM dir_conflicts c CROSS JOIN dir_accounts a"
+		   " WHERE instr(' ' || c.systems || ' ', ' ' || ?1 || ' ') > 0 AND a.system = ?1"
+		   " AND (a.access = c.address OR a.physical = c.address"
+		   " OR instr(' ' || a.aliases || ' ', ' ' || c.address || ' ') > 0)");
+
+	return load(s, st, sys, sizeof(**v_r), read_dacc, free_dacc, (void **)v_r, n_r);
+}
+
+int store_dacc_apply(struct store *s, const char *sys, const struct dacc *put, size_t n,
+		     const char *const *del, size_t m, long long now)
+{
+	sqlite3_stmt *st = store_prepare(s, "DELETE FROM dir_accounts WHERE system = ?1"
+					    " AND key = ?2");
+	int own, rc = STORE_OK;
+
+	if (st == NULL || store_own_begin(s, &own) < 0)
+		return STORE_ERR;
+	for (size_t i = 0; i < m && rc == STORE_OK; i++) {
+		bind(st, 1, sys);
+		bind(st, 2, del[i]);
+		rc = store_run(s, st, "delete directory sync account");
+	}
+	for (size_t i = 0; i < n && rc == STORE_OK; i++)
+		rc = dacc_insert(s, sys, &put[i], now);
+	return store_own_end(s, own, rc);
+}
+
 void store_dacc_clear(struct dacc *a)
 {
 	free(a->key);

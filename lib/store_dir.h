@@ -42,6 +42,19 @@ int store_dacc_load(struct store *s, const char *sys, struct dacc **v_r, size_t 
 int store_dacc_replace(struct store *s, const char *sys, const struct dacc *v, size_t n,
 		       long long now);
 void store_dacc_free(struct dacc *v, size_t n);
+/* For an incremental listing, what costs in proportion to its changes:
+ * store_dacc_get: SYS's account KEY (store_dacc_clear it); _count: how
+ * many SYS has; _access_key: the keys of SYS's accounts whose access
+ * address is ACCESS, space-separated ("" none); _conflicted: SYS's
+ * accounts with an address in a conflict naming SYS; _apply: the accounts
+ * of keys DEL (M) deleted, PUT (N) added or replaced, seen at NOW. */
+int store_dacc_get(struct store *s, const char *sys, const char *key, struct dacc *a);
+int store_dacc_count(struct store *s, const char *sys, long long *n_r);
+int store_dacc_access_key(struct store *s, const char *sys, const char *access, char **key_r);
+int store_dacc_conflicted(struct store *s, const char *sys, struct dacc **v_r, size_t *n_r);
+int store_dacc_apply(struct store *s, const char *sys, const struct dacc *put, size_t n,
+		     const char *const *del, size_t m, long long now);
+
 /* store_dacc_physical: the account of SYS's last good listing whose
  * mailbox is PHYSICAL, into *A (its strings freed by store_dacc_clear). */
 int store_dacc_physical(struct store *s, const char *sys, const char *physical, struct dacc *a);

@@ -15,6 +15,12 @@
  * and nothing about that account changes; except when a live request
  * moves the address between those two systems (the target announced it
  * at E4): then the directory's owner stays and nothing is reported.
+ * Each system is compared with the others' listings of this run where
+ * they were fetched in it (else their last good ones): an address whose
+ * owner no longer lists it goes to the system that does, unless the
+ * owner's deletions are held. Downward, a contact for an address in
+ * conflict is left as it is, reported. An incremental listing reads and
+ * writes only the accounts it changes or deletes and those in a conflict.
  *
  * Guards: a listing that failed changes nothing for its system. A full
  * listing shorter than the last good one by more than

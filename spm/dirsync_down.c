@@ -7,7 +7,8 @@
  * Y's own without it (a switch to Y is no mass deletion). What the driver
  * did is recorded (dir_contacts) at the end, in one transaction: a
  * refused contact (DIR_EXISTS) is reported once and not tried again
- * while it stays wanted.
+ * while it stays wanted. A contact whose address two systems claim (a
+ * conflict the upward pass recorded) is left as it is while it stands.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ struct down {
 	struct ds_sys *y;
 	char **own; /* Y's own addresses, sorted */
 	size_t nown;
+	int own_read;	   /* 1: own read; -1: reading it failed */
 	struct want *want; /* by address */
 	size_t nwant;
 	struct dcontact *rec; /* recorded, by address */
@@ -87,8 +89,16 @@ static int own(struct down *d)
 	return 0;
 }
 
-static int is_own(const struct down *d, const char *addr)
+/* is_own: 1 if ADDR is one of Y's own addresses, 0 if not, -1 on a store
+ * error. Y's accounts are read the first time another system's entry
+ * asks (never, when Y owns every entry). */
+static int is_own(struct down *d, const char *addr)
 {
+	if (!d->own_read) {
+		d->own_read = 1;
+		if (own(d) < 0)
+			return -1;
+	}
 	return d->nown && bsearch(&addr, d->own, d->nown, sizeof(*d->own), cmp_str) != NULL;
 }
 
@@ -96,9 +106,10 @@ static int is_own(const struct down *d, const char *addr)
 static int wanted(void *ctx, const char *access, const char *system, const char *name)
 {
 	struct down *d = ctx;
+	int rc = 0;
 
-	if (strcmp(system, d->y->name) == 0 || is_own(d, access))
-		return 0;
+	if (strcmp(system, d->y->name) == 0 || (rc = is_own(d, access)) != 0)
+		return rc < 0 ? (d->own_read = -1) : 0; /* -1 stops the walk */
 	d->want = grow(d->want, d->nwant, sizeof(*d->want));
 	d->want[d->nwant++] = (struct want){xstrdup(access), xstrdup(name)};
 	return 0;
@@ -243,13 +254,34 @@ static int guard(struct down *d)
 	return 1;
 }
 
-/* extra: contact C, not wanted: deleted (or held back by the guard). */
+/* in_conflict: 1 if two systems claim ADDR (dir_conflicts, as this
+ * run's upward pass recorded it): its contact is left as it is, reported;
+ * 0 if not, -1 on a store error. */
+static int in_conflict(struct down *d, const char *addr)
+{
+	char *systems = NULL;
+	int rc = store_dconflict_get(d->r->s, addr, &systems);
+
+	if (rc == STORE_ERR)
+		return -1;
+	rc = *systems != '\0';
+	if (rc)
+		ds_act(d->r, d->y, 1, DS_CONFLICT, addr, "claimed by %s: contact left as it is",
+		       systems);
+	free(systems);
+	return rc;
+}
+
+/* extra: contact C, not wanted: deleted (or held back by the guard),
+ * unless its address is in conflict. */
 static int extra(struct down *d, const struct dir_contact *c)
 {
 	char why[DRV_WHY];
-	int in = in_directory(d, c->address);
+	int in = in_conflict(d, c->address);
 
-	if (in < 0)
+	if (in != 0)
+		return in < 0 ? -1 : 0;
+	if ((in = in_directory(d, c->address)) < 0)
 		return -1;
 	if (!in && d->held) {
 		ds_act(d->r, d->y, 1, DS_HELD, c->address, "gone from the directory: not deleted");
@@ -309,7 +341,7 @@ int dirsync_down(struct ds_run *r, struct ds_sys *y)
 
 	if (y->ncontacts)
 		qsort(y->contacts, y->ncontacts, sizeof(*y->contacts), cmp_contact);
-	if (own(&d) < 0 || store_dir_each_named(r->s, wanted, &d) < 0 ||
+	if (store_dir_each_named(r->s, wanted, &d) < 0 || d.own_read < 0 ||
 	    store_dcontact_load(r->s, y->name, &d.rec, &d.nrec) < 0)
 		goto out;
 	if ((d.held = guard(&d)) < 0)

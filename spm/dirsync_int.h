@@ -22,9 +22,11 @@ struct ds_sys {
 	struct dir_listing l;
 	struct dacc *prev, *cur;   /* last good listing; the new one (both by key) */
 	size_t nprev, ncur;
+	size_t nlast;		   /* accounts of the last good listing */
 	int has_contacts, contacts_listed;
 	struct dir_contact *contacts; /* the driver's downward listing */
 	size_t ncontacts;
+	int held;		   /* its deletions are held back (shrink guard) */
 	char why[DRV_WHY];	   /* why the listing failed */
 	int counts[DS_FAILED + 1];
 };
@@ -52,7 +54,22 @@ int ds_share_over(const struct ds_run *r, size_t n, size_t of);
 struct req;
 int ds_live(struct ds_run *r, const char *access, struct req *req);
 
-/* Upward for Y (its listing obtained): plan, print, write (in the run's
+/* dirsync_up_prepare: Y's last good listing and its new account set
+ * (merged), and whether the guard holds its deletions, before any
+ * system's upward pass: each pass compares with the others' listings of
+ * this run. -1 on a store error. */
+int dirsync_up_prepare(struct ds_run *r, struct ds_sys *y);
+/* The incremental listing's part (dirsync_incr.c). ds_incr_prepare: Y's
+ * prev (the stored accounts the listing changes or deletes, and those in
+ * a conflict), its new set (the changes, and those in a conflict), nlast
+ * (how many accounts Y has); Y's cur holds the listing's changes.
+ * ds_incr_elsewhere: 1 if another account of Y, unchanged by the listing,
+ * has ACCESS. ds_incr_store: Y's accounts updated by key (deletions left
+ * out when HELD), their count in *N_R. Each -1 on a store error. */
+int ds_incr_prepare(struct ds_run *r, struct ds_sys *y);
+int ds_incr_elsewhere(struct ds_run *r, const struct ds_sys *y, const char *access);
+int ds_incr_store(struct ds_run *r, const struct ds_sys *y, int held, long long *n_r);
+/* Upward for Y (prepared): plan, print, write (in the run's
  * transaction). -1 on a store error. */
 int dirsync_up(struct ds_run *r, struct ds_sys *y);
 /* Downward for Y (its contacts listed): plan, print, and unless a dry

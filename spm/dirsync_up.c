@@ -203,7 +203,18 @@ static void claim_all(struct up *u, const struct dacc *v, size_t n, const char *
 	}
 }
 
-/* claims: every system's accounts (Y's new set, the others' stored ones). */
+/* in_run: system NAME if this run listed it (its new set merged), else
+ * NULL. */
+static const struct ds_sys *in_run(const struct ds_run *r, const char *name)
+{
+	for (size_t i = 0; i < r->nsys; i++)
+		if (r->sys[i].listed && strcmp(r->sys[i].name, name) == 0)
+			return &r->sys[i];
+	return NULL;
+}
+
+/* claims: every system's accounts (Y's new set; the others' new sets when
+ * this run listed them, else their stored ones). */
 static int claims(struct up *u)
 {
 	size_t n;
@@ -213,12 +224,26 @@ static int claims(struct up *u)
 	u->nothers = xcalloc(n + 1, sizeof(*u->nothers));
 	claim_all(u, u->y->cur, u->y->ncur, u->y->name);
 	for (size_t i = 0; i < n; i++) {
+		const struct ds_sys *o = in_run(u->r, all[i]);
+
 		if (strcmp(all[i], u->y->name) == 0)
+			continue;
+		if (o)
+			claim_all(u, o->cur, o->ncur, all[i]);
+		if (o && !o->l.incremental)
 			continue;
 		if (store_dacc_load(u->r->s, all[i], &u->others[u->nother],
 				    &u->nothers[u->nother]) < 0)
 			return -1;
-		claim_all(u, u->others[u->nother], u->nothers[u->nother], all[i]);
+		/* An incremental listing of this run: its changes (above) and
+		 * the stored accounts it leaves as they are. */
+		for (size_t k = 0; k < u->nothers[u->nother]; k++) {
+			const struct dacc *a = &u->others[u->nother][k];
+
+			if (o == NULL || !(find(o->prev, o->nprev, a->key) ||
+					   find(o->cur, o->ncur, a->key)))
+				claim_all(u, a, 1, all[i]);
+		}
 		u->nother++;
 	}
 	if (u->nclaims)
@@ -432,6 +457,33 @@ static int up_entry(struct up *u, const struct dacc *a, const struct dir_entry *
 	return 0;
 }
 
+/*
+ * take_over: the directory gives A's access address to system E->system,
+ * whose listing of this run no longer has it (check_claims found no other
+ * claim) and whose deletions are not held: the entry becomes Y's now, as
+ * the next run would do after that system's pass removed it; 1. 0 when
+ * that system was not listed in this run, is held, or a migration holds
+ * the entry; -1 on a store error.
+ */
+static int take_over(struct up *u, const struct dacc *a, const struct dir_entry *e)
+{
+	const struct ds_sys *o = in_run(u->r, e->system);
+	struct req q;
+	int rc;
+
+	if (o == NULL || o->held || e->held)
+		return 0;
+	if ((rc = ds_live(u->r, a->access, &q)) != 0)
+		return rc < 0 ? -1 : 0;
+	if ((rc = check_entry_addrs(u, a)) != 0)
+		return rc < 0 ? -1 : 1;
+	if (put(u, a) < 0)
+		return -1;
+	ds_act(u->r, u->y, 0, DS_CHANGE, a->access, "owner %s -> %s (%s lists it no more), %s",
+	       e->system, u->y->name, e->system, a->physical);
+	return 1;
+}
+
 /* up_account: account A of Y's new set against the directory. */
 static int up_account(struct up *u, const struct dacc *a)
 {
@@ -470,6 +522,8 @@ static int up_account(struct up *u, const struct dacc *a)
 		return up_entry(u, a, &e);
 	if ((rc = moving(u, a->access, e.system)) != 0)
 		return rc < 0 ? -1 : 0;
+	if ((rc = take_over(u, a, &e)) != 0)
+		return rc < 0 ? -1 : 0;
 	snprintf(systems, sizeof(systems), "%s %s", u->y->name, e.system);
 	snprintf(detail, sizeof(detail), "listed by %s, the directory gives it to %s: nothing changed",
 		 u->y->name, e.system);
@@ -490,20 +544,21 @@ static size_t gone(const struct ds_sys *y)
 static int guard(struct up *u)
 {
 	struct ds_sys *y = u->y;
-	size_t g = gone(y), shrink = y->nprev > y->ncur ? y->nprev - y->ncur : 0;
-	int over = ds_share_over(u->r, y->l.incremental ? g : shrink, y->nprev);
+	size_t g = gone(y), shrink = y->nlast > y->ncur ? y->nlast - y->ncur : 0;
+	int over = ds_share_over(u->r, y->l.incremental ? g : shrink, y->nlast);
 
 	if (!over)
 		return 0;
 	if (u->r->o->force) {
 		log_warn("directory sync %s: %zu of %zu accounts gone: deleted (--force)", y->name, g,
-			 y->nprev);
+			 y->nlast);
 		return 0;
 	}
 	ds_act(u->r, y, 0, DS_HELD, "",
 	       "%zu of the %zu accounts of the last good listing are gone (%zu listed; limit "
 	       "directory_shrink_limit = %lld%%): no deletion; --force applies them",
-	       g, y->nprev, y->ncur, config_int(u->r->cfg, "directory_shrink_limit"));
+	       g, y->nlast, y->l.incremental ? y->nlast - g : y->ncur,
+	       config_int(u->r->cfg, "directory_shrink_limit"));
 	return 1;
 }
 
@@ -518,6 +573,8 @@ static int up_removal(struct up *u, const struct dacc *p)
 
 	if (!*p->access || claimed(u, p->access, 1))
 		return 0;
+	if (u->y->l.incremental && (rc = ds_incr_elsewhere(u->r, u->y, p->access)) != 0)
+		return rc < 0 ? -1 : 0;
 	rc = store_dir_lookup(u->r->s, p->access, &e);
 	if (rc != STORE_OK)
 		return rc == STORE_ERR ? -1 : 0;
@@ -550,12 +607,19 @@ static int finish(struct up *u)
 	struct sys_sync ss;
 	int rc;
 
+	long long count;
+
 	if (y->ncur)
 		memcpy(v, y->cur, y->ncur * sizeof(*v));
 	for (size_t i = 0; u->held && i < y->nprev; i++)
 		if (find(y->cur, y->ncur, y->prev[i].key) == NULL)
 			v[n++] = y->prev[i];
-	rc = store_dacc_replace(u->r->s, y->name, v, n, u->r->now);
+	if (y->l.incremental) {
+		rc = ds_incr_store(u->r, y, u->held, &count) < 0 ? STORE_ERR : STORE_OK;
+		n = (size_t)count;
+	} else {
+		rc = store_dacc_replace(u->r->s, y->name, v, n, u->r->now);
+	}
 	free(v);
 	if (rc == STORE_ERR || store_sys_sync_get(u->r->s, y->name, &ss) == STORE_ERR)
 		return -1;
@@ -571,15 +635,32 @@ static int finish(struct up *u)
 	return rc == STORE_ERR ? -1 : 0;
 }
 
+int dirsync_up_prepare(struct ds_run *r, struct ds_sys *y)
+{
+	size_t g, shrink;
+
+	if (y->l.incremental) {
+		merge(r, y); /* no prev yet: the changes only */
+		if (ds_incr_prepare(r, y) < 0)
+			return -1;
+	} else {
+		if (store_dacc_load(r->s, y->name, &y->prev, &y->nprev) < 0)
+			return -1;
+		merge(r, y);
+		y->nlast = y->nprev;
+	}
+	g = gone(y);
+	shrink = y->nlast > y->ncur ? y->nlast - y->ncur : 0;
+	y->held = !r->o->force && ds_share_over(r, y->l.incremental ? g : shrink, y->nlast);
+	return 0;
+}
+
 int dirsync_up(struct ds_run *r, struct ds_sys *y)
 {
 	struct up u = {.r = r, .y = y};
 	int rc = -1;
 
-	if (store_dacc_load(r->s, y->name, &y->prev, &y->nprev) < 0)
-		return -1;
-	merge(r, y);
-	if (store_dconflict_clear(r->s, y->name) < 0 || claims(&u) < 0)
+	if (claims(&u) < 0)
 		goto out;
 	u.held = guard(&u);
 	for (size_t i = 0; i < y->nprev; i++)

@@ -14,6 +14,7 @@
 #include "fake_dirdrv.h"
 #include "state.h"
 #include "store_dir.h"
+#include "store_int.h"
 #include "store_req.h"
 #include "testutil.h"
 
@@ -253,6 +254,154 @@ START_TEST(test_conflict)
 }
 END_TEST
 
+/* A conflict changes nothing downward: the contact s2 had for Ann stays
+ * while s2 also lists her address (reported), and comes back to normal
+ * when it stops. */
+START_TEST(test_conflict_keeps_contact)
+{
+	char *out;
+
+	fake_acc("s1", "ann", "ann@example.org", "", "", "Ann");
+	fake_acc("s2", "bob", "bob@example.org", "", "", "Bob");
+	many("s2", 30); /* one account gone is no shrink */
+	ck_assert_int_eq(run(0, 0, NULL, NULL), 0);
+	ck_assert_int_eq(fake_contact_has("s2", "ann@example.org", NULL), 1);
+	fake_acc("s2", "ann2", "ann@example.org", "", "", "Ann Two");
+	ck_assert_int_eq(run(0, 0, NULL, &out), 1);
+	ck_assert_msg(has(out, "s2,up,conflict,ann@example.org,"), "%s", out);
+	ck_assert_msg(has(out, "s2,down,conflict,ann@example.org,"), "%s", out);
+	ck_assert_msg(!has(out, "s2,down,remove,ann@example.org"), "%s", out);
+	ck_assert_int_eq(fake_contact_has("s2", "ann@example.org", NULL), 1);
+	free(out);
+	ck_assert_int_eq(run(0, 0, NULL, &out), 1); /* still standing: still kept */
+	ck_assert_int_eq(fake_contact_has("s2", "ann@example.org", NULL), 1);
+	free(out);
+	fake_acc_drop("s2", "ann2");
+	ck_assert_msg(run(0, 0, NULL, &out) == 0 && !has(out, ",conflict,"), "%s", out);
+	ck_assert_int_eq(fake_contact_has("s2", "ann@example.org", NULL), 1);
+	free(out);
+}
+END_TEST
+
+/* The run in which the owner stops listing a conflicting address reports
+ * no conflict: s1 is compared with s2's listing of this run, and the
+ * address becomes s1's. */
+START_TEST(test_conflict_cleared)
+{
+	struct dir_entry e;
+	char *out, *sys;
+
+	fake_acc("s1", "x1", "x@example.org", "x@s1.example.org", "", "");
+	fake_acc("s2", "x2", "x@example.org", "x@s2.example.org", "", "");
+	many("s2", 30);
+	ck_assert_int_eq(run(0, 0, "s2", NULL), 0);
+	ck_assert_int_eq(run(0, 0, NULL, &out), 1);
+	ck_assert_msg(has(out, "s1,up,conflict,x@example.org,"), "%s", out);
+	free(out);
+	fake_acc_drop("s2", "x2");
+	ck_assert_int_eq(run(1, 0, NULL, &out), 0); /* the dry run says the same */
+	ck_assert_msg(!has(out, ",conflict,"), "%s", out);
+	free(out);
+	ck_assert_int_eq(run(0, 0, NULL, &out), 0);
+	ck_assert_msg(!has(out, ",conflict,"), "%s", out);
+	ck_assert_msg(has(out, "s1,up,change,x@example.org,"), "%s", out);
+	ck_assert_str_eq(owner("x@example.org", &e), "s1");
+	ck_assert_str_eq(e.physical, "x@s1.example.org");
+	ck_assert_int_eq(store_dconflict_get(s, "x@example.org", &sys), STORE_OK);
+	ck_assert_str_eq(sys, ""); /* cleared */
+	free(sys);
+	free(out);
+}
+END_TEST
+
+/* seen_now: how many of SYS's stored accounts the last run wrote. */
+static int seen_now(const char *sys)
+{
+	sqlite3_stmt *st;
+	int n;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(store_db(s),
+					    "SELECT count(*) FROM dir_accounts WHERE system = ?1"
+					    " AND seen = (SELECT max(seen) FROM dir_accounts)",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, sys, -1, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* An incremental listing costs its changes: the accounts it leaves alone
+ * are not written again; one deletion and one change apply; an unchanged
+ * account in a conflict is judged again (the other side cleared it). */
+START_TEST(test_incremental_cost)
+{
+	struct dir_entry e;
+	struct sys_sync ss;
+	char *out;
+
+	many("s1", 40);
+	fake_acc("s1", "x1", "x@example.org", "x@s1.example.org", "", "");
+	fake_acc("s2", "x2", "x@example.org", "x@s2.example.org", "", "");
+	many("s2", 30);
+	ck_assert_int_eq(run(0, 0, "s2", NULL), 0);
+	snprintf(fake_dir[0].cookie, sizeof(fake_dir[0].cookie), "c1");
+	ck_assert_int_eq(run(0, 0, NULL, NULL), 1); /* x: a conflict */
+	ck_assert_int_eq(seen_now("s1"), 41);
+	fake_dir[0].incremental = 1;
+	fake_dir[0].nacc = 0;
+	fake_acc("s1", "s1-u03", "s1-u03@example.org", "s1-u03@s1.example.org", "", "Three");
+	snprintf(fake_dir[0].gone[0], 64, "s1-u01");
+	fake_dir[0].ngone = 1;
+	fake_acc_drop("s2", "x2");
+	ck_assert_int_eq(run(0, 0, NULL, &out), 0);
+	ck_assert_msg(has(out, "s1,up,change,s1-u03@example.org,"), "%s", out);
+	ck_assert_msg(has(out, "s1,up,remove,s1-u01@example.org,"), "%s", out);
+	ck_assert_msg(has(out, "s1,up,change,x@example.org,\"owner s2 -> s1"), "%s", out);
+	ck_assert_msg(!has(out, ",conflict,"), "%s", out);
+	ck_assert_str_eq(owner("x@example.org", &e), "s1");
+	ck_assert_int_eq(seen_now("s1"), 2); /* s1-u03 and x1 */
+	ck_assert_int_eq(store_sys_sync_get(s, "s1", &ss), STORE_OK);
+	ck_assert_int_eq(ss.accounts, 40);
+	store_sys_sync_free(&ss);
+	free(out);
+}
+END_TEST
+
+/* Both listings incremental: the conflict s1's pass finds is not erased
+ * by s2's pass (nothing changed on s2), so s1's contact for x stays; the
+ * next run, with no change on either side, still reports it. */
+START_TEST(test_conflict_incremental)
+{
+	char *out, *sys;
+
+	many("s1", 30);
+	many("s2", 30);
+	fake_acc("s2", "x2", "x@example.org", "x@s2.example.org", "", "X");
+	snprintf(fake_dir[0].cookie, sizeof(fake_dir[0].cookie), "c1");
+	snprintf(fake_dir[1].cookie, sizeof(fake_dir[1].cookie), "c1");
+	ck_assert_int_eq(run(0, 0, NULL, NULL), 0);
+	ck_assert_int_eq(fake_contact_has("s1", "x@example.org", NULL), 1);
+	fake_dir[0].incremental = fake_dir[1].incremental = 1;
+	fake_dir[0].nacc = fake_dir[1].nacc = 0;
+	fake_acc("s1", "x1", "x@example.org", "x@s1.example.org", "", "");
+	ck_assert_int_eq(run(0, 0, NULL, &out), 1);
+	ck_assert_msg(has(out, "s1,up,conflict,x@example.org,"), "%s", out);
+	ck_assert_msg(!has(out, "s1,down,remove,x@example.org"), "%s", out);
+	ck_assert_int_eq(fake_contact_has("s1", "x@example.org", NULL), 1);
+	ck_assert_int_eq(store_dconflict_get(s, "x@example.org", &sys), STORE_OK);
+	ck_assert_msg(strstr(sys, "s1") && strstr(sys, "s2"), "%s", sys);
+	free(sys);
+	free(out);
+	fake_dir[0].nacc = 0;
+	ck_assert_int_eq(run(0, 0, NULL, &out), 1);
+	ck_assert_msg(has(out, "s1,up,conflict,x@example.org,"), "%s", out);
+	ck_assert_int_eq(fake_contact_has("s1", "x@example.org", NULL), 1);
+	free(out);
+}
+END_TEST
+
 static void import_row(const char *access, const char *sys, const char *phys)
 {
 	struct dir_row row = {access, sys, phys, NULL, 0, 2};
@@ -484,7 +633,10 @@ int main(void)
 	const struct ck_test tests[] = {
 		CK_TEST(test_add_change_remove), CK_TEST(test_shrink_full),
 		CK_TEST(test_shrink_incremental), CK_TEST(test_failed_listing),
-		CK_TEST(test_conflict), CK_TEST(test_adoption), CK_TEST(test_live_request),
+		CK_TEST(test_conflict), CK_TEST(test_conflict_keeps_contact),
+		CK_TEST(test_conflict_cleared), CK_TEST(test_incremental_cost),
+		CK_TEST(test_conflict_incremental),
+		CK_TEST(test_adoption), CK_TEST(test_live_request),
 		CK_TEST(test_down), CK_TEST(test_exists_once), CK_TEST(test_switch_flip),
 		CK_TEST(test_dry_run_equals_real), CK_TEST(test_group), CK_TEST(test_announces),
 	};
