@@ -33,7 +33,9 @@ smd_start "$LAB" || exit 1
 agent_conf a1 "agent_stall_timeout = 20s"
 agent_enrol a1 || pilot_result agent_faults 1 10 "${LOGS[@]}"
 alab corpus f1,f2,f3 80 20 || exit 1
-alab corpus f4 60 40 || exit 1
+# f4 must outgrow apid_buffer_high (1 MB) whatever the seed: 60 messages
+# of mixed sizes may weigh only 0.5 MB, so one of 2 MB too.
+alab corpus f4 60 40 2 || exit 1
 agent_start a1
 t0=$SECONDS
 
