@@ -38,6 +38,18 @@ int tu_rmtree(const char *dir)
 	return 0;
 }
 
+struct store *tu_store_fresh(const char *dir)
+{
+	char path[256], *err = NULL;
+	struct store *s;
+
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	tu_rm_db(path);
+	s = store_open(path, STORE_RDWR, 1000, &err);
+	ck_assert_msg(s != NULL, "%s", err ? err : "");
+	return s;
+}
+
 void tu_rm_db(const char *path)
 {
 	static const char *const sfx[] = {"-wal", "-shm"};
