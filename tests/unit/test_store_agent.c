@@ -26,14 +26,7 @@ static struct store *fresh(void)
  * is the data mover's, a request's the pilot's). */
 static void sql(const char *q)
 {
-	char path[256];
-	sqlite3 *db;
-
-	snprintf(path, sizeof(path), "%s/t.db", dir);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", q,
-		      sqlite3_errmsg(db));
-	sqlite3_close(db);
+	tu_store_sql(dir, q);
 }
 
 static void hash(unsigned char h[AGENT_HASH_LEN], int v)

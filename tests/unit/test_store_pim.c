@@ -139,14 +139,7 @@ END_TEST
 
 static void sql(const char *q)
 {
-	char path[256];
-	sqlite3 *db;
-
-	snprintf(path, sizeof(path), "%s/t.db", dir);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", q,
-		      sqlite3_errmsg(db));
-	sqlite3_close(db);
+	tu_store_sql(dir, q);
 }
 
 /* The job's PIM outcome; two-way resyncs: queued again while the request

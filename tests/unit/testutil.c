@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "ckmain.h"
 #include "testutil.h"
 
@@ -48,6 +50,18 @@ struct store *tu_store_fresh(const char *dir)
 	s = store_open(path, STORE_RDWR, 1000, &err);
 	ck_assert_msg(s != NULL, "%s", err ? err : "");
 	return s;
+}
+
+void tu_store_sql(const char *dir, const char *q)
+{
+	char path[256];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", q,
+		      sqlite3_errmsg(db));
+	sqlite3_close(db);
 }
 
 void tu_rm_db(const char *path)
