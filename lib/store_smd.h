@@ -46,7 +46,7 @@ static inline struct smd_job_key smd_key(long long request_id, enum smd_kind kin
 
 static inline const char *smd_kind_log(enum smd_kind kind)
 {
-	return kind == SMD_COPY_BACK ? " kind=copy-back" : "";
+	return kind == SMD_COPY_BACK ? " kind=copy-back" : kind == SMD_LOCAL ? " kind=local" : "";
 }
 
 struct smd_status {

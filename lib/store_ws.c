@@ -82,17 +82,3 @@ int store_ws_last(struct store *s, long long req, const char *step, long long si
 		return STORE_OK;
 	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "read workstation report");
 }
-
-int store_ws_task_add(struct store *s, long long req, const char *mailbox, long long now)
-{
-	sqlite3_stmt *st = store_prepare(
-		s, "INSERT OR IGNORE INTO agent_tasks(request_id, src_system, mailbox, created,"
-		   " updated) VALUES(?1, '" WS_LOCAL_SYSTEM "', ?2, ?3, ?3)");
-
-	if (st == NULL)
-		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, req);
-	sqlite3_bind_text(st, 2, mailbox, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	return store_run(s, st, "add workstation upload task");
-}

@@ -3,8 +3,8 @@
  * workstation agents (one access address each, agents.kind and
  * agents.address), what they report (ws_reports, one row per report,
  * each also a history row of its request so that fedmigctl show tells
- * the story), and the upload task of a request's local data: an
- * agent_tasks row whose source system is WS_LOCAL_SYSTEM, a name no
+ * the story), and the name of a request's local data upload task (an
+ * agent_tasks row, store_buffer_task_add): WS_LOCAL_SYSTEM, a name no
  * config system can have (config names are letters, digits, '_' and
  * '-'), so that a server agent never takes it and a workstation agent
  * takes nothing else (store_agent_grant).
@@ -48,9 +48,5 @@ int store_ws_report_add(struct store *s, const struct ws_report *w, int state,
  * (µs): its time and outcome; STORE_NOTFOUND when none. */
 int store_ws_last(struct store *s, long long req, const char *step, long long since,
 		  long long *at_r, int *ok_r);
-
-/* store_ws_task_add: REQ's upload task for MAILBOX (the access address),
- * unless it has one already. */
-int store_ws_task_add(struct store *s, long long req, const char *mailbox, long long now);
 
 #endif
