@@ -66,7 +66,7 @@ $(O)/tests/unit/test_apid_frame: $(O)/tests/unit/test_apid_frame.o $(APID_LIBS) 
 FUZZ_TARGETS += tests/fuzz/fuzz_apid_frame.c tests/fuzz/fuzz_apid_json.c
 $(O)/tests/fuzz/fuzz_apid_frame $(O)/tests/fuzz/fuzz_apid_json: $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(APID_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(EXT_LIBS)
-INTEG_TESTS += tests/integ/apid_basic.sh
+INTEG_TESTS += tests/integ/apid_basic.sh tests/integ/ws_api.sh
 # Directory drivers (dirdrv.h): ldap (libldap), passwd-file, exec. Every
 # program and test that links libspm.a links libldap too; DIRDRV_LIBS is
 # that flag for a program that takes the drivers (fedmigctl).
