@@ -219,7 +219,7 @@ static int report_store(struct store *s, const char *address, const struct ws_re
 	rc = store_ws_report_add(s, &w, req.state, step, detail);
 	/* The pilot looks at a waiting request only now and then: news for it
 	 * makes it due at once. */
-	if (rc == STORE_OK && !state_is_final(req.state) &&
+	if (rc == STORE_OK && !state_is_final(req.state) && !state_is_offline(req.state) &&
 	    store_req_wait(s, req.id, req.state, w.at, NULL) == STORE_ERR)
 		rc = STORE_ERR;
 	return rc;

@@ -206,6 +206,14 @@ START_TEST(test_conf_check)
 	ck_assert_ptr_nonnull(strstr(err, "s1_client_smtp"));
 	ck_assert_ptr_nonnull(strstr(err, "s2_client_hosts"));
 	ck_assert_ptr_nonnull(strstr(err, "default_local_folder_root"));
+	ck_assert_ptr_null(strstr(err, "default_local_data"));
+	free(err);
+	config_unref(&c);
+	/* Local data and a source read by a server agent: refused. */
+	c = conf("s1_access = agent\ndefault_local_data = yes\n");
+	err = NULL;
+	ck_assert_int_lt(ws_conf_check(c, &err), 0);
+	ck_assert_ptr_nonnull(strstr(err, "default_local_data"));
 	free(err);
 	config_unref(&c);
 }
