@@ -238,7 +238,7 @@ def run(lab, api, problems):
         problems.append("cleanup asked again after it was reported")
     show = lab.ctl("show", lab.addr("w1"))
     for e in ("E20", "E22", "E23", "E30 upload counted", "E30 profile switched", "E31 test ok",
-              "E31 test failed", "E32", "E33", "local-done", "complete"):
+              "E31 test failed", "E32", "E33", "local-done", "complete", "local data:"):
         if e not in show:
             problems.append("fedmigctl show w1 lacks %s" % e)
     if problems:
