@@ -7,7 +7,7 @@ $(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(O)/spm/libspm.a $(LIBFEDM
 MANPAGES += man/fedmigctl.1
 
 # fedmig-spm: the pilot's modules in libspm.a for tests and fuzz targets.
-SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/switch.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o \
+SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/pilot_ws.o $(O)/spm/switch.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o \
 	$(O)/spm/dirsync.o $(O)/spm/dirsync_up.o $(O)/spm/dirsync_incr.o $(O)/spm/dirsync_down.o $(O)/spm/dirsync_spm.o
 PART_LIBS += $(O)/spm/libspm.a
 $(O)/spm/libspm.a: $(SPM_OBJS)
@@ -48,25 +48,26 @@ INTEG_TESTS += tests/integ/spm_drain_retries.sh
 # fedmig-apid: the agent API (HTTPS). Its parsers in libapid.a for the
 # tests and fuzz targets; they take imap_date_parse from libsmd.a, so
 # these link their libraries in that order.
-APID_OBJS := $(O)/spm/apid_frame.o $(O)/spm/apid_json.o
+APID_OBJS := $(O)/spm/apid_frame.o $(O)/spm/apid_json.o $(O)/spm/apid_ws_json.o $(O)/spm/apid_ws_step.o
 APID_LIBS := $(O)/spm/libapid.a $(O)/smd/libsmd.a
 $(O)/spm/libapid.a: $(APID_OBJS)
 $(APID_OBJS) $(O)/spm/apid.o $(O)/spm/apid_http.o $(O)/spm/apid_api.o $(O)/spm/apid_task.o \
-	$(O)/spm/apid_upload.o: ALL_CFLAGS += -Ismd $(MHD_CFLAGS)
+	$(O)/spm/apid_upload.o $(O)/spm/apid_ws.o: ALL_CFLAGS += -Ismd $(MHD_CFLAGS)
 PROGRAMS += $(O)/spm/fedmig-apid
 $(O)/spm/fedmig-apid: $(O)/spm/apid.o $(O)/spm/apid_http.o $(O)/spm/apid_api.o $(O)/spm/apid_task.o \
-	$(O)/spm/apid_upload.o $(APID_LIBS) $(LIBFEDMIG)
+	$(O)/spm/apid_upload.o $(O)/spm/apid_ws.o $(APID_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MHD_LIBS) $(EXT_LIBS)
 MANPAGES += man/fedmig-apid.8
-UNIT_TESTS += $(O)/tests/unit/test_apid_frame
-$(O)/tests/unit/test_apid_frame.o $(O)/tests/fuzz/fuzz_apid_frame.o $(O)/tests/fuzz/fuzz_apid_json.o: \
-	ALL_CFLAGS += -Ispm -Ismd
-$(O)/tests/unit/test_apid_frame: $(O)/tests/unit/test_apid_frame.o $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG)
+UNIT_TESTS += $(O)/tests/unit/test_apid_frame $(O)/tests/unit/test_ws_api
+$(O)/tests/unit/test_apid_frame.o $(O)/tests/fuzz/fuzz_apid_frame.o $(O)/tests/fuzz/fuzz_apid_json.o \
+	$(O)/tests/unit/test_ws_api.o $(O)/tests/fuzz/fuzz_apid_ws.o: ALL_CFLAGS += -Ispm -Ismd $(MHD_CFLAGS)
+$(O)/tests/unit/test_apid_frame $(O)/tests/unit/test_ws_api: $(O)/tests/unit/%: $(O)/tests/unit/%.o \
+	$(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG) $(CHECK_LIBS) $(EXT_LIBS)
-FUZZ_TARGETS += tests/fuzz/fuzz_apid_frame.c tests/fuzz/fuzz_apid_json.c
-$(O)/tests/fuzz/fuzz_apid_frame $(O)/tests/fuzz/fuzz_apid_json: $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(APID_LIBS) $(LIBFEDMIG)
+FUZZ_TARGETS += tests/fuzz/fuzz_apid_frame.c tests/fuzz/fuzz_apid_json.c tests/fuzz/fuzz_apid_ws.c
+$(O)/tests/fuzz/fuzz_apid_frame $(O)/tests/fuzz/fuzz_apid_json $(O)/tests/fuzz/fuzz_apid_ws: $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(APID_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(EXT_LIBS)
-INTEG_TESTS += tests/integ/apid_basic.sh
+INTEG_TESTS += tests/integ/apid_basic.sh tests/integ/ws_api.sh
 # Directory drivers (dirdrv.h): ldap (libldap), passwd-file, exec. Every
 # program and test that links libspm.a links libldap too; DIRDRV_LIBS is
 # that flag for a program that takes the drivers (fedmigctl).

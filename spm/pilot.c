@@ -11,6 +11,7 @@
 #include "driver.h"
 #include "log.h"
 #include "pilot_int.h"
+#include "pilot_ws.h"
 #include "state.h"
 #include "store_req.h"
 #include "store_smd.h"
@@ -239,35 +240,6 @@ static int step_register(struct pilot *p, struct req *r)
 			  r->source_physical, r->source_system);
 }
 
-static int step_checks(struct pilot *p, struct req *r)
-{
-	char detail[REQ_REASON_MAX];
-	long long at, since = 0, now = time_now_us();
-	int ok, rc;
-
-	if (r->state == ST_CHECKED) {
-		since = r->updated + config_scn_time_ms(p->cfg, r->scenario, "recheck_delay") * 1000;
-		if (now < since)
-			return wait_until(p, r, since, "waiting for the second workstation check");
-	}
-	rc = store_check_last(p->s, r->id, since, &at, &ok, detail);
-	if (rc == STORE_ERR)
-		return pilot_store_err(p, r);
-	if (rc == STORE_NOTFOUND)
-		return wait_until(p, r, now + WAIT_POLL_US, "waiting for a workstation check");
-	if (!ok) {
-		r->failed_from = r->state;
-		snprintf(r->reason, sizeof(r->reason), "workstation check failed: %.400s", detail);
-		rc = pilot_move(p, r, ST_CHECK_FAILED, "E24 check-failed", "%s", detail);
-		if (rc == GO)
-			store_req_wait(p->s, r->id, ST_CHECK_FAILED, REQ_NEVER, detail);
-		return rc == GO ? WAIT : rc;
-	}
-	if (r->state == ST_TARGET_CREATED)
-		return pilot_move(p, r, ST_CHECKED, "E20 checked", "%s", detail);
-	return pilot_move(p, r, ST_RECHECKED, "E23 rechecked", "%s", detail);
-}
-
 static int step_form(struct pilot *p, struct req *r)
 {
 	char why[DRV_WHY], *aliases = NULL, *save = NULL;
@@ -382,6 +354,8 @@ static int step_switched(struct pilot *p, struct req *r)
 	if (rc != DRV_OK)
 		return pilot_retry(p, r, "E9 redirect", rc, why);
 	pilot_crash_point(p, r, "E9 redirect");
+	if (pilot_scn(p, r, "local_data") && (rc = pilot_ws_queue(p, r)) != GO)
+		return rc;
 	if (pilot_scn(p, r, "copy_data")) {
 		/* Queued at the switch already; again for a request switched by
 		 * an older fedmig-spm (a no-op otherwise). */
@@ -395,7 +369,8 @@ static int step_switched(struct pilot *p, struct req *r)
 		return pilot_commit(p, r, rc);
 	}
 	if (pilot_scn(p, r, "local_data"))
-		return wait_until(p, r, REQ_NEVER, "waiting for the agent (local data)");
+		return pilot_move(p, r, ST_COPIED, "E15 copied", "no server copy in scenario %s",
+				  r->scenario);
 	if (complete_wait(p, r, r->release_at, &rc))
 		return rc;
 	r->complete_at = time_now_us();
@@ -426,7 +401,7 @@ static int step_copied(struct pilot *p, struct req *r)
 	int rc;
 
 	if (r->state == ST_COPIED && pilot_scn(p, r, "local_data"))
-		return wait_until(p, r, REQ_NEVER, "waiting for the agent (local data)");
+		return pilot_ws_copied(p, r);
 	/* updated: when the request reached copied (or local-done); waits
 	 * do not move it. */
 	if (complete_wait(p, r, r->updated, &rc))
@@ -619,7 +594,7 @@ static int order_rollback(struct pilot *p, struct req *r)
 /* created: E2-E4, the workstation checks if the scenario has them. */
 static int step_created(struct pilot *p, struct req *r)
 {
-	return pilot_scn(p, r, "workstation_checks") ? step_checks(p, r) : step_form(p, r);
+	return pilot_scn(p, r, "workstation_checks") ? pilot_ws_checks(p, r) : step_form(p, r);
 }
 
 /*
@@ -640,7 +615,7 @@ static const struct step {
 } steps[] = {
 	{ST_REGISTERED, step_register, 1, "E2"},
 	{ST_TARGET_CREATED, step_created, 1, "E20-E4"},
-	{ST_CHECKED, step_checks, 1, "E23"},
+	{ST_CHECKED, pilot_ws_checks, 1, "E23"},
 	{ST_RECHECKED, step_form, 1, "E4"},
 	{ST_ADDRESS_FORMED, step_verify_and_hold, 0, "E5-E8"},
 	{ST_HELD, step_held, 0, "E8-E9"},
