@@ -71,3 +71,8 @@ UNIT_TESTS += $(O)/tests/unit/test_dav_xml $(O)/tests/unit/test_store_pim
 $(O)/tests/unit/test_dav_xml.o: ALL_CFLAGS += -Ismd $(LIBXML2_CFLAGS)
 FUZZ_TARGETS += tests/fuzz/fuzz_dav_xml.c
 $(O)/tests/fuzz/fuzz_dav_xml.o: ALL_CFLAGS += -Ismd $(LIBXML2_CFLAGS)
+# Per-source throttling (smd/throttle.h, lib/store_throttle.h).
+UNIT_TESTS += $(O)/tests/unit/test_throttle
+$(O)/tests/unit/test_throttle.o $(O)/tests/fuzz/fuzz_throttle.o: ALL_CFLAGS += -Ismd
+FUZZ_TARGETS += tests/fuzz/fuzz_throttle.c
+INTEG_TESTS += tests/integ/throttle_lab.sh
