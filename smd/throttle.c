@@ -61,10 +61,13 @@ int throttle_conn_class(const char *err)
 {
 	/* Our own client's words (smd/imap*.c) for a source that would not
 	 * take the session: the TCP connect refused, reset or timed out, a
-	 * greeting other than OK (BYE), the connection ended at the login. */
+	 * greeting other than OK (BYE), the connection ended or failed while
+	 * reading or writing (a TLS session cut short included). A bad URL or
+	 * a certificate or TLS handshake refused are the configuration's. */
 	static const char *const busy[] = {
 		": connect: ", "server refused the connection", "server said BYE",
-		"connection closed", "Connection reset by peer", NULL,
+		"connection closed", "Connection reset by peer", ": read: ", ": write: ",
+		"timed out", ": timeout ", NULL,
 	};
 
 	if (err == NULL)
@@ -261,7 +264,8 @@ static struct imap_conn *try_session(const struct copy_side *side, int *class_r,
 				   ? throttle_code_class(code->text.p, code->text.len)
 				   : THR_FAIL;
 	} else {
-		*class_r = throttle_conn_class(imap_error(c));
+		/* The connection failed at the login, not the login itself. */
+		*class_r = THR_BACKOFF;
 	}
 	*err_r = xstrdup(imap_error(c));
 	imap_close(&c);
