@@ -41,17 +41,36 @@ int store_thr_get(struct store *s, const char *system, struct store_thr *r)
 	return rc == SQLITE_ROW ? STORE_OK : STORE_NOTFOUND;
 }
 
-/* ensure: SYSTEM's row exists (inside the caller's transaction). */
-static int ensure(struct store *s, const char *system, long long now)
+/* run_sys: ST with SYSTEM bound as ?1 and V as ?2, run to its end. */
+static int run_sys(struct store *s, sqlite3_stmt *st, const char *system, long long v,
+		   const char *context)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT INTO smd_sources(system, updated) VALUES(?1, ?2)"
-					    " ON CONFLICT(system) DO NOTHING");
-
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, system, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	return store_run(s, st, "add a source's throttling");
+	sqlite3_bind_int64(st, 2, v);
+	return store_run(s, st, context);
+}
+
+/* ensure: SYSTEM's row exists (inside the caller's transaction). */
+static int ensure(struct store *s, const char *system, long long now)
+{
+	return run_sys(s,
+		       store_prepare(s, "INSERT INTO smd_sources(system, updated) VALUES(?1, ?2)"
+					" ON CONFLICT(system) DO NOTHING"),
+		       system, now, "add a source's throttling");
+}
+
+/* begin_row: a write transaction (*MINE: our own) and SYSTEM's row in R,
+ * made if need be; STORE_ERR with the transaction ended. */
+static int begin_row(struct store *s, const char *system, long long now, struct store_thr *r,
+		     int *mine)
+{
+	if (store_own_begin(s, mine) < 0)
+		return STORE_ERR;
+	if (ensure(s, system, now) < 0 || store_thr_get(s, system, r) < 0)
+		return store_own_end(s, *mine, STORE_ERR);
+	return STORE_OK;
 }
 
 int store_thr_refused(struct store *s, const char *system, long long now, long long first_us,
@@ -61,10 +80,8 @@ int store_thr_refused(struct store *s, const char *system, long long now, long l
 	struct store_thr r;
 	int mine;
 
-	if (store_own_begin(s, &mine) < 0)
+	if (begin_row(s, system, now, &r, &mine) < 0)
 		return STORE_ERR;
-	if (ensure(s, system, now) < 0 || store_thr_get(s, system, &r) < 0)
-		return store_own_end(s, mine, STORE_ERR);
 	long long d = backoff_delay_us(first_us, (int)(r.level < 60 ? r.level + 1 : 60), cap_us);
 
 	d += d / 1000 * (jitter < 0 ? 0 : jitter > 1000 ? 1000 : jitter);
@@ -85,15 +102,11 @@ int store_thr_refused(struct store *s, const char *system, long long now, long l
 
 int store_thr_ok(struct store *s, const char *system, long long now, int *ended_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE smd_sources SET level = 0, until = 0,"
-					    " updated = ?2 WHERE system = ?1 AND level > 0");
-
 	*ended_r = 0;
-	if (st == NULL)
-		return STORE_ERR;
-	sqlite3_bind_text(st, 1, system, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	if (store_run(s, st, "end a source's back-off") < 0)
+	if (run_sys(s,
+		    store_prepare(s, "UPDATE smd_sources SET level = 0, until = 0, updated = ?2"
+				     " WHERE system = ?1 AND level > 0"),
+		    system, now, "end a source's back-off") < 0)
 		return STORE_ERR;
 	*ended_r = sqlite3_changes(store_db(s)) > 0;
 	return STORE_OK;
@@ -105,20 +118,14 @@ int store_thr_login_at(struct store *s, const char *system, long long now, long 
 	struct store_thr r;
 	int mine;
 
-	if (store_own_begin(s, &mine) < 0)
+	if (begin_row(s, system, now, &r, &mine) < 0)
 		return STORE_ERR;
-	if (ensure(s, system, now) < 0 || store_thr_get(s, system, &r) < 0)
-		return store_own_end(s, mine, STORE_ERR);
 	/* A reservation far ahead (a clock step back) is not waited for. */
 	*at_r = r.next_login > now && r.next_login - now <= 60 * interval_us ? r.next_login : now;
-	sqlite3_stmt *st = store_prepare(s, "UPDATE smd_sources SET next_login = ?2"
-					    " WHERE system = ?1");
-
-	if (st == NULL)
-		return store_own_end(s, mine, STORE_ERR);
-	sqlite3_bind_text(st, 1, system, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, *at_r + interval_us);
-	return store_own_end(s, mine, store_run(s, st, "reserve a source's login"));
+	return store_own_end(
+		s, mine,
+		run_sys(s, store_prepare(s, "UPDATE smd_sources SET next_login = ?2 WHERE system = ?1"),
+			system, *at_r + interval_us, "reserve a source's login"));
 }
 
 int store_thr_sessions(struct store *s, const char *system, long long in_use, long long max,

@@ -88,13 +88,23 @@ check_all() { # TARGET_PREFIX
 }
 
 # 1. above the source's limit: refused, backed off, all complete
-enqueue 1 u
-from=$(($(wc -l <"$S1_LOG") + 1))
-t0=$(date +%s.%N)
-timeout 100 "$SMD" -c "$TMP/over.conf" -f --once >"$TMP/over.out" 2>&1 ||
-	fail "1: --once: $(tail -n 3 "$TMP/over.out")"
-t1=$(date +%s.%N)
-jobs_ok 1 >"$TMP/jobs1.log" || fail "1: not every mailbox completed on its first attempt: $(head -n 3 "$TMP/jobs1.log")"
+# run STEP FIRST_ID TARGET_PREFIX CONF: N jobs from FIRST_ID copied by
+# fedmig-smd --once (output in $TMP/CONF.out), each on its first attempt;
+# $from: the first line of Dovecot's log it wrote, $secs: how long it took.
+run() {
+	enqueue "$2" "$3"
+	from=$(($(wc -l <"$S1_LOG") + 1))
+	local t0 t1
+	t0=$(date +%s.%N)
+	timeout 100 "$SMD" -c "$TMP/$4.conf" -f --once >"$TMP/$4.out" 2>&1 ||
+		fail "$1: --once: $(tail -n 3 "$TMP/$4.out")"
+	t1=$(date +%s.%N)
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	jobs_ok "$2" >"$TMP/jobs$1.log" ||
+		fail "$1: not every mailbox completed on its first attempt: $(head -n 3 "$TMP/jobs$1.log")"
+}
+run 1 1 u over
+s1=$secs
 tail -n +"$from" "$S1_LOG" | grep -q "process_limit ($LIMIT) reached" ||
 	fail "1: the source never refused a session (the test proves nothing)"
 grep -q "source s1: back-off started for" "$TMP/over.out" || fail "1: no back-off start logged"
@@ -109,13 +119,7 @@ m1=$(most_open "$from")
 [ "$m1" -le "$LIMIT" ] || fail "1: Dovecot's log shows $m1 sessions at once"
 
 # 2. at the source's limit: never refused
-enqueue 21 v
-from=$(($(wc -l <"$S1_LOG") + 1))
-t2=$(date +%s.%N)
-timeout 100 "$SMD" -c "$TMP/at.conf" -f --once >"$TMP/at.out" 2>&1 ||
-	fail "2: --once: $(tail -n 3 "$TMP/at.out")"
-t3=$(date +%s.%N)
-jobs_ok 21 >"$TMP/jobs2.log" || fail "2: not every mailbox completed on its first attempt: $(head -n 3 "$TMP/jobs2.log")"
+run 2 21 v at
 if tail -n +"$from" "$S1_LOG" | grep -q "process_limit"; then
 	fail "2: the source refused sessions: $(tail -n +"$from" "$S1_LOG" | grep -m 1 process_limit)"
 fi
@@ -126,7 +130,6 @@ grep -q "source s1: .* got a session after waiting" "$TMP/at.out" || fail "2: no
 m2=$(most_open "$from")
 [ "$m2" -le "$LIMIT" ] && [ "$m2" -ge 2 ] || fail "2: Dovecot's log shows $m2 sessions at once"
 check_all v || fail "2: checker: $(head -n 5 "$TMP/check.log")"
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-echo "throttle_lab: $N mailboxes, source limit $LIMIT: over it $(secs "$t0" "$t1") s with $r1 refusals" \
-	"(most open $m1), at it $(secs "$t2" "$t3") s with none (most open $m2)"
+echo "throttle_lab: $N mailboxes, source limit $LIMIT: over it $s1 s with $r1 refusals" \
+	"(most open $m1), at it $secs s with none (most open $m2)"
 echo "PASS throttle_lab"
