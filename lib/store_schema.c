@@ -309,5 +309,20 @@ const struct store_migration store_migrations[] = {
 	    " detail TEXT NOT NULL DEFAULT '',"
 	    " data TEXT NOT NULL DEFAULT '');"
 	    "CREATE INDEX ws_reports_by_request ON ws_reports(request_id, step, at);"},
+	/* 12: source throttling (lib/store_throttle.h, brief QT): per source
+	 * system, the sessions fedmig-smd's children hold and their limit,
+	 * the shared back-off (refusals in a row, until when, why), the
+	 * refusals and waits counted, the next login instant of the rate cap. */
+	{12, "CREATE TABLE smd_sources("
+	     " system TEXT PRIMARY KEY,"
+	     " in_use INTEGER NOT NULL DEFAULT 0,"
+	     " max_sessions INTEGER NOT NULL DEFAULT 0,"
+	     " level INTEGER NOT NULL DEFAULT 0,"
+	     " refusals INTEGER NOT NULL DEFAULT 0,"
+	     " waits INTEGER NOT NULL DEFAULT 0,"
+	     " until INTEGER NOT NULL DEFAULT 0,"
+	     " next_login INTEGER NOT NULL DEFAULT 0,"
+	     " reason TEXT NOT NULL DEFAULT '',"
+	     " updated INTEGER NOT NULL) WITHOUT ROWID;"},
 };
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

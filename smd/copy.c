@@ -18,6 +18,7 @@
 #include "copy_verify.h"
 #include "drv_imap.h"
 #include "log.h"
+#include "throttle.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -285,6 +286,19 @@ static struct imap_conn *connect_side(struct cp *cp, const struct copy_side *s, 
 	return c;
 }
 
+/* throttled_source: a logged-in source session within its limits (throttle.h). */
+static struct imap_conn *throttled_source(struct cp *cp)
+{
+	char *err = NULL;
+	struct imap_conn *c = throttle_open(cp->o->throttle, cp->o->store, &cp->o->src,
+					    cp->o->stop, &cp->src_slot, &err);
+
+	if (c == NULL)
+		cperr(cp, "source: %s", err);
+	free(err);
+	return c;
+}
+
 /* open_target_only: the source from o->src_driver, the target over IMAP. */
 static int open_target_only(struct cp *cp)
 {
@@ -326,14 +340,17 @@ static int open_sides(struct cp *cp)
 	if (cp->o->src_driver)
 		return open_target_only(cp);
 
-	if ((sc = connect_side(cp, s, "source")) == NULL ||
+	/* A throttled source's session comes logged in. */
+	int src_in = cp->o->throttle != NULL;
+
+	if ((sc = src_in ? throttled_source(cp) : connect_side(cp, s, "source")) == NULL ||
 	    (dc = connect_side(cp, d, "target")) == NULL)
 		goto out;
-	if (imap_login_start(sc, s->user, s->master, s->master_sep, s->password, &ts) < 0)
+	if (!src_in && imap_login_start(sc, s->user, s->master, s->master_sep, s->password, &ts) < 0)
 		cperr(cp, "source: %s", imap_error(sc));
 	else if (imap_login_start(dc, d->user, d->master, d->master_sep, d->password, &td) < 0)
 		cperr(cp, "target: %s", imap_error(dc));
-	else if (imap_login_finish(sc, ts, s->user, s->master) < 0)
+	else if (!src_in && imap_login_finish(sc, ts, s->user, s->master) < 0)
 		cperr(cp, "source: %s", imap_error(sc));
 	else if (imap_login_finish(dc, td, d->user, d->master) < 0)
 		cperr(cp, "target: %s", imap_error(dc));
@@ -401,6 +418,7 @@ static void cp_init(struct cp *cp, const struct copy_opts *o, struct copy_result
 	cp->md = EVP_MD_CTX_new();
 	cp->vmd = EVP_MD_CTX_new();
 	cp->inflight_tail = &cp->inflight;
+	cp->src_slot = -1;
 }
 
 /* cp_done: the lane's connections and buffers (not the folder list). */
@@ -408,6 +426,8 @@ static void cp_done(struct cp *cp)
 {
 	drop_batches(cp);
 	close_src(cp);
+	if (cp->o->throttle)
+		throttle_close(cp->o->throttle, cp->o->store, &cp->src_slot);
 	if (cp->ddrv)
 		cp->ddrv->ops->free(cp->ddrv);
 	cp->ddrv = NULL;

@@ -49,6 +49,7 @@ struct copy_side {
 };
 
 struct drv;
+struct throttle_conf;
 
 struct copy_opts {
 	struct copy_side src, dst;
@@ -60,6 +61,8 @@ struct copy_opts {
 	 */
 	struct drv *(*src_driver)(void *ctx, struct store *store, char **err_r);
 	void *src_driver_ctx;
+	/* The source's session limits and back-off (smd/throttle.h), or NULL. */
+	const struct throttle_conf *throttle;
 	struct store *store;
 	const char *mailbox_key; /* journal key naming both ends */
 	const char *dst_root;	 /* every folder below this one ('/' levels), NULL: none */

@@ -125,6 +125,7 @@ struct cp {
 	const struct copy_opts *o;
 	struct copy_result *r;
 	struct drv *sdrv, *ddrv; /* the two sides (driver.h) */
+	int src_slot;		 /* the source session's slot (throttle.h), or -1 */
 	char src_sep, dst_sep;
 	struct folder *folders;
 	size_t nfolders;

@@ -20,6 +20,7 @@
 #include "smd.h"
 #include "store_buffer.h"
 #include "store_smd.h"
+#include "throttle.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -248,6 +249,7 @@ static int run_child(const struct config *cfg, const struct smd_job *job)
 {
 	struct copy_opts o;
 	struct copy_result r;
+	struct throttle_conf tc;
 	char *err = NULL;
 	int rc;
 
@@ -262,6 +264,10 @@ static int run_child(const struct config *cfg, const struct smd_job *job)
 	o.store = s;
 	o.job = job->key;
 	o.stop = &stop_flag;
+	if (!smd_is_agent(cfg, job->src_system) && config_has_system(cfg, job->src_system)) {
+		throttle_conf_init(&tc, cfg, job->src_system);
+		o.throttle = &tc;
+	}
 	int sr = sides(cfg, job, &o, &err);
 
 	if (sr < 0) {

@@ -4,7 +4,7 @@ SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap_event.o $(O)/smd/imap.o $(O)/smd
 	$(O)/smd/copy_util.o \
 	$(O)/smd/copy_folders.o $(O)/smd/copy_open.o $(O)/smd/copy_journal.o \
 	$(O)/smd/copy_stream.o $(O)/smd/copy_verify.o $(O)/smd/settings.o \
-	$(O)/smd/master.o $(O)/smd/lock.o
+	$(O)/smd/master.o $(O)/smd/lock.o $(O)/smd/throttle.o
 # Contacts and calendars: the DAV client and the sync engine (pim_sync.h),
 # and the formats (pim_item.h): vCard content lines, iCalendar through
 # libical, photos through libgd, the content hash. Every program and test
@@ -28,7 +28,7 @@ $(O)/smd/fedmig-smd: $(O)/smd/main.o $(O)/smd/libsmd.a $(LIBFEDMIG)
 
 # The store's SMD tables (lib/store_smd.c) belong to this part but live in
 # libfedmig, so fedmig-spm can enqueue.
-$(LIBFEDMIG): $(O)/lib/store_smd.o
+$(LIBFEDMIG): $(O)/lib/store_smd.o $(O)/lib/store_throttle.o
 
 
 UNIT_TESTS += $(O)/tests/unit/test_imap_parse $(O)/tests/unit/test_imap_q \
@@ -71,3 +71,8 @@ UNIT_TESTS += $(O)/tests/unit/test_dav_xml $(O)/tests/unit/test_store_pim
 $(O)/tests/unit/test_dav_xml.o: ALL_CFLAGS += -Ismd $(LIBXML2_CFLAGS)
 FUZZ_TARGETS += tests/fuzz/fuzz_dav_xml.c
 $(O)/tests/fuzz/fuzz_dav_xml.o: ALL_CFLAGS += -Ismd $(LIBXML2_CFLAGS)
+# Per-source throttling (smd/throttle.h, lib/store_throttle.h).
+UNIT_TESTS += $(O)/tests/unit/test_throttle
+$(O)/tests/unit/test_throttle.o $(O)/tests/fuzz/fuzz_throttle.o: ALL_CFLAGS += -Ismd
+FUZZ_TARGETS += tests/fuzz/fuzz_throttle.c
+INTEG_TESTS += tests/integ/throttle_lab.sh

@@ -479,6 +479,9 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 		printf("  %s\n", line);
 	if (ctl_agent_line(ctl_store(ctl), r.id, line, sizeof(line)) == 0)
 		printf("  %s\n", line);
+	if (*r.source_system && ctl_source_line(ctl_store(ctl), r.source_system, line,
+						 sizeof(line)) == 0)
+		printf("  source %s: %s\n", r.source_system, line);
 	ctl_pim_show(ctl_store(ctl), &r, stdout);
 	if (r.attempts)
 		printf("  attempts:  %d\n", r.attempts);
