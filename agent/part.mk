@@ -23,9 +23,12 @@ $(O)/tests/unit/test_agent_files: CHECK_LIBS += $(CURL_LIBS)
 # The workstation (issue 14, groundwork): Thunderbird profiles, prefs.js,
 # Local Folders. In libagent.a; the agent does not call them yet.
 WS_OBJS := $(O)/agent/ws_file.o $(O)/agent/ws_prefs.o $(O)/agent/ws_prefs_acct.o \
-	$(O)/agent/ws_prefs_edit.o $(O)/agent/ws_mbox.o $(O)/agent/ws_mbox_hdr.o
+	$(O)/agent/ws_prefs_edit.o $(O)/agent/ws_mbox.o $(O)/agent/ws_mbox_hdr.o \
+	$(O)/agent/ws_folders.o $(O)/agent/ws_profile.o
 $(O)/agent/libagent.a: $(WS_OBJS)
-UNIT_TESTS += $(O)/tests/unit/test_ws_prefs $(O)/tests/unit/test_ws_mbox
+UNIT_TESTS += $(O)/tests/unit/test_ws_prefs $(O)/tests/unit/test_ws_mbox \
+	$(O)/tests/unit/test_ws_profile $(O)/tests/unit/test_ws_folders
 $(O)/tests/unit/test_ws_prefs.o $(O)/tests/fuzz/fuzz_ws_prefs.o $(O)/tests/unit/test_ws_mbox.o \
-	$(O)/tests/fuzz/fuzz_ws_mbox.o: ALL_CFLAGS += -Iagent
+	$(O)/tests/fuzz/fuzz_ws_mbox.o $(O)/tests/unit/test_ws_profile.o $(O)/tests/unit/test_ws_folders.o: \
+	ALL_CFLAGS += -Iagent
 FUZZ_TARGETS += tests/fuzz/fuzz_ws_prefs.c tests/fuzz/fuzz_ws_mbox.c
