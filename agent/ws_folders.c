@@ -202,10 +202,25 @@ out:
 	return r;
 }
 
+/* visit: NAME of DIRFD (whose listing is L) as the folder PREFIX/NAME. */
+static int visit(struct walk *w, int dirfd, const struct names *l, const char *name,
+		 const char *prefix, int depth)
+{
+	char *path = prefix ? xasprintf("%s/%s", prefix, name) : xstrdup(name);
+	int r = 0;
+
+	if (strlen(path) <= WS_FOLDER_MAX)
+		r = one(w, dirfd, l, name, path, depth);
+	else
+		w->skipped++;
+	free(path);
+	return r;
+}
+
 static int walk(struct walk *w, int dirfd, const char *prefix, int depth)
 {
 	struct names l;
-	char *path, *base;
+	char *base;
 	size_t i;
 	int r = 0;
 
@@ -216,33 +231,19 @@ static int walk(struct walk *w, int dirfd, const char *prefix, int depth)
 	if (list(dirfd, &l, w->err_r) < 0)
 		return -1;
 	for (i = 0; i < l.n && r == 0; i++) {
-		base = l.v[i];
-		if (housekeeping(base))
+		if (housekeeping(l.v[i]))
 			continue;
 		/* X.sbd alone: X is given as its parent, from X's turn. */
-		if (ends(base, ".sbd")) {
-			base = xstrndup(base, strlen(base) - 4);
-			if (!has(&l, base) && base[0] != '\0' && base[0] != '.' && ws_utf8_ok(base)) {
-				path = prefix ? xasprintf("%s/%s", prefix, base) : xstrdup(base);
-				if (strlen(path) <= WS_FOLDER_MAX)
-					r = one(w, dirfd, &l, base, path, depth);
-				else
-					w->skipped++;
-				free(path);
-			}
+		if (ends(l.v[i], ".sbd")) {
+			base = xstrndup(l.v[i], strlen(l.v[i]) - 4);
+			if (!has(&l, base) && base[0] != '\0' && base[0] != '.' && ws_utf8_ok(base))
+				r = visit(w, dirfd, &l, base, prefix, depth);
 			free(base);
-			continue;
-		}
-		if (base[0] == '.' || !ws_utf8_ok(base)) {
+		} else if (l.v[i][0] == '.' || !ws_utf8_ok(l.v[i])) {
 			w->skipped++;
-			continue;
+		} else {
+			r = visit(w, dirfd, &l, l.v[i], prefix, depth);
 		}
-		path = prefix ? xasprintf("%s/%s", prefix, base) : xstrdup(base);
-		if (strlen(path) <= WS_FOLDER_MAX)
-			r = one(w, dirfd, &l, base, path, depth);
-		else
-			w->skipped++;
-		free(path);
 	}
 	names_free(&l);
 	return r;

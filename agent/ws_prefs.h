@@ -102,6 +102,13 @@ const struct wsp_line *ws_prefs_find(const struct ws_prefs *p, const char *key);
 char *ws_js_string(const char *s);
 
 void ws_prefs_accounts(const struct ws_prefs *p, struct ws_accounts *a);
+/* ws_prefs_local_folders: where the Local Folders account keeps its mail
+ * (the server mail.accountmanager.localfoldersserver names, else the
+ * first of type "none"): *REL_R (caller frees) relative to the profile,
+ * from its directory-rel "[ProfD]..."; *MAILDIR_R 1 for Thunderbird's
+ * maildir store, 0 for mbox. -1 when there is none or it is not inside
+ * the profile (an absolute directory alone is not trusted). */
+int ws_prefs_local_folders(const struct ws_prefs *p, char **rel_r, int *maildir_r);
 void ws_accounts_free(struct ws_accounts *a);
 
 /* ws_switch_ok: 0 when every new value is fit for prefs.js (a host

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ws_prefs.h"
+#include "ws_profile.h"
 #include "xalloc.h"
 
 struct idlist {
@@ -238,4 +239,34 @@ int ws_switch_ok(const struct ws_switch *sw, char **err_r)
 	    endpoint_ok(&sw->smtp, "SMTP", err_r) < 0)
 		return -1;
 	return 0;
+}
+
+int ws_prefs_local_folders(const struct ws_prefs *p, char **rel_r, int *maildir_r)
+{
+	static const char *S = "mail.server.";
+	const struct wsp_line *l = ws_prefs_find(p, "mail.accountmanager.localfoldersserver");
+	struct ws_accounts a;
+	const char *id = NULL, *dir;
+	char *store;
+	size_t i;
+	int r = -1;
+
+	ws_prefs_accounts(p, &a);
+	for (i = 0; i < a.nsrv && id == NULL; i++)
+		if (l != NULL && l->type == WSP_STR && strcmp(a.srv[i].id, l->str) == 0)
+			id = a.srv[i].id;
+	for (i = 0; i < a.nsrv && id == NULL; i++)
+		if (a.srv[i].type != NULL && strcmp(a.srv[i].type, "none") == 0)
+			id = a.srv[i].id;
+	l = id ? field(p, S, id, "directory-rel") : NULL;
+	dir = l != NULL && l->type == WSP_STR ? l->str : "";
+	if (strncmp(dir, "[ProfD]", 7) == 0 && ws_rel_ok(dir + 7)) {
+		*rel_r = xstrdup(dir + 7);
+		store = sdup(p, S, id, "storeContractID");
+		*maildir_r = store != NULL && strstr(store, "maildirstore") != NULL;
+		free(store);
+		r = 0;
+	}
+	ws_accounts_free(&a);
+	return r;
 }

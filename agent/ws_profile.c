@@ -23,8 +23,7 @@ struct sect {
 	int relative, is_default;
 };
 
-/* rel_ok: a relative path of plain components, no control byte. */
-static int rel_ok(const char *p)
+int ws_rel_ok(const char *p)
 {
 	const char *s = p, *e;
 	size_t n;
@@ -57,7 +56,7 @@ static char *rel_of(const struct sect *s, const char *home)
 		r = xstrdup(s->path + h + 1);
 	else
 		return NULL;
-	if (!rel_ok(r)) {
+	if (!ws_rel_ok(r)) {
 		free(r);
 		return NULL;
 	}
@@ -202,23 +201,37 @@ int ws_profiles_load(int home_fd, const char *home, struct ws_profiles *l, unsig
 	return 0;
 }
 
-int ws_profile_open(int home_fd, const struct ws_profile *p, char **err_r)
+int ws_open_rel(int base_fd, const char *rel, char **err_r)
 {
-	char *copy = xstrdup(p->rel), *c, *save = NULL;
-	int fd = dup(home_fd), next;
+	char *copy, *c, *save = NULL;
+	int fd, next;
 
+	if (!ws_rel_ok(rel)) {
+		*err_r = xasprintf("not a relative path of plain names");
+		return -1;
+	}
+	copy = xstrdup(rel);
+	fd = dup(base_fd);
+	if (fd < 0)
+		*err_r = xasprintf("dup: %s", strerror(errno));
 	for (c = strtok_r(copy, "/", &save); c != NULL && fd >= 0; c = strtok_r(NULL, "/", &save)) {
 		next = openat(fd, c, DIR_FLAGS);
 		if (next < 0)
-			*err_r = xasprintf("open(~/%s): %s at \"%s\"", p->rel,
-					   errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a directory"
-									      : strerror(errno),
+			*err_r = xasprintf("open(%s): %s at \"%s\"", rel,
+					   errno == ELOOP || errno == ENOTDIR
+						   ? "a symbolic link or not a directory"
+						   : strerror(errno),
 					   c);
 		close(fd);
 		fd = next;
 	}
 	free(copy);
 	return fd;
+}
+
+int ws_profile_open(int home_fd, const struct ws_profile *p, char **err_r)
+{
+	return ws_open_rel(home_fd, p->rel, err_r);
 }
 
 static int alive(pid_t pid)

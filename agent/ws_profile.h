@@ -50,6 +50,12 @@ void ws_profiles_free(struct ws_profiles *l);
 int ws_profiles_load(int home_fd, const char *home, struct ws_profiles *l, unsigned *dropped_r,
 		     char **err_r);
 int ws_profile_open(int home_fd, const struct ws_profile *p, char **err_r);
+/* ws_rel_ok: REL is a relative path of plain components (no empty, "."
+ * or ".." one, no control byte, at most WS_PATH_MAX bytes). */
+int ws_rel_ok(const char *rel);
+/* ws_open_rel: the directory REL below BASE_FD, opened one component at
+ * a time with O_NOFOLLOW; -1 with *err_r. */
+int ws_open_rel(int base_fd, const char *rel, char **err_r);
 int ws_profile_running(int profile_fd, pid_t *pid_r, char **err_r);
 
 #endif

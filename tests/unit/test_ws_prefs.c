@@ -196,6 +196,35 @@ START_TEST(test_accounts)
 }
 END_TEST
 
+START_TEST(test_local_folders)
+{
+	size_t len;
+	char *t = slurp(PROFILE "/prefs.js", &len), *rel = NULL;
+	struct ws_prefs p;
+	int maildir = -1;
+
+	ws_prefs_parse(t, len, &p);
+	ck_assert_int_eq(ws_prefs_local_folders(&p, &rel, &maildir), 0);
+	ck_assert_str_eq(rel, "Mail/Local Folders");
+	ck_assert_int_eq(maildir, 0);
+	free(rel);
+	ws_prefs_free(&p);
+	free(t);
+	t = slurp("carol/.thunderbird/k3v9xq2m.default-esr/prefs.js", &len);
+	ws_prefs_parse(t, len, &p);
+	ck_assert_int_eq(ws_prefs_local_folders(&p, &rel, &maildir), 0);
+	ck_assert_int_eq(maildir, 1);
+	free(rel);
+	ws_prefs_free(&p);
+	free(t);
+	t = "user_pref(\"mail.server.server1.type\", \"none\");\n"
+	    "user_pref(\"mail.server.server1.directory-rel\", \"[ProfD]../../etc\");\n";
+	ws_prefs_parse(t, strlen(t), &p);
+	ck_assert_int_eq(ws_prefs_local_folders(&p, &rel, &maildir), -1);
+	ws_prefs_free(&p);
+}
+END_TEST
+
 START_TEST(test_golden)
 {
 	size_t len, glen, olen, o2len, changed;
@@ -340,7 +369,7 @@ int main(void)
 		CK_LOOP(test_line, cases), CK_TEST(test_block_comment), CK_TEST(test_js_string),
 	};
 	const struct ck_test rewrite[] = {
-		CK_TEST(test_accounts), CK_TEST(test_golden), CK_TEST(test_nothing_matches),
+		CK_TEST(test_accounts), CK_TEST(test_local_folders), CK_TEST(test_golden), CK_TEST(test_nothing_matches),
 		CK_TEST(test_apply_rollback), CK_TEST(test_switch_ok),
 	};
 	Suite *s = suite_create("ws_prefs");
