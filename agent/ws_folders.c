@@ -84,7 +84,8 @@ static int list(int fd, struct names *l, char **err_r)
 		l->v[l->n++] = xstrdup(e->d_name);
 	}
 	closedir(dir);
-	qsort(l->v, l->n, sizeof(*l->v), cmp);
+	if (l->n > 0) /* qsort's and bsearch's base must not be NULL */
+		qsort(l->v, l->n, sizeof(*l->v), cmp);
 	return 0;
 }
 
@@ -99,7 +100,7 @@ static void names_free(struct names *l)
 
 static int has(const struct names *l, const char *s)
 {
-	return bsearch(&s, l->v, l->n, sizeof(*l->v), cmp) != NULL;
+	return l->n > 0 && bsearch(&s, l->v, l->n, sizeof(*l->v), cmp) != NULL;
 }
 
 static int ends(const char *s, const char *suffix)

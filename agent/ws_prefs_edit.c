@@ -152,7 +152,8 @@ static void apply_edits(const struct ws_prefs *p, struct edits *e, char **out_r,
 	for (i = 0; i < e->n; i++)
 		cap += strlen(e->v[i].text);
 	o = xmalloc(cap);
-	qsort(e->v, e->n, sizeof(*e->v), cmp_edit);
+	if (e->n > 0) /* qsort's base must not be NULL, even for 0 */
+		qsort(e->v, e->n, sizeof(*e->v), cmp_edit);
 	for (i = 0; i < e->n; i++) {
 		memcpy(o + n, p->text + at, e->v[i].off - at);
 		n += e->v[i].off - at;

@@ -437,7 +437,13 @@ START_TEST(test_large)
 	       (double)total / 1048576.0, c.n, s, (double)total / 1048576.0 / s, before, after);
 	ck_assert_uint_eq(c.n, msgs * (unsigned long long)mb);
 	ck_assert_uint_eq(c.bytes + c.n * (32 + 1 + 1), total); /* From line, ">", separator */
+	/* Flat: a few buffers, whatever the size. ASan's shadow and
+	 * quarantine add their own, still far below a file held whole. */
+#ifdef __SANITIZE_ADDRESS__
+	ck_assert_msg(after - before < mb * 1024 / 4, "RSS grew by %ld KiB", after - before);
+#else
 	ck_assert_msg(after - before < 4096, "RSS grew by %ld KiB", after - before);
+#endif
 }
 END_TEST
 
