@@ -14,7 +14,9 @@
  * part of the line's end. The parsed text is a private copy.
  *
  * ws_prefs_rewrite produces a new text in which only the value tokens of
- * the matched servers' keys differ (a missing port or socket type is
+ * the matched servers' keys differ (an incoming server matches only when
+ * an account uses it: mail.account.X.server; an SMTP server by its host
+ * and user name alone, since identities share them) (a missing port or socket type is
  * added as one new line after the server's host line); every other byte
  * is the input's. A value already equal is left as written, so a second
  * run on its own output changes nothing (byte-identical). Matching uses

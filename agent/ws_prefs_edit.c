@@ -135,6 +135,18 @@ static void one_server(struct edits *e, const struct ws_server *s, const struct 
 	set_str(e, pre, s->id, u ? "realuserName" : smtp ? "username" : "userName", to->user);
 }
 
+/* in_use: an account reads the incoming server ID. A server left behind
+ * by a deleted account is not Thunderbird's to use, so not ours to change. */
+static int in_use(const struct ws_accounts *a, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < a->nacc; i++)
+		if (a->acc[i].server != NULL && strcmp(a->acc[i].server, id) == 0)
+			return 1;
+	return 0;
+}
+
 static int cmp_edit(const void *a, const void *b)
 {
 	const struct edit *x = a, *y = b;
@@ -179,7 +191,8 @@ void ws_prefs_rewrite(const struct ws_prefs *p, const struct ws_switch *sw, char
 
 	ws_prefs_accounts(p, &a);
 	for (i = 0; i < a.nsrv; i++)
-		one_server(&e, &a.srv[i], sw);
+		if (in_use(&a, a.srv[i].id))
+			one_server(&e, &a.srv[i], sw);
 	for (i = 0; i < a.nsmtp; i++)
 		one_server(&e, &a.smtp[i], sw);
 	ws_accounts_free(&a);

@@ -171,8 +171,8 @@ START_TEST(test_accounts)
 
 	ws_prefs_parse(t, len, &p);
 	ws_prefs_accounts(&p, &a);
-	ck_assert_uint_eq(a.nacc, 4);
-	ck_assert_uint_eq(a.nsrv, 6); /* not server9, in a block comment */
+	ck_assert_uint_eq(a.nacc, 5);
+	ck_assert_uint_eq(a.nsrv, 7); /* not server9, in a block comment */
 	ck_assert_uint_eq(a.nsmtp, 2);
 	ck_assert_uint_eq(a.nids, 4);
 	ck_assert_str_eq(a.acc[0].id, "account1");
