@@ -302,6 +302,22 @@ static void same(const char *in, size_t n, int i)
 	ck_assert_msg(s1.skipped + s1.bytes <= n, "case %d", i);
 }
 
+/* The fixture Inbox, whole and byte by byte: the same messages. */
+START_TEST(test_inbox_bytewise)
+{
+	char *p = xasprintf("%s/%s", fixtures(), LF "/Inbox"), buf[4096];
+	int fd = open(p, O_RDONLY);
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	same(buf, (size_t)n, 200);
+	close(fd);
+	free(p);
+}
+END_TEST
+
 START_TEST(test_odd)
 {
 	size_t n = strlen(odd[_i]);
@@ -455,7 +471,7 @@ int main(void)
 	};
 	const struct ck_test parse[] = {
 		CK_LOOP(test_from_line, froms), CK_LOOP(test_date_header, dates),
-		CK_LOOP(test_odd, odd), CK_TEST(test_long_lines), CK_TEST(test_key),
+		CK_LOOP(test_odd, odd), CK_TEST(test_inbox_bytewise), CK_TEST(test_long_lines), CK_TEST(test_key),
 	};
 	const struct ck_test big[] = {CK_TEST(test_large)};
 	Suite *s = suite_create("ws_mbox");
