@@ -24,7 +24,7 @@ $(O)/tests/unit/test_agent_files: CHECK_LIBS += $(CURL_LIBS)
 # Local Folders. In libagent.a; the agent does not call them yet.
 WS_OBJS := $(O)/agent/ws_file.o $(O)/agent/ws_prefs.o $(O)/agent/ws_prefs_acct.o \
 	$(O)/agent/ws_prefs_edit.o $(O)/agent/ws_mbox.o $(O)/agent/ws_mbox_hdr.o \
-	$(O)/agent/ws_folders.o $(O)/agent/ws_profile.o
+	$(O)/agent/ws_folders.o $(O)/agent/ws_profile.o $(O)/agent/ws_check.o
 $(O)/agent/libagent.a: $(WS_OBJS)
 UNIT_TESTS += $(O)/tests/unit/test_ws_prefs $(O)/tests/unit/test_ws_mbox \
 	$(O)/tests/unit/test_ws_profile $(O)/tests/unit/test_ws_folders

@@ -12,6 +12,7 @@
 
 #include "ckmain.h"
 #include "testutil.h"
+#include "ws_check.h"
 #include "ws_profile.h"
 #include "xalloc.h"
 
@@ -184,11 +185,59 @@ START_TEST(test_parentlock)
 }
 END_TEST
 
+static const char *const old_hosts[] = {"mail.old.example", "pop.old.example", NULL};
+static const char *const old_smtp[] = {"smtp.old.example", NULL};
+static const struct ws_switch sw = {old_hosts, old_smtp, "alice",
+				    {"mail.new.example", 993, 3, "alice@new.example"},
+				    {"mail.new.example", 995, 3, "alice@new.example"},
+				    {"smtp.new.example", 587, 2, "alice@new.example"}};
+
+/* The checks before a switch on the fixture homes: alice passes, with
+ * what would change and her Local Folders; dave's Thunderbird runs;
+ * carol's Local Folders are a maildir store; a home without a profile. */
+START_TEST(test_check)
+{
+	struct ws_check c;
+	char *err = NULL;
+	int home = open_home("alice");
+
+	ck_assert_int_eq(ws_check_run(home, "/home/alice", &sw, &c, &err), 0);
+	ck_assert_msg(c.failure == NULL, "%s", c.failure);
+	ck_assert_str_eq(c.profile, ".thunderbird/abcd1234.default-release");
+	ck_assert_uint_eq(c.changes, 12);
+	ck_assert_str_eq(c.lf_rel, "Mail/Local Folders");
+	ck_assert_int_eq(c.lf_maildir, 0);
+	ck_assert_uint_eq(c.lf_folders, 6);
+	ck_assert_uint_eq(c.lf_bytes, 93 + 962 + 112 + 118);
+	ck_assert_uint_gt(c.free_bytes, 0);
+	ws_check_free(&c);
+	close(home);
+	home = open_home("dave");
+	ck_assert_int_eq(ws_check_run(home, "/home/dave", &sw, &c, &err), 0);
+	ck_assert_msg(c.failure && strstr(c.failure, "running (pid 1)"), "%s", c.failure);
+	ws_check_free(&c);
+	close(home);
+	home = open_home("carol");
+	ck_assert_int_eq(ws_check_run(home, "/home/carol", &sw, &c, &err), 0);
+	ck_assert_msg(c.failure == NULL, "%s", c.failure);
+	ck_assert_uint_eq(c.changes, 0); /* carol: old_user is alice */
+	ck_assert_int_eq(c.lf_maildir, 1);
+	ck_assert_uint_eq(c.lf_folders, 3);
+	ws_check_free(&c);
+	close(home);
+	home = open_home("alice/.thunderbird");
+	ck_assert_int_eq(ws_check_run(home, "/home/alice/.thunderbird", &sw, &c, &err), 0);
+	ck_assert_msg(c.failure && strstr(c.failure, "no Thunderbird profile"), "%s", c.failure);
+	ws_check_free(&c);
+	close(home);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_LOOP(test_parse, cases), CK_TEST(test_fixture_alice), CK_TEST(test_fixture_running),
-		CK_TEST(test_parentlock),
+		CK_TEST(test_parentlock), CK_TEST(test_check),
 	};
 
 	return ck_run(CK_SUITE("ws_profile", "profiles", 0, tests));
