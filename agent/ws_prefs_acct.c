@@ -104,12 +104,29 @@ static void server(const struct ws_prefs *p, const char *pre, const char *id, st
 	s->socket = ival(p, pre, id, smtp ? "try_ssl" : "socketType", -1);
 }
 
+/* servers: the servers PREFIX.X.*, *N_R of them. */
+static struct ws_server *servers(const struct ws_prefs *p, const char *prefix, size_t *n_r)
+{
+	struct ws_server *v;
+	struct idlist l;
+	size_t i;
+
+	ids(p, prefix, &l);
+	v = xcalloc(l.n + 1, sizeof(*v));
+	for (i = 0; i < l.n; i++) {
+		server(p, prefix, l.v[i], &v[i]);
+		free(l.v[i]);
+	}
+	free(l.v);
+	*n_r = l.n;
+	return v;
+}
+
 void ws_prefs_accounts(const struct ws_prefs *p, struct ws_accounts *a)
 {
 	static const char *A = "mail.account.", *S = "mail.server.", *T = "mail.smtpserver.",
 			  *I = "mail.identity.";
 	struct idlist l;
-	size_t i;
 
 	memset(a, 0, sizeof(*a));
 	ids(p, A, &l);
@@ -120,20 +137,8 @@ void ws_prefs_accounts(const struct ws_prefs *p, struct ws_accounts *a)
 		a->acc[a->nacc].identities = sdup(p, A, l.v[a->nacc], "identities");
 	}
 	free(l.v);
-	ids(p, S, &l);
-	a->srv = xcalloc(l.n + 1, sizeof(*a->srv));
-	for (a->nsrv = 0; a->nsrv < l.n; a->nsrv++)
-		server(p, S, l.v[a->nsrv], &a->srv[a->nsrv]);
-	for (i = 0; i < l.n; i++)
-		free(l.v[i]);
-	free(l.v);
-	ids(p, T, &l);
-	a->smtp = xcalloc(l.n + 1, sizeof(*a->smtp));
-	for (a->nsmtp = 0; a->nsmtp < l.n; a->nsmtp++)
-		server(p, T, l.v[a->nsmtp], &a->smtp[a->nsmtp]);
-	for (i = 0; i < l.n; i++)
-		free(l.v[i]);
-	free(l.v);
+	a->srv = servers(p, S, &a->nsrv);
+	a->smtp = servers(p, T, &a->nsmtp);
 	ids(p, I, &l);
 	a->ids = xcalloc(l.n + 1, sizeof(*a->ids));
 	for (a->nids = 0; a->nids < l.n; a->nids++) {
