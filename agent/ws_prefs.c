@@ -105,13 +105,15 @@ static int escape(struct lx *x, char *o, size_t *n)
 	if (x->p >= x->end)
 		return -1;
 	c = (unsigned char)*x->p++;
+	if (c == '\0')
+		return -1; /* a NUL would cut the value short */
 	if (c == 'x' || c == 'u') {
 		if ((c == 'x' ? hexn(x, 2, &cp) : esc_u(x, &cp)) < 0 || cp == 0)
 			return -1;
 		*n += utf8_put(cp, o + *n);
 		return 0;
 	}
-	if ((s = strchr(from, c)) != NULL && c != '\0') {
+	if ((s = strchr(from, c)) != NULL) {
 		if (c == '0')
 			return -1; /* a NUL would cut the value short */
 		o[(*n)++] = to[s - from];

@@ -80,6 +80,7 @@ static const struct {
 	{"hash", "# user_pref\n", WSP_OTHER, NULL, NULL, 0},
 	{"empty", "\n", WSP_OTHER, NULL, NULL, 0},
 	{"nul byte", "user_pref(\"k\0\", 1);\n", WSP_OTHER, NULL, NULL, 0},
+	{"backslash nul", "user_pref(\"k\", \"a\\\0\");\n", WSP_OTHER, NULL, NULL, 0},
 	{"raw utf8", "user_pref(\"k\", \"syst\xc3\xa8me\");", WSP_STR, "k", "syst\xc3\xa8me", 0},
 	{"bad utf8 kept", "user_pref(\"k\", \"\xff\xfe\");", WSP_STR, "k", "\xff\xfe", 0},
 };
@@ -90,7 +91,7 @@ static size_t case_len(int i)
 	const char *s = cases[i].line;
 	size_t n = strlen(s);
 
-	if (strcmp(cases[i].name, "nul byte") == 0)
+	if (strcmp(cases[i].name, "nul byte") == 0 || strcmp(cases[i].name, "backslash nul") == 0)
 		n = n + 1 + strlen(s + n + 1);
 	return n;
 }
