@@ -48,7 +48,7 @@ static int run(struct server *srv, struct config *cfg)
 		free(err);
 		rc = 1;
 	} else {
-		rc = guardian_run(cfg, token, opt_once);
+		rc = guardian_run(cfg, token, opt_once, NULL);
 		secrets_wipe(&token);
 	}
 	curl_global_cleanup();

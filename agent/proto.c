@@ -156,7 +156,7 @@ static int poll_task(json_t *t, struct ap_task *r, char **err_r)
 	    get_str(t, "mailbox", r->mailbox, sizeof(r->mailbox), err_r) < 0 ||
 	    get_int(t, "lease_ms", 1, 86400000LL, &r->lease_ms, err_r) < 0)
 		return -1;
-	if (!ap_name_ok(r->system))
+	if (!ap_name_ok(r->system) && strcmp(r->system, "@local") != 0)
 		return bad("system", "not a system name", err_r);
 	if (!ap_text_ok(r->mailbox, AP_MAILBOX_MAX) || strchr(r->mailbox, '/') != NULL ||
 	    strchr(r->mailbox, ' ') != NULL)
