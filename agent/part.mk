@@ -25,11 +25,14 @@ $(O)/tests/unit/test_agent_files: CHECK_LIBS += $(CURL_LIBS)
 WS_OBJS := $(O)/agent/ws_file.o $(O)/agent/ws_prefs.o $(O)/agent/ws_prefs_acct.o \
 	$(O)/agent/ws_prefs_edit.o $(O)/agent/ws_mbox.o $(O)/agent/ws_mbox_hdr.o \
 	$(O)/agent/ws_folders.o $(O)/agent/ws_profile.o $(O)/agent/ws_check.o \
-	$(O)/agent/ws_home.o $(O)/agent/src_local.o
+	$(O)/agent/ws_home.o $(O)/agent/src_local.o $(O)/agent/ws_proto.o
 $(O)/agent/libagent.a: $(WS_OBJS)
 UNIT_TESTS += $(O)/tests/unit/test_ws_prefs $(O)/tests/unit/test_ws_mbox \
 	$(O)/tests/unit/test_ws_profile $(O)/tests/unit/test_ws_folders $(O)/tests/unit/test_src_local
 $(O)/tests/unit/test_src_local.o: ALL_CFLAGS += -Iagent -Ismd
+UNIT_TESTS += $(O)/tests/unit/test_ws_proto
+$(O)/tests/unit/test_ws_proto.o $(O)/tests/fuzz/fuzz_agent_ws.o: ALL_CFLAGS += -Iagent
+FUZZ_TARGETS += tests/fuzz/fuzz_agent_ws.c
 $(O)/tests/unit/test_ws_prefs.o $(O)/tests/fuzz/fuzz_ws_prefs.o $(O)/tests/unit/test_ws_mbox.o \
 	$(O)/tests/fuzz/fuzz_ws_mbox.o $(O)/tests/unit/test_ws_profile.o $(O)/tests/unit/test_ws_folders.o: \
 	ALL_CFLAGS += -Iagent
