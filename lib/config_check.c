@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config_check.h"
+#include "ws_conf.h"
 #include "xalloc.h"
 
 static void add(char **err, const struct config *cfg, const char *sys, const char *fmt, ...)
@@ -110,6 +111,7 @@ int config_check(const struct config *cfg, char **err_r)
 			check_dovecot(cfg, sys[i], &err);
 		check_transport(cfg, sys[i], &err);
 	}
+	ws_conf_check(cfg, &err);
 	if (err == NULL)
 		return 0;
 	*err_r = err;

@@ -5,6 +5,7 @@
 #include "state.h"
 #include "store_agent.h"
 #include "store_int.h"
+#include "store_ws.h"
 #include "xalloc.h"
 
 int agent_name_ok(const char *name)
@@ -76,7 +77,8 @@ int store_agent_enrol(struct store *s, const unsigned char *code_hash,
 }
 
 #define AGENT_COLS \
-	"name, state, version, slots, health, created, enrolled, last_seen, code_expires, systems"
+	"name, state, version, slots, health, created, enrolled, last_seen, code_expires, systems," \
+	" kind = 'workstation', address"
 
 static void agent_read(sqlite3_stmt *st, struct agent_row *r)
 {
@@ -91,6 +93,8 @@ static void agent_read(sqlite3_stmt *st, struct agent_row *r)
 	r->last_seen = sqlite3_column_int64(st, 7);
 	r->code_expires = sqlite3_column_int64(st, 8);
 	store_text(st, 9, r->systems, sizeof(r->systems));
+	r->workstation = sqlite3_column_int(st, 10);
+	store_text(st, 11, r->address, sizeof(r->address));
 }
 
 int store_agent_auth(struct store *s, const unsigned char *token_hash, struct agent_row *r)
@@ -109,7 +113,7 @@ int store_agent_auth(struct store *s, const unsigned char *token_hash, struct ag
 	return STORE_OK;
 }
 
-/* The lease count as the 10th column, with NOW_MS bound as ?1. */
+/* The lease count as the 13th column, with NOW_MS bound as ?1. */
 #define AGENT_TASKS_COL \
 	", (SELECT count(*) FROM agent_tasks t WHERE t.agent = a.name AND t.lease_until >= ?1)"
 
@@ -126,7 +130,7 @@ int store_agent_get(struct store *s, const char *name, long long now_ms, struct 
 	if ((rc = one_row(s, st, "agent get")) != STORE_OK)
 		return rc;
 	agent_read(st, r);
-	r->tasks = sqlite3_column_int64(st, 9);
+	r->tasks = sqlite3_column_int64(st, 12);
 	sqlite3_reset(st);
 	return STORE_OK;
 }
@@ -278,17 +282,21 @@ int store_agent_task_save(struct store *s, const struct agent_task *t, long long
 	return store_run(s, st, "save agent task");
 }
 
-/* grant_select: up to MAX available tasks into OUT. */
 /* grant_select: the tasks AGENT may take now: free, not done, their
- * request live, their system among the agent's (none listed: any). */
+ * request live; a server agent's: their system among the agent's (none
+ * listed: any), never a workstation's upload; a workstation agent's: the
+ * upload of its own address's request only. */
 static int grant_select(struct store *s, const char *agent, size_t max, long long now_ms,
 			struct agent_task *out, size_t *n_r)
 {
 	sqlite3_stmt *st = store_prepare(
 		s, "SELECT " TASK_COLS TASK_FROM " WHERE (t.agent = '' OR t.lease_until < ?1)"
 		   " AND t.phase < 3 AND (r.state IS NULL OR ((?2 >> r.state) & 1) = 0)"
-		   " AND (SELECT a.systems = '' OR instr(' ' || a.systems || ' ',"
-		   "  ' ' || t.src_system || ' ') > 0 FROM agents a WHERE a.name = ?4)"
+		   " AND (SELECT CASE WHEN a.kind = 'workstation'"
+		   "  THEN t.src_system = '" WS_LOCAL_SYSTEM "' AND r.access = a.address"
+		   "  ELSE t.src_system <> '" WS_LOCAL_SYSTEM "' AND (a.systems = '' OR"
+		   "  instr(' ' || a.systems || ' ', ' ' || t.src_system || ' ') > 0) END"
+		   "  FROM agents a WHERE a.name = ?4)"
 		   " ORDER BY t.created, t.request_id LIMIT ?3");
 	int rc;
 

@@ -60,6 +60,8 @@ struct agent_row {
 	long long created, enrolled, last_seen, code_expires;
 	long long tasks; /* tasks whose lease it holds now (filled by _get/_each) */
 	char systems[512]; /* the systems it may read, space-separated; "": any */
+	int workstation;   /* 1: a workstation agent (lib/store_ws.h), 0: a server's */
+	char address[ADDR_MAX]; /* a workstation agent's access address */
 };
 
 /* store_agent_add: a new agent NAME in state AGENT_CODE with the code's

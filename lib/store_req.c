@@ -76,6 +76,12 @@ static int add_history(struct store *s, long long id, long long at, int from, in
 	return store_run(s, st, "write history");
 }
 
+int store_req_note(struct store *s, long long id, long long at, int state, const char *step,
+		   const char *detail)
+{
+	return add_history(s, id, at, state, state, step, detail);
+}
+
 /* latest_req: the one row ST (selecting REQ_COLS for ?1 = ACCESS) gives. */
 static int latest_req(struct store *s, sqlite3_stmt *st, const char *access, struct req *r)
 {

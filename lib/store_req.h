@@ -86,6 +86,12 @@ int store_req_find(struct store *s, const char *access, struct req *r);
 int store_req_set(struct store *s, struct req *r, int from, const char *step,
 		  const char *detail);
 
+/* store_req_note: a history row STATE -> STATE of request ID at AT,
+ * the request left as it is (an event that moves nothing, e.g. a
+ * workstation agent's report). */
+int store_req_note(struct store *s, long long id, long long at, int state, const char *step,
+		   const char *detail);
+
 /*
  * store_req_due: ids of up to LIMIT requests with next_at <= NOW, the
  * earliest first, into *IDS_R (caller frees), their count in *N_R.

@@ -293,5 +293,21 @@ const struct store_migration store_migrations[] = {
 	    " systems TEXT NOT NULL,"
 	    " detail TEXT NOT NULL,"
 	    " seen INTEGER NOT NULL) WITHOUT ROWID;"},
+	/* 9: workstation agents (lib/store_ws.h): an agent's kind ('server'
+	 * or 'workstation') and the one access address a workstation agent
+	 * works for; what a workstation agent reported, per request and
+	 * step (data: the counts it sent, as JSON). */
+	{9, "ALTER TABLE agents ADD COLUMN kind TEXT NOT NULL DEFAULT 'server';"
+	    "ALTER TABLE agents ADD COLUMN address TEXT NOT NULL DEFAULT '';"
+	    "CREATE INDEX agents_by_address ON agents(address);"
+	    "CREATE TABLE ws_reports("
+	    " id INTEGER PRIMARY KEY,"
+	    " request_id INTEGER NOT NULL,"
+	    " at INTEGER NOT NULL,"
+	    " step TEXT NOT NULL,"
+	    " ok INTEGER NOT NULL,"
+	    " detail TEXT NOT NULL DEFAULT '',"
+	    " data TEXT NOT NULL DEFAULT '');"
+	    "CREATE INDEX ws_reports_by_request ON ws_reports(request_id, step, at);"},
 };
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -20,7 +20,7 @@
 #include "store.h"
 
 enum smd_job_state { SMD_QUEUED, SMD_RUNNING, SMD_DONE, SMD_FAILED };
-enum smd_kind { SMD_COPY = 0, SMD_COPY_BACK = 1 };
+enum smd_kind { SMD_COPY = 0, SMD_COPY_BACK = 1, SMD_PRESTAGE = 2, SMD_LOCAL = 3 };
 
 struct smd_job_key {
 	long long request_id; /* > 0 */
@@ -46,7 +46,7 @@ static inline struct smd_job_key smd_key(long long request_id, enum smd_kind kin
 
 static inline const char *smd_kind_log(enum smd_kind kind)
 {
-	return kind == SMD_COPY_BACK ? " kind=copy-back" : "";
+	return kind == SMD_COPY_BACK ? " kind=copy-back" : kind == SMD_LOCAL ? " kind=local" : "";
 }
 
 struct smd_status {

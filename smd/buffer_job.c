@@ -10,12 +10,43 @@
 #include "drv_buffer.h"
 #include "log.h"
 #include "store_buffer.h"
+#include "store_req.h"
+#include "store_ws.h"
 #include "timeutil.h"
+#include "ws_conf.h"
 #include "xalloc.h"
 
 int smd_is_agent(const struct config *cfg, const char *system)
 {
-	return strcmp(config_sys_str(cfg, system, "access"), "agent") == 0;
+	const char *access;
+
+	/* A workstation's upload (SMD_LOCAL): never a config system. */
+	if (strcmp(system, WS_LOCAL_SYSTEM) == 0)
+		return 1;
+	access = config_sys_str(cfg, system, "access");
+	return access && strcmp(access, "agent") == 0;
+}
+
+int buffer_job_root(const struct config *cfg, struct store *s, long long req, char **root_r,
+		    char *why, size_t size)
+{
+	struct req r;
+	const char *root;
+	int rc = store_req_get(s, req, &r);
+
+	if (rc != STORE_OK) {
+		snprintf(why, size, "local data of request %lld: %s", req,
+			 rc == STORE_NOTFOUND ? "no such request" : store_errmsg(s));
+		return -1;
+	}
+	root = config_sys_str(cfg, r.scenario, "local_folder_root");
+	if (root == NULL || !ws_root_ok(root)) {
+		snprintf(why, size, "local data of request %lld: scenario %s has no usable"
+			 " local_folder_root", req, r.scenario);
+		return -1;
+	}
+	*root_r = xstrdup(root);
+	return 0;
 }
 
 void buffer_job_init(struct buffer_job *b, const struct config *cfg, long long request_id)

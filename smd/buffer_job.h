@@ -18,11 +18,18 @@
 
 #include "config.h"
 #include "copy.h"
+#include "store.h"
 
 enum { BUFFER_JOB_IDLE = 3 };
 
-/* smd_is_agent: 1 when SYSTEM's mailboxes are read by an agent. */
+/* smd_is_agent: 1 when SYSTEM's mailboxes are read by an agent, or
+ * SYSTEM is a workstation's upload (WS_LOCAL_SYSTEM, an SMD_LOCAL job). */
 int smd_is_agent(const struct config *cfg, const char *system);
+
+/* buffer_job_root: the folder REQ's local data goes under (its
+ * scenario's local_folder_root, caller frees); -1 with WHY. */
+int buffer_job_root(const struct config *cfg, struct store *s, long long req, char **root_r,
+		    char *why, size_t size);
 
 struct buffer_job {
 	long long request_id;

@@ -62,6 +62,7 @@ struct copy_opts {
 	void *src_driver_ctx;
 	struct store *store;
 	const char *mailbox_key; /* journal key naming both ends */
+	const char *dst_root;	 /* every folder below this one ('/' levels), NULL: none */
 	struct smd_job_key job;	 /* request_id > 0: progress goes to this job */
 	size_t window;		 /* bytes in flight per direction */
 	int batch;		 /* messages per MULTIAPPEND */

@@ -125,6 +125,34 @@ int list_both(struct cp *cp, char ***src_subs, size_t *nsrc_subs, long long *mes
 
 /* ------------------------------------------------------------ folders */
 
+/*
+ * under_root: D (NAME translated, taken) below o->dst_root, whose '/' are
+ * the target's separator: a workstation's local folders go into one
+ * folder of their own, INBOX and special-use names included.
+ */
+static int under_root(struct cp *cp, const char *name, char *d, char **out_r)
+{
+	char *root = xstrdup(cp->o->dst_root);
+	int bad = cp->dst_sep == 0;
+
+	for (char *p = root; *p; p++) {
+		if (*p == '/')
+			*p = cp->dst_sep;
+		else if (*p == cp->dst_sep)
+			bad = 1; /* a level the root did not mean */
+	}
+	if (bad) {
+		free(root);
+		free(d);
+		return cperr(cp, "folder %s: the target has no hierarchy separator usable under %s",
+			     name, cp->o->dst_root);
+	}
+	*out_r = xasprintf("%s%c%s", root, cp->dst_sep, d);
+	free(root);
+	free(d);
+	return 0;
+}
+
 static int translate(struct cp *cp, const char *name, char **out_r)
 {
 	char *d = xstrdup(name);
@@ -141,6 +169,8 @@ static int translate(struct cp *cp, const char *name, char **out_r)
 			}
 		}
 	}
+	if (cp->o->dst_root)
+		return under_root(cp, name, d, out_r);
 	*out_r = d;
 	return 0;
 }
@@ -149,9 +179,9 @@ int map_folders(struct cp *cp)
 {
 	for (size_t i = 0; i < cp->nfolders; i++) {
 		struct folder *f = &cp->folders[i];
-		unsigned su = f->attrs & F_SPECIAL;
+		unsigned su = cp->o->dst_root ? 0 : f->attrs & F_SPECIAL;
 
-		if (strcmp(f->name, "INBOX") == 0) {
+		if (strcmp(f->name, "INBOX") == 0 && !cp->o->dst_root) {
 			f->dst = xstrdup("INBOX");
 			continue;
 		}

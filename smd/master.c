@@ -210,6 +210,7 @@ static int copy(const struct config *cfg, const struct smd_job *job, struct copy
 {
 	char *key = smd_mailbox_key(job->src_system, job->src_physical, job->dst_system,
 				    job->dst_physical);
+	char *root = NULL;
 	int rc;
 
 	log_info(SMD_KEY_FMT ": copy access=<%s> from=%s:%s to=%s:%s attempt=%d%s",
@@ -217,11 +218,17 @@ static int copy(const struct config *cfg, const struct smd_job *job, struct copy
 		 job->dst_system, job->dst_physical, job->attempts,
 		 smd_is_agent(cfg, job->src_system) ? " source=agent" : "");
 	o->mailbox_key = key;
-	if (smd_is_agent(cfg, job->src_system)) {
+	if (job->key.kind == SMD_LOCAL &&
+	    buffer_job_root(cfg, o->store, job->key.request_id, &root, r->reason,
+			    sizeof(r->reason)) < 0) {
+		rc = COPY_FAILED;
+	} else if (smd_is_agent(cfg, job->src_system)) {
 		struct buffer_job b;
 
+		o->dst_root = root;
 		buffer_job_init(&b, cfg, job->key.request_id);
 		rc = buffer_job_run(&b, o, r);
+		o->dst_root = NULL;
 	} else {
 		rc = copy_mailbox(o, r);
 	}
@@ -232,6 +239,7 @@ static int copy(const struct config *cfg, const struct smd_job *job, struct copy
 			 job->src_physical, job->dst_system, job->dst_physical, r->reason,
 			 sizeof(r->reason)) < 0)
 		rc = COPY_FAILED;
+	free(root);
 	free(key);
 	return rc;
 }

@@ -285,9 +285,14 @@ static int on_reload(void *ctx, struct config *cfg)
 		log_error("%s", why);
 		return -1;
 	}
+	struct config *old;
+
 	pthread_mutex_lock(&a->lock);
 	a->conf = c;
+	old = a->cfg;
+	a->cfg = config_ref(cfg);
 	pthread_mutex_unlock(&a->lock);
+	config_unref(&old);
 	log_info("reloaded: agents %s accepted", c.accepted);
 	return 0;
 }
@@ -333,6 +338,7 @@ static int run_apid(struct server *srv, struct config *cfg)
 	pthread_mutex_init(&a.lock, NULL);
 	if (apid_conf_load(cfg, &a.conf, &why) < 0)
 		goto out;
+	a.cfg = config_ref(cfg);
 	a.spool = xstrdup(config_str(cfg, "apid_spool_directory"));
 	if (spool_open(a.spool) < 0)
 		goto out;
@@ -348,6 +354,8 @@ static int run_apid(struct server *srv, struct config *cfg)
 	rc = serve(&a, cfg);
 out:
 	store_close(&a.s);
+	if (a.cfg)
+		config_unref(&a.cfg);
 	free(a.spool);
 	free(bound.cert);
 	bound.cert = NULL;

@@ -55,6 +55,7 @@ struct apid {
 	pthread_mutex_t lock;
 	struct store *s;
 	struct apid_conf conf;
+	struct config *cfg; /* our reference, replaced at a reload (the workstation steps) */
 	char *spool;
 	struct MHD_Daemon *mhd;
 	struct apid_req *polls; /* suspended long polls */
@@ -63,7 +64,7 @@ struct apid {
 	ev_timer tick, quit;
 };
 
-enum apid_route { R_NONE, R_ENROL, R_POLL, R_HEARTBEAT, R_NEXT, R_BATCH };
+enum apid_route { R_NONE, R_ENROL, R_POLL, R_HEARTBEAT, R_NEXT, R_BATCH, R_WS_NEXT, R_WS_REPORT };
 
 struct apid_upload;
 
@@ -74,6 +75,8 @@ struct apid_req {
 	enum apid_route route;
 	long long task, seq; /* from the path */
 	char agent[AGENT_NAME_MAX];
+	int workstation;	/* a workstation agent, for ADDRESS */
+	char address[ADDR_MAX];
 	char version[16];
 	char peer[64];
 	char *body;

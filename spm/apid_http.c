@@ -20,6 +20,7 @@
 #include <openssl/sha.h>
 
 #include "apid.h"
+#include "apid_ws.h"
 #include "apid_json.h"
 #include "log.h"
 #include "timeutil.h"
@@ -80,6 +81,10 @@ static enum apid_route route(struct apid_req *r, const char *method, const char 
 			return R_POLL;
 		if (strcmp(url, "/v1/heartbeat") == 0)
 			return R_HEARTBEAT;
+		if (strcmp(url, "/v1/ws/next") == 0)
+			return R_WS_NEXT;
+		if (strcmp(url, "/v1/ws/report") == 0)
+			return R_WS_REPORT;
 	}
 	if (strncmp(url, "/v1/tasks/", 10) != 0)
 		return R_NONE;
@@ -165,6 +170,8 @@ static int check_token(struct apid_req *r, struct apid_answer *ans)
 	if (rc != STORE_OK)
 		return -1;
 	snprintf(r->agent, sizeof(r->agent), "%s", row.name);
+	r->workstation = row.workstation;
+	snprintf(r->address, sizeof(r->address), "%s", row.address);
 	return 0;
 }
 
@@ -281,6 +288,12 @@ static enum MHD_Result dispatch(struct apid_req *r)
 		break;
 	case R_HEARTBEAT:
 		ans = apid_heartbeat(r, body);
+		break;
+	case R_WS_NEXT:
+		ans = apid_ws_next(r, body);
+		break;
+	case R_WS_REPORT:
+		ans = apid_ws_report(r, body);
 		break;
 	default:
 		ans = apid_next(r, body);

@@ -40,9 +40,9 @@ static int printable(const char *s)
 	return 1;
 }
 
-/* get_int: member NAME of O, an integer in MIN..MAX; absent is DEF (or
+/* apid_json_int: member NAME of O, an integer in MIN..MAX; absent is DEF (or
  * an error when REQUIRED). */
-static int get_int(json_t *o, const char *name, long long min, long long max, int required,
+int apid_json_int(json_t *o, const char *name, long long min, long long max, int required,
 		   long long def, long long *v_r)
 {
 	json_t *v = json_object_get(o, name);
@@ -57,8 +57,8 @@ static int get_int(json_t *o, const char *name, long long min, long long max, in
 	return 0;
 }
 
-/* get_str: member NAME of O, a printable string shorter than SIZE. */
-static int get_str(json_t *o, const char *name, int required, char *buf, size_t size)
+/* apid_json_str: member NAME of O, a printable string shorter than SIZE. */
+int apid_json_str(json_t *o, const char *name, int required, char *buf, size_t size)
 {
 	json_t *v = json_object_get(o, name);
 
@@ -72,7 +72,7 @@ static int get_str(json_t *o, const char *name, int required, char *buf, size_t 
 	return 0;
 }
 
-static int get_bool(json_t *o, const char *name, int required, int *b_r)
+int apid_json_bool(json_t *o, const char *name, int required, int *b_r)
 {
 	json_t *v = json_object_get(o, name);
 
@@ -87,7 +87,7 @@ static int get_bool(json_t *o, const char *name, int required, int *b_r)
 
 int apid_parse_enrol(json_t *o, char code[APID_CODE_MAX], const char **why_r)
 {
-	if (get_str(o, "code", 1, code, APID_CODE_MAX) < 0 || code[0] == '\0' ||
+	if (apid_json_str(o, "code", 1, code, APID_CODE_MAX) < 0 || code[0] == '\0' ||
 	    strchr(code, ' ')) {
 		*why_r = "code: a string of 1-63 characters";
 		return -1;
@@ -99,11 +99,11 @@ int apid_parse_poll(json_t *o, int *slots_r, long long *wait_s_r, const char **w
 {
 	long long slots;
 
-	if (get_int(o, "slots", 0, APID_SLOTS_MAX, 1, 0, &slots) < 0) {
+	if (apid_json_int(o, "slots", 0, APID_SLOTS_MAX, 1, 0, &slots) < 0) {
 		*why_r = "slots: an integer 0-256";
 		return -1;
 	}
-	if (get_int(o, "wait", 0, 3600, 0, 0, wait_s_r) < 0) {
+	if (apid_json_int(o, "wait", 0, 3600, 0, 0, wait_s_r) < 0) {
 		*why_r = "wait: an integer 0-3600 (seconds)";
 		return -1;
 	}
@@ -136,16 +136,16 @@ int apid_parse_heartbeat(json_t *o, struct apid_heartbeat *hb, const char **why_
 	long long slots;
 
 	memset(hb, 0, sizeof(*hb));
-	if (get_str(o, "health", 1, hb->health, sizeof(hb->health)) < 0 ||
+	if (apid_json_str(o, "health", 1, hb->health, sizeof(hb->health)) < 0 ||
 	    (strcmp(hb->health, "ok") != 0 && strcmp(hb->health, "down") != 0)) {
 		*why_r = "health: \"ok\" or \"down\"";
 		return -1;
 	}
-	if (get_str(o, "detail", 0, hb->detail, sizeof(hb->detail)) < 0) {
+	if (apid_json_str(o, "detail", 0, hb->detail, sizeof(hb->detail)) < 0) {
 		*why_r = "detail: a printable string of at most 255 bytes";
 		return -1;
 	}
-	if (get_int(o, "slots", 0, APID_SLOTS_MAX, 0, 0, &slots) < 0) {
+	if (apid_json_int(o, "slots", 0, APID_SLOTS_MAX, 0, 0, &slots) < 0) {
 		*why_r = "slots: an integer 0-256";
 		return -1;
 	}
@@ -161,7 +161,7 @@ int apid_parse_next(json_t *o, long long *seq_r, json_t **result_r, const char *
 {
 	json_t *r = json_object_get(o, "result");
 
-	if (get_int(o, "seq", 0, (1LL << 53), 1, 0, seq_r) < 0) {
+	if (apid_json_int(o, "seq", 0, (1LL << 53), 1, 0, seq_r) < 0) {
 		*why_r = "seq: a non-negative integer";
 		return -1;
 	}
@@ -178,7 +178,7 @@ int apid_result_test(json_t *r, int *ok_r, int *permanent_r, char reason[AGENT_R
 {
 	json_t *v = json_object_get(r, "reason");
 
-	if (get_bool(r, "ok", 1, ok_r) < 0 || get_bool(r, "permanent", 0, permanent_r) < 0) {
+	if (apid_json_bool(r, "ok", 1, ok_r) < 0 || apid_json_bool(r, "permanent", 0, permanent_r) < 0) {
 		*why_r = "result: ok and permanent are booleans";
 		return -1;
 	}
@@ -209,10 +209,10 @@ static int one_folder(json_t *v, struct agent_folder *f)
 	long long attrs;
 
 	memset(f, 0, sizeof(*f));
-	if (!json_is_object(v) || get_str(v, "name", 1, f->name, sizeof(f->name)) < 0 ||
-	    !apid_folder_ok(f->name) || get_str(v, "sep", 0, f->sep, sizeof(f->sep)) < 0 ||
-	    get_int(v, "attrs", 0, 0xffffffffLL, 0, 0, &attrs) < 0 ||
-	    get_bool(v, "subscribed", 0, &f->subscribed) < 0)
+	if (!json_is_object(v) || apid_json_str(v, "name", 1, f->name, sizeof(f->name)) < 0 ||
+	    !apid_folder_ok(f->name) || apid_json_str(v, "sep", 0, f->sep, sizeof(f->sep)) < 0 ||
+	    apid_json_int(v, "attrs", 0, 0xffffffffLL, 0, 0, &attrs) < 0 ||
+	    apid_json_bool(v, "subscribed", 0, &f->subscribed) < 0)
 		return -1;
 	f->attrs = (unsigned)attrs;
 	return 0;
@@ -248,15 +248,15 @@ int apid_result_list(json_t *r, struct agent_folder **f_r, size_t *n_r, const ch
 int apid_result_items(json_t *r, long long *count_r, char cursor[AGENT_CURSOR_MAX], int *more_r,
 		      const char **why_r)
 {
-	if (get_int(r, "count", 0, 1000000, 1, 0, count_r) < 0) {
+	if (apid_json_int(r, "count", 0, 1000000, 1, 0, count_r) < 0) {
 		*why_r = "result.count: an integer 0-1000000";
 		return -1;
 	}
-	if (get_str(r, "cursor", 0, cursor, AGENT_CURSOR_MAX) < 0) {
+	if (apid_json_str(r, "cursor", 0, cursor, AGENT_CURSOR_MAX) < 0) {
 		*why_r = "result.cursor: a printable string under 1024 bytes";
 		return -1;
 	}
-	if (get_bool(r, "more", 1, more_r) < 0) {
+	if (apid_json_bool(r, "more", 1, more_r) < 0) {
 		*why_r = "result.more: a boolean";
 		return -1;
 	}

@@ -55,6 +55,14 @@ int apid_result_list(json_t *r, struct agent_folder **f_r, size_t *n_r, const ch
 int apid_result_items(json_t *r, long long *count_r, char cursor[AGENT_CURSOR_MAX], int *more_r,
 		      const char **why_r);
 
+/* The members every parser reads, each -1 when of the wrong type or
+ * out of bounds: an integer in MIN..MAX (absent: DEF, or -1 when
+ * REQUIRED); a printable string shorter than SIZE; a boolean. */
+int apid_json_int(json_t *o, const char *name, long long min, long long max, int required,
+		  long long def, long long *v_r);
+int apid_json_str(json_t *o, const char *name, int required, char *buf, size_t size);
+int apid_json_bool(json_t *o, const char *name, int required, int *b_r);
+
 /* apid_folder_ok: a folder name as apid accepts it (see above). */
 int apid_folder_ok(const char *name);
 

@@ -15,6 +15,7 @@
 #include "ctl.h"
 #include "store_agent.h"
 #include "store_buffer.h"
+#include "store_ws.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -24,8 +25,9 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv);
 static int cmd_revoke(struct ctl *ctl, int argc, char **argv);
 
 const struct ctl_cmd ctl_agent_cmds[] = {
-	{"agent add", "NAME [SYSTEM ...]",
-	 "enrol a new fedmig-agent that may read SYSTEMs (default: all): print its one-time code",
+	{"agent add", "NAME [SYSTEM ...] | NAME --workstation ADDRESS",
+	 "enrol a new fedmig-agent that may read SYSTEMs (default: all), or a workstation agent"
+	 " for the user of ADDRESS: print its one-time code",
 	 cmd_add},
 	{"agent list", "", "the agents: state, version, last seen, health, tasks held", cmd_list},
 	{"agent show", "NAME", "one agent in detail", cmd_show},
@@ -94,18 +96,55 @@ static char *agent_systems(struct ctl *ctl, int n, char **names)
 	return out;
 }
 
+/* ws_address: ADDRESS of --workstation, canonical, into OUT; -1 said why. */
+static int ws_address(const char *in, char out[ADDR_MAX])
+{
+	const char *why = NULL;
+
+	if (addr_normalize(in, strlen(in), 0, out, &why) == 0)
+		return 0;
+	fprintf(stderr, "fedmigctl: --workstation %s: not a mail address (%s)\n", in,
+		why ? why : "bad syntax");
+	return -1;
+}
+
+/* add_row: the agent's row with the code's HASH: a workstation agent's
+ * when ADDRESS is set, else a server agent's reading SYSTEMS. */
+static int add_row(struct ctl *ctl, const char *name, const unsigned char *hash,
+		   const char *systems, const char *address)
+{
+	long long now = time_now_us() / 1000000;
+	long long expires = now + config_time_ms(ctl->cfg, "apid_enrol_lifetime") / 1000;
+	int rc = address ? store_ws_agent_add(ctl_store(ctl), name, hash, expires, now, address)
+			 : store_agent_add(ctl_store(ctl), name, hash, expires, now, systems);
+
+	if (rc == STORE_AGENT_EXISTS) {
+		fprintf(stderr, "fedmigctl: agent %s exists already (revoke it and add another name)\n",
+			name);
+		return 1;
+	}
+	if (rc != STORE_OK) {
+		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(ctl_store(ctl)));
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_add(struct ctl *ctl, int argc, char **argv)
 {
 	unsigned char raw[20], hash[SHA256_DIGEST_LENGTH];
-	char code[33];
-	long long now = time_now_us() / 1000000;
-	int rc;
-
+	char code[33], address[ADDR_MAX];
+	int ws, rc;
 	char *systems;
 
 	if (argc < 1)
 		return ctl_usage(&ctl_agent_cmds[0]);
-	if (check_name(argv[0]) < 0 || (systems = agent_systems(ctl, argc - 1, argv + 1)) == NULL)
+	ws = argc >= 2 && strcmp(argv[1], "--workstation") == 0;
+	if (ws && argc != 3)
+		return ctl_usage(&ctl_agent_cmds[0]);
+	if (check_name(argv[0]) < 0 || (ws && ws_address(argv[2], address) < 0))
+		return 1;
+	if ((systems = ws ? xstrdup("") : agent_systems(ctl, argc - 1, argv + 1)) == NULL)
 		return 1;
 	if (RAND_bytes(raw, sizeof(raw)) != 1) {
 		free(systems);
@@ -114,32 +153,24 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 	}
 	base32(raw, code);
 	SHA256((const unsigned char *)code, strlen(code), hash);
-	rc = store_agent_add(ctl_store(ctl), argv[0], hash,
-			     now + config_time_ms(ctl->cfg, "apid_enrol_lifetime") / 1000, now,
-			     systems);
+	rc = add_row(ctl, argv[0], hash, systems, ws ? address : NULL);
 	free(systems);
-	if (rc == STORE_AGENT_EXISTS) {
-		fprintf(stderr, "fedmigctl: agent %s exists already (revoke it and add another name)\n",
-			argv[0]);
-		return 1;
-	}
-	if (rc != STORE_OK) {
-		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(ctl_store(ctl)));
-		return 1;
-	}
-	printf("%s\n", code);
-	return 0;
+	if (rc == 0)
+		printf("%s\n", code);
+	return rc;
 }
 
 static json_t *agent_json(const struct agent_row *r)
 {
-	return ctl_json_ok(json_pack("{s:s, s:s, s:o, s:i, s:o, s:I, s:I, s:I, s:I, s:s}", "name",
+	return ctl_json_ok(json_pack("{s:s, s:s, s:o, s:i, s:o, s:I, s:I, s:I, s:I, s:s, s:s, s:s}",
+				     "name",
 				     r->name, "state", agent_state(r->state), "version",
 				     ctl_json_string(r->version), "slots", r->slots, "health",
 				     ctl_json_string(r->health), "created", (json_int_t)r->created,
 				     "enrolled", (json_int_t)r->enrolled, "last_seen",
 				     (json_int_t)r->last_seen, "tasks", (json_int_t)r->tasks,
-				     "systems", r->systems));
+				     "systems", r->systems, "kind",
+				     r->workstation ? "workstation" : "server", "address", r->address));
 }
 
 static void when(long long s, char *buf, size_t len)
@@ -162,8 +193,10 @@ static int list_one(void *ctx, const struct agent_row *r)
 		return 0;
 	}
 	when(r->last_seen, seen, sizeof(seen));
-	printf("%-20s %-11s %-8s %-20s %5lld  %s\n", r->name, agent_state(r->state),
-	       *r->version ? r->version : "-", seen, r->tasks, *r->health ? r->health : "-");
+	printf("%-20s %-11s %-8s %-20s %5lld  %-11s %s%s%s\n", r->name, agent_state(r->state),
+	       *r->version ? r->version : "-", seen, r->tasks,
+	       r->workstation ? "workstation" : "server", *r->health ? r->health : "-",
+	       r->workstation ? " for " : "", r->address);
 	return 0;
 }
 
@@ -176,8 +209,8 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage(&ctl_agent_cmds[1]);
 	s = ctl_store(ctl);
 	if (!arr)
-		printf("%-20s %-11s %-8s %-20s %5s  %s\n", "AGENT", "STATE", "VERSION", "LAST SEEN",
-		       "TASKS", "HEALTH");
+		printf("%-20s %-11s %-8s %-20s %5s  %-11s %s\n", "AGENT", "STATE", "VERSION",
+		       "LAST SEEN", "TASKS", "KIND", "HEALTH");
 	if (store_agent_each(s, time_now_us() / 1000, list_one, arr) < 0) {
 		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
 		json_decref(arr);
@@ -229,6 +262,10 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	       " held\nsystems:   %s\n",
 	       e, l, *r.health ? r.health : "-", r.slots, r.tasks,
 	       *r.systems ? r.systems : "all read by an agent");
+	if (r.workstation)
+		printf("kind:      workstation\naddress:   %s\n", r.address);
+	else
+		printf("kind:      server\n");
 	return 0;
 }
 

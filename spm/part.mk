@@ -7,7 +7,7 @@ $(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(O)/spm/libspm.a $(LIBFEDM
 MANPAGES += man/fedmigctl.1
 
 # fedmig-spm: the pilot's modules in libspm.a for tests and fuzz targets.
-SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/switch.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o \
+SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/pilot_ws.o $(O)/spm/switch.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o \
 	$(O)/spm/dirsync.o $(O)/spm/dirsync_up.o $(O)/spm/dirsync_incr.o $(O)/spm/dirsync_down.o $(O)/spm/dirsync_spm.o
 PART_LIBS += $(O)/spm/libspm.a
 $(O)/spm/libspm.a: $(SPM_OBJS)
@@ -48,14 +48,14 @@ INTEG_TESTS += tests/integ/spm_drain_retries.sh
 # fedmig-apid: the agent API (HTTPS). Its parsers in libapid.a for the
 # tests and fuzz targets; they take imap_date_parse from libsmd.a, so
 # these link their libraries in that order.
-APID_OBJS := $(O)/spm/apid_frame.o $(O)/spm/apid_json.o
+APID_OBJS := $(O)/spm/apid_frame.o $(O)/spm/apid_json.o $(O)/spm/apid_ws_json.o $(O)/spm/apid_ws_step.o
 APID_LIBS := $(O)/spm/libapid.a $(O)/smd/libsmd.a
 $(O)/spm/libapid.a: $(APID_OBJS)
 $(APID_OBJS) $(O)/spm/apid.o $(O)/spm/apid_http.o $(O)/spm/apid_api.o $(O)/spm/apid_task.o \
-	$(O)/spm/apid_upload.o: ALL_CFLAGS += -Ismd $(MHD_CFLAGS)
+	$(O)/spm/apid_upload.o $(O)/spm/apid_ws.o: ALL_CFLAGS += -Ismd $(MHD_CFLAGS)
 PROGRAMS += $(O)/spm/fedmig-apid
 $(O)/spm/fedmig-apid: $(O)/spm/apid.o $(O)/spm/apid_http.o $(O)/spm/apid_api.o $(O)/spm/apid_task.o \
-	$(O)/spm/apid_upload.o $(APID_LIBS) $(LIBFEDMIG)
+	$(O)/spm/apid_upload.o $(O)/spm/apid_ws.o $(APID_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MHD_LIBS) $(EXT_LIBS)
 MANPAGES += man/fedmig-apid.8
 UNIT_TESTS += $(O)/tests/unit/test_apid_frame

@@ -11,6 +11,7 @@
 #include "driver.h"
 #include "log.h"
 #include "pilot_int.h"
+#include "pilot_ws.h"
 #include "state.h"
 #include "store_req.h"
 #include "store_smd.h"
@@ -382,6 +383,8 @@ static int step_switched(struct pilot *p, struct req *r)
 	if (rc != DRV_OK)
 		return pilot_retry(p, r, "E9 redirect", rc, why);
 	pilot_crash_point(p, r, "E9 redirect");
+	if (pilot_scn(p, r, "local_data") && (rc = pilot_ws_queue(p, r)) != GO)
+		return rc;
 	if (pilot_scn(p, r, "copy_data")) {
 		/* Queued at the switch already; again for a request switched by
 		 * an older fedmig-spm (a no-op otherwise). */
@@ -395,7 +398,8 @@ static int step_switched(struct pilot *p, struct req *r)
 		return pilot_commit(p, r, rc);
 	}
 	if (pilot_scn(p, r, "local_data"))
-		return wait_until(p, r, REQ_NEVER, "waiting for the agent (local data)");
+		return pilot_move(p, r, ST_COPIED, "E15 copied", "no server copy in scenario %s",
+				  r->scenario);
 	if (complete_wait(p, r, r->release_at, &rc))
 		return rc;
 	r->complete_at = time_now_us();
@@ -426,7 +430,7 @@ static int step_copied(struct pilot *p, struct req *r)
 	int rc;
 
 	if (r->state == ST_COPIED && pilot_scn(p, r, "local_data"))
-		return wait_until(p, r, REQ_NEVER, "waiting for the agent (local data)");
+		return pilot_ws_copied(p, r);
 	/* updated: when the request reached copied (or local-done); waits
 	 * do not move it. */
 	if (complete_wait(p, r, r->updated, &rc))

@@ -1,0 +1,24 @@
+/*
+ * pilot_ws - the pilot's workstation steps after the switch (brief WS):
+ * a request whose scenario has local_data gets, at the switch, the
+ * upload task a workstation agent leases (source WS_LOCAL_SYSTEM) and
+ * the SMD_LOCAL job that copies the upload into the target; in copied
+ * (8) it moves to local-done (9) once that job is done and, with
+ * workstation_switch, the agent reported a successful test after it.
+ * The checks before the switch are step_checks in pilot.c. Steps return
+ * GO, WAIT or ERR (pilot_int.h).
+ */
+#ifndef FEDMIG_SPM_PILOT_WS_H
+#define FEDMIG_SPM_PILOT_WS_H
+
+#include "pilot_int.h"
+
+/* pilot_ws_queue: R's upload task and SMD_LOCAL job (idempotent, in
+ * the caller's transaction if one is open); GO when queued, else the step's end (a
+ * source read by a server agent fails the request: agent tasks are one
+ * per request). */
+int pilot_ws_queue(struct pilot *p, struct req *r);
+/* pilot_ws_copied: state copied with local_data. */
+int pilot_ws_copied(struct pilot *p, struct req *r);
+
+#endif
