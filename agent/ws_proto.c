@@ -8,6 +8,7 @@
 #include "proto.h"
 #include "proto_json.h"
 #include "server.h"
+#include "ws_conf.h"
 #include "ws_proto.h"
 #include "xalloc.h"
 
@@ -16,14 +17,6 @@ static const char *const steps[] = {"none", "check", "upload", "switch", "cleanu
 const char *ws_step_name(enum ws_step s)
 {
 	return (size_t)s < sizeof(steps) / sizeof(steps[0]) ? steps[s] : "?";
-}
-
-int ws_host_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= WS_HOST_MAX && s[0] != '.' && s[0] != '-' &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n;
 }
 
 /* socket_of: Thunderbird's socketType of NAME, or -1. */
@@ -35,7 +28,7 @@ static int socket_of(const char *name)
 }
 
 /* hosts: the array NAME of O into V (at most WS_OLD_MAX host names). */
-static int hosts(json_t *o, const char *name, char v[][WS_HOST_MAX + 1], size_t *n_r,
+static int hosts(json_t *o, const char *name, char v[][WS_NEXT_HOST_MAX + 1], size_t *n_r,
 		 char **err_r)
 {
 	json_t *a = json_object_get(o, name), *e;
@@ -46,11 +39,11 @@ static int hosts(json_t *o, const char *name, char v[][WS_HOST_MAX + 1], size_t 
 		return 0;
 	}
 	if (!json_is_array(a) || json_array_size(a) > WS_OLD_MAX)
-		return ap_bad(name, "not an array of at most 16 host names", err_r);
+		return ap_bad(name, "not an array of at most 17 host names", err_r);
 	json_array_foreach(a, i, e) {
 		const char *s = json_string_value(e);
 
-		if (s == NULL || json_string_length(e) > WS_HOST_MAX || !ws_host_ok(s))
+		if (s == NULL || json_string_length(e) > WS_NEXT_HOST_MAX || !ws_host_ok(s))
 			return ap_bad(name, "an element is not a host name", err_r);
 		memcpy(v[i], s, strlen(s) + 1);
 	}
@@ -86,7 +79,7 @@ static int endpoint(json_t *o, const char *prefix, int empty_ok, char *host, int
 	long long p;
 
 	snprintf(name, sizeof(name), "%s_host", prefix);
-	if (ap_get_str(o, name, host, WS_HOST_MAX + 1, err_r) < 0)
+	if (ap_get_str(o, name, host, WS_NEXT_HOST_MAX + 1, err_r) < 0)
 		return -1;
 	if (host[0] == '\0' && empty_ok) {
 		*port = 0;

@@ -22,8 +22,8 @@
 
 #include <stddef.h>
 
-#define WS_OLD_MAX 16
-#define WS_HOST_MAX 253
+#define WS_OLD_MAX 17 /* the client host and 16 client_hosts (lib/ws_conf.h) */
+#define WS_NEXT_HOST_MAX 253 /* as lib/ws_conf.h's ws_host_ok */
 #define WS_USER_MAX 320
 #define WS_DETAIL_MAX 400
 
@@ -36,11 +36,11 @@ struct ws_next {
 	long long retry_ms;
 	char folder_root[1024];
 	int has_endpoints; /* old and new were given */
-	char old_imap[WS_OLD_MAX][WS_HOST_MAX + 1];
-	char old_smtp[WS_OLD_MAX][WS_HOST_MAX + 1];
+	char old_imap[WS_OLD_MAX][WS_NEXT_HOST_MAX + 1];
+	char old_smtp[WS_OLD_MAX][WS_NEXT_HOST_MAX + 1];
 	size_t n_old_imap, n_old_smtp;
 	char old_user[WS_USER_MAX + 1];
-	char imap_host[WS_HOST_MAX + 1], smtp_host[WS_HOST_MAX + 1];
+	char imap_host[WS_NEXT_HOST_MAX + 1], smtp_host[WS_NEXT_HOST_MAX + 1];
 	int imap_port, imap_socket, smtp_port, smtp_socket;
 	char new_user[WS_USER_MAX + 1];
 };
@@ -56,8 +56,6 @@ struct ws_report {
 
 int ws_parse_next(const char *buf, size_t len, struct ws_next *r, char **err_r);
 char *ws_report_json(const struct ws_report *r);
-/* ws_host_ok: a host name fit for prefs.js and a URL. */
-int ws_host_ok(const char *s);
 const char *ws_step_name(enum ws_step s);
 
 #endif

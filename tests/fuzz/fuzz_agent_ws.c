@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "ws_conf.h"
 #include "ws_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
