@@ -65,6 +65,62 @@ static int lc_test(struct source *s, int *permanent_r, char **err_r)
 	return 0;
 }
 
+/* mutf7: the UTF-8 name S (checked by ws_folders) in IMAP's modified
+ * UTF-7 (RFC 3501 5.1.3), as IMAP names folders on the wire (caller frees). */
+static char *mutf7(const char *s)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+	const unsigned char *p = (const unsigned char *)s;
+	char *out = xmalloc(strlen(s) * 4 + 4), *o = out;
+	unsigned long bits = 0;
+	int nbits = 0, in_b64 = 0;
+
+	while (*p || in_b64) {
+		if (*p == 0 || (*p >= 0x20 && *p < 0x7f)) {
+			if (in_b64) {
+				if (nbits > 0)
+					*o++ = b64[(bits << (6 - nbits)) & 0x3f];
+				*o++ = '-';
+				in_b64 = 0;
+				nbits = 0;
+				continue;
+			}
+			*o++ = (char)*p;
+			if (*p++ == '&')
+				*o++ = '-';
+			continue;
+		}
+		unsigned cp = *p < 0xe0 ? *p & 0x1f : *p < 0xf0 ? *p & 0x0f : *p & 0x07;
+		int n = *p < 0xe0 ? 1 : *p < 0xf0 ? 2 : 3, i;
+		unsigned units[2];
+		int nu = 1;
+
+		for (i = 1; i <= n && p[i]; i++)
+			cp = cp << 6 | (p[i] & 0x3f);
+		p += i;
+		units[0] = cp;
+		if (cp >= 0x10000) {
+			units[0] = 0xd800 + ((cp - 0x10000) >> 10);
+			units[1] = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+			nu = 2;
+		}
+		if (!in_b64)
+			*o++ = '&';
+		in_b64 = 1;
+		for (i = 0; i < nu; i++) {
+			bits = bits << 16 | units[i];
+			nbits += 16;
+			while (nbits >= 6) {
+				nbits -= 6;
+				*o++ = b64[(bits >> nbits) & 0x3f];
+			}
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 struct lc_list {
 	int (*folder)(void *ctx, const struct drv_folder *f);
 	void *ctx;
@@ -75,8 +131,12 @@ static int list_one(void *ctx, const struct ws_folder *f)
 	struct lc_list *c = ctx;
 	unsigned attrs = f->kind == WS_FOLDER_PARENT ? DRV_F_NOSELECT : 0;
 
-	return c->folder(c->ctx, &(struct drv_folder){.name = f->name, .sep = '/',
-						      .attrs = attrs, .subscribed = 1});
+	char *name = mutf7(f->name);
+	int rc = c->folder(c->ctx, &(struct drv_folder){.name = name, .sep = '/', .attrs = attrs,
+							.subscribed = 1});
+
+	free(name);
+	return rc;
 }
 
 static int lc_list(struct source *s, int (*folder)(void *ctx, const struct drv_folder *f),
@@ -220,7 +280,11 @@ static int in_folder(void *ctx, const struct ws_folder *f)
 	struct lc_batch *b = ctx;
 	int rc = 0;
 
-	if (strcmp(f->name, b->folder) != 0)
+	char *name = mutf7(f->name);
+	int other = strcmp(name, b->folder);
+
+	free(name);
+	if (other != 0)
 		return 0;
 	if (f->kind == WS_FOLDER_MBOX) {
 		b->fd = f->fd;

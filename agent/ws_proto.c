@@ -158,7 +158,7 @@ int ws_parse_next(const char *buf, size_t len, struct ws_next *r, char **err_r)
 	o = json_object_get(j, "old");
 	n = json_object_get(j, "new");
 	r->has_endpoints = o != NULL || n != NULL;
-	if ((r->step == WS_STEP_CHECK || r->step == WS_STEP_SWITCH) && !r->has_endpoints)
+	if (r->step == WS_STEP_SWITCH && !r->has_endpoints)
 		rc = ap_bad("old", "missing for this step", err_r);
 	else if (r->has_endpoints && (old_part(o, r, err_r) < 0 || new_part(n, r, err_r) < 0))
 		rc = -1;

@@ -7,8 +7,9 @@
  * and fills R, returning 0, or -1 with *err_r (caller frees) naming the
  * field at fault. "step" must be one of the five; "request" 0..2^53 (0
  * only with "none"); "retry_ms" is clamped to 1000..60000 (missing:
- * 10000). For check, switch (and upload, when given) the objects "old"
- * and "new" must be present: every host name is 1..253 bytes of letters,
+ * 10000). For switch the objects "old" and "new" must be present (a
+ * check without them waits: the request names no systems yet); when
+ * given they are checked whole: every host name is 1..253 bytes of letters,
  * digits, '.', '-' (it reaches prefs.js and an IMAP/SMTP URL), at most
  * WS_OLD_MAX of them, ports 1..65535 (0 for an empty smtp_host), sockets
  * "ssl" | "starttls" | "plain" (Thunderbird's 3, 2, 0), users without

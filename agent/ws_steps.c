@@ -126,6 +126,11 @@ int ws_step_check(struct wsr *w, const struct ws_next *n)
 	char *err = NULL, *detail = NULL, *ujs = NULL;
 	int pfd, rc;
 
+	if (!n->has_endpoints) {
+		log_info("request %lld: the check waits for the server to name the systems",
+			 n->request);
+		return AH_OK;
+	}
 	sw_of(n, &sw);
 	if (ws_home_open(w->tb_dir, &h, &err) < 0) {
 		rep.detail = err;

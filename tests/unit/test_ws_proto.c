@@ -61,7 +61,7 @@ static const char *const hostile[] = {
 	"[]",
 	"{\"request\":7,\"step\":\"reboot\"}",
 	"{\"request\":0,\"step\":\"check\"," OLD "," NEW "}",
-	"{\"request\":7,\"step\":\"check\"}",
+	"{\"request\":7,\"step\":\"switch\"}",
 	"{\"request\":1e300,\"step\":\"none\"}",
 	"{\"request\":99999999999999999999999,\"step\":\"none\"}",
 	"{\"request\":0,\"step\":\"none\",\"step\":\"none\"}",
