@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -121,6 +122,18 @@ static char *mutf7(const char *s)
 	return out;
 }
 
+/* imap_name: folder NAME as IMAP names it: modified UTF-7, and a first
+ * level "Inbox" (Thunderbird's) as INBOX, which IMAP compares without
+ * regard to case (the copy engine takes it so). Caller frees. */
+static char *imap_name(const char *name)
+{
+	char *n = mutf7(name);
+
+	if (strncasecmp(n, "INBOX", 5) == 0 && (n[5] == '\0' || n[5] == '/'))
+		memcpy(n, "INBOX", 5);
+	return n;
+}
+
 struct lc_list {
 	int (*folder)(void *ctx, const struct drv_folder *f);
 	void *ctx;
@@ -131,9 +144,11 @@ static int list_one(void *ctx, const struct ws_folder *f)
 	struct lc_list *c = ctx;
 	unsigned attrs = f->kind == WS_FOLDER_PARENT ? DRV_F_NOSELECT : 0;
 
-	char *name = mutf7(f->name);
+	char *name = imap_name(f->name);
+	/* A parent only is no folder to subscribe to (the target may refuse
+	 * a subscription to a name that does not exist). */
 	int rc = c->folder(c->ctx, &(struct drv_folder){.name = name, .sep = '/', .attrs = attrs,
-							.subscribed = 1});
+							.subscribed = !attrs});
 
 	free(name);
 	return rc;
@@ -280,7 +295,7 @@ static int in_folder(void *ctx, const struct ws_folder *f)
 	struct lc_batch *b = ctx;
 	int rc = 0;
 
-	char *name = mutf7(f->name);
+	char *name = imap_name(f->name);
 	int other = strcmp(name, b->folder);
 
 	free(name);

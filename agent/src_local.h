@@ -2,8 +2,9 @@
  * src_local - the workstation's Thunderbird Local Folders as a source
  * (source.h) for the task of the reserved system "@local": list() gives
  * the Local Folders tree (ws_folders) with '/' as separator, each name
- * in modified UTF-7 as IMAP names folders ("Inbox", "Inbox/Projets
- * &AOk-t&AOk-" for "Projets été"), a parent-only folder \Noselect, every folder
+ * in modified UTF-7 as IMAP names folders, Thunderbird's first level
+ * "Inbox" as INBOX ("INBOX", "INBOX/Projets &AOk-t&AOk-" for "Inbox/
+ * Projets été"), a parent-only folder \Noselect and not subscribed, every other one
  * subscribed; items() gives a folder's messages in file order (an mbox:
  * by offset; Thunderbird's maildir store: cur/ then new/, by name) after
  * the cursor, each keyed by ws_msg_key, with its Thunderbird flags, its

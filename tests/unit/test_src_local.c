@@ -117,8 +117,8 @@ START_TEST(test_list_mbox)
 
 	ck_assert_int_eq(s->ops->test(s, &perm, &err), 0);
 	ck_assert_int_eq(s->ops->list(s, list_fn, &o, &err), 0);
-	ck_assert_str_eq(o.text, "Archives(noselect);Archives/Old;Inbox;Inbox/Projets &AOk-t&AOk-;"
-				 "Inbox/Projets &AOk-t&AOk-/2020;Trash;");
+	ck_assert_str_eq(o.text, "Archives(noselect);Archives/Old;INBOX;INBOX/Projets &AOk-t&AOk-;"
+				 "INBOX/Projets &AOk-t&AOk-/2020;Trash;");
 	s->ops->free(s);
 }
 END_TEST
@@ -131,9 +131,9 @@ START_TEST(test_items_mbox)
 	struct out one = {.items = 0}, big = {.items = 0};
 	size_t i;
 
-	ck_assert_int_eq(all(s, "Inbox", 1000, &big), 1);
+	ck_assert_int_eq(all(s, "INBOX", 1000, &big), 1);
 	ck_assert_int_eq(big.items, 3);
-	ck_assert_int_ge(all(s, "Inbox", 1, &one), 3);
+	ck_assert_int_ge(all(s, "INBOX", 1, &one), 3);
 	ck_assert_str_eq(one.text, big.text);
 	ck_assert_uint_eq(one.nb, big.nb);
 	ck_assert(memcmp(one.body, big.body, big.nb) == 0);
@@ -156,18 +156,18 @@ START_TEST(test_resume_mid)
 	char *cur = NULL, *cur2 = NULL, *err = NULL;
 	int more;
 
-	ck_assert_int_eq(s->ops->items(s, "Inbox", "", 1, 1 << 20, &ea, &cur, &more, &err), 0);
+	ck_assert_int_eq(s->ops->items(s, "INBOX", "", 1, 1 << 20, &ea, &cur, &more, &err), 0);
 	ck_assert_int_eq(more, 1);
 	ck_assert_int_eq(a.items, 1);
-	ck_assert_int_eq(s->ops->items(s, "Inbox", cur, 1000, 1 << 20, &eb, &cur2, &more, &err), 0);
+	ck_assert_int_eq(s->ops->items(s, "INBOX", cur, 1000, 1 << 20, &eb, &cur2, &more, &err), 0);
 	ck_assert_int_eq(more, 0);
 	ck_assert_int_eq(b.items, 2);
 	ck_assert_ptr_null(strstr(b.text, strtok(a.text, "|")));
 	free(cur2);
-	ck_assert_int_eq(s->ops->items(s, "Inbox", cur, 1000, 1 << 20, &eb, &cur2, &more, &err), 0);
+	ck_assert_int_eq(s->ops->items(s, "INBOX", cur, 1000, 1 << 20, &eb, &cur2, &more, &err), 0);
 	free(cur);
 	free(cur2);
-	ck_assert_int_eq(s->ops->items(s, "Inbox/Projets &AOk-t&AOk-", "", 9, 1 << 20, &eb, &cur2,
+	ck_assert_int_eq(s->ops->items(s, "INBOX/Projets &AOk-t&AOk-", "", 9, 1 << 20, &eb, &cur2,
 				       &more, &err),
 			 0);
 	free(cur2);
@@ -186,10 +186,10 @@ START_TEST(test_maildir)
 	char *err = NULL;
 
 	ck_assert_int_eq(s->ops->list(s, list_fn, &l, &err), 0);
-	ck_assert_str_eq(l.text, "Drafts;Inbox;Inbox/R&AOk-union;");
-	ck_assert_int_eq(all(s, "Inbox", 1000, &big), 1);
+	ck_assert_str_eq(l.text, "Drafts;INBOX;INBOX/R&AOk-union;");
+	ck_assert_int_eq(all(s, "INBOX", 1000, &big), 1);
 	ck_assert_int_eq(big.items, 3);
-	ck_assert_int_eq(all(s, "Inbox", 1, &one), 3);
+	ck_assert_int_eq(all(s, "INBOX", 1, &one), 3);
 	ck_assert_str_eq(one.text, big.text);
 	/* cur/ before new/, tmp/ never; flags from X-Mozilla-Status */
 	ck_assert_ptr_nonnull(strstr(big.text, ".1700000000.M1P100.desk."));
@@ -231,7 +231,7 @@ START_TEST(test_open_home)
 	s = src_local_open(tb, &err);
 	ck_assert_msg(s != NULL, "open: %s", err ? err : "?");
 	ck_assert_int_eq(s->ops->list(s, list_fn, &o, &err), 0);
-	ck_assert_str_eq(o.text, "Drafts;Inbox;Inbox/R&AOk-union;");
+	ck_assert_str_eq(o.text, "Drafts;INBOX;INBOX/R&AOk-union;");
 	s->ops->free(s);
 	free(tb);
 }
