@@ -22,14 +22,17 @@
 #define ERROR_FIRST_US 1000000LL
 #define ERROR_CAP_US (300LL * 1000000)
 
-/* wait_ms: sleep MS or until SIGTERM/SIGINT (then 1). */
+/* wait_ms: sleep MS, less at SIGUSR1 (ask now), or until SIGTERM/SIGINT
+ * (then 1). */
 static int wait_ms(struct wsr *w, long long ms)
 {
-	struct pollfd p = {.fd = w->sigfd, .events = POLLIN};
+	struct pollfd p[2] = {{.fd = w->sigfd, .events = POLLIN}, {.fd = w->usr1fd, .events = POLLIN}};
 	struct signalfd_siginfo si;
 
-	if (poll(&p, 1, ms > 3600000 ? 3600000 : (int)ms) <= 0)
+	if (poll(p, 2, ms > 3600000 ? 3600000 : (int)ms) <= 0)
 		return 0;
+	while (read(w->usr1fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		;
 	while (read(w->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			return 1;
@@ -75,7 +78,7 @@ static int wsr_open(struct wsr *w, const struct config *cfg, const char *token)
 
 	memset(w, 0, sizeof(*w));
 	w->cfg = cfg;
-	w->sigfd = -1;
+	w->sigfd = w->usr1fd = -1;
 	w->token = token;
 	w->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 	if (dir[0] == '\0' && (home == NULL || home[0] != '/')) {
@@ -87,11 +90,16 @@ static int wsr_open(struct wsr *w, const struct config *cfg, const char *token)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
 	w->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	/* Its own fd: a pending SIGUSR1 must not abort an API call (ah_abort_fd). */
+	w->usr1fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	w->h = ah_new(config_str(cfg, "agent_server_url"), config_str(cfg, "agent_ca_file"), token,
 		      &err);
-	if (w->sigfd < 0 || w->h == NULL) {
+	if (w->sigfd < 0 || w->usr1fd < 0 || w->h == NULL) {
 		log_error("%s", err ? err : strerror(errno));
 		free(err);
 		return -1;
@@ -105,6 +113,8 @@ static void wsr_close(struct wsr *w)
 	ah_free(&w->h);
 	if (w->sigfd >= 0)
 		close(w->sigfd);
+	if (w->usr1fd >= 0)
+		close(w->usr1fd);
 	free(w->tb_dir);
 }
 

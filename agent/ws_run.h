@@ -10,7 +10,8 @@
  * a local error that will not pass (no usable profile directory), 2 when
  * the server refused this agent (version, token). Errors of the API are
  * retried with jittered back-off. Thunderbird running on the profile
- * defers the upload and the switch (logged), never fails them.
+ * defers the upload and the switch (logged), never fails them. SIGUSR1
+ * ends a sleep: the server is asked at once (a login hook, a test).
  * ws_rollback() is --workstation --rollback: the backup of prefs.js put
  * back now and reported; 0, or 1 (no backup, or an error: said on stderr).
  */

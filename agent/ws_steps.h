@@ -21,7 +21,8 @@ struct wsr {
 	const char *token;
 	struct ah *h;
 	char *tb_dir; /* ~/.thunderbird */
-	int sigfd;
+	int sigfd;  /* SIGTERM, SIGINT */
+	int usr1fd; /* SIGUSR1: ask the server now */
 	unsigned seed;
 };
 
