@@ -39,3 +39,4 @@ $(O)/tests/unit/test_ws_prefs.o $(O)/tests/fuzz/fuzz_ws_prefs.o $(O)/tests/unit/
 	$(O)/tests/fuzz/fuzz_ws_mbox.o $(O)/tests/unit/test_ws_profile.o $(O)/tests/unit/test_ws_folders.o: \
 	ALL_CFLAGS += -Iagent
 FUZZ_TARGETS += tests/fuzz/fuzz_ws_prefs.c tests/fuzz/fuzz_ws_mbox.c
+INTEG_TESTS += tests/integ/ws_flow.sh
