@@ -20,4 +20,4 @@ $(O)/bench/store_lookup: $(O)/bench/store_lookup.o $(LIBFEDMIG)
 INTEG_TESTS += tests/integ/man_options.sh
 INTEG_TESTS += tests/integ/lab_smoke.sh
 INTEG_TESTS += tests/integ/store_damage.sh
-UNIT_TESTS += $(O)/tests/unit/test_store_agent $(O)/tests/unit/test_store_buffer
+UNIT_TESTS += $(O)/tests/unit/test_store_agent $(O)/tests/unit/test_store_buffer $(O)/tests/unit/test_ws_store

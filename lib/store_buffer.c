@@ -98,13 +98,14 @@ struct due_job {
 	char *system, *mailbox;
 };
 
-/* due_agent_jobs: the queued copies due at NOW whose source an agent reads. */
+/* due_agent_jobs: the queued copies due at NOW whose source an agent reads
+ * (a workstation's upload, SMD_LOCAL, included). */
 static int due_agent_jobs(struct store *s, long long now, store_buffer_agent_fn is_agent,
 			  void *ctx, struct due_job **jobs_r, size_t *n_r)
 {
 	sqlite3_stmt *st = store_prepare(
-		s, "SELECT request_id, src_system, src_physical FROM smd_jobs"
-		   " WHERE state = 0 AND kind = 0 AND next_at <= ?1");
+		s, "SELECT request_id, src_system, src_physical, kind FROM smd_jobs"
+		   " WHERE state = 0 AND kind IN (0, 3) AND next_at <= ?1");
 	struct due_job *jobs = NULL;
 	size_t n = 0;
 	int rc;
@@ -118,7 +119,8 @@ static int due_agent_jobs(struct store *s, long long now, store_buffer_agent_fn 
 		if (system == NULL || !is_agent(ctx, system))
 			continue;
 		jobs = xrealloc(jobs, (n + 1) * sizeof(*jobs));
-		jobs[n].key = smd_key(sqlite3_column_int64(st, 0), SMD_COPY);
+		jobs[n].key = smd_key(sqlite3_column_int64(st, 0),
+				      sqlite3_column_int(st, 3) == SMD_LOCAL ? SMD_LOCAL : SMD_COPY);
 		jobs[n].system = xstrdup(system);
 		jobs[n].mailbox = xstrdup((const char *)sqlite3_column_text(st, 2));
 		n++;
@@ -151,12 +153,13 @@ static int gate_one(struct store *s, const struct due_job *job, long long now,
 	    (t.agent[0] && t.lease_until > now / 1000))
 		return STORE_OK;
 	sqlite3_stmt *st = store_prepare(
-		s, "UPDATE smd_jobs SET next_at = ?2 WHERE request_id = ?1 AND kind = 0");
+		s, "UPDATE smd_jobs SET next_at = ?2 WHERE request_id = ?1 AND kind = ?3");
 
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, job->key.request_id);
 	sqlite3_bind_int64(st, 2, defer_at);
+	sqlite3_bind_int(st, 3, job->key.kind);
 	return store_run(s, st, "agent gate");
 }
 

@@ -17,7 +17,8 @@
  * store's error says why not: a bug in the caller, not to reach the table. */
 static int key_check(struct store *s, struct smd_job_key key)
 {
-	if (key.request_id > 0 && (key.kind == SMD_COPY || key.kind == SMD_COPY_BACK))
+	if (key.request_id > 0 && (key.kind == SMD_COPY || key.kind == SMD_COPY_BACK ||
+				   key.kind == SMD_LOCAL))
 		return STORE_OK;
 	store_set_error(s, "smd job: bad key request=%lld kind=%d", key.request_id, (int)key.kind);
 	return STORE_ERR;
@@ -97,7 +98,16 @@ static void job_row(sqlite3_stmt *st, struct smd_job *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->key.request_id = sqlite3_column_int64(st, 0);
-	r->key.kind = sqlite3_column_int(st, 1) == SMD_COPY_BACK ? SMD_COPY_BACK : SMD_COPY;
+	switch (sqlite3_column_int(st, 1)) {
+	case SMD_COPY_BACK:
+		r->key.kind = SMD_COPY_BACK;
+		break;
+	case SMD_LOCAL:
+		r->key.kind = SMD_LOCAL;
+		break;
+	default:
+		r->key.kind = SMD_COPY;
+	}
 	store_text(st, 2, r->access, sizeof(r->access));
 	store_text(st, 3, r->src_system, sizeof(r->src_system));
 	store_text(st, 4, r->src_physical, sizeof(r->src_physical));

@@ -51,8 +51,10 @@ int ws_client_hosts(const struct config *cfg, const char *sys, char hosts[][WS_H
 void ws_client_user(const struct config *cfg, const char *sys, const char *physical, char *out,
 		    size_t size);
 
-/* ws_conf_check: every system's and scenario's workstation keys; a
- * line per error appended to *ERR (allocated), 0 when all are valid. */
+/* ws_conf_check: every system's and scenario's workstation keys, and no
+ * scenario with local_data beside a system read by a server agent (one
+ * agent task per request); a line per error appended to *ERR
+ * (allocated), 0 when all are valid. */
 int ws_conf_check(const struct config *cfg, char **err);
 
 #endif

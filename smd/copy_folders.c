@@ -48,7 +48,11 @@ static int list_folder(void *ctx, const struct drv_folder *df)
 	struct folder *f = &(*lc->f)[(*lc->n)++];
 
 	memset(f, 0, sizeof(*f));
-	f->name = xstrdup(strcasecmp(df->name, "INBOX") == 0 ? "INBOX" : df->name);
+	/* A workstation's local folders (dst_root) are plain names: their
+	 * "Inbox" is not IMAP's INBOX, and the buffer knows it as sent. */
+	int plain = lc->cp->o->dst_root && lc->f == &lc->cp->folders;
+
+	f->name = xstrdup(!plain && strcasecmp(df->name, "INBOX") == 0 ? "INBOX" : df->name);
 	f->attrs = df->attrs;
 	return 0;
 }

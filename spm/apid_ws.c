@@ -111,7 +111,8 @@ static json_t *next_answer(const struct config *cfg, const struct ws_facts *f, l
 	o = json_pack("{s:I, s:s, s:s, s:I}", "request",
 		      (json_int_t)(strcmp(step, "none") == 0 ? 0 : f->r.id), "step", step, "state",
 		      f->found ? state_name(f->r.state) : "none", "retry_ms", (json_int_t)retry_ms);
-	if (!f->found)
+	/* Before E2 (registered) the request names no source yet. */
+	if (!f->found || !*f->r.source_system || !*f->r.target_system)
 		return o;
 	json_object_set_new(o, "folder_root", json_string(root ? root : "Local Folders"));
 	if ((old = old_json(cfg, &f->r, why_r)) == NULL ||
@@ -157,8 +158,9 @@ struct apid_answer apid_ws_next(struct apid_req *r, json_t *body)
 	if (rc != STORE_OK)
 		return apid_busy(r);
 	if (o == NULL) {
-		log_error("request=%lld: the mail client settings in fedmig.conf are not valid: %s",
-			  f.r.id, why);
+		log_error("request=%lld: the mail client settings of %s or %s in fedmig.conf are"
+			  " not valid: %s",
+			  f.r.id, f.r.source_system, f.r.target_system, why);
 		return apid_fail(r, 503, "unavailable", "the server's client settings are not valid");
 	}
 	return apid_ok(o);
@@ -214,7 +216,13 @@ static int report_store(struct store *s, const char *address, const struct ws_re
 	snprintf(w.detail, sizeof(w.detail), "%s", in->detail);
 	apid_ws_data(in, w.data);
 	history(in, req.state, step, sizeof(step), detail, sizeof(detail));
-	return store_ws_report_add(s, &w, req.state, step, detail);
+	rc = store_ws_report_add(s, &w, req.state, step, detail);
+	/* The pilot looks at a waiting request only now and then: news for it
+	 * makes it due at once. */
+	if (rc == STORE_OK && !state_is_final(req.state) && !state_is_offline(req.state) &&
+	    store_req_wait(s, req.id, req.state, w.at, NULL) == STORE_ERR)
+		rc = STORE_ERR;
+	return rc;
 }
 
 struct apid_answer apid_ws_report(struct apid_req *r, json_t *body)

@@ -474,6 +474,9 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	if (ctl_copy_line(ctl_store(ctl), smd_key(r.id, SMD_COPY_BACK), "copy back", line,
 			  sizeof(line)) == 0)
 		printf("  %s\n", line);
+	if (ctl_copy_line(ctl_store(ctl), smd_key(r.id, SMD_LOCAL), "local data", line,
+			  sizeof(line)) == 0)
+		printf("  %s\n", line);
 	if (ctl_agent_line(ctl_store(ctl), r.id, line, sizeof(line)) == 0)
 		printf("  %s\n", line);
 	ctl_pim_show(ctl_store(ctl), &r, stdout);

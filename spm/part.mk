@@ -58,15 +58,16 @@ $(O)/spm/fedmig-apid: $(O)/spm/apid.o $(O)/spm/apid_http.o $(O)/spm/apid_api.o $
 	$(O)/spm/apid_upload.o $(O)/spm/apid_ws.o $(APID_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MHD_LIBS) $(EXT_LIBS)
 MANPAGES += man/fedmig-apid.8
-UNIT_TESTS += $(O)/tests/unit/test_apid_frame
-$(O)/tests/unit/test_apid_frame.o $(O)/tests/fuzz/fuzz_apid_frame.o $(O)/tests/fuzz/fuzz_apid_json.o: \
-	ALL_CFLAGS += -Ispm -Ismd
-$(O)/tests/unit/test_apid_frame: $(O)/tests/unit/test_apid_frame.o $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG)
+UNIT_TESTS += $(O)/tests/unit/test_apid_frame $(O)/tests/unit/test_ws_api
+$(O)/tests/unit/test_apid_frame.o $(O)/tests/fuzz/fuzz_apid_frame.o $(O)/tests/fuzz/fuzz_apid_json.o \
+	$(O)/tests/unit/test_ws_api.o $(O)/tests/fuzz/fuzz_apid_ws.o: ALL_CFLAGS += -Ispm -Ismd $(MHD_CFLAGS)
+$(O)/tests/unit/test_apid_frame $(O)/tests/unit/test_ws_api: $(O)/tests/unit/%: $(O)/tests/unit/%.o \
+	$(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG) $(CHECK_LIBS) $(EXT_LIBS)
-FUZZ_TARGETS += tests/fuzz/fuzz_apid_frame.c tests/fuzz/fuzz_apid_json.c
-$(O)/tests/fuzz/fuzz_apid_frame $(O)/tests/fuzz/fuzz_apid_json: $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(APID_LIBS) $(LIBFEDMIG)
+FUZZ_TARGETS += tests/fuzz/fuzz_apid_frame.c tests/fuzz/fuzz_apid_json.c tests/fuzz/fuzz_apid_ws.c
+$(O)/tests/fuzz/fuzz_apid_frame $(O)/tests/fuzz/fuzz_apid_json $(O)/tests/fuzz/fuzz_apid_ws: $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(APID_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(EXT_LIBS)
-INTEG_TESTS += tests/integ/apid_basic.sh
+INTEG_TESTS += tests/integ/apid_basic.sh tests/integ/ws_api.sh
 # Directory drivers (dirdrv.h): ldap (libldap), passwd-file, exec. Every
 # program and test that links libspm.a links libldap too; DIRDRV_LIBS is
 # that flag for a program that takes the drivers (fedmigctl).

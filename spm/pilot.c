@@ -240,35 +240,6 @@ static int step_register(struct pilot *p, struct req *r)
 			  r->source_physical, r->source_system);
 }
 
-static int step_checks(struct pilot *p, struct req *r)
-{
-	char detail[REQ_REASON_MAX];
-	long long at, since = 0, now = time_now_us();
-	int ok, rc;
-
-	if (r->state == ST_CHECKED) {
-		since = r->updated + config_scn_time_ms(p->cfg, r->scenario, "recheck_delay") * 1000;
-		if (now < since)
-			return wait_until(p, r, since, "waiting for the second workstation check");
-	}
-	rc = store_check_last(p->s, r->id, since, &at, &ok, detail);
-	if (rc == STORE_ERR)
-		return pilot_store_err(p, r);
-	if (rc == STORE_NOTFOUND)
-		return wait_until(p, r, now + WAIT_POLL_US, "waiting for a workstation check");
-	if (!ok) {
-		r->failed_from = r->state;
-		snprintf(r->reason, sizeof(r->reason), "workstation check failed: %.400s", detail);
-		rc = pilot_move(p, r, ST_CHECK_FAILED, "E24 check-failed", "%s", detail);
-		if (rc == GO)
-			store_req_wait(p->s, r->id, ST_CHECK_FAILED, REQ_NEVER, detail);
-		return rc == GO ? WAIT : rc;
-	}
-	if (r->state == ST_TARGET_CREATED)
-		return pilot_move(p, r, ST_CHECKED, "E20 checked", "%s", detail);
-	return pilot_move(p, r, ST_RECHECKED, "E23 rechecked", "%s", detail);
-}
-
 static int step_form(struct pilot *p, struct req *r)
 {
 	char why[DRV_WHY], *aliases = NULL, *save = NULL;
@@ -623,7 +594,7 @@ static int order_rollback(struct pilot *p, struct req *r)
 /* created: E2-E4, the workstation checks if the scenario has them. */
 static int step_created(struct pilot *p, struct req *r)
 {
-	return pilot_scn(p, r, "workstation_checks") ? step_checks(p, r) : step_form(p, r);
+	return pilot_scn(p, r, "workstation_checks") ? pilot_ws_checks(p, r) : step_form(p, r);
 }
 
 /*
@@ -644,7 +615,7 @@ static const struct step {
 } steps[] = {
 	{ST_REGISTERED, step_register, 1, "E2"},
 	{ST_TARGET_CREATED, step_created, 1, "E20-E4"},
-	{ST_CHECKED, step_checks, 1, "E23"},
+	{ST_CHECKED, pilot_ws_checks, 1, "E23"},
 	{ST_RECHECKED, step_form, 1, "E4"},
 	{ST_ADDRESS_FORMED, step_verify_and_hold, 0, "E5-E8"},
 	{ST_HELD, step_held, 0, "E8-E9"},

@@ -9,14 +9,48 @@
 #include "store_ws.h"
 #include "timeutil.h"
 
-/* How often a request waiting for its workstation looks again. */
+/* How often a request waiting for its workstation looks again: after
+ * the switch (the upload, the test), and before it (the checks). */
 #define WS_POLL_US 2000000LL
+#define WS_CHECK_POLL_US (60LL * 1000000)
 
 static int ws_wait(struct pilot *p, struct req *r, long long at, const char *reason)
 {
 	if (store_req_wait(p->s, r->id, r->state, at, reason) == STORE_ERR)
 		return pilot_store_err(p, r);
 	return WAIT;
+}
+
+/* The checks, E20-E24: a failed one stops the request before anything
+ * moves. The agent's report makes the request due at once; this is only
+ * how often a request nobody reports on is looked at again. */
+int pilot_ws_checks(struct pilot *p, struct req *r)
+{
+	char detail[REQ_REASON_MAX];
+	long long at, since = 0, now = time_now_us();
+	int ok, rc;
+
+	if (r->state == ST_CHECKED) {
+		since = r->updated + config_scn_time_ms(p->cfg, r->scenario, "recheck_delay") * 1000;
+		if (now < since)
+			return ws_wait(p, r, since, "waiting for the second workstation check");
+	}
+	rc = store_check_last(p->s, r->id, since, &at, &ok, detail);
+	if (rc == STORE_ERR)
+		return pilot_store_err(p, r);
+	if (rc == STORE_NOTFOUND)
+		return ws_wait(p, r, now + WS_CHECK_POLL_US, "waiting for a workstation check");
+	if (!ok) {
+		r->failed_from = r->state;
+		snprintf(r->reason, sizeof(r->reason), "workstation check failed: %.400s", detail);
+		rc = pilot_move(p, r, ST_CHECK_FAILED, "E24 check-failed", "%s", detail);
+		if (rc == GO)
+			store_req_wait(p->s, r->id, ST_CHECK_FAILED, REQ_NEVER, detail);
+		return rc == GO ? WAIT : rc;
+	}
+	if (r->state == ST_TARGET_CREATED)
+		return pilot_move(p, r, ST_CHECKED, "E20 checked", "%s", detail);
+	return pilot_move(p, r, ST_RECHECKED, "E23 rechecked", "%s", detail);
 }
 
 int pilot_ws_queue(struct pilot *p, struct req *r)

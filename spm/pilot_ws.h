@@ -5,7 +5,8 @@
  * the SMD_LOCAL job that copies the upload into the target; in copied
  * (8) it moves to local-done (9) once that job is done and, with
  * workstation_switch, the agent reported a successful test after it.
- * The checks before the switch are step_checks in pilot.c. Steps return
+ * Before the switch, the checks (states 1 -> 2 -> 3 or check-failed,
+ * the agent's reports read through store_check_last). Steps return
  * GO, WAIT or ERR (pilot_int.h).
  */
 #ifndef FEDMIG_SPM_PILOT_WS_H
@@ -13,6 +14,9 @@
 
 #include "pilot_int.h"
 
+/* pilot_ws_checks: states target-created (with workstation_checks) and
+ * checked: the first, then the second check a recheck_delay later. */
+int pilot_ws_checks(struct pilot *p, struct req *r);
 /* pilot_ws_queue: R's upload task and SMD_LOCAL job (idempotent, in
  * the caller's transaction if one is open); GO when queued, else the step's end (a
  * source read by a server agent fails the request: agent tasks are one
