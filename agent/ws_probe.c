@@ -36,15 +36,19 @@ static size_t on_write(char *d, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
-/* easy: a handle for URL with TLS as SOCKET says and the CAs. */
-static CURL *easy(const struct ws_probe *p, const char *url, int socket, struct heard *h,
-		  char *errbuf)
+/* easy: a handle for SCHEME://HOST:PORT/ with TLS as SOCKET says and
+ * the CAs. */
+static CURL *easy(const struct ws_probe *p, const char *scheme, const char *host, int port,
+		  int socket, struct heard *h, char *errbuf)
 {
 	CURL *c = curl_easy_init();
+	char *url;
 
 	if (c == NULL)
 		return NULL;
+	url = xasprintf("%s://%s:%d/", scheme, host, port);
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	free(url);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, p->timeout_s > 0 ? p->timeout_s : 20L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -72,15 +76,12 @@ static int fail(const char *step, CURLcode rc, const char *errbuf, char **why_r)
 
 static int imap(const struct ws_probe *p, char **why_r)
 {
-	char errbuf[CURL_ERROR_SIZE] = "", *url;
+	char errbuf[CURL_ERROR_SIZE] = "";
 	struct heard h = {.n = 0};
-	CURL *c;
+	CURL *c = easy(p, p->imap_socket == 3 ? "imaps" : "imap", p->imap_host, p->imap_port,
+		       p->imap_socket, &h, errbuf);
 	CURLcode rc;
 
-	url = xasprintf("%s://%s:%d/", p->imap_socket == 3 ? "imaps" : "imap", p->imap_host,
-			p->imap_port);
-	c = easy(p, url, p->imap_socket, &h, errbuf);
-	free(url);
 	if (c == NULL)
 		return fail("IMAP", CURLE_OUT_OF_MEMORY, errbuf, why_r);
 	if (p->password != NULL) {
@@ -104,15 +105,12 @@ static int imap(const struct ws_probe *p, char **why_r)
 
 static int smtp(const struct ws_probe *p, char **why_r)
 {
-	char errbuf[CURL_ERROR_SIZE] = "", *url;
+	char errbuf[CURL_ERROR_SIZE] = "";
 	struct heard h = {.n = 0};
-	CURL *c;
+	CURL *c = easy(p, p->smtp_socket == 3 ? "smtps" : "smtp", p->smtp_host, p->smtp_port,
+		       p->smtp_socket, &h, errbuf);
 	CURLcode rc;
 
-	url = xasprintf("%s://%s:%d", p->smtp_socket == 3 ? "smtps" : "smtp", p->smtp_host,
-			p->smtp_port);
-	c = easy(p, url, p->smtp_socket, &h, errbuf);
-	free(url);
 	if (c == NULL)
 		return fail("SMTP", CURLE_OUT_OF_MEMORY, errbuf, why_r);
 	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L); /* greeting, EHLO, STARTTLS: no mail */
