@@ -3,12 +3,13 @@
  * (source.h) for the task of the reserved system "@local": list() gives
  * the Local Folders tree (ws_folders) with '/' as separator, each name
  * in modified UTF-7 as IMAP names folders, Thunderbird's first level
- * "Inbox" as INBOX ("INBOX", "INBOX/Projets &AOk-t&AOk-" for "Inbox/
- * Projets été"), a parent-only folder \Noselect and not subscribed, every other one
- * subscribed; items() gives a folder's messages in file order (an mbox:
- * by offset; Thunderbird's maildir store: cur/ then new/, by name) after
- * the cursor, each keyed by ws_msg_key, with its Thunderbird flags, its
- * date, and its bytes with CRLF line ends as IMAP presents them.
+ * "Inbox" as INBOX ("INBOX", "INBOX/Projets &AOk-t&AOk-" for
+ * "Inbox/Projets été"), a parent-only folder \Noselect and not
+ * subscribed, every other one subscribed; items() gives a folder's
+ * messages in file order (an mbox: by offset; Thunderbird's maildir
+ * store: cur/ then new/, by name) after the cursor, each keyed by
+ * ws_msg_key, with its Thunderbird flags, its date, and its bytes with
+ * CRLF line ends as IMAP presents them.
  *
  * Contract. Read only. The cursor is the last message given: an mbox
  * "o<offset>", a maildir "c<name>" or "n<name>" (cur/, new/): the order
