@@ -23,7 +23,7 @@
  * src_local_open: the default profile's Local Folders below TB_DIR
  * (ws_home.h; NULL: this agent is not a workstation agent, refused);
  * test() fails, not permanently, while Thunderbird runs on the profile.
- * A profile without Local Folders lists INBOX-less nothing (no folders).
+ * A profile without Local Folders lists no folder.
  */
 #ifndef FEDMIG_AGENT_SRC_LOCAL_H
 #define FEDMIG_AGENT_SRC_LOCAL_H
