@@ -44,6 +44,7 @@ struct guardian {
 	const char *token;
 	struct ah *h;
 	int sigfd, once, polled_empty, stopping, status;
+	const char *local_dir;
 	struct slot *slots;
 	size_t nslots;
 	long long hb_ms, conf_hb_ms, next_hb, stall_ms;
@@ -66,7 +67,8 @@ static size_t count_used(const struct guardian *g)
 /* child: the migrator process of slot S. */
 static void child(struct guardian *g, struct slot *s, int wfd, pid_t parent)
 {
-	struct mig_args a = {.cfg = g->cfg, .token = g->token, .task = &s->task, .progress_fd = wfd};
+	struct mig_args a = {.cfg = g->cfg, .token = g->token, .task = &s->task, .progress_fd = wfd,
+			      .local_dir = g->local_dir};
 	sigset_t term;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -377,9 +379,9 @@ static int step(struct guardian *g)
 	return 0;
 }
 
-int guardian_run(const struct config *cfg, const char *token, int once)
+int guardian_run(const struct config *cfg, const char *token, int once, const char *local_dir)
 {
-	struct guardian g = {.cfg = cfg, .token = token, .once = once};
+	struct guardian g = {.cfg = cfg, .token = token, .once = once, .local_dir = local_dir};
 	sigset_t set;
 	char *err = NULL;
 

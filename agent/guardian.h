@@ -17,6 +17,8 @@
 
 #include "config.h"
 
-int guardian_run(const struct config *cfg, const char *token, int once);
+/* LOCAL_DIR: a workstation agent's ~/.thunderbird, where tasks of the
+ * system "@local" read (src_local.h); NULL for a server agent. */
+int guardian_run(const struct config *cfg, const char *token, int once, const char *local_dir);
 
 #endif

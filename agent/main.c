@@ -12,8 +12,9 @@
 #include "log.h"
 #include "secrets.h"
 #include "server.h"
+#include "ws_run.h"
 
-static int opt_once, opt_force;
+static int opt_once, opt_force, opt_ws, opt_rollback;
 static const char *opt_code;
 
 static int option(int opt, const char *arg)
@@ -28,6 +29,12 @@ static int option(int opt, const char *arg)
 	case 'F':
 		opt_force = 1;
 		return 0;
+	case 'w':
+		opt_ws = 1;
+		return 0;
+	case 'R':
+		opt_rollback = 1;
+		return 0;
 	}
 	return -1;
 }
@@ -41,14 +48,19 @@ static int run(struct server *srv, struct config *cfg)
 		log_error("curl_global_init failed");
 		return 1;
 	}
-	if (opt_code != NULL) {
+	if (opt_rollback && !opt_ws) {
+		log_error("--rollback is an option of --workstation");
+		rc = 1;
+	} else if (opt_code != NULL) {
 		rc = enrol_run(cfg, opt_code, opt_force);
 	} else if ((token = enrol_read_token(config_str(cfg, "agent_token_file"), &err)) == NULL) {
 		log_error("%s", err);
 		free(err);
 		rc = 1;
 	} else {
-		rc = guardian_run(cfg, token, opt_once);
+		rc = opt_ws && opt_rollback ? ws_rollback(cfg, token)
+		     : opt_ws		    ? ws_run(cfg, token)
+					    : guardian_run(cfg, token, opt_once, NULL);
 		secrets_wipe(&token);
 	}
 	curl_global_cleanup();
@@ -60,6 +72,10 @@ static const struct server_opt opts[] = {
 			       "(- reads it from stdin), write agent_token_file, exit"},
 	{'F', "force", NULL, "with --enrol: replace an existing token file"},
 	{'1', "once", NULL, "migrate the tasks there are now, then exit"},
+	{'w', "workstation", NULL, "run on a user's desktop: checks, Local Folders upload and\n"
+				   "Thunderbird profile switch (see fedmig-agent(8))"},
+	{'R', "rollback", NULL, "with --workstation: put prefs.js back as it was before the\n"
+				"switch, report it, exit"},
 	{0, NULL, NULL, NULL},
 };
 

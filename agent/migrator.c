@@ -13,6 +13,7 @@
 #include "http.h"
 #include "log.h"
 #include "migrator.h"
+#include "src_local.h"
 #include "source.h"
 #include "xalloc.h"
 
@@ -273,7 +274,9 @@ int migrator_run(const struct mig_args *args)
 		     args->token, &err);
 	if (m.h != NULL) {
 		ah_progress_fd(m.h, args->progress_fd);
-		m.src = source_open(args->cfg, args->task->system, args->task->mailbox, &err);
+		m.src = strcmp(args->task->system, SRC_LOCAL_SYSTEM) == 0
+				? src_local_open(args->local_dir, &err)
+				: source_open(args->cfg, args->task->system, args->task->mailbox, &err);
 	}
 	if (m.src == NULL) {
 		log_error("task %lld: %s: %s", args->task->id, args->task->mailbox, err);

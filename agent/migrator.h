@@ -27,6 +27,7 @@ struct mig_args {
 	const struct ap_task *task;
 	int progress_fd;
 	int sigfd;
+	const char *local_dir; /* a workstation's ~/.thunderbird; NULL: a server agent */
 };
 
 int migrator_run(const struct mig_args *a);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "proto_json.h"
 #include "xalloc.h"
 
 int ap_name_ok(const char *s)
@@ -65,8 +66,7 @@ void ap_parse_error(const char *buf, size_t len, struct ap_error *e)
 	json_decref(j);
 }
 
-/* load: BUF as a JSON object. */
-static json_t *load(const char *buf, size_t len, char **err_r)
+json_t *ap_json_load(const char *buf, size_t len, char **err_r)
 {
 	json_error_t je;
 	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
@@ -83,8 +83,7 @@ static json_t *load(const char *buf, size_t len, char **err_r)
 	return j;
 }
 
-/* get_str: the string member NAME into DST (SIZE bytes), or -1. */
-static int get_str(json_t *o, const char *name, char *dst, size_t size, char **err_r)
+int ap_get_str(json_t *o, const char *name, char *dst, size_t size, char **err_r)
 {
 	json_t *v = json_object_get(o, name);
 	size_t n;
@@ -102,8 +101,7 @@ static int get_str(json_t *o, const char *name, char *dst, size_t size, char **e
 	return 0;
 }
 
-/* get_int: the integer member NAME in [MIN, MAX], or -1. */
-static int get_int(json_t *o, const char *name, long long min, long long max, long long *v_r,
+int ap_get_int(json_t *o, const char *name, long long min, long long max, long long *v_r,
 		   char **err_r)
 {
 	json_t *v = json_object_get(o, name);
@@ -117,8 +115,7 @@ static int get_int(json_t *o, const char *name, long long min, long long max, lo
 	return 0;
 }
 
-/* bad: set *err_r for field NAME and give -1. */
-static int bad(const char *name, const char *why, char **err_r)
+int ap_bad(const char *name, const char *why, char **err_r)
 {
 	*err_r = xasprintf("\"%s\": %s", name, why);
 	return -1;
@@ -126,19 +123,19 @@ static int bad(const char *name, const char *why, char **err_r)
 
 int ap_parse_enrol(const char *buf, size_t len, struct ap_enrol *r, char **err_r)
 {
-	json_t *j = load(buf, len, err_r);
+	json_t *j = ap_json_load(buf, len, err_r);
 	int rc = -1;
 
 	if (j == NULL)
 		return -1;
-	if (get_str(j, "agent", r->agent, sizeof(r->agent), err_r) < 0 ||
-	    get_str(j, "token", r->token, sizeof(r->token), err_r) < 0)
+	if (ap_get_str(j, "agent", r->agent, sizeof(r->agent), err_r) < 0 ||
+	    ap_get_str(j, "token", r->token, sizeof(r->token), err_r) < 0)
 		goto out;
 	if (!ap_name_ok(r->agent))
-		rc = bad("agent", "not a name", err_r);
+		rc = ap_bad("agent", "not a name", err_r);
 	else if (strlen(r->token) != AP_TOKEN_LEN ||
 		 strspn(r->token, "0123456789abcdef") != AP_TOKEN_LEN)
-		rc = bad("token", "not 64 lowercase hex digits", err_r);
+		rc = ap_bad("token", "not 64 lowercase hex digits", err_r);
 	else
 		rc = 0;
 out:
@@ -150,24 +147,24 @@ out:
 static int poll_task(json_t *t, struct ap_task *r, char **err_r)
 {
 	if (!json_is_object(t))
-		return bad("tasks", "an element is not an object", err_r);
-	if (get_int(t, "task", 1, 1LL << 53, &r->id, err_r) < 0 ||
-	    get_str(t, "system", r->system, sizeof(r->system), err_r) < 0 ||
-	    get_str(t, "mailbox", r->mailbox, sizeof(r->mailbox), err_r) < 0 ||
-	    get_int(t, "lease_ms", 1, 86400000LL, &r->lease_ms, err_r) < 0)
+		return ap_bad("tasks", "an element is not an object", err_r);
+	if (ap_get_int(t, "task", 1, 1LL << 53, &r->id, err_r) < 0 ||
+	    ap_get_str(t, "system", r->system, sizeof(r->system), err_r) < 0 ||
+	    ap_get_str(t, "mailbox", r->mailbox, sizeof(r->mailbox), err_r) < 0 ||
+	    ap_get_int(t, "lease_ms", 1, 86400000LL, &r->lease_ms, err_r) < 0)
 		return -1;
-	if (!ap_name_ok(r->system))
-		return bad("system", "not a system name", err_r);
+	if (!ap_name_ok(r->system) && strcmp(r->system, "@local") != 0)
+		return ap_bad("system", "not a system name", err_r);
 	if (!ap_text_ok(r->mailbox, AP_MAILBOX_MAX) || strchr(r->mailbox, '/') != NULL ||
 	    strchr(r->mailbox, ' ') != NULL)
-		return bad("mailbox", "empty, or holds a control byte, a space or a slash", err_r);
+		return ap_bad("mailbox", "empty, or holds a control byte, a space or a slash", err_r);
 	return 0;
 }
 
 int ap_parse_poll(const char *buf, size_t len, struct ap_task *tasks, size_t max, size_t *n_r,
 		  char **err_r)
 {
-	json_t *j = load(buf, len, err_r), *a;
+	json_t *j = ap_json_load(buf, len, err_r), *a;
 	size_t i;
 	int rc = -1;
 
@@ -176,9 +173,9 @@ int ap_parse_poll(const char *buf, size_t len, struct ap_task *tasks, size_t max
 		return -1;
 	a = json_object_get(j, "tasks");
 	if (!json_is_array(a))
-		rc = bad("tasks", "missing or not an array", err_r);
+		rc = ap_bad("tasks", "missing or not an array", err_r);
 	else if (json_array_size(a) > max)
-		rc = bad("tasks", "more tasks than free slots", err_r);
+		rc = ap_bad("tasks", "more tasks than free slots", err_r);
 	else
 		rc = 0;
 	for (i = 0; rc == 0 && i < json_array_size(a); i++)
@@ -194,13 +191,13 @@ static int hb_task(json_t *t, struct ap_hb_task *r, char **err_r)
 	char lease[16];
 
 	if (!json_is_object(t))
-		return bad("tasks", "an element is not an object", err_r);
-	if (get_int(t, "task", 1, 1LL << 53, &r->id, err_r) < 0 ||
-	    get_str(t, "lease", lease, sizeof(lease), err_r) < 0)
+		return ap_bad("tasks", "an element is not an object", err_r);
+	if (ap_get_int(t, "task", 1, 1LL << 53, &r->id, err_r) < 0 ||
+	    ap_get_str(t, "lease", lease, sizeof(lease), err_r) < 0)
 		return -1;
 	r->deadline_ms = 0;
 	if (json_object_get(t, "deadline_ms") != NULL &&
-	    get_int(t, "deadline_ms", 0, 86400000LL, &r->deadline_ms, err_r) < 0)
+	    ap_get_int(t, "deadline_ms", 0, 86400000LL, &r->deadline_ms, err_r) < 0)
 		return -1;
 	if (strcmp(lease, "ok") == 0)
 		r->lease = AP_LEASE_OK;
@@ -209,25 +206,25 @@ static int hb_task(json_t *t, struct ap_hb_task *r, char **err_r)
 	else if (strcmp(lease, "cancel") == 0)
 		r->lease = AP_LEASE_CANCEL;
 	else
-		return bad("lease", "not ok, lost or cancel", err_r);
+		return ap_bad("lease", "not ok, lost or cancel", err_r);
 	return 0;
 }
 
 int ap_parse_heartbeat(const char *buf, size_t len, struct ap_heartbeat *r, char **err_r)
 {
-	json_t *j = load(buf, len, err_r), *a;
+	json_t *j = ap_json_load(buf, len, err_r), *a;
 	size_t i;
 	int rc;
 
 	r->ntasks = 0;
 	if (j == NULL)
 		return -1;
-	rc = get_int(j, "heartbeat_ms", 100, 86400000LL, &r->heartbeat_ms, err_r);
+	rc = ap_get_int(j, "heartbeat_ms", 100, 86400000LL, &r->heartbeat_ms, err_r);
 	a = json_object_get(j, "tasks");
 	if (rc == 0 && !json_is_array(a))
-		rc = bad("tasks", "missing or not an array", err_r);
+		rc = ap_bad("tasks", "missing or not an array", err_r);
 	else if (rc == 0 && json_array_size(a) > AP_MAX_TASKS)
-		rc = bad("tasks", "too many", err_r);
+		rc = ap_bad("tasks", "too many", err_r);
 	for (i = 0; rc == 0 && i < json_array_size(a); i++)
 		if ((rc = hb_task(json_array_get(a, i), &r->tasks[i], err_r)) == 0)
 			r->ntasks = i + 1;
@@ -238,19 +235,19 @@ int ap_parse_heartbeat(const char *buf, size_t len, struct ap_heartbeat *r, char
 /* next_items: the members of a get-items action. */
 static int next_items(json_t *j, struct ap_next *r, char **err_r)
 {
-	if (get_str(j, "folder", r->folder, sizeof(r->folder), err_r) < 0 ||
-	    get_int(j, "max_items", 1, 1000000, &r->max_items, err_r) < 0 ||
-	    get_int(j, "max_bytes", 1, 1LL << 40, &r->max_bytes, err_r) < 0)
+	if (ap_get_str(j, "folder", r->folder, sizeof(r->folder), err_r) < 0 ||
+	    ap_get_int(j, "max_items", 1, 1000000, &r->max_items, err_r) < 0 ||
+	    ap_get_int(j, "max_bytes", 1, 1LL << 40, &r->max_bytes, err_r) < 0)
 		return -1;
 	if (!ap_text_ok(r->folder, AP_FOLDER_MAX))
-		return bad("folder", "empty, or holds a control byte", err_r);
+		return ap_bad("folder", "empty, or holds a control byte", err_r);
 	r->cursor[0] = '\0';
 	if (json_is_null(json_object_get(j, "cursor")) || json_object_get(j, "cursor") == NULL)
 		return 0;
-	if (get_str(j, "cursor", r->cursor, sizeof(r->cursor), err_r) < 0)
+	if (ap_get_str(j, "cursor", r->cursor, sizeof(r->cursor), err_r) < 0)
 		return -1;
 	if (!ap_cursor_ok(r->cursor))
-		return bad("cursor", "not printable ASCII without space", err_r);
+		return ap_bad("cursor", "not printable ASCII without space", err_r);
 	return 0;
 }
 
@@ -268,30 +265,30 @@ static int next_action(json_t *j, const char *a, struct ap_next *r, char **err_r
 		return next_items(j, r, err_r);
 	} else if (strcmp(a, "wait") == 0) {
 		r->action = AP_WAIT;
-		return get_int(j, "ms", 0, 3600000, &r->ms, err_r);
+		return ap_get_int(j, "ms", 0, 3600000, &r->ms, err_r);
 	} else if (strcmp(a, "cancel") == 0) {
 		r->action = AP_CANCEL;
 		r->deadline_ms = 0;
 		if (json_object_get(j, "deadline_ms") == NULL)
 			return 0;
-		return get_int(j, "deadline_ms", 0, 86400000LL, &r->deadline_ms, err_r);
+		return ap_get_int(j, "deadline_ms", 0, 86400000LL, &r->deadline_ms, err_r);
 	} else {
-		return bad("action", "unknown", err_r);
+		return ap_bad("action", "unknown", err_r);
 	}
 	return 0;
 }
 
 int ap_parse_next(const char *buf, size_t len, struct ap_next *r, char **err_r)
 {
-	json_t *j = load(buf, len, err_r);
+	json_t *j = ap_json_load(buf, len, err_r);
 	char action[16];
 	int rc = -1;
 
 	if (j == NULL)
 		return -1;
 	memset(r, 0, sizeof(*r));
-	if (get_int(j, "seq", 1, 1LL << 53, &r->seq, err_r) == 0 &&
-	    get_str(j, "action", action, sizeof(action), err_r) == 0)
+	if (ap_get_int(j, "seq", 1, 1LL << 53, &r->seq, err_r) == 0 &&
+	    ap_get_str(j, "action", action, sizeof(action), err_r) == 0)
 		rc = next_action(j, action, r, err_r);
 	json_decref(j);
 	return rc;
@@ -299,14 +296,14 @@ int ap_parse_next(const char *buf, size_t len, struct ap_next *r, char **err_r)
 
 int ap_parse_put(const char *buf, size_t len, struct ap_put *r, char **err_r)
 {
-	json_t *j = load(buf, len, err_r);
+	json_t *j = ap_json_load(buf, len, err_r);
 	int rc = -1;
 
 	if (j == NULL)
 		return -1;
-	if (get_int(j, "items", 0, 1LL << 40, &r->items, err_r) == 0 &&
-	    get_int(j, "duplicates", 0, 1LL << 40, &r->duplicates, err_r) == 0 &&
-	    get_int(j, "bytes", 0, 1LL << 50, &r->bytes, err_r) == 0)
+	if (ap_get_int(j, "items", 0, 1LL << 40, &r->items, err_r) == 0 &&
+	    ap_get_int(j, "duplicates", 0, 1LL << 40, &r->duplicates, err_r) == 0 &&
+	    ap_get_int(j, "bytes", 0, 1LL << 50, &r->bytes, err_r) == 0)
 		rc = 0;
 	json_decref(j);
 	return rc;
