@@ -293,5 +293,12 @@ const struct store_migration store_migrations[] = {
 	    " systems TEXT NOT NULL,"
 	    " detail TEXT NOT NULL,"
 	    " seen INTEGER NOT NULL) WITHOUT ROWID;"},
+	/* 11: pre-stage and catch-up (brief QP, spm/pilot_prestage.c): per
+	 * request the pre-stage passes finished, the end of the last one
+	 * (µs), and the catch-up: switch to the copy's end, in ms (-1: not
+	 * yet). 9 and 10 belong to other work. */
+	{11, "ALTER TABLE requests ADD COLUMN catchup_ms INTEGER NOT NULL DEFAULT -1;"
+	     "ALTER TABLE requests ADD COLUMN prestage_passes INTEGER NOT NULL DEFAULT 0;"
+	     "ALTER TABLE requests ADD COLUMN prestage_last INTEGER NOT NULL DEFAULT 0;"},
 };
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -17,7 +17,8 @@
  * store's error says why not: a bug in the caller, not to reach the table. */
 static int key_check(struct store *s, struct smd_job_key key)
 {
-	if (key.request_id > 0 && (key.kind == SMD_COPY || key.kind == SMD_COPY_BACK))
+	if (key.request_id > 0 && (key.kind == SMD_COPY || key.kind == SMD_COPY_BACK ||
+				   key.kind == SMD_PRESTAGE))
 		return STORE_OK;
 	store_set_error(s, "smd job: bad key request=%lld kind=%d", key.request_id, (int)key.kind);
 	return STORE_ERR;
@@ -49,6 +50,44 @@ int store_smd_enqueue(struct store *s, struct smd_job_key key, const char *acces
 	sqlite3_bind_text(st, 7, dst_physical, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, at);
 	return store_run(s, st, "enqueue smd job");
+}
+
+int store_smd_rearm(struct store *s, struct smd_job_key key, long long at)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE smd_jobs SET state = ?3, attempts = 0, pid = 0, folders_done = 0,"
+		   " folders_total = 0, msgs_done = 0, msgs_total = 0, bytes_done = 0,"
+		   " bytes_total = 0, started = 0, finished = 0, reason = '', next_at = ?4,"
+		   " updated = ?4 WHERE " JOB_IS " AND state IN (?5, ?6)");
+	int rc;
+
+	if (st == NULL || key_check(s, key) < 0)
+		return STORE_ERR;
+	bind_key(st, key);
+	sqlite3_bind_int(st, 3, SMD_QUEUED);
+	sqlite3_bind_int64(st, 4, at);
+	sqlite3_bind_int(st, 5, SMD_DONE);
+	sqlite3_bind_int(st, 6, SMD_FAILED);
+	rc = store_run(s, st, "queue smd job again");
+	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
+}
+
+int store_smd_drop(struct store *s, struct smd_job_key key)
+{
+	sqlite3_stmt *st =
+		store_prepare(s, "DELETE FROM smd_jobs WHERE " JOB_IS " AND state = ?3");
+	int rc;
+
+	if (st == NULL || key_check(s, key) < 0)
+		return STORE_ERR;
+	bind_key(st, key);
+	sqlite3_bind_int(st, 3, SMD_QUEUED);
+	rc = store_run(s, st, "drop smd job");
+	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
 }
 
 int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status *r)
