@@ -344,6 +344,7 @@ static json_t *req_json(const struct req *r, struct store *s)
 		json_object_set_new(o, "copy_back", ctl_job_json(json_object(), "state", &st));
 	if (s && (a = ctl_agent_json(s, r->id)) != NULL)
 		json_object_set_new(o, "agent", a);
+	ctl_prestage_json(s, r, o);
 	return o;
 }
 
@@ -474,6 +475,7 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	if (ctl_copy_line(ctl_store(ctl), smd_key(r.id, SMD_COPY_BACK), "copy back", line,
 			  sizeof(line)) == 0)
 		printf("  %s\n", line);
+	ctl_prestage_show(ctl_store(ctl), &r, stdout);
 	if (ctl_agent_line(ctl_store(ctl), r.id, line, sizeof(line)) == 0)
 		printf("  %s\n", line);
 	ctl_pim_show(ctl_store(ctl), &r, stdout);
