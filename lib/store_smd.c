@@ -135,8 +135,10 @@ int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status 
 static void job_row(sqlite3_stmt *st, struct smd_job *r)
 {
 	memset(r, 0, sizeof(*r));
+	int kind = sqlite3_column_int(st, 1);
+
 	r->key.request_id = sqlite3_column_int64(st, 0);
-	r->key.kind = sqlite3_column_int(st, 1) == SMD_COPY_BACK ? SMD_COPY_BACK : SMD_COPY;
+	r->key.kind = kind == SMD_COPY_BACK || kind == SMD_PRESTAGE ? (enum smd_kind)kind : SMD_COPY;
 	store_text(st, 2, r->access, sizeof(r->access));
 	store_text(st, 3, r->src_system, sizeof(r->src_system));
 	store_text(st, 4, r->src_physical, sizeof(r->src_physical));

@@ -37,6 +37,7 @@ INTEG_TESTS += tests/integ/spm_hostile_lab.sh
 INTEG_TESTS += tests/integ/ctl_addresses.sh
 INTEG_TESTS += tests/integ/spm_drain_lab.sh
 INTEG_TESTS += tests/integ/spm_after_lab.sh
+INTEG_TESTS += tests/integ/prestage_pilot.sh
 # bench/spm: a due pass on a large store (bench/spm_pass), switches under load.
 BENCHES += bench/spm
 $(O)/bench/spm_pass: $(O)/bench/spm_pass.o $(O)/spm/libspm.a $(LIBFEDMIG)

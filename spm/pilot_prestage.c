@@ -9,9 +9,12 @@
 
 #define POLL_US 1000000LL /* re-look at a pass queued or running */
 
+/* active: R is pre-staged. Not a source an agent reads: its agent
+ * uploads the mailbox once, for the copy after the switch. */
 static int active(const struct pilot *p, const struct req *r)
 {
-	return *r->action == '\0' && pilot_scn(p, r, "prestage");
+	return *r->action == '\0' && pilot_scn(p, r, "prestage") && *r->source_system &&
+	       strcmp(config_sys_str(p->cfg, r->source_system, "access"), "agent") != 0;
 }
 
 /* before_form: R may still queue passes (states 1-3, the address not
