@@ -10,15 +10,29 @@
 # the passes and the whole copy as its catch-up. At the end every accepted
 # message is on S2 exactly once per recipient, none left on S1 unread by
 # the copy, none delivered to S1 after the switch (e2e.account), and the
-# independent checker finds each S2 mailbox holding its S1 mailbox.
+# independent checker finds each S2 mailbox holding its S1 mailbox. A
+# fifth pre-staged request, cancelled after its first pass, is cancelled
+# with no pre-stage pass left queued.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tests/integ/lib_pilot.sh
 . "$REPO/tests/integ/lib_pilot.sh"
 pilot_lab prestage_pilot smd/fedmig-smd
-pilot_scenario pre yes "scenarios = pre plain" "pre_prestage = yes" \
-	"pre_prestage_interval = 3s" "plain_copy_data = yes"
-pilot_directory p1 p2 p3 n1 || exit 1
+# pilot_scenario's timers, with two scenarios (it writes one).
+cat >>"$FEDMIG_CONF" <<'CONF'
+scenarios = pre plain
+default_scenario = plain
+pre_copy_data = yes
+pre_prestage = yes
+pre_prestage_interval = 3s
+plain_copy_data = yes
+spm_poll_interval = 200ms
+release_sweep = 500ms
+release_sweep_period = 30s
+smd_poll_interval = 300ms
+smd_retry_delay = 1s
+CONF
+pilot_directory p1 p2 p3 n1 x1 || exit 1
 pilot_prepare "$LAB"
 sleep 1.1 # Dovecot notices a passwd-file change by its mtime (seconds)
 pilot_start "$LAB" || exit 1
@@ -33,8 +47,8 @@ ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", env["FEDMIG_CONF"]]
 users = ["p1", "p2", "p3", "n1"]
 addrs = ["%s@example.org" % u for u in users]
 pre = addrs[:3]
-for k, u in enumerate(users):
-    e2e.populate(env, "s1", u, 60 + 10 * k, seed=k)
+for k, u in enumerate(users + ["x1"]):
+    e2e.populate(env, "s1", u, 40 + 10 * k, seed=k)
 
 def run(*args):
     return subprocess.run(ctl + list(args), check=True, capture_output=True, text=True).stdout
@@ -47,23 +61,32 @@ time.sleep(1.5)
 with open(os.path.join(lab, "batch.csv"), "w") as f:
     for a in addrs:
         f.write("%s,s2,+30s,%s\n" % (a, "pre" if a in pre else "plain"))
+    f.write("x1@example.org,s2,+60s,pre\n")
 t0 = time.time()
 run("import", os.path.join(lab, "batch.csv"))
 # While pre-staging, show lists the passes.
 seen_show = set()
+cancelled = []
 def done():
     st = states()
+    if not cancelled and "pass 1:" in run("show", "x1@example.org"):
+        run("cancel", "x1@example.org")
+        cancelled.append(time.time())
     for a in pre:
         if st[a]["state"] < 5:
             for line in run("show", a).splitlines():
                 if line.strip().startswith("pre-stage:"):
                     seen_show.add(a)
-    return all(r["state_name"] in ("complete", "failed") for r in st.values())
+    return all(r["state_name"] in ("complete", "failed", "cancelled") for r in st.values())
 ok = fedlab.wait_for(done, 100, 0.5)
 time.sleep(2.0)  # mail sent just after the last switch reaches S2
 flow.stop()
 reqs = states()
 problems = []
+x = json.loads(run("--json", "show", "x1@example.org"))
+if not cancelled or x["state_name"] != "cancelled" or x["prestage"].get("state") == "queued":
+    problems.append("x1 cancelled while pre-staging: %s %s" % (x["state_name"], x["prestage"]))
+reqs.pop("x1@example.org", None)
 if not ok:
     problems.append("not all complete within 100 s: %s" % {a: r["state_name"] for a, r in reqs.items()})
 catchup = {}
@@ -93,7 +116,7 @@ for a in pre:
         problems.append("%s: show never listed pre-stage passes while pre-staging" % a)
 rep = run("report")
 m = re.search(r"catch-up: (\d+) mailboxes, p50 ([\d.]+) s, p95 ([\d.]+) s, max ([\d.]+) s", rep)
-if not m or int(m.group(1)) != len(addrs):
+if not m or int(m.group(1)) != len(addrs) or "x1@" in rep:
     problems.append("report without the batch's catch-up: %s" % rep)
 for a in addrs:
     if not re.search(r"^\s+%s\s+[\d.]+ s" % re.escape(a), rep, re.M):
