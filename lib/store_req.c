@@ -341,28 +341,33 @@ int store_req_counts(struct store *s, long long batch_id, long long counts_r[STA
 	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "count requests");
 }
 
-int store_req_hold_windows(struct store *s, long long batch_id, long long **v_r, size_t *n_r)
+/* batch_column: the numbers SQL (with ?1 the batch, 0: all) selects, as
+ * int64_column gives them; WHAT names them in an error. */
+static int batch_column(struct store *s, const char *sql, const char *what, long long batch_id,
+			long long **v_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(
-		s, "SELECT release_at - hold_at FROM requests WHERE release_at > 0 AND hold_at > 0 "
-		   "AND (?1 = 0 OR batch_id = ?1) ORDER BY 1");
+	sqlite3_stmt *st = store_prepare(s, sql);
 
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, batch_id);
-	return int64_column(s, st, "hold windows", v_r, n_r);
+	return int64_column(s, st, what, v_r, n_r);
+}
+
+int store_req_hold_windows(struct store *s, long long batch_id, long long **v_r, size_t *n_r)
+{
+	return batch_column(s,
+			    "SELECT release_at - hold_at FROM requests WHERE release_at > 0 AND "
+			    "hold_at > 0 AND (?1 = 0 OR batch_id = ?1) ORDER BY 1",
+			    "hold windows", batch_id, v_r, n_r);
 }
 
 int store_req_catchups(struct store *s, long long batch_id, long long **v_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(
-		s, "SELECT catchup_ms FROM requests WHERE catchup_ms >= 0 "
-		   "AND (?1 = 0 OR batch_id = ?1) ORDER BY 1");
-
-	if (st == NULL)
-		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, batch_id);
-	return int64_column(s, st, "catch-up times", v_r, n_r);
+	return batch_column(s,
+			    "SELECT catchup_ms FROM requests WHERE catchup_ms >= 0 "
+			    "AND (?1 = 0 OR batch_id = ?1) ORDER BY 1",
+			    "catch-up times", batch_id, v_r, n_r);
 }
 
 int store_batch_add(struct store *s, const char *source, long long now, long long *id_r)

@@ -126,18 +126,7 @@ if rj.get("catchup", {}).get("count") != len(addrs) or len(rj.get("catchups", []
     problems.append("report --json catch-up: %s %s" % (rj.get("catchup"), rj.get("catchups")))
 if not fedlab.wait_queue_empty(env, timeout=60):
     problems.append("queue not empty: %s" % fedlab.postqueue(env))
-mailboxes = {a: {"s1": "%s@%s" % (u, env["S1_DOMAIN"]), "s2": "%s@%s" % (u, env["S2_DOMAIN"]),
-                 "switched_at": reqs[a]["switch_at"], "copied": True}
-             for a, u in zip(addrs, users)}
-problems += e2e.flow_problems(env, "prestage_pilot", flow, mailboxes)
-for u in users:
-    c = subprocess.run([sys.executable, os.path.join(repo, "tests", "smd", "check.py"),
-                        "--src-port", env["S1_IMAP_PORT"], "--dst-port", env["S2_IMAP_PORT"],
-                        "--login-fmt", "{user}*" + env["MASTER_USER"], "--password", env["MASTER_PASS"],
-                        "--pair", "%s@%s=%s@%s" % (u, env["S1_DOMAIN"], u, env["S2_DOMAIN"]),
-                        "--allow-extra", "INBOX"], capture_output=True, text=True)
-    if c.returncode != 0:
-        problems.append("checker %s: %s" % (u, (c.stdout + c.stderr).strip().splitlines()[:5]))
+problems += e2e.copied_problems(env, "prestage_pilot", flow, reqs, users)
 print("catch-up ms: %s; run %.0f s" % (catchup, time.time() - t0))
 for p in problems:
     print("problem:", p)
