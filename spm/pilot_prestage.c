@@ -7,7 +7,11 @@
 #include "store_smd.h"
 #include "timeutil.h"
 
-#define POLL_US 1000000LL /* re-look at a pass queued or running */
+/* How soon to look again at a pass queued or running: a quarter of the
+ * interval, between 1 s and 30 s, so that thousands of requests queued
+ * for their first pass do not each cost a look every second. */
+#define POLL_MIN_US 1000000LL
+#define POLL_MAX_US 30000000LL
 
 /* active: R is pre-staged. Not a source an agent reads: its agent
  * uploads the mailbox once, for the copy after the switch. */
@@ -95,6 +99,13 @@ int pilot_prestage_tick(struct pilot *p, struct req *r)
 	return WAIT;
 }
 
+static long long poll_us(const struct pilot *p, const struct req *r)
+{
+	long long us = interval_us(p, r) / 4;
+
+	return us < POLL_MIN_US ? POLL_MIN_US : us > POLL_MAX_US ? POLL_MAX_US : us;
+}
+
 long long pilot_prestage_due(struct pilot *p, const struct req *r)
 {
 	struct smd_status st;
@@ -105,11 +116,11 @@ long long pilot_prestage_due(struct pilot *p, const struct req *r)
 	rc = store_smd_status(p->s, smd_key(r->id, SMD_PRESTAGE), &st);
 	if (rc == STORE_ERR) {
 		pilot_store_err(p, r);
-		return time_now_us() + POLL_US;
+		return time_now_us() + poll_us(p, r);
 	}
 	if (rc == STORE_NOTFOUND || st.state == SMD_QUEUED || st.state == SMD_RUNNING ||
 	    st.finished > r->prestage_last)
-		return time_now_us() + POLL_US;
+		return time_now_us() + poll_us(p, r);
 	return st.finished + interval_us(p, r);
 }
 
