@@ -12,6 +12,10 @@
  * id (the request id, negated for a copy back), so copy backs first, the
  * newest first. Kept so that no claim or recovery order changes. */
 #define ORDER_KEY "CASE kind WHEN 1 THEN -request_id ELSE request_id END"
+/* Pre-stage passes are claimed after every other due job: a copy after a
+ * switch is what its user waits for (the catch-up), a pass is not. */
+#define PRESTAGE_LAST "(kind = 2)"
+_Static_assert(SMD_PRESTAGE == 2, "PRESTAGE_LAST names SMD_PRESTAGE");
 
 /* key_check: KEY names a job (a request id > 0, a known kind), or the
  * store's error says why not: a bug in the caller, not to reach the table. */
@@ -160,7 +164,7 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 	/* In the write transaction, so that TAKE runs before anyone else can
 	 * see the job as running or recover it. */
 	st = store_prepare(s, "SELECT " JOB_COLS " FROM smd_jobs WHERE state = 0 AND next_at <= ?1"
-			      " ORDER BY next_at, " ORDER_KEY);
+			      " ORDER BY " PRESTAGE_LAST ", next_at, " ORDER_KEY);
 	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
 	sqlite3_bind_int64(st, 1, now);

@@ -117,9 +117,10 @@ struct smd_job {
 typedef int (*store_smd_take_fn)(void *ctx, const struct smd_job *job);
 
 /*
- * store_smd_claim: take the queued job due first (next_at <= NOW) that
- * TAKE accepts (every one when TAKE is NULL), mark it running by PID and
- * count the attempt. STORE_NOTFOUND when none; *next_r (may be NULL) then
+ * store_smd_claim: take the queued job due first (next_at <= NOW; a
+ * pre-stage pass only after every other due job) that TAKE accepts
+ * (every one when TAKE is NULL), mark it running by PID and count the
+ * attempt. STORE_NOTFOUND when none; *next_r (may be NULL) then
  * gets the next due time of a job not yet due, 0 when none.
  */
 int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn take, void *ctx,

@@ -372,9 +372,15 @@ START_TEST(test_prestage)
 	size_t n = 0;
 
 	ck_assert_int_eq(store_smd_enqueue(s, k, "a@x", "s1", "a@s1", "s2", "a@s2", 1), STORE_OK);
+	ck_assert_int_eq(store_smd_enqueue(s, smd_key(8, SMD_COPY), "b@x", "s1", "b@s1", "s2",
+					   "b@s2", 2),
+			 STORE_OK);
 	/* Queued: not again, and not twice. */
 	ck_assert_int_eq(store_smd_rearm(s, k, 2), STORE_NOTFOUND);
-	ck_assert_int_eq(store_smd_claim(s, 1, 99, NULL, NULL, &job, NULL), STORE_OK);
+	/* A copy due later is claimed before the pass. */
+	ck_assert_int_eq(store_smd_claim(s, 3, 99, NULL, NULL, &job, NULL), STORE_OK);
+	ck_assert_int_eq(job.key.kind, SMD_COPY);
+	ck_assert_int_eq(store_smd_claim(s, 3, 99, NULL, NULL, &job, NULL), STORE_OK);
 	ck_assert_int_eq(job.key.kind, SMD_PRESTAGE);
 	ck_assert_int_eq(store_smd_drop(s, k), STORE_NOTFOUND); /* running: kept */
 	memset(&p, 0, sizeof(p));
