@@ -11,7 +11,8 @@
 #define REQ_COLS                                                                          \
 	"id, access, target_system, scenario, planned_at, batch_id, state, attempts, "    \
 	"next_at, reason, source_system, source_physical, target_physical, hold_at, "     \
-	"switch_at, release_at, created, updated, action, failed_from, complete_at"
+	"switch_at, release_at, created, updated, action, failed_from, complete_at, "       \
+	"catchup_ms, prestage_passes, prestage_last"
 
 /* Live requests: not in the bound mask of settled states (state.h), the
  * set the partial unique index requests_live was written from. */
@@ -29,7 +30,8 @@ static const struct req_col {
 	NUM(batch_id), NUM(state), NUM(attempts), NUM(next_at), TEXT(reason),
 	TEXT(source_system), TEXT(source_physical), TEXT(target_physical), NUM(hold_at),
 	NUM(switch_at), NUM(release_at), NUM(created), NUM(updated), TEXT(action),
-	NUM(failed_from), NUM(complete_at),
+	NUM(failed_from), NUM(complete_at), NUM(catchup_ms), NUM(prestage_passes),
+	NUM(prestage_last),
 #undef NUM
 #undef TEXT
 };
@@ -135,6 +137,7 @@ int store_req_add(struct store *s, struct req *r, long long now, const char *det
 	r->next_at = now;
 	r->created = r->updated = r->loaded = now;
 	r->failed_from = -1;
+	r->catchup_ms = -1;
 	sqlite3_bind_text(st, 1, r->access, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->target_system, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, r->scenario, -1, SQLITE_STATIC);
@@ -194,7 +197,8 @@ int store_req_set(struct store *s, struct req *r, int from, const char *step,
 			      "reason = ?6, source_system = ?7, source_physical = ?8, "
 			      "target_physical = ?9, hold_at = ?10, switch_at = ?11, "
 			      "release_at = ?12, updated = ?13, action = ?14, failed_from = ?15, "
-			      "complete_at = ?16, planned_at = ?17 "
+			      "complete_at = ?16, planned_at = ?17, catchup_ms = ?19, "
+			      "prestage_passes = ?20, prestage_last = ?21 "
 			      "WHERE id = ?1 AND state = ?2 AND updated = ?18");
 	if (st == NULL)
 		return store_own_end(s, own, STORE_ERR);
@@ -216,6 +220,9 @@ int store_req_set(struct store *s, struct req *r, int from, const char *step,
 	sqlite3_bind_int64(st, 16, r->complete_at);
 	sqlite3_bind_int64(st, 17, r->planned_at);
 	sqlite3_bind_int64(st, 18, r->loaded);
+	sqlite3_bind_int64(st, 19, r->catchup_ms);
+	sqlite3_bind_int(st, 20, r->prestage_passes);
+	sqlite3_bind_int64(st, 21, r->prestage_last);
 	rc = store_run(s, st, "update request");
 	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0) {
 		store_set_error(s, "request %lld is no longer %s", r->id, state_name(from));
@@ -340,16 +347,33 @@ int store_req_counts(struct store *s, long long batch_id, long long counts_r[STA
 	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "count requests");
 }
 
-int store_req_hold_windows(struct store *s, long long batch_id, long long **v_r, size_t *n_r)
+/* batch_column: the numbers SQL (with ?1 the batch, 0: all) selects, as
+ * int64_column gives them; WHAT names them in an error. */
+static int batch_column(struct store *s, const char *sql, const char *what, long long batch_id,
+			long long **v_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(
-		s, "SELECT release_at - hold_at FROM requests WHERE release_at > 0 AND hold_at > 0 "
-		   "AND (?1 = 0 OR batch_id = ?1) ORDER BY 1");
+	sqlite3_stmt *st = store_prepare(s, sql);
 
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, batch_id);
-	return int64_column(s, st, "hold windows", v_r, n_r);
+	return int64_column(s, st, what, v_r, n_r);
+}
+
+int store_req_hold_windows(struct store *s, long long batch_id, long long **v_r, size_t *n_r)
+{
+	return batch_column(s,
+			    "SELECT release_at - hold_at FROM requests WHERE release_at > 0 AND "
+			    "hold_at > 0 AND (?1 = 0 OR batch_id = ?1) ORDER BY 1",
+			    "hold windows", batch_id, v_r, n_r);
+}
+
+int store_req_catchups(struct store *s, long long batch_id, long long **v_r, size_t *n_r)
+{
+	return batch_column(s,
+			    "SELECT catchup_ms FROM requests WHERE catchup_ms >= 0 "
+			    "AND (?1 = 0 OR batch_id = ?1) ORDER BY 1",
+			    "catch-up times", batch_id, v_r, n_r);
 }
 
 int store_batch_add(struct store *s, const char *source, long long now, long long *id_r)

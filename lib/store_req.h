@@ -1,6 +1,7 @@
 /*
  * store_req - migration requests, their history, batches, workstation
- * checks and the held-message ledger, in the store (schema version 2).
+ * checks and the held-message ledger, in the store (schema version 2;
+ * 11 adds the pre-stage and catch-up fields).
  *
  * A request moves through the states of state.h. Every change of a
  * request goes through store_req_set(), which writes the request and one
@@ -48,6 +49,12 @@ struct req {
 	char action[REQ_ACTION_MAX];
 	int failed_from;      /* state a request in an off-line state left, -1 */
 	long long complete_at; /* when it reached complete, 0: not yet */
+	/* Schema 11 (pre-stage): switch_at to the copy's end in ms, -1: not
+	 * yet; pre-stage passes finished; when the last one ended (µs, 0:
+	 * none). */
+	long long catchup_ms;
+	int prestage_passes;
+	long long prestage_last;
 	/* The stored "updated" when read: store_req_set() writes only if
 	 * nobody wrote the request since (optimistic locking). */
 	long long loaded;
@@ -144,6 +151,11 @@ int store_req_counts(struct store *s, long long batch_id, long long counts_r[STA
 /* store_req_hold_windows: release_at - hold_at (µs) of every released
  * switch of BATCH_ID (0: all), ascending, into *V_R (caller frees). */
 int store_req_hold_windows(struct store *s, long long batch_id, long long **v_r, size_t *n_r);
+
+/* store_req_catchups: catchup_ms of every request of BATCH_ID (0: all)
+ * whose copy has ended since its switch, ascending, into *V_R (caller
+ * frees). */
+int store_req_catchups(struct store *s, long long batch_id, long long **v_r, size_t *n_r);
 
 /* store_batch_add: a new batch imported from SOURCE; its id in *ID_R. */
 int store_batch_add(struct store *s, const char *source, long long now, long long *id_r);

@@ -309,6 +309,13 @@ const struct store_migration store_migrations[] = {
 	    " detail TEXT NOT NULL DEFAULT '',"
 	    " data TEXT NOT NULL DEFAULT '');"
 	    "CREATE INDEX ws_reports_by_request ON ws_reports(request_id, step, at);"},
+	/* 11: pre-stage and catch-up (brief QP, spm/pilot_prestage.c): per
+	 * request the pre-stage passes finished, the end of the last one
+	 * (µs), and the catch-up: switch to the copy's end, in ms (-1: not
+	 * yet). 9 and 10 belong to other work. */
+	{11, "ALTER TABLE requests ADD COLUMN catchup_ms INTEGER NOT NULL DEFAULT -1;"
+	     "ALTER TABLE requests ADD COLUMN prestage_passes INTEGER NOT NULL DEFAULT 0;"
+	     "ALTER TABLE requests ADD COLUMN prestage_last INTEGER NOT NULL DEFAULT 0;"},
 	/* 12: source throttling (lib/store_throttle.h, brief QT): per source
 	 * system, the sessions fedmig-smd's children hold and their limit,
 	 * the shared back-off (refusals in a row, until when, why), the

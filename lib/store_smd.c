@@ -12,13 +12,17 @@
  * id (the request id, negated for a copy back), so copy backs first, the
  * newest first. Kept so that no claim or recovery order changes. */
 #define ORDER_KEY "CASE kind WHEN 1 THEN -request_id ELSE request_id END"
+/* Pre-stage passes are claimed after every other due job: a copy after a
+ * switch is what its user waits for (the catch-up), a pass is not. */
+#define PRESTAGE_LAST "(kind = 2)"
+_Static_assert(SMD_PRESTAGE == 2, "PRESTAGE_LAST names SMD_PRESTAGE");
 
 /* key_check: KEY names a job (a request id > 0, a known kind), or the
  * store's error says why not: a bug in the caller, not to reach the table. */
 static int key_check(struct store *s, struct smd_job_key key)
 {
 	if (key.request_id > 0 && (key.kind == SMD_COPY || key.kind == SMD_COPY_BACK ||
-				   key.kind == SMD_LOCAL))
+				   key.kind == SMD_PRESTAGE || key.kind == SMD_LOCAL))
 		return STORE_OK;
 	store_set_error(s, "smd job: bad key request=%lld kind=%d", key.request_id, (int)key.kind);
 	return STORE_ERR;
@@ -50,6 +54,44 @@ int store_smd_enqueue(struct store *s, struct smd_job_key key, const char *acces
 	sqlite3_bind_text(st, 7, dst_physical, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, at);
 	return store_run(s, st, "enqueue smd job");
+}
+
+int store_smd_rearm(struct store *s, struct smd_job_key key, long long at)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE smd_jobs SET state = ?3, attempts = 0, pid = 0, folders_done = 0,"
+		   " folders_total = 0, msgs_done = 0, msgs_total = 0, bytes_done = 0,"
+		   " bytes_total = 0, started = 0, finished = 0, reason = '', next_at = ?4,"
+		   " updated = ?4 WHERE " JOB_IS " AND state IN (?5, ?6)");
+	int rc;
+
+	if (st == NULL || key_check(s, key) < 0)
+		return STORE_ERR;
+	bind_key(st, key);
+	sqlite3_bind_int(st, 3, SMD_QUEUED);
+	sqlite3_bind_int64(st, 4, at);
+	sqlite3_bind_int(st, 5, SMD_DONE);
+	sqlite3_bind_int(st, 6, SMD_FAILED);
+	rc = store_run(s, st, "queue smd job again");
+	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
+}
+
+int store_smd_drop(struct store *s, struct smd_job_key key)
+{
+	sqlite3_stmt *st =
+		store_prepare(s, "DELETE FROM smd_jobs WHERE " JOB_IS " AND state = ?3");
+	int rc;
+
+	if (st == NULL || key_check(s, key) < 0)
+		return STORE_ERR;
+	bind_key(st, key);
+	sqlite3_bind_int(st, 3, SMD_QUEUED);
+	rc = store_run(s, st, "drop smd job");
+	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
 }
 
 int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status *r)
@@ -97,17 +139,12 @@ int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status 
 static void job_row(sqlite3_stmt *st, struct smd_job *r)
 {
 	memset(r, 0, sizeof(*r));
+	int kind = sqlite3_column_int(st, 1);
+
 	r->key.request_id = sqlite3_column_int64(st, 0);
-	switch (sqlite3_column_int(st, 1)) {
-	case SMD_COPY_BACK:
-		r->key.kind = SMD_COPY_BACK;
-		break;
-	case SMD_LOCAL:
-		r->key.kind = SMD_LOCAL;
-		break;
-	default:
-		r->key.kind = SMD_COPY;
-	}
+	r->key.kind = kind == SMD_COPY_BACK || kind == SMD_PRESTAGE || kind == SMD_LOCAL
+			      ? (enum smd_kind)kind
+			      : SMD_COPY;
 	store_text(st, 2, r->access, sizeof(r->access));
 	store_text(st, 3, r->src_system, sizeof(r->src_system));
 	store_text(st, 4, r->src_physical, sizeof(r->src_physical));
@@ -129,7 +166,7 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 	/* In the write transaction, so that TAKE runs before anyone else can
 	 * see the job as running or recover it. */
 	st = store_prepare(s, "SELECT " JOB_COLS " FROM smd_jobs WHERE state = 0 AND next_at <= ?1"
-			      " ORDER BY next_at, " ORDER_KEY);
+			      " ORDER BY " PRESTAGE_LAST ", next_at, " ORDER_KEY);
 	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
 	sqlite3_bind_int64(st, 1, now);

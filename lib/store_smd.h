@@ -8,9 +8,12 @@
  * reads the status to move the request 6 -> 7 (claimed) -> 8 (copied).
  * Implemented in store_smd.c (schema versions 3 and 5).
  *
- * A request has at most two jobs, told apart by their kind: SMD_COPY, its
- * mailbox to the target after the switch, and SMD_COPY_BACK, a rollback's
- * copy of what the target received since back to the source. A job is
+ * A request has at most three jobs, told apart by their kind: SMD_COPY, its
+ * mailbox to the target after the switch, SMD_COPY_BACK, a rollback's
+ * copy of what the target received since back to the source, and
+ * SMD_PRESTAGE, the same copy as SMD_COPY made before the switch while
+ * mail still goes to the source, queued again after each pass
+ * (store_smd_rearm) until the hold. A job is
  * named by its key, the pair (request id, kind), as in the table (schema
  * 5); the KEY arguments below and struct smd_job's key are that pair.
  */
@@ -20,7 +23,12 @@
 #include "store.h"
 
 enum smd_job_state { SMD_QUEUED, SMD_RUNNING, SMD_DONE, SMD_FAILED };
-enum smd_kind { SMD_COPY = 0, SMD_COPY_BACK = 1, SMD_PRESTAGE = 2, SMD_LOCAL = 3 };
+enum smd_kind {
+	SMD_COPY = 0,
+	SMD_COPY_BACK = 1,
+	SMD_PRESTAGE = 2,
+	SMD_LOCAL = 3,
+};
 
 struct smd_job_key {
 	long long request_id; /* > 0 */
@@ -46,7 +54,10 @@ static inline struct smd_job_key smd_key(long long request_id, enum smd_kind kin
 
 static inline const char *smd_kind_log(enum smd_kind kind)
 {
-	return kind == SMD_COPY_BACK ? " kind=copy-back" : kind == SMD_LOCAL ? " kind=local" : "";
+	return kind == SMD_COPY_BACK  ? " kind=copy-back"
+	       : kind == SMD_PRESTAGE ? " kind=prestage"
+	       : kind == SMD_LOCAL    ? " kind=local"
+				      : "";
 }
 
 struct smd_status {
@@ -69,6 +80,19 @@ struct smd_status {
 int store_smd_enqueue(struct store *s, struct smd_job_key key, const char *access,
 		      const char *src_system, const char *src_physical, const char *dst_system,
 		      const char *dst_physical, long long at);
+
+/*
+ * store_smd_rearm: queue job KEY again, due at AT, if it is done or
+ * failed: its attempts, progress and reason start afresh (one more pass
+ * of a pre-stage). STORE_NOTFOUND when it is not done or failed (queued,
+ * running or missing): nothing changed. Joins the caller's transaction.
+ */
+int store_smd_rearm(struct store *s, struct smd_job_key key, long long at);
+
+/* store_smd_drop: forget job KEY if it is still queued (not started):
+ * a pre-stage pass nobody needs any more. STORE_NOTFOUND when it is not
+ * queued. Joins the caller's transaction. */
+int store_smd_drop(struct store *s, struct smd_job_key key);
 
 /* store_smd_status: the job KEY; STORE_NOTFOUND when none. */
 int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status *r);
@@ -95,9 +119,10 @@ struct smd_job {
 typedef int (*store_smd_take_fn)(void *ctx, const struct smd_job *job);
 
 /*
- * store_smd_claim: take the queued job due first (next_at <= NOW) that
- * TAKE accepts (every one when TAKE is NULL), mark it running by PID and
- * count the attempt. STORE_NOTFOUND when none; *next_r (may be NULL) then
+ * store_smd_claim: take the queued job due first (next_at <= NOW; a
+ * pre-stage pass only after every other due job) that TAKE accepts
+ * (every one when TAKE is NULL), mark it running by PID and count the
+ * attempt. STORE_NOTFOUND when none; *next_r (may be NULL) then
  * gets the next due time of a job not yet due, 0 when none.
  */
 int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn take, void *ctx,

@@ -86,6 +86,17 @@ int ctl_copy_line(struct store *s, struct smd_job_key key, const char *label, ch
 /* ctl_job_json: O (reference kept, returned) with the job ST's members:
  * its state under STATE_KEY, then the counters and the reason. */
 json_t *ctl_job_json(json_t *o, const char *state_key, const struct smd_status *st);
+/* ctl_prestage_show: fedmigctl show's "pre-stage" lines (passes, when
+ * the last ended, the last pass's job) and "catch-up" line of R on FP;
+ * nothing when R has none. ctl_prestage_json: the same as members of O
+ * ("prestage": {passes, last[, state and the job's counters]},
+ * "catchup_ms": ms or null); S may be NULL (no job then). */
+void ctl_prestage_show(struct store *s, const struct req *r, FILE *fp);
+void ctl_prestage_json(struct store *s, const struct req *r, json_t *o);
+/* ctl_report_catchups: fedmigctl report's per-mailbox catch-up lines of
+ * BATCH (0: all) on stdout, or its "catchups":[...], member; -1 on a
+ * store error. */
+int ctl_report_catchups(struct store *s, long long batch, int json);
 /* ctl_report: "fedmigctl report" for BATCH (0: all), with the address
  * table if ADDRESSES, as text or (CTL->json) one JSON document; the exit
  * status. */

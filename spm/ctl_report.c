@@ -312,14 +312,31 @@ static void print_count(void *ctx, int state)
 		printf("  %-15s %lld\n", state_name(state), c->counts[state]);
 }
 
+/* report_catchup: the batch's catch-up times, p50/p95/max. */
+static void report_catchup(const long long *v, size_t n, int json)
+{
+	if (json) {
+		printf("\"catchup\":");
+		ctl_json_put(stdout, json_pack("{s:I,s:f,s:f,s:f}", "count",
+					       (json_int_t)n, "p50_s", ctl_json_tenths(pct(v, n, 50) / 1e3),
+					       "p95_s", ctl_json_tenths(pct(v, n, 95) / 1e3), "max_s",
+					       ctl_json_tenths(n ? v[n - 1] / 1e3 : 0.0)));
+		return;
+	}
+	printf("catch-up: %zu mailboxes, p50 %.1f s, p95 %.1f s, max %.1f s\n", n,
+	       pct(v, n, 50) / 1e3, pct(v, n, 95) / 1e3, n ? v[n - 1] / 1e3 : 0.0);
+}
+
 int ctl_report(struct ctl *ctl, long long batch, int addresses)
 {
-	long long counts[STATE_SLOTS], *w = NULL, total = 0;
+	long long counts[STATE_SLOTS], *w = NULL, *cu = NULL, total = 0;
 	struct store *s;
-	size_t n = 0;
+	size_t n = 0, ncu = 0;
 
 	s = ctl_store(ctl);
-	if (store_req_counts(s, batch, counts) < 0 || store_req_hold_windows(s, batch, &w, &n) < 0) {
+	if (store_req_counts(s, batch, counts) < 0 || store_req_hold_windows(s, batch, &w, &n) < 0 ||
+	    store_req_catchups(s, batch, &cu, &ncu) < 0) {
+		free(w);
 		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
 		return 1;
 	}
@@ -351,6 +368,14 @@ int ctl_report(struct ctl *ctl, long long batch, int addresses)
 		       pct(w, n, 50) / 1e3, pct(w, n, 99) / 1e3, n ? w[n - 1] / 1e3 : 0.0);
 	}
 	free(w);
+	report_catchup(cu, ncu, ctl->json);
+	free(cu);
+	if (ctl->json)
+		putchar(',');
+	if (ctl_report_catchups(s, batch, ctl->json) < 0) {
+		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
+		return 1;
+	}
 	if (addresses && ctl_report_addresses(s, batch, ctl->json, stdout) < 0) {
 		fprintf(stderr, "fedmigctl: %s\n", store_errmsg(s));
 		return 1;

@@ -344,6 +344,7 @@ static json_t *req_json(const struct req *r, struct store *s)
 		json_object_set_new(o, "copy_back", ctl_job_json(json_object(), "state", &st));
 	if (s && (a = ctl_agent_json(s, r->id)) != NULL)
 		json_object_set_new(o, "agent", a);
+	ctl_prestage_json(s, r, o);
 	return o;
 }
 
@@ -477,6 +478,7 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	if (ctl_copy_line(ctl_store(ctl), smd_key(r.id, SMD_LOCAL), "local data", line,
 			  sizeof(line)) == 0)
 		printf("  %s\n", line);
+	ctl_prestage_show(ctl_store(ctl), &r, stdout);
 	if (ctl_agent_line(ctl_store(ctl), r.id, line, sizeof(line)) == 0)
 		printf("  %s\n", line);
 	if (*r.source_system && ctl_source_line(ctl_store(ctl), r.source_system, line,

@@ -1,13 +1,13 @@
 # spm/: fedmigctl (the admin CLI) and fedmig-spm (the migration pilot).
 CTL_OBJS := $(O)/spm/ctl_directory.o $(O)/spm/ctl_request.o $(O)/spm/ctl_report.o $(O)/spm/ctl_json.o $(O)/spm/ctl_agent.o \
-	$(O)/spm/ctl_dirsync.o $(O)/spm/ctl_source.o
+	$(O)/spm/ctl_dirsync.o $(O)/spm/ctl_source.o $(O)/spm/ctl_prestage.o
 PROGRAMS += $(O)/spm/fedmigctl
 $(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(O)/spm/libspm.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 MANPAGES += man/fedmigctl.1
 
 # fedmig-spm: the pilot's modules in libspm.a for tests and fuzz targets.
-SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/pilot_ws.o $(O)/spm/switch.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o \
+SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/pilot_ws.o $(O)/spm/pilot_prestage.o $(O)/spm/switch.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o \
 	$(O)/spm/dirsync.o $(O)/spm/dirsync_up.o $(O)/spm/dirsync_incr.o $(O)/spm/dirsync_down.o $(O)/spm/dirsync_spm.o
 PART_LIBS += $(O)/spm/libspm.a
 $(O)/spm/libspm.a: $(SPM_OBJS)
@@ -37,6 +37,7 @@ INTEG_TESTS += tests/integ/spm_hostile_lab.sh
 INTEG_TESTS += tests/integ/ctl_addresses.sh
 INTEG_TESTS += tests/integ/spm_drain_lab.sh
 INTEG_TESTS += tests/integ/spm_after_lab.sh
+INTEG_TESTS += tests/integ/prestage_pilot.sh
 # bench/spm: a due pass on a large store (bench/spm_pass), switches under load.
 BENCHES += bench/spm
 $(O)/bench/spm_pass: $(O)/bench/spm_pass.o $(O)/spm/libspm.a $(LIBFEDMIG)

@@ -11,6 +11,7 @@
 #include "driver.h"
 #include "log.h"
 #include "pilot_int.h"
+#include "pilot_prestage.h"
 #include "pilot_ws.h"
 #include "state.h"
 #include "store_req.h"
@@ -137,6 +138,9 @@ int pilot_move(struct pilot *p, struct req *r, int to, const char *step, const c
 
 static int wait_until(struct pilot *p, struct req *r, long long at, const char *reason)
 {
+	long long pre = pilot_prestage_due(p, r);
+
+	at = pre < at ? pre : at;
 	if (store_req_wait(p->s, r->id, r->state, at, reason) == STORE_ERR)
 		return pilot_store_err(p, r);
 	return WAIT;
@@ -247,8 +251,13 @@ static int step_form(struct pilot *p, struct req *r)
 	size_t n = 0;
 	int rc;
 
+	char warn[128];
+	long long until;
+
 	if (r->planned_at > time_now_us())
 		return wait_until(p, r, r->planned_at, "");
+	if (pilot_prestage_wait(p, r, &until, warn, sizeof(warn)))
+		return wait_until(p, r, until, PILOT_PRESTAGE_WAITING);
 	if (store_dir_aliases(p->s, r->access, &aliases) < 0)
 		return pilot_store_err(p, r);
 	v = xcalloc(strlen(aliases) / 2 + 2, sizeof(*v));
@@ -264,7 +273,8 @@ static int step_form(struct pilot *p, struct req *r)
 	if (rc != DRV_OK)
 		return pilot_retry(p, r, "E4 unredirect", rc, why);
 	pilot_crash_point(p, r, "E4 unredirect");
-	return pilot_move(p, r, ST_ADDRESS_FORMED, "E4 address-formed", "planned instant reached");
+	return pilot_move(p, r, ST_ADDRESS_FORMED, "E4 address-formed", "planned instant reached%s",
+			  warn);
 }
 
 /* verify: E5-E7, the target announces the access address and aliases. */
@@ -392,8 +402,11 @@ static int step_copying(struct pilot *p, struct req *r)
 	/* The copy takes seconds to hours: look again in a second. */
 	if (st.state != SMD_DONE)
 		return wait_until(p, r, time_now_us() + 1000000, "");
-	return pilot_move(p, r, ST_COPIED, "E15 copied", "%lld messages, %lld bytes", st.msgs_done,
-			  st.bytes_done);
+	/* Catch-up: from the switch to everything present on the target. */
+	r->catchup_ms = r->switch_at && st.finished > r->switch_at
+				? (st.finished - r->switch_at) / 1000 : 0;
+	return pilot_move(p, r, ST_COPIED, "E15 copied", "%lld messages, %lld bytes, catch-up %.1f s",
+			  st.msgs_done, st.bytes_done, (double)r->catchup_ms / 1000);
 }
 
 static int step_copied(struct pilot *p, struct req *r)
@@ -450,6 +463,8 @@ static int order_cancel(struct pilot *p, struct req *r)
 			return pilot_retry(p, r, "cancel", rc, why);
 		pilot_crash_point(p, r, "cancel unredirect");
 	}
+	if (pilot_prestage_drop(p, r) < 0)
+		return ERR;
 	int tx = r->state == ST_HELD;
 
 	if (tx && sw_unhold_tx(p, r) == ERR)
@@ -541,6 +556,8 @@ static int order_rollback(struct pilot *p, struct req *r)
 		return pilot_set(p, r, r->state, "rollback refused", "request is %s",
 				 state_name(r->state));
 	}
+	if (pilot_prestage_drop(p, r) < 0)
+		return ERR;
 	rc = store_dir_lookup(p->s, r->access, &e);
 	if (rc == STORE_ERR)
 		return pilot_store_err(p, r);
@@ -646,6 +663,10 @@ static int step(struct pilot *p, struct req *r)
 		return order_rollback(p, r);
 	if (scenario_ok(p, r) && !state_is_final(r->state) && !state_is_offline(r->state))
 		return pilot_fail(p, r, "scenario", "unknown scenario (configuration changed?)");
+	int rc = pilot_prestage_tick(p, r);
+
+	if (rc != WAIT)
+		return rc;
 	st = step_for(r);
 	if (st == NULL)
 		return wait_until(p, r, REQ_NEVER, NULL);

@@ -4,12 +4,14 @@ populate() fills mailboxes over IMAP; Flow sends a steady stream of mail
 with unique Message-IDs (retrying 4xx like an MTA would); account() reads
 both systems' Maildirs and counts, per message and recipient, where it
 landed: lost, duplicated, or delivered to the old system after the
-address's switch. Standard library only.
+address's switch; copied_problems() adds the independent per-mailbox
+checker after a copied batch. Standard library only.
 """
 import imaplib
 import os
 import random
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -223,4 +225,29 @@ def flow_problems(env, name, flow, mailboxes):
                 if acc[k]]
     if flow.refused:
         problems.append("refused: %s" % flow.refused[:3])
+    return problems
+
+
+def copied_problems(env, name, flow, reqs, users):
+    """After a batch of USERS (USER@example.org, all copied to S2; REQS
+    their requests as `fedmigctl --json list` gives them, by address):
+    flow_problems() over FLOW, then the independent checker
+    (tests/smd/check.py) on each pair: S2 holds its S1 mailbox exactly
+    (folders, subscriptions, bytes, flags, INTERNALDATE), INBOX may hold
+    more. Returns the problems as lines."""
+    mailboxes = {"%s@example.org" % u: {
+        "s1": "%s@%s" % (u, env["S1_DOMAIN"]), "s2": "%s@%s" % (u, env["S2_DOMAIN"]),
+        "switched_at": reqs["%s@example.org" % u]["switch_at"], "copied": True} for u in users}
+    problems = flow_problems(env, name, flow, mailboxes)
+    check = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "smd",
+                         "check.py")
+    for u in users:
+        c = subprocess.run([sys.executable, check, "--src-port", env["S1_IMAP_PORT"],
+                            "--dst-port", env["S2_IMAP_PORT"],
+                            "--login-fmt", "{user}*" + env["MASTER_USER"],
+                            "--password", env["MASTER_PASS"],
+                            "--pair", "%s@%s=%s@%s" % (u, env["S1_DOMAIN"], u, env["S2_DOMAIN"]),
+                            "--allow-extra", "INBOX"], capture_output=True, text=True)
+        if c.returncode != 0:
+            problems.append("checker %s: %s" % (u, (c.stdout + c.stderr).strip().splitlines()[:5]))
     return problems

@@ -15,7 +15,9 @@ agent_users (the last N users live on the far site, s3, which only
 fedmig-agent reaches: see agent_site.py), dirsync (each system keeps its
 own directory, fedmig's is filled by `directory sync` instead of a CSV
 import: see dirdemo.py), pim (contacts and calendars on a Radicale beside
-each Dovecot move with the mail: see pim_demo.py).
+each Dovecot move with the mail: see pim_demo.py), prestage (seconds
+between two pre-stage passes: the batch is pre-staged from state 1 on and
+the report gives each mailbox's catch-up; 0 or absent: no pre-stage).
 """
 import os
 import shutil
@@ -96,6 +98,9 @@ class Federation:
                     "release_sweep_period = 60s\nsmd_max_children = 2\n"
                     "smd_poll_interval = 1s\n")
             f.write(getattr(self.args, "extra_conf", ""))
+            if getattr(self.args, "prestage", 0):
+                f.write("default_prestage = yes\ndefault_prestage_interval = %ds\n"
+                        % self.args.prestage)
             if self.pim:
                 f.write(pim_demo.CONF)
         if self.far:
@@ -274,13 +279,16 @@ class Federation:
         mailboxes, ok_boxes, pim_synced = {}, 0, 0
         say()
         say("== report")
-        say("%-22s %-10s %9s %8s %6s %10s  %s" % ("ADDRESS", "STATE", "HOLD ms", "COPIED", "PIM",
-                                                    "VERIFIED", "STATES (time after submission)"))
+        say("%-22s %-10s %9s %8s %6s %10s %9s  %s" % ("ADDRESS", "STATE", "HOLD ms", "COPIED",
+                                                         "PIM", "VERIFIED", "CATCH-UP",
+                                                         "STATES (time after submission)"))
 
         for r in reqs:
             hist = con.execute("SELECT at, to_state FROM history WHERE request_id = ? ORDER BY id",
                                (r["id"],)).fetchall()
-            job = con.execute("SELECT * FROM smd_jobs WHERE request_id = ?", (r["id"],)).fetchone()
+            # The copy after the switch (kind 0), not a pre-stage pass.
+            job = con.execute("SELECT * FROM smd_jobs WHERE request_id = ? AND kind = 0",
+                              (r["id"],)).fetchone()
             t0 = hist[0]["at"] if hist else 0
             states = " ".join("%d@%.1f" % (h["to_state"], (h["at"] - t0) / 1e6) for h in hist)
             hold = (r["release_at"] - r["hold_at"]) / 1000 if r["release_at"] else float("nan")
@@ -290,15 +298,19 @@ class Federation:
             far = r["access"].split("@")[0] in self.far
             pim_items = pim_demo.job_items(job)
             pim_synced += pim_items
-            say("%-22s %-10s %9.1f %8d %6d %10s  %s" % (r["access"] + (" *" if far else ""),
-                                                          STATE_NAMES.get(r["state"]),
-                                                          hold, copied, pim_items,
-                                                          "yes" if verified else "NO", states))
+            catchup = "%.1f s" % (r["catchup_ms"] / 1e3) if r["catchup_ms"] >= 0 else "-"
+            say("%-22s %-10s %9.1f %8d %6d %10s %9s  %s" % (r["access"] + (" *" if far else ""),
+                                                              STATE_NAMES.get(r["state"]),
+                                                              hold, copied, pim_items,
+                                                              "yes" if verified else "NO",
+                                                              catchup, states))
             if r["reason"]:
                 say("%22s reason: %s" % ("", r["reason"]))
             mailboxes[r["access"]] = {"s1": r["source_physical"], "s2": r["target_physical"],
                                       "switched_at": r["switch_at"], "copied": verified}
         windows = sorted((r["release_at"] - r["hold_at"]) / 1000 for r in reqs if r["release_at"])
+        catchups = sorted(r["catchup_ms"] / 1e3 for r in reqs if r["catchup_ms"] >= 0)
+        passes = sum(r["prestage_passes"] for r in reqs)
         con.close()
         for u in self.stay:
             mailboxes["%s@example.org" % u] = {"s1": "%s@s1.example.org" % u, "s2": None,
@@ -315,6 +327,12 @@ class Federation:
             say("hold window: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d switches)" % (
                 windows[len(windows) // 2], windows[min(len(windows) - 1, int(len(windows) * 0.99))],
                 windows[-1], len(windows)))
+        if catchups:
+            say("catch-up (switch to everything on the target): p50 %.1f s, p95 %.1f s, max %.1f s"
+                " (%d mailboxes; %d pre-stage passes before the switches)" % (
+                    catchups[len(catchups) // 2],
+                    catchups[min(len(catchups) - 1, int(len(catchups) * 0.95))], catchups[-1],
+                    len(catchups), passes))
         say("mailboxes: %d of %d complete and verified; %d populated messages copied" % (
             ok_boxes, len(reqs), self.populated))
         if self.pim:

@@ -79,20 +79,7 @@ if "hold windows:" not in rep:
     problems.append("report without hold windows")
 if not fedlab.wait_queue_empty(env, timeout=60):
     problems.append("queue not empty: %s" % fedlab.postqueue(env))
-mailboxes = {a: {"s1": "%s@%s" % (u, env["S1_DOMAIN"]), "s2": "%s@%s" % (u, env["S2_DOMAIN"]),
-                 "switched_at": reqs[a]["switch_at"], "copied": True}
-             for a, u in zip(addrs, users)}
-problems += e2e.flow_problems(env, "spm_copy_lab", flow, mailboxes)
-# Every S2 mailbox holds its S1 mailbox exactly (folders, subscriptions,
-# bytes, flags, INTERNALDATE); INBOX may hold more.
-for u in users:
-    c = subprocess.run([sys.executable, os.path.join(repo, "tests", "smd", "check.py"),
-                        "--src-port", env["S1_IMAP_PORT"], "--dst-port", env["S2_IMAP_PORT"],
-                        "--login-fmt", "{user}*" + env["MASTER_USER"], "--password", env["MASTER_PASS"],
-                        "--pair", "%s@%s=%s@%s" % (u, env["S1_DOMAIN"], u, env["S2_DOMAIN"]),
-                        "--allow-extra", "INBOX"], capture_output=True, text=True)
-    if c.returncode != 0:
-        problems.append("checker %s: %s" % (u, (c.stdout + c.stderr).strip().splitlines()[:5]))
+problems += e2e.copied_problems(env, "spm_copy_lab", flow, reqs, users)
 print("copy progress seen while running: %d distinct lines, e.g. %s"
       % (len(progress), sorted(progress)[:1]))
 for p in problems:

@@ -233,6 +233,8 @@ static const char old_schema[] =
 	" held_at INTEGER NOT NULL, recipients TEXT NOT NULL,"
 	" released_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
 	"CREATE INDEX held_pending ON held_messages(released_at, held_at);"
+	/* Only what version 11 alters of the requests version 1 made. */
+	"CREATE TABLE requests(id INTEGER PRIMARY KEY, access TEXT NOT NULL);"
 	"INSERT INTO held_messages VALUES('HOLD', 1, 10, 'a@x', 0), ('REL', 1, 11, 'a@x', 20),"
 	" ('GONE', 1, 12, 'a@x', -30);"
 	"CREATE TABLE smd_jobs(request_id INTEGER PRIMARY KEY, access TEXT NOT NULL,"
@@ -352,7 +354,74 @@ START_TEST(test_smd_keys)
 	ck_assert_int_eq(store_smd_status(s, smd_key(4, SMD_COPY), &st), STORE_NOTFOUND);
 	/* What the signed id let through is refused, not looked up. */
 	ck_assert_int_eq(store_smd_status(s, smd_key(-5, SMD_COPY), &st), STORE_ERR);
-	ck_assert_int_eq(store_smd_finish(s, smd_key(5, (enum smd_kind)2), 1, "", 0, 4), STORE_ERR);
+	ck_assert_int_eq(store_smd_finish(s, smd_key(5, (enum smd_kind)99), 1, "", 0, 4), STORE_ERR);
+	store_close(&s);
+}
+END_TEST
+
+/* A pre-stage job: queued again after each pass, dropped while queued;
+ * a request's catch-up and passes (schema 11). */
+START_TEST(test_prestage)
+{
+	struct store *s = fresh();
+	struct smd_job_key k = smd_key(7, SMD_PRESTAGE);
+	struct smd_status st, p;
+	struct smd_job job;
+	struct req r = mk("a@example.org"), g;
+	long long *v = NULL;
+	size_t n = 0;
+
+	ck_assert_int_eq(store_smd_enqueue(s, k, "a@x", "s1", "a@s1", "s2", "a@s2", 1), STORE_OK);
+	ck_assert_int_eq(store_smd_enqueue(s, smd_key(8, SMD_COPY), "b@x", "s1", "b@s1", "s2",
+					   "b@s2", 2),
+			 STORE_OK);
+	/* Queued: not again, and not twice. */
+	ck_assert_int_eq(store_smd_rearm(s, k, 2), STORE_NOTFOUND);
+	/* A copy due later is claimed before the pass. */
+	ck_assert_int_eq(store_smd_claim(s, 3, 99, NULL, NULL, &job, NULL), STORE_OK);
+	ck_assert_int_eq(job.key.kind, SMD_COPY);
+	ck_assert_int_eq(store_smd_claim(s, 3, 99, NULL, NULL, &job, NULL), STORE_OK);
+	ck_assert_int_eq(job.key.kind, SMD_PRESTAGE);
+	ck_assert_int_eq(store_smd_drop(s, k), STORE_NOTFOUND); /* running: kept */
+	memset(&p, 0, sizeof(p));
+	p.msgs_done = 9;
+	ck_assert_int_eq(store_smd_progress(s, k, &p), STORE_OK);
+	ck_assert_int_eq(store_smd_finish(s, k, 0, "NO [UNAVAILABLE]", 0, 3), STORE_OK);
+	ck_assert_int_eq(store_smd_rearm(s, k, 4), STORE_OK);
+	ck_assert_int_eq(store_smd_status(s, k, &st), STORE_OK);
+	ck_assert_int_eq(st.state, SMD_QUEUED);
+	ck_assert_int_eq(st.attempts, 0);
+	ck_assert_int_eq(st.msgs_done, 0);
+	ck_assert_int_eq(st.finished, 0);
+	ck_assert_str_eq(st.reason, "");
+	ck_assert_int_eq(store_smd_claim(s, 3, 99, NULL, NULL, &job, NULL), STORE_NOTFOUND);
+	ck_assert_int_eq(store_smd_drop(s, k), STORE_OK);
+	ck_assert_int_eq(store_smd_status(s, k, &st), STORE_NOTFOUND);
+	ck_assert_int_eq(store_smd_drop(s, k), STORE_NOTFOUND);
+	ck_assert_int_eq(store_smd_rearm(s, k, 5), STORE_NOTFOUND);
+
+	ck_assert_int_eq(store_req_add(s, &r, 10, "test"), STORE_OK);
+	ck_assert_int_eq(store_req_get(s, r.id, &g), STORE_OK);
+	ck_assert_int_eq(g.catchup_ms, -1);
+	ck_assert_int_eq(g.prestage_passes, 0);
+	ck_assert_int_eq(store_req_catchups(s, 0, &v, &n), STORE_OK);
+	ck_assert_int_eq(n, 0);
+	free(v);
+	g.catchup_ms = 1234;
+	g.prestage_passes = 3;
+	g.prestage_last = 99;
+	ck_assert_int_eq(store_req_set(s, &g, g.state, "P1 pre-stage", "pass 3"), STORE_OK);
+	ck_assert_int_eq(store_req_get(s, r.id, &g), STORE_OK);
+	ck_assert_int_eq(g.catchup_ms, 1234);
+	ck_assert_int_eq(g.prestage_passes, 3);
+	ck_assert_int_eq(g.prestage_last, 99);
+	ck_assert_int_eq(store_req_catchups(s, 0, &v, &n), STORE_OK);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(v[0], 1234);
+	free(v);
+	ck_assert_int_eq(store_req_catchups(s, 42, &v, &n), STORE_OK);
+	ck_assert_int_eq(n, 0);
+	free(v);
 	store_close(&s);
 }
 END_TEST
@@ -447,7 +516,8 @@ int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_TEST(test_state_names), CK_TEST(test_live_set),
-		CK_TEST(test_upgrade_columns), CK_TEST(test_smd_keys), CK_TEST(test_requests),
+		CK_TEST(test_upgrade_columns), CK_TEST(test_smd_keys), CK_TEST(test_prestage),
+		CK_TEST(test_requests),
 		CK_TEST(test_held_and_checks), CK_TEST(test_dovecot_driver),
 		CK_TEST(test_exec_driver),
 	};
