@@ -7,7 +7,7 @@ $(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(O)/spm/libspm.a $(LIBFEDM
 MANPAGES += man/fedmigctl.1
 
 # fedmig-spm: the pilot's modules in libspm.a for tests and fuzz targets.
-SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/switch.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o \
+SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/switch.o $(O)/spm/switch_group.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o \
 	$(O)/spm/dirsync.o $(O)/spm/dirsync_up.o $(O)/spm/dirsync_incr.o $(O)/spm/dirsync_down.o $(O)/spm/dirsync_spm.o
 PART_LIBS += $(O)/spm/libspm.a
 $(O)/spm/libspm.a: $(SPM_OBJS)

@@ -66,15 +66,12 @@ int sw_unhold(struct pilot *p, struct req *r)
 	return GO;
 }
 
-int sw_hold(struct pilot *p, struct req *r, enum sw_dir dir)
+int sw_hold_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now, const char *grp)
 {
-	long long now = time_now_us();
-	int rc, from = r->state;
+	int from = r->state;
 
-	if (store_begin(p->s) < 0)
-		return pilot_store_err(p, r);
 	if (store_dir_hold(p->s, r->access, r->id, now) != STORE_OK)
-		return pilot_abort(p, r);
+		return pilot_store_err(p, r);
 	r->next_at = now;
 	if (dir == SW_FORWARD) {
 		/* Not pilot_move(): the attempts count on. A hold that could
@@ -87,17 +84,31 @@ int sw_hold(struct pilot *p, struct req *r, enum sw_dir dir)
 		r->reason[0] = '\0';
 		r->state = ST_HELD;
 	}
-	rc = pilot_set(p, r, from, ways[dir].hold, "%s, its aliases and %s held", r->access,
-		       from_phys(r, dir));
+	return pilot_set(p, r, from, ways[dir].hold, "%s, its aliases and %s held%s", r->access,
+			 from_phys(r, dir), grp);
+}
+
+int sw_hold(struct pilot *p, struct req *r, enum sw_dir dir)
+{
+	int rc;
+
+	if (store_begin(p->s) < 0)
+		return pilot_store_err(p, r);
+	rc = sw_hold_in(p, r, dir, time_now_us(), "");
+	if (rc == ERR) {
+		store_rollback(p->s);
+		return ERR;
+	}
 	rc = pilot_commit(p, r, rc);
 	if (rc == GO)
 		pilot_crash_point(p, r, ways[dir].hold);
 	return rc;
 }
 
-/* forward_ended: end a forward hold that could not be switched; back to
- * address-formed, retried. */
-static int forward_ended(struct pilot *p, struct req *r, const char *why)
+/* sw_ended: end a forward hold that could not be switched; back to
+ * address-formed, retried. SWEEP: release what was held for it now (a
+ * group sweeps once for all its members instead). */
+int sw_ended(struct pilot *p, struct req *r, const char *why, int sweep)
 {
 	int rc, from = r->state;
 
@@ -105,7 +116,7 @@ static int forward_ended(struct pilot *p, struct req *r, const char *why)
 		/* pilot_fail() lifts the hold; what the drain held goes on to
 		 * the old mailbox, as below. */
 		rc = pilot_fail(p, r, "E8 switch", why);
-		if (rc != ERR)
+		if (rc != ERR && sweep)
 			pilot_sweep(p);
 		return rc;
 	}
@@ -120,7 +131,8 @@ static int forward_ended(struct pilot *p, struct req *r, const char *why)
 	if (pilot_commit(p, r, rc) == ERR)
 		return ERR;
 	pilot_crash_point(p, r, ways[SW_FORWARD].ended);
-	pilot_sweep(p); /* what was held for it goes on to the old mailbox */
+	if (sweep)
+		pilot_sweep(p); /* what was held for it goes on to the old mailbox */
 	return WAIT;
 }
 
@@ -128,30 +140,26 @@ static int forward_ended(struct pilot *p, struct req *r, const char *why)
 static int hold_ended(struct pilot *p, struct req *r, enum sw_dir dir, const char *why)
 {
 	if (dir == SW_FORWARD)
-		return forward_ended(p, r, why);
+		return sw_ended(p, r, why, 1);
 	store_dir_unhold(p->s, r->access);
 	pilot_sweep(p);
 	return pilot_retry(p, r, ways[dir].ended, DRV_TEMP, why);
 }
 
-/* switch_tx: the switch itself, one transaction. */
-static int switch_tx(struct pilot *p, struct req *r, enum sw_dir dir)
+int sw_switch_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now, const char *grp)
 {
-	long long now = time_now_us();
-	int rc, from = r->state, copy = dir == SW_FORWARD && pilot_scn(p, r, "copy_data");
+	int from = r->state, copy = dir == SW_FORWARD && pilot_scn(p, r, "copy_data");
 
-	if (store_begin(p->s) < 0)
-		return pilot_store_err(p, r);
 	if (store_dir_switch(p->s, r->access, to_system(r, dir), to_phys(r, dir), r->id, now) !=
 	    STORE_OK)
-		return pilot_abort(p, r);
+		return pilot_store_err(p, r);
 	/* The mailbox copy is queued in the switch's own transaction: from now
 	 * on new mail reaches the target, and the user's old mail is what
 	 * matters most, so no later step (release, redirect, a driver that
 	 * fails for good) may keep the copy from being handed to fedmig-smd. */
 	if (copy && store_smd_enqueue(p->s, smd_key(r->id, SMD_COPY), r->access, r->source_system,
 				      r->source_physical, r->target_system, r->target_physical, now) < 0)
-		return pilot_abort(p, r);
+		return pilot_store_err(p, r);
 	/* Back, the rollback's switch time is the one release sweeps key off
 	 * now (pilot_sweeping: store_req_last_switch): the stragglers it
 	 * catches are swept fast, not at the next slow sweep. The forward
@@ -163,18 +171,38 @@ static int switch_tx(struct pilot *p, struct req *r, enum sw_dir dir)
 		r->reason[0] = '\0';
 		r->state = ST_SWITCHED;
 	}
-	rc = pilot_set(p, r, from, ways[dir].sw, "%s and %s %slead to %s%s", r->access,
-		       from_phys(r, dir), dir == SW_FORWARD ? "now " : "", to_phys(r, dir),
-		       dir == SW_BACK ? " again"
-		       : copy	      ? "; mailbox copy queued for fedmig-smd"
-				      : "");
-	rc = pilot_commit(p, r, rc);
-	if (rc == GO)
-		pilot_crash_point(p, r, ways[dir].sw);
+	return pilot_set(p, r, from, ways[dir].sw, "%s and %s %slead to %s%s%s", r->access,
+			 from_phys(r, dir), dir == SW_FORWARD ? "now " : "", to_phys(r, dir),
+			 dir == SW_BACK ? " again"
+			 : copy	        ? "; mailbox copy queued for fedmig-smd"
+					: "",
+			 grp);
+}
+
+void sw_switched(struct pilot *p, const struct req *r, enum sw_dir dir)
+{
+	pilot_crash_point(p, r, ways[dir].sw);
 	/* The downward contacts follow (in a child: never delaying this). */
-	if (rc == GO && p->on_switch)
+	if (p->on_switch)
 		p->on_switch(p->on_switch_ctx, dir == SW_FORWARD ? r->source_system : r->target_system,
 			     to_system(r, dir));
+}
+
+/* switch_tx: the switch itself, one transaction. */
+static int switch_tx(struct pilot *p, struct req *r, enum sw_dir dir)
+{
+	int rc;
+
+	if (store_begin(p->s) < 0)
+		return pilot_store_err(p, r);
+	rc = sw_switch_in(p, r, dir, time_now_us(), "");
+	if (rc == ERR) {
+		store_rollback(p->s);
+		return ERR;
+	}
+	rc = pilot_commit(p, r, rc);
+	if (rc == GO)
+		sw_switched(p, r, dir);
 	return rc;
 }
 
