@@ -383,7 +383,7 @@ static void drain_what(const struct drain_set *set, char *out, size_t len)
 	if (set->n == 1)
 		snprintf(out, len, "%s", set->phys[0]);
 	else
-		snprintf(out, len, "the %zu old physical addresses of %s", set->n, set->label);
+		snprintf(out, len, "the %zu old physical addresses of the group", set->n);
 }
 
 int pilot_drain_set(struct pilot *p, const struct drain_set *set, char *why, size_t whylen)
@@ -436,9 +436,9 @@ int pilot_drain_set(struct pilot *p, const struct drain_set *set, char *why, siz
 	int held = drain_forget(p, set, &tried);
 
 	if (held > 0)
-		log_info("%s: moved %d deferred messages for %s to hold", set->label, held, what);
+		log_info("%s moved %d deferred messages for %s to hold", set->label, held, what);
 	if ((size_t)held < tried.n)
-		log_info("%s: %zu deferred messages for %s left the deferred queue "
+		log_info("%s %zu deferred messages for %s left the deferred queue "
 			 "before postsuper -h: waited for, not held",
 			 set->label, tried.n - (size_t)held, what);
 	ids_clear(&tried);

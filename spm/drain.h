@@ -28,7 +28,7 @@ struct drain_set {
 	size_t n;
 	const char *const *phys;  /* N old physical addresses, canonical */
 	const long long *req;     /* the request of each */
-	const char *label;        /* "alice@example.org: request=12", "group 12" */
+	const char *label;        /* for the log: "alice@example.org: request=12" */
 };
 
 int pilot_drain(struct pilot *p, const struct req *r, const char *phys, char *why,

@@ -31,6 +31,7 @@ INTEG_TESTS += tests/integ/spm_switch_lab.sh
 INTEG_TESTS += tests/integ/plus_lab.sh
 INTEG_TESTS += tests/integ/spm_copy_lab.sh
 INTEG_TESTS += tests/integ/spm_kill_lab.sh
+INTEG_TESTS += tests/integ/group_switch.sh
 INTEG_TESTS += tests/integ/spm_rollback_lab.sh
 INTEG_TESTS += tests/integ/spm_fail_lab.sh
 INTEG_TESTS += tests/integ/spm_hostile_lab.sh

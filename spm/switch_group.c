@@ -24,7 +24,8 @@ struct grp {
 	struct req *r;	      /* each member as last read */
 	int *in;	      /* 1: the member takes part in the phase */
 	char tag[64];	      /* " (group ID of N)", for the history */
-	int moved;
+	int moved;	      /* switched */
+	int released;
 };
 
 /* load: read every member still in (all, with ALL) again; IN marks those
@@ -160,7 +161,8 @@ static int drain(struct grp *g)
 			phys[k] = g->r[i].source_physical;
 			req[k++] = g->r[i].id;
 		}
-	snprintf(label, sizeof(label), "group %lld", g->ids[0]);
+	/* The log lines of the switch of one, the group's id as request. */
+	snprintf(label, sizeof(label), "group %lld: request=%lld", g->ids[0], g->ids[0]);
 	struct drain_set set = {k, phys, req, label};
 
 	rc = k == 0 ? 0 : pilot_drain_set(g->p, &set, why, sizeof(why));
@@ -233,6 +235,8 @@ static int phase_release(struct grp *g)
 	}
 	if (tx_end(g, rc) < 0)
 		return -1;
+	for (size_t i = 0; i < g->n; i++)
+		g->released += g->in[i];
 	crash_points(g, "E9 release");
 	return 0;
 }
@@ -240,16 +244,16 @@ static int phase_release(struct grp *g)
 /* run_group: the N members of one group through every phase; moved or -1. */
 static int run_group(struct pilot *p, const long long *ids, size_t n)
 {
-	struct grp g = {p, ids, n, xcalloc(n, sizeof(struct req)), xcalloc(n, sizeof(int)), "", 0};
+	struct grp g = {p, ids, n, xcalloc(n, sizeof(struct req)), xcalloc(n, sizeof(int)), "", 0, 0};
 	long long t0 = time_mono_us();
 	int rc;
 
 	rc = phase_hold(&g) < 0 || phase_switch(&g) < 0 || phase_release(&g) < 0 ? -1 : 0;
-	log_info("group %lld: %d of %zu addresses switched in %.3f s", ids[0], g.moved, n,
-		 (double)(time_mono_us() - t0) / 1e6);
+	log_info("group %lld: %d of %zu addresses switched, %d released, in %.3f s", ids[0],
+		 g.moved, n, g.released, (double)(time_mono_us() - t0) / 1e6);
 	free(g.r);
 	free(g.in);
-	return rc < 0 ? -1 : g.moved;
+	return rc < 0 ? -1 : g.moved + g.released;
 }
 
 /* next_group: the first untaken id's group (same target, at most MAX)
