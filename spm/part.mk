@@ -46,6 +46,7 @@ $(O)/bench/spm_pass.o: ALL_CFLAGS += -Ispm
 INTEG_TESTS += tests/integ/spm_privfiles.sh
 INTEG_TESTS += tests/integ/spm_helper_death.sh
 INTEG_TESTS += tests/integ/spm_drain_retries.sh
+INTEG_TESTS += tests/integ/group_drain_fail.sh
 # fedmig-apid: the agent API (HTTPS). Its parsers in libapid.a for the
 # tests and fuzz targets; they take imap_date_parse from libsmd.a, so
 # these link their libraries in that order.
