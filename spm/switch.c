@@ -88,18 +88,28 @@ int sw_hold_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now, c
 			 from_phys(r, dir), grp);
 }
 
-int sw_hold(struct pilot *p, struct req *r, enum sw_dir dir)
+typedef int (*in_tx_fn)(struct pilot *p, struct req *r, enum sw_dir dir, long long now,
+			const char *grp);
+
+/* own_tx: FN's writes for R alone, in a transaction of their own. */
+static int own_tx(struct pilot *p, struct req *r, enum sw_dir dir, in_tx_fn fn)
 {
 	int rc;
 
 	if (store_begin(p->s) < 0)
 		return pilot_store_err(p, r);
-	rc = sw_hold_in(p, r, dir, time_now_us(), "");
+	rc = fn(p, r, dir, time_now_us(), "");
 	if (rc == ERR) {
 		store_rollback(p->s);
 		return ERR;
 	}
-	rc = pilot_commit(p, r, rc);
+	return pilot_commit(p, r, rc);
+}
+
+int sw_hold(struct pilot *p, struct req *r, enum sw_dir dir)
+{
+	int rc = own_tx(p, r, dir, sw_hold_in);
+
 	if (rc == GO)
 		pilot_crash_point(p, r, ways[dir].hold);
 	return rc;
@@ -191,16 +201,8 @@ void sw_switched(struct pilot *p, const struct req *r, enum sw_dir dir)
 /* switch_tx: the switch itself, one transaction. */
 static int switch_tx(struct pilot *p, struct req *r, enum sw_dir dir)
 {
-	int rc;
+	int rc = own_tx(p, r, dir, sw_switch_in);
 
-	if (store_begin(p->s) < 0)
-		return pilot_store_err(p, r);
-	rc = sw_switch_in(p, r, dir, time_now_us(), "");
-	if (rc == ERR) {
-		store_rollback(p->s);
-		return ERR;
-	}
-	rc = pilot_commit(p, r, rc);
 	if (rc == GO)
 		sw_switched(p, r, dir);
 	return rc;

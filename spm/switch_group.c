@@ -63,6 +63,15 @@ static int tx_end(struct grp *g, int rc)
 	return -1;
 }
 
+/* tx_load: begin the phase's transaction and read its members again in
+ * it (nobody writes them till the commit); 0 or -1. */
+static int tx_load(struct grp *g, int state)
+{
+	if (store_begin(g->p->s) < 0 || load(g, state, 0) < 0)
+		return tx_end(g, ERR);
+	return 0;
+}
+
 /* crash_points: each member's crash point after a phase (the test hook). */
 static void crash_points(struct grp *g, const char *what)
 {
@@ -88,11 +97,8 @@ static int phase_hold(struct grp *g)
 			return -1;
 		g->in[i] = rc == GO; /* else it left the group, as the switch of one */
 	}
-	if (store_begin(g->p->s) < 0)
-		return tx_end(g, ERR);
-	/* Read inside the transaction: nobody writes them till the commit. */
-	if (load(g, ST_ADDRESS_FORMED, 0) < 0)
-		return tx_end(g, ERR);
+	if (tx_load(g, ST_ADDRESS_FORMED) < 0)
+		return -1;
 	now = time_now_us();
 	rc = GO;
 	for (size_t i = 0; i < g->n && rc == GO; i++)
@@ -187,10 +193,8 @@ static int phase_switch(struct grp *g)
 	if (rc > 0)
 		return 0;
 	crash_points(g, "E8 drained");
-	if (store_begin(g->p->s) < 0)
-		return tx_end(g, ERR);
-	if (load(g, ST_HELD, 0) < 0)
-		return tx_end(g, ERR);
+	if (tx_load(g, ST_HELD) < 0)
+		return -1;
 	now = time_now_us();
 	rc = GO;
 	for (size_t i = 0; i < g->n && rc == GO; i++)
@@ -216,10 +220,8 @@ static int phase_release(struct grp *g)
 	if ((rc = load(g, ST_SWITCHED, 1)) <= 0)
 		return rc;
 	n = pilot_sweep(g->p);
-	if (store_begin(g->p->s) < 0)
-		return tx_end(g, ERR);
-	if (load(g, ST_SWITCHED, 0) < 0)
-		return tx_end(g, ERR);
+	if (tx_load(g, ST_SWITCHED) < 0)
+		return -1;
 	now = time_now_us();
 	rc = GO;
 	for (size_t i = 0; i < g->n && rc == GO; i++) {

@@ -32,46 +32,18 @@ lab, build, seed, group = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.ar
 import e2e, fedlab
 env = fedlab.load_env(lab)
 rnd = random.Random(seed)
-conf = env["FEDMIG_CONF"]
-ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", conf]
-spm_bin = os.path.join(build, "spm", "fedmig-spm")
-log = open(os.path.join(lab, "log", "fedmig-spm.log"), "ab")
+pilot = e2e.Pilot(env, build, lab)
+run, show, start = pilot.run, pilot.show, pilot.start
 pcf = env["POSTFIX_CONFIG"]
 problems = []
-
-def run(*args):
-    return subprocess.run(ctl + list(args), check=True, capture_output=True, text=True).stdout
-
-def show(a):
-    return json.loads(run("--json", "show", a))
-
-def start(crash_after=None):
-    e = dict(os.environ)
-    e.pop("FEDMIG_SPM_CRASH_AFTER", None)
-    if crash_after:
-        e["FEDMIG_SPM_CRASH_AFTER"] = str(crash_after)
-    return subprocess.Popen([spm_bin, "-c", conf, "-f"], stdout=log, stderr=log, env=e,
-                            start_new_session=True)
 
 def stop(p):
     if p.poll() is None:
         p.send_signal(signal.SIGTERM)
         p.wait(30)
 
-def lmtp_up():
-    import socket
-    try:
-        socket.create_connection(("127.0.0.1", int(env["S1_LMTP_PORT"])), 0.5).close()
-        return True
-    except OSError:
-        return False
-
 def s1(up):
-    if up:
-        subprocess.run(["dovecot", "-c", env["S1_DOVECOT_CONF"]], check=True)
-    else:
-        subprocess.run(["doveadm", "-c", env["S1_DOVECOT_CONF"], "stop"], check=True)
-    fedlab.wait_for(lambda: lmtp_up() == up, 10, 0.05)
+    e2e.s1_lmtp(env, up)
 
 def import_batch(users, name):
     path = os.path.join(lab, name + ".csv")
