@@ -275,14 +275,27 @@ static size_t next_group(const long long *ids, size_t n, char (*tgt)[STORE_SYSTE
 	return k;
 }
 
-int sw_group_pass(struct pilot *p, const long long *ids, size_t n)
+static int cmp_id(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int sw_group_pass(struct pilot *p, const long long *due, size_t n)
 {
 	char (*tgt)[STORE_SYSTEM_MAX] = xcalloc(n + 1, sizeof(*tgt));
 	int *taken = xcalloc(n + 1, sizeof(*taken)), moved = 0, m;
 	long long *grp = xcalloc(n + 1, sizeof(*grp));
 	size_t max = (size_t)config_int(p->cfg, "switch_group_max"), k;
+	long long *ids = xcalloc(n + 1, sizeof(*ids));
 	struct req r;
 
+	/* In id order, not due order: a group and its id (its first member)
+	 * do not depend on when each member became due, so a rerun after a
+	 * crash forms the same group. */
+	memcpy(ids, due, n * sizeof(*ids));
+	qsort(ids, n, sizeof(*ids), cmp_id);
 	for (size_t i = 0; i < n; i++) {
 		if (store_req_get(p->s, ids[i], &r) == STORE_OK)
 			snprintf(tgt[i], sizeof(tgt[i]), "%s", r.target_system);
@@ -295,5 +308,6 @@ int sw_group_pass(struct pilot *p, const long long *ids, size_t n)
 	free(tgt);
 	free(taken);
 	free(grp);
+	free(ids);
 	return moved;
 }

@@ -9,12 +9,12 @@
  * copy job queued) and one release sweep. Each request keeps its own
  * states and history lines (the same steps and crash_point labels as the
  * switch of one, switch.h), the detail naming the group: "(group ID of
- * N)", ID the first member's request id.
+ * N)", ID its smallest request id.
  *
  * Contract: sw_group_pass() takes the N request ids the pass stopped at a
  * switch (address-formed, held, or switched and not yet released; no
- * order), forms the groups in their order and runs every group of two or
- * more; a request alone for its target is left to the switch of one. It
+ * order), forms the groups in id order (a group's id is its smallest
+ * request id) and runs every group of two or more; a request alone for its target is left to the switch of one. It
  * returns how many steps it made, or -1 on a store error (logged). A
  * member whose E5-E7 verification fails leaves the group (as the switch
  * of one: sync-mismatch, retried or failed); a drain that fails ends the
@@ -32,6 +32,6 @@
 
 #include "pilot_int.h"
 
-int sw_group_pass(struct pilot *p, const long long *ids, size_t n);
+int sw_group_pass(struct pilot *p, const long long *due, size_t n);
 
 #endif
