@@ -13,7 +13,7 @@
  * pilot_retry() end a step that went wrong; pilot_commit() ends a step's
  * own transaction (commit after GO, roll back otherwise) and
  * pilot_abort() rolls it back after a store error; pilot_crash_point()
- * is the test hook (pilot.h). pilot_verify() is E5-E7 before the hold:
+ * is the test hook (pilot.h). pilot_verify() (switch.c) is E5-E7 before the hold:
  * GO when R's address may be held now, else R moved (sync-mismatch,
  * failed, retried) and WAIT or ERR.
  */

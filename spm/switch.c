@@ -6,8 +6,10 @@
  * held and switched, and queues the mailbox copy.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "dirsync.h"
 #include "drain.h"
 #include "driver.h"
 #include "log.h"
@@ -63,6 +65,57 @@ int sw_unhold(struct pilot *p, struct req *r)
 	if (store_dir_unhold(p->s, r->access) == STORE_ERR)
 		return pilot_store_err(p, r);
 	pilot_crash_point(p, r, "rollback unhold");
+	return GO;
+}
+
+/* pilot_verify: E5-E7, the target announces the access address and
+ * aliases, and R's address may be held (pilot_int.h). */
+int pilot_verify(struct pilot *p, struct req *r)
+{
+	char why[DRV_WHY], *list = NULL, *aliases = NULL, *save = NULL, missing[ADDR_MAX * 2];
+	struct dir_entry e;
+	int rc;
+
+	if ((rc = dirsync_announces(p->cfg, p->s, r)) < 0)
+		return pilot_store_err(p, r);
+	if (rc == 1)
+		goto announced;
+	rc = driver_addresses(p->cfg, r->target_system, &list, why);
+	if (rc != DRV_OK)
+		return pilot_retry(p, r, "E5 addresses", rc, why);
+	if (store_dir_aliases(p->s, r->access, &aliases) < 0) {
+		free(list);
+		return pilot_store_err(p, r);
+	}
+	missing[0] = '\0';
+	if (!driver_list_has(list, r->access))
+		snprintf(missing, sizeof(missing), "%s", r->access);
+	for (char *a = strtok_r(aliases, " ", &save); a && !*missing; a = strtok_r(NULL, " ", &save))
+		if (!driver_list_has(list, a))
+			snprintf(missing, sizeof(missing), "%s", a);
+	free(list);
+	free(aliases);
+	if (*missing) {
+		r->failed_from = r->state;
+		snprintf(r->reason, sizeof(r->reason), "target %s does not announce %.300s",
+			 r->target_system, missing);
+		snprintf(why, sizeof(why), "%.400s", r->reason);
+		rc = pilot_move(p, r, ST_SYNC_MISMATCH, "E7 sync-mismatch", "%s; nothing held",
+				why);
+		if (rc == GO)
+			store_req_wait(p->s, r->id, ST_SYNC_MISMATCH, REQ_NEVER, why);
+		log_error("%s: request=%lld sync-mismatch: %s", r->access, r->id, why);
+		return rc == GO ? WAIT : rc;
+	}
+announced:
+	rc = store_dir_lookup(p->s, r->access, &e);
+	if (rc == STORE_ERR)
+		return pilot_store_err(p, r);
+	if (rc != STORE_OK || strcmp(e.physical, r->source_physical) != 0)
+		return pilot_fail(p, r, "E8 hold",
+				  "the directory entry changed since registration");
+	if (e.held && e.request_id != r->id)
+		return pilot_retry(p, r, "E8 hold", DRV_TEMP, "held by another request");
 	return GO;
 }
 
