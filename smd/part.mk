@@ -32,11 +32,12 @@ $(LIBFEDMIG): $(O)/lib/store_smd.o
 
 
 UNIT_TESTS += $(O)/tests/unit/test_imap_parse $(O)/tests/unit/test_imap_q \
-	$(O)/tests/unit/test_smd_fetch
+	$(O)/tests/unit/test_smd_fetch $(O)/tests/unit/test_imap_condstore
 FUZZ_TARGETS += tests/fuzz/fuzz_imap_parse.c
 BENCHES += bench/smd
 $(O)/tests/unit/test_imap_parse.o $(O)/tests/unit/test_imap_q.o \
-	$(O)/tests/unit/test_smd_fetch.o $(O)/tests/fuzz/fuzz_imap_parse.o: ALL_CFLAGS += -Ismd
+	$(O)/tests/unit/test_smd_fetch.o $(O)/tests/fuzz/fuzz_imap_parse.o \
+	$(O)/tests/unit/test_imap_condstore.o: ALL_CFLAGS += -Ismd
 MANPAGES += man/fedmig-smd.8
 INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_hostile.sh \
 	tests/integ/smd_flags.sh tests/integ/smd_recover.sh tests/integ/smd_buffer.sh \

@@ -1,7 +1,9 @@
 /*
  * libFuzzer: the IMAP response reader (chunked), and on each response the
  * event decoder (every span must lie inside the response), the FETCH
- * parser and the tokenizer; on each literal the body announcement.
+ * parser and the tokenizer; on each literal the body announcement. RFC
+ * 7162: a decoded VANISHED or MODIFIED set gives sorted, disjoint,
+ * non-empty ranges of UIDs 1 to 2^32-1; a mod-sequence is never 0.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +23,21 @@ static int on_literal(void *ctx, const char *text, size_t len, uint64_t size)
 	if (imap_body_announce(text, len, &seq, &uid, &has_uid) == 1)
 		return IMAP_LIT_STREAM;
 	return len % 2 ? IMAP_LIT_STREAM : IMAP_LIT_INLINE;
+}
+
+/* ranges_ok: SET (a decoded one) as ranges: sorted, disjoint, within 1..2^32-1. */
+static void ranges_ok(struct imap_span set)
+{
+	struct imap_uid_range *r;
+	size_t n;
+
+	if (imap_uidset_ranges(set, &r, &n) < 0 || n == 0)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (r[i].lo == 0 || r[i].lo > r[i].hi || (i > 0 && r[i].lo <= r[i - 1].hi + 1ULL) ||
+		    !imap_uid_in(r, n, r[i].lo) || !imap_uid_in(r, n, r[i].hi))
+			abort();
+	free(r);
 }
 
 /* inside: SPAN lies within TEXT/LEN (or is empty). */
@@ -50,6 +67,16 @@ static void check_event(const char *text, size_t len)
 			if ((c->type == IMAP_CODE_APPENDUID || c->type == IMAP_CODE_COPYUID) &&
 			    imap_uidset_expand(c->set, uids, 4) < 1)
 				abort(); /* a decoded set is a valid one */
+			if (c->type == IMAP_CODE_MODIFIED)
+				ranges_ok(c->set);
+			if (c->type == IMAP_CODE_HIGHESTMODSEQ && (c->num == 0 || c->num >> 63))
+				abort();
+		} else if (ev.type == IMAP_EV_VANISHED) {
+			inside(ev.u.vanished.set, text, len);
+			ranges_ok(ev.u.vanished.set);
+		} else if (ev.type == IMAP_EV_FETCH && ev.u.fetch.has_modseq &&
+			   (ev.u.fetch.modseq == 0 || ev.u.fetch.modseq >> 63)) {
+			abort();
 		} else if (ev.type == IMAP_EV_FLAGS || ev.type == IMAP_EV_CONTINUE) {
 			inside(ev.u.text, text, len);
 		} else if (ev.type == IMAP_EV_LIST &&
