@@ -5,6 +5,9 @@ SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap_event.o $(O)/smd/imap.o $(O)/smd
 	$(O)/smd/copy_folders.o $(O)/smd/copy_open.o $(O)/smd/copy_journal.o \
 	$(O)/smd/copy_stream.o $(O)/smd/copy_verify.o $(O)/smd/settings.o \
 	$(O)/smd/master.o $(O)/smd/lock.o
+# Pre-stage groundwork (issue 17): the delta pass and its three-way rule,
+# not yet called by the copy.
+SMD_OBJS += $(O)/smd/delta_rule.o
 # Contacts and calendars: the DAV client and the sync engine (pim_sync.h),
 # and the formats (pim_item.h): vCard content lines, iCalendar through
 # libical, photos through libgd, the content hash. Every program and test
@@ -72,3 +75,6 @@ UNIT_TESTS += $(O)/tests/unit/test_dav_xml $(O)/tests/unit/test_store_pim
 $(O)/tests/unit/test_dav_xml.o: ALL_CFLAGS += -Ismd $(LIBXML2_CFLAGS)
 FUZZ_TARGETS += tests/fuzz/fuzz_dav_xml.c
 $(O)/tests/fuzz/fuzz_dav_xml.o: ALL_CFLAGS += -Ismd $(LIBXML2_CFLAGS)
+# The delta pass (issue 17): the rule alone; the pass against the fake server.
+UNIT_TESTS += $(O)/tests/unit/test_delta_rule
+$(O)/tests/unit/test_delta_rule.o: ALL_CFLAGS += -Ismd
