@@ -7,7 +7,7 @@ SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap_event.o $(O)/smd/imap.o $(O)/smd
 	$(O)/smd/master.o $(O)/smd/lock.o
 # Pre-stage groundwork (issue 17): the delta pass and its three-way rule,
 # not yet called by the copy.
-SMD_OBJS += $(O)/smd/delta_rule.o
+SMD_OBJS += $(O)/smd/delta_rule.o $(O)/smd/delta_cmd.o $(O)/smd/delta.o
 # Contacts and calendars: the DAV client and the sync engine (pim_sync.h),
 # and the formats (pim_item.h): vCard content lines, iCalendar through
 # libical, photos through libgd, the content hash. Every program and test
@@ -48,18 +48,18 @@ INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_
 BENCHES += bench/smd_folders
 # The copy engine against in-process fake IMAP servers (no lab).
 UNIT_TESTS += $(O)/tests/unit/test_copy_engine
-$(O)/tests/unit/test_copy_engine: $(O)/tests/unit/fake_imap.o
-$(O)/tests/unit/test_copy_engine: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_copy_engine: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_copy_engine: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
 $(O)/tests/unit/test_copy_engine.o $(O)/tests/unit/fake_imap.o: ALL_CFLAGS += -Ismd
 # The IMAP driver (driver.h) against the same fake server.
 UNIT_TESTS += $(O)/tests/unit/test_drv_imap
-$(O)/tests/unit/test_drv_imap: $(O)/tests/unit/fake_imap.o
-$(O)/tests/unit/test_drv_imap: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_drv_imap: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_drv_imap: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
 $(O)/tests/unit/test_drv_imap.o: ALL_CFLAGS += -Ismd
 # The agent data buffer's driver (drv_buffer.h), alone and under the copy engine.
 UNIT_TESTS += $(O)/tests/unit/test_drv_buffer
-$(O)/tests/unit/test_drv_buffer: $(O)/tests/unit/fake_imap.o
-$(O)/tests/unit/test_drv_buffer: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_drv_buffer: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_drv_buffer: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
 $(O)/tests/unit/test_drv_buffer.o: ALL_CFLAGS += -Ismd
 FUZZ_TARGETS += tests/fuzz/fuzz_drv_buffer.c
 $(O)/tests/fuzz/fuzz_drv_buffer.o: ALL_CFLAGS += -Ismd
@@ -76,5 +76,8 @@ $(O)/tests/unit/test_dav_xml.o: ALL_CFLAGS += -Ismd $(LIBXML2_CFLAGS)
 FUZZ_TARGETS += tests/fuzz/fuzz_dav_xml.c
 $(O)/tests/fuzz/fuzz_dav_xml.o: ALL_CFLAGS += -Ismd $(LIBXML2_CFLAGS)
 # The delta pass (issue 17): the rule alone; the pass against the fake server.
-UNIT_TESTS += $(O)/tests/unit/test_delta_rule
-$(O)/tests/unit/test_delta_rule.o: ALL_CFLAGS += -Ismd
+UNIT_TESTS += $(O)/tests/unit/test_delta_rule $(O)/tests/unit/test_delta
+$(O)/tests/unit/test_delta: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_delta: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_delta_rule.o $(O)/tests/unit/test_delta.o \
+	$(O)/tests/unit/fake_imap_cs.o: ALL_CFLAGS += -Ismd
