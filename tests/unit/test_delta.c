@@ -262,6 +262,52 @@ START_TEST(test_changedsince)
 }
 END_TEST
 
+/* The collector on hostile answers: fed one response at a time. */
+static int feed(struct delta_seen *s, const char *text)
+{
+	struct imap_event ev;
+	int rc;
+
+	imap_event_parse(text, strlen(text), &ev);
+	rc = delta_seen_event(s, &ev);
+	imap_event_free(&ev);
+	return rc;
+}
+
+START_TEST(test_collector_hostile)
+{
+	struct delta_seen s = {0};
+
+	s.need_uid = 1;
+	ck_assert_int_eq(feed(&s, "* 1 FETCH (UID 5 FLAGS (\\Seen) MODSEQ (9))"), 0);
+	ck_assert_int_eq(feed(&s, "* VANISHED (EARLIER) 7:9,3"), 0);
+	ck_assert_int_eq(feed(&s, "* OK [HIGHESTMODSEQ 12] x"), 0);
+	ck_assert(s.nf == 1 && s.ngone == 2 && s.highestmodseq == 12);
+	/* [CLOSED]: all that came before was the previous mailbox's. */
+	ck_assert_int_eq(feed(&s, "* OK [CLOSED] x"), 0);
+	ck_assert(s.nf == 0 && s.ngone == 0 && s.highestmodseq == 0);
+	ck_assert_int_eq(feed(&s, "* 1 FETCH (FLAGS (\\Seen))"), -1);
+	ck_assert_ptr_nonnull(strstr(s.err, "without UID"));
+	s.err[0] = '\0';
+	ck_assert_int_eq(feed(&s, "* 1 FETCH (UID 4294967296 FLAGS ())"), -1);
+	s.err[0] = '\0';
+	ck_assert_int_eq(feed(&s, "* VANISHED 0:5"), -1);
+	s.err[0] = '\0';
+	ck_assert_int_eq(feed(&s, "* 1 FETCH (UID 5 MODSEQ (0))"), -1);
+	s.err[0] = '\0';
+	/* Unasked, harmless: ignored. */
+	ck_assert_int_eq(feed(&s, "* 3 EXPUNGE"), 0);
+	ck_assert_int_eq(feed(&s, "* OK [HIGHESTMODSEQ 0] x"), 0);
+	ck_assert_int_eq(feed(&s, "* LIST () \"/\" x"), 0);
+	ck_assert(s.highestmodseq == 0 && s.err[0] == '\0');
+	/* Without mod-sequences an unsolicited FETCH without UID is dropped. */
+	s.need_uid = 0;
+	ck_assert_int_eq(feed(&s, "* 1 FETCH (FLAGS (\\Seen))"), 0);
+	ck_assert_uint_eq(s.nf, 0);
+	delta_seen_free(&s);
+}
+END_TEST
+
 START_TEST(test_uidset)
 {
 	static const uint32_t u[] = {1, 2, 3, 5, 7, 8, 4294967295u};
@@ -282,7 +328,7 @@ int main(void)
 	const struct ck_test tests[] = {
 		CK_TEST(test_qresync),	   CK_TEST(test_condstore),    CK_TEST(test_full),
 		CK_TEST(test_fallbacks),   CK_TEST(test_recreated),    CK_TEST(test_two_folders),
-		CK_TEST(test_changedsince), CK_TEST(test_uidset),
+		CK_TEST(test_changedsince), CK_TEST(test_uidset), CK_TEST(test_collector_hostile),
 	};
 
 	return ck_run(CK_SUITE("delta", "core", 30, tests));
