@@ -155,14 +155,16 @@ static enum delta_mode pick_mode(struct imap_conn *c, const struct delta_base *b
 static int examine(struct imap_conn *c, const char *folder, const struct delta_base *b,
 		   struct delta_seen *s, struct delta_pass *r)
 {
+	/* No known-UIDs: with them the server reports changes of those UIDs
+	 * only (RFC 7162 3.2.5; Dovecot does so), and new messages would
+	 * need a second command. Without them it reports every message
+	 * changed or added since the mod-sequence; the VANISHED it then sends
+	 * may name UIDs we never had, which classify() drops. */
 	struct delta_qresync q = {b->uidvalidity, b->highestmodseq, NULL};
 	int condstore = (imap_caps(c) & IMAP_CAP_CONDSTORE) != 0;
-	unsigned tag;
+	unsigned tag = delta_cmd_select(c, folder, 1, condstore,
+					r->mode == DELTA_MODE_QRESYNC ? &q : NULL);
 
-	if (r->mode == DELTA_MODE_QRESYNC)
-		q.known_uids = delta_uidset(b->uids, b->nuids, DELTA_KNOWN_UIDS_MAX);
-	tag = delta_cmd_select(c, folder, 1, condstore, r->mode == DELTA_MODE_QRESYNC ? &q : NULL);
-	free((char *)q.known_uids);
 	if (roundtrip(c, tag, s, r, "EXAMINE") < 0)
 		return -1;
 	if (s->uidvalidity == 0)

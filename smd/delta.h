@@ -7,10 +7,11 @@
  *
  * Three ways, best first, chosen from the session and the folder:
  *   QRESYNC    (RFC 7162, enabled with delta_enable): one EXAMINE with
- *              (QRESYNC (uidvalidity modseq known-uids)); the server
- *              answers the changed and new messages (FETCH ... MODSEQ)
- *              and the expunged ones (VANISHED (EARLIER)) inside it. One
- *              round trip, changed or not.
+ *              (QRESYNC (uidvalidity modseq)), no known-UIDs (with them
+ *              a server reports changes of those UIDs only, not the new
+ *              messages); the server answers the changed and new messages
+ *              (FETCH ... MODSEQ) and the expunged ones (VANISHED
+ *              (EARLIER)) inside it. One round trip, changed or not.
  *   CONDSTORE  EXAMINE (CONDSTORE); HIGHESTMODSEQ as recorded: done, one
  *              round trip; else UID FETCH 1:* (FLAGS MODSEQ), two.
  *   FULL       no mod-sequences (none offered, [NOMODSEQ], or none
@@ -86,8 +87,5 @@ int delta_enable(struct imap_conn *c);
 int delta_run(struct imap_conn *c, const char *folder, const struct delta_base *base, int qresync,
 	      struct delta_pass *r);
 void delta_pass_free(struct delta_pass *r);
-
-/* Known-UIDs sets longer than this are not sent: the server assumes all. */
-#define DELTA_KNOWN_UIDS_MAX 65536
 
 #endif

@@ -49,6 +49,26 @@ static int seen_fail(struct delta_seen *s, const char *why, const struct imap_ev
 	return -1;
 }
 
+/* flags_copy: the flag list P/N without \Recent (the session's, never stored). */
+static char *flags_copy(const char *p, size_t n)
+{
+	char *out = xmalloc(n + 1);
+	const char *end = p + n, *w;
+	size_t len = 0, wl;
+
+	out[0] = '\0';
+	while (imap_word(&p, end, &w, &wl)) {
+		if (imap_atom_eq(w, wl, "\\Recent"))
+			continue;
+		if (len)
+			out[len++] = ' ';
+		memcpy(out + len, w, wl);
+		len += wl;
+		out[len] = '\0';
+	}
+	return out;
+}
+
 static int on_fetch(struct delta_seen *s, const struct imap_event *ev)
 {
 	const struct imap_fetch *f = &ev->u.fetch;
@@ -67,8 +87,8 @@ static int on_fetch(struct delta_seen *s, const struct imap_event *ev)
 		s->f = xrealloc(s->f, s->capf * sizeof(*s->f));
 	}
 	s->f[s->nf++] = (struct delta_fetched){(uint32_t)f->uid, f->modseq,
-					       xstrndup(f->has_flags ? f->flags : "",
-							f->has_flags ? f->flags_len : 0)};
+					       flags_copy(f->has_flags ? f->flags : "",
+							  f->has_flags ? f->flags_len : 0)};
 	return 0;
 }
 

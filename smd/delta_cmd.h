@@ -48,7 +48,7 @@ unsigned delta_cmd_select(struct imap_conn *c, const char *mailbox, int examine,
 unsigned delta_cmd_fetch(struct imap_conn *c, unsigned long long changedsince, int vanished,
 			 int modseq);
 
-/* One FETCH answer: a message's UID, flags and mod-sequence (0: none). */
+/* One FETCH answer: a message's UID, flags (without \Recent) and mod-sequence (0: none). */
 struct delta_fetched {
 	uint32_t uid;
 	unsigned long long modseq;
@@ -77,9 +77,9 @@ void delta_seen_reset(struct delta_seen *s);
 void delta_seen_free(struct delta_seen *s);
 
 /*
- * delta_uidset: the ascending UIDS as a compact set ("1:5,7,9:12"), or
- * NULL when N is 0 or the set would exceed MAX bytes (the caller then
- * sends none). Caller frees.
+ * delta_uidset: the ascending UIDS as a compact set ("1:5,7,9:12"), for
+ * known-UIDs, or NULL when N is 0 or the set would exceed MAX bytes.
+ * Caller frees. (delta_run sends none: see delta.h.)
  */
 char *delta_uidset(const uint32_t *uids, size_t n, size_t max);
 

@@ -108,8 +108,10 @@ static int qresync(struct conn *c, struct fake_folder *f, const char *p)
 	if (uv != f->uidvalidity)
 		return 0; /* the parameters are ignored: the client starts afresh */
 	vanished(c, f, ms, known[0] ? known : NULL);
+	/* With known-UIDs, changes of those only (RFC 7162 3.2.5, as Dovecot):
+	 * a message added since is not reported. */
 	for (size_t i = 0; i < f->n; i++)
-		if (f->m[i].modseq > ms)
+		if (f->m[i].modseq > ms && (!known[0] || in_set(known, f->m[i].uid, ~0u)))
 			say(c, "* %zu FETCH (UID %u FLAGS (%s) MODSEQ (%llu))\r\n", i + 1,
 			    f->m[i].uid, f->m[i].flags, f->m[i].modseq);
 	return 0;
