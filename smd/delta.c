@@ -196,7 +196,10 @@ int delta_run(struct imap_conn *c, const char *folder, const struct delta_base *
 
 	memset(r, 0, sizeof(*r));
 	r->mode = pick_mode(c, base, qresync);
-	s.need_uid = r->mode != DELTA_MODE_FULL;
+	/* Only QRESYNC puts UID in every FETCH (RFC 7162 3.2.4); there the
+	 * answers are the result, so one without UID is an error. Elsewhere
+	 * an unsolicited one is dropped: the listing that follows has it. */
+	s.need_uid = r->mode == DELTA_MODE_QRESYNC;
 	delta_seen_handler(&s, &h);
 	imap_set_handler(c, &h);
 	rc = examine(c, folder, base, &s, r);
