@@ -78,6 +78,8 @@ static int on_fetch(struct delta_seen *s, const struct imap_event *ev)
 		 * mod-sequences: the listing that follows has it anyway. */
 		return s->need_uid ? seen_fail(s, "FETCH without UID", ev) : 0;
 	}
+	if (f->modseq_bad)
+		return seen_fail(s, "malformed MODSEQ", ev);
 	if (!f->has_flags && !f->has_modseq)
 		return 0;
 	if (s->nf == DELTA_SEEN_MAX)

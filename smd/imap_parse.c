@@ -491,11 +491,22 @@ int imap_fetch_parse(const char *text, size_t len, struct imap_fetch *fi)
 				return -1;
 			fi->has_date = 1;
 		} else if (imap_atom_eq(a, al, "MODSEQ")) {
-			/* "MODSEQ (n)": one positive 63-bit number (RFC 7162). */
-			if (imap_tok_char(&t, '(') < 0 || imap_tok_number(&t, &fi->modseq) < 0 ||
-			    imap_tok_char(&t, ')') < 0 || fi->modseq == 0)
-				return -1;
-			fi->has_modseq = 1;
+			/* "MODSEQ (n)": one positive 63-bit number (RFC 7162). Any
+			 * other value is skipped as before and only marked: the copy
+			 * never asks for it and must not fail on it. */
+			struct imap_tok v = t;
+			unsigned long long n;
+
+			if (imap_tok_char(&v, '(') == 0 && imap_tok_number(&v, &n) == 0 &&
+			    imap_tok_char(&v, ')') == 0 && n > 0) {
+				fi->modseq = n;
+				fi->has_modseq = 1;
+				t = v;
+			} else {
+				fi->modseq_bad = 1;
+				if (imap_tok_skip(&t) < 0)
+					return -1;
+			}
 		} else if (imap_atom_eq(a, al, "BODY[]")) {
 			if (imap_tok_skip(&t) < 0)
 				return -1;

@@ -110,6 +110,7 @@ struct imap_fetch {
 	char date[40];	   /* INTERNALDATE, without its quotes */
 	unsigned long long modseq; /* MODSEQ (n), RFC 7162: 1 to 2^63-1 */
 	int has_modseq;
+	int modseq_bad;		   /* a MODSEQ item that is not that (skipped) */
 };
 
 /*

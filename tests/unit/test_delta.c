@@ -333,6 +333,7 @@ START_TEST(test_collector_hostile)
 	ck_assert_int_eq(feed(&s, "* VANISHED 0:5"), -1);
 	s.err[0] = '\0';
 	ck_assert_int_eq(feed(&s, "* 1 FETCH (UID 5 MODSEQ (0))"), -1);
+	ck_assert_ptr_nonnull(strstr(s.err, "MODSEQ"));
 	s.err[0] = '\0';
 	/* Unasked, harmless: ignored. */
 	ck_assert_int_eq(feed(&s, "* 3 EXPUNGE"), 0);

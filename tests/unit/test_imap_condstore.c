@@ -33,8 +33,8 @@ static void describe(const char *text, char *out, size_t size)
 	} else if (ev.type == IMAP_EV_FETCH) {
 		const struct imap_fetch *f = &ev.u.fetch;
 
-		snprintf(out, size, "FETCH uid=%llu modseq=%llu/%d", f->uid, f->modseq,
-			 f->has_modseq);
+		snprintf(out, size, "FETCH uid=%llu modseq=%llu/%d%s", f->uid, f->modseq,
+			 f->has_modseq, f->modseq_bad ? " bad" : "");
 	} else if (ev.type == IMAP_EV_VANISHED) {
 		snprintf(out, size, "VANISHED earlier=%d set=%.*s", ev.u.vanished.earlier,
 			 (int)ev.u.vanished.set.len, ev.u.vanished.set.p);
@@ -72,11 +72,14 @@ static const struct {
 	{"A3 OK [MODIFIED 7,] bad", "STATE code=other num=0 set="},
 	{"* 1 FETCH (UID 4 MODSEQ (65402) FLAGS (\\Seen))", "FETCH uid=4 modseq=65402/1"},
 	{"* 1 FETCH (MODSEQ (9223372036854775807) UID 4)", "FETCH uid=4 modseq=9223372036854775807/1"},
-	{"* 1 FETCH (UID 4 MODSEQ (9223372036854775808))", "BAD 3"},
-	{"* 1 FETCH (UID 4 MODSEQ (0))", "BAD 3"},
-	{"* 1 FETCH (UID 4 MODSEQ 5)", "BAD 3"},
-	{"* 1 FETCH (UID 4 MODSEQ (5 6))", "BAD 3"},
-	{"* 1 FETCH (UID 4 MODSEQ ())", "BAD 3"},
+	/* A bad MODSEQ is skipped and marked, as the copy skipped it before. */
+	{"* 1 FETCH (UID 4 MODSEQ (9223372036854775808))", "FETCH uid=4 modseq=0/0 bad"},
+	{"* 1 FETCH (UID 4 MODSEQ (0))", "FETCH uid=4 modseq=0/0 bad"},
+	{"* 1 FETCH (UID 4 MODSEQ 5)", "FETCH uid=4 modseq=0/0 bad"},
+	{"* 1 FETCH (UID 4 MODSEQ (5 6))", "FETCH uid=4 modseq=0/0 bad"},
+	{"* 1 FETCH (UID 4 MODSEQ ())", "FETCH uid=4 modseq=0/0 bad"},
+	{"* 1 FETCH (UID 4 MODSEQ (5)", "BAD 3"},
+	{"* 1 FETCH (UID 4 MODSEQ)", "BAD 3"},
 	{"* VANISHED (EARLIER) 300:310,405,411", "VANISHED earlier=1 set=300:310,405,411"},
 	{"* VANISHED 405", "VANISHED earlier=0 set=405"},
 	{"* VANISHED 9:5", "VANISHED earlier=0 set=9:5"},
