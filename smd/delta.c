@@ -222,6 +222,63 @@ int delta_run(struct imap_conn *c, const char *folder, const struct delta_base *
 	return rc < 0 ? -1 : 0;
 }
 
+#define DELTA_STATUS_BATCH 256
+
+struct marks {
+	struct delta_mark *f;
+	size_t n;
+};
+
+static int on_status(void *ctx, const struct imap_event *ev)
+{
+	struct marks *m = ctx;
+	const struct imap_status_items *st = &ev->u.status;
+	const unsigned need = IMAP_STATUS_UIDVALIDITY | IMAP_STATUS_HIGHESTMODSEQ;
+
+	if (ev->bad || ev->type != IMAP_EV_STATUS || (st->has & need) != need)
+		return 0;
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->f[i].folder, st->mailbox) == 0)
+			m->f[i].moved = m->f[i].uidvalidity == 0 || m->f[i].highestmodseq == 0 ||
+					st->uidvalidity != m->f[i].uidvalidity ||
+					st->highestmodseq != m->f[i].highestmodseq;
+	return 0;
+}
+
+int delta_moved(struct imap_conn *c, struct delta_mark *f, size_t n, unsigned *round_trips_r,
+		char **err_r)
+{
+	struct marks m = {f, n};
+	struct imap_handler h = {.event = on_status, .ctx = &m};
+	enum imap_status st;
+	int r = 0;
+
+	*round_trips_r = 0;
+	for (size_t i = 0; i < n; i++)
+		f[i].moved = 1; /* until an answer says otherwise */
+	if (n == 0 || !(imap_caps(c) & IMAP_CAP_CONDSTORE))
+		return 0;
+	imap_set_handler(c, &h);
+	/* In batches: the connection keeps the completions of its last 1024
+	 * tags (imap_int.h), and a batch is one round trip. */
+	for (size_t i = 0; i < n && r == 0; i += DELTA_STATUS_BATCH) {
+		size_t k = n - i < DELTA_STATUS_BATCH ? n - i : DELTA_STATUS_BATCH;
+		unsigned first = imap_next_tag(c);
+
+		for (size_t j = 0; j < k; j++)
+			delta_cmd_status(c, f[i + j].folder);
+		(*round_trips_r)++;
+		for (size_t j = 0; j < k && r == 0; j++)
+			r = imap_wait(c, first + (unsigned)j, &st, NULL);
+	}
+	imap_set_handler(c, NULL);
+	if (r < 0) {
+		*err_r = xasprintf("STATUS: %s", imap_error(c));
+		return -1;
+	}
+	return 0;
+}
+
 static void free_changes(struct delta_change *a, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

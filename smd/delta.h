@@ -88,4 +88,23 @@ int delta_run(struct imap_conn *c, const char *folder, const struct delta_base *
 	      struct delta_pass *r);
 void delta_pass_free(struct delta_pass *r);
 
+/* One folder for delta_moved: the journal's marks in, the verdict out. */
+struct delta_mark {
+	const char *folder;
+	unsigned long long uidvalidity, highestmodseq; /* as recorded; 0: unknown */
+	int moved; /* out: changed, unknown or not answered: run delta_run on it */
+};
+
+/*
+ * delta_moved: STATUS (UIDVALIDITY HIGHESTMODSEQ) for the N folders,
+ * pipelined: one round trip for the whole mailbox, after which only the
+ * folders with moved = 1 need a delta_run (an unchanged mailbox then
+ * costs one round trip, not one per folder). Needs CONDSTORE; without
+ * it every folder is marked moved and nothing is sent. A folder the
+ * server refuses (NO) is marked moved too: delta_run reports why.
+ * 0, or -1 on a connection error (*ERR_R set, caller frees).
+ */
+int delta_moved(struct imap_conn *c, struct delta_mark *f, size_t n, unsigned *round_trips_r,
+		char **err_r);
+
 #endif

@@ -29,6 +29,11 @@ unsigned delta_cmd_select(struct imap_conn *c, const char *mailbox, int examine,
 	return imap_cmd(c, "%s %s", verb, imap_q(c, mailbox));
 }
 
+unsigned delta_cmd_status(struct imap_conn *c, const char *mailbox)
+{
+	return imap_cmd(c, "STATUS %s (UIDVALIDITY HIGHESTMODSEQ)", imap_q(c, mailbox));
+}
+
 unsigned delta_cmd_fetch(struct imap_conn *c, unsigned long long changedsince, int vanished,
 			 int modseq)
 {

@@ -48,6 +48,13 @@ unsigned delta_cmd_select(struct imap_conn *c, const char *mailbox, int examine,
 unsigned delta_cmd_fetch(struct imap_conn *c, unsigned long long changedsince, int vanished,
 			 int modseq);
 
+/*
+ * delta_cmd_status: "STATUS mailbox (UIDVALIDITY HIGHESTMODSEQ)" (RFC
+ * 7162 3.1.2.3): what tells, for a whole pipelined list of folders in
+ * one round trip, which folders moved (see delta_moved in delta.h).
+ */
+unsigned delta_cmd_status(struct imap_conn *c, const char *mailbox);
+
 /* One FETCH answer: a message's UID, flags (without \Recent) and mod-sequence (0: none). */
 struct delta_fetched {
 	uint32_t uid;

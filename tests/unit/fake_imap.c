@@ -389,8 +389,13 @@ static void cmd_status(struct conn *c, const char *tag, const char *args)
 		say(c, "%s NO no such folder\r\n", tag);
 		return;
 	}
-	say(c, "* STATUS \"%s\" (MESSAGES %zu UIDNEXT %u UIDVALIDITY %u)\r\n%s OK status\r\n",
-	    f->name, f->n, f->uidnext, f->uidvalidity, tag);
+	if (strcasestr(args, "HIGHESTMODSEQ") && (c->s->m->condstore || c->s->m->qresync))
+		say(c, "* STATUS \"%s\" (UIDVALIDITY %u HIGHESTMODSEQ %llu)\r\n", f->name,
+		    f->uidvalidity, f->nomodseq ? 0ULL : f->modseq);
+	else
+		say(c, "* STATUS \"%s\" (MESSAGES %zu UIDNEXT %u UIDVALIDITY %u)\r\n", f->name, f->n,
+		    f->uidnext, f->uidvalidity);
+	say(c, "%s OK status\r\n", tag);
 }
 
 /*

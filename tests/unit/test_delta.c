@@ -300,6 +300,56 @@ START_TEST(test_known_uids)
 }
 END_TEST
 
+/* STATUS for a whole mailbox in one round trip: which folders moved. */
+START_TEST(test_moved)
+{
+	struct fake_model m = {0};
+	struct fake_folder *f;
+	char names[300][16];
+	struct delta_mark mk[300];
+	unsigned rt;
+	char *err = NULL;
+
+	model(&m, 1, 1);
+	for (int i = 1; i < 300; i++) {
+		snprintf(names[i], sizeof(names[i]), "F%d", i);
+		fake_folder_add(&m, names[i], 100 + (unsigned)i);
+	}
+	f = fake_folder_find(&m, "INBOX");
+	change(f);
+	fake_msg_add(fake_folder_find(&m, "F3"), "x\r\n", 3, "", "01-Feb-2021 10:00:00 +0000");
+	mk[0] = (struct delta_mark){"INBOX", 7, 3, -1};
+	for (int i = 1; i < 300; i++)
+		mk[i] = (struct delta_mark){names[i], 100 + (unsigned)i, 0, -1};
+	mk[1].highestmodseq = 0;      /* never recorded: moved */
+	mk[2].uidvalidity = 1;	      /* recreated: moved */
+	mk[299].folder = "Nonesuch";  /* refused: moved */
+	mk[3].highestmodseq = 1;      /* F3 as recorded: not moved; F4.. unknown: moved */
+	struct fake_imap *srv = fake_imap_start(&m, NULL);
+	struct imap_conn *c = login(srv);
+
+	ck_assert_int_eq(delta_moved(c, mk, 300, &rt, &err), 0);
+	ck_assert_uint_eq(rt, 2); /* 300 folders: two batches */
+	ck_assert(mk[0].moved == 1 && mk[1].moved == 1 && mk[2].moved == 1 && mk[299].moved == 1);
+	ck_assert(mk[3].moved == 0 && mk[4].moved == 1 && mk[298].moved == 1);
+	/* Unchanged against the new mark. */
+	mk[0].highestmodseq = 6;
+	ck_assert_int_eq(delta_moved(c, mk, 1, &rt, &err), 0);
+	ck_assert(rt == 1 && mk[0].moved == 0);
+	imap_close(&c);
+	fake_imap_stop(&srv);
+	/* Without CONDSTORE: all moved, nothing sent. */
+	m.condstore = m.qresync = 0;
+	srv = fake_imap_start(&m, NULL);
+	c = login(srv);
+	ck_assert_int_eq(delta_moved(c, mk, 1, &rt, &err), 0);
+	ck_assert(rt == 0 && mk[0].moved == 1);
+	imap_close(&c);
+	fake_imap_stop(&srv);
+	fake_model_free(&m);
+}
+END_TEST
+
 /* The collector on hostile answers: fed one response at a time. */
 static int feed(struct delta_seen *s, const char *text)
 {
@@ -369,7 +419,7 @@ int main(void)
 		CK_TEST(test_qresync),	   CK_TEST(test_condstore),    CK_TEST(test_full),
 		CK_TEST(test_fallbacks),   CK_TEST(test_recreated),    CK_TEST(test_two_folders),
 		CK_TEST(test_changedsince), CK_TEST(test_uidset), CK_TEST(test_collector_hostile),
-		CK_TEST(test_known_uids),
+		CK_TEST(test_known_uids),  CK_TEST(test_moved),
 	};
 
 	return ck_run(CK_SUITE("delta", "core", 30, tests));
