@@ -117,10 +117,7 @@ static size_t on_write(char *d, size_t size, size_t n, void *ctx)
 		h->overflow = 1;
 		return 0;
 	}
-	h->body = xrealloc(h->body, h->len + n + 1);
-	memcpy(h->body + h->len, d, n);
-	h->len += n;
-	h->body[h->len] = '\0';
+	xappend(&h->body, &h->len, d, n);
 	return n;
 }
 

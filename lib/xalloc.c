@@ -52,6 +52,14 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
+void xappend(char **buf, size_t *len, const void *p, size_t n)
+{
+	*buf = xrealloc(*buf, *len + n + 1);
+	memcpy(*buf + *len, p, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;

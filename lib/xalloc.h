@@ -15,6 +15,9 @@ void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* xappend: N bytes of P added to the buffer *BUF of *LEN bytes, which stays
+ * NUL-terminated (a body read in pieces, then parsed as a string). */
+void xappend(char **buf, size_t *len, const void *p, size_t n);
 /* xasprintf: formatted string the caller frees. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

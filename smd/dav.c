@@ -163,10 +163,7 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *ctx)
 			 DAV_MAX_BODY);
 		return 0;
 	}
-	r->resp = xrealloc(r->resp, r->resp_len + n + 1);
-	memcpy(r->resp + r->resp_len, p, n);
-	r->resp_len += n;
-	r->resp[r->resp_len] = '\0';
+	xappend(&r->resp, &r->resp_len, p, n);
 	return n;
 }
 

@@ -99,6 +99,15 @@ int pim_item_make(enum pim_kind kind, const char *item, size_t len, const struct
 		*err_r = xstrdup("no UID");
 		rc = -1;
 	}
+	/* The UID reaches the store, logs and the report: no control byte
+	 * (RFC 5545 and 6350 text allows none but HTAB, which a UID has no
+	 * use for). */
+	for (const char *u = out->uid; rc == 0 && *u; u++) {
+		if ((unsigned char)*u < 0x20 || *u == 0x7f) {
+			*err_r = xstrdup("its UID holds a control character");
+			rc = -1;
+		}
+	}
 	if (rc == 0 && pim_hash(kind, out->text, out->len, out->hash) < 0) {
 		*err_r = xstrdup("the normalised item cannot be read back (a bug: please report it)");
 		rc = -1;

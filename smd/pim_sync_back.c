@@ -105,7 +105,7 @@ void pc_backward(struct cstate *cs)
 
 		if (u->used || f == NULL)
 			continue;
-		char *href = xasprintf("%s%s", cs->c->scoll->href, pc_basename(u->href));
+		char *href = pc_item_href(cs->c->scoll->href, u->href, cs->c->kind);
 
 		if (pc_row(cs, href) == NULL) /* a name the source's table already has: left */
 			pc_to_source(cs, NULL, f, href, NULL);

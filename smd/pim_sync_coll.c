@@ -202,6 +202,7 @@ static void target_state(struct cstate *cs)
 			cs->uids = xrealloc(cs->uids, (cs->nuids + 1) * sizeof(*cs->uids));
 			struct uidref *u = &cs->uids[cs->nuids++];
 
+			memset(u, 0, sizeof(*u));
 			u->uid = uid;
 			u->href = f->href;
 			u->etag = f->etag;

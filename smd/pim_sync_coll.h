@@ -91,7 +91,8 @@ void pc_backward(struct cstate *cs);
 int pc_to_source(struct cstate *cs, struct prow *p, const struct pim_fetched *f,
 		 const char *href, const char *if_match);
 struct op *pc_op_new(struct cstate *cs, enum op_kind k, struct prow *p);
-const char *pc_basename(const char *href);
+/* pc_item_href: COLL + a safe name for the other side's item HREF (caller frees). */
+char *pc_item_href(const char *coll, const char *href, enum pim_kind kind);
 int pc_write(struct cstate *cs);
 int pc_save(struct cstate *cs, int ok);
 int pc_verify(struct cstate *cs);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "log.h"
 #include "pim_sync_coll.h"
 #include "xalloc.h"
@@ -49,16 +51,49 @@ void pc_ops_free(struct cstate *cs)
 	free(cs->fail);
 }
 
-/* pc_basename: HREF's last segment. */
-const char *pc_basename(const char *href)
+/* basename_ok: a plain name, safe to append to a collection's href. */
+static int basename_ok(const char *b, size_t n)
 {
-	size_t n = strlen(href);
+	if (n == 0 || n > 200 || b[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-~@+=",
+			    b[i]) || b[i] == '\0')
+			return 0;
+	return 1;
+}
+
+/*
+ * pc_item_href: where the other side's item HREF goes in collection COLL:
+ * under its own last segment when that is a plain name, else under one
+ * made from the SHA-256 of HREF. A source user chooses the hrefs of the
+ * items they create: a segment that is empty, dots, percent-encoded (an
+ * encoded "/" or "..") or anything else could otherwise make the PUT land
+ * on the collection itself, its parent or another path.
+ */
+char *pc_item_href(const char *coll, const char *href, enum pim_kind kind)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(href), end;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char name[2 * 32 + 5];
 
 	while (n > 0 && href[n - 1] == '/')
 		n--;
+	end = n;
 	while (n > 0 && href[n - 1] != '/')
 		n--;
-	return href + n;
+	if (end == strlen(href) && basename_ok(href + n, end - n))
+		return xasprintf("%s%s", coll, href + n);
+	if (EVP_Digest(href, strlen(href), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 32)
+		memset(md, 0, sizeof(md));
+	for (size_t i = 0; i < 32; i++) {
+		name[2 * i] = hex[md[i] >> 4];
+		name[2 * i + 1] = hex[md[i] & 15];
+	}
+	snprintf(name + 64, 5, "%s", kind == PIM_CARD ? ".vcf" : ".ics");
+	return xasprintf("%s%s", coll, name);
 }
 
 int pc_winner(const struct cstate *cs, const struct pim_item *it, const struct pim_fetched *dst)
@@ -165,7 +200,7 @@ static void fresh(struct cstate *cs, const struct pim_fetched *f, struct pim_ite
 			o->k = OP_ADOPT; /* nothing to write: adopted as it is */
 		}
 	} else {
-		o->href = xasprintf("%s%s", cs->c->dst_href, pc_basename(f->href));
+		o->href = pc_item_href(cs->c->dst_href, f->href, cs->c->kind);
 	}
 	o->nr.dst_href = xstrdup(o->href);
 }

@@ -9,6 +9,7 @@
 
 #include "ckmain.h"
 #include "dav_xml.h"
+#include "pim_sync_coll.h"
 #include "xalloc.h"
 
 struct got {
@@ -275,12 +276,33 @@ START_TEST(test_stop)
 }
 END_TEST
 
+/* An item's name on the other side: its own when plain, else made from
+ * its href's SHA-256 (never the collection itself, its parent or a path). */
+START_TEST(test_item_href)
+{
+	static const char *const hostile[] = {"/u/c/..",  "/u/c/.",   "/u/c/%2e%2e", "/u/c/a%2Fb",
+					      "/u/c/sub/", "/u/c/",    "/u/c/.x",     "/u/c/a b",
+					      "/u/c/a\nb", "/u/c/a?b", "",            "/"};
+	char *h = pc_item_href("/t/c/", "/u/c/0a1B-x_y~z@h+q=.ics", PIM_CAL);
+
+	ck_assert_str_eq(h, "/t/c/0a1B-x_y~z@h+q=.ics");
+	free(h);
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		h = pc_item_href("/t/c/", hostile[i], i % 2 ? PIM_CARD : PIM_CAL);
+		ck_assert_uint_eq(strlen(h), strlen("/t/c/") + 64 + 4);
+		ck_assert_str_eq(h + strlen(h) - 4, i % 2 ? ".vcf" : ".ics");
+		ck_assert(strspn(h + 5, "0123456789abcdef") == 64);
+		free(h);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_TEST(test_prefixes), CK_TEST(test_homes_token), CK_LOOP(test_hostile, hostile),
 		CK_TEST(test_bad_hrefs), CK_TEST(test_paths),	    CK_TEST(test_large),
-		CK_TEST(test_deep_big), CK_TEST(test_stop),
+		CK_TEST(test_deep_big), CK_TEST(test_stop), CK_TEST(test_item_href),
 	};
 
 	return ck_run(CK_SUITE("dav_xml", "dav_xml", 60, tests));

@@ -551,6 +551,10 @@ static const struct {
 	 "END:VCALENDAR\r\n",
 	 "no UID"},
 	{"BEGIN:VCARD\r\nUID:x\r\nEND:VCARD\r\n", "line 1: not one VCALENDAR"},
+	/* fuzz_ical found it: a UID with a form feed read back differently */
+	{"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\fb\r\nEND:VEVENT\r\n"
+	 "END:VCALENDAR\r\n",
+	 "its UID holds a control character"},
 	{"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\nBEGIN:VTODO\r\nUID:x\r\n"
 	 "END:VTODO\r\nEND:VCALENDAR\r\n",
 	 "line 5: events, to-dos or journal entries mixed"},

@@ -19,28 +19,14 @@ static char dir[] = "/tmp/test_store_agent_XXXXXX";
 
 static struct store *fresh(void)
 {
-	char path[256], *err = NULL;
-	struct store *s;
-
-	snprintf(path, sizeof(path), "%s/t.db", dir);
-	tu_rm_db(path);
-	s = store_open(path, STORE_RDWR, 1000, &err);
-	ck_assert_msg(s != NULL, "%s", err ? err : "");
-	return s;
+	return tu_store_fresh(dir);
 }
 
 /* sql: run SQL on the test's database beside the store (a task's insert
  * is the data mover's, a request's the pilot's). */
 static void sql(const char *q)
 {
-	char path[256];
-	sqlite3 *db;
-
-	snprintf(path, sizeof(path), "%s/t.db", dir);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", q,
-		      sqlite3_errmsg(db));
-	sqlite3_close(db);
+	tu_store_sql(dir, q);
 }
 
 static void hash(unsigned char h[AGENT_HASH_LEN], int v)

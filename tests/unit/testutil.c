@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "ckmain.h"
 #include "testutil.h"
 
@@ -36,6 +38,30 @@ int tu_rmtree(const char *dir)
 	if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		return errno == ENOENT ? 0 : -1;
 	return 0;
+}
+
+struct store *tu_store_fresh(const char *dir)
+{
+	char path[256], *err = NULL;
+	struct store *s;
+
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	tu_rm_db(path);
+	s = store_open(path, STORE_RDWR, 1000, &err);
+	ck_assert_msg(s != NULL, "%s", err ? err : "");
+	return s;
+}
+
+void tu_store_sql(const char *dir, const char *q)
+{
+	char path[256];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", q,
+		      sqlite3_errmsg(db));
+	sqlite3_close(db);
 }
 
 void tu_rm_db(const char *path)

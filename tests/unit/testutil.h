@@ -15,6 +15,7 @@
 #include <check.h>
 
 #include "config.h"
+#include "store.h"
 
 /* tu_tmpdir: make a fresh directory "/tmp/PREFIX-XXXXXX" in DIR (DIRSZ
  * bytes) and put the name of a database in it, "DIR/t.db", in DB (DBSZ
@@ -27,6 +28,12 @@ int tu_rmtree(const char *dir);
 
 /* tu_rm_db: remove the SQLite database PATH and its -wal and -shm files. */
 void tu_rm_db(const char *path);
+/* tu_store_fresh: a new, empty store DIR/t.db, opened read-write (fails
+ * the test when it cannot be). */
+struct store *tu_store_fresh(const char *dir);
+/* tu_store_sql: run Q on DIR/t.db beside the store (rows another process
+ * writes in real life), failing the test on an error. */
+void tu_store_sql(const char *dir, const char *q);
 
 /* tu_run_in_tmpdir: a test's main() when its tests share one directory for
  * the whole run: mkdtemp(TEMPLATE) (the name is left in TEMPLATE), run the
