@@ -293,5 +293,13 @@ const struct store_migration store_migrations[] = {
 	    " systems TEXT NOT NULL,"
 	    " detail TEXT NOT NULL,"
 	    " seen INTEGER NOT NULL) WITHOUT ROWID;"},
+	/* 10: the delta journal (brief QD, smd/copy_delta.c). Per copied
+	 * message, the source's flags as last copied or applied (NULL: not
+	 * known, rows of earlier versions: the source wins once, then the
+	 * three-way rule has its base), and gone = 1 when the user deleted
+	 * the message on the target after the switch (the row stays so that
+	 * the message is never copied again). */
+	{10, "ALTER TABLE smd_map ADD COLUMN flags TEXT;"
+	     "ALTER TABLE smd_map ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;"},
 };
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -17,7 +17,8 @@
  * store's error says why not: a bug in the caller, not to reach the table. */
 static int key_check(struct store *s, struct smd_job_key key)
 {
-	if (key.request_id > 0 && (key.kind == SMD_COPY || key.kind == SMD_COPY_BACK))
+	if (key.request_id > 0 && (key.kind == SMD_COPY || key.kind == SMD_COPY_BACK ||
+				    key.kind == SMD_PRESTAGE))
 		return STORE_OK;
 	store_set_error(s, "smd job: bad key request=%lld kind=%d", key.request_id, (int)key.kind);
 	return STORE_ERR;
@@ -97,7 +98,11 @@ static void job_row(sqlite3_stmt *st, struct smd_job *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->key.request_id = sqlite3_column_int64(st, 0);
-	r->key.kind = sqlite3_column_int(st, 1) == SMD_COPY_BACK ? SMD_COPY_BACK : SMD_COPY;
+	int kind = sqlite3_column_int(st, 1);
+
+	r->key.kind = kind == SMD_COPY_BACK	 ? SMD_COPY_BACK
+		      : kind == SMD_PRESTAGE ? SMD_PRESTAGE
+					     : SMD_COPY;
 	store_text(st, 2, r->access, sizeof(r->access));
 	store_text(st, 3, r->src_system, sizeof(r->src_system));
 	store_text(st, 4, r->src_physical, sizeof(r->src_physical));
@@ -327,7 +332,8 @@ int store_smd_folders_each(struct store *s, const char *mailbox, store_smd_folde
 int store_smd_map_each(struct store *s, const char *mailbox, const char *folder,
 		       store_smd_map_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT src_uid, dst_uid, sha256, size FROM smd_map"
+	sqlite3_stmt *st = store_prepare(s, "SELECT src_uid, dst_uid, sha256, size, flags, gone"
+					    " FROM smd_map"
 					    " WHERE mailbox = ?1 AND folder = ?2 ORDER BY src_uid");
 	int rc;
 
@@ -345,6 +351,8 @@ int store_smd_map_each(struct store *s, const char *mailbox, const char *folder,
 		if (b && sqlite3_column_bytes(st, 2) == 32)
 			memcpy(row.sha256, b, 32);
 		row.size = sqlite3_column_int64(st, 3);
+		row.flags = (const char *)sqlite3_column_text(st, 4);
+		row.gone = sqlite3_column_int(st, 5) != 0;
 		if (fn(ctx, &row) != 0) {
 			sqlite3_reset(st);
 			return STORE_OK;
@@ -358,8 +366,8 @@ int store_smd_map_add(struct store *s, const char *mailbox, const char *folder,
 		      const struct smd_map_row *row)
 {
 	sqlite3_stmt *st = store_prepare(
-		s, "INSERT OR REPLACE INTO smd_map(mailbox, folder, src_uid, dst_uid, sha256, size)"
-		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+		s, "INSERT OR REPLACE INTO smd_map(mailbox, folder, src_uid, dst_uid, sha256, size,"
+		   " flags, gone) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -369,7 +377,45 @@ int store_smd_map_add(struct store *s, const char *mailbox, const char *folder,
 	sqlite3_bind_int64(st, 4, (long long)row->dst_uid);
 	sqlite3_bind_blob(st, 5, row->sha256, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, row->size);
+	if (row->flags)
+		sqlite3_bind_text(st, 7, row->flags, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
+	sqlite3_bind_int(st, 8, row->gone != 0);
 	return store_run(s, st, "smd map add");
+}
+
+int store_smd_map_set(struct store *s, const char *mailbox, const char *folder,
+		      unsigned long long src_uid, const char *flags, int gone)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE smd_map SET flags = ?4, gone = ?5"
+					    " WHERE mailbox = ?1 AND folder = ?2 AND src_uid = ?3");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (long long)src_uid);
+	if (flags)
+		sqlite3_bind_text(st, 4, flags, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 4);
+	sqlite3_bind_int(st, 5, gone != 0);
+	return store_run(s, st, "smd map set");
+}
+
+int store_smd_map_del(struct store *s, const char *mailbox, const char *folder,
+		      unsigned long long src_uid)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2 AND src_uid = ?3");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (long long)src_uid);
+	return store_run(s, st, "smd map del");
 }
 
 int store_smd_map_clear(struct store *s, const char *mailbox, const char *folder)

@@ -6,7 +6,9 @@
  * UID -> target UID, so a rerun copies only what is missing), and marks
  * the job done (copied and verified) or failed with a reason. fedmig-spm
  * reads the status to move the request 6 -> 7 (claimed) -> 8 (copied).
- * Implemented in store_smd.c (schema versions 3 and 5).
+ * Implemented in store_smd.c (schema versions 3, 5 and 10).
+ * SMD_PRESTAGE (brief QP enqueues it) is a delta pass before the switch:
+ * the source wins (smd/copy.h, copy_opts.switched).
  *
  * A request has at most two jobs, told apart by their kind: SMD_COPY, its
  * mailbox to the target after the switch, and SMD_COPY_BACK, a rollback's
@@ -20,7 +22,7 @@
 #include "store.h"
 
 enum smd_job_state { SMD_QUEUED, SMD_RUNNING, SMD_DONE, SMD_FAILED };
-enum smd_kind { SMD_COPY = 0, SMD_COPY_BACK = 1 };
+enum smd_kind { SMD_COPY = 0, SMD_COPY_BACK = 1, SMD_PRESTAGE = 2 };
 
 struct smd_job_key {
 	long long request_id; /* > 0 */
@@ -46,7 +48,9 @@ static inline struct smd_job_key smd_key(long long request_id, enum smd_kind kin
 
 static inline const char *smd_kind_log(enum smd_kind kind)
 {
-	return kind == SMD_COPY_BACK ? " kind=copy-back" : "";
+	return kind == SMD_COPY_BACK  ? " kind=copy-back"
+	       : kind == SMD_PRESTAGE ? " kind=prestage"
+				      : "";
 }
 
 struct smd_status {
@@ -139,6 +143,12 @@ struct smd_map_row {
 	unsigned long long src_uid, dst_uid;
 	unsigned char sha256[32];
 	long long size;
+	/* Schema 10: the source's flags as last copied or applied (the base
+	 * of the three-way rule, smd/delta_rule.h), NULL when not known;
+	 * valid during the callback only. GONE: deleted on the target by
+	 * the user after the switch, never to be copied again. */
+	const char *flags;
+	int gone;
 };
 
 typedef int (*store_smd_map_fn)(void *ctx, const struct smd_map_row *row);
@@ -147,6 +157,12 @@ int store_smd_map_each(struct store *s, const char *mailbox, const char *folder,
 		       store_smd_map_fn fn, void *ctx);
 int store_smd_map_add(struct store *s, const char *mailbox, const char *folder,
 		      const struct smd_map_row *row);
+/* store_smd_map_set: a row's FLAGS (NULL: unknown) and GONE mark. */
+int store_smd_map_set(struct store *s, const char *mailbox, const char *folder,
+		      unsigned long long src_uid, const char *flags, int gone);
+/* store_smd_map_del: forget one row (the message is gone from both sides). */
+int store_smd_map_del(struct store *s, const char *mailbox, const char *folder,
+		      unsigned long long src_uid);
 /* store_smd_map_clear: forget FOLDER's rows (its UIDVALIDITY changed). */
 int store_smd_map_clear(struct store *s, const char *mailbox, const char *folder);
 

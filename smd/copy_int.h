@@ -55,7 +55,9 @@ enum msg_state {
 	MSG_TO_COPY,	/* not on the target as far as we know */
 	MSG_JOURNALLED, /* copied by an earlier run (the journal says so) */
 	MSG_COPIED,	/* appended by this run and journalled */
-	MSG_FOUND	/* on the target by an interrupted run, found by hash */
+	MSG_FOUND,	/* on the target by an interrupted run, found by hash */
+	MSG_GONE	/* deleted on the target by the user after the switch:
+			 * never copied again, not counted (copy_delta.h) */
 };
 
 struct msg {
@@ -68,6 +70,15 @@ struct msg {
 	enum msg_state state;
 	int got;   /* its body arrived in this FETCH round */
 	int unread; /* journalled, but its target UID was not read back */
+	char *base; /* journalled: the source's flags as last applied, NULL unknown */
+	int gone;   /* journalled as deleted on the target (MSG_GONE once applied) */
+};
+
+/* A journal row whose source message is no longer there (copy_delta.h). */
+struct vrow {
+	unsigned long long src_uid, dst_uid;
+	char *base; /* NULL: unknown */
+	int gone;
 };
 
 /*
@@ -136,6 +147,11 @@ struct cp {
 	const struct folder *f;
 	struct msg *msgs;
 	size_t nmsgs;
+	struct vrow *vanished; /* journalled, expunged on the source since */
+	size_t nvanished;
+	struct delta_counts {
+		long long flags, expunged, kept, gone, forgotten, skipped;
+	} dc; /* the current folder's delta, copy_delta.c */
 	unsigned long long src_uidvalidity, dst_uidvalidity;
 	unsigned long long src_exists;
 	char *permflags; /* the current target folder's PERMANENTFLAGS (no limit), or NULL */

@@ -48,11 +48,18 @@ void free_folders(struct folder *f, size_t n)
 
 void free_msgs(struct cp *cp)
 {
-	for (size_t i = 0; i < cp->nmsgs; i++)
+	for (size_t i = 0; i < cp->nmsgs; i++) {
 		free(cp->msgs[i].flags);
+		free(cp->msgs[i].base);
+	}
 	free(cp->msgs);
 	cp->msgs = NULL;
 	cp->nmsgs = 0;
+	for (size_t i = 0; i < cp->nvanished; i++)
+		free(cp->vanished[i].base);
+	free(cp->vanished);
+	cp->vanished = NULL;
+	cp->nvanished = 0;
 }
 
 int cmp_ull(const void *a, const void *b)

@@ -135,7 +135,12 @@ struct drv_ops {
 	int (*append_data)(struct drv *d, const void *data, size_t n);
 	int (*append_end)(struct drv *d, unsigned op);
 	unsigned (*store_flags)(struct drv *d, unsigned long long uid, const char *flags);
-	unsigned (*expunge)(struct drv *d);
+	/*
+	 * expunge: the messages of UIDSET only (IMAP: UID STORE +FLAGS.SILENT
+	 * (\Deleted), then UID EXPUNGE: needs DRV_CAP_APPEND_UIDS, UIDPLUS;
+	 * a message the user marked \Deleted elsewhere in the folder stays).
+	 */
+	unsigned (*expunge)(struct drv *d, const char *uidset);
 	unsigned (*create)(struct drv *d, const char *folder);
 	unsigned (*subscribe)(struct drv *d, const char *folder);
 	/* check: the store catches up with changes made elsewhere (IMAP NOOP). */

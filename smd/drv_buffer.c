@@ -515,8 +515,9 @@ static unsigned op_store_flags(struct drv *dv, unsigned long long uid, const cha
 	return read_only((struct drv_buffer *)dv);
 }
 
-static unsigned op_expunge(struct drv *dv)
+static unsigned op_expunge(struct drv *dv, const char *uidset)
 {
+	(void)uidset;
 	return read_only((struct drv_buffer *)dv);
 }
 

@@ -342,11 +342,13 @@ static unsigned op_store_flags(struct drv *dv, unsigned long long uid, const cha
 	return simple(d, imap_cmd(d->c, "UID STORE %llu FLAGS.SILENT (%s)", uid, flags));
 }
 
-static unsigned op_expunge(struct drv *dv)
+static unsigned op_expunge(struct drv *dv, const char *uidset)
 {
 	struct drv_imap *d = (struct drv_imap *)dv;
+	unsigned first = imap_cmd(d->c, "UID STORE %s +FLAGS.SILENT (\\Deleted)", uidset);
 
-	return simple(d, imap_cmd(d->c, "EXPUNGE"));
+	imap_cmd(d->c, "UID EXPUNGE %s", uidset);
+	return simple(d, first);
 }
 
 static unsigned op_create(struct drv *dv, const char *folder)

@@ -253,6 +253,8 @@ static int run_child(const struct config *cfg, const struct smd_job *job)
 	smd_copy_opts(cfg, &o);
 	o.store = s;
 	o.job = job->key;
+	/* Before the switch the user works on the source: it wins. */
+	o.switched = job->key.kind != SMD_PRESTAGE;
 	o.stop = &stop_flag;
 	int sr = sides(cfg, job, &o, &err);
 

@@ -452,6 +452,11 @@ static void cmd_uid(struct conn *c, const char *tag, const char *args)
 	struct fake_folder *f = c->sel;
 	int fetch = strncasecmp(args, "FETCH ", 6) == 0, store = strncasecmp(args, "STORE ", 6) == 0;
 
+	if (f && strncasecmp(args, "EXPUNGE ", 8) == 0 && !c->s->fl.no_uidplus) {
+		fake_uid_expunge(f, args + 8);
+		say(c, "%s OK EXPUNGE done\r\n", tag);
+		return;
+	}
 	if (f == NULL || (!fetch && !store)) {
 		say(c, "%s BAD not selected or not supported\r\n", tag);
 		return;
@@ -476,7 +481,12 @@ static void cmd_uid(struct conn *c, const char *tag, const char *args)
 		}
 		const char *o = strchr(rest, '('), *e = o ? strrchr(o, ')') : NULL;
 
-		if (e) {
+		if (e && rest[1] == '+') {
+			char *add = dupn(o + 1, (size_t)(e - o - 1));
+
+			fake_msg_flags_add(f, m, add);
+			free(add);
+		} else if (e) {
 			free(m->flags);
 			m->flags = dupn(o + 1, (size_t)(e - o - 1));
 			cs_touch(f, m);

@@ -68,6 +68,31 @@ void fake_msg_expunge(struct fake_folder *f, unsigned uid)
 	f->n--;
 }
 
+void fake_msg_flags_add(struct fake_folder *f, struct fake_msg *m, const char *add)
+{
+	size_t n = strlen(m->flags) + strlen(add) + 2;
+	char *nf = malloc(n);
+
+	if (nf == NULL)
+		abort();
+	snprintf(nf, n, "%s%s%s", m->flags, m->flags[0] ? " " : "", add);
+	free(m->flags);
+	m->flags = nf;
+	cs_touch(f, m);
+}
+
+void fake_uid_expunge(struct fake_folder *f, const char *set)
+{
+	unsigned max = f->n ? f->m[f->n - 1].uid : 0;
+
+	for (size_t i = f->n; i-- > 0;) {
+		const struct fake_msg *m = &f->m[i];
+
+		if (in_set(set, m->uid, max) && strstr(m->flags, "\\Deleted"))
+			fake_msg_expunge(f, m->uid);
+	}
+}
+
 /* vanished: "* VANISHED (EARLIER) ..." for F's UIDs expunged after SINCE in SET (NULL: all). */
 static void vanished(struct conn *c, const struct fake_folder *f, unsigned long long since,
 		     const char *set)

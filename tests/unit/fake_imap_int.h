@@ -61,5 +61,9 @@ int cs_select(struct conn *c, struct fake_folder *f, const char *args);
 int cs_fetch_mods(struct conn *c, const char *set, const char *items, unsigned long long *since_r);
 /* cs_touch: a message's flags changed: its mod-sequence moves. */
 void cs_touch(struct fake_folder *f, struct fake_msg *m);
+/* fake_msg_flags_add: UID STORE +FLAGS: ADD's flags to M's (a space list). */
+void fake_msg_flags_add(struct fake_folder *f, struct fake_msg *m, const char *add);
+/* fake_uid_expunge: UID EXPUNGE SET: its messages marked \Deleted go. */
+void fake_uid_expunge(struct fake_folder *f, const char *set);
 
 #endif
