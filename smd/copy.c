@@ -239,6 +239,7 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 	size_t todo = 0;
 
 	cp->f = f;
+	memset(&cp->dc, 0, sizeof(cp->dc));
 	rb_clear(cp);
 	cp->nrb_tags = 0;
 	if (open_both(cp, f, &dst_exists) < 0 || journal_load(cp, f, &jf, &interrupted) < 0)

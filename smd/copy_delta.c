@@ -147,28 +147,8 @@ static void plan_vanished(struct cp *cp, struct scan_ctx *before, struct plan *p
 	}
 }
 
-/* send_expunges: the planned expunges, in UID sets of bounded length. */
-static int send_expunges(struct cp *cp, struct plan *pl)
-{
-	char **sets = NULL;
-	size_t nsets = pl->nx ? uidsets(pl->xuids, pl->nx, &sets) : 0;
-	int r = 0;
-
-	pl->tags = xrealloc(pl->tags, (pl->ntags + nsets + 1) * sizeof(*pl->tags));
-	for (size_t i = 0; i < nsets && r == 0; i++) {
-		unsigned tag = cp->ddrv->ops->expunge(cp->ddrv, sets[i]);
-
-		if (tag == 0)
-			r = drv_fail(cp, cp->ddrv);
-		else
-			pl->tags[pl->ntags++] = tag;
-	}
-	free_sets(sets, nsets);
-	return r;
-}
-
-/* wait_target: every store and expunge sent, acknowledged. */
-static int wait_target(struct cp *cp, struct plan *pl)
+/* wait_tags: every operation sent, acknowledged. */
+static int wait_tags(struct cp *cp, struct plan *pl)
 {
 	struct drv *d = cp->ddrv;
 
@@ -182,9 +162,37 @@ static int wait_target(struct cp *cp, struct plan *pl)
 		if (res.status != DRV_OK)
 			return cperr(cp, "UID STORE/EXPUNGE in %s: %s", cp->f->dst, res.text);
 	}
-	if (cp->o->crash_delta > 0 && (long)pl->ntags >= cp->o->crash_delta)
-		_exit(COPY_EXIT_CRASH_AFTER); /* test hook: applied, not journalled */
+	pl->ntags = 0;
 	return 0;
+}
+
+/*
+ * expunge_all: the planned expunges, in UID sets of bounded length: the
+ * \Deleted marks first, acknowledged, then UID EXPUNGE (driver.h).
+ */
+static int expunge_all(struct cp *cp, struct plan *pl)
+{
+	char **sets = NULL;
+	size_t nsets = pl->nx ? uidsets(pl->xuids, pl->nx, &sets) : 0;
+	int r = 0;
+	struct drv *d = cp->ddrv;
+
+	pl->tags = xrealloc(pl->tags, (pl->ntags + nsets + 1) * sizeof(*pl->tags));
+	for (int step = 0; step < 2 && r == 0; step++) {
+		for (size_t i = 0; i < nsets && r == 0; i++) {
+			unsigned tag = step ? d->ops->expunge(d, sets[i])
+					    : d->ops->add_flags(d, sets[i], "\\Deleted");
+
+			if (tag == 0)
+				r = drv_fail(cp, d);
+			else
+				pl->tags[pl->ntags++] = tag;
+		}
+		if (r == 0)
+			r = wait_tags(cp, pl);
+	}
+	free_sets(sets, nsets);
+	return r;
 }
 
 /* row_put: OP for the row of source UID (BASE: the flags to record). */
@@ -234,7 +242,6 @@ int delta_apply(struct cp *cp, struct scan_ctx *before)
 	char **src_flags = xcalloc(cp->nmsgs + 1, sizeof(*src_flags));
 	int r = 0;
 
-	memset(&cp->dc, 0, sizeof(cp->dc));
 	pl.ops = xcalloc(cp->nmsgs + 1, sizeof(*pl.ops));
 	pl.vops = xcalloc(cp->nvanished + 1, sizeof(*pl.vops));
 	pl.tags = xmalloc((cp->nmsgs + 1) * sizeof(*pl.tags));
@@ -247,10 +254,14 @@ int delta_apply(struct cp *cp, struct scan_ctx *before)
 	}
 	for (size_t i = 0; i < cp->nvanished && r == 0; i++)
 		plan_vanished(cp, before, &pl, i);
+	long done = (long)pl.ntags + (long)pl.nx;
+
 	if (r == 0)
-		r = send_expunges(cp, &pl);
+		r = wait_tags(cp, &pl); /* the flag stores */
 	if (r == 0)
-		r = wait_target(cp, &pl);
+		r = expunge_all(cp, &pl);
+	if (r == 0 && cp->o->crash_delta > 0 && done >= cp->o->crash_delta)
+		_exit(COPY_EXIT_CRASH_AFTER); /* test hook: applied, not journalled */
 	if (r == 0)
 		r = journal(cp, &pl, src_flags);
 	for (size_t i = 0; i < cp->nmsgs; i++)
