@@ -227,13 +227,9 @@ static int journal(struct cp *cp, struct plan *pl, char **src_flags)
 	for (size_t i = 0; i < cp->nvanished; i++)
 		if (pl->vops[i] != ROW_KEEP && row_put(cp, ROW_DROP, cp->vanished[i].src_uid, NULL) < 0)
 			goto dberr;
-	if (store_commit(s) < 0)
-		goto dberr;
-	return 0;
+	return journal_commit(cp, 1);
 dberr:
-	cperr(cp, "journal: %s", store_errmsg(s));
-	store_rollback(s);
-	return -1;
+	return journal_commit(cp, 0);
 }
 
 int delta_apply(struct cp *cp, struct scan_ctx *before)

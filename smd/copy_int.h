@@ -208,6 +208,12 @@ int cperr(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 
  * Unlike cperr it does not stop the lane: every difference is reported.
  */
 void cp_diff(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * journal_commit: end the caller's journal transaction: committed when OK,
+ * else (or when the commit fails) rolled back with the store's reason in
+ * cperr. 0 or -1.
+ */
+int journal_commit(struct cp *cp, int ok);
 /* drv_fail: cperr with the driver's own error. */
 int drv_fail(struct cp *cp, struct drv *d);
 /* close_src: the source's driver (and its connection). */

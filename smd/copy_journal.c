@@ -211,13 +211,9 @@ int remap_uidvalidity(struct cp *cp, const char *key)
 			if (store_smd_map_add(s, key, cp->f->name, &row) < 0)
 				goto dberr;
 		}
-	if (store_commit(s) < 0)
-		goto dberr;
-	return 0;
+	return journal_commit(cp, 1);
 dberr:
-	cperr(cp, "journal: %s", store_errmsg(s));
-	store_rollback(s);
-	return -1;
+	return journal_commit(cp, 0);
 }
 
 /* unread_row: ROW names a target UID this run's read-back did not find. */

@@ -238,13 +238,9 @@ static int batch_done(struct cp *cp, struct batch *b, const char *key)
 	}
 	if (write_progress(cp, s) < 0)
 		goto dberr;
-	if (store_commit(s) < 0)
-		goto dberr;
-	return 0;
+	return journal_commit(cp, 1);
 dberr:
-	cperr(cp, "journal: %s", store_errmsg(s));
-	store_rollback(s);
-	return -1;
+	return journal_commit(cp, 0);
 }
 
 /* reap: journal acknowledged batches; with ALL, wait for every one. */

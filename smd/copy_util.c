@@ -109,6 +109,17 @@ void free_sets(char **sets, size_t n)
 	free(sets);
 }
 
+int journal_commit(struct cp *cp, int ok)
+{
+	struct store *s = cp->o->store;
+
+	if (ok && store_commit(s) == 0)
+		return 0;
+	cperr(cp, "journal: %s", store_errmsg(s));
+	store_rollback(s);
+	return -1;
+}
+
 int drv_fail(struct cp *cp, struct drv *d)
 {
 	return cperr(cp, "%s", d->ops->error(d));
