@@ -246,6 +246,9 @@ static const char old_schema[] =
 	" finished INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',"
 	" created INTEGER NOT NULL, updated INTEGER NOT NULL);"
 	"CREATE INDEX smd_jobs_due ON smd_jobs(state, next_at);"
+	"CREATE TABLE smd_map(mailbox TEXT NOT NULL, folder TEXT NOT NULL,"
+	" src_uid INTEGER NOT NULL, dst_uid INTEGER NOT NULL, sha256 BLOB NOT NULL,"
+	" size INTEGER NOT NULL, PRIMARY KEY(mailbox, folder, src_uid)) WITHOUT ROWID;"
 	"INSERT INTO smd_jobs(request_id, access, src_system, src_physical, dst_system,"
 	" dst_physical, state, msgs_done, next_at, created, updated) VALUES"
 	" (7, 'a@x', 's1', 'a@s1', 's2', 'a@s2', 2, 5, 0, 0, 0),"
@@ -352,7 +355,7 @@ START_TEST(test_smd_keys)
 	ck_assert_int_eq(store_smd_status(s, smd_key(4, SMD_COPY), &st), STORE_NOTFOUND);
 	/* What the signed id let through is refused, not looked up. */
 	ck_assert_int_eq(store_smd_status(s, smd_key(-5, SMD_COPY), &st), STORE_ERR);
-	ck_assert_int_eq(store_smd_finish(s, smd_key(5, (enum smd_kind)2), 1, "", 0, 4), STORE_ERR);
+	ck_assert_int_eq(store_smd_finish(s, smd_key(5, (enum smd_kind)7), 1, "", 0, 4), STORE_ERR);
 	store_close(&s);
 }
 END_TEST
