@@ -298,8 +298,11 @@ const struct store_migration store_migrations[] = {
 	 * known, rows of earlier versions: the source wins once, then the
 	 * three-way rule has its base), and gone = 1 when the user deleted
 	 * the message on the target after the switch (the row stays so that
-	 * the message is never copied again). */
+	 * the message is never copied again). Per folder, the source's
+	 * HIGHESTMODSEQ (RFC 7162) seen before the last verified pass (0:
+	 * none): a pass whose STATUS shows it unchanged skips the folder. */
 	{10, "ALTER TABLE smd_map ADD COLUMN flags TEXT;"
-	     "ALTER TABLE smd_map ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;"},
+	     "ALTER TABLE smd_map ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;"
+	     "ALTER TABLE smd_folders ADD COLUMN highestmodseq INTEGER NOT NULL DEFAULT 0;"},
 };
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

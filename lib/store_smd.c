@@ -250,8 +250,8 @@ int store_smd_folder_get(struct store *s, const char *mailbox, const char *folde
 			 struct smd_folder *r)
 {
 	sqlite3_stmt *st = store_prepare(
-		s, "SELECT uidvalidity, dst_folder, dst_uidvalidity, messages, bytes, verified"
-		   " FROM smd_folders WHERE mailbox = ?1 AND folder = ?2");
+		s, "SELECT uidvalidity, dst_folder, dst_uidvalidity, messages, bytes, verified,"
+		   " highestmodseq FROM smd_folders WHERE mailbox = ?1 AND folder = ?2");
 	int rc;
 
 	if (st == NULL)
@@ -270,6 +270,7 @@ int store_smd_folder_get(struct store *s, const char *mailbox, const char *folde
 	r->messages = sqlite3_column_int64(st, 3);
 	r->bytes = sqlite3_column_int64(st, 4);
 	r->verified = sqlite3_column_int(st, 5);
+	r->highestmodseq = (unsigned long long)sqlite3_column_int64(st, 6);
 	sqlite3_reset(st);
 	return STORE_OK;
 }
@@ -279,11 +280,11 @@ int store_smd_folder_put(struct store *s, const char *mailbox, const char *folde
 {
 	sqlite3_stmt *st = store_prepare(
 		s, "INSERT INTO smd_folders(mailbox, folder, uidvalidity, dst_folder,"
-		   " dst_uidvalidity, messages, bytes, verified, updated)"
-		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, strftime('%s','now') * 1000000)"
+		   " dst_uidvalidity, messages, bytes, verified, highestmodseq, updated)"
+		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, strftime('%s','now') * 1000000)"
 		   " ON CONFLICT(mailbox, folder) DO UPDATE SET uidvalidity = ?3, dst_folder = ?4,"
 		   " dst_uidvalidity = ?5, messages = ?6, bytes = ?7, verified = ?8,"
-		   " updated = excluded.updated");
+		   " highestmodseq = ?9, updated = excluded.updated");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -295,6 +296,7 @@ int store_smd_folder_put(struct store *s, const char *mailbox, const char *folde
 	sqlite3_bind_int64(st, 6, f->messages);
 	sqlite3_bind_int64(st, 7, f->bytes);
 	sqlite3_bind_int(st, 8, f->verified);
+	sqlite3_bind_int64(st, 9, (long long)f->highestmodseq);
 	return store_run(s, st, "smd folder put");
 }
 

@@ -132,6 +132,9 @@ struct smd_folder {
 	unsigned long long uidvalidity, dst_uidvalidity;
 	long long messages, bytes;
 	int verified;
+	/* Schema 10: the source's HIGHESTMODSEQ before the last verified
+	 * pass, 0 when none (smd/copy_fast.h). */
+	unsigned long long highestmodseq;
 };
 
 int store_smd_folder_get(struct store *s, const char *mailbox, const char *folder,

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "copy_delta.h"
+#include "copy_fast.h"
 #include "copy_folders.h"
 #include "copy_journal.h"
 #include "copy_open.h"
@@ -198,6 +199,11 @@ static int folder_done(struct cp *cp, const struct folder *f, struct smd_folder 
 	jf->messages = (long long)nmsgs;
 	jf->bytes = bytes;
 	jf->verified = v == 0;
+	/* The STATUS seen before this pass, of this very folder: the next
+	 * pass skips it while it stays so (copy_fast.h). */
+	jf->highestmodseq = v == 0 && f->st_uidvalidity == cp->src_uidvalidity
+				    ? f->st_highestmodseq
+				    : 0;
 	if (store_smd_folder_put(cp->o->store, cp->o->mailbox_key, f->name, jf) < 0)
 		return journal_err(cp);
 	cp->r->messages += (long long)nmsgs;
@@ -675,8 +681,15 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 	cp.sh = &local;
 	long long messages = -1, bytes = -1;
 
-	if (open_sides(&cp) < 0 || setup_mailbox(&cp, &src_subs, &nsrc_subs, &messages, &bytes) < 0)
+	long long same_msgs = 0, same_bytes = 0;
+
+	if (open_sides(&cp) < 0 || setup_mailbox(&cp, &src_subs, &nsrc_subs, &messages, &bytes) < 0 ||
+	    fast_skip(&cp, &same_msgs, &same_bytes) < 0)
 		goto out;
+	if (messages >= 0)
+		messages = messages > same_msgs ? messages - same_msgs : 0;
+	if (bytes >= 0)
+		bytes = bytes > same_bytes ? bytes - same_bytes : 0;
 	int lanes = lanes_for(&cp, messages);
 
 	cp.sh->folders_total = (long long)cp.nsel;

@@ -48,6 +48,9 @@ struct folder {
 	char *dst;
 	unsigned attrs;
 	int subscribed;
+	/* The source's UIDVALIDITY and HIGHESTMODSEQ by STATUS before the
+	 * pass (copy_fast.h), 0 when not known: journalled once verified. */
+	unsigned long long st_uidvalidity, st_highestmodseq;
 };
 
 /* Where a source message stands in this run. */

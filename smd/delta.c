@@ -238,10 +238,13 @@ static int on_status(void *ctx, const struct imap_event *ev)
 	if (ev->bad || ev->type != IMAP_EV_STATUS || (st->has & need) != need)
 		return 0;
 	for (size_t i = 0; i < m->n; i++)
-		if (strcmp(m->f[i].folder, st->mailbox) == 0)
+		if (strcmp(m->f[i].folder, st->mailbox) == 0) {
+			m->f[i].now_uidvalidity = st->uidvalidity;
+			m->f[i].now_highestmodseq = st->highestmodseq;
 			m->f[i].moved = m->f[i].uidvalidity == 0 || m->f[i].highestmodseq == 0 ||
 					st->uidvalidity != m->f[i].uidvalidity ||
 					st->highestmodseq != m->f[i].highestmodseq;
+		}
 	return 0;
 }
 
@@ -254,8 +257,10 @@ int delta_moved(struct imap_conn *c, struct delta_mark *f, size_t n, unsigned *r
 	int r = 0;
 
 	*round_trips_r = 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		f[i].moved = 1; /* until an answer says otherwise */
+		f[i].now_uidvalidity = f[i].now_highestmodseq = 0;
+	}
 	if (n == 0 || !(imap_caps(c) & IMAP_CAP_CONDSTORE))
 		return 0;
 	imap_set_handler(c, &h);

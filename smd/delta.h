@@ -93,6 +93,8 @@ struct delta_mark {
 	const char *folder;
 	unsigned long long uidvalidity, highestmodseq; /* as recorded; 0: unknown */
 	int moved; /* out: changed, unknown or not answered: run delta_run on it */
+	/* out: what STATUS told (0: not answered), to record after the pass */
+	unsigned long long now_uidvalidity, now_highestmodseq;
 };
 
 /*

@@ -535,3 +535,12 @@ struct drv *drv_imap_new(struct imap_conn *c)
 	d->h = (struct imap_handler){on_event, on_body, on_data, d};
 	return &d->base;
 }
+
+struct imap_conn *drv_imap_borrow(struct drv *dv)
+{
+	struct drv_imap *d = (struct drv_imap *)dv;
+
+	if (dv == NULL || dv->ops != &imap_ops || d->err[0] || d->head != d->nq)
+		return NULL;
+	return d->c;
+}

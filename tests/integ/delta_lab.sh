@@ -75,6 +75,13 @@ same "second pass"
 pass p3 --prestage
 grep -q '^delta ' "$TMP/p3.out" && fail "p3: a pass over an unchanged mailbox changed: $(grep '^delta' "$TMP/p3.out")"
 grep -q ' copied=0 ' "$TMP/p3.out" || fail "p3: appended"
+# The CONDSTORE fast path: every folder unchanged by one pipelined STATUS
+# round trip, none opened or listed.
+grep -Eq '^condstore folders=([0-9]+) unchanged=\1 round_trips=1$' "$TMP/p3.out" ||
+	fail "p3: not every folder skipped by STATUS: $(grep '^condstore' "$TMP/p3.out")"
+grep -q ' unchanged=yes$' "$TMP/p3.out" || fail "p3: no unchanged folder line"
+grep -Eq '^folder=(INBOX|Work|Projects) .*unchanged=yes$' "$TMP/p2.out" &&
+	fail "p2: a folder changed on S1 was skipped: $(grep 'unchanged=yes' "$TMP/p2.out")"
 
 # 2. crashes, each kind, then the rerun
 s1 add INBOX 46 47 48

@@ -697,6 +697,55 @@ START_TEST(test_delta_switched)
 }
 END_TEST
 
+/*
+ * The CONDSTORE fast path (copy_fast.h): a pass over a folder unchanged
+ * since the last verified pass costs STATUS only (fewer commands, no
+ * listing); a flag change on the source, [NOMODSEQ] or a forgotten
+ * HIGHESTMODSEQ makes it a full pass again.
+ */
+START_TEST(test_delta_condstore)
+{
+	struct env e;
+	struct copy_result r;
+	unsigned c0;
+
+	memset(&e, 0, sizeof(e));
+	e.timeout_ms = 5000;
+	snprintf(e.db, sizeof(e.db), "%s/delta.db", dir);
+	unlink(e.db);
+	model_parse(&e.src, "INBOX=a0,b2,c2,d0|Work=e1");
+	model_parse(&e.dst, "INBOX=");
+	e.src.condstore = 1;
+	e.src.qresync = _i;
+	delta_pass(&e, 0, &r);
+	ck_assert_int_eq(r.copied, 5);
+	c0 = e.src.commands;
+	delta_pass(&e, 0, &r); /* unchanged: STATUS only */
+	unsigned quick = e.src.commands - c0;
+
+	ck_assert_int_eq(r.copied + r.d_flags + r.found, 0);
+	ck_assert_int_eq(r.skipped, 5);
+	ck_assert_int_eq(r.folders, 2);
+	struct fake_folder *sf = fake_folder_find(&e.src, "INBOX");
+
+	sf->nomodseq = 1; /* the same folder without mod-sequences: a full pass */
+	c0 = e.src.commands;
+	delta_pass(&e, 0, &r);
+	ck_assert_uint_gt(e.src.commands - c0, quick);
+	ck_assert_int_eq(r.skipped, 5);
+	sf->nomodseq = 0;
+	fake_msg_flags(sf, 2, "\\Seen $Label1");
+	delta_pass(&e, 0, &r); /* moved on since: the change arrives */
+	ck_assert_int_eq(r.d_flags, 1);
+	flags_is(&e.dst, 'b', "\\Seen $Label1");
+	c0 = e.src.commands;
+	delta_pass(&e, 0, &r); /* and the next pass is quick again */
+	ck_assert_uint_eq(e.src.commands - c0, quick);
+	ck_assert_int_eq(r.verified, r.folders);
+	delta_done(&e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("copy_engine");
@@ -711,6 +760,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_case, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_loop_test(tc, test_delta_prestage, 0, 2);
 	tcase_add_loop_test(tc, test_delta_switched, 0, 2);
+	tcase_add_loop_test(tc, test_delta_condstore, 0, 2);
 	suite_add_tcase(s, tc);
 	rc = ck_run(s);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

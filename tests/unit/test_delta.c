@@ -318,9 +318,9 @@ START_TEST(test_moved)
 	f = fake_folder_find(&m, "INBOX");
 	change(f);
 	fake_msg_add(fake_folder_find(&m, "F3"), "x\r\n", 3, "", "01-Feb-2021 10:00:00 +0000");
-	mk[0] = (struct delta_mark){"INBOX", 7, 3, -1};
+	mk[0] = (struct delta_mark){"INBOX", 7, 3, -1, 0, 0};
 	for (int i = 1; i < 300; i++)
-		mk[i] = (struct delta_mark){names[i], 100 + (unsigned)i, 0, -1};
+		mk[i] = (struct delta_mark){names[i], 100 + (unsigned)i, 0, -1, 0, 0};
 	mk[1].highestmodseq = 0;      /* never recorded: moved */
 	mk[2].uidvalidity = 1;	      /* recreated: moved */
 	mk[299].folder = "Nonesuch";  /* refused: moved */
