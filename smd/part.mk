@@ -45,7 +45,7 @@ MANPAGES += man/fedmig-smd.8
 INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_hostile.sh \
 	tests/integ/smd_flags.sh tests/integ/smd_recover.sh tests/integ/smd_buffer.sh \
 	tests/integ/pim_smd.sh tests/integ/delta_lab.sh
-BENCHES += bench/smd_folders
+BENCHES += bench/smd_folders bench/prestage
 # The copy engine against in-process fake IMAP servers (no lab).
 UNIT_TESTS += $(O)/tests/unit/test_copy_engine
 $(O)/tests/unit/test_copy_engine: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
