@@ -309,10 +309,21 @@ const struct store_migration store_migrations[] = {
 	    " detail TEXT NOT NULL DEFAULT '',"
 	    " data TEXT NOT NULL DEFAULT '');"
 	    "CREATE INDEX ws_reports_by_request ON ws_reports(request_id, step, at);"},
+	/* 10: the delta journal (brief QD, smd/copy_delta.c). Per copied
+	 * message, the source's flags as last copied or applied (NULL: not
+	 * known, rows of earlier versions: the source wins once, then the
+	 * three-way rule has its base), and gone = 1 when the user deleted
+	 * the message on the target after the switch (the row stays so that
+	 * the message is never copied again). Per folder, the source's
+	 * HIGHESTMODSEQ (RFC 7162) seen before the last verified pass (0:
+	 * none): a pass whose STATUS shows it unchanged skips the folder. */
+	{10, "ALTER TABLE smd_map ADD COLUMN flags TEXT;"
+	     "ALTER TABLE smd_map ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;"
+	     "ALTER TABLE smd_folders ADD COLUMN highestmodseq INTEGER NOT NULL DEFAULT 0;"},
 	/* 11: pre-stage and catch-up (brief QP, spm/pilot_prestage.c): per
 	 * request the pre-stage passes finished, the end of the last one
 	 * (µs), and the catch-up: switch to the copy's end, in ms (-1: not
-	 * yet). 9 and 10 belong to other work. */
+	 * yet). */
 	{11, "ALTER TABLE requests ADD COLUMN catchup_ms INTEGER NOT NULL DEFAULT -1;"
 	     "ALTER TABLE requests ADD COLUMN prestage_passes INTEGER NOT NULL DEFAULT 0;"
 	     "ALTER TABLE requests ADD COLUMN prestage_last INTEGER NOT NULL DEFAULT 0;"},

@@ -292,8 +292,8 @@ int store_smd_folder_get(struct store *s, const char *mailbox, const char *folde
 			 struct smd_folder *r)
 {
 	sqlite3_stmt *st = store_prepare(
-		s, "SELECT uidvalidity, dst_folder, dst_uidvalidity, messages, bytes, verified"
-		   " FROM smd_folders WHERE mailbox = ?1 AND folder = ?2");
+		s, "SELECT uidvalidity, dst_folder, dst_uidvalidity, messages, bytes, verified,"
+		   " highestmodseq FROM smd_folders WHERE mailbox = ?1 AND folder = ?2");
 	int rc;
 
 	if (st == NULL)
@@ -312,6 +312,7 @@ int store_smd_folder_get(struct store *s, const char *mailbox, const char *folde
 	r->messages = sqlite3_column_int64(st, 3);
 	r->bytes = sqlite3_column_int64(st, 4);
 	r->verified = sqlite3_column_int(st, 5);
+	r->highestmodseq = (unsigned long long)sqlite3_column_int64(st, 6);
 	sqlite3_reset(st);
 	return STORE_OK;
 }
@@ -321,11 +322,11 @@ int store_smd_folder_put(struct store *s, const char *mailbox, const char *folde
 {
 	sqlite3_stmt *st = store_prepare(
 		s, "INSERT INTO smd_folders(mailbox, folder, uidvalidity, dst_folder,"
-		   " dst_uidvalidity, messages, bytes, verified, updated)"
-		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, strftime('%s','now') * 1000000)"
+		   " dst_uidvalidity, messages, bytes, verified, highestmodseq, updated)"
+		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, strftime('%s','now') * 1000000)"
 		   " ON CONFLICT(mailbox, folder) DO UPDATE SET uidvalidity = ?3, dst_folder = ?4,"
 		   " dst_uidvalidity = ?5, messages = ?6, bytes = ?7, verified = ?8,"
-		   " updated = excluded.updated");
+		   " highestmodseq = ?9, updated = excluded.updated");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -337,6 +338,7 @@ int store_smd_folder_put(struct store *s, const char *mailbox, const char *folde
 	sqlite3_bind_int64(st, 6, f->messages);
 	sqlite3_bind_int64(st, 7, f->bytes);
 	sqlite3_bind_int(st, 8, f->verified);
+	sqlite3_bind_int64(st, 9, (long long)f->highestmodseq);
 	return store_run(s, st, "smd folder put");
 }
 
@@ -374,7 +376,8 @@ int store_smd_folders_each(struct store *s, const char *mailbox, store_smd_folde
 int store_smd_map_each(struct store *s, const char *mailbox, const char *folder,
 		       store_smd_map_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT src_uid, dst_uid, sha256, size FROM smd_map"
+	sqlite3_stmt *st = store_prepare(s, "SELECT src_uid, dst_uid, sha256, size, flags, gone"
+					    " FROM smd_map"
 					    " WHERE mailbox = ?1 AND folder = ?2 ORDER BY src_uid");
 	int rc;
 
@@ -392,6 +395,8 @@ int store_smd_map_each(struct store *s, const char *mailbox, const char *folder,
 		if (b && sqlite3_column_bytes(st, 2) == 32)
 			memcpy(row.sha256, b, 32);
 		row.size = sqlite3_column_int64(st, 3);
+		row.flags = (const char *)sqlite3_column_text(st, 4);
+		row.gone = sqlite3_column_int(st, 5) != 0;
 		if (fn(ctx, &row) != 0) {
 			sqlite3_reset(st);
 			return STORE_OK;
@@ -405,8 +410,8 @@ int store_smd_map_add(struct store *s, const char *mailbox, const char *folder,
 		      const struct smd_map_row *row)
 {
 	sqlite3_stmt *st = store_prepare(
-		s, "INSERT OR REPLACE INTO smd_map(mailbox, folder, src_uid, dst_uid, sha256, size)"
-		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+		s, "INSERT OR REPLACE INTO smd_map(mailbox, folder, src_uid, dst_uid, sha256, size,"
+		   " flags, gone) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -416,7 +421,45 @@ int store_smd_map_add(struct store *s, const char *mailbox, const char *folder,
 	sqlite3_bind_int64(st, 4, (long long)row->dst_uid);
 	sqlite3_bind_blob(st, 5, row->sha256, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, row->size);
+	if (row->flags)
+		sqlite3_bind_text(st, 7, row->flags, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
+	sqlite3_bind_int(st, 8, row->gone != 0);
 	return store_run(s, st, "smd map add");
+}
+
+int store_smd_map_set(struct store *s, const char *mailbox, const char *folder,
+		      unsigned long long src_uid, const char *flags, int gone)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE smd_map SET flags = ?4, gone = ?5"
+					    " WHERE mailbox = ?1 AND folder = ?2 AND src_uid = ?3");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (long long)src_uid);
+	if (flags)
+		sqlite3_bind_text(st, 4, flags, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 4);
+	sqlite3_bind_int(st, 5, gone != 0);
+	return store_run(s, st, "smd map set");
+}
+
+int store_smd_map_del(struct store *s, const char *mailbox, const char *folder,
+		      unsigned long long src_uid)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2 AND src_uid = ?3");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (long long)src_uid);
+	return store_run(s, st, "smd map del");
 }
 
 int store_smd_map_clear(struct store *s, const char *mailbox, const char *folder)

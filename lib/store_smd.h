@@ -6,7 +6,9 @@
  * UID -> target UID, so a rerun copies only what is missing), and marks
  * the job done (copied and verified) or failed with a reason. fedmig-spm
  * reads the status to move the request 6 -> 7 (claimed) -> 8 (copied).
- * Implemented in store_smd.c (schema versions 3 and 5).
+ * Implemented in store_smd.c (schema versions 3, 5 and 10).
+ * SMD_PRESTAGE (brief QP enqueues it) is a delta pass before the switch:
+ * the source wins (smd/copy.h, copy_opts.switched).
  *
  * A request has at most three jobs, told apart by their kind: SMD_COPY, its
  * mailbox to the target after the switch, SMD_COPY_BACK, a rollback's
@@ -153,6 +155,9 @@ struct smd_folder {
 	unsigned long long uidvalidity, dst_uidvalidity;
 	long long messages, bytes;
 	int verified;
+	/* Schema 10: the source's HIGHESTMODSEQ before the last verified
+	 * pass, 0 when none (smd/copy_fast.h). */
+	unsigned long long highestmodseq;
 };
 
 int store_smd_folder_get(struct store *s, const char *mailbox, const char *folder,
@@ -164,6 +169,12 @@ struct smd_map_row {
 	unsigned long long src_uid, dst_uid;
 	unsigned char sha256[32];
 	long long size;
+	/* Schema 10: the source's flags as last copied or applied (the base
+	 * of the three-way rule, smd/delta_rule.h), NULL when not known;
+	 * valid during the callback only. GONE: deleted on the target by
+	 * the user after the switch, never to be copied again. */
+	const char *flags;
+	int gone;
 };
 
 typedef int (*store_smd_map_fn)(void *ctx, const struct smd_map_row *row);
@@ -172,6 +183,12 @@ int store_smd_map_each(struct store *s, const char *mailbox, const char *folder,
 		       store_smd_map_fn fn, void *ctx);
 int store_smd_map_add(struct store *s, const char *mailbox, const char *folder,
 		      const struct smd_map_row *row);
+/* store_smd_map_set: a row's FLAGS (NULL: unknown) and GONE mark. */
+int store_smd_map_set(struct store *s, const char *mailbox, const char *folder,
+		      unsigned long long src_uid, const char *flags, int gone);
+/* store_smd_map_del: forget one row (the message is gone from both sides). */
+int store_smd_map_del(struct store *s, const char *mailbox, const char *folder,
+		      unsigned long long src_uid);
 /* store_smd_map_clear: forget FOLDER's rows (its UIDVALIDITY changed). */
 int store_smd_map_clear(struct store *s, const char *mailbox, const char *folder);
 

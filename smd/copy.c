@@ -11,6 +11,8 @@
 
 #include <openssl/evp.h>
 
+#include "copy_delta.h"
+#include "copy_fast.h"
 #include "copy_folders.h"
 #include "copy_journal.h"
 #include "copy_open.h"
@@ -107,7 +109,8 @@ static int settle(struct cp *cp, const struct folder *f, unsigned long long *dst
 
 /*
  * before_copy: list the target (BEFORE), mark what the journal knows,
- * recognise what an interrupted run left, bring over changed flags.
+ * recognise what an interrupted run left, apply what changed since the
+ * last pass (copy_delta.h).
  */
 static int before_copy(struct cp *cp, struct scan_ctx *before, unsigned long long dst_exists,
 		       size_t todo)
@@ -125,7 +128,7 @@ static int before_copy(struct cp *cp, struct scan_ctx *before, unsigned long lon
 	}
 	if (todo && before->n > journalled && find_orphans(cp, before, cp->o->mailbox_key) < 0)
 		return -1;
-	return journalled && sync_flags(cp, before) < 0 ? -1 : 0;
+	return (journalled || cp->nvanished) && delta_apply(cp, before) < 0 ? -1 : 0;
 }
 
 /*
@@ -177,26 +180,34 @@ static int read_back(struct cp *cp, const struct folder *f, const struct folder 
 static int folder_done(struct cp *cp, const struct folder *f, struct smd_folder *jf, int v,
 		       long long t0)
 {
-	long long bytes = 0, n[MSG_FOUND + 1] = {0}, later_bytes = 0;
+	long long bytes = 0, n[MSG_GONE + 1] = {0}, later_bytes = 0;
 
 	for (size_t i = 0; i < cp->nmsgs; i++) {
 		const struct msg *m = &cp->msgs[i];
 
-		bytes += (long long)m->size;
 		n[m->state]++;
+		if (m->state == MSG_GONE)
+			continue; /* deleted on the target by the user: not ours */
+		bytes += (long long)m->size;
 		if (m->state == MSG_JOURNALLED || m->state == MSG_FOUND)
 			later_bytes += (long long)m->size;
 	}
+	size_t nmsgs = cp->nmsgs - (size_t)n[MSG_GONE];
 	long long copied = n[MSG_COPIED], found = n[MSG_FOUND], skipped = n[MSG_JOURNALLED];
 
 	__atomic_add_fetch(&cp->sh->msgs_done, found + skipped, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&cp->sh->bytes_done, later_bytes, __ATOMIC_RELAXED);
-	jf->messages = (long long)cp->nmsgs;
+	jf->messages = (long long)nmsgs;
 	jf->bytes = bytes;
 	jf->verified = v == 0;
+	/* The STATUS seen before this pass, of this very folder: the next
+	 * pass skips it while it stays so (copy_fast.h). */
+	jf->highestmodseq = v == 0 && f->st_uidvalidity == cp->src_uidvalidity
+				    ? f->st_highestmodseq
+				    : 0;
 	if (store_smd_folder_put(cp->o->store, cp->o->mailbox_key, f->name, jf) < 0)
 		return journal_err(cp);
-	cp->r->messages += (long long)cp->nmsgs;
+	cp->r->messages += (long long)nmsgs;
 	cp->r->bytes += bytes;
 	cp->r->skipped += skipped;
 	cp->r->found += found;
@@ -204,13 +215,14 @@ static int folder_done(struct cp *cp, const struct folder *f, struct smd_folder 
 		cp->r->verified++;
 	log_info("%s: folder=%s target=%s messages=%zu bytes=%lld done=%lld copied=%lld found=%lld "
 		 "skipped=%lld verified=%s ms=%lld",
-		 cp->o->mailbox_key, f->name, f->dst, cp->nmsgs, bytes, copied + found + skipped,
+		 cp->o->mailbox_key, f->name, f->dst, nmsgs, bytes, copied + found + skipped,
 		 copied, found, skipped, v == 0 ? "yes" : "no", (time_mono_us() - t0) / 1000);
+	delta_log(cp);
 	if (cp->o->summary)
 		fprintf(cp->o->summary,
 			"folder=%s target=%s messages=%zu bytes=%lld done=%lld copied=%lld found=%lld "
 			"skipped=%lld verified=%s\n",
-			f->name, f->dst, cp->nmsgs, bytes, copied + found + skipped, copied, found,
+			f->name, f->dst, nmsgs, bytes, copied + found + skipped, copied, found,
 			skipped, v == 0 ? "yes" : "no");
 	return v == 0 ? 0 : 1;
 }
@@ -234,6 +246,7 @@ static int copy_folder(struct cp *cp, const struct folder *f, const struct folde
 	size_t todo = 0;
 
 	cp->f = f;
+	memset(&cp->dc, 0, sizeof(cp->dc));
 	rb_clear(cp);
 	cp->nrb_tags = 0;
 	if (open_both(cp, f, &dst_exists) < 0 || journal_load(cp, f, &jf, &interrupted) < 0)
@@ -593,6 +606,12 @@ static int lane_wait(struct cp *cp, pid_t pid, int fd, int kill_it, struct copy_
 		r->found += lr.found;
 		r->refused_keywords += lr.refused_keywords;
 		r->verified += lr.verified;
+		r->d_flags += lr.d_flags;
+		r->d_expunged += lr.d_expunged;
+		r->d_kept += lr.d_kept;
+		r->d_gone += lr.d_gone;
+		r->d_forgotten += lr.d_forgotten;
+		r->d_skipped += lr.d_skipped;
 	}
 	if (kill_it)
 		return COPY_FAILED;
@@ -682,8 +701,15 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 	cp.sh = &local;
 	long long messages = -1, bytes = -1;
 
-	if (open_sides(&cp) < 0 || setup_mailbox(&cp, &src_subs, &nsrc_subs, &messages, &bytes) < 0)
+	long long same_msgs = 0, same_bytes = 0;
+
+	if (open_sides(&cp) < 0 || setup_mailbox(&cp, &src_subs, &nsrc_subs, &messages, &bytes) < 0 ||
+	    fast_skip(&cp, &same_msgs, &same_bytes) < 0)
 		goto out;
+	if (messages >= 0)
+		messages = messages > same_msgs ? messages - same_msgs : 0;
+	if (bytes >= 0)
+		bytes = bytes > same_bytes ? bytes - same_bytes : 0;
 	int lanes = lanes_for(&cp, messages);
 
 	cp.sh->folders_total = (long long)cp.nsel;

@@ -80,6 +80,16 @@ struct copy_opts {
 	long crash_mid;
 	volatile sig_atomic_t *stop;
 	FILE *summary; /* per-folder lines, or NULL */
+	/*
+	 * Which side wins a rerun (a delta pass, smd/copy_delta.h): 0 the
+	 * source (before the switch: a pre-stage pass, SMD_PRESTAGE, or
+	 * fedmig-smd --prestage), 1 three-way with the journal as the base
+	 * (after the switch: the user works on the target).
+	 */
+	int switched;
+	/* tests: _exit(COPY_EXIT_CRASH_AFTER) once N flag stores or expunges
+	 * of a delta pass are acknowledged, before the journal */
+	long crash_delta;
 };
 
 enum copy_rc { COPY_OK = 0, COPY_FAILED = 1, COPY_STOPPED = 2 };
@@ -97,6 +107,11 @@ enum copy_crash_exit { COPY_EXIT_CRASH_MID = 98, COPY_EXIT_CRASH_AFTER = 99 };
 struct copy_result {
 	long long folders, messages, bytes, copied, found, skipped, refused_keywords;
 	long long verified;
+	/* delta passes: flags stored, expunged on the target, the target's
+	 * changes kept, deleted by the user on the target (never copied
+	 * again), journal rows forgotten (gone from both sides), expunges
+	 * not done (no UIDPLUS on the target) */
+	long long d_flags, d_expunged, d_kept, d_gone, d_forgotten, d_skipped;
 	char reason[4096];
 };
 

@@ -48,6 +48,9 @@ struct folder {
 	char *dst;
 	unsigned attrs;
 	int subscribed;
+	/* The source's UIDVALIDITY and HIGHESTMODSEQ by STATUS before the
+	 * pass (copy_fast.h), 0 when not known: journalled once verified. */
+	unsigned long long st_uidvalidity, st_highestmodseq;
 };
 
 /* Where a source message stands in this run. */
@@ -55,7 +58,9 @@ enum msg_state {
 	MSG_TO_COPY,	/* not on the target as far as we know */
 	MSG_JOURNALLED, /* copied by an earlier run (the journal says so) */
 	MSG_COPIED,	/* appended by this run and journalled */
-	MSG_FOUND	/* on the target by an interrupted run, found by hash */
+	MSG_FOUND,	/* on the target by an interrupted run, found by hash */
+	MSG_GONE	/* deleted on the target by the user after the switch:
+			 * never copied again, not counted (copy_delta.h) */
 };
 
 struct msg {
@@ -68,6 +73,15 @@ struct msg {
 	enum msg_state state;
 	int got;   /* its body arrived in this FETCH round */
 	int unread; /* journalled, but its target UID was not read back */
+	char *base; /* journalled: the source's flags as last applied, NULL unknown */
+	int gone;   /* journalled as deleted on the target (MSG_GONE once applied) */
+};
+
+/* A journal row whose source message is no longer there (copy_delta.h). */
+struct vrow {
+	unsigned long long src_uid, dst_uid;
+	char *base; /* NULL: unknown */
+	int gone;
 };
 
 /*
@@ -137,6 +151,11 @@ struct cp {
 	const struct folder *f;
 	struct msg *msgs;
 	size_t nmsgs;
+	struct vrow *vanished; /* journalled, expunged on the source since */
+	size_t nvanished;
+	struct delta_counts {
+		long long flags, expunged, kept, gone, forgotten, skipped;
+	} dc; /* the current folder's delta, copy_delta.c */
 	unsigned long long src_uidvalidity, dst_uidvalidity;
 	unsigned long long src_exists;
 	char *permflags; /* the current target folder's PERMANENTFLAGS (no limit), or NULL */
@@ -193,6 +212,12 @@ int cperr(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 
  * Unlike cperr it does not stop the lane: every difference is reported.
  */
 void cp_diff(struct cp *cp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * journal_commit: end the caller's journal transaction: committed when OK,
+ * else (or when the commit fails) rolled back with the store's reason in
+ * cperr. 0 or -1.
+ */
+int journal_commit(struct cp *cp, int ok);
 /* drv_fail: cperr with the driver's own error. */
 int drv_fail(struct cp *cp, struct drv *d);
 /* close_src: the source's driver (and its connection). */

@@ -97,7 +97,15 @@ int load_row(void *ctx, const struct smd_map_row *row)
 		m->state = MSG_JOURNALLED;
 		m->dst_uid = row->dst_uid;
 		memcpy(m->sha, row->sha256, 32);
+		m->base = row->flags ? xstrdup(row->flags) : NULL;
+		m->gone = row->gone;
+		return 0;
 	}
+	/* Expunged on the source since: the delta pass decides (copy_delta.h). */
+	cp->vanished = xrealloc(cp->vanished, (cp->nvanished + 1) * sizeof(*cp->vanished));
+	cp->vanished[cp->nvanished++] = (struct vrow){row->src_uid, row->dst_uid,
+						      row->flags ? xstrdup(row->flags) : NULL,
+						      row->gone};
 	return 0;
 }
 
@@ -119,9 +127,17 @@ static int collect_row(void *ctx, const struct smd_map_row *row)
 
 	rc->rows = xrealloc(rc->rows, (rc->n + 1) * sizeof(*rc->rows));
 	rc->rows[rc->n].row = *row;
+	rc->rows[rc->n].row.flags = row->flags ? xstrdup(row->flags) : NULL;
 	rc->rows[rc->n].used = 0;
 	rc->n++;
 	return 0;
+}
+
+static void free_rows(struct remap_ctx *rc)
+{
+	for (size_t i = 0; i < rc->n; i++)
+		free((char *)rc->rows[i].row.flags);
+	free(rc->rows);
 }
 
 struct msg *find_uid(struct cp *cp, unsigned long long uid)
@@ -178,7 +194,7 @@ int remap_uidvalidity(struct cp *cp, const char *key)
 		uids[i] = cp->msgs[i].uid;
 	r = cp->nmsgs ? hash_fetch(cp, cp->sdrv, uids, cp->nmsgs, remap_hash, &rc) : 0;
 	free(uids);
-	free(rc.rows);
+	free_rows(&rc);
 	if (r < 0)
 		return -1;
 	struct store *s = cp->o->store;
@@ -195,13 +211,9 @@ int remap_uidvalidity(struct cp *cp, const char *key)
 			if (store_smd_map_add(s, key, cp->f->name, &row) < 0)
 				goto dberr;
 		}
-	if (store_commit(s) < 0)
-		goto dberr;
-	return 0;
+	return journal_commit(cp, 1);
 dberr:
-	cperr(cp, "journal: %s", store_errmsg(s));
-	store_rollback(s);
-	return -1;
+	return journal_commit(cp, 0);
 }
 
 /* unread_row: ROW names a target UID this run's read-back did not find. */
@@ -241,14 +253,14 @@ int forget_unread(struct cp *cp, const char *key)
 	}
 	if (store_commit(s) < 0)
 		goto dberr;
-	free(rc.rows);
+	free_rows(&rc);
 	if (dropped)
 		log_warn("%s: folder=%s %zu journal rows named target UIDs that are not there; "
 			 "forgotten, the next run looks for the copies by hash",
 			 key, cp->f->name, dropped);
 	return 0;
 dberr:
-	free(rc.rows);
+	free_rows(&rc);
 	cperr(cp, "journal: %s", store_errmsg(s));
 	store_rollback(s);
 	return -1;
@@ -271,7 +283,7 @@ int scan_target(struct cp *cp, struct scan_ctx *s, unsigned long long exists)
 	s->cp = cp;
 	if (exists == 0)
 		return 0;
-	/* FLAGS too: sync_flags brings over what changed on the source since. */
+	/* FLAGS too: the delta pass compares them (copy_delta.h). */
 	unsigned op = d->ops->fetch(d, "1:*", DRV_FETCH_SIZE | DRV_FETCH_FLAGS, &cb);
 
 	if (op == 0 || d->ops->wait(d, op, &res) < 0)
@@ -379,7 +391,7 @@ int find_orphans(struct cp *cp, struct scan_ctx *s, const char *key)
 		if (m->state != MSG_FOUND)
 			continue;
 		struct smd_map_row row = {.src_uid = m->uid, .dst_uid = m->dst_uid,
-					  .size = (long long)m->size};
+					  .size = (long long)m->size, .flags = m->flags};
 
 		memcpy(row.sha256, m->sha, 32);
 		if (store_smd_map_add(st, key, cp->f->name, &row) < 0)

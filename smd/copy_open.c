@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "copy_open.h"
+#include "log.h"
 #include "xalloc.h"
 
 /* ------------------------------------------------------------ source */
@@ -85,9 +86,16 @@ int src_open_finish(struct cp *cp, const struct folder *f)
 	so->n = so->cap = 0;
 	cp->src_uidvalidity = res.box->uidvalidity;
 	cp->src_exists = res.box->exists;
-	if (res.box->expunged || cp->nmsgs != cp->src_exists)
+	if (res.box->expunged || cp->nmsgs > cp->src_exists)
 		return cperr(cp, "folder %s changed while it was read (%zu of %llu messages)",
 			     f->name, cp->nmsgs, cp->src_exists);
+	/* New mail that arrived after the listing (EXISTS grew, nothing was
+	 * expunged): the listing is a consistent earlier view, the next pass
+	 * copies the rest (mail flowing in during a pre-stage). */
+	if (cp->nmsgs < cp->src_exists)
+		log_info("%s: folder=%s %llu messages arrived while it was read, left to the "
+			 "next pass",
+			 cp->o->mailbox_key, f->name, cp->src_exists - cp->nmsgs);
 	return 0;
 }
 

@@ -21,7 +21,7 @@
  * refused keywords are counted and logged (verification then reports
  * them as missing on the target).
  */
-static char *target_flags(struct cp *cp, const char *flags)
+char *target_flags(struct cp *cp, const char *flags)
 {
 	const char *p = flags, *end = flags + strlen(flags), *w;
 	size_t len = 0, wl;
@@ -45,46 +45,6 @@ static char *target_flags(struct cp *cp, const char *flags)
 		len += (size_t)sprintf(out + len, "%s%.*s", len ? " " : "", (int)wl, w);
 	}
 	return out;
-}
-
-int sync_flags(struct cp *cp, struct scan_ctx *before)
-{
-	unsigned *tags = xmalloc((cp->nmsgs + 1) * sizeof(*tags));
-	size_t n = 0;
-	int r = 0;
-	struct drv *d = cp->ddrv;
-
-	for (size_t i = 0; i < cp->nmsgs; i++) {
-		const struct msg *m = &cp->msgs[i];
-		struct dst_msg *t;
-		char missing[64], extra[64];
-
-		if (m->state != MSG_JOURNALLED || (t = scan_find(before, m->dst_uid)) == NULL ||
-		    t->flags == NULL ||
-		    imap_flags_diff(m->flags, strlen(m->flags), t->flags, strlen(t->flags), missing,
-				    extra, sizeof(missing)) == 0)
-			continue;
-		char *flags = target_flags(cp, m->flags);
-
-		tags[n++] = d->ops->store_flags(d, m->dst_uid, flags);
-		free(flags);
-	}
-	if (n && d->ops->flush(d) < 0)
-		r = drv_fail(cp, d);
-	for (size_t i = 0; i < n && r == 0; i++) {
-		struct drv_result res;
-
-		if (tags[i] == 0 || d->ops->wait(d, tags[i], &res) < 0)
-			r = drv_fail(cp, d);
-		else if (res.status != DRV_OK)
-			r = cperr(cp, "UID STORE FLAGS in %s: %s", cp->f->dst, res.text);
-	}
-	if (r == 0 && n)
-		log_info("%s: folder=%s flags of %zu messages brought over (changed on the source "
-			 "since they were copied)",
-			 cp->o->mailbox_key, cp->f->name, n);
-	free(tags);
-	return r;
 }
 
 /* msg_of_body: the message a body belongs to, by UID when it came first. */
@@ -266,7 +226,7 @@ static int batch_done(struct cp *cp, struct batch *b, const char *key)
 	for (size_t i = 0; i < b->n; i++) {
 		struct msg *m = &cp->msgs[b->idx[i]];
 		struct smd_map_row row = {.src_uid = m->uid, .dst_uid = m->dst_uid,
-					  .size = (long long)m->size};
+					  .size = (long long)m->size, .flags = m->flags};
 
 		memcpy(row.sha256, m->sha, 32);
 		if (store_smd_map_add(s, key, cp->f->name, &row) < 0)
@@ -278,13 +238,9 @@ static int batch_done(struct cp *cp, struct batch *b, const char *key)
 	}
 	if (write_progress(cp, s) < 0)
 		goto dberr;
-	if (store_commit(s) < 0)
-		goto dberr;
-	return 0;
+	return journal_commit(cp, 1);
 dberr:
-	cperr(cp, "journal: %s", store_errmsg(s));
-	store_rollback(s);
-	return -1;
+	return journal_commit(cp, 0);
 }
 
 /* reap: journal acknowledged batches; with ALL, wait for every one. */

@@ -11,12 +11,10 @@
 #include "copy_int.h"
 
 /*
- * sync_flags: a message journalled by an earlier run whose flags on the
- * source have changed since (BEFORE: the target's listing with FLAGS)
- * gets the source's flags with UID STORE, so that verification compares
- * like with like instead of failing every rerun. 0 or -1 (cp->err).
+ * target_flags: the flags of FLAGS the target can store (caller frees);
+ * refused keywords are counted and logged.
  */
-int sync_flags(struct cp *cp, struct scan_ctx *before);
+char *target_flags(struct cp *cp, const char *flags);
 /* write_progress: the shared counters into the job's row (with a request). */
 int write_progress(struct cp *cp, struct store *s);
 /* reap: journal acknowledged batches; with ALL, wait for every one. */

@@ -48,11 +48,18 @@ void free_folders(struct folder *f, size_t n)
 
 void free_msgs(struct cp *cp)
 {
-	for (size_t i = 0; i < cp->nmsgs; i++)
+	for (size_t i = 0; i < cp->nmsgs; i++) {
 		free(cp->msgs[i].flags);
+		free(cp->msgs[i].base);
+	}
 	free(cp->msgs);
 	cp->msgs = NULL;
 	cp->nmsgs = 0;
+	for (size_t i = 0; i < cp->nvanished; i++)
+		free(cp->vanished[i].base);
+	free(cp->vanished);
+	cp->vanished = NULL;
+	cp->nvanished = 0;
 }
 
 int cmp_ull(const void *a, const void *b)
@@ -100,6 +107,17 @@ void free_sets(char **sets, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(sets[i]);
 	free(sets);
+}
+
+int journal_commit(struct cp *cp, int ok)
+{
+	struct store *s = cp->o->store;
+
+	if (ok && store_commit(s) == 0)
+		return 0;
+	cperr(cp, "journal: %s", store_errmsg(s));
+	store_rollback(s);
+	return -1;
 }
 
 int drv_fail(struct cp *cp, struct drv *d)

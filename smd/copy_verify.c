@@ -167,6 +167,8 @@ int verify(struct cp *cp, struct scan_ctx *after)
 	for (size_t i = 0; i < cp->nmsgs; i++) {
 		struct msg *m = &cp->msgs[i];
 
+		if (m->state == MSG_GONE)
+			continue; /* the user deleted it on the target (copy_delta.h) */
 		if (m->state == MSG_TO_COPY) {
 			cp_diff(cp, "folder=%s uid=%llu not copied", cp->f->name, m->uid);
 			continue;

@@ -135,7 +135,17 @@ struct drv_ops {
 	int (*append_data)(struct drv *d, const void *data, size_t n);
 	int (*append_end)(struct drv *d, unsigned op);
 	unsigned (*store_flags)(struct drv *d, unsigned long long uid, const char *flags);
-	unsigned (*expunge)(struct drv *d);
+	/* add_flags: FLAGS added to the messages of UIDSET (IMAP: UID STORE +FLAGS.SILENT). */
+	unsigned (*add_flags)(struct drv *d, const char *uidset, const char *flags);
+	/*
+	 * expunge: those of UIDSET only that are marked \Deleted (IMAP: UID
+	 * EXPUNGE: needs DRV_CAP_APPEND_UIDS, UIDPLUS; a message the user
+	 * marked \Deleted elsewhere in the folder stays). Start it once the
+	 * add_flags that marked them completed: a server may run pipelined
+	 * commands on UIDs in parallel (Dovecot does), and an expunge that
+	 * overtakes the store removes nothing.
+	 */
+	unsigned (*expunge)(struct drv *d, const char *uidset);
 	unsigned (*create)(struct drv *d, const char *folder);
 	unsigned (*subscribe)(struct drv *d, const char *folder);
 	/* check: the store catches up with changes made elsewhere (IMAP NOOP). */

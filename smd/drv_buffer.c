@@ -515,8 +515,15 @@ static unsigned op_store_flags(struct drv *dv, unsigned long long uid, const cha
 	return read_only((struct drv_buffer *)dv);
 }
 
-static unsigned op_expunge(struct drv *dv)
+static unsigned op_add_flags(struct drv *dv, const char *uidset, const char *flags)
 {
+	(void)uidset, (void)flags;
+	return read_only((struct drv_buffer *)dv);
+}
+
+static unsigned op_expunge(struct drv *dv, const char *uidset)
+{
+	(void)uidset;
 	return read_only((struct drv_buffer *)dv);
 }
 
@@ -580,6 +587,7 @@ static const struct drv_ops buffer_ops = {
 	.append_data = op_append_data,
 	.append_end = op_append_end,
 	.store_flags = op_store_flags,
+	.add_flags = op_add_flags,
 	.expunge = op_expunge,
 	.create = op_folder_write,
 	.subscribe = op_folder_write,

@@ -342,11 +342,18 @@ static unsigned op_store_flags(struct drv *dv, unsigned long long uid, const cha
 	return simple(d, imap_cmd(d->c, "UID STORE %llu FLAGS.SILENT (%s)", uid, flags));
 }
 
-static unsigned op_expunge(struct drv *dv)
+static unsigned op_add_flags(struct drv *dv, const char *uidset, const char *flags)
 {
 	struct drv_imap *d = (struct drv_imap *)dv;
 
-	return simple(d, imap_cmd(d->c, "EXPUNGE"));
+	return simple(d, imap_cmd(d->c, "UID STORE %s +FLAGS.SILENT (%s)", uidset, flags));
+}
+
+static unsigned op_expunge(struct drv *dv, const char *uidset)
+{
+	struct drv_imap *d = (struct drv_imap *)dv;
+
+	return simple(d, imap_cmd(d->c, "UID EXPUNGE %s", uidset));
 }
 
 static unsigned op_create(struct drv *dv, const char *folder)
@@ -505,6 +512,7 @@ static const struct drv_ops imap_ops = {
 	.append_data = op_append_data,
 	.append_end = op_append_end,
 	.store_flags = op_store_flags,
+	.add_flags = op_add_flags,
 	.expunge = op_expunge,
 	.create = op_create,
 	.subscribe = op_subscribe,
@@ -526,4 +534,13 @@ struct drv *drv_imap_new(struct imap_conn *c)
 	d->c = c;
 	d->h = (struct imap_handler){on_event, on_body, on_data, d};
 	return &d->base;
+}
+
+struct imap_conn *drv_imap_borrow(struct drv *dv)
+{
+	struct drv_imap *d = (struct drv_imap *)dv;
+
+	if (dv == NULL || dv->ops != &imap_ops || d->err[0] || d->head != d->nq)
+		return NULL;
+	return d->c;
 }

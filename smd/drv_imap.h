@@ -11,4 +11,12 @@
 
 struct drv *drv_imap_new(struct imap_conn *c);
 
+/*
+ * drv_imap_borrow: D's connection for a few commands of the caller's own
+ * (smd/delta.h) while no operation of D is pending, else NULL (also when
+ * D is not an IMAP driver). The driver sets its handler again on its
+ * next operation.
+ */
+struct imap_conn *drv_imap_borrow(struct drv *d);
+
 #endif

@@ -1,7 +1,8 @@
 /*
  * imap_event - one complete IMAP response into a typed event (see
  * imap_parse.h): status replies and their response codes, FETCH, LIST,
- * LSUB, STATUS, the counts, FLAGS and CAPABILITY. Built on the tokenizer
+ * LSUB, STATUS, the counts, FLAGS, CAPABILITY, and RFC 7162's ENABLED,
+ * VANISHED and mod-sequences. Built on the tokenizer
  * of imap_parse.c, so a value is read one way wherever it appears.
  */
 #include <stdlib.h>
@@ -34,6 +35,9 @@ unsigned imap_caps_bits(const char *s, size_t len)
 		{"STARTTLS", IMAP_CAP_STARTTLS},       {"SASL-IR", IMAP_CAP_SASL_IR},
 		{"AUTH=PLAIN", IMAP_CAP_AUTH_PLAIN},   {"LIST-STATUS", IMAP_CAP_LIST_STATUS},
 		{"ESEARCH", IMAP_CAP_ESEARCH},         {"STATUS=SIZE", IMAP_CAP_STATUS_SIZE},
+		{"CONDSTORE", IMAP_CAP_CONDSTORE},     {"ENABLE", IMAP_CAP_ENABLE},
+		/* QRESYNC implies CONDSTORE (RFC 7162 section 3.2.3). */
+		{"QRESYNC", IMAP_CAP_QRESYNC | IMAP_CAP_CONDSTORE},
 	};
 	const char *end = s + len, *w;
 	size_t wl;
@@ -88,6 +92,93 @@ long long imap_uidset_expand(struct imap_span set, unsigned long long *out, size
 	return imap_tok_eof(&t) ? count : -1;
 }
 
+static int cmp_range(const void *a, const void *b)
+{
+	const struct imap_uid_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* uid32: a UID at T: 1 to 2^32-1 (nz-number). */
+static int uid32(struct imap_tok *t, uint32_t *r)
+{
+	unsigned long long n;
+
+	if (imap_tok_number(t, &n) < 0 || n == 0 || n > UINT32_MAX)
+		return -1;
+	*r = (uint32_t)n;
+	return 0;
+}
+
+int imap_uidset_ranges(struct imap_span set, struct imap_uid_range **r_r, size_t *n_r)
+{
+	struct imap_tok t;
+	/* Each range takes at least two bytes of text ("5,"): the bound. */
+	size_t n = 0, k = 0;
+	struct imap_uid_range *r = xmalloc((set.len / 2 + 1) * sizeof(*r));
+
+	*r_r = NULL;
+	*n_r = 0;
+	imap_tok_init(&t, set.p, set.len);
+	do {
+		uint32_t lo, hi;
+
+		if (uid32(&t, &lo) < 0)
+			goto bad;
+		hi = lo;
+		if (imap_tok_char(&t, ':') == 0 && uid32(&t, &hi) < 0)
+			goto bad;
+		r[n++] = lo <= hi ? (struct imap_uid_range){lo, hi} : (struct imap_uid_range){hi, lo};
+	} while (imap_tok_char(&t, ',') == 0);
+	if (!imap_tok_eof(&t))
+		goto bad;
+	qsort(r, n, sizeof(*r), cmp_range);
+	for (size_t i = 0; i < n; i++) {
+		/* Overlapping or adjacent ranges merge (hi + 1 cannot wrap: checked first). */
+		if (k > 0 && (r[i].lo <= r[k - 1].hi || r[k - 1].hi + 1 == r[i].lo)) {
+			if (r[i].hi > r[k - 1].hi)
+				r[k - 1].hi = r[i].hi;
+		} else {
+			r[k++] = r[i];
+		}
+	}
+	*r_r = r;
+	*n_r = k;
+	return 0;
+bad:
+	free(r);
+	return -1;
+}
+
+int imap_uid_in(const struct imap_uid_range *r, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (uid < r[mid].lo)
+			hi = mid;
+		else if (uid > r[mid].hi)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+/* uidset_ok: SET is a well-formed RFC 7162 UID set. */
+static int uidset_ok(struct imap_span set)
+{
+	struct imap_uid_range *r;
+	size_t n;
+
+	if (set.len == 0 || imap_uidset_ranges(set, &r, &n) < 0)
+		return 0;
+	free(r);
+	return 1;
+}
+
 /* ------------------------------------------------------------ codes */
 
 /* code_args: decode the arguments of a known code; -1 when malformed. */
@@ -99,6 +190,15 @@ static int code_args(struct imap_code *c, struct imap_tok *t)
 	case IMAP_CODE_UIDVALIDITY:
 	case IMAP_CODE_UIDNEXT:
 		return imap_tok_sp(t) < 0 || imap_tok_number(t, &c->num) < 0 ? -1 : 0;
+	case IMAP_CODE_HIGHESTMODSEQ:
+		/* 0 is no mod-sequence: taken for one, a delta would skip changes. */
+		return imap_tok_sp(t) < 0 || imap_tok_number(t, &c->num) < 0 || c->num == 0 ? -1 : 0;
+	case IMAP_CODE_MODIFIED:
+		if (imap_tok_sp(t) < 0)
+			return -1;
+		c->set = span(t->p, t->end);
+		t->p = t->end;
+		return uidset_ok(c->set) ? 0 : -1;
 	case IMAP_CODE_APPENDUID:
 	case IMAP_CODE_COPYUID:
 		if (imap_tok_sp(t) < 0 || imap_tok_number(t, &c->num) < 0 || imap_tok_sp(t) < 0)
@@ -157,7 +257,9 @@ static int code_parse(struct imap_code *c, struct imap_tok *t)
 		{"ALERT", IMAP_CODE_ALERT},	      {"APPENDUID", IMAP_CODE_APPENDUID},
 		{"COPYUID", IMAP_CODE_COPYUID},	      {"UIDVALIDITY", IMAP_CODE_UIDVALIDITY},
 		{"UIDNEXT", IMAP_CODE_UIDNEXT},	      {"PERMANENTFLAGS", IMAP_CODE_PERMANENTFLAGS},
-		{"CAPABILITY", IMAP_CODE_CAPABILITY},
+		{"CAPABILITY", IMAP_CODE_CAPABILITY}, {"HIGHESTMODSEQ", IMAP_CODE_HIGHESTMODSEQ},
+		{"NOMODSEQ", IMAP_CODE_NOMODSEQ},     {"MODIFIED", IMAP_CODE_MODIFIED},
+		{"CLOSED", IMAP_CODE_CLOSED},
 	};
 	const char *n = t->p + 1;
 	/* No argument of a code we read holds a ']'. */
@@ -281,11 +383,12 @@ static int list_parse(struct imap_event *ev, struct imap_tok *t)
 
 static int status_parse(struct imap_event *ev, struct imap_tok *t)
 {
-	static const char *const items[] = {"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
-					    "UNSEEN", "SIZE"};
+	static const char *const items[] = {"MESSAGES", "RECENT", "UIDNEXT",	  "UIDVALIDITY",
+					    "UNSEEN",	"SIZE",	  "HIGHESTMODSEQ"};
 	struct imap_status_items *st = &ev->u.status;
-	unsigned long long *vals[] = {&st->messages, &st->recent,  &st->uidnext,
-				      &st->uidvalidity, &st->unseen, &st->size};
+	unsigned long long *vals[] = {&st->messages, &st->recent, &st->uidnext,
+				      &st->uidvalidity, &st->unseen, &st->size,
+				      &st->highestmodseq};
 	const char *a;
 	size_t al, nl;
 
@@ -314,6 +417,25 @@ static int status_parse(struct imap_event *ev, struct imap_tok *t)
 			imap_tok_sp(t);
 	}
 	return imap_tok_char(t, ')');
+}
+
+/* vanished_parse: after "VANISHED": SP ["(EARLIER)" SP] uid-set (RFC 7162 7.3.1). */
+static int vanished_parse(struct imap_vanished *v, struct imap_tok *t)
+{
+	const char *a;
+	size_t al;
+
+	if (imap_tok_sp(t) < 0)
+		return -1;
+	if (imap_tok_char(t, '(') == 0) {
+		if (imap_tok_atom(t, &a, &al) < 0 || !imap_atom_eq(a, al, "EARLIER") ||
+		    imap_tok_char(t, ')') < 0 || imap_tok_sp(t) < 0)
+			return -1;
+		v->earlier = 1;
+	}
+	v->set = span(t->p, t->end);
+	t->p = t->end;
+	return uidset_ok(v->set) ? 0 : -1;
 }
 
 /* ------------------------------------------------------------ untagged */
@@ -360,8 +482,14 @@ static int untagged(struct imap_event *ev, const char *text, size_t len)
 		ev->type = IMAP_EV_STATE;
 		return 0;
 	}
-	if (imap_atom_eq(a, al, "CAPABILITY")) {
-		ev->type = IMAP_EV_CAPABILITY;
+	if (imap_atom_eq(a, al, "VANISHED")) {
+		ev->type = IMAP_EV_VANISHED;
+		return vanished_parse(&ev->u.vanished, &t);
+	}
+	int enabled = imap_atom_eq(a, al, "ENABLED");
+
+	if (enabled || imap_atom_eq(a, al, "CAPABILITY")) {
+		ev->type = enabled ? IMAP_EV_ENABLED : IMAP_EV_CAPABILITY;
 		if (imap_tok_sp(&t) == 0)
 			ev->u.caps.words = span(t.p, t.end);
 		ev->u.caps.bits = imap_caps_bits(ev->u.caps.words.p, ev->u.caps.words.len);

@@ -301,11 +301,14 @@ int imap_tok_number(struct imap_tok *t, unsigned long long *n_r)
 	unsigned long long n = 0;
 
 	while (t->p < t->end && *t->p >= '0' && *t->p <= '9') {
-		if (n > (UINT64_C(0x7fffffffffffffff) - 9) / 10) {
+		unsigned d = (unsigned)(*t->p - '0');
+
+		/* Exact: 2^63-1 (a mod-sequence's top) passes, 2^63 does not. */
+		if (n > (UINT64_C(0x7fffffffffffffff) - d) / 10) {
 			t->p = s;
 			return -1;
 		}
-		n = n * 10 + (unsigned long long)(*t->p - '0');
+		n = n * 10 + d;
 		t->p++;
 	}
 	if (t->p == s)
@@ -487,6 +490,23 @@ int imap_fetch_parse(const char *text, size_t len, struct imap_fetch *fi)
 			    n < 20 || strpbrk(fi->date, "\"\\\r\n") != NULL)
 				return -1;
 			fi->has_date = 1;
+		} else if (imap_atom_eq(a, al, "MODSEQ")) {
+			/* "MODSEQ (n)": one positive 63-bit number (RFC 7162). Any
+			 * other value is skipped as before and only marked: the copy
+			 * never asks for it and must not fail on it. */
+			struct imap_tok v = t;
+			unsigned long long n;
+
+			if (imap_tok_char(&v, '(') == 0 && imap_tok_number(&v, &n) == 0 &&
+			    imap_tok_char(&v, ')') == 0 && n > 0) {
+				fi->modseq = n;
+				fi->has_modseq = 1;
+				t = v;
+			} else {
+				fi->modseq_bad = 1;
+				if (imap_tok_skip(&t) < 0)
+					return -1;
+			}
 		} else if (imap_atom_eq(a, al, "BODY[]")) {
 			if (imap_tok_skip(&t) < 0)
 				return -1;

@@ -108,6 +108,9 @@ struct imap_fetch {
 	const char *flags; /* inside the parentheses, in the response text */
 	size_t flags_len;
 	char date[40];	   /* INTERNALDATE, without its quotes */
+	unsigned long long modseq; /* MODSEQ (n), RFC 7162: 1 to 2^63-1 */
+	int has_modseq;
+	int modseq_bad;		   /* a MODSEQ item that is not that (skipped) */
 };
 
 /*
@@ -171,6 +174,9 @@ struct imap_span {
 #define IMAP_CAP_LITERALMINUS 0x200
 #define IMAP_CAP_ESEARCH 0x400
 #define IMAP_CAP_STATUS_SIZE 0x800 /* RFC 8438 */
+#define IMAP_CAP_CONDSTORE 0x1000  /* RFC 7162; QRESYNC implies it */
+#define IMAP_CAP_QRESYNC 0x2000
+#define IMAP_CAP_ENABLE 0x4000	   /* RFC 5161 */
 
 /* A capability list ("IMAP4rev1 LITERAL+ ..."): its words and the ones we use. */
 struct imap_caps {
@@ -189,6 +195,10 @@ enum imap_code_type {
 	IMAP_CODE_UIDNEXT,	  /* num */
 	IMAP_CODE_PERMANENTFLAGS, /* list = inside the parentheses */
 	IMAP_CODE_CAPABILITY,	  /* caps */
+	IMAP_CODE_HIGHESTMODSEQ,  /* num, 1 to 2^63-1 (RFC 7162) */
+	IMAP_CODE_NOMODSEQ,	  /* the mailbox keeps no mod-sequences */
+	IMAP_CODE_MODIFIED,	  /* set: the UIDs a conditional STORE left alone */
+	IMAP_CODE_CLOSED,	  /* the previous mailbox is closed (QRESYNC) */
 	IMAP_CODE_OTHER		  /* unknown or malformed: text only */
 };
 
@@ -234,11 +244,18 @@ struct imap_list {
 #define IMAP_STATUS_UIDVALIDITY 0x08
 #define IMAP_STATUS_UNSEEN 0x10
 #define IMAP_STATUS_SIZE 0x20
+#define IMAP_STATUS_HIGHESTMODSEQ 0x40
 
 struct imap_status_items {
 	const char *mailbox; /* decoded, in ev->buf */
 	unsigned has;	     /* IMAP_STATUS_* */
-	unsigned long long messages, recent, uidnext, uidvalidity, unseen, size;
+	unsigned long long messages, recent, uidnext, uidvalidity, unseen, size, highestmodseq;
+};
+
+/* "* VANISHED [(EARLIER)] uid-set" (RFC 7162): set is checked (imap_uidset_ranges). */
+struct imap_vanished {
+	int earlier;
+	struct imap_span set;
 };
 
 enum imap_ev {
@@ -252,7 +269,9 @@ enum imap_ev {
 	IMAP_EV_EXPUNGE,   /* u.num */
 	IMAP_EV_RECENT,	   /* u.num */
 	IMAP_EV_FLAGS,	   /* u.text: inside the parentheses */
-	IMAP_EV_CAPABILITY /* u.caps */
+	IMAP_EV_CAPABILITY, /* u.caps */
+	IMAP_EV_ENABLED,    /* u.caps: what ENABLE turned on (RFC 5161) */
+	IMAP_EV_VANISHED    /* u.vanished */
 };
 
 struct imap_event {
@@ -269,6 +288,7 @@ struct imap_event {
 		unsigned long long num;
 		struct imap_span text;
 		struct imap_caps caps;
+		struct imap_vanished vanished;
 	} u;
 	char *buf;
 };
@@ -298,6 +318,21 @@ unsigned imap_caps_bits(const char *s, size_t len);
  * Returns how many the set names, or -1 when it is malformed.
  */
 long long imap_uidset_expand(struct imap_span set, unsigned long long *out, size_t n);
+
+/*
+ * imap_uidset_ranges: a UID set as RFC 7162 sends it (VANISHED, MODIFIED:
+ * "5", "5:9", "9:5", "5,7:8"; UIDs 1 to 2^32-1, no "*") into sorted,
+ * merged, disjoint ranges: *R_R (caller frees) and *N_R. Memory is
+ * bounded by the set's text, never by the UIDs it names: "1:4294967295"
+ * is one range. 0, or -1 when malformed (*R_R NULL).
+ */
+struct imap_uid_range {
+	uint32_t lo, hi;
+};
+
+int imap_uidset_ranges(struct imap_span set, struct imap_uid_range **r_r, size_t *n_r);
+/* imap_uid_in: 1 when UID lies in the N sorted ranges R (binary search). */
+int imap_uid_in(const struct imap_uid_range *r, size_t n, uint32_t uid);
 
 /* imap_tag_number: TAG is PREFIX and digits: 0 and *N_R, else -1. */
 int imap_tag_number(struct imap_span tag, char prefix, unsigned long long *n_r);

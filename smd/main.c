@@ -18,7 +18,7 @@
 #include "timeutil.h"
 #include "xalloc.h"
 
-static int opt_once, opt_pim, opt_pim_only, opt_two_way, opt_force_delete;
+static int opt_once, opt_pim, opt_pim_only, opt_two_way, opt_force_delete, opt_prestage;
 static const char *opt_user, *opt_from, *opt_to, *opt_src_user, *opt_dst_user;
 
 static int option(int opt, const char *arg)
@@ -47,6 +47,9 @@ static int option(int opt, const char *arg)
 		return 0;
 	case 'p':
 		opt_pim_only = opt_pim = 1;
+		return 0;
+	case 'R':
+		opt_prestage = 1;
 		return 0;
 	case 'W':
 		opt_two_way = 1;
@@ -188,6 +191,8 @@ static int direct(const struct config *cfg)
 	}
 	o.store = s;
 	o.summary = stdout;
+	/* A pre-stage pass runs before the switch: the source wins. */
+	o.switched = !opt_prestage;
 	if (opt_pim_only) {
 		rc = direct_pim(cfg, s, key, src_login, dst_login);
 		close(lock);
@@ -252,6 +257,8 @@ static const struct server_opt opts[] = {
 	{'D', "dst-user", "LOGIN", "with -u: login on the target (likewise)"},
 	{'P', "pim", NULL, "with -u: copy contacts and calendars after the mail"},
 	{'p', "pim-only", NULL, "with -u: copy only contacts and calendars (no mail)"},
+	{'R', "prestage", NULL, "with -u: a pass before the switch: the source wins\n"
+				"(flags, expunges: the target is made to match it)"},
 	{'W', "two-way", NULL, "with --pim or --pim-only: sync both ways"},
 	{'X', "force-delete", NULL, "with --pim or --pim-only: delete even above\n"
 				    "pim_delete_threshold"},

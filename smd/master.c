@@ -263,6 +263,8 @@ static int run_child(const struct config *cfg, const struct smd_job *job)
 	smd_copy_opts(cfg, &o);
 	o.store = s;
 	o.job = job->key;
+	/* Before the switch the user works on the source: it wins. */
+	o.switched = job->key.kind != SMD_PRESTAGE;
 	o.stop = &stop_flag;
 	if (!smd_is_agent(cfg, job->src_system) && config_has_system(cfg, job->src_system)) {
 		throttle_conf_init(&tc, cfg, job->src_system);

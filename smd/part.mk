@@ -3,8 +3,10 @@ SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap_event.o $(O)/smd/imap.o $(O)/smd
 	$(O)/smd/imap_net.o $(O)/smd/imap_login.o $(O)/smd/drv_imap.o $(O)/smd/drv_buffer.o $(O)/smd/buffer_job.o $(O)/smd/copy.o \
 	$(O)/smd/copy_util.o \
 	$(O)/smd/copy_folders.o $(O)/smd/copy_open.o $(O)/smd/copy_journal.o \
-	$(O)/smd/copy_stream.o $(O)/smd/copy_verify.o $(O)/smd/settings.o \
+	$(O)/smd/copy_stream.o $(O)/smd/copy_verify.o $(O)/smd/copy_delta.o $(O)/smd/copy_fast.o $(O)/smd/settings.o \
 	$(O)/smd/master.o $(O)/smd/lock.o $(O)/smd/throttle.o
+# The delta pass (issue 17): CONDSTORE/QRESYNC, the three-way rule.
+SMD_OBJS += $(O)/smd/delta_rule.o $(O)/smd/delta_cmd.o $(O)/smd/delta.o
 # Contacts and calendars: the DAV client and the sync engine (pim_sync.h),
 # and the formats (pim_item.h): vCard content lines, iCalendar through
 # libical, photos through libgd, the content hash. Every program and test
@@ -32,30 +34,31 @@ $(LIBFEDMIG): $(O)/lib/store_smd.o $(O)/lib/store_throttle.o
 
 
 UNIT_TESTS += $(O)/tests/unit/test_imap_parse $(O)/tests/unit/test_imap_q \
-	$(O)/tests/unit/test_smd_fetch
+	$(O)/tests/unit/test_smd_fetch $(O)/tests/unit/test_imap_condstore
 FUZZ_TARGETS += tests/fuzz/fuzz_imap_parse.c
 BENCHES += bench/smd
 $(O)/tests/unit/test_imap_parse.o $(O)/tests/unit/test_imap_q.o \
-	$(O)/tests/unit/test_smd_fetch.o $(O)/tests/fuzz/fuzz_imap_parse.o: ALL_CFLAGS += -Ismd
+	$(O)/tests/unit/test_smd_fetch.o $(O)/tests/fuzz/fuzz_imap_parse.o \
+	$(O)/tests/unit/test_imap_condstore.o: ALL_CFLAGS += -Ismd
 MANPAGES += man/fedmig-smd.8
 INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_hostile.sh \
 	tests/integ/smd_flags.sh tests/integ/smd_recover.sh tests/integ/smd_buffer.sh \
-	tests/integ/pim_smd.sh
-BENCHES += bench/smd_folders
+	tests/integ/pim_smd.sh tests/integ/delta_lab.sh
+BENCHES += bench/smd_folders bench/prestage
 # The copy engine against in-process fake IMAP servers (no lab).
 UNIT_TESTS += $(O)/tests/unit/test_copy_engine
-$(O)/tests/unit/test_copy_engine: $(O)/tests/unit/fake_imap.o
-$(O)/tests/unit/test_copy_engine: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_copy_engine: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_copy_engine: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
 $(O)/tests/unit/test_copy_engine.o $(O)/tests/unit/fake_imap.o: ALL_CFLAGS += -Ismd
 # The IMAP driver (driver.h) against the same fake server.
 UNIT_TESTS += $(O)/tests/unit/test_drv_imap
-$(O)/tests/unit/test_drv_imap: $(O)/tests/unit/fake_imap.o
-$(O)/tests/unit/test_drv_imap: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_drv_imap: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_drv_imap: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
 $(O)/tests/unit/test_drv_imap.o: ALL_CFLAGS += -Ismd
 # The agent data buffer's driver (drv_buffer.h), alone and under the copy engine.
 UNIT_TESTS += $(O)/tests/unit/test_drv_buffer
-$(O)/tests/unit/test_drv_buffer: $(O)/tests/unit/fake_imap.o
-$(O)/tests/unit/test_drv_buffer: CHECK_LIBS += $(O)/tests/unit/fake_imap.o
+$(O)/tests/unit/test_drv_buffer: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_drv_buffer: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
 $(O)/tests/unit/test_drv_buffer.o: ALL_CFLAGS += -Ismd
 FUZZ_TARGETS += tests/fuzz/fuzz_drv_buffer.c
 $(O)/tests/fuzz/fuzz_drv_buffer.o: ALL_CFLAGS += -Ismd
@@ -76,3 +79,9 @@ UNIT_TESTS += $(O)/tests/unit/test_throttle
 $(O)/tests/unit/test_throttle.o $(O)/tests/fuzz/fuzz_throttle.o: ALL_CFLAGS += -Ismd
 FUZZ_TARGETS += tests/fuzz/fuzz_throttle.c
 INTEG_TESTS += tests/integ/throttle_lab.sh
+# The delta pass (issue 17): the rule alone; the pass against the fake server.
+UNIT_TESTS += $(O)/tests/unit/test_delta_rule $(O)/tests/unit/test_delta
+$(O)/tests/unit/test_delta: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_delta: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_delta_rule.o $(O)/tests/unit/test_delta.o \
+	$(O)/tests/unit/fake_imap_cs.o: ALL_CFLAGS += -Ismd

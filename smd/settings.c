@@ -121,4 +121,6 @@ void smd_copy_opts(const struct config *cfg, struct copy_opts *o)
 		o->crash_after = atol(e);
 	if ((e = getenv("FEDMIG_SMD_CRASH_MID")) != NULL)
 		o->crash_mid = atol(e);
+	if ((e = getenv("FEDMIG_SMD_CRASH_DELTA")) != NULL)
+		o->crash_delta = atol(e);
 }

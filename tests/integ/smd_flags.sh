@@ -77,7 +77,7 @@ for u in pf kw; do
 		>>"$TMP/imap.log" 2>&1 || fail "change: $(tail -n 1 "$TMP/imap.log")"
 	copy $u >"$TMP/$u.2" 2>&1 || fail "$u: rerun failed: $(grep -E '^reason|result=' "$TMP/$u.2" | head -3)"
 	grep -q ' copied=0 ' "$TMP/$u.2" || fail "$u: rerun appended: $(tail -n 1 "$TMP/$u.2")"
-	grep -q 'flags of [0-9]* messages brought over' "$TMP/$u.2" || fail "$u: no flags brought over"
+	grep -q '^delta folder=INBOX .* flags=[1-9]' "$TMP/$u.2" || fail "$u: no flags brought over"
 	smd_check "$u@$S1_DOMAIN=$u@$S2_DOMAIN" >"$TMP/check-$u.2.log" 2>&1 ||
 		fail "$u: changed flags not brought over: $(head -3 "$TMP/check-$u.2.log")"
 	secs=$(echo "$t1 - $t0" | bc)

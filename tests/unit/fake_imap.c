@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fake_imap.h"
+#include "fake_imap_int.h"
 
 /* ------------------------------------------------------------ model */
 
@@ -67,6 +68,7 @@ struct fake_msg *fake_msg_add(struct fake_folder *f, const char *body, size_t le
 	f->m = m;
 	m = &f->m[f->n++];
 	m->uid = f->uidnext++;
+	m->modseq = ++f->modseq;
 	m->body = dupn(body, len);
 	m->len = len;
 	m->flags = dupn(flags, strlen(flags));
@@ -86,6 +88,7 @@ void fake_model_free(struct fake_model *m)
 		for (size_t k = 0; k < m->f[i].n; k++)
 			msg_free(&m->f[i].m[k]);
 		free(m->f[i].m);
+		free(m->f[i].gone);
 		free(m->f[i].name);
 	}
 	free(m->f);
@@ -93,29 +96,6 @@ void fake_model_free(struct fake_model *m)
 }
 
 /* ------------------------------------------------------------ connection */
-
-struct fake_imap {
-	struct fake_model *m;
-	struct fake_faults fl;
-	int lfd, wake[2];
-	char url[64];
-	pthread_t th;
-	int running;
-	int append_cmds, bodies;
-};
-
-struct conn {
-	struct fake_imap *s;
-	int fd;
-	char buf[16384];
-	size_t len, off;
-	long lit_bytes; /* APPEND literal bytes read on this connection */
-	struct fake_folder *sel;
-	char line[8192];
-	int holding; /* output held back (split_after_stop) */
-	char *held;
-	size_t nheld;
-};
 
 static void send_all(struct conn *c, const char *d, size_t n)
 {
@@ -129,7 +109,7 @@ static void send_all(struct conn *c, const char *d, size_t n)
 }
 
 /* say_raw: N bytes to the client, or to the held output (see fetch_one). */
-static void say_raw(struct conn *c, const char *d, size_t n)
+void say_raw(struct conn *c, const char *d, size_t n)
 {
 	if (!c->holding) {
 		send_all(c, d, n);
@@ -159,8 +139,7 @@ static void release(struct conn *c, const char *d, size_t n)
 	c->nheld = 0;
 }
 
-static void say(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct conn *c, const char *fmt, ...)
+void say(struct conn *c, const char *fmt, ...)
 {
 	char out[1024];
 	va_list ap;
@@ -254,7 +233,7 @@ static int get_bytes(struct conn *c, char *out, size_t n)
 /* ------------------------------------------------------------ parsing */
 
 /* astring: a quoted string or an atom at *P into OUT (no literals here). */
-static int astring(const char **p, char *out, size_t size)
+int astring(const char **p, char *out, size_t size)
 {
 	const char *s = *p;
 	size_t n = 0;
@@ -299,7 +278,7 @@ static int num(const char **p, unsigned max, unsigned long *r)
 }
 
 /* in_set: UID in the set "a:b,c,d:*" (MAX stands for "*", as in RFC 3501). */
-static int in_set(const char *set, unsigned uid, unsigned max)
+int in_set(const char *set, unsigned uid, unsigned max)
 {
 	const char *p = set;
 
@@ -380,18 +359,24 @@ static void cmd_select(struct conn *c, const char *tag, const char *args, int ex
 	char name[256];
 	struct fake_folder *f;
 
+	if (c->sel && c->qresync)
+		say(c, "* OK [CLOSED] previous mailbox closed\r\n");
 	c->sel = NULL;
 	if (astring(&args, name, sizeof(name)) < 0 || (f = fake_folder_find(c->s->m, name)) == NULL) {
 		say(c, "%s NO no such folder\r\n", tag);
 		return;
 	}
-	c->sel = f;
 	say(c, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* %zu EXISTS\r\n"
 	       "* 0 RECENT\r\n* OK [UIDVALIDITY %u] UIDs valid\r\n* OK [UIDNEXT %u] next\r\n",
 	    f->n, f->uidvalidity, f->uidnext);
 	if (!examine)
 		say(c, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
 		       "flags\r\n");
+	if (cs_select(c, f, args) < 0) {
+		say(c, "%s BAD select parameters\r\n", tag);
+		return;
+	}
+	c->sel = f;
 	say(c, "%s OK [%s] selected\r\n", tag, examine ? "READ-ONLY" : "READ-WRITE");
 }
 
@@ -404,8 +389,13 @@ static void cmd_status(struct conn *c, const char *tag, const char *args)
 		say(c, "%s NO no such folder\r\n", tag);
 		return;
 	}
-	say(c, "* STATUS \"%s\" (MESSAGES %zu UIDNEXT %u UIDVALIDITY %u)\r\n%s OK status\r\n",
-	    f->name, f->n, f->uidnext, f->uidvalidity, tag);
+	if (strcasestr(args, "HIGHESTMODSEQ") && (c->s->m->condstore || c->s->m->qresync))
+		say(c, "* STATUS \"%s\" (UIDVALIDITY %u HIGHESTMODSEQ %llu)\r\n", f->name,
+		    f->uidvalidity, f->nomodseq ? 0ULL : f->modseq);
+	else
+		say(c, "* STATUS \"%s\" (MESSAGES %zu UIDNEXT %u UIDVALIDITY %u)\r\n", f->name, f->n,
+		    f->uidnext, f->uidvalidity);
+	say(c, "%s OK status\r\n", tag);
 }
 
 /*
@@ -424,6 +414,8 @@ static void fetch_one(struct conn *c, const struct fake_msg *m, size_t seq, cons
 		n += snprintf(head + n, sizeof(head) - (size_t)n, " INTERNALDATE \"%s\"", m->date);
 	if (strcasestr(items, "RFC822.SIZE"))
 		n += snprintf(head + n, sizeof(head) - (size_t)n, " RFC822.SIZE %zu", m->len);
+	if (strcasestr(items, "MODSEQ") || strcasestr(items, "CHANGEDSINCE"))
+		n += snprintf(head + n, sizeof(head) - (size_t)n, " MODSEQ (%llu)", m->modseq);
 	if (!strcasestr(items, "BODY.PEEK[]") && !strcasestr(items, "BODY[]")) {
 		say(c, "%s)\r\n", head);
 		return;
@@ -460,6 +452,11 @@ static void cmd_uid(struct conn *c, const char *tag, const char *args)
 	struct fake_folder *f = c->sel;
 	int fetch = strncasecmp(args, "FETCH ", 6) == 0, store = strncasecmp(args, "STORE ", 6) == 0;
 
+	if (f && strncasecmp(args, "EXPUNGE ", 8) == 0 && !c->s->fl.no_uidplus) {
+		fake_uid_expunge(f, args + 8);
+		say(c, "%s OK EXPUNGE done\r\n", tag);
+		return;
+	}
 	if (f == NULL || (!fetch && !store)) {
 		say(c, "%s BAD not selected or not supported\r\n", tag);
 		return;
@@ -467,14 +464,16 @@ static void cmd_uid(struct conn *c, const char *tag, const char *args)
 	const char *set = args + 6, *rest = strchr(set, ' ');
 	unsigned max = f->n ? f->m[f->n - 1].uid : 0;
 
-	if (rest == NULL) {
+	unsigned long long since = 0;
+
+	if (rest == NULL || (fetch && cs_fetch_mods(c, set, rest, &since) < 0)) {
 		say(c, "%s BAD arguments\r\n", tag);
 		return;
 	}
 	for (size_t i = 0; i < f->n; i++) {
 		struct fake_msg *m = &f->m[i];
 
-		if (!in_set(set, m->uid, max))
+		if (!in_set(set, m->uid, max) || (since && m->modseq <= since))
 			continue;
 		if (fetch) {
 			fetch_one(c, m, i + 1, rest);
@@ -482,9 +481,15 @@ static void cmd_uid(struct conn *c, const char *tag, const char *args)
 		}
 		const char *o = strchr(rest, '('), *e = o ? strrchr(o, ')') : NULL;
 
-		if (e) {
+		if (e && rest[1] == '+') {
+			char *add = dupn(o + 1, (size_t)(e - o - 1));
+
+			fake_msg_flags_add(f, m, add);
+			free(add);
+		} else if (e) {
 			free(m->flags);
 			m->flags = dupn(o + 1, (size_t)(e - o - 1));
+			cs_touch(f, m);
 		}
 	}
 	say(c, "%s OK %s done\r\n", tag, fetch ? "FETCH" : "STORE");
@@ -610,10 +615,11 @@ static int command(struct conn *c)
 	p += vl;
 	if (*p == ' ')
 		p++;
+	c->s->m->commands++;
 	if (strcasecmp(verb, "CAPABILITY") == 0)
-		say(c, "* CAPABILITY %s\r\n%s OK done\r\n", caps(c->s), tag);
+		say(c, "* CAPABILITY %s%s\r\n%s OK done\r\n", caps(c->s), cs_caps(c->s->m), tag);
 	else if (strcasecmp(verb, "LOGIN") == 0 || strcasecmp(verb, "AUTHENTICATE") == 0)
-		say(c, "%s OK [CAPABILITY %s] logged in\r\n", tag, caps(c->s));
+		say(c, "%s OK [CAPABILITY %s%s] logged in\r\n", tag, caps(c->s), cs_caps(c->s->m));
 	else if (strcasecmp(verb, "LIST") == 0 || strcasecmp(verb, "LSUB") == 0)
 		cmd_list(c, tag, p, strcasecmp(verb, "LSUB") == 0);
 	else if (strcasecmp(verb, "CREATE") == 0 || strcasecmp(verb, "SUBSCRIBE") == 0)
@@ -626,6 +632,8 @@ static int command(struct conn *c)
 		cmd_uid(c, tag, p);
 	else if (strcasecmp(verb, "APPEND") == 0)
 		return cmd_append(c, tag, p);
+	else if (strcasecmp(verb, "ENABLE") == 0)
+		cs_enable(c, tag);
 	else if (strcasecmp(verb, "NOOP") == 0)
 		say(c, "%s OK noop\r\n", tag);
 	else if (strcasecmp(verb, "LOGOUT") == 0) {
@@ -642,7 +650,7 @@ static void serve(struct fake_imap *s, int fd)
 
 	c->s = s;
 	c->fd = fd;
-	say(c, "* OK [CAPABILITY %s] fake ready\r\n", caps(s));
+	say(c, "* OK [CAPABILITY %s%s] fake ready\r\n", caps(s), cs_caps(s->m));
 	while (get_line(c) == 0 && command(c) == 0)
 		;
 	close(fd);

@@ -6,7 +6,9 @@
  * subscriptions). It speaks what the engine uses: CAPABILITY, LOGIN,
  * AUTHENTICATE PLAIN, LIST, LSUB, STATUS, CREATE, SUBSCRIBE, EXAMINE,
  * SELECT, UID FETCH, APPEND and MULTIAPPEND (LITERAL+), UID STORE, NOOP,
- * LOGOUT; and it misbehaves on demand (struct fake_faults).
+ * LOGOUT; with model->condstore or ->qresync RFC 7162 too (ENABLE,
+ * HIGHESTMODSEQ, SELECT/EXAMINE (QRESYNC ...), MODSEQ, CHANGEDSINCE,
+ * VANISHED: fake_imap_cs.c); and it misbehaves on demand (struct fake_faults).
  *
  * Contract: the model belongs to the server between fake_imap_start()
  * and fake_imap_stop() (which joins the thread and closes every socket);
@@ -26,6 +28,13 @@ struct fake_msg {
 	size_t len;
 	char *flags; /* inside the parentheses, e.g. "\\Seen $Label1" */
 	char date[40];
+	unsigned long long modseq; /* RFC 7162: moves on every change */
+};
+
+/* An expunged message, for VANISHED (EARLIER). */
+struct fake_gone {
+	unsigned uid;
+	unsigned long long modseq;
 };
 
 struct fake_folder {
@@ -34,12 +43,18 @@ struct fake_folder {
 	int subscribed;
 	struct fake_msg *m;
 	size_t n;
+	unsigned long long modseq; /* HIGHESTMODSEQ */
+	int nomodseq;		   /* answers [NOMODSEQ] */
+	struct fake_gone *gone;
+	size_t ngone;
 };
 
 struct fake_model {
 	struct fake_folder *f;
 	size_t nf;
 	unsigned next_uidvalidity; /* for CREATE; 0: 1000 */
+	int condstore, qresync;	   /* RFC 7162 offered (QRESYNC implies CONDSTORE) */
+	unsigned commands;	   /* commands served, all connections */
 };
 
 struct fake_faults {
@@ -64,6 +79,9 @@ struct fake_folder *fake_folder_find(struct fake_model *m, const char *name);
 struct fake_msg *fake_msg_add(struct fake_folder *f, const char *body, size_t len,
 			      const char *flags, const char *date);
 void fake_model_free(struct fake_model *m);
+/* fake_msg_flags, fake_msg_expunge: change F's message UID (as another session would). */
+void fake_msg_flags(struct fake_folder *f, unsigned uid, const char *flags);
+void fake_msg_expunge(struct fake_folder *f, unsigned uid);
 
 struct fake_imap;
 

@@ -187,6 +187,8 @@ struct env {
 	char db[300];
 	volatile sig_atomic_t stop;
 	int timeout_ms; /* the engine's IMAP timeout */
+	int switched;	/* copy_opts.switched: the delta rule */
+	long crash_delta; /* copy_opts.crash_delta */
 };
 
 /*
@@ -234,6 +236,8 @@ static void opts_init(struct env *e, struct copy_opts *o, struct store *st, int 
 	o->lanes = 1;
 	o->store_busy_ms = 2000;
 	o->stop = &e->stop;
+	o->switched = e->switched;
+	o->crash_delta = e->crash_delta;
 }
 
 static struct store *store_at(const char *path)
@@ -281,7 +285,7 @@ static void run_crash(struct env *e, int batch, long after, long mid)
 	}
 	env_serve(e);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == (after ? 99 : 98),
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == (after || e->crash_delta ? 99 : 98),
 		      "the crash hook did not fire (status %d)", st);
 }
 
@@ -523,6 +527,225 @@ START_TEST(test_case)
 }
 END_TEST
 
+/* ------------------------------------------------------------ delta passes */
+
+/* flags_of: the flags of the message with LETTER's body in FOLDER, NULL when absent. */
+static const char *flags_of(struct fake_model *m, const char *folder, char letter)
+{
+	struct fake_folder *f = fake_folder_find(m, folder);
+	char t[3];
+
+	for (size_t i = 0; f && i < f->n; i++) {
+		token(&f->m[i], t);
+		if (t[0] == letter)
+			return f->m[i].flags;
+	}
+	return NULL;
+}
+
+/* count_of: how many messages of FOLDER have LETTER's body (duplicates). */
+static int count_of(struct fake_model *m, const char *folder, char letter)
+{
+	struct fake_folder *f = fake_folder_find(m, folder);
+	char t[3];
+	int n = 0;
+
+	for (size_t i = 0; f && i < f->n; i++) {
+		token(&f->m[i], t);
+		n += t[0] == letter;
+	}
+	return n;
+}
+
+static void flags_is(struct fake_model *m, char letter, const char *want)
+{
+	const char *got = flags_of(m, "INBOX", letter);
+
+	ck_assert_msg(got != NULL, "message %c missing on the target", letter);
+	ck_assert_msg(strcmp(got, want) == 0, "message %c: flags \"%s\", want \"%s\"", letter, got,
+		      want);
+}
+
+/* delta_pass: one run (crashing first at the N-th delta acknowledgement when N > 0). */
+static void delta_pass(struct env *e, long crash, struct copy_result *r)
+{
+	if (crash > 0) {
+		e->crash_delta = crash;
+		env_listen(e, NULL, 0, 0);
+		run_crash(e, 2, 0, 0);
+		env_stop(e);
+		e->crash_delta = 0;
+	}
+	env_start(e, NULL, 0, 0);
+	int rc = run(e, 2, r);
+
+	env_stop(e);
+	ck_assert_msg(rc == COPY_OK, "delta pass: rc=%d: %s", rc, r->reason);
+	ck_assert_int_eq(r->verified, r->folders);
+}
+
+static void delta_env(struct env *e, const char *src)
+{
+	memset(e, 0, sizeof(*e));
+	e->timeout_ms = 5000;
+	snprintf(e->db, sizeof(e->db), "%s/delta.db", dir);
+	unlink(e->db);
+	model_parse(&e->src, src);
+	model_parse(&e->dst, "INBOX=");
+	struct copy_result r;
+
+	delta_pass(e, 0, &r);
+	ck_assert_int_eq(r.copied, e->src.f[0].n);
+}
+
+static void delta_done(struct env *e)
+{
+	fake_model_free(&e->src);
+	fake_model_free(&e->dst);
+	unlink(e->db);
+}
+
+/*
+ * Before the switch the source wins: its flag changes and expunges reach
+ * the target, a change made on the target is undone, a message gone from
+ * the target is copied again, new messages arrive; a second pass finds
+ * nothing to do. _i: with a crash after the target was changed, before
+ * the journal (_i = 1), then the rerun: the same result, no duplicate.
+ */
+START_TEST(test_delta_prestage)
+{
+	struct env e;
+	struct copy_result r;
+	struct fake_folder *sf, *df;
+
+	delta_env(&e, "INBOX=a0,b2,c2,d0");
+	sf = fake_folder_find(&e.src, "INBOX");
+	df = fake_folder_find(&e.dst, "INBOX");
+	fake_msg_flags(sf, 2, "\\Seen $Label1");
+	fake_msg_expunge(sf, 3);
+	fake_msg_flags(df, 1, "\\Answered");
+	fake_msg_expunge(df, 4);
+	char body[200], date[40];
+
+	body_of('e', body, sizeof(body));
+	date_of('e', date, sizeof(date));
+	fake_msg_add(sf, body, strlen(body), "\\Flagged", date);
+	delta_pass(&e, _i, &r);
+	flags_is(&e.dst, 'a', "\\Seen");
+	flags_is(&e.dst, 'b', "\\Seen $Label1");
+	ck_assert_int_eq(count_of(&e.dst, "INBOX", 'c'), 0);
+	ck_assert_int_eq(count_of(&e.dst, "INBOX", 'd'), 1);
+	ck_assert_int_eq(count_of(&e.dst, "INBOX", 'e'), 1);
+	ck_assert_int_eq(df->n, 4);
+	if (_i == 0) {
+		ck_assert_int_eq(r.d_flags, 2);
+		ck_assert_int_eq(r.d_expunged, 1);
+	}
+	delta_pass(&e, 0, &r);
+	ck_assert_int_eq(r.copied + r.d_flags + r.d_expunged + r.d_gone, 0);
+	ck_assert_int_eq(r.skipped, 4);
+	delta_done(&e);
+}
+END_TEST
+
+/*
+ * After the switch, three-way: the user's changes on the target win
+ * (flags, a deletion, a message changed there and expunged on the
+ * source), the source's other changes arrive, flags merge per flag, and
+ * what the user deleted never comes back. _i as above.
+ */
+START_TEST(test_delta_switched)
+{
+	struct env e;
+	struct copy_result r;
+	struct fake_folder *sf, *df;
+
+	delta_env(&e, "INBOX=a0,b2,c2,d2,e2,f2");
+	e.switched = 1;
+	sf = fake_folder_find(&e.src, "INBOX");
+	df = fake_folder_find(&e.dst, "INBOX");
+	fake_msg_flags(df, 1, "\\Seen \\Answered"); /* a: the user, on the target */
+	fake_msg_expunge(df, 2);		     /* b: deleted by the user */
+	fake_msg_flags(sf, 2, "\\Seen");	     /* ... and read on the source */
+	fake_msg_flags(sf, 3, "\\Flagged");	     /* c: changed on the source */
+	fake_msg_expunge(sf, 4);		     /* d: expunged on the source */
+	fake_msg_flags(sf, 5, "\\Seen");	     /* e: both, other flags */
+	fake_msg_flags(df, 5, "$Work");
+	fake_msg_flags(df, 6, "$Work"); /* f: changed on the target, expunged on the source */
+	fake_msg_expunge(sf, 6);
+	delta_pass(&e, _i, &r);
+	flags_is(&e.dst, 'a', "\\Seen \\Answered");
+	ck_assert_int_eq(count_of(&e.dst, "INBOX", 'b'), 0);
+	flags_is(&e.dst, 'c', "\\Flagged");
+	ck_assert_int_eq(count_of(&e.dst, "INBOX", 'd'), 0);
+	flags_is(&e.dst, 'e', "\\Seen $Work");
+	flags_is(&e.dst, 'f', "$Work");
+	ck_assert_int_eq(df->n, 4);
+	if (_i == 0) {
+		ck_assert_int_eq(r.d_gone, 1);
+		ck_assert_int_eq(r.d_expunged, 1);
+		ck_assert_int_eq(r.d_flags, 2);
+	}
+	/* Nothing comes back, nothing changes, however often it runs. */
+	for (int k = 0; k < 2; k++) {
+		delta_pass(&e, 0, &r);
+		ck_assert_int_eq(r.copied + r.d_flags + r.d_expunged + r.d_gone, 0);
+		ck_assert_int_eq(df->n, 4);
+		ck_assert_int_eq(count_of(&e.dst, "INBOX", 'b'), 0);
+	}
+	delta_done(&e);
+}
+END_TEST
+
+/*
+ * The CONDSTORE fast path (copy_fast.h): a pass over a folder unchanged
+ * since the last verified pass costs STATUS only (fewer commands, no
+ * listing); a flag change on the source, [NOMODSEQ] or a forgotten
+ * HIGHESTMODSEQ makes it a full pass again.
+ */
+START_TEST(test_delta_condstore)
+{
+	struct env e;
+	struct copy_result r;
+	unsigned c0;
+
+	memset(&e, 0, sizeof(e));
+	e.timeout_ms = 5000;
+	snprintf(e.db, sizeof(e.db), "%s/delta.db", dir);
+	unlink(e.db);
+	model_parse(&e.src, "INBOX=a0,b2,c2,d0|Work=e1");
+	model_parse(&e.dst, "INBOX=");
+	e.src.condstore = 1;
+	e.src.qresync = _i;
+	delta_pass(&e, 0, &r);
+	ck_assert_int_eq(r.copied, 5);
+	c0 = e.src.commands;
+	delta_pass(&e, 0, &r); /* unchanged: STATUS only */
+	unsigned quick = e.src.commands - c0;
+
+	ck_assert_int_eq(r.copied + r.d_flags + r.found, 0);
+	ck_assert_int_eq(r.skipped, 5);
+	ck_assert_int_eq(r.folders, 2);
+	struct fake_folder *sf = fake_folder_find(&e.src, "INBOX");
+
+	sf->nomodseq = 1; /* the same folder without mod-sequences: a full pass */
+	c0 = e.src.commands;
+	delta_pass(&e, 0, &r);
+	ck_assert_uint_gt(e.src.commands - c0, quick);
+	ck_assert_int_eq(r.skipped, 5);
+	sf->nomodseq = 0;
+	fake_msg_flags(sf, 2, "\\Seen $Label1");
+	delta_pass(&e, 0, &r); /* moved on since: the change arrives */
+	ck_assert_int_eq(r.d_flags, 1);
+	flags_is(&e.dst, 'b', "\\Seen $Label1");
+	c0 = e.src.commands;
+	delta_pass(&e, 0, &r); /* and the next pass is quick again */
+	ck_assert_uint_eq(e.src.commands - c0, quick);
+	ck_assert_int_eq(r.verified, r.folders);
+	delta_done(&e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("copy_engine");
@@ -535,6 +758,9 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	tcase_set_timeout(tc, 20);
 	tcase_add_loop_test(tc, test_case, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_loop_test(tc, test_delta_prestage, 0, 2);
+	tcase_add_loop_test(tc, test_delta_switched, 0, 2);
+	tcase_add_loop_test(tc, test_delta_condstore, 0, 2);
 	suite_add_tcase(s, tc);
 	rc = ck_run(s);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -398,11 +398,13 @@ static void describe(const struct imap_event *ev, int rc, char *out, size_t size
 {
 	static const char *const types[] = {"OTHER",  "STATE",	 "CONTINUE", "FETCH",
 					    "LIST",   "STATUS",	 "EXISTS",   "EXPUNGE",
-					    "RECENT", "FLAGS",	 "CAPABILITY"};
+					    "RECENT", "FLAGS",	 "CAPABILITY", "ENABLED",
+					    "VANISHED"};
 	static const char *const conds[] = {"OK", "NO", "BAD", "BYE", "PREAUTH"};
 	static const char *const codes[] = {"",	       "ALERT",	      "APPENDUID",
 					    "COPYUID", "UIDVALIDITY", "UIDNEXT",
-					    "PERMANENTFLAGS", "CAPABILITY", "OTHER"};
+					    "PERMANENTFLAGS", "CAPABILITY", "HIGHESTMODSEQ",
+					    "NOMODSEQ", "MODIFIED", "CLOSED", "OTHER"};
 	const struct imap_code *c = &ev->u.state.code;
 	int n = snprintf(out, size, "%s%s%s", rc < 0 ? "BAD " : "", types[ev->type],
 			 ev->tagged ? " tagged" : "");
@@ -475,7 +477,7 @@ static const struct {
 	{"* OK [PERMANENTFLAGS (\\Seen $Work \\*)] Limited",
 	 "STATE OK [PERMANENTFLAGS num=0 set= src= list=\\Seen $Work \\* caps=0 "
 	 "text=PERMANENTFLAGS (\\Seen $Work \\*)] text=Limited"},
-	{"* OK [HIGHESTMODSEQ 9] x", "STATE OK [OTHER num=0 set= src= list= caps=0 "
+	{"* OK [HIGHESTMODSEQ 9] x", "STATE OK [HIGHESTMODSEQ num=9 set= src= list= caps=0 "
 				    "text=HIGHESTMODSEQ 9] text=x"},
 	{"* OK [UIDVALIDITY x] bad code", "STATE OK [OTHER num=0 set= src= list= caps=0 "
 					 "text=UIDVALIDITY x] text=bad code"},
@@ -521,7 +523,7 @@ static const struct {
 	{"* LIST (\\Sent \"/\" x", "BAD LIST"},
 	{"* STATUS \"a b\" (MESSAGES 3 SIZE 900 UIDNEXT 4)",
 	 "STATUS a b has=0x25 messages=3 size=900 uidnext=4"},
-	{"* STATUS x (MESSAGES 3 HIGHESTMODSEQ 7)", "STATUS x has=0x1 messages=3 size=0 uidnext=0"},
+	{"* STATUS x (MESSAGES 3 HIGHESTMODSEQ 7)", "STATUS x has=0x41 messages=3 size=0 uidnext=0"},
 	{"* STATUS x (MESSAGES many)", "BAD STATUS"},
 	{"* SEARCH 1 2 3", "OTHER"},
 	{"*", "BAD OTHER"},
