@@ -12,6 +12,7 @@
 #include "postfix.h"
 #include "qid.h"
 #include "run.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 #define PF_TIMEOUT_MS 30000
@@ -63,7 +64,17 @@ static int direct(struct pf *pf, char verb, const char *ids_nl)
 	if (verb == 'k') {
 		const char *argv[] = {pf->postkick, "-c", pf->dir, "public", "pickup", "W", NULL};
 
-		st = run_argv(argv, NULL, NULL, PF_TIMEOUT_MS, NULL, &err);
+		/* While master restarts an idle pickup its FIFO has no reader
+		 * and postkick dies of SIGPIPE: once more after a moment, or
+		 * the requeued mail waits for pickup's next wake-up (60 s). */
+		for (int i = 0; i < 3; i++) {
+			free(err);
+			err = NULL;
+			st = run_argv(argv, NULL, NULL, PF_TIMEOUT_MS, NULL, &err);
+			if (st == 0)
+				break;
+			time_sleep_us(100000);
+		}
 	} else {
 		/* -h only in the deferred queue: a message that qmgr moved to
 		 * active meanwhile is being delivered, and moving its file to
