@@ -168,18 +168,6 @@ static void add(char **err, const char *key, const char *name, const char *why)
 	*err = next;
 }
 
-/* agent_system: one of the N systems SYS is read by a server agent. */
-static int agent_system(const struct config *cfg, const char *const *sys, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *a = config_sys_str(cfg, sys[i], "access");
-
-		if (a && strcmp(a, "agent") == 0)
-			return 1;
-	}
-	return 0;
-}
-
 int ws_conf_check(const struct config *cfg, char **err)
 {
 	size_t n, m;
@@ -205,12 +193,6 @@ int ws_conf_check(const struct config *cfg, char **err)
 		if (root && !ws_root_ok(root) && ++bad)
 			add(err, "local_folder_root", scn[i],
 			    "1-255 bytes without control characters, '/' between levels only");
-		if (config_scn_bool(cfg, scn[i], "local_data") && agent_system(cfg, sys, n) && ++bad)
-			add(err, "local_data", scn[i],
-			    "a system is read by a server agent (NAME_access = agent), and a"
-			    " request has one agent task: a workstation's upload and a server"
-			    " agent's cannot share it; keep local_data for sources the"
-			    " federation reads itself");
 	}
 	return bad ? -1 : 0;
 }

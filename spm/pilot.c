@@ -227,6 +227,8 @@ static int step_register(struct pilot *p, struct req *r)
 						       : "not an access address in the directory");
 	if (strcmp(e.system, r->target_system) == 0)
 		return pilot_fail(p, r, "E2 create", "already on the target system");
+	if (pilot_scn(p, r, "local_data") && pilot_ws_agent_source(p, e.system))
+		return pilot_fail(p, r, "E2 create", PILOT_WS_AGENT_SOURCE);
 	snprintf(r->source_system, sizeof(r->source_system), "%s", e.system);
 	snprintf(r->source_physical, sizeof(r->source_physical), "%s", e.physical);
 	domain = config_sys_str(p->cfg, r->target_system, "domain");

@@ -53,16 +53,20 @@ int pilot_ws_checks(struct pilot *p, struct req *r)
 	return pilot_move(p, r, ST_RECHECKED, "E23 rechecked", "%s", detail);
 }
 
+int pilot_ws_agent_source(const struct pilot *p, const char *system)
+{
+	const char *access = config_sys_str(p->cfg, system, "access");
+
+	return access && strcmp(access, "agent") == 0;
+}
+
 int pilot_ws_queue(struct pilot *p, struct req *r)
 {
 	long long now = time_now_us();
-	const char *access = config_sys_str(p->cfg, r->source_system, "access");
 
-	if (access && strcmp(access, "agent") == 0)
-		return pilot_fail(p, r, "E30 upload",
-				  "the scenario has local_data but the source system is read by a"
-				  " server agent: one request has one agent task; use a scenario"
-				  " without local_data for this system");
+	/* Refused at E2 since; a request registered before is refused here. */
+	if (pilot_ws_agent_source(p, r->source_system))
+		return pilot_fail(p, r, "E30 upload", PILOT_WS_AGENT_SOURCE);
 	/* Both idempotent: a crash between them is mended by the next pass
 	 * (pilot_ws_copied queues again what is missing). No transaction of
 	 * our own: a group step's is open in copied. */

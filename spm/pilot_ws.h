@@ -17,6 +17,14 @@
 /* pilot_ws_checks: states target-created (with workstation_checks) and
  * checked: the first, then the second check a recheck_delay later. */
 int pilot_ws_checks(struct pilot *p, struct req *r);
+/* pilot_ws_agent_source: SYSTEM is read by a server agent: a request
+ * from it cannot have local_data (a request has one agent task, and the
+ * workstation's upload would need a second); refused at E2 with
+ * PILOT_WS_AGENT_SOURCE as the reason, before anything moves. */
+#define PILOT_WS_AGENT_SOURCE                                                                 \
+	"the scenario has local_data but the source system is read by a server agent: a "    \
+	"request has one agent task; use a scenario without local_data for this system"
+int pilot_ws_agent_source(const struct pilot *p, const char *system);
 /* pilot_ws_queue: R's upload task and SMD_LOCAL job (idempotent, in
  * the caller's transaction if one is open); GO when queued, else the step's end (a
  * source read by a server agent fails the request: agent tasks are one
