@@ -184,11 +184,11 @@ class Federation:
                     self.site.apid_port))
         if self.ws:
             pids = self.ws.start(self.ctl, self.site.apid_port)
-            say("== desktop users (%s): each has a Thunderbird profile and a fedmig-agent "
-                "--workstation (pids %s) that checks it before the switch, then uploads its "
-                "Local Folders and switches it to S2 (through fedmig-apid, pid %d, "
-                "https://127.0.0.1:%d)" % (" ".join(self.ws_users), " ".join(str(p) for p in pids),
-                                          apid, self.site.apid_port))
+            say("== desktop users %s: a Thunderbird profile each, and a fedmig-agent "
+                "--workstation (pids %s)" % (" ".join(self.ws_users), " ".join(map(str, pids))))
+            say("   checks the profile before the switch, then uploads its Local Folders and "
+                "switches it to S2, through fedmig-apid (pid %d, https://127.0.0.1:%d)" % (
+                    apid, self.site.apid_port))
 
     def system(self, user):
         return "s3" if user in self.far else "s1"
