@@ -33,19 +33,19 @@ class AgentSite:
         self.dir = os.path.join(lab, "agent-" + name)
         self.procs = {}
 
-    def fedmig_conf(self):
-        """fedmig.conf's lines for s3 and fedmig-apid (s3 in "systems" is
-        the caller's)."""
+    def fedmig_conf(self, far=True):
+        """fedmig.conf's lines for s3 (FAR; s3 in "systems" is the
+        caller's) and fedmig-apid."""
         e, lab = self.env, self.lab
-        return ("\n# the far site: s3 is read by fedmig-agent only\n"
-                "s3_domain = %s\ns3_transport = lmtp:inet:127.0.0.1:%s\n"
-                "s3_imap = imap://127.0.0.1:%d\ns3_access = agent\ns3_driver = dovecot\n"
-                "s3_passwd_file = %s\ns3_credentials = %s/secrets\n"
+        return (("\n# the far site: s3 is read by fedmig-agent only\n"
+                 "s3_domain = %s\ns3_transport = lmtp:inet:127.0.0.1:%s\n"
+                 "s3_imap = imap://127.0.0.1:%d\ns3_access = agent\ns3_driver = dovecot\n"
+                 "s3_passwd_file = %s\ns3_credentials = %s/secrets\n" % (
+                     e["S3_DOMAIN"], e["S1_LMTP_PORT"], self.closed, e["S1_PASSWD"], lab)
+                 if far else "\n# fedmig-apid, for the agents\n") +
                 "apid_listen = 127.0.0.1:%d\napid_tls_cert = %s/tls/server.pem\n"
                 "apid_tls_key = %s/tls/server.key\napid_spool_directory = %s/apid-spool\n"
-                "apid_poll_timeout = 10s\n" % (
-                    e["S3_DOMAIN"], e["S1_LMTP_PORT"], self.closed, e["S1_PASSWD"], lab,
-                    self.apid_port, lab, lab, lab))
+                "apid_poll_timeout = 10s\n" % (self.apid_port, lab, lab, lab))
 
     def agent_conf(self):
         e = self.env
@@ -87,14 +87,17 @@ class AgentSite:
                 time.sleep(0.1)
         return False
 
-    def start(self, ctl):
-        """fedmig-apid, then one agent enrolled with a fresh code. CTL(*args)
-        runs fedmigctl and returns its output. The PIDs, or SystemExit."""
+    def start(self, ctl, far=True):
+        """fedmig-apid, then (FAR) one agent enrolled with a fresh code.
+        CTL(*args) runs fedmigctl and returns its output. The PIDs (the
+        agent's None without FAR), or SystemExit."""
         apid = self.spawn("apid", [os.path.join(self.build, "spm", "fedmig-apid"), "-c",
                                    self.env["FEDMIG_CONF"], "-f"], "fedmig-apid")
         if not self.wait_port(self.apid_port):
             raise SystemExit("demo: fedmig-apid does not listen on %d (see %s/log/fedmig-apid.log)"
                              % (self.apid_port, self.lab))
+        if not far:
+            return apid, None
         conf = self.agent_conf()
         agent_bin = os.path.join(self.build, "agent", "fedmig-agent")
         code = ctl("agent", "add", self.name).strip()
@@ -108,14 +111,20 @@ class AgentSite:
         return apid, agent
 
     def stop(self):
-        for p in self.procs.values():
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except OSError:
-                pass
-        for p in self.procs.values():
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
+        stop_groups(self.procs.values())
+
+
+def stop_groups(procs):
+    """SIGTERM to the process group of each of PROCS (Popen objects started
+    in a session of their own), SIGKILL to those still there after 10 s."""
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except OSError:
+            pass
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()

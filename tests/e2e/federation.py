@@ -17,7 +17,10 @@ own directory, fedmig's is filled by `directory sync` instead of a CSV
 import: see dirdemo.py), pim (contacts and calendars on a Radicale beside
 each Dovecot move with the mail: see pim_demo.py), prestage (seconds
 between two pre-stage passes: the batch is pre-staged from state 1 on and
-the report gives each mailbox's catch-up; 0 or absent: no pre-stage).
+the report gives each mailbox's catch-up; 0 or absent: no pre-stage),
+ws_users (that many users on S1 have a desktop profile and a fedmig-agent
+--workstation: see ws_demo.py; fedmig refuses local_data beside a system
+read by a server agent, so not with agent_users).
 """
 import os
 import shutil
@@ -36,6 +39,7 @@ from agent_site import AgentSite  # noqa: E402
 from dirdemo import DirDemo  # noqa: E402
 import fedlab  # noqa: E402
 import pim_demo  # noqa: E402
+from ws_demo import WsDemo  # noqa: E402
 
 LAB = os.path.join(REPO, "tests", "lab", "lab")
 STATE_NAMES = {0: "registered", 1: "target-created", 2: "checked", 3: "rechecked",
@@ -65,6 +69,10 @@ class Federation:
         nfar = min(getattr(args, "agent_users", 0), args.users)
         self.far = set(self.users[args.users - nfar:])
         self.site = None
+        near = [u for u in self.users if u not in self.far]
+        nws = min(getattr(args, "ws_users", 0), len(near))
+        self.ws_users = near[len(near) - nws:]
+        self.ws = None
         self.pim = bool(getattr(args, "pim", False))
         self.pim_items = 0
         # Users in the directory who are not migrated: mail to them and to a
@@ -93,22 +101,29 @@ class Federation:
         self.env = fedlab.load_env(self.lab)
         with open(self.env["FEDMIG_CONF"], "a") as f:
             f.write("\n# demo: a scenario that copies the data; quick timers for a demo\n"
-                    "scenarios = default\ndefault_copy_data = yes\n"
+                    "scenarios = default%s\n"
                     "spm_poll_interval = 200ms\nrelease_sweep = 500ms\n"
                     "release_sweep_period = 60s\nsmd_max_children = 2\n"
-                    "smd_poll_interval = 1s\n")
+                    "smd_poll_interval = 1s\n" % (" desk" if self.ws_users else ""))
             f.write(getattr(self.args, "extra_conf", ""))
+            scn = ["copy_data = yes"]
             if getattr(self.args, "prestage", 0):
-                f.write("default_prestage = yes\ndefault_prestage_interval = %ds\n"
-                        % self.args.prestage)
+                scn += ["prestage = yes", "prestage_interval = %ds" % self.args.prestage]
             if self.pim:
-                f.write(pim_demo.CONF)
-        if self.far:
+                scn.append(pim_demo.CONF.strip()[len("default_"):])
+            f.write("".join("default_%s\n" % l for l in scn))
+        if self.far or self.ws_users:
             self.site = AgentSite(self.lab, self.env, self.build)
             with open(self.env["FEDMIG_CONF"]) as f:
-                text = f.read().replace("\nsystems = s1 s2\n", "\nsystems = s1 s2 s3\n", 1)
+                text = f.read()
+            if self.far:
+                text = text.replace("\nsystems = s1 s2\n", "\nsystems = s1 s2 s3\n", 1)
             with open(self.env["FEDMIG_CONF"], "w") as f:
-                f.write(text + self.site.fedmig_conf())
+                f.write(text + self.site.fedmig_conf(bool(self.far)))
+            if self.ws_users:
+                self.ws = WsDemo(self.lab, self.env, self.build, self.ws_users)
+                with open(self.env["FEDMIG_CONF"], "a") as f:
+                    f.write(self.ws.fedmig_conf(scn))
         say("   Postfix (SMTP 127.0.0.1:%s) with fedmig-milter + fedmig-policyd socketmap"
             % self.env["SMTP_PORT"])
         say("   Dovecot S1 (IMAP :%s, LMTP :%s), Dovecot S2 (IMAP :%s, LMTP :%s)" % (
@@ -161,11 +176,19 @@ class Federation:
         say("== fedmig-spm (pid %d) and fedmig-smd (pid %d) running" % (
             self.procs["spm"].pid, self.procs["smd"].pid))
         if self.site:
-            apid, agent = self.site.start(self.ctl)
+            apid, agent = self.site.start(self.ctl, bool(self.far))
+        if self.far:
             say("== the far site (%s: %s): only fedmig-agent (pid %d) reads it, uploading to "
                 "fedmig-apid (pid %d, https://127.0.0.1:%d)" % (
                     self.env["S3_DOMAIN"], " ".join(sorted(self.far)), agent, apid,
                     self.site.apid_port))
+        if self.ws:
+            pids = self.ws.start(self.ctl, self.site.apid_port)
+            say("== desktop users %s: a Thunderbird profile each, and a fedmig-agent "
+                "--workstation (pids %s)" % (" ".join(self.ws_users), " ".join(map(str, pids))))
+            say("   checks the profile before the switch, then uploads its Local Folders and "
+                "switches it to S2, through fedmig-apid (pid %d, https://127.0.0.1:%d)" % (
+                    apid, self.site.apid_port))
 
     def system(self, user):
         return "s3" if user in self.far else "s1"
@@ -196,7 +219,8 @@ class Federation:
             for i, u in enumerate(self.users):
                 at = time.strftime("%Y-%m-%d %H:%M:%S",
                                    time.localtime(now + self.args.start_in + i * self.args.spacing))
-                f.write("%s@example.org,s2,%s,default\n" % (u, at))
+                f.write("%s@example.org,s2,%s,%s\n" % (
+                    u, at, "desk" if u in self.ws_users else "default"))
         out = self.ctl("import", batch).strip()
         say("== batch submitted: %s" % out)
         say("   switches planned from +%ds, one every %.1f s" % (self.args.start_in,
@@ -216,6 +240,8 @@ class Federation:
             jobs = con.execute("SELECT count(*) running, sum(msgs_done) m, sum(msgs_total) t, "
                                "sum(bytes_done) b FROM smd_jobs WHERE state = 1").fetchone()
             done_b = con.execute("SELECT coalesce(sum(bytes_done), 0) FROM smd_jobs").fetchone()[0]
+            if self.ws:
+                self.ws.nudge(con)
             con.close()
             held = sum(1 for m in fedlab.postqueue(self.env) if m.get("queue_name") == "hold")
             counts = {STATE_NAMES.get(r["state"], str(r["state"])): r["n"] for r in rows}
@@ -311,6 +337,8 @@ class Federation:
         windows = sorted((r["release_at"] - r["hold_at"]) / 1000 for r in reqs if r["release_at"])
         catchups = sorted(r["catchup_ms"] / 1e3 for r in reqs if r["catchup_ms"] >= 0)
         passes = sum(r["prestage_passes"] for r in reqs)
+        ws_lines = self.ws.report(con) if self.ws else []
+        ws_done = self.ws.done(con) if self.ws else 0
         con.close()
         for u in self.stay:
             mailboxes["%s@example.org" % u] = {"s1": "%s@s1.example.org" % u, "s2": None,
@@ -322,6 +350,12 @@ class Federation:
         if self.far:
             say("* read by fedmig-agent on the far site (%s), which the federation cannot reach"
                 % self.env["S3_DOMAIN"])
+        if ws_lines:
+            say()
+            say("desktop users: checks before the switch (2, 3), then Local Folders uploaded, "
+                "profile switched and tested (9), complete (10)")
+            for line in ws_lines:
+                say(line)
         say()
         if windows:
             say("hold window: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d switches)" % (
@@ -335,6 +369,9 @@ class Federation:
                     len(catchups), passes))
         say("mailboxes: %d of %d complete and verified; %d populated messages copied" % (
             ok_boxes, len(reqs), self.populated))
+        if self.ws:
+            say("desktop users: %d of %d checked, uploaded, switched and complete" % (
+                ws_done, len(self.ws_users)))
         if self.pim:
             say("contacts and calendars: %d of %d items synced and verified (PIM column)" % (
                 pim_synced, self.pim_items))
@@ -352,7 +389,8 @@ class Federation:
                         "verified": ok_boxes, "flow": flow}
         good = (not acct["lost"] and not acct["duplicated"] and not acct["late_to_s1"]
                 and not flow.refused and ok_boxes == len(reqs) and len(reqs) == len(self.users)
-                and (not self.pim or pim_synced == self.pim_items))
+                and (not self.pim or pim_synced == self.pim_items)
+                and ws_done == len(self.ws_users))
         say("%s: %s" % (self.name, "PASS: every message delivered exactly once, every mailbox "
                         "verified" if good else "FAIL"))
         return 0 if good else 1
@@ -360,6 +398,8 @@ class Federation:
     # --- teardown ------------------------------------------------------
 
     def stop(self, keep):
+        if self.ws and not keep:
+            self.ws.stop()
         if self.site and not keep:
             self.site.stop()
         if keep:
