@@ -19,8 +19,8 @@ each Dovecot move with the mail: see pim_demo.py), prestage (seconds
 between two pre-stage passes: the batch is pre-staged from state 1 on and
 the report gives each mailbox's catch-up; 0 or absent: no pre-stage),
 ws_users (that many users on S1 have a desktop profile and a fedmig-agent
---workstation: see ws_demo.py; fedmig refuses local_data beside a system
-read by a server agent, so not with agent_users).
+--workstation: see ws_demo.py; their scenario "desk" has local_data, the
+far site's users keep "default").
 """
 import os
 import shutil
