@@ -40,3 +40,5 @@ $(O)/tests/unit/test_ws_prefs.o $(O)/tests/fuzz/fuzz_ws_prefs.o $(O)/tests/unit/
 	ALL_CFLAGS += -Iagent
 FUZZ_TARGETS += tests/fuzz/fuzz_ws_prefs.c tests/fuzz/fuzz_ws_mbox.c
 INTEG_TESTS += tests/integ/ws_flow.sh
+# bench/upload: the workstation upload against fedmig-smd -u (brief WB).
+BENCHES += bench/upload

@@ -33,7 +33,8 @@ struct lc_src {
 struct lc_batch {
 	const char *folder, *cursor;
 	const struct src_emit *emit;
-	long long max_items, max_bytes, items, bytes;
+	long long max_items, max_bytes, items;
+	long long bytes; /* given so far, bare LF as CRLF: what the server counts */
 	unsigned long long skipped;
 	char *next;   /* the cursor after the last message passed */
 	int more;     /* a message is left after the batch */
@@ -182,7 +183,10 @@ static int crlf_data(void *ctx, const char *d, size_t n)
 		b->cap = 2 * n;
 		b->buf = xrealloc(b->buf, b->cap);
 	}
-	return b->emit->data(b->emit->ctx, b->buf, md_crlf(d, n, b->buf, &b->cr));
+	size_t k = md_crlf(d, n, b->buf, &b->cr);
+
+	b->bytes += (long long)k;
+	return b->emit->data(b->emit->ctx, b->buf, k);
 }
 
 /* emit_msg: M (read from B->fd) as one item keyed by ID (NULL: offset). */
@@ -207,11 +211,14 @@ static int emit_msg(struct lc_batch *b, const struct ws_msg *m, const char *id)
 }
 
 /* take: M whose cursor is CUR: skipped (deleted), given, or the batch is
- * full (B->more, -1 with *err_r NULL). */
+ * full (B->more, -1 with *err_r NULL). M is given with bare LF as CRLF,
+ * so it may weigh up to twice its size: the bound kept under the
+ * server's max_bytes, which counts the CRLF bytes (M->size alone let a
+ * batch of long messages through that the server refused, for ever). */
 static int take(struct lc_batch *b, const struct ws_msg *m, const char *cur, const char *id)
 {
 	if (b->items > 0 && (b->items >= b->max_items ||
-			     b->bytes + (long long)m->size > b->max_bytes)) {
+			     b->bytes + 2 * (long long)m->size > b->max_bytes)) {
 		b->more = 1;
 		return -1;
 	}
@@ -221,7 +228,6 @@ static int take(struct lc_batch *b, const struct ws_msg *m, const char *cur, con
 		if (emit_msg(b, m, id) < 0)
 			return -1;
 		b->items++;
-		b->bytes += (long long)m->size;
 	}
 	free(b->next);
 	b->next = xstrdup(cur);

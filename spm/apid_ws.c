@@ -108,8 +108,10 @@ static json_t *next_answer(const struct config *cfg, const struct ws_facts *f, l
 	const char *root = config_sys_str(cfg, f->r.scenario, "local_folder_root");
 	json_t *o, *old, *nw;
 
-	o = json_pack("{s:I, s:s, s:s, s:I}", "request",
-		      (json_int_t)(strcmp(step, "none") == 0 ? 0 : f->r.id), "step", step, "state",
+	/* The live request's id even when no step is due: the user's
+	 * --rollback reports against it at any time. */
+	o = json_pack("{s:I, s:s, s:s, s:I}", "request", (json_int_t)(f->found ? f->r.id : 0),
+		      "step", step, "state",
 		      f->found ? state_name(f->r.state) : "none", "retry_ms", (json_int_t)retry_ms);
 	/* Before E2 (registered) the request names no source yet. */
 	if (!f->found || !*f->r.source_system || !*f->r.target_system)

@@ -10,9 +10,12 @@
 # (its own mbox reader: bytes with CRLF, flags, dates; no duplicate);
 # the agent switches prefs.js (equal to tests/fixtures/ws/golden/
 # prefs.js.lab: only the intended keys change) and tests IMAP; then
-# --rollback puts back the original bytes; the request completes and the
-# cleanup removes the backup. dave (Thunderbird running): check-failed,
-# nothing copied. fedmigctl show tells E20..E33.
+# --rollback puts back the original bytes and is reported ("rollback by
+# the user" in the history); the request completes and the cleanup
+# removes the backup. carol (maildir Local Folders) goes through the same
+# steps in the same run, her upload compared file by file with the
+# maildir. dave (Thunderbird running): check-failed, nothing copied.
+# fedmigctl show tells E20..E33.
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 export LAB_S2_SEPARATOR=.
@@ -27,11 +30,11 @@ pilot_scenario copy yes "copy_workstation_checks = yes" "copy_recheck_delay = 2s
 	"s1_client_hosts = pop.old.example" "s1_client_smtp = smtp.old.example:587/starttls" \
 	"s1_client_user = localpart" "s2_client_user = localpart" \
 	"s2_client_imap = 127.0.0.1:$S2_IMAP_PORT/plain"
-pilot_directory alice dave || { echo "FAIL ws_flow: directory import"; exit 1; }
+pilot_directory alice carol dave || { echo "FAIL ws_flow: directory import"; exit 1; }
 pilot_prepare "$LAB"
 sleep 1.1
 LOGS=("$LAB/log/fedmig-apid.log" "$LAB/log/fedmig-spm.log" "$LAB/log/fedmig-smd.log"
-	"$LAB/log/agent-alice.log" "$LAB/log/agent-dave.log")
+	"$LAB/log/agent-alice.log" "$LAB/log/agent-carol.log" "$LAB/log/agent-dave.log")
 # Small batches: the upload lasts long enough to be killed in the middle.
 agent_apid_start "apid_batch_items = 20" || pilot_result ws_flow 1 20 "${LOGS[@]}"
 pilot_start "$LAB" || exit 1
@@ -57,8 +60,8 @@ CONF
 	HOME=$d/home "$AGENT_BIN" -c "$d/agent.conf" -f --enrol "$(cat "$d/code")" \
 		>>"$LAB/log/agent-$u.log" 2>&1 </dev/null
 }
-{ ws_home alice && ws_home dave; } || pilot_result ws_flow 1 10 "${LOGS[@]}"
-for u in alice dave; do HOME=$LAB/agent-$u/home agent_start "$u" --workstation; done
+{ ws_home alice && ws_home carol && ws_home dave; } || pilot_result ws_flow 1 10 "${LOGS[@]}"
+for u in alice carol dave; do HOME=$LAB/agent-$u/home agent_start "$u" --workstation; done
 python3 "$REPO/tests/lab/wsflow.py" "$LAB" "$B" "$REPO" "$AGENT_BIN" ||
 	pilot_result ws_flow 1 40 "${LOGS[@]}"
 pilot_result ws_flow 0 0

@@ -25,6 +25,7 @@ FROM_RE = re.compile(rb"^From \S+ +(Mon|Tue|Wed|Thu|Fri|Sat|Sun) "
                      rb"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} "
                      rb"\d{1,2}:\d\d(:\d\d)? \d{4}( [+-]\d{4})?\r?\n?$")
 PROFILE = "home/.thunderbird/abcd1234.default-release"
+CAROL = "home/.thunderbird/k3v9xq2m.default-esr"
 BULK = 1000
 T0 = time.monotonic()
 
@@ -74,6 +75,42 @@ def mbox_messages(data):
     return out
 
 
+def maildir_messages(folder):
+    """[(bytes as IMAP gives them, system flags, file time)] of the maildir
+    FOLDER (cur/ and new/; tmp/ and dot files are no messages), deleted
+    messages left out; flags from X-Mozilla-Status, as Thunderbird keeps
+    them there."""
+    out = []
+    for sub in ("cur", "new"):
+        d = os.path.join(folder, sub)
+        for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            path = os.path.join(d, f)
+            if f.startswith(".") or not os.path.isfile(path):
+                continue
+            msg = open(path, "rb").read()
+            head = msg.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+            m = re.search(rb"^X-Mozilla-Status: ([0-9a-fA-F]{4})", head, re.M)
+            st = int(m.group(1), 16) if m else 0
+            if st & 8:
+                continue
+            flags = sorted(f for b, f in ((1, "\\Seen"), (2, "\\Answered"),
+                                          (4, "\\Flagged")) if st & b)
+            out.append((re.sub(rb"(?<!\r)\n", b"\r\n", msg), flags,
+                        int(os.stat(path).st_mtime)))
+    return out
+
+
+def maildir_folders(root):
+    """{folder name: maildir path} of a maildir Local Folders tree."""
+    res = {}
+    for d, dirs, files in os.walk(root):
+        if os.path.isdir(os.path.join(d, "cur")):
+            dirs[:] = [x for x in dirs if x not in ("cur", "new", "tmp")]
+            rel = os.path.relpath(d, root)
+            res["/".join(re.sub(r"\.sbd$", "", p) for p in rel.split(os.sep))] = d
+    return res
+
+
 def local_folders(root):
     """{folder name: mbox path} of an mbox Local Folders tree."""
     res = {}
@@ -110,25 +147,27 @@ def s2_folder(env, user, box):
         m.logout()
 
 
-def check_upload(lab, home, problems):
+def check_upload(lab, home, problems, user="alice", maildir=False):
     """Every folder's messages on S2 exactly once: bytes, flags, dates."""
-    for name, path in sorted(local_folders(os.path.join(home, "Mail", "Local Folders")).items()):
-        want = mbox_messages(open(path, "rb").read())
+    root = os.path.join(home, "Mail", "Local Folders")
+    for name, path in sorted((maildir_folders if maildir else local_folders)(root).items()):
+        want = maildir_messages(path) if maildir else mbox_messages(open(path, "rb").read())
         name = re.sub(r"^(?i:inbox)(?=/|$)", "INBOX", name)  # IMAP's INBOX
         box = "Local Folders." + mutf7(name).replace("/", ".")
-        got = s2_folder(lab.env, "alice", box)
+        got = s2_folder(lab.env, user, box)
         if got is None:
             if want:
                 problems.append("S2 has no folder %s" % box)
             continue
         if sorted(g[:2] for g in got) != sorted(w[:2] for w in want):
-            problems.append("%s: %d messages on S2, %d in the mbox, or bytes/flags differ"
-                            % (box, len(got), len(want)))
+            problems.append("%s of %s: %d messages on S2, %d in the %s, or bytes/flags differ"
+                            % (box, user, len(got), len(want), "maildir" if maildir else "mbox"))
         wd = sorted(w[2] for w in want if w[2] is not None)
         gd = sorted(g[2] for g in got)
         if any(d not in gd for d in wd):
-            problems.append("%s: dates differ: %s not in %s" % (box, wd[:3], gd[:3]))
-    print("ws_flow: Local Folders on S2 compared with the mbox files", flush=True)
+            problems.append("%s of %s: dates differ: %s not in %s" % (box, user, wd[:3], gd[:3]))
+    print("ws_flow: %s's Local Folders on S2 compared with the %s" % (
+        user, "maildir files" if maildir else "mbox files"), flush=True)
 
 
 def bulk(home):
@@ -186,7 +225,7 @@ class Agent:
 def state(lab, user):
     """USER's request's state; the agents are woken (SIGUSR1: ask now) each
     time, so that the test does not wait out the server's retry_ms."""
-    for u in ("alice", "dave"):
+    for u in ("alice", "carol", "dave"):
         try:
             pid = int(open(os.path.join(lab.lab, "run", "agent-%s.pid" % u)).read())
             # Only once it blocks SIGUSR1: before, the signal would kill it.
@@ -218,7 +257,7 @@ def run(lab, agent_bin, problems):
     original = open(os.path.join(profile, "prefs.js"), "rb").read()
     bulk(os.path.join(profile))
     seen = set()
-    lab.submit(["alice", "dave"])
+    lab.submit(["alice", "carol", "dave"])
     upload_killed(lab, alice, problems)
     print("ws_flow: %s at %.0f s" % (state(lab, "alice"), time.monotonic() - T0), flush=True)
     if not fedlab.wait_for(lambda: seen.add(state(lab, "alice")) or
@@ -243,14 +282,25 @@ def run(lab, agent_bin, problems):
             os.path.join(profile, "prefs.js.fedmig-orig")), 60, 0.3):
         problems.append("no complete and cleanup: %s" % state(lab, "alice"))
     print("ws_flow: %s at %.0f s" % (state(lab, "alice"), time.monotonic() - T0), flush=True)
+    carol_checks(lab, agent_bin, problems)
     dave_checks(lab, problems)
     show = lab.ctl("show", lab.addr("alice"))
     for e in ("E20", "E22", "E23", "rechecked", "E30 upload", "E30 profile switched",
-              "E31 test ok", "E33", "local-done", "complete"):
+              "E31 test ok", "rollback by the user", "E33", "local-done", "complete"):
         if e not in show:
             problems.append("fedmigctl show alice lacks %s" % e)
     if problems:
         print(show)
+
+
+def carol_checks(lab, agent_bin, problems):
+    """carol's maildir Local Folders, uploaded in the same run as alice's."""
+    carol = Agent(lab, agent_bin, "carol")
+    if not fedlab.wait_for(lambda: state(lab, "carol") in ("local-done", "complete", "failed"),
+                           60, 0.3) or state(lab, "carol") == "failed":
+        problems.append("carol never reached local-done: %s" % state(lab, "carol"))
+        return
+    check_upload(lab, os.path.join(carol.d, CAROL), problems, "carol", maildir=True)
 
 
 def dave_checks(lab, problems):

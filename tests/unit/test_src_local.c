@@ -179,6 +179,43 @@ START_TEST(test_resume_mid)
 }
 END_TEST
 
+/* A batch stays within max_bytes as the server counts them, CRLF
+ * included, whatever the messages' LF size says (only a batch of one
+ * item may be larger). */
+START_TEST(test_batch_bytes)
+{
+	struct source *s = open_src(ALICE);
+	struct out a = {.items = 0}, b;
+	const struct src_emit ea = {&a, begin, data, end};
+	char *cur = NULL, *next = NULL, *err = NULL;
+	size_t first;
+	int more;
+
+	ck_assert_int_eq(s->ops->items(s, "INBOX", "", 1, 1 << 20, &ea, &cur, &more, &err), 0);
+	first = a.nb;
+	ck_assert_int_eq(s->ops->items(s, "INBOX", cur, 1, 1 << 20, &ea, &next, &more, &err), 0);
+	ck_assert_int_eq(a.items, 2);
+	free(cur);
+	free(next);
+	cur = xstrdup("");
+	for (more = 1; more;) {
+		memset(&b, 0, sizeof(b));
+		const struct src_emit eb = {&b, begin, data, end};
+
+		ck_assert_int_eq(s->ops->items(s, "INBOX", cur, 1000, (long long)a.nb - 1, &eb, &next,
+					       &more, &err),
+				 0);
+		ck_assert_msg(b.items <= 1 || b.nb <= a.nb - 1, "%d items, %zu bytes over %zu",
+			      b.items, b.nb, a.nb - 1);
+		free(cur);
+		cur = next;
+	}
+	ck_assert_uint_gt(first, 0);
+	free(cur);
+	s->ops->free(s);
+}
+END_TEST
+
 START_TEST(test_maildir)
 {
 	struct source *s = open_src(CAROL);
@@ -241,7 +278,7 @@ int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_TEST(test_list_mbox), CK_TEST(test_items_mbox), CK_TEST(test_resume_mid),
-		CK_TEST(test_maildir),   CK_TEST(test_refusals),   CK_TEST(test_open_home),
+		CK_TEST(test_batch_bytes), CK_TEST(test_maildir),   CK_TEST(test_refusals),   CK_TEST(test_open_home),
 	};
 
 	return ck_run(CK_SUITE("src_local", "src_local", 0, tests));

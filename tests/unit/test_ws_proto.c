@@ -46,6 +46,10 @@ START_TEST(test_good)
 	ck_assert_int_eq(r.retry_ms, 60000);
 	ck_assert_int_eq(parse("{\"request\":0,\"step\":\"none\",\"retry_ms\":-5}", &r), 0);
 	ck_assert_int_eq(r.retry_ms, 1000);
+	/* No step due, yet the live request named: what --rollback reports on. */
+	ck_assert_int_eq(parse("{\"request\":42,\"step\":\"none\"}", &r), 0);
+	ck_assert_int_eq(r.step, WS_STEP_NONE);
+	ck_assert_int_eq(r.request, 42);
 	ck_assert_int_eq(parse("{\"request\":3,\"step\":\"check\"," OLD ",\"new\":{\"imap_host\":"
 			       "\"h\",\"imap_port\":143,\"imap_socket\":\"plain\",\"smtp_host\":\"\","
 			       "\"user\":\"a\"}}",
