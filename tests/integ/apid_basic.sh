@@ -191,7 +191,7 @@ hwm=$(awk '/VmHWM/ {print $2}' /proc/$PID/status)
 mb=$(($(stat -c %s big) / 1048576))
 echo "upload of one ${mb} MB item: $ms ms ($((mb * 1000 / (ms + 1))) MB/s); apid VmHWM ${hwm} kB"
 # ASan's quarantine and shadow memory make RSS meaningless there.
-if ! ldd "$APID" | grep -q libasan; then
+if ! sanitized "$APID"; then
 	[ "$hwm" -lt 40000 ] || fail "apid's peak RSS $hwm kB with a ${mb} MB item"
 fi
 cmp -s big.msg <(tail -c +$(($(head -n 1 big | wc -c) + 1)) big) || fail "test script: big body"

@@ -40,7 +40,7 @@ chown fedmig "$TMP"/fedmig.db*
 PID=$!
 for _ in $(seq 100); do [ -S "$TMP/socketmap.sock" ] && [ -S "$TMP/policy.sock" ] && break; sleep 0.05; done
 
-SANITIZED=$(ldd "$POLICYD" | grep -q libasan && echo 1)
+SANITIZED=$(sanitized "$POLICYD" && echo 1)
 SANITIZED=$SANITIZED timeout 120 python3 - "$TMP" "$PID" <<'PY'
 import os, resource, socket, sys, time
 tmp, pid = sys.argv[1], int(sys.argv[2])

@@ -73,6 +73,13 @@ B=$(readlink -m "${FEDMIG_BUILD:-$ROOT/build}")
 SMD=$B/smd/fedmig-smd
 CTL=$B/spm/fedmigctl
 
+# sanitized BIN: BIN was built with ASan (make check SANITIZE=1), whose
+# quarantine keeps freed memory resident: a test prints memory figures
+# then rather than judging them.
+sanitized() {
+	ldd "$1" | grep -q libasan
+}
+
 # lab_fail NAME LINES MESSAGE FILE...: a postfix_lab test failed: says
 # so, where its files are kept ($TMP) and the last LINES lines of each
 # FILE; exits 1.
