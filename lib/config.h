@@ -22,7 +22,7 @@
 #include <stdio.h>
 #include <stddef.h>
 
-#define FEDMIG_CONF_DEFAULT "/etc/fedmig/fedmig.conf"
+#include "paths.h" /* FEDMIG_CONF_DEFAULT */
 
 enum conf_type { CONF_STR, CONF_INT, CONF_BOOL, CONF_TIME, CONF_LIST, CONF_ENUM, CONF_MODE };
 

@@ -51,9 +51,7 @@
 
 #include <sys/types.h>
 
-#include "config.h"
-
-#define FEDMIG_VERSION "0.1"
+#include "config.h" /* and paths.h: FEDMIG_VERSION */
 
 /* One option of a program: -LETTER, --NAME ARG, and its -h line. */
 struct server_opt {
