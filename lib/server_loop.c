@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "server_int.h"
 #include "xalloc.h"
@@ -195,8 +196,11 @@ int server_serve(struct server *srv, void *ctx)
 	srv->ctx = ctx;
 	ev_timer_init(&srv->grace, grace_cb, 0., 0.);
 	signals_start(srv);
-	if (!srv->exiting)
+	if (!srv->exiting) {
+		/* Sockets listen, privileges are dropped, run() is set up. */
+		sd_ready();
 		ev_run(loop, 0);
+	}
 	signals_stop(srv);
 	return srv->status;
 }

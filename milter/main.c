@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "filter.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "txn.h"
 #include "xalloc.h"
@@ -113,6 +114,7 @@ static int milter_run(struct server *srv, struct config *cfg)
 	log_info("listening on %s%s%s", config_str(cfg, "milter_socket"),
 		 status_fd >= 0 ? ", status on " : "",
 		 status_fd >= 0 ? status : "");
+	sd_ready(); /* the socket listens since milter_bind() */
 	rc = smfi_main() == MI_SUCCESS ? 0 : 1;
 	if (rc != 0)
 		log_error("smfi_main failed (libmilter logs the reason to syslog)");
