@@ -117,7 +117,7 @@ write_conf() {
 	} >/etc/fedmig/fedmig.conf
 	cp /etc/fedmig/fedmig.conf "$T/fedmig.conf"
 	fedmigctl check >/dev/null || die "fedmigctl check"
-	mode_is /var/lib/fedmig/fedmig.db 644 fedmig fedmig
+	mode_is /var/lib/fedmig/fedmig.db 640 fedmig fedmig
 	printf 'access,system,physical,aliases\nalice@example.org,s1,alice@s1.example.org,\n' >"$T/dir.csv"
 	fedmigctl directory import "$T/dir.csv" >/dev/null || die "fedmigctl directory import"
 }
