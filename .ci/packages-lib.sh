@@ -54,8 +54,8 @@ stop_daemons() {
 }
 
 # sockmap ADDRESS: the socketmap's answer, asked as Postfix (user postfix)
-sockmap() {
-	setpriv --reuid=postfix --regid=postfix --init-groups python3 -c '
+sockmap() { # /usr/bin/python3: Debian's, which user postfix can run
+	setpriv --reuid=postfix --regid=postfix --init-groups /usr/bin/python3 -c '
 import socket, sys
 q = ("virtual " + sys.argv[1]).encode()
 s = socket.socket(socket.AF_UNIX)
