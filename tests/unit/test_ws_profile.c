@@ -152,7 +152,8 @@ START_TEST(test_parentlock)
 	if (child == 0) {
 		if (fcntl(fd, F_SETLK, &fl) < 0)
 			_exit(1);
-		(void)write(sync[1], "x", 1);
+		if (write(sync[1], "x", 1) != 1)
+			_exit(1);
 		pause();
 		_exit(0);
 	}
