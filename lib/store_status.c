@@ -118,7 +118,7 @@ static int one_request(void *ctx, const struct req *r)
 	int rc;
 
 	b->total++;
-	b->final += state_is_final(r->state);
+	b->settled += state_in(r->state, STATE_SETTLED);
 	b->offline += state_is_offline(r->state);
 	if (r->switch_at > 0) {
 		b->switched++;

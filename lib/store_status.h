@@ -19,7 +19,7 @@
 
 struct status_batch {
 	long long id;
-	long long total, final, offline, switched; /* requests */
+	long long total, settled, offline, switched; /* requests; settled: complete or final */
 };
 
 /* A copy job that ended: its messages and bytes at its end (µs). */

@@ -98,8 +98,8 @@ static json_t *batches_json(const struct status_sum *sum)
 		const struct status_batch *b = &sum->batches[i];
 
 		json_array_append_new(a, json_pack("{s:I,s:I,s:I,s:I,s:I}", "id", (json_int_t)b->id,
-						   "requests", (json_int_t)b->total, "final",
-						   (json_int_t)b->final, "offline",
+						   "requests", (json_int_t)b->total, "settled",
+						   (json_int_t)b->settled, "offline",
 						   (json_int_t)b->offline, "switched",
 						   (json_int_t)b->switched));
 	}

@@ -117,8 +117,8 @@ static int frame(struct store *s, long long batch)
 		const struct status_batch *b = &sum.batches[i];
 
 		printf("  %-6lld ", b->id);
-		bar(b->final, b->total, BAR_WIDTH);
-		printf(" %lld/%lld done, %lld switched, %lld off-line\n", b->final, b->total,
+		bar(b->settled, b->total, BAR_WIDTH);
+		printf(" %lld/%lld done, %lld switched, %lld off-line\n", b->settled, b->total,
 		       b->switched, b->offline);
 	}
 	status_sum_free(&sum);

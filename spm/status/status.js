@@ -96,9 +96,9 @@
 		var sel = $("batch"), have = {};
 		fill($("batches").tBodies[0], d.batches.map(function (b) {
 			var bar = el("span", null, "bar"), fillb = el("span");
-			fillb.style.width = (b.requests ? 100 * b.final / b.requests : 0).toFixed(1) + "%";
+			fillb.style.width = (b.requests ? 100 * b.settled / b.requests : 0).toFixed(1) + "%";
 			bar.appendChild(fillb);
-			var wrap = el("span"); wrap.appendChild(bar); wrap.appendChild(document.createTextNode(" " + b.final + "/" + b.requests));
+			var wrap = el("span"); wrap.appendChild(bar); wrap.appendChild(document.createTextNode(" " + b.settled + "/" + b.requests));
 			return row([b.id, b.requests, wrap, b.switched, b.offline]);
 		}));
 		for (var i = 0; i < sel.options.length; i++) have[sel.options[i].value] = 1;
