@@ -34,7 +34,7 @@ int store_viewer_add(struct store *s, const char *name, const unsigned char *has
 	return sqlite3_changes(store_db(s)) == 1 ? STORE_OK : STORE_VIEWER_EXISTS;
 }
 
-static int seen(struct store *s, const char *name, long long now)
+int store_viewer_seen(struct store *s, const char *name, long long now)
 {
 	sqlite3_stmt *st = store_prepare(s, "UPDATE viewers SET last_seen = ?2 WHERE name = ?1");
 
@@ -46,9 +46,9 @@ static int seen(struct store *s, const char *name, long long now)
 }
 
 int store_viewer_auth(struct store *s, const char *name, const unsigned char *hash,
-		      long long now)
+		      long long *seen_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT hash FROM viewers WHERE name = ?1");
+	sqlite3_stmt *st = store_prepare(s, "SELECT hash, last_seen FROM viewers WHERE name = ?1");
 	int rc, ok = 0;
 
 	if (st == NULL)
@@ -57,12 +57,12 @@ int store_viewer_auth(struct store *s, const char *name, const unsigned char *ha
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == VIEWER_HASH_LEN)
 		ok = CRYPTO_memcmp(sqlite3_column_blob(st, 0), hash, VIEWER_HASH_LEN) == 0;
+	if (ok)
+		*seen_r = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_fail(s, "read viewer");
-	if (!ok)
-		return STORE_NOTFOUND;
-	return seen(s, name, now) < 0 ? STORE_ERR : STORE_OK;
+	return ok ? STORE_OK : STORE_NOTFOUND;
 }
 
 int store_viewer_remove(struct store *s, const char *name)

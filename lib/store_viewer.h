@@ -29,9 +29,13 @@ struct viewer_row {
 int store_viewer_add(struct store *s, const char *name, const unsigned char *hash,
 		     long long now);
 /* store_viewer_auth: STORE_OK when NAME exists and its secret hashes to
- * HASH (compared in constant time); last_seen set to NOW. */
+ * HASH (compared in constant time), its last_seen in *SEEN_R. Reads
+ * only: a page polled every 2 s must not write the store each time. */
 int store_viewer_auth(struct store *s, const char *name, const unsigned char *hash,
-		      long long now);
+		      long long *seen_r);
+/* store_viewer_seen: NAME's last_seen becomes NOW (the caller decides
+ * how often). */
+int store_viewer_seen(struct store *s, const char *name, long long now);
 int store_viewer_remove(struct store *s, const char *name);
 typedef int (*store_viewer_fn)(void *ctx, const struct viewer_row *r);
 int store_viewer_each(struct store *s, store_viewer_fn fn, void *ctx);

@@ -28,6 +28,7 @@
 #include "timeutil.h"
 
 #define AUTH_MAX 256
+#define SEEN_EVERY_US (60 * 1000000LL)
 
 enum apid_route apid_status_route(const char *method, const char *url)
 {
@@ -112,6 +113,7 @@ static int viewer(struct apid_req *r, enum MHD_Result *ret)
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
 	unsigned char hash[SHA256_DIGEST_LENGTH];
 	char cred[AUTH_MAX], *secret;
+	long long seen = 0, now = time_now_us();
 	int rc;
 
 	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
@@ -133,9 +135,14 @@ static int viewer(struct apid_req *r, enum MHD_Result *ret)
 	}
 	SHA256((const unsigned char *)secret, 64, hash);
 	pthread_mutex_lock(&r->a->lock);
-	rc = store_viewer_auth(r->a->s, cred, hash, time_now_us());
+	rc = store_viewer_auth(r->a->s, cred, hash, &seen);
 	if (rc == STORE_ERR)
 		log_error("store: %s", store_errmsg(r->a->s));
+	/* "fedmigctl viewer list" shows it to the minute: no write per poll,
+	 * and a busy store costs the viewer nothing but this note. */
+	if (rc == STORE_OK && now - seen > SEEN_EVERY_US &&
+	    store_viewer_seen(r->a->s, cred, now) < 0)
+		log_warn("viewer %s: last seen not recorded: %s", cred, store_errmsg(r->a->s));
 	pthread_mutex_unlock(&r->a->lock);
 	snprintf(r->agent, sizeof(r->agent), "viewer:%s", cred);
 	if (rc == STORE_OK)

@@ -38,7 +38,10 @@
 	}
 
 	function bars(svg, values, labels) {
-		var NS = "http://www.w3.org/2000/svg", w = 400, h = 120, max = 1, n = values.length;
+		var NS = "http://www.w3.org/2000/svg", w = svg.clientWidth || 400, h = svg.clientHeight || 120;
+		var max = 1, n = values.length;
+		// The element's own size: bars fill it, text keeps its shape.
+		svg.setAttribute("viewBox", "0 0 " + w + " " + h);
 		while (svg.firstChild) svg.removeChild(svg.firstChild);
 		values.forEach(function (v) { if (v > max) max = v; });
 		values.forEach(function (v, i) {

@@ -212,6 +212,7 @@ START_TEST(test_viewers)
 {
 	struct store *s = tu_store_fresh(dir);
 	unsigned char h[VIEWER_HASH_LEN], wrong[VIEWER_HASH_LEN];
+	long long seen = -1;
 
 	memset(h, 7, sizeof(h));
 	memset(wrong, 8, sizeof(wrong));
@@ -221,11 +222,15 @@ START_TEST(test_viewers)
 	ck_assert(!viewer_name_ok("a b"));
 	ck_assert_int_eq(store_viewer_add(s, "ops", h, 1), STORE_OK);
 	ck_assert_int_eq(store_viewer_add(s, "ops", wrong, 1), STORE_VIEWER_EXISTS);
-	ck_assert_int_eq(store_viewer_auth(s, "ops", h, 5), STORE_OK);
-	ck_assert_int_eq(store_viewer_auth(s, "ops", wrong, 5), STORE_NOTFOUND);
-	ck_assert_int_eq(store_viewer_auth(s, "nobody", h, 5), STORE_NOTFOUND);
+	ck_assert_int_eq(store_viewer_auth(s, "ops", h, &seen), STORE_OK);
+	ck_assert_int_eq(seen, 0);
+	ck_assert_int_eq(store_viewer_seen(s, "ops", 5), STORE_OK);
+	ck_assert_int_eq(store_viewer_auth(s, "ops", h, &seen), STORE_OK);
+	ck_assert_int_eq(seen, 5);
+	ck_assert_int_eq(store_viewer_auth(s, "ops", wrong, &seen), STORE_NOTFOUND);
+	ck_assert_int_eq(store_viewer_auth(s, "nobody", h, &seen), STORE_NOTFOUND);
 	ck_assert_int_eq(store_viewer_remove(s, "ops"), STORE_OK);
-	ck_assert_int_eq(store_viewer_auth(s, "ops", h, 5), STORE_NOTFOUND);
+	ck_assert_int_eq(store_viewer_auth(s, "ops", h, &seen), STORE_NOTFOUND);
 	ck_assert_int_eq(store_viewer_remove(s, "ops"), STORE_NOTFOUND);
 	store_close(&s);
 }
