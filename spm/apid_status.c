@@ -17,7 +17,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "apid.h"
@@ -27,7 +26,6 @@
 #include "store_viewer.h"
 #include "timeutil.h"
 
-#define AUTH_MAX 256
 #define SEEN_EVERY_US (60 * 1000000LL)
 
 enum apid_route apid_status_route(const char *method, const char *url)
@@ -86,33 +84,12 @@ static enum MHD_Result refuse(struct apid_req *r, unsigned status, const char *c
 			 MHD_RESPMEM_MUST_FREE);
 }
 
-/* basic_decode: "Basic B64" into "NAME:SECRET" in OUT; -1 when not. */
-static int basic_decode(const char *h, char out[AUTH_MAX])
-{
-	size_t len = strlen(h);
-	int n;
-
-	if (len == 0 || len % 4 != 0 || len > (AUTH_MAX - 1) / 3 * 4 ||
-	    strspn(h, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != len)
-		return -1;
-	n = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)h, (int)len);
-	if (n < 0)
-		return -1;
-	/* EVP_DecodeBlock counts the padding as zero bytes. */
-	for (size_t i = len; i-- > 0 && h[i] == '=';)
-		n--;
-	if (n < 0)
-		return -1;
-	out[n] = '\0';
-	return strlen(out) == (size_t)n ? 0 : -1;
-}
-
 /* viewer: R's Authorization names a viewer: 0, else refused (sent). */
 static int viewer(struct apid_req *r, enum MHD_Result *ret)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
 	unsigned char hash[SHA256_DIGEST_LENGTH];
-	char cred[AUTH_MAX], *secret;
+	char cred[VIEWER_NAME_MAX], secret[STATUS_SECRET_LEN + 1];
 	long long seen = 0, now = time_now_us();
 	int rc;
 
@@ -122,15 +99,8 @@ static int viewer(struct apid_req *r, enum MHD_Result *ret)
 			      " credential (fedmigctl viewer add)");
 		return -1;
 	}
-	if (h == NULL || strncasecmp(h, "Basic ", 6) != 0 || basic_decode(h + 6, cred) < 0 ||
-	    (secret = strchr(cred, ':')) == NULL) {
+	if (h == NULL || status_basic_parse(h, cred, secret) < 0) {
 		*ret = refuse(r, 401, "unauthorized", "a viewer's name and secret are needed");
-		return -1;
-	}
-	*secret++ = '\0';
-	if (!viewer_name_ok(cred) || strlen(secret) != 64 ||
-	    strspn(secret, "0123456789abcdef") != 64) {
-		*ret = refuse(r, 401, "unauthorized", "not a viewer's name and secret");
 		return -1;
 	}
 	SHA256((const unsigned char *)secret, 64, hash);
@@ -144,7 +114,8 @@ static int viewer(struct apid_req *r, enum MHD_Result *ret)
 	    store_viewer_seen(r->a->s, cred, now) < 0)
 		log_warn("viewer %s: last seen not recorded: %s", cred, store_errmsg(r->a->s));
 	pthread_mutex_unlock(&r->a->lock);
-	snprintf(r->agent, sizeof(r->agent), "viewer:%s", cred);
+	/* For the log lines: "viewer:NAME", a long name cut. */
+	snprintf(r->agent, sizeof(r->agent), "viewer:%.*s", (int)sizeof(r->agent) - 8, cred);
 	if (rc == STORE_OK)
 		return 0;
 	*ret = rc == STORE_NOTFOUND

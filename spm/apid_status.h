@@ -18,6 +18,7 @@
 
 #include "store.h"
 #include "store_status.h"
+#include "store_viewer.h"
 
 /* Rows of the address table per page: default and most. */
 #define STATUS_PER_PAGE 100
@@ -51,6 +52,13 @@ int status_query_set(struct status_query *q, const char *key, const char *value,
 /* status_query_parse: the raw query string RAW (LEN bytes, no '?'):
  * '&'-separated pairs, %XX and '+' decoded, then status_query_set. */
 int status_query_parse(struct status_query *q, const char *raw, size_t len, const char **why_r);
+
+/* status_basic_parse: the Authorization header H as "Basic B64" of
+ * "NAME:SECRET", NAME a viewer's name (store_viewer.h), SECRET 64 lower
+ * hex digits, into NAME and SECRET; -1 when it is anything else. */
+#define STATUS_SECRET_LEN 64
+int status_basic_parse(const char *h, char name[VIEWER_NAME_MAX],
+		       char secret[STATUS_SECRET_LEN + 1]);
 
 /* status_json: the body of GET /status.json for Q at NOW (µs); NULL on a
  * store error (store_errmsg() says which). */

@@ -2,9 +2,13 @@
  * The query of GET /status.json (apid_status.h). Hostile input: every
  * value is checked for its range before it reaches SQL or a comparison;
  * the search string may be anything printable, it is only ever compared.
+ * The viewer's HTTP Basic credential is parsed here too: no HTTP needed.
  */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
 
 #include "apid_status.h"
 
@@ -169,5 +173,41 @@ int status_query_parse(struct status_query *q, const char *raw, size_t len, cons
 			return -1;
 		start = end + 1;
 	}
+	return 0;
+}
+
+/* The longest "Basic " value taken: a 64-byte name, ':', 64 digits. */
+#define BASIC_B64_MAX 176
+
+int status_basic_parse(const char *h, char name[VIEWER_NAME_MAX],
+		       char secret[STATUS_SECRET_LEN + 1])
+{
+	unsigned char out[BASIC_B64_MAX / 4 * 3 + 1];
+	size_t len;
+	char *colon;
+	int n;
+
+	if (strncasecmp(h, "Basic ", 6) != 0)
+		return -1;
+	h += 6;
+	len = strlen(h);
+	if (len == 0 || len % 4 != 0 || len > BASIC_B64_MAX ||
+	    strspn(h, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != len)
+		return -1;
+	n = EVP_DecodeBlock(out, (const unsigned char *)h, (int)len);
+	/* EVP_DecodeBlock counts the padding as zero bytes. */
+	for (size_t i = len; n >= 0 && i-- > 0 && h[i] == '=';)
+		n--;
+	if (n <= 0)
+		return -1;
+	out[n] = '\0';
+	if (strlen((char *)out) != (size_t)n || (colon = strchr((char *)out, ':')) == NULL)
+		return -1;
+	*colon = '\0';
+	if (!viewer_name_ok((char *)out) || strlen(colon + 1) != STATUS_SECRET_LEN ||
+	    strspn(colon + 1, "0123456789abcdef") != STATUS_SECRET_LEN)
+		return -1;
+	strcpy(name, (char *)out);
+	strcpy(secret, colon + 1);
 	return 0;
 }

@@ -1,5 +1,6 @@
-/* libFuzzer: the query of GET /status.json (apid_status.h): any bytes
- * parse or are refused with a reason, and what parses is in range. */
+/* libFuzzer: the query of GET /status.json and the viewer's Basic
+ * credential (apid_status.h): any bytes parse or are refused (the query
+ * with a reason), and what parses is in range. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct status_query q;
 	const char *why = NULL;
+	char name[VIEWER_NAME_MAX], secret[STATUS_SECRET_LEN + 1];
+	char *h = malloc(size + 1);
+
+	if (h == NULL)
+		return 0;
+	memcpy(h, data, size);
+	h[size] = '\0';
+	if (status_basic_parse(h, name, secret) == 0 &&
+	    (!viewer_name_ok(name) || strlen(secret) != STATUS_SECRET_LEN))
+		abort();
+	free(h);
 
 	status_query_init(&q);
 	if (status_query_parse(&q, (const char *)data, size, &why) < 0) {

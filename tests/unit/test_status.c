@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "apid_status.h"
 #include "ckmain.h"
 #include "store_viewer.h"
@@ -286,12 +288,53 @@ START_TEST(test_query_good)
 }
 END_TEST
 
+/* Authorization headers refused. */
+static const char *const bad_basic[] = {
+	"", "Basic", "Basic ", "Bearer abc", "Basic !!!!", "Basic YQ==", /* "a": no colon */
+	"Basic Og==",							     /* ":" */
+	"Basic YTpi",							     /* "a:b" */
+	"Basic YWJjOjAwMDA=",	 /* "abc:0000" */
+	"Basic YQBiOmM=",	 /* "a\0b:c" */
+	"Basic YTpiOmM==",	 /* bad padding */
+	"Basic =YTpi",		 /* padding first */
+	"Basic YTp", "Basic " /* a name with a space */ "YSBiOjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAw",
+};
+
+START_TEST(test_basic_hostile)
+{
+	char name[VIEWER_NAME_MAX], secret[STATUS_SECRET_LEN + 1];
+
+	ck_assert_msg(status_basic_parse(bad_basic[_i], name, secret) < 0, "accepted %s",
+		      bad_basic[_i]);
+}
+END_TEST
+
+START_TEST(test_basic_good)
+{
+	char name[VIEWER_NAME_MAX], secret[STATUS_SECRET_LEN + 1], hdr[256];
+	const char *cred = "ops.1:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	unsigned char b64[200];
+
+	EVP_EncodeBlock(b64, (const unsigned char *)cred, (int)strlen(cred));
+	snprintf(hdr, sizeof(hdr), "basic %s", b64);
+	ck_assert_int_eq(status_basic_parse(hdr, name, secret), 0);
+	ck_assert_str_eq(name, "ops.1");
+	ck_assert_str_eq(secret, cred + 6);
+	/* Upper-case hex is not what fedmigctl prints. */
+	cred = "ops:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef";
+	EVP_EncodeBlock(b64, (const unsigned char *)cred, (int)strlen(cred));
+	snprintf(hdr, sizeof(hdr), "Basic %s", b64);
+	ck_assert_int_lt(status_basic_parse(hdr, name, secret), 0);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_TEST(test_json_summary), CK_TEST(test_json_rows),
 		CK_TEST(test_metrics),	    CK_TEST(test_viewers),
 		CK_LOOP(test_query_hostile, bad_queries), CK_TEST(test_query_good),
+		CK_LOOP(test_basic_hostile, bad_basic), CK_TEST(test_basic_good),
 	};
 
 	return tu_run_in_tmpdir(CK_SUITE("status", "status", 30, tests), dir);
