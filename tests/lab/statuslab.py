@@ -1,13 +1,15 @@
 """The status page in a real browser, for tests/integ/status_page.sh.
 
-statuslab.py LAB PORT OUTDIR migrate|bulk: fedmig-apid on 127.0.0.1:PORT with the lab's
+statuslab.py LAB PORT OUTDIR migrate|bulk|watch: fedmig-apid on 127.0.0.1:PORT with the lab's
 certificate, fedmig-spm and fedmig-smd running, viewers "ops" (secret in
 LAB/viewer-ops) and "gone" (LAB/viewer-gone, removed), agent "ag1" with
 its one-time code in LAB/agent-code. Checks the credentials, drives a
 short migration while headless Debian chromium (selenium + chromedriver)
 watches /status, compares the page and /status.json with fedmigctl
 report --json and the store, parses /metrics strictly, then a batch of
-10,000 addresses. Screenshots: OUTDIR/status-*.png. Exit 0 when all held.
+10,000 addresses ("bulk"). "watch" is make demo's (DEMO_STATUS=1,
+tests/e2e/status_demo.py): the page followed until LAB/status-stop, then
+compared. Screenshots: OUTDIR/status-*.png. Exit 0 when all held.
 """
 import base64
 import hashlib
@@ -217,8 +219,9 @@ def migrate(d):
     d.save_screenshot(os.path.join(OUT, "status-migrated.png"))
 
 
-def compare(d):
-    """The page's and /status.json's numbers against fedmigctl's and the store's."""
+def compare(d, click=True):
+    """The page's and /status.json's numbers against fedmigctl's and the
+    store's; CLICK: an address's history opens on a click."""
     rep = json.loads(ctl("--json", "report", "--addresses"))
     time.sleep(2.5)  # one more poll: the page shows the store as it is now
     check(text(d, "n-requests") == str(rep["requests"]), "requests: page %s, report %s"
@@ -241,11 +244,32 @@ def compare(d):
           % (text(d, "n-copied"), msgs))
     check(js["copy"]["bytes_done"] == byts, "bytes: %s, store %d" % (js["copy"]["bytes_done"], byts))
     check(text(d, "n-held") == str(held), "held: page %s, store %d" % (text(d, "n-held"), held))
-    d.find_element(By.CSS_SELECTOR, "#addresses tbody tr").click()
-    wait(d, lambda: "E40 complete" in page(d)["history"], 10,
-         "an address's history on click")
-    d.save_screenshot(os.path.join(OUT, "status-detail.png"))
+    if click:
+        d.find_element(By.CSS_SELECTOR, "#addresses tbody tr").click()
+        wait(d, lambda: "E40 complete" in page(d)["history"], 10,
+             "an address's history on click")
+        d.save_screenshot(os.path.join(OUT, "status-detail.png"))
     return rep, msgs, held
+
+
+def watch(d):
+    """make demo with DEMO_STATUS=1: the page watched until LAB/status-stop
+    appears (the batch is done), a screenshot every 10 s, then compared."""
+    d.get(URL + "/status")
+    stop, shown, n, t0 = os.path.join(LAB, "status-stop"), set(), 0, time.time()
+    while not os.path.exists(stop) and time.time() - t0 < 900:
+        p = page(d)
+        shown.add((p["requests"], p["states"].get("complete", 0)))
+        if time.time() - t0 >= 10 * n:
+            d.save_screenshot(os.path.join(OUT, "status-demo-%02d.png" % n))
+            n += 1
+        time.sleep(0.5)
+    time.sleep(2.5)
+    d.save_screenshot(os.path.join(OUT, "status-demo-end.png"))
+    check(len(shown) > 2, "the page did not follow the demo: %s" % sorted(shown))
+    print("status page: %d distinct (requests, complete) pairs shown live, %d screenshots in %s"
+          % (len(shown), n + 1, OUT), flush=True)
+    metrics(*compare(d, click=False))
 
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"'
@@ -335,6 +359,8 @@ def main():
         if sys.argv[4] == "migrate":
             migrate(d)
             metrics(*compare(d))
+        elif sys.argv[4] == "watch":
+            watch(d)
         else:
             bulk(d)
     finally:
