@@ -24,7 +24,7 @@ class StatusWatch:
             print("demo: DEMO_STATUS=1 needs fedmig-apid (agent or desktop users): no page watched")
             return
         with open(os.path.join(fed.lab, "viewer-ops"), "w") as f:
-            f.write(fed.ctl("viewer", "add", "demo"))
+            f.write(fed.ctl("viewer", "add", "ops"))
         out = os.path.join(fed.build, "test-logs")
         os.makedirs(out, exist_ok=True)
         env = dict(os.environ, FEDMIG_BUILD=fed.build,
@@ -33,7 +33,7 @@ class StatusWatch:
         self.proc = subprocess.Popen(
             ["/usr/bin/python3", os.path.join(REPO, "tests", "lab", "statuslab.py"), fed.lab,
              str(fed.site.apid_port), out, "watch"], env=env)
-        print("== status page: https://127.0.0.1:%d/status (viewer demo, secret in %s/viewer-ops),"
+        print("== status page: https://127.0.0.1:%d/status (viewer ops, secret in %s/viewer-ops),"
               " watched by headless chromium" % (fed.site.apid_port, fed.lab))
 
     def before_report(self):
