@@ -63,9 +63,16 @@ static json_t *hold_json(const struct status_sum *sum)
 static json_t *series(const long long *at, size_t stride, const long long *values, size_t n,
 		      long long now)
 {
-	long long start = n ? *at / 1000 : now / 1000, end = now / 1000;
-	long long step = (end - start) / STATUS_BINS + 1, bins[STATUS_BINS] = {0};
+	long long start = n ? *at / 1000 : now / 1000, end = now / 1000, bins[STATUS_BINS] = {0};
 	json_t *counts = json_array();
+
+	/* A time after NOW (another host's clock) widens the range. */
+	if (n) {
+		long long last = *(const long long *)((const char *)at + (n - 1) * stride) / 1000;
+
+		end = last > end ? last : end;
+	}
+	long long step = (end - start) / STATUS_BINS + 1;
 
 	for (size_t i = 0; i < n; i++) {
 		long long t = *(const long long *)((const char *)at + i * stride) / 1000;
