@@ -24,7 +24,10 @@ OUT=$B/test-logs
 mkdir -p "$OUT"
 rm -f "$OUT"/status-*.png
 $CTL viewer add ops >"$LAB/viewer-ops" || { echo "FAIL status_page: viewer add"; exit 1; }
-$CTL viewer add gone >"$LAB/viewer-gone" && $CTL viewer remove gone || { echo "FAIL status_page: viewer remove"; exit 1; }
+if ! $CTL viewer add gone >"$LAB/viewer-gone" || ! $CTL viewer remove gone; then
+	echo "FAIL status_page: viewer add and remove"
+	exit 1
+fi
 $CTL viewer list | grep -q '^ops ' || { echo "FAIL status_page: viewer list: $($CTL viewer list)"; exit 1; }
 $CTL agent add ag1 >"$LAB/agent-code" || { echo "FAIL status_page: agent add"; exit 1; }
 sleep 1.1 # Dovecot notices a passwd-file change by its mtime (seconds)
