@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "state.h"
+#include "store_int.h"
 #include "store_smd.h"
 #include "store_status.h"
 #include "xalloc.h"
@@ -20,6 +21,33 @@ long long status_pct(const long long *v, size_t n, int p)
 	size_t i = (n * (size_t)p + 99) / 100;
 
 	return v[i == 0 ? 0 : i - 1];
+}
+
+/* one_number: column 0 of ST's one row into *V_R. */
+static int one_number(struct store *s, sqlite3_stmt *st, long long *v_r, const char *context)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		*v_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, context);
+}
+
+int status_changed(struct store *s, long long batch, long long *last_r, long long *running_r)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT coalesce(max(updated), 0) FROM requests"
+					    " WHERE ?1 = 0 OR batch_id = ?1");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, batch);
+	if (one_number(s, st, last_r, "last change") < 0)
+		return STORE_ERR;
+	st = store_prepare(s, "SELECT count(*) FROM smd_jobs WHERE state = 1 AND kind = 0");
+	if (st == NULL)
+		return STORE_ERR;
+	return one_number(s, st, running_r, "running copies");
 }
 
 const char *status_req_reason(struct store *s, const struct req *r, char *buf, size_t len)

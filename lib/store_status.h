@@ -48,6 +48,11 @@ struct status_sum {
 int status_sum_load(struct store *s, long long batch, struct status_sum *sum);
 void status_sum_free(struct status_sum *sum);
 
+/* status_changed: the latest "updated" of BATCH's requests (0: every
+ * batch) in *LAST_R and the copy jobs running in *RUNNING_R: two indexed
+ * reads, so that a poll with nothing new costs no pass. */
+int status_changed(struct store *s, long long batch, long long *last_r, long long *running_r);
+
 /* status_pct: the P-th percentile of V (N values, ascending), nearest
  * rank; 0 when N is 0. */
 long long status_pct(const long long *v, size_t n, int p);

@@ -251,20 +251,24 @@ static json_t *detail_json(struct store *s, long long id, long long now)
 json_t *status_json(struct store *s, const struct status_query *q, long long now)
 {
 	struct status_sum sum;
+	long long last, running, held;
 	json_t *o;
 
 	if (q->request > 0)
 		return detail_json(s, q->request, now);
+	/* Nothing changed since the page's last answer: a few bytes and no
+	 * pass. A copy running changes its counters without its request,
+	 * and held messages leave the queue after it: answered in full. */
+	if (q->since > 0) {
+		if (status_changed(s, q->batch, &last, &running) < 0 ||
+		    store_held_count_pending(s, &held) < 0)
+			return NULL;
+		if (last <= q->since && running == 0 && held == 0)
+			return json_pack("{s:I,s:I,s:b}", "now_ms", (json_int_t)(now / 1000),
+					 "last_change_us", (json_int_t)last, "unchanged", 1);
+	}
 	if (status_sum_load(s, q->batch, &sum) < 0)
 		return NULL;
-	/* Nothing changed since the page's last answer: a few bytes. A copy
-	 * running changes its counters without touching its request. */
-	if (q->since > 0 && sum.last_change <= q->since && sum.jobs[SMD_RUNNING] == 0) {
-		o = json_pack("{s:I,s:I,s:b}", "now_ms", (json_int_t)(now / 1000), "last_change_us",
-			      (json_int_t)sum.last_change, "unchanged", 1);
-		status_sum_free(&sum);
-		return o;
-	}
 	o = summary_json(&sum, now);
 	status_sum_free(&sum);
 	if (o && rows_json(s, q, o) < 0) {

@@ -328,13 +328,16 @@ def bulk(d):
     ctl("import", os.path.join(LAB, "bulk.csv"))
     print("10,000 addresses imported in %.1f s" % (time.time() - t0), flush=True)
     batch = max(b["id"] for b in json.loads(http("/status.json", auth=OPS)[2])["batches"])
-    for q in ("", "?batch=%d" % batch, "?batch=%d&search=bulk0999" % batch):
+    last = json.loads(http("/status.json", auth=OPS)[2])["last_change_us"]
+    for q in ("", "?batch=%d" % batch, "?batch=%d&search=bulk0999" % batch, "?since=%d" % last):
         t0 = time.time()
         st, _, body = http("/status.json" + q, auth=OPS)
         ms = (time.time() - t0) * 1000
         check(st == 200, "status.json%s: %d" % (q, st))
         print("GET /status.json%s: %d bytes in %.0f ms" % (q, len(body), ms), flush=True)
         check(ms < 10000, "status.json%s took %.0f ms" % (q, ms))
+        if "since" in q:
+            check(json.loads(body).get("unchanged") is True, "nothing changed, yet: %s" % body[:200])
     t0 = time.time()
     d.get(URL + "/status")
     ok = wait(d, lambda: page(d)["requests"] == str(BULK + n0) and len(page(d)["rows"]) == 100, 30,

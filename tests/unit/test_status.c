@@ -147,6 +147,10 @@ START_TEST(test_json_rows)
 	json_decref(o);
 	tu_store_sql(dir, "UPDATE smd_jobs SET state = 2");
 	o = get(s, "since=1700000040000000");
+	ck_assert_ptr_null(json_object_get(o, "unchanged")); /* a message still held */
+	json_decref(o);
+	tu_store_sql(dir, "UPDATE held_messages SET gone = 1");
+	o = get(s, "since=1700000040000000");
 	ck_assert(json_is_true(json_object_get(o, "unchanged")));
 	json_decref(o);
 	o = get(s, "request=1");
