@@ -208,8 +208,8 @@ static int rows_json(struct store *s, const struct status_query *q, json_t *o)
 	}
 	json_object_set_new(o, "failures", t.failures);
 	json_object_set_new(o, "addresses",
-			    json_pack("{s:I,s:i,s:i,s:s,s:o}", "matching", (json_int_t)t.matching,
-				      "page", q->page, "per_page", q->per_page, "search", q->search,
+			    json_pack("{s:I,s:i,s:i,s:o,s:o}", "matching", (json_int_t)t.matching,
+				      "page", q->page, "per_page", q->per_page, "search", str(q->search),
 				      "rows", t.rows));
 	return 0;
 }

@@ -141,6 +141,12 @@ START_TEST(test_json_rows)
 		json_array_get(json_object_get(json_object_get(o, "addresses"), "rows"), 0),
 		"verified")));
 	json_decref(o);
+	/* A search that is not UTF-8 finds nothing, and says so. */
+	o = get(s, "search=%ff%fe");
+	ck_assert_int_eq(num(o, "addresses.matching"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(o, "addresses"), "search")),
+			 "??");
+	json_decref(o);
 	/* Nothing changed after since, but dave's copy runs: a full answer. */
 	o = get(s, "since=1700000040000000");
 	ck_assert_ptr_null(json_object_get(o, "unchanged"));
