@@ -342,5 +342,12 @@ const struct store_migration store_migrations[] = {
 	     " next_login INTEGER NOT NULL DEFAULT 0,"
 	     " reason TEXT NOT NULL DEFAULT '',"
 	     " updated INTEGER NOT NULL) WITHOUT ROWID;"},
+	/* 14: the status page's viewers (lib/store_viewer.h, brief ST): a
+	 * read-only credential, its secret's SHA-256, when it last read. */
+	{14, "CREATE TABLE viewers("
+	     " name TEXT PRIMARY KEY,"
+	     " hash BLOB NOT NULL,"
+	     " created INTEGER NOT NULL,"
+	     " last_seen INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
 };
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -64,7 +64,11 @@ struct apid {
 	ev_timer tick, quit;
 };
 
-enum apid_route { R_NONE, R_ENROL, R_POLL, R_HEARTBEAT, R_NEXT, R_BATCH, R_WS_NEXT, R_WS_REPORT };
+enum apid_route {
+	R_NONE, R_ENROL, R_POLL, R_HEARTBEAT, R_NEXT, R_BATCH, R_WS_NEXT, R_WS_REPORT,
+	/* apid_status.c: a viewer's, never an agent's (R_STATUS_PAGE and up) */
+	R_STATUS_PAGE, R_STATUS_CSS, R_STATUS_JS, R_STATUS_JSON, R_METRICS
+};
 
 struct apid_upload;
 
@@ -134,6 +138,12 @@ struct apid_answer apid_task_next(struct apid_req *r, struct agent_task *t, long
 long long apid_task_cancel(struct apid *a, struct agent_task *t, long long now_ms);
 /* apid_task_gone: 1 when T's request is final or offline. */
 int apid_task_gone(const struct agent_task *t);
+
+/* apid_status.c: GET /status, /status.css, /status.js, /status.json and
+ * /metrics (R_NONE for anything else); _serve answers one, the viewer's
+ * credential checked first. */
+enum apid_route apid_status_route(const char *method, const char *url);
+enum MHD_Result apid_status_serve(struct apid_req *r);
 
 /* apid_upload.c: the PUT of a batch. _begin on the first call (NULL
  * answer: go on reading), _data for each chunk, _end at the end;

@@ -221,6 +221,10 @@ static int first_call(struct apid_req *r, const char *method, const char *url,
 {
 	peer_name(r);
 	r->route = route(r, method, url);
+	if (r->route == R_NONE)
+		r->route = apid_status_route(method, url);
+	if (r->route >= R_STATUS_PAGE)
+		return 0; /* a viewer's: apid_status_serve() checks it */
 	if (r->route == R_NONE) {
 		*ans = apid_fail(r, 404, "bad-request", "no such endpoint");
 		return -1;
@@ -331,7 +335,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		*size = 0;
 		return MHD_YES;
 	}
-	return dispatch(r);
+	return r->route >= R_STATUS_PAGE ? apid_status_serve(r) : dispatch(r);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **ctx,

@@ -13,26 +13,12 @@
 #include "store_pim.h"
 #include "store_req.h"
 #include "store_smd.h"
+#include "store_status.h"
 
+/* One implementation for fedmigctl and the status views: store_status.h. */
 const char *ctl_req_reason(struct store *s, const struct req *r, char *buf, size_t len)
 {
-	struct smd_status st;
-
-	if (*r->reason)
-		return r->reason;
-	/* While fedmig-smd retries a copy, the pilot waits and keeps no
-	 * reason of its own: the job's last failure is the one to show. */
-	for (int back = 0; back < 2; back++) {
-		if (store_smd_status(s, smd_key(r->id, back ? SMD_COPY_BACK : SMD_COPY), &st) != STORE_OK)
-			continue;
-		if (st.state == SMD_DONE || *st.reason == '\0')
-			continue;
-		snprintf(buf, len, "%s attempt %d failed%s: %s", back ? "copy back" : "copy",
-			 st.attempts, st.state == SMD_FAILED ? " for good" : ", retrying",
-			 st.reason);
-		return buf;
-	}
-	return "";
+	return status_req_reason(s, r, buf, len);
 }
 
 struct states {
@@ -286,15 +272,6 @@ static int report_copy(void *ctx, const struct req *r)
 	return 0;
 }
 
-static long long pct(const long long *v, size_t n, int p)
-{
-	if (n == 0)
-		return 0;
-	size_t i = (n * (size_t)p + 99) / 100;
-
-	return v[i == 0 ? 0 : i - 1];
-}
-
 struct counts_print {
 	const long long *counts;
 	json_t *json; /* the "states" object, or NULL for text */
@@ -318,13 +295,13 @@ static void report_catchup(const long long *v, size_t n, int json)
 	if (json) {
 		printf("\"catchup\":");
 		ctl_json_put(stdout, json_pack("{s:I,s:f,s:f,s:f}", "count",
-					       (json_int_t)n, "p50_s", ctl_json_tenths(pct(v, n, 50) / 1e3),
-					       "p95_s", ctl_json_tenths(pct(v, n, 95) / 1e3), "max_s",
+					       (json_int_t)n, "p50_s", ctl_json_tenths(status_pct(v, n, 50) / 1e3),
+					       "p95_s", ctl_json_tenths(status_pct(v, n, 95) / 1e3), "max_s",
 					       ctl_json_tenths(n ? v[n - 1] / 1e3 : 0.0)));
 		return;
 	}
 	printf("catch-up: %zu mailboxes, p50 %.1f s, p95 %.1f s, max %.1f s\n", n,
-	       pct(v, n, 50) / 1e3, pct(v, n, 95) / 1e3, n ? v[n - 1] / 1e3 : 0.0);
+	       status_pct(v, n, 50) / 1e3, status_pct(v, n, 95) / 1e3, n ? v[n - 1] / 1e3 : 0.0);
 }
 
 int ctl_report(struct ctl *ctl, long long batch, int addresses)
@@ -354,8 +331,8 @@ int ctl_report(struct ctl *ctl, long long batch, int addresses)
 				  json_pack("{s:I,s:I,s:o,s:{s:I,s:f,s:f,s:f}}", "batch",
 					    (json_int_t)batch, "requests", (json_int_t)total, "states",
 					    cp.json, "hold_windows", "count", (json_int_t)n, "p50_ms",
-					    ctl_json_tenths(pct(w, n, 50) / 1e3), "p99_ms",
-					    ctl_json_tenths(pct(w, n, 99) / 1e3), "max_ms",
+					    ctl_json_tenths(status_pct(w, n, 50) / 1e3), "p99_ms",
+					    ctl_json_tenths(status_pct(w, n, 99) / 1e3), "max_ms",
 					    ctl_json_tenths(n ? w[n - 1] / 1e3 : 0.0)));
 		putchar(',');
 	} else {
@@ -365,7 +342,7 @@ int ctl_report(struct ctl *ctl, long long batch, int addresses)
 			printf("%lld requests\n", total);
 		state_each(print_count, &cp);
 		printf("hold windows: %zu switches, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", n,
-		       pct(w, n, 50) / 1e3, pct(w, n, 99) / 1e3, n ? w[n - 1] / 1e3 : 0.0);
+		       status_pct(w, n, 50) / 1e3, status_pct(w, n, 99) / 1e3, n ? w[n - 1] / 1e3 : 0.0);
 	}
 	free(w);
 	report_catchup(cu, ncu, ctl->json);

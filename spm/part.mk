@@ -1,6 +1,7 @@
 # spm/: fedmigctl (the admin CLI) and fedmig-spm (the migration pilot).
 CTL_OBJS := $(O)/spm/ctl_directory.o $(O)/spm/ctl_request.o $(O)/spm/ctl_report.o $(O)/spm/ctl_json.o $(O)/spm/ctl_agent.o \
-	$(O)/spm/ctl_dirsync.o $(O)/spm/ctl_source.o $(O)/spm/ctl_prestage.o
+	$(O)/spm/ctl_dirsync.o $(O)/spm/ctl_source.o $(O)/spm/ctl_prestage.o \
+	$(O)/spm/ctl_viewer.o $(O)/spm/ctl_top.o
 PROGRAMS += $(O)/spm/fedmigctl
 $(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(O)/spm/libspm.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
@@ -96,3 +97,25 @@ $(O)/tests/unit/test_dirsync.o $(O)/tests/unit/fake_dirdrv.o: ALL_CFLAGS += -Isp
 $(O)/tests/unit/test_dirsync: $(O)/tests/unit/test_dirsync.o $(O)/tests/unit/fake_dirdrv.o $(PART_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(O)/tests/unit/fake_dirdrv.o $(PART_LIBS) $(LIBFEDMIG) $(CHECK_LIBS) $(EXT_LIBS)
 INTEG_TESTS += tests/integ/dirsync_lab.sh
+# The status page, /metrics and fedmigctl top (brief ST): the store's side
+# in libfedmig (store_status, store_viewer), the builders and the query
+# parser in libapid.a, the page's files embedded at build time.
+$(LIBFEDMIG): $(O)/lib/store_status.o $(O)/lib/store_viewer.o
+APID_STATUS_OBJS := $(O)/spm/apid_status_json.o $(O)/spm/apid_status_metrics.o $(O)/spm/apid_status_query.o
+# apid_status.o (the HTTP side) too: fedmig-apid's apid_http.o pulls it in.
+$(O)/spm/libapid.a: $(APID_STATUS_OBJS) $(O)/spm/apid_status.o
+$(APID_STATUS_OBJS) $(O)/spm/apid_status.o: ALL_CFLAGS += $(MHD_CFLAGS)
+STATUS_FILES := spm/status/status.html spm/status/status.css spm/status/status.js
+$(O)/spm/status_assets.h: spm/status/embed.sh $(STATUS_FILES)
+	@mkdir -p $(@D)
+	sh spm/status/embed.sh $@ $(STATUS_FILES)
+$(O)/spm/apid_status.o: $(O)/spm/status_assets.h
+$(O)/spm/apid_status.o: ALL_CFLAGS += -I$(O)/spm
+UNIT_TESTS += $(O)/tests/unit/test_status
+$(O)/tests/unit/test_status.o $(O)/tests/fuzz/fuzz_status_query.o: ALL_CFLAGS += -Ispm $(MHD_CFLAGS)
+$(O)/tests/unit/test_status: $(O)/tests/unit/test_status.o $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG) $(CHECK_LIBS) $(EXT_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_status_query.c
+$(O)/tests/fuzz/fuzz_status_query: $(O)/tests/fuzz/fuzz_status_query.o $(APID_LIBS) $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(EXT_LIBS)
+INTEG_TESTS += tests/integ/status_page.sh
