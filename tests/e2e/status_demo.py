@@ -1,4 +1,4 @@
-"""make demo with DEMO_STATUS=1: headless Debian chromium watches
+"""make demo (unless DEMO_STATUS=0): headless Debian chromium watches
 fedmig-apid's status page while the batch migrates (tests/lab/statuslab.py
 watch), with screenshots in FEDMIG_BUILD/test-logs/status-demo-*.png, and
 compares its numbers with fedmigctl report and the store at the end.
@@ -14,6 +14,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 class StatusWatch:
+    @staticmethod
+    def wanted(setting):
+        if setting in ("0", "1"):
+            return setting == "1"
+        return all(os.access(p, os.X_OK) for p in ("/usr/bin/chromium", "/usr/bin/chromedriver")) \
+            and os.path.exists("/usr/lib/python3/dist-packages/selenium")
+
     def __init__(self):
         self.proc = None
         self.fed = None
@@ -21,7 +28,7 @@ class StatusWatch:
     def during(self, fed):
         self.fed = fed
         if not fed.site:
-            print("demo: DEMO_STATUS=1 needs fedmig-apid (agent or desktop users): no page watched")
+            print("demo: the status page needs fedmig-apid (agent or desktop users): no page watched")
             return
         with open(os.path.join(fed.lab, "viewer-ops"), "w") as f:
             f.write(fed.ctl("viewer", "add", "ops"))
