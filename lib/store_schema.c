@@ -342,5 +342,14 @@ const struct store_migration store_migrations[] = {
 	     " next_login INTEGER NOT NULL DEFAULT 0,"
 	     " reason TEXT NOT NULL DEFAULT '',"
 	     " updated INTEGER NOT NULL) WITHOUT ROWID;"},
+	/* 13: folder identity (brief QF, smd/copy_tree.c): the subscription
+	 * set as last applied to the target, in target names (the base of
+	 * the subscription rule: only what fedmig subscribed is ever
+	 * unsubscribed). Folder renames and deletes rewrite smd_folders and
+	 * smd_map rows; they need no column. */
+	{13, "CREATE TABLE smd_subs("
+	     " mailbox TEXT NOT NULL,"
+	     " name TEXT NOT NULL,"
+	     " PRIMARY KEY(mailbox, name)) WITHOUT ROWID;"},
 };
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

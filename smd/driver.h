@@ -148,6 +148,14 @@ struct drv_ops {
 	unsigned (*expunge)(struct drv *d, const char *uidset);
 	unsigned (*create)(struct drv *d, const char *folder);
 	unsigned (*subscribe)(struct drv *d, const char *folder);
+	/*
+	 * The folder tree's changes (smd/copy_tree.h), NULL in a driver that
+	 * is never a target: rename (IMAP RENAME: children go along),
+	 * delete (the folder and its messages), unsubscribe.
+	 */
+	unsigned (*rename)(struct drv *d, const char *from, const char *to);
+	unsigned (*delete)(struct drv *d, const char *folder);
+	unsigned (*unsubscribe)(struct drv *d, const char *folder);
 	/* check: the store catches up with changes made elsewhere (IMAP NOOP). */
 	unsigned (*check)(struct drv *d);
 	int (*flush)(struct drv *d);

@@ -370,6 +370,28 @@ static unsigned op_subscribe(struct drv *dv, const char *folder)
 	return simple(d, imap_cmd(d->c, "SUBSCRIBE %s", imap_q(d->c, folder)));
 }
 
+static unsigned op_rename(struct drv *dv, const char *from, const char *to)
+{
+	struct drv_imap *d = (struct drv_imap *)dv;
+	const char *f = imap_q(d->c, from); /* imap_q keeps 4 results: both live */
+
+	return simple(d, imap_cmd(d->c, "RENAME %s %s", f, imap_q(d->c, to)));
+}
+
+static unsigned op_delete(struct drv *dv, const char *folder)
+{
+	struct drv_imap *d = (struct drv_imap *)dv;
+
+	return simple(d, imap_cmd(d->c, "DELETE %s", imap_q(d->c, folder)));
+}
+
+static unsigned op_unsubscribe(struct drv *dv, const char *folder)
+{
+	struct drv_imap *d = (struct drv_imap *)dv;
+
+	return simple(d, imap_cmd(d->c, "UNSUBSCRIBE %s", imap_q(d->c, folder)));
+}
+
 static unsigned op_check(struct drv *dv)
 {
 	struct drv_imap *d = (struct drv_imap *)dv;
@@ -516,6 +538,9 @@ static const struct drv_ops imap_ops = {
 	.expunge = op_expunge,
 	.create = op_create,
 	.subscribe = op_subscribe,
+	.rename = op_rename,
+	.delete = op_delete,
+	.unsubscribe = op_unsubscribe,
 	.check = op_check,
 	.flush = op_flush,
 	.poll = op_poll,

@@ -83,6 +83,32 @@ grep -q ' unchanged=yes$' "$TMP/p3.out" || fail "p3: no unchanged folder line"
 grep -Eq '^folder=(INBOX|Work|Projects) .*unchanged=yes$' "$TMP/p2.out" &&
 	fail "p2: a folder changed on S1 was skipped: $(grep 'unchanged=yes' "$TMP/p2.out")"
 
+# 1b. the folder tree before the switch: a folder renamed with its child
+# (RENAME on S2, journal follows: no byte travels again), one deleted, an
+# unsubscription; then a rename that dies between S2's RENAME and the
+# journal, rerun.
+s1 create Old
+s1 add Old 50 51
+s1 create Old/Kid
+s1 add Old/Kid 52
+s1 create Gone
+s1 add Gone 53
+pass t1 --prestage
+same "tree: first pass"
+s1 rename Old New
+s1 delete Gone
+s1 unsubscribe Work
+pass t2 --prestage
+grep -q '^tree rule=source-wins renamed=1 deleted=1 kept_target=0 unsubscribed=1 ' "$TMP/t2.out" ||
+	fail "t2: tree counts: $(grep '^tree' "$TMP/t2.out")"
+grep -Eq ' copied=[1-9]' "$TMP/t2.out" && fail "t2: a renamed folder was copied again: $(grep ' copied=[1-9]' "$TMP/t2.out")"
+same "tree: rename, delete, unsubscribe"
+s1 rename New/Kid Kid2
+crash_pass c-rename FEDMIG_SMD_CRASH_DELTA=1
+pass c-rename-rerun --prestage
+grep -Eq ' copied=[1-9]' "$TMP/c-rename-rerun.out" && fail "c-rename: copied again"
+same "rename crash"
+
 # 2. crashes, each kind, then the rerun
 s1 add INBOX 46 47 48
 crash_pass c-append FEDMIG_SMD_CRASH_AFTER=1
