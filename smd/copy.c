@@ -15,6 +15,7 @@
 #include "copy_fast.h"
 #include "copy_folders.h"
 #include "copy_journal.h"
+#include "copy_move.h"
 #include "copy_open.h"
 #include "copy_stream.h"
 #include "copy_tree.h"
@@ -707,7 +708,7 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 	long long same_msgs = 0, same_bytes = 0;
 
 	if (open_sides(&cp) < 0 || setup_mailbox(&cp, &src_subs, &nsrc_subs, &messages, &bytes) < 0 ||
-	    fast_skip(&cp, &same_msgs, &same_bytes) < 0)
+	    fast_skip(&cp, &same_msgs, &same_bytes) < 0 || move_pass(&cp) < 0)
 		goto out;
 	if (messages >= 0)
 		messages = messages > same_msgs ? messages - same_msgs : 0;

@@ -319,6 +319,31 @@ static int taken(const struct tree *t, const char *name)
 	return 0;
 }
 
+/*
+ * keep_followed: a folder whose target folder the user renamed once
+ * (follow) keeps going there while the target has it and no other
+ * source folder maps to that name.
+ */
+static void keep_followed(struct tree *t)
+{
+	struct cp *cp = t->cp;
+
+	for (size_t i = 0; i < t->nj; i++) {
+		struct jfolder *j = &t->j[i];
+		int other = 0;
+
+		if (!j->src || !j->src->dst || strcmp(j->src->dst, j->f.dst_name) == 0 ||
+		    !dst_has(cp, j->f.dst_name))
+			continue;
+		for (size_t k = 0; k < cp->nfolders; k++)
+			other |= cp->folders[k].dst && strcmp(cp->folders[k].dst, j->f.dst_name) == 0;
+		if (other)
+			continue;
+		free(j->src->dst);
+		j->src->dst = xstrdup(j->f.dst_name);
+	}
+}
+
 /* missing_on_target: J's source folder is there, its target folder is not. */
 static int missing_on_target(const struct cp *cp, const struct jfolder *j)
 {
@@ -405,6 +430,7 @@ static int folders(struct tree *t)
 
 	if (store_smd_folders_each(cp->o->store, cp->o->mailbox_key, collect, t) < 0)
 		return cperr(cp, "journal: %s", store_errmsg(cp->o->store));
+	keep_followed(t);
 	if (cp->o->switched && target_side(t) < 0)
 		return -1;
 	for (size_t i = 0; i < t->nj; i++)
