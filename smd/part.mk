@@ -47,18 +47,25 @@ INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_
 BENCHES += bench/smd_folders bench/prestage
 # The copy engine against in-process fake IMAP servers (no lab).
 UNIT_TESTS += $(O)/tests/unit/test_copy_engine
-$(O)/tests/unit/test_copy_engine: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
-$(O)/tests/unit/test_copy_engine: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
-$(O)/tests/unit/test_copy_engine.o $(O)/tests/unit/fake_imap.o: ALL_CFLAGS += -Ismd
+# test_copy_tree: folder renames, deletes, subscriptions and moves of a
+# delta pass (smd/copy_tree.h, smd/copy_move.h); copy_env.c is shared.
+COPY_ENV_OBJS = $(O)/tests/unit/copy_env.o $(O)/tests/unit/fake_imap.o \
+	$(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o
+UNIT_TESTS += $(O)/tests/unit/test_copy_tree
+$(O)/tests/unit/test_copy_engine $(O)/tests/unit/test_copy_tree: $(COPY_ENV_OBJS)
+$(O)/tests/unit/test_copy_engine $(O)/tests/unit/test_copy_tree: CHECK_LIBS += $(COPY_ENV_OBJS) \
+	$(O)/smd/libsmd.a $(O)/lib/libfedmig.a
+$(O)/tests/unit/test_copy_engine.o $(O)/tests/unit/test_copy_tree.o $(O)/tests/unit/copy_env.o \
+	$(O)/tests/unit/fake_imap.o: ALL_CFLAGS += -Ismd
 # The IMAP driver (driver.h) against the same fake server.
 UNIT_TESTS += $(O)/tests/unit/test_drv_imap
-$(O)/tests/unit/test_drv_imap: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
-$(O)/tests/unit/test_drv_imap: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_drv_imap: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o
+$(O)/tests/unit/test_drv_imap: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o
 $(O)/tests/unit/test_drv_imap.o: ALL_CFLAGS += -Ismd
 # The agent data buffer's driver (drv_buffer.h), alone and under the copy engine.
 UNIT_TESTS += $(O)/tests/unit/test_drv_buffer
-$(O)/tests/unit/test_drv_buffer: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
-$(O)/tests/unit/test_drv_buffer: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_drv_buffer: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o
+$(O)/tests/unit/test_drv_buffer: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o
 $(O)/tests/unit/test_drv_buffer.o: ALL_CFLAGS += -Ismd
 FUZZ_TARGETS += tests/fuzz/fuzz_drv_buffer.c
 $(O)/tests/fuzz/fuzz_drv_buffer.o: ALL_CFLAGS += -Ismd
@@ -81,7 +88,7 @@ FUZZ_TARGETS += tests/fuzz/fuzz_throttle.c
 INTEG_TESTS += tests/integ/throttle_lab.sh
 # The delta pass (issue 17): the rule alone; the pass against the fake server.
 UNIT_TESTS += $(O)/tests/unit/test_delta_rule $(O)/tests/unit/test_delta
-$(O)/tests/unit/test_delta: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
-$(O)/tests/unit/test_delta: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_delta: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o
+$(O)/tests/unit/test_delta: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o
 $(O)/tests/unit/test_delta_rule.o $(O)/tests/unit/test_delta.o \
 	$(O)/tests/unit/fake_imap_cs.o: ALL_CFLAGS += -Ismd
