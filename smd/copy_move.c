@@ -77,7 +77,7 @@ static int on_meta(void *ctx, const struct drv_meta *m)
 /* has_uid: UID in the N ascending elements of SIZE bytes at BASE, each starting with its UID. */
 static int has_uid(const void *base, size_t n, size_t size, unsigned long long uid)
 {
-	return bsearch(&uid, base, n, size, cmp_ull) != NULL;
+	return n && bsearch(&uid, base, n, size, cmp_ull) != NULL;
 }
 
 static void folder_reset(struct mv *mv)
@@ -112,7 +112,8 @@ static int read_folder(struct mv *mv, const struct folder *f)
 		return 0; /* the folder's own pass says why */
 	if (jr == STORE_OK && res.box && res.box->uidvalidity != jf.uidvalidity)
 		mv->nrows = 0; /* recreated on the source: its journal is void */
-	qsort(mv->src, mv->nsrc, sizeof(*mv->src), cmp_ull);
+	if (mv->nsrc)
+		qsort(mv->src, mv->nsrc, sizeof(*mv->src), cmp_ull);
 	unsigned long long *ju = xmalloc((mv->nrows + 1) * sizeof(*ju));
 
 	for (size_t i = 0; i < mv->nrows; i++)

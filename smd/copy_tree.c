@@ -230,8 +230,10 @@ static int ours_only(struct cp *cp, const char *folder, const char *name)
 		log_warn("%s: folder=%s target=%s cannot be read (%s): kept", cp->o->mailbox_key,
 			 folder, name, text);
 	if (w > 0) {
-		qsort(have.u, have.n, sizeof(*have.u), cmp_ull);
-		qsort(want.u, want.n, sizeof(*want.u), cmp_ull);
+		if (have.n)
+			qsort(have.u, have.n, sizeof(*have.u), cmp_ull);
+		if (want.n)
+			qsort(want.u, want.n, sizeof(*want.u), cmp_ull);
 		w = have.n == want.n && (have.n == 0 || memcmp(have.u, want.u, have.n * sizeof(*have.u)) == 0);
 	}
 	free(have.u);
