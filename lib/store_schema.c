@@ -342,6 +342,15 @@ const struct store_migration store_migrations[] = {
 	     " next_login INTEGER NOT NULL DEFAULT 0,"
 	     " reason TEXT NOT NULL DEFAULT '',"
 	     " updated INTEGER NOT NULL) WITHOUT ROWID;"},
+	/* 13: folder identity (brief QF, smd/copy_tree.c): the subscription
+	 * set as last applied to the target, in target names (the base of
+	 * the subscription rule: only what fedmig subscribed is ever
+	 * unsubscribed). Folder renames and deletes rewrite smd_folders and
+	 * smd_map rows; they need no column. */
+	{13, "CREATE TABLE smd_subs("
+	     " mailbox TEXT NOT NULL,"
+	     " name TEXT NOT NULL,"
+	     " PRIMARY KEY(mailbox, name)) WITHOUT ROWID;"},
 	/* 14: the status page's viewers (lib/store_viewer.h, brief ST): a
 	 * read-only credential, its secret's SHA-256, when it last read. */
 	{14, "CREATE TABLE viewers("

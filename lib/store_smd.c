@@ -479,3 +479,112 @@ int store_smd_relax(struct store *s)
 		return store_fail(s, "synchronous=NORMAL");
 	return STORE_OK;
 }
+
+/* ---- schema 13: folder renames and deletes, the subscription base ---- */
+
+/* run_mf: ST with ?1 = MAILBOX, ?2 = FOLDER and ?3 = EXTRA (may be NULL) bound. */
+static int run_mf(struct store *s, sqlite3_stmt *st, const char *mailbox, const char *folder,
+		  const char *extra, const char *context)
+{
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	if (extra)
+		sqlite3_bind_text(st, 3, extra, -1, SQLITE_STATIC);
+	return store_run(s, st, context);
+}
+
+/* rename_folder_row: smd_folders' row OLD becomes NEW with target DST_NAME. */
+static int rename_folder_row(struct store *s, const char *mailbox, const char *old,
+			     const char *new, const char *dst_name)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE smd_folders SET folder = ?3, dst_folder = ?4"
+					    " WHERE mailbox = ?1 AND folder = ?2");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 4, dst_name, -1, SQLITE_STATIC);
+	if (run_mf(s, st, mailbox, old, new, "smd folder rename") < 0)
+		return STORE_ERR;
+	if (sqlite3_changes(store_db(s)) == 0) {
+		store_set_error(s, "smd folder rename: %s: no journal", old);
+		return STORE_NOTFOUND;
+	}
+	return STORE_OK;
+}
+
+int store_smd_folder_rename(struct store *s, const char *mailbox, const char *old,
+			    const char *new, const char *dst_name)
+{
+	int own, rc = store_own_begin(s, &own);
+
+	if (rc < 0)
+		return rc;
+	/* NEW's own rows, if any (a folder of that name vanished earlier and
+	 * its journal lingered), would collide: the renamed folder's win. */
+	rc = store_smd_folder_forget(s, mailbox, new);
+	if (rc == STORE_OK)
+		rc = rename_folder_row(s, mailbox, old, new, dst_name);
+	if (rc == STORE_OK)
+		rc = run_mf(s,
+			    store_prepare(s, "UPDATE smd_map SET folder = ?3"
+					     " WHERE mailbox = ?1 AND folder = ?2"),
+			    mailbox, old, new, "smd map rename");
+	return store_own_end(s, own, rc);
+}
+
+int store_smd_folder_forget(struct store *s, const char *mailbox, const char *folder)
+{
+	int own, rc = store_own_begin(s, &own);
+
+	if (rc < 0)
+		return rc;
+	rc = run_mf(s, store_prepare(s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2"),
+		    mailbox, folder, NULL, "smd map forget");
+	if (rc == STORE_OK)
+		rc = run_mf(s,
+			    store_prepare(s, "DELETE FROM smd_folders WHERE mailbox = ?1 AND folder = ?2"),
+			    mailbox, folder, NULL, "smd folder forget");
+	return store_own_end(s, own, rc);
+}
+
+int store_smd_subs_each(struct store *s, const char *mailbox, store_smd_sub_fn fn, void *ctx)
+{
+	sqlite3_stmt *st =
+		store_prepare(s, "SELECT name FROM smd_subs WHERE mailbox = ?1 ORDER BY name");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+
+		if (fn(ctx, name ? name : "") != 0) {
+			sqlite3_reset(st);
+			return STORE_OK;
+		}
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "smd subs");
+}
+
+int store_smd_subs_set(struct store *s, const char *mailbox, char *const *names, size_t n)
+{
+	int own, rc = store_own_begin(s, &own);
+	sqlite3_stmt *st;
+
+	if (rc < 0)
+		return rc;
+	st = store_prepare(s, "DELETE FROM smd_subs WHERE mailbox = ?1");
+	if (st == NULL)
+		return store_own_end(s, own, STORE_ERR);
+	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	rc = store_run(s, st, "smd subs clear");
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		st = store_prepare(s, "INSERT OR IGNORE INTO smd_subs(mailbox, name) VALUES(?1, ?2)");
+		rc = run_mf(s, st, mailbox, names[i], NULL, "smd subs add");
+	}
+	return store_own_end(s, own, rc);
+}

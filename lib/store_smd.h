@@ -6,7 +6,7 @@
  * UID -> target UID, so a rerun copies only what is missing), and marks
  * the job done (copied and verified) or failed with a reason. fedmig-spm
  * reads the status to move the request 6 -> 7 (claimed) -> 8 (copied).
- * Implemented in store_smd.c (schema versions 3, 5 and 10).
+ * Implemented in store_smd.c (schema versions 3, 5, 10 and 13).
  * SMD_PRESTAGE (brief QP enqueues it) is a delta pass before the switch:
  * the source wins (smd/copy.h, copy_opts.switched).
  *
@@ -191,6 +191,27 @@ int store_smd_map_del(struct store *s, const char *mailbox, const char *folder,
 		      unsigned long long src_uid);
 /* store_smd_map_clear: forget FOLDER's rows (its UIDVALIDITY changed). */
 int store_smd_map_clear(struct store *s, const char *mailbox, const char *folder);
+
+/*
+ * store_smd_folder_rename: the journal of folder OLD becomes NEW's (its
+ * rows and messages), whose target folder is now DST_NAME: the folder
+ * was renamed on both sides. STORE_NOTFOUND when OLD has no journal.
+ * Call inside the caller's transaction (two tables change).
+ */
+int store_smd_folder_rename(struct store *s, const char *mailbox, const char *old,
+			    const char *new, const char *dst_name);
+/* store_smd_folder_forget: FOLDER's journal, folder and rows (the folder is
+ * gone). Call inside the caller's transaction. */
+int store_smd_folder_forget(struct store *s, const char *mailbox, const char *folder);
+
+/*
+ * Schema 13: the subscriptions last applied to the target (target names),
+ * the base of the subscription rule (smd/copy_tree.h).
+ */
+typedef int (*store_smd_sub_fn)(void *ctx, const char *name);
+int store_smd_subs_each(struct store *s, const char *mailbox, store_smd_sub_fn fn, void *ctx);
+/* store_smd_subs_set: the base becomes NAMES[0..N); in the caller's transaction. */
+int store_smd_subs_set(struct store *s, const char *mailbox, char *const *names, size_t n);
 
 typedef int (*store_smd_folder_fn)(void *ctx, const char *folder, const struct smd_folder *f);
 /* store_smd_folders_each: the folders of MAILBOX, for reports. */

@@ -15,8 +15,10 @@
 #include "copy_fast.h"
 #include "copy_folders.h"
 #include "copy_journal.h"
+#include "copy_move.h"
 #include "copy_open.h"
 #include "copy_stream.h"
+#include "copy_tree.h"
 #include "copy_verify.h"
 #include "drv_imap.h"
 #include "log.h"
@@ -634,7 +636,8 @@ static int lane_wait(struct cp *cp, pid_t pid, int fd, int kill_it, struct copy_
 
 /*
  * setup_mailbox: both sides' folders and subscriptions, the source's
- * mapped to target names, created and subscribed on the target; the
+ * mapped to target names, renamed, deleted (copy_tree.h), created and
+ * subscribed on the target; the
  * selectable ones in copy order in cp->sel.
  */
 static int setup_mailbox(struct cp *cp, char ***src_subs, size_t *nsrc_subs, long long *messages,
@@ -650,7 +653,8 @@ static int setup_mailbox(struct cp *cp, char ***src_subs, size_t *nsrc_subs, lon
 	if (cp->dst_sep == 0)
 		cp->dst_sep = cp->src_sep;
 	qsort(cp->folders, cp->nfolders, sizeof(*cp->folders), cmp_folder);
-	if (map_folders(cp) < 0 || setup_target(cp, *src_subs, *nsrc_subs) < 0)
+	if (map_folders(cp) < 0 || tree_before(cp, src_subs, nsrc_subs) < 0 ||
+	    setup_target(cp, *src_subs, *nsrc_subs) < 0 || tree_after(cp) < 0)
 		return -1;
 	cp->sel = xmalloc((cp->nfolders + 1) * sizeof(*cp->sel));
 	for (size_t i = 0; i < cp->nfolders; i++)
@@ -704,7 +708,7 @@ int copy_mailbox(const struct copy_opts *o, struct copy_result *r)
 	long long same_msgs = 0, same_bytes = 0;
 
 	if (open_sides(&cp) < 0 || setup_mailbox(&cp, &src_subs, &nsrc_subs, &messages, &bytes) < 0 ||
-	    fast_skip(&cp, &same_msgs, &same_bytes) < 0)
+	    fast_skip(&cp, &same_msgs, &same_bytes) < 0 || move_pass(&cp) < 0)
 		goto out;
 	if (messages >= 0)
 		messages = messages > same_msgs ? messages - same_msgs : 0;
@@ -751,6 +755,7 @@ out:
 	if (cp.sh != &local)
 		munmap(cp.sh, sizeof(*cp.sh));
 	free(cp.sel);
+	tree_free(&cp);
 	cp_done(&cp);
 	free_folders(cp.folders, cp.nfolders);
 	free_folders(cp.dst_folders, cp.ndst_folders);

@@ -212,7 +212,7 @@ int map_folders(struct cp *cp)
 	return 0;
 }
 
-static int dst_has(struct cp *cp, const char *name)
+int dst_has(const struct cp *cp, const char *name)
 {
 	for (size_t k = 0; k < cp->ndst_folders; k++)
 		if (strcmp(cp->dst_folders[k].name, name) == 0 &&
@@ -233,8 +233,7 @@ int cmp_folder(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* sub_dst: the target name of the source subscription NAME (caller frees). */
-static int sub_dst(struct cp *cp, const char *name, char **d_r)
+int sub_dst(struct cp *cp, const char *name, char **d_r)
 {
 	const struct folder *f = NULL;
 

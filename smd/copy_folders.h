@@ -30,6 +30,10 @@ int setup_target(struct cp *cp, char **subs, size_t nsubs);
  * difference logged and added to the reason), -1 on an error (cp->err).
  */
 int verify_folders(struct cp *cp, char **subs, size_t nsubs);
+/* dst_has: the target has the selectable folder NAME (as listed by list_both). */
+int dst_has(const struct cp *cp, const char *name);
+/* sub_dst: the target name of the source subscription NAME into *D_R (caller frees). */
+int sub_dst(struct cp *cp, const char *name, char **d_r);
 /* cmp_folder: qsort order: INBOX first, then by name (parents before children). */
 int cmp_folder(const void *a, const void *b);
 

@@ -156,6 +156,9 @@ struct cp {
 	struct delta_counts {
 		long long flags, expunged, kept, gone, forgotten, skipped;
 	} dc; /* the current folder's delta, copy_delta.c */
+	/* copy_tree.h: the subscription base to record once applied. */
+	char **sub_base;
+	size_t nsub_base;
 	unsigned long long src_uidvalidity, dst_uidvalidity;
 	unsigned long long src_exists;
 	char *permflags; /* the current target folder's PERMANENTFLAGS (no limit), or NULL */

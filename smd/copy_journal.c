@@ -13,8 +13,6 @@
 
 /* ------------------------------------------------------------ hashing */
 
-/* hash_fn: the SHA-256 of the body of UID, for the caller of hash_fetch. */
-typedef int hash_fn(void *ctx, unsigned long long uid, const unsigned char *sha);
 
 /* One hash_fetch: the callbacks' context. */
 struct hash_job {
@@ -58,8 +56,7 @@ static int hash_meta(void *ctx, const struct drv_meta *m)
 	return j->fn(j->ctx, m->uid, sha);
 }
 
-/* hash_fetch: SHA-256 of the bodies of UIDS on D, each through FN with CTX. */
-static int hash_fetch(struct cp *cp, struct drv *d, unsigned long long *uids, size_t n,
+int hash_fetch(struct cp *cp, struct drv *d, unsigned long long *uids, size_t n,
 		      hash_fn *fn, void *ctx)
 {
 	struct hash_job j = {.cp = cp, .fn = fn, .ctx = ctx};
@@ -401,8 +398,8 @@ int find_orphans(struct cp *cp, struct scan_ctx *s, const char *key)
 	if (store_commit(st) < 0)
 		goto dberr;
 	if (found)
-		log_warn("%s: folder=%s found %zu messages on the target appended by an "
-			 "interrupted run; not copied again",
+		log_warn("%s: folder=%s found %zu messages already on the target (moved there, "
+			 "or appended by an interrupted run); not copied again",
 			 key, cp->f->name, found);
 out:
 	free(duids);

@@ -33,4 +33,10 @@ int forget_unread(struct cp *cp, const char *key);
 /* find_uid: the message of cp->msgs with source UID, or NULL. */
 struct msg *find_uid(struct cp *cp, unsigned long long uid);
 
+/* hash_fn: the SHA-256 of the body of UID, for the caller of hash_fetch. */
+typedef int hash_fn(void *ctx, unsigned long long uid, const unsigned char *sha);
+/* hash_fetch: SHA-256 of the bodies of UIDS (sorted) on D's current folder, each through FN. */
+int hash_fetch(struct cp *cp, struct drv *d, unsigned long long *uids, size_t n, hash_fn *fn,
+	       void *ctx);
+
 #endif

@@ -101,6 +101,7 @@ struct drv_result {
 #define DRV_LIST_SUBS 0x02   /* the subscriptions too */
 
 #define DRV_CAP_APPEND_UIDS 0x01 /* append tells the new UIDs (IMAP: UIDPLUS) */
+#define DRV_CAP_MOVE 0x02	 /* move (IMAP: MOVE, RFC 6851) */
 
 struct drv;
 
@@ -148,6 +149,21 @@ struct drv_ops {
 	unsigned (*expunge)(struct drv *d, const char *uidset);
 	unsigned (*create)(struct drv *d, const char *folder);
 	unsigned (*subscribe)(struct drv *d, const char *folder);
+	/*
+	 * The folder tree's changes (smd/copy_tree.h), NULL in a driver that
+	 * is never a target: rename (IMAP RENAME: children go along),
+	 * delete (the folder and its messages), unsubscribe.
+	 */
+	unsigned (*rename)(struct drv *d, const char *from, const char *to);
+	unsigned (*delete)(struct drv *d, const char *folder);
+	unsigned (*unsubscribe)(struct drv *d, const char *folder);
+	/*
+	 * move: the messages of UIDSET in the current folder to FOLDER (IMAP
+	 * UID MOVE; only with DRV_CAP_MOVE); copy: copied there (UID COPY),
+	 * for a move without it (then add_flags \Deleted and expunge).
+	 */
+	unsigned (*move)(struct drv *d, const char *uidset, const char *folder);
+	unsigned (*copy)(struct drv *d, const char *uidset, const char *folder);
 	/* check: the store catches up with changes made elsewhere (IMAP NOOP). */
 	unsigned (*check)(struct drv *d);
 	int (*flush)(struct drv *d);

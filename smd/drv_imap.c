@@ -370,6 +370,42 @@ static unsigned op_subscribe(struct drv *dv, const char *folder)
 	return simple(d, imap_cmd(d->c, "SUBSCRIBE %s", imap_q(d->c, folder)));
 }
 
+static unsigned op_rename(struct drv *dv, const char *from, const char *to)
+{
+	struct drv_imap *d = (struct drv_imap *)dv;
+	const char *f = imap_q(d->c, from); /* imap_q keeps 4 results: both live */
+
+	return simple(d, imap_cmd(d->c, "RENAME %s %s", f, imap_q(d->c, to)));
+}
+
+static unsigned op_delete(struct drv *dv, const char *folder)
+{
+	struct drv_imap *d = (struct drv_imap *)dv;
+
+	return simple(d, imap_cmd(d->c, "DELETE %s", imap_q(d->c, folder)));
+}
+
+static unsigned op_unsubscribe(struct drv *dv, const char *folder)
+{
+	struct drv_imap *d = (struct drv_imap *)dv;
+
+	return simple(d, imap_cmd(d->c, "UNSUBSCRIBE %s", imap_q(d->c, folder)));
+}
+
+static unsigned op_move(struct drv *dv, const char *uidset, const char *folder)
+{
+	struct drv_imap *d = (struct drv_imap *)dv;
+
+	return simple(d, imap_cmd(d->c, "UID MOVE %s %s", uidset, imap_q(d->c, folder)));
+}
+
+static unsigned op_copy(struct drv *dv, const char *uidset, const char *folder)
+{
+	struct drv_imap *d = (struct drv_imap *)dv;
+
+	return simple(d, imap_cmd(d->c, "UID COPY %s %s", uidset, imap_q(d->c, folder)));
+}
+
 static unsigned op_check(struct drv *dv)
 {
 	struct drv_imap *d = (struct drv_imap *)dv;
@@ -477,7 +513,9 @@ static unsigned op_caps(const struct drv *dv)
 {
 	const struct drv_imap *d = (const struct drv_imap *)dv;
 
-	return imap_caps(d->c) & IMAP_CAP_UIDPLUS ? DRV_CAP_APPEND_UIDS : 0;
+	unsigned c = imap_caps(d->c);
+
+	return (c & IMAP_CAP_UIDPLUS ? DRV_CAP_APPEND_UIDS : 0) | (c & IMAP_CAP_MOVE ? DRV_CAP_MOVE : 0);
 }
 
 static const char *op_error(const struct drv *dv)
@@ -516,6 +554,11 @@ static const struct drv_ops imap_ops = {
 	.expunge = op_expunge,
 	.create = op_create,
 	.subscribe = op_subscribe,
+	.rename = op_rename,
+	.delete = op_delete,
+	.unsubscribe = op_unsubscribe,
+	.move = op_move,
+	.copy = op_copy,
 	.check = op_check,
 	.flush = op_flush,
 	.poll = op_poll,

@@ -38,6 +38,7 @@ unsigned imap_caps_bits(const char *s, size_t len)
 		{"CONDSTORE", IMAP_CAP_CONDSTORE},     {"ENABLE", IMAP_CAP_ENABLE},
 		/* QRESYNC implies CONDSTORE (RFC 7162 section 3.2.3). */
 		{"QRESYNC", IMAP_CAP_QRESYNC | IMAP_CAP_CONDSTORE},
+		{"MOVE", IMAP_CAP_MOVE},
 	};
 	const char *end = s + len, *w;
 	size_t wl;

@@ -177,6 +177,7 @@ struct imap_span {
 #define IMAP_CAP_CONDSTORE 0x1000  /* RFC 7162; QRESYNC implies it */
 #define IMAP_CAP_QRESYNC 0x2000
 #define IMAP_CAP_ENABLE 0x4000	   /* RFC 5161 */
+#define IMAP_CAP_MOVE 0x8000	   /* RFC 6851 */
 
 /* A capability list ("IMAP4rev1 LITERAL+ ..."): its words and the ones we use. */
 struct imap_caps {

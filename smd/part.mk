@@ -3,7 +3,7 @@ SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap_event.o $(O)/smd/imap.o $(O)/smd
 	$(O)/smd/imap_net.o $(O)/smd/imap_login.o $(O)/smd/drv_imap.o $(O)/smd/drv_buffer.o $(O)/smd/buffer_job.o $(O)/smd/copy.o \
 	$(O)/smd/copy_util.o \
 	$(O)/smd/copy_folders.o $(O)/smd/copy_open.o $(O)/smd/copy_journal.o \
-	$(O)/smd/copy_stream.o $(O)/smd/copy_verify.o $(O)/smd/copy_delta.o $(O)/smd/copy_fast.o $(O)/smd/settings.o \
+	$(O)/smd/copy_stream.o $(O)/smd/copy_verify.o $(O)/smd/copy_delta.o $(O)/smd/copy_fast.o $(O)/smd/copy_tree.o $(O)/smd/copy_move.o $(O)/smd/settings.o \
 	$(O)/smd/master.o $(O)/smd/lock.o $(O)/smd/throttle.o
 # The delta pass (issue 17): CONDSTORE/QRESYNC, the three-way rule.
 SMD_OBJS += $(O)/smd/delta_rule.o $(O)/smd/delta_cmd.o $(O)/smd/delta.o
@@ -47,18 +47,25 @@ INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_
 BENCHES += bench/smd_folders bench/prestage
 # The copy engine against in-process fake IMAP servers (no lab).
 UNIT_TESTS += $(O)/tests/unit/test_copy_engine
-$(O)/tests/unit/test_copy_engine: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
-$(O)/tests/unit/test_copy_engine: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
-$(O)/tests/unit/test_copy_engine.o $(O)/tests/unit/fake_imap.o: ALL_CFLAGS += -Ismd
+# test_copy_tree: folder renames, deletes, subscriptions and moves of a
+# delta pass (smd/copy_tree.h, smd/copy_move.h); copy_env.c is shared.
+COPY_ENV_OBJS = $(O)/tests/unit/copy_env.o $(O)/tests/unit/fake_imap.o \
+	$(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o
+UNIT_TESTS += $(O)/tests/unit/test_copy_tree
+$(O)/tests/unit/test_copy_engine $(O)/tests/unit/test_copy_tree: $(COPY_ENV_OBJS)
+$(O)/tests/unit/test_copy_engine $(O)/tests/unit/test_copy_tree: CHECK_LIBS += $(COPY_ENV_OBJS) \
+	$(O)/smd/libsmd.a $(O)/lib/libfedmig.a
+$(O)/tests/unit/test_copy_engine.o $(O)/tests/unit/test_copy_tree.o $(O)/tests/unit/copy_env.o \
+	$(O)/tests/unit/fake_imap.o: ALL_CFLAGS += -Ismd
 # The IMAP driver (driver.h) against the same fake server.
 UNIT_TESTS += $(O)/tests/unit/test_drv_imap
-$(O)/tests/unit/test_drv_imap: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
-$(O)/tests/unit/test_drv_imap: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_drv_imap: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o
+$(O)/tests/unit/test_drv_imap: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o
 $(O)/tests/unit/test_drv_imap.o: ALL_CFLAGS += -Ismd
 # The agent data buffer's driver (drv_buffer.h), alone and under the copy engine.
 UNIT_TESTS += $(O)/tests/unit/test_drv_buffer
-$(O)/tests/unit/test_drv_buffer: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
-$(O)/tests/unit/test_drv_buffer: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_drv_buffer: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o
+$(O)/tests/unit/test_drv_buffer: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o
 $(O)/tests/unit/test_drv_buffer.o: ALL_CFLAGS += -Ismd
 FUZZ_TARGETS += tests/fuzz/fuzz_drv_buffer.c
 $(O)/tests/fuzz/fuzz_drv_buffer.o: ALL_CFLAGS += -Ismd
@@ -81,7 +88,7 @@ FUZZ_TARGETS += tests/fuzz/fuzz_throttle.c
 INTEG_TESTS += tests/integ/throttle_lab.sh
 # The delta pass (issue 17): the rule alone; the pass against the fake server.
 UNIT_TESTS += $(O)/tests/unit/test_delta_rule $(O)/tests/unit/test_delta
-$(O)/tests/unit/test_delta: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
-$(O)/tests/unit/test_delta: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o
+$(O)/tests/unit/test_delta: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o
+$(O)/tests/unit/test_delta: CHECK_LIBS += $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o
 $(O)/tests/unit/test_delta_rule.o $(O)/tests/unit/test_delta.o \
 	$(O)/tests/unit/fake_imap_cs.o: ALL_CFLAGS += -Ismd

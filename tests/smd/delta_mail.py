@@ -6,7 +6,8 @@ fedmig-smd). Every message has a Message-ID <mN@delta.test>.
   delta_mail.py PORT LOGIN PASSWORD ACTION [ARG...]
 
 ACTION: seed SEED | add FOLDER N... | flags FOLDER N +|-|=(FLAGS) |
-expunge FOLDER N... | move FROM TO N | create FOLDER | dump
+expunge FOLDER N... | move FROM TO N | create FOLDER | rename FROM TO |
+delete FOLDER | subscribe FOLDER | unsubscribe FOLDER | dump
 dump prints one line per message: folder, Message-ID, sorted flags
 (without \\Recent), and a line per subscription; exit 1 when a Message-ID
 is present twice in the mailbox.
@@ -99,6 +100,9 @@ def main():
     elif action == "create":
         c.create(args[0])
         c.subscribe(args[0])
+    elif action in ("rename", "delete", "subscribe", "unsubscribe"):
+        typ, data = getattr(c, action)(*args)
+        assert typ == "OK", (action, args, data)
     elif action == "dump":
         rc = dump(c)
     c.logout()

@@ -616,6 +616,8 @@ static int command(struct conn *c)
 	if (*p == ' ')
 		p++;
 	c->s->m->commands++;
+	if (tree_command(c, tag, verb, p))
+		return 0;
 	if (strcasecmp(verb, "CAPABILITY") == 0)
 		say(c, "* CAPABILITY %s%s\r\n%s OK done\r\n", caps(c->s), cs_caps(c->s->m), tag);
 	else if (strcasecmp(verb, "LOGIN") == 0 || strcasecmp(verb, "AUTHENTICATE") == 0)

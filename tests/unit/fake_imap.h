@@ -54,6 +54,7 @@ struct fake_model {
 	size_t nf;
 	unsigned next_uidvalidity; /* for CREATE; 0: 1000 */
 	int condstore, qresync;	   /* RFC 7162 offered (QRESYNC implies CONDSTORE) */
+	int move;		   /* RFC 6851 MOVE offered */
 	unsigned commands;	   /* commands served, all connections */
 };
 
@@ -82,6 +83,12 @@ void fake_model_free(struct fake_model *m);
 /* fake_msg_flags, fake_msg_expunge: change F's message UID (as another session would). */
 void fake_msg_flags(struct fake_folder *f, unsigned uid, const char *flags);
 void fake_msg_expunge(struct fake_folder *f, unsigned uid);
+/* fake_imap_tree.c, as another session would: FROM renamed TO with its
+ * children (-1: FROM missing or TO there), F deleted (pointers into m->f
+ * move), UID moved to folder TO (a new UID there). */
+int fake_folder_rename(struct fake_model *m, const char *from, const char *to);
+void fake_folder_delete(struct fake_model *m, struct fake_folder *f);
+void fake_msg_move(struct fake_folder *from, unsigned uid, struct fake_folder *to);
 
 struct fake_imap;
 

@@ -13,7 +13,10 @@
 
 const char *cs_caps(const struct fake_model *m)
 {
-	return m->qresync ? " CONDSTORE QRESYNC ENABLE" : m->condstore ? " CONDSTORE" : "";
+	static const char *const w[] = {"", " CONDSTORE", " CONDSTORE QRESYNC ENABLE", "",
+					" MOVE", " CONDSTORE MOVE", " CONDSTORE QRESYNC ENABLE MOVE", ""};
+
+	return w[(m->qresync ? 2 : m->condstore ? 1 : 0) + (m->move ? 4 : 0)];
 }
 
 void cs_enable(struct conn *c, const char *tag)

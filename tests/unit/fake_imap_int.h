@@ -66,4 +66,7 @@ void fake_msg_flags_add(struct fake_folder *f, struct fake_msg *m, const char *a
 /* fake_uid_expunge: UID EXPUNGE SET: its messages marked \Deleted go. */
 void fake_uid_expunge(struct fake_folder *f, const char *set);
 
+/* fake_imap_tree.c: RENAME, DELETE, UNSUBSCRIBE, UID MOVE and UID COPY; 1 when VERB was one. */
+int tree_command(struct conn *c, const char *tag, const char *verb, const char *args);
+
 #endif
