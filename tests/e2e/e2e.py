@@ -5,12 +5,16 @@ with unique Message-IDs (retrying 4xx like an MTA would); account() reads
 both systems' Maildirs and counts, per message and recipient, where it
 landed: lost, duplicated, or delivered to the old system after the
 address's switch; copied_problems() adds the independent per-mailbox
-checker after a copied batch. Standard library only.
+checker after a copied batch. Pilot runs fedmigctl and starts fedmig-spm
+for the tests that kill it; s1_lmtp() stops and starts S1's Dovecot.
+Standard library only.
 """
 import imaplib
+import json
 import os
 import random
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -139,6 +143,53 @@ class Flow:
                 pass  # still finish this message: the sender owns it
         with self.lock:
             self.refused.append((msgid, todo, 0, "gave up after 120 tempfails"))
+
+
+class Pilot:
+    """fedmigctl and fedmig-spm of the lab in ENV, built in BUILD; the
+    pilot's output goes to the lab's log/fedmig-spm.log."""
+
+    def __init__(self, env, build, lab):
+        self.conf = env["FEDMIG_CONF"]
+        self.ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", self.conf]
+        self.spm = os.path.join(build, "spm", "fedmig-spm")
+        self.log = open(os.path.join(lab, "log", "fedmig-spm.log"), "ab")
+
+    def run(self, *args):
+        """fedmigctl ARGS; its output (raises when it fails)."""
+        return subprocess.run(self.ctl + list(args), check=True, capture_output=True,
+                              text=True).stdout
+
+    def show(self, addr):
+        return json.loads(self.run("--json", "show", addr))
+
+    def start(self, crash_after=None):
+        """fedmig-spm -f in its own session; with CRASH_AFTER, the crash
+        hook (FEDMIG_SPM_CRASH_AFTER) set."""
+        e = dict(os.environ)
+        e.pop("FEDMIG_SPM_CRASH_AFTER", None)
+        if crash_after:
+            e["FEDMIG_SPM_CRASH_AFTER"] = str(crash_after)
+        return subprocess.Popen([self.spm, "-c", self.conf, "-f"], stdout=self.log,
+                                stderr=self.log, env=e, start_new_session=True)
+
+
+def _lmtp_up(env):
+    try:
+        socket.create_connection(("127.0.0.1", int(env["S1_LMTP_PORT"])), 0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def s1_lmtp(env, up):
+    """Start (UP) or stop S1's Dovecot; return once its LMTP answers, or
+    no longer does."""
+    if up:
+        subprocess.run(["dovecot", "-c", env["S1_DOVECOT_CONF"]], check=True)
+    else:
+        subprocess.run(["doveadm", "-c", env["S1_DOVECOT_CONF"], "stop"], check=True)
+    fedlab.wait_for(lambda: _lmtp_up(env) == up, 10, 0.05)
 
 
 _MAILDIR_TIME = re.compile(r"^(\d+)\.M(\d+)P")
