@@ -23,6 +23,7 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
 import fedlab  # noqa: E402
+import mailtrace  # noqa: E402
 
 FOLDERS = ["INBOX", "Sent", "Archive", "Archive/2019", "Donn&AOk-es", "Projects/A &- B"]
 FLAGS = ["", "\\Seen", "\\Seen \\Answered", "\\Flagged", "\\Seen $Forwarded", "\\Seen Work Todo",
@@ -266,14 +267,18 @@ def account(env, accepted, mailboxes):
 
 def flow_problems(env, name, flow, mailboxes):
     """account() over FLOW's accepted mail, printed as one line headed
-    NAME; returns its problems (lost, duplicated, late to S1, refused) as
-    lines for the test to report."""
+    NAME, and the logs' story of each message lost, duplicated or late
+    (mailtrace.explain); returns its problems (lost, duplicated, late to
+    S1, refused) as lines for the test to report."""
     acc = account(env, flow.accepted, mailboxes)
     print("%s: sent=%d deliveries=%d lost=%d dup=%d late=%d refused=%d tempfails=%d"
           % (name, acc["sent"], acc["deliveries_expected"], len(acc["lost"]),
              len(acc["duplicated"]), len(acc["late_to_s1"]), len(flow.refused), flow.tempfails))
     problems = ["%s: %s" % (k, acc[k][:5]) for k in ("lost", "duplicated", "late_to_s1")
                 if acc[k]]
+    # The story of each such message from the lab's logs: a failure seen
+    # once in CI must be explainable from its log alone.
+    mailtrace.explain(env, acc["duplicated"] + acc["lost"] + acc["late_to_s1"])
     if flow.refused:
         problems.append("refused: %s" % flow.refused[:3])
     return problems
