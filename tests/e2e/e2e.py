@@ -6,7 +6,8 @@ both systems' Maildirs and counts, per message and recipient, where it
 landed: lost, duplicated, or delivered to the old system after the
 address's switch; copied_problems() adds the independent per-mailbox
 checker after a copied batch. Pilot runs fedmigctl and starts fedmig-spm
-for the tests that kill it; s1_lmtp() stops and starts S1's Dovecot.
+for the tests that kill it; s1_lmtp() stops (with no delivery under way)
+and starts S1's Dovecot.
 Standard library only.
 """
 import imaplib
@@ -73,7 +74,8 @@ class Flow:
     each with a unique Message-ID. A share has two recipients, a share is
     sent slowly (a pause mid-DATA). A 4xx is retried a second later, as a
     sending MTA would; a 5xx is recorded as refused (a bug in a test where
-    every address exists)."""
+    every address exists). pause() waits until no message is being sent
+    and sends no more until resume()."""
 
     def __init__(self, env, addrs, rate=20.0, multi=0.1, slow=0.0, slow_pause=3.0,
                  threads=4, seed=1):
@@ -85,6 +87,10 @@ class Flow:
         self.tempfails = 0
         self.lock = threading.Lock()
         self.stop_ev = threading.Event()
+        self.go = threading.Event()  # cleared while paused
+        self.go.set()
+        self.idle = threading.Condition(self.lock)
+        self.sending = 0
         self.threads = [threading.Thread(target=self._run, args=(i, threads), daemon=True)
                         for i in range(threads)]
 
@@ -95,8 +101,19 @@ class Flow:
 
     def stop(self):
         self.stop_ev.set()
+        self.go.set()
         for t in self.threads:
             t.join()
+
+    def pause(self, timeout=60):
+        """No new message from now on; True once none is being sent (a
+        slow one, a 4xx retried), False after TIMEOUT seconds."""
+        self.go.clear()
+        with self.idle:
+            return self.idle.wait_for(lambda: self.sending == 0, timeout)
+
+    def resume(self):
+        self.go.set()
 
     def _run(self, idx, nthreads):
         interval = nthreads / self.rate
@@ -106,14 +123,25 @@ class Flow:
             if delay > 0 and self.stop_ev.wait(delay):
                 break
             nxt += interval
+            if not self.go.is_set():
+                self.go.wait()
+                nxt = max(nxt, time.monotonic())  # no burst to catch up
             with self.lock:
+                if not self.go.is_set() or self.stop_ev.is_set():
+                    continue  # paused again meanwhile: look again
+                self.sending += 1
                 rcpts = [self.rnd.choice(self.addrs)]
                 if self.rnd.random() < self.multi:
                     other = self.rnd.choice(self.addrs)
                     if other != rcpts[0]:
                         rcpts.append(other)
                 slow = self.rnd.random() < self.slow
-            self._send(rcpts, slow)
+            try:
+                self._send(rcpts, slow)
+            finally:
+                with self.idle:
+                    self.sending -= 1
+                    self.idle.notify_all()
 
     def _send(self, rcpts, slow):
         msgid = "<flow-%s@demo.fedmig>" % uuid.uuid4().hex
@@ -183,14 +211,31 @@ def _lmtp_up(env):
         return False
 
 
-def s1_lmtp(env, up):
+_ON_THE_WAY = ("maildrop", "incoming", "active", "deferred")
+
+
+def s1_lmtp(env, up, flow=None):
     """Start (UP) or stop S1's Dovecot; return once its LMTP answers, or
-    no longer does."""
+    no longer does. Stopping, it first waits (FLOW paused meanwhile) until
+    Postfix delivers nothing: a Dovecot that stops during an LMTP
+    transaction may store the message and still answer "421 Shutting
+    down" (or close the connection) after the final dot; Postfix then
+    delivers it again, a duplicate of the test's own making."""
     if up:
         subprocess.run(["dovecot", "-c", env["S1_DOVECOT_CONF"]], check=True)
-    else:
+        fedlab.wait_for(lambda: _lmtp_up(env), 10, 0.05)
+        return
+    if flow:
+        flow.pause()
+    try:
+        # Deferred mail counts too: a queue run could start its delivery.
+        fedlab.wait_for(lambda: not any(m["queue_name"] in _ON_THE_WAY
+                                        for m in fedlab.postqueue(env)), 30, 0.05)
         subprocess.run(["doveadm", "-c", env["S1_DOVECOT_CONF"], "stop"], check=True)
-    fedlab.wait_for(lambda: _lmtp_up(env) == up, 10, 0.05)
+        fedlab.wait_for(lambda: not _lmtp_up(env), 10, 0.05)
+    finally:
+        if flow:
+            flow.resume()
 
 
 _MAILDIR_TIME = re.compile(r"^(\d+)\.M(\d+)P")

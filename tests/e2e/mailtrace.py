@@ -16,8 +16,10 @@ import re
 
 _CLEANUP = re.compile(r"/cleanup\[\d+\]: ([0-9A-Za-z]+): message-id=(<[^>]*>)")
 _PICKUP = re.compile(r"/pickup\[\d+\]: ([0-9A-Za-z]+): .*\borig_id=([0-9A-Za-z]+)")
-# Lines that say a delivery may have happened although Postfix retries it.
-_MAYBE_TWICE = "message may be sent more than once"
+# A deferral after the final dot: the server may have stored the message
+# (Dovecot does when it stops: "421 Shutting down") and Postfix delivers
+# it again.
+_AFTER_DOT = ("message may be sent more than once", "(in reply to end of DATA command)")
 
 
 def _lines(path):
@@ -68,10 +70,10 @@ def trace(env, msgid, rcpt=None, limit=80):
         out += ["  " + l for l in hits[:limit]]
         if len(hits) > limit:
             out.append("  ... %d more" % (len(hits) - limit))
-    if any(_MAYBE_TWICE in l for l in maillog if any(i in l for i in ids)):
-        out.append("  note: Postfix lost an LMTP reply after the final dot for this message "
-                   "(\"%s\"): the server may have stored it, and Postfix delivered it again"
-                   % _MAYBE_TWICE)
+    if any("status=deferred" in l and any(a in l for a in _AFTER_DOT)
+           for l in maillog if any(i in l for i in ids)):
+        out.append("  note: a delivery of this message was deferred after its final dot: the "
+                   "server may have stored it all the same, and Postfix delivered it again")
     return out
 
 

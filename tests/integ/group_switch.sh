@@ -19,7 +19,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 pilot_lab group_switch
 SEED=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 GROUP=${GROUP:-48}
-echo "group_switch: seed=$SEED group=$GROUP"
+echo "group_switch: seed=$SEED group=$GROUP lab=$LAB${KEEP:+ (kept)}"
 pilot_scenario nocopy no "drain_timeout = 30s" "hold_max = 60s" "switch_grace = 300ms"
 # shellcheck disable=SC2046 # g1 g2 ...: one word each
 pilot_directory -a $(seq -f 'g%g' 1 $((GROUP + 2))) out || exit 1
@@ -43,7 +43,7 @@ def stop(p):
         p.wait(30)
 
 def s1(up):
-    e2e.s1_lmtp(env, up)
+    e2e.s1_lmtp(env, up, flow)
 
 def import_batch(users, name):
     path = os.path.join(lab, name + ".csv")
