@@ -149,10 +149,11 @@ static int wait_until(struct pilot *p, struct req *r, long long at, const char *
 
 int pilot_fail(struct pilot *p, struct req *r, const char *step, const char *why)
 {
-	int tx = r->state == ST_HELD;
+	int tx = r->state == ST_HELD || r->state == ST_SWITCHED;
 
-	/* Never leave a hold behind a failed request. */
-	if (tx && sw_unhold_tx(p, r) == ERR)
+	/* Never leave a hold behind a failed request (a switched one keeps
+	 * its hold until the release publishes the switch). */
+	if (tx && (r->state == ST_HELD ? sw_unhold_tx(p, r) : sw_publish_tx(p, r)) == ERR)
 		return ERR;
 	r->failed_from = r->state;
 	int rc = pilot_move(p, r, ST_FAILED, step, "%s", why);

@@ -60,10 +60,27 @@ int sw_unhold_tx(struct pilot *p, struct req *r)
 	return GO;
 }
 
+int sw_publish_tx(struct pilot *p, struct req *r)
+{
+	if (store_begin(p->s) < 0)
+		return pilot_store_err(p, r);
+	if (sw_publish_in(p, r, SW_FORWARD, time_now_us()) == ERR)
+		return pilot_abort(p, r);
+	return GO;
+}
+
 int sw_unhold(struct pilot *p, struct req *r)
 {
-	if (store_dir_unhold(p->s, r->access) == STORE_ERR)
+	/* Switched back: the switch kept the hold (sw_switch_in), lifted now
+	 * with the switch time the milter's rule needs (sw_publish_in). */
+	if (r->switch_at != 0) {
+		if (store_begin(p->s) < 0)
+			return pilot_store_err(p, r);
+		if (pilot_commit(p, r, sw_publish_in(p, r, SW_BACK, time_now_us())) == ERR)
+			return ERR;
+	} else if (store_dir_unhold(p->s, r->access) == STORE_ERR) {
 		return pilot_store_err(p, r);
+	}
 	pilot_crash_point(p, r, "rollback unhold");
 	return GO;
 }
@@ -156,6 +173,8 @@ static int own_tx(struct pilot *p, struct req *r, enum sw_dir dir, in_tx_fn fn)
 		store_rollback(p->s);
 		return ERR;
 	}
+	if (fn == sw_switch_in)
+		sw_commit_hook(r);
 	return pilot_commit(p, r, rc);
 }
 
@@ -213,8 +232,14 @@ int sw_switch_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now,
 {
 	int from = r->state, copy = dir == SW_FORWARD && pilot_scn(p, r, "copy_data");
 
+	/* The address stays held until sw_publish_in(), after this commit:
+	 * a transaction whose RCPT was looked up before the commit (the old
+	 * physical address recorded) and whose MAIL FROM came after NOW
+	 * would otherwise end after the commit neither held nor "switched
+	 * after its MAIL FROM", and go to the old mailbox. */
 	if (store_dir_switch(p->s, r->access, to_system(r, dir), to_phys(r, dir), r->id, now) !=
-	    STORE_OK)
+		    STORE_OK ||
+	    store_dir_hold(p->s, r->access, r->id, now) != STORE_OK)
 		return pilot_store_err(p, r);
 	/* The mailbox copy is queued in the switch's own transaction: from now
 	 * on new mail reaches the target, and the user's old mail is what
@@ -240,6 +265,39 @@ int sw_switch_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now,
 			 : copy	        ? "; mailbox copy queued for fedmig-smd"
 					: "",
 			 grp);
+}
+
+int sw_publish_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now)
+{
+	struct dir_entry e;
+	int rc = store_dir_lookup(p->s, r->access, &e);
+
+	if (rc == STORE_ERR)
+		return pilot_store_err(p, r);
+	/* Published already, or switched by a fedmig-spm that did not keep
+	 * the hold: nothing to do. */
+	if (rc != STORE_OK || !e.held || e.request_id != r->id ||
+	    strcmp(e.physical, to_phys(r, dir)) != 0)
+		return GO;
+	/* NOW is later than the switch's commit: every RCPT that saw the old
+	 * address had its MAIL FROM before it, so the milter holds it. */
+	if (store_dir_switch(p->s, r->access, to_system(r, dir), to_phys(r, dir), r->id, now) !=
+	    STORE_OK)
+		return pilot_store_err(p, r);
+	return GO;
+}
+
+void sw_commit_hook(const struct req *r)
+{
+	const char *ms = getenv("FEDMIG_SPM_SWITCH_COMMIT_DELAY_MS");
+
+	/* Test hook: a switch transaction slow to commit (a loaded disk, a
+	 * group of hundreds), so that a test can hold an SMTP transaction in
+	 * the window. */
+	if (ms == NULL || atoi(ms) <= 0)
+		return;
+	log_info("request=%lld: test hook: switch transaction committed in %d ms", r->id, atoi(ms));
+	time_sleep_us(atoi(ms) * 1000LL);
 }
 
 void sw_switched(struct pilot *p, const struct req *r, enum sw_dir dir)
@@ -284,6 +342,12 @@ int sw_release(struct pilot *p, struct req *r, enum sw_dir dir, int *n_r)
 	/* Forward, released once: the redirect after it may be retried. */
 	if (dir == SW_FORWARD && r->release_at != 0)
 		return GO;
+	if (dir == SW_FORWARD) {
+		if (store_begin(p->s) < 0)
+			return pilot_store_err(p, r);
+		if (pilot_commit(p, r, sw_publish_in(p, r, dir, time_now_us())) == ERR)
+			return ERR;
+	}
 	n = pilot_sweep(p);
 	if (n_r)
 		*n_r = n;

@@ -30,6 +30,19 @@
  * downward directory sync). sw_ended() ends a forward hold that could not
  * be switched (back to address-formed and retried, or failed after
  * max_retries); SWEEP 0 leaves the release sweep to the caller.
+ *
+ * The switch transaction leaves the address held: a transaction whose
+ * RCPT saw the old physical address before the commit but whose MAIL
+ * FROM came after the switch time would otherwise end neither held nor
+ * "switched after its MAIL FROM" (the milter's rule) and reach the old
+ * mailbox. sw_publish_in() lifts that hold inside the caller's
+ * transaction, with NOW (taken after the switch's commit) as the switch
+ * time; a no-op unless R still holds the address at its new physical
+ * one. sw_release() publishes before its sweep (forward), sw_unhold()
+ * after a rollback's switch, sw_publish_tx() begins a transaction and
+ * publishes in it (the caller commits). sw_commit_hook() is a test hook
+ * called just before a switch transaction commits
+ * (FEDMIG_SPM_SWITCH_COMMIT_DELAY_MS: that long a commit).
  */
 #ifndef FEDMIG_SPM_SWITCH_H
 #define FEDMIG_SPM_SWITCH_H
@@ -47,6 +60,9 @@ int sw_hold_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now, c
 int sw_switch_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now,
 		 const char *grp);
 void sw_switched(struct pilot *p, const struct req *r, enum sw_dir dir);
+int sw_publish_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now);
+int sw_publish_tx(struct pilot *p, struct req *r);
+void sw_commit_hook(const struct req *r);
 int sw_ended(struct pilot *p, struct req *r, const char *why, int sweep);
 
 #endif

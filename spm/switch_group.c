@@ -17,6 +17,10 @@
 #include "timeutil.h"
 #include "xalloc.h"
 
+/* The ends of the phases, in order: what the hold window is made of. */
+enum mark { M_START, M_VERIFY, M_HOLD, M_GRACE, M_DRAIN, M_SWITCH, M_SWITCHED, M_SWEEP, M_RELEASE,
+	    NMARKS };
+
 struct grp {
 	struct pilot *p;
 	const long long *ids; /* the members' request ids */
@@ -26,7 +30,15 @@ struct grp {
 	char tag[64];	      /* " (group ID of N)", for the history */
 	int moved;	      /* switched */
 	int released;
+	long long t[NMARKS];  /* when each phase ended (µs, monotonic), 0: not reached */
 };
+
+/* mark: phase M of G ended now (the group's log line says where a
+ * hold window's time goes). */
+static void mark(struct grp *g, enum mark m)
+{
+	g->t[m] = time_mono_us();
+}
 
 /* load: read every member still in (all, with ALL) again; IN marks those
  * in STATE with no order (switched: not yet released). The count, or -1. */
@@ -97,6 +109,7 @@ static int phase_hold(struct grp *g)
 			return -1;
 		g->in[i] = rc == GO; /* else it left the group, as the switch of one */
 	}
+	mark(g, M_VERIFY);
 	if (tx_load(g, ST_ADDRESS_FORMED) < 0)
 		return -1;
 	now = time_now_us();
@@ -106,6 +119,7 @@ static int phase_hold(struct grp *g)
 			rc = sw_hold_in(g->p, &g->r[i], SW_FORWARD, now, g->tag);
 	if (tx_end(g, rc) < 0)
 		return -1;
+	mark(g, M_HOLD);
 	crash_points(g, "E8 hold");
 	return 0;
 }
@@ -149,6 +163,7 @@ static int grace(struct grp *g)
 	last += config_time_ms(g->p->cfg, "switch_grace") * 1000;
 	if (now < last)
 		time_sleep_us(last - now);
+	mark(g, M_GRACE);
 	return 0;
 }
 
@@ -192,6 +207,7 @@ static int phase_switch(struct grp *g)
 		return -1;
 	if (rc > 0)
 		return 0;
+	mark(g, M_DRAIN);
 	crash_points(g, "E8 drained");
 	if (tx_load(g, ST_HELD) < 0)
 		return -1;
@@ -200,18 +216,38 @@ static int phase_switch(struct grp *g)
 	for (size_t i = 0; i < g->n && rc == GO; i++)
 		if (g->in[i])
 			rc = sw_switch_in(g->p, &g->r[i], SW_FORWARD, now, g->tag);
+	if (rc == GO)
+		sw_commit_hook(&g->r[0]);
 	if (tx_end(g, rc) < 0)
 		return -1;
+	mark(g, M_SWITCH);
 	for (size_t i = 0; i < g->n; i++)
 		if (g->in[i]) {
 			sw_switched(g->p, &g->r[i], SW_FORWARD);
 			g->moved++;
 		}
+	mark(g, M_SWITCHED);
 	return 0;
 }
 
-/* phase_release: one release sweep, then the release time on every
- * switched member, in one transaction; 0 or -1. */
+/* publish: one transaction lifting the hold the switch kept on every
+ * switched member (sw_publish_in); 0 or -1. */
+static int publish(struct grp *g)
+{
+	long long now;
+	int rc = GO;
+
+	if (tx_load(g, ST_SWITCHED) < 0)
+		return -1;
+	now = time_now_us();
+	for (size_t i = 0; i < g->n && rc == GO; i++)
+		if (g->in[i])
+			rc = sw_publish_in(g->p, &g->r[i], SW_FORWARD, now);
+	return tx_end(g, rc);
+}
+
+/* phase_release: the switch published, one release sweep, then the
+ * release time on every switched member, in one transaction; 0 or -1. */
 static int phase_release(struct grp *g)
 {
 	long long now;
@@ -219,7 +255,10 @@ static int phase_release(struct grp *g)
 
 	if ((rc = load(g, ST_SWITCHED, 1)) <= 0)
 		return rc;
+	if (publish(g) < 0)
+		return -1;
 	n = pilot_sweep(g->p);
+	mark(g, M_SWEEP);
 	if (tx_load(g, ST_SWITCHED) < 0)
 		return -1;
 	now = time_now_us();
@@ -237,22 +276,45 @@ static int phase_release(struct grp *g)
 	}
 	if (tx_end(g, rc) < 0)
 		return -1;
+	mark(g, M_RELEASE);
 	for (size_t i = 0; i < g->n; i++)
 		g->released += g->in[i];
 	crash_points(g, "E9 release");
 	return 0;
 }
 
+/* spent_text: where the group's time went, in ms per phase reached (a
+ * phase resumed after a crash starts where the last one reached ended). */
+static void spent_text(const struct grp *g, char *out, size_t len)
+{
+	static const char *const names[NMARKS] = {"", "verify", "hold", "grace", "drain",
+						  "switch", "after switch", "sweep", "release"};
+	long long last = g->t[M_START];
+	size_t k = 0;
+
+	out[0] = '\0';
+	for (int m = M_VERIFY; m < NMARKS && k < len; m++) {
+		if (g->t[m] == 0)
+			continue;
+		k += (size_t)snprintf(out + k, len - k, "%s%s %lld ms", k ? ", " : "", names[m],
+				      (g->t[m] - last) / 1000);
+		last = g->t[m];
+	}
+}
+
 /* run_group: the N members of one group through every phase; moved or -1. */
 static int run_group(struct pilot *p, const long long *ids, size_t n)
 {
-	struct grp g = {p, ids, n, xcalloc(n, sizeof(struct req)), xcalloc(n, sizeof(int)), "", 0, 0};
-	long long t0 = time_mono_us();
+	struct grp g = {p, ids, n, xcalloc(n, sizeof(struct req)), xcalloc(n, sizeof(int)), "", 0, 0,
+			{0}};
+	char spent[256];
 	int rc;
 
+	mark(&g, M_START);
 	rc = phase_hold(&g) < 0 || phase_switch(&g) < 0 || phase_release(&g) < 0 ? -1 : 0;
-	log_info("group %lld: %d of %zu addresses switched, %d released, in %.3f s", ids[0],
-		 g.moved, n, g.released, (double)(time_mono_us() - t0) / 1e6);
+	spent_text(&g, spent, sizeof(spent));
+	log_info("group %lld: %d of %zu addresses switched, %d released, in %.3f s (%s)", ids[0],
+		 g.moved, n, g.released, (double)(time_mono_us() - g.t[M_START]) / 1e6, spent);
 	free(g.r);
 	free(g.in);
 	return rc < 0 ? -1 : g.moved + g.released;
