@@ -71,16 +71,19 @@ int sw_publish_tx(struct pilot *p, struct req *r)
 
 int sw_unhold(struct pilot *p, struct req *r)
 {
+	int rc = GO;
+
 	/* Switched back: the switch kept the hold (sw_switch_in), lifted now
-	 * with the switch time the milter's rule needs (sw_publish_in). */
-	if (r->switch_at != 0) {
-		if (store_begin(p->s) < 0)
-			return pilot_store_err(p, r);
-		if (pilot_commit(p, r, sw_publish_in(p, r, SW_BACK, time_now_us())) == ERR)
-			return ERR;
-	} else if (store_dir_unhold(p->s, r->access) == STORE_ERR) {
+	 * with the switch time the milter's rule needs (sw_publish_in); the
+	 * plain unhold after it for a hold that never switched. */
+	if (store_begin(p->s) < 0)
 		return pilot_store_err(p, r);
-	}
+	if (r->switch_at != 0)
+		rc = sw_publish_in(p, r, SW_BACK, time_now_us());
+	if (rc == GO && store_dir_unhold(p->s, r->access) == STORE_ERR)
+		rc = pilot_store_err(p, r);
+	if (pilot_commit(p, r, rc) == ERR)
+		return ERR;
 	pilot_crash_point(p, r, "rollback unhold");
 	return GO;
 }

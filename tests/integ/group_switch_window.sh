@@ -22,7 +22,7 @@ sleep 1.1
 pilot_start "$LAB" FEDMIG_SPM_SWITCH_COMMIT_DELAY_MS=1500 || exit 1
 
 python3 - "$LAB" "$B" <<'PY'
-import json, os, smtplib, sqlite3, subprocess, sys, time, uuid
+import json, os, smtplib, sqlite3, subprocess, sys, time, types, uuid
 lab, build = sys.argv[1], sys.argv[2]
 import e2e, fedlab
 env = fedlab.load_env(lab)
@@ -98,10 +98,8 @@ window(["w2", "w3"], "w2")
 if not fedlab.wait_queue_empty(env, timeout=30):
     problems.append("queue not empty: %s" % fedlab.postqueue(env))
 
-class Sent:
-    pass
-flow = Sent()
-flow.accepted, flow.refused, flow.tempfails = accepted, [], 0
+# What flow_problems() reads of a Flow: these two messages.
+flow = types.SimpleNamespace(accepted=accepted, refused=[], tempfails=0)
 boxes = {"%s@example.org" % u: {"s1": "%s@%s" % (u, env["S1_DOMAIN"]),
                                 "s2": "%s@%s" % (u, env["S2_DOMAIN"]),
                                 "switched_at": show(u)["switch_at"], "copied": False}
