@@ -258,10 +258,12 @@ static int phase_release(struct grp *g)
 	if (publish(g) < 0)
 		return -1;
 	n = pilot_sweep(g->p);
+	/* Released now, as the switch of one records it: not after the
+	 * transaction below has read every member again. */
+	now = time_now_us();
 	mark(g, M_SWEEP);
 	if (tx_load(g, ST_SWITCHED) < 0)
 		return -1;
-	now = time_now_us();
 	rc = GO;
 	for (size_t i = 0; i < g->n && rc == GO; i++) {
 		struct req *r = &g->r[i];
