@@ -259,6 +259,7 @@ int pilot_sweeping(struct pilot *p)
 struct ids {
 	char **v;
 	int *held; /* tried only: seen in hold after the attempt */
+	size_t *who; /* the index of the drained address it is for */
 	size_t n, cap;
 };
 
@@ -270,7 +271,7 @@ static size_t ids_find(const struct ids *s, const char *id)
 	return s->n;
 }
 
-static void ids_add(struct ids *s, const char *id)
+static void ids_add(struct ids *s, const char *id, size_t who)
 {
 	if (ids_find(s, id) < s->n)
 		return;
@@ -278,8 +279,10 @@ static void ids_add(struct ids *s, const char *id)
 		s->cap = s->cap ? s->cap * 2 : 8;
 		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
 		s->held = xrealloc(s->held, s->cap * sizeof(*s->held));
+		s->who = xrealloc(s->who, s->cap * sizeof(*s->who));
 	}
 	s->held[s->n] = 0;
+	s->who[s->n] = who;
 	s->v[s->n++] = xstrdup(id);
 }
 
@@ -289,11 +292,12 @@ static void ids_clear(struct ids *s)
 		free(s->v[i]);
 	free(s->v);
 	free(s->held);
+	free(s->who);
 	memset(s, 0, sizeof(*s));
 }
 
 struct drain {
-	const char *phys;
+	const struct drain_set *set;
 	const char *delims;  /* the queue holds alice+tag@P1 as the socketmap wrote it */
 	int busy;	     /* incoming, active, maildrop: still on its way */
 	struct ids defer;    /* in the deferred queue in this scan */
@@ -303,11 +307,16 @@ struct drain {
 static int drain_scan(void *ctx, const struct pq_msg *m)
 {
 	struct drain *d = ctx;
-	int ours = 0;
+	size_t who = d->set->n;
 
-	for (size_t i = 0; i < m->nrcpt && !ours; i++)
-		ours = delim_is(m->rcpt[i], d->phys, d->delims);
-	if (!ours)
+	/* A group's addresses are few hundred at most and a queue under
+	 * load a few hundred messages: the plain loop costs well under the
+	 * postqueue run that fed it. */
+	for (size_t i = 0; i < m->nrcpt && who == d->set->n; i++)
+		for (size_t j = 0; j < d->set->n && who == d->set->n; j++)
+			if (delim_is(m->rcpt[i], d->set->phys[j], d->delims))
+				who = j;
+	if (who == d->set->n)
 		return 0;
 	size_t k = ids_find(d->tried, m->queue_id);
 
@@ -319,36 +328,39 @@ static int drain_scan(void *ctx, const struct pq_msg *m)
 	if (k < d->tried->n)
 		d->tried->held[k] = 0; /* deferred again since, or never held */
 	if (strcmp(m->queue_name, "deferred") == 0)
-		ids_add(&d->defer, m->queue_id);
+		ids_add(&d->defer, m->queue_id, who);
 	else
 		d->busy++;
 	return 0;
 }
 
 /* drain_hold: record, then hold, the deferred ids D saw; 0 or -1. */
-static int drain_hold(struct pilot *p, const struct req *r, struct drain *d)
+static int drain_hold(struct pilot *p, struct drain *d)
 {
 	char rcpt[ADDR_MAX + 1];
 	long long now = time_now_us();
 
-	snprintf(rcpt, sizeof(rcpt), "%s", d->phys);
 	/* Record first: a crash after the hold leaves nothing unknown in the
 	 * hold queue. What postsuper did not hold is forgotten again once a
 	 * scan shows where it went (drain_forget). */
 	for (size_t i = 0; i < d->defer.n; i++) {
-		if (store_held_add(p->s, d->defer.v[i], r->id, rcpt, now) < 0) {
-			log_error("request=%lld: store_held_add(%s): %s", r->id, d->defer.v[i],
+		size_t who = d->defer.who[i];
+		long long id = d->set->req[who];
+
+		snprintf(rcpt, sizeof(rcpt), "%s", d->set->phys[who]);
+		if (store_held_add(p->s, d->defer.v[i], id, rcpt, now) < 0) {
+			log_error("request=%lld: store_held_add(%s): %s", id, d->defer.v[i],
 				  store_errmsg(p->s));
 			return -1;
 		}
-		ids_add(d->tried, d->defer.v[i]);
+		ids_add(d->tried, d->defer.v[i], who);
 	}
 	return pf_hold(p->pf, (const char *const *)d->defer.v, d->defer.n);
 }
 
 /* drain_forget: drop the records of tried ids not in the hold queue at
  * the last scan (delivered, or on their way when the drain gave up). */
-static int drain_forget(struct pilot *p, const struct req *r, const struct ids *tried)
+static int drain_forget(struct pilot *p, const struct drain_set *set, const struct ids *tried)
 {
 	int n = 0;
 
@@ -358,28 +370,39 @@ static int drain_forget(struct pilot *p, const struct req *r, const struct ids *
 			continue;
 		}
 		if (store_held_forget(p->s, tried->v[i]) < 0)
-			log_error("request=%lld: store_held_forget(%s): %s", r->id, tried->v[i],
+			log_error("request=%lld: store_held_forget(%s): %s", set->req[tried->who[i]],
+				  tried->v[i],
 				  store_errmsg(p->s));
 	}
 	return n;
 }
 
-int pilot_drain(struct pilot *p, const struct req *r, const char *phys, char *why,
-		size_t whylen)
+/* drain_what: what the drain waits for, for the admin's log line. */
+static void drain_what(const struct drain_set *set, char *out, size_t len)
+{
+	if (set->n == 1)
+		snprintf(out, len, "%s", set->phys[0]);
+	else
+		snprintf(out, len, "the %zu old physical addresses of the group", set->n);
+}
+
+int pilot_drain_set(struct pilot *p, const struct drain_set *set, char *why, size_t whylen)
 {
 	long long deadline = time_mono_us() + config_time_ms(p->cfg, "drain_timeout") * 1000;
 	struct ids tried = {0};
 	int clean = 0, rc = 0, busy = 0;
+	char what[ADDR_MAX + 128];
 
+	drain_what(set, what, sizeof(what));
 	/* Every way out but an error follows a scan made after the last
 	 * hold, so "tried" tells truly what is in the hold queue. */
 	for (;;) {
-		struct drain d = {phys, config_str(p->cfg, "recipient_delimiter"), 0, {0}, &tried};
+		struct drain d = {set, config_str(p->cfg, "recipient_delimiter"), 0, {0}, &tried};
 		size_t ndefer;
 
 		rc = pf_scan(p->pf, drain_scan, &d);
 		if (rc == 0 && d.defer.n > 0 && time_mono_us() < deadline) {
-			rc = drain_hold(p, r, &d);
+			rc = drain_hold(p, &d);
 			ids_clear(&d.defer);
 			if (rc < 0)
 				break;
@@ -396,7 +419,7 @@ int pilot_drain(struct pilot *p, const struct req *r, const char *phys, char *wh
 			break;
 		if (time_mono_us() >= deadline) {
 			snprintf(why, whylen, "drain_timeout: %d messages for %s still in the queue",
-				 busy, phys);
+				 busy, what);
 			busy = -1;
 			break;
 		}
@@ -410,15 +433,25 @@ int pilot_drain(struct pilot *p, const struct req *r, const char *phys, char *wh
 		ids_clear(&tried);
 		return -1;
 	}
-	int held = drain_forget(p, r, &tried);
+	int held = drain_forget(p, set, &tried);
 
 	if (held > 0)
-		log_info("%s: request=%lld moved %d deferred messages for %s to hold", r->access,
-			 r->id, held, phys);
+		log_info("%s moved %d deferred messages for %s to hold", set->label, held, what);
 	if ((size_t)held < tried.n)
-		log_info("%s: request=%lld %zu deferred messages for %s left the deferred queue "
+		log_info("%s %zu deferred messages for %s left the deferred queue "
 			 "before postsuper -h: waited for, not held",
-			 r->access, r->id, tried.n - (size_t)held, phys);
+			 set->label, tried.n - (size_t)held, what);
 	ids_clear(&tried);
 	return busy < 0 ? -1 : 0;
+}
+
+int pilot_drain(struct pilot *p, const struct req *r, const char *phys, char *why,
+		size_t whylen)
+{
+	char label[ADDR_MAX + 32];
+
+	snprintf(label, sizeof(label), "%s: request=%lld", r->access, r->id);
+	struct drain_set set = {1, &phys, &r->id, label};
+
+	return pilot_drain_set(p, &set, why, whylen);
 }

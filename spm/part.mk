@@ -8,7 +8,7 @@ $(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(O)/spm/libspm.a $(LIBFEDM
 MANPAGES += man/fedmigctl.1
 
 # fedmig-spm: the pilot's modules in libspm.a for tests and fuzz targets.
-SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/pilot_ws.o $(O)/spm/pilot_prestage.o $(O)/spm/switch.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o \
+SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/pilot_ws.o $(O)/spm/pilot_prestage.o $(O)/spm/switch.o $(O)/spm/switch_group.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o \
 	$(O)/spm/dirsync.o $(O)/spm/dirsync_up.o $(O)/spm/dirsync_incr.o $(O)/spm/dirsync_down.o $(O)/spm/dirsync_spm.o
 PART_LIBS += $(O)/spm/libspm.a
 $(O)/spm/libspm.a: $(SPM_OBJS)
@@ -32,6 +32,7 @@ INTEG_TESTS += tests/integ/spm_switch_lab.sh
 INTEG_TESTS += tests/integ/plus_lab.sh
 INTEG_TESTS += tests/integ/spm_copy_lab.sh
 INTEG_TESTS += tests/integ/spm_kill_lab.sh
+INTEG_TESTS += tests/integ/group_switch.sh
 INTEG_TESTS += tests/integ/spm_rollback_lab.sh
 INTEG_TESTS += tests/integ/spm_fail_lab.sh
 INTEG_TESTS += tests/integ/spm_hostile_lab.sh
@@ -47,6 +48,8 @@ $(O)/bench/spm_pass.o: ALL_CFLAGS += -Ispm
 INTEG_TESTS += tests/integ/spm_privfiles.sh
 INTEG_TESTS += tests/integ/spm_helper_death.sh
 INTEG_TESTS += tests/integ/spm_drain_retries.sh
+INTEG_TESTS += tests/integ/group_drain_fail.sh
+INTEG_TESTS += tests/integ/group_switch_window.sh
 # fedmig-apid: the agent API (HTTPS). Its parsers in libapid.a for the
 # tests and fuzz targets; they take imap_date_parse from libsmd.a, so
 # these link their libraries in that order.

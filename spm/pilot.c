@@ -17,6 +17,7 @@
 #include "store_req.h"
 #include "store_smd.h"
 #include "switch.h"
+#include "switch_group.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -148,10 +149,11 @@ static int wait_until(struct pilot *p, struct req *r, long long at, const char *
 
 int pilot_fail(struct pilot *p, struct req *r, const char *step, const char *why)
 {
-	int tx = r->state == ST_HELD;
+	int tx = r->state == ST_HELD || r->state == ST_SWITCHED;
 
-	/* Never leave a hold behind a failed request. */
-	if (tx && sw_unhold_tx(p, r) == ERR)
+	/* Never leave a hold behind a failed request (a switched one keeps
+	 * its hold until the release publishes the switch). */
+	if (tx && (r->state == ST_HELD ? sw_unhold_tx(p, r) : sw_publish_tx(p, r)) == ERR)
 		return ERR;
 	r->failed_from = r->state;
 	int rc = pilot_move(p, r, ST_FAILED, step, "%s", why);
@@ -279,54 +281,11 @@ static int step_form(struct pilot *p, struct req *r)
 			  warn);
 }
 
-/* verify: E5-E7, the target announces the access address and aliases. */
 static int step_verify_and_hold(struct pilot *p, struct req *r)
 {
-	char why[DRV_WHY], *list = NULL, *aliases = NULL, *save = NULL, missing[ADDR_MAX * 2];
-	struct dir_entry e;
-	int rc;
+	int rc = pilot_verify(p, r);
 
-	if ((rc = dirsync_announces(p->cfg, p->s, r)) < 0)
-		return pilot_store_err(p, r);
-	if (rc == 1)
-		goto announced;
-	rc = driver_addresses(p->cfg, r->target_system, &list, why);
-	if (rc != DRV_OK)
-		return pilot_retry(p, r, "E5 addresses", rc, why);
-	if (store_dir_aliases(p->s, r->access, &aliases) < 0) {
-		free(list);
-		return pilot_store_err(p, r);
-	}
-	missing[0] = '\0';
-	if (!driver_list_has(list, r->access))
-		snprintf(missing, sizeof(missing), "%s", r->access);
-	for (char *a = strtok_r(aliases, " ", &save); a && !*missing; a = strtok_r(NULL, " ", &save))
-		if (!driver_list_has(list, a))
-			snprintf(missing, sizeof(missing), "%s", a);
-	free(list);
-	free(aliases);
-	if (*missing) {
-		r->failed_from = r->state;
-		snprintf(r->reason, sizeof(r->reason), "target %s does not announce %.300s",
-			 r->target_system, missing);
-		snprintf(why, sizeof(why), "%.400s", r->reason);
-		rc = pilot_move(p, r, ST_SYNC_MISMATCH, "E7 sync-mismatch", "%s; nothing held",
-				why);
-		if (rc == GO)
-			store_req_wait(p->s, r->id, ST_SYNC_MISMATCH, REQ_NEVER, why);
-		log_error("%s: request=%lld sync-mismatch: %s", r->access, r->id, why);
-		return rc == GO ? WAIT : rc;
-	}
-announced:
-	rc = store_dir_lookup(p->s, r->access, &e);
-	if (rc == STORE_ERR)
-		return pilot_store_err(p, r);
-	if (rc != STORE_OK || strcmp(e.physical, r->source_physical) != 0)
-		return pilot_fail(p, r, "E8 hold",
-				  "the directory entry changed since registration");
-	if (e.held && e.request_id != r->id)
-		return pilot_retry(p, r, "E8 hold", DRV_TEMP, "held by another request");
-	return sw_hold(p, r, SW_FORWARD);
+	return rc == GO ? sw_hold(p, r, SW_FORWARD) : rc;
 }
 
 /* held: E8-E9, drain and switch, or lift the hold and try again later. */
@@ -738,44 +697,83 @@ static int group_for(struct pilot *p, struct group *g, const struct req *r)
 	return 0;
 }
 
+/* groupable: R's next step is part of a switch a group may share. */
+static int groupable(const struct pilot *p, const struct req *r)
+{
+	return config_int(p->cfg, "switch_group_max") > 1 && *r->action == '\0' &&
+	       (r->state == ST_ADDRESS_FORMED || r->state == ST_HELD ||
+		(r->state == ST_SWITCHED && r->release_at == 0)) &&
+	       !scenario_ok(p, r);
+}
+
+/* run_req: request ID's steps due now; the number it moved, or -1. With
+ * DEFER, a request that reaches a switch stops there and joins DEFER (the
+ * caller sized it for every due id), to switch with the others in one
+ * group at the end of the pass. */
+static int run_req(struct pilot *p, struct group *g, long long id, long long *defer, size_t *nd)
+{
+	int moved = 0;
+
+	for (int k = 0; k < STEPS_PER_REQUEST; k++) {
+		struct req r;
+		int rc = store_req_get(p->s, id, &r);
+
+		if (rc == STORE_ERR) {
+			log_error("request=%lld: %s", id, store_errmsg(p->s));
+			return -1;
+		}
+		if (rc != STORE_OK || r.next_at > time_now_us())
+			break;
+		if (defer && groupable(p, &r)) {
+			defer[(*nd)++] = id;
+			break;
+		}
+		if (group_for(p, g, &r) < 0)
+			return -1;
+		rc = step(p, &r);
+		if (rc == ERR)
+			return -1;
+		if (rc == WAIT)
+			break;
+		moved++;
+	}
+	return moved;
+}
+
+/* switch_groups: the switches the pass gathered in DEFER, in groups
+ * (switch_group.h), then each request's further steps; moved or -1. */
+static int switch_groups(struct pilot *p, struct group *g, long long *defer, size_t nd)
+{
+	int moved, m;
+
+	if (group_end(p, g) < 0)
+		return -1;
+	if (!g->durable && store_req_durable(p->s, g->durable = 1) < 0)
+		log_warn("store: %s", store_errmsg(p->s));
+	moved = sw_group_pass(p, defer, nd);
+	for (size_t i = 0; i < nd && moved >= 0; i++)
+		moved = (m = run_req(p, g, defer[i], NULL, NULL)) < 0 ? -1 : moved + m;
+	return moved;
+}
+
 int pilot_pass(struct pilot *p)
 {
 	struct group g = {1, 0, 0, 0};
-	long long *ids = NULL;
-	size_t n = 0;
-	int moved = 0;
+	long long *ids = NULL, *defer;
+	size_t n = 0, nd = 0;
+	int moved = 0, m;
 
 	if (store_req_due(p->s, time_now_us(), PASS_LIMIT, &ids, &n) < 0) {
 		log_error("due requests: %s", store_errmsg(p->s));
 		return -1;
 	}
-	for (size_t i = 0; i < n && moved >= 0; i++) {
-		for (int k = 0; k < STEPS_PER_REQUEST; k++) {
-			struct req r;
-			int rc = store_req_get(p->s, ids[i], &r);
-
-			if (rc == STORE_ERR) {
-				log_error("request=%lld: %s", ids[i], store_errmsg(p->s));
-				moved = -1;
-				break;
-			}
-			if (rc != STORE_OK || r.next_at > time_now_us())
-				break;
-			if (group_for(p, &g, &r) < 0) {
-				moved = -1;
-				break;
-			}
-			rc = step(p, &r);
-			if (rc == ERR) {
-				moved = -1;
-				break;
-			}
-			if (rc == WAIT)
-				break;
-			moved++;
-		}
-	}
+	defer = xcalloc(n + 1, sizeof(*defer));
+	for (size_t i = 0; i < n && moved >= 0; i++)
+		moved = (m = run_req(p, &g, ids[i], defer, &nd)) < 0 ? -1 : moved + m;
+	if (moved >= 0 && nd > 0)
+		moved = (m = switch_groups(p, &g, defer, nd)) < 0 ? -1 : moved + m;
 	free(ids);
+	free(defer);
 	if (moved < 0) {
 		if (g.open)
 			store_rollback(p->s);

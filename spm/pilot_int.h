@@ -13,7 +13,9 @@
  * pilot_retry() end a step that went wrong; pilot_commit() ends a step's
  * own transaction (commit after GO, roll back otherwise) and
  * pilot_abort() rolls it back after a store error; pilot_crash_point()
- * is the test hook (pilot.h).
+ * is the test hook (pilot.h). pilot_verify() (switch.c) is E5-E7 before the hold:
+ * GO when R's address may be held now, else R moved (sync-mismatch,
+ * failed, retried) and WAIT or ERR.
  */
 #ifndef FEDMIG_SPM_PILOT_INT_H
 #define FEDMIG_SPM_PILOT_INT_H
@@ -50,6 +52,7 @@ int pilot_move(struct pilot *p, struct req *r, int to, const char *step, const c
 	__attribute__((format(printf, 5, 6)));
 int pilot_fail(struct pilot *p, struct req *r, const char *step, const char *why);
 int pilot_retry(struct pilot *p, struct req *r, const char *step, int drv, const char *why);
+int pilot_verify(struct pilot *p, struct req *r);
 long long pilot_backoff_us(const struct pilot *p, const struct req *r, int attempts);
 
 #endif

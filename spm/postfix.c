@@ -79,10 +79,13 @@ static int direct(struct pf *pf, char verb, const char *ids_nl)
 		/* -h only in the deferred queue: a message that qmgr moved to
 		 * active meanwhile is being delivered, and moving its file to
 		 * hold would not stop that delivery but make the release
-		 * requeue it too (a duplicate). -r in every queue but maildrop
-		 * (postsuper's default). */
+		 * requeue it too (a duplicate). -r only in the hold queue, for
+		 * the same reason: postsuper's default is every queue, and a
+		 * message that left hold after the sweep's scan (an admin's
+		 * "postsuper -H") would be requeued while qmgr delivers it,
+		 * and delivered again from the new queue file. */
 		const char *argv[] = {pf->postsuper, "-c", pf->dir, verb == 'h' ? "-h" : "-r", "-",
-				      verb == 'h' ? "deferred" : NULL, NULL};
+				      verb == 'h' ? "deferred" : "hold", NULL};
 
 		st = run_argv(argv, NULL, ids_nl, PF_TIMEOUT_MS, NULL, &err);
 	}

@@ -5,7 +5,8 @@
  *   postqueue -c DIR -j           the queue, one JSON object per message
  *   postsuper -c DIR -h - deferred   hold the ids given on stdin, if
  *                                 still in the deferred queue
- *   postsuper -c DIR -r -         requeue them (re-rewritten, never -H)
+ *   postsuper -c DIR -r - hold    requeue them (re-rewritten, never -H),
+ *                                 if still in the hold queue
  *   postkick -c DIR public pickup W   so requeued mail moves at once
  *
  * postsuper and postkick need root; postqueue does not. When started as
@@ -22,9 +23,10 @@
  * (FN saw the others, but the caller must not act on an incomplete
  * listing). pf_hold()/pf_release() take up to any number of ids
  * and return 0 or -1 (logged). pf_hold() holds only what is still in
- * the deferred queue at that instant; an id that moved on (to active,
- * or gone) is not an error: the caller scans again to learn which were
- * held. pf_kick() wakes pickup.
+ * the deferred queue at that instant, pf_release() requeues only what is
+ * still in the hold queue; an id that moved on (to active, or gone) is
+ * not an error: the caller scans again to learn where it went. pf_kick()
+ * wakes pickup.
  */
 #ifndef FEDMIG_SPM_POSTFIX_H
 #define FEDMIG_SPM_POSTFIX_H

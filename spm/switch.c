@@ -6,8 +6,10 @@
  * held and switched, and queues the mailbox copy.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "dirsync.h"
 #include "drain.h"
 #include "driver.h"
 #include "log.h"
@@ -58,23 +60,91 @@ int sw_unhold_tx(struct pilot *p, struct req *r)
 	return GO;
 }
 
+int sw_publish_tx(struct pilot *p, struct req *r)
+{
+	if (store_begin(p->s) < 0)
+		return pilot_store_err(p, r);
+	if (sw_publish_in(p, r, SW_FORWARD, time_now_us()) == ERR)
+		return pilot_abort(p, r);
+	return GO;
+}
+
 int sw_unhold(struct pilot *p, struct req *r)
 {
-	if (store_dir_unhold(p->s, r->access) == STORE_ERR)
+	int rc = GO;
+
+	/* Switched back: the switch kept the hold (sw_switch_in), lifted now
+	 * with the switch time the milter's rule needs (sw_publish_in); the
+	 * plain unhold after it for a hold that never switched. */
+	if (store_begin(p->s) < 0)
 		return pilot_store_err(p, r);
+	if (r->switch_at != 0)
+		rc = sw_publish_in(p, r, SW_BACK, time_now_us());
+	if (rc == GO && store_dir_unhold(p->s, r->access) == STORE_ERR)
+		rc = pilot_store_err(p, r);
+	if (pilot_commit(p, r, rc) == ERR)
+		return ERR;
 	pilot_crash_point(p, r, "rollback unhold");
 	return GO;
 }
 
-int sw_hold(struct pilot *p, struct req *r, enum sw_dir dir)
+/* pilot_verify: E5-E7, the target announces the access address and
+ * aliases, and R's address may be held (pilot_int.h). */
+int pilot_verify(struct pilot *p, struct req *r)
 {
-	long long now = time_now_us();
-	int rc, from = r->state;
+	char why[DRV_WHY], *list = NULL, *aliases = NULL, *save = NULL, missing[ADDR_MAX * 2];
+	struct dir_entry e;
+	int rc;
 
-	if (store_begin(p->s) < 0)
+	if ((rc = dirsync_announces(p->cfg, p->s, r)) < 0)
 		return pilot_store_err(p, r);
+	if (rc == 1)
+		goto announced;
+	rc = driver_addresses(p->cfg, r->target_system, &list, why);
+	if (rc != DRV_OK)
+		return pilot_retry(p, r, "E5 addresses", rc, why);
+	if (store_dir_aliases(p->s, r->access, &aliases) < 0) {
+		free(list);
+		return pilot_store_err(p, r);
+	}
+	missing[0] = '\0';
+	if (!driver_list_has(list, r->access))
+		snprintf(missing, sizeof(missing), "%s", r->access);
+	for (char *a = strtok_r(aliases, " ", &save); a && !*missing; a = strtok_r(NULL, " ", &save))
+		if (!driver_list_has(list, a))
+			snprintf(missing, sizeof(missing), "%s", a);
+	free(list);
+	free(aliases);
+	if (*missing) {
+		r->failed_from = r->state;
+		snprintf(r->reason, sizeof(r->reason), "target %s does not announce %.300s",
+			 r->target_system, missing);
+		snprintf(why, sizeof(why), "%.400s", r->reason);
+		rc = pilot_move(p, r, ST_SYNC_MISMATCH, "E7 sync-mismatch", "%s; nothing held",
+				why);
+		if (rc == GO)
+			store_req_wait(p->s, r->id, ST_SYNC_MISMATCH, REQ_NEVER, why);
+		log_error("%s: request=%lld sync-mismatch: %s", r->access, r->id, why);
+		return rc == GO ? WAIT : rc;
+	}
+announced:
+	rc = store_dir_lookup(p->s, r->access, &e);
+	if (rc == STORE_ERR)
+		return pilot_store_err(p, r);
+	if (rc != STORE_OK || strcmp(e.physical, r->source_physical) != 0)
+		return pilot_fail(p, r, "E8 hold",
+				  "the directory entry changed since registration");
+	if (e.held && e.request_id != r->id)
+		return pilot_retry(p, r, "E8 hold", DRV_TEMP, "held by another request");
+	return GO;
+}
+
+int sw_hold_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now, const char *grp)
+{
+	int from = r->state;
+
 	if (store_dir_hold(p->s, r->access, r->id, now) != STORE_OK)
-		return pilot_abort(p, r);
+		return pilot_store_err(p, r);
 	r->next_at = now;
 	if (dir == SW_FORWARD) {
 		/* Not pilot_move(): the attempts count on. A hold that could
@@ -87,17 +157,43 @@ int sw_hold(struct pilot *p, struct req *r, enum sw_dir dir)
 		r->reason[0] = '\0';
 		r->state = ST_HELD;
 	}
-	rc = pilot_set(p, r, from, ways[dir].hold, "%s, its aliases and %s held", r->access,
-		       from_phys(r, dir));
-	rc = pilot_commit(p, r, rc);
+	return pilot_set(p, r, from, ways[dir].hold, "%s, its aliases and %s held%s", r->access,
+			 from_phys(r, dir), grp);
+}
+
+typedef int (*in_tx_fn)(struct pilot *p, struct req *r, enum sw_dir dir, long long now,
+			const char *grp);
+
+/* own_tx: FN's writes for R alone, in a transaction of their own. */
+static int own_tx(struct pilot *p, struct req *r, enum sw_dir dir, in_tx_fn fn)
+{
+	int rc;
+
+	if (store_begin(p->s) < 0)
+		return pilot_store_err(p, r);
+	rc = fn(p, r, dir, time_now_us(), "");
+	if (rc == ERR) {
+		store_rollback(p->s);
+		return ERR;
+	}
+	if (fn == sw_switch_in)
+		sw_commit_hook(r);
+	return pilot_commit(p, r, rc);
+}
+
+int sw_hold(struct pilot *p, struct req *r, enum sw_dir dir)
+{
+	int rc = own_tx(p, r, dir, sw_hold_in);
+
 	if (rc == GO)
 		pilot_crash_point(p, r, ways[dir].hold);
 	return rc;
 }
 
-/* forward_ended: end a forward hold that could not be switched; back to
- * address-formed, retried. */
-static int forward_ended(struct pilot *p, struct req *r, const char *why)
+/* sw_ended: end a forward hold that could not be switched; back to
+ * address-formed, retried. SWEEP: release what was held for it now (a
+ * group sweeps once for all its members instead). */
+int sw_ended(struct pilot *p, struct req *r, const char *why, int sweep)
 {
 	int rc, from = r->state;
 
@@ -105,7 +201,7 @@ static int forward_ended(struct pilot *p, struct req *r, const char *why)
 		/* pilot_fail() lifts the hold; what the drain held goes on to
 		 * the old mailbox, as below. */
 		rc = pilot_fail(p, r, "E8 switch", why);
-		if (rc != ERR)
+		if (rc != ERR && sweep)
 			pilot_sweep(p);
 		return rc;
 	}
@@ -120,7 +216,8 @@ static int forward_ended(struct pilot *p, struct req *r, const char *why)
 	if (pilot_commit(p, r, rc) == ERR)
 		return ERR;
 	pilot_crash_point(p, r, ways[SW_FORWARD].ended);
-	pilot_sweep(p); /* what was held for it goes on to the old mailbox */
+	if (sweep)
+		pilot_sweep(p); /* what was held for it goes on to the old mailbox */
 	return WAIT;
 }
 
@@ -128,30 +225,32 @@ static int forward_ended(struct pilot *p, struct req *r, const char *why)
 static int hold_ended(struct pilot *p, struct req *r, enum sw_dir dir, const char *why)
 {
 	if (dir == SW_FORWARD)
-		return forward_ended(p, r, why);
+		return sw_ended(p, r, why, 1);
 	store_dir_unhold(p->s, r->access);
 	pilot_sweep(p);
 	return pilot_retry(p, r, ways[dir].ended, DRV_TEMP, why);
 }
 
-/* switch_tx: the switch itself, one transaction. */
-static int switch_tx(struct pilot *p, struct req *r, enum sw_dir dir)
+int sw_switch_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now, const char *grp)
 {
-	long long now = time_now_us();
-	int rc, from = r->state, copy = dir == SW_FORWARD && pilot_scn(p, r, "copy_data");
+	int from = r->state, copy = dir == SW_FORWARD && pilot_scn(p, r, "copy_data");
 
-	if (store_begin(p->s) < 0)
-		return pilot_store_err(p, r);
+	/* The address stays held until sw_publish_in(), after this commit:
+	 * a transaction whose RCPT was looked up before the commit (the old
+	 * physical address recorded) and whose MAIL FROM came after NOW
+	 * would otherwise end after the commit neither held nor "switched
+	 * after its MAIL FROM", and go to the old mailbox. */
 	if (store_dir_switch(p->s, r->access, to_system(r, dir), to_phys(r, dir), r->id, now) !=
-	    STORE_OK)
-		return pilot_abort(p, r);
+		    STORE_OK ||
+	    store_dir_hold(p->s, r->access, r->id, now) != STORE_OK)
+		return pilot_store_err(p, r);
 	/* The mailbox copy is queued in the switch's own transaction: from now
 	 * on new mail reaches the target, and the user's old mail is what
 	 * matters most, so no later step (release, redirect, a driver that
 	 * fails for good) may keep the copy from being handed to fedmig-smd. */
 	if (copy && store_smd_enqueue(p->s, smd_key(r->id, SMD_COPY), r->access, r->source_system,
 				      r->source_physical, r->target_system, r->target_physical, now) < 0)
-		return pilot_abort(p, r);
+		return pilot_store_err(p, r);
 	/* Back, the rollback's switch time is the one release sweeps key off
 	 * now (pilot_sweeping: store_req_last_switch): the stragglers it
 	 * catches are swept fast, not at the next slow sweep. The forward
@@ -163,18 +262,63 @@ static int switch_tx(struct pilot *p, struct req *r, enum sw_dir dir)
 		r->reason[0] = '\0';
 		r->state = ST_SWITCHED;
 	}
-	rc = pilot_set(p, r, from, ways[dir].sw, "%s and %s %slead to %s%s", r->access,
-		       from_phys(r, dir), dir == SW_FORWARD ? "now " : "", to_phys(r, dir),
-		       dir == SW_BACK ? " again"
-		       : copy	      ? "; mailbox copy queued for fedmig-smd"
-				      : "");
-	rc = pilot_commit(p, r, rc);
-	if (rc == GO)
-		pilot_crash_point(p, r, ways[dir].sw);
+	return pilot_set(p, r, from, ways[dir].sw, "%s and %s %slead to %s%s%s", r->access,
+			 from_phys(r, dir), dir == SW_FORWARD ? "now " : "", to_phys(r, dir),
+			 dir == SW_BACK ? " again"
+			 : copy	        ? "; mailbox copy queued for fedmig-smd"
+					: "",
+			 grp);
+}
+
+int sw_publish_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now)
+{
+	struct dir_entry e;
+	int rc = store_dir_lookup(p->s, r->access, &e);
+
+	if (rc == STORE_ERR)
+		return pilot_store_err(p, r);
+	/* Published already, or switched by a fedmig-spm that did not keep
+	 * the hold: nothing to do. */
+	if (rc != STORE_OK || !e.held || e.request_id != r->id ||
+	    strcmp(e.physical, to_phys(r, dir)) != 0)
+		return GO;
+	/* NOW is later than the switch's commit: every RCPT that saw the old
+	 * address had its MAIL FROM before it, so the milter holds it. */
+	if (store_dir_switch(p->s, r->access, to_system(r, dir), to_phys(r, dir), r->id, now) !=
+	    STORE_OK)
+		return pilot_store_err(p, r);
+	return GO;
+}
+
+void sw_commit_hook(const struct req *r)
+{
+	const char *ms = getenv("FEDMIG_SPM_SWITCH_COMMIT_DELAY_MS");
+
+	/* Test hook: a switch transaction slow to commit (a loaded disk, a
+	 * group of hundreds), so that a test can hold an SMTP transaction in
+	 * the window. */
+	if (ms == NULL || atoi(ms) <= 0)
+		return;
+	log_info("request=%lld: test hook: switch transaction committed in %d ms", r->id, atoi(ms));
+	time_sleep_us(atoi(ms) * 1000LL);
+}
+
+void sw_switched(struct pilot *p, const struct req *r, enum sw_dir dir)
+{
+	pilot_crash_point(p, r, ways[dir].sw);
 	/* The downward contacts follow (in a child: never delaying this). */
-	if (rc == GO && p->on_switch)
+	if (p->on_switch)
 		p->on_switch(p->on_switch_ctx, dir == SW_FORWARD ? r->source_system : r->target_system,
 			     to_system(r, dir));
+}
+
+/* switch_tx: the switch itself, one transaction. */
+static int switch_tx(struct pilot *p, struct req *r, enum sw_dir dir)
+{
+	int rc = own_tx(p, r, dir, sw_switch_in);
+
+	if (rc == GO)
+		sw_switched(p, r, dir);
 	return rc;
 }
 
@@ -201,6 +345,12 @@ int sw_release(struct pilot *p, struct req *r, enum sw_dir dir, int *n_r)
 	/* Forward, released once: the redirect after it may be retried. */
 	if (dir == SW_FORWARD && r->release_at != 0)
 		return GO;
+	if (dir == SW_FORWARD) {
+		if (store_begin(p->s) < 0)
+			return pilot_store_err(p, r);
+		if (pilot_commit(p, r, sw_publish_in(p, r, dir, time_now_us())) == ERR)
+			return ERR;
+	}
 	n = pilot_sweep(p);
 	if (n_r)
 		*n_r = n;

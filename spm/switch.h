@@ -20,6 +20,29 @@
  * sweep failed). sw_unhold_tx() begins a transaction and lifts R's hold
  * in it (the caller commits with its own transition). sw_unhold() lifts a
  * hold left by a rollback that never switched back.
+ *
+ * The parts a group switch (switch_group.h) shares with the switch of
+ * one, so both write the same fields and history: sw_hold_in() and
+ * sw_switch_in() are the hold's and the switch's writes inside the
+ * caller's transaction, at NOW, with GRP appended to the history detail
+ * ("" alone); ERR after a store error (the caller rolls back).
+ * sw_switched() follows a committed switch (its crash point, the
+ * downward directory sync). sw_ended() ends a forward hold that could not
+ * be switched (back to address-formed and retried, or failed after
+ * max_retries); SWEEP 0 leaves the release sweep to the caller.
+ *
+ * The switch transaction leaves the address held: a transaction whose
+ * RCPT saw the old physical address before the commit but whose MAIL
+ * FROM came after the switch time would otherwise end neither held nor
+ * "switched after its MAIL FROM" (the milter's rule) and reach the old
+ * mailbox. sw_publish_in() lifts that hold inside the caller's
+ * transaction, with NOW (taken after the switch's commit) as the switch
+ * time; a no-op unless R still holds the address at its new physical
+ * one. sw_release() publishes before its sweep (forward), sw_unhold()
+ * after a rollback's switch, sw_publish_tx() begins a transaction and
+ * publishes in it (the caller commits). sw_commit_hook() is a test hook
+ * called just before a switch transaction commits
+ * (FEDMIG_SPM_SWITCH_COMMIT_DELAY_MS: that long a commit).
  */
 #ifndef FEDMIG_SPM_SWITCH_H
 #define FEDMIG_SPM_SWITCH_H
@@ -33,5 +56,13 @@ int sw_switch(struct pilot *p, struct req *r, enum sw_dir dir, long long held_si
 int sw_release(struct pilot *p, struct req *r, enum sw_dir dir, int *n_r);
 int sw_unhold_tx(struct pilot *p, struct req *r);
 int sw_unhold(struct pilot *p, struct req *r);
+int sw_hold_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now, const char *grp);
+int sw_switch_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now,
+		 const char *grp);
+void sw_switched(struct pilot *p, const struct req *r, enum sw_dir dir);
+int sw_publish_in(struct pilot *p, struct req *r, enum sw_dir dir, long long now);
+int sw_publish_tx(struct pilot *p, struct req *r);
+void sw_commit_hook(const struct req *r);
+int sw_ended(struct pilot *p, struct req *r, const char *why, int sweep);
 
 #endif

@@ -5,12 +5,17 @@ with unique Message-IDs (retrying 4xx like an MTA would); account() reads
 both systems' Maildirs and counts, per message and recipient, where it
 landed: lost, duplicated, or delivered to the old system after the
 address's switch; copied_problems() adds the independent per-mailbox
-checker after a copied batch. Standard library only.
+checker after a copied batch. Pilot runs fedmigctl and starts fedmig-spm
+for the tests that kill it; s1_lmtp() stops (with no delivery under way)
+and starts S1's Dovecot.
+Standard library only.
 """
 import imaplib
+import json
 import os
 import random
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +24,7 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
 import fedlab  # noqa: E402
+import mailtrace  # noqa: E402
 
 FOLDERS = ["INBOX", "Sent", "Archive", "Archive/2019", "Donn&AOk-es", "Projects/A &- B"]
 FLAGS = ["", "\\Seen", "\\Seen \\Answered", "\\Flagged", "\\Seen $Forwarded", "\\Seen Work Todo",
@@ -68,7 +74,8 @@ class Flow:
     each with a unique Message-ID. A share has two recipients, a share is
     sent slowly (a pause mid-DATA). A 4xx is retried a second later, as a
     sending MTA would; a 5xx is recorded as refused (a bug in a test where
-    every address exists)."""
+    every address exists). pause() waits until no message is being sent
+    and sends no more until resume()."""
 
     def __init__(self, env, addrs, rate=20.0, multi=0.1, slow=0.0, slow_pause=3.0,
                  threads=4, seed=1):
@@ -80,6 +87,10 @@ class Flow:
         self.tempfails = 0
         self.lock = threading.Lock()
         self.stop_ev = threading.Event()
+        self.go = threading.Event()  # cleared while paused
+        self.go.set()
+        self.idle = threading.Condition(self.lock)
+        self.sending = 0
         self.threads = [threading.Thread(target=self._run, args=(i, threads), daemon=True)
                         for i in range(threads)]
 
@@ -90,8 +101,19 @@ class Flow:
 
     def stop(self):
         self.stop_ev.set()
+        self.go.set()
         for t in self.threads:
             t.join()
+
+    def pause(self, timeout=60):
+        """No new message from now on; True once none is being sent (a
+        slow one, a 4xx retried), False after TIMEOUT seconds."""
+        self.go.clear()
+        with self.idle:
+            return self.idle.wait_for(lambda: self.sending == 0, timeout)
+
+    def resume(self):
+        self.go.set()
 
     def _run(self, idx, nthreads):
         interval = nthreads / self.rate
@@ -101,14 +123,25 @@ class Flow:
             if delay > 0 and self.stop_ev.wait(delay):
                 break
             nxt += interval
+            if not self.go.is_set():
+                self.go.wait()
+                nxt = max(nxt, time.monotonic())  # no burst to catch up
             with self.lock:
+                if not self.go.is_set() or self.stop_ev.is_set():
+                    continue  # paused again meanwhile: look again
+                self.sending += 1
                 rcpts = [self.rnd.choice(self.addrs)]
                 if self.rnd.random() < self.multi:
                     other = self.rnd.choice(self.addrs)
                     if other != rcpts[0]:
                         rcpts.append(other)
                 slow = self.rnd.random() < self.slow
-            self._send(rcpts, slow)
+            try:
+                self._send(rcpts, slow)
+            finally:
+                with self.idle:
+                    self.sending -= 1
+                    self.idle.notify_all()
 
     def _send(self, rcpts, slow):
         msgid = "<flow-%s@demo.fedmig>" % uuid.uuid4().hex
@@ -139,6 +172,70 @@ class Flow:
                 pass  # still finish this message: the sender owns it
         with self.lock:
             self.refused.append((msgid, todo, 0, "gave up after 120 tempfails"))
+
+
+class Pilot:
+    """fedmigctl and fedmig-spm of the lab in ENV, built in BUILD; the
+    pilot's output goes to the lab's log/fedmig-spm.log."""
+
+    def __init__(self, env, build, lab):
+        self.conf = env["FEDMIG_CONF"]
+        self.ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", self.conf]
+        self.spm = os.path.join(build, "spm", "fedmig-spm")
+        self.log = open(os.path.join(lab, "log", "fedmig-spm.log"), "ab")
+
+    def run(self, *args):
+        """fedmigctl ARGS; its output (raises when it fails)."""
+        return subprocess.run(self.ctl + list(args), check=True, capture_output=True,
+                              text=True).stdout
+
+    def show(self, addr):
+        return json.loads(self.run("--json", "show", addr))
+
+    def start(self, crash_after=None):
+        """fedmig-spm -f in its own session; with CRASH_AFTER, the crash
+        hook (FEDMIG_SPM_CRASH_AFTER) set."""
+        e = dict(os.environ)
+        e.pop("FEDMIG_SPM_CRASH_AFTER", None)
+        if crash_after:
+            e["FEDMIG_SPM_CRASH_AFTER"] = str(crash_after)
+        return subprocess.Popen([self.spm, "-c", self.conf, "-f"], stdout=self.log,
+                                stderr=self.log, env=e, start_new_session=True)
+
+
+def _lmtp_up(env):
+    try:
+        socket.create_connection(("127.0.0.1", int(env["S1_LMTP_PORT"])), 0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+_ON_THE_WAY = ("maildrop", "incoming", "active", "deferred")
+
+
+def s1_lmtp(env, up, flow=None):
+    """Start (UP) or stop S1's Dovecot; return once its LMTP answers, or
+    no longer does. Stopping, it first waits (FLOW paused meanwhile) until
+    Postfix delivers nothing: a Dovecot that stops during an LMTP
+    transaction may store the message and still answer "421 Shutting
+    down" (or close the connection) after the final dot; Postfix then
+    delivers it again, a duplicate of the test's own making."""
+    if up:
+        subprocess.run(["dovecot", "-c", env["S1_DOVECOT_CONF"]], check=True)
+        fedlab.wait_for(lambda: _lmtp_up(env), 10, 0.05)
+        return
+    if flow:
+        flow.pause()
+    try:
+        # Deferred mail counts too: a queue run could start its delivery.
+        fedlab.wait_for(lambda: not any(m["queue_name"] in _ON_THE_WAY
+                                        for m in fedlab.postqueue(env)), 30, 0.05)
+        subprocess.run(["doveadm", "-c", env["S1_DOVECOT_CONF"], "stop"], check=True)
+        fedlab.wait_for(lambda: not _lmtp_up(env), 10, 0.05)
+    finally:
+        if flow:
+            flow.resume()
 
 
 _MAILDIR_TIME = re.compile(r"^(\d+)\.M(\d+)P")
@@ -215,14 +312,18 @@ def account(env, accepted, mailboxes):
 
 def flow_problems(env, name, flow, mailboxes):
     """account() over FLOW's accepted mail, printed as one line headed
-    NAME; returns its problems (lost, duplicated, late to S1, refused) as
-    lines for the test to report."""
+    NAME, and the logs' story of each message lost, duplicated or late
+    (mailtrace.explain); returns its problems (lost, duplicated, late to
+    S1, refused) as lines for the test to report."""
     acc = account(env, flow.accepted, mailboxes)
     print("%s: sent=%d deliveries=%d lost=%d dup=%d late=%d refused=%d tempfails=%d"
           % (name, acc["sent"], acc["deliveries_expected"], len(acc["lost"]),
              len(acc["duplicated"]), len(acc["late_to_s1"]), len(flow.refused), flow.tempfails))
     problems = ["%s: %s" % (k, acc[k][:5]) for k in ("lost", "duplicated", "late_to_s1")
                 if acc[k]]
+    # The story of each such message from the lab's logs: a failure seen
+    # once in CI must be explainable from its log alone.
+    mailtrace.explain(env, acc["duplicated"] + acc["lost"] + acc["late_to_s1"])
     if flow.refused:
         problems.append("refused: %s" % flow.refused[:3])
     return problems

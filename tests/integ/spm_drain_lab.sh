@@ -38,7 +38,6 @@ env = fedlab.load_env(lab)
 rnd = random.Random(seed)
 ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", env["FEDMIG_CONF"]]
 pcf = env["POSTFIX_CONFIG"]
-s1conf = env["S1_DOVECOT_CONF"]
 problems = []
 sent = {}  # msgid -> [access address, ...]
 flushes = 0
@@ -50,20 +49,7 @@ def show(a):
     return json.loads(run("--json", "show", a))
 
 def s1(up):
-    if up:
-        subprocess.run(["dovecot", "-c", s1conf], check=True)
-    else:
-        subprocess.run(["doveadm", "-c", s1conf, "stop"], check=True)
-    # LMTP answers (or not) before we go on.
-    fedlab.wait_for(lambda: _lmtp_up() == up, 10, 0.05)
-
-def _lmtp_up():
-    import socket
-    try:
-        socket.create_connection(("127.0.0.1", int(env["S1_LMTP_PORT"])), 0.5).close()
-        return True
-    except OSError:
-        return False
+    e2e.s1_lmtp(env, up)  # LMTP answers (or not) before we go on
 
 def db_hold_at(a):
     import sqlite3

@@ -23,25 +23,9 @@ import json, os, signal, subprocess, sys, time
 lab, build, repo = sys.argv[1], sys.argv[2], sys.argv[3]
 import e2e, fedlab
 env = fedlab.load_env(lab)
-conf = env["FEDMIG_CONF"]
-ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", conf]
-spm_bin = os.path.join(build, "spm", "fedmig-spm")
-log = open(os.path.join(lab, "log", "fedmig-spm.log"), "ab")
+pilot = e2e.Pilot(env, build, lab)
+run, show, start = pilot.run, pilot.show, pilot.start
 problems = []
-
-def run(*args):
-    return subprocess.run(ctl + list(args), check=True, capture_output=True, text=True).stdout
-
-def show(a):
-    return json.loads(run("--json", "show", a))
-
-def start(crash_after=None):
-    e = dict(os.environ)
-    e.pop("FEDMIG_SPM_CRASH_AFTER", None)
-    if crash_after:
-        e["FEDMIG_SPM_CRASH_AFTER"] = str(crash_after)
-    return subprocess.Popen([spm_bin, "-c", conf, "-f"], stdout=log, stderr=log, env=e,
-                            start_new_session=True)
 
 def held_in_queue():
     return sum(1 for m in fedlab.postqueue(env) if m.get("queue_name") == "hold")

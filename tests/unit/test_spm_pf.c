@@ -1,6 +1,7 @@
 /* pf_scan on a listing it cannot wholly read: the drain and the release
  * sweep must not decide from it. A postqueue stand-in prints the lines.
- * And the root helper: gone (killed) vs. a command it ran failing. */
+ * The queues postsuper may act in. And the root helper: gone (killed)
+ * vs. a command it ran failing. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,6 +77,46 @@ START_TEST(test_unreadable_line)
 	snprintf(lines, sizeof(lines), "%s\n{\"queue_name\":\"deferred\"}\n", good);
 	ck_assert_int_eq(scan(lines, &seen), -1);
 	ck_assert_int_eq(seen, 1);
+}
+END_TEST
+
+/* The queue each postsuper may act in: a stand-in records its arguments
+ * and its standard input. Requeued from any queue (postsuper's default),
+ * a message that left hold after the sweep's scan was requeued while
+ * qmgr delivered it, and delivered twice. */
+START_TEST(test_postsuper_queues)
+{
+	const char *ids[] = {"4jf9Z93pPTz1dPWp", "4jf9TG0vfBz1dPSR"};
+	char path[300], got[512], want[512];
+	struct config *cfg = fake_postqueue("");
+	char *err = NULL;
+	struct pf *pf;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/postsuper", dir);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fprintf(fp, "#!/bin/sh\necho \"$*\" >%s/args\ncat >>%s/args\n", dir, dir);
+	fclose(fp);
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	pf = pf_open(cfg, &err);
+	ck_assert_msg(pf != NULL, "%s", err ? err : "");
+	for (int verb = 0; verb < 2; verb++) {
+		size_t n;
+
+		ck_assert_int_eq((verb ? pf_release : pf_hold)(pf, ids, 2), 0);
+		snprintf(path, sizeof(path), "%s/args", dir);
+		fp = fopen(path, "r");
+		ck_assert_ptr_nonnull(fp);
+		n = fread(got, 1, sizeof(got) - 1, fp);
+		fclose(fp);
+		got[n] = '\0';
+		snprintf(want, sizeof(want), "-c %s %s - %s\n%s\n%s\n", dir, verb ? "-r" : "-h",
+			 verb ? "hold" : "deferred", ids[0], ids[1]);
+		ck_assert_str_eq(got, want);
+	}
+	pf_close(&pf);
+	config_free(&cfg);
 }
 END_TEST
 
@@ -164,6 +205,7 @@ int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_TEST(test_whole_listing), CK_TEST(test_unreadable_line),
+		CK_TEST(test_postsuper_queues),
 		CK_LOOP(test_helper_lost, helper_cases),
 	};
 
