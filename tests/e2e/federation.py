@@ -23,6 +23,7 @@ ws_users (that many users on S1 have a desktop profile and a fedmig-agent
 far site's users keep "default").
 """
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -214,17 +215,23 @@ class Federation:
     def submit(self):
         batch = os.path.join(self.dir, "batch.csv")
         now = time.time()
+        # GROUP addresses planned at the same instant switch as one group.
+        group = max(1, getattr(self.args, "group", 1))
         with open(batch, "w") as f:
             f.write("address,target,planned,scenario\n")
             for i, u in enumerate(self.users):
-                at = time.strftime("%Y-%m-%d %H:%M:%S",
-                                   time.localtime(now + self.args.start_in + i * self.args.spacing))
+                at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(
+                    now + self.args.start_in + (i // group) * self.args.spacing))
                 f.write("%s@example.org,s2,%s,%s\n" % (
                     u, at, "desk" if u in self.ws_users else "default"))
         out = self.ctl("import", batch).strip()
         say("== batch submitted: %s" % out)
-        say("   switches planned from +%ds, one every %.1f s" % (self.args.start_in,
-                                                                  self.args.spacing))
+        if group > 1:
+            say("   switches planned from +%ds, groups of %d every %.1f s" % (
+                self.args.start_in, group, self.args.spacing))
+        else:
+            say("   switches planned from +%ds, one every %.1f s" % (self.args.start_in,
+                                                                      self.args.spacing))
 
     def db(self):
         con = sqlite3.connect("file:%s?mode=ro" % self.env["FEDMIG_DB"], uri=True, timeout=10)
@@ -299,6 +306,21 @@ class Federation:
 
     # --- the report ----------------------------------------------------
 
+    def switch_groups(self):
+        """fedmig-spm's line per group switched: "N of M addresses switched ... in S s"."""
+        try:
+            with open(os.path.join(self.lab, "log", "fedmig-spm.log"), errors="replace") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return []
+        out = []
+        for line in lines:
+            m = re.search(r"group \d+: (\d+ of \d+) addresses switched, \d+ released, in ([0-9.]+) s",
+                          line)
+            if m:
+                out.append("%s in %.0f ms" % (m.group(1), float(m.group(2)) * 1000))
+        return out
+
     def report(self, flow, counts):
         con = self.db()
         reqs = con.execute("SELECT * FROM requests ORDER BY id").fetchall()
@@ -361,6 +383,10 @@ class Federation:
             say("hold window: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d switches)" % (
                 windows[len(windows) // 2], windows[min(len(windows) - 1, int(len(windows) * 0.99))],
                 windows[-1], len(windows)))
+        groups = self.switch_groups()
+        if groups:
+            say("switched in %d groups: %s" % (len(groups), "; ".join(groups[:3])
+                                                + ("; ..." if len(groups) > 3 else "")))
         if catchups:
             say("catch-up (switch to everything on the target): p50 %.1f s, p95 %.1f s, max %.1f s"
                 " (%d mailboxes; %d pre-stage passes before the switches)" % (
