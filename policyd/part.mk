@@ -1,5 +1,5 @@
 # policyd/: fedmig-policyd, the Postfix policy service and socketmap table.
-POLICYD_OBJS := $(O)/policyd/policy_proto.o $(O)/policyd/netstring.o $(O)/policyd/decide.o $(O)/policyd/dirstore.o $(O)/policyd/peer.o
+POLICYD_OBJS := $(O)/policyd/policy_proto.o $(O)/policyd/netstring.o $(O)/policyd/decide.o $(O)/policyd/dirstore.o $(O)/policyd/peer.o $(O)/policyd/stats.o $(O)/policyd/nofile.o
 PART_LIBS += $(O)/policyd/libpolicyd.a
 $(O)/policyd/libpolicyd.a: $(POLICYD_OBJS)
 
