@@ -97,7 +97,9 @@ static long long value(const char **p, const char *end, const char *name)
 	for (q += nl + 1; q < end && *q >= '0' && *q <= '9'; q++, digits++)
 		if (digits < 18)
 			v = v * 10 + (*q - '0');
-	if (digits == 0 || digits > 18 || q >= end || *q != '\n')
+	/* One spelling per value: no leading zero (the encoder writes none). */
+	if (digits == 0 || digits > 18 || (digits > 1 && q[-(long)digits] == '0') || q >= end ||
+	    *q != '\n')
 		return -1;
 	*p = q + 1;
 	return v;

@@ -14,7 +14,7 @@
  *   <kind>_count <lookups>  <kind>_sum_ns <total ns>  <kind>_errors <n>
  * Bucket i < LOOKUP_BUCKETS holds durations <= lookup_bounds_s[i] and
  * over the bound before it; bucket LOOKUP_BUCKETS the rest (not
- * cumulative). Values are 1 to 18 decimal digits; count equals the sum of
+ * cumulative). Values are 1 to 18 decimal digits, no leading zero; count equals the sum of
  * the buckets, errors are at most count.
  *
  * lookup_stats_encode(): the text of ST into a malloc'd string.

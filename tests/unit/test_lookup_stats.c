@@ -103,6 +103,7 @@ static const struct {
 	E("time 1700000000\n", "time\t1700000000\n"),
 	E("time 1700000000\n", "time \n"),
 	E("time 1700000000\n", "time 0x10\n"),
+	E("time 1700000000\n", "time 01700000000\n"),
 	E("time 1700000000\n", "time 1000000000000000000\n"),
 	E("time 1700000000\n", "time 1700000000\r\n"),
 	E("socketmap_count 2\n", "socketmap_count 3\n"),
