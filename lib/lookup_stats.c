@@ -235,7 +235,7 @@ int lookup_stats_read(const char *dir, struct lookup_stats *st, char **err_r)
 	if (fd < 0 && errno == ENOENT)
 		rc = 1;
 	else if (fd < 0)
-		why = strerror(errno);
+		why = errno == ELOOP ? "a symbolic link, refused" : strerror(errno);
 	else if (fstat(fd, &sb) < 0)
 		why = strerror(errno);
 	else if (!S_ISREG(sb.st_mode))

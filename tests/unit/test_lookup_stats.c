@@ -11,6 +11,7 @@
 
 #include "ckmain.h"
 #include "lookup_stats.h"
+#include "testutil.h"
 
 static char dir[] = "/tmp/test_lookup_stats.XXXXXX";
 
@@ -207,17 +208,6 @@ int main(void)
 		CK_LOOP(test_hostile_edits, edits), CK_TEST(test_hostile_files),
 		CK_TEST(test_write_no_follow),
 	};
-	int rc;
 
-	if (mkdtemp(dir) == NULL)
-		return 1;
-	rc = ck_run(CK_SUITE("lookup_stats", "lookup_stats", 0, tests));
-	{
-		char path[sizeof(dir) + sizeof(LOOKUP_STATS_FILE) + 1];
-
-		snprintf(path, sizeof(path), "%s/%s", dir, LOOKUP_STATS_FILE);
-		unlink(path);
-		rmdir(dir);
-	}
-	return rc;
+	return tu_run_in_tmpdir(CK_SUITE("lookup_stats", "lookup_stats", 0, tests), dir);
 }
