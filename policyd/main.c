@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -25,9 +24,11 @@
 #include "dirstore.h"
 #include "log.h"
 #include "netstring.h"
+#include "nofile.h"
 #include "peer.h"
 #include "policy_proto.h"
 #include "server.h"
+#include "stats.h"
 #include "xalloc.h"
 
 /* Past this much unsent output a connection is not read until it drains. */
@@ -108,6 +109,7 @@ struct policyd {
 	int verbose;
 	int stopping;
 	ev_timer tick;
+	struct pstats stats; /* lookup latency, for /metrics */
 };
 
 /* bind() opens the listeners into it: server_ops.bind has no context. */
@@ -171,6 +173,7 @@ static void tick_cb(EV_P_ ev_timer *w, int revents)
 	struct policyd *pd = w->data;
 
 	dirstore_check(&pd->dir, ev_now(EV_A));
+	pstats_tick(&pd->stats, config_str(pd->cfg, "run_directory"), ev_now(EV_A));
 	listeners_resume(pd);
 	/* Hundreds of large requests freed leave the heap's top in use:
 	 * give it back to the system (the RSS stays near its baseline). */
@@ -324,11 +327,13 @@ static void answer_policy(struct conn *c)
 	const char *qid = policy_request_get(c->pp, "queue_id");
 	struct decision d;
 	char reply[DECIDE_ACTION_MAX + 16], b1[128], b2[64], b3[64];
+	struct timespec t0 = pstats_now();
 	int len;
 
 	decide_policy(&pd->dc, attrs, n, lookup, pd, &d);
 	len = snprintf(reply, sizeof(reply), "action=%s\n\n", d.action);
 	out_append(c, reply, (size_t)len);
+	pstats_done(&pd->stats, LOOKUP_POLICY, &t0, d.kind == DECIDE_TEMPFAIL);
 	c->nreq++;
 	cname = cname ? peer_printable(cname, strlen(cname), b1, sizeof(b1)) : "unknown";
 	caddr = caddr ? peer_printable(caddr, strlen(caddr), b2, sizeof(b2)) : "unknown";
@@ -359,12 +364,14 @@ static void answer_socketmap(struct conn *c)
 {
 	struct policyd *pd = c->pd;
 	size_t n;
+	struct timespec t0 = pstats_now();
 	const char *req = netstring_dec_data(c->nd, &n);
 	char reply[DECIDE_ACTION_MAX], frame[DECIDE_ACTION_MAX + 32], b[128];
 	enum sockmap_kind k = decide_socketmap(&pd->dc, req, n, rewrite, pd, reply, sizeof(reply));
 	size_t fl = netstring_encode(frame, sizeof(frame), reply, strlen(reply));
 
 	out_append(c, frame, fl);
+	pstats_done(&pd->stats, LOOKUP_SOCKETMAP, &t0, k == SOCKMAP_TEMP || k == SOCKMAP_PERM);
 	c->nreq++;
 	if (k == SOCKMAP_TEMP)
 		log_warn("socketmap: temp request=\"%s\" reason=directory unreadable",
@@ -561,37 +568,6 @@ static void accept_cb(EV_P_ ev_io *w, int revents)
 	}
 }
 
-/*
- * raise_nofile: the limits of both services plus the listeners and the
- * store must fit under RLIMIT_NOFILE; raise the soft limit to what they
- * need (up to the hard limit), or lower the limits to what fits.
- */
-static void raise_nofile(struct policyd *pd)
-{
-	struct rlimit rl;
-	rlim_t want = (rlim_t)(pd->svc[0].max + pd->svc[1].max + 64);
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return;
-	if (rl.rlim_cur < want) {
-		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-		(void)getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if (rl.rlim_cur < want) {
-		long long room = (long long)rl.rlim_cur - 64;
-
-		if (room < 2)
-			room = 2;
-		for (int i = 0; i < 2; i++)
-			if (pd->svc[i].max > room / 2)
-				pd->svc[i].max = room / 2;
-		log_warn("open files limit %llu is too low for policy_max_connections + "
-			 "socketmap_max_connections: serving at most %lld and %lld",
-			 (unsigned long long)rl.rlim_cur, pd->svc[0].max, pd->svc[1].max);
-	}
-}
-
 /* --- signals and shutdown --- */
 
 /* policyd_stop: SIGTERM, SIGINT: no new connection; pending answers get
@@ -716,7 +692,7 @@ static void use_config(struct policyd *pd, struct config *cfg)
 	pd->svc[SVC_SOCKETMAP].max = config_int(cfg, "socketmap_max_connections");
 	pd->idle_s = (ev_tstamp)config_time_ms(cfg, "policy_idle_timeout") / 1000.0;
 	pd->request_s = (ev_tstamp)config_time_ms(cfg, "policy_request_timeout") / 1000.0;
-	raise_nofile(pd);
+	nofile_fit(&pd->svc[SVC_POLICY].max, &pd->svc[SVC_SOCKETMAP].max);
 	setup_decide(pd, cfg);
 	config_unref(&old);
 }
@@ -772,6 +748,7 @@ static int policyd_run(struct server *srv, struct config *cfg)
 	for (int i = 0; i < pd->nlis; i++)
 		close(pd->lis[i].fd);
 	ev_timer_stop(pd->loop, &pd->tick);
+	pstats_flush(&pd->stats, config_str(pd->cfg, "run_directory"));
 	dirstore_close(&pd->dir);
 	free_domains(pd);
 	config_unref(&pd->cfg);

@@ -25,6 +25,7 @@
 #include "status_assets.h"
 #include "store_viewer.h"
 #include "timeutil.h"
+#include "xalloc.h"
 
 #define SEEN_EVERY_US (60 * 1000000LL)
 
@@ -174,17 +175,21 @@ static enum MHD_Result serve_json(struct apid_req *r)
 static enum MHD_Result serve_metrics(struct apid_req *r)
 {
 	struct status_sum sum;
-	char *text = NULL;
+	char *text = NULL, *run_dir;
 	int rc;
 
 	pthread_mutex_lock(&r->a->lock);
 	rc = status_sum_load(r->a->s, 0, &sum);
 	if (rc < 0)
 		log_error("metrics: %s", store_errmsg(r->a->s));
+	run_dir = xstrdup(config_str(r->a->cfg, "run_directory"));
 	pthread_mutex_unlock(&r->a->lock);
-	if (rc < 0)
+	if (rc < 0) {
+		free(run_dir);
 		return refuse(r, 503, "unavailable", "the server's store is busy or failing");
-	text = status_metrics(&sum);
+	}
+	text = status_metrics(&sum, run_dir);
+	free(run_dir);
 	status_sum_free(&sum);
 	if (text == NULL)
 		return MHD_NO;

@@ -64,7 +64,8 @@ int status_basic_parse(const char *h, char name[VIEWER_NAME_MAX],
  * store error (store_errmsg() says which). */
 json_t *status_json(struct store *s, const struct status_query *q, long long now);
 
-/* status_metrics: the /metrics text of SUM (caller frees). */
-char *status_metrics(const struct status_sum *sum);
+/* status_metrics: the /metrics text of SUM and, when RUN_DIR is not NULL,
+ * of fedmig-policyd's lookup statistics file there (caller frees). */
+char *status_metrics(const struct status_sum *sum, const char *run_dir);
 
 #endif

@@ -2,14 +2,19 @@
  * GET /metrics: SUM in the Prometheus text exposition format 0.0.4. Every
  * family has its HELP and TYPE before its samples, every label value is
  * one of ours (a state's or a job state's name: no escaping needed), and
- * fedmig-apid(8) documents each name. The store keeps no lookup
- * latencies (fedmig-policyd does not record them), so none is exported.
+ * fedmig-apid(8) documents each name. Lookup latencies are not in the
+ * store (a write per lookup): fedmig-policyd keeps them in a file of the
+ * run directory (lib/lookup_stats.h), read here when it is there, fresh
+ * and well-formed; otherwise its families are left out, never a failure.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apid_status.h"
+#include "log.h"
+#include "lookup_stats.h"
 #include "state.h"
 #include "store_smd.h"
 
@@ -71,7 +76,59 @@ static void holds(FILE *fp, const struct status_sum *sum)
 	fprintf(fp, "fedmig_hold_window_seconds_count %zu\n", sum->nholds);
 }
 
-char *status_metrics(const struct status_sum *sum)
+/* Older than this, the file's policyd is stopped or stuck: not shown. */
+#define LOOKUP_STALE_S 60
+
+static void lookup_hist(FILE *fp, const char *kind, const struct lookup_hist *h)
+{
+	long long cum = 0;
+
+	for (int b = 0; b < LOOKUP_BUCKETS; b++) {
+		cum += h->bucket[b];
+		fprintf(fp, "fedmig_lookup_duration_seconds_bucket{kind=\"%s\",le=\"%g\"} %lld\n", kind,
+			lookup_bounds_s[b], cum);
+	}
+	fprintf(fp, "fedmig_lookup_duration_seconds_bucket{kind=\"%s\",le=\"+Inf\"} %lld\n", kind,
+		h->count);
+	fprintf(fp, "fedmig_lookup_duration_seconds_sum{kind=\"%s\"} %.9f\n", kind, h->sum_ns / 1e9);
+	fprintf(fp, "fedmig_lookup_duration_seconds_count{kind=\"%s\"} %lld\n", kind, h->count);
+}
+
+/* lookups: fedmig-policyd's lookup latency from RUN_DIR, when usable. */
+static void lookups(FILE *fp, const char *run_dir)
+{
+	struct lookup_stats st;
+	char *err = NULL;
+	long long age;
+	int rc = lookup_stats_read(run_dir, &st, &err);
+
+	if (rc != 0) {
+		if (rc < 0)
+			log_warn("metrics: lookup latency left out: %s", err);
+		free(err);
+		return;
+	}
+	age = (long long)time(NULL) - st.time;
+	if (age > LOOKUP_STALE_S || age < -LOOKUP_STALE_S) {
+		log_warn("metrics: lookup latency left out: %s/%s was written %lld s ago (is "
+			 "fedmig-policyd running?)",
+			 run_dir, LOOKUP_STATS_FILE, age);
+		return;
+	}
+	family(fp, "fedmig_lookup_duration_seconds", "histogram",
+	       "fedmig-policyd's lookups, from the request read to the answer queued.");
+	for (int k = 0; k < LOOKUP_KINDS; k++)
+		lookup_hist(fp, lookup_kind_name[k], &st.k[k]);
+	family(fp, "fedmig_lookup_errors_total", "counter",
+	       "fedmig-policyd's temporary or permanent failure answers.");
+	for (int k = 0; k < LOOKUP_KINDS; k++)
+		fprintf(fp, "fedmig_lookup_errors_total{kind=\"%s\"} %lld\n", lookup_kind_name[k],
+			st.k[k].errors);
+	gauge(fp, "fedmig_policyd_stats_age_seconds",
+	      "Seconds since fedmig-policyd last wrote its lookup statistics.", age < 0 ? 0 : age);
+}
+
+char *status_metrics(const struct status_sum *sum, const char *run_dir)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -95,6 +152,8 @@ char *status_metrics(const struct status_sum *sum)
 	family(fp, "fedmig_last_change_timestamp_seconds", "gauge",
 	       "When a request last changed, seconds since the epoch.");
 	fprintf(fp, "fedmig_last_change_timestamp_seconds %.3f\n", sum->last_change / 1e6);
+	if (run_dir != NULL)
+		lookups(fp, run_dir);
 	if (fclose(fp) != 0) {
 		free(text);
 		return NULL;

@@ -122,3 +122,8 @@ FUZZ_TARGETS += tests/fuzz/fuzz_status_query.c
 $(O)/tests/fuzz/fuzz_status_query: $(O)/tests/fuzz/fuzz_status_query.o $(APID_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(EXT_LIBS)
 INTEG_TESTS += tests/integ/status_page.sh
+# brief LM: /metrics with fedmig-policyd's lookup statistics file.
+UNIT_TESTS += $(O)/tests/unit/test_status_lookups
+$(O)/tests/unit/test_status_lookups.o: ALL_CFLAGS += -Ispm $(MHD_CFLAGS)
+$(O)/tests/unit/test_status_lookups: $(O)/tests/unit/test_status_lookups.o $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG) $(CHECK_LIBS) $(EXT_LIBS)

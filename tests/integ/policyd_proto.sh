@@ -43,6 +43,7 @@ socket_mode = 0660
 federated_domains = example.org, example.net
 policy_socket = unix:$TMP/$1-policy.sock
 socketmap_socket = unix:$TMP/$1-socketmap.sock
+run_directory = $TMP/run-$1
 systems = s1 s2
 s1_domain = s1.test
 s2_domain = s2.test
@@ -69,6 +70,8 @@ policy_max_attributes = 30
 policy_max_connections = 400"
 conf small "policy_max_connections = 3
 policy_idle_timeout = 2s"
+mkdir -p "$TMP/run-main" "$TMP/run-small"
+chown fedmig "$TMP/run-main" "$TMP/run-small"
 
 # The daemon starts before the database exists: it must answer TEMP.
 start main
@@ -395,6 +398,18 @@ for n in main small; do
 	grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$TMP/$n.log" && fail "$n: sanitizer report"
 done
 PIDS=()
+# The lookup statistics, written at exit: both kinds counted, the TEMP
+# answers before the database existed among the errors, mode 0640.
+st=$TMP/run-main/policyd.stats
+[ -f "$st" ] && [ ! -L "$st" ] || fail "no $st"
+[ "$(stat -c %a "$st")" = 640 ] || fail "$st mode $(stat -c %a "$st")"
+for k in policy socketmap; do
+	n=$(sed -n "s/^${k}_count \([0-9]*\)\$/\1/p" "$st")
+	[ "${n:-0}" -gt 0 ] || fail "$st: no $k lookups counted: $(cat "$st")"
+done
+e=$(awk '/^(policy|socketmap)_errors / {e += $2} END {print e + 0}' "$st")
+[ "$e" -gt 0 ] || fail "$st: the TEMP answers are not counted as errors"
+grep -q "lookup statistics for /metrics not written" "$TMP/main.log" && fail "main: stats not written"
 grep -q "policyd: reject rcpt=<nobody@example.org> client=client.test\[192.0.2.1\]" "$TMP/main.log" ||
 	fail "no reject log line"
 grep -q "policyd: defer rcpt=<held@example.org> request=" "$TMP/main.log" || fail "no defer log line"

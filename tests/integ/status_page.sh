@@ -5,7 +5,9 @@
 # chromium (selenium + chromedriver) on /status: the live view follows it
 # without a reload, the numbers shown equal fedmigctl report --json's and
 # the store's, an address's history opens on a click; /metrics parsed
-# strictly and checked against the report and the store; the refusals
+# strictly and checked against the report and the store, and after real
+# socketmap lookups (Postfix's postmap -q) fedmig-policyd's lookup
+# latency histogram there with a count that covers them; the refusals
 # (no credential 401, a wrong or removed viewer 401, an agent's token on
 # the pages 403, a viewer on the agent API refused); then 10,000 more
 # addresses: /status.json's size and time, the browser's first screen and

@@ -281,6 +281,20 @@ def metrics(rep, msgs, held):
     """/metrics parsed strictly (ours: every line a comment, blank or a
     sample of a family with a TYPE; then prometheus_client's parser), and
     its values against the report and the store."""
+    txt, vals, fams = strict_metrics()
+    check("fedmig_hold_window_seconds" in fams and "fedmig_requests" in fams, "parser: %s" % sorted(fams))
+    for name, n in rep["states"].items():
+        check(vals.get('fedmig_requests{state="%s"}' % name) == n, "metric of %s" % name)
+    check(vals.get("fedmig_hold_window_seconds_count") == rep["hold_windows"]["count"], "hold count")
+    check(vals.get('fedmig_hold_window_seconds_bucket{le="+Inf"}') == rep["hold_windows"]["count"], "+Inf")
+    check(vals.get("fedmig_copy_messages_done") == msgs, "copy messages %s vs %d" % (vals.get("fedmig_copy_messages_done"), msgs))
+    check(vals.get("fedmig_held_messages") == held, "held messages")
+    check(len(txt.split("\n")) > 30 and "fedmig_requests_attention" in vals, "metric families missing")
+
+
+def strict_metrics():
+    """GET /metrics, parsed strictly: ours (every line a comment, blank or a
+    sample of a family with a TYPE), then prometheus_client's parser."""
     st, hd, body = http("/metrics", auth=OPS)
     check(st == 200 and (hd.get("Content-Type") or "").startswith("text/plain; version=0.0.4"),
           "/metrics: %d %s" % (st, hd.get("Content-Type")))
@@ -303,14 +317,40 @@ def metrics(rep, msgs, held):
         check(types.get(fam) is not None, "a sample without TYPE: %r" % line)
         vals[m.group(1) + (m.group(2) or "")] = float(m.group(4))
     fams = {f.name: f for f in text_string_to_metric_families(txt)}
-    check("fedmig_hold_window_seconds" in fams and "fedmig_requests" in fams, "parser: %s" % sorted(fams))
-    for name, n in rep["states"].items():
-        check(vals.get('fedmig_requests{state="%s"}' % name) == n, "metric of %s" % name)
-    check(vals.get("fedmig_hold_window_seconds_count") == rep["hold_windows"]["count"], "hold count")
-    check(vals.get('fedmig_hold_window_seconds_bucket{le="+Inf"}') == rep["hold_windows"]["count"], "+Inf")
-    check(vals.get("fedmig_copy_messages_done") == msgs, "copy messages %s vs %d" % (vals.get("fedmig_copy_messages_done"), msgs))
-    check(vals.get("fedmig_held_messages") == held, "held messages")
-    check(len(txt.split("\n")) > 30 and "fedmig_requests_attention" in vals, "metric families missing")
+    return txt, vals, fams
+
+
+LOOKUPS = 5
+
+
+def lookup_metrics():
+    """Real socketmap lookups by Postfix's own client (postmap -q), then
+    /metrics shows fedmig-policyd's lookup histogram: the count covers
+    them, the buckets are cumulative up to +Inf = count, both parsers
+    take it (policyd writes its file every 5 s: wait for it)."""
+    table = "socketmap:unix:%s:virtual" % ENV["SOCKETMAP_SOCKET"]
+    for u in USERS + ["nobody", "st1"]:
+        r = subprocess.run(["postmap", "-c", ENV["POSTFIX_CONFIG"], "-q", u + "@example.org", table],
+                           capture_output=True, text=True)
+        check(r.returncode in (0, 1), "postmap -q %s: %d %s" % (u, r.returncode, r.stderr))
+    key = 'fedmig_lookup_duration_seconds_count{kind="socketmap"}'
+    t0 = time.time()
+    while True:
+        txt, vals, fams = strict_metrics()
+        if vals.get(key, 0) >= LOOKUPS or time.time() - t0 > 20:
+            break
+        time.sleep(0.5)
+    check(vals.get(key, 0) >= LOOKUPS, "lookups not in /metrics after %.0f s: %s" % (time.time() - t0, vals.get(key)))
+    fam = fams.get("fedmig_lookup_duration_seconds")
+    check(fam is not None and fam.type == "histogram", "no lookup histogram: %s" % sorted(fams))
+    les = [v for k, v in vals.items() if k.startswith('fedmig_lookup_duration_seconds_bucket{kind="socketmap"')]
+    check(les == sorted(les) and les and les[-1] == vals.get(key), "buckets not cumulative: %s" % les)
+    check(vals.get('fedmig_lookup_duration_seconds_sum{kind="socketmap"}', -1) > 0, "lookup sum")
+    check('fedmig_lookup_errors_total{kind="socketmap"}' in vals, "lookup errors")
+    check(0 <= vals.get("fedmig_policyd_stats_age_seconds", -1) <= 60, "stats age")
+    print("/metrics: %d socketmap lookups, %.6f s in all, in %.1f s" % (
+        vals.get(key), vals.get('fedmig_lookup_duration_seconds_sum{kind="socketmap"}'),
+        time.time() - t0), flush=True)
 
 
 def bulk(d):
@@ -362,6 +402,7 @@ def main():
         if sys.argv[4] == "migrate":
             migrate(d)
             metrics(*compare(d))
+            lookup_metrics()
         elif sys.argv[4] == "watch":
             watch(d)
         else:

@@ -176,7 +176,7 @@ START_TEST(test_metrics)
 	char *text;
 
 	ck_assert_int_eq(status_sum_load(s, 0, &sum), STORE_OK);
-	text = status_metrics(&sum);
+	text = status_metrics(&sum, NULL);
 	status_sum_free(&sum);
 	status_sum_free(&sum); /* twice is harmless */
 	ck_assert_ptr_nonnull(text);
