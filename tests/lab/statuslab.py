@@ -380,14 +380,17 @@ def bulk(d):
             check(json.loads(body).get("unchanged") is True, "nothing changed, yet: %s" % body[:200])
     t0 = time.time()
     d.get(URL + "/status")
-    ok = wait(d, lambda: page(d)["requests"] == str(BULK + n0) and len(page(d)["rows"]) == 100, 30,
+    ok = wait(d, lambda: page(d)["requests"] == str(BULK + n0) and len(page(d)["rows"]) == 100, 60,
               "the first screen with 10,000 more addresses")
     if ok:
         print("first screen rendered in %.2f s with %d requests" % (time.time() - t0, BULK + n0), flush=True)
     d.save_screenshot(os.path.join(OUT, "status-10k.png"))
     d.find_element(By.ID, "search").send_keys("bulk0999")
-    wait(d, lambda: len(page(d)["rows"]) == 10, 15,
-         "a server-side search among 10,000")
+    # Generous: under ASan on a loaded CI machine the search's debounce,
+    # fetch and render took over 15 s once; its time is printed, not judged.
+    t0 = time.time()
+    if wait(d, lambda: len(page(d)["rows"]) == 10, 60, "a server-side search among 10,000"):
+        print("search among 10,000 shown in %.2f s" % (time.time() - t0), flush=True)
     d.save_screenshot(os.path.join(OUT, "status-10k-search.png"))
 
 
