@@ -294,6 +294,23 @@ static int pair_and_move(struct mv *mv)
 	return r;
 }
 
+/* any_journal: 1 when a selected folder has a journal, 0 when none, -1
+ * (logged) on a store error. */
+static int any_journal(struct cp *cp)
+{
+	for (size_t s = 0; s < cp->nsel; s++) {
+		struct smd_folder jf;
+		int jr = store_smd_folder_get(cp->o->store, cp->o->mailbox_key,
+					      cp->folders[cp->sel[s]].name, &jf);
+
+		if (jr < 0)
+			return cperr(cp, "journal: %s", store_errmsg(cp->o->store));
+		if (jr == STORE_OK)
+			return 1;
+	}
+	return 0;
+}
+
 int move_pass(struct cp *cp)
 {
 	struct mv mv = {.cp = cp};
@@ -304,6 +321,11 @@ int move_pass(struct cp *cp)
 	 * be listed twice (here and in its pass): moves then stay copies. */
 	if (cp->nsel < 2 || c == NULL || !(imap_caps(c) & IMAP_CAP_CONDSTORE) || !cp->ddrv->ops->move)
 		return 0;
+	/* A move leaves a journalled folder: with none (a first copy) there
+	 * is nothing to pair, and listing every folder here would only cost. */
+	if ((r = any_journal(cp)) <= 0)
+		return r;
+	r = 0;
 	for (size_t s = 0; s < cp->nsel && r == 0; s++) {
 		r = read_folder(&mv, &cp->folders[cp->sel[s]]);
 		folder_reset(&mv);
