@@ -324,7 +324,7 @@ LOOKUPS = 5
 
 
 def lookup_metrics():
-    """Real socketmap lookups by Postfix's own client (postmap -q), then
+    """Real socketmap lookups by Postfix's own client (postmap), then
     /metrics shows fedmig-policyd's lookup histogram: the count covers
     them, the buckets are cumulative up to +Inf = count, both parsers
     take it (policyd writes its file every 5 s: wait for it)."""
