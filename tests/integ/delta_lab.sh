@@ -124,8 +124,11 @@ s1 add INBOX 46 47 48
 crash_pass c-append FEDMIG_SMD_CRASH_AFTER=1
 pass c-append-rerun --prestage
 same "append crash"
-s1 flags INBOX 6 '+(\Answered)'
-s1 flags INBOX 7 '+($Work)'
+# Flags the seeded corpus never sets (delta_mail.py KEYWORDS): with some
+# seeds messages 6 and 7 already had \Answered and $Work, the STORE
+# changed nothing and the pass had no flag change to crash in (seed 22279).
+s1 flags INBOX 6 '+(\Draft Crash6)'
+s1 flags INBOX 7 '+($Crash7)'
 crash_pass c-flags FEDMIG_SMD_CRASH_DELTA=1
 pass c-flags-rerun --prestage
 same "flags crash"
