@@ -160,14 +160,22 @@
 			}));
 		});
 	}
+	// Answers can arrive out of order: one asked for before the view
+	// changed (a keystroke in the search box, another page) and answered
+	// after it would draw the old view and set "since", and every later
+	// poll would then say "unchanged" over it. Only the newest view's
+	// answers count.
+	var asked = 0;
 	function poll() {
+		var mine = asked;
 		get(query(), function (d) {
+			if (mine !== asked) return;
 			set("updated", utc(d.now_ms));
 			if (!d.unchanged) { draw(d); detail(); }
 			view.since = d.last_change_us;
 		});
 	}
-	function again() { view.since = 0; poll(); }
+	function again() { asked++; view.since = 0; poll(); }
 
 	document.addEventListener("DOMContentLoaded", function () {
 		$("batch").addEventListener("change", function () { view.batch = this.value; view.page = 0; again(); });
