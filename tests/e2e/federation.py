@@ -39,6 +39,7 @@ import e2e  # noqa: E402
 from agent_site import AgentSite  # noqa: E402
 from dirdemo import DirDemo  # noqa: E402
 import fedlab  # noqa: E402
+import mailtrace  # noqa: E402
 import pim_demo  # noqa: E402
 from ws_demo import WsDemo  # noqa: E402
 
@@ -411,6 +412,9 @@ class Federation:
         for kind in ("lost", "duplicated", "late_to_s1"):
             for msgid, rcpt in acct[kind][:10]:
                 say("      %s: %s to %s" % (kind, msgid, rcpt))
+        # The logs' story of each, so that a failure seen once in CI is
+        # explained by its log alone.
+        mailtrace.explain(self.env, acct["duplicated"] + acct["lost"] + acct["late_to_s1"])
         self.results = {"windows_ms": windows, "acct": acct, "requests": [dict(r) for r in reqs],
                         "verified": ok_boxes, "flow": flow}
         good = (not acct["lost"] and not acct["duplicated"] and not acct["late_to_s1"]
