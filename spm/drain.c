@@ -308,7 +308,17 @@ static int drain_scan(void *ctx, const struct pq_msg *m)
 {
 	struct drain *d = ctx;
 	size_t who = d->set->n;
+	size_t k = ids_find(d->tried, m->queue_id);
+	int in_hold = strcmp(m->queue_name, "hold") == 0;
 
+	/* Where a message we tried to hold is, whatever its recipients now:
+	 * the drained one may have been delivered between the scan and
+	 * postsuper -h (a message for two addresses), and the message left
+	 * in hold for the other must still be released, or it stays there. */
+	if (k < d->tried->n)
+		d->tried->held[k] = in_hold; /* else deferred again since, or never held */
+	if (in_hold)
+		return 0;
 	/* A group's addresses are few hundred at most and a queue under
 	 * load a few hundred messages: the plain loop costs well under the
 	 * postqueue run that fed it. */
@@ -318,15 +328,6 @@ static int drain_scan(void *ctx, const struct pq_msg *m)
 				who = j;
 	if (who == d->set->n)
 		return 0;
-	size_t k = ids_find(d->tried, m->queue_id);
-
-	if (strcmp(m->queue_name, "hold") == 0) {
-		if (k < d->tried->n)
-			d->tried->held[k] = 1;
-		return 0;
-	}
-	if (k < d->tried->n)
-		d->tried->held[k] = 0; /* deferred again since, or never held */
 	if (strcmp(m->queue_name, "deferred") == 0)
 		ids_add(&d->defer, m->queue_id, who);
 	else
