@@ -42,7 +42,8 @@
  * or db_step() outside a transaction (statements are prepared again on
  * the new one); inside a transaction every call but db_rollback() fails
  * until the caller rolls back, so nothing the caller thought transactional
- * is ever run in autocommit.
+ * is ever run in autocommit. A COMMIT whose connection was lost may have
+ * been applied or not: the caller reads the state again before redoing.
  */
 #ifndef FEDMIG_DB_H
 #define FEDMIG_DB_H

@@ -150,6 +150,17 @@ static int ready(struct pg_db *p)
 	return pg_connect(p);
 }
 
+/* note_changes: as sqlite3_changes(), only a write counts (a SELECT in
+ * between leaves the count of the last INSERT, UPDATE or DELETE). */
+static void note_changes(struct pg_db *p, PGresult *res)
+{
+	const char *cmd = PQcmdStatus(res), *tuples = PQcmdTuples(res);
+
+	if (strncmp(cmd, "INSERT ", 7) == 0 || strncmp(cmd, "UPDATE ", 7) == 0 ||
+	    strncmp(cmd, "DELETE ", 7) == 0)
+		p->changes = *tuples ? strtoll(tuples, NULL, 10) : 0;
+}
+
 static void pg_close(struct db *db)
 {
 	struct pg_db *p = pgdb(db);
@@ -179,6 +190,8 @@ static int pg_exec(struct db *db, const char *sql)
 		rc = pg_fail(p, res, sql);
 	else if (strcmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
 		rc = db_fail(db, 0, "COMMIT: the transaction had failed and was rolled back");
+	else
+		note_changes(p, res);
 	PQclear(res);
 	return rc;
 }
@@ -289,8 +302,6 @@ static void pg_reset(struct db_stmt *st, int clear)
 static int run(struct pg_stmt *s)
 {
 	struct pg_db *p = pgdb(s->base.db);
-	const char *tuples;
-
 	if (ready(p) < 0 || (s->gen != p->gen && pg_prepare_on_server(s) < 0))
 		return DB_ERR;
 	s->res = PQexecPrepared(p->c, s->name, s->nparams, s->vals, s->lens, s->fmts, 0);
@@ -304,8 +315,7 @@ static int run(struct pg_stmt *s)
 		s->res = NULL;
 		return DB_ERR;
 	}
-	tuples = PQcmdTuples(s->res);
-	p->changes = *tuples ? strtoll(tuples, NULL, 10) : 0;
+	note_changes(p, s->res);
 	s->nrows = PQntuples(s->res);
 	s->row = -1;
 	if (PQnfields(s->res) > 0)

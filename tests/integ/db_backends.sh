@@ -25,7 +25,7 @@ finish() {
 		echo "FAIL db_backends: a postgres of $TMP/pg still runs"
 		FAILED=1
 	fi
-	if [ "$FAILED" = 0 ]; then rm -rf "$TMP"; else echo "kept: $TMP"; fi
+	if [ "$FAILED" = 0 ]; then rm -rf "$TMP"; else echo "kept: $TMP"; exit 1; fi
 }
 trap finish EXIT
 START=$SECONDS
