@@ -147,7 +147,7 @@ int store_agent_each(struct store *s, long long now_ms, store_agent_fn fn, void 
 	sqlite3_bind_int64(st, 1, now_ms);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		agent_read(st, &r);
-		r.tasks = sqlite3_column_int64(st, 9);
+		r.tasks = sqlite3_column_int64(st, 12); /* after AGENT_COLS' 12 */
 		if (fn(ctx, &r) != 0) {
 			sqlite3_reset(st);
 			return STORE_OK;

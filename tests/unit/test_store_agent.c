@@ -97,10 +97,18 @@ static void task(long long req, long long created)
 	sql(q);
 }
 
+static int count_a1(void *ctx, const struct agent_row *r)
+{
+	if (strcmp(r->name, "a1") == 0)
+		*(long long *)ctx = r->tasks;
+	return 0;
+}
+
 START_TEST(test_grant)
 {
 	struct store *s = fresh();
 	struct agent_task t[8], one;
+	long long leases = -1;
 	size_t n;
 	char q[256];
 
@@ -131,6 +139,9 @@ START_TEST(test_grant)
 	ck_assert_int_eq(t[1].request_id, 2);
 	ck_assert_int_eq(t[0].seq, 1);
 	ck_assert_str_eq(t[0].agent, "a1");
+	/* fedmigctl agent list counts them (it read a text column once: 0). */
+	ck_assert_int_eq(store_agent_each(s, 1100, count_a1, &leases), STORE_OK);
+	ck_assert_int_eq(leases, 2);
 	/* Live leases are not given again; the cancelled request never. */
 	ck_assert_int_eq(store_agent_grant(s, "a2", 8, 1200, 500, t, &n), STORE_OK);
 	ck_assert_uint_eq(n, 1);
