@@ -43,7 +43,7 @@ static int hosts(json_t *o, const char *name, char v[][WS_NEXT_HOST_MAX + 1], si
 	json_array_foreach(a, i, e) {
 		const char *s = json_string_value(e);
 
-		if (s == NULL || json_string_length(e) > WS_NEXT_HOST_MAX || !ws_host_ok(s))
+		if (s == NULL || json_string_length(e) > WS_NEXT_HOST_MAX || !net_host_ok(s))
 			return ap_bad(name, "an element is not a host name", err_r);
 		memcpy(v[i], s, strlen(s) + 1);
 	}
@@ -86,7 +86,7 @@ static int endpoint(json_t *o, const char *prefix, int empty_ok, char *host, int
 		*sock = -1;
 		return 0;
 	}
-	if (!ws_host_ok(host))
+	if (!net_host_ok(host))
 		return ap_bad(name, "not a host name", err_r);
 	snprintf(name, sizeof(name), "%s_port", prefix);
 	if (ap_get_int(o, name, 1, 65535, &p, err_r) < 0)

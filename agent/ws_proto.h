@@ -24,7 +24,7 @@
 #include <stddef.h>
 
 #define WS_OLD_MAX 17 /* the client host and 16 client_hosts (lib/ws_conf.h) */
-#define WS_NEXT_HOST_MAX 253 /* as lib/ws_conf.h's ws_host_ok */
+#define WS_NEXT_HOST_MAX 253 /* as lib/netname.h's net_host_ok */
 #define WS_USER_MAX 320
 #define WS_DETAIL_MAX 400
 

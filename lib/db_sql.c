@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "netname.h"
 #include "xalloc.h"
 
 /* skip_quoted: P at an opening quote Q; past the closing one (a doubled
@@ -144,20 +145,12 @@ static int word_ok(const char *s, size_t n)
 	return 1;
 }
 
-static int host_ok(const char *s, size_t n, int bracketed)
+/* ipv6_ok: the inside of [...]: hex digits, ':' and '.' (a mapped IPv4). */
+static int ipv6_ok(const char *s)
 {
-	if (n == 0 || n > 253)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = (char)(s[i] | 0x20);
+	size_t n = strlen(s);
 
-		if (bracketed ? !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || s[i] == ':' ||
-				  s[i] == '.')
-			      : !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-				  c == '-'))
-			return 0;
-	}
-	return 1;
+	return n > 0 && strspn(s, "0123456789abcdefABCDEF:.") == n;
 }
 
 /* url_host: HOST[:PORT] of N bytes at S into U. */
@@ -181,22 +174,19 @@ static int url_host(const char *s, size_t n, struct db_url *u, char *err, size_t
 		colon = memchr(s, ':', n);
 		hn = colon ? (size_t)(colon - s) : n;
 	}
-	if (!host_ok(h, hn, br))
-		return snprintf(err, errsize, "the host must be a name, an IPv4 or an [IPv6] address"),
-		       -1;
+	if (hn >= sizeof(u->host))
+		return snprintf(err, errsize, "the host name is too long"), -1;
 	memcpy(u->host, h, hn);
 	u->host[hn] = '\0';
+	if (br ? !ipv6_ok(u->host) : !net_host_ok(u->host))
+		return snprintf(err, errsize, "the host must be a name, an IPv4 or an [IPv6] address"),
+		       -1;
 	if (colon) {
-		size_t pn = (size_t)(s + n - colon - 1);
-		long port = 0;
+		int port = net_port_parse(colon + 1, s + n);
 
-		for (size_t i = 0; i < pn; i++)
-			port = colon[1 + i] >= '0' && colon[1 + i] <= '9' && port < 100000
-				       ? port * 10 + (colon[1 + i] - '0')
-				       : 100000;
-		if (pn == 0 || pn > 5 || colon[1] == '0' || port < 1 || port > 65535)
+		if (port < 0)
 			return snprintf(err, errsize, "the port must be a number from 1 to 65535"), -1;
-		snprintf(u->port, sizeof(u->port), "%ld", port);
+		snprintf(u->port, sizeof(u->port), "%hu", (unsigned short)port);
 	}
 	return 0;
 }

@@ -1,19 +1,10 @@
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "netname.h"
 #include "ws_conf.h"
 #include "xalloc.h"
-
-int ws_host_ok(const char *h)
-{
-	size_t n = strlen(h);
-
-	if (n == 0 || n >= WS_HOST_MAX || *h == '.' || *h == '-')
-		return 0;
-	return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n;
-}
 
 int ws_root_ok(const char *s)
 {
@@ -32,21 +23,6 @@ static int default_port(const char *socket, int imap)
 	if (strcmp(socket, "ssl") == 0)
 		return imap ? 993 : 465;
 	return imap ? 143 : 587;
-}
-
-/* parse_port: PORTSTR's decimal 1-65535 (up to END), or -1. */
-static int parse_port(const char *p, const char *end)
-{
-	long v = 0;
-
-	if (p == end || end - p > 5)
-		return -1;
-	for (; p < end; p++) {
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	return v >= 1 && v <= 65535 ? (int)v : -1;
 }
 
 int ws_endpoint_parse(const char *s, int imap, const char *socket, struct ws_endpoint *e,
@@ -69,11 +45,11 @@ int ws_endpoint_parse(const char *s, int imap, const char *socket, struct ws_end
 	}
 	memcpy(e->host, s, hl);
 	e->host[hl] = '\0';
-	if (!ws_host_ok(e->host)) {
+	if (!net_host_ok(e->host)) {
 		*why_r = "the host name may hold letters, digits, dots and dashes only";
 		return -1;
 	}
-	e->port = colon ? parse_port(colon + 1, end) : default_port(e->socket, imap);
+	e->port = colon ? net_port_parse(colon + 1, end) : default_port(e->socket, imap);
 	if (e->port < 0) {
 		*why_r = "the port must be a number from 1 to 65535";
 		return -1;
@@ -94,7 +70,7 @@ static int url_host(const char *url, struct ws_endpoint *e)
 		return -1;
 	memcpy(e->host, p, n);
 	e->host[n] = '\0';
-	return ws_host_ok(e->host) ? 0 : -1;
+	return net_host_ok(e->host) ? 0 : -1;
 }
 
 int ws_client_imap(const struct config *cfg, const char *sys, struct ws_endpoint *e,
@@ -139,7 +115,7 @@ int ws_client_hosts(const struct config *cfg, const char *sys, char hosts[][WS_H
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!ws_host_ok(w[i])) {
+		if (!net_host_ok(w[i])) {
 			*why_r = "a client_hosts name may hold letters, digits, dots and dashes only";
 			return -1;
 		}

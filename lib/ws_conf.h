@@ -13,8 +13,9 @@
 #define FEDMIG_WS_CONF_H
 
 #include "config.h"
+#include "netname.h"
 
-#define WS_HOST_MAX 254
+#define WS_HOST_MAX NET_HOST_MAX
 #define WS_HOSTS_MAX 16
 #define WS_ROOT_MAX 256
 
@@ -24,8 +25,6 @@ struct ws_endpoint {
 	char socket[10]; /* ssl, starttls, plain */
 };
 
-/* ws_host_ok: a DNS host name: 1-253 bytes of letters, digits, '.', '-'. */
-int ws_host_ok(const char *h);
 /* ws_root_ok: a folder root: 1-255 bytes, no control bytes, no empty
  * level ('/' at either end or twice). */
 int ws_root_ok(const char *s);

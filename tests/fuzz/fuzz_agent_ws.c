@@ -29,10 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!r.has_endpoints)
 		return 0;
 	for (i = 0; i < r.n_old_imap; i++)
-		if (!ws_host_ok(r.old_imap[i]))
+		if (!net_host_ok(r.old_imap[i]))
 			abort();
-	if (!ws_host_ok(r.imap_host) || r.imap_port < 1 || r.imap_port > 65535 ||
-	    (r.smtp_host[0] != '\0' && !ws_host_ok(r.smtp_host)) ||
+	if (!net_host_ok(r.imap_host) || r.imap_port < 1 || r.imap_port > 65535 ||
+	    (r.smtp_host[0] != '\0' && !net_host_ok(r.smtp_host)) ||
 	    !ap_text_ok(r.new_user, WS_USER_MAX) || !ap_text_ok(r.old_user, WS_USER_MAX))
 		abort();
 	return 0;
