@@ -28,12 +28,7 @@ failed() { # the number of failed requests
 	"$CTL" -c "$T/fedmig.conf" --json list | grep -o '"state":22' | wc -l
 }
 
-for _ in $(seq 20); do
-	timeout 60 "$SPM" -c "$T/fedmig.conf" -f --once >>"$T/spm.log" 2>&1 ||
-		{ bad "fedmig-spm --once failed"; tail -n 5 "$T/spm.log"; break; }
-	[ "$(failed)" = 3 ] && break
-	sleep 0.3
-done
+fakepf_spm_until "$T" 3 failed
 [ "$(failed)" = 3 ] || { bad "not every member failed after max_retries"; tail -n 8 "$T/spm.log"; }
 n=$(grep -c 'E8 hold ended' "$T/spm.log")
 [ "$n" = 6 ] || bad "$n holds ended, want max_retries = 2 for each of the 3 members"

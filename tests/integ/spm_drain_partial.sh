@@ -51,12 +51,7 @@ fakepf_open "$T"
 chmod 666 "$T/queue"
 state() { "$CTL" -c "$T/fedmig.conf" --json show alice@example.org | grep -o '"state":[0-9]*'; }
 
-for _ in $(seq 20); do
-	timeout 60 "$SPM" -c "$T/fedmig.conf" -f --once >>"$T/spm.log" 2>&1 ||
-		{ bad "fedmig-spm --once failed"; tail -n 5 "$T/spm.log"; break; }
-	[ "$(state)" = '"state":10' ] && break
-	sleep 0.3
-done
+fakepf_spm_until "$T" '"state":10' state
 [ "$(state)" = '"state":10' ] || { bad "request not complete: $(state)"; tail -n 8 "$T/spm.log"; }
 grep -q -- "-h - deferred $QID" "$T/postsuper.log" 2>/dev/null ||
 	{ bad "the deferred message was not held"; cat "$T/postsuper.log" 2>/dev/null; }

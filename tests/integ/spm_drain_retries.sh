@@ -27,12 +27,7 @@ fakepf_open "$T"
 state() { "$CTL" -c "$T/fedmig.conf" --json show alice@example.org | grep -o '"state":[0-9]*'; }
 
 # --once until the request is failed; back-off 0.1, 0.2, 0.4 s: a few runs.
-for _ in $(seq 20); do
-	timeout 60 "$SPM" -c "$T/fedmig.conf" -f --once >>"$T/spm.log" 2>&1 ||
-		{ bad "fedmig-spm --once failed"; tail -n 5 "$T/spm.log"; break; }
-	[ "$(state)" = '"state":22' ] && break
-	sleep 0.3
-done
+fakepf_spm_until "$T" '"state":22' state
 [ "$(state)" = '"state":22' ] || { bad "request not failed after max_retries: $(state)"; tail -n 8 "$T/spm.log"; }
 n=$(grep -c 'E8 hold ended' "$T/spm.log")
 [ "$n" = 2 ] || bad "$n holds ended, want max_retries = 2 before the failure"

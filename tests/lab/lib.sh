@@ -57,6 +57,10 @@
 #                           directory, 1 when that fails
 #   fakepf_open DIR         DIR, its database and passwd-files writable by
 #                           all: fedmig-spm drops to fedmig_user (nobody)
+#   fakepf_spm_until DIR WANT CMD...
+#                           fedmig-spm --once (output to DIR/spm.log) up
+#                           to 20 times, 0.3 s apart, until CMD prints
+#                           WANT; a run that fails is "bad" and ends it
 #
 # fedmigctl on a private database, no daemon (ctl_addresses.sh,
 # ctl_report.sh, directory_import.sh):
@@ -262,6 +266,17 @@ fakepf_directory() {
 fakepf_open() {
 	chmod 0666 "$1"/fedmig.db* "$1"/s1passwd "$1"/s2passwd
 	chmod 0777 "$1"
+}
+
+fakepf_spm_until() {
+	local d=$1 want=$2 _
+	shift 2
+	for _ in $(seq 20); do
+		timeout 60 "$B/spm/fedmig-spm" -c "$d/fedmig.conf" -f --once >>"$d/spm.log" 2>&1 ||
+			{ bad "fedmig-spm --once failed"; tail -n 5 "$d/spm.log"; return; }
+		[ "$("$@")" = "$want" ] && return
+		sleep 0.3
+	done
 }
 
 ctl_tmp() {
