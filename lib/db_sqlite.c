@@ -169,6 +169,13 @@ static int64_t sq_changes(struct db *db)
 	return sqlite3_changes(handle(db));
 }
 
+static const struct db_ops sq_ops;
+
+struct sqlite3 *db_sqlite_handle(struct db *db)
+{
+	return db->ops == &sq_ops ? handle(db) : NULL;
+}
+
 static const struct db_ops sq_ops = {
 	.close = sq_close,
 	.exec = sq_exec,

@@ -1,5 +1,5 @@
 # libfedmig: the modules every program shares.
-LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/config_parse.c lib/addr.c lib/delim.c lib/csv.c lib/secrets.c lib/store.c lib/store_schema.c lib/store_import.c lib/store_dir.c \
+LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/config_parse.c lib/addr.c lib/delim.c lib/csv.c lib/secrets.c lib/store.c lib/store_sq.c lib/store_schema.c lib/store_import.c lib/store_dir.c \
 	lib/store_file.c lib/daemon.c lib/timeutil.c lib/server.c lib/server_loop.c lib/state.c lib/store_req.c lib/store_smd.c lib/store_agent.c lib/store_buffer.c lib/store_ws.c lib/ws_conf.c \
 	lib/config_check.c lib/qid.c lib/backoff.c lib/mstatus.c lib/sdnotify.c lib/lookup_stats.c
 $(LIBFEDMIG): $(LIB_SRCS:%.c=$(O)/%.o)
@@ -22,12 +22,11 @@ INTEG_TESTS += tests/integ/lab_smoke.sh
 INTEG_TESTS += tests/integ/store_damage.sh
 UNIT_TESTS += $(O)/tests/unit/test_store_agent $(O)/tests/unit/test_store_buffer $(O)/tests/unit/test_ws_store
 # The database layer under the store (lib/db.h): SQLite, and PostgreSQL
-# through libpq (linked only into what calls db_open).
+# through libpq (in EXT_LIBS: every program opens the store with db_open).
 DB_SRCS := lib/db.c lib/db_sql.c lib/db_sqlite.c lib/db_pg.c
 LIB_SRCS += $(DB_SRCS)
 $(LIBFEDMIG): $(DB_SRCS:%.c=$(O)/%.o)
 $(O)/lib/db_pg.o: ALL_CFLAGS += $(PQ_CFLAGS)
 UNIT_TESTS += $(O)/tests/unit/test_db $(O)/tests/unit/test_db_sql
-$(O)/tests/unit/test_db: EXT_LIBS += $(PQ_LIBS)
 FUZZ_TARGETS += tests/fuzz/fuzz_db_sql.c
 INTEG_TESTS += tests/integ/db_backends.sh

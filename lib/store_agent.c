@@ -30,13 +30,13 @@ static int one_row(struct store *s, sqlite3_stmt *st, const char *context)
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, context);
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail_sq(s, context);
 }
 
 int store_agent_add(struct store *s, const char *name, const unsigned char *code_hash,
 		    long long expires, long long now, const char *systems)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT INTO agents(name, code_hash, code_expires, state, created, systems)"
 		   " VALUES(?1, ?2, ?3, 0, ?4, ?5) ON CONFLICT(name) DO NOTHING");
 
@@ -47,7 +47,7 @@ int store_agent_add(struct store *s, const char *name, const unsigned char *code
 	sqlite3_bind_int64(st, 3, expires);
 	sqlite3_bind_int64(st, 4, now);
 	sqlite3_bind_text(st, 5, systems, -1, SQLITE_STATIC);
-	if (store_run(s, st, "add agent") < 0)
+	if (store_run_sq(s, st, "add agent") < 0)
 		return STORE_ERR;
 	return sqlite3_changes(store_db(s)) == 1 ? STORE_OK : STORE_AGENT_EXISTS;
 }
@@ -56,7 +56,7 @@ int store_agent_enrol(struct store *s, const unsigned char *code_hash,
 		      const unsigned char *token_hash, long long now, char name_r[AGENT_NAME_MAX])
 {
 	/* One statement: the code's use and the token's issue are atomic. */
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "UPDATE agents SET code_hash = NULL, code_expires = 0, token_hash = ?2,"
 		   " state = 1, enrolled = ?3, last_seen = ?3"
 		   " WHERE code_hash = ?1 AND state = 0 AND code_expires >= ?3 RETURNING name");
@@ -69,11 +69,11 @@ int store_agent_enrol(struct store *s, const unsigned char *code_hash,
 	sqlite3_bind_int64(st, 3, now);
 	if ((rc = one_row(s, st, "enrol agent")) != STORE_OK)
 		return rc;
-	store_text(st, 0, name_r, AGENT_NAME_MAX);
+	store_text_sq(st, 0, name_r, AGENT_NAME_MAX);
 	/* Step to the end so the change is made, then reset. */
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "enrol agent");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "enrol agent");
 }
 
 #define AGENT_COLS \
@@ -83,23 +83,23 @@ int store_agent_enrol(struct store *s, const unsigned char *code_hash,
 static void agent_read(sqlite3_stmt *st, struct agent_row *r)
 {
 	memset(r, 0, sizeof(*r));
-	store_text(st, 0, r->name, sizeof(r->name));
+	store_text_sq(st, 0, r->name, sizeof(r->name));
 	r->state = sqlite3_column_int(st, 1);
-	store_text(st, 2, r->version, sizeof(r->version));
+	store_text_sq(st, 2, r->version, sizeof(r->version));
 	r->slots = sqlite3_column_int(st, 3);
-	store_text(st, 4, r->health, sizeof(r->health));
+	store_text_sq(st, 4, r->health, sizeof(r->health));
 	r->created = sqlite3_column_int64(st, 5);
 	r->enrolled = sqlite3_column_int64(st, 6);
 	r->last_seen = sqlite3_column_int64(st, 7);
 	r->code_expires = sqlite3_column_int64(st, 8);
-	store_text(st, 9, r->systems, sizeof(r->systems));
+	store_text_sq(st, 9, r->systems, sizeof(r->systems));
 	r->workstation = sqlite3_column_int(st, 10);
-	store_text(st, 11, r->address, sizeof(r->address));
+	store_text_sq(st, 11, r->address, sizeof(r->address));
 }
 
 int store_agent_auth(struct store *s, const unsigned char *token_hash, struct agent_row *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT " AGENT_COLS " FROM agents WHERE token_hash = ?1 AND state = 1");
 	int rc;
 
@@ -119,7 +119,7 @@ int store_agent_auth(struct store *s, const unsigned char *token_hash, struct ag
 
 int store_agent_get(struct store *s, const char *name, long long now_ms, struct agent_row *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT " AGENT_COLS AGENT_TASKS_COL " FROM agents a WHERE name = ?2");
 	int rc;
 
@@ -138,7 +138,7 @@ int store_agent_get(struct store *s, const char *name, long long now_ms, struct 
 int store_agent_each(struct store *s, long long now_ms, store_agent_fn fn, void *ctx)
 {
 	sqlite3_stmt *st =
-		store_prepare(s, "SELECT " AGENT_COLS AGENT_TASKS_COL " FROM agents a ORDER BY name");
+		store_prepare_sq(s, "SELECT " AGENT_COLS AGENT_TASKS_COL " FROM agents a ORDER BY name");
 	struct agent_row r;
 	int rc;
 
@@ -154,18 +154,18 @@ int store_agent_each(struct store *s, long long now_ms, store_agent_fn fn, void 
 		}
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent list");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "agent list");
 }
 
 int store_agent_release(struct store *s, const char *agent)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "UPDATE agent_tasks SET agent = '', lease_until = 0 WHERE agent = ?1");
 
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
-	return store_run(s, st, "release leases");
+	return store_run_sq(s, st, "release leases");
 }
 
 int store_agent_revoke(struct store *s, const char *name)
@@ -175,12 +175,12 @@ int store_agent_revoke(struct store *s, const char *name)
 
 	if (store_own_begin(s, &own) < 0)
 		return STORE_ERR;
-	st = store_prepare(s, "UPDATE agents SET state = 2, token_hash = NULL, code_hash = NULL"
+	st = store_prepare_sq(s, "UPDATE agents SET state = 2, token_hash = NULL, code_hash = NULL"
 			      " WHERE name = ?1");
 	rc = st ? STORE_OK : STORE_ERR;
 	if (rc == STORE_OK) {
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		rc = store_run(s, st, "revoke agent");
+		rc = store_run_sq(s, st, "revoke agent");
 	}
 	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
 		rc = STORE_NOTFOUND;
@@ -193,7 +193,7 @@ int store_agent_task_retry(struct store *s, long long req)
 {
 	/* A failed read tests again; a cancelled one resumes from the folders'
 	 * cursors when it had listed them. The lease goes: any agent may take it. */
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "UPDATE agent_tasks SET phase = CASE WHEN phase = 5 AND EXISTS(SELECT 1 FROM"
 		   " agent_folders f WHERE f.request_id = ?1) THEN 2 ELSE 0 END, reason = '',"
 		   " agent = '', lease_until = 0, action = '', cancel_at = 0"
@@ -202,13 +202,13 @@ int store_agent_task_retry(struct store *s, long long req)
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, req);
-	return store_run(s, st, "retry agent task");
+	return store_run_sq(s, st, "retry agent task");
 }
 
 int store_agent_seen(struct store *s, const char *name, const char *version, int slots,
 		     const char *health, long long now)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "UPDATE agents SET version = ?2, slots = ?3, health = ?4, last_seen = ?5"
 		   " WHERE name = ?1");
 
@@ -219,7 +219,7 @@ int store_agent_seen(struct store *s, const char *name, const char *version, int
 	sqlite3_bind_int(st, 3, slots);
 	sqlite3_bind_text(st, 4, health, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, now);
-	return store_run(s, st, "agent seen");
+	return store_run_sq(s, st, "agent seen");
 }
 
 /* --- tasks --- */
@@ -233,14 +233,14 @@ static void task_read(sqlite3_stmt *st, struct agent_task *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->request_id = sqlite3_column_int64(st, 0);
-	store_text(st, 1, r->system, sizeof(r->system));
-	store_text(st, 2, r->mailbox, sizeof(r->mailbox));
-	store_text(st, 3, r->agent, sizeof(r->agent));
+	store_text_sq(st, 1, r->system, sizeof(r->system));
+	store_text_sq(st, 2, r->mailbox, sizeof(r->mailbox));
+	store_text_sq(st, 3, r->agent, sizeof(r->agent));
 	r->lease_until = sqlite3_column_int64(st, 4);
 	r->seq = sqlite3_column_int64(st, 5);
 	r->phase = sqlite3_column_int(st, 6);
-	store_text(st, 7, r->action, sizeof(r->action));
-	store_text(st, 8, r->reason, sizeof(r->reason));
+	store_text_sq(st, 7, r->action, sizeof(r->action));
+	store_text_sq(st, 8, r->reason, sizeof(r->reason));
 	r->items = sqlite3_column_int64(st, 9);
 	r->bytes = sqlite3_column_int64(st, 10);
 	r->cancel_at = sqlite3_column_int64(st, 11);
@@ -249,7 +249,7 @@ static void task_read(sqlite3_stmt *st, struct agent_task *r)
 
 int store_agent_task(struct store *s, long long req, struct agent_task *r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " TASK_COLS TASK_FROM " WHERE t.request_id = ?1");
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT " TASK_COLS TASK_FROM " WHERE t.request_id = ?1");
 	int rc;
 
 	if (st == NULL)
@@ -264,7 +264,7 @@ int store_agent_task(struct store *s, long long req, struct agent_task *r)
 
 int store_agent_task_save(struct store *s, const struct agent_task *t, long long now)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "UPDATE agent_tasks SET agent = ?2, lease_until = ?3, seq = ?4, phase = ?5,"
 		   " action = ?6, reason = ?7, cancel_at = ?8, updated = ?9 WHERE request_id = ?1");
 
@@ -279,7 +279,7 @@ int store_agent_task_save(struct store *s, const struct agent_task *t, long long
 	sqlite3_bind_text(st, 7, t->reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, t->cancel_at);
 	sqlite3_bind_int64(st, 9, now);
-	return store_run(s, st, "save agent task");
+	return store_run_sq(s, st, "save agent task");
 }
 
 /* grant_select: the tasks AGENT may take now: free, not done, their
@@ -289,7 +289,7 @@ int store_agent_task_save(struct store *s, const struct agent_task *t, long long
 static int grant_select(struct store *s, const char *agent, size_t max, long long now_ms,
 			struct agent_task *out, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT " TASK_COLS TASK_FROM " WHERE (t.agent = '' OR t.lease_until < ?1)"
 		   " AND t.phase < 3 AND (r.state IS NULL OR ((?2 >> r.state) & 1) = 0)"
 		   " AND (SELECT CASE WHEN a.kind = 'workstation'"
@@ -310,7 +310,7 @@ static int grant_select(struct store *s, const char *agent, size_t max, long lon
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		task_read(st, &out[(*n_r)++]);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "grant tasks");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "grant tasks");
 }
 
 int store_agent_grant(struct store *s, const char *agent, size_t max, long long now_ms,
@@ -342,7 +342,7 @@ int store_agent_grant(struct store *s, const char *agent, size_t max, long long 
 
 int store_agent_folder_put(struct store *s, long long req, const struct agent_folder *f)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT INTO agent_folders(request_id, folder, sep, attrs, subscribed)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(request_id, folder) DO UPDATE SET"
 		   " sep = excluded.sep, attrs = excluded.attrs, subscribed = excluded.subscribed");
@@ -354,13 +354,13 @@ int store_agent_folder_put(struct store *s, long long req, const struct agent_fo
 	sqlite3_bind_text(st, 3, f->sep, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, f->attrs);
 	sqlite3_bind_int(st, 5, f->subscribed != 0);
-	return store_run(s, st, "put agent folder");
+	return store_run_sq(s, st, "put agent folder");
 }
 
 int store_agent_folder_next(struct store *s, long long req, unsigned noselect,
 			    struct agent_folder *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT folder, sep, attrs, subscribed, cursor, done, next_uid FROM agent_folders"
 		   " WHERE request_id = ?1 AND done = 0 AND (attrs & ?2) = 0 ORDER BY folder LIMIT 1");
 	int rc;
@@ -372,11 +372,11 @@ int store_agent_folder_next(struct store *s, long long req, unsigned noselect,
 	if ((rc = one_row(s, st, "next agent folder")) != STORE_OK)
 		return rc;
 	memset(r, 0, sizeof(*r));
-	store_text(st, 0, r->name, sizeof(r->name));
-	store_text(st, 1, r->sep, sizeof(r->sep));
+	store_text_sq(st, 0, r->name, sizeof(r->name));
+	store_text_sq(st, 1, r->sep, sizeof(r->sep));
 	r->attrs = (unsigned)sqlite3_column_int64(st, 2);
 	r->subscribed = sqlite3_column_int(st, 3);
-	store_text(st, 4, r->cursor, sizeof(r->cursor));
+	store_text_sq(st, 4, r->cursor, sizeof(r->cursor));
 	r->done = sqlite3_column_int(st, 5);
 	r->next_uid = sqlite3_column_int64(st, 6);
 	sqlite3_reset(st);
@@ -386,7 +386,7 @@ int store_agent_folder_next(struct store *s, long long req, unsigned noselect,
 int store_agent_folder_cursor(struct store *s, long long req, const char *folder,
 			      const char *cursor, int done)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "UPDATE agent_folders SET cursor = ?3, done = ?4 WHERE request_id = ?1 AND folder = ?2");
 
 	if (st == NULL)
@@ -395,7 +395,7 @@ int store_agent_folder_cursor(struct store *s, long long req, const char *folder
 	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, cursor, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, done != 0);
-	if (store_run(s, st, "agent folder cursor") < 0)
+	if (store_run_sq(s, st, "agent folder cursor") < 0)
 		return STORE_ERR;
 	return sqlite3_changes(store_db(s)) == 1 ? STORE_OK : STORE_NOTFOUND;
 }
@@ -405,7 +405,7 @@ int store_agent_folder_cursor(struct store *s, long long req, const char *folder
 int store_agent_batch_get(struct store *s, long long req, long long seq,
 			  struct agent_batch_result *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT items, duplicates, bytes FROM agent_batches WHERE request_id = ?1 AND seq = ?2");
 	int rc;
 
@@ -427,7 +427,7 @@ int store_agent_batch_get(struct store *s, long long req, long long seq,
 static int item_insert(struct store *s, long long req, const char *folder, long long batch,
 		       const struct agent_item *it, int *added_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT INTO agent_items(request_id, folder, uid, src_key, flags, date, size,"
 		   " sha256, batch, offset)"
 		   " SELECT ?1, ?2, next_uid, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM agent_folders"
@@ -445,25 +445,25 @@ static int item_insert(struct store *s, long long req, const char *folder, long 
 	sqlite3_bind_blob(st, 7, it->sha256, AGENT_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, batch);
 	sqlite3_bind_int64(st, 9, it->offset);
-	if (store_run(s, st, "insert agent item") < 0)
+	if (store_run_sq(s, st, "insert agent item") < 0)
 		return STORE_ERR;
 	*added_r = sqlite3_changes(store_db(s)) == 1;
 	if (!*added_r)
 		return STORE_OK;
-	st = store_prepare(s, "UPDATE agent_folders SET next_uid = next_uid + 1"
+	st = store_prepare_sq(s, "UPDATE agent_folders SET next_uid = next_uid + 1"
 			      " WHERE request_id = ?1 AND folder = ?2");
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, req);
 	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
-	return store_run(s, st, "agent folder next uid");
+	return store_run_sq(s, st, "agent folder next uid");
 }
 
 /* batch_row: the batch's row with live = 0, its id in *ID_R. */
 static int batch_row(struct store *s, long long req, long long seq, const char *folder,
 		     const char *path, long long now, long long *id_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT INTO agent_batches(request_id, seq, folder, path, items, duplicates, bytes,"
 		   " live, created) VALUES(?1, ?2, ?3, ?4, 0, 0, 0, 0, ?5)");
 
@@ -474,7 +474,7 @@ static int batch_row(struct store *s, long long req, long long seq, const char *
 	sqlite3_bind_text(st, 3, folder, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, path, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, now);
-	if (store_run(s, st, "insert agent batch") < 0)
+	if (store_run_sq(s, st, "insert agent batch") < 0)
 		return STORE_ERR;
 	*id_r = sqlite3_last_insert_rowid(store_db(s));
 	return STORE_OK;
@@ -484,7 +484,7 @@ static int batch_row(struct store *s, long long req, long long seq, const char *
 static int batch_counts(struct store *s, long long req, long long id,
 			const struct agent_batch_result *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "UPDATE agent_batches SET items = ?2, duplicates = ?3, bytes = ?4, live = ?2,"
 		   " path = CASE WHEN ?2 = 0 THEN '' ELSE path END WHERE id = ?1");
 
@@ -494,16 +494,16 @@ static int batch_counts(struct store *s, long long req, long long id,
 	sqlite3_bind_int64(st, 2, r->items);
 	sqlite3_bind_int64(st, 3, r->duplicates);
 	sqlite3_bind_int64(st, 4, r->bytes);
-	if (store_run(s, st, "agent batch counts") < 0)
+	if (store_run_sq(s, st, "agent batch counts") < 0)
 		return STORE_ERR;
-	st = store_prepare(s, "UPDATE agent_tasks SET items = items + ?2, bytes = bytes + ?3"
+	st = store_prepare_sq(s, "UPDATE agent_tasks SET items = items + ?2, bytes = bytes + ?3"
 			      " WHERE request_id = ?1");
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, req);
 	sqlite3_bind_int64(st, 2, r->items);
 	sqlite3_bind_int64(st, 3, r->bytes);
-	return store_run(s, st, "agent task counts");
+	return store_run_sq(s, st, "agent task counts");
 }
 
 int store_agent_batch_put(struct store *s, long long req, long long seq, const char *folder,
@@ -534,7 +534,7 @@ int store_agent_batch_put(struct store *s, long long req, long long seq, const c
 int store_agent_batch_live(struct store *s, const char *path)
 {
 	sqlite3_stmt *st =
-		store_prepare(s, "SELECT 1 FROM agent_batches WHERE path = ?1 AND live > 0 LIMIT 1");
+		store_prepare_sq(s, "SELECT 1 FROM agent_batches WHERE path = ?1 AND live > 0 LIMIT 1");
 	int rc;
 
 	if (st == NULL)
@@ -554,7 +554,7 @@ int store_agent_batch_live(struct store *s, const char *path)
 
 static sqlite3_stmt *abandon_stmt(struct store *s, const char *sql, long long now_ms)
 {
-	sqlite3_stmt *st = store_prepare(s, sql);
+	sqlite3_stmt *st = store_prepare_sq(s, sql);
 
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, state_mask(STATE_FINAL));
@@ -581,16 +581,16 @@ static int abandon_rows(struct store *s, long long now_ms, char ***paths_r, size
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return store_fail(s, "abandoned batches");
+		return store_fail_sq(s, "abandoned batches");
 	st = abandon_stmt(s, "UPDATE agent_items SET freed = 1 WHERE freed = 0 AND" ABANDONED,
 			  now_ms);
-	if (st == NULL || store_run(s, st, "abandon items") < 0)
+	if (st == NULL || store_run_sq(s, st, "abandon items") < 0)
 		return STORE_ERR;
 	*freed_r = sqlite3_changes(store_db(s));
 	st = abandon_stmt(s,
 			  "UPDATE agent_batches SET live = 0, path = '' WHERE path != '' AND" ABANDONED,
 			  now_ms);
-	return st == NULL ? STORE_ERR : store_run(s, st, "abandon batches");
+	return st == NULL ? STORE_ERR : store_run_sq(s, st, "abandon batches");
 }
 
 int store_agent_abandon(struct store *s, long long now_ms, char ***paths_r, long long *freed_r)
@@ -614,7 +614,7 @@ int store_agent_abandon(struct store *s, long long now_ms, char ***paths_r, long
 
 int store_agent_buffered(struct store *s, long long req, long long *bytes_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT coalesce(sum(size), 0) FROM agent_items WHERE request_id = ?1 AND freed = 0");
 	int rc;
 
@@ -622,7 +622,7 @@ int store_agent_buffered(struct store *s, long long req, long long *bytes_r)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, req);
 	if ((rc = one_row(s, st, "agent buffered")) != STORE_OK)
-		return rc == STORE_NOTFOUND ? store_fail(s, "agent buffered") : rc;
+		return rc == STORE_NOTFOUND ? store_fail_sq(s, "agent buffered") : rc;
 	*bytes_r = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return STORE_OK;

@@ -15,13 +15,13 @@ static int one_int(struct store *s, sqlite3_stmt *st, long long *v_r, const char
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
 		return STORE_NOTFOUND;
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, context);
+	return rc == SQLITE_ROW ? STORE_OK : store_fail_sq(s, context);
 }
 
 int store_buffer_task_add(struct store *s, long long request_id, const char *src_system,
 			  const char *mailbox, long long now)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT OR IGNORE INTO agent_tasks(request_id, src_system, mailbox, created,"
 		   " updated) VALUES(?1, ?2, ?3, ?4, ?4)");
 
@@ -31,13 +31,13 @@ int store_buffer_task_add(struct store *s, long long request_id, const char *src
 	sqlite3_bind_text(st, 2, src_system, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, mailbox, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now);
-	return store_run(s, st, "agent task");
+	return store_run_sq(s, st, "agent task");
 }
 
 int store_buffer_task_find(struct store *s, const char *src_system, const char *mailbox,
 			   long long *request_id_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT request_id FROM agent_tasks WHERE src_system = ?1 AND mailbox = ?2"
 		   " ORDER BY request_id DESC LIMIT 1");
 
@@ -59,7 +59,7 @@ int store_buffer_task_find(struct store *s, const char *src_system, const char *
 
 int store_buffer_task_get(struct store *s, long long request_id, struct buffer_task *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT agent, phase, reason, items, bytes," TASK_COUNTS ", lease_until"
 		   " FROM agent_tasks WHERE request_id = ?1");
 	int rc;
@@ -74,12 +74,12 @@ int store_buffer_task_get(struct store *s, long long request_id, struct buffer_t
 	}
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
-		return store_fail(s, "agent task");
+		return store_fail_sq(s, "agent task");
 	}
 	memset(r, 0, sizeof(*r));
-	store_text(st, 0, r->agent, sizeof(r->agent));
+	store_text_sq(st, 0, r->agent, sizeof(r->agent));
 	r->phase = sqlite3_column_int(st, 1);
-	store_text(st, 2, r->reason, sizeof(r->reason));
+	store_text_sq(st, 2, r->reason, sizeof(r->reason));
 	r->items = sqlite3_column_int64(st, 3);
 	r->bytes = sqlite3_column_int64(st, 4);
 	r->unfreed = sqlite3_column_int64(st, 5);
@@ -103,7 +103,7 @@ struct due_job {
 static int due_agent_jobs(struct store *s, long long now, store_buffer_agent_fn is_agent,
 			  void *ctx, struct due_job **jobs_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT request_id, src_system, src_physical, kind FROM smd_jobs"
 		   " WHERE state = 0 AND kind IN (0, 3) AND next_at <= ?1");
 	struct due_job *jobs = NULL;
@@ -128,7 +128,7 @@ static int due_agent_jobs(struct store *s, long long now, store_buffer_agent_fn 
 	sqlite3_reset(st);
 	*jobs_r = jobs;
 	*n_r = n;
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent jobs");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "agent jobs");
 }
 
 /*
@@ -152,7 +152,7 @@ static int gate_one(struct store *s, const struct due_job *job, long long now,
 	if (created || t.unfreed > 0 || t.phase >= PHASE_DONE ||
 	    (t.agent[0] && t.lease_until > now / 1000))
 		return STORE_OK;
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "UPDATE smd_jobs SET next_at = ?2 WHERE request_id = ?1 AND kind = ?3");
 
 	if (st == NULL)
@@ -160,7 +160,7 @@ static int gate_one(struct store *s, const struct due_job *job, long long now,
 	sqlite3_bind_int64(st, 1, job->key.request_id);
 	sqlite3_bind_int64(st, 2, defer_at);
 	sqlite3_bind_int(st, 3, job->key.kind);
-	return store_run(s, st, "agent gate");
+	return store_run_sq(s, st, "agent gate");
 }
 
 int store_buffer_gate(struct store *s, long long now, long long defer_at,
@@ -186,7 +186,7 @@ int store_buffer_gate(struct store *s, long long now, long long defer_at,
 int store_buffer_requeue(struct store *s, struct smd_job_key key, const char *reason,
 			 long long at)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "UPDATE smd_jobs SET state = 0, attempts = max(attempts - 1, 0), pid = 0,"
 		   " reason = ?3, next_at = ?4, updated = ?4 WHERE request_id = ?1 AND kind = ?2");
 
@@ -196,7 +196,7 @@ int store_buffer_requeue(struct store *s, struct smd_job_key key, const char *re
 	sqlite3_bind_int(st, 2, key.kind);
 	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, at);
-	return store_run(s, st, "agent requeue");
+	return store_run_sq(s, st, "agent requeue");
 }
 
 /* ------------------------------------------------------------ folders, items */
@@ -226,7 +226,7 @@ static void folder_row(sqlite3_stmt *st, struct buffer_folder *f)
 int store_buffer_folders_each(struct store *s, long long request_id, store_buffer_folder_fn fn,
 			      void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " FOLDER_COLS " FROM agent_folders f"
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT " FOLDER_COLS " FROM agent_folders f"
 					    " WHERE f.request_id = ?1 ORDER BY f.folder");
 	int rc, r = 0;
 
@@ -242,13 +242,13 @@ int store_buffer_folders_each(struct store *s, long long request_id, store_buffe
 	sqlite3_reset(st);
 	if (r != 0)
 		return r;
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent folders");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "agent folders");
 }
 
 int store_buffer_folder_find(struct store *s, long long request_id, const char *folder,
 			     struct buffer_folder *r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " FOLDER_COLS " FROM agent_folders f"
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT " FOLDER_COLS " FROM agent_folders f"
 					    " WHERE f.request_id = ?1 AND f.folder = ?2");
 	int rc;
 
@@ -264,7 +264,7 @@ int store_buffer_folder_find(struct store *s, long long request_id, const char *
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
 		return STORE_NOTFOUND;
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "agent folder");
+	return rc == SQLITE_ROW ? STORE_OK : store_fail_sq(s, "agent folder");
 }
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -297,7 +297,7 @@ int store_buffer_items_each(struct store *s, long long request_id, const char *f
 			    unsigned long long from, unsigned long long to,
 			    store_buffer_item_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT i.uid, i.size, i.offset, i.flags, i.date, coalesce(b.path, ''),"
 		   " i.sha256, i.batch, i.freed FROM agent_items i"
 		   " LEFT JOIN agent_batches b ON b.id = i.batch"
@@ -325,7 +325,7 @@ int store_buffer_items_each(struct store *s, long long request_id, const char *f
 	sqlite3_reset(st);
 	if (r != 0)
 		return r;
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent items");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "agent items");
 }
 
 /* ------------------------------------------------------------ freeing */
@@ -338,7 +338,7 @@ int store_buffer_items_each(struct store *s, long long request_id, const char *f
 /* emptied_paths: the paths of ?1's batches with nothing live left. */
 static int emptied_paths(struct store *s, long long request_id, char ***paths_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT path FROM agent_batches WHERE request_id = ?1"
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT path FROM agent_batches WHERE request_id = ?1"
 					    " AND live <= 0 AND path != ''");
 	char **paths = xcalloc(1, sizeof(*paths));
 	size_t n = 0;
@@ -356,7 +356,7 @@ static int emptied_paths(struct store *s, long long request_id, char ***paths_r)
 	}
 	sqlite3_reset(st);
 	*paths_r = paths;
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent batches");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "agent batches");
 }
 
 /* free_rows: mark what the journal holds; the batches it empties in *PATHS_R. */
@@ -364,31 +364,31 @@ static int free_rows(struct store *s, long long request_id, const char *mailbox,
 		     char ***paths_r, long long *freed_r)
 {
 	/* The batches first: their counts come from the items not yet marked. */
-	sqlite3_stmt *live = store_prepare(
+	sqlite3_stmt *live = store_prepare_sq(
 		s, "UPDATE agent_batches SET live = live - (SELECT count(*) FROM agent_items i"
 		   " WHERE i.batch = agent_batches.id AND i.freed = 0 AND " JOURNALLED ")"
 		   " WHERE request_id = ?1");
-	sqlite3_stmt *items = store_prepare(
+	sqlite3_stmt *items = store_prepare_sq(
 		s, "UPDATE agent_items AS i SET freed = 1 WHERE i.request_id = ?1 AND i.freed = 0"
 		   " AND " JOURNALLED);
-	sqlite3_stmt *gone = store_prepare(
+	sqlite3_stmt *gone = store_prepare_sq(
 		s, "UPDATE agent_batches SET path = '' WHERE request_id = ?1 AND live <= 0");
 
 	if (live == NULL || items == NULL || gone == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(live, 1, request_id);
 	sqlite3_bind_text(live, 2, mailbox, -1, SQLITE_STATIC);
-	if (store_run(s, live, "agent free") < 0)
+	if (store_run_sq(s, live, "agent free") < 0)
 		return STORE_ERR;
 	sqlite3_bind_int64(items, 1, request_id);
 	sqlite3_bind_text(items, 2, mailbox, -1, SQLITE_STATIC);
-	if (store_run(s, items, "agent free") < 0)
+	if (store_run_sq(s, items, "agent free") < 0)
 		return STORE_ERR;
 	*freed_r = sqlite3_changes(store_db(s));
 	if (emptied_paths(s, request_id, paths_r) < 0)
 		return STORE_ERR;
 	sqlite3_bind_int64(gone, 1, request_id);
-	return store_run(s, gone, "agent free");
+	return store_run_sq(s, gone, "agent free");
 }
 
 int store_buffer_free(struct store *s, long long request_id, const char *mailbox,
@@ -419,7 +419,7 @@ void store_buffer_paths_free(char **paths)
 int store_buffer_unjournalled(struct store *s, long long request_id, const char *mailbox,
 			      long long *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM agent_items i"
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT count(*) FROM agent_items i"
 					    " WHERE i.request_id = ?1 AND NOT " JOURNALLED);
 
 	*n_r = 0;
@@ -433,7 +433,7 @@ int store_buffer_unjournalled(struct store *s, long long request_id, const char 
 int store_buffer_items_count(struct store *s, long long request_id, long long *n_r)
 {
 	sqlite3_stmt *st =
-		store_prepare(s, "SELECT count(*) FROM agent_items WHERE request_id = ?1");
+		store_prepare_sq(s, "SELECT count(*) FROM agent_items WHERE request_id = ?1");
 
 	*n_r = 0;
 	if (st == NULL)

@@ -25,7 +25,7 @@ static void bind(sqlite3_stmt *st, int i, const char *v)
 
 int store_sys_sync_get(struct store *s, const char *sys, struct sys_sync *r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT last_sync, sync_accounts, sync_cookie,"
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT last_sync, sync_accounts, sync_cookie,"
 					    " sync_status FROM systems WHERE name = ?1");
 	int rc;
 
@@ -38,20 +38,20 @@ int store_sys_sync_get(struct store *s, const char *sys, struct sys_sync *r)
 		r->last_sync = sqlite3_column_int64(st, 0);
 		r->accounts = sqlite3_column_int64(st, 1);
 		r->cookie = col(st, 2);
-		store_text(st, 3, r->status, sizeof(r->status));
+		store_text_sq(st, 3, r->status, sizeof(r->status));
 	} else {
 		r->cookie = xstrdup("");
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "system sync state");
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail_sq(s, "system sync state");
 }
 
 int store_sys_sync_set(struct store *s, const char *sys, const char *domain,
 		       const struct sys_sync *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT INTO systems(name, domain, last_sync, sync_accounts, sync_cookie,"
 		   " sync_status) VALUES(?1, ?2, ?3, ?4, coalesce(?5, ''), ?6)"
 		   " ON CONFLICT(name) DO UPDATE SET last_sync = ?3, sync_accounts = ?4,"
@@ -66,7 +66,7 @@ int store_sys_sync_set(struct store *s, const char *sys, const char *domain,
 	if (r->cookie)
 		bind(st, 5, r->cookie);
 	bind(st, 6, r->status);
-	return store_run(s, st, "store system sync state");
+	return store_run_sq(s, st, "store system sync state");
 }
 
 void store_sys_sync_free(struct sys_sync *r)
@@ -100,7 +100,7 @@ static int load(struct store *s, sqlite3_stmt *st, const char *sys, size_t size,
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		free_fn(v, n);
-		return store_fail(s, "directory sync load");
+		return store_fail_sq(s, "directory sync load");
 	}
 	*v_r = v;
 	*n_r = n;
@@ -120,7 +120,7 @@ static void free_dacc(void *v, size_t n)
 
 int store_dacc_load(struct store *s, const char *sys, struct dacc **v_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT key, access, physical, aliases, name, grp"
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT key, access, physical, aliases, name, grp"
 					    " FROM dir_accounts WHERE system = ?1 ORDER BY key");
 
 	return load(s, st, sys, sizeof(**v_r), read_dacc, free_dacc, (void **)v_r, n_r);
@@ -128,7 +128,7 @@ int store_dacc_load(struct store *s, const char *sys, struct dacc **v_r, size_t 
 
 static int dacc_insert(struct store *s, const char *sys, const struct dacc *a, long long now)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_accounts(system, key,"
+	sqlite3_stmt *st = store_prepare_sq(s, "INSERT OR REPLACE INTO dir_accounts(system, key,"
 					    " access, physical, aliases, name, grp, seen)"
 					    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 
@@ -142,19 +142,19 @@ static int dacc_insert(struct store *s, const char *sys, const struct dacc *a, l
 	bind(st, 6, a->name);
 	bind(st, 7, a->grp);
 	sqlite3_bind_int64(st, 8, now);
-	return store_run(s, st, "store directory sync account");
+	return store_run_sq(s, st, "store directory sync account");
 }
 
 int store_dacc_replace(struct store *s, const char *sys, const struct dacc *v, size_t n,
 		       long long now)
 {
-	sqlite3_stmt *del = store_prepare(s, "DELETE FROM dir_accounts WHERE system = ?1");
+	sqlite3_stmt *del = store_prepare_sq(s, "DELETE FROM dir_accounts WHERE system = ?1");
 	int own, rc;
 
 	if (del == NULL || store_own_begin(s, &own) < 0)
 		return STORE_ERR;
 	bind(del, 1, sys);
-	rc = store_run(s, del, "clear directory sync accounts");
+	rc = store_run_sq(s, del, "clear directory sync accounts");
 	for (size_t i = 0; i < n && rc == STORE_OK; i++)
 		rc = dacc_insert(s, sys, &v[i], now);
 	return store_own_end(s, own, rc);
@@ -162,7 +162,7 @@ int store_dacc_replace(struct store *s, const char *sys, const struct dacc *v, s
 
 int store_dacc_get(struct store *s, const char *sys, const char *key, struct dacc *a)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT key, access, physical, aliases, name, grp"
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT key, access, physical, aliases, name, grp"
 					    " FROM dir_accounts WHERE system = ?1 AND key = ?2");
 	int rc;
 
@@ -177,12 +177,12 @@ int store_dacc_get(struct store *s, const char *sys, const char *key, struct dac
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "directory sync account");
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail_sq(s, "directory sync account");
 }
 
 int store_dacc_count(struct store *s, const char *sys, long long *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM dir_accounts WHERE system = ?1");
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT count(*) FROM dir_accounts WHERE system = ?1");
 	int rc;
 
 	if (st == NULL)
@@ -191,24 +191,24 @@ int store_dacc_count(struct store *s, const char *sys, long long *n_r)
 	rc = sqlite3_step(st);
 	*n_r = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "count directory sync accounts");
+	return rc == SQLITE_ROW ? STORE_OK : store_fail_sq(s, "count directory sync accounts");
 }
 
 int store_dacc_access_key(struct store *s, const char *sys, const char *access, char **key_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT key FROM dir_accounts WHERE access = ?1"
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT key FROM dir_accounts WHERE access = ?1"
 					    " AND system = ?2");
 
 	if (st == NULL)
 		return STORE_ERR;
 	bind(st, 2, sys);
-	return store_list_of(s, st, access, key_r);
+	return store_list_of_sq(s, st, access, key_r);
 }
 
 int store_dacc_conflicted(struct store *s, const char *sys, struct dacc **v_r, size_t *n_r)
 {
 	/* Conflicts are few: each one's accounts of SYS, by any address. */
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT a.key, a.access, a.physical, a.aliases, a.name, a.grp"
 		   " FROM dir_conflicts c CROSS JOIN dir_accounts a"
 		   " WHERE instr(' ' || c.systems || ' ', ' ' || ?1 || ' ') > 0 AND a.system = ?1"
@@ -221,7 +221,7 @@ int store_dacc_conflicted(struct store *s, const char *sys, struct dacc **v_r, s
 int store_dacc_apply(struct store *s, const char *sys, const struct dacc *put, size_t n,
 		     const char *const *del, size_t m, long long now)
 {
-	sqlite3_stmt *st = store_prepare(s, "DELETE FROM dir_accounts WHERE system = ?1"
+	sqlite3_stmt *st = store_prepare_sq(s, "DELETE FROM dir_accounts WHERE system = ?1"
 					    " AND key = ?2");
 	int own, rc = STORE_OK;
 
@@ -230,7 +230,7 @@ int store_dacc_apply(struct store *s, const char *sys, const struct dacc *put, s
 	for (size_t i = 0; i < m && rc == STORE_OK; i++) {
 		bind(st, 1, sys);
 		bind(st, 2, del[i]);
-		rc = store_run(s, st, "delete directory sync account");
+		rc = store_run_sq(s, st, "delete directory sync account");
 	}
 	for (size_t i = 0; i < n && rc == STORE_OK; i++)
 		rc = dacc_insert(s, sys, &put[i], now);
@@ -257,7 +257,7 @@ void store_dacc_free(struct dacc *v, size_t n)
 
 int store_dacc_physical(struct store *s, const char *sys, const char *physical, struct dacc *a)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT key, access, physical, aliases, name, grp"
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT key, access, physical, aliases, name, grp"
 					    " FROM dir_accounts WHERE system = ?1 AND physical = ?2"
 					    " ORDER BY key LIMIT 1");
 	int rc;
@@ -273,17 +273,17 @@ int store_dacc_physical(struct store *s, const char *sys, const char *physical, 
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "directory sync account");
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail_sq(s, "directory sync account");
 }
 
 int store_dacc_group(struct store *s, const char *dn, char **list_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT DISTINCT access FROM dir_accounts WHERE access <> '' AND (lower(grp) ="
 		   " lower(?1) OR lower(substr(grp, -length(?1) - 1)) = lower(',' || ?1))"
 		   " ORDER BY access");
 
-	return st ? store_list_of(s, st, dn, list_r) : STORE_ERR;
+	return st ? store_list_of_sq(s, st, dn, list_r) : STORE_ERR;
 }
 
 /* --- directory writes --- */
@@ -291,7 +291,7 @@ int store_dacc_group(struct store *s, const char *dn, char **list_r)
 int store_dir_put(struct store *s, const char *access, const char *system, const char *physical,
 		  const char *const *aliases, size_t n, const char *name, long long now)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT INTO directory(access, system, physical, name, updated)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(access) DO UPDATE SET system = ?2,"
 		   " physical = ?3, name = ?4, updated = ?5");
@@ -304,7 +304,7 @@ int store_dir_put(struct store *s, const char *access, const char *system, const
 	bind(st, 3, physical);
 	bind(st, 4, name);
 	sqlite3_bind_int64(st, 5, now);
-	rc = store_run(s, st, "store directory entry");
+	rc = store_run_sq(s, st, "store directory entry");
 	if (rc == STORE_OK)
 		rc = store_put_aliases(s, access, aliases, n);
 	return store_own_end(s, own, rc);
@@ -322,28 +322,28 @@ int store_dir_remove(struct store *s, const char *access)
 	if (store_own_begin(s, &own) < 0)
 		return STORE_ERR;
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == STORE_OK; i++) {
-		sqlite3_stmt *st = store_prepare(s, sql[i]);
+		sqlite3_stmt *st = store_prepare_sq(s, sql[i]);
 
 		if (st == NULL) {
 			rc = STORE_ERR;
 			break;
 		}
 		bind(st, 1, access);
-		rc = store_run(s, st, "remove directory entry");
+		rc = store_run_sq(s, st, "remove directory entry");
 	}
 	return store_own_end(s, own, rc);
 }
 
 int store_dir_name(struct store *s, const char *access, char **name_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT name FROM directory WHERE access = ?1");
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT name FROM directory WHERE access = ?1");
 
-	return st ? store_list_of(s, st, access, name_r) : STORE_ERR;
+	return st ? store_list_of_sq(s, st, access, name_r) : STORE_ERR;
 }
 
 int store_dir_each_named(struct store *s, store_dir_named_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT access, system, name FROM directory"
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT access, system, name FROM directory"
 					    " ORDER BY access");
 	int rc;
 
@@ -360,7 +360,7 @@ int store_dir_each_named(struct store *s, store_dir_named_fn fn, void *ctx)
 		}
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "directory list");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "directory list");
 }
 
 /* --- dir_contacts --- */
@@ -378,7 +378,7 @@ static void free_dcontact(void *v, size_t n)
 
 int store_dcontact_load(struct store *s, const char *sys, struct dcontact **v_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT address, key, name, reason, state"
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT address, key, name, reason, state"
 					    " FROM dir_contacts WHERE system = ?1 ORDER BY address");
 
 	return load(s, st, sys, sizeof(**v_r), read_dcontact, free_dcontact, (void **)v_r, n_r);
@@ -387,7 +387,7 @@ int store_dcontact_load(struct store *s, const char *sys, struct dcontact **v_r,
 int store_dcontact_put(struct store *s, const char *sys, const struct dcontact *c,
 		       long long now)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_contacts(system, address,"
+	sqlite3_stmt *st = store_prepare_sq(s, "INSERT OR REPLACE INTO dir_contacts(system, address,"
 					    " key, name, state, reason, updated)"
 					    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
 
@@ -400,19 +400,19 @@ int store_dcontact_put(struct store *s, const char *sys, const struct dcontact *
 	sqlite3_bind_int(st, 5, c->state);
 	bind(st, 6, c->reason);
 	sqlite3_bind_int64(st, 7, now);
-	return store_run(s, st, "store downward contact");
+	return store_run_sq(s, st, "store downward contact");
 }
 
 int store_dcontact_del(struct store *s, const char *sys, const char *address)
 {
 	sqlite3_stmt *st =
-		store_prepare(s, "DELETE FROM dir_contacts WHERE system = ?1 AND address = ?2");
+		store_prepare_sq(s, "DELETE FROM dir_contacts WHERE system = ?1 AND address = ?2");
 
 	if (st == NULL)
 		return STORE_ERR;
 	bind(st, 1, sys);
 	bind(st, 2, address);
-	return store_run(s, st, "remove downward contact");
+	return store_run_sq(s, st, "remove downward contact");
 }
 
 int store_dcontact_apply(struct store *s, const char *sys, const struct dcontact *put, size_t n,
@@ -433,7 +433,7 @@ int store_dcontact_apply(struct store *s, const char *sys, const struct dcontact
 
 int store_dcontact_state(struct store *s, const char *sys, const char *address, int *state_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT state FROM dir_contacts WHERE system = ?1 AND address = ?2");
 	int rc;
 
@@ -447,7 +447,7 @@ int store_dcontact_state(struct store *s, const char *sys, const char *address, 
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "downward contact");
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail_sq(s, "downward contact");
 }
 
 void store_dcontact_free(struct dcontact *v, size_t n)
@@ -466,7 +466,7 @@ void store_dcontact_free(struct dcontact *v, size_t n)
 int store_dconflict_put(struct store *s, const char *address, const char *systems,
 			const char *detail, long long now)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_conflicts(address,"
+	sqlite3_stmt *st = store_prepare_sq(s, "INSERT OR REPLACE INTO dir_conflicts(address,"
 					    " systems, detail, seen) VALUES(?1, ?2, ?3, ?4)");
 
 	if (st == NULL)
@@ -475,23 +475,23 @@ int store_dconflict_put(struct store *s, const char *address, const char *system
 	bind(st, 2, systems);
 	bind(st, 3, detail);
 	sqlite3_bind_int64(st, 4, now);
-	return store_run(s, st, "store directory conflict");
+	return store_run_sq(s, st, "store directory conflict");
 }
 
 int store_dconflict_clear(struct store *s, const char *sys)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "DELETE FROM dir_conflicts WHERE instr(' ' || systems || ' ', ' ' || ?1 || ' ') > 0");
 
 	if (st == NULL)
 		return STORE_ERR;
 	bind(st, 1, sys);
-	return store_run(s, st, "clear directory conflicts");
+	return store_run_sq(s, st, "clear directory conflicts");
 }
 
 int store_dconflict_get(struct store *s, const char *address, char **systems_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT systems FROM dir_conflicts WHERE address = ?1");
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT systems FROM dir_conflicts WHERE address = ?1");
 
-	return st ? store_list_of(s, st, address, systems_r) : STORE_ERR;
+	return st ? store_list_of_sq(s, st, address, systems_r) : STORE_ERR;
 }

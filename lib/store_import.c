@@ -109,21 +109,21 @@ static int same_aliases(const char *stored, const struct dir_row *row)
 
 int store_put_aliases(struct store *s, const char *access, const char *const *aliases, size_t n)
 {
-	sqlite3_stmt *del = store_prepare(s, "DELETE FROM aliases WHERE access = ?1");
+	sqlite3_stmt *del = store_prepare_sq(s, "DELETE FROM aliases WHERE access = ?1");
 
 	if (del == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(del, 1, access, -1, SQLITE_STATIC);
-	if (store_run(s, del, "delete aliases") < 0)
+	if (store_run_sq(s, del, "delete aliases") < 0)
 		return STORE_ERR;
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *ins = store_prepare(s, "INSERT INTO aliases(alias, access) VALUES(?1, ?2)");
+		sqlite3_stmt *ins = store_prepare_sq(s, "INSERT INTO aliases(alias, access) VALUES(?1, ?2)");
 
 		if (ins == NULL)
 			return STORE_ERR;
 		sqlite3_bind_text(ins, 1, aliases[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 2, access, -1, SQLITE_STATIC);
-		if (store_run(s, ins, "insert alias") < 0)
+		if (store_run_sq(s, ins, "insert alias") < 0)
 			return STORE_ERR;
 	}
 	return STORE_OK;
@@ -137,7 +137,7 @@ static int import_row(struct store *s, const struct dir_row *row, int empty, lon
 	struct dir_entry cur;
 
 	if (!empty) {
-		sqlite3_stmt *st = store_prepare(s, "SELECT " DIR_COLS " FROM directory d "
+		sqlite3_stmt *st = store_prepare_sq(s, "SELECT " DIR_COLS " FROM directory d "
 						    "WHERE d.access = ?1");
 
 		if (st == NULL)
@@ -146,12 +146,12 @@ static int import_row(struct store *s, const struct dir_row *row, int empty, lon
 		int rc = sqlite3_step(st);
 
 		if (rc == SQLITE_ROW) {
-			store_read_entry(st, &cur);
+			store_read_entry_sq(st, &cur);
 			exists = 1;
 		}
 		sqlite3_reset(st);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return store_fail(s, "directory lookup");
+			return store_fail_sq(s, "directory lookup");
 	}
 	if (exists && strcmp(cur.system, row->system) == 0 &&
 	    strcmp(cur.physical, row->physical) == 0) {
@@ -178,7 +178,7 @@ static int import_row(struct store *s, const struct dir_row *row, int empty, lon
 		if (c != 0)
 			return c;
 	}
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT INTO directory(access, system, physical, updated) VALUES(?1, ?2, ?3, ?4) "
 		   "ON CONFLICT(access) DO UPDATE SET system = ?2, physical = ?3, updated = ?4");
 
@@ -188,7 +188,7 @@ static int import_row(struct store *s, const struct dir_row *row, int empty, lon
 	sqlite3_bind_text(st, 2, row->system, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, row->physical, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now);
-	if (store_run(s, st, "store directory entry") < 0)
+	if (store_run_sq(s, st, "store directory entry") < 0)
 		return STORE_ERR;
 	if (store_put_aliases(s, row->access, row->aliases, row->naliases) < 0)
 		return STORE_ERR;

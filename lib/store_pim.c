@@ -76,7 +76,7 @@ static void read_coll(sqlite3_stmt *st, struct pim_coll *c)
 int store_pim_coll_get(struct store *s, const char *mailbox, const char *src_href,
 		       struct pim_coll *c)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT " COLL_COLS " FROM pim_collections WHERE mailbox = ?1 AND src_href = ?2");
 	int rc;
 
@@ -92,12 +92,12 @@ int store_pim_coll_get(struct store *s, const char *mailbox, const char *src_hre
 		return STORE_OK;
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "read pim collection");
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail_sq(s, "read pim collection");
 }
 
 int store_pim_coll_put(struct store *s, const char *mailbox, const struct pim_coll *c)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT OR REPLACE INTO pim_collections(mailbox, " COLL_COLS ")"
 		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
 		   " ?17, ?18)");
@@ -119,13 +119,13 @@ int store_pim_coll_put(struct store *s, const char *mailbox, const struct pim_co
 	sqlite3_bind_int(st, 16, c->verified);
 	sqlite3_bind_text(st, 17, c->held ? c->held : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 18, now_s());
-	return store_run(s, st, "write pim collection");
+	return store_run_sq(s, st, "write pim collection");
 }
 
 int store_pim_coll_each(struct store *s, const char *mailbox,
 			int (*fn)(void *ctx, const struct pim_coll *c), void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT " COLL_COLS " FROM pim_collections WHERE mailbox = ?1 ORDER BY name, src_href");
 	int rc, stop = 0;
 
@@ -140,7 +140,7 @@ int store_pim_coll_each(struct store *s, const char *mailbox,
 		store_pim_coll_free(&c);
 	}
 	if (stop == 0 && rc != SQLITE_DONE)
-		stop = store_fail(s, "list pim collections");
+		stop = store_fail_sq(s, "list pim collections");
 	sqlite3_reset(st);
 	return stop;
 }
@@ -170,7 +170,7 @@ static void read_row(sqlite3_stmt *st, int base, struct pim_row *r)
 int store_pim_row_each(struct store *s, const char *mailbox, const char *src_coll,
 		       int (*fn)(void *ctx, const struct pim_row *r), void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT " ROW_COLS " FROM pim_items WHERE mailbox = ?1 AND src_coll = ?2");
 	int rc, stop = 0;
 
@@ -186,7 +186,7 @@ int store_pim_row_each(struct store *s, const char *mailbox, const char *src_col
 		store_pim_row_free(&r);
 	}
 	if (stop == 0 && rc != SQLITE_DONE)
-		stop = store_fail(s, "read pim items");
+		stop = store_fail_sq(s, "read pim items");
 	sqlite3_reset(st);
 	return stop;
 }
@@ -195,7 +195,7 @@ int store_pim_row_each_bad(struct store *s, const char *mailbox,
 			   int (*fn)(void *ctx, const char *src_coll, const struct pim_row *r),
 			   void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT src_coll, " ROW_COLS " FROM pim_items WHERE mailbox = ?1 AND status != 0"
 		   " ORDER BY src_coll, src_href");
 	int rc, stop = 0;
@@ -213,7 +213,7 @@ int store_pim_row_each_bad(struct store *s, const char *mailbox,
 		free(coll);
 	}
 	if (stop == 0 && rc != SQLITE_DONE)
-		stop = store_fail(s, "read pim items");
+		stop = store_fail_sq(s, "read pim items");
 	sqlite3_reset(st);
 	return stop;
 }
@@ -234,7 +234,7 @@ static void bind_str(sqlite3_stmt *st, int i, const char *v)
 int store_pim_row_put(struct store *s, const char *mailbox, const char *src_coll,
 		      const struct pim_row *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT OR REPLACE INTO pim_items(mailbox, src_coll, " ROW_COLS ", updated)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
 
@@ -252,13 +252,13 @@ int store_pim_row_put(struct store *s, const char *mailbox, const char *src_coll
 	sqlite3_bind_int(st, 10, r->status);
 	bind_str(st, 11, r->reason);
 	sqlite3_bind_int64(st, 12, now_s());
-	return store_run(s, st, "write pim item");
+	return store_run_sq(s, st, "write pim item");
 }
 
 int store_pim_row_del(struct store *s, const char *mailbox, const char *src_coll,
 		      const char *src_href)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "DELETE FROM pim_items WHERE mailbox = ?1 AND src_coll = ?2 AND src_href = ?3");
 
 	if (st == NULL)
@@ -266,13 +266,13 @@ int store_pim_row_del(struct store *s, const char *mailbox, const char *src_coll
 	bind_str(st, 1, mailbox);
 	bind_str(st, 2, src_coll);
 	bind_str(st, 3, src_href);
-	return store_run(s, st, "delete pim item");
+	return store_run_sq(s, st, "delete pim item");
 }
 
 int store_pim_job(struct store *s, long long request_id, int kind, int state, long long items,
 		  long long next_at)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "UPDATE smd_jobs SET pim_state = ?3, pim_items = ?4, pim_next_at = ?5"
 		   " WHERE request_id = ?1 AND kind = ?2");
 
@@ -283,13 +283,13 @@ int store_pim_job(struct store *s, long long request_id, int kind, int state, lo
 	sqlite3_bind_int(st, 3, state);
 	sqlite3_bind_int64(st, 4, items);
 	sqlite3_bind_int64(st, 5, next_at);
-	return store_run(s, st, "record the job's contacts and calendars");
+	return store_run_sq(s, st, "record the job's contacts and calendars");
 }
 
 int store_pim_mailbox_items(struct store *s, const char *mailbox, long long *n_r)
 {
 	sqlite3_stmt *st =
-		store_prepare(s, "SELECT count(*) FROM pim_items WHERE mailbox = ?1");
+		store_prepare_sq(s, "SELECT count(*) FROM pim_items WHERE mailbox = ?1");
 	int rc;
 
 	*n_r = 0;
@@ -300,13 +300,13 @@ int store_pim_mailbox_items(struct store *s, const char *mailbox, long long *n_r
 	if (rc == SQLITE_ROW)
 		*n_r = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "count pim items");
+	return rc == SQLITE_ROW ? STORE_OK : store_fail_sq(s, "count pim items");
 }
 
 int store_pim_job_get(struct store *s, long long request_id, int kind, int *state_r,
 		      long long *items_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT pim_state, pim_items FROM smd_jobs WHERE request_id = ?1 AND kind = ?2");
 	int rc;
 
@@ -323,16 +323,16 @@ int store_pim_job_get(struct store *s, long long request_id, int kind, int *stat
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND
-							: store_fail(s, "read the job's PIM outcome");
+							: store_fail_sq(s, "read the job's PIM outcome");
 }
 
 int store_pim_resync(struct store *s, long long now, int copied_state, long long *n_r)
 {
-	sqlite3_stmt *q = store_prepare(
+	sqlite3_stmt *q = store_prepare_sq(
 		s, "UPDATE smd_jobs SET state = ?3, next_at = ?1, pim_next_at = 0, updated = ?1"
 		   " WHERE kind = ?5 AND state = ?4 AND pim_next_at > 0 AND pim_next_at <= ?1"
 		   " AND request_id IN (SELECT id FROM requests WHERE state = ?2)");
-	sqlite3_stmt *clr = store_prepare(
+	sqlite3_stmt *clr = store_prepare_sq(
 		s, "UPDATE smd_jobs SET pim_next_at = 0 WHERE pim_next_at > 0 AND pim_next_at <= ?1"
 		   " AND request_id NOT IN (SELECT id FROM requests WHERE state = ?2)");
 	int own, rc;
@@ -345,12 +345,12 @@ int store_pim_resync(struct store *s, long long now, int copied_state, long long
 	sqlite3_bind_int(q, 3, SMD_QUEUED);
 	sqlite3_bind_int(q, 4, SMD_DONE);
 	sqlite3_bind_int(q, 5, SMD_COPY);
-	rc = store_run(s, q, "queue a two-way resync");
+	rc = store_run_sq(s, q, "queue a two-way resync");
 	if (rc == STORE_OK)
 		*n_r = sqlite3_changes(store_db(s));
 	sqlite3_bind_int64(clr, 1, now);
 	sqlite3_bind_int(clr, 2, copied_state);
 	if (rc == STORE_OK)
-		rc = store_run(s, clr, "end the two-way resyncs");
+		rc = store_run_sq(s, clr, "end the two-way resyncs");
 	return store_own_end(s, own, rc);
 }

@@ -44,7 +44,7 @@ static void read_req(sqlite3_stmt *st, struct req *r)
 		char *f = (char *)r + c->off;
 
 		if (c->text) {
-			store_text(st, (int)i, f, c->size);
+			store_text_sq(st, (int)i, f, c->size);
 		} else if (c->size == sizeof(int)) {
 			int n = sqlite3_column_int(st, (int)i);
 
@@ -61,7 +61,7 @@ static void read_req(sqlite3_stmt *st, struct req *r)
 static int add_history(struct store *s, long long id, long long at, int from, int to,
 		       const char *step, const char *detail)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT INTO history(request_id, at, from_state, "
+	sqlite3_stmt *st = store_prepare_sq(s, "INSERT INTO history(request_id, at, from_state, "
 					    "to_state, step, detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
 
 	if (st == NULL)
@@ -75,7 +75,7 @@ static int add_history(struct store *s, long long id, long long at, int from, in
 	sqlite3_bind_int(st, 4, to);
 	sqlite3_bind_text(st, 5, step, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, detail ? detail : "", -1, SQLITE_STATIC);
-	return store_run(s, st, "write history");
+	return store_run_sq(s, st, "write history");
 }
 
 int store_req_note(struct store *s, long long id, long long at, int state, const char *step,
@@ -96,12 +96,12 @@ static int latest_req(struct store *s, sqlite3_stmt *st, const char *access, str
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "find request");
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail_sq(s, "find request");
 }
 
 static int find_live(struct store *s, const char *access, struct req *r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
 					    "AND " LIVE " ORDER BY id DESC LIMIT 1");
 
 	if (st == NULL)
@@ -126,7 +126,7 @@ int store_req_add(struct store *s, struct req *r, long long now, const char *det
 	}
 	if (rc == STORE_ERR)
 		return store_own_end(s, own, rc);
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT INTO requests(access, target_system, scenario, planned_at, batch_id, "
 		   "state, next_at, created, updated) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7)");
 
@@ -145,7 +145,7 @@ int store_req_add(struct store *s, struct req *r, long long now, const char *det
 	sqlite3_bind_int64(st, 5, r->batch_id);
 	sqlite3_bind_int64(st, 6, r->next_at);
 	sqlite3_bind_int64(st, 7, now);
-	rc = store_run(s, st, "store request");
+	rc = store_run_sq(s, st, "store request");
 	if (rc == STORE_OK) {
 		r->id = sqlite3_last_insert_rowid(store_db(s));
 		rc = add_history(s, r->id, now, -1, ST_REGISTERED, "E1 register", detail);
@@ -155,7 +155,7 @@ int store_req_add(struct store *s, struct req *r, long long now, const char *det
 
 int store_req_get(struct store *s, long long id, struct req *r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE id = ?1");
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT " REQ_COLS " FROM requests WHERE id = ?1");
 	int rc;
 
 	if (st == NULL)
@@ -167,7 +167,7 @@ int store_req_get(struct store *s, long long id, struct req *r)
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "read request");
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail_sq(s, "read request");
 }
 
 int store_req_find(struct store *s, const char *access, struct req *r)
@@ -176,7 +176,7 @@ int store_req_find(struct store *s, const char *access, struct req *r)
 
 	if (rc != STORE_NOTFOUND)
 		return rc;
-	sqlite3_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
 					    "ORDER BY id DESC LIMIT 1");
 
 	return st ? latest_req(s, st, access, r) : STORE_ERR;
@@ -193,7 +193,7 @@ int store_req_set(struct store *s, struct req *r, int from, const char *step,
 		r->updated = r->loaded + 1;
 	if (store_own_begin(s, &own) < 0)
 		return STORE_ERR;
-	st = store_prepare(s, "UPDATE requests SET state = ?3, attempts = ?4, next_at = ?5, "
+	st = store_prepare_sq(s, "UPDATE requests SET state = ?3, attempts = ?4, next_at = ?5, "
 			      "reason = ?6, source_system = ?7, source_physical = ?8, "
 			      "target_physical = ?9, hold_at = ?10, switch_at = ?11, "
 			      "release_at = ?12, updated = ?13, action = ?14, failed_from = ?15, "
@@ -223,7 +223,7 @@ int store_req_set(struct store *s, struct req *r, int from, const char *step,
 	sqlite3_bind_int64(st, 19, r->catchup_ms);
 	sqlite3_bind_int(st, 20, r->prestage_passes);
 	sqlite3_bind_int64(st, 21, r->prestage_last);
-	rc = store_run(s, st, "update request");
+	rc = store_run_sq(s, st, "update request");
 	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0) {
 		store_set_error(s, "request %lld is no longer %s", r->id, state_name(from));
 		rc = STORE_NOTFOUND;
@@ -254,7 +254,7 @@ static int int64_column(struct store *s, sqlite3_stmt *st, const char *context,
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		free(v);
-		return store_fail(s, context);
+		return store_fail_sq(s, context);
 	}
 	*v_r = v;
 	*n_r = n;
@@ -263,7 +263,7 @@ static int int64_column(struct store *s, sqlite3_stmt *st, const char *context,
 
 int store_req_due(struct store *s, long long now, size_t limit, long long **ids_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT id FROM requests WHERE next_at <= ?1 "
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT id FROM requests WHERE next_at <= ?1 "
 					    "ORDER BY next_at, id LIMIT ?2");
 
 	if (st == NULL)
@@ -284,7 +284,7 @@ int store_req_each(struct store *s, const struct req_filter *f, store_req_fn fn,
 			       "AND (?2 = 0 OR batch_id = ?2) AND (?3 IS NULL OR access = ?3) "
 			       "ORDER BY id",
 			       -1, &st, NULL) != SQLITE_OK)
-		return store_fail(s, "list requests");
+		return store_fail_sq(s, "list requests");
 	sqlite3_bind_int(st, 1, f->state);
 	sqlite3_bind_int64(st, 2, f->batch_id);
 	if (f->access)
@@ -297,7 +297,7 @@ int store_req_each(struct store *s, const struct req_filter *f, store_req_fn fn,
 		}
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "list requests");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "list requests");
 }
 
 int store_req_history(struct store *s, long long id, store_hist_fn fn, void *ctx)
@@ -310,26 +310,26 @@ int store_req_history(struct store *s, long long id, store_hist_fn fn, void *ctx
 			       "SELECT at, from_state, to_state, step, detail FROM history "
 			       "WHERE request_id = ?1 ORDER BY id",
 			       -1, &st, NULL) != SQLITE_OK)
-		return store_fail(s, "read history");
+		return store_fail_sq(s, "read history");
 	sqlite3_bind_int64(st, 1, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		h.at = sqlite3_column_int64(st, 0);
 		h.from = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 1);
 		h.to = sqlite3_column_int(st, 2);
-		store_text(st, 3, h.step, sizeof(h.step));
-		store_text(st, 4, h.detail, sizeof(h.detail));
+		store_text_sq(st, 3, h.step, sizeof(h.step));
+		store_text_sq(st, 4, h.detail, sizeof(h.detail));
 		if (fn(ctx, &h) != 0) {
 			rc = SQLITE_DONE;
 			break;
 		}
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "read history");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "read history");
 }
 
 int store_req_counts(struct store *s, long long batch_id, long long counts_r[STATE_SLOTS])
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT state, count(*) FROM requests "
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT state, count(*) FROM requests "
 					    "WHERE ?1 = 0 OR batch_id = ?1 GROUP BY state");
 	int rc;
 
@@ -344,7 +344,7 @@ int store_req_counts(struct store *s, long long batch_id, long long counts_r[STA
 			counts_r[state] = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "count requests");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "count requests");
 }
 
 /* batch_column: the numbers SQL (with ?1 the batch, 0: all) selects, as
@@ -352,7 +352,7 @@ int store_req_counts(struct store *s, long long batch_id, long long counts_r[STA
 static int batch_column(struct store *s, const char *sql, const char *what, long long batch_id,
 			long long **v_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, sql);
+	sqlite3_stmt *st = store_prepare_sq(s, sql);
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -378,14 +378,14 @@ int store_req_catchups(struct store *s, long long batch_id, long long **v_r, siz
 
 int store_batch_add(struct store *s, const char *source, long long now, long long *id_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT INTO batches(source, created) VALUES(?1, ?2)");
+	sqlite3_stmt *st = store_prepare_sq(s, "INSERT INTO batches(source, created) VALUES(?1, ?2)");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	rc = store_run(s, st, "store batch");
+	rc = store_run_sq(s, st, "store batch");
 	if (rc == STORE_OK)
 		*id_r = sqlite3_last_insert_rowid(store_db(s));
 	return rc;
@@ -393,7 +393,7 @@ int store_batch_add(struct store *s, const char *source, long long now, long lon
 
 int store_batch_exists(struct store *s, long long id)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT 1 FROM batches WHERE id = ?1");
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT 1 FROM batches WHERE id = ?1");
 	int rc;
 
 	if (st == NULL)
@@ -403,13 +403,13 @@ int store_batch_exists(struct store *s, long long id)
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "read batch");
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail_sq(s, "read batch");
 }
 
 int store_check_add(struct store *s, long long request_id, long long at, int ok,
 		    const char *detail)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT INTO checks(request_id, at, ok, detail) "
+	sqlite3_stmt *st = store_prepare_sq(s, "INSERT INTO checks(request_id, at, ok, detail) "
 					    "VALUES(?1, ?2, ?3, ?4)");
 
 	if (st == NULL)
@@ -418,13 +418,13 @@ int store_check_add(struct store *s, long long request_id, long long at, int ok,
 	sqlite3_bind_int64(st, 2, at);
 	sqlite3_bind_int(st, 3, ok ? 1 : 0);
 	sqlite3_bind_text(st, 4, detail ? detail : "", -1, SQLITE_STATIC);
-	return store_run(s, st, "store check");
+	return store_run_sq(s, st, "store check");
 }
 
 int store_check_last(struct store *s, long long request_id, long long since, long long *at_r,
 		     int *ok_r, char *detail)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT at, ok, detail FROM checks WHERE "
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT at, ok, detail FROM checks WHERE "
 					    "request_id = ?1 AND at >= ?2 ORDER BY at DESC LIMIT 1");
 	int rc;
 
@@ -436,12 +436,12 @@ int store_check_last(struct store *s, long long request_id, long long since, lon
 	if (rc == SQLITE_ROW) {
 		*at_r = sqlite3_column_int64(st, 0);
 		*ok_r = sqlite3_column_int(st, 1);
-		store_text(st, 2, detail, REQ_REASON_MAX);
+		store_text_sq(st, 2, detail, REQ_REASON_MAX);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "read check");
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail_sq(s, "read check");
 }
 
 int store_held_pending(struct store *s, store_held_fn fn, void *ctx)
@@ -454,9 +454,9 @@ int store_held_pending(struct store *s, store_held_fn fn, void *ctx)
 			       "SELECT queue_id, request_id, held_at, recipients, released_at "
 			       "FROM held_messages WHERE gone = 0 ORDER BY held_at",
 			       -1, &st, NULL) != SQLITE_OK)
-		return store_fail(s, "held messages");
+		return store_fail_sq(s, "held messages");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		store_text(st, 0, m.queue_id, sizeof(m.queue_id));
+		store_text_sq(st, 0, m.queue_id, sizeof(m.queue_id));
 		m.request_id = sqlite3_column_int64(st, 1);
 		m.held_at = sqlite3_column_int64(st, 2);
 		m.recipients = (const char *)sqlite3_column_text(st, 3);
@@ -469,12 +469,12 @@ int store_held_pending(struct store *s, store_held_fn fn, void *ctx)
 		}
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "held messages");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "held messages");
 }
 
 int store_held_count_pending(struct store *s, long long *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM held_messages WHERE gone = 0");
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT count(*) FROM held_messages WHERE gone = 0");
 	int rc;
 
 	if (st == NULL)
@@ -483,19 +483,19 @@ int store_held_count_pending(struct store *s, long long *n_r)
 	if (rc == SQLITE_ROW)
 		*n_r = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "count held messages");
+	return rc == SQLITE_ROW ? STORE_OK : store_fail_sq(s, "count held messages");
 }
 
 int store_held_released(struct store *s, const char *queue_id, long long at)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE held_messages SET released_at = ?2 "
+	sqlite3_stmt *st = store_prepare_sq(s, "UPDATE held_messages SET released_at = ?2 "
 					    "WHERE queue_id = ?1 AND gone = 0");
 
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, at);
-	return store_run(s, st, "mark released");
+	return store_run_sq(s, st, "mark released");
 }
 
 /* held_write: run ST, a write of the held message ?1 = QUEUE_ID. */
@@ -505,20 +505,20 @@ static int held_write(struct store *s, sqlite3_stmt *st, const char *queue_id,
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
-	return store_run(s, st, context);
+	return store_run_sq(s, st, context);
 }
 
 int store_held_gone(struct store *s, const char *queue_id)
 {
 	return held_write(s,
-			  store_prepare(s, "UPDATE held_messages SET gone = 1 WHERE queue_id = ?1"),
+			  store_prepare_sq(s, "UPDATE held_messages SET gone = 1 WHERE queue_id = ?1"),
 			  queue_id, "mark gone");
 }
 
 int store_held_forget(struct store *s, const char *queue_id)
 {
 	return held_write(s,
-			  store_prepare(s, "DELETE FROM held_messages WHERE queue_id = ?1 "
+			  store_prepare_sq(s, "DELETE FROM held_messages WHERE queue_id = ?1 "
 					   "AND released_at = 0 AND gone = 0"),
 			  queue_id, "forget held message");
 }
@@ -526,7 +526,7 @@ int store_held_forget(struct store *s, const char *queue_id)
 int store_req_wait(struct store *s, long long id, int state, long long next_at,
 		   const char *reason)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE requests SET next_at = ?3, "
+	sqlite3_stmt *st = store_prepare_sq(s, "UPDATE requests SET next_at = ?3, "
 					    "reason = coalesce(?4, reason) WHERE id = ?1 AND state = ?2");
 	int rc;
 
@@ -537,7 +537,7 @@ int store_req_wait(struct store *s, long long id, int state, long long next_at,
 	sqlite3_bind_int64(st, 3, next_at);
 	if (reason)
 		sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-	rc = store_run(s, st, "update request");
+	rc = store_run_sq(s, st, "update request");
 	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
 		return STORE_NOTFOUND;
 	return rc;
@@ -554,24 +554,24 @@ static int one_int64(struct store *s, sqlite3_stmt *st, long long *v_r, long lon
 	if (rc == SQLITE_ROW)
 		*v_r = sqlite3_column_type(st, 0) == SQLITE_NULL ? dflt : sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, context);
+	return rc == SQLITE_ROW ? STORE_OK : store_fail_sq(s, context);
 }
 
 int store_req_next_due(struct store *s, long long *at_r)
 {
-	return one_int64(s, store_prepare(s, "SELECT min(next_at) FROM requests"), at_r, REQ_NEVER,
+	return one_int64(s, store_prepare_sq(s, "SELECT min(next_at) FROM requests"), at_r, REQ_NEVER,
 			 "next due request");
 }
 
 int store_req_last_switch(struct store *s, long long *at_r)
 {
-	return one_int64(s, store_prepare(s, "SELECT max(switch_at) FROM requests"), at_r, 0,
+	return one_int64(s, store_prepare_sq(s, "SELECT max(switch_at) FROM requests"), at_r, 0,
 			 "last switch");
 }
 
 int store_req_durable(struct store *s, int on)
 {
-	sqlite3_stmt *st = store_prepare(s, on ? "PRAGMA synchronous = FULL"
+	sqlite3_stmt *st = store_prepare_sq(s, on ? "PRAGMA synchronous = FULL"
 					       : "PRAGMA synchronous = NORMAL");
 	int rc;
 
@@ -579,5 +579,5 @@ int store_req_durable(struct store *s, int on)
 		return STORE_ERR;
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : store_fail(s, "synchronous");
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : store_fail_sq(s, "synchronous");
 }

@@ -38,7 +38,7 @@ int store_smd_enqueue(struct store *s, struct smd_job_key key, const char *acces
 		      const char *src_system, const char *src_physical, const char *dst_system,
 		      const char *dst_physical, long long at)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT INTO smd_jobs(request_id, kind, access, src_system, src_physical,"
 		   " dst_system, dst_physical, next_at, created, updated)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8)"
@@ -53,12 +53,12 @@ int store_smd_enqueue(struct store *s, struct smd_job_key key, const char *acces
 	sqlite3_bind_text(st, 6, dst_system, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, dst_physical, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, at);
-	return store_run(s, st, "enqueue smd job");
+	return store_run_sq(s, st, "enqueue smd job");
 }
 
 int store_smd_rearm(struct store *s, struct smd_job_key key, long long at)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "UPDATE smd_jobs SET state = ?3, attempts = 0, pid = 0, folders_done = 0,"
 		   " folders_total = 0, msgs_done = 0, msgs_total = 0, bytes_done = 0,"
 		   " bytes_total = 0, started = 0, finished = 0, reason = '', next_at = ?4,"
@@ -72,7 +72,7 @@ int store_smd_rearm(struct store *s, struct smd_job_key key, long long at)
 	sqlite3_bind_int64(st, 4, at);
 	sqlite3_bind_int(st, 5, SMD_DONE);
 	sqlite3_bind_int(st, 6, SMD_FAILED);
-	rc = store_run(s, st, "queue smd job again");
+	rc = store_run_sq(s, st, "queue smd job again");
 	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
 		rc = STORE_NOTFOUND;
 	return rc;
@@ -81,14 +81,14 @@ int store_smd_rearm(struct store *s, struct smd_job_key key, long long at)
 int store_smd_drop(struct store *s, struct smd_job_key key)
 {
 	sqlite3_stmt *st =
-		store_prepare(s, "DELETE FROM smd_jobs WHERE " JOB_IS " AND state = ?3");
+		store_prepare_sq(s, "DELETE FROM smd_jobs WHERE " JOB_IS " AND state = ?3");
 	int rc;
 
 	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
 	bind_key(st, key);
 	sqlite3_bind_int(st, 3, SMD_QUEUED);
-	rc = store_run(s, st, "drop smd job");
+	rc = store_run_sq(s, st, "drop smd job");
 	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
 		rc = STORE_NOTFOUND;
 	return rc;
@@ -96,7 +96,7 @@ int store_smd_drop(struct store *s, struct smd_job_key key)
 
 int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT state, attempts, folders_done, folders_total, msgs_done, msgs_total,"
 		   " bytes_done, bytes_total, started, finished, reason"
 		   " FROM smd_jobs WHERE " JOB_IS);
@@ -112,7 +112,7 @@ int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status 
 	}
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
-		return store_fail(s, "smd status");
+		return store_fail_sq(s, "smd status");
 	}
 	memset(r, 0, sizeof(*r));
 	r->state = (enum smd_job_state)sqlite3_column_int(st, 0);
@@ -125,7 +125,7 @@ int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status 
 	r->bytes_total = sqlite3_column_int64(st, 7);
 	r->started = sqlite3_column_int64(st, 8);
 	r->finished = sqlite3_column_int64(st, 9);
-	store_text(st, 10, r->reason, sizeof(r->reason));
+	store_text_sq(st, 10, r->reason, sizeof(r->reason));
 	sqlite3_reset(st);
 	return STORE_OK;
 }
@@ -145,11 +145,11 @@ static void job_row(sqlite3_stmt *st, struct smd_job *r)
 	r->key.kind = kind == SMD_COPY_BACK || kind == SMD_PRESTAGE || kind == SMD_LOCAL
 			      ? (enum smd_kind)kind
 			      : SMD_COPY;
-	store_text(st, 2, r->access, sizeof(r->access));
-	store_text(st, 3, r->src_system, sizeof(r->src_system));
-	store_text(st, 4, r->src_physical, sizeof(r->src_physical));
-	store_text(st, 5, r->dst_system, sizeof(r->dst_system));
-	store_text(st, 6, r->dst_physical, sizeof(r->dst_physical));
+	store_text_sq(st, 2, r->access, sizeof(r->access));
+	store_text_sq(st, 3, r->src_system, sizeof(r->src_system));
+	store_text_sq(st, 4, r->src_physical, sizeof(r->src_physical));
+	store_text_sq(st, 5, r->dst_system, sizeof(r->dst_system));
+	store_text_sq(st, 6, r->dst_physical, sizeof(r->dst_physical));
 	r->attempts = sqlite3_column_int(st, 7);
 }
 
@@ -165,7 +165,7 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 		return STORE_ERR;
 	/* In the write transaction, so that TAKE runs before anyone else can
 	 * see the job as running or recover it. */
-	st = store_prepare(s, "SELECT " JOB_COLS " FROM smd_jobs WHERE state = 0 AND next_at <= ?1"
+	st = store_prepare_sq(s, "SELECT " JOB_COLS " FROM smd_jobs WHERE state = 0 AND next_at <= ?1"
 			      " ORDER BY " PRESTAGE_LAST ", next_at, " ORDER_KEY);
 	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
@@ -179,10 +179,10 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_own_end(s, mine, store_fail(s, "smd claim"));
+		return store_own_end(s, mine, store_fail_sq(s, "smd claim"));
 	if (!taken) {
 		if (next_r) {
-			st = store_prepare(s, "SELECT MIN(next_at) FROM smd_jobs WHERE state = 0"
+			st = store_prepare_sq(s, "SELECT MIN(next_at) FROM smd_jobs WHERE state = 0"
 					      " AND next_at > ?1");
 			if (st == NULL)
 				return store_own_end(s, mine, STORE_ERR);
@@ -194,14 +194,14 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 		return store_own_end(s, mine, STORE_NOTFOUND);
 	}
 	r->attempts++;
-	st = store_prepare(s, "UPDATE smd_jobs SET state = 1, attempts = attempts + 1, pid = ?3,"
+	st = store_prepare_sq(s, "UPDATE smd_jobs SET state = 1, attempts = attempts + 1, pid = ?3,"
 			      " started = ?4, finished = 0, updated = ?4 WHERE " JOB_IS);
 	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
 	bind_key(st, r->key);
 	sqlite3_bind_int(st, 3, pid);
 	sqlite3_bind_int64(st, 4, now);
-	return store_own_end(s, mine, store_run(s, st, "smd claim"));
+	return store_own_end(s, mine, store_run_sq(s, st, "smd claim"));
 }
 
 int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, void *ctx)
@@ -213,7 +213,7 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 
 	if (store_own_begin(s, &mine) < 0)
 		return STORE_ERR;
-	st = store_prepare(s, "SELECT " JOB_COLS " FROM smd_jobs WHERE state = 1"
+	st = store_prepare_sq(s, "SELECT " JOB_COLS " FROM smd_jobs WHERE state = 1"
 			      " ORDER BY " ORDER_KEY);
 	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
@@ -232,9 +232,9 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		free(ids);
-		return store_own_end(s, mine, store_fail(s, "smd recover"));
+		return store_own_end(s, mine, store_fail_sq(s, "smd recover"));
 	}
-	st = store_prepare(s, "UPDATE smd_jobs SET state = 0, pid = 0, next_at = ?3,"
+	st = store_prepare_sq(s, "UPDATE smd_jobs SET state = 0, pid = 0, next_at = ?3,"
 			      " updated = ?3 WHERE " JOB_IS " AND state = 1");
 	if (st == NULL) {
 		free(ids);
@@ -244,7 +244,7 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
 		bind_key(st, ids[i]);
 		sqlite3_bind_int64(st, 3, now);
-		rc = store_run(s, st, "smd recover");
+		rc = store_run_sq(s, st, "smd recover");
 	}
 	free(ids);
 	return store_own_end(s, mine, rc < 0 ? rc : (int)n);
@@ -252,7 +252,7 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 
 int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd_status *p)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "UPDATE smd_jobs SET folders_done = ?3, folders_total = ?4, msgs_done = ?5,"
 		   " msgs_total = ?6, bytes_done = ?7, bytes_total = ?8,"
 		   " updated = strftime('%s','now') * 1000000 WHERE " JOB_IS);
@@ -266,13 +266,13 @@ int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd
 	sqlite3_bind_int64(st, 6, p->msgs_total);
 	sqlite3_bind_int64(st, 7, p->bytes_done);
 	sqlite3_bind_int64(st, 8, p->bytes_total);
-	return store_run(s, st, "smd progress");
+	return store_run_sq(s, st, "smd progress");
 }
 
 int store_smd_finish(struct store *s, struct smd_job_key key, int ok, const char *reason,
 		     long long retry_at, long long now)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "UPDATE smd_jobs SET state = ?3, reason = ?4, next_at = ?5, finished = ?6,"
 		   " pid = 0, updated = ?6 WHERE " JOB_IS);
 
@@ -283,7 +283,7 @@ int store_smd_finish(struct store *s, struct smd_job_key key, int ok, const char
 	sqlite3_bind_text(st, 4, ok ? "" : reason ? reason : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, retry_at);
 	sqlite3_bind_int64(st, 6, now);
-	return store_run(s, st, "smd finish");
+	return store_run_sq(s, st, "smd finish");
 }
 
 /* ------------------------------------------------------------ journal */
@@ -291,7 +291,7 @@ int store_smd_finish(struct store *s, struct smd_job_key key, int ok, const char
 int store_smd_folder_get(struct store *s, const char *mailbox, const char *folder,
 			 struct smd_folder *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT uidvalidity, dst_folder, dst_uidvalidity, messages, bytes, verified,"
 		   " highestmodseq FROM smd_folders WHERE mailbox = ?1 AND folder = ?2");
 	int rc;
@@ -303,11 +303,11 @@ int store_smd_folder_get(struct store *s, const char *mailbox, const char *folde
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "smd folder");
+		return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail_sq(s, "smd folder");
 	}
 	memset(r, 0, sizeof(*r));
 	r->uidvalidity = (unsigned long long)sqlite3_column_int64(st, 0);
-	store_text(st, 1, r->dst_name, sizeof(r->dst_name));
+	store_text_sq(st, 1, r->dst_name, sizeof(r->dst_name));
 	r->dst_uidvalidity = (unsigned long long)sqlite3_column_int64(st, 2);
 	r->messages = sqlite3_column_int64(st, 3);
 	r->bytes = sqlite3_column_int64(st, 4);
@@ -320,7 +320,7 @@ int store_smd_folder_get(struct store *s, const char *mailbox, const char *folde
 int store_smd_folder_put(struct store *s, const char *mailbox, const char *folder,
 			 const struct smd_folder *f)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT INTO smd_folders(mailbox, folder, uidvalidity, dst_folder,"
 		   " dst_uidvalidity, messages, bytes, verified, highestmodseq, updated)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, strftime('%s','now') * 1000000)"
@@ -339,12 +339,12 @@ int store_smd_folder_put(struct store *s, const char *mailbox, const char *folde
 	sqlite3_bind_int64(st, 7, f->bytes);
 	sqlite3_bind_int(st, 8, f->verified);
 	sqlite3_bind_int64(st, 9, (long long)f->highestmodseq);
-	return store_run(s, st, "smd folder put");
+	return store_run_sq(s, st, "smd folder put");
 }
 
 int store_smd_folders_each(struct store *s, const char *mailbox, store_smd_folder_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "SELECT folder, uidvalidity, dst_folder, dst_uidvalidity, messages, bytes,"
 		   " verified FROM smd_folders WHERE mailbox = ?1 ORDER BY folder");
 	int rc;
@@ -357,9 +357,9 @@ int store_smd_folders_each(struct store *s, const char *mailbox, store_smd_folde
 		char folder[1024];
 
 		memset(&f, 0, sizeof(f));
-		store_text(st, 0, folder, sizeof(folder));
+		store_text_sq(st, 0, folder, sizeof(folder));
 		f.uidvalidity = (unsigned long long)sqlite3_column_int64(st, 1);
-		store_text(st, 2, f.dst_name, sizeof(f.dst_name));
+		store_text_sq(st, 2, f.dst_name, sizeof(f.dst_name));
 		f.dst_uidvalidity = (unsigned long long)sqlite3_column_int64(st, 3);
 		f.messages = sqlite3_column_int64(st, 4);
 		f.bytes = sqlite3_column_int64(st, 5);
@@ -370,13 +370,13 @@ int store_smd_folders_each(struct store *s, const char *mailbox, store_smd_folde
 		}
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "smd folders");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "smd folders");
 }
 
 int store_smd_map_each(struct store *s, const char *mailbox, const char *folder,
 		       store_smd_map_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT src_uid, dst_uid, sha256, size, flags, gone"
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT src_uid, dst_uid, sha256, size, flags, gone"
 					    " FROM smd_map"
 					    " WHERE mailbox = ?1 AND folder = ?2 ORDER BY src_uid");
 	int rc;
@@ -403,13 +403,13 @@ int store_smd_map_each(struct store *s, const char *mailbox, const char *folder,
 		}
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "smd map");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "smd map");
 }
 
 int store_smd_map_add(struct store *s, const char *mailbox, const char *folder,
 		      const struct smd_map_row *row)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT OR REPLACE INTO smd_map(mailbox, folder, src_uid, dst_uid, sha256, size,"
 		   " flags, gone) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 
@@ -426,13 +426,13 @@ int store_smd_map_add(struct store *s, const char *mailbox, const char *folder,
 	else
 		sqlite3_bind_null(st, 7);
 	sqlite3_bind_int(st, 8, row->gone != 0);
-	return store_run(s, st, "smd map add");
+	return store_run_sq(s, st, "smd map add");
 }
 
 int store_smd_map_set(struct store *s, const char *mailbox, const char *folder,
 		      unsigned long long src_uid, const char *flags, int gone)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE smd_map SET flags = ?4, gone = ?5"
+	sqlite3_stmt *st = store_prepare_sq(s, "UPDATE smd_map SET flags = ?4, gone = ?5"
 					    " WHERE mailbox = ?1 AND folder = ?2 AND src_uid = ?3");
 
 	if (st == NULL)
@@ -445,13 +445,13 @@ int store_smd_map_set(struct store *s, const char *mailbox, const char *folder,
 	else
 		sqlite3_bind_null(st, 4);
 	sqlite3_bind_int(st, 5, gone != 0);
-	return store_run(s, st, "smd map set");
+	return store_run_sq(s, st, "smd map set");
 }
 
 int store_smd_map_del(struct store *s, const char *mailbox, const char *folder,
 		      unsigned long long src_uid)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2 AND src_uid = ?3");
 
 	if (st == NULL)
@@ -459,24 +459,24 @@ int store_smd_map_del(struct store *s, const char *mailbox, const char *folder,
 	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (long long)src_uid);
-	return store_run(s, st, "smd map del");
+	return store_run_sq(s, st, "smd map del");
 }
 
 int store_smd_map_clear(struct store *s, const char *mailbox, const char *folder)
 {
-	sqlite3_stmt *st = store_prepare(s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2");
+	sqlite3_stmt *st = store_prepare_sq(s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2");
 
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
-	return store_run(s, st, "smd map clear");
+	return store_run_sq(s, st, "smd map clear");
 }
 
 int store_smd_relax(struct store *s)
 {
 	if (sqlite3_exec(store_db(s), "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK)
-		return store_fail(s, "synchronous=NORMAL");
+		return store_fail_sq(s, "synchronous=NORMAL");
 	return STORE_OK;
 }
 
@@ -492,14 +492,14 @@ static int run_mf(struct store *s, sqlite3_stmt *st, const char *mailbox, const 
 	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
 	if (extra)
 		sqlite3_bind_text(st, 3, extra, -1, SQLITE_STATIC);
-	return store_run(s, st, context);
+	return store_run_sq(s, st, context);
 }
 
 /* rename_folder_row: smd_folders' row OLD becomes NEW with target DST_NAME. */
 static int rename_folder_row(struct store *s, const char *mailbox, const char *old,
 			     const char *new, const char *dst_name)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE smd_folders SET folder = ?3, dst_folder = ?4"
+	sqlite3_stmt *st = store_prepare_sq(s, "UPDATE smd_folders SET folder = ?3, dst_folder = ?4"
 					    " WHERE mailbox = ?1 AND folder = ?2");
 
 	if (st == NULL)
@@ -528,7 +528,7 @@ int store_smd_folder_rename(struct store *s, const char *mailbox, const char *ol
 		rc = rename_folder_row(s, mailbox, old, new, dst_name);
 	if (rc == STORE_OK)
 		rc = run_mf(s,
-			    store_prepare(s, "UPDATE smd_map SET folder = ?3"
+			    store_prepare_sq(s, "UPDATE smd_map SET folder = ?3"
 					     " WHERE mailbox = ?1 AND folder = ?2"),
 			    mailbox, old, new, "smd map rename");
 	return store_own_end(s, own, rc);
@@ -540,11 +540,11 @@ int store_smd_folder_forget(struct store *s, const char *mailbox, const char *fo
 
 	if (rc < 0)
 		return rc;
-	rc = run_mf(s, store_prepare(s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2"),
+	rc = run_mf(s, store_prepare_sq(s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2"),
 		    mailbox, folder, NULL, "smd map forget");
 	if (rc == STORE_OK)
 		rc = run_mf(s,
-			    store_prepare(s, "DELETE FROM smd_folders WHERE mailbox = ?1 AND folder = ?2"),
+			    store_prepare_sq(s, "DELETE FROM smd_folders WHERE mailbox = ?1 AND folder = ?2"),
 			    mailbox, folder, NULL, "smd folder forget");
 	return store_own_end(s, own, rc);
 }
@@ -552,7 +552,7 @@ int store_smd_folder_forget(struct store *s, const char *mailbox, const char *fo
 int store_smd_subs_each(struct store *s, const char *mailbox, store_smd_sub_fn fn, void *ctx)
 {
 	sqlite3_stmt *st =
-		store_prepare(s, "SELECT name FROM smd_subs WHERE mailbox = ?1 ORDER BY name");
+		store_prepare_sq(s, "SELECT name FROM smd_subs WHERE mailbox = ?1 ORDER BY name");
 	int rc;
 
 	if (st == NULL)
@@ -567,7 +567,7 @@ int store_smd_subs_each(struct store *s, const char *mailbox, store_smd_sub_fn f
 		}
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "smd subs");
+	return rc == SQLITE_DONE ? STORE_OK : store_fail_sq(s, "smd subs");
 }
 
 int store_smd_subs_set(struct store *s, const char *mailbox, char *const *names, size_t n)
@@ -577,13 +577,13 @@ int store_smd_subs_set(struct store *s, const char *mailbox, char *const *names,
 
 	if (rc < 0)
 		return rc;
-	st = store_prepare(s, "DELETE FROM smd_subs WHERE mailbox = ?1");
+	st = store_prepare_sq(s, "DELETE FROM smd_subs WHERE mailbox = ?1");
 	if (st == NULL)
 		return store_own_end(s, own, STORE_ERR);
 	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	rc = store_run(s, st, "smd subs clear");
+	rc = store_run_sq(s, st, "smd subs clear");
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
-		st = store_prepare(s, "INSERT OR IGNORE INTO smd_subs(mailbox, name) VALUES(?1, ?2)");
+		st = store_prepare_sq(s, "INSERT OR IGNORE INTO smd_subs(mailbox, name) VALUES(?1, ?2)");
 		rc = run_mf(s, st, mailbox, names[i], NULL, "smd subs add");
 	}
 	return store_own_end(s, own, rc);

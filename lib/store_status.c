@@ -31,12 +31,12 @@ static int one_number(struct store *s, sqlite3_stmt *st, long long *v_r, const c
 	if (rc == SQLITE_ROW)
 		*v_r = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, context);
+	return rc == SQLITE_ROW ? STORE_OK : store_fail_sq(s, context);
 }
 
 int status_changed(struct store *s, long long batch, long long *last_r, long long *running_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT coalesce(max(updated), 0) FROM requests"
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT coalesce(max(updated), 0) FROM requests"
 					    " WHERE ?1 = 0 OR batch_id = ?1");
 
 	if (st == NULL)
@@ -44,7 +44,7 @@ int status_changed(struct store *s, long long batch, long long *last_r, long lon
 	sqlite3_bind_int64(st, 1, batch);
 	if (one_number(s, st, last_r, "last change") < 0)
 		return STORE_ERR;
-	st = store_prepare(s, "SELECT count(*) FROM smd_jobs WHERE state = 1 AND kind = 0");
+	st = store_prepare_sq(s, "SELECT count(*) FROM smd_jobs WHERE state = 1 AND kind = 0");
 	if (st == NULL)
 		return STORE_ERR;
 	return one_number(s, st, running_r, "running copies");

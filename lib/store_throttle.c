@@ -10,7 +10,7 @@
 
 static void thr_row(sqlite3_stmt *st, struct store_thr *r)
 {
-	store_text(st, 0, r->system, sizeof(r->system));
+	store_text_sq(st, 0, r->system, sizeof(r->system));
 	r->in_use = sqlite3_column_int64(st, 1);
 	r->max_sessions = sqlite3_column_int64(st, 2);
 	r->level = sqlite3_column_int64(st, 3);
@@ -19,12 +19,12 @@ static void thr_row(sqlite3_stmt *st, struct store_thr *r)
 	r->until = sqlite3_column_int64(st, 6);
 	r->next_login = sqlite3_column_int64(st, 7);
 	r->updated = sqlite3_column_int64(st, 8);
-	store_text(st, 9, r->reason, sizeof(r->reason));
+	store_text_sq(st, 9, r->reason, sizeof(r->reason));
 }
 
 int store_thr_get(struct store *s, const char *system, struct store_thr *r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " THR_COLS " FROM smd_sources WHERE system = ?1");
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT " THR_COLS " FROM smd_sources WHERE system = ?1");
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -37,7 +37,7 @@ int store_thr_get(struct store *s, const char *system, struct store_thr *r)
 		thr_row(st, r);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(s, "read a source's throttling");
+		return store_fail_sq(s, "read a source's throttling");
 	return rc == SQLITE_ROW ? STORE_OK : STORE_NOTFOUND;
 }
 
@@ -49,14 +49,14 @@ static int run_sys(struct store *s, sqlite3_stmt *st, const char *system, long l
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, system, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, v);
-	return store_run(s, st, context);
+	return store_run_sq(s, st, context);
 }
 
 /* ensure: SYSTEM's row exists (inside the caller's transaction). */
 static int ensure(struct store *s, const char *system, long long now)
 {
 	return run_sys(s,
-		       store_prepare(s, "INSERT INTO smd_sources(system, updated) VALUES(?1, ?2)"
+		       store_prepare_sq(s, "INSERT INTO smd_sources(system, updated) VALUES(?1, ?2)"
 					" ON CONFLICT(system) DO NOTHING"),
 		       system, now, "add a source's throttling");
 }
@@ -87,7 +87,7 @@ int store_thr_refused(struct store *s, const char *system, long long now, long l
 	d += d / 1000 * (jitter < 0 ? 0 : jitter > 1000 ? 1000 : jitter);
 	*until_r = now + d > r.until ? now + d : r.until;
 	*started_r = r.until <= now;
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "UPDATE smd_sources SET level = level + 1, refusals = refusals + 1, until = ?2,"
 		   " reason = ?3, updated = ?4 WHERE system = ?1");
 
@@ -97,14 +97,14 @@ int store_thr_refused(struct store *s, const char *system, long long now, long l
 	sqlite3_bind_int64(st, 2, *until_r);
 	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now);
-	return store_own_end(s, mine, store_run(s, st, "record a source's refusal"));
+	return store_own_end(s, mine, store_run_sq(s, st, "record a source's refusal"));
 }
 
 int store_thr_ok(struct store *s, const char *system, long long now, int *ended_r)
 {
 	*ended_r = 0;
 	if (run_sys(s,
-		    store_prepare(s, "UPDATE smd_sources SET level = 0, until = 0, updated = ?2"
+		    store_prepare_sq(s, "UPDATE smd_sources SET level = 0, until = 0, updated = ?2"
 				     " WHERE system = ?1 AND level > 0"),
 		    system, now, "end a source's back-off") < 0)
 		return STORE_ERR;
@@ -124,14 +124,14 @@ int store_thr_login_at(struct store *s, const char *system, long long now, long 
 	*at_r = r.next_login > now && r.next_login - now <= 60 * interval_us ? r.next_login : now;
 	return store_own_end(
 		s, mine,
-		run_sys(s, store_prepare(s, "UPDATE smd_sources SET next_login = ?2 WHERE system = ?1"),
+		run_sys(s, store_prepare_sq(s, "UPDATE smd_sources SET next_login = ?2 WHERE system = ?1"),
 			system, *at_r + interval_us, "reserve a source's login"));
 }
 
 int store_thr_sessions(struct store *s, const char *system, long long in_use, long long max,
 		       int waited, long long now)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = store_prepare_sq(
 		s, "INSERT INTO smd_sources(system, in_use, max_sessions, waits, updated)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(system) DO UPDATE SET"
 		   " in_use = ?2, max_sessions = ?3, waits = waits + ?4, updated = ?5");
@@ -143,12 +143,12 @@ int store_thr_sessions(struct store *s, const char *system, long long in_use, lo
 	sqlite3_bind_int64(st, 3, max);
 	sqlite3_bind_int(st, 4, waited != 0);
 	sqlite3_bind_int64(st, 5, now);
-	return store_run(s, st, "record a source's sessions");
+	return store_run_sq(s, st, "record a source's sessions");
 }
 
 int store_thr_each(struct store *s, int (*cb)(void *ctx, const struct store_thr *r), void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " THR_COLS " FROM smd_sources ORDER BY system");
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT " THR_COLS " FROM smd_sources ORDER BY system");
 	int rc;
 
 	if (st == NULL)
@@ -164,6 +164,6 @@ int store_thr_each(struct store *s, int (*cb)(void *ctx, const struct store_thr 
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return store_fail(s, "list the sources' throttling");
+		return store_fail_sq(s, "list the sources' throttling");
 	return STORE_OK;
 }

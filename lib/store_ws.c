@@ -15,14 +15,14 @@ int store_ws_agent_add(struct store *s, const char *name, const unsigned char *c
 		return STORE_ERR;
 	rc = store_agent_add(s, name, code_hash, expires, now, "");
 	if (rc == STORE_OK) {
-		st = store_prepare(s, "UPDATE agents SET kind = 'workstation', address = ?2"
+		st = store_prepare_sq(s, "UPDATE agents SET kind = 'workstation', address = ?2"
 				      " WHERE name = ?1");
 		if (st == NULL)
 			rc = STORE_ERR;
 		else {
 			sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, address, -1, SQLITE_STATIC);
-			rc = store_run(s, st, "add workstation agent");
+			rc = store_run_sq(s, st, "add workstation agent");
 		}
 	}
 	return store_own_end(s, own, rc);
@@ -30,7 +30,7 @@ int store_ws_agent_add(struct store *s, const char *name, const unsigned char *c
 
 static int report_row(struct store *s, const struct ws_report *w)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT INTO ws_reports(request_id, at, step, ok,"
+	sqlite3_stmt *st = store_prepare_sq(s, "INSERT INTO ws_reports(request_id, at, step, ok,"
 					    " detail, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
 
 	if (st == NULL)
@@ -41,7 +41,7 @@ static int report_row(struct store *s, const struct ws_report *w)
 	sqlite3_bind_int(st, 4, w->ok ? 1 : 0);
 	sqlite3_bind_text(st, 5, w->detail, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, w->data, -1, SQLITE_STATIC);
-	return store_run(s, st, "store workstation report");
+	return store_run_sq(s, st, "store workstation report");
 }
 
 int store_ws_report_add(struct store *s, const struct ws_report *w, int state,
@@ -62,7 +62,7 @@ int store_ws_report_add(struct store *s, const struct ws_report *w, int state,
 int store_ws_last(struct store *s, long long req, const char *step, long long since,
 		  long long *at_r, int *ok_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT at, ok FROM ws_reports WHERE request_id = ?1"
+	sqlite3_stmt *st = store_prepare_sq(s, "SELECT at, ok FROM ws_reports WHERE request_id = ?1"
 					    " AND step = ?2 AND at >= ?3 ORDER BY at DESC, id DESC"
 					    " LIMIT 1");
 	int rc;
@@ -80,5 +80,5 @@ int store_ws_last(struct store *s, long long req, const char *step, long long si
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "read workstation report");
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail_sq(s, "read workstation report");
 }
