@@ -402,6 +402,19 @@ int store_run(struct store *s, struct db_stmt *st, const char *context)
 	return STORE_OK;
 }
 
+int store_run_id(struct store *s, struct db_stmt *st, long long *id_r, const char *context)
+{
+	int rc = db_step(st);
+
+	if (rc == DB_ROW) {
+		*id_r = db_column_int64(st, 0);
+		rc = db_step(st);
+	}
+	if (db_reset(st) < 0 || rc != DB_DONE)
+		return store_fail(s, context);
+	return STORE_OK;
+}
+
 int store_system_put(struct store *s, const char *name, const char *domain)
 {
 	struct db_stmt *st = store_prepare(s, "INSERT INTO systems(name, domain) VALUES(?1, ?2) "

@@ -35,6 +35,9 @@ void store_text(struct db_stmt *st, int i, char *buf, size_t size);
 void store_read_entry(struct db_stmt *st, struct dir_entry *r);
 /* store_run: step ST to the end (no rows expected); STORE_ERR with CONTEXT. */
 int store_run(struct store *s, struct db_stmt *st, const char *context);
+/* store_run_id: step ST, an INSERT ... RETURNING id (portable, where
+ * sqlite3_last_insert_rowid is not), to the end; its id into *ID_R. */
+int store_run_id(struct store *s, struct db_stmt *st, long long *id_r, const char *context);
 /* store_in_tx: 1 inside store_begin(). */
 int store_in_tx(const struct store *s);
 /*
