@@ -17,9 +17,6 @@ struct store {
 	struct store_file file;
 	enum store_mode mode;
 	char err[512];
-	/* TRANSITIONAL (store_sq.c): the statement cache of the modules not
-	 * yet on lib/db.h. */
-	struct store_sq *sq;
 };
 
 static int latest_version(void)
@@ -35,11 +32,6 @@ sqlite3 *store_db(struct store *s)
 struct db *store_dbh(struct store *s)
 {
 	return s->db;
-}
-
-struct store_sq **store_sq_of(struct store *s)
-{
-	return &s->sq;
 }
 
 int store_in_tx(const struct store *s)
@@ -315,7 +307,6 @@ void store_close(struct store **sp)
 
 	if (s == NULL)
 		return;
-	store_sq_free(s);
 	db_close(&s->db);
 	store_file_close(&s->file);
 	free(s);

@@ -9,11 +9,9 @@
  * the schema versions in order, store_nmigrations of them: store.c applies
  * those above a database's.
  *
- * store_db() is the SQLite connection under the store (NULL on another
- * backend), for what only SQLite has (store.c's file settings, tests that
- * inspect a file). TRANSITIONAL: the *_sq functions (store_sq.c) serve the
- * modules not yet converted to lib/db.h, on that same connection; they go
- * with the last module converted.
+ * store_dbh() is the store's lib/db.h connection. store_db() is the
+ * SQLite connection under it (NULL on another backend), for what only
+ * SQLite has: store.c's file settings and the tests that look into a file.
  */
 #ifndef FEDMIG_STORE_INT_H
 #define FEDMIG_STORE_INT_H
@@ -54,19 +52,6 @@ int store_own_end(struct store *s, int own, int rc);
 int store_list_of(struct store *s, struct db_stmt *st, const char *key, char **list_r);
 /* store_put_aliases: ACCESS's aliases become ALIASES (N of them). */
 int store_put_aliases(struct store *s, const char *access, const char *const *aliases, size_t n);
-
-/* TRANSITIONAL (store_sq.c): the same on the raw SQLite connection, for
- * the modules not yet converted; store_sq_of() is where store.c keeps
- * their statement cache, store_sq_free() drops it. */
-struct store_sq;
-struct store_sq **store_sq_of(struct store *s);
-void store_sq_free(struct store *s);
-sqlite3_stmt *store_prepare_sq(struct store *s, const char *sql);
-int store_fail_sq(struct store *s, const char *context);
-void store_text_sq(sqlite3_stmt *st, int i, char *buf, size_t size);
-void store_read_entry_sq(sqlite3_stmt *st, struct dir_entry *r);
-int store_run_sq(struct store *s, sqlite3_stmt *st, const char *context);
-int store_list_of_sq(struct store *s, sqlite3_stmt *st, const char *key, char **list_r);
 
 struct store_migration {
 	int version;
