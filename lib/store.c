@@ -410,7 +410,7 @@ int store_system_put(struct store *s, const char *name, const char *domain)
 {
 	struct db_stmt *st = store_prepare(s, "INSERT INTO systems(name, domain) VALUES(?1, ?2) "
 					    "ON CONFLICT(name) DO UPDATE SET domain = ?2 "
-					    "WHERE domain <> ?2");
+					    "WHERE systems.domain <> ?2");
 
 	if (st == NULL)
 		return STORE_ERR;

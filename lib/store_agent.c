@@ -291,7 +291,8 @@ static int grant_select(struct store *s, const char *agent, size_t max, long lon
 {
 	struct db_stmt *st = store_prepare(
 		s, "SELECT " TASK_COLS TASK_FROM " WHERE (t.agent = '' OR t.lease_until < ?1)"
-		   " AND t.phase < 3 AND (r.state IS NULL OR ((?2 >> r.state) & 1) = 0)"
+		   " AND t.phase < 3"
+		   " AND (r.state IS NULL OR ((CAST(?2 AS BIGINT) >> r.state) & 1) = 0)"
 		   " AND (SELECT CASE WHEN a.kind = 'workstation'"
 		   "  THEN t.src_system = '" WS_LOCAL_SYSTEM "' AND r.access = a.address"
 		   "  ELSE t.src_system <> '" WS_LOCAL_SYSTEM "' AND (a.systems = '' OR"
@@ -546,7 +547,8 @@ int store_agent_batch_live(struct store *s, const char *path)
 /* A row's request_id is one of an abandoned buffer (?1 final states, ?2 now ms, ?3 PHASE_DONE). */
 #define ABANDONED                                                                               \
 	" request_id IN (SELECT t.request_id FROM agent_tasks t JOIN requests r"                \
-	" ON r.id = t.request_id WHERE ((?1 >> r.state) & 1) = 1"                                \
+	" ON r.id = t.request_id"                                                               \
+	" WHERE ((CAST(?1 AS BIGINT) >> r.state) & 1) = 1"                                      \
 	" AND (t.agent = '' OR t.lease_until < ?2 OR t.phase >= ?3))"
 
 static struct db_stmt *abandon_stmt(struct store *s, const char *sql, long long now_ms)

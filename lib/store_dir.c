@@ -55,7 +55,7 @@ int store_sys_sync_set(struct store *s, const char *sys, const char *domain,
 		s, "INSERT INTO systems(name, domain, last_sync, sync_accounts, sync_cookie,"
 		   " sync_status) VALUES(?1, ?2, ?3, ?4, coalesce(?5, ''), ?6)"
 		   " ON CONFLICT(name) DO UPDATE SET last_sync = ?3, sync_accounts = ?4,"
-		   " sync_cookie = coalesce(?5, sync_cookie), sync_status = ?6");
+		   " sync_cookie = coalesce(?5, systems.sync_cookie), sync_status = ?6");
 
 	if (st == NULL)
 		return STORE_ERR;

@@ -16,7 +16,7 @@
 
 /* Live requests: not in the bound mask of settled states (state.h), the
  * set the partial unique index requests_live was written from. */
-#define LIVE "((?2 >> state) & 1) = 0"
+#define LIVE "((CAST(?2 AS BIGINT) >> state) & 1) = 0"
 
 /* The columns of REQ_COLS, in order, and the fields read_req() fills: a
  * text, or a number as wide as its field (int or long long). */

@@ -134,7 +134,8 @@ int store_thr_sessions(struct store *s, const char *system, long long in_use, lo
 	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO smd_sources(system, in_use, max_sessions, waits, updated)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(system) DO UPDATE SET"
-		   " in_use = ?2, max_sessions = ?3, waits = waits + ?4, updated = ?5");
+		   " in_use = ?2, max_sessions = ?3, waits = smd_sources.waits + ?4,"
+		   " updated = ?5");
 
 	if (st == NULL)
 		return STORE_ERR;
