@@ -130,6 +130,9 @@ static int sq_int64(struct db_stmt *st, int i, int64_t *v_r)
 	double d;
 
 	switch (sqlite3_column_type(stmt(st), i)) {
+	case SQLITE_NULL:
+		*v_r = 0;
+		return 0;
 	case SQLITE_INTEGER:
 		*v_r = sqlite3_column_int64(stmt(st), i);
 		return 0;
