@@ -66,7 +66,7 @@ ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ilib $(PATH_DEFS) $(CPPFLAGS) $(WARN) $(
 # agent and the API do not load the PIM or LDAP libraries libsmd's and
 # libspm's other objects need.
 ALL_LDFLAGS := -Wl,--as-needed $(LDFLAGS) $(SAN_FLAGS)
-EXT_LIBS := $(SQLITE_LIBS) $(EV_LIBS) $(MILTER_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) -lpthread -lm
+EXT_LIBS := $(SQLITE_LIBS) $(PQ_LIBS) $(EV_LIBS) $(MILTER_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) -lpthread -lm
 
 PROGRAMS :=
 PART_LIBS :=

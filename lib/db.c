@@ -132,6 +132,7 @@ struct db_stmt *db_prepare(struct db *db, const char *sql)
 		if (st != NULL) {
 			db->ops->reset(st, 1);
 			st->colerr = 0;
+			st->ncols = 0;
 			return st;
 		}
 	}
@@ -185,9 +186,13 @@ int db_bind_null(struct db_stmt *st, int i)
 
 int db_step(struct db_stmt *st)
 {
+	int rc;
+
 	if (st->colerr)
 		return DB_ERR;
-	return st->db->ops->step(st);
+	rc = st->db->ops->step(st);
+	st->ncols = rc == DB_ROW ? st->db->ops->ncols(st) : 0;
+	return rc;
 }
 
 int db_reset(struct db_stmt *st)
@@ -196,19 +201,20 @@ int db_reset(struct db_stmt *st)
 
 	st->db->ops->reset(st, 0);
 	st->colerr = 0;
+	st->ncols = 0;
 	return bad ? DB_ERR : DB_DONE;
 }
 
 int db_column_count(struct db_stmt *st)
 {
-	return st->db->ops->ncols(st);
+	return st->ncols;
 }
 
 static int column_ok(struct db_stmt *st, int i)
 {
-	if (i >= 0 && i < st->db->ops->ncols(st))
+	if (i >= 0 && i < st->ncols)
 		return 1;
-	db_fail(st->db, 0, "internal error: column %d of %d read", i, st->db->ops->ncols(st));
+	db_fail(st->db, 0, "internal error: column %d of %d read", i, st->ncols);
 	st->colerr = 1;
 	return 0;
 }
@@ -222,7 +228,7 @@ int64_t db_column_int64(struct db_stmt *st, int i)
 {
 	int64_t v = 0;
 
-	if (!column_ok(st, i) || st->db->ops->isnull(st, i))
+	if (!column_ok(st, i))
 		return 0;
 	if (st->db->ops->int64(st, i, &v) < 0) {
 		st->colerr = 1;

@@ -107,6 +107,11 @@ int db_commit(struct db *db);
 int db_rollback(struct db *db);
 int db_in_tx(const struct db *db);
 
+/* db_sqlite_handle: the SQLite connection under DB, NULL on PostgreSQL;
+ * for what only SQLite has (the store's file settings, tests that look
+ * into a database file). */
+struct sqlite3 *db_sqlite_handle(struct db *db);
+
 const char *db_errmsg(const struct db *db);
 int db_err_temporary(const struct db *db);
 

@@ -20,8 +20,9 @@ struct db_ops {
 	void (*reset)(struct db_stmt *st, int clear);
 	int (*ncols)(struct db_stmt *st);
 	int (*isnull)(struct db_stmt *st, int i);
-	/* int64: 0 and -1 when the value is not an integer (st->colerr set
-	 * by db.c with the message the backend wrote into db->err). */
+	/* int64: 0 (NULL is 0), and -1 when the value is not an integer
+	 * (st->colerr set by db.c with the message the backend wrote into
+	 * db->err). */
 	int (*int64)(struct db_stmt *st, int i, int64_t *v_r);
 	const char *(*text)(struct db_stmt *st, int i);
 	const void *(*blob)(struct db_stmt *st, int i, size_t *n_r);
@@ -43,6 +44,10 @@ struct db_stmt {
 	struct db *db;
 	const char *sql;
 	int colerr;
+	/* The current row's columns, from ops->ncols after each step: the
+	 * column getters check an index against it (the lookup path reads
+	 * seven columns per row). */
+	int ncols;
 };
 
 /* db_fail: record the error (TEMPORARY 1: worth a retry); DB_ERR. */

@@ -352,6 +352,10 @@ static int pg_column_int64(struct db_stmt *st, int i, int64_t *v_r)
 	struct pg_stmt *s = pgst(st);
 	const char *t = PQgetvalue(s->res, s->row, i);
 
+	if (PQgetisnull(s->res, s->row, i)) {
+		*v_r = 0;
+		return 0;
+	}
 	if (PQftype(s->res, i) == OID_BOOL && (t[0] == 't' || t[0] == 'f') && t[1] == '\0') {
 		*v_r = t[0] == 't';
 		return 0;

@@ -130,6 +130,9 @@ static int sq_int64(struct db_stmt *st, int i, int64_t *v_r)
 	double d;
 
 	switch (sqlite3_column_type(stmt(st), i)) {
+	case SQLITE_NULL:
+		*v_r = 0;
+		return 0;
 	case SQLITE_INTEGER:
 		*v_r = sqlite3_column_int64(stmt(st), i);
 		return 0;
@@ -167,6 +170,13 @@ static const void *sq_blob(struct db_stmt *st, int i, size_t *n_r)
 static int64_t sq_changes(struct db *db)
 {
 	return sqlite3_changes(handle(db));
+}
+
+static const struct db_ops sq_ops;
+
+struct sqlite3 *db_sqlite_handle(struct db *db)
+{
+	return db->ops == &sq_ops ? handle(db) : NULL;
 }
 
 static const struct db_ops sq_ops = {

@@ -22,12 +22,11 @@ INTEG_TESTS += tests/integ/lab_smoke.sh
 INTEG_TESTS += tests/integ/store_damage.sh
 UNIT_TESTS += $(O)/tests/unit/test_store_agent $(O)/tests/unit/test_store_buffer $(O)/tests/unit/test_ws_store
 # The database layer under the store (lib/db.h): SQLite, and PostgreSQL
-# through libpq (linked only into what calls db_open).
+# through libpq (in EXT_LIBS: every program opens the store with db_open).
 DB_SRCS := lib/db.c lib/db_sql.c lib/db_sqlite.c lib/db_pg.c
 LIB_SRCS += $(DB_SRCS)
 $(LIBFEDMIG): $(DB_SRCS:%.c=$(O)/%.o)
 $(O)/lib/db_pg.o: ALL_CFLAGS += $(PQ_CFLAGS)
 UNIT_TESTS += $(O)/tests/unit/test_db $(O)/tests/unit/test_db_sql
-$(O)/tests/unit/test_db: EXT_LIBS += $(PQ_LIBS)
 FUZZ_TARGETS += tests/fuzz/fuzz_db_sql.c
 INTEG_TESTS += tests/integ/db_backends.sh

@@ -12,19 +12,11 @@
 #include "store_int.h"
 #include "xalloc.h"
 
-#define STMT_CACHE 64
-
 struct store {
-	sqlite3 *db;
+	struct db *db;
 	struct store_file file;
 	enum store_mode mode;
-	int in_tx;
 	char err[512];
-	struct {
-		const char *sql;
-		sqlite3_stmt *st;
-	} cache[STMT_CACHE];
-	int ncache;
 };
 
 static int latest_version(void)
@@ -34,12 +26,17 @@ static int latest_version(void)
 
 sqlite3 *store_db(struct store *s)
 {
+	return db_sqlite_handle(s->db);
+}
+
+struct db *store_dbh(struct store *s)
+{
 	return s->db;
 }
 
 int store_in_tx(const struct store *s)
 {
-	return s->in_tx;
+	return db_in_tx(s->db);
 }
 
 void store_set_error(struct store *s, const char *fmt, ...)
@@ -53,7 +50,7 @@ void store_set_error(struct store *s, const char *fmt, ...)
 
 int store_fail(struct store *s, const char *context)
 {
-	store_set_error(s, "%s: %s", context, sqlite3_errmsg(s->db));
+	store_set_error(s, "%s: %s", context, db_errmsg(s->db));
 	return STORE_ERR;
 }
 
@@ -62,46 +59,24 @@ const char *store_errmsg(const struct store *s)
 	return s->err;
 }
 
-sqlite3_stmt *store_prepare(struct store *s, const char *sql)
+struct db_stmt *store_prepare(struct store *s, const char *sql)
 {
-	for (int i = 0; i < s->ncache; i++)
-		if (s->cache[i].sql == sql) {
-			sqlite3_reset(s->cache[i].st);
-			sqlite3_clear_bindings(s->cache[i].st);
-			return s->cache[i].st;
-		}
-	sqlite3_stmt *st;
+	struct db_stmt *st = db_prepare(s->db, sql);
 
-	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+	if (st == NULL)
 		store_fail(s, "prepare");
-		return NULL;
-	}
-	if (s->ncache == STMT_CACHE) {
-		/* Not expected: the module has fewer statements than slots. */
-		sqlite3_finalize(s->cache[0].st);
-		memmove(&s->cache[0], &s->cache[1], sizeof(s->cache[0]) * (STMT_CACHE - 1));
-		s->ncache--;
-	}
-	s->cache[s->ncache].sql = sql;
-	s->cache[s->ncache].st = st;
-	s->ncache++;
 	return st;
 }
 
-void store_text(sqlite3_stmt *st, int i, char *buf, size_t size)
+void store_text(struct db_stmt *st, int i, char *buf, size_t size)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	snprintf(buf, size, "%s", t ? (const char *)t : "");
+	snprintf(buf, size, "%s", db_column_text(st, i));
 }
 
 static int exec(struct store *s, const char *sql)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		store_set_error(s, "%.60s: %s", sql, msg ? msg : sqlite3_errmsg(s->db));
-		sqlite3_free(msg);
+	if (db_exec(s->db, sql) < 0) {
+		store_set_error(s, "%s", db_errmsg(s->db));
 		return STORE_ERR;
 	}
 	return STORE_OK;
@@ -118,11 +93,9 @@ static int set_wal(struct store *s, int busy_ms)
 	long waited_us = 0, step_us = 1000;
 
 	for (;;) {
-		int rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-
-		if (rc == SQLITE_OK)
+		if (db_exec(s->db, "PRAGMA journal_mode=WAL") == DB_DONE)
 			return STORE_OK;
-		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+		if (!db_err_temporary(s->db))
 			break;
 		if (waited_us >= (long)busy_ms * 1000)
 			break;
@@ -131,43 +104,54 @@ static int set_wal(struct store *s, int busy_ms)
 		if (step_us < 50000)
 			step_us *= 2;
 	}
-	store_set_error(s, "PRAGMA journal_mode=WAL: %s", sqlite3_errmsg(s->db));
+	store_set_error(s, "%s", db_errmsg(s->db));
 	return STORE_ERR;
 }
 
 static int read_version(struct store *s, int *v_r)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st = store_prepare(s, "SELECT name FROM sqlite_master WHERE type='table' "
+					      "AND name='schema_version'");
 	int rc;
 
-	rc = sqlite3_prepare_v2(s->db,
-				"SELECT name FROM sqlite_master WHERE type='table' AND "
-				"name='schema_version'",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, "read schema");
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE) {
+	if (st == NULL)
+		return STORE_ERR;
+	rc = db_step(st);
+	db_reset(st);
+	if (rc == DB_DONE) {
 		*v_r = 0;
 		return STORE_OK;
 	}
-	if (rc != SQLITE_ROW)
+	if (rc != DB_ROW)
 		return store_fail(s, "read schema");
-	if (sqlite3_prepare_v2(s->db, "SELECT max(version) FROM schema_version", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return store_fail(s, "read schema version");
-	rc = sqlite3_step(st);
-	*v_r = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "read schema version");
+	st = store_prepare(s, "SELECT max(version) FROM schema_version");
+	if (st == NULL)
+		return STORE_ERR;
+	rc = db_step(st);
+	*v_r = rc == DB_ROW ? (int)db_column_int64(st, 0) : 0;
+	if (db_reset(st) < 0)
+		rc = DB_ERR;
+	return rc == DB_ROW ? STORE_OK : store_fail(s, "read schema version");
+}
+
+/* add_version: the row saying version V is in, the time from C (portable,
+ * where strftime('%s','now') is SQLite's). */
+static int add_version(struct store *s, int v)
+{
+	struct db_stmt *st = store_prepare(s, "INSERT INTO schema_version VALUES(?1, ?2)");
+
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_int64(st, 1, v);
+	db_bind_int64(st, 2, (int64_t)time(NULL));
+	return store_run(s, st, "record schema version");
 }
 
 static int upgrade(struct store *s)
 {
 	int v;
 
-	if (exec(s, "BEGIN IMMEDIATE") < 0)
+	if (store_begin(s) < 0)
 		return STORE_ERR;
 	if (read_version(s, &v) < 0)
 		goto fail;
@@ -182,20 +166,13 @@ static int upgrade(struct store *s)
 	for (size_t i = 0; i < store_nmigrations; i++) {
 		if (store_migrations[i].version <= v)
 			continue;
-		if (exec(s, store_migrations[i].sql) < 0)
-			goto fail;
-		char sql[128];
-
-		snprintf(sql, sizeof(sql),
-			 "INSERT INTO schema_version VALUES(%d, strftime('%%s','now'))",
-			 store_migrations[i].version);
-		if (exec(s, sql) < 0)
+		if (exec(s, store_migrations[i].sql) < 0 ||
+		    add_version(s, store_migrations[i].version) < 0)
 			goto fail;
 	}
-	return exec(s, "COMMIT");
+	return store_commit(s);
 fail:
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return STORE_ERR;
+	return store_own_end(s, 1, STORE_ERR);
 }
 
 /*
@@ -251,26 +228,27 @@ static struct store *open_as(const char *path, enum store_mode mode, int busy_ms
 			     gid_t gid, char **err_r)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
+	struct db_opts o = { .busy_ms = busy_ms, .readonly = mode != STORE_RDWR };
 	char why[512];
 	int created = 0;
-
-	s->file.fd = s->file.dirfd = -1;
-	int flags = mode == STORE_RDWR ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-				       : SQLITE_OPEN_READONLY;
 	int v;
 
+	s->file.fd = s->file.dirfd = -1;
 	s->mode = mode;
+	/* A file path only for now: the store on PostgreSQL is a later step
+	 * (HACKING, "The store on PostgreSQL"). */
+	if (db_is_url(path)) {
+		*err_r = xasprintf("state database %.200s: PostgreSQL is not supported yet", path);
+		free(s);
+		return NULL;
+	}
 	if (mode == STORE_RDWR && create_file(path, uid, gid, &created, err_r) < 0) {
 		free(s);
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		*err_r = xasprintf("open %s: %s", path,
-				   s->db ? sqlite3_errmsg(s->db) : "out of memory");
+	s->db = db_open(path, &o, err_r);
+	if (s->db == NULL)
 		goto fail;
-	}
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, busy_ms);
 	/* Never map the file: a database truncated under a mapping kills the
 	 * process with SIGBUS at the next read past the new end. The page
 	 * cache keeps the directory in memory; store_guard() drops it when
@@ -282,7 +260,7 @@ static struct store *open_as(const char *path, enum store_mode mode, int busy_ms
 		 * the new pages: readers compare the two (store_file.h). */
 		int chunk = 256 * 1024;
 
-		sqlite3_file_control(s->db, "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk);
+		sqlite3_file_control(store_db(s), "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk);
 	}
 	if (!created && store_file_open(&s->file, path, why, sizeof(why)) < 0) {
 		*err_r = xstrdup(why);
@@ -329,9 +307,7 @@ void store_close(struct store **sp)
 
 	if (s == NULL)
 		return;
-	for (int i = 0; i < s->ncache; i++)
-		sqlite3_finalize(s->cache[i].st);
-	sqlite3_close(s->db);
+	db_close(&s->db);
 	store_file_close(&s->file);
 	free(s);
 	*sp = NULL;
@@ -348,8 +324,8 @@ int store_guard(struct store *s)
 	}
 	/* Another process wrote the file: pages cached before may be gone
 	 * from it (a restored backup). Outside a transaction none is in use. */
-	if (rc > 0 && !s->in_tx)
-		sqlite3_db_release_memory(s->db);
+	if (rc > 0 && !store_in_tx(s))
+		sqlite3_db_release_memory(store_db(s));
 	return STORE_OK;
 }
 
@@ -362,42 +338,38 @@ int store_schema_version(struct store *s)
 
 int store_check(struct store *s)
 {
-	sqlite3_stmt *st = store_prepare(s, "PRAGMA integrity_check");
+	struct db_stmt *st = store_prepare(s, "PRAGMA integrity_check");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW)
+	rc = db_step(st);
+	if (rc != DB_ROW)
 		return store_fail(s, "integrity_check");
-	const char *r = (const char *)sqlite3_column_text(st, 0);
+	const char *r = db_column_text(st, 0);
 
 	if (r == NULL || strcmp(r, "ok") != 0) {
 		store_set_error(s, "integrity_check: %s", r ? r : "(null)");
-		sqlite3_reset(st);
+		db_reset(st);
 		return STORE_ERR;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return STORE_OK;
 }
 
 int store_begin(struct store *s)
 {
-	if (s->in_tx) {
-		store_set_error(s, "internal error: nested transaction");
+	if (db_begin(s->db) < 0) {
+		store_set_error(s, "%s", db_errmsg(s->db));
 		return STORE_ERR;
 	}
-	if (exec(s, "BEGIN IMMEDIATE") < 0)
-		return STORE_ERR;
-	s->in_tx = 1;
 	return STORE_OK;
 }
 
 int store_commit(struct store *s)
 {
-	s->in_tx = 0;
-	if (exec(s, "COMMIT") < 0) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (db_commit(s->db) < 0) {
+		store_set_error(s, "%s", db_errmsg(s->db));
 		return STORE_ERR;
 	}
 	return STORE_OK;
@@ -405,44 +377,59 @@ int store_commit(struct store *s)
 
 int store_rollback(struct store *s)
 {
-	s->in_tx = 0;
-	return exec(s, "ROLLBACK");
+	if (db_rollback(s->db) < 0) {
+		store_set_error(s, "%s", db_errmsg(s->db));
+		return STORE_ERR;
+	}
+	return STORE_OK;
 }
 
-int store_run(struct store *s, sqlite3_stmt *st, const char *context)
+int store_run(struct store *s, struct db_stmt *st, const char *context)
 {
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	if (db_reset(st) < 0 || rc != DB_DONE)
+		return store_fail(s, context);
+	return STORE_OK;
+}
+
+int store_run_id(struct store *s, struct db_stmt *st, long long *id_r, const char *context)
+{
+	int rc = db_step(st);
+
+	if (rc == DB_ROW) {
+		*id_r = db_column_int64(st, 0);
+		rc = db_step(st);
+	}
+	if (db_reset(st) < 0 || rc != DB_DONE)
 		return store_fail(s, context);
 	return STORE_OK;
 }
 
 int store_system_put(struct store *s, const char *name, const char *domain)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT INTO systems(name, domain) VALUES(?1, ?2) "
+	struct db_stmt *st = store_prepare(s, "INSERT INTO systems(name, domain) VALUES(?1, ?2) "
 					    "ON CONFLICT(name) DO UPDATE SET domain = ?2 "
-					    "WHERE domain <> ?2");
+					    "WHERE systems.domain <> ?2");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, domain, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, name);
+	db_bind_text(st, 2, domain);
 	return store_run(s, st, "store system");
 }
 
 /* --- directory --- */
 
-void store_read_entry(sqlite3_stmt *st, struct dir_entry *r)
+void store_read_entry(struct db_stmt *st, struct dir_entry *r)
 {
 	store_text(st, 0, r->access, sizeof(r->access));
 	store_text(st, 1, r->system, sizeof(r->system));
 	store_text(st, 2, r->physical, sizeof(r->physical));
-	r->held = sqlite3_column_int(st, 3);
-	r->held_since = sqlite3_column_int64(st, 4);
-	r->switched_at = sqlite3_column_int64(st, 5);
-	r->request_id = sqlite3_column_int64(st, 6);
+	r->held = (int)db_column_int64(st, 3);
+	r->held_since = db_column_int64(st, 4);
+	r->switched_at = db_column_int64(st, 5);
+	r->request_id = db_column_int64(st, 6);
 }
 
 /* lookup_one: run SQL (one row or none) for ADDR; MATCH tags the result,
@@ -450,21 +437,22 @@ void store_read_entry(sqlite3_stmt *st, struct dir_entry *r)
 static int lookup_one(struct store *s, const char *sql, const char *addr, int match,
 		      struct dir_entry *r)
 {
-	sqlite3_stmt *st = store_prepare(s, sql);
+	struct db_stmt *st = store_prepare(s, sql);
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_text(st, 1, addr);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
 		store_read_entry(st, r);
-		r->match = (enum dir_match)(match >= 0 ? match : sqlite3_column_int(st, 7));
+		r->match = (enum dir_match)(match >= 0 ? match : (int)db_column_int64(st, 7));
 	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	if (db_reset(st) < 0)
+		rc = DB_ERR;
+	if (rc == DB_ROW)
 		return STORE_OK;
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		return STORE_NOTFOUND;
 	return store_fail(s, "directory lookup");
 }
@@ -502,16 +490,16 @@ int store_dir_rewrite(struct store *s, const char *addr, char out[ADDR_MAX])
 	return STORE_OK;
 }
 
-int store_list_of(struct store *s, sqlite3_stmt *st, const char *key, char **list_r)
+int store_list_of(struct store *s, struct db_stmt *st, const char *key, char **list_r)
 {
 	size_t len = 0, cap = 64;
 	char *out = xmalloc(cap);
 	int rc;
 
 	out[0] = '\0';
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *a = (const char *)sqlite3_column_text(st, 0);
+	db_bind_text(st, 1, key);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *a = db_column_text(st, 0);
 		size_t al = strlen(a);
 
 		if (len + al + 2 > cap) {
@@ -523,8 +511,9 @@ int store_list_of(struct store *s, sqlite3_stmt *st, const char *key, char **lis
 		memcpy(out + len, a, al + 1);
 		len += al;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	if (db_reset(st) < 0)
+		rc = DB_ERR;
+	if (rc != DB_DONE) {
 		free(out);
 		return store_fail(s, "directory list");
 	}
@@ -534,7 +523,7 @@ int store_list_of(struct store *s, sqlite3_stmt *st, const char *key, char **lis
 
 int store_dir_aliases(struct store *s, const char *access, char **list_r)
 {
-	sqlite3_stmt *st =
+	struct db_stmt *st =
 		store_prepare(s, "SELECT alias FROM aliases WHERE access = ?1 ORDER BY alias");
 
 	return st ? store_list_of(s, st, access, list_r) : STORE_ERR;
@@ -542,7 +531,7 @@ int store_dir_aliases(struct store *s, const char *access, char **list_r)
 
 int store_dir_formers(struct store *s, const char *access, char **list_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT physical FROM formers WHERE access = ?1 ORDER BY since, physical");
 
 	return st ? store_list_of(s, st, access, list_r) : STORE_ERR;
@@ -550,44 +539,45 @@ int store_dir_formers(struct store *s, const char *access, char **list_r)
 
 int store_dir_each(struct store *s, store_dir_fn fn, void *ctx)
 {
-	/* Not cached: the caller may call lookups from FN. */
-	sqlite3_stmt *st;
+	/* FN may run lookups (other statements), never this one again. */
+	struct db_stmt *st =
+		store_prepare(s, "SELECT " DIR_COLS " FROM directory d ORDER BY d.access");
 	struct dir_entry e;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT " DIR_COLS " FROM directory d ORDER BY d.access", -1,
-			       &st, NULL) != SQLITE_OK)
-		return store_fail(s, "directory list");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if (st == NULL)
+		return STORE_ERR;
+	while ((rc = db_step(st)) == DB_ROW) {
 		store_read_entry(st, &e);
 		e.match = DIR_ACCESS;
 		if (fn(ctx, &e) != 0) {
-			rc = SQLITE_DONE;
+			rc = DB_DONE;
 			break;
 		}
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "directory list");
+	if (db_reset(st) < 0)
+		rc = DB_ERR;
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "directory list");
 }
 
 int store_dir_count(struct store *s, long long *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM directory");
+	struct db_stmt *st = store_prepare(s, "SELECT count(*) FROM directory");
 
 	if (st == NULL)
 		return STORE_ERR;
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
+	if (db_step(st) != DB_ROW) {
+		db_reset(st);
 		return store_fail(s, "directory count");
 	}
-	*n_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	*n_r = db_column_int64(st, 0);
+	db_reset(st);
 	return STORE_OK;
 }
 
 int store_own_begin(struct store *s, int *own)
 {
-	*own = !s->in_tx;
+	*own = !store_in_tx(s);
 	return *own ? store_begin(s) : STORE_OK;
 }
 
@@ -608,7 +598,7 @@ int store_own_end(struct store *s, int own, int rc)
 
 static int changed_one(struct store *s, const char *access)
 {
-	if (sqlite3_changes(s->db) == 0) {
+	if (db_changes(s->db) == 0) {
 		store_set_error(s, "%s: not in the directory", access);
 		return STORE_NOTFOUND;
 	}
@@ -618,16 +608,16 @@ static int changed_one(struct store *s, const char *access)
 int store_dir_hold(struct store *s, const char *access, long long request_id, long long at)
 {
 	int own, rc = STORE_ERR;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	if (store_own_begin(s, &own) < 0)
 		return STORE_ERR;
 	st = store_prepare(s, "UPDATE directory SET held = 1, held_since = ?2, request_id = ?3, "
 			      "updated = ?2 WHERE access = ?1");
 	if (st) {
-		sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, at);
-		sqlite3_bind_int64(st, 3, request_id);
+		db_bind_text(st, 1, access);
+		db_bind_int64(st, 2, at);
+		db_bind_int64(st, 3, request_id);
 		rc = store_run(s, st, "hold");
 		if (rc == STORE_OK)
 			rc = changed_one(s, access);
@@ -638,13 +628,13 @@ int store_dir_hold(struct store *s, const char *access, long long request_id, lo
 int store_dir_unhold(struct store *s, const char *access)
 {
 	int own, rc = STORE_ERR;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	if (store_own_begin(s, &own) < 0)
 		return STORE_ERR;
 	st = store_prepare(s, "UPDATE directory SET held = 0, held_since = 0 WHERE access = ?1");
 	if (st) {
-		sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, access);
 		rc = store_run(s, st, "unhold");
 		if (rc == STORE_OK)
 			rc = changed_one(s, access);
@@ -656,7 +646,7 @@ static int do_switch(struct store *s, const char *access, const char *system,
 		     const char *physical, long long request_id, long long at)
 {
 	struct dir_entry e;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc = store_dir_lookup(s, access, &e);
 
 	if (rc != STORE_OK || e.match != DIR_ACCESS) {
@@ -669,16 +659,16 @@ static int do_switch(struct store *s, const char *access, const char *system,
 				      "ON CONFLICT(physical) DO UPDATE SET access = ?2, since = ?3");
 		if (st == NULL)
 			return STORE_ERR;
-		sqlite3_bind_text(st, 1, e.physical, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, access, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, at);
+		db_bind_text(st, 1, e.physical);
+		db_bind_text(st, 2, access);
+		db_bind_int64(st, 3, at);
 		if (store_run(s, st, "record former address") < 0)
 			return STORE_ERR;
 		/* Moving back (rollback): the target is no longer a former address. */
 		st = store_prepare(s, "DELETE FROM formers WHERE physical = ?1");
 		if (st == NULL)
 			return STORE_ERR;
-		sqlite3_bind_text(st, 1, physical, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, physical);
 		if (store_run(s, st, "remove former address") < 0)
 			return STORE_ERR;
 	}
@@ -687,11 +677,11 @@ static int do_switch(struct store *s, const char *access, const char *system,
 			      "WHERE access = ?1");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, system, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, physical, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, at);
-	sqlite3_bind_int64(st, 5, request_id);
+	db_bind_text(st, 1, access);
+	db_bind_text(st, 2, system);
+	db_bind_text(st, 3, physical);
+	db_bind_int64(st, 4, at);
+	db_bind_int64(st, 5, request_id);
 	return store_run(s, st, "switch");
 }
 
@@ -708,7 +698,7 @@ int store_dir_switch(struct store *s, const char *access, const char *system,
 int store_held_add(struct store *s, const char *queue_id, long long request_id,
 		   const char *recipients, long long at)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	/* Never write into a file cut short: it would look whole again. */
 	if (store_guard(s) < 0)
@@ -717,9 +707,9 @@ int store_held_add(struct store *s, const char *queue_id, long long request_id,
 			      "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(queue_id) DO NOTHING");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, request_id);
-	sqlite3_bind_int64(st, 3, at);
-	sqlite3_bind_text(st, 4, recipients, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, queue_id);
+	db_bind_int64(st, 2, request_id);
+	db_bind_int64(st, 3, at);
+	db_bind_text(st, 4, recipients);
 	return store_run(s, st, "record held message");
 }

@@ -23,40 +23,40 @@ int agent_name_ok(const char *name)
 
 /* one_row: ST stepped once: STORE_OK on a row (reset it after reading),
  * STORE_NOTFOUND (reset) when none, STORE_ERR with CONTEXT. */
-static int one_row(struct store *s, sqlite3_stmt *st, const char *context)
+static int one_row(struct store *s, struct db_stmt *st, const char *context)
 {
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return STORE_OK;
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, context);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_NOTFOUND : store_fail(s, context);
 }
 
 int store_agent_add(struct store *s, const char *name, const unsigned char *code_hash,
 		    long long expires, long long now, const char *systems)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO agents(name, code_hash, code_expires, state, created, systems)"
 		   " VALUES(?1, ?2, ?3, 0, ?4, ?5) ON CONFLICT(name) DO NOTHING");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, code_hash, AGENT_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, expires);
-	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_text(st, 5, systems, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, name);
+	db_bind_blob(st, 2, code_hash, AGENT_HASH_LEN);
+	db_bind_int64(st, 3, expires);
+	db_bind_int64(st, 4, now);
+	db_bind_text(st, 5, systems);
 	if (store_run(s, st, "add agent") < 0)
 		return STORE_ERR;
-	return sqlite3_changes(store_db(s)) == 1 ? STORE_OK : STORE_AGENT_EXISTS;
+	return db_changes(store_dbh(s)) == 1 ? STORE_OK : STORE_AGENT_EXISTS;
 }
 
 int store_agent_enrol(struct store *s, const unsigned char *code_hash,
 		      const unsigned char *token_hash, long long now, char name_r[AGENT_NAME_MAX])
 {
 	/* One statement: the code's use and the token's issue are atomic. */
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "UPDATE agents SET code_hash = NULL, code_expires = 0, token_hash = ?2,"
 		   " state = 1, enrolled = ?3, last_seen = ?3"
 		   " WHERE code_hash = ?1 AND state = 0 AND code_expires >= ?3 RETURNING name");
@@ -64,52 +64,52 @@ int store_agent_enrol(struct store *s, const unsigned char *code_hash,
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_blob(st, 1, code_hash, AGENT_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, token_hash, AGENT_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
+	db_bind_blob(st, 1, code_hash, AGENT_HASH_LEN);
+	db_bind_blob(st, 2, token_hash, AGENT_HASH_LEN);
+	db_bind_int64(st, 3, now);
 	if ((rc = one_row(s, st, "enrol agent")) != STORE_OK)
 		return rc;
 	store_text(st, 0, name_r, AGENT_NAME_MAX);
 	/* Step to the end so the change is made, then reset. */
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "enrol agent");
+	rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "enrol agent");
 }
 
 #define AGENT_COLS \
 	"name, state, version, slots, health, created, enrolled, last_seen, code_expires, systems," \
 	" kind = 'workstation', address"
 
-static void agent_read(sqlite3_stmt *st, struct agent_row *r)
+static void agent_read(struct db_stmt *st, struct agent_row *r)
 {
 	memset(r, 0, sizeof(*r));
 	store_text(st, 0, r->name, sizeof(r->name));
-	r->state = sqlite3_column_int(st, 1);
+	r->state = (int)db_column_int64(st, 1);
 	store_text(st, 2, r->version, sizeof(r->version));
-	r->slots = sqlite3_column_int(st, 3);
+	r->slots = (int)db_column_int64(st, 3);
 	store_text(st, 4, r->health, sizeof(r->health));
-	r->created = sqlite3_column_int64(st, 5);
-	r->enrolled = sqlite3_column_int64(st, 6);
-	r->last_seen = sqlite3_column_int64(st, 7);
-	r->code_expires = sqlite3_column_int64(st, 8);
+	r->created = db_column_int64(st, 5);
+	r->enrolled = db_column_int64(st, 6);
+	r->last_seen = db_column_int64(st, 7);
+	r->code_expires = db_column_int64(st, 8);
 	store_text(st, 9, r->systems, sizeof(r->systems));
-	r->workstation = sqlite3_column_int(st, 10);
+	r->workstation = (int)db_column_int64(st, 10);
 	store_text(st, 11, r->address, sizeof(r->address));
 }
 
 int store_agent_auth(struct store *s, const unsigned char *token_hash, struct agent_row *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT " AGENT_COLS " FROM agents WHERE token_hash = ?1 AND state = 1");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_blob(st, 1, token_hash, AGENT_HASH_LEN, SQLITE_STATIC);
+	db_bind_blob(st, 1, token_hash, AGENT_HASH_LEN);
 	if ((rc = one_row(s, st, "agent auth")) != STORE_OK)
 		return rc;
 	agent_read(st, r);
-	sqlite3_reset(st);
+	db_reset(st);
 	return STORE_OK;
 }
 
@@ -119,58 +119,58 @@ int store_agent_auth(struct store *s, const unsigned char *token_hash, struct ag
 
 int store_agent_get(struct store *s, const char *name, long long now_ms, struct agent_row *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT " AGENT_COLS AGENT_TASKS_COL " FROM agents a WHERE name = ?2");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, now_ms);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, now_ms);
+	db_bind_text(st, 2, name);
 	if ((rc = one_row(s, st, "agent get")) != STORE_OK)
 		return rc;
 	agent_read(st, r);
-	r->tasks = sqlite3_column_int64(st, 12);
-	sqlite3_reset(st);
+	r->tasks = db_column_int64(st, 12);
+	db_reset(st);
 	return STORE_OK;
 }
 
 int store_agent_each(struct store *s, long long now_ms, store_agent_fn fn, void *ctx)
 {
-	sqlite3_stmt *st =
+	struct db_stmt *st =
 		store_prepare(s, "SELECT " AGENT_COLS AGENT_TASKS_COL " FROM agents a ORDER BY name");
 	struct agent_row r;
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, now_ms);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, now_ms);
+	while ((rc = db_step(st)) == DB_ROW) {
 		agent_read(st, &r);
-		r.tasks = sqlite3_column_int64(st, 12); /* after AGENT_COLS' 12 */
+		r.tasks = db_column_int64(st, 12); /* after AGENT_COLS' 12 */
 		if (fn(ctx, &r) != 0) {
-			sqlite3_reset(st);
+			db_reset(st);
 			return STORE_OK;
 		}
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent list");
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "agent list");
 }
 
 int store_agent_release(struct store *s, const char *agent)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "UPDATE agent_tasks SET agent = '', lease_until = 0 WHERE agent = ?1");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, agent);
 	return store_run(s, st, "release leases");
 }
 
 int store_agent_revoke(struct store *s, const char *name)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int own, rc;
 
 	if (store_own_begin(s, &own) < 0)
@@ -179,10 +179,10 @@ int store_agent_revoke(struct store *s, const char *name)
 			      " WHERE name = ?1");
 	rc = st ? STORE_OK : STORE_ERR;
 	if (rc == STORE_OK) {
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, name);
 		rc = store_run(s, st, "revoke agent");
 	}
-	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
+	if (rc == STORE_OK && db_changes(store_dbh(s)) == 0)
 		rc = STORE_NOTFOUND;
 	if (rc == STORE_OK)
 		rc = store_agent_release(s, name);
@@ -193,7 +193,7 @@ int store_agent_task_retry(struct store *s, long long req)
 {
 	/* A failed read tests again; a cancelled one resumes from the folders'
 	 * cursors when it had listed them. The lease goes: any agent may take it. */
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "UPDATE agent_tasks SET phase = CASE WHEN phase = 5 AND EXISTS(SELECT 1 FROM"
 		   " agent_folders f WHERE f.request_id = ?1) THEN 2 ELSE 0 END, reason = '',"
 		   " agent = '', lease_until = 0, action = '', cancel_at = 0"
@@ -201,24 +201,24 @@ int store_agent_task_retry(struct store *s, long long req)
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, req);
+	db_bind_int64(st, 1, req);
 	return store_run(s, st, "retry agent task");
 }
 
 int store_agent_seen(struct store *s, const char *name, const char *version, int slots,
 		     const char *health, long long now)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "UPDATE agents SET version = ?2, slots = ?3, health = ?4, last_seen = ?5"
 		   " WHERE name = ?1");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, slots);
-	sqlite3_bind_text(st, 4, health, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now);
+	db_bind_text(st, 1, name);
+	db_bind_text(st, 2, version);
+	db_bind_int64(st, 3, slots);
+	db_bind_text(st, 4, health);
+	db_bind_int64(st, 5, now);
 	return store_run(s, st, "agent seen");
 }
 
@@ -229,56 +229,56 @@ int store_agent_seen(struct store *s, const char *name, const char *version, int
 	" t.reason, t.items, t.bytes, t.cancel_at, coalesce(r.state, -1)"
 #define TASK_FROM " FROM agent_tasks t LEFT JOIN requests r ON r.id = t.request_id"
 
-static void task_read(sqlite3_stmt *st, struct agent_task *r)
+static void task_read(struct db_stmt *st, struct agent_task *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->request_id = sqlite3_column_int64(st, 0);
+	r->request_id = db_column_int64(st, 0);
 	store_text(st, 1, r->system, sizeof(r->system));
 	store_text(st, 2, r->mailbox, sizeof(r->mailbox));
 	store_text(st, 3, r->agent, sizeof(r->agent));
-	r->lease_until = sqlite3_column_int64(st, 4);
-	r->seq = sqlite3_column_int64(st, 5);
-	r->phase = sqlite3_column_int(st, 6);
+	r->lease_until = db_column_int64(st, 4);
+	r->seq = db_column_int64(st, 5);
+	r->phase = (int)db_column_int64(st, 6);
 	store_text(st, 7, r->action, sizeof(r->action));
 	store_text(st, 8, r->reason, sizeof(r->reason));
-	r->items = sqlite3_column_int64(st, 9);
-	r->bytes = sqlite3_column_int64(st, 10);
-	r->cancel_at = sqlite3_column_int64(st, 11);
-	r->req_state = sqlite3_column_int(st, 12);
+	r->items = db_column_int64(st, 9);
+	r->bytes = db_column_int64(st, 10);
+	r->cancel_at = db_column_int64(st, 11);
+	r->req_state = (int)db_column_int64(st, 12);
 }
 
 int store_agent_task(struct store *s, long long req, struct agent_task *r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " TASK_COLS TASK_FROM " WHERE t.request_id = ?1");
+	struct db_stmt *st = store_prepare(s, "SELECT " TASK_COLS TASK_FROM " WHERE t.request_id = ?1");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, req);
+	db_bind_int64(st, 1, req);
 	if ((rc = one_row(s, st, "agent task")) != STORE_OK)
 		return rc;
 	task_read(st, r);
-	sqlite3_reset(st);
+	db_reset(st);
 	return STORE_OK;
 }
 
 int store_agent_task_save(struct store *s, const struct agent_task *t, long long now)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "UPDATE agent_tasks SET agent = ?2, lease_until = ?3, seq = ?4, phase = ?5,"
 		   " action = ?6, reason = ?7, cancel_at = ?8, updated = ?9 WHERE request_id = ?1");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, t->request_id);
-	sqlite3_bind_text(st, 2, t->agent, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, t->lease_until);
-	sqlite3_bind_int64(st, 4, t->seq);
-	sqlite3_bind_int(st, 5, t->phase);
-	sqlite3_bind_text(st, 6, t->action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, t->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, t->cancel_at);
-	sqlite3_bind_int64(st, 9, now);
+	db_bind_int64(st, 1, t->request_id);
+	db_bind_text(st, 2, t->agent);
+	db_bind_int64(st, 3, t->lease_until);
+	db_bind_int64(st, 4, t->seq);
+	db_bind_int64(st, 5, t->phase);
+	db_bind_text(st, 6, t->action);
+	db_bind_text(st, 7, t->reason);
+	db_bind_int64(st, 8, t->cancel_at);
+	db_bind_int64(st, 9, now);
 	return store_run(s, st, "save agent task");
 }
 
@@ -289,9 +289,10 @@ int store_agent_task_save(struct store *s, const struct agent_task *t, long long
 static int grant_select(struct store *s, const char *agent, size_t max, long long now_ms,
 			struct agent_task *out, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT " TASK_COLS TASK_FROM " WHERE (t.agent = '' OR t.lease_until < ?1)"
-		   " AND t.phase < 3 AND (r.state IS NULL OR ((?2 >> r.state) & 1) = 0)"
+		   " AND t.phase < 3"
+		   " AND (r.state IS NULL OR ((CAST(?2 AS BIGINT) >> r.state) & 1) = 0)"
 		   " AND (SELECT CASE WHEN a.kind = 'workstation'"
 		   "  THEN t.src_system = '" WS_LOCAL_SYSTEM "' AND r.access = a.address"
 		   "  ELSE t.src_system <> '" WS_LOCAL_SYSTEM "' AND (a.systems = '' OR"
@@ -303,14 +304,14 @@ static int grant_select(struct store *s, const char *agent, size_t max, long lon
 	*n_r = 0;
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, now_ms);
-	sqlite3_bind_int64(st, 2, state_mask(STATE_FINAL) | state_mask(STATE_OFFLINE));
-	sqlite3_bind_int64(st, 3, (long long)max);
-	sqlite3_bind_text(st, 4, agent, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	db_bind_int64(st, 1, now_ms);
+	db_bind_int64(st, 2, state_mask(STATE_FINAL) | state_mask(STATE_OFFLINE));
+	db_bind_int64(st, 3, (long long)max);
+	db_bind_text(st, 4, agent);
+	while ((rc = db_step(st)) == DB_ROW)
 		task_read(st, &out[(*n_r)++]);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "grant tasks");
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "grant tasks");
 }
 
 int store_agent_grant(struct store *s, const char *agent, size_t max, long long now_ms,
@@ -342,62 +343,62 @@ int store_agent_grant(struct store *s, const char *agent, size_t max, long long 
 
 int store_agent_folder_put(struct store *s, long long req, const struct agent_folder *f)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO agent_folders(request_id, folder, sep, attrs, subscribed)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(request_id, folder) DO UPDATE SET"
 		   " sep = excluded.sep, attrs = excluded.attrs, subscribed = excluded.subscribed");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, req);
-	sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, f->sep, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, f->attrs);
-	sqlite3_bind_int(st, 5, f->subscribed != 0);
+	db_bind_int64(st, 1, req);
+	db_bind_text(st, 2, f->name);
+	db_bind_text(st, 3, f->sep);
+	db_bind_int64(st, 4, f->attrs);
+	db_bind_int64(st, 5, f->subscribed != 0);
 	return store_run(s, st, "put agent folder");
 }
 
 int store_agent_folder_next(struct store *s, long long req, unsigned noselect,
 			    struct agent_folder *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT folder, sep, attrs, subscribed, cursor, done, next_uid FROM agent_folders"
 		   " WHERE request_id = ?1 AND done = 0 AND (attrs & ?2) = 0 ORDER BY folder LIMIT 1");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, req);
-	sqlite3_bind_int64(st, 2, noselect);
+	db_bind_int64(st, 1, req);
+	db_bind_int64(st, 2, noselect);
 	if ((rc = one_row(s, st, "next agent folder")) != STORE_OK)
 		return rc;
 	memset(r, 0, sizeof(*r));
 	store_text(st, 0, r->name, sizeof(r->name));
 	store_text(st, 1, r->sep, sizeof(r->sep));
-	r->attrs = (unsigned)sqlite3_column_int64(st, 2);
-	r->subscribed = sqlite3_column_int(st, 3);
+	r->attrs = (unsigned)db_column_int64(st, 2);
+	r->subscribed = (int)db_column_int64(st, 3);
 	store_text(st, 4, r->cursor, sizeof(r->cursor));
-	r->done = sqlite3_column_int(st, 5);
-	r->next_uid = sqlite3_column_int64(st, 6);
-	sqlite3_reset(st);
+	r->done = (int)db_column_int64(st, 5);
+	r->next_uid = db_column_int64(st, 6);
+	db_reset(st);
 	return STORE_OK;
 }
 
 int store_agent_folder_cursor(struct store *s, long long req, const char *folder,
 			      const char *cursor, int done)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "UPDATE agent_folders SET cursor = ?3, done = ?4 WHERE request_id = ?1 AND folder = ?2");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, req);
-	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, cursor, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, done != 0);
+	db_bind_int64(st, 1, req);
+	db_bind_text(st, 2, folder);
+	db_bind_text(st, 3, cursor);
+	db_bind_int64(st, 4, done != 0);
 	if (store_run(s, st, "agent folder cursor") < 0)
 		return STORE_ERR;
-	return sqlite3_changes(store_db(s)) == 1 ? STORE_OK : STORE_NOTFOUND;
+	return db_changes(store_dbh(s)) == 1 ? STORE_OK : STORE_NOTFOUND;
 }
 
 /* --- the data buffer --- */
@@ -405,20 +406,20 @@ int store_agent_folder_cursor(struct store *s, long long req, const char *folder
 int store_agent_batch_get(struct store *s, long long req, long long seq,
 			  struct agent_batch_result *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT items, duplicates, bytes FROM agent_batches WHERE request_id = ?1 AND seq = ?2");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, req);
-	sqlite3_bind_int64(st, 2, seq);
+	db_bind_int64(st, 1, req);
+	db_bind_int64(st, 2, seq);
 	if ((rc = one_row(s, st, "agent batch")) != STORE_OK)
 		return rc;
-	r->items = sqlite3_column_int64(st, 0);
-	r->duplicates = sqlite3_column_int64(st, 1);
-	r->bytes = sqlite3_column_int64(st, 2);
-	sqlite3_reset(st);
+	r->items = db_column_int64(st, 0);
+	r->duplicates = db_column_int64(st, 1);
+	r->bytes = db_column_int64(st, 2);
+	db_reset(st);
 	return STORE_OK;
 }
 
@@ -427,7 +428,7 @@ int store_agent_batch_get(struct store *s, long long req, long long seq,
 static int item_insert(struct store *s, long long req, const char *folder, long long batch,
 		       const struct agent_item *it, int *added_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO agent_items(request_id, folder, uid, src_key, flags, date, size,"
 		   " sha256, batch, offset)"
 		   " SELECT ?1, ?2, next_uid, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM agent_folders"
@@ -436,26 +437,26 @@ static int item_insert(struct store *s, long long req, const char *folder, long 
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, req);
-	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, it->src, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, it->flags ? it->flags : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, it->date, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, it->size);
-	sqlite3_bind_blob(st, 7, it->sha256, AGENT_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, batch);
-	sqlite3_bind_int64(st, 9, it->offset);
+	db_bind_int64(st, 1, req);
+	db_bind_text(st, 2, folder);
+	db_bind_text(st, 3, it->src);
+	db_bind_text(st, 4, it->flags ? it->flags : "");
+	db_bind_text(st, 5, it->date);
+	db_bind_int64(st, 6, it->size);
+	db_bind_blob(st, 7, it->sha256, AGENT_HASH_LEN);
+	db_bind_int64(st, 8, batch);
+	db_bind_int64(st, 9, it->offset);
 	if (store_run(s, st, "insert agent item") < 0)
 		return STORE_ERR;
-	*added_r = sqlite3_changes(store_db(s)) == 1;
+	*added_r = db_changes(store_dbh(s)) == 1;
 	if (!*added_r)
 		return STORE_OK;
 	st = store_prepare(s, "UPDATE agent_folders SET next_uid = next_uid + 1"
 			      " WHERE request_id = ?1 AND folder = ?2");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, req);
-	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, req);
+	db_bind_text(st, 2, folder);
 	return store_run(s, st, "agent folder next uid");
 }
 
@@ -463,46 +464,43 @@ static int item_insert(struct store *s, long long req, const char *folder, long 
 static int batch_row(struct store *s, long long req, long long seq, const char *folder,
 		     const char *path, long long now, long long *id_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO agent_batches(request_id, seq, folder, path, items, duplicates, bytes,"
-		   " live, created) VALUES(?1, ?2, ?3, ?4, 0, 0, 0, 0, ?5)");
+		   " live, created) VALUES(?1, ?2, ?3, ?4, 0, 0, 0, 0, ?5) RETURNING id");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, req);
-	sqlite3_bind_int64(st, 2, seq);
-	sqlite3_bind_text(st, 3, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, path, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now);
-	if (store_run(s, st, "insert agent batch") < 0)
-		return STORE_ERR;
-	*id_r = sqlite3_last_insert_rowid(store_db(s));
-	return STORE_OK;
+	db_bind_int64(st, 1, req);
+	db_bind_int64(st, 2, seq);
+	db_bind_text(st, 3, folder);
+	db_bind_text(st, 4, path);
+	db_bind_int64(st, 5, now);
+	return store_run_id(s, st, id_r, "insert agent batch");
 }
 
 /* batch_counts: the batch's and the task's counters once the items are in. */
 static int batch_counts(struct store *s, long long req, long long id,
 			const struct agent_batch_result *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "UPDATE agent_batches SET items = ?2, duplicates = ?3, bytes = ?4, live = ?2,"
 		   " path = CASE WHEN ?2 = 0 THEN '' ELSE path END WHERE id = ?1");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, r->items);
-	sqlite3_bind_int64(st, 3, r->duplicates);
-	sqlite3_bind_int64(st, 4, r->bytes);
+	db_bind_int64(st, 1, id);
+	db_bind_int64(st, 2, r->items);
+	db_bind_int64(st, 3, r->duplicates);
+	db_bind_int64(st, 4, r->bytes);
 	if (store_run(s, st, "agent batch counts") < 0)
 		return STORE_ERR;
 	st = store_prepare(s, "UPDATE agent_tasks SET items = items + ?2, bytes = bytes + ?3"
 			      " WHERE request_id = ?1");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, req);
-	sqlite3_bind_int64(st, 2, r->items);
-	sqlite3_bind_int64(st, 3, r->bytes);
+	db_bind_int64(st, 1, req);
+	db_bind_int64(st, 2, r->items);
+	db_bind_int64(st, 3, r->bytes);
 	return store_run(s, st, "agent task counts");
 }
 
@@ -533,33 +531,34 @@ int store_agent_batch_put(struct store *s, long long req, long long seq, const c
 
 int store_agent_batch_live(struct store *s, const char *path)
 {
-	sqlite3_stmt *st =
+	struct db_stmt *st =
 		store_prepare(s, "SELECT 1 FROM agent_batches WHERE path = ?1 AND live > 0 LIMIT 1");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, path);
 	rc = one_row(s, st, "agent batch live");
 	if (rc == STORE_OK)
-		sqlite3_reset(st);
+		db_reset(st);
 	return rc;
 }
 
 /* A row's request_id is one of an abandoned buffer (?1 final states, ?2 now ms, ?3 PHASE_DONE). */
 #define ABANDONED                                                                               \
 	" request_id IN (SELECT t.request_id FROM agent_tasks t JOIN requests r"                \
-	" ON r.id = t.request_id WHERE ((?1 >> r.state) & 1) = 1"                                \
+	" ON r.id = t.request_id"                                                               \
+	" WHERE ((CAST(?1 AS BIGINT) >> r.state) & 1) = 1"                                      \
 	" AND (t.agent = '' OR t.lease_until < ?2 OR t.phase >= ?3))"
 
-static sqlite3_stmt *abandon_stmt(struct store *s, const char *sql, long long now_ms)
+static struct db_stmt *abandon_stmt(struct store *s, const char *sql, long long now_ms)
 {
-	sqlite3_stmt *st = store_prepare(s, sql);
+	struct db_stmt *st = store_prepare(s, sql);
 
 	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, state_mask(STATE_FINAL));
-		sqlite3_bind_int64(st, 2, now_ms);
-		sqlite3_bind_int(st, 3, PHASE_DONE);
+		db_bind_int64(st, 1, state_mask(STATE_FINAL));
+		db_bind_int64(st, 2, now_ms);
+		db_bind_int64(st, 3, PHASE_DONE);
 	}
 	return st;
 }
@@ -568,25 +567,25 @@ static sqlite3_stmt *abandon_stmt(struct store *s, const char *sql, long long no
 static int abandon_rows(struct store *s, long long now_ms, char ***paths_r, size_t *n_r,
 			long long *freed_r)
 {
-	sqlite3_stmt *st = abandon_stmt(
+	struct db_stmt *st = abandon_stmt(
 		s, "SELECT path FROM agent_batches WHERE path != '' AND" ABANDONED, now_ms);
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		*paths_r = xrealloc(*paths_r, (*n_r + 2) * sizeof(**paths_r));
-		(*paths_r)[(*n_r)++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+		(*paths_r)[(*n_r)++] = xstrdup(db_column_text(st, 0));
 		(*paths_r)[*n_r] = NULL;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	db_reset(st);
+	if (rc != DB_DONE)
 		return store_fail(s, "abandoned batches");
 	st = abandon_stmt(s, "UPDATE agent_items SET freed = 1 WHERE freed = 0 AND" ABANDONED,
 			  now_ms);
 	if (st == NULL || store_run(s, st, "abandon items") < 0)
 		return STORE_ERR;
-	*freed_r = sqlite3_changes(store_db(s));
+	*freed_r = db_changes(store_dbh(s));
 	st = abandon_stmt(s,
 			  "UPDATE agent_batches SET live = 0, path = '' WHERE path != '' AND" ABANDONED,
 			  now_ms);
@@ -614,16 +613,16 @@ int store_agent_abandon(struct store *s, long long now_ms, char ***paths_r, long
 
 int store_agent_buffered(struct store *s, long long req, long long *bytes_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT coalesce(sum(size), 0) FROM agent_items WHERE request_id = ?1 AND freed = 0");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, req);
+	db_bind_int64(st, 1, req);
 	if ((rc = one_row(s, st, "agent buffered")) != STORE_OK)
 		return rc == STORE_NOTFOUND ? store_fail(s, "agent buffered") : rc;
-	*bytes_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	*bytes_r = db_column_int64(st, 0);
+	db_reset(st);
 	return STORE_OK;
 }

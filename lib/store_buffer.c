@@ -6,45 +6,45 @@
 #include "xalloc.h"
 
 /* one_int: step ST (bound) for one integer; STORE_NOTFOUND without a row. */
-static int one_int(struct store *s, sqlite3_stmt *st, long long *v_r, const char *context)
+static int one_int(struct store *s, struct db_stmt *st, long long *v_r, const char *context)
 {
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 
-	if (rc == SQLITE_ROW)
-		*v_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
+	if (rc == DB_ROW)
+		*v_r = db_column_int64(st, 0);
+	db_reset(st);
+	if (rc == DB_DONE)
 		return STORE_NOTFOUND;
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, context);
+	return rc == DB_ROW ? STORE_OK : store_fail(s, context);
 }
 
 int store_buffer_task_add(struct store *s, long long request_id, const char *src_system,
 			  const char *mailbox, long long now)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT OR IGNORE INTO agent_tasks(request_id, src_system, mailbox, created,"
 		   " updated) VALUES(?1, ?2, ?3, ?4, ?4)");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
-	sqlite3_bind_text(st, 2, src_system, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, mailbox, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
+	db_bind_int64(st, 1, request_id);
+	db_bind_text(st, 2, src_system);
+	db_bind_text(st, 3, mailbox);
+	db_bind_int64(st, 4, now);
 	return store_run(s, st, "agent task");
 }
 
 int store_buffer_task_find(struct store *s, const char *src_system, const char *mailbox,
 			   long long *request_id_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT request_id FROM agent_tasks WHERE src_system = ?1 AND mailbox = ?2"
 		   " ORDER BY request_id DESC LIMIT 1");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, src_system, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, mailbox, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, src_system);
+	db_bind_text(st, 2, mailbox);
 	return one_int(s, st, request_id_r, "agent task");
 }
 
@@ -59,35 +59,35 @@ int store_buffer_task_find(struct store *s, const char *src_system, const char *
 
 int store_buffer_task_get(struct store *s, long long request_id, struct buffer_task *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT agent, phase, reason, items, bytes," TASK_COUNTS ", lease_until"
 		   " FROM agent_tasks WHERE request_id = ?1");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
+	db_bind_int64(st, 1, request_id);
+	rc = db_step(st);
+	if (rc == DB_DONE) {
+		db_reset(st);
 		return STORE_NOTFOUND;
 	}
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
+	if (rc != DB_ROW) {
+		db_reset(st);
 		return store_fail(s, "agent task");
 	}
 	memset(r, 0, sizeof(*r));
 	store_text(st, 0, r->agent, sizeof(r->agent));
-	r->phase = sqlite3_column_int(st, 1);
+	r->phase = (int)db_column_int64(st, 1);
 	store_text(st, 2, r->reason, sizeof(r->reason));
-	r->items = sqlite3_column_int64(st, 3);
-	r->bytes = sqlite3_column_int64(st, 4);
-	r->unfreed = sqlite3_column_int64(st, 5);
-	r->waiting_bytes = sqlite3_column_int64(st, 6);
-	r->folders_done = sqlite3_column_int64(st, 7);
-	r->folders_total = sqlite3_column_int64(st, 8);
-	r->lease_until = sqlite3_column_int64(st, 9);
-	sqlite3_reset(st);
+	r->items = db_column_int64(st, 3);
+	r->bytes = db_column_int64(st, 4);
+	r->unfreed = db_column_int64(st, 5);
+	r->waiting_bytes = db_column_int64(st, 6);
+	r->folders_done = db_column_int64(st, 7);
+	r->folders_total = db_column_int64(st, 8);
+	r->lease_until = db_column_int64(st, 9);
+	db_reset(st);
 	return STORE_OK;
 }
 
@@ -103,7 +103,7 @@ struct due_job {
 static int due_agent_jobs(struct store *s, long long now, store_buffer_agent_fn is_agent,
 			  void *ctx, struct due_job **jobs_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT request_id, src_system, src_physical, kind FROM smd_jobs"
 		   " WHERE state = 0 AND kind IN (0, 3) AND next_at <= ?1");
 	struct due_job *jobs = NULL;
@@ -112,23 +112,23 @@ static int due_agent_jobs(struct store *s, long long now, store_buffer_agent_fn 
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *system = (const char *)sqlite3_column_text(st, 1);
+	db_bind_int64(st, 1, now);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *system = db_column_text(st, 1);
 
 		if (system == NULL || !is_agent(ctx, system))
 			continue;
 		jobs = xrealloc(jobs, (n + 1) * sizeof(*jobs));
-		jobs[n].key = smd_key(sqlite3_column_int64(st, 0),
-				      sqlite3_column_int(st, 3) == SMD_LOCAL ? SMD_LOCAL : SMD_COPY);
+		jobs[n].key = smd_key(db_column_int64(st, 0),
+				      (int)db_column_int64(st, 3) == SMD_LOCAL ? SMD_LOCAL : SMD_COPY);
 		jobs[n].system = xstrdup(system);
-		jobs[n].mailbox = xstrdup((const char *)sqlite3_column_text(st, 2));
+		jobs[n].mailbox = xstrdup(db_column_text(st, 2));
 		n++;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	*jobs_r = jobs;
 	*n_r = n;
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent jobs");
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "agent jobs");
 }
 
 /*
@@ -143,7 +143,7 @@ static int gate_one(struct store *s, const struct due_job *job, long long now,
 	struct buffer_task t;
 	int r = store_buffer_task_add(s, job->key.request_id, job->system, job->mailbox,
 				      now / 1000000);
-	int created = r == STORE_OK && sqlite3_changes(store_db(s)) > 0;
+	int created = r == STORE_OK && db_changes(store_dbh(s)) > 0;
 
 	if (r == STORE_OK)
 		r = store_buffer_task_get(s, job->key.request_id, &t);
@@ -152,14 +152,14 @@ static int gate_one(struct store *s, const struct due_job *job, long long now,
 	if (created || t.unfreed > 0 || t.phase >= PHASE_DONE ||
 	    (t.agent[0] && t.lease_until > now / 1000))
 		return STORE_OK;
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET next_at = ?2 WHERE request_id = ?1 AND kind = ?3");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, job->key.request_id);
-	sqlite3_bind_int64(st, 2, defer_at);
-	sqlite3_bind_int(st, 3, job->key.kind);
+	db_bind_int64(st, 1, job->key.request_id);
+	db_bind_int64(st, 2, defer_at);
+	db_bind_int64(st, 3, job->key.kind);
 	return store_run(s, st, "agent gate");
 }
 
@@ -186,16 +186,16 @@ int store_buffer_gate(struct store *s, long long now, long long defer_at,
 int store_buffer_requeue(struct store *s, struct smd_job_key key, const char *reason,
 			 long long at)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET state = 0, attempts = max(attempts - 1, 0), pid = 0,"
 		   " reason = ?3, next_at = ?4, updated = ?4 WHERE request_id = ?1 AND kind = ?2");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, key.request_id);
-	sqlite3_bind_int(st, 2, key.kind);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, at);
+	db_bind_int64(st, 1, key.request_id);
+	db_bind_int64(st, 2, key.kind);
+	db_bind_text(st, 3, reason);
+	db_bind_int64(st, 4, at);
 	return store_run(s, st, "agent requeue");
 }
 
@@ -208,88 +208,90 @@ int store_buffer_requeue(struct store *s, struct smd_job_key key, const char *re
 	" (SELECT coalesce(sum(size), 0) FROM agent_items i"                            \
 	"  WHERE i.request_id = f.request_id AND i.folder = f.folder)"
 
-static void folder_row(sqlite3_stmt *st, struct buffer_folder *f)
+static void folder_row(struct db_stmt *st, struct buffer_folder *f)
 {
-	const char *sep = (const char *)sqlite3_column_text(st, 1);
+	const char *sep = db_column_text(st, 1);
 
 	memset(f, 0, sizeof(*f));
-	f->name = (const char *)sqlite3_column_text(st, 0);
+	f->name = db_column_text(st, 0);
 	f->name = f->name ? f->name : "";
 	f->sep = sep && sep[0] && !sep[1] ? sep[0] : 0;
-	f->attrs = (unsigned)sqlite3_column_int(st, 2);
-	f->subscribed = sqlite3_column_int(st, 3) != 0;
-	f->done = sqlite3_column_int(st, 4) != 0;
-	f->items = sqlite3_column_int64(st, 5);
-	f->bytes = sqlite3_column_int64(st, 6);
+	f->attrs = (unsigned)(int)db_column_int64(st, 2);
+	f->subscribed = (int)db_column_int64(st, 3) != 0;
+	f->done = (int)db_column_int64(st, 4) != 0;
+	f->items = db_column_int64(st, 5);
+	f->bytes = db_column_int64(st, 6);
 }
 
 int store_buffer_folders_each(struct store *s, long long request_id, store_buffer_folder_fn fn,
 			      void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " FOLDER_COLS " FROM agent_folders f"
+	struct db_stmt *st = store_prepare(s, "SELECT " FOLDER_COLS " FROM agent_folders f"
 					    " WHERE f.request_id = ?1 ORDER BY f.folder");
 	int rc, r = 0;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, request_id);
+	while (r == 0 && (rc = db_step(st)) == DB_ROW) {
 		struct buffer_folder f;
 
 		folder_row(st, &f);
 		r = fn(ctx, &f);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (r != 0)
 		return r;
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent folders");
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "agent folders");
 }
 
 int store_buffer_folder_find(struct store *s, long long request_id, const char *folder,
 			     struct buffer_folder *r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " FOLDER_COLS " FROM agent_folders f"
+	struct db_stmt *st = store_prepare(s, "SELECT " FOLDER_COLS " FROM agent_folders f"
 					    " WHERE f.request_id = ?1 AND f.folder = ?2");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
-	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_int64(st, 1, request_id);
+	db_bind_text(st, 2, folder);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
 		folder_row(st, r);
 		r->name = folder; /* the row's text is gone with the reset */
 	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
+	db_reset(st);
+	if (rc == DB_DONE)
 		return STORE_NOTFOUND;
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "agent folder");
+	return rc == DB_ROW ? STORE_OK : store_fail(s, "agent folder");
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
+static const char *col_text(struct db_stmt *st, int i)
 {
-	const char *t = (const char *)sqlite3_column_text(st, i);
+	const char *t = db_column_text(st, i);
 
 	return t ? t : "";
 }
 
 /* item_row: ST's row, or -1 when its hash is not a SHA-256. */
-static int item_row(sqlite3_stmt *st, struct buffer_item *it)
+static int item_row(struct db_stmt *st, struct buffer_item *it)
 {
 	memset(it, 0, sizeof(*it));
-	it->uid = (unsigned long long)sqlite3_column_int64(st, 0);
-	it->size = (unsigned long long)sqlite3_column_int64(st, 1);
-	it->offset = (unsigned long long)sqlite3_column_int64(st, 2);
+	it->uid = (unsigned long long)db_column_int64(st, 0);
+	it->size = (unsigned long long)db_column_int64(st, 1);
+	it->offset = (unsigned long long)db_column_int64(st, 2);
 	it->flags = col_text(st, 3);
 	it->date = col_text(st, 4);
 	it->path = col_text(st, 5);
-	it->batch = sqlite3_column_int64(st, 7);
-	it->freed = sqlite3_column_int(st, 8) != 0;
-	if (sqlite3_column_bytes(st, 6) != 32 || sqlite3_column_int64(st, 1) < 0 ||
-	    sqlite3_column_int64(st, 2) < 0)
+	it->batch = db_column_int64(st, 7);
+	it->freed = (int)db_column_int64(st, 8) != 0;
+	size_t n;
+	const void *h = db_column_blob(st, 6, &n);
+
+	if (n != 32 || db_column_int64(st, 1) < 0 || db_column_int64(st, 2) < 0)
 		return -1;
-	memcpy(it->sha256, sqlite3_column_blob(st, 6), 32);
+	memcpy(it->sha256, h, 32);
 	return 0;
 }
 
@@ -297,7 +299,7 @@ int store_buffer_items_each(struct store *s, long long request_id, const char *f
 			    unsigned long long from, unsigned long long to,
 			    store_buffer_item_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT i.uid, i.size, i.offset, i.flags, i.date, coalesce(b.path, ''),"
 		   " i.sha256, i.batch, i.freed FROM agent_items i"
 		   " LEFT JOIN agent_batches b ON b.id = i.batch"
@@ -307,25 +309,25 @@ int store_buffer_items_each(struct store *s, long long request_id, const char *f
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
-	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (long long)(from > (1ULL << 62) ? 1ULL << 62 : from));
-	sqlite3_bind_int64(st, 4, (long long)(to > (1ULL << 62) ? 1ULL << 62 : to));
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, request_id);
+	db_bind_text(st, 2, folder);
+	db_bind_int64(st, 3, (long long)(from > (1ULL << 62) ? 1ULL << 62 : from));
+	db_bind_int64(st, 4, (long long)(to > (1ULL << 62) ? 1ULL << 62 : to));
+	while (r == 0 && (rc = db_step(st)) == DB_ROW) {
 		struct buffer_item it;
 
 		if (item_row(st, &it) < 0) {
-			sqlite3_reset(st);
+			db_reset(st);
 			store_set_error(s, "agent item uid %llu of %s: bad size, offset or sha256",
 					it.uid, folder);
 			return STORE_ERR;
 		}
 		r = fn(ctx, &it);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (r != 0)
 		return r;
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent items");
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "agent items");
 }
 
 /* ------------------------------------------------------------ freeing */
@@ -338,7 +340,7 @@ int store_buffer_items_each(struct store *s, long long request_id, const char *f
 /* emptied_paths: the paths of ?1's batches with nothing live left. */
 static int emptied_paths(struct store *s, long long request_id, char ***paths_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT path FROM agent_batches WHERE request_id = ?1"
+	struct db_stmt *st = store_prepare(s, "SELECT path FROM agent_batches WHERE request_id = ?1"
 					    " AND live <= 0 AND path != ''");
 	char **paths = xcalloc(1, sizeof(*paths));
 	size_t n = 0;
@@ -348,15 +350,15 @@ static int emptied_paths(struct store *s, long long request_id, char ***paths_r)
 		free(paths);
 		return STORE_ERR;
 	}
-	sqlite3_bind_int64(st, 1, request_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, request_id);
+	while ((rc = db_step(st)) == DB_ROW) {
 		paths = xrealloc(paths, (n + 2) * sizeof(*paths));
 		paths[n++] = xstrdup(col_text(st, 0));
 		paths[n] = NULL;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	*paths_r = paths;
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "agent batches");
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "agent batches");
 }
 
 /* free_rows: mark what the journal holds; the batches it empties in *PATHS_R. */
@@ -364,30 +366,30 @@ static int free_rows(struct store *s, long long request_id, const char *mailbox,
 		     char ***paths_r, long long *freed_r)
 {
 	/* The batches first: their counts come from the items not yet marked. */
-	sqlite3_stmt *live = store_prepare(
+	struct db_stmt *live = store_prepare(
 		s, "UPDATE agent_batches SET live = live - (SELECT count(*) FROM agent_items i"
 		   " WHERE i.batch = agent_batches.id AND i.freed = 0 AND " JOURNALLED ")"
 		   " WHERE request_id = ?1");
-	sqlite3_stmt *items = store_prepare(
+	struct db_stmt *items = store_prepare(
 		s, "UPDATE agent_items AS i SET freed = 1 WHERE i.request_id = ?1 AND i.freed = 0"
 		   " AND " JOURNALLED);
-	sqlite3_stmt *gone = store_prepare(
+	struct db_stmt *gone = store_prepare(
 		s, "UPDATE agent_batches SET path = '' WHERE request_id = ?1 AND live <= 0");
 
 	if (live == NULL || items == NULL || gone == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(live, 1, request_id);
-	sqlite3_bind_text(live, 2, mailbox, -1, SQLITE_STATIC);
+	db_bind_int64(live, 1, request_id);
+	db_bind_text(live, 2, mailbox);
 	if (store_run(s, live, "agent free") < 0)
 		return STORE_ERR;
-	sqlite3_bind_int64(items, 1, request_id);
-	sqlite3_bind_text(items, 2, mailbox, -1, SQLITE_STATIC);
+	db_bind_int64(items, 1, request_id);
+	db_bind_text(items, 2, mailbox);
 	if (store_run(s, items, "agent free") < 0)
 		return STORE_ERR;
-	*freed_r = sqlite3_changes(store_db(s));
+	*freed_r = db_changes(store_dbh(s));
 	if (emptied_paths(s, request_id, paths_r) < 0)
 		return STORE_ERR;
-	sqlite3_bind_int64(gone, 1, request_id);
+	db_bind_int64(gone, 1, request_id);
 	return store_run(s, gone, "agent free");
 }
 
@@ -419,25 +421,25 @@ void store_buffer_paths_free(char **paths)
 int store_buffer_unjournalled(struct store *s, long long request_id, const char *mailbox,
 			      long long *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM agent_items i"
+	struct db_stmt *st = store_prepare(s, "SELECT count(*) FROM agent_items i"
 					    " WHERE i.request_id = ?1 AND NOT " JOURNALLED);
 
 	*n_r = 0;
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
-	sqlite3_bind_text(st, 2, mailbox, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, request_id);
+	db_bind_text(st, 2, mailbox);
 	return one_int(s, st, n_r, "agent items");
 }
 
 int store_buffer_items_count(struct store *s, long long request_id, long long *n_r)
 {
-	sqlite3_stmt *st =
+	struct db_stmt *st =
 		store_prepare(s, "SELECT count(*) FROM agent_items WHERE request_id = ?1");
 
 	*n_r = 0;
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
+	db_bind_int64(st, 1, request_id);
 	return one_int(s, st, n_r, "agent items");
 }

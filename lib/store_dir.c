@@ -9,23 +9,23 @@
 #include "xalloc.h"
 
 /* col: column I as an allocated string, "" for NULL. */
-static char *col(sqlite3_stmt *st, int i)
+static char *col(struct db_stmt *st, int i)
 {
-	const char *t = (const char *)sqlite3_column_text(st, i);
+	const char *t = db_column_text(st, i);
 
 	return xstrdup(t ? t : "");
 }
 
-static void bind(sqlite3_stmt *st, int i, const char *v)
+static void bind(struct db_stmt *st, int i, const char *v)
 {
-	sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
+	db_bind_text(st, i, v ? v : "");
 }
 
 /* --- systems --- */
 
 int store_sys_sync_get(struct store *s, const char *sys, struct sys_sync *r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT last_sync, sync_accounts, sync_cookie,"
+	struct db_stmt *st = store_prepare(s, "SELECT last_sync, sync_accounts, sync_cookie,"
 					    " sync_status FROM systems WHERE name = ?1");
 	int rc;
 
@@ -33,36 +33,36 @@ int store_sys_sync_get(struct store *s, const char *sys, struct sys_sync *r)
 	if (st == NULL)
 		return STORE_ERR;
 	bind(st, 1, sys);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		r->last_sync = sqlite3_column_int64(st, 0);
-		r->accounts = sqlite3_column_int64(st, 1);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		r->last_sync = db_column_int64(st, 0);
+		r->accounts = db_column_int64(st, 1);
 		r->cookie = col(st, 2);
 		store_text(st, 3, r->status, sizeof(r->status));
 	} else {
 		r->cookie = xstrdup("");
 	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "system sync state");
+	return rc == DB_DONE ? STORE_NOTFOUND : store_fail(s, "system sync state");
 }
 
 int store_sys_sync_set(struct store *s, const char *sys, const char *domain,
 		       const struct sys_sync *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO systems(name, domain, last_sync, sync_accounts, sync_cookie,"
 		   " sync_status) VALUES(?1, ?2, ?3, ?4, coalesce(?5, ''), ?6)"
 		   " ON CONFLICT(name) DO UPDATE SET last_sync = ?3, sync_accounts = ?4,"
-		   " sync_cookie = coalesce(?5, sync_cookie), sync_status = ?6");
+		   " sync_cookie = coalesce(?5, systems.sync_cookie), sync_status = ?6");
 
 	if (st == NULL)
 		return STORE_ERR;
 	bind(st, 1, sys);
 	bind(st, 2, domain);
-	sqlite3_bind_int64(st, 3, r->last_sync);
-	sqlite3_bind_int64(st, 4, r->accounts);
+	db_bind_int64(st, 3, r->last_sync);
+	db_bind_int64(st, 4, r->accounts);
 	if (r->cookie)
 		bind(st, 5, r->cookie);
 	bind(st, 6, r->status);
@@ -79,8 +79,8 @@ void store_sys_sync_free(struct sys_sync *r)
 
 /* load: the rows of ST (SYS bound to ?1), each read by READ into an
  * element of SIZE bytes, into *V_R (*N_R of them); FREE frees them. */
-static int load(struct store *s, sqlite3_stmt *st, const char *sys, size_t size,
-		void (*read)(sqlite3_stmt *st, void *el), void (*free_fn)(void *v, size_t n),
+static int load(struct store *s, struct db_stmt *st, const char *sys, size_t size,
+		void (*read)(struct db_stmt *st, void *el), void (*free_fn)(void *v, size_t n),
 		void **v_r, size_t *n_r)
 {
 	char *v = NULL;
@@ -90,15 +90,15 @@ static int load(struct store *s, sqlite3_stmt *st, const char *sys, size_t size,
 	if (st == NULL)
 		return STORE_ERR;
 	bind(st, 1, sys);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			v = xrealloc(v, cap * size);
 		}
 		read(st, v + n++ * size);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		free_fn(v, n);
 		return store_fail(s, "directory sync load");
 	}
@@ -107,7 +107,7 @@ static int load(struct store *s, sqlite3_stmt *st, const char *sys, size_t size,
 	return STORE_OK;
 }
 
-static void read_dacc(sqlite3_stmt *st, void *el)
+static void read_dacc(struct db_stmt *st, void *el)
 {
 	*(struct dacc *)el = (struct dacc){col(st, 0), col(st, 1), col(st, 2),
 					   col(st, 3), col(st, 4), col(st, 5)};
@@ -120,7 +120,7 @@ static void free_dacc(void *v, size_t n)
 
 int store_dacc_load(struct store *s, const char *sys, struct dacc **v_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT key, access, physical, aliases, name, grp"
+	struct db_stmt *st = store_prepare(s, "SELECT key, access, physical, aliases, name, grp"
 					    " FROM dir_accounts WHERE system = ?1 ORDER BY key");
 
 	return load(s, st, sys, sizeof(**v_r), read_dacc, free_dacc, (void **)v_r, n_r);
@@ -128,7 +128,7 @@ int store_dacc_load(struct store *s, const char *sys, struct dacc **v_r, size_t 
 
 static int dacc_insert(struct store *s, const char *sys, const struct dacc *a, long long now)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_accounts(system, key,"
+	struct db_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_accounts(system, key,"
 					    " access, physical, aliases, name, grp, seen)"
 					    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 
@@ -141,14 +141,14 @@ static int dacc_insert(struct store *s, const char *sys, const struct dacc *a, l
 	bind(st, 5, a->aliases);
 	bind(st, 6, a->name);
 	bind(st, 7, a->grp);
-	sqlite3_bind_int64(st, 8, now);
+	db_bind_int64(st, 8, now);
 	return store_run(s, st, "store directory sync account");
 }
 
 int store_dacc_replace(struct store *s, const char *sys, const struct dacc *v, size_t n,
 		       long long now)
 {
-	sqlite3_stmt *del = store_prepare(s, "DELETE FROM dir_accounts WHERE system = ?1");
+	struct db_stmt *del = store_prepare(s, "DELETE FROM dir_accounts WHERE system = ?1");
 	int own, rc;
 
 	if (del == NULL || store_own_begin(s, &own) < 0)
@@ -162,7 +162,7 @@ int store_dacc_replace(struct store *s, const char *sys, const struct dacc *v, s
 
 int store_dacc_get(struct store *s, const char *sys, const char *key, struct dacc *a)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT key, access, physical, aliases, name, grp"
+	struct db_stmt *st = store_prepare(s, "SELECT key, access, physical, aliases, name, grp"
 					    " FROM dir_accounts WHERE system = ?1 AND key = ?2");
 	int rc;
 
@@ -171,32 +171,32 @@ int store_dacc_get(struct store *s, const char *sys, const char *key, struct dac
 		return STORE_ERR;
 	bind(st, 1, sys);
 	bind(st, 2, key);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	rc = db_step(st);
+	if (rc == DB_ROW)
 		read_dacc(st, a);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "directory sync account");
+	return rc == DB_DONE ? STORE_NOTFOUND : store_fail(s, "directory sync account");
 }
 
 int store_dacc_count(struct store *s, const char *sys, long long *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM dir_accounts WHERE system = ?1");
+	struct db_stmt *st = store_prepare(s, "SELECT count(*) FROM dir_accounts WHERE system = ?1");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
 	bind(st, 1, sys);
-	rc = sqlite3_step(st);
-	*n_r = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "count directory sync accounts");
+	rc = db_step(st);
+	*n_r = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+	db_reset(st);
+	return rc == DB_ROW ? STORE_OK : store_fail(s, "count directory sync accounts");
 }
 
 int store_dacc_access_key(struct store *s, const char *sys, const char *access, char **key_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT key FROM dir_accounts WHERE access = ?1"
+	struct db_stmt *st = store_prepare(s, "SELECT key FROM dir_accounts WHERE access = ?1"
 					    " AND system = ?2");
 
 	if (st == NULL)
@@ -208,7 +208,7 @@ int store_dacc_access_key(struct store *s, const char *sys, const char *access, 
 int store_dacc_conflicted(struct store *s, const char *sys, struct dacc **v_r, size_t *n_r)
 {
 	/* Conflicts are few: each one's accounts of SYS, by any address. */
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT a.key, a.access, a.physical, a.aliases, a.name, a.grp"
 		   " FROM dir_conflicts c CROSS JOIN dir_accounts a"
 		   " WHERE instr(' ' || c.systems || ' ', ' ' || ?1 || ' ') > 0 AND a.system = ?1"
@@ -221,7 +221,7 @@ int store_dacc_conflicted(struct store *s, const char *sys, struct dacc **v_r, s
 int store_dacc_apply(struct store *s, const char *sys, const struct dacc *put, size_t n,
 		     const char *const *del, size_t m, long long now)
 {
-	sqlite3_stmt *st = store_prepare(s, "DELETE FROM dir_accounts WHERE system = ?1"
+	struct db_stmt *st = store_prepare(s, "DELETE FROM dir_accounts WHERE system = ?1"
 					    " AND key = ?2");
 	int own, rc = STORE_OK;
 
@@ -257,7 +257,7 @@ void store_dacc_free(struct dacc *v, size_t n)
 
 int store_dacc_physical(struct store *s, const char *sys, const char *physical, struct dacc *a)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT key, access, physical, aliases, name, grp"
+	struct db_stmt *st = store_prepare(s, "SELECT key, access, physical, aliases, name, grp"
 					    " FROM dir_accounts WHERE system = ?1 AND physical = ?2"
 					    " ORDER BY key LIMIT 1");
 	int rc;
@@ -267,18 +267,18 @@ int store_dacc_physical(struct store *s, const char *sys, const char *physical, 
 		return STORE_ERR;
 	bind(st, 1, sys);
 	bind(st, 2, physical);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	rc = db_step(st);
+	if (rc == DB_ROW)
 		*a = (struct dacc){col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4), col(st, 5)};
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "directory sync account");
+	return rc == DB_DONE ? STORE_NOTFOUND : store_fail(s, "directory sync account");
 }
 
 int store_dacc_group(struct store *s, const char *dn, char **list_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT DISTINCT access FROM dir_accounts WHERE access <> '' AND (lower(grp) ="
 		   " lower(?1) OR lower(substr(grp, -length(?1) - 1)) = lower(',' || ?1))"
 		   " ORDER BY access");
@@ -291,7 +291,7 @@ int store_dacc_group(struct store *s, const char *dn, char **list_r)
 int store_dir_put(struct store *s, const char *access, const char *system, const char *physical,
 		  const char *const *aliases, size_t n, const char *name, long long now)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO directory(access, system, physical, name, updated)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(access) DO UPDATE SET system = ?2,"
 		   " physical = ?3, name = ?4, updated = ?5");
@@ -303,7 +303,7 @@ int store_dir_put(struct store *s, const char *access, const char *system, const
 	bind(st, 2, system);
 	bind(st, 3, physical);
 	bind(st, 4, name);
-	sqlite3_bind_int64(st, 5, now);
+	db_bind_int64(st, 5, now);
 	rc = store_run(s, st, "store directory entry");
 	if (rc == STORE_OK)
 		rc = store_put_aliases(s, access, aliases, n);
@@ -322,7 +322,7 @@ int store_dir_remove(struct store *s, const char *access)
 	if (store_own_begin(s, &own) < 0)
 		return STORE_ERR;
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == STORE_OK; i++) {
-		sqlite3_stmt *st = store_prepare(s, sql[i]);
+		struct db_stmt *st = store_prepare(s, sql[i]);
 
 		if (st == NULL) {
 			rc = STORE_ERR;
@@ -336,39 +336,39 @@ int store_dir_remove(struct store *s, const char *access)
 
 int store_dir_name(struct store *s, const char *access, char **name_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT name FROM directory WHERE access = ?1");
+	struct db_stmt *st = store_prepare(s, "SELECT name FROM directory WHERE access = ?1");
 
 	return st ? store_list_of(s, st, access, name_r) : STORE_ERR;
 }
 
 int store_dir_each_named(struct store *s, store_dir_named_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT access, system, name FROM directory"
+	struct db_stmt *st = store_prepare(s, "SELECT access, system, name FROM directory"
 					    " ORDER BY access");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *a = (const char *)sqlite3_column_text(st, 0);
-		const char *sys = (const char *)sqlite3_column_text(st, 1);
-		const char *name = (const char *)sqlite3_column_text(st, 2);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *a = db_column_text(st, 0);
+		const char *sys = db_column_text(st, 1);
+		const char *name = db_column_text(st, 2);
 
 		if (fn(ctx, a ? a : "", sys ? sys : "", name ? name : "") != 0) {
-			rc = SQLITE_DONE;
+			rc = DB_DONE;
 			break;
 		}
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "directory list");
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "directory list");
 }
 
 /* --- dir_contacts --- */
 
-static void read_dcontact(sqlite3_stmt *st, void *el)
+static void read_dcontact(struct db_stmt *st, void *el)
 {
 	*(struct dcontact *)el = (struct dcontact){col(st, 0), col(st, 1), col(st, 2), col(st, 3),
-						   sqlite3_column_int(st, 4)};
+						   (int)db_column_int64(st, 4)};
 }
 
 static void free_dcontact(void *v, size_t n)
@@ -378,7 +378,7 @@ static void free_dcontact(void *v, size_t n)
 
 int store_dcontact_load(struct store *s, const char *sys, struct dcontact **v_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT address, key, name, reason, state"
+	struct db_stmt *st = store_prepare(s, "SELECT address, key, name, reason, state"
 					    " FROM dir_contacts WHERE system = ?1 ORDER BY address");
 
 	return load(s, st, sys, sizeof(**v_r), read_dcontact, free_dcontact, (void **)v_r, n_r);
@@ -387,7 +387,7 @@ int store_dcontact_load(struct store *s, const char *sys, struct dcontact **v_r,
 int store_dcontact_put(struct store *s, const char *sys, const struct dcontact *c,
 		       long long now)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_contacts(system, address,"
+	struct db_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_contacts(system, address,"
 					    " key, name, state, reason, updated)"
 					    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
 
@@ -397,15 +397,15 @@ int store_dcontact_put(struct store *s, const char *sys, const struct dcontact *
 	bind(st, 2, c->address);
 	bind(st, 3, c->key);
 	bind(st, 4, c->name);
-	sqlite3_bind_int(st, 5, c->state);
+	db_bind_int64(st, 5, c->state);
 	bind(st, 6, c->reason);
-	sqlite3_bind_int64(st, 7, now);
+	db_bind_int64(st, 7, now);
 	return store_run(s, st, "store downward contact");
 }
 
 int store_dcontact_del(struct store *s, const char *sys, const char *address)
 {
-	sqlite3_stmt *st =
+	struct db_stmt *st =
 		store_prepare(s, "DELETE FROM dir_contacts WHERE system = ?1 AND address = ?2");
 
 	if (st == NULL)
@@ -433,7 +433,7 @@ int store_dcontact_apply(struct store *s, const char *sys, const struct dcontact
 
 int store_dcontact_state(struct store *s, const char *sys, const char *address, int *state_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT state FROM dir_contacts WHERE system = ?1 AND address = ?2");
 	int rc;
 
@@ -441,13 +441,13 @@ int store_dcontact_state(struct store *s, const char *sys, const char *address, 
 		return STORE_ERR;
 	bind(st, 1, sys);
 	bind(st, 2, address);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*state_r = sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		*state_r = (int)db_column_int64(st, 0);
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "downward contact");
+	return rc == DB_DONE ? STORE_NOTFOUND : store_fail(s, "downward contact");
 }
 
 void store_dcontact_free(struct dcontact *v, size_t n)
@@ -466,7 +466,7 @@ void store_dcontact_free(struct dcontact *v, size_t n)
 int store_dconflict_put(struct store *s, const char *address, const char *systems,
 			const char *detail, long long now)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_conflicts(address,"
+	struct db_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_conflicts(address,"
 					    " systems, detail, seen) VALUES(?1, ?2, ?3, ?4)");
 
 	if (st == NULL)
@@ -474,13 +474,13 @@ int store_dconflict_put(struct store *s, const char *address, const char *system
 	bind(st, 1, address);
 	bind(st, 2, systems);
 	bind(st, 3, detail);
-	sqlite3_bind_int64(st, 4, now);
+	db_bind_int64(st, 4, now);
 	return store_run(s, st, "store directory conflict");
 }
 
 int store_dconflict_clear(struct store *s, const char *sys)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "DELETE FROM dir_conflicts WHERE instr(' ' || systems || ' ', ' ' || ?1 || ' ') > 0");
 
 	if (st == NULL)
@@ -491,7 +491,7 @@ int store_dconflict_clear(struct store *s, const char *sys)
 
 int store_dconflict_get(struct store *s, const char *address, char **systems_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT systems FROM dir_conflicts WHERE address = ?1");
+	struct db_stmt *st = store_prepare(s, "SELECT systems FROM dir_conflicts WHERE address = ?1");
 
 	return st ? store_list_of(s, st, address, systems_r) : STORE_ERR;
 }

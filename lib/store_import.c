@@ -109,20 +109,20 @@ static int same_aliases(const char *stored, const struct dir_row *row)
 
 int store_put_aliases(struct store *s, const char *access, const char *const *aliases, size_t n)
 {
-	sqlite3_stmt *del = store_prepare(s, "DELETE FROM aliases WHERE access = ?1");
+	struct db_stmt *del = store_prepare(s, "DELETE FROM aliases WHERE access = ?1");
 
 	if (del == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(del, 1, access, -1, SQLITE_STATIC);
+	db_bind_text(del, 1, access);
 	if (store_run(s, del, "delete aliases") < 0)
 		return STORE_ERR;
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *ins = store_prepare(s, "INSERT INTO aliases(alias, access) VALUES(?1, ?2)");
+		struct db_stmt *ins = store_prepare(s, "INSERT INTO aliases(alias, access) VALUES(?1, ?2)");
 
 		if (ins == NULL)
 			return STORE_ERR;
-		sqlite3_bind_text(ins, 1, aliases[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 2, access, -1, SQLITE_STATIC);
+		db_bind_text(ins, 1, aliases[i]);
+		db_bind_text(ins, 2, access);
 		if (store_run(s, ins, "insert alias") < 0)
 			return STORE_ERR;
 	}
@@ -137,20 +137,20 @@ static int import_row(struct store *s, const struct dir_row *row, int empty, lon
 	struct dir_entry cur;
 
 	if (!empty) {
-		sqlite3_stmt *st = store_prepare(s, "SELECT " DIR_COLS " FROM directory d "
+		struct db_stmt *st = store_prepare(s, "SELECT " DIR_COLS " FROM directory d "
 						    "WHERE d.access = ?1");
 
 		if (st == NULL)
 			return STORE_ERR;
-		sqlite3_bind_text(st, 1, row->access, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
+		db_bind_text(st, 1, row->access);
+		int rc = db_step(st);
 
-		if (rc == SQLITE_ROW) {
+		if (rc == DB_ROW) {
 			store_read_entry(st, &cur);
 			exists = 1;
 		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_reset(st);
+		if (rc != DB_ROW && rc != DB_DONE)
 			return store_fail(s, "directory lookup");
 	}
 	if (exists && strcmp(cur.system, row->system) == 0 &&
@@ -178,16 +178,16 @@ static int import_row(struct store *s, const struct dir_row *row, int empty, lon
 		if (c != 0)
 			return c;
 	}
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO directory(access, system, physical, updated) VALUES(?1, ?2, ?3, ?4) "
 		   "ON CONFLICT(access) DO UPDATE SET system = ?2, physical = ?3, updated = ?4");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, row->access, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, row->system, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, row->physical, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
+	db_bind_text(st, 1, row->access);
+	db_bind_text(st, 2, row->system);
+	db_bind_text(st, 3, row->physical);
+	db_bind_int64(st, 4, now);
 	if (store_run(s, st, "store directory entry") < 0)
 		return STORE_ERR;
 	if (store_put_aliases(s, row->access, row->aliases, row->naliases) < 0)

@@ -1,31 +1,41 @@
 /*
- * store_int - for the store_*.c files of the SQLite backend only.
+ * store_int - for the store_*.c files only.
  *
- * store_prepare() returns a cached prepared statement for SQL, which must
- * be a string literal (the cache is keyed by its address), reset and with
- * bindings cleared; NULL with the error recorded. store_fail() records the
- * SQLite error of the last call with a context and returns STORE_ERR.
- * store_migrations (store_schema.c) are the schema versions in order,
- * store_nmigrations of them: store.c applies those above a database's.
+ * The store runs on lib/db.h. store_prepare() returns a cached prepared
+ * statement for SQL, which must be a string literal (the cache is keyed by
+ * its address), reset and with bindings cleared; NULL with the error
+ * recorded. store_fail() records the database error of the last call with
+ * a context and returns STORE_ERR. store_migrations (store_schema.c) are
+ * the schema versions in order, store_nmigrations of them: store.c applies
+ * those above a database's.
+ *
+ * store_dbh() is the store's lib/db.h connection. store_db() is the
+ * SQLite connection under it (NULL on another backend), for what only
+ * SQLite has: store.c's file settings and the tests that look into a file.
  */
 #ifndef FEDMIG_STORE_INT_H
 #define FEDMIG_STORE_INT_H
 
 #include <sqlite3.h>
 
+#include "db.h"
 #include "store.h"
 
 sqlite3 *store_db(struct store *s);
-sqlite3_stmt *store_prepare(struct store *s, const char *sql);
+struct db *store_dbh(struct store *s);
+struct db_stmt *store_prepare(struct store *s, const char *sql);
 int store_fail(struct store *s, const char *context);
 void store_set_error(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* store_text: column I as a string, "" for NULL, copied into BUF of SIZE. */
-void store_text(sqlite3_stmt *st, int i, char *buf, size_t size);
+void store_text(struct db_stmt *st, int i, char *buf, size_t size);
 /* The directory's columns in the order store_read_entry() reads them. */
 #define DIR_COLS "d.access, d.system, d.physical, d.held, d.held_since, d.switched_at, d.request_id"
-void store_read_entry(sqlite3_stmt *st, struct dir_entry *r);
+void store_read_entry(struct db_stmt *st, struct dir_entry *r);
 /* store_run: step ST to the end (no rows expected); STORE_ERR with CONTEXT. */
-int store_run(struct store *s, sqlite3_stmt *st, const char *context);
+int store_run(struct store *s, struct db_stmt *st, const char *context);
+/* store_run_id: step ST, an INSERT ... RETURNING id (portable, where
+ * sqlite3_last_insert_rowid is not), to the end; its id into *ID_R. */
+int store_run_id(struct store *s, struct db_stmt *st, long long *id_r, const char *context);
 /* store_in_tx: 1 inside store_begin(). */
 int store_in_tx(const struct store *s);
 /*
@@ -39,7 +49,7 @@ int store_own_end(struct store *s, int own, int rc);
 
 /* store_list_of: column 0 of the rows of ST run with KEY bound to ?1,
  * space-separated, into *LIST_R (caller frees). */
-int store_list_of(struct store *s, sqlite3_stmt *st, const char *key, char **list_r);
+int store_list_of(struct store *s, struct db_stmt *st, const char *key, char **list_r);
 /* store_put_aliases: ACCESS's aliases become ALIASES (N of them). */
 int store_put_aliases(struct store *s, const char *access, const char *const *aliases, size_t n);
 

@@ -12,11 +12,9 @@
 	" unchanged, deleted, conflicts, rejected, fixes, verified, held, updated"
 #define ROW_COLS "src_href, uid, src_etag, src_hash, dst_href, dst_etag, dst_hash, status, reason"
 
-static char *col_dup(sqlite3_stmt *st, int i)
+static char *col_dup(struct db_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return xstrdup(t ? (const char *)t : "");
+	return xstrdup(db_column_text(st, i));
 }
 
 static long long now_s(void)
@@ -52,52 +50,52 @@ void store_pim_row_free(struct pim_row *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void read_coll(sqlite3_stmt *st, struct pim_coll *c)
+static void read_coll(struct db_stmt *st, struct pim_coll *c)
 {
 	c->src_href = col_dup(st, 0);
-	c->kind = sqlite3_column_int(st, 1);
+	c->kind = (int)db_column_int64(st, 1);
 	c->dst_href = col_dup(st, 2);
 	c->name = col_dup(st, 3);
 	c->src_token = col_dup(st, 4);
 	c->dst_token = col_dup(st, 5);
-	c->n.items = sqlite3_column_int64(st, 6);
-	c->n.created = sqlite3_column_int64(st, 7);
-	c->n.updated = sqlite3_column_int64(st, 8);
-	c->n.unchanged = sqlite3_column_int64(st, 9);
-	c->n.deleted = sqlite3_column_int64(st, 10);
-	c->n.conflicts = sqlite3_column_int64(st, 11);
-	c->n.rejected = sqlite3_column_int64(st, 12);
-	c->n.fixes = sqlite3_column_int64(st, 13);
-	c->verified = sqlite3_column_int(st, 14);
+	c->n.items = db_column_int64(st, 6);
+	c->n.created = db_column_int64(st, 7);
+	c->n.updated = db_column_int64(st, 8);
+	c->n.unchanged = db_column_int64(st, 9);
+	c->n.deleted = db_column_int64(st, 10);
+	c->n.conflicts = db_column_int64(st, 11);
+	c->n.rejected = db_column_int64(st, 12);
+	c->n.fixes = db_column_int64(st, 13);
+	c->verified = (int)db_column_int64(st, 14);
 	c->held = col_dup(st, 15);
-	c->updated = sqlite3_column_int64(st, 16);
+	c->updated = db_column_int64(st, 16);
 }
 
 int store_pim_coll_get(struct store *s, const char *mailbox, const char *src_href,
 		       struct pim_coll *c)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT " COLL_COLS " FROM pim_collections WHERE mailbox = ?1 AND src_href = ?2");
 	int rc;
 
 	memset(c, 0, sizeof(*c));
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, src_href, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_text(st, 1, mailbox);
+	db_bind_text(st, 2, src_href);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
 		read_coll(st, c);
-		sqlite3_reset(st);
+		db_reset(st);
 		return STORE_OK;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "read pim collection");
+	db_reset(st);
+	return rc == DB_DONE ? STORE_NOTFOUND : store_fail(s, "read pim collection");
 }
 
 int store_pim_coll_put(struct store *s, const char *mailbox, const struct pim_coll *c)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT OR REPLACE INTO pim_collections(mailbox, " COLL_COLS ")"
 		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
 		   " ?17, ?18)");
@@ -107,54 +105,55 @@ int store_pim_coll_put(struct store *s, const char *mailbox, const struct pim_co
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, c->src_href, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, c->kind);
-	sqlite3_bind_text(st, 4, c->dst_href, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, c->name ? c->name : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, c->src_token ? c->src_token : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, c->dst_token ? c->dst_token : "", -1, SQLITE_STATIC);
+	db_bind_text(st, 1, mailbox);
+	db_bind_text(st, 2, c->src_href);
+	db_bind_int64(st, 3, c->kind);
+	db_bind_text(st, 4, c->dst_href);
+	db_bind_text(st, 5, c->name ? c->name : "");
+	db_bind_text(st, 6, c->src_token ? c->src_token : "");
+	db_bind_text(st, 7, c->dst_token ? c->dst_token : "");
 	for (int i = 0; i < 8; i++)
-		sqlite3_bind_int64(st, 8 + i, nums[i]);
-	sqlite3_bind_int(st, 16, c->verified);
-	sqlite3_bind_text(st, 17, c->held ? c->held : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 18, now_s());
+		db_bind_int64(st, 8 + i, nums[i]);
+	db_bind_int64(st, 16, c->verified);
+	db_bind_text(st, 17, c->held ? c->held : "");
+	db_bind_int64(st, 18, now_s());
 	return store_run(s, st, "write pim collection");
 }
 
 int store_pim_coll_each(struct store *s, const char *mailbox,
 			int (*fn)(void *ctx, const struct pim_coll *c), void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT " COLL_COLS " FROM pim_collections WHERE mailbox = ?1 ORDER BY name, src_href");
 	int rc, stop = 0;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	while (stop == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, mailbox);
+	while (stop == 0 && (rc = db_step(st)) == DB_ROW) {
 		struct pim_coll c;
 
 		read_coll(st, &c);
 		stop = fn(ctx, &c);
 		store_pim_coll_free(&c);
 	}
-	if (stop == 0 && rc != SQLITE_DONE)
+	if (stop == 0 && rc != DB_DONE)
 		stop = store_fail(s, "list pim collections");
-	sqlite3_reset(st);
+	db_reset(st);
 	return stop;
 }
 
-static void read_hash(sqlite3_stmt *st, int i, unsigned char *h, int *has)
+static void read_hash(struct db_stmt *st, int i, unsigned char *h, int *has)
 {
-	const void *b = sqlite3_column_blob(st, i);
+	size_t n;
+	const void *b = db_column_blob(st, i, &n);
 
-	*has = b != NULL && sqlite3_column_bytes(st, i) == PIM_HASH_LEN;
+	*has = n == PIM_HASH_LEN;
 	if (*has)
 		memcpy(h, b, PIM_HASH_LEN);
 }
 
-static void read_row(sqlite3_stmt *st, int base, struct pim_row *r)
+static void read_row(struct db_stmt *st, int base, struct pim_row *r)
 {
 	r->src_href = col_dup(st, base);
 	r->uid = col_dup(st, base + 1);
@@ -163,31 +162,31 @@ static void read_row(sqlite3_stmt *st, int base, struct pim_row *r)
 	r->dst_href = col_dup(st, base + 4);
 	r->dst_etag = col_dup(st, base + 5);
 	read_hash(st, base + 6, r->dst_hash, &r->has_dst_hash);
-	r->status = sqlite3_column_int(st, base + 7);
+	r->status = (int)db_column_int64(st, base + 7);
 	r->reason = col_dup(st, base + 8);
 }
 
 int store_pim_row_each(struct store *s, const char *mailbox, const char *src_coll,
 		       int (*fn)(void *ctx, const struct pim_row *r), void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT " ROW_COLS " FROM pim_items WHERE mailbox = ?1 AND src_coll = ?2");
 	int rc, stop = 0;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, src_coll, -1, SQLITE_STATIC);
-	while (stop == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, mailbox);
+	db_bind_text(st, 2, src_coll);
+	while (stop == 0 && (rc = db_step(st)) == DB_ROW) {
 		struct pim_row r;
 
 		read_row(st, 0, &r);
 		stop = fn(ctx, &r);
 		store_pim_row_free(&r);
 	}
-	if (stop == 0 && rc != SQLITE_DONE)
+	if (stop == 0 && rc != DB_DONE)
 		stop = store_fail(s, "read pim items");
-	sqlite3_reset(st);
+	db_reset(st);
 	return stop;
 }
 
@@ -195,15 +194,15 @@ int store_pim_row_each_bad(struct store *s, const char *mailbox,
 			   int (*fn)(void *ctx, const char *src_coll, const struct pim_row *r),
 			   void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT src_coll, " ROW_COLS " FROM pim_items WHERE mailbox = ?1 AND status != 0"
 		   " ORDER BY src_coll, src_href");
 	int rc, stop = 0;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	while (stop == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, mailbox);
+	while (stop == 0 && (rc = db_step(st)) == DB_ROW) {
 		struct pim_row r;
 		char *coll = col_dup(st, 0);
 
@@ -212,29 +211,29 @@ int store_pim_row_each_bad(struct store *s, const char *mailbox,
 		store_pim_row_free(&r);
 		free(coll);
 	}
-	if (stop == 0 && rc != SQLITE_DONE)
+	if (stop == 0 && rc != DB_DONE)
 		stop = store_fail(s, "read pim items");
-	sqlite3_reset(st);
+	db_reset(st);
 	return stop;
 }
 
-static void bind_hash(sqlite3_stmt *st, int i, const unsigned char *h, int has)
+static void bind_hash(struct db_stmt *st, int i, const unsigned char *h, int has)
 {
 	if (has)
-		sqlite3_bind_blob(st, i, h, PIM_HASH_LEN, SQLITE_STATIC);
+		db_bind_blob(st, i, h, PIM_HASH_LEN);
 	else
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
-static void bind_str(sqlite3_stmt *st, int i, const char *v)
+static void bind_str(struct db_stmt *st, int i, const char *v)
 {
-	sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
+	db_bind_text(st, i, v ? v : "");
 }
 
 int store_pim_row_put(struct store *s, const char *mailbox, const char *src_coll,
 		      const struct pim_row *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT OR REPLACE INTO pim_items(mailbox, src_coll, " ROW_COLS ", updated)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
 
@@ -249,16 +248,16 @@ int store_pim_row_put(struct store *s, const char *mailbox, const char *src_coll
 	bind_str(st, 7, r->dst_href);
 	bind_str(st, 8, r->dst_etag);
 	bind_hash(st, 9, r->dst_hash, r->has_dst_hash);
-	sqlite3_bind_int(st, 10, r->status);
+	db_bind_int64(st, 10, r->status);
 	bind_str(st, 11, r->reason);
-	sqlite3_bind_int64(st, 12, now_s());
+	db_bind_int64(st, 12, now_s());
 	return store_run(s, st, "write pim item");
 }
 
 int store_pim_row_del(struct store *s, const char *mailbox, const char *src_coll,
 		      const char *src_href)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "DELETE FROM pim_items WHERE mailbox = ?1 AND src_coll = ?2 AND src_href = ?3");
 
 	if (st == NULL)
@@ -272,23 +271,23 @@ int store_pim_row_del(struct store *s, const char *mailbox, const char *src_coll
 int store_pim_job(struct store *s, long long request_id, int kind, int state, long long items,
 		  long long next_at)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET pim_state = ?3, pim_items = ?4, pim_next_at = ?5"
 		   " WHERE request_id = ?1 AND kind = ?2");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
-	sqlite3_bind_int(st, 2, kind);
-	sqlite3_bind_int(st, 3, state);
-	sqlite3_bind_int64(st, 4, items);
-	sqlite3_bind_int64(st, 5, next_at);
+	db_bind_int64(st, 1, request_id);
+	db_bind_int64(st, 2, kind);
+	db_bind_int64(st, 3, state);
+	db_bind_int64(st, 4, items);
+	db_bind_int64(st, 5, next_at);
 	return store_run(s, st, "record the job's contacts and calendars");
 }
 
 int store_pim_mailbox_items(struct store *s, const char *mailbox, long long *n_r)
 {
-	sqlite3_stmt *st =
+	struct db_stmt *st =
 		store_prepare(s, "SELECT count(*) FROM pim_items WHERE mailbox = ?1");
 	int rc;
 
@@ -296,17 +295,17 @@ int store_pim_mailbox_items(struct store *s, const char *mailbox, long long *n_r
 	if (st == NULL)
 		return STORE_ERR;
 	bind_str(st, 1, mailbox);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "count pim items");
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		*n_r = db_column_int64(st, 0);
+	db_reset(st);
+	return rc == DB_ROW ? STORE_OK : store_fail(s, "count pim items");
 }
 
 int store_pim_job_get(struct store *s, long long request_id, int kind, int *state_r,
 		      long long *items_r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT pim_state, pim_items FROM smd_jobs WHERE request_id = ?1 AND kind = ?2");
 	int rc;
 
@@ -314,25 +313,25 @@ int store_pim_job_get(struct store *s, long long request_id, int kind, int *stat
 	*items_r = 0;
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
-	sqlite3_bind_int(st, 2, kind);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*state_r = sqlite3_column_int(st, 0);
-		*items_r = sqlite3_column_int64(st, 1);
+	db_bind_int64(st, 1, request_id);
+	db_bind_int64(st, 2, kind);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		*state_r = (int)db_column_int64(st, 0);
+		*items_r = db_column_int64(st, 1);
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND
+	db_reset(st);
+	return rc == DB_ROW ? STORE_OK : rc == DB_DONE ? STORE_NOTFOUND
 							: store_fail(s, "read the job's PIM outcome");
 }
 
 int store_pim_resync(struct store *s, long long now, int copied_state, long long *n_r)
 {
-	sqlite3_stmt *q = store_prepare(
+	struct db_stmt *q = store_prepare(
 		s, "UPDATE smd_jobs SET state = ?3, next_at = ?1, pim_next_at = 0, updated = ?1"
 		   " WHERE kind = ?5 AND state = ?4 AND pim_next_at > 0 AND pim_next_at <= ?1"
 		   " AND request_id IN (SELECT id FROM requests WHERE state = ?2)");
-	sqlite3_stmt *clr = store_prepare(
+	struct db_stmt *clr = store_prepare(
 		s, "UPDATE smd_jobs SET pim_next_at = 0 WHERE pim_next_at > 0 AND pim_next_at <= ?1"
 		   " AND request_id NOT IN (SELECT id FROM requests WHERE state = ?2)");
 	int own, rc;
@@ -340,16 +339,16 @@ int store_pim_resync(struct store *s, long long now, int copied_state, long long
 	*n_r = 0;
 	if (q == NULL || clr == NULL || store_own_begin(s, &own) < 0)
 		return STORE_ERR;
-	sqlite3_bind_int64(q, 1, now);
-	sqlite3_bind_int(q, 2, copied_state);
-	sqlite3_bind_int(q, 3, SMD_QUEUED);
-	sqlite3_bind_int(q, 4, SMD_DONE);
-	sqlite3_bind_int(q, 5, SMD_COPY);
+	db_bind_int64(q, 1, now);
+	db_bind_int64(q, 2, copied_state);
+	db_bind_int64(q, 3, SMD_QUEUED);
+	db_bind_int64(q, 4, SMD_DONE);
+	db_bind_int64(q, 5, SMD_COPY);
 	rc = store_run(s, q, "queue a two-way resync");
 	if (rc == STORE_OK)
-		*n_r = sqlite3_changes(store_db(s));
-	sqlite3_bind_int64(clr, 1, now);
-	sqlite3_bind_int(clr, 2, copied_state);
+		*n_r = db_changes(store_dbh(s));
+	db_bind_int64(clr, 1, now);
+	db_bind_int64(clr, 2, copied_state);
 	if (rc == STORE_OK)
 		rc = store_run(s, clr, "end the two-way resyncs");
 	return store_own_end(s, own, rc);

@@ -16,7 +16,7 @@
 
 /* Live requests: not in the bound mask of settled states (state.h), the
  * set the partial unique index requests_live was written from. */
-#define LIVE "((?2 >> state) & 1) = 0"
+#define LIVE "((CAST(?2 AS BIGINT) >> state) & 1) = 0"
 
 /* The columns of REQ_COLS, in order, and the fields read_req() fills: a
  * text, or a number as wide as its field (int or long long). */
@@ -36,7 +36,7 @@ static const struct req_col {
 #undef TEXT
 };
 
-static void read_req(sqlite3_stmt *st, struct req *r)
+static void read_req(struct db_stmt *st, struct req *r)
 {
 	memset(r, 0, sizeof(*r));
 	for (size_t i = 0; i < sizeof(req_cols) / sizeof(req_cols[0]); i++) {
@@ -46,11 +46,11 @@ static void read_req(sqlite3_stmt *st, struct req *r)
 		if (c->text) {
 			store_text(st, (int)i, f, c->size);
 		} else if (c->size == sizeof(int)) {
-			int n = sqlite3_column_int(st, (int)i);
+			int n = (int)db_column_int64(st, (int)i);
 
 			memcpy(f, &n, sizeof(n));
 		} else {
-			long long n = sqlite3_column_int64(st, (int)i);
+			long long n = db_column_int64(st, (int)i);
 
 			memcpy(f, &n, sizeof(n));
 		}
@@ -61,20 +61,20 @@ static void read_req(sqlite3_stmt *st, struct req *r)
 static int add_history(struct store *s, long long id, long long at, int from, int to,
 		       const char *step, const char *detail)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT INTO history(request_id, at, from_state, "
+	struct db_stmt *st = store_prepare(s, "INSERT INTO history(request_id, at, from_state, "
 					    "to_state, step, detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, at);
+	db_bind_int64(st, 1, id);
+	db_bind_int64(st, 2, at);
 	if (from < 0)
-		sqlite3_bind_null(st, 3);
+		db_bind_null(st, 3);
 	else
-		sqlite3_bind_int(st, 3, from);
-	sqlite3_bind_int(st, 4, to);
-	sqlite3_bind_text(st, 5, step, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, detail ? detail : "", -1, SQLITE_STATIC);
+		db_bind_int64(st, 3, from);
+	db_bind_int64(st, 4, to);
+	db_bind_text(st, 5, step);
+	db_bind_text(st, 6, detail ? detail : "");
 	return store_run(s, st, "write history");
 }
 
@@ -85,28 +85,28 @@ int store_req_note(struct store *s, long long id, long long at, int state, const
 }
 
 /* latest_req: the one row ST (selecting REQ_COLS for ?1 = ACCESS) gives. */
-static int latest_req(struct store *s, sqlite3_stmt *st, const char *access, struct req *r)
+static int latest_req(struct store *s, struct db_stmt *st, const char *access, struct req *r)
 {
 	int rc;
 
-	sqlite3_bind_text(st, 1, access, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_text(st, 1, access);
+	rc = db_step(st);
+	if (rc == DB_ROW)
 		read_req(st, r);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "find request");
+	return rc == DB_DONE ? STORE_NOTFOUND : store_fail(s, "find request");
 }
 
 static int find_live(struct store *s, const char *access, struct req *r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
+	struct db_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
 					    "AND " LIVE " ORDER BY id DESC LIMIT 1");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 2, state_mask(STATE_SETTLED));
+	db_bind_int64(st, 2, state_mask(STATE_SETTLED));
 	return latest_req(s, st, access, r);
 }
 
@@ -126,9 +126,10 @@ int store_req_add(struct store *s, struct req *r, long long now, const char *det
 	}
 	if (rc == STORE_ERR)
 		return store_own_end(s, own, rc);
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO requests(access, target_system, scenario, planned_at, batch_id, "
-		   "state, next_at, created, updated) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7)");
+		   "state, next_at, created, updated) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7) "
+		   "RETURNING id");
 
 	if (st == NULL)
 		return store_own_end(s, own, STORE_ERR);
@@ -138,16 +139,15 @@ int store_req_add(struct store *s, struct req *r, long long now, const char *det
 	r->created = r->updated = r->loaded = now;
 	r->failed_from = -1;
 	r->catchup_ms = -1;
-	sqlite3_bind_text(st, 1, r->access, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->target_system, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->scenario, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, r->planned_at);
-	sqlite3_bind_int64(st, 5, r->batch_id);
-	sqlite3_bind_int64(st, 6, r->next_at);
-	sqlite3_bind_int64(st, 7, now);
-	rc = store_run(s, st, "store request");
+	db_bind_text(st, 1, r->access);
+	db_bind_text(st, 2, r->target_system);
+	db_bind_text(st, 3, r->scenario);
+	db_bind_int64(st, 4, r->planned_at);
+	db_bind_int64(st, 5, r->batch_id);
+	db_bind_int64(st, 6, r->next_at);
+	db_bind_int64(st, 7, now);
+	rc = store_run_id(s, st, &r->id, "store request");
 	if (rc == STORE_OK) {
-		r->id = sqlite3_last_insert_rowid(store_db(s));
 		rc = add_history(s, r->id, now, -1, ST_REGISTERED, "E1 register", detail);
 	}
 	return store_own_end(s, own, rc);
@@ -155,19 +155,19 @@ int store_req_add(struct store *s, struct req *r, long long now, const char *det
 
 int store_req_get(struct store *s, long long id, struct req *r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE id = ?1");
+	struct db_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE id = ?1");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
+	if (rc == DB_ROW)
 		read_req(st, r);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "read request");
+	return rc == DB_DONE ? STORE_NOTFOUND : store_fail(s, "read request");
 }
 
 int store_req_find(struct store *s, const char *access, struct req *r)
@@ -176,7 +176,7 @@ int store_req_find(struct store *s, const char *access, struct req *r)
 
 	if (rc != STORE_NOTFOUND)
 		return rc;
-	sqlite3_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
+	struct db_stmt *st = store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE access = ?1 "
 					    "ORDER BY id DESC LIMIT 1");
 
 	return st ? latest_req(s, st, access, r) : STORE_ERR;
@@ -186,7 +186,7 @@ int store_req_set(struct store *s, struct req *r, int from, const char *step,
 		  const char *detail)
 {
 	int own, rc;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	/* Every write moves "updated" on, so a concurrent reader notices. */
 	if (r->updated <= r->loaded)
@@ -202,29 +202,29 @@ int store_req_set(struct store *s, struct req *r, int from, const char *step,
 			      "WHERE id = ?1 AND state = ?2 AND updated = ?18");
 	if (st == NULL)
 		return store_own_end(s, own, STORE_ERR);
-	sqlite3_bind_int64(st, 1, r->id);
-	sqlite3_bind_int(st, 2, from);
-	sqlite3_bind_int(st, 3, r->state);
-	sqlite3_bind_int(st, 4, r->attempts);
-	sqlite3_bind_int64(st, 5, r->next_at);
-	sqlite3_bind_text(st, 6, r->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, r->source_system, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, r->source_physical, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, r->target_physical, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, r->hold_at);
-	sqlite3_bind_int64(st, 11, r->switch_at);
-	sqlite3_bind_int64(st, 12, r->release_at);
-	sqlite3_bind_int64(st, 13, r->updated);
-	sqlite3_bind_text(st, 14, r->action, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 15, r->failed_from);
-	sqlite3_bind_int64(st, 16, r->complete_at);
-	sqlite3_bind_int64(st, 17, r->planned_at);
-	sqlite3_bind_int64(st, 18, r->loaded);
-	sqlite3_bind_int64(st, 19, r->catchup_ms);
-	sqlite3_bind_int(st, 20, r->prestage_passes);
-	sqlite3_bind_int64(st, 21, r->prestage_last);
+	db_bind_int64(st, 1, r->id);
+	db_bind_int64(st, 2, from);
+	db_bind_int64(st, 3, r->state);
+	db_bind_int64(st, 4, r->attempts);
+	db_bind_int64(st, 5, r->next_at);
+	db_bind_text(st, 6, r->reason);
+	db_bind_text(st, 7, r->source_system);
+	db_bind_text(st, 8, r->source_physical);
+	db_bind_text(st, 9, r->target_physical);
+	db_bind_int64(st, 10, r->hold_at);
+	db_bind_int64(st, 11, r->switch_at);
+	db_bind_int64(st, 12, r->release_at);
+	db_bind_int64(st, 13, r->updated);
+	db_bind_text(st, 14, r->action);
+	db_bind_int64(st, 15, r->failed_from);
+	db_bind_int64(st, 16, r->complete_at);
+	db_bind_int64(st, 17, r->planned_at);
+	db_bind_int64(st, 18, r->loaded);
+	db_bind_int64(st, 19, r->catchup_ms);
+	db_bind_int64(st, 20, r->prestage_passes);
+	db_bind_int64(st, 21, r->prestage_last);
 	rc = store_run(s, st, "update request");
-	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0) {
+	if (rc == STORE_OK && db_changes(store_dbh(s)) == 0) {
 		store_set_error(s, "request %lld is no longer %s", r->id, state_name(from));
 		rc = STORE_NOTFOUND;
 	}
@@ -237,22 +237,22 @@ int store_req_set(struct store *s, struct req *r, int from, const char *step,
 }
 
 /* int64_column: step ST (bound) to the end, collecting column 0. */
-static int int64_column(struct store *s, sqlite3_stmt *st, const char *context,
+static int int64_column(struct store *s, struct db_stmt *st, const char *context,
 			long long **v_r, size_t *n_r)
 {
 	size_t n = 0, cap = 16;
 	long long *v = xmalloc(cap * sizeof(*v));
 	int rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		if (n == cap) {
 			cap *= 2;
 			v = xrealloc(v, cap * sizeof(*v));
 		}
-		v[n++] = sqlite3_column_int64(st, 0);
+		v[n++] = db_column_int64(st, 0);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		free(v);
 		return store_fail(s, context);
 	}
@@ -263,88 +263,88 @@ static int int64_column(struct store *s, sqlite3_stmt *st, const char *context,
 
 int store_req_due(struct store *s, long long now, size_t limit, long long **ids_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT id FROM requests WHERE next_at <= ?1 "
+	struct db_stmt *st = store_prepare(s, "SELECT id FROM requests WHERE next_at <= ?1 "
 					    "ORDER BY next_at, id LIMIT ?2");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, (long long)limit);
+	db_bind_int64(st, 1, now);
+	db_bind_int64(st, 2, (long long)limit);
 	return int64_column(s, st, "due requests", ids_r, n_r);
 }
 
 int store_req_each(struct store *s, const struct req_filter *f, store_req_fn fn, void *ctx)
 {
-	sqlite3_stmt *st;
+	/* FN may call the store (other statements), never this list again. */
+	struct db_stmt *st =
+		store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE (?1 < 0 OR state = ?1) "
+				 "AND (?2 = 0 OR batch_id = ?2) AND (?3 IS NULL OR access = ?3) "
+				 "ORDER BY id");
 	struct req r;
 	int rc;
 
-	if (sqlite3_prepare_v2(store_db(s),
-			       "SELECT " REQ_COLS " FROM requests WHERE (?1 < 0 OR state = ?1) "
-			       "AND (?2 = 0 OR batch_id = ?2) AND (?3 IS NULL OR access = ?3) "
-			       "ORDER BY id",
-			       -1, &st, NULL) != SQLITE_OK)
-		return store_fail(s, "list requests");
-	sqlite3_bind_int(st, 1, f->state);
-	sqlite3_bind_int64(st, 2, f->batch_id);
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_int64(st, 1, f->state);
+	db_bind_int64(st, 2, f->batch_id);
 	if (f->access)
-		sqlite3_bind_text(st, 3, f->access, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_bind_text(st, 3, f->access);
+	while ((rc = db_step(st)) == DB_ROW) {
 		read_req(st, &r);
 		if (fn(ctx, &r) != 0) {
-			rc = SQLITE_DONE;
+			rc = DB_DONE;
 			break;
 		}
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "list requests");
+	if (db_reset(st) < 0)
+		rc = DB_ERR;
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "list requests");
 }
 
 int store_req_history(struct store *s, long long id, store_hist_fn fn, void *ctx)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st = store_prepare(s, "SELECT at, from_state, to_state, step, detail "
+					      "FROM history WHERE request_id = ?1 ORDER BY id");
 	struct req_hist h;
 	int rc;
 
-	if (sqlite3_prepare_v2(store_db(s),
-			       "SELECT at, from_state, to_state, step, detail FROM history "
-			       "WHERE request_id = ?1 ORDER BY id",
-			       -1, &st, NULL) != SQLITE_OK)
-		return store_fail(s, "read history");
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		h.at = sqlite3_column_int64(st, 0);
-		h.from = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 1);
-		h.to = sqlite3_column_int(st, 2);
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_int64(st, 1, id);
+	while ((rc = db_step(st)) == DB_ROW) {
+		h.at = db_column_int64(st, 0);
+		h.from = db_column_null(st, 1) ? -1 : (int)db_column_int64(st, 1);
+		h.to = (int)db_column_int64(st, 2);
 		store_text(st, 3, h.step, sizeof(h.step));
 		store_text(st, 4, h.detail, sizeof(h.detail));
 		if (fn(ctx, &h) != 0) {
-			rc = SQLITE_DONE;
+			rc = DB_DONE;
 			break;
 		}
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "read history");
+	if (db_reset(st) < 0)
+		rc = DB_ERR;
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "read history");
 }
 
 int store_req_counts(struct store *s, long long batch_id, long long counts_r[STATE_SLOTS])
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT state, count(*) FROM requests "
+	struct db_stmt *st = store_prepare(s, "SELECT state, count(*) FROM requests "
 					    "WHERE ?1 = 0 OR batch_id = ?1 GROUP BY state");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
 	memset(counts_r, 0, sizeof(long long) * STATE_SLOTS);
-	sqlite3_bind_int64(st, 1, batch_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int state = sqlite3_column_int(st, 0);
+	db_bind_int64(st, 1, batch_id);
+	while ((rc = db_step(st)) == DB_ROW) {
+		int state = (int)db_column_int64(st, 0);
 
 		if (state >= 0 && state < STATE_SLOTS)
-			counts_r[state] = sqlite3_column_int64(st, 1);
+			counts_r[state] = db_column_int64(st, 1);
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "count requests");
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "count requests");
 }
 
 /* batch_column: the numbers SQL (with ?1 the batch, 0: all) selects, as
@@ -352,11 +352,11 @@ int store_req_counts(struct store *s, long long batch_id, long long counts_r[STA
 static int batch_column(struct store *s, const char *sql, const char *what, long long batch_id,
 			long long **v_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, sql);
+	struct db_stmt *st = store_prepare(s, sql);
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, batch_id);
+	db_bind_int64(st, 1, batch_id);
 	return int64_column(s, st, what, v_r, n_r);
 }
 
@@ -378,133 +378,128 @@ int store_req_catchups(struct store *s, long long batch_id, long long **v_r, siz
 
 int store_batch_add(struct store *s, const char *source, long long now, long long *id_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT INTO batches(source, created) VALUES(?1, ?2)");
-	int rc;
+	struct db_stmt *st =
+		store_prepare(s, "INSERT INTO batches(source, created) VALUES(?1, ?2) RETURNING id");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	rc = store_run(s, st, "store batch");
-	if (rc == STORE_OK)
-		*id_r = sqlite3_last_insert_rowid(store_db(s));
-	return rc;
+	db_bind_text(st, 1, source);
+	db_bind_int64(st, 2, now);
+	return store_run_id(s, st, id_r, "store batch");
 }
 
 int store_batch_exists(struct store *s, long long id)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT 1 FROM batches WHERE id = ?1");
+	struct db_stmt *st = store_prepare(s, "SELECT 1 FROM batches WHERE id = ?1");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "read batch");
+	return rc == DB_DONE ? STORE_NOTFOUND : store_fail(s, "read batch");
 }
 
 int store_check_add(struct store *s, long long request_id, long long at, int ok,
 		    const char *detail)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT INTO checks(request_id, at, ok, detail) "
+	struct db_stmt *st = store_prepare(s, "INSERT INTO checks(request_id, at, ok, detail) "
 					    "VALUES(?1, ?2, ?3, ?4)");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
-	sqlite3_bind_int64(st, 2, at);
-	sqlite3_bind_int(st, 3, ok ? 1 : 0);
-	sqlite3_bind_text(st, 4, detail ? detail : "", -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, request_id);
+	db_bind_int64(st, 2, at);
+	db_bind_int64(st, 3, ok ? 1 : 0);
+	db_bind_text(st, 4, detail ? detail : "");
 	return store_run(s, st, "store check");
 }
 
 int store_check_last(struct store *s, long long request_id, long long since, long long *at_r,
 		     int *ok_r, char *detail)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT at, ok, detail FROM checks WHERE "
+	struct db_stmt *st = store_prepare(s, "SELECT at, ok, detail FROM checks WHERE "
 					    "request_id = ?1 AND at >= ?2 ORDER BY at DESC LIMIT 1");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, request_id);
-	sqlite3_bind_int64(st, 2, since);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*at_r = sqlite3_column_int64(st, 0);
-		*ok_r = sqlite3_column_int(st, 1);
+	db_bind_int64(st, 1, request_id);
+	db_bind_int64(st, 2, since);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		*at_r = db_column_int64(st, 0);
+		*ok_r = (int)db_column_int64(st, 1);
 		store_text(st, 2, detail, REQ_REASON_MAX);
 	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "read check");
+	return rc == DB_DONE ? STORE_NOTFOUND : store_fail(s, "read check");
 }
 
 int store_held_pending(struct store *s, store_held_fn fn, void *ctx)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st =
+		store_prepare(s, "SELECT queue_id, request_id, held_at, recipients, released_at "
+				 "FROM held_messages WHERE gone = 0 ORDER BY held_at");
 	struct held_msg m;
 	int rc;
 
-	if (sqlite3_prepare_v2(store_db(s),
-			       "SELECT queue_id, request_id, held_at, recipients, released_at "
-			       "FROM held_messages WHERE gone = 0 ORDER BY held_at",
-			       -1, &st, NULL) != SQLITE_OK)
-		return store_fail(s, "held messages");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if (st == NULL)
+		return STORE_ERR;
+	while ((rc = db_step(st)) == DB_ROW) {
 		store_text(st, 0, m.queue_id, sizeof(m.queue_id));
-		m.request_id = sqlite3_column_int64(st, 1);
-		m.held_at = sqlite3_column_int64(st, 2);
-		m.recipients = (const char *)sqlite3_column_text(st, 3);
-		m.released_at = sqlite3_column_int64(st, 4);
-		if (m.recipients == NULL)
-			m.recipients = "";
+		m.request_id = db_column_int64(st, 1);
+		m.held_at = db_column_int64(st, 2);
+		m.recipients = db_column_text(st, 3);
+		m.released_at = db_column_int64(st, 4);
 		if (fn(ctx, &m) != 0) {
-			rc = SQLITE_DONE;
+			rc = DB_DONE;
 			break;
 		}
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "held messages");
+	if (db_reset(st) < 0)
+		rc = DB_ERR;
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "held messages");
 }
 
 int store_held_count_pending(struct store *s, long long *n_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM held_messages WHERE gone = 0");
+	struct db_stmt *st = store_prepare(s, "SELECT count(*) FROM held_messages WHERE gone = 0");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "count held messages");
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		*n_r = db_column_int64(st, 0);
+	db_reset(st);
+	return rc == DB_ROW ? STORE_OK : store_fail(s, "count held messages");
 }
 
 int store_held_released(struct store *s, const char *queue_id, long long at)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE held_messages SET released_at = ?2 "
+	struct db_stmt *st = store_prepare(s, "UPDATE held_messages SET released_at = ?2 "
 					    "WHERE queue_id = ?1 AND gone = 0");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, at);
+	db_bind_text(st, 1, queue_id);
+	db_bind_int64(st, 2, at);
 	return store_run(s, st, "mark released");
 }
 
 /* held_write: run ST, a write of the held message ?1 = QUEUE_ID. */
-static int held_write(struct store *s, sqlite3_stmt *st, const char *queue_id,
+static int held_write(struct store *s, struct db_stmt *st, const char *queue_id,
 		      const char *context)
 {
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, queue_id);
 	return store_run(s, st, context);
 }
 
@@ -526,35 +521,35 @@ int store_held_forget(struct store *s, const char *queue_id)
 int store_req_wait(struct store *s, long long id, int state, long long next_at,
 		   const char *reason)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE requests SET next_at = ?3, "
+	struct db_stmt *st = store_prepare(s, "UPDATE requests SET next_at = ?3, "
 					    "reason = coalesce(?4, reason) WHERE id = ?1 AND state = ?2");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, state);
-	sqlite3_bind_int64(st, 3, next_at);
+	db_bind_int64(st, 1, id);
+	db_bind_int64(st, 2, state);
+	db_bind_int64(st, 3, next_at);
 	if (reason)
-		sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+		db_bind_text(st, 4, reason);
 	rc = store_run(s, st, "update request");
-	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
+	if (rc == STORE_OK && db_changes(store_dbh(s)) == 0)
 		return STORE_NOTFOUND;
 	return rc;
 }
 
-static int one_int64(struct store *s, sqlite3_stmt *st, long long *v_r, long long dflt,
+static int one_int64(struct store *s, struct db_stmt *st, long long *v_r, long long dflt,
 		     const char *context)
 {
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*v_r = sqlite3_column_type(st, 0) == SQLITE_NULL ? dflt : sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, context);
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		*v_r = db_column_null(st, 0) ? dflt : db_column_int64(st, 0);
+	db_reset(st);
+	return rc == DB_ROW ? STORE_OK : store_fail(s, context);
 }
 
 int store_req_next_due(struct store *s, long long *at_r)
@@ -571,13 +566,13 @@ int store_req_last_switch(struct store *s, long long *at_r)
 
 int store_req_durable(struct store *s, int on)
 {
-	sqlite3_stmt *st = store_prepare(s, on ? "PRAGMA synchronous = FULL"
+	struct db_stmt *st = store_prepare(s, on ? "PRAGMA synchronous = FULL"
 					       : "PRAGMA synchronous = NORMAL");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : store_fail(s, "synchronous");
+	rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE || rc == DB_ROW ? STORE_OK : store_fail(s, "synchronous");
 }

@@ -28,17 +28,17 @@ static int key_check(struct store *s, struct smd_job_key key)
 	return STORE_ERR;
 }
 
-static void bind_key(sqlite3_stmt *st, struct smd_job_key key)
+static void bind_key(struct db_stmt *st, struct smd_job_key key)
 {
-	sqlite3_bind_int64(st, 1, key.request_id);
-	sqlite3_bind_int(st, 2, key.kind);
+	db_bind_int64(st, 1, key.request_id);
+	db_bind_int64(st, 2, key.kind);
 }
 
 int store_smd_enqueue(struct store *s, struct smd_job_key key, const char *access,
 		      const char *src_system, const char *src_physical, const char *dst_system,
 		      const char *dst_physical, long long at)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO smd_jobs(request_id, kind, access, src_system, src_physical,"
 		   " dst_system, dst_physical, next_at, created, updated)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8)"
@@ -47,18 +47,18 @@ int store_smd_enqueue(struct store *s, struct smd_job_key key, const char *acces
 	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
 	bind_key(st, key);
-	sqlite3_bind_text(st, 3, access, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, src_system, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, src_physical, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, dst_system, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, dst_physical, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, at);
+	db_bind_text(st, 3, access);
+	db_bind_text(st, 4, src_system);
+	db_bind_text(st, 5, src_physical);
+	db_bind_text(st, 6, dst_system);
+	db_bind_text(st, 7, dst_physical);
+	db_bind_int64(st, 8, at);
 	return store_run(s, st, "enqueue smd job");
 }
 
 int store_smd_rearm(struct store *s, struct smd_job_key key, long long at)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET state = ?3, attempts = 0, pid = 0, folders_done = 0,"
 		   " folders_total = 0, msgs_done = 0, msgs_total = 0, bytes_done = 0,"
 		   " bytes_total = 0, started = 0, finished = 0, reason = '', next_at = ?4,"
@@ -68,35 +68,35 @@ int store_smd_rearm(struct store *s, struct smd_job_key key, long long at)
 	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
 	bind_key(st, key);
-	sqlite3_bind_int(st, 3, SMD_QUEUED);
-	sqlite3_bind_int64(st, 4, at);
-	sqlite3_bind_int(st, 5, SMD_DONE);
-	sqlite3_bind_int(st, 6, SMD_FAILED);
+	db_bind_int64(st, 3, SMD_QUEUED);
+	db_bind_int64(st, 4, at);
+	db_bind_int64(st, 5, SMD_DONE);
+	db_bind_int64(st, 6, SMD_FAILED);
 	rc = store_run(s, st, "queue smd job again");
-	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
+	if (rc == STORE_OK && db_changes(store_dbh(s)) == 0)
 		rc = STORE_NOTFOUND;
 	return rc;
 }
 
 int store_smd_drop(struct store *s, struct smd_job_key key)
 {
-	sqlite3_stmt *st =
+	struct db_stmt *st =
 		store_prepare(s, "DELETE FROM smd_jobs WHERE " JOB_IS " AND state = ?3");
 	int rc;
 
 	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
 	bind_key(st, key);
-	sqlite3_bind_int(st, 3, SMD_QUEUED);
+	db_bind_int64(st, 3, SMD_QUEUED);
 	rc = store_run(s, st, "drop smd job");
-	if (rc == STORE_OK && sqlite3_changes(store_db(s)) == 0)
+	if (rc == STORE_OK && db_changes(store_dbh(s)) == 0)
 		rc = STORE_NOTFOUND;
 	return rc;
 }
 
 int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT state, attempts, folders_done, folders_total, msgs_done, msgs_total,"
 		   " bytes_done, bytes_total, started, finished, reason"
 		   " FROM smd_jobs WHERE " JOB_IS);
@@ -105,28 +105,28 @@ int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status 
 	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
 	bind_key(st, key);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
+	rc = db_step(st);
+	if (rc == DB_DONE) {
+		db_reset(st);
 		return STORE_NOTFOUND;
 	}
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
+	if (rc != DB_ROW) {
+		db_reset(st);
 		return store_fail(s, "smd status");
 	}
 	memset(r, 0, sizeof(*r));
-	r->state = (enum smd_job_state)sqlite3_column_int(st, 0);
-	r->attempts = sqlite3_column_int(st, 1);
-	r->folders_done = sqlite3_column_int64(st, 2);
-	r->folders_total = sqlite3_column_int64(st, 3);
-	r->msgs_done = sqlite3_column_int64(st, 4);
-	r->msgs_total = sqlite3_column_int64(st, 5);
-	r->bytes_done = sqlite3_column_int64(st, 6);
-	r->bytes_total = sqlite3_column_int64(st, 7);
-	r->started = sqlite3_column_int64(st, 8);
-	r->finished = sqlite3_column_int64(st, 9);
+	r->state = (enum smd_job_state)(int)db_column_int64(st, 0);
+	r->attempts = (int)db_column_int64(st, 1);
+	r->folders_done = db_column_int64(st, 2);
+	r->folders_total = db_column_int64(st, 3);
+	r->msgs_done = db_column_int64(st, 4);
+	r->msgs_total = db_column_int64(st, 5);
+	r->bytes_done = db_column_int64(st, 6);
+	r->bytes_total = db_column_int64(st, 7);
+	r->started = db_column_int64(st, 8);
+	r->finished = db_column_int64(st, 9);
 	store_text(st, 10, r->reason, sizeof(r->reason));
-	sqlite3_reset(st);
+	db_reset(st);
 	return STORE_OK;
 }
 
@@ -136,12 +136,12 @@ int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status 
 	" attempts"
 
 /* job_row: the job in ST's JOB_COLS (attempts as counted so far). */
-static void job_row(sqlite3_stmt *st, struct smd_job *r)
+static void job_row(struct db_stmt *st, struct smd_job *r)
 {
 	memset(r, 0, sizeof(*r));
-	int kind = sqlite3_column_int(st, 1);
+	int kind = (int)db_column_int64(st, 1);
 
-	r->key.request_id = sqlite3_column_int64(st, 0);
+	r->key.request_id = db_column_int64(st, 0);
 	r->key.kind = kind == SMD_COPY_BACK || kind == SMD_PRESTAGE || kind == SMD_LOCAL
 			      ? (enum smd_kind)kind
 			      : SMD_COPY;
@@ -150,14 +150,14 @@ static void job_row(sqlite3_stmt *st, struct smd_job *r)
 	store_text(st, 4, r->src_physical, sizeof(r->src_physical));
 	store_text(st, 5, r->dst_system, sizeof(r->dst_system));
 	store_text(st, 6, r->dst_physical, sizeof(r->dst_physical));
-	r->attempts = sqlite3_column_int(st, 7);
+	r->attempts = (int)db_column_int64(st, 7);
 }
 
 int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn take, void *ctx,
 		    struct smd_job *r, long long *next_r)
 {
 	int mine, rc, taken = 0;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	if (next_r)
 		*next_r = 0;
@@ -169,16 +169,16 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 			      " ORDER BY " PRESTAGE_LAST ", next_at, " ORDER_KEY);
 	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
-	sqlite3_bind_int64(st, 1, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, now);
+	while ((rc = db_step(st)) == DB_ROW) {
 		job_row(st, r);
 		if (take == NULL || take(ctx, r) == 0) {
 			taken = 1;
 			break;
 		}
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_reset(st);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return store_own_end(s, mine, store_fail(s, "smd claim"));
 	if (!taken) {
 		if (next_r) {
@@ -186,10 +186,10 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 					      " AND next_at > ?1");
 			if (st == NULL)
 				return store_own_end(s, mine, STORE_ERR);
-			sqlite3_bind_int64(st, 1, now);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				*next_r = sqlite3_column_int64(st, 0);
-			sqlite3_reset(st);
+			db_bind_int64(st, 1, now);
+			if (db_step(st) == DB_ROW)
+				*next_r = db_column_int64(st, 0);
+			db_reset(st);
 		}
 		return store_own_end(s, mine, STORE_NOTFOUND);
 	}
@@ -199,8 +199,8 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
 	bind_key(st, r->key);
-	sqlite3_bind_int(st, 3, pid);
-	sqlite3_bind_int64(st, 4, now);
+	db_bind_int64(st, 3, pid);
+	db_bind_int64(st, 4, now);
 	return store_own_end(s, mine, store_run(s, st, "smd claim"));
 }
 
@@ -209,7 +209,7 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 	struct smd_job_key *ids = NULL;
 	size_t n = 0, cap = 0;
 	int mine, rc;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	if (store_own_begin(s, &mine) < 0)
 		return STORE_ERR;
@@ -217,7 +217,7 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 			      " ORDER BY " ORDER_KEY);
 	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct smd_job job;
 
 		job_row(st, &job);
@@ -229,8 +229,8 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 		}
 		ids[n++] = job.key;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		free(ids);
 		return store_own_end(s, mine, store_fail(s, "smd recover"));
 	}
@@ -243,7 +243,7 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 	rc = STORE_OK;
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
 		bind_key(st, ids[i]);
-		sqlite3_bind_int64(st, 3, now);
+		db_bind_int64(st, 3, now);
 		rc = store_run(s, st, "smd recover");
 	}
 	free(ids);
@@ -252,7 +252,7 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 
 int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd_status *p)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET folders_done = ?3, folders_total = ?4, msgs_done = ?5,"
 		   " msgs_total = ?6, bytes_done = ?7, bytes_total = ?8,"
 		   " updated = strftime('%s','now') * 1000000 WHERE " JOB_IS);
@@ -260,29 +260,29 @@ int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd
 	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
 	bind_key(st, key);
-	sqlite3_bind_int64(st, 3, p->folders_done);
-	sqlite3_bind_int64(st, 4, p->folders_total);
-	sqlite3_bind_int64(st, 5, p->msgs_done);
-	sqlite3_bind_int64(st, 6, p->msgs_total);
-	sqlite3_bind_int64(st, 7, p->bytes_done);
-	sqlite3_bind_int64(st, 8, p->bytes_total);
+	db_bind_int64(st, 3, p->folders_done);
+	db_bind_int64(st, 4, p->folders_total);
+	db_bind_int64(st, 5, p->msgs_done);
+	db_bind_int64(st, 6, p->msgs_total);
+	db_bind_int64(st, 7, p->bytes_done);
+	db_bind_int64(st, 8, p->bytes_total);
 	return store_run(s, st, "smd progress");
 }
 
 int store_smd_finish(struct store *s, struct smd_job_key key, int ok, const char *reason,
 		     long long retry_at, long long now)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET state = ?3, reason = ?4, next_at = ?5, finished = ?6,"
 		   " pid = 0, updated = ?6 WHERE " JOB_IS);
 
 	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
 	bind_key(st, key);
-	sqlite3_bind_int(st, 3, ok ? SMD_DONE : retry_at > 0 ? SMD_QUEUED : SMD_FAILED);
-	sqlite3_bind_text(st, 4, ok ? "" : reason ? reason : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, retry_at);
-	sqlite3_bind_int64(st, 6, now);
+	db_bind_int64(st, 3, ok ? SMD_DONE : retry_at > 0 ? SMD_QUEUED : SMD_FAILED);
+	db_bind_text(st, 4, ok ? "" : reason ? reason : "");
+	db_bind_int64(st, 5, retry_at);
+	db_bind_int64(st, 6, now);
 	return store_run(s, st, "smd finish");
 }
 
@@ -291,36 +291,36 @@ int store_smd_finish(struct store *s, struct smd_job_key key, int ok, const char
 int store_smd_folder_get(struct store *s, const char *mailbox, const char *folder,
 			 struct smd_folder *r)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT uidvalidity, dst_folder, dst_uidvalidity, messages, bytes, verified,"
 		   " highestmodseq FROM smd_folders WHERE mailbox = ?1 AND folder = ?2");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "smd folder");
+	db_bind_text(st, 1, mailbox);
+	db_bind_text(st, 2, folder);
+	rc = db_step(st);
+	if (rc != DB_ROW) {
+		db_reset(st);
+		return rc == DB_DONE ? STORE_NOTFOUND : store_fail(s, "smd folder");
 	}
 	memset(r, 0, sizeof(*r));
-	r->uidvalidity = (unsigned long long)sqlite3_column_int64(st, 0);
+	r->uidvalidity = (unsigned long long)db_column_int64(st, 0);
 	store_text(st, 1, r->dst_name, sizeof(r->dst_name));
-	r->dst_uidvalidity = (unsigned long long)sqlite3_column_int64(st, 2);
-	r->messages = sqlite3_column_int64(st, 3);
-	r->bytes = sqlite3_column_int64(st, 4);
-	r->verified = sqlite3_column_int(st, 5);
-	r->highestmodseq = (unsigned long long)sqlite3_column_int64(st, 6);
-	sqlite3_reset(st);
+	r->dst_uidvalidity = (unsigned long long)db_column_int64(st, 2);
+	r->messages = db_column_int64(st, 3);
+	r->bytes = db_column_int64(st, 4);
+	r->verified = (int)db_column_int64(st, 5);
+	r->highestmodseq = (unsigned long long)db_column_int64(st, 6);
+	db_reset(st);
 	return STORE_OK;
 }
 
 int store_smd_folder_put(struct store *s, const char *mailbox, const char *folder,
 			 const struct smd_folder *f)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO smd_folders(mailbox, folder, uidvalidity, dst_folder,"
 		   " dst_uidvalidity, messages, bytes, verified, highestmodseq, updated)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, strftime('%s','now') * 1000000)"
@@ -330,152 +330,154 @@ int store_smd_folder_put(struct store *s, const char *mailbox, const char *folde
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (long long)f->uidvalidity);
-	sqlite3_bind_text(st, 4, f->dst_name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (long long)f->dst_uidvalidity);
-	sqlite3_bind_int64(st, 6, f->messages);
-	sqlite3_bind_int64(st, 7, f->bytes);
-	sqlite3_bind_int(st, 8, f->verified);
-	sqlite3_bind_int64(st, 9, (long long)f->highestmodseq);
+	db_bind_text(st, 1, mailbox);
+	db_bind_text(st, 2, folder);
+	db_bind_int64(st, 3, (long long)f->uidvalidity);
+	db_bind_text(st, 4, f->dst_name);
+	db_bind_int64(st, 5, (long long)f->dst_uidvalidity);
+	db_bind_int64(st, 6, f->messages);
+	db_bind_int64(st, 7, f->bytes);
+	db_bind_int64(st, 8, f->verified);
+	db_bind_int64(st, 9, (long long)f->highestmodseq);
 	return store_run(s, st, "smd folder put");
 }
 
 int store_smd_folders_each(struct store *s, const char *mailbox, store_smd_folder_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "SELECT folder, uidvalidity, dst_folder, dst_uidvalidity, messages, bytes,"
 		   " verified FROM smd_folders WHERE mailbox = ?1 ORDER BY folder");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, mailbox);
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct smd_folder f;
 		char folder[1024];
 
 		memset(&f, 0, sizeof(f));
 		store_text(st, 0, folder, sizeof(folder));
-		f.uidvalidity = (unsigned long long)sqlite3_column_int64(st, 1);
+		f.uidvalidity = (unsigned long long)db_column_int64(st, 1);
 		store_text(st, 2, f.dst_name, sizeof(f.dst_name));
-		f.dst_uidvalidity = (unsigned long long)sqlite3_column_int64(st, 3);
-		f.messages = sqlite3_column_int64(st, 4);
-		f.bytes = sqlite3_column_int64(st, 5);
-		f.verified = sqlite3_column_int(st, 6);
+		f.dst_uidvalidity = (unsigned long long)db_column_int64(st, 3);
+		f.messages = db_column_int64(st, 4);
+		f.bytes = db_column_int64(st, 5);
+		f.verified = (int)db_column_int64(st, 6);
 		if (fn(ctx, folder, &f) != 0) {
-			sqlite3_reset(st);
+			db_reset(st);
 			return STORE_OK;
 		}
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "smd folders");
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "smd folders");
 }
 
 int store_smd_map_each(struct store *s, const char *mailbox, const char *folder,
 		       store_smd_map_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT src_uid, dst_uid, sha256, size, flags, gone"
+	struct db_stmt *st = store_prepare(s, "SELECT src_uid, dst_uid, sha256, size, flags, gone"
 					    " FROM smd_map"
 					    " WHERE mailbox = ?1 AND folder = ?2 ORDER BY src_uid");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_text(st, 1, mailbox);
+	db_bind_text(st, 2, folder);
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct smd_map_row row;
-		const void *b = sqlite3_column_blob(st, 2);
+		size_t n;
+		const void *b = db_column_blob(st, 2, &n);
 
 		memset(&row, 0, sizeof(row));
-		row.src_uid = (unsigned long long)sqlite3_column_int64(st, 0);
-		row.dst_uid = (unsigned long long)sqlite3_column_int64(st, 1);
-		if (b && sqlite3_column_bytes(st, 2) == 32)
+		row.src_uid = (unsigned long long)db_column_int64(st, 0);
+		row.dst_uid = (unsigned long long)db_column_int64(st, 1);
+		if (n == 32)
 			memcpy(row.sha256, b, 32);
-		row.size = sqlite3_column_int64(st, 3);
-		row.flags = (const char *)sqlite3_column_text(st, 4);
-		row.gone = sqlite3_column_int(st, 5) != 0;
+		row.size = db_column_int64(st, 3);
+		/* NULL: flags never copied (schema 10), not "none". */
+		row.flags = db_column_null(st, 4) ? NULL : db_column_text(st, 4);
+		row.gone = (int)db_column_int64(st, 5) != 0;
 		if (fn(ctx, &row) != 0) {
-			sqlite3_reset(st);
+			db_reset(st);
 			return STORE_OK;
 		}
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "smd map");
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "smd map");
 }
 
 int store_smd_map_add(struct store *s, const char *mailbox, const char *folder,
 		      const struct smd_map_row *row)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT OR REPLACE INTO smd_map(mailbox, folder, src_uid, dst_uid, sha256, size,"
 		   " flags, gone) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (long long)row->src_uid);
-	sqlite3_bind_int64(st, 4, (long long)row->dst_uid);
-	sqlite3_bind_blob(st, 5, row->sha256, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, row->size);
+	db_bind_text(st, 1, mailbox);
+	db_bind_text(st, 2, folder);
+	db_bind_int64(st, 3, (long long)row->src_uid);
+	db_bind_int64(st, 4, (long long)row->dst_uid);
+	db_bind_blob(st, 5, row->sha256, 32);
+	db_bind_int64(st, 6, row->size);
 	if (row->flags)
-		sqlite3_bind_text(st, 7, row->flags, -1, SQLITE_STATIC);
+		db_bind_text(st, 7, row->flags);
 	else
-		sqlite3_bind_null(st, 7);
-	sqlite3_bind_int(st, 8, row->gone != 0);
+		db_bind_null(st, 7);
+	db_bind_int64(st, 8, row->gone != 0);
 	return store_run(s, st, "smd map add");
 }
 
 int store_smd_map_set(struct store *s, const char *mailbox, const char *folder,
 		      unsigned long long src_uid, const char *flags, int gone)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE smd_map SET flags = ?4, gone = ?5"
+	struct db_stmt *st = store_prepare(s, "UPDATE smd_map SET flags = ?4, gone = ?5"
 					    " WHERE mailbox = ?1 AND folder = ?2 AND src_uid = ?3");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (long long)src_uid);
+	db_bind_text(st, 1, mailbox);
+	db_bind_text(st, 2, folder);
+	db_bind_int64(st, 3, (long long)src_uid);
 	if (flags)
-		sqlite3_bind_text(st, 4, flags, -1, SQLITE_STATIC);
+		db_bind_text(st, 4, flags);
 	else
-		sqlite3_bind_null(st, 4);
-	sqlite3_bind_int(st, 5, gone != 0);
+		db_bind_null(st, 4);
+	db_bind_int64(st, 5, gone != 0);
 	return store_run(s, st, "smd map set");
 }
 
 int store_smd_map_del(struct store *s, const char *mailbox, const char *folder,
 		      unsigned long long src_uid)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2 AND src_uid = ?3");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (long long)src_uid);
+	db_bind_text(st, 1, mailbox);
+	db_bind_text(st, 2, folder);
+	db_bind_int64(st, 3, (long long)src_uid);
 	return store_run(s, st, "smd map del");
 }
 
 int store_smd_map_clear(struct store *s, const char *mailbox, const char *folder)
 {
-	sqlite3_stmt *st = store_prepare(s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2");
+	struct db_stmt *st = store_prepare(s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, mailbox);
+	db_bind_text(st, 2, folder);
 	return store_run(s, st, "smd map clear");
 }
 
 int store_smd_relax(struct store *s)
 {
-	if (sqlite3_exec(store_db(s), "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK)
+	if (db_exec(store_dbh(s), "PRAGMA synchronous=NORMAL") < 0)
 		return store_fail(s, "synchronous=NORMAL");
 	return STORE_OK;
 }
@@ -483,15 +485,15 @@ int store_smd_relax(struct store *s)
 /* ---- schema 13: folder renames and deletes, the subscription base ---- */
 
 /* run_mf: ST with ?1 = MAILBOX, ?2 = FOLDER and ?3 = EXTRA (may be NULL) bound. */
-static int run_mf(struct store *s, sqlite3_stmt *st, const char *mailbox, const char *folder,
+static int run_mf(struct store *s, struct db_stmt *st, const char *mailbox, const char *folder,
 		  const char *extra, const char *context)
 {
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, mailbox);
+	db_bind_text(st, 2, folder);
 	if (extra)
-		sqlite3_bind_text(st, 3, extra, -1, SQLITE_STATIC);
+		db_bind_text(st, 3, extra);
 	return store_run(s, st, context);
 }
 
@@ -499,15 +501,15 @@ static int run_mf(struct store *s, sqlite3_stmt *st, const char *mailbox, const 
 static int rename_folder_row(struct store *s, const char *mailbox, const char *old,
 			     const char *new, const char *dst_name)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE smd_folders SET folder = ?3, dst_folder = ?4"
+	struct db_stmt *st = store_prepare(s, "UPDATE smd_folders SET folder = ?3, dst_folder = ?4"
 					    " WHERE mailbox = ?1 AND folder = ?2");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 4, dst_name, -1, SQLITE_STATIC);
+	db_bind_text(st, 4, dst_name);
 	if (run_mf(s, st, mailbox, old, new, "smd folder rename") < 0)
 		return STORE_ERR;
-	if (sqlite3_changes(store_db(s)) == 0) {
+	if (db_changes(store_dbh(s)) == 0) {
 		store_set_error(s, "smd folder rename: %s: no journal", old);
 		return STORE_NOTFOUND;
 	}
@@ -551,36 +553,36 @@ int store_smd_folder_forget(struct store *s, const char *mailbox, const char *fo
 
 int store_smd_subs_each(struct store *s, const char *mailbox, store_smd_sub_fn fn, void *ctx)
 {
-	sqlite3_stmt *st =
+	struct db_stmt *st =
 		store_prepare(s, "SELECT name FROM smd_subs WHERE mailbox = ?1 ORDER BY name");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
+	db_bind_text(st, 1, mailbox);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *name = db_column_text(st, 0);
 
 		if (fn(ctx, name ? name : "") != 0) {
-			sqlite3_reset(st);
+			db_reset(st);
 			return STORE_OK;
 		}
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "smd subs");
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_fail(s, "smd subs");
 }
 
 int store_smd_subs_set(struct store *s, const char *mailbox, char *const *names, size_t n)
 {
 	int own, rc = store_own_begin(s, &own);
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	if (rc < 0)
 		return rc;
 	st = store_prepare(s, "DELETE FROM smd_subs WHERE mailbox = ?1");
 	if (st == NULL)
 		return store_own_end(s, own, STORE_ERR);
-	sqlite3_bind_text(st, 1, mailbox, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, mailbox);
 	rc = store_run(s, st, "smd subs clear");
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
 		st = store_prepare(s, "INSERT OR IGNORE INTO smd_subs(mailbox, name) VALUES(?1, ?2)");

@@ -24,24 +24,24 @@ long long status_pct(const long long *v, size_t n, int p)
 }
 
 /* one_number: column 0 of ST's one row into *V_R. */
-static int one_number(struct store *s, sqlite3_stmt *st, long long *v_r, const char *context)
+static int one_number(struct store *s, struct db_stmt *st, long long *v_r, const char *context)
 {
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 
-	if (rc == SQLITE_ROW)
-		*v_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, context);
+	if (rc == DB_ROW)
+		*v_r = db_column_int64(st, 0);
+	db_reset(st);
+	return rc == DB_ROW ? STORE_OK : store_fail(s, context);
 }
 
 int status_changed(struct store *s, long long batch, long long *last_r, long long *running_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT coalesce(max(updated), 0) FROM requests"
+	struct db_stmt *st = store_prepare(s, "SELECT coalesce(max(updated), 0) FROM requests"
 					    " WHERE ?1 = 0 OR batch_id = ?1");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, batch);
+	db_bind_int64(st, 1, batch);
 	if (one_number(s, st, last_r, "last change") < 0)
 		return STORE_ERR;
 	st = store_prepare(s, "SELECT count(*) FROM smd_jobs WHERE state = 1 AND kind = 0");

@@ -8,47 +8,47 @@
 #define THR_COLS \
 	"system, in_use, max_sessions, level, refusals, waits, until, next_login, updated, reason"
 
-static void thr_row(sqlite3_stmt *st, struct store_thr *r)
+static void thr_row(struct db_stmt *st, struct store_thr *r)
 {
 	store_text(st, 0, r->system, sizeof(r->system));
-	r->in_use = sqlite3_column_int64(st, 1);
-	r->max_sessions = sqlite3_column_int64(st, 2);
-	r->level = sqlite3_column_int64(st, 3);
-	r->refusals = sqlite3_column_int64(st, 4);
-	r->waits = sqlite3_column_int64(st, 5);
-	r->until = sqlite3_column_int64(st, 6);
-	r->next_login = sqlite3_column_int64(st, 7);
-	r->updated = sqlite3_column_int64(st, 8);
+	r->in_use = db_column_int64(st, 1);
+	r->max_sessions = db_column_int64(st, 2);
+	r->level = db_column_int64(st, 3);
+	r->refusals = db_column_int64(st, 4);
+	r->waits = db_column_int64(st, 5);
+	r->until = db_column_int64(st, 6);
+	r->next_login = db_column_int64(st, 7);
+	r->updated = db_column_int64(st, 8);
 	store_text(st, 9, r->reason, sizeof(r->reason));
 }
 
 int store_thr_get(struct store *s, const char *system, struct store_thr *r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " THR_COLS " FROM smd_sources WHERE system = ?1");
+	struct db_stmt *st = store_prepare(s, "SELECT " THR_COLS " FROM smd_sources WHERE system = ?1");
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	snprintf(r->system, sizeof(r->system), "%s", system);
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, system, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_text(st, 1, system);
+	rc = db_step(st);
+	if (rc == DB_ROW)
 		thr_row(st, r);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_reset(st);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return store_fail(s, "read a source's throttling");
-	return rc == SQLITE_ROW ? STORE_OK : STORE_NOTFOUND;
+	return rc == DB_ROW ? STORE_OK : STORE_NOTFOUND;
 }
 
 /* run_sys: ST with SYSTEM bound as ?1 and V as ?2, run to its end. */
-static int run_sys(struct store *s, sqlite3_stmt *st, const char *system, long long v,
+static int run_sys(struct store *s, struct db_stmt *st, const char *system, long long v,
 		   const char *context)
 {
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, system, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, v);
+	db_bind_text(st, 1, system);
+	db_bind_int64(st, 2, v);
 	return store_run(s, st, context);
 }
 
@@ -87,16 +87,16 @@ int store_thr_refused(struct store *s, const char *system, long long now, long l
 	d += d / 1000 * (jitter < 0 ? 0 : jitter > 1000 ? 1000 : jitter);
 	*until_r = now + d > r.until ? now + d : r.until;
 	*started_r = r.until <= now;
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "UPDATE smd_sources SET level = level + 1, refusals = refusals + 1, until = ?2,"
 		   " reason = ?3, updated = ?4 WHERE system = ?1");
 
 	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
-	sqlite3_bind_text(st, 1, system, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, *until_r);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
+	db_bind_text(st, 1, system);
+	db_bind_int64(st, 2, *until_r);
+	db_bind_text(st, 3, reason);
+	db_bind_int64(st, 4, now);
 	return store_own_end(s, mine, store_run(s, st, "record a source's refusal"));
 }
 
@@ -108,7 +108,7 @@ int store_thr_ok(struct store *s, const char *system, long long now, int *ended_
 				     " WHERE system = ?1 AND level > 0"),
 		    system, now, "end a source's back-off") < 0)
 		return STORE_ERR;
-	*ended_r = sqlite3_changes(store_db(s)) > 0;
+	*ended_r = db_changes(store_dbh(s)) > 0;
 	return STORE_OK;
 }
 
@@ -131,39 +131,40 @@ int store_thr_login_at(struct store *s, const char *system, long long now, long 
 int store_thr_sessions(struct store *s, const char *system, long long in_use, long long max,
 		       int waited, long long now)
 {
-	sqlite3_stmt *st = store_prepare(
+	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO smd_sources(system, in_use, max_sessions, waits, updated)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(system) DO UPDATE SET"
-		   " in_use = ?2, max_sessions = ?3, waits = waits + ?4, updated = ?5");
+		   " in_use = ?2, max_sessions = ?3, waits = smd_sources.waits + ?4,"
+		   " updated = ?5");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, system, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, in_use);
-	sqlite3_bind_int64(st, 3, max);
-	sqlite3_bind_int(st, 4, waited != 0);
-	sqlite3_bind_int64(st, 5, now);
+	db_bind_text(st, 1, system);
+	db_bind_int64(st, 2, in_use);
+	db_bind_int64(st, 3, max);
+	db_bind_int64(st, 4, waited != 0);
+	db_bind_int64(st, 5, now);
 	return store_run(s, st, "record a source's sessions");
 }
 
 int store_thr_each(struct store *s, int (*cb)(void *ctx, const struct store_thr *r), void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT " THR_COLS " FROM smd_sources ORDER BY system");
+	struct db_stmt *st = store_prepare(s, "SELECT " THR_COLS " FROM smd_sources ORDER BY system");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct store_thr r;
 
 		thr_row(st, &r);
 		if (cb(ctx, &r) != 0) {
-			rc = SQLITE_DONE;
+			rc = DB_DONE;
 			break;
 		}
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	db_reset(st);
+	if (rc != DB_DONE)
 		return store_fail(s, "list the sources' throttling");
 	return STORE_OK;
 }

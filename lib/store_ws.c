@@ -9,7 +9,7 @@ int store_ws_agent_add(struct store *s, const char *name, const unsigned char *c
 		       long long expires, long long now, const char *address)
 {
 	int own, rc;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	if (store_own_begin(s, &own) < 0)
 		return STORE_ERR;
@@ -20,8 +20,8 @@ int store_ws_agent_add(struct store *s, const char *name, const unsigned char *c
 		if (st == NULL)
 			rc = STORE_ERR;
 		else {
-			sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, address, -1, SQLITE_STATIC);
+			db_bind_text(st, 1, name);
+			db_bind_text(st, 2, address);
 			rc = store_run(s, st, "add workstation agent");
 		}
 	}
@@ -30,17 +30,17 @@ int store_ws_agent_add(struct store *s, const char *name, const unsigned char *c
 
 static int report_row(struct store *s, const struct ws_report *w)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT INTO ws_reports(request_id, at, step, ok,"
+	struct db_stmt *st = store_prepare(s, "INSERT INTO ws_reports(request_id, at, step, ok,"
 					    " detail, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, w->request_id);
-	sqlite3_bind_int64(st, 2, w->at);
-	sqlite3_bind_text(st, 3, w->step, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, w->ok ? 1 : 0);
-	sqlite3_bind_text(st, 5, w->detail, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, w->data, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, w->request_id);
+	db_bind_int64(st, 2, w->at);
+	db_bind_text(st, 3, w->step);
+	db_bind_int64(st, 4, w->ok ? 1 : 0);
+	db_bind_text(st, 5, w->detail);
+	db_bind_text(st, 6, w->data);
 	return store_run(s, st, "store workstation report");
 }
 
@@ -62,23 +62,23 @@ int store_ws_report_add(struct store *s, const struct ws_report *w, int state,
 int store_ws_last(struct store *s, long long req, const char *step, long long since,
 		  long long *at_r, int *ok_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT at, ok FROM ws_reports WHERE request_id = ?1"
+	struct db_stmt *st = store_prepare(s, "SELECT at, ok FROM ws_reports WHERE request_id = ?1"
 					    " AND step = ?2 AND at >= ?3 ORDER BY at DESC, id DESC"
 					    " LIMIT 1");
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, req);
-	sqlite3_bind_text(st, 2, step, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, since);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*at_r = sqlite3_column_int64(st, 0);
-		*ok_r = sqlite3_column_int(st, 1);
+	db_bind_int64(st, 1, req);
+	db_bind_text(st, 2, step);
+	db_bind_int64(st, 3, since);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		*at_r = db_column_int64(st, 0);
+		*ok_r = (int)db_column_int64(st, 1);
 	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : store_fail(s, "read workstation report");
+	return rc == DB_DONE ? STORE_NOTFOUND : store_fail(s, "read workstation report");
 }
