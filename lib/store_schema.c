@@ -358,5 +358,12 @@ const struct store_migration store_migrations[] = {
 	     " hash BLOB NOT NULL,"
 	     " created INTEGER NOT NULL,"
 	     " last_seen INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
+	/* 16: several copy workers (issue 18, lib/store_smd.h): a running
+	 * job's worker (its smd_worker_name, or HOST:PID) and its lease (µs,
+	 * 0: none, a copier of before this version); the claim looks jobs up
+	 * by mailbox to keep one live lease per mailbox. */
+	{16, "ALTER TABLE smd_jobs ADD COLUMN worker TEXT NOT NULL DEFAULT '';"
+	     "ALTER TABLE smd_jobs ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;"
+	     "CREATE INDEX smd_jobs_by_mailbox ON smd_jobs(src_physical, dst_physical, state);"},
 };
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

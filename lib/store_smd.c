@@ -153,10 +153,77 @@ static void job_row(struct db_stmt *st, struct smd_job *r)
 	r->attempts = (int)db_column_int64(st, 7);
 }
 
-int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn take, void *ctx,
-		    struct smd_job *r, long long *next_r)
+/* The claim's candidates, without leases (store_smd_claim): queued jobs due. */
+#define CLAIM_PLAIN                                                            \
+	"SELECT " JOB_COLS ", state, worker FROM smd_jobs WHERE state = 0 AND" \
+	" next_at <= ?1 ORDER BY " PRESTAGE_LAST ", next_at, " ORDER_KEY
+/* With leases (schema 16): queued jobs due and running jobs whose lease
+ * has expired, of a mailbox with no other job under a live lease. */
+#define CLAIM_LEASED                                                                        \
+	"SELECT " JOB_COLS ", state, worker FROM smd_jobs j WHERE ((state = 0 AND"          \
+	" next_at <= ?1) OR (state = 1 AND lease_until > 0 AND lease_until <= ?1))"         \
+	" AND NOT EXISTS (SELECT 1 FROM smd_jobs o WHERE o.src_physical = j.src_physical"   \
+	" AND o.dst_physical = j.dst_physical AND o.state = 1 AND o.lease_until > ?1"       \
+	" AND o.src_system = j.src_system AND o.dst_system = j.dst_system"                  \
+	" AND NOT (o.request_id = j.request_id AND o.kind = j.kind))"                       \
+	" ORDER BY " PRESTAGE_LAST ", next_at, " ORDER_KEY
+
+/* claim_sql: the candidates' query for W (NULL: no lease) on S's backend.
+ * PostgreSQL locks the one row it returns and skips rows other claims
+ * hold (all rows of a result are locked at once: hence LIMIT 1). */
+static struct db_stmt *claim_sql(struct store *s, const struct smd_worker *w)
 {
-	int mine, rc, taken = 0;
+	if (w == NULL)
+		return store_prepare(s, CLAIM_PLAIN);
+	if (db_backend(store_dbh(s)) == DB_PG)
+		return store_prepare(s, CLAIM_LEASED " LIMIT 1 FOR UPDATE OF j SKIP LOCKED");
+	return store_prepare(s, CLAIM_LEASED);
+}
+
+/* claim_pick: the first candidate TAKE accepts into *R: 1, 0 when none,
+ * or STORE_ERR. */
+static int claim_pick(struct store *s, long long now, const struct smd_worker *w,
+		      store_smd_take_fn take, void *ctx, struct smd_job *r)
+{
+	struct db_stmt *st = claim_sql(s, w);
+	int rc, taken = 0;
+
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_int64(st, 1, now);
+	while ((rc = db_step(st)) == DB_ROW) {
+		job_row(st, r);
+		if (db_column_int64(st, 8) == SMD_RUNNING)
+			store_text(st, 9, r->prev_worker, sizeof(r->prev_worker));
+		if (take == NULL || take(ctx, r) == 0) {
+			taken = 1;
+			break;
+		}
+	}
+	if (db_reset(st) < 0 || (rc != DB_ROW && rc != DB_DONE))
+		return store_fail(s, "smd claim");
+	return taken;
+}
+
+/* next_due: when the next job not yet due comes due, 0 when none. */
+static int next_due(struct store *s, long long now, long long *next_r)
+{
+	struct db_stmt *st = store_prepare(s, "SELECT MIN(next_at) FROM smd_jobs WHERE state = 0"
+					      " AND next_at > ?1");
+
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_int64(st, 1, now);
+	if (db_step(st) == DB_ROW)
+		*next_r = db_column_int64(st, 0);
+	db_reset(st);
+	return STORE_OK;
+}
+
+static int claim(struct store *s, long long now, int pid, const struct smd_worker *w,
+		 store_smd_take_fn take, void *ctx, struct smd_job *r, long long *next_r)
+{
+	int mine, rc;
 	struct db_stmt *st;
 
 	if (next_r)
@@ -165,50 +232,119 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
 		return STORE_ERR;
 	/* In the write transaction, so that TAKE runs before anyone else can
 	 * see the job as running or recover it. */
-	st = store_prepare(s, "SELECT " JOB_COLS " FROM smd_jobs WHERE state = 0 AND next_at <= ?1"
-			      " ORDER BY " PRESTAGE_LAST ", next_at, " ORDER_KEY);
-	if (st == NULL)
-		return store_own_end(s, mine, STORE_ERR);
-	db_bind_int64(st, 1, now);
-	while ((rc = db_step(st)) == DB_ROW) {
-		job_row(st, r);
-		if (take == NULL || take(ctx, r) == 0) {
-			taken = 1;
-			break;
-		}
-	}
-	db_reset(st);
-	if (rc != DB_ROW && rc != DB_DONE)
-		return store_own_end(s, mine, store_fail(s, "smd claim"));
-	if (!taken) {
-		if (next_r) {
-			st = store_prepare(s, "SELECT MIN(next_at) FROM smd_jobs WHERE state = 0"
-					      " AND next_at > ?1");
-			if (st == NULL)
-				return store_own_end(s, mine, STORE_ERR);
-			db_bind_int64(st, 1, now);
-			if (db_step(st) == DB_ROW)
-				*next_r = db_column_int64(st, 0);
-			db_reset(st);
-		}
-		return store_own_end(s, mine, STORE_NOTFOUND);
+	rc = claim_pick(s, now, w, take, ctx, r);
+	if (rc <= 0) {
+		if (rc == 0 && next_r && next_due(s, now, next_r) < 0)
+			rc = STORE_ERR;
+		return store_own_end(s, mine, rc < 0 ? rc : STORE_NOTFOUND);
 	}
 	r->attempts++;
 	st = store_prepare(s, "UPDATE smd_jobs SET state = 1, attempts = attempts + 1, pid = ?3,"
-			      " started = ?4, finished = 0, updated = ?4 WHERE " JOB_IS);
+			      " started = ?4, finished = 0, updated = ?4, worker = ?5,"
+			      " lease_until = ?6 WHERE " JOB_IS);
 	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
 	bind_key(st, r->key);
 	db_bind_int64(st, 3, pid);
 	db_bind_int64(st, 4, now);
+	db_bind_text(st, 5, w ? w->name : "");
+	db_bind_int64(st, 6, w ? now + w->lease_us : 0);
 	return store_own_end(s, mine, store_run(s, st, "smd claim"));
+}
+
+int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn take, void *ctx,
+		    struct smd_job *r, long long *next_r)
+{
+	return claim(s, now, pid, NULL, take, ctx, r, next_r);
+}
+
+int store_smd_claim_as(struct store *s, long long now, const struct smd_worker *w,
+		       store_smd_take_fn take, void *ctx, struct smd_job *r, long long *next_r)
+{
+	size_t n = w->name ? strlen(w->name) : 0;
+
+	if (n == 0 || n >= SMD_WORKER_MAX || w->lease_us <= 0) {
+		store_set_error(s, "smd claim: bad worker name or lease");
+		return STORE_ERR;
+	}
+	return claim(s, now, w->pid, w, take, ctx, r, next_r);
+}
+
+int store_smd_renew(struct store *s, struct smd_job_key key, const char *worker, long long until)
+{
+	struct db_stmt *st = store_prepare(s, "UPDATE smd_jobs SET lease_until = ?4 WHERE " JOB_IS
+					      " AND state = 1 AND worker = ?3");
+	int rc;
+
+	if (st == NULL || key_check(s, key) < 0)
+		return STORE_ERR;
+	bind_key(st, key);
+	db_bind_text(st, 3, worker);
+	db_bind_int64(st, 4, until);
+	rc = store_run(s, st, "smd renew lease");
+	if (rc == STORE_OK && db_changes(store_dbh(s)) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
+}
+
+/* recover_keys: the running jobs of ST (run with its bindings) that BUSY
+ * does not keep, into *IDS_R (N_R of them). */
+static int recover_keys(struct store *s, struct db_stmt *st, store_smd_take_fn busy, void *ctx,
+			struct smd_job_key **ids_r, size_t *n_r)
+{
+	size_t cap = 0;
+	int rc;
+
+	while ((rc = db_step(st)) == DB_ROW) {
+		struct smd_job job;
+
+		job_row(st, &job);
+		if (busy && busy(ctx, &job) != 0)
+			continue;
+		if (*n_r == cap) {
+			cap = cap ? 2 * cap : 8;
+			*ids_r = xrealloc(*ids_r, cap * sizeof(**ids_r));
+		}
+		(*ids_r)[(*n_r)++] = job.key;
+	}
+	if (db_reset(st) < 0 || rc != DB_DONE)
+		return store_fail(s, "smd recover");
+	return STORE_OK;
+}
+
+/* recover: the jobs SEL selects (bound already) that BUSY does not keep
+ * go back to the queue; how many, or STORE_ERR. In MINE's transaction. */
+static int recover(struct store *s, int mine, struct db_stmt *sel, long long now,
+		   store_smd_take_fn busy, void *ctx)
+{
+	struct smd_job_key *ids = NULL;
+	size_t n = 0;
+	struct db_stmt *st;
+	int rc = recover_keys(s, sel, busy, ctx, &ids, &n);
+
+	if (rc < 0) {
+		free(ids);
+		return store_own_end(s, mine, rc);
+	}
+	st = store_prepare(s, "UPDATE smd_jobs SET state = 0, pid = 0, next_at = ?3,"
+			      " updated = ?3, worker = '', lease_until = 0"
+			      " WHERE " JOB_IS " AND state = 1");
+	if (st == NULL) {
+		free(ids);
+		return store_own_end(s, mine, STORE_ERR);
+	}
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		bind_key(st, ids[i]);
+		db_bind_int64(st, 3, now);
+		rc = store_run(s, st, "smd recover");
+	}
+	free(ids);
+	return store_own_end(s, mine, rc < 0 ? rc : (int)n);
 }
 
 int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, void *ctx)
 {
-	struct smd_job_key *ids = NULL;
-	size_t n = 0, cap = 0;
-	int mine, rc;
+	int mine;
 	struct db_stmt *st;
 
 	if (store_own_begin(s, &mine) < 0)
@@ -217,37 +353,26 @@ int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, vo
 			      " ORDER BY " ORDER_KEY);
 	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
-	while ((rc = db_step(st)) == DB_ROW) {
-		struct smd_job job;
+	return recover(s, mine, st, now, busy, ctx);
+}
 
-		job_row(st, &job);
-		if (busy && busy(ctx, &job) != 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 8;
-			ids = xrealloc(ids, cap * sizeof(*ids));
-		}
-		ids[n++] = job.key;
-	}
-	db_reset(st);
-	if (rc != DB_DONE) {
-		free(ids);
-		return store_own_end(s, mine, store_fail(s, "smd recover"));
-	}
-	st = store_prepare(s, "UPDATE smd_jobs SET state = 0, pid = 0, next_at = ?3,"
-			      " updated = ?3 WHERE " JOB_IS " AND state = 1");
-	if (st == NULL) {
-		free(ids);
+int store_smd_recover_mine(struct store *s, long long now, const char *worker,
+			   const char *host_prefix, store_smd_take_fn busy, void *ctx)
+{
+	int mine;
+	struct db_stmt *st;
+
+	if (store_own_begin(s, &mine) < 0)
+		return STORE_ERR;
+	st = store_prepare(s, "SELECT " JOB_COLS " FROM smd_jobs WHERE state = 1 AND"
+			      " (worker = ?1 OR worker = '' OR (CAST(?2 AS TEXT) <> '' AND"
+			      " substr(worker, 1, length(CAST(?2 AS TEXT))) = CAST(?2 AS TEXT)))"
+			      " ORDER BY " ORDER_KEY);
+	if (st == NULL)
 		return store_own_end(s, mine, STORE_ERR);
-	}
-	rc = STORE_OK;
-	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
-		bind_key(st, ids[i]);
-		db_bind_int64(st, 3, now);
-		rc = store_run(s, st, "smd recover");
-	}
-	free(ids);
-	return store_own_end(s, mine, rc < 0 ? rc : (int)n);
+	db_bind_text(st, 1, worker);
+	db_bind_text(st, 2, host_prefix ? host_prefix : "");
+	return recover(s, mine, st, now, busy, ctx);
 }
 
 int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd_status *p)

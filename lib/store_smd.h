@@ -6,7 +6,7 @@
  * UID -> target UID, so a rerun copies only what is missing), and marks
  * the job done (copied and verified) or failed with a reason. fedmig-spm
  * reads the status to move the request 6 -> 7 (claimed) -> 8 (copied).
- * Implemented in store_smd.c (schema versions 3, 5, 10 and 13).
+ * Implemented in store_smd.c (schema versions 3, 5, 10, 13 and 16).
  * SMD_PRESTAGE (brief QP enqueues it) is a delta pass before the switch:
  * the source wins (smd/copy.h, copy_opts.switched).
  *
@@ -101,12 +101,18 @@ int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status 
 
 /* ---- the data mover's side ---- */
 
+/* A worker's name: smd_worker_name, or HOST:PID (schema 16). */
+#define SMD_WORKER_MAX 96
+
 struct smd_job {
 	struct smd_job_key key;
 	char access[ADDR_MAX];
 	char src_system[STORE_SYSTEM_MAX], src_physical[ADDR_MAX];
 	char dst_system[STORE_SYSTEM_MAX], dst_physical[ADDR_MAX];
 	int attempts; /* including this one */
+	/* store_smd_claim_as: the worker whose lease on the running job had
+	 * expired when it was taken over, "" for a queued job. */
+	char prev_worker[SMD_WORKER_MAX];
 };
 
 /*
@@ -136,6 +142,44 @@ int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn t
  * queued again, or STORE_ERR.
  */
 int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, void *ctx);
+
+/*
+ * Several copy workers (schema 16). A worker claims with its name and a
+ * lease: the job is its own until lease_until, which its master renews
+ * (store_smd_renew) while the child copies. store_smd_claim_as takes the
+ * queued job due first, or a running job whose lease has expired (its
+ * worker is gone: the copy resumes from the journal), never one whose
+ * lease is live, and never a job of a mailbox (the same source and
+ * target) with another job under a live lease: the lease is the mailbox
+ * lock across hosts. On PostgreSQL the candidate is read FOR UPDATE SKIP
+ * LOCKED (concurrent claims skip each other's row; TAKE sees one candidate
+ * per claim), on SQLite BEGIN IMMEDIATE serializes the claims. A running
+ * job with lease_until 0 (store_smd_claim, a copier of before schema 16)
+ * has no lease: never taken over, left to store_smd_recover.
+ */
+struct smd_worker {
+	const char *name; /* 1..SMD_WORKER_MAX-1 bytes */
+	int pid;
+	long long lease_us; /* > 0 */
+};
+
+int store_smd_claim_as(struct store *s, long long now, const struct smd_worker *w,
+		       store_smd_take_fn take, void *ctx, struct smd_job *r, long long *next_r);
+/*
+ * store_smd_renew: job KEY's lease runs until UNTIL if WORKER still holds
+ * it (running, in its name); STORE_NOTFOUND when it does not any more (the
+ * lease expired and another worker took the job: stop copying it).
+ */
+int store_smd_renew(struct store *s, struct smd_job_key key, const char *worker, long long until);
+/*
+ * store_smd_recover_mine: store_smd_recover for the running jobs of WORKER
+ * (its own name), of a worker whose name starts with HOST_PREFIX when not
+ * NULL (this host's "HOST:" names, where BUSY's lock check is
+ * authoritative), and of no worker (""); other workers' jobs are left to
+ * their leases.
+ */
+int store_smd_recover_mine(struct store *s, long long now, const char *worker,
+			   const char *host_prefix, store_smd_take_fn busy, void *ctx);
 int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd_status *st);
 /*
  * store_smd_finish: DONE when OK; else queued again at RETRY_AT (> 0) or

@@ -11,6 +11,7 @@
 
 #include "backoff.h"
 #include "buffer_job.h"
+#include "lease.h"
 #include "lock.h"
 #include "log.h"
 #include "pim_sync.h"
@@ -52,6 +53,7 @@ struct child {
 	int attempts;
 	long long started; /* monotonic µs */
 	int killed;
+	int lost; /* its lease was lost: another worker owns the job now */
 };
 
 /* Set by SIGTERM in a child (the copy's stop flag); the master's own stop
@@ -60,7 +62,7 @@ static volatile sig_atomic_t stop_flag;
 
 /* What the store's claim and recovery ask about a job's mailbox. */
 struct lock_ctx {
-	const char *db;
+	const char *db; /* NULL: no lock file (a postgresql:// store) */
 	const struct child *kids;
 	int nkids;
 	int fd;	     /* the lock of the job just claimed, or -1 */
@@ -112,6 +114,8 @@ static int recover_busy(void *ctx, const struct smd_job *job)
 		if (lc->kids[i].key.request_id == job->key.request_id &&
 		    lc->kids[i].key.kind == job->key.kind)
 			return 1;
+	if (lc->db == NULL)
+		return 0;
 	int fd = job_lock(lc, job);
 
 	if (fd < 0) {
@@ -326,7 +330,9 @@ struct master {
 	long long last_recover; /* monotonic µs, 0: never */
 	struct lock_ctx lc;
 	pid_t self;
-	ev_timer poll, watchdog;
+	struct smd_lease lease;	 /* our name among the workers */
+	long long renewed;	 /* monotonic µs of the last renewal of every lease */
+	ev_timer poll, watchdog, renew;
 };
 
 /* recover_due: jobs left running by a dead copy (an earlier master's
@@ -336,8 +342,15 @@ static void recover_due(struct master *m, int force)
 {
 	if (!force && m->last_recover && time_mono_us() - m->last_recover < m->poll_us)
 		return;
+	/* Without a lock file nothing vouches that a job of ours is not
+	 * being copied by a master of the same name (--once beside the
+	 * daemon): only at start, when ours are gone for sure. */
+	if (m->lease.shared && m->last_recover)
+		return;
 	m->lc.nkids = m->nkids;
-	if (store_smd_recover(m->s, time_now_us(), recover_busy, &m->lc) < 0)
+	if (store_smd_recover_mine(m->s, time_now_us(), m->lease.name,
+				   m->lease.shared ? NULL : m->lease.host_prefix, recover_busy,
+				   &m->lc) < 0)
 		log_warn("recover: %s", store_errmsg(m->s));
 	m->lc.verbose = 0;
 	m->last_recover = time_mono_us();
@@ -392,7 +405,7 @@ static int spawn(struct master *m, const struct smd_job *job)
 		k->key = job->key;
 		k->attempts = job->attempts;
 		k->started = time_mono_us();
-		k->killed = 0;
+		k->killed = k->lost = 0;
 		log_info(SMD_KEY_FMT ": child pid=%d", SMD_KEY_ARGS(job->key), (int)pid);
 	}
 	close(m->lc.fd); /* the child holds the lock now */
@@ -408,7 +421,8 @@ static int claim_one(struct master *m)
 	int r;
 
 	m->lc.fd = -1;
-	r = store_smd_claim(m->s, time_now_us(), (int)m->self, claim_take, &m->lc, &job, NULL);
+	r = store_smd_claim_as(m->s, time_now_us(), &m->lease.w,
+			       m->lease.shared ? NULL : claim_take, &m->lc, &job, NULL);
 	if (r < 0 && m->lc.fd >= 0) {
 		close(m->lc.fd); /* not claimed after all */
 		m->lc.fd = -1;
@@ -424,6 +438,10 @@ static int claim_one(struct master *m)
 		return 0;
 	}
 	m->claimed_all = 0;
+	if (job.prev_worker[0])
+		log_warn(SMD_KEY_FMT ": taken over from worker %s, whose lease expired; the copy "
+			 "resumes from the journal",
+			 SMD_KEY_ARGS(job.key), job.prev_worker);
 	return spawn(m, &job) == 0;
 }
 
@@ -514,6 +532,55 @@ static void on_watchdog(EV_P_ ev_timer *w, int revents)
 	arm_watchdog(m);
 }
 
+/* lose: stop child K, whose job may be another worker's (WHY); its
+ * outcome is not ours to record. */
+static void lose(struct child *k, const char *why)
+{
+	log_error(SMD_KEY_FMT ": %s: child pid=%d killed, the job is left to the worker that "
+		  "holds it",
+		  SMD_KEY_ARGS(k->key), why, (int)k->pid);
+	kill(k->pid, SIGKILL);
+	k->killed = k->lost = 1;
+}
+
+/*
+ * on_renew: every third of smd_lease, the leases of the jobs our children
+ * copy. A job another worker took (our lease had expired: a stalled
+ * master) is not copied twice: its child is killed. When the leases
+ * cannot be renewed (the database is out of reach) until they may have
+ * expired, the children are killed too, before another worker can take
+ * their mailboxes.
+ */
+static void on_renew(EV_P_ ev_timer *w, int revents)
+{
+	struct master *m = w->data;
+	long long until = time_now_us() + m->lease.lease_us;
+	int failed = 0;
+
+	for (int i = 0; i < m->nkids; i++) {
+		struct child *k = &m->kids[i];
+		int rc;
+
+		if (k->lost)
+			continue;
+		rc = store_smd_renew(m->s, k->key, m->lease.name, until);
+		if (rc == STORE_NOTFOUND)
+			lose(k, "our lease expired and another worker took the job");
+		else if (rc < 0)
+			failed = 1;
+	}
+	if (!failed) {
+		m->renewed = time_mono_us();
+		return;
+	}
+	log_warn("the copy leases cannot be renewed: %s", store_errmsg(m->s));
+	if (time_mono_us() - m->renewed < m->lease.lease_us - m->lease.renew_us)
+		return;
+	for (int i = 0; i < m->nkids; i++)
+		if (!m->kids[i].lost)
+			lose(&m->kids[i], "its lease could not be renewed in time");
+}
+
 /* record_death: the child could not record its outcome: we do. */
 static void record_death(struct master *m, const struct child *k, int st)
 {
@@ -543,13 +610,15 @@ void smd_master_child(void *ctx, pid_t pid, int st)
 	int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	struct child *k = &m->kids[i];
 
-	if (code == SMD_EXIT_OK && !k->killed)
+	if (k->lost)
+		m->failed++; /* the job is another worker's now: record nothing */
+	else if (code == SMD_EXIT_OK && !k->killed)
 		m->done++;
 	else if (code == SMD_EXIT_STOPPED && !k->killed)
 		m->stopped++;
 	else
 		m->failed++;
-	if (!smd_exit_recorded(code) || k->killed)
+	if (!k->lost && (!smd_exit_recorded(code) || k->killed))
 		record_death(m, k, st);
 	m->kids[i] = m->kids[--m->nkids];
 	arm_watchdog(m);
@@ -606,10 +675,20 @@ static int master_start(struct master *m)
 			 "failed=0");
 		return -1;
 	}
-	if (check_lock(m->cfg) < 0) {
+	char *err = NULL;
+
+	if (smd_worker_init(m->cfg, &m->lease, &err) < 0) {
+		log_error("%s", err);
+		log_info("terminating: bad smd_worker_name: mailboxes done=0 failed=0");
+		free(err);
 		store_close(&m->s);
 		return -1;
 	}
+	if (!m->lease.shared && check_lock(m->cfg) < 0) {
+		store_close(&m->s);
+		return -1;
+	}
+	log_info("copy worker %s: leases of %lld s", m->lease.name, m->lease.lease_us / 1000000);
 	return 0;
 }
 
@@ -624,7 +703,8 @@ static void log_end(const struct master *m)
 			 m->failed, m->stopped);
 }
 
-const char *const smd_restart_keys[] = {"state_database", "smd_max_children", NULL};
+const char *const smd_restart_keys[] = {"state_database", "smd_max_children",
+					"smd_worker_name", "smd_lease", NULL};
 
 int smd_master(struct server *srv, struct config *cfg, int once)
 {
@@ -644,15 +724,21 @@ int smd_master(struct server *srv, struct config *cfg, int once)
 		return 1;
 	}
 	m.kids = xcalloc((size_t)m.max, sizeof(*m.kids));
-	m.lc = (struct lock_ctx){config_str(cfg, "state_database"), m.kids, 0, -1, 1};
+	m.lc = (struct lock_ctx){m.lease.shared ? NULL : config_str(cfg, "state_database"), m.kids,
+				 0, -1, 1};
 	ev_timer_init(&m.poll, on_poll, (double)m.poll_us / 1e6, (double)m.poll_us / 1e6);
 	ev_timer_init(&m.watchdog, on_watchdog, 0., 0.);
-	m.poll.data = m.watchdog.data = &m;
+	ev_timer_init(&m.renew, on_renew, (double)m.lease.renew_us / 1e6,
+		      (double)m.lease.renew_us / 1e6);
+	m.poll.data = m.watchdog.data = m.renew.data = &m;
+	m.renewed = time_mono_us();
 	ev_timer_start(loop, &m.poll);
+	ev_timer_start(loop, &m.renew);
 	fill(&m, 1);
 	server_serve(srv, &m);
 	ev_timer_stop(loop, &m.poll);
 	ev_timer_stop(loop, &m.watchdog);
+	ev_timer_stop(loop, &m.renew);
 	log_end(&m);
 	store_close(&m.s);
 	free(m.kids);
