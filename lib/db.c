@@ -71,6 +71,7 @@ void db_close(struct db **dbp)
 		if (db->cache[i] != NULL)
 			db->ops->finalize(db->cache[i]);
 	free(db->cache);
+	db_lock_release(db);
 	db->ops->close(db);
 	*dbp = NULL;
 }

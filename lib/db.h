@@ -112,6 +112,24 @@ int db_in_tx(const struct db *db);
  * into a database file). */
 struct sqlite3 *db_sqlite_handle(struct db *db);
 
+/*
+ * The session lock (db_lock.c): one process of several leads.
+ * db_lock_try: take lock NAME ([a-z0-9_-], 1-32 bytes; one name per
+ * connection) without waiting: 1 got (or held already by this
+ * connection), 0 held by another process, DB_ERR. Outside a transaction.
+ * PostgreSQL: pg_try_advisory_lock on a 63-bit hash of "fedmig:NAME",
+ * held by the server as long as the connection; SQLite: an flock on the
+ * file "DATABASE.NAME-lock" beside the database (created 0644 by
+ * lib/daemon.c's daemon_lock: a plain file of ours, never a link; our pid
+ * written in it), held until db_close.
+ * db_lock_held: 1 while the lock taken is still held, 0 once it is not (or
+ * none was taken): on PostgreSQL a connection lost released it, and the
+ * connection opened again holds nothing; it makes a round trip to know.
+ * DB_ERR when the server cannot be reached at all.
+ */
+int db_lock_try(struct db *db, const char *name);
+int db_lock_held(struct db *db);
+
 const char *db_errmsg(const struct db *db);
 int db_err_temporary(const struct db *db);
 

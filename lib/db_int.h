@@ -27,6 +27,11 @@ struct db_ops {
 	const char *(*text)(struct db_stmt *st, int i);
 	const void *(*blob)(struct db_stmt *st, int i, size_t *n_r);
 	int64_t (*changes)(struct db *db);
+	/* The connection's generation (PostgreSQL: bumped at each
+	 * reconnection, which drops the session's locks), and the database
+	 * file (SQLite: its session lock's file lives beside it). */
+	unsigned (*generation)(struct db *db);
+	const char *(*file)(struct db *db);
 	const char *begin_sql;
 	enum db_backend backend;
 };
@@ -38,6 +43,11 @@ struct db {
 	int in_tx;
 	struct db_stmt **cache;
 	size_t ncache, cachecap;
+	/* db_lock.c: the session lock held ("": none), its generation, the
+	 * SQLite lock file's fd + 1 (0: none). */
+	char lock_name[33];
+	unsigned lock_gen;
+	int lock_fd;
 };
 
 struct db_stmt {
@@ -55,6 +65,9 @@ int db_fail(struct db *db, int temporary, const char *fmt, ...) __attribute__((f
 /* db_int64_text: T (a whole decimal integer, nothing around it) as *V_R;
  * -1 otherwise. */
 int db_int64_text(const char *t, int64_t *v_r);
+
+/* db_lock_release: the session lock's file, at db_close. */
+void db_lock_release(struct db *db);
 
 struct db *db_sqlite_open(const char *path, const struct db_opts *o, char **err_r);
 struct db *db_pg_open(const char *url, const struct db_opts *o, char **err_r);

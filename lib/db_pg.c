@@ -417,6 +417,16 @@ static int64_t pg_changes(struct db *db)
 	return pgdb(db)->changes;
 }
 
+static unsigned pg_generation(struct db *db)
+{
+	return pgdb(db)->gen;
+}
+
+static const char *pg_file(struct db *db)
+{
+	return NULL;
+}
+
 static const struct db_ops pg_ops = {
 	.close = pg_close,
 	.exec = pg_exec,
@@ -431,6 +441,8 @@ static const struct db_ops pg_ops = {
 	.text = pg_column_text,
 	.blob = pg_column_blob,
 	.changes = pg_changes,
+	.generation = pg_generation,
+	.file = pg_file,
 	.begin_sql = "BEGIN ISOLATION LEVEL SERIALIZABLE",
 	.backend = DB_PG,
 };

@@ -14,6 +14,7 @@
 struct sq_db {
 	struct db base;
 	sqlite3 *h;
+	char *path;
 };
 
 struct sq_stmt {
@@ -42,6 +43,7 @@ static int sq_fail(struct db *db, int rc, const char *context)
 static void sq_close(struct db *db)
 {
 	sqlite3_close(handle(db));
+	free(((struct sq_db *)db)->path);
 	free(db);
 }
 
@@ -174,6 +176,16 @@ static int64_t sq_changes(struct db *db)
 
 static const struct db_ops sq_ops;
 
+static unsigned sq_generation(struct db *db)
+{
+	return 0;
+}
+
+static const char *sq_file(struct db *db)
+{
+	return ((struct sq_db *)db)->path;
+}
+
 struct sqlite3 *db_sqlite_handle(struct db *db)
 {
 	return db->ops == &sq_ops ? handle(db) : NULL;
@@ -193,6 +205,8 @@ static const struct db_ops sq_ops = {
 	.text = sq_text,
 	.blob = sq_blob,
 	.changes = sq_changes,
+	.generation = sq_generation,
+	.file = sq_file,
 	.begin_sql = "BEGIN IMMEDIATE",
 	.backend = DB_SQLITE,
 };
@@ -203,9 +217,11 @@ struct db *db_sqlite_open(const char *path, const struct db_opts *o, char **err_
 	int flags = o->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 
 	s->base.ops = &sq_ops;
+	s->path = xstrdup(path);
 	if (sqlite3_open_v2(path, &s->h, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		*err_r = xasprintf("open %s: %s", path, s->h ? sqlite3_errmsg(s->h) : "out of memory");
 		sqlite3_close(s->h);
+		free(s->path);
 		free(s);
 		return NULL;
 	}

@@ -23,7 +23,7 @@ INTEG_TESTS += tests/integ/store_damage.sh
 UNIT_TESTS += $(O)/tests/unit/test_store_agent $(O)/tests/unit/test_store_buffer $(O)/tests/unit/test_ws_store
 # The database layer under the store (lib/db.h): SQLite, and PostgreSQL
 # through libpq (in EXT_LIBS: every program opens the store with db_open).
-DB_SRCS := lib/db.c lib/db_sql.c lib/db_sqlite.c lib/db_pg.c
+DB_SRCS := lib/db.c lib/db_sql.c lib/db_sqlite.c lib/db_pg.c lib/db_lock.c
 LIB_SRCS += $(DB_SRCS)
 $(LIBFEDMIG): $(DB_SRCS:%.c=$(O)/%.o)
 $(O)/lib/db_pg.o: ALL_CFLAGS += $(PQ_CFLAGS)

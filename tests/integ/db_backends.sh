@@ -43,7 +43,7 @@ run() {
 }
 
 run sqlite
-[ "$SUMMARY" = "Checks: 7, Failures: 0, Errors: 0" ] || fail "sqlite: '$SUMMARY'"
+[ "$SUMMARY" = "Checks: 8, Failures: 0, Errors: 0" ] || fail "sqlite: '$SUMMARY'"
 
 echo "db_backends: $((SECONDS - START))s: tests/lab/pg start"
 "$PG" start "$TMP/pg" >/dev/null || { fail "tests/lab/pg start"; exit 1; }
@@ -58,7 +58,7 @@ fi
 
 run postgresql FEDMIG_TEST_DB="$PG_URL" FEDMIG_TEST_DB_PASSWORD_FILE="$PG_PASSWORD_FILE" \
 	FEDMIG_TEST_PG_DIR="$TMP/pg" FEDMIG_TEST_ROOT="$ROOT"
-[ "$SUMMARY" = "Checks: 9, Failures: 0, Errors: 0" ] || fail "postgresql: '$SUMMARY'"
+[ "$SUMMARY" = "Checks: 11, Failures: 0, Errors: 0" ] || fail "postgresql: '$SUMMARY'"
 
 # What the last test committed after the restart is on the server.
 v=$(PGPASSFILE=$TMP/pg/pgpass.server "$PSQL" -X -At -h 127.0.0.1 -p "$PG_PORT" -U fedmig \

@@ -322,6 +322,46 @@ static void pg_restart(void)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s restart failed", script);
 }
 
+/* The session lock: one holder; the holder asks again and gets it; a
+ * bad name is refused before any file or server; closing releases it. */
+START_TEST(test_session_lock)
+{
+	struct db *a = open_db(200), *b = open_db(200);
+
+	ok(a, db_lock_held(a), 0);
+	ok(a, db_lock_try(a, "pilot"), 1);
+	ok(a, db_lock_try(a, "pilot"), 1);
+	ok(a, db_lock_held(a), 1);
+	ok(b, db_lock_try(b, "pilot"), 0);
+	ok(b, db_lock_held(b), 0);
+	ok(b, db_lock_try(b, "other"), 1); /* another name, another lock */
+	ok(a, db_lock_try(a, "other"), DB_ERR); /* one name per connection */
+	for (const char *const *bad = (const char *const[]){"", "Pilot", "../x", "a b", "a/b",
+							  "123456789012345678901234567890123",
+							  NULL};
+	     *bad; bad++)
+		ck_assert_int_eq(db_lock_try(b, *bad), DB_ERR);
+	db_close(&a);
+	db_close(&b);
+	b = open_db(200);
+	ok(b, db_lock_try(b, "pilot"), 1);
+	if (db_backend(b) == DB_SQLITE) {
+		char path[600], link[600];
+
+		/* Beside the database, our pid in it; a link planted there is refused. */
+		snprintf(path, sizeof(path), "%s.pilot-lock", target);
+		ck_assert_int_eq(access(path, R_OK), 0);
+		snprintf(link, sizeof(link), "%s.trap-lock", target);
+		ck_assert_int_eq(symlink(path, link), 0);
+		a = open_db(200);
+		ck_assert_int_eq(db_lock_try(a, "trap"), DB_ERR);
+		ck_assert_ptr_nonnull(strstr(db_errmsg(a), "symbolic link"));
+		db_close(&a);
+	}
+	db_close(&b);
+}
+END_TEST
+
 /* Outside a transaction: the first call after the restart fails,
  * temporary; the next reconnects and prepares its statement again. */
 START_TEST(test_restart_idle)
@@ -336,6 +376,24 @@ START_TEST(test_restart_idle)
 	ok(db, kv_set(db, "n", 4), DB_DONE);
 	ck_assert_int_eq(kv_get(db, "n"), 4);
 	db_close(&db);
+}
+END_TEST
+
+/* A restart loses the advisory lock with the connection: the holder
+ * learns it (db_lock_held 0) and another connection may take it. */
+START_TEST(test_restart_lock)
+{
+	struct db *a = open_db(200), *b = open_db(200);
+
+	ok(a, db_lock_try(a, "pilot"), 1);
+	ok(b, db_lock_try(b, "pilot"), 0);
+	pg_restart();
+	ok(a, db_lock_held(a), 0);
+	db_exec(b, "SELECT 1"); /* learns the connection was lost */
+	ok(b, db_lock_try(b, "pilot"), 1);
+	ok(a, db_lock_try(a, "pilot"), 0);
+	db_close(&a);
+	db_close(&b);
 }
 END_TEST
 
@@ -369,11 +427,12 @@ int main(void)
 		CK_TEST(test_schema_and_cache), CK_TEST(test_types),
 		CK_TEST(test_placeholders_in_quotes), CK_TEST(test_transactions),
 		CK_TEST(test_conflict_read_write), CK_TEST(test_conflict_lock_wait),
-		CK_TEST(test_open_refused),
+		CK_TEST(test_open_refused), CK_TEST(test_session_lock),
 	};
 	const struct ck_test restarts[] = {
 		CK_TEST(test_restart_idle),
 		CK_TEST(test_restart_in_tx),
+		CK_TEST(test_restart_lock),
 	};
 	Suite *s = suite_create("db");
 
