@@ -128,3 +128,6 @@ UNIT_TESTS += $(O)/tests/unit/test_status_lookups
 $(O)/tests/unit/test_status_lookups.o: ALL_CFLAGS += -Ispm $(MHD_CFLAGS)
 $(O)/tests/unit/test_status_lookups: $(O)/tests/unit/test_status_lookups.o $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG) $(CHECK_LIBS) $(EXT_LIBS)
+# One pilot leads (issue 18): fedmig-spm --standby waits for the lead.
+$(LIBFEDMIG): $(O)/lib/store_lead.o
+INTEG_TESTS += tests/integ/spm_standby.sh

@@ -25,12 +25,15 @@
 #include "postfix.h"
 #include "server.h"
 #include "store.h"
+#include "store_lead.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
 #define ONCE_TAIL_MS 1000 /* --once: sweeps after the last pre-switch transaction */
+#define LEAD_NAME "pilot"  /* the session lock of the leading pilot (store_lead.h) */
+#define STANDBY_RETRY_S 1.0
 
-static int once;
+static int once, standby;
 static int lock_fd = -1;
 static struct pf *helper; /* forked in bind_spm, before the lock */
 
@@ -41,13 +44,18 @@ struct spm {
 	struct pilot *p;
 	struct pf *pf;
 	struct dsp *dsp; /* the directory syncs (dirsync_spm.h) */
-	ev_timer pass, sweep, dirsync;
+	ev_timer pass, sweep, dirsync, lead;
+	int leading;
 };
 
 static int option(int opt, const char *arg)
 {
 	if (opt == '1') {
 		once = 1;
+		return 0;
+	}
+	if (opt == 's') {
+		standby = 1;
 		return 0;
 	}
 	return -1;
@@ -158,10 +166,31 @@ static int bind_spm(struct config *cfg)
 	return 0;
 }
 
+/*
+ * still_leading: each pass first checks that this pilot still leads. On
+ * PostgreSQL the lead is an advisory lock of the store's connection: a
+ * connection lost lost it too, and another pilot may lead now. Exit
+ * non-zero so that the supervisor starts us again, as a candidate.
+ */
+static int still_leading(struct spm *spm)
+{
+	int rc = store_lead_held(spm->s);
+
+	if (rc == 1)
+		return 1;
+	log_error("this pilot no longer leads (%s): stopping; restart it to stand by",
+		  rc < 0 ? store_errmsg(spm->s)
+			 : "the connection to the state database was lost with its lock");
+	server_exit(spm->srv, 1);
+	return 0;
+}
+
 static void on_pass(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct spm *spm = w->data;
 
+	if (!still_leading(spm))
+		return;
 	if (pilot_pass(spm->p) < 0) {
 		/* The store is unusable: exit so the supervisor backs off. */
 		server_exit(spm->srv, 1);
@@ -277,15 +306,35 @@ static int on_reload(void *ctx, struct config *cfg)
 	spm->cfg = config_ref(cfg);
 	spm->p = pilot_new(spm->cfg, spm->s, spm->pf);
 	pilot_on_switch(spm->p, on_switched, spm);
-	if (!once)
+	if (!once && spm->leading)
 		dirsync_schedule(spm, (double)config_time_ms(cfg, "directory_sync_interval") / 1000.0);
 	log_info("reloaded: poll every %lld ms", config_time_ms(cfg, "spm_poll_interval"));
 	return 0;
 }
 
+/*
+ * try_lead: 1 when this pilot leads now, 0 when another does, -1 when
+ * the store cannot say. Every request resumes from its last committed
+ * step, as after a restart: the pilot that led before is gone.
+ */
+static int try_lead(struct spm *spm)
+{
+	int rc = store_lead_try(spm->s, LEAD_NAME);
+
+	if (rc < 0)
+		log_error("who leads cannot be known: %s", store_errmsg(spm->s));
+	return rc;
+}
+
 static int run_once(struct spm *spm)
 {
-	int n;
+	int n, led = try_lead(spm);
+
+	if (led == 0)
+		say("another fedmig-spm leads the migrations from this state database: --once not "
+		    "needed, it does the due work itself");
+	if (led != 1)
+		return 1;
 
 	/* Passes until nothing moves: one request's steps can make another due. */
 	do {
@@ -307,25 +356,63 @@ static int run_once(struct spm *spm)
 	return 0;
 }
 
-static int serve(struct spm *spm)
+/* lead: the pilot's timers, once this process leads. */
+static void lead(struct spm *spm)
 {
 	struct ev_loop *loop = server_loop(spm->srv);
 
-	log_info("started: poll every %lld ms", config_time_ms(spm->cfg, "spm_poll_interval"));
-	ev_timer_init(&spm->pass, on_pass, 0.0, 1.0);
-	spm->pass.data = spm;
-	ev_timer_init(&spm->sweep, on_sweep, 0.1, 1.0);
-	spm->sweep.data = spm;
+	spm->leading = 1;
+	log_info("started: this pilot (pid %ld) leads; poll every %lld ms", (long)getpid(),
+		 config_time_ms(spm->cfg, "spm_poll_interval"));
 	ev_timer_start(loop, &spm->pass);
 	ev_timer_start(loop, &spm->sweep);
 	/* The first directory sync soon after the start, then every interval. */
 	dirsync_schedule(spm, 1.0);
+}
+
+/* on_standby: --standby: try to lead every STANDBY_RETRY_S seconds. */
+static void on_standby(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct spm *spm = w->data;
+
+	if (try_lead(spm) != 1)
+		return;
+	ev_timer_stop(loop, w);
+	log_info("the leading pilot is gone: taking over, resuming every request from its "
+		 "last committed step");
+	lead(spm);
+}
+
+static int serve(struct spm *spm)
+{
+	struct ev_loop *loop = server_loop(spm->srv);
+	int led = try_lead(spm);
+
+	ev_timer_init(&spm->pass, on_pass, 0.0, 1.0);
+	spm->pass.data = spm;
+	ev_timer_init(&spm->sweep, on_sweep, 0.1, 1.0);
+	spm->sweep.data = spm;
+	ev_timer_init(&spm->lead, on_standby, STANDBY_RETRY_S, STANDBY_RETRY_S);
+	spm->lead.data = spm;
+	if (led == 1) {
+		lead(spm);
+	} else if (standby) {
+		log_info("standing by: another fedmig-spm leads the migrations; this one takes "
+			 "over within seconds when it stops");
+		ev_timer_start(loop, &spm->lead);
+	} else {
+		if (led == 0)
+			say("another fedmig-spm leads the migrations from this state database "
+			    "(start this one with --standby to take over when it stops)");
+		return 1;
+	}
 	/* libev reaps every child: the helper's death is learnt by on_child. */
 	int rc = server_serve(spm->srv, spm);
 
 	ev_timer_stop(loop, &spm->pass);
 	ev_timer_stop(loop, &spm->sweep);
 	ev_timer_stop(loop, &spm->dirsync);
+	ev_timer_stop(loop, &spm->lead);
 	return rc;
 }
 
@@ -373,6 +460,8 @@ static const struct server_ops ops = {
 	.synopsis = "the fedmig migration pilot: state machine, switches, release sweeps",
 	.opts = (const struct server_opt[]){
 		{'1', "once", NULL, "process everything due, finish the sweeps, exit (cron)"},
+		{'s', "standby", NULL,
+		 "when another fedmig-spm leads, wait and take over when it stops"},
 		{0, NULL, NULL, NULL},
 	},
 	.option = option,
