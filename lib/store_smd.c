@@ -34,6 +34,16 @@ static void bind_key(struct db_stmt *st, struct smd_job_key key)
 	db_bind_int64(st, 2, key.kind);
 }
 
+/* run_one: store_run(), STORE_NOTFOUND when no row changed. */
+static int run_one(struct store *s, struct db_stmt *st, const char *context)
+{
+	int rc = store_run(s, st, context);
+
+	if (rc == STORE_OK && db_changes(store_dbh(s)) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
+}
+
 int store_smd_enqueue(struct store *s, struct smd_job_key key, const char *access,
 		      const char *src_system, const char *src_physical, const char *dst_system,
 		      const char *dst_physical, long long at)
@@ -63,7 +73,6 @@ int store_smd_rearm(struct store *s, struct smd_job_key key, long long at)
 		   " folders_total = 0, msgs_done = 0, msgs_total = 0, bytes_done = 0,"
 		   " bytes_total = 0, started = 0, finished = 0, reason = '', next_at = ?4,"
 		   " updated = ?4 WHERE " JOB_IS " AND state IN (?5, ?6)");
-	int rc;
 
 	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
@@ -72,26 +81,19 @@ int store_smd_rearm(struct store *s, struct smd_job_key key, long long at)
 	db_bind_int64(st, 4, at);
 	db_bind_int64(st, 5, SMD_DONE);
 	db_bind_int64(st, 6, SMD_FAILED);
-	rc = store_run(s, st, "queue smd job again");
-	if (rc == STORE_OK && db_changes(store_dbh(s)) == 0)
-		rc = STORE_NOTFOUND;
-	return rc;
+	return run_one(s, st, "queue smd job again");
 }
 
 int store_smd_drop(struct store *s, struct smd_job_key key)
 {
 	struct db_stmt *st =
 		store_prepare(s, "DELETE FROM smd_jobs WHERE " JOB_IS " AND state = ?3");
-	int rc;
 
 	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
 	bind_key(st, key);
 	db_bind_int64(st, 3, SMD_QUEUED);
-	rc = store_run(s, st, "drop smd job");
-	if (rc == STORE_OK && db_changes(store_dbh(s)) == 0)
-		rc = STORE_NOTFOUND;
-	return rc;
+	return run_one(s, st, "drop smd job");
 }
 
 int store_smd_status(struct store *s, struct smd_job_key key, struct smd_status *r)
@@ -274,17 +276,13 @@ int store_smd_renew(struct store *s, struct smd_job_key key, const char *worker,
 {
 	struct db_stmt *st = store_prepare(s, "UPDATE smd_jobs SET lease_until = ?4 WHERE " JOB_IS
 					      " AND state = 1 AND worker = ?3");
-	int rc;
 
 	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
 	bind_key(st, key);
 	db_bind_text(st, 3, worker);
 	db_bind_int64(st, 4, until);
-	rc = store_run(s, st, "smd renew lease");
-	if (rc == STORE_OK && db_changes(store_dbh(s)) == 0)
-		rc = STORE_NOTFOUND;
-	return rc;
+	return run_one(s, st, "smd renew lease");
 }
 
 /* recover_keys: the running jobs of ST (run with its bindings) that BUSY
