@@ -362,8 +362,8 @@ static void lead(struct spm *spm)
 	struct ev_loop *loop = server_loop(spm->srv);
 
 	spm->leading = 1;
-	log_info("started: this pilot (pid %ld) leads; poll every %lld ms", (long)getpid(),
-		 config_time_ms(spm->cfg, "spm_poll_interval"));
+	log_info("started: poll every %lld ms; this pilot (pid %ld) leads",
+		 config_time_ms(spm->cfg, "spm_poll_interval"), (long)getpid());
 	ev_timer_start(loop, &spm->pass);
 	ev_timer_start(loop, &spm->sweep);
 	/* The first directory sync soon after the start, then every interval. */
