@@ -360,10 +360,12 @@ static int run_once(struct spm *spm)
 static void lead(struct spm *spm)
 {
 	struct ev_loop *loop = server_loop(spm->srv);
+	char host[256] = "?";
 
+	gethostname(host, sizeof(host) - 1);
 	spm->leading = 1;
-	log_info("started: poll every %lld ms; this pilot (pid %ld) leads",
-		 config_time_ms(spm->cfg, "spm_poll_interval"), (long)getpid());
+	log_info("started: poll every %lld ms; this pilot (pid %ld on %s) leads",
+		 config_time_ms(spm->cfg, "spm_poll_interval"), (long)getpid(), host);
 	ev_timer_start(loop, &spm->pass);
 	ev_timer_start(loop, &spm->sweep);
 	/* The first directory sync soon after the start, then every interval. */

@@ -57,7 +57,7 @@ addrs = ["%s@example.org" % u for u in ("k1", "k2", "k3", "other")] + \
         ["k1.alias@example.org", "k2.alias@example.org"]
 flow = e2e.Flow(env, addrs, rate=20.0, multi=0.3, slow=0.05, slow_pause=2.0).start()
 leader = start()
-if not fedlab.wait_for(lambda: logged(logpath, "this pilot (pid %d) leads" % leader.pid), 20, 0.1):
+if not fedlab.wait_for(lambda: logged(logpath, "this pilot (pid %d on " % leader.pid), 20, 0.1):
     problems.append("the first pilot does not say it leads")
 sblog = open(sbpath, "ab")
 standby = subprocess.Popen([spm, "-c", os.path.join(lab, "fedmig2.conf"), "-f", "--standby"],
