@@ -25,11 +25,8 @@ static const struct smd_worker w1 = {"w1", 11, LEASE}, w2 = {"w2", 22, LEASE};
 
 static void setup(void)
 {
-	char *err = NULL;
-
 	tu_tmpdir(dir, sizeof(dir), "fedmig-test-smd-lease", db, sizeof(db));
-	st = store_open(db, STORE_RDWR, 5000, &err);
-	ck_assert_msg(st != NULL, "%s", err ? err : "?");
+	st = tu_store_fresh(dir);
 }
 
 static void teardown(void)
@@ -147,8 +144,7 @@ START_TEST(test_recover_mine)
 		w.name = names[i][0] ? names[i] : "tmp";
 		ck_assert_int_eq(store_smd_claim_as(st, 10, &w, NULL, NULL, &job, NULL), STORE_OK);
 	}
-	ck_assert(sqlite3_exec(store_db(st), "UPDATE smd_jobs SET worker = '' WHERE worker = 'tmp'",
-			       NULL, NULL, NULL) == SQLITE_OK);
+	tu_store_sql(dir, "UPDATE smd_jobs SET worker = '' WHERE worker = 'tmp'");
 	ck_assert_int_eq(store_smd_recover_mine(st, 20, "w1", "h:", NULL, NULL), 3);
 	ck_assert_int_eq(one("SELECT count(*) FROM smd_jobs WHERE state = 1"), 2);
 	ck_assert_int_eq(one("SELECT count(*) FROM smd_jobs WHERE state = 1 AND worker IN"
