@@ -95,3 +95,4 @@ $(O)/tests/unit/test_delta_rule.o $(O)/tests/unit/test_delta.o \
 	$(O)/tests/unit/fake_imap_cs.o: ALL_CFLAGS += -Ismd
 # Several copy workers (issue 18): claims with leases (lib/store_smd.h).
 UNIT_TESTS += $(O)/tests/unit/test_smd_lease
+$(O)/tests/unit/test_smd_lease.o: ALL_CFLAGS += -Ismd

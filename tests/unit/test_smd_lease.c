@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "ckmain.h"
+#include "config.h"
+#include "lease.h"
 #include "store.h"
 #include "store_int.h"
 #include "store_smd.h"
@@ -231,10 +233,45 @@ START_TEST(test_two_claimers)
 }
 END_TEST
 
+/* smd_worker_name: what an admin may write, and what reaches the store
+ * and the log never holds anything else. */
+START_TEST(test_worker_name)
+{
+	static const char *const good[] = {"w1", "mx-2.example.org", "copy_3:a", "A.b-c_d:9"};
+	static const char *const bad[] = {"", "a b", "a'b", "a;b", "a\nb", "a/b", "a%b",
+					  "\xc3\xa9t\xc3\xa9", "0123456789012345678901234567890123456789"
+					  "0123456789012345678901234567890123456789"
+					  "0123456789012345"};
+	struct config *cfg;
+	struct smd_lease l;
+	char *err = NULL;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(smd_worker_name_ok(good[i]), "%s refused", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!smd_worker_name_ok(bad[i]), "%s accepted", bad[i]);
+	cfg = tu_config("smd_worker_name = a;b\n");
+	ck_assert_int_eq(smd_worker_init(cfg, &l, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "smd_worker_name"));
+	free(err);
+	config_unref(&cfg);
+	/* Unnamed: HOST:PID, and this host's prefix; a lease of smd_lease. */
+	cfg = tu_config("smd_lease = 9s\n");
+	ck_assert_int_eq(smd_worker_init(cfg, &l, &err), 0);
+	ck_assert_int_eq(strncmp(l.name, l.host_prefix, strlen(l.host_prefix)), 0);
+	ck_assert_int_eq(atoi(l.name + strlen(l.host_prefix)), (int)getpid());
+	ck_assert_int_eq(l.lease_us, 9000000);
+	ck_assert_int_eq(l.renew_us, 3000000);
+	ck_assert_int_eq(l.shared, 0);
+	config_unref(&cfg);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {CK_TEST(test_claim_renew), CK_TEST(test_expiry),
-					CK_TEST(test_recover_mine), CK_TEST(test_two_claimers)};
+					CK_TEST(test_recover_mine), CK_TEST(test_two_claimers),
+					CK_TEST(test_worker_name)};
 	Suite *s = suite_create("smd_lease");
 
 	tcase_add_checked_fixture(CK_TCASE(s, "smd_lease", 30, tests), setup, teardown);
