@@ -39,6 +39,16 @@ struct store;
  * NULL on error with *err_r set (caller frees).
  */
 struct store *store_open(const char *path, enum store_mode mode, int busy_ms, char **err_r);
+/*
+ * store_open_pw: store_open, where PATH may also be a postgresql:// URL
+ * (lib/db.h, db_url_parse: no password in it). PASSWORD_FILE (NULL or "":
+ * none, then libpq's own ~/.pgpass or PGPASSFILE) holds the password
+ * alone, mode 0600. The database must order text by bytes (collation C);
+ * STORE_RDONLY opens with default_transaction_read_only. store_open() is
+ * store_open_pw() without a password file.
+ */
+struct store *store_open_pw(const char *path, enum store_mode mode, int busy_ms,
+			    const char *password_file, char **err_r);
 
 /*
  * store_open_owned: store_open(STORE_RDWR), where a database file it

@@ -128,9 +128,12 @@ int store_dacc_load(struct store *s, const char *sys, struct dacc **v_r, size_t 
 
 static int dacc_insert(struct store *s, const char *sys, const struct dacc *a, long long now)
 {
-	struct db_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_accounts(system, key,"
+	struct db_stmt *st = store_prepare(s, "INSERT INTO dir_accounts(system, key,"
 					    " access, physical, aliases, name, grp, seen)"
-					    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+					    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+					    " ON CONFLICT(system, key) DO UPDATE SET"
+					    " access = ?3, physical = ?4, aliases = ?5, name = ?6,"
+					    " grp = ?7, seen = ?8");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -211,9 +214,9 @@ int store_dacc_conflicted(struct store *s, const char *sys, struct dacc **v_r, s
 	struct db_stmt *st = store_prepare(
 		s, "SELECT a.key, a.access, a.physical, a.aliases, a.name, a.grp"
 		   " FROM dir_conflicts c CROSS JOIN dir_accounts a"
-		   " WHERE instr(' ' || c.systems || ' ', ' ' || ?1 || ' ') > 0 AND a.system = ?1"
+		   " WHERE " STORE_WORD_IN("?1", "c.systems") " AND a.system = ?1"
 		   " AND (a.access = c.address OR a.physical = c.address"
-		   " OR instr(' ' || a.aliases || ' ', ' ' || c.address || ' ') > 0)");
+		   " OR " STORE_WORD_IN("c.address", "a.aliases") ")");
 
 	return load(s, st, sys, sizeof(**v_r), read_dacc, free_dacc, (void **)v_r, n_r);
 }
@@ -279,9 +282,16 @@ int store_dacc_physical(struct store *s, const char *sys, const char *physical, 
 int store_dacc_group(struct store *s, const char *dn, char **list_r)
 {
 	struct db_stmt *st = store_prepare(
-		s, "SELECT DISTINCT access FROM dir_accounts WHERE access <> '' AND (lower(grp) ="
-		   " lower(?1) OR lower(substr(grp, -length(?1) - 1)) = lower(',' || ?1))"
-		   " ORDER BY access");
+		s, store_sql(s,
+			     "SELECT DISTINCT access FROM dir_accounts WHERE access <> '' AND"
+			     " (lower(grp) = lower(?1) OR lower(substr(grp, -length(?1) - 1)) ="
+			     " lower(',' || ?1)) ORDER BY access",
+			     /* SQLite's lower() and negative substr(): ASCII only under
+			      * the C collation, right() */
+			     "SELECT DISTINCT access FROM dir_accounts WHERE access <> '' AND"
+			     " (lower(grp COLLATE \"C\") = lower(CAST(?1 AS TEXT) COLLATE \"C\") OR"
+			     " lower(right(grp, length(?1) + 1) COLLATE \"C\") ="
+			     " lower((',' || ?1) COLLATE \"C\")) ORDER BY access"));
 
 	return st ? store_list_of(s, st, dn, list_r) : STORE_ERR;
 }
@@ -387,9 +397,11 @@ int store_dcontact_load(struct store *s, const char *sys, struct dcontact **v_r,
 int store_dcontact_put(struct store *s, const char *sys, const struct dcontact *c,
 		       long long now)
 {
-	struct db_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_contacts(system, address,"
+	struct db_stmt *st = store_prepare(s, "INSERT INTO dir_contacts(system, address,"
 					    " key, name, state, reason, updated)"
-					    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+					    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+					    " ON CONFLICT(system, address) DO UPDATE SET key = ?3,"
+					    " name = ?4, state = ?5, reason = ?6, updated = ?7");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -466,8 +478,10 @@ void store_dcontact_free(struct dcontact *v, size_t n)
 int store_dconflict_put(struct store *s, const char *address, const char *systems,
 			const char *detail, long long now)
 {
-	struct db_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_conflicts(address,"
-					    " systems, detail, seen) VALUES(?1, ?2, ?3, ?4)");
+	struct db_stmt *st = store_prepare(s, "INSERT INTO dir_conflicts(address,"
+					    " systems, detail, seen) VALUES(?1, ?2, ?3, ?4)"
+					    " ON CONFLICT(address) DO UPDATE SET"
+					    " systems = ?2, detail = ?3, seen = ?4");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -481,7 +495,7 @@ int store_dconflict_put(struct store *s, const char *address, const char *system
 int store_dconflict_clear(struct store *s, const char *sys)
 {
 	struct db_stmt *st = store_prepare(
-		s, "DELETE FROM dir_conflicts WHERE instr(' ' || systems || ' ', ' ' || ?1 || ' ') > 0");
+		s, "DELETE FROM dir_conflicts WHERE " STORE_WORD_IN("?1", "systems"));
 
 	if (st == NULL)
 		return STORE_ERR;

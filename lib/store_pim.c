@@ -96,9 +96,13 @@ int store_pim_coll_get(struct store *s, const char *mailbox, const char *src_hre
 int store_pim_coll_put(struct store *s, const char *mailbox, const struct pim_coll *c)
 {
 	struct db_stmt *st = store_prepare(
-		s, "INSERT OR REPLACE INTO pim_collections(mailbox, " COLL_COLS ")"
+		s, "INSERT INTO pim_collections(mailbox, " COLL_COLS ")"
 		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-		   " ?17, ?18)");
+		   " ?17, ?18) ON CONFLICT(mailbox, src_href) DO UPDATE SET kind = ?3,"
+		   " dst_href = ?4, name = ?5, src_token = ?6, dst_token = ?7, items = ?8,"
+		   " created = ?9, updated_n = ?10, unchanged = ?11, deleted = ?12,"
+		   " conflicts = ?13, rejected = ?14, fixes = ?15, verified = ?16, held = ?17,"
+		   " updated = ?18");
 	const long long nums[] = {c->n.items,	  c->n.created,	  c->n.updated,
 				  c->n.unchanged, c->n.deleted,	  c->n.conflicts,
 				  c->n.rejected,  c->n.fixes};
@@ -234,8 +238,11 @@ int store_pim_row_put(struct store *s, const char *mailbox, const char *src_coll
 		      const struct pim_row *r)
 {
 	struct db_stmt *st = store_prepare(
-		s, "INSERT OR REPLACE INTO pim_items(mailbox, src_coll, " ROW_COLS ", updated)"
-		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+		s, "INSERT INTO pim_items(mailbox, src_coll, " ROW_COLS ", updated)"
+		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+		   " ON CONFLICT(mailbox, src_coll, src_href) DO UPDATE SET uid = ?4,"
+		   " src_etag = ?5, src_hash = ?6, dst_href = ?7, dst_etag = ?8, dst_hash = ?9,"
+		   " status = ?10, reason = ?11, updated = ?12");
 
 	if (st == NULL)
 		return STORE_ERR;

@@ -1,4 +1,5 @@
-/* The SQLite store on disk: schema, import rules, lookups, the switch. */
+/* The store: schema, import rules, lookups, the switch (on either backend,
+ * testutil.h); the SQLite file's damage and replacement (SQLite only). */
 #include <check.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -37,7 +38,7 @@ static void on_err(void *ctx, int line, const char *why)
 static struct store *open_rw(void)
 {
 	char *err = NULL;
-	struct store *s = store_open(path, STORE_RDWR, 1000, &err);
+	struct store *s = tu_store_open(path, STORE_RDWR, 1000, &err);
 
 	ck_assert_msg(s != NULL, "%s", err);
 	return s;
@@ -54,14 +55,14 @@ START_TEST(test_open_and_schema)
 	char *err = NULL;
 	struct store *s;
 
-	ck_assert(store_open(path, STORE_RDONLY, 100, &err) == NULL);
+	ck_assert(tu_store_open(path, STORE_RDONLY, 100, &err) == NULL);
 	free(err);
 	s = open_rw();
 	ck_assert_int_ge(store_schema_version(s), 1);
 	ck_assert_int_eq(store_check(s), STORE_OK);
 	store_close(&s);
 	ck_assert(s == NULL);
-	s = store_open(path, STORE_RDONLY, 100, &err);
+	s = tu_store_open(path, STORE_RDONLY, 100, &err);
 	ck_assert_msg(s != NULL, "%s", err);
 	store_close(&s);
 	/* Reopening read-write does not re-apply the schema. */
@@ -195,7 +196,7 @@ START_TEST(test_readonly_cannot_write)
 
 	ck_assert_int_eq(store_dir_import(s, rows, 2, 0, &r, on_err, NULL), STORE_OK);
 	store_close(&s);
-	s = store_open(path, STORE_RDONLY, 100, &err);
+	s = tu_store_open(path, STORE_RDONLY, 100, &err);
 	ck_assert(s != NULL);
 	ck_assert_int_eq(store_dir_hold(s, "alice@example.org", 1, 1), STORE_ERR);
 	ck_assert(*store_errmsg(s));
@@ -350,11 +351,17 @@ int main(void)
 	const struct ck_test tests[] = {
 		CK_TEST(test_open_and_schema), CK_TEST(test_import_lookup),
 		CK_TEST(test_import_conflicts), CK_TEST(test_switch),
-		CK_TEST(test_readonly_cannot_write), CK_TEST(test_truncated_in_place),
+		CK_TEST(test_readonly_cannot_write),
+	};
+	/* These look into the SQLite file: not run on PostgreSQL. */
+	const struct ck_test file_tests[] = {
+		CK_TEST(test_truncated_in_place),
 		CK_TEST(test_replaced_or_removed),
 	};
 	Suite *s = suite_create("store");
 
 	tcase_add_checked_fixture(CK_TCASE(s, "store", 0, tests), setup, teardown);
+	if (tu_pg_url() == NULL)
+		tcase_add_checked_fixture(CK_TCASE(s, "file", 0, file_tests), setup, teardown);
 	return ck_run(s);
 }
