@@ -52,6 +52,16 @@ const char *tu_pg_url(void);
 struct store *tu_store_open(const char *path, enum store_mode mode, int busy_ms, char **err_r);
 /* tu_exec: run Q on S's connection, failing the test on an error. */
 void tu_exec(struct store *s, const char *q);
+/* tu_exec_rc: Q on S's connection; 0, or -1 when the database refused it. */
+int tu_exec_rc(struct store *s, const char *q);
+/* tu_one: column 0 of the first row of Q on S's connection (-1: no row). */
+long long tu_one(struct store *s, const char *q);
+/* tu_old_store: a database at PATH made by SQLITE_SQL (an old schema and
+ * its rows, SQLite's types; on PostgreSQL with the types the store's
+ * schema uses there), for an upgrade test. */
+void tu_old_store(const char *path, const char *sqlite_sql);
+/* tu_zeroblob32: an SQL expression of 32 zero bytes on the tests' backend. */
+const char *tu_zeroblob32(void);
 /* tu_pg_sql: run Q on the PostgreSQL database on a connection of its own. */
 void tu_pg_sql(const char *q);
 
