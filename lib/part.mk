@@ -30,3 +30,5 @@ $(O)/lib/db_pg.o: ALL_CFLAGS += $(PQ_CFLAGS)
 UNIT_TESTS += $(O)/tests/unit/test_db $(O)/tests/unit/test_db_sql
 FUZZ_TARGETS += tests/fuzz/fuzz_db_sql.c
 INTEG_TESTS += tests/integ/db_backends.sh
+# The store tests on PostgreSQL (tests/unit/testutil.h, tu_store_open).
+INTEG_TESTS += tests/integ/store_pg.sh
