@@ -58,6 +58,15 @@ struct store *store_open_pw(const char *path, enum store_mode mode, int busy_ms,
  * not be a symbolic link and must be a regular file, new or not.
  */
 struct store *store_open_owned(const char *path, int busy_ms, uid_t uid, gid_t gid, char **err_r);
+/*
+ * store_open_config: the store CFG names: state_database (a file or a
+ * postgresql:// URL), state_database_password_file, store_busy_timeout.
+ * UID/GID ((uid_t)-1, (gid_t)-1: none) as store_open_owned for a file
+ * opened read-write.
+ */
+struct config;
+struct store *store_open_config(const struct config *cfg, enum store_mode mode, uid_t uid,
+				gid_t gid, char **err_r);
 void store_close(struct store **s);
 const char *store_errmsg(const struct store *s);
 int store_schema_version(struct store *s);
