@@ -20,6 +20,8 @@ struct store {
 	struct db *db;
 	struct store_file file;
 	enum store_mode mode;
+	/* The last transaction the store owned failed on a temporary error. */
+	int temp_fail;
 	char err[512];
 };
 
@@ -662,8 +664,13 @@ int store_own_end(struct store *s, int own, int rc)
 
 	if (!own)
 		return rc;
-	if (rc != STORE_ERR)
-		return store_commit(s) < 0 ? STORE_ERR : rc;
+	if (rc != STORE_ERR) {
+		if (store_commit(s) == STORE_OK)
+			return rc;
+		s->temp_fail = db_err_temporary(s->db);
+		return STORE_ERR;
+	}
+	s->temp_fail = db_err_temporary(s->db);
 	/* ROLLBACK must not overwrite the reason we are returning. */
 	memcpy(keep, s->err, sizeof(keep));
 	store_rollback(s);
@@ -671,120 +678,16 @@ int store_own_end(struct store *s, int own, int rc)
 	return rc;
 }
 
-static int changed_one(struct store *s, const char *access)
+int store_own_retry(struct store *s, int own, int rc, int *attempt)
 {
-	if (db_changes(s->db) == 0) {
-		store_set_error(s, "%s: not in the directory", access);
-		return STORE_NOTFOUND;
-	}
-	return STORE_OK;
-}
+	useconds_t us;
 
-int store_dir_hold(struct store *s, const char *access, long long request_id, long long at)
-{
-	int own, rc = STORE_ERR;
-	struct db_stmt *st;
-
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	st = store_prepare(s, "UPDATE directory SET held = 1, held_since = ?2, request_id = ?3, "
-			      "updated = ?2 WHERE access = ?1");
-	if (st) {
-		db_bind_text(st, 1, access);
-		db_bind_int64(st, 2, at);
-		db_bind_int64(st, 3, request_id);
-		rc = store_run(s, st, "hold");
-		if (rc == STORE_OK)
-			rc = changed_one(s, access);
-	}
-	return store_own_end(s, own, rc);
-}
-
-int store_dir_unhold(struct store *s, const char *access)
-{
-	int own, rc = STORE_ERR;
-	struct db_stmt *st;
-
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	st = store_prepare(s, "UPDATE directory SET held = 0, held_since = 0 WHERE access = ?1");
-	if (st) {
-		db_bind_text(st, 1, access);
-		rc = store_run(s, st, "unhold");
-		if (rc == STORE_OK)
-			rc = changed_one(s, access);
-	}
-	return store_own_end(s, own, rc);
-}
-
-static int do_switch(struct store *s, const char *access, const char *system,
-		     const char *physical, long long request_id, long long at)
-{
-	struct dir_entry e;
-	struct db_stmt *st;
-	int rc = store_dir_lookup(s, access, &e);
-
-	if (rc != STORE_OK || e.match != DIR_ACCESS) {
-		store_set_error(s, "%s: not an access address in the directory", access);
-		return rc == STORE_ERR ? STORE_ERR : STORE_NOTFOUND;
-	}
-	if (strcmp(e.physical, physical) != 0) {
-		/* The old physical address forwards to the new one from now on. */
-		st = store_prepare(s, "INSERT INTO formers(physical, access, since) VALUES(?1, ?2, ?3) "
-				      "ON CONFLICT(physical) DO UPDATE SET access = ?2, since = ?3");
-		if (st == NULL)
-			return STORE_ERR;
-		db_bind_text(st, 1, e.physical);
-		db_bind_text(st, 2, access);
-		db_bind_int64(st, 3, at);
-		if (store_run(s, st, "record former address") < 0)
-			return STORE_ERR;
-		/* Moving back (rollback): the target is no longer a former address. */
-		st = store_prepare(s, "DELETE FROM formers WHERE physical = ?1");
-		if (st == NULL)
-			return STORE_ERR;
-		db_bind_text(st, 1, physical);
-		if (store_run(s, st, "remove former address") < 0)
-			return STORE_ERR;
-	}
-	st = store_prepare(s, "UPDATE directory SET system = ?2, physical = ?3, held = 0, "
-			      "held_since = 0, switched_at = ?4, request_id = ?5, updated = ?4 "
-			      "WHERE access = ?1");
-	if (st == NULL)
-		return STORE_ERR;
-	db_bind_text(st, 1, access);
-	db_bind_text(st, 2, system);
-	db_bind_text(st, 3, physical);
-	db_bind_int64(st, 4, at);
-	db_bind_int64(st, 5, request_id);
-	return store_run(s, st, "switch");
-}
-
-int store_dir_switch(struct store *s, const char *access, const char *system,
-		     const char *physical, long long request_id, long long at)
-{
-	int own;
-
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	return store_own_end(s, own, do_switch(s, access, system, physical, request_id, at));
-}
-
-int store_held_add(struct store *s, const char *queue_id, long long request_id,
-		   const char *recipients, long long at)
-{
-	struct db_stmt *st;
-
-	/* Never write into a file cut short: it would look whole again. */
-	if (store_guard(s) < 0)
-		return STORE_ERR;
-	st = store_prepare(s, "INSERT INTO held_messages(queue_id, request_id, held_at, recipients) "
-			      "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(queue_id) DO NOTHING");
-	if (st == NULL)
-		return STORE_ERR;
-	db_bind_text(st, 1, queue_id);
-	db_bind_int64(st, 2, request_id);
-	db_bind_int64(st, 3, at);
-	db_bind_text(st, 4, recipients);
-	return store_run(s, st, "record held message");
+	if (!own || rc != STORE_ERR || !s->temp_fail || *attempt >= STORE_RETRY_MAX)
+		return 0;
+	/* 5, 10, 20, 40 ms, and a little of this process's own, so that two
+	 * writers that collided do not collide again in step. */
+	us = (useconds_t)(5000 << *attempt) + (useconds_t)(getpid() % 8) * 500;
+	(*attempt)++;
+	usleep(us);
+	return 1;
 }

@@ -46,6 +46,25 @@ int store_in_tx(const struct store *s);
  */
 int store_own_begin(struct store *s, int *own);
 int store_own_end(struct store *s, int own, int rc);
+/*
+ * store_own_retry: 1 when the transaction just ended by store_own_end()
+ * was the store's own (OWN), failed (RC STORE_ERR) on a temporary error
+ * (db_err_temporary: a serialization failure, a deadlock, a lock timeout,
+ * SQLITE_BUSY) and *ATTEMPT (0 at first, counted here) is below
+ * STORE_RETRY_MAX: after a short back-off (5 ms doubling, with a little
+ * jitter), the caller runs the WHOLE transaction again:
+ *
+ *     do {
+ *             if (store_own_begin(s, &own) < 0)
+ *                     return STORE_ERR;
+ *             rc = store_own_end(s, own, body(s, ...));
+ *     } while (store_own_retry(s, own, rc, &attempt));
+ *
+ * Inside the caller's transaction it is 0: the error reaches the caller,
+ * whose transaction it is to run again.
+ */
+#define STORE_RETRY_MAX 4
+int store_own_retry(struct store *s, int own, int rc, int *attempt);
 
 /* store_sql: SQLITE_SQL or PG_SQL, by the store's backend (both literals). */
 const char *store_sql(const struct store *s, const char *sqlite_sql, const char *pg_sql);

@@ -17,8 +17,8 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
 PG=$ROOT/tests/lab/pg
 PSQL=${LAB_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
-# name:checks on PostgreSQL (test_store has 2 fewer: its file tests).
-TESTS="test_store:5 test_spm_store:9 test_store_agent:6 test_store_buffer:4 test_store_pim:3
+# name:checks on PostgreSQL (test_store: 2 file tests fewer, 1 lock test more).
+TESTS="test_store:6 test_spm_store:9 test_store_agent:6 test_store_buffer:4 test_store_pim:3
 	test_throttle:39 test_ws_store:5 test_status:40 test_dirsync:17 test_drv_buffer:11
 	test_delim:30"
 FAILED=0
