@@ -15,30 +15,19 @@ set -u
 
 # shellcheck source=tests/lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
-PG=$ROOT/tests/lab/pg
-PSQL=${LAB_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
+# shellcheck source=tests/integ/lib_pg.sh
+. "$ROOT/tests/integ/lib_pg.sh"
 # name:checks on PostgreSQL (test_store: 2 file tests fewer, 1 lock test more).
 TESTS="test_store:6 test_spm_store:9 test_store_agent:6 test_store_buffer:4 test_store_pim:3
 	test_throttle:39 test_ws_store:5 test_status:40 test_dirsync:17 test_drv_buffer:11
 	test_delim:30"
 FAILED=0
 fail() { echo "FAIL store_pg: $*"; FAILED=1; }
-[ -x "$PSQL" ] || { echo "FAIL store_pg: no $PSQL (apt-get install postgresql-15)"; exit 1; }
 for t in $TESTS; do
 	[ -x "$B/tests/unit/${t%%:*}" ] || { echo "FAIL store_pg: $B/tests/unit/${t%%:*} not built (make unit)"; exit 1; }
 done
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/fedmig-store-pg.XXXXXX") || exit 1
-chmod 0711 "$TMP"
-finish() {
-	"$PG" stop "$TMP/pg"
-	if pgrep -f -- "$TMP/pg/data" >/dev/null; then
-		echo "FAIL store_pg: a postgres of $TMP/pg still runs"
-		FAILED=1
-	fi
-	if [ "$FAILED" = 0 ]; then rm -rf "$TMP"; else echo "kept: $TMP"; exit 1; fi
-}
-trap finish EXIT
+pg_test_tmp store-pg
 START=$SECONDS
 
 echo "store_pg: tests/lab/pg start"
@@ -66,7 +55,9 @@ done
 latest=$(sed -n 's/^[[:space:]]*{\([0-9][0-9]*\), .*/\1/p' "$ROOT/lib/store_schema.c" | tail -n 1)
 v=$(PGPASSFILE=$TMP/pg/pgpass.server "$PSQL" -X -At -h 127.0.0.1 -p "$PG_PORT" -U fedmig \
 	-d fedmig -c "SELECT max(version) FROM schema_version" 2>&1)
-[ -n "$latest" ] && [ "$v" = "$latest" ] || fail "schema_version on the server: '$v', want '$latest'"
+if [ -z "$latest" ] || [ "$v" != "$latest" ]; then
+	fail "schema_version on the server: '$v', want '$latest'"
+fi
 
 "$PG" stop "$TMP/pg" || fail "tests/lab/pg stop"
 elapsed=$((SECONDS - START))
