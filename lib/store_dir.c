@@ -152,15 +152,20 @@ int store_dacc_replace(struct store *s, const char *sys, const struct dacc *v, s
 		       long long now)
 {
 	struct db_stmt *del = store_prepare(s, "DELETE FROM dir_accounts WHERE system = ?1");
-	int own, rc;
+	int own, rc, attempt = 0;
 
-	if (del == NULL || store_own_begin(s, &own) < 0)
+	if (del == NULL)
 		return STORE_ERR;
-	bind(del, 1, sys);
-	rc = store_run(s, del, "clear directory sync accounts");
-	for (size_t i = 0; i < n && rc == STORE_OK; i++)
-		rc = dacc_insert(s, sys, &v[i], now);
-	return store_own_end(s, own, rc);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		bind(del, 1, sys);
+		rc = store_run(s, del, "clear directory sync accounts");
+		for (size_t i = 0; i < n && rc == STORE_OK; i++)
+			rc = dacc_insert(s, sys, &v[i], now);
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 int store_dacc_get(struct store *s, const char *sys, const char *key, struct dacc *a)
@@ -226,18 +231,24 @@ int store_dacc_apply(struct store *s, const char *sys, const struct dacc *put, s
 {
 	struct db_stmt *st = store_prepare(s, "DELETE FROM dir_accounts WHERE system = ?1"
 					    " AND key = ?2");
-	int own, rc = STORE_OK;
+	int own, rc, attempt = 0;
 
-	if (st == NULL || store_own_begin(s, &own) < 0)
+	if (st == NULL)
 		return STORE_ERR;
-	for (size_t i = 0; i < m && rc == STORE_OK; i++) {
-		bind(st, 1, sys);
-		bind(st, 2, del[i]);
-		rc = store_run(s, st, "delete directory sync account");
-	}
-	for (size_t i = 0; i < n && rc == STORE_OK; i++)
-		rc = dacc_insert(s, sys, &put[i], now);
-	return store_own_end(s, own, rc);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		rc = STORE_OK;
+		for (size_t i = 0; i < m && rc == STORE_OK; i++) {
+			bind(st, 1, sys);
+			bind(st, 2, del[i]);
+			rc = store_run(s, st, "delete directory sync account");
+		}
+		for (size_t i = 0; i < n && rc == STORE_OK; i++)
+			rc = dacc_insert(s, sys, &put[i], now);
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 void store_dacc_clear(struct dacc *a)
@@ -305,19 +316,24 @@ int store_dir_put(struct store *s, const char *access, const char *system, const
 		s, "INSERT INTO directory(access, system, physical, name, updated)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(access) DO UPDATE SET system = ?2,"
 		   " physical = ?3, name = ?4, updated = ?5");
-	int own, rc;
+	int own, rc, attempt = 0;
 
-	if (st == NULL || store_own_begin(s, &own) < 0)
+	if (st == NULL)
 		return STORE_ERR;
-	bind(st, 1, access);
-	bind(st, 2, system);
-	bind(st, 3, physical);
-	bind(st, 4, name);
-	db_bind_int64(st, 5, now);
-	rc = store_run(s, st, "store directory entry");
-	if (rc == STORE_OK)
-		rc = store_put_aliases(s, access, aliases, n);
-	return store_own_end(s, own, rc);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		bind(st, 1, access);
+		bind(st, 2, system);
+		bind(st, 3, physical);
+		bind(st, 4, name);
+		db_bind_int64(st, 5, now);
+		rc = store_run(s, st, "store directory entry");
+		if (rc == STORE_OK)
+			rc = store_put_aliases(s, access, aliases, n);
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 int store_dir_remove(struct store *s, const char *access)
@@ -327,21 +343,25 @@ int store_dir_remove(struct store *s, const char *access)
 		"DELETE FROM formers WHERE access = ?1",
 		"DELETE FROM directory WHERE access = ?1",
 	};
-	int own, rc = STORE_OK;
+	int own, rc, attempt = 0;
 
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == STORE_OK; i++) {
-		struct db_stmt *st = store_prepare(s, sql[i]);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		rc = STORE_OK;
+		for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == STORE_OK; i++) {
+			struct db_stmt *st = store_prepare(s, sql[i]);
 
-		if (st == NULL) {
-			rc = STORE_ERR;
-			break;
+			if (st == NULL) {
+				rc = STORE_ERR;
+				break;
+			}
+			bind(st, 1, access);
+			rc = store_run(s, st, "remove directory entry");
 		}
-		bind(st, 1, access);
-		rc = store_run(s, st, "remove directory entry");
-	}
-	return store_own_end(s, own, rc);
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 int store_dir_name(struct store *s, const char *access, char **name_r)
@@ -430,17 +450,21 @@ int store_dcontact_del(struct store *s, const char *sys, const char *address)
 int store_dcontact_apply(struct store *s, const char *sys, const struct dcontact *put, size_t n,
 			 const char *const *del, size_t m, long long now)
 {
-	int own, rc = STORE_OK;
+	int own, rc, attempt = 0;
 
 	if (n + m == 0)
 		return STORE_OK;
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	for (size_t i = 0; i < n && rc == STORE_OK; i++)
-		rc = store_dcontact_put(s, sys, &put[i], now);
-	for (size_t i = 0; i < m && rc == STORE_OK; i++)
-		rc = store_dcontact_del(s, sys, del[i]);
-	return store_own_end(s, own, rc);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		rc = STORE_OK;
+		for (size_t i = 0; i < n && rc == STORE_OK; i++)
+			rc = store_dcontact_put(s, sys, &put[i], now);
+		for (size_t i = 0; i < m && rc == STORE_OK; i++)
+			rc = store_dcontact_del(s, sys, del[i]);
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 int store_dcontact_state(struct store *s, const char *sys, const char *address, int *state_r)
