@@ -171,22 +171,25 @@ int store_agent_release(struct store *s, const char *agent)
 int store_agent_revoke(struct store *s, const char *name)
 {
 	struct db_stmt *st;
-	int own, rc;
+	int own, rc, attempt = 0;
 
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	st = store_prepare(s, "UPDATE agents SET state = 2, token_hash = NULL, code_hash = NULL"
-			      " WHERE name = ?1");
-	rc = st ? STORE_OK : STORE_ERR;
-	if (rc == STORE_OK) {
-		db_bind_text(st, 1, name);
-		rc = store_run(s, st, "revoke agent");
-	}
-	if (rc == STORE_OK && db_changes(store_dbh(s)) == 0)
-		rc = STORE_NOTFOUND;
-	if (rc == STORE_OK)
-		rc = store_agent_release(s, name);
-	return store_own_end(s, own, rc);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		st = store_prepare(s, "UPDATE agents SET state = 2, token_hash = NULL, code_hash = NULL"
+				      " WHERE name = ?1");
+		rc = st ? STORE_OK : STORE_ERR;
+		if (rc == STORE_OK) {
+			db_bind_text(st, 1, name);
+			rc = store_run(s, st, "revoke agent");
+		}
+		if (rc == STORE_OK && db_changes(store_dbh(s)) == 0)
+			rc = STORE_NOTFOUND;
+		if (rc == STORE_OK)
+			rc = store_agent_release(s, name);
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 int store_agent_task_retry(struct store *s, long long req)
@@ -317,26 +320,29 @@ static int grant_select(struct store *s, const char *agent, size_t max, long lon
 int store_agent_grant(struct store *s, const char *agent, size_t max, long long now_ms,
 		      long long lease_ms, struct agent_task *out, size_t *n_r)
 {
-	int own, rc;
+	int own, rc, attempt = 0;
 
 	*n_r = 0;
 	if (max == 0)
 		return STORE_OK;
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	rc = grant_select(s, agent, max, now_ms, out, n_r);
-	for (size_t i = 0; rc == STORE_OK && i < *n_r; i++) {
-		struct agent_task *t = &out[i];
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		rc = grant_select(s, agent, max, now_ms, out, n_r);
+		for (size_t i = 0; rc == STORE_OK && i < *n_r; i++) {
+			struct agent_task *t = &out[i];
 
-		snprintf(t->agent, sizeof(t->agent), "%s", agent);
-		t->lease_until = now_ms + lease_ms;
-		t->seq++;
-		t->action[0] = '\0';
-		rc = store_agent_task_save(s, t, now_ms / 1000);
-	}
-	if (rc != STORE_OK)
-		*n_r = 0;
-	return store_own_end(s, own, rc);
+			snprintf(t->agent, sizeof(t->agent), "%s", agent);
+			t->lease_until = now_ms + lease_ms;
+			t->seq++;
+			t->action[0] = '\0';
+			rc = store_agent_task_save(s, t, now_ms / 1000);
+		}
+		if (rc != STORE_OK)
+			*n_r = 0;
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 /* --- folders --- */

@@ -341,22 +341,27 @@ int store_pim_resync(struct store *s, long long now, int copied_state, long long
 	struct db_stmt *clr = store_prepare(
 		s, "UPDATE smd_jobs SET pim_next_at = 0 WHERE pim_next_at > 0 AND pim_next_at <= ?1"
 		   " AND request_id NOT IN (SELECT id FROM requests WHERE state = ?2)");
-	int own, rc;
+	int own, rc, attempt = 0;
 
 	*n_r = 0;
-	if (q == NULL || clr == NULL || store_own_begin(s, &own) < 0)
+	if (q == NULL || clr == NULL)
 		return STORE_ERR;
-	db_bind_int64(q, 1, now);
-	db_bind_int64(q, 2, copied_state);
-	db_bind_int64(q, 3, SMD_QUEUED);
-	db_bind_int64(q, 4, SMD_DONE);
-	db_bind_int64(q, 5, SMD_COPY);
-	rc = store_run(s, q, "queue a two-way resync");
-	if (rc == STORE_OK)
-		*n_r = db_changes(store_dbh(s));
-	db_bind_int64(clr, 1, now);
-	db_bind_int64(clr, 2, copied_state);
-	if (rc == STORE_OK)
-		rc = store_run(s, clr, "end the two-way resyncs");
-	return store_own_end(s, own, rc);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		db_bind_int64(q, 1, now);
+		db_bind_int64(q, 2, copied_state);
+		db_bind_int64(q, 3, SMD_QUEUED);
+		db_bind_int64(q, 4, SMD_DONE);
+		db_bind_int64(q, 5, SMD_COPY);
+		rc = store_run(s, q, "queue a two-way resync");
+		if (rc == STORE_OK)
+			*n_r = db_changes(store_dbh(s));
+		db_bind_int64(clr, 1, now);
+		db_bind_int64(clr, 2, copied_state);
+		if (rc == STORE_OK)
+			rc = store_run(s, clr, "end the two-way resyncs");
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
