@@ -32,3 +32,5 @@ FUZZ_TARGETS += tests/fuzz/fuzz_db_sql.c
 INTEG_TESTS += tests/integ/db_backends.sh
 # The store tests on PostgreSQL (tests/unit/testutil.h, tu_store_open).
 INTEG_TESTS += tests/integ/store_pg.sh
+# fedmig-spm, -milter, -policyd and fedmigctl of the lab on PostgreSQL.
+INTEG_TESTS += tests/integ/spm_switch_pg.sh
