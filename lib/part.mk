@@ -1,5 +1,5 @@
 # libfedmig: the modules every program shares.
-LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/config_parse.c lib/addr.c lib/delim.c lib/csv.c lib/secrets.c lib/store.c lib/store_schema.c lib/store_import.c lib/store_dir.c \
+LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/config_parse.c lib/addr.c lib/delim.c lib/csv.c lib/secrets.c lib/store.c lib/store_schema.c lib/store_schema_pg.c lib/store_pg.c lib/store_cfg.c lib/store_dirw.c lib/store_import.c lib/store_dir.c \
 	lib/store_file.c lib/daemon.c lib/timeutil.c lib/server.c lib/server_loop.c lib/state.c lib/store_req.c lib/store_smd.c lib/store_agent.c lib/store_buffer.c lib/store_ws.c lib/ws_conf.c lib/netname.c \
 	lib/config_check.c lib/qid.c lib/backoff.c lib/mstatus.c lib/sdnotify.c lib/lookup_stats.c
 $(LIBFEDMIG): $(LIB_SRCS:%.c=$(O)/%.o)
@@ -30,3 +30,7 @@ $(O)/lib/db_pg.o: ALL_CFLAGS += $(PQ_CFLAGS)
 UNIT_TESTS += $(O)/tests/unit/test_db $(O)/tests/unit/test_db_sql
 FUZZ_TARGETS += tests/fuzz/fuzz_db_sql.c
 INTEG_TESTS += tests/integ/db_backends.sh
+# The store tests on PostgreSQL (tests/unit/testutil.h, tu_store_open).
+INTEG_TESTS += tests/integ/store_pg.sh
+# fedmig-spm, -milter, -policyd and fedmigctl of the lab on PostgreSQL.
+INTEG_TESTS += tests/integ/spm_switch_pg.sh

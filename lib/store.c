@@ -12,10 +12,16 @@
 #include "store_int.h"
 #include "xalloc.h"
 
+/* The advisory lock key (two int4) of a schema upgrade on PostgreSQL:
+ * "fedm", 1. */
+#define STORE_PG_UPGRADE_LOCK "1717921133, 1"
+
 struct store {
 	struct db *db;
 	struct store_file file;
 	enum store_mode mode;
+	/* The last transaction the store owned failed on a temporary error. */
+	int temp_fail;
 	char err[512];
 };
 
@@ -108,10 +114,17 @@ static int set_wal(struct store *s, int busy_ms)
 	return STORE_ERR;
 }
 
+const char *store_sql(const struct store *s, const char *sqlite_sql, const char *pg_sql)
+{
+	return db_backend(s->db) == DB_PG ? pg_sql : sqlite_sql;
+}
+
 static int read_version(struct store *s, int *v_r)
 {
-	struct db_stmt *st = store_prepare(s, "SELECT name FROM sqlite_master WHERE type='table' "
-					      "AND name='schema_version'");
+	struct db_stmt *st = store_prepare(
+		s, store_sql(s, "SELECT name FROM sqlite_master WHERE type='table' "
+				"AND name='schema_version'",
+			     "SELECT 1 WHERE to_regclass('schema_version') IS NOT NULL"));
 	int rc;
 
 	if (st == NULL)
@@ -160,14 +173,19 @@ static int upgrade(struct store *s)
 				latest_version());
 		goto fail;
 	}
-	if (v == 0 && exec(s, "CREATE TABLE schema_version(version INTEGER NOT NULL,"
-			      " upgraded INTEGER NOT NULL)") < 0)
+	if (v == 0 && exec(s, store_sql(s,
+					 "CREATE TABLE schema_version(version INTEGER NOT NULL,"
+					 " upgraded INTEGER NOT NULL)",
+					 "CREATE TABLE schema_version(version BIGINT NOT NULL,"
+					 " upgraded BIGINT NOT NULL)")) < 0)
 		goto fail;
 	for (size_t i = 0; i < store_nmigrations; i++) {
-		if (store_migrations[i].version <= v)
+		const struct store_migration *m = &store_migrations[i];
+
+		if (m->version <= v)
 			continue;
-		if (exec(s, store_migrations[i].sql) < 0 ||
-		    add_version(s, store_migrations[i].version) < 0)
+		if (exec(s, m->pg_sql != NULL ? store_sql(s, m->sql, m->pg_sql) : m->sql) < 0 ||
+		    add_version(s, m->version) < 0)
 			goto fail;
 	}
 	return store_commit(s);
@@ -211,51 +229,42 @@ static int create_file(const char *path, uid_t uid, gid_t gid, int *created_r, c
 	return 0;
 }
 
-static struct store *open_as(const char *path, enum store_mode mode, int busy_ms, uid_t uid,
-			     gid_t gid, char **err_r);
-
-struct store *store_open(const char *path, enum store_mode mode, int busy_ms, char **err_r)
+/* check_current: a read-only open needs the schema this program has. */
+static int check_current(struct store *s, const char *path, char **err_r)
 {
-	return open_as(path, mode, busy_ms, (uid_t)-1, (gid_t)-1, err_r);
-}
-
-struct store *store_open_owned(const char *path, int busy_ms, uid_t uid, gid_t gid, char **err_r)
-{
-	return open_as(path, STORE_RDWR, busy_ms, uid, gid, err_r);
-}
-
-static struct store *open_as(const char *path, enum store_mode mode, int busy_ms, uid_t uid,
-			     gid_t gid, char **err_r)
-{
-	struct store *s = xcalloc(1, sizeof(*s));
-	struct db_opts o = { .busy_ms = busy_ms, .readonly = mode != STORE_RDWR };
-	char why[512];
-	int created = 0;
 	int v;
 
-	s->file.fd = s->file.dirfd = -1;
-	s->mode = mode;
-	/* A file path only for now: the store on PostgreSQL is a later step
-	 * (HACKING, "The store on PostgreSQL"). */
-	if (db_is_url(path)) {
-		*err_r = xasprintf("state database %.200s: PostgreSQL is not supported yet", path);
-		free(s);
-		return NULL;
+	if (read_version(s, &v) < 0) {
+		*err_r = xasprintf("%s: %s", path, s->err);
+		return -1;
 	}
-	if (mode == STORE_RDWR && create_file(path, uid, gid, &created, err_r) < 0) {
-		free(s);
-		return NULL;
+	if (v != latest_version()) {
+		*err_r = xasprintf("%s: schema version %d, this program needs %d "
+				   "(fedmigctl check upgrades it)",
+				   path, v, latest_version());
+		return -1;
 	}
-	s->db = db_open(path, &o, err_r);
+	return 0;
+}
+
+static int open_sqlite(struct store *s, const char *path, const struct db_opts *o, uid_t uid,
+		       gid_t gid, char **err_r)
+{
+	char why[512];
+	int created = 0;
+
+	if (s->mode == STORE_RDWR && create_file(path, uid, gid, &created, err_r) < 0)
+		return -1;
+	s->db = db_open(path, o, err_r);
 	if (s->db == NULL)
-		goto fail;
+		return -1;
 	/* Never map the file: a database truncated under a mapping kills the
 	 * process with SIGBUS at the next read past the new end. The page
 	 * cache keeps the directory in memory; store_guard() drops it when
 	 * the file changes under us. */
 	exec(s, "PRAGMA mmap_size=0");
 	exec(s, "PRAGMA cache_size=-32768");
-	if (mode == STORE_RDWR) {
+	if (s->mode == STORE_RDWR) {
 		/* Grow the file before a checkpoint writes a header that counts
 		 * the new pages: readers compare the two (store_file.h). */
 		int chunk = 256 * 1024;
@@ -264,41 +273,93 @@ static struct store *open_as(const char *path, enum store_mode mode, int busy_ms
 	}
 	if (!created && store_file_open(&s->file, path, why, sizeof(why)) < 0) {
 		*err_r = xstrdup(why);
-		goto fail;
+		return -1;
 	}
-	if (mode == STORE_RDWR) {
-		if (set_wal(s, busy_ms) < 0 || exec(s, "PRAGMA synchronous=FULL") < 0 ||
-		    upgrade(s) < 0) {
-			*err_r = xasprintf("%s: %s", path, s->err);
-			goto fail;
-		}
-		/* A new database goes to the file at once, not only to its WAL:
-		 * from now on an empty file means a damaged one. */
-		if (created && exec(s, "PRAGMA wal_checkpoint") < 0) {
-			*err_r = xasprintf("%s: %s", path, s->err);
-			goto fail;
-		}
-		if (created && store_file_open(&s->file, path, why, sizeof(why)) < 0) {
-			*err_r = xstrdup(why);
-			goto fail;
-		}
-	} else {
-		if (read_version(s, &v) < 0) {
-			*err_r = xasprintf("%s: %s", path, s->err);
-			goto fail;
-		}
-		if (v != latest_version()) {
-			*err_r = xasprintf("%s: schema version %d, this program needs %d "
-					   "(fedmigctl check upgrades it)",
-					   path, v, latest_version());
-			goto fail;
-		}
+	if (s->mode != STORE_RDWR) {
+		if (check_current(s, path, err_r) < 0)
+			return -1;
 		exec(s, "PRAGMA query_only=1");
+		return 0;
 	}
+	if (set_wal(s, o->busy_ms) < 0 || exec(s, "PRAGMA synchronous=FULL") < 0 ||
+	    upgrade(s) < 0) {
+		*err_r = xasprintf("%s: %s", path, s->err);
+		return -1;
+	}
+	/* A new database goes to the file at once, not only to its WAL:
+	 * from now on an empty file means a damaged one. */
+	if (created && exec(s, "PRAGMA wal_checkpoint") < 0) {
+		*err_r = xasprintf("%s: %s", path, s->err);
+		return -1;
+	}
+	if (created && store_file_open(&s->file, path, why, sizeof(why)) < 0) {
+		*err_r = xstrdup(why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * open_pg: a PostgreSQL database (the server keeps durability and locks;
+ * no file of ours). Two programs upgrading a new database at once would
+ * both create the tables: the upgrade runs under a session advisory lock
+ * (waiting at most busy_ms, the connection's lock_timeout).
+ */
+static int open_pg(struct store *s, const char *path, const struct db_opts *o, char **err_r)
+{
+	int rc;
+
+	s->db = db_open(path, o, err_r);
+	if (s->db == NULL || store_pg_collation_ok(s, path, err_r) < 0)
+		return -1;
+	if (s->mode != STORE_RDWR)
+		return check_current(s, path, err_r);
+	rc = exec(s, "SELECT pg_advisory_lock(" STORE_PG_UPGRADE_LOCK ")");
+	if (rc == STORE_OK) {
+		rc = upgrade(s);
+		if (exec(s, "SELECT pg_advisory_unlock(" STORE_PG_UPGRADE_LOCK ")") < 0 && rc == 0)
+			rc = STORE_ERR;
+	}
+	if (rc < 0) {
+		*err_r = xasprintf("%s: %s", path, s->err);
+		return -1;
+	}
+	return 0;
+}
+
+static struct store *open_as(const char *path, enum store_mode mode, int busy_ms,
+			     const char *password_file, uid_t uid, gid_t gid, char **err_r)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	struct db_opts o = { .busy_ms = busy_ms, .readonly = mode != STORE_RDWR };
+	int rc;
+
+	s->file.fd = s->file.dirfd = -1;
+	s->mode = mode;
+	if (password_file != NULL && password_file[0] != '\0')
+		o.password_file = password_file;
+	/* A database server: no file of ours, its own durability and locks. */
+	rc = db_is_url(path) ? open_pg(s, path, &o, err_r)
+			     : open_sqlite(s, path, &o, uid, gid, err_r);
+	if (rc < 0)
+		store_close(&s);
 	return s;
-fail:
-	store_close(&s);
-	return NULL;
+}
+
+struct store *store_open(const char *path, enum store_mode mode, int busy_ms, char **err_r)
+{
+	return open_as(path, mode, busy_ms, NULL, (uid_t)-1, (gid_t)-1, err_r);
+}
+
+struct store *store_open_pw(const char *path, enum store_mode mode, int busy_ms,
+			    const char *password_file, char **err_r)
+{
+	return open_as(path, mode, busy_ms, password_file, (uid_t)-1, (gid_t)-1, err_r);
+}
+
+struct store *store_open_owned(const char *path, int busy_ms, uid_t uid, gid_t gid, char **err_r)
+{
+	return open_as(path, STORE_RDWR, busy_ms, NULL, uid, gid, err_r);
 }
 
 void store_close(struct store **sp)
@@ -316,8 +377,12 @@ void store_close(struct store **sp)
 int store_guard(struct store *s)
 {
 	char why[512];
-	int rc = store_file_check(&s->file, why, sizeof(why));
+	int rc;
 
+	/* A database server has no file of ours to watch. */
+	if (db_backend(s->db) == DB_PG)
+		return STORE_OK;
+	rc = store_file_check(&s->file, why, sizeof(why));
 	if (rc < 0) {
 		store_set_error(s, "%s", why);
 		return STORE_ERR;
@@ -338,9 +403,21 @@ int store_schema_version(struct store *s)
 
 int store_check(struct store *s)
 {
-	struct db_stmt *st = store_prepare(s, "PRAGMA integrity_check");
+	struct db_stmt *st;
 	int rc;
 
+	/* PostgreSQL checks its own pages (and has no integrity_check): the
+	 * check there is that the database answers with the current schema. */
+	if (db_backend(s->db) == DB_PG) {
+		rc = store_schema_version(s);
+		if (rc >= 0 && rc != latest_version()) {
+			store_set_error(s, "schema version %d, this program needs %d", rc,
+					latest_version());
+			return STORE_ERR;
+		}
+		return rc < 0 ? STORE_ERR : STORE_OK;
+	}
+	st = store_prepare(s, "PRAGMA integrity_check");
 	if (st == NULL)
 		return STORE_ERR;
 	rc = db_step(st);
@@ -587,8 +664,13 @@ int store_own_end(struct store *s, int own, int rc)
 
 	if (!own)
 		return rc;
-	if (rc != STORE_ERR)
-		return store_commit(s) < 0 ? STORE_ERR : rc;
+	if (rc != STORE_ERR) {
+		if (store_commit(s) == STORE_OK)
+			return rc;
+		s->temp_fail = db_err_temporary(s->db);
+		return STORE_ERR;
+	}
+	s->temp_fail = db_err_temporary(s->db);
 	/* ROLLBACK must not overwrite the reason we are returning. */
 	memcpy(keep, s->err, sizeof(keep));
 	store_rollback(s);
@@ -596,120 +678,16 @@ int store_own_end(struct store *s, int own, int rc)
 	return rc;
 }
 
-static int changed_one(struct store *s, const char *access)
+int store_own_retry(struct store *s, int own, int rc, int *attempt)
 {
-	if (db_changes(s->db) == 0) {
-		store_set_error(s, "%s: not in the directory", access);
-		return STORE_NOTFOUND;
-	}
-	return STORE_OK;
-}
+	useconds_t us;
 
-int store_dir_hold(struct store *s, const char *access, long long request_id, long long at)
-{
-	int own, rc = STORE_ERR;
-	struct db_stmt *st;
-
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	st = store_prepare(s, "UPDATE directory SET held = 1, held_since = ?2, request_id = ?3, "
-			      "updated = ?2 WHERE access = ?1");
-	if (st) {
-		db_bind_text(st, 1, access);
-		db_bind_int64(st, 2, at);
-		db_bind_int64(st, 3, request_id);
-		rc = store_run(s, st, "hold");
-		if (rc == STORE_OK)
-			rc = changed_one(s, access);
-	}
-	return store_own_end(s, own, rc);
-}
-
-int store_dir_unhold(struct store *s, const char *access)
-{
-	int own, rc = STORE_ERR;
-	struct db_stmt *st;
-
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	st = store_prepare(s, "UPDATE directory SET held = 0, held_since = 0 WHERE access = ?1");
-	if (st) {
-		db_bind_text(st, 1, access);
-		rc = store_run(s, st, "unhold");
-		if (rc == STORE_OK)
-			rc = changed_one(s, access);
-	}
-	return store_own_end(s, own, rc);
-}
-
-static int do_switch(struct store *s, const char *access, const char *system,
-		     const char *physical, long long request_id, long long at)
-{
-	struct dir_entry e;
-	struct db_stmt *st;
-	int rc = store_dir_lookup(s, access, &e);
-
-	if (rc != STORE_OK || e.match != DIR_ACCESS) {
-		store_set_error(s, "%s: not an access address in the directory", access);
-		return rc == STORE_ERR ? STORE_ERR : STORE_NOTFOUND;
-	}
-	if (strcmp(e.physical, physical) != 0) {
-		/* The old physical address forwards to the new one from now on. */
-		st = store_prepare(s, "INSERT INTO formers(physical, access, since) VALUES(?1, ?2, ?3) "
-				      "ON CONFLICT(physical) DO UPDATE SET access = ?2, since = ?3");
-		if (st == NULL)
-			return STORE_ERR;
-		db_bind_text(st, 1, e.physical);
-		db_bind_text(st, 2, access);
-		db_bind_int64(st, 3, at);
-		if (store_run(s, st, "record former address") < 0)
-			return STORE_ERR;
-		/* Moving back (rollback): the target is no longer a former address. */
-		st = store_prepare(s, "DELETE FROM formers WHERE physical = ?1");
-		if (st == NULL)
-			return STORE_ERR;
-		db_bind_text(st, 1, physical);
-		if (store_run(s, st, "remove former address") < 0)
-			return STORE_ERR;
-	}
-	st = store_prepare(s, "UPDATE directory SET system = ?2, physical = ?3, held = 0, "
-			      "held_since = 0, switched_at = ?4, request_id = ?5, updated = ?4 "
-			      "WHERE access = ?1");
-	if (st == NULL)
-		return STORE_ERR;
-	db_bind_text(st, 1, access);
-	db_bind_text(st, 2, system);
-	db_bind_text(st, 3, physical);
-	db_bind_int64(st, 4, at);
-	db_bind_int64(st, 5, request_id);
-	return store_run(s, st, "switch");
-}
-
-int store_dir_switch(struct store *s, const char *access, const char *system,
-		     const char *physical, long long request_id, long long at)
-{
-	int own;
-
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	return store_own_end(s, own, do_switch(s, access, system, physical, request_id, at));
-}
-
-int store_held_add(struct store *s, const char *queue_id, long long request_id,
-		   const char *recipients, long long at)
-{
-	struct db_stmt *st;
-
-	/* Never write into a file cut short: it would look whole again. */
-	if (store_guard(s) < 0)
-		return STORE_ERR;
-	st = store_prepare(s, "INSERT INTO held_messages(queue_id, request_id, held_at, recipients) "
-			      "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(queue_id) DO NOTHING");
-	if (st == NULL)
-		return STORE_ERR;
-	db_bind_text(st, 1, queue_id);
-	db_bind_int64(st, 2, request_id);
-	db_bind_int64(st, 3, at);
-	db_bind_text(st, 4, recipients);
-	return store_run(s, st, "record held message");
+	if (!own || rc != STORE_ERR || !s->temp_fail || *attempt >= STORE_RETRY_MAX)
+		return 0;
+	/* 5, 10, 20, 40 ms, and a little of this process's own, so that two
+	 * writers that collided do not collide again in step. */
+	us = (useconds_t)(5000 << *attempt) + (useconds_t)(getpid() % 8) * 500;
+	(*attempt)++;
+	usleep(us);
+	return 1;
 }

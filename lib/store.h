@@ -39,6 +39,16 @@ struct store;
  * NULL on error with *err_r set (caller frees).
  */
 struct store *store_open(const char *path, enum store_mode mode, int busy_ms, char **err_r);
+/*
+ * store_open_pw: store_open, where PATH may also be a postgresql:// URL
+ * (lib/db.h, db_url_parse: no password in it). PASSWORD_FILE (NULL or "":
+ * none, then libpq's own ~/.pgpass or PGPASSFILE) holds the password
+ * alone, mode 0600. The database must order text by bytes (collation C);
+ * STORE_RDONLY opens with default_transaction_read_only. store_open() is
+ * store_open_pw() without a password file.
+ */
+struct store *store_open_pw(const char *path, enum store_mode mode, int busy_ms,
+			    const char *password_file, char **err_r);
 
 /*
  * store_open_owned: store_open(STORE_RDWR), where a database file it
@@ -48,6 +58,15 @@ struct store *store_open(const char *path, enum store_mode mode, int busy_ms, ch
  * not be a symbolic link and must be a regular file, new or not.
  */
 struct store *store_open_owned(const char *path, int busy_ms, uid_t uid, gid_t gid, char **err_r);
+/*
+ * store_open_config: the store CFG names: state_database (a file or a
+ * postgresql:// URL), state_database_password_file, store_busy_timeout.
+ * UID/GID ((uid_t)-1, (gid_t)-1: none) as store_open_owned for a file
+ * opened read-write.
+ */
+struct config;
+struct store *store_open_config(const struct config *cfg, enum store_mode mode, uid_t uid,
+				gid_t gid, char **err_r);
 void store_close(struct store **s);
 const char *store_errmsg(const struct store *s);
 int store_schema_version(struct store *s);

@@ -171,22 +171,25 @@ int store_agent_release(struct store *s, const char *agent)
 int store_agent_revoke(struct store *s, const char *name)
 {
 	struct db_stmt *st;
-	int own, rc;
+	int own, rc, attempt = 0;
 
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	st = store_prepare(s, "UPDATE agents SET state = 2, token_hash = NULL, code_hash = NULL"
-			      " WHERE name = ?1");
-	rc = st ? STORE_OK : STORE_ERR;
-	if (rc == STORE_OK) {
-		db_bind_text(st, 1, name);
-		rc = store_run(s, st, "revoke agent");
-	}
-	if (rc == STORE_OK && db_changes(store_dbh(s)) == 0)
-		rc = STORE_NOTFOUND;
-	if (rc == STORE_OK)
-		rc = store_agent_release(s, name);
-	return store_own_end(s, own, rc);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		st = store_prepare(s, "UPDATE agents SET state = 2, token_hash = NULL, code_hash = NULL"
+				      " WHERE name = ?1");
+		rc = st ? STORE_OK : STORE_ERR;
+		if (rc == STORE_OK) {
+			db_bind_text(st, 1, name);
+			rc = store_run(s, st, "revoke agent");
+		}
+		if (rc == STORE_OK && db_changes(store_dbh(s)) == 0)
+			rc = STORE_NOTFOUND;
+		if (rc == STORE_OK)
+			rc = store_agent_release(s, name);
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 int store_agent_task_retry(struct store *s, long long req)
@@ -292,11 +295,11 @@ static int grant_select(struct store *s, const char *agent, size_t max, long lon
 	struct db_stmt *st = store_prepare(
 		s, "SELECT " TASK_COLS TASK_FROM " WHERE (t.agent = '' OR t.lease_until < ?1)"
 		   " AND t.phase < 3"
-		   " AND (r.state IS NULL OR ((CAST(?2 AS BIGINT) >> r.state) & 1) = 0)"
+		   " AND (r.state IS NULL OR ((CAST(?2 AS BIGINT) >> CAST(r.state AS INTEGER)) & 1) = 0)"
 		   " AND (SELECT CASE WHEN a.kind = 'workstation'"
 		   "  THEN t.src_system = '" WS_LOCAL_SYSTEM "' AND r.access = a.address"
 		   "  ELSE t.src_system <> '" WS_LOCAL_SYSTEM "' AND (a.systems = '' OR"
-		   "  instr(' ' || a.systems || ' ', ' ' || t.src_system || ' ') > 0) END"
+		   "  " STORE_WORD_IN("t.src_system", "a.systems") ") END"
 		   "  FROM agents a WHERE a.name = ?4)"
 		   " ORDER BY t.created, t.request_id LIMIT ?3");
 	int rc;
@@ -317,26 +320,29 @@ static int grant_select(struct store *s, const char *agent, size_t max, long lon
 int store_agent_grant(struct store *s, const char *agent, size_t max, long long now_ms,
 		      long long lease_ms, struct agent_task *out, size_t *n_r)
 {
-	int own, rc;
+	int own, rc, attempt = 0;
 
 	*n_r = 0;
 	if (max == 0)
 		return STORE_OK;
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	rc = grant_select(s, agent, max, now_ms, out, n_r);
-	for (size_t i = 0; rc == STORE_OK && i < *n_r; i++) {
-		struct agent_task *t = &out[i];
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		rc = grant_select(s, agent, max, now_ms, out, n_r);
+		for (size_t i = 0; rc == STORE_OK && i < *n_r; i++) {
+			struct agent_task *t = &out[i];
 
-		snprintf(t->agent, sizeof(t->agent), "%s", agent);
-		t->lease_until = now_ms + lease_ms;
-		t->seq++;
-		t->action[0] = '\0';
-		rc = store_agent_task_save(s, t, now_ms / 1000);
-	}
-	if (rc != STORE_OK)
-		*n_r = 0;
-	return store_own_end(s, own, rc);
+			snprintf(t->agent, sizeof(t->agent), "%s", agent);
+			t->lease_until = now_ms + lease_ms;
+			t->seq++;
+			t->action[0] = '\0';
+			rc = store_agent_task_save(s, t, now_ms / 1000);
+		}
+		if (rc != STORE_OK)
+			*n_r = 0;
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 /* --- folders --- */
@@ -430,7 +436,7 @@ static int item_insert(struct store *s, long long req, const char *folder, long 
 {
 	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO agent_items(request_id, folder, uid, src_key, flags, date, size,"
-		   " sha256, batch, offset)"
+		   " sha256, batch, \"offset\")"
 		   " SELECT ?1, ?2, next_uid, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM agent_folders"
 		   " WHERE request_id = ?1 AND folder = ?2"
 		   " ON CONFLICT DO NOTHING");
@@ -484,7 +490,7 @@ static int batch_counts(struct store *s, long long req, long long id,
 {
 	struct db_stmt *st = store_prepare(
 		s, "UPDATE agent_batches SET items = ?2, duplicates = ?3, bytes = ?4, live = ?2,"
-		   " path = CASE WHEN ?2 = 0 THEN '' ELSE path END WHERE id = ?1");
+		   " path = CASE WHEN CAST(?2 AS BIGINT) = 0 THEN '' ELSE path END WHERE id = ?1");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -548,7 +554,7 @@ int store_agent_batch_live(struct store *s, const char *path)
 #define ABANDONED                                                                               \
 	" request_id IN (SELECT t.request_id FROM agent_tasks t JOIN requests r"                \
 	" ON r.id = t.request_id"                                                               \
-	" WHERE ((CAST(?1 AS BIGINT) >> r.state) & 1) = 1"                                      \
+	" WHERE ((CAST(?1 AS BIGINT) >> CAST(r.state AS INTEGER)) & 1) = 1"                      \
 	" AND (t.agent = '' OR t.lease_until < ?2 OR t.phase >= ?3))"
 
 static struct db_stmt *abandon_stmt(struct store *s, const char *sql, long long now_ms)

@@ -22,8 +22,8 @@ int store_buffer_task_add(struct store *s, long long request_id, const char *src
 			  const char *mailbox, long long now)
 {
 	struct db_stmt *st = store_prepare(
-		s, "INSERT OR IGNORE INTO agent_tasks(request_id, src_system, mailbox, created,"
-		   " updated) VALUES(?1, ?2, ?3, ?4, ?4)");
+		s, "INSERT INTO agent_tasks(request_id, src_system, mailbox, created,"
+		   " updated) VALUES(?1, ?2, ?3, ?4, ?4) ON CONFLICT DO NOTHING");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -187,7 +187,8 @@ int store_buffer_requeue(struct store *s, struct smd_job_key key, const char *re
 			 long long at)
 {
 	struct db_stmt *st = store_prepare(
-		s, "UPDATE smd_jobs SET state = 0, attempts = max(attempts - 1, 0), pid = 0,"
+		s, "UPDATE smd_jobs SET state = 0, attempts = CASE WHEN attempts > 1"
+		   " THEN attempts - 1 ELSE 0 END, pid = 0,"
 		   " reason = ?3, next_at = ?4, updated = ?4 WHERE request_id = ?1 AND kind = ?2");
 
 	if (st == NULL)

@@ -128,9 +128,12 @@ int store_dacc_load(struct store *s, const char *sys, struct dacc **v_r, size_t 
 
 static int dacc_insert(struct store *s, const char *sys, const struct dacc *a, long long now)
 {
-	struct db_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_accounts(system, key,"
+	struct db_stmt *st = store_prepare(s, "INSERT INTO dir_accounts(system, key,"
 					    " access, physical, aliases, name, grp, seen)"
-					    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+					    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+					    " ON CONFLICT(system, key) DO UPDATE SET"
+					    " access = ?3, physical = ?4, aliases = ?5, name = ?6,"
+					    " grp = ?7, seen = ?8");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -149,15 +152,20 @@ int store_dacc_replace(struct store *s, const char *sys, const struct dacc *v, s
 		       long long now)
 {
 	struct db_stmt *del = store_prepare(s, "DELETE FROM dir_accounts WHERE system = ?1");
-	int own, rc;
+	int own, rc, attempt = 0;
 
-	if (del == NULL || store_own_begin(s, &own) < 0)
+	if (del == NULL)
 		return STORE_ERR;
-	bind(del, 1, sys);
-	rc = store_run(s, del, "clear directory sync accounts");
-	for (size_t i = 0; i < n && rc == STORE_OK; i++)
-		rc = dacc_insert(s, sys, &v[i], now);
-	return store_own_end(s, own, rc);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		bind(del, 1, sys);
+		rc = store_run(s, del, "clear directory sync accounts");
+		for (size_t i = 0; i < n && rc == STORE_OK; i++)
+			rc = dacc_insert(s, sys, &v[i], now);
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 int store_dacc_get(struct store *s, const char *sys, const char *key, struct dacc *a)
@@ -211,9 +219,9 @@ int store_dacc_conflicted(struct store *s, const char *sys, struct dacc **v_r, s
 	struct db_stmt *st = store_prepare(
 		s, "SELECT a.key, a.access, a.physical, a.aliases, a.name, a.grp"
 		   " FROM dir_conflicts c CROSS JOIN dir_accounts a"
-		   " WHERE instr(' ' || c.systems || ' ', ' ' || ?1 || ' ') > 0 AND a.system = ?1"
+		   " WHERE " STORE_WORD_IN("?1", "c.systems") " AND a.system = ?1"
 		   " AND (a.access = c.address OR a.physical = c.address"
-		   " OR instr(' ' || a.aliases || ' ', ' ' || c.address || ' ') > 0)");
+		   " OR " STORE_WORD_IN("c.address", "a.aliases") ")");
 
 	return load(s, st, sys, sizeof(**v_r), read_dacc, free_dacc, (void **)v_r, n_r);
 }
@@ -223,18 +231,24 @@ int store_dacc_apply(struct store *s, const char *sys, const struct dacc *put, s
 {
 	struct db_stmt *st = store_prepare(s, "DELETE FROM dir_accounts WHERE system = ?1"
 					    " AND key = ?2");
-	int own, rc = STORE_OK;
+	int own, rc, attempt = 0;
 
-	if (st == NULL || store_own_begin(s, &own) < 0)
+	if (st == NULL)
 		return STORE_ERR;
-	for (size_t i = 0; i < m && rc == STORE_OK; i++) {
-		bind(st, 1, sys);
-		bind(st, 2, del[i]);
-		rc = store_run(s, st, "delete directory sync account");
-	}
-	for (size_t i = 0; i < n && rc == STORE_OK; i++)
-		rc = dacc_insert(s, sys, &put[i], now);
-	return store_own_end(s, own, rc);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		rc = STORE_OK;
+		for (size_t i = 0; i < m && rc == STORE_OK; i++) {
+			bind(st, 1, sys);
+			bind(st, 2, del[i]);
+			rc = store_run(s, st, "delete directory sync account");
+		}
+		for (size_t i = 0; i < n && rc == STORE_OK; i++)
+			rc = dacc_insert(s, sys, &put[i], now);
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 void store_dacc_clear(struct dacc *a)
@@ -279,9 +293,16 @@ int store_dacc_physical(struct store *s, const char *sys, const char *physical, 
 int store_dacc_group(struct store *s, const char *dn, char **list_r)
 {
 	struct db_stmt *st = store_prepare(
-		s, "SELECT DISTINCT access FROM dir_accounts WHERE access <> '' AND (lower(grp) ="
-		   " lower(?1) OR lower(substr(grp, -length(?1) - 1)) = lower(',' || ?1))"
-		   " ORDER BY access");
+		s, store_sql(s,
+			     "SELECT DISTINCT access FROM dir_accounts WHERE access <> '' AND"
+			     " (lower(grp) = lower(?1) OR lower(substr(grp, -length(?1) - 1)) ="
+			     " lower(',' || ?1)) ORDER BY access",
+			     /* SQLite's lower() and negative substr(): ASCII only under
+			      * the C collation, right() */
+			     "SELECT DISTINCT access FROM dir_accounts WHERE access <> '' AND"
+			     " (lower(grp COLLATE \"C\") = lower(CAST(?1 AS TEXT) COLLATE \"C\") OR"
+			     " lower(right(grp, length(?1) + 1) COLLATE \"C\") ="
+			     " lower((',' || ?1) COLLATE \"C\")) ORDER BY access"));
 
 	return st ? store_list_of(s, st, dn, list_r) : STORE_ERR;
 }
@@ -295,19 +316,24 @@ int store_dir_put(struct store *s, const char *access, const char *system, const
 		s, "INSERT INTO directory(access, system, physical, name, updated)"
 		   " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(access) DO UPDATE SET system = ?2,"
 		   " physical = ?3, name = ?4, updated = ?5");
-	int own, rc;
+	int own, rc, attempt = 0;
 
-	if (st == NULL || store_own_begin(s, &own) < 0)
+	if (st == NULL)
 		return STORE_ERR;
-	bind(st, 1, access);
-	bind(st, 2, system);
-	bind(st, 3, physical);
-	bind(st, 4, name);
-	db_bind_int64(st, 5, now);
-	rc = store_run(s, st, "store directory entry");
-	if (rc == STORE_OK)
-		rc = store_put_aliases(s, access, aliases, n);
-	return store_own_end(s, own, rc);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		bind(st, 1, access);
+		bind(st, 2, system);
+		bind(st, 3, physical);
+		bind(st, 4, name);
+		db_bind_int64(st, 5, now);
+		rc = store_run(s, st, "store directory entry");
+		if (rc == STORE_OK)
+			rc = store_put_aliases(s, access, aliases, n);
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 int store_dir_remove(struct store *s, const char *access)
@@ -317,21 +343,25 @@ int store_dir_remove(struct store *s, const char *access)
 		"DELETE FROM formers WHERE access = ?1",
 		"DELETE FROM directory WHERE access = ?1",
 	};
-	int own, rc = STORE_OK;
+	int own, rc, attempt = 0;
 
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == STORE_OK; i++) {
-		struct db_stmt *st = store_prepare(s, sql[i]);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		rc = STORE_OK;
+		for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == STORE_OK; i++) {
+			struct db_stmt *st = store_prepare(s, sql[i]);
 
-		if (st == NULL) {
-			rc = STORE_ERR;
-			break;
+			if (st == NULL) {
+				rc = STORE_ERR;
+				break;
+			}
+			bind(st, 1, access);
+			rc = store_run(s, st, "remove directory entry");
 		}
-		bind(st, 1, access);
-		rc = store_run(s, st, "remove directory entry");
-	}
-	return store_own_end(s, own, rc);
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 int store_dir_name(struct store *s, const char *access, char **name_r)
@@ -387,9 +417,11 @@ int store_dcontact_load(struct store *s, const char *sys, struct dcontact **v_r,
 int store_dcontact_put(struct store *s, const char *sys, const struct dcontact *c,
 		       long long now)
 {
-	struct db_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_contacts(system, address,"
+	struct db_stmt *st = store_prepare(s, "INSERT INTO dir_contacts(system, address,"
 					    " key, name, state, reason, updated)"
-					    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+					    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+					    " ON CONFLICT(system, address) DO UPDATE SET key = ?3,"
+					    " name = ?4, state = ?5, reason = ?6, updated = ?7");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -418,17 +450,21 @@ int store_dcontact_del(struct store *s, const char *sys, const char *address)
 int store_dcontact_apply(struct store *s, const char *sys, const struct dcontact *put, size_t n,
 			 const char *const *del, size_t m, long long now)
 {
-	int own, rc = STORE_OK;
+	int own, rc, attempt = 0;
 
 	if (n + m == 0)
 		return STORE_OK;
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	for (size_t i = 0; i < n && rc == STORE_OK; i++)
-		rc = store_dcontact_put(s, sys, &put[i], now);
-	for (size_t i = 0; i < m && rc == STORE_OK; i++)
-		rc = store_dcontact_del(s, sys, del[i]);
-	return store_own_end(s, own, rc);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		rc = STORE_OK;
+		for (size_t i = 0; i < n && rc == STORE_OK; i++)
+			rc = store_dcontact_put(s, sys, &put[i], now);
+		for (size_t i = 0; i < m && rc == STORE_OK; i++)
+			rc = store_dcontact_del(s, sys, del[i]);
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 int store_dcontact_state(struct store *s, const char *sys, const char *address, int *state_r)
@@ -466,8 +502,10 @@ void store_dcontact_free(struct dcontact *v, size_t n)
 int store_dconflict_put(struct store *s, const char *address, const char *systems,
 			const char *detail, long long now)
 {
-	struct db_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO dir_conflicts(address,"
-					    " systems, detail, seen) VALUES(?1, ?2, ?3, ?4)");
+	struct db_stmt *st = store_prepare(s, "INSERT INTO dir_conflicts(address,"
+					    " systems, detail, seen) VALUES(?1, ?2, ?3, ?4)"
+					    " ON CONFLICT(address) DO UPDATE SET"
+					    " systems = ?2, detail = ?3, seen = ?4");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -481,7 +519,7 @@ int store_dconflict_put(struct store *s, const char *address, const char *system
 int store_dconflict_clear(struct store *s, const char *sys)
 {
 	struct db_stmt *st = store_prepare(
-		s, "DELETE FROM dir_conflicts WHERE instr(' ' || systems || ' ', ' ' || ?1 || ' ') > 0");
+		s, "DELETE FROM dir_conflicts WHERE " STORE_WORD_IN("?1", "systems"));
 
 	if (st == NULL)
 		return STORE_ERR;

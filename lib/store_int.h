@@ -7,7 +7,7 @@
  * recorded. store_fail() records the database error of the last call with
  * a context and returns STORE_ERR. store_migrations (store_schema.c) are
  * the schema versions in order, store_nmigrations of them: store.c applies
- * those above a database's.
+ * those above a database's, each in its backend's text.
  *
  * store_dbh() is the store's lib/db.h connection. store_db() is the
  * SQLite connection under it (NULL on another backend), for what only
@@ -46,6 +46,40 @@ int store_in_tx(const struct store *s);
  */
 int store_own_begin(struct store *s, int *own);
 int store_own_end(struct store *s, int own, int rc);
+/*
+ * store_own_retry: 1 when the transaction just ended by store_own_end()
+ * was the store's own (OWN), failed (RC STORE_ERR) on a temporary error
+ * (db_err_temporary: a serialization failure, a deadlock, a lock timeout,
+ * SQLITE_BUSY) and *ATTEMPT (0 at first, counted here) is below
+ * STORE_RETRY_MAX: after a short back-off (5 ms doubling, with a little
+ * jitter), the caller runs the WHOLE transaction again:
+ *
+ *     do {
+ *             if (store_own_begin(s, &own) < 0)
+ *                     return STORE_ERR;
+ *             rc = store_own_end(s, own, body(s, ...));
+ *     } while (store_own_retry(s, own, rc, &attempt));
+ *
+ * Inside the caller's transaction it is 0: the error reaches the caller,
+ * whose transaction it is to run again.
+ */
+#define STORE_RETRY_MAX 4
+int store_own_retry(struct store *s, int own, int rc, int *attempt);
+
+/* store_sql: SQLITE_SQL or PG_SQL, by the store's backend (both literals). */
+const char *store_sql(const struct store *s, const char *sqlite_sql, const char *pg_sql);
+/* store_pg_collation_ok: 0 when the PostgreSQL database orders text by
+ * bytes (C collation), as SQLite does; -1 with *ERR_R (caller frees). */
+int store_pg_collation_ok(struct store *s, const char *path, char **err_r);
+
+/*
+ * STORE_WORD_IN(W, LIST): SQL true when the text W is one of the
+ * space-separated words of LIST (both SQL expressions). Written with
+ * replace(), which SQLite and PostgreSQL share (instr() is SQLite's,
+ * strpos() PostgreSQL's; LIKE would read _ and % in W as wildcards).
+ */
+#define STORE_WORD_IN(W, LIST)                                                                \
+	"replace(' ' || " LIST " || ' ', ' ' || " W " || ' ', '') <> ' ' || " LIST " || ' '"
 
 /* store_list_of: column 0 of the rows of ST run with KEY bound to ?1,
  * space-separated, into *LIST_R (caller frees). */
@@ -53,10 +87,16 @@ int store_list_of(struct store *s, struct db_stmt *st, const char *key, char **l
 /* store_put_aliases: ACCESS's aliases become ALIASES (N of them). */
 int store_put_aliases(struct store *s, const char *access, const char *const *aliases, size_t n);
 
+/* A schema version: SQL for SQLite, PG_SQL for PostgreSQL where that text
+ * does not run there (store_schema_pg.c); NULL: SQL runs on both. */
 struct store_migration {
 	int version;
 	const char *sql;
+	const char *pg_sql;
 };
+extern const char store_pg_v1[], store_pg_v2[], store_pg_v3[], store_pg_v5[], store_pg_v6[],
+	store_pg_v7[], store_pg_v8[], store_pg_v9[], store_pg_v10[], store_pg_v11[],
+	store_pg_v12[], store_pg_v13[], store_pg_v14[];
 extern const struct store_migration store_migrations[];
 extern const size_t store_nmigrations;
 

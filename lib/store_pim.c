@@ -96,9 +96,13 @@ int store_pim_coll_get(struct store *s, const char *mailbox, const char *src_hre
 int store_pim_coll_put(struct store *s, const char *mailbox, const struct pim_coll *c)
 {
 	struct db_stmt *st = store_prepare(
-		s, "INSERT OR REPLACE INTO pim_collections(mailbox, " COLL_COLS ")"
+		s, "INSERT INTO pim_collections(mailbox, " COLL_COLS ")"
 		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-		   " ?17, ?18)");
+		   " ?17, ?18) ON CONFLICT(mailbox, src_href) DO UPDATE SET kind = ?3,"
+		   " dst_href = ?4, name = ?5, src_token = ?6, dst_token = ?7, items = ?8,"
+		   " created = ?9, updated_n = ?10, unchanged = ?11, deleted = ?12,"
+		   " conflicts = ?13, rejected = ?14, fixes = ?15, verified = ?16, held = ?17,"
+		   " updated = ?18");
 	const long long nums[] = {c->n.items,	  c->n.created,	  c->n.updated,
 				  c->n.unchanged, c->n.deleted,	  c->n.conflicts,
 				  c->n.rejected,  c->n.fixes};
@@ -234,8 +238,11 @@ int store_pim_row_put(struct store *s, const char *mailbox, const char *src_coll
 		      const struct pim_row *r)
 {
 	struct db_stmt *st = store_prepare(
-		s, "INSERT OR REPLACE INTO pim_items(mailbox, src_coll, " ROW_COLS ", updated)"
-		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+		s, "INSERT INTO pim_items(mailbox, src_coll, " ROW_COLS ", updated)"
+		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+		   " ON CONFLICT(mailbox, src_coll, src_href) DO UPDATE SET uid = ?4,"
+		   " src_etag = ?5, src_hash = ?6, dst_href = ?7, dst_etag = ?8, dst_hash = ?9,"
+		   " status = ?10, reason = ?11, updated = ?12");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -334,22 +341,27 @@ int store_pim_resync(struct store *s, long long now, int copied_state, long long
 	struct db_stmt *clr = store_prepare(
 		s, "UPDATE smd_jobs SET pim_next_at = 0 WHERE pim_next_at > 0 AND pim_next_at <= ?1"
 		   " AND request_id NOT IN (SELECT id FROM requests WHERE state = ?2)");
-	int own, rc;
+	int own, rc, attempt = 0;
 
 	*n_r = 0;
-	if (q == NULL || clr == NULL || store_own_begin(s, &own) < 0)
+	if (q == NULL || clr == NULL)
 		return STORE_ERR;
-	db_bind_int64(q, 1, now);
-	db_bind_int64(q, 2, copied_state);
-	db_bind_int64(q, 3, SMD_QUEUED);
-	db_bind_int64(q, 4, SMD_DONE);
-	db_bind_int64(q, 5, SMD_COPY);
-	rc = store_run(s, q, "queue a two-way resync");
-	if (rc == STORE_OK)
-		*n_r = db_changes(store_dbh(s));
-	db_bind_int64(clr, 1, now);
-	db_bind_int64(clr, 2, copied_state);
-	if (rc == STORE_OK)
-		rc = store_run(s, clr, "end the two-way resyncs");
-	return store_own_end(s, own, rc);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		db_bind_int64(q, 1, now);
+		db_bind_int64(q, 2, copied_state);
+		db_bind_int64(q, 3, SMD_QUEUED);
+		db_bind_int64(q, 4, SMD_DONE);
+		db_bind_int64(q, 5, SMD_COPY);
+		rc = store_run(s, q, "queue a two-way resync");
+		if (rc == STORE_OK)
+			*n_r = db_changes(store_dbh(s));
+		db_bind_int64(clr, 1, now);
+		db_bind_int64(clr, 2, copied_state);
+		if (rc == STORE_OK)
+			rc = store_run(s, clr, "end the two-way resyncs");
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }

@@ -16,7 +16,7 @@
 
 /* Live requests: not in the bound mask of settled states (state.h), the
  * set the partial unique index requests_live was written from. */
-#define LIVE "((CAST(?2 AS BIGINT) >> state) & 1) = 0"
+#define LIVE "((CAST(?2 AS BIGINT) >> CAST(state AS INTEGER)) & 1) = 0"
 
 /* The columns of REQ_COLS, in order, and the fields read_req() fills: a
  * text, or a number as wide as its field (int or long long). */
@@ -278,7 +278,7 @@ int store_req_each(struct store *s, const struct req_filter *f, store_req_fn fn,
 	/* FN may call the store (other statements), never this list again. */
 	struct db_stmt *st =
 		store_prepare(s, "SELECT " REQ_COLS " FROM requests WHERE (?1 < 0 OR state = ?1) "
-				 "AND (?2 = 0 OR batch_id = ?2) AND (?3 IS NULL OR access = ?3) "
+				 "AND (?2 = 0 OR batch_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR access = ?3) "
 				 "ORDER BY id");
 	struct req r;
 	int rc;
@@ -566,8 +566,11 @@ int store_req_last_switch(struct store *s, long long *at_r)
 
 int store_req_durable(struct store *s, int on)
 {
-	struct db_stmt *st = store_prepare(s, on ? "PRAGMA synchronous = FULL"
-					       : "PRAGMA synchronous = NORMAL");
+	/* PostgreSQL: a commit waits for its WAL flush, or not (a crash of the
+	 * server's host may lose the last commits, never corrupts). */
+	struct db_stmt *st = store_prepare(
+		s, on ? store_sql(s, "PRAGMA synchronous = FULL", "SET synchronous_commit = on")
+		      : store_sql(s, "PRAGMA synchronous = NORMAL", "SET synchronous_commit = off"));
 	int rc;
 
 	if (st == NULL)

@@ -31,7 +31,10 @@
 /*
  * Schema versions, applied in order by a read-write open. Append new
  * versions; never edit one that has landed (databases in the field have
- * it). Numbers reserved: 2 fedmig-spm, 3 fedmig-smd. 4 was reserved for
+ * it). A version whose text does not run on PostgreSQL has a second text
+ * for it (store_schema_pg.c, same tables and columns); a version written
+ * in SQL both accept (TEXT and BIGINT columns, ADD COLUMN, no
+ * autoincrement, no WITHOUT ROWID) needs none. Numbers reserved: 2 fedmig-spm, 3 fedmig-smd. 4 was reserved for
  * the agent API and never landed; it stays unused, since an upgrade
  * applies only versions above the database's (5 landed first).
  */
@@ -98,7 +101,7 @@ const struct store_migration store_migrations[] = {
 	    " request_id INTEGER NOT NULL,"
 	    " held_at INTEGER NOT NULL,"
 	    " recipients TEXT NOT NULL,"
-	    " released_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
+	    " released_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;", store_pg_v1},
 	/* fedmig-spm: administrator's orders, retry bookkeeping, one live
 	 * request per address, workstation checks, the release ledger. */
 	{2, "ALTER TABLE requests ADD COLUMN action TEXT NOT NULL DEFAULT '';"
@@ -114,7 +117,7 @@ const struct store_migration store_migrations[] = {
 	    " ok INTEGER NOT NULL,"
 	    " detail TEXT NOT NULL DEFAULT '');"
 	    "CREATE INDEX checks_by_request ON checks(request_id, at);"
-	    "CREATE INDEX held_pending ON held_messages(released_at, held_at);"},
+	    "CREATE INDEX held_pending ON held_messages(released_at, held_at);", store_pg_v2},
 	/* 3: fedmig-smd's work queue and copy journal (lib/store_smd.c). */
 	{3, "CREATE TABLE smd_jobs("
 	    " request_id INTEGER PRIMARY KEY," SMD_JOB_COLS ");"
@@ -137,7 +140,7 @@ const struct store_migration store_migrations[] = {
 	    " dst_uid INTEGER NOT NULL,"
 	    " sha256 BLOB NOT NULL,"
 	    " size INTEGER NOT NULL,"
-	    " PRIMARY KEY(mailbox, folder, src_uid)) WITHOUT ROWID;"},
+	    " PRIMARY KEY(mailbox, folder, src_uid)) WITHOUT ROWID;", store_pg_v3},
 	/* 5: real columns where signs carried meaning. A held message gone
 	 * from the queue had a negative released_at: now gone = 1 (for such
 	 * rows written before, released_at keeps the absolute value, which
@@ -158,7 +161,7 @@ const struct store_migration store_migrations[] = {
 	    " reason, created, updated FROM smd_jobs;"
 	    "DROP TABLE smd_jobs;"
 	    "ALTER TABLE smd_jobs5 RENAME TO smd_jobs;"
-	    "CREATE INDEX smd_jobs_due ON smd_jobs(state, next_at);"},
+	    "CREATE INDEX smd_jobs_due ON smd_jobs(state, next_at);", store_pg_v5},
 	/* 6: the agent API (fedmig-apid, fedmig-agent; lib/store_agent.h).
 	 * Agents and their enrolment; one task per request whose source is
 	 * read by an agent, with its lease and current action; the folders
@@ -230,7 +233,7 @@ const struct store_migration store_migrations[] = {
 	    " freed INTEGER NOT NULL DEFAULT 0,"
 	    " PRIMARY KEY(request_id, folder, uid)) WITHOUT ROWID;"
 	    "CREATE UNIQUE INDEX agent_items_src ON agent_items(request_id, folder, src_key);"
-	    "CREATE INDEX agent_items_batch ON agent_items(batch);"},
+	    "CREATE INDEX agent_items_batch ON agent_items(batch);", store_pg_v6},
 	/* 7: contacts and calendars (smd/pim_sync.h, lib/store_pim.h): per
 	 * mailbox key (the mail journal's), each source collection and its
 	 * target, with the sync tokens and the last run's counts; the
@@ -257,7 +260,7 @@ const struct store_migration store_migrations[] = {
 	    "CREATE INDEX pim_items_dst ON pim_items(mailbox, src_coll, dst_href);"
 	    "ALTER TABLE smd_jobs ADD COLUMN pim_state INTEGER NOT NULL DEFAULT 0;"
 	    "ALTER TABLE smd_jobs ADD COLUMN pim_items INTEGER NOT NULL DEFAULT 0;"
-	    "ALTER TABLE smd_jobs ADD COLUMN pim_next_at INTEGER NOT NULL DEFAULT 0;"},
+	    "ALTER TABLE smd_jobs ADD COLUMN pim_next_at INTEGER NOT NULL DEFAULT 0;", store_pg_v7},
 	/* 8: directory sync (lib/store_dir.h). A directory entry's display
 	 * name; each system's sync bookkeeping (RFC 4533 cookie, the size of
 	 * its last good listing, ok/held/failed); the accounts each system's
@@ -292,7 +295,7 @@ const struct store_migration store_migrations[] = {
 	    " address TEXT PRIMARY KEY,"
 	    " systems TEXT NOT NULL,"
 	    " detail TEXT NOT NULL,"
-	    " seen INTEGER NOT NULL) WITHOUT ROWID;"},
+	    " seen INTEGER NOT NULL) WITHOUT ROWID;", store_pg_v8},
 	/* 9: workstation agents (lib/store_ws.h): an agent's kind ('server'
 	 * or 'workstation') and the one access address a workstation agent
 	 * works for; what a workstation agent reported, per request and
@@ -308,7 +311,7 @@ const struct store_migration store_migrations[] = {
 	    " ok INTEGER NOT NULL,"
 	    " detail TEXT NOT NULL DEFAULT '',"
 	    " data TEXT NOT NULL DEFAULT '');"
-	    "CREATE INDEX ws_reports_by_request ON ws_reports(request_id, step, at);"},
+	    "CREATE INDEX ws_reports_by_request ON ws_reports(request_id, step, at);", store_pg_v9},
 	/* 10: the delta journal (brief QD, smd/copy_delta.c). Per copied
 	 * message, the source's flags as last copied or applied (NULL: not
 	 * known, rows of earlier versions: the source wins once, then the
@@ -319,14 +322,14 @@ const struct store_migration store_migrations[] = {
 	 * none): a pass whose STATUS shows it unchanged skips the folder. */
 	{10, "ALTER TABLE smd_map ADD COLUMN flags TEXT;"
 	     "ALTER TABLE smd_map ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;"
-	     "ALTER TABLE smd_folders ADD COLUMN highestmodseq INTEGER NOT NULL DEFAULT 0;"},
+	     "ALTER TABLE smd_folders ADD COLUMN highestmodseq INTEGER NOT NULL DEFAULT 0;", store_pg_v10},
 	/* 11: pre-stage and catch-up (brief QP, spm/pilot_prestage.c): per
 	 * request the pre-stage passes finished, the end of the last one
 	 * (µs), and the catch-up: switch to the copy's end, in ms (-1: not
 	 * yet). */
 	{11, "ALTER TABLE requests ADD COLUMN catchup_ms INTEGER NOT NULL DEFAULT -1;"
 	     "ALTER TABLE requests ADD COLUMN prestage_passes INTEGER NOT NULL DEFAULT 0;"
-	     "ALTER TABLE requests ADD COLUMN prestage_last INTEGER NOT NULL DEFAULT 0;"},
+	     "ALTER TABLE requests ADD COLUMN prestage_last INTEGER NOT NULL DEFAULT 0;", store_pg_v11},
 	/* 12: source throttling (lib/store_throttle.h, brief QT): per source
 	 * system, the sessions fedmig-smd's children hold and their limit,
 	 * the shared back-off (refusals in a row, until when, why), the
@@ -341,7 +344,7 @@ const struct store_migration store_migrations[] = {
 	     " until INTEGER NOT NULL DEFAULT 0,"
 	     " next_login INTEGER NOT NULL DEFAULT 0,"
 	     " reason TEXT NOT NULL DEFAULT '',"
-	     " updated INTEGER NOT NULL) WITHOUT ROWID;"},
+	     " updated INTEGER NOT NULL) WITHOUT ROWID;", store_pg_v12},
 	/* 13: folder identity (brief QF, smd/copy_tree.c): the subscription
 	 * set as last applied to the target, in target names (the base of
 	 * the subscription rule: only what fedmig subscribed is ever
@@ -350,20 +353,20 @@ const struct store_migration store_migrations[] = {
 	{13, "CREATE TABLE smd_subs("
 	     " mailbox TEXT NOT NULL,"
 	     " name TEXT NOT NULL,"
-	     " PRIMARY KEY(mailbox, name)) WITHOUT ROWID;"},
+	     " PRIMARY KEY(mailbox, name)) WITHOUT ROWID;", store_pg_v13},
 	/* 14: the status page's viewers (lib/store_viewer.h, brief ST): a
 	 * read-only credential, its secret's SHA-256, when it last read. */
 	{14, "CREATE TABLE viewers("
 	     " name TEXT PRIMARY KEY,"
 	     " hash BLOB NOT NULL,"
 	     " created INTEGER NOT NULL,"
-	     " last_seen INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"},
+	     " last_seen INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;", store_pg_v14},
 	/* 16: several copy workers (issue 18, lib/store_smd.h): a running
 	 * job's worker (its smd_worker_name, or HOST:PID) and its lease (µs,
 	 * 0: none, a copier of before this version); the claim looks jobs up
 	 * by mailbox to keep one live lease per mailbox. */
 	{16, "ALTER TABLE smd_jobs ADD COLUMN worker TEXT NOT NULL DEFAULT '';"
 	     "ALTER TABLE smd_jobs ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;"
-	     "CREATE INDEX smd_jobs_by_mailbox ON smd_jobs(src_physical, dst_physical, state);"},
+	     "CREATE INDEX smd_jobs_by_mailbox ON smd_jobs(src_physical, dst_physical, state);", NULL},
 };
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_int.h"
 #include "store_smd.h"
@@ -378,7 +379,7 @@ int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd
 	struct db_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET folders_done = ?3, folders_total = ?4, msgs_done = ?5,"
 		   " msgs_total = ?6, bytes_done = ?7, bytes_total = ?8,"
-		   " updated = strftime('%s','now') * 1000000 WHERE " JOB_IS);
+		   " updated = ?9 WHERE " JOB_IS);
 
 	if (st == NULL || key_check(s, key) < 0)
 		return STORE_ERR;
@@ -389,6 +390,8 @@ int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd
 	db_bind_int64(st, 6, p->msgs_total);
 	db_bind_int64(st, 7, p->bytes_done);
 	db_bind_int64(st, 8, p->bytes_total);
+	/* Whole seconds, as the SQL's strftime('%s','now') gave before. */
+	db_bind_int64(st, 9, (long long)time(NULL) * 1000000);
 	return store_run(s, st, "smd progress");
 }
 
@@ -446,7 +449,7 @@ int store_smd_folder_put(struct store *s, const char *mailbox, const char *folde
 	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO smd_folders(mailbox, folder, uidvalidity, dst_folder,"
 		   " dst_uidvalidity, messages, bytes, verified, highestmodseq, updated)"
-		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, strftime('%s','now') * 1000000)"
+		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 		   " ON CONFLICT(mailbox, folder) DO UPDATE SET uidvalidity = ?3, dst_folder = ?4,"
 		   " dst_uidvalidity = ?5, messages = ?6, bytes = ?7, verified = ?8,"
 		   " highestmodseq = ?9, updated = excluded.updated");
@@ -462,6 +465,7 @@ int store_smd_folder_put(struct store *s, const char *mailbox, const char *folde
 	db_bind_int64(st, 7, f->bytes);
 	db_bind_int64(st, 8, f->verified);
 	db_bind_int64(st, 9, (long long)f->highestmodseq);
+	db_bind_int64(st, 10, (long long)time(NULL) * 1000000);
 	return store_run(s, st, "smd folder put");
 }
 
@@ -535,8 +539,10 @@ int store_smd_map_add(struct store *s, const char *mailbox, const char *folder,
 		      const struct smd_map_row *row)
 {
 	struct db_stmt *st = store_prepare(
-		s, "INSERT OR REPLACE INTO smd_map(mailbox, folder, src_uid, dst_uid, sha256, size,"
-		   " flags, gone) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+		s, "INSERT INTO smd_map(mailbox, folder, src_uid, dst_uid, sha256, size,"
+		   " flags, gone) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+		   " ON CONFLICT(mailbox, folder, src_uid) DO UPDATE SET dst_uid = ?4,"
+		   " sha256 = ?5, size = ?6, flags = ?7, gone = ?8");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -600,7 +606,8 @@ int store_smd_map_clear(struct store *s, const char *mailbox, const char *folder
 
 int store_smd_relax(struct store *s)
 {
-	if (db_exec(store_dbh(s), "PRAGMA synchronous=NORMAL") < 0)
+	if (db_exec(store_dbh(s),
+		    store_sql(s, "PRAGMA synchronous=NORMAL", "SET synchronous_commit = off")) < 0)
 		return store_fail(s, "synchronous=NORMAL");
 	return STORE_OK;
 }
@@ -708,7 +715,8 @@ int store_smd_subs_set(struct store *s, const char *mailbox, char *const *names,
 	db_bind_text(st, 1, mailbox);
 	rc = store_run(s, st, "smd subs clear");
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
-		st = store_prepare(s, "INSERT OR IGNORE INTO smd_subs(mailbox, name) VALUES(?1, ?2)");
+		st = store_prepare(s, "INSERT INTO smd_subs(mailbox, name) VALUES(?1, ?2)"
+				      " ON CONFLICT DO NOTHING");
 		rc = run_mf(s, st, mailbox, names[i], NULL, "smd subs add");
 	}
 	return store_own_end(s, own, rc);

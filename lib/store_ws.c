@@ -8,24 +8,27 @@
 int store_ws_agent_add(struct store *s, const char *name, const unsigned char *code_hash,
 		       long long expires, long long now, const char *address)
 {
-	int own, rc;
+	int own, rc, attempt = 0;
 	struct db_stmt *st;
 
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	rc = store_agent_add(s, name, code_hash, expires, now, "");
-	if (rc == STORE_OK) {
-		st = store_prepare(s, "UPDATE agents SET kind = 'workstation', address = ?2"
-				      " WHERE name = ?1");
-		if (st == NULL)
-			rc = STORE_ERR;
-		else {
-			db_bind_text(st, 1, name);
-			db_bind_text(st, 2, address);
-			rc = store_run(s, st, "add workstation agent");
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		rc = store_agent_add(s, name, code_hash, expires, now, "");
+		if (rc == STORE_OK) {
+			st = store_prepare(s, "UPDATE agents SET kind = 'workstation', address = ?2"
+					      " WHERE name = ?1");
+			if (st == NULL)
+				rc = STORE_ERR;
+			else {
+				db_bind_text(st, 1, name);
+				db_bind_text(st, 2, address);
+				rc = store_run(s, st, "add workstation agent");
+			}
 		}
-	}
-	return store_own_end(s, own, rc);
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 static int report_row(struct store *s, const struct ws_report *w)
@@ -47,16 +50,19 @@ static int report_row(struct store *s, const struct ws_report *w)
 int store_ws_report_add(struct store *s, const struct ws_report *w, int state,
 			const char *hist_step, const char *hist_detail)
 {
-	int own, rc;
+	int own, rc, attempt = 0;
 
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	rc = report_row(s, w);
-	if (rc == STORE_OK)
-		rc = store_req_note(s, w->request_id, w->at, state, hist_step, hist_detail);
-	if (rc == STORE_OK && strcmp(w->step, "check") == 0)
-		rc = store_check_add(s, w->request_id, w->at, w->ok, w->detail);
-	return store_own_end(s, own, rc);
+	do {
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		rc = report_row(s, w);
+		if (rc == STORE_OK)
+			rc = store_req_note(s, w->request_id, w->at, state, hist_step, hist_detail);
+		if (rc == STORE_OK && strcmp(w->step, "check") == 0)
+			rc = store_check_add(s, w->request_id, w->at, w->ok, w->detail);
+		rc = store_own_end(s, own, rc);
+	} while (store_own_retry(s, own, rc, &attempt));
+	return rc;
 }
 
 int store_ws_last(struct store *s, long long req, const char *step, long long since,

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "db.h"
 #include "decide.h"
 #include "delim.h"
 #include "qid.h"
@@ -89,16 +90,18 @@ struct pool_handle {
 struct store_pool {
 	pthread_mutex_t lock;
 	char *path;
+	char *password_file; /* a postgresql:// PATH's (NULL: none) */
 	int busy_ms;
 	struct pool_handle *idle;
 };
 
-struct store_pool *pool_new(const char *path, int busy_ms)
+struct store_pool *pool_new(const char *path, const char *password_file, int busy_ms)
 {
 	struct store_pool *p = xcalloc(1, sizeof(*p));
 
 	pthread_mutex_init(&p->lock, NULL);
 	p->path = xstrdup(path);
+	p->password_file = password_file && *password_file ? xstrdup(password_file) : NULL;
 	p->busy_ms = busy_ms;
 	return p;
 }
@@ -123,6 +126,7 @@ void pool_free(struct store_pool **pp)
 	}
 	pthread_mutex_destroy(&p->lock);
 	free(p->path);
+	free(p->password_file);
 	free(p);
 	*pp = NULL;
 }
@@ -139,8 +143,13 @@ struct pool_handle *pool_get(struct store_pool *p, char *err, size_t errsize)
 	char *why = NULL;
 
 	/* One stat per message: the price of noticing a removed or replaced
-	 * database before trusting a handle that still reads the old one. */
-	if (stat(p->path, &st) < 0) {
+	 * database before trusting a handle that still reads the old one. A
+	 * database server has no file: its handles all match dev/ino 0. */
+	memset(&st, 0, sizeof(st));
+	if (db_is_url(p->path)) {
+		st.st_mode = S_IFREG;
+		st.st_size = 1;
+	} else if (stat(p->path, &st) < 0) {
 		snprintf(err, errsize, "state database %s: %s", p->path, strerror(errno));
 		return NULL;
 	}
@@ -174,7 +183,7 @@ struct pool_handle *pool_get(struct store_pool *p, char *err, size_t errsize)
 	}
 	/* XXX store_open() allocates with xmalloc and so aborts on OOM; it
 	 * runs only when the pool grows, a few times per process. */
-	h->s = store_open(p->path, STORE_RDWR, p->busy_ms, &why);
+	h->s = store_open_pw(p->path, STORE_RDWR, p->busy_ms, p->password_file, &why);
 	if (h->s == NULL) {
 		snprintf(err, errsize, "%s", why ? why : "store_open failed");
 		free(why);

@@ -78,7 +78,7 @@ int decide_queue_id_ok(const char *qid);
 struct store_pool;
 struct pool_handle;
 
-struct store_pool *pool_new(const char *path, int busy_ms);
+struct store_pool *pool_new(const char *path, const char *password_file, int busy_ms);
 void pool_free(struct store_pool **pool);
 struct pool_handle *pool_get(struct store_pool *pool, char *err, size_t errsize);
 struct store *pool_store(struct pool_handle *h);

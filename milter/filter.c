@@ -48,6 +48,7 @@ static int verbose;
 void filter_init(const struct config *cfg, int v)
 {
 	pool = pool_new(config_str(cfg, "state_database"),
+			config_str(cfg, "state_database_password_file"),
 			(int)config_time_ms(cfg, "store_busy_timeout"));
 	/* Postfix passes RCPT TO as the client wrote it, and a held recipient
 	 * must not slip through because its client was sloppy: read leniently. */

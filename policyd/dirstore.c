@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "dirstore.h"
 #include "log.h"
 
@@ -34,7 +35,7 @@ static void try_open(struct dirstore *ds)
 	char *err = NULL;
 	struct stat st;
 
-	ds->store = store_open(ds->path, STORE_RDONLY, ds->busy_ms, &err);
+	ds->store = store_open_pw(ds->path, STORE_RDONLY, ds->busy_ms, ds->password_file, &err);
 	if (ds->store == NULL) {
 		/* Once per distinct error, not once a second. */
 		if (ds->last_open_err == NULL || strcmp(ds->last_open_err, err) != 0)
@@ -82,7 +83,10 @@ void dirstore_check(struct dirstore *ds, double now)
 {
 	struct stat st;
 
-	if (ds->store) {
+	if (ds->store && db_is_url(ds->path)) {
+		if (ds->suspect)
+			drop(ds, now, "lookup failed, reopening");
+	} else if (ds->store) {
 		if (stat(ds->path, &st) < 0)
 			drop(ds, now, strerror(errno));
 		else if (st.st_dev != ds->dev || st.st_ino != ds->ino)

@@ -8,7 +8,8 @@
  * store that failed a lookup (dirstore_failed()) is reopened by the next
  * dirstore_get(), at most every REOPEN_MIN_S. dirstore_check() is the
  * once-a-second look at the path itself (an open SQLite handle keeps
- * reading a file deleted or replaced). dirstore_reopen() closes and opens
+ * reading a file deleted or replaced); a postgresql:// PATH has no file
+ * to look at. dirstore_reopen() closes and opens
  * it at once (SIGHUP). Warnings are logged at most once a second, or once
  * per distinct open error. PATH is borrowed and must outlive DS.
  */
@@ -22,6 +23,7 @@
 struct dirstore {
 	struct store *store;
 	const char *path;
+	const char *password_file; /* a postgresql:// PATH's (NULL: none) */
 	int busy_ms;
 	dev_t dev;
 	ino_t ino;

@@ -684,6 +684,7 @@ static void use_config(struct policyd *pd, struct config *cfg)
 
 	pd->cfg = config_ref(cfg);
 	pd->dir.busy_ms = (int)config_time_ms(cfg, "store_busy_timeout");
+	pd->dir.password_file = config_str(cfg, "state_database_password_file");
 	pd->max_line = (size_t)config_int(cfg, "policy_max_line");
 	pd->max_attrs = (size_t)config_int(cfg, "policy_max_attributes");
 	pd->max_request = (size_t)config_int(cfg, "policy_max_request_size");

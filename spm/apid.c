@@ -342,8 +342,7 @@ static int run_apid(struct server *srv, struct config *cfg)
 	a.spool = xstrdup(config_str(cfg, "apid_spool_directory"));
 	if (spool_open(a.spool) < 0)
 		goto out;
-	a.s = store_open(config_str(cfg, "state_database"), STORE_RDWR,
-			 (int)config_time_ms(cfg, "store_busy_timeout"), &err);
+	a.s = store_open_config(cfg, STORE_RDWR, (uid_t)-1, (gid_t)-1, &err);
 	if (a.s == NULL) {
 		log_error("%s", err);
 		free(err);
@@ -367,7 +366,7 @@ out:
 
 static const char *const restart_keys[] = {
 	"apid_listen",	   "apid_tls_cert",	 "apid_tls_key", "apid_spool_directory",
-	"state_database", "store_busy_timeout", NULL};
+	"state_database", "state_database_password_file", "store_busy_timeout", NULL};
 
 static const struct server_ops ops = {
 	.name = "fedmig-apid",

@@ -105,8 +105,7 @@ static void child(struct dsp *d, const struct config *cfg, int full)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	s = store_open(config_str(cfg, "state_database"), STORE_RDWR,
-		       (int)config_time_ms(cfg, "store_busy_timeout"), &err);
+	s = store_open_config(cfg, STORE_RDWR, (uid_t)-1, (gid_t)-1, &err);
 	if (s == NULL) {
 		log_error("directory sync: %s", err);
 		_exit(2);

@@ -74,7 +74,6 @@ int ctl_usage(const struct ctl_cmd *cmd)
 
 struct store *ctl_store(struct ctl *ctl)
 {
-	const char *path = config_str(ctl->cfg, "state_database");
 	char *err = NULL;
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
@@ -95,8 +94,7 @@ struct store *ctl_store(struct ctl *ctl)
 			gid = pw->pw_gid;
 		}
 	}
-	ctl->store = store_open_owned(path, (int)config_time_ms(ctl->cfg, "store_busy_timeout"), uid,
-				      gid, &err);
+	ctl->store = store_open_config(ctl->cfg, STORE_RDWR, uid, gid, &err);
 	if (ctl->store == NULL) {
 		fprintf(stderr, "fedmigctl: %s\n", err);
 		free(err);

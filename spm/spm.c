@@ -432,8 +432,7 @@ static int run_spm(struct server *srv, struct config *cfg)
 		free(err);
 		goto out;
 	}
-	spm.s = store_open(config_str(cfg, "state_database"), STORE_RDWR,
-			   (int)config_time_ms(cfg, "store_busy_timeout"), &err);
+	spm.s = store_open_config(cfg, STORE_RDWR, (uid_t)-1, (gid_t)-1, &err);
 	if (spm.s == NULL) {
 		log_error("%s", err);
 		free(err);
@@ -453,9 +452,10 @@ out:
 	return rc;
 }
 
-static const char *const restart_keys[] = {"state_database", "store_busy_timeout",
-					   "run_directory", "postfix_command_directory",
-					   "postfix_config_directory", NULL};
+static const char *const restart_keys[] = {"state_database", "state_database_password_file",
+					   "store_busy_timeout", "run_directory",
+					   "postfix_command_directory", "postfix_config_directory",
+					   NULL};
 
 static const struct server_ops ops = {
 	.name = "fedmig-spm",

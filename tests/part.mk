@@ -18,7 +18,7 @@ INTEG_TESTS += tests/integ/runner_self.sh
 # The unit tests' shared scaffolding (tests/unit/testutil.h): an archive
 # among the part libraries, which every unit test links (a program never).
 PART_LIBS += $(O)/tests/libtestutil.a
-$(O)/tests/libtestutil.a: $(O)/tests/unit/testutil.o
+$(O)/tests/libtestutil.a: $(O)/tests/unit/testutil.o $(O)/tests/unit/tu_store.o
 # SIGHUP reloads policyd's and spm's configuration (lib/server.h).
 INTEG_TESTS += tests/integ/reload.sh
 include tests/agent.mk

@@ -9,25 +9,13 @@ set -u
 
 # shellcheck source=tests/lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
-PG=$ROOT/tests/lab/pg
+# shellcheck source=tests/integ/lib_pg.sh
+. "$ROOT/tests/integ/lib_pg.sh"
 TEST_DB=$B/tests/unit/test_db
-PSQL=${LAB_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
 FAILED=0
 fail() { echo "FAIL db_backends: $*"; FAILED=1; }
 [ -x "$TEST_DB" ] || { echo "FAIL db_backends: $TEST_DB not built (make unit)"; exit 1; }
-[ -x "$PSQL" ] || { echo "FAIL db_backends: no $PSQL (apt-get install postgresql-15)"; exit 1; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/fedmig-db-backends.XXXXXX") || exit 1
-chmod 0711 "$TMP"
-finish() {
-	"$PG" stop "$TMP/pg"
-	if pgrep -f -- "$TMP/pg/data" >/dev/null; then
-		echo "FAIL db_backends: a postgres of $TMP/pg still runs"
-		FAILED=1
-	fi
-	if [ "$FAILED" = 0 ]; then rm -rf "$TMP"; else echo "kept: $TMP"; exit 1; fi
-}
-trap finish EXIT
+pg_test_tmp db-backends
 START=$SECONDS
 
 # run NAME [VAR=VALUE...]: test_db with these variables; its summary line.

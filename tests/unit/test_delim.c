@@ -183,7 +183,7 @@ START_TEST(test_lookup)
 		{"-", "alice+tag@example.org", STORE_NOTFOUND, NULL, 0},
 	};
 	char *err = NULL;
-	struct store *s = store_open(path, STORE_RDWR, 1000, &err);
+	struct store *s = tu_store_open(path, STORE_RDWR, 1000, &err);
 	struct dir_import_result r;
 	struct dir_entry e;
 

@@ -34,7 +34,7 @@ static void setup(void)
 			"s1_driver = none\ns2_driver = none\n"
 			"s1_directory = passwd-file\ns2_directory = passwd-file\n",
 			db, dir);
-	s = store_open(db, STORE_RDWR, 1000, &err);
+	s = tu_store_open(db, STORE_RDWR, 1000, &err);
 	ck_assert_msg(s != NULL, "%s", err);
 	fake_dir_reset();
 }
@@ -317,18 +317,16 @@ END_TEST
 /* seen_now: how many of SYS's stored accounts the last run wrote. */
 static int seen_now(const char *sys)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st = db_prepare(store_dbh(s), "SELECT count(*) FROM dir_accounts WHERE"
+						       " system = ?1 AND seen = (SELECT max(seen)"
+						       " FROM dir_accounts)");
 	int n;
 
-	ck_assert_int_eq(sqlite3_prepare_v2(store_db(s),
-					    "SELECT count(*) FROM dir_accounts WHERE system = ?1"
-					    " AND seen = (SELECT max(seen) FROM dir_accounts)",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	sqlite3_bind_text(st, 1, sys, -1, SQLITE_STATIC);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	ck_assert_ptr_nonnull(st);
+	db_bind_text(st, 1, sys);
+	ck_assert_int_eq(db_step(st), DB_ROW);
+	n = (int)db_column_int64(st, 0);
+	ck_assert_int_eq(db_reset(st), DB_DONE);
 	return n;
 }
 

@@ -36,10 +36,7 @@ static struct store *st;
 
 static void exec_sql(const char *sql)
 {
-	char *err = NULL;
-
-	ck_assert_msg(sqlite3_exec(store_db(st), sql, NULL, NULL, &err) == SQLITE_OK, "%s: %s",
-		      sql, err ? err : "?");
+	tu_exec(st, sql);
 }
 
 static void setup(void)
@@ -50,7 +47,7 @@ static void setup(void)
 	snprintf(spool, sizeof(spool), "%s/spool", dir);
 	snprintf(req, sizeof(req), "%s/%d", spool, REQ);
 	ck_assert(mkdir(spool, 0700) == 0 && mkdir(req, 0700) == 0);
-	st = store_open(db, STORE_RDWR, 2000, &err);
+	st = tu_store_open(db, STORE_RDWR, 2000, &err);
 	ck_assert_msg(st != NULL, "%s", err ? err : "?");
 	exec_sql("INSERT INTO agent_tasks(request_id, src_system, mailbox, phase, created, updated)"
 		 " VALUES(42, 's1', 'alice@s1.example.org', 2, 1, 1)");
@@ -64,43 +61,40 @@ static void teardown(void)
 
 static void add_folder(const char *name, unsigned attrs, int subscribed)
 {
-	sqlite3_stmt *q;
+	struct db_stmt *q = db_prepare(store_dbh(st), "INSERT INTO agent_folders(request_id, folder,"
+						      " sep, attrs, subscribed) VALUES(42, ?1, '/', ?2, ?3)");
 
-	ck_assert(sqlite3_prepare_v2(store_db(st),
-				     "INSERT INTO agent_folders(request_id, folder, sep, attrs,"
-				     " subscribed) VALUES(42, ?1, '/', ?2, ?3)",
-				     -1, &q, NULL) == SQLITE_OK);
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int(q, 2, (int)attrs);
-	sqlite3_bind_int(q, 3, subscribed);
-	ck_assert_int_eq(sqlite3_step(q), SQLITE_DONE);
-	sqlite3_finalize(q);
+	ck_assert_ptr_nonnull(q);
+	db_bind_text(q, 1, name);
+	db_bind_int64(q, 2, attrs);
+	db_bind_int64(q, 3, subscribed);
+	ck_assert_int_eq(db_step(q), DB_DONE);
+	db_reset(q);
 }
 
 static void add_item(long long batch, const char *folder, unsigned uid, const char *body,
 		     size_t len, long long offset, const char *flags)
 {
 	unsigned char sha[32];
-	sqlite3_stmt *q;
+	struct db_stmt *q;
 	char key[32];
 
 	EVP_Digest(body, len, sha, NULL, EVP_sha256(), NULL);
 	snprintf(key, sizeof(key), "k%lld.%u", batch, uid);
-	ck_assert(sqlite3_prepare_v2(store_db(st),
-				     "INSERT INTO agent_items(request_id, folder, uid, src_key, flags,"
-				     " date, size, sha256, batch, offset) VALUES(42, ?1, ?2, ?3, ?4,"
-				     " '01-Jan-2020 10:00:00 +0000', ?5, ?6, ?7, ?8)",
-				     -1, &q, NULL) == SQLITE_OK);
-	sqlite3_bind_text(q, 1, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_int(q, 2, (int)uid);
-	sqlite3_bind_text(q, 3, key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(q, 4, flags, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 5, (long long)len);
-	sqlite3_bind_blob(q, 6, sha, 32, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(q, 7, batch);
-	sqlite3_bind_int64(q, 8, offset);
-	ck_assert_int_eq(sqlite3_step(q), SQLITE_DONE);
-	sqlite3_finalize(q);
+	q = db_prepare(store_dbh(st), "INSERT INTO agent_items(request_id, folder, uid, src_key,"
+				      " flags, date, size, sha256, batch, \"offset\") VALUES(42, ?1,"
+				      " ?2, ?3, ?4, '01-Jan-2020 10:00:00 +0000', ?5, ?6, ?7, ?8)");
+	ck_assert_ptr_nonnull(q);
+	db_bind_text(q, 1, folder);
+	db_bind_int64(q, 2, uid);
+	db_bind_text(q, 3, key);
+	db_bind_text(q, 4, flags);
+	db_bind_int64(q, 5, (long long)len);
+	db_bind_blob(q, 6, sha, 32);
+	db_bind_int64(q, 7, batch);
+	db_bind_int64(q, 8, offset);
+	ck_assert_msg(db_step(q) == DB_DONE, "%s", db_errmsg(store_dbh(st)));
+	db_reset(q);
 }
 
 /*
@@ -406,13 +400,12 @@ START_TEST(test_hostile_meta)
 
 	one_message(path);
 	for (size_t i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++) {
-		sqlite3_stmt *q;
+		struct db_stmt *q = db_prepare(store_dbh(st), "UPDATE agent_items SET flags = ?1");
 
-		ck_assert(sqlite3_prepare_v2(store_db(st), "UPDATE agent_items SET flags = ?1", -1,
-					     &q, NULL) == SQLITE_OK);
-		sqlite3_bind_text(q, 1, bad_flags[i], -1, SQLITE_STATIC);
-		ck_assert_int_eq(sqlite3_step(q), SQLITE_DONE);
-		sqlite3_finalize(q);
+		ck_assert_ptr_nonnull(q);
+		db_bind_text(q, 1, bad_flags[i]);
+		ck_assert_int_eq(db_step(q), DB_DONE);
+		db_reset(q);
 		open_fails("a bad flag");
 	}
 	exec_sql("UPDATE agent_items SET flags = '\\Seen $Label_1 \\Answered'");
@@ -620,7 +613,7 @@ START_TEST(test_job_items_arrive)
 		char *err = NULL;
 
 		usleep(400 * 1000);
-		st = store_open(db, STORE_RDWR, 2000, &err);
+		st = tu_store_open(db, STORE_RDWR, 2000, &err);
 		if (st == NULL)
 			_exit(1);
 		add_batch(2, "Work", 1, 2, 0);

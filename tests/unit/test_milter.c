@@ -211,7 +211,7 @@ END_TEST
 START_TEST(test_pool)
 {
 	char err[512], other[160];
-	struct store_pool *pool = pool_new(path, 1000);
+	struct store_pool *pool = pool_new(path, NULL, 1000);
 	struct pool_handle *h, *h2;
 	struct rcpt r = {.addr = "alice@example.org"};
 	struct store *s;

@@ -24,8 +24,8 @@ static struct store *fresh(void)
 	struct store *s;
 
 	snprintf(path, sizeof(path), "%s/t.db", dir);
-	unlink(path);
-	s = store_open(path, STORE_RDWR, 1000, &err);
+	tu_rm_db(path);
+	s = tu_store_open(path, STORE_RDWR, 1000, &err);
 	ck_assert_msg(s != NULL, "%s", err ? err : "");
 	return s;
 }
@@ -82,9 +82,9 @@ static void settled_set(void *ctx, int state)
 		 "INSERT INTO requests(access, target_system, scenario, planned_at, state, "
 		 "next_at, created, updated) VALUES('s%d@x', 's2', 'default', 0, %d, 0, 0, 0)",
 		 state, state);
-	ck_assert_int_eq(sqlite3_exec(store_db(s), sql, NULL, NULL, NULL), SQLITE_OK);
-	rc = sqlite3_exec(store_db(s), sql, NULL, NULL, NULL);
-	ck_assert_msg((rc == SQLITE_OK) == state_in(state, STATE_SETTLED), "state %d", state);
+	tu_exec(s, sql);
+	rc = tu_exec_rc(s, sql);
+	ck_assert_msg((rc == 0) == state_in(state, STATE_SETTLED), "state %d", state);
 }
 
 START_TEST(test_live_set)
@@ -263,14 +263,7 @@ static const char old_schema[] =
 
 static long long one(struct store *s, const char *sql)
 {
-	sqlite3_stmt *st;
-	long long v = -1;
-
-	ck_assert_int_eq(sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return tu_one(s, sql);
 }
 
 START_TEST(test_upgrade_columns)
@@ -279,15 +272,11 @@ START_TEST(test_upgrade_columns)
 	struct smd_status st;
 	struct smd_job job;
 	struct store *s;
-	sqlite3 *db;
 	long long n;
 
 	snprintf(path, sizeof(path), "%s/old.db", dir);
-	unlink(path);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, old_schema, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	s = store_open(path, STORE_RDWR, 1000, &err);
+	tu_old_store(path, old_schema);
+	s = tu_store_open(path, STORE_RDWR, 1000, &err);
 	ck_assert_msg(s != NULL, "%s", err ? err : "");
 	/* Every version since: a landed one is never edited. */
 	ck_assert_int_eq(store_schema_version(s), store_migrations[store_nmigrations - 1].version);

@@ -1,10 +1,12 @@
-/* The SQLite store on disk: schema, import rules, lookups, the switch. */
+/* The store: schema, import rules, lookups, the switch (on either backend,
+ * testutil.h); the SQLite file's damage and replacement (SQLite only). */
 #include <check.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -37,7 +39,7 @@ static void on_err(void *ctx, int line, const char *why)
 static struct store *open_rw(void)
 {
 	char *err = NULL;
-	struct store *s = store_open(path, STORE_RDWR, 1000, &err);
+	struct store *s = tu_store_open(path, STORE_RDWR, 1000, &err);
 
 	ck_assert_msg(s != NULL, "%s", err);
 	return s;
@@ -54,14 +56,14 @@ START_TEST(test_open_and_schema)
 	char *err = NULL;
 	struct store *s;
 
-	ck_assert(store_open(path, STORE_RDONLY, 100, &err) == NULL);
+	ck_assert(tu_store_open(path, STORE_RDONLY, 100, &err) == NULL);
 	free(err);
 	s = open_rw();
 	ck_assert_int_ge(store_schema_version(s), 1);
 	ck_assert_int_eq(store_check(s), STORE_OK);
 	store_close(&s);
 	ck_assert(s == NULL);
-	s = store_open(path, STORE_RDONLY, 100, &err);
+	s = tu_store_open(path, STORE_RDONLY, 100, &err);
 	ck_assert_msg(s != NULL, "%s", err);
 	store_close(&s);
 	/* Reopening read-write does not re-apply the schema. */
@@ -195,10 +197,45 @@ START_TEST(test_readonly_cannot_write)
 
 	ck_assert_int_eq(store_dir_import(s, rows, 2, 0, &r, on_err, NULL), STORE_OK);
 	store_close(&s);
-	s = store_open(path, STORE_RDONLY, 100, &err);
+	s = tu_store_open(path, STORE_RDONLY, 100, &err);
 	ck_assert(s != NULL);
 	ck_assert_int_eq(store_dir_hold(s, "alice@example.org", 1, 1), STORE_ERR);
 	ck_assert(*store_errmsg(s));
+	store_close(&s);
+}
+END_TEST
+
+/*
+ * A row another connection holds locked, on PostgreSQL: the store's own
+ * transaction waits at most busy_ms per try (lock_timeout), runs again a
+ * bounded number of times, then fails as a temporary error; never a
+ * guess, never "not found". Once the lock is gone it goes through.
+ */
+START_TEST(test_lock_timeout_retried)
+{
+	struct store *s = open_rw(), *other, *r;
+	struct dir_import_result res;
+	struct timespec t0, t1;
+	char *err = NULL;
+	double ms;
+
+	ck_assert_int_eq(store_dir_import(s, rows, 2, 0, &res, on_err, NULL), STORE_OK);
+	other = tu_store_open(path, STORE_RDWR, 100, &err);
+	r = tu_store_open(path, STORE_RDWR, 100, &err);
+	ck_assert_msg(other != NULL && r != NULL, "%s", err);
+	ck_assert_int_eq(store_begin(other), STORE_OK);
+	ck_assert_int_eq(store_dir_hold(other, "alice@example.org", 1, 1), STORE_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(store_dir_hold(r, "alice@example.org", 2, 2), STORE_ERR);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_msg(strstr(store_errmsg(r), "lock") != NULL, "%s", store_errmsg(r));
+	/* 1 + STORE_RETRY_MAX tries of 100 ms each, and the back-offs. */
+	ck_assert_msg(ms >= (1 + STORE_RETRY_MAX) * 100 && ms < 5000, "%.0f ms", ms);
+	ck_assert_int_eq(store_rollback(other), STORE_OK);
+	ck_assert_int_eq(store_dir_hold(r, "alice@example.org", 2, 2), STORE_OK);
+	store_close(&other);
+	store_close(&r);
 	store_close(&s);
 }
 END_TEST
@@ -350,11 +387,23 @@ int main(void)
 	const struct ck_test tests[] = {
 		CK_TEST(test_open_and_schema), CK_TEST(test_import_lookup),
 		CK_TEST(test_import_conflicts), CK_TEST(test_switch),
-		CK_TEST(test_readonly_cannot_write), CK_TEST(test_truncated_in_place),
+		CK_TEST(test_readonly_cannot_write),
+	};
+	/* These look into the SQLite file: not run on PostgreSQL. */
+	const struct ck_test file_tests[] = {
+		CK_TEST(test_truncated_in_place),
 		CK_TEST(test_replaced_or_removed),
+	};
+	/* A row lock that waits is PostgreSQL's (SQLite waits at BEGIN). */
+	const struct ck_test pg_tests[] = {
+		CK_TEST(test_lock_timeout_retried),
 	};
 	Suite *s = suite_create("store");
 
 	tcase_add_checked_fixture(CK_TCASE(s, "store", 0, tests), setup, teardown);
+	if (tu_pg_url() != NULL)
+		tcase_add_checked_fixture(CK_TCASE(s, "pg", 0, pg_tests), setup, teardown);
+	if (tu_pg_url() == NULL)
+		tcase_add_checked_fixture(CK_TCASE(s, "file", 0, file_tests), setup, teardown);
 	return ck_run(s);
 }

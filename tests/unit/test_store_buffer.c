@@ -21,22 +21,12 @@ static struct store *st;
 
 static void exec_sql(const char *sql)
 {
-	char *err = NULL;
-
-	ck_assert_msg(sqlite3_exec(store_db(st), sql, NULL, NULL, &err) == SQLITE_OK, "%s: %s",
-		      sql, err ? err : "?");
+	tu_exec(st, sql);
 }
 
 static long long one(const char *sql)
 {
-	sqlite3_stmt *q;
-	long long v;
-
-	ck_assert(sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) == SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-	v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	return v;
+	return tu_one(st, sql);
 }
 
 static void setup(void)
@@ -44,7 +34,7 @@ static void setup(void)
 	char *err = NULL;
 
 	tu_tmpdir(dir, sizeof(dir), "fedmig-test-store-buffer", db, sizeof(db));
-	st = store_open(db, STORE_RDWR, 2000, &err);
+	st = tu_store_open(db, STORE_RDWR, 2000, &err);
 	ck_assert_msg(st != NULL, "%s", err ? err : "?");
 }
 
@@ -67,9 +57,9 @@ static void add_batch(int seq, const char *folder, int first, int n)
 	for (int k = 0; k < n; k++) {
 		snprintf(sql, sizeof(sql),
 			 "INSERT INTO agent_items(request_id, folder, uid, src_key, flags, date, size,"
-			 " sha256, batch, offset) VALUES(7, '%s', %d, 'k%d.%d', '', '', 10,"
-			 " zeroblob(32), %d, %d)",
-			 folder, first + k, seq, k, seq, 10 * k);
+			 " sha256, batch, \"offset\") VALUES(7, '%s', %d, 'k%d.%d', '', '', 10,"
+			 " %s, %d, %d)",
+			 folder, first + k, seq, k, tu_zeroblob32(), seq, 10 * k);
 		exec_sql(sql);
 	}
 }
@@ -103,7 +93,8 @@ START_TEST(test_task)
 	ck_assert_int_eq(t.waiting_bytes, 30);
 	ck_assert_int_eq(t.folders_done, 1);
 	ck_assert_int_eq(t.folders_total, 2);
-	ck_assert_int_eq(one("SELECT mailbox FROM agent_tasks WHERE request_id = 7") != 0, 0);
+	ck_assert_int_eq(one("SELECT count(*) FROM agent_tasks WHERE request_id = 7"
+			     " AND mailbox = 'alice@s1.example.org'"), 1);
 }
 END_TEST
 
@@ -208,6 +199,7 @@ START_TEST(test_hostile_rows)
 {
 	int n = 0;
 	struct buffer_folder f;
+	char sql[200];
 
 	add_batch(1, "INBOX", 1, 3);
 	ck_assert_int_eq(store_buffer_items_each(st, 7, "INBOX", 1, ~0ULL, count_item, &n), STORE_OK);
@@ -215,10 +207,15 @@ START_TEST(test_hostile_rows)
 	n = 0;
 	ck_assert_int_eq(store_buffer_items_each(st, 7, "INBOX", 2, 2, count_item, &n), STORE_OK);
 	ck_assert_int_eq(n, 1);
-	exec_sql("UPDATE agent_items SET sha256 = x'00' WHERE uid = 2");
+	/* One byte: x'00' is a bit string on PostgreSQL. */
+	snprintf(sql, sizeof(sql), "UPDATE agent_items SET sha256 = substr(%s, 1, 1) WHERE uid = 2",
+		 tu_zeroblob32());
+	exec_sql(sql);
 	ck_assert_int_eq(store_buffer_items_each(st, 7, "INBOX", 1, 3, count_item, &n), STORE_ERR);
 	ck_assert(strstr(store_errmsg(st), "uid 2") != NULL);
-	exec_sql("UPDATE agent_items SET sha256 = zeroblob(32), size = -5 WHERE uid = 2");
+	snprintf(sql, sizeof(sql), "UPDATE agent_items SET sha256 = %s, size = -5 WHERE uid = 2",
+		 tu_zeroblob32());
+	exec_sql(sql);
 	ck_assert_int_eq(store_buffer_items_each(st, 7, "INBOX", 1, 3, count_item, &n), STORE_ERR);
 	/* A separator of more than one character is none. */
 	exec_sql("INSERT INTO agent_folders(request_id, folder, sep) VALUES(7, 'X', '//')");

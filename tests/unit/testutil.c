@@ -47,7 +47,7 @@ struct store *tu_store_fresh(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/t.db", dir);
 	tu_rm_db(path);
-	s = store_open(path, STORE_RDWR, 1000, &err);
+	s = tu_store_open(path, STORE_RDWR, 1000, &err);
 	ck_assert_msg(s != NULL, "%s", err ? err : "");
 	return s;
 }
@@ -57,6 +57,10 @@ void tu_store_sql(const char *dir, const char *q)
 	char path[256];
 	sqlite3 *db;
 
+	if (tu_pg_url() != NULL) {
+		tu_pg_sql(q);
+		return;
+	}
 	snprintf(path, sizeof(path), "%s/t.db", dir);
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_msg(sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", q,

@@ -35,6 +35,36 @@ struct store *tu_store_fresh(const char *dir);
  * writes in real life), failing the test on an error. */
 void tu_store_sql(const char *dir, const char *q);
 
+/*
+ * The store tests on PostgreSQL: with FEDMIG_TEST_STATE_DATABASE set to a
+ * postgresql:// URL (its password in the 0600 file
+ * FEDMIG_TEST_STATE_DATABASE_PASSWORD_FILE), tu_store_open() opens that
+ * database wherever a test opens a store file PATH. PATH stays a marker
+ * with SQLite's meaning: a read-write open of a PATH that does not exist
+ * empties the database (its schema dropped, so the store creates it
+ * again) and creates PATH; tu_rm_db(PATH) removes it, so the next open is
+ * of a new database; a read-only open needs PATH. tests/integ/store_pg.sh
+ * runs the store tests so, one at a time (they share the database).
+ */
+/* tu_pg_url: the URL, or NULL (SQLite files). */
+const char *tu_pg_url(void);
+/* tu_store_open: store_open(PATH, ...), or the PostgreSQL database. */
+struct store *tu_store_open(const char *path, enum store_mode mode, int busy_ms, char **err_r);
+/* tu_exec: run Q on S's connection, failing the test on an error. */
+void tu_exec(struct store *s, const char *q);
+/* tu_exec_rc: Q on S's connection; 0, or -1 when the database refused it. */
+int tu_exec_rc(struct store *s, const char *q);
+/* tu_one: column 0 of the first row of Q on S's connection (-1: no row). */
+long long tu_one(struct store *s, const char *q);
+/* tu_old_store: a database at PATH made by SQLITE_SQL (an old schema and
+ * its rows, SQLite's types; on PostgreSQL with the types the store's
+ * schema uses there), for an upgrade test. */
+void tu_old_store(const char *path, const char *sqlite_sql);
+/* tu_zeroblob32: an SQL expression of 32 zero bytes on the tests' backend. */
+const char *tu_zeroblob32(void);
+/* tu_pg_sql: run Q on the PostgreSQL database on a connection of its own. */
+void tu_pg_sql(const char *q);
+
 /* tu_run_in_tmpdir: a test's main() when its tests share one directory for
  * the whole run: mkdtemp(TEMPLATE) (the name is left in TEMPLATE), run the
  * suite (ck_run), remove the directory. Returns the exit status: 0 only

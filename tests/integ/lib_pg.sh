@@ -1,0 +1,28 @@
+# shellcheck shell=bash
+# The tests that start a private PostgreSQL (tests/lab/pg): a temporary
+# directory the server's user can reach, and a trap that stops the server
+# by PID, checks that it is gone, and keeps the directory of a failed run.
+#
+#   pg_test_tmp NAME   TMP=/tmp/fedmig-NAME.XXXXXX (0711), PG, PSQL, and
+#                      the EXIT trap; the caller sets FAILED=0 first and
+#                      FAILED=1 on a failure. The server: "$PG" start "$TMP/pg".
+
+PG=$ROOT/tests/lab/pg
+PSQL=${LAB_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
+
+pg_test_tmp() {
+	PG_TEST_NAME=$1
+	[ -x "$PSQL" ] || { echo "FAIL ${PG_TEST_NAME//-/_}: no $PSQL (apt-get install postgresql-15)"; exit 1; }
+	TMP=$(mktemp -d "${TMPDIR:-/tmp}/fedmig-$PG_TEST_NAME.XXXXXX") || exit 1
+	chmod 0711 "$TMP"
+	trap pg_test_finish EXIT
+}
+
+pg_test_finish() {
+	"$PG" stop "$TMP/pg"
+	if pgrep -f -- "$TMP/pg/data" >/dev/null; then
+		echo "FAIL ${PG_TEST_NAME//-/_}: a postgres of $TMP/pg still runs"
+		FAILED=1
+	fi
+	if [ "$FAILED" = 0 ]; then rm -rf "$TMP"; else echo "kept: $TMP"; exit 1; fi
+}
