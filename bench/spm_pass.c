@@ -2,7 +2,7 @@
  * spm_pass - benchmark helper for bench/spm: one due pass of the pilot
  * (pilot_pass: select the due requests, run each through its steps, every
  * transition committed) on the store named by CONFIG, timed. Prints
- * "due_pass_ms=N moved=N".
+ * "due_pass_ms=N moved=N". The store may be a file or a postgresql:// URL.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if ((cfg = config_load(argv[1], &err)) == NULL ||
-	    (s = store_open(config_str(cfg, "state_database"), STORE_RDWR, 10000, &err)) == NULL ||
+	    (s = store_open_config(cfg, STORE_RDWR, (uid_t)-1, (gid_t)-1, &err)) == NULL ||
 	    (pf = pf_open(cfg, &err)) == NULL) {
 		fprintf(stderr, "spm_pass: %s\n", err);
 		return 1;
