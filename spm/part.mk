@@ -137,3 +137,4 @@ $(O)/spm/fedmig-frontend: $(O)/spm/frontend.o $(O)/spm/libspm.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS) $(DIRDRV_LIBS)
 MANPAGES += man/fedmig-frontend.8
 UNIT_TESTS += $(O)/tests/unit/test_fe_store
+INTEG_TESTS += tests/integ/fe_drain.sh
