@@ -138,31 +138,26 @@ int store_fe_held_add(struct store *s, const char *fe, const char *queue_id,
 	return store_run(s, st, "record held message");
 }
 
+/* held_of: store_held_pending()'s rows of one front end. */
+struct held_of {
+	const char *fe;
+	store_held_fn fn;
+	void *ctx;
+};
+
+static int held_of_fe(void *ctx, const struct held_msg *m)
+{
+	const struct held_of *h = ctx;
+
+	return strcmp(m->frontend, h->fe) == 0 ? h->fn(h->ctx, m) : 0;
+}
+
 int store_fe_held_pending(struct store *s, const char *fe, store_held_fn fn, void *ctx)
 {
-	struct db_stmt *st =
-		store_prepare(s, "SELECT queue_id, request_id, held_at, recipients, released_at "
-				 "FROM held_messages WHERE gone = 0 AND frontend = ?1 ORDER BY held_at");
-	struct held_msg m;
-	int rc;
+	struct held_of h = {fe, fn, ctx};
 
-	if (st == NULL)
-		return STORE_ERR;
-	db_bind_text(st, 1, fe);
-	while ((rc = db_step(st)) == DB_ROW) {
-		store_text(st, 0, m.queue_id, sizeof(m.queue_id));
-		m.request_id = db_column_int64(st, 1);
-		m.held_at = db_column_int64(st, 2);
-		m.recipients = db_column_text(st, 3);
-		m.released_at = db_column_int64(st, 4);
-		if (fn(ctx, &m) != 0) {
-			rc = DB_DONE;
-			break;
-		}
-	}
-	if (db_reset(st) < 0)
-		rc = DB_ERR;
-	return rc == DB_DONE ? STORE_OK : store_fail(s, "held messages");
+	/* Pending rows are few (held, not yet gone): no query of its own. */
+	return store_held_pending(s, held_of_fe, &h);
 }
 
 int store_fe_held_count(struct store *s, const char *fe, long long *n_r)
@@ -190,7 +185,8 @@ static int next_batch(struct store *s, long long now, long long *batch_r)
 }
 
 /* order_all: an order of KIND in BATCH for every registered front end
- * (ONLY_IDLE: those without an open order of that kind). */
+ * (ONLY_IDLE: those without an open order of that kind that hold
+ * messages not yet released). */
 static int order_all(struct store *s, long long batch, const char *kind, int only_idle,
 		     long long now)
 {
@@ -199,7 +195,10 @@ static int order_all(struct store *s, long long batch, const char *kind, int onl
 					     " SELECT f.name, ?1, ?2, ?3 FROM frontends f"
 					     " WHERE NOT EXISTS (SELECT 1 FROM fe_orders o"
 					     " WHERE o.frontend = f.name AND o.kind = ?2"
-					     " AND o.state IN " OPEN_STATES ")")
+					     " AND o.state IN " OPEN_STATES ")"
+					     " AND EXISTS (SELECT 1 FROM held_messages h"
+					     " WHERE h.frontend = f.name AND h.gone = 0"
+					     " AND h.released_at = 0)")
 			  : store_prepare(s, "INSERT INTO fe_orders(frontend, batch, kind, created)"
 					     " SELECT f.name, ?1, ?2, ?3 FROM frontends f");
 

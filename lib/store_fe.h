@@ -13,8 +13,10 @@
  * per registered front end to drain the N addresses {REQ[i], PHYS[i]},
  * under a new batch number (*BATCH_R) that names the round; the
  * addresses are stored once per batch. store_fe_order_release() writes a
- * release order for every front end that has no open one (release
- * orders coalesce: a sweep releases whatever is releasable). An order is
+ * release order for every front end that has held messages not yet
+ * released and no open release order (release orders coalesce: a sweep
+ * releases whatever is releasable; the pilot may call it at every sweep
+ * without piling orders up). An order is
  * "new", "running" (a front end took it), then "drained", "released",
  * "failed" (REASON says why) or "cancelled" (the pilot gave up on it).
  * Orders persist: a front end that was down takes them when it comes

@@ -15,9 +15,10 @@
  * -1 the batch's open orders are cancelled: the caller lifts the hold
  * and the release orders requeue whatever a front end held.
  *
- * fe_pilot_release(): a release order for every front end without an
- * open one (a front end that is down takes it when it comes back);
- * 0 or -1 (logged).
+ * fe_pilot_release(): a release order for every front end holding
+ * messages not yet released and without an open release order (a front
+ * end that is down takes it when it comes back); nothing, not even a
+ * write, with no front end registered. 0 or -1 (logged).
  */
 #ifndef FEDMIG_SPM_FE_PILOT_H
 #define FEDMIG_SPM_FE_PILOT_H

@@ -115,53 +115,53 @@ no_hold() {
 	[ "$n" = 0 ] || bad "$n held messages in the store never released"
 }
 
-# --- 1. abort ---
-echo "deferred 4jfGCY2ngVz1c6y1 alice@s1.example.org" >"$T/fa/queue"
-echo "active 4jfGCY2ngVz1c6yB alice@s1.example.org" >"$T/fb/queue"
+# kill_b_mid_drain USER QA QB: a deferred message QA for USER on A, an
+# active one QB on B; USER's request imported and fedmig-spm started; once
+# A held QA (B is draining, waiting for QB), B is killed.
+kill_b_mid_drain() {
+	echo "deferred $2 $1@s1.example.org" >"$T/fa/queue"
+	echo "active $3 $1@s1.example.org" >"$T/fb/queue"
+	printf '%s@example.org,s2,,nocopy\n' "$1" >"$T/r.csv"
+	"$CTL" -c "$T/fedmig.conf" import "$T/r.csv" >/dev/null || bad "$1's request import failed"
+	start_spm
+	until_ok 20 grep_log "$T/fa/postsuper.log" "-h - deferred $2" ||
+		bad "front end a did not hold $1's deferred message"
+	kill -9 "$fb_pid"
+	wait "$fb_pid" 2>/dev/null
+	fb_pid=
+}
+# b_back USER QB: B's delivery of QB finished while it was down; B comes
+# back, and USER's switch completes.
+b_back() {
+	echo "gone $2 $1@s1.example.org" >"$T/fb/queue"
+	start_fe b
+	until_ok 40 is_state "$1" 10 ||
+		{ bad "$1 not complete after b came back: $(state "$1")"; tail -n 8 "$T/spm.log"; }
+}
+
 start_fe a
 start_fe b
-printf 'alice@example.org,s2,,nocopy\n' >"$T/r.csv"
-"$CTL" -c "$T/fedmig.conf" import "$T/r.csv" >/dev/null || { bad "request import failed"; exit 1; }
-start_spm
-# A held its deferred message; B waits for its active one: kill B mid-drain.
-until_ok 20 grep_log "$T/fa/postsuper.log" "-h - deferred 4jfGCY2ngVz1c6y1" ||
-	bad "front end a did not hold its deferred message"
-kill -9 "$fb_pid"
-wait "$fb_pid" 2>/dev/null
-fb_pid=
+# --- 1. abort ---
+kill_b_mid_drain alice 4jfGCY2ngVz1c6y1 4jfGCY2ngVz1c6yB
 until_ok 15 grep_log "$T/spm.log" "front end b did not answer within frontend_timeout" ||
 	{ bad "the switch did not abort for the silent front end b"; tail -n 5 "$T/spm.log"; }
 is_state alice 6 || is_state alice 10 && bad "alice switched while front end b was down"
 until_ok 10 grep_log "$T/fa/postsuper.log" "-r - hold 4jfGCY2ngVz1c6y1" ||
 	bad "after the abort, front end a did not release what it held"
-# B's delivery finished while it was down; it comes back.
-echo "gone 4jfGCY2ngVz1c6yB alice@s1.example.org" >"$T/fb/queue"
-start_fe b
-until_ok 40 is_state alice 10 || { bad "alice not complete after b came back: $(state alice)"; tail -n 8 "$T/spm.log"; }
+b_back alice 4jfGCY2ngVz1c6yB
 no_hold
 
 # --- 2. wait ---
 kill "$spm_pid"
 wait "$spm_pid" 2>/dev/null
 conf wait >"$T/fedmig.conf"
-echo "deferred 4jfGCY2ngVz1c6y2 bob@s1.example.org" >"$T/fa/queue"
-echo "active 4jfGCY2ngVz1c6yC bob@s1.example.org" >"$T/fb/queue"
-printf 'bob@example.org,s2,,nocopy\n' >"$T/r2.csv"
-"$CTL" -c "$T/fedmig.conf" import "$T/r2.csv" >/dev/null || bad "bob's request import failed"
 : >"$T/spm.log"
-start_spm
-until_ok 20 grep_log "$T/fa/postsuper.log" "-h - deferred 4jfGCY2ngVz1c6y2" ||
-	bad "front end a did not hold bob's deferred message"
-kill -9 "$fb_pid"
-wait "$fb_pid" 2>/dev/null
-fb_pid=
+kill_b_mid_drain bob 4jfGCY2ngVz1c6y2 4jfGCY2ngVz1c6yC
 until_ok 15 grep_log "$T/spm.log" "front end b does not answer: the switch waits" ||
 	{ bad "the switch did not wait for the silent front end b"; tail -n 5 "$T/spm.log"; }
 is_state bob 5 || bad "bob not held while the switch waits: $(state bob)"
 grep -q "^hold 4jfGCY2ngVz1c6y2" "$T/fa/queue" || bad "a's message for bob not on hold while waiting"
-echo "gone 4jfGCY2ngVz1c6yC bob@s1.example.org" >"$T/fb/queue"
-start_fe b
-until_ok 30 is_state bob 10 || { bad "bob not complete after b came back: $(state bob)"; tail -n 8 "$T/spm.log"; }
+b_back bob 4jfGCY2ngVz1c6yC
 until_ok 10 grep_log "$T/fa/postsuper.log" "-r - hold 4jfGCY2ngVz1c6y2" ||
 	bad "front end a did not release bob's message after the switch"
 grep -q "attempt" <(grep bob "$T/spm.log") && bad "bob's switch was retried (it should have waited)"

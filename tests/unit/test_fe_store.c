@@ -140,7 +140,14 @@ START_TEST(test_orders)
 	ck_assert_int_eq(store_fe_batch(s, b1, look, &w), STORE_OK);
 	ck_assert_str_eq(w.state[0], "drained"); /* mx1: finished stays */
 	ck_assert_str_eq(w.state[1], "cancelled");
-	/* Release orders coalesce: one open per front end. */
+	/* Release orders: none while nothing is held; then they coalesce,
+	 * one open per front end. */
+	ck_assert_int_eq(store_fe_order_release(s, 150), STORE_OK);
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(store_fe_batch(s, 150, look, &w), STORE_OK);
+	ck_assert_int_eq(w.n, 0);
+	ck_assert_int_eq(store_fe_held_add(s, "mx1", "4jfGCY2ngVz1c6y1", 7, "a", 140), STORE_OK);
+	ck_assert_int_eq(store_fe_held_add(s, "mx2", "4jfGCY2ngVz1c6y2", 7, "a", 140), STORE_OK);
 	ck_assert_int_eq(store_fe_order_release(s, 200), STORE_OK);
 	ck_assert_int_eq(store_fe_order_release(s, 201), STORE_OK);
 	memset(&w, 0, sizeof(w));
