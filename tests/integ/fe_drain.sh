@@ -79,7 +79,7 @@ CONF
 }
 conf abort >"$T/fedmig.conf"
 fakepf_systems "$T" >/dev/null
-fakepf_directory "$T" "" alice bob || { echo "import failed"; exit 1; }
+fakepf_directory "$T" "" alice bob carol || { echo "import failed"; exit 1; }
 "$CTL" -c "$T/fedmig.conf" frontend add a && "$CTL" -c "$T/fedmig.conf" frontend add b ||
 	{ echo "FAIL fe_drain: fedmigctl frontend add"; exit 1; }
 "$CTL" -c "$T/fedmig.conf" frontend add b 2>/dev/null && bad "a second frontend add b was accepted"
@@ -141,6 +141,20 @@ b_back() {
 
 start_fe a
 start_fe b
+# --- 0. both answer: A holds carol's deferred message, the switch
+# completes, A releases it; the hold window with two front ends. ---
+echo "deferred 4jfGCY2ngVz1c6y0 carol@s1.example.org" >"$T/fa/queue"
+printf 'carol@example.org,s2,,nocopy\n' >"$T/r.csv"
+"$CTL" -c "$T/fedmig.conf" import "$T/r.csv" >/dev/null || bad "carol's request import failed"
+start_spm
+until_ok 20 is_state carol 10 || { bad "carol not complete: $(state carol)"; tail -n 8 "$T/spm.log"; }
+until_ok 10 grep_log "$T/fa/postsuper.log" "-r - hold 4jfGCY2ngVz1c6y0" ||
+	bad "front end a did not release carol's message after the switch"
+no_hold
+echo "fe_drain: $(grep -o 'carol@example.org: E9 release.*hold window [0-9.]* s' "$T/spm.log" |
+	grep -o 'hold window [0-9.]* s') (two front ends, fake queues)"
+kill "$spm_pid"
+wait "$spm_pid" 2>/dev/null
 # --- 1. abort ---
 kill_b_mid_drain alice 4jfGCY2ngVz1c6y1 4jfGCY2ngVz1c6yB
 until_ok 15 grep_log "$T/spm.log" "front end b did not answer within frontend_timeout" ||
