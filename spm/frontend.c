@@ -32,6 +32,9 @@
 #include "xalloc.h"
 
 #define ORDERS_PER_TICK 8 /* then heartbeat again */
+/* A heartbeat is a write: once a second is enough for frontend_timeout
+ * (100 ms at least) and spares the shared store 10 writes a second. */
+#define HEARTBEAT_US 1000000
 
 /* The server's option and bind hooks take no context: the name given and
  * the helper forked as root wait here for run_fe(), as in fedmig-spm. */
@@ -46,6 +49,8 @@ struct fe {
 	struct pf *pf;
 	char name[FE_NAME_MAX];
 	int unknown_warned;
+	int registered;
+	long long last_beat; /* monotonic µs */
 	long long next_sweep; /* monotonic µs */
 	ev_timer tick;
 };
@@ -169,20 +174,35 @@ static void do_order(struct fe *fe, const struct fe_order *o)
 
 /* --- the loop --- */
 
+/* heartbeat: fe->registered after the last heartbeat (once a second). */
+static void heartbeat(struct fe *fe)
+{
+	int rc;
+
+	if (fe->last_beat != 0 && time_mono_us() - fe->last_beat < HEARTBEAT_US)
+		return;
+	fe->last_beat = time_mono_us();
+	rc = store_fe_seen(fe->s, fe->name, time_now_us());
+	if (rc == STORE_ERR) {
+		log_error("front end %s: heartbeat: %s", fe->name, store_errmsg(fe->s));
+		return; /* the store is away: keep the last answer */
+	}
+	fe->registered = rc == STORE_OK;
+	if (fe->registered)
+		fe->unknown_warned = 0;
+	else if (!fe->unknown_warned++)
+		log_error("front end %s is not registered: run \"fedmigctl frontend add %s\" "
+			  "(until then this host takes no orders)", fe->name, fe->name);
+}
+
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct fe *fe = w->data;
 	struct fe_order o;
-	int rc = store_fe_seen(fe->s, fe->name, time_now_us());
+	int rc = STORE_NOTFOUND;
 
-	if (rc == STORE_ERR) {
-		log_error("front end %s: heartbeat: %s", fe->name, store_errmsg(fe->s));
-	} else if (rc == STORE_NOTFOUND) {
-		if (!fe->unknown_warned++)
-			log_error("front end %s is not registered: run \"fedmigctl frontend add %s\" "
-				  "(until then this host takes no orders)", fe->name, fe->name);
-	} else {
-		fe->unknown_warned = 0;
+	heartbeat(fe);
+	if (fe->registered) {
 		for (int i = 0; i < ORDERS_PER_TICK; i++) {
 			rc = store_fe_order_next(fe->s, fe->name, &o);
 			if (rc != STORE_OK)

@@ -138,3 +138,4 @@ $(O)/spm/fedmig-frontend: $(O)/spm/frontend.o $(O)/spm/libspm.a $(LIBFEDMIG)
 MANPAGES += man/fedmig-frontend.8
 UNIT_TESTS += $(O)/tests/unit/test_fe_store
 INTEG_TESTS += tests/integ/fe_drain.sh
+INTEG_TESTS += tests/integ/fe_switch_lab.sh

@@ -16,6 +16,12 @@ pilot_scenario nocopy no
 pilot_directory $(seq -f 'u%02g' 1 "$N") || exit 1
 # fedmig-spm runs as fedmig: it writes S2's passwd-file (dovecot driver).
 pilot_prepare "$LAB"
+# fe_switch_lab.sh: the same switches through two registered front ends.
+if [ -n "${SPM_LAB_FRONTENDS:-}" ]; then
+	# shellcheck source=tests/integ/lib_fe.sh
+	. "$REPO/tests/integ/lib_fe.sh"
+	fe_lab_setup || { echo "FAIL fe_switch_lab: front end set-up"; exit 1; }
+fi
 pilot_start "$LAB" || exit 1
 
 python3 - "$LAB" "$N" "$B" <<'PY' || exit 1
@@ -60,4 +66,7 @@ sys.exit(1 if lost or dup or wrong or late or errors or not ok else 0)
 PY
 rc=$?
 pilot_hold_empty || rc=1
-pilot_result spm_switch_lab $rc 20 "$LAB/log/fedmig-spm.log"
+[ -z "${SPM_LAB_FRONTENDS:-}" ] || fe_lab_check || rc=1
+name=spm_switch_lab
+[ -z "${SPM_LAB_FRONTENDS:-}" ] || name=fe_switch_lab
+pilot_result $name $rc 20 "$LAB/log/fedmig-spm.log"
