@@ -16,14 +16,7 @@ static char dir[] = "/tmp/test_fe_XXXXXX";
 
 static struct store *fresh(void)
 {
-	char path[256], *err = NULL;
-	struct store *s;
-
-	snprintf(path, sizeof(path), "%s/t.db", dir);
-	unlink(path);
-	s = store_open(path, STORE_RDWR, 1000, &err);
-	ck_assert_msg(s != NULL, "%s", err ? err : "");
-	return s;
+	return tu_store_fresh(dir);
 }
 
 START_TEST(test_names)
