@@ -362,3 +362,24 @@ int store_fe_batch_cancel(struct store *s, long long batch, long long now)
 	db_bind_int64(st, 2, now);
 	return store_run(s, st, "cancel front end orders");
 }
+
+int store_fe_prune(struct store *s, long long before)
+{
+	struct db_stmt *st;
+	int own;
+
+	if (store_own_begin(s, &own) < 0)
+		return STORE_ERR;
+	st = store_prepare(s, "DELETE FROM fe_orders WHERE state NOT IN " OPEN_STATES
+			      " AND finished < ?1");
+	if (st == NULL)
+		return store_own_end(s, own, STORE_ERR);
+	db_bind_int64(st, 1, before);
+	if (store_run(s, st, "prune front end orders") < 0)
+		return store_own_end(s, own, STORE_ERR);
+	st = store_prepare(s, "DELETE FROM fe_batch_addrs WHERE NOT EXISTS"
+			      " (SELECT 1 FROM fe_orders o WHERE o.batch = fe_batch_addrs.batch)");
+	if (st == NULL)
+		return store_own_end(s, own, STORE_ERR);
+	return store_own_end(s, own, store_run(s, st, "prune drain order addresses"));
+}

@@ -88,5 +88,8 @@ int store_fe_order_state(struct store *s, const char *fe, long long batch, const
 			 const char *reason, long long now);
 /* store_fe_batch_cancel: BATCH's open orders become "cancelled". */
 int store_fe_batch_cancel(struct store *s, long long batch, long long now);
+/* store_fe_prune: forget orders finished before BEFORE, and the
+ * addresses of batches left without an order. */
+int store_fe_prune(struct store *s, long long before);
 
 #endif

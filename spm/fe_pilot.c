@@ -10,6 +10,7 @@
 #include "timeutil.h"
 
 #define FE_POLL_US 20000 /* the store, while front ends drain */
+#define FE_KEEP_US (24LL * 3600 * 1000000) /* finished orders, then forgotten */
 
 /* look: one pass over a batch's orders. */
 struct look {
@@ -101,6 +102,10 @@ int fe_pilot_drain(struct pilot *p, const struct drain_set *set, char *why, size
 	}
 	log_info("%s drain ordered from every front end (batch %lld)", set->label, batch);
 	rc = fe_wait(p, batch, set->label, why, whylen);
+	/* Finished orders are kept a day, for "fedmigctl frontend list" and
+	 * a look into the store after an incident. */
+	if (store_fe_prune(p->s, time_now_us() - FE_KEEP_US) < 0)
+		log_error("forget old front end orders: %s", store_errmsg(p->s));
 	if (rc == 0) {
 		log_info("%s drained on every front end", set->label);
 		return 0;

@@ -158,6 +158,17 @@ START_TEST(test_orders)
 	ck_assert_str_eq(o.kind, "release");
 	ck_assert_int_eq(store_fe_order_state(s, "mx1", o.batch, "released", "0", 220), STORE_OK);
 	ck_assert_int_eq(store_fe_order_next(s, "mx1", &o), STORE_NOTFOUND);
+	/* Finished orders are forgotten, open ones stay. */
+	ck_assert_int_eq(store_fe_prune(s, 215), STORE_OK);
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(store_fe_batch(s, b2, look, &w), STORE_OK);
+	ck_assert_int_eq(w.n, 1); /* mx2's, still new */
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(store_fe_batch(s, b1, look, &w), STORE_OK);
+	ck_assert_int_eq(w.n, 0);
+	k = 0;
+	ck_assert_int_eq(store_fe_batch_addrs(s, b1, addr_count, &k), STORE_OK);
+	ck_assert_int_eq(k, 0);
 	/* Removed: its open orders go with it. */
 	ck_assert_int_eq(store_fe_remove(s, "mx2"), STORE_OK);
 	ck_assert_int_eq(store_fe_order_next(s, "mx2", &o), STORE_NOTFOUND);
