@@ -128,3 +128,12 @@ int fe_pilot_release(struct pilot *p)
 	}
 	return 0;
 }
+
+const char *fe_pilot_note(struct pilot *p)
+{
+	long long nfe = 0;
+
+	if (store_fe_count(p->s, &nfe) < 0 || nfe == 0)
+		return "";
+	return " from this host's queue; release ordered from every front end";
+}

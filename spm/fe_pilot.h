@@ -29,5 +29,9 @@
 
 int fe_pilot_drain(struct pilot *p, const struct drain_set *set, char *why, size_t whylen);
 int fe_pilot_release(struct pilot *p);
+/* fe_pilot_note: for the release's history line, " from this host's
+ * queue; release ordered from every front end" with front ends
+ * registered (the count released is the pilot's own queue's), else "". */
+const char *fe_pilot_note(struct pilot *p);
 
 #endif
