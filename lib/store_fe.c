@@ -172,6 +172,14 @@ int store_fe_held_count(struct store *s, const char *fe, long long *n_r)
 
 /* --- orders --- */
 
+/* The front ends F that need a release order: none open, and messages
+ * held in their queue not yet released. */
+#define RELEASE_DUE \
+	" WHERE NOT EXISTS (SELECT 1 FROM fe_orders o WHERE o.frontend = f.name" \
+	" AND o.kind = 'release' AND o.state IN " OPEN_STATES ")" \
+	" AND EXISTS (SELECT 1 FROM held_messages h WHERE h.frontend = f.name" \
+	" AND h.gone = 0 AND h.released_at = 0)"
+
 /* next_batch: a new batch number into *BATCH_R: NOW, or past the last. */
 static int next_batch(struct store *s, long long now, long long *batch_r)
 {
@@ -185,20 +193,13 @@ static int next_batch(struct store *s, long long now, long long *batch_r)
 }
 
 /* order_all: an order of KIND in BATCH for every registered front end
- * (ONLY_IDLE: those without an open order of that kind that hold
- * messages not yet released). */
+ * (ONLY_IDLE, for a release: RELEASE_DUE's only). */
 static int order_all(struct store *s, long long batch, const char *kind, int only_idle,
 		     long long now)
 {
 	struct db_stmt *st =
 		only_idle ? store_prepare(s, "INSERT INTO fe_orders(frontend, batch, kind, created)"
-					     " SELECT f.name, ?1, ?2, ?3 FROM frontends f"
-					     " WHERE NOT EXISTS (SELECT 1 FROM fe_orders o"
-					     " WHERE o.frontend = f.name AND o.kind = ?2"
-					     " AND o.state IN " OPEN_STATES ")"
-					     " AND EXISTS (SELECT 1 FROM held_messages h"
-					     " WHERE h.frontend = f.name AND h.gone = 0"
-					     " AND h.released_at = 0)")
+					     " SELECT f.name, ?1, ?2, ?3 FROM frontends f" RELEASE_DUE)
 			  : store_prepare(s, "INSERT INTO fe_orders(frontend, batch, kind, created)"
 					     " SELECT f.name, ?1, ?2, ?3 FROM frontends f");
 
@@ -236,9 +237,16 @@ int store_fe_order_drain(struct store *s, size_t n, const char *const *phys,
 
 int store_fe_order_release(struct store *s, long long now)
 {
-	long long batch;
+	long long batch, due = 0;
 	int own;
 
+	/* The pilot asks at every sweep: a read first, a write only when a
+	 * front end needs an order. */
+	if (count_of(s, store_prepare(s, "SELECT count(*) FROM frontends f" RELEASE_DUE),
+		     &due, "front ends to release") < 0)
+		return STORE_ERR;
+	if (due == 0)
+		return STORE_OK;
 	if (store_own_begin(s, &own) < 0)
 		return STORE_ERR;
 	if (next_batch(s, now, &batch) < 0 || order_all(s, batch, "release", 1, now) < 0)
