@@ -35,17 +35,30 @@ ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", env["FEDMIG_CONF"]]
 users = ["u%02d" % (i + 1) for i in range(n)]
 traffic = fedlab.SwitchTraffic(env, ctl, lab)
 traffic.senders(lambda i: (users[i % n], "%s@example.org" % users[i % n]), 0.01)
+# fe_switch_lab with a second lab Postfix (lib_fe.sh): mail into both.
+env_b = dict(env, SMTP_PORT=os.environ["FE_SMTP_PORT_B"], POSTFIX_CONFIG=os.environ["FE_POSTFIX_B"]) \
+    if os.environ.get("FE_SMTP_PORT_B") else None
+traffic_b = fedlab.SwitchTraffic(env_b, ctl, lab) if env_b else None
+if traffic_b:
+    traffic_b.senders(lambda i: (users[(i + 1) % n], "%s@example.org" % users[(i + 1) % n]), 0.01)
 time.sleep(1.0)
 # Slow senders start before the switch and finish after it.
 traffic.slow((users[k], "%s@example.org" % users[k]) for k in (0, 5, n - 1))
+if traffic_b:
+    traffic_b.slow((users[k], "%s@example.org" % users[k]) for k in (2, 7))
 traffic.switch(users)
 ok, reqs, bad = traffic.finish(60)
 sent, errors = traffic.sent, traffic.errors
+if traffic_b:
+    traffic_b.finish(5)
+    sent.update(traffic_b.sent)
+    errors += traffic_b.errors
 if bad:
     print("not complete:", bad); sys.exit(1)
 # Everything delivered, nothing left in hold.
-if not fedlab.wait_queue_empty(env, timeout=30):
-    print("queue not empty:", fedlab.postqueue(env)); sys.exit(1)
+for e in [env] + ([env_b] if env_b else []):
+    if not fedlab.wait_queue_empty(e, timeout=30):
+        print("queue not empty:", fedlab.postqueue(e)); sys.exit(1)
 
 got = fedlab.inbox_deliveries(env, "s1", "s2")
 lost = dup = wrong = late = 0
