@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "store_fe.h"
 #include "store_int.h"
 
 static int changed_one(struct store *s, const char *access)
@@ -122,18 +123,5 @@ int store_dir_switch(struct store *s, const char *access, const char *system,
 int store_held_add(struct store *s, const char *queue_id, long long request_id,
 		   const char *recipients, long long at)
 {
-	struct db_stmt *st;
-
-	/* Never write into a file cut short: it would look whole again. */
-	if (store_guard(s) < 0)
-		return STORE_ERR;
-	st = store_prepare(s, "INSERT INTO held_messages(queue_id, request_id, held_at, recipients) "
-			      "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(queue_id) DO NOTHING");
-	if (st == NULL)
-		return STORE_ERR;
-	db_bind_text(st, 1, queue_id);
-	db_bind_int64(st, 2, request_id);
-	db_bind_int64(st, 3, at);
-	db_bind_text(st, 4, recipients);
-	return store_run(s, st, "record held message");
+	return store_fe_held_add(s, "", queue_id, request_id, recipients, at);
 }

@@ -444,8 +444,8 @@ int store_check_last(struct store *s, long long request_id, long long since, lon
 int store_held_pending(struct store *s, store_held_fn fn, void *ctx)
 {
 	struct db_stmt *st =
-		store_prepare(s, "SELECT queue_id, request_id, held_at, recipients, released_at "
-				 "FROM held_messages WHERE gone = 0 ORDER BY held_at");
+		store_prepare(s, "SELECT queue_id, request_id, held_at, recipients, released_at, "
+				 "frontend FROM held_messages WHERE gone = 0 ORDER BY held_at");
 	struct held_msg m;
 	int rc;
 
@@ -457,6 +457,9 @@ int store_held_pending(struct store *s, store_held_fn fn, void *ctx)
 		m.held_at = db_column_int64(st, 2);
 		m.recipients = db_column_text(st, 3);
 		m.released_at = db_column_int64(st, 4);
+		m.frontend = db_column_text(st, 5);
+		if (m.frontend == NULL)
+			m.frontend = "";
 		if (fn(ctx, &m) != 0) {
 			rc = DB_DONE;
 			break;

@@ -179,6 +179,7 @@ struct held_msg {
 	long long held_at;
 	long long released_at; /* 0: not yet; > 0: released (still pending) */
 	const char *recipients; /* tab separated (space in old rows), valid during the callback */
+	const char *frontend;	/* whose queue holds it ("": the pilot's own), as recipients */
 };
 
 typedef int (*store_held_fn)(void *ctx, const struct held_msg *m);

@@ -361,6 +361,34 @@ const struct store_migration store_migrations[] = {
 	     " hash BLOB NOT NULL,"
 	     " created INTEGER NOT NULL,"
 	     " last_seen INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;", store_pg_v14},
+	/* 15: several Postfix front ends (lib/store_fe.h, issue 18): the
+	 * registered front ends and their heartbeat; the pilot's orders to
+	 * each (drain a set of old physical addresses, release), their
+	 * state and result; the addresses of a drain order; and the front
+	 * end whose queue holds a held message ('': the pilot's own). */
+	{15, "CREATE TABLE frontends("
+	     " name TEXT PRIMARY KEY,"
+	     " registered BIGINT NOT NULL,"
+	     " last_seen BIGINT NOT NULL DEFAULT 0);"
+	     "CREATE TABLE fe_orders("
+	     " frontend TEXT NOT NULL,"
+	     " batch BIGINT NOT NULL,"
+	     " kind TEXT NOT NULL,"
+	     " state TEXT NOT NULL DEFAULT 'new',"
+	     " reason TEXT NOT NULL DEFAULT '',"
+	     " created BIGINT NOT NULL,"
+	     " started BIGINT NOT NULL DEFAULT 0,"
+	     " finished BIGINT NOT NULL DEFAULT 0,"
+	     " PRIMARY KEY(frontend, batch));"
+	     "CREATE INDEX fe_orders_open ON fe_orders(frontend, state);"
+	     "CREATE INDEX fe_orders_batch ON fe_orders(batch);"
+	     "CREATE TABLE fe_batch_addrs("
+	     " batch BIGINT NOT NULL,"
+	     " request_id BIGINT NOT NULL,"
+	     " physical TEXT NOT NULL);"
+	     "CREATE INDEX fe_batch_addrs_by_batch ON fe_batch_addrs(batch);"
+	     "ALTER TABLE held_messages ADD COLUMN frontend TEXT NOT NULL DEFAULT '';"
+	     "CREATE INDEX held_by_frontend ON held_messages(frontend, gone);", NULL},
 	/* 16: several copy workers (issue 18, lib/store_smd.h): a running
 	 * job's worker (its smd_worker_name, or HOST:PID) and its lease (µs,
 	 * 0: none, a copier of before this version); the claim looks jobs up

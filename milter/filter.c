@@ -9,6 +9,7 @@
 #include "decide.h"
 #include "filter.h"
 #include "log.h"
+#include "store_fe.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "txn.h"
@@ -37,6 +38,7 @@ struct conn {
 static struct store_pool *pool;
 static int fold_flags;
 static char *delims; /* recipient_delimiter */
+static char *frontend; /* frontend_name: whose queue holds what we quarantine */
 static int verbose;
 
 /* The steps fedmig never looks at: Postfix skips them, and so do we. */
@@ -54,6 +56,7 @@ void filter_init(const struct config *cfg, int v)
 	 * must not slip through because its client was sloppy: read leniently. */
 	fold_flags = (config_bool(cfg, "fold_local_part") ? ADDR_FOLD_LOCAL : 0) | ADDR_INTERNAL;
 	delims = xstrdup(config_str(cfg, "recipient_delimiter"));
+	frontend = xstrdup(config_str(cfg, "frontend_name"));
 	verbose = v;
 }
 
@@ -62,6 +65,8 @@ void filter_shutdown(void)
 	pool_free(&pool);
 	free(delims);
 	delims = NULL;
+	free(frontend);
+	frontend = NULL;
 }
 
 static void msg_free(struct msg **mp)
@@ -238,7 +243,9 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
 		pool_put(pool, h, 0);
 		return tempfail(ctx, c, qid, "out of memory");
 	}
-	if (store_held_add(s, qid, request_id, list, time_now_us()) != STORE_OK) {
+	/* Under this host's front end name: its fedmig-frontend releases it
+	 * ("": the pilot's own queue, one Postfix host). */
+	if (store_fe_held_add(s, frontend, qid, request_id, list, time_now_us()) != STORE_OK) {
 		snprintf(err, sizeof(err), "record held message: %s", store_errmsg(s));
 		free(list);
 		pool_put(pool, h, 1);

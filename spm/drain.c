@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "delim.h"
 #include "drain.h"
+#include "fe_pilot.h"
 #include "log.h"
 #include "mstatus.h"
 #include "pq.h"
@@ -146,13 +147,16 @@ int pilot_sweep(struct pilot *p)
 	size_t nids = 0;
 	int rc = 0;
 
-	if (store_held_count_pending(p->s, &npend) < 0) {
+	/* The pilot orders every front end to sweep its own queue too. */
+	if (p->frontend[0] == '\0' && fe_pilot_release(p) < 0)
+		rc = -1;
+	if (store_fe_held_count(p->s, p->frontend, &npend) < 0) {
 		log_error("release sweep: %s", store_errmsg(p->s));
 		return -1;
 	}
 	if (npend == 0)
-		return 0;
-	if (store_held_pending(p->s, collect_pending, &w) < 0) {
+		return rc;
+	if (store_fe_held_pending(p->s, p->frontend, collect_pending, &w) < 0) {
 		log_error("release sweep: %s", store_errmsg(p->s));
 		return -1;
 	}
@@ -349,7 +353,7 @@ static int drain_hold(struct pilot *p, struct drain *d)
 		long long id = d->set->req[who];
 
 		snprintf(rcpt, sizeof(rcpt), "%s", d->set->phys[who]);
-		if (store_held_add(p->s, d->defer.v[i], id, rcpt, now) < 0) {
+		if (store_fe_held_add(p->s, p->frontend, d->defer.v[i], id, rcpt, now) < 0) {
 			log_error("request=%lld: store_held_add(%s): %s", id, d->defer.v[i],
 				  store_errmsg(p->s));
 			return -1;
@@ -387,7 +391,8 @@ static void drain_what(const struct drain_set *set, char *out, size_t len)
 		snprintf(out, len, "the %zu old physical addresses of the group", set->n);
 }
 
-int pilot_drain_set(struct pilot *p, const struct drain_set *set, char *why, size_t whylen)
+/* drain_local: the drain on the queue of this host's Postfix. */
+static int drain_local(struct pilot *p, const struct drain_set *set, char *why, size_t whylen)
 {
 	long long deadline = time_mono_us() + config_time_ms(p->cfg, "drain_timeout") * 1000;
 	struct ids tried = {0};
@@ -444,6 +449,23 @@ int pilot_drain_set(struct pilot *p, const struct drain_set *set, char *why, siz
 			 set->label, tried.n - (size_t)held, what);
 	ids_clear(&tried);
 	return busy < 0 ? -1 : 0;
+}
+
+int pilot_drain_set(struct pilot *p, const struct drain_set *set, char *why, size_t whylen)
+{
+	long long nfe = 0;
+
+	/* The pilot with front ends registered drains through them, never
+	 * its own queue alone; a front end drains its own queue. */
+	if (p->frontend[0] == '\0') {
+		if (store_fe_count(p->s, &nfe) < 0) {
+			snprintf(why, whylen, "drain: %s", store_errmsg(p->s));
+			return -1;
+		}
+		if (nfe > 0)
+			return fe_pilot_drain(p, set, why, whylen);
+	}
+	return drain_local(p, set, why, whylen);
 }
 
 int pilot_drain(struct pilot *p, const struct req *r, const char *phys, char *why,

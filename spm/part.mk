@@ -1,14 +1,14 @@
 # spm/: fedmigctl (the admin CLI) and fedmig-spm (the migration pilot).
 CTL_OBJS := $(O)/spm/ctl_directory.o $(O)/spm/ctl_request.o $(O)/spm/ctl_report.o $(O)/spm/ctl_json.o $(O)/spm/ctl_agent.o \
 	$(O)/spm/ctl_dirsync.o $(O)/spm/ctl_source.o $(O)/spm/ctl_prestage.o \
-	$(O)/spm/ctl_viewer.o $(O)/spm/ctl_top.o
+	$(O)/spm/ctl_viewer.o $(O)/spm/ctl_top.o $(O)/spm/ctl_frontend.o
 PROGRAMS += $(O)/spm/fedmigctl
 $(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(O)/spm/libspm.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 MANPAGES += man/fedmigctl.1
 
 # fedmig-spm: the pilot's modules in libspm.a for tests and fuzz targets.
-SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/pilot_ws.o $(O)/spm/pilot_prestage.o $(O)/spm/switch.o $(O)/spm/switch_group.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o \
+SPM_OBJS := $(O)/spm/pilot.o $(O)/spm/pilot_ws.o $(O)/spm/pilot_prestage.o $(O)/spm/switch.o $(O)/spm/switch_group.o $(O)/spm/drain.o $(O)/spm/driver.o $(O)/spm/drv_dovecot.o $(O)/spm/drv_exec.o $(O)/spm/drv_none.o $(O)/spm/postfix.o $(O)/spm/pq.o $(O)/spm/run.o $(O)/spm/fe_pilot.o \
 	$(O)/spm/dirsync.o $(O)/spm/dirsync_up.o $(O)/spm/dirsync_incr.o $(O)/spm/dirsync_down.o $(O)/spm/dirsync_spm.o
 PART_LIBS += $(O)/spm/libspm.a
 $(O)/spm/libspm.a: $(SPM_OBJS)
@@ -131,3 +131,14 @@ $(O)/tests/unit/test_status_lookups: $(O)/tests/unit/test_status_lookups.o $(API
 # One pilot leads (issue 18): fedmig-spm --standby waits for the lead.
 $(LIBFEDMIG): $(O)/lib/store_lead.o
 INTEG_TESTS += tests/integ/spm_standby.sh
+# Several Postfix front ends (issue 18): the store's side in libfedmig
+# (store_fe), the pilot's orders in libspm (fe_pilot), the release worker.
+$(LIBFEDMIG): $(O)/lib/store_fe.o
+
+PROGRAMS += $(O)/spm/fedmig-frontend
+$(O)/spm/fedmig-frontend: $(O)/spm/frontend.o $(O)/spm/libspm.a $(LIBFEDMIG)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS) $(DIRDRV_LIBS)
+MANPAGES += man/fedmig-frontend.8
+UNIT_TESTS += $(O)/tests/unit/test_fe_store
+INTEG_TESTS += tests/integ/fe_drain.sh
+INTEG_TESTS += tests/integ/fe_switch_lab.sh

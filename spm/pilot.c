@@ -37,6 +37,11 @@ struct pilot *pilot_new(const struct config *cfg, struct store *s, struct pf *pf
 	return p;
 }
 
+void pilot_set_frontend(struct pilot *p, const char *name)
+{
+	snprintf(p->frontend, sizeof(p->frontend), "%s", name);
+}
+
 void pilot_free(struct pilot **p)
 {
 	free(*p);

@@ -38,6 +38,10 @@ int pilot_sweeping(struct pilot *p);
  * the downward directory sync). */
 typedef void (*pilot_switch_fn)(void *ctx, const char *from, const char *to);
 void pilot_on_switch(struct pilot *p, pilot_switch_fn fn, void *ctx);
+/* pilot_set_frontend: drains and sweeps act for the front end NAME
+ * (fedmig-frontend: its own queue, its own held messages) instead of
+ * the pilot's ("", the default: front ends get orders). */
+void pilot_set_frontend(struct pilot *p, const char *name);
 /* pilot_next_due_ms: ms until the earliest request is due (capped). */
 long long pilot_next_due_ms(struct pilot *p, long long cap_ms);
 

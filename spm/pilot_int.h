@@ -24,6 +24,7 @@
 #include "pilot.h"
 #include "postfix.h"
 #include "store.h"
+#include "store_fe.h"
 #include "store_req.h"
 
 struct pilot {
@@ -35,6 +36,9 @@ struct pilot {
 	int status_warned;
 	pilot_switch_fn on_switch; /* pilot_on_switch(), NULL: none */
 	void *on_switch_ctx;
+	/* "": the pilot; else fedmig-frontend's name: drains and sweeps
+	 * act on that front end's own queue and held messages. */
+	char frontend[FE_NAME_MAX];
 };
 
 #define GO 1	 /* moved: look at the request again */

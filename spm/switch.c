@@ -11,6 +11,7 @@
 
 #include "dirsync.h"
 #include "drain.h"
+#include "fe_pilot.h"
 #include "driver.h"
 #include "log.h"
 #include "state.h"
@@ -358,8 +359,8 @@ int sw_release(struct pilot *p, struct req *r, enum sw_dir dir, int *n_r)
 		return GO;
 	r->release_at = time_now_us();
 	rc = pilot_set(p, r, r->state, ways[dir].release,
-		       "hold window %.3f s, %d messages released%s",
-		       (double)(r->release_at - r->hold_at) / 1e6, n < 0 ? 0 : n,
+		       "hold window %.3f s, %d messages released%s%s",
+		       (double)(r->release_at - r->hold_at) / 1e6, n < 0 ? 0 : n, fe_pilot_note(p),
 		       n < 0 ? " (sweep failed: the next sweeps retry)" : "");
 	if (rc == GO)
 		pilot_crash_point(p, r, ways[dir].release);

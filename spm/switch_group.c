@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "drain.h"
+#include "fe_pilot.h"
 #include "log.h"
 #include "state.h"
 #include "switch.h"
@@ -272,8 +273,9 @@ static int phase_release(struct grp *g)
 			continue;
 		r->release_at = now;
 		rc = pilot_set(g->p, r, r->state, "E9 release",
-			       "hold window %.3f s, %d messages released%s%s",
+			       "hold window %.3f s, %d messages released%s%s%s",
 			       (double)(r->release_at - r->hold_at) / 1e6, n < 0 ? 0 : n,
+			       fe_pilot_note(g->p),
 			       n < 0 ? " (sweep failed: the next sweeps retry)" : "", g->tag);
 	}
 	if (tx_end(g, rc) < 0)

@@ -16,6 +16,12 @@ pilot_scenario nocopy no
 pilot_directory $(seq -f 'u%02g' 1 "$N") || exit 1
 # fedmig-spm runs as fedmig: it writes S2's passwd-file (dovecot driver).
 pilot_prepare "$LAB"
+# fe_switch_lab.sh: the same switches through two registered front ends.
+if [ -n "${SPM_LAB_FRONTENDS:-}" ]; then
+	# shellcheck source=tests/integ/lib_fe.sh
+	. "$REPO/tests/integ/lib_fe.sh"
+	fe_lab_setup || { echo "FAIL fe_switch_lab: front end set-up"; exit 1; }
+fi
 pilot_start "$LAB" || exit 1
 
 python3 - "$LAB" "$N" "$B" <<'PY' || exit 1
@@ -29,17 +35,30 @@ ctl = [os.path.join(build, "spm", "fedmigctl"), "-c", env["FEDMIG_CONF"]]
 users = ["u%02d" % (i + 1) for i in range(n)]
 traffic = fedlab.SwitchTraffic(env, ctl, lab)
 traffic.senders(lambda i: (users[i % n], "%s@example.org" % users[i % n]), 0.01)
+# fe_switch_lab with a second lab Postfix (lib_fe.sh): mail into both.
+env_b = dict(env, SMTP_PORT=os.environ["FE_SMTP_PORT_B"], POSTFIX_CONFIG=os.environ["FE_POSTFIX_B"]) \
+    if os.environ.get("FE_SMTP_PORT_B") else None
+traffic_b = fedlab.SwitchTraffic(env_b, ctl, lab) if env_b else None
+if traffic_b:
+    traffic_b.senders(lambda i: (users[(i + 1) % n], "%s@example.org" % users[(i + 1) % n]), 0.01)
 time.sleep(1.0)
 # Slow senders start before the switch and finish after it.
 traffic.slow((users[k], "%s@example.org" % users[k]) for k in (0, 5, n - 1))
+if traffic_b:
+    traffic_b.slow((users[k], "%s@example.org" % users[k]) for k in (2, 7))
 traffic.switch(users)
 ok, reqs, bad = traffic.finish(60)
 sent, errors = traffic.sent, traffic.errors
+if traffic_b:
+    traffic_b.finish(5)
+    sent.update(traffic_b.sent)
+    errors += traffic_b.errors
 if bad:
     print("not complete:", bad); sys.exit(1)
 # Everything delivered, nothing left in hold.
-if not fedlab.wait_queue_empty(env, timeout=30):
-    print("queue not empty:", fedlab.postqueue(env)); sys.exit(1)
+for e in [env] + ([env_b] if env_b else []):
+    if not fedlab.wait_queue_empty(e, timeout=30):
+        print("queue not empty:", fedlab.postqueue(e)); sys.exit(1)
 
 got = fedlab.inbox_deliveries(env, "s1", "s2")
 lost = dup = wrong = late = 0
@@ -60,4 +79,7 @@ sys.exit(1 if lost or dup or wrong or late or errors or not ok else 0)
 PY
 rc=$?
 pilot_hold_empty || rc=1
-pilot_result spm_switch_lab $rc 20 "$LAB/log/fedmig-spm.log"
+[ -z "${SPM_LAB_FRONTENDS:-}" ] || fe_lab_check || rc=1
+name=spm_switch_lab
+[ -z "${SPM_LAB_FRONTENDS:-}" ] || name=fe_switch_lab
+pilot_result $name $rc 20 "$LAB/log/fedmig-spm.log"
