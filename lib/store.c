@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "store_file.h"
-#include "store_fe.h"
 #include "store_int.h"
 #include "xalloc.h"
 
