@@ -14,6 +14,7 @@
 # Both front ends and the second lab are stopped by PID at exit.
 
 fe_lab_setup() {
+	local db
 	echo "frontend_name = a" >>"$FEDMIG_CONF"
 	"$REPO/tests/lab/lab" restart-daemon "$LAB" milter >/dev/null || return 1
 	$CTL frontend add a && $CTL frontend add b || return 1
@@ -24,7 +25,9 @@ fe_lab_setup() {
 	postconf -c "$LAB_B/postfix" -e "transport_maps = inline:{ s1.example.org=lmtp:inet:127.0.0.1:$S1_LMTP_PORT, s2.example.org=lmtp:inet:127.0.0.1:$S2_LMTP_PORT }" ||
 		return 1
 	postfix -c "$LAB_B/postfix" reload >/dev/null 2>&1 || return 1
-	sed -i "s#^state_database = .*#state_database = $FEDMIG_DB#" "$LAB_B/fedmig.conf"
+	# The first lab's store, a file or a postgresql:// URL (fe_switch_pg).
+	db=$(sed -n 's/^state_database = //p' "$FEDMIG_CONF" | tail -n 1)
+	sed -i "s#^state_database = .*#state_database = $db#" "$LAB_B/fedmig.conf"
 	echo "frontend_name = b" >>"$LAB_B/fedmig.conf"
 	"$REPO/tests/lab/lab" restart-daemon "$LAB_B" milter >/dev/null &&
 		"$REPO/tests/lab/lab" restart-daemon "$LAB_B" policyd >/dev/null || return 1
