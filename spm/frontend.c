@@ -243,8 +243,7 @@ static int run_fe(struct server *srv, struct config *cfg)
 	snprintf(fe.name, sizeof(fe.name), "%s", fe_name(cfg));
 	if (daemon_drop_privileges(config_str(cfg, "fedmig_user"), &err) < 0)
 		goto out;
-	fe.s = store_open(config_str(cfg, "state_database"), STORE_RDWR,
-			  (int)config_time_ms(cfg, "store_busy_timeout"), &err);
+	fe.s = store_open_config(cfg, STORE_RDWR, (uid_t)-1, (gid_t)-1, &err);
 	if (fe.s == NULL)
 		goto out;
 	fe.p = pilot_new(cfg, fe.s, fe.pf);
