@@ -147,8 +147,7 @@ static long long retry_at(const struct config *cfg, int attempts, long long now)
 static struct store *open_store(const struct config *cfg)
 {
 	char *err = NULL;
-	struct store *s = store_open(config_str(cfg, "state_database"), STORE_RDWR,
-				     (int)config_time_ms(cfg, "store_busy_timeout"), &err);
+	struct store *s = store_open_config(cfg, STORE_RDWR, (uid_t)-1, (gid_t)-1, &err);
 
 	if (s == NULL) {
 		log_error("%s", err);
