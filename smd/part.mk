@@ -4,7 +4,7 @@ SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap_event.o $(O)/smd/imap.o $(O)/smd
 	$(O)/smd/copy_util.o \
 	$(O)/smd/copy_folders.o $(O)/smd/copy_open.o $(O)/smd/copy_journal.o \
 	$(O)/smd/copy_stream.o $(O)/smd/copy_verify.o $(O)/smd/copy_delta.o $(O)/smd/copy_fast.o $(O)/smd/copy_tree.o $(O)/smd/copy_move.o $(O)/smd/settings.o \
-	$(O)/smd/master.o $(O)/smd/lock.o $(O)/smd/lease.o $(O)/smd/throttle.o
+	$(O)/smd/master.o $(O)/smd/lock.o $(O)/smd/lease.o $(O)/smd/retry.o $(O)/smd/throttle.o
 # The delta pass (issue 17): CONDSTORE/QRESYNC, the three-way rule.
 SMD_OBJS += $(O)/smd/delta_rule.o $(O)/smd/delta_cmd.o $(O)/smd/delta.o
 # Contacts and calendars: the DAV client and the sync engine (pim_sync.h),
