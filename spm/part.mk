@@ -130,4 +130,4 @@ $(O)/tests/unit/test_status_lookups: $(O)/tests/unit/test_status_lookups.o $(API
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG) $(CHECK_LIBS) $(EXT_LIBS)
 # One pilot leads (issue 18): fedmig-spm --standby waits for the lead.
 $(LIBFEDMIG): $(O)/lib/store_lead.o
-INTEG_TESTS += tests/integ/spm_standby.sh
+INTEG_TESTS += tests/integ/spm_standby.sh tests/integ/spm_standby_pg.sh

@@ -6,6 +6,10 @@
 #   pg_test_tmp NAME   TMP=/tmp/fedmig-NAME.XXXXXX (0711), PG, PSQL, and
 #                      the EXIT trap; the caller sets FAILED=0 first and
 #                      FAILED=1 on a failure. The server: "$PG" start "$TMP/pg".
+#   pg_lab_start       "$PG" start "$TMP/pg", its pg.env sourced, and
+#                      $TMP/pgpass: libpq's password file for the lab's
+#                      programs (PGPASSFILE), 0600, owned by fedmig (the
+#                      daemons' user; root's fedmigctl reads it too)
 
 PG=$ROOT/tests/lab/pg
 PSQL=${LAB_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
@@ -25,4 +29,13 @@ pg_test_finish() {
 		FAILED=1
 	fi
 	if [ "$FAILED" = 0 ]; then rm -rf "$TMP"; else echo "kept: $TMP"; exit 1; fi
+}
+
+pg_lab_start() {
+	"$PG" start "$TMP/pg" >/dev/null || return 1
+	# shellcheck source=/dev/null
+	. "$TMP/pg/pg.env"
+	(umask 077 && printf '127.0.0.1:%s:fedmig:fedmig:%s\n' "$PG_PORT" "$(cat "$PG_PASSWORD_FILE")" \
+		>"$TMP/pgpass")
+	chown fedmig "$TMP/pgpass"
 }

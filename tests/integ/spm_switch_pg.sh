@@ -18,12 +18,7 @@ fail() { echo "FAIL spm_switch_pg: $*"; FAILED=1; }
 pg_test_tmp spm-switch-pg
 START=$SECONDS
 
-"$PG" start "$TMP/pg" >/dev/null || { fail "tests/lab/pg start"; exit 1; }
-# shellcheck source=/dev/null
-. "$TMP/pg/pg.env"
-(umask 077 && printf '127.0.0.1:%s:fedmig:fedmig:%s\n' "$PG_PORT" "$(cat "$PG_PASSWORD_FILE")" \
-	>"$TMP/pgpass")
-chown fedmig "$TMP/pgpass" || fail "chown fedmig $TMP/pgpass"
+pg_lab_start || { fail "tests/lab/pg start"; exit 1; }
 
 echo "spm_switch_pg: $((SECONDS - START))s: spm_switch_lab on $PG_URL"
 LAB_STATE_DATABASE=$PG_URL PGPASSFILE=$TMP/pgpass "$ROOT/tests/integ/spm_switch_lab.sh" ||
