@@ -258,13 +258,9 @@ static int claim_body(struct store *s, long long now, int pid, const struct smd_
 static int claim(struct store *s, long long now, int pid, const struct smd_worker *w,
 		 store_smd_take_fn take, void *ctx, struct smd_job *r, long long *next_r)
 {
-	int mine, rc, attempt = 0;
+	int rc;
 
-	do {
-		if (store_own_begin(s, &mine) < 0)
-			return STORE_ERR;
-		rc = store_own_end(s, mine, claim_body(s, now, pid, w, take, ctx, r, next_r));
-	} while (store_own_retry(s, mine, rc, &attempt));
+	STORE_OWN_RETRY(s, rc, claim_body(s, now, pid, w, take, ctx, r, next_r));
 	return rc;
 }
 
@@ -302,15 +298,11 @@ static int renew_body(struct store *s, struct smd_job_key key, const char *worke
 
 int store_smd_renew(struct store *s, struct smd_job_key key, const char *worker, long long until)
 {
-	int mine, rc, attempt = 0;
+	int rc;
 
 	if (key_check(s, key) < 0)
 		return STORE_ERR;
-	do {
-		if (store_own_begin(s, &mine) < 0)
-			return STORE_ERR;
-		rc = store_own_end(s, mine, renew_body(s, key, worker, until));
-	} while (store_own_retry(s, mine, rc, &attempt));
+	STORE_OWN_RETRY(s, rc, renew_body(s, key, worker, until));
 	return rc;
 }
 
@@ -397,13 +389,9 @@ static int recover_sel(struct store *s, long long now, const char *worker,
 static int recover_tx(struct store *s, long long now, const char *worker,
 		      const char *host_prefix, store_smd_take_fn busy, void *ctx)
 {
-	int mine, rc, attempt = 0;
+	int rc;
 
-	do {
-		if (store_own_begin(s, &mine) < 0)
-			return STORE_ERR;
-		rc = store_own_end(s, mine, recover_sel(s, now, worker, host_prefix, busy, ctx));
-	} while (store_own_retry(s, mine, rc, &attempt));
+	STORE_OWN_RETRY(s, rc, recover_sel(s, now, worker, host_prefix, busy, ctx));
 	return rc;
 }
 
@@ -459,15 +447,11 @@ static int finish_body(struct store *s, struct smd_job_key key, int ok, const ch
 int store_smd_finish(struct store *s, struct smd_job_key key, int ok, const char *reason,
 		     long long retry_at, long long now)
 {
-	int mine, rc, attempt = 0;
+	int rc;
 
 	if (key_check(s, key) < 0)
 		return STORE_ERR;
-	do {
-		if (store_own_begin(s, &mine) < 0)
-			return STORE_ERR;
-		rc = store_own_end(s, mine, finish_body(s, key, ok, reason, retry_at, now));
-	} while (store_own_retry(s, mine, rc, &attempt));
+	STORE_OWN_RETRY(s, rc, finish_body(s, key, ok, reason, retry_at, now));
 	return rc;
 }
 
@@ -705,16 +689,12 @@ static int rename_folder_row(struct store *s, const char *mailbox, const char *o
 	return STORE_OK;
 }
 
-int store_smd_folder_rename(struct store *s, const char *mailbox, const char *old,
-			    const char *new, const char *dst_name)
+static int rename_body(struct store *s, const char *mailbox, const char *old, const char *new,
+		       const char *dst_name)
 {
-	int own, rc = store_own_begin(s, &own);
-
-	if (rc < 0)
-		return rc;
 	/* NEW's own rows, if any (a folder of that name vanished earlier and
 	 * its journal lingered), would collide: the renamed folder's win. */
-	rc = store_smd_folder_forget(s, mailbox, new);
+	int rc = store_smd_folder_forget(s, mailbox, new);
 	if (rc == STORE_OK)
 		rc = rename_folder_row(s, mailbox, old, new, dst_name);
 	if (rc == STORE_OK)
@@ -722,22 +702,35 @@ int store_smd_folder_rename(struct store *s, const char *mailbox, const char *ol
 			    store_prepare(s, "UPDATE smd_map SET folder = ?3"
 					     " WHERE mailbox = ?1 AND folder = ?2"),
 			    mailbox, old, new, "smd map rename");
-	return store_own_end(s, own, rc);
+	return rc;
 }
 
-int store_smd_folder_forget(struct store *s, const char *mailbox, const char *folder)
+int store_smd_folder_rename(struct store *s, const char *mailbox, const char *old,
+			    const char *new, const char *dst_name)
 {
-	int own, rc = store_own_begin(s, &own);
+	int rc;
 
-	if (rc < 0)
-		return rc;
-	rc = run_mf(s, store_prepare(s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2"),
+	STORE_OWN_RETRY(s, rc, rename_body(s, mailbox, old, new, dst_name));
+	return rc;
+}
+
+static int forget_body(struct store *s, const char *mailbox, const char *folder)
+{
+	int rc = run_mf(s, store_prepare(s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2"),
 		    mailbox, folder, NULL, "smd map forget");
 	if (rc == STORE_OK)
 		rc = run_mf(s,
 			    store_prepare(s, "DELETE FROM smd_folders WHERE mailbox = ?1 AND folder = ?2"),
 			    mailbox, folder, NULL, "smd folder forget");
-	return store_own_end(s, own, rc);
+	return rc;
+}
+
+int store_smd_folder_forget(struct store *s, const char *mailbox, const char *folder)
+{
+	int rc;
+
+	STORE_OWN_RETRY(s, rc, forget_body(s, mailbox, folder));
+	return rc;
 }
 
 int store_smd_subs_each(struct store *s, const char *mailbox, store_smd_sub_fn fn, void *ctx)
@@ -761,16 +754,13 @@ int store_smd_subs_each(struct store *s, const char *mailbox, store_smd_sub_fn f
 	return rc == DB_DONE ? STORE_OK : store_fail(s, "smd subs");
 }
 
-int store_smd_subs_set(struct store *s, const char *mailbox, char *const *names, size_t n)
+static int subs_body(struct store *s, const char *mailbox, char *const *names, size_t n)
 {
-	int own, rc = store_own_begin(s, &own);
-	struct db_stmt *st;
+	int rc;
+	struct db_stmt *st = store_prepare(s, "DELETE FROM smd_subs WHERE mailbox = ?1");
 
-	if (rc < 0)
-		return rc;
-	st = store_prepare(s, "DELETE FROM smd_subs WHERE mailbox = ?1");
 	if (st == NULL)
-		return store_own_end(s, own, STORE_ERR);
+		return STORE_ERR;
 	db_bind_text(st, 1, mailbox);
 	rc = store_run(s, st, "smd subs clear");
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
@@ -778,5 +768,13 @@ int store_smd_subs_set(struct store *s, const char *mailbox, char *const *names,
 				      " ON CONFLICT DO NOTHING");
 		rc = run_mf(s, st, mailbox, names[i], NULL, "smd subs add");
 	}
-	return store_own_end(s, own, rc);
+	return rc;
+}
+
+int store_smd_subs_set(struct store *s, const char *mailbox, char *const *names, size_t n)
+{
+	int rc;
+
+	STORE_OWN_RETRY(s, rc, subs_body(s, mailbox, names, n));
+	return rc;
 }
