@@ -406,14 +406,14 @@ int store_smd_recover_mine(struct store *s, long long now, const char *worker,
 	return recover_tx(s, now, worker, host_prefix, busy, ctx);
 }
 
-int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd_status *p)
+static int progress_body(struct store *s, struct smd_job_key key, const struct smd_status *p)
 {
 	struct db_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET folders_done = ?3, folders_total = ?4, msgs_done = ?5,"
 		   " msgs_total = ?6, bytes_done = ?7, bytes_total = ?8,"
 		   " updated = ?9 WHERE " JOB_IS);
 
-	if (st == NULL || key_check(s, key) < 0)
+	if (st == NULL)
 		return STORE_ERR;
 	bind_key(st, key);
 	db_bind_int64(st, 3, p->folders_done);
@@ -425,6 +425,16 @@ int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd
 	/* Whole seconds, as the SQL's strftime('%s','now') gave before. */
 	db_bind_int64(st, 9, (long long)time(NULL) * 1000000);
 	return store_run(s, st, "smd progress");
+}
+
+int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd_status *p)
+{
+	int rc;
+
+	if (key_check(s, key) < 0)
+		return STORE_ERR;
+	STORE_OWN_RETRY(s, rc, progress_body(s, key, p));
+	return rc;
 }
 
 static int finish_body(struct store *s, struct smd_job_key key, int ok, const char *reason,
