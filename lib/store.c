@@ -52,6 +52,11 @@ void store_set_error(struct store *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->err, sizeof(s->err), fmt, ap);
 	va_end(ap);
+	/* Temporary only when the error recorded is the database's own
+	 * temporary one (store_fail and the like quote it), never for a
+	 * refusal of the store's that merely follows one. */
+	s->temp_fail = s->db != NULL && db_err_temporary(s->db) && db_errmsg(s->db)[0] &&
+		       strstr(s->err, db_errmsg(s->db)) != NULL;
 }
 
 int store_fail(struct store *s, const char *context)
@@ -63,6 +68,11 @@ int store_fail(struct store *s, const char *context)
 const char *store_errmsg(const struct store *s)
 {
 	return s->err;
+}
+
+int store_err_temporary(const struct store *s)
+{
+	return s->temp_fail;
 }
 
 struct db_stmt *store_prepare(struct store *s, const char *sql)
@@ -661,6 +671,7 @@ int store_own_begin(struct store *s, int *own)
 int store_own_end(struct store *s, int own, int rc)
 {
 	char keep[sizeof(s->err)];
+	int temp;
 
 	if (!own)
 		return rc;
@@ -670,11 +681,12 @@ int store_own_end(struct store *s, int own, int rc)
 		s->temp_fail = db_err_temporary(s->db);
 		return STORE_ERR;
 	}
-	s->temp_fail = db_err_temporary(s->db);
+	temp = s->temp_fail || db_err_temporary(s->db);
 	/* ROLLBACK must not overwrite the reason we are returning. */
 	memcpy(keep, s->err, sizeof(keep));
 	store_rollback(s);
 	memcpy(s->err, keep, sizeof(keep));
+	s->temp_fail = temp;
 	return rc;
 }
 

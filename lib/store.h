@@ -69,6 +69,14 @@ struct store *store_open_config(const struct config *cfg, enum store_mode mode, 
 				gid_t gid, char **err_r);
 void store_close(struct store **s);
 const char *store_errmsg(const struct store *s);
+/*
+ * store_err_temporary: 1 when the last STORE_ERR was a temporary failure
+ * of the database (a serialization failure, a deadlock, a lock timeout,
+ * SQLITE_BUSY, a lost connection to the server) that the store's own
+ * retries did not outlast: the same call may succeed shortly, so a
+ * caller tries again later instead of failing its work.
+ */
+int store_err_temporary(const struct store *s);
 int store_schema_version(struct store *s);
 /*
  * store_guard: STORE_ERR when the database file was removed, replaced by

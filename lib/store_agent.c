@@ -510,16 +510,14 @@ static int batch_counts(struct store *s, long long req, long long id,
 	return store_run(s, st, "agent task counts");
 }
 
-int store_agent_batch_put(struct store *s, long long req, long long seq, const char *folder,
-			  const char *path, const struct agent_item *items, size_t n, long long now,
-			  struct agent_batch_result *r)
+static int batch_body(struct store *s, long long req, long long seq, const char *folder,
+		      const char *path, const struct agent_item *items, size_t n, long long now,
+		      struct agent_batch_result *r)
 {
 	long long id = 0;
-	int own, rc, added;
+	int rc, added;
 
-	memset(r, 0, sizeof(*r));
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
+	memset(r, 0, sizeof(*r)); /* a run again counts from nothing */
 	rc = batch_row(s, req, seq, folder, path, now, &id);
 	for (size_t i = 0; rc == STORE_OK && i < n; i++) {
 		rc = item_insert(s, req, folder, id, &items[i], &added);
@@ -532,7 +530,17 @@ int store_agent_batch_put(struct store *s, long long req, long long seq, const c
 	}
 	if (rc == STORE_OK)
 		rc = batch_counts(s, req, id, r);
-	return store_own_end(s, own, rc);
+	return rc;
+}
+
+int store_agent_batch_put(struct store *s, long long req, long long seq, const char *folder,
+			  const char *path, const struct agent_item *items, size_t n, long long now,
+			  struct agent_batch_result *r)
+{
+	int rc;
+
+	STORE_OWN_RETRY(s, rc, batch_body(s, req, seq, folder, path, items, n, now, r));
+	return rc;
 }
 
 int store_agent_batch_live(struct store *s, const char *path)
@@ -598,22 +606,31 @@ static int abandon_rows(struct store *s, long long now_ms, char ***paths_r, size
 	return st == NULL ? STORE_ERR : store_run(s, st, "abandon batches");
 }
 
+/* paths_clear: PATHS (*N of them) emptied, nothing freed. */
+static void paths_clear(char **paths, size_t *n, long long *freed_r)
+{
+	for (size_t i = 0; i < *n; i++)
+		free(paths[i]);
+	paths[0] = NULL;
+	*n = 0;
+	*freed_r = 0;
+}
+
 int store_agent_abandon(struct store *s, long long now_ms, char ***paths_r, long long *freed_r)
 {
 	size_t n = 0;
-	int own, rc;
+	int own, rc, attempt = 0;
 
 	*paths_r = xcalloc(1, sizeof(**paths_r));
-	*freed_r = 0;
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	rc = store_own_end(s, own, abandon_rows(s, now_ms, paths_r, &n, freed_r));
-	if (rc != STORE_OK) {
-		for (size_t i = 0; i < n; i++)
-			free((*paths_r)[i]);
-		(*paths_r)[0] = NULL;
-		*freed_r = 0;
-	}
+	do {
+		/* A run again starts from nothing: the rolled-back rows' paths go. */
+		paths_clear(*paths_r, &n, freed_r);
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		rc = store_own_end(s, own, abandon_rows(s, now_ms, paths_r, &n, freed_r));
+	} while (store_own_retry(s, own, rc, &attempt));
+	if (rc != STORE_OK)
+		paths_clear(*paths_r, &n, freed_r);
 	return rc;
 }
 

@@ -163,16 +163,13 @@ static int gate_one(struct store *s, const struct due_job *job, long long now,
 	return store_run(s, st, "agent gate");
 }
 
-int store_buffer_gate(struct store *s, long long now, long long defer_at,
-		      store_buffer_agent_fn is_agent, void *ctx)
+static int gate_body(struct store *s, long long now, long long defer_at,
+		     store_buffer_agent_fn is_agent, void *ctx)
 {
 	struct due_job *jobs = NULL;
 	size_t n = 0;
-	int own, r;
+	int r = due_agent_jobs(s, now, is_agent, ctx, &jobs, &n);
 
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	r = due_agent_jobs(s, now, is_agent, ctx, &jobs, &n);
 	for (size_t i = 0; i < n; i++) {
 		if (r == STORE_OK)
 			r = gate_one(s, &jobs[i], now, defer_at);
@@ -180,7 +177,16 @@ int store_buffer_gate(struct store *s, long long now, long long defer_at,
 		free(jobs[i].mailbox);
 	}
 	free(jobs);
-	return store_own_end(s, own, r);
+	return r;
+}
+
+int store_buffer_gate(struct store *s, long long now, long long defer_at,
+		      store_buffer_agent_fn is_agent, void *ctx)
+{
+	int r;
+
+	STORE_OWN_RETRY(s, r, gate_body(s, now, defer_at, is_agent, ctx));
+	return r;
 }
 
 int store_buffer_requeue(struct store *s, struct smd_job_key key, const char *reason,
@@ -397,13 +403,18 @@ static int free_rows(struct store *s, long long request_id, const char *mailbox,
 int store_buffer_free(struct store *s, long long request_id, const char *mailbox,
 		      char ***paths_r, long long *freed_r)
 {
-	int own, r;
+	int own, r, attempt = 0;
 
 	*paths_r = NULL;
-	*freed_r = 0;
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	r = store_own_end(s, own, free_rows(s, request_id, mailbox, paths_r, freed_r));
+	do {
+		/* A run again starts from nothing: the rolled-back rows' paths go. */
+		store_buffer_paths_free(*paths_r);
+		*paths_r = NULL;
+		*freed_r = 0;
+		if (store_own_begin(s, &own) < 0)
+			return STORE_ERR;
+		r = store_own_end(s, own, free_rows(s, request_id, mailbox, paths_r, freed_r));
+	} while (store_own_retry(s, own, r, &attempt));
 	if (r != STORE_OK) {
 		store_buffer_paths_free(*paths_r);
 		*paths_r = NULL;

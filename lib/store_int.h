@@ -65,6 +65,22 @@ int store_own_end(struct store *s, int own, int rc);
  */
 #define STORE_RETRY_MAX 4
 int store_own_retry(struct store *s, int own, int rc, int *attempt);
+/*
+ * STORE_OWN_RETRY: that loop as one statement: RC gets the result of the
+ * transaction whose body is the expression BODY (evaluated again, from
+ * the start, for each run).
+ */
+#define STORE_OWN_RETRY(s, rc, body)                                                   \
+	do {                                                                           \
+		int own_, attempt_ = 0;                                                \
+		do {                                                                   \
+			if (store_own_begin((s), &own_) < 0) {                         \
+				(rc) = STORE_ERR;                                      \
+				break;                                                 \
+			}                                                              \
+			(rc) = store_own_end((s), own_, (body));                       \
+		} while (store_own_retry((s), own_, (rc), &attempt_));                 \
+	} while (0)
 
 /* store_sql: SQLITE_SQL or PG_SQL, by the store's backend (both literals). */
 const char *store_sql(const struct store *s, const char *sqlite_sql, const char *pg_sql);

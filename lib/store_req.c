@@ -110,29 +110,27 @@ static int find_live(struct store *s, const char *access, struct req *r)
 	return latest_req(s, st, access, r);
 }
 
-int store_req_add(struct store *s, struct req *r, long long now, const char *detail)
+/* add_body: store_req_add in its transaction. */
+static int add_body(struct store *s, struct req *r, long long now, const char *detail)
 {
 	struct req live;
-	int own, rc;
+	int rc = find_live(s, r->access, &live);
 
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	rc = find_live(s, r->access, &live);
 	if (rc == STORE_OK) {
 		store_set_error(s, "%s already has request %lld (%s)", r->access, live.id,
 				state_name(live.state));
 		r->id = live.id;
-		return store_own_end(s, own, STORE_EXISTS);
+		return STORE_EXISTS;
 	}
 	if (rc == STORE_ERR)
-		return store_own_end(s, own, rc);
+		return rc;
 	struct db_stmt *st = store_prepare(
 		s, "INSERT INTO requests(access, target_system, scenario, planned_at, batch_id, "
 		   "state, next_at, created, updated) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7) "
 		   "RETURNING id");
 
 	if (st == NULL)
-		return store_own_end(s, own, STORE_ERR);
+		return STORE_ERR;
 	r->state = ST_REGISTERED;
 	r->attempts = 0;
 	r->next_at = now;
@@ -147,10 +145,17 @@ int store_req_add(struct store *s, struct req *r, long long now, const char *det
 	db_bind_int64(st, 6, r->next_at);
 	db_bind_int64(st, 7, now);
 	rc = store_run_id(s, st, &r->id, "store request");
-	if (rc == STORE_OK) {
+	if (rc == STORE_OK)
 		rc = add_history(s, r->id, now, -1, ST_REGISTERED, "E1 register", detail);
-	}
-	return store_own_end(s, own, rc);
+	return rc;
+}
+
+int store_req_add(struct store *s, struct req *r, long long now, const char *detail)
+{
+	int rc;
+
+	STORE_OWN_RETRY(s, rc, add_body(s, r, now, detail));
+	return rc;
 }
 
 int store_req_get(struct store *s, long long id, struct req *r)
@@ -182,26 +187,21 @@ int store_req_find(struct store *s, const char *access, struct req *r)
 	return st ? latest_req(s, st, access, r) : STORE_ERR;
 }
 
-int store_req_set(struct store *s, struct req *r, int from, const char *step,
-		  const char *detail)
+/* set_body: store_req_set in its transaction. */
+static int set_body(struct store *s, const struct req *r, int from, const char *step,
+		    const char *detail)
 {
-	int own, rc;
-	struct db_stmt *st;
-
-	/* Every write moves "updated" on, so a concurrent reader notices. */
-	if (r->updated <= r->loaded)
-		r->updated = r->loaded + 1;
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	st = store_prepare(s, "UPDATE requests SET state = ?3, attempts = ?4, next_at = ?5, "
-			      "reason = ?6, source_system = ?7, source_physical = ?8, "
-			      "target_physical = ?9, hold_at = ?10, switch_at = ?11, "
-			      "release_at = ?12, updated = ?13, action = ?14, failed_from = ?15, "
-			      "complete_at = ?16, planned_at = ?17, catchup_ms = ?19, "
-			      "prestage_passes = ?20, prestage_last = ?21 "
-			      "WHERE id = ?1 AND state = ?2 AND updated = ?18");
+	int rc;
+	struct db_stmt *st = store_prepare(
+		s, "UPDATE requests SET state = ?3, attempts = ?4, next_at = ?5, "
+		   "reason = ?6, source_system = ?7, source_physical = ?8, "
+		   "target_physical = ?9, hold_at = ?10, switch_at = ?11, "
+		   "release_at = ?12, updated = ?13, action = ?14, failed_from = ?15, "
+		   "complete_at = ?16, planned_at = ?17, catchup_ms = ?19, "
+		   "prestage_passes = ?20, prestage_last = ?21 "
+		   "WHERE id = ?1 AND state = ?2 AND updated = ?18");
 	if (st == NULL)
-		return store_own_end(s, own, STORE_ERR);
+		return STORE_ERR;
 	db_bind_int64(st, 1, r->id);
 	db_bind_int64(st, 2, from);
 	db_bind_int64(st, 3, r->state);
@@ -230,7 +230,18 @@ int store_req_set(struct store *s, struct req *r, int from, const char *step,
 	}
 	if (rc == STORE_OK)
 		rc = add_history(s, r->id, r->updated, from, r->state, step, detail);
-	rc = store_own_end(s, own, rc);
+	return rc;
+}
+
+int store_req_set(struct store *s, struct req *r, int from, const char *step,
+		  const char *detail)
+{
+	int rc;
+
+	/* Every write moves "updated" on, so a concurrent reader notices. */
+	if (r->updated <= r->loaded)
+		r->updated = r->loaded + 1;
+	STORE_OWN_RETRY(s, rc, set_body(s, r, from, step, detail));
 	if (rc == STORE_OK)
 		r->loaded = r->updated;
 	return rc;

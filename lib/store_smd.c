@@ -223,36 +223,45 @@ static int next_due(struct store *s, long long now, long long *next_r)
 	return STORE_OK;
 }
 
-static int claim(struct store *s, long long now, int pid, const struct smd_worker *w,
-		 store_smd_take_fn take, void *ctx, struct smd_job *r, long long *next_r)
+/* claim_body: claim's work inside its transaction (TAKE may run again
+ * when a temporary error makes the store run the transaction again). */
+static int claim_body(struct store *s, long long now, int pid, const struct smd_worker *w,
+		      store_smd_take_fn take, void *ctx, struct smd_job *r, long long *next_r)
 {
-	int mine, rc;
+	int rc;
 	struct db_stmt *st;
 
 	if (next_r)
 		*next_r = 0;
-	if (store_own_begin(s, &mine) < 0)
-		return STORE_ERR;
 	/* In the write transaction, so that TAKE runs before anyone else can
 	 * see the job as running or recover it. */
 	rc = claim_pick(s, now, w, take, ctx, r);
 	if (rc <= 0) {
 		if (rc == 0 && next_r && next_due(s, now, next_r) < 0)
 			rc = STORE_ERR;
-		return store_own_end(s, mine, rc < 0 ? rc : STORE_NOTFOUND);
+		return rc < 0 ? rc : STORE_NOTFOUND;
 	}
 	r->attempts++;
 	st = store_prepare(s, "UPDATE smd_jobs SET state = 1, attempts = attempts + 1, pid = ?3,"
 			      " started = ?4, finished = 0, updated = ?4, worker = ?5,"
 			      " lease_until = ?6 WHERE " JOB_IS);
 	if (st == NULL)
-		return store_own_end(s, mine, STORE_ERR);
+		return STORE_ERR;
 	bind_key(st, r->key);
 	db_bind_int64(st, 3, pid);
 	db_bind_int64(st, 4, now);
 	db_bind_text(st, 5, w ? w->name : "");
 	db_bind_int64(st, 6, w ? now + w->lease_us : 0);
-	return store_own_end(s, mine, store_run(s, st, "smd claim"));
+	return store_run(s, st, "smd claim");
+}
+
+static int claim(struct store *s, long long now, int pid, const struct smd_worker *w,
+		 store_smd_take_fn take, void *ctx, struct smd_job *r, long long *next_r)
+{
+	int rc;
+
+	STORE_OWN_RETRY(s, rc, claim_body(s, now, pid, w, take, ctx, r, next_r));
+	return rc;
 }
 
 int store_smd_claim(struct store *s, long long now, int pid, store_smd_take_fn take, void *ctx,
@@ -273,17 +282,28 @@ int store_smd_claim_as(struct store *s, long long now, const struct smd_worker *
 	return claim(s, now, w->pid, w, take, ctx, r, next_r);
 }
 
-int store_smd_renew(struct store *s, struct smd_job_key key, const char *worker, long long until)
+static int renew_body(struct store *s, struct smd_job_key key, const char *worker,
+		      long long until)
 {
 	struct db_stmt *st = store_prepare(s, "UPDATE smd_jobs SET lease_until = ?4 WHERE " JOB_IS
 					      " AND state = 1 AND worker = ?3");
 
-	if (st == NULL || key_check(s, key) < 0)
+	if (st == NULL)
 		return STORE_ERR;
 	bind_key(st, key);
 	db_bind_text(st, 3, worker);
 	db_bind_int64(st, 4, until);
 	return run_one(s, st, "smd renew lease");
+}
+
+int store_smd_renew(struct store *s, struct smd_job_key key, const char *worker, long long until)
+{
+	int rc;
+
+	if (key_check(s, key) < 0)
+		return STORE_ERR;
+	STORE_OWN_RETRY(s, rc, renew_body(s, key, worker, until));
+	return rc;
 }
 
 /* recover_keys: the running jobs of ST (run with its bindings) that BUSY
@@ -312,9 +332,9 @@ static int recover_keys(struct store *s, struct db_stmt *st, store_smd_take_fn b
 }
 
 /* recover: the jobs SEL selects (bound already) that BUSY does not keep
- * go back to the queue; how many, or STORE_ERR. In MINE's transaction. */
-static int recover(struct store *s, int mine, struct db_stmt *sel, long long now,
-		   store_smd_take_fn busy, void *ctx)
+ * go back to the queue; how many, or STORE_ERR. In a transaction. */
+static int recover(struct store *s, struct db_stmt *sel, long long now, store_smd_take_fn busy,
+		   void *ctx)
 {
 	struct smd_job_key *ids = NULL;
 	size_t n = 0;
@@ -323,14 +343,14 @@ static int recover(struct store *s, int mine, struct db_stmt *sel, long long now
 
 	if (rc < 0) {
 		free(ids);
-		return store_own_end(s, mine, rc);
+		return rc;
 	}
 	st = store_prepare(s, "UPDATE smd_jobs SET state = 0, pid = 0, next_at = ?3,"
 			      " updated = ?3, worker = '', lease_until = 0"
 			      " WHERE " JOB_IS " AND state = 1");
 	if (st == NULL) {
 		free(ids);
-		return store_own_end(s, mine, STORE_ERR);
+		return STORE_ERR;
 	}
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
 		bind_key(st, ids[i]);
@@ -338,50 +358,62 @@ static int recover(struct store *s, int mine, struct db_stmt *sel, long long now
 		rc = store_run(s, st, "smd recover");
 	}
 	free(ids);
-	return store_own_end(s, mine, rc < 0 ? rc : (int)n);
+	return rc < 0 ? rc : (int)n;
+}
+
+/* recover_sel: the running jobs WORKER may recover (all of them when
+ * WORKER is NULL), then recover(). */
+static int recover_sel(struct store *s, long long now, const char *worker,
+		       const char *host_prefix, store_smd_take_fn busy, void *ctx)
+{
+	struct db_stmt *st;
+
+	if (worker == NULL)
+		st = store_prepare(s, "SELECT " JOB_COLS " FROM smd_jobs WHERE state = 1"
+				      " ORDER BY " ORDER_KEY);
+	else
+		st = store_prepare(
+			s, "SELECT " JOB_COLS " FROM smd_jobs WHERE state = 1 AND"
+			   " (worker = ?1 OR worker = '' OR (CAST(?2 AS TEXT) <> '' AND"
+			   " substr(worker, 1, length(CAST(?2 AS TEXT))) = CAST(?2 AS TEXT)))"
+			   " ORDER BY " ORDER_KEY);
+	if (st == NULL)
+		return STORE_ERR;
+	if (worker != NULL) {
+		db_bind_text(st, 1, worker);
+		db_bind_text(st, 2, host_prefix ? host_prefix : "");
+	}
+	return recover(s, st, now, busy, ctx);
+}
+
+static int recover_tx(struct store *s, long long now, const char *worker,
+		      const char *host_prefix, store_smd_take_fn busy, void *ctx)
+{
+	int rc;
+
+	STORE_OWN_RETRY(s, rc, recover_sel(s, now, worker, host_prefix, busy, ctx));
+	return rc;
 }
 
 int store_smd_recover(struct store *s, long long now, store_smd_take_fn busy, void *ctx)
 {
-	int mine;
-	struct db_stmt *st;
-
-	if (store_own_begin(s, &mine) < 0)
-		return STORE_ERR;
-	st = store_prepare(s, "SELECT " JOB_COLS " FROM smd_jobs WHERE state = 1"
-			      " ORDER BY " ORDER_KEY);
-	if (st == NULL)
-		return store_own_end(s, mine, STORE_ERR);
-	return recover(s, mine, st, now, busy, ctx);
+	return recover_tx(s, now, NULL, NULL, busy, ctx);
 }
 
 int store_smd_recover_mine(struct store *s, long long now, const char *worker,
 			   const char *host_prefix, store_smd_take_fn busy, void *ctx)
 {
-	int mine;
-	struct db_stmt *st;
-
-	if (store_own_begin(s, &mine) < 0)
-		return STORE_ERR;
-	st = store_prepare(s, "SELECT " JOB_COLS " FROM smd_jobs WHERE state = 1 AND"
-			      " (worker = ?1 OR worker = '' OR (CAST(?2 AS TEXT) <> '' AND"
-			      " substr(worker, 1, length(CAST(?2 AS TEXT))) = CAST(?2 AS TEXT)))"
-			      " ORDER BY " ORDER_KEY);
-	if (st == NULL)
-		return store_own_end(s, mine, STORE_ERR);
-	db_bind_text(st, 1, worker);
-	db_bind_text(st, 2, host_prefix ? host_prefix : "");
-	return recover(s, mine, st, now, busy, ctx);
+	return recover_tx(s, now, worker, host_prefix, busy, ctx);
 }
 
-int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd_status *p)
+static int progress_body(struct store *s, struct smd_job_key key, const struct smd_status *p)
 {
 	struct db_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET folders_done = ?3, folders_total = ?4, msgs_done = ?5,"
 		   " msgs_total = ?6, bytes_done = ?7, bytes_total = ?8,"
 		   " updated = ?9 WHERE " JOB_IS);
 
-	if (st == NULL || key_check(s, key) < 0)
+	if (st == NULL)
 		return STORE_ERR;
 	bind_key(st, key);
 	db_bind_int64(st, 3, p->folders_done);
@@ -395,14 +427,24 @@ int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd
 	return store_run(s, st, "smd progress");
 }
 
-int store_smd_finish(struct store *s, struct smd_job_key key, int ok, const char *reason,
-		     long long retry_at, long long now)
+int store_smd_progress(struct store *s, struct smd_job_key key, const struct smd_status *p)
+{
+	int rc;
+
+	if (key_check(s, key) < 0)
+		return STORE_ERR;
+	STORE_OWN_RETRY(s, rc, progress_body(s, key, p));
+	return rc;
+}
+
+static int finish_body(struct store *s, struct smd_job_key key, int ok, const char *reason,
+		       long long retry_at, long long now)
 {
 	struct db_stmt *st = store_prepare(
 		s, "UPDATE smd_jobs SET state = ?3, reason = ?4, next_at = ?5, finished = ?6,"
 		   " pid = 0, updated = ?6 WHERE " JOB_IS);
 
-	if (st == NULL || key_check(s, key) < 0)
+	if (st == NULL)
 		return STORE_ERR;
 	bind_key(st, key);
 	db_bind_int64(st, 3, ok ? SMD_DONE : retry_at > 0 ? SMD_QUEUED : SMD_FAILED);
@@ -410,6 +452,17 @@ int store_smd_finish(struct store *s, struct smd_job_key key, int ok, const char
 	db_bind_int64(st, 5, retry_at);
 	db_bind_int64(st, 6, now);
 	return store_run(s, st, "smd finish");
+}
+
+int store_smd_finish(struct store *s, struct smd_job_key key, int ok, const char *reason,
+		     long long retry_at, long long now)
+{
+	int rc;
+
+	if (key_check(s, key) < 0)
+		return STORE_ERR;
+	STORE_OWN_RETRY(s, rc, finish_body(s, key, ok, reason, retry_at, now));
+	return rc;
 }
 
 /* ------------------------------------------------------------ journal */
@@ -646,16 +699,12 @@ static int rename_folder_row(struct store *s, const char *mailbox, const char *o
 	return STORE_OK;
 }
 
-int store_smd_folder_rename(struct store *s, const char *mailbox, const char *old,
-			    const char *new, const char *dst_name)
+static int rename_body(struct store *s, const char *mailbox, const char *old, const char *new,
+		       const char *dst_name)
 {
-	int own, rc = store_own_begin(s, &own);
-
-	if (rc < 0)
-		return rc;
 	/* NEW's own rows, if any (a folder of that name vanished earlier and
 	 * its journal lingered), would collide: the renamed folder's win. */
-	rc = store_smd_folder_forget(s, mailbox, new);
+	int rc = store_smd_folder_forget(s, mailbox, new);
 	if (rc == STORE_OK)
 		rc = rename_folder_row(s, mailbox, old, new, dst_name);
 	if (rc == STORE_OK)
@@ -663,22 +712,35 @@ int store_smd_folder_rename(struct store *s, const char *mailbox, const char *ol
 			    store_prepare(s, "UPDATE smd_map SET folder = ?3"
 					     " WHERE mailbox = ?1 AND folder = ?2"),
 			    mailbox, old, new, "smd map rename");
-	return store_own_end(s, own, rc);
+	return rc;
 }
 
-int store_smd_folder_forget(struct store *s, const char *mailbox, const char *folder)
+int store_smd_folder_rename(struct store *s, const char *mailbox, const char *old,
+			    const char *new, const char *dst_name)
 {
-	int own, rc = store_own_begin(s, &own);
+	int rc;
 
-	if (rc < 0)
-		return rc;
-	rc = run_mf(s, store_prepare(s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2"),
+	STORE_OWN_RETRY(s, rc, rename_body(s, mailbox, old, new, dst_name));
+	return rc;
+}
+
+static int forget_body(struct store *s, const char *mailbox, const char *folder)
+{
+	int rc = run_mf(s, store_prepare(s, "DELETE FROM smd_map WHERE mailbox = ?1 AND folder = ?2"),
 		    mailbox, folder, NULL, "smd map forget");
 	if (rc == STORE_OK)
 		rc = run_mf(s,
 			    store_prepare(s, "DELETE FROM smd_folders WHERE mailbox = ?1 AND folder = ?2"),
 			    mailbox, folder, NULL, "smd folder forget");
-	return store_own_end(s, own, rc);
+	return rc;
+}
+
+int store_smd_folder_forget(struct store *s, const char *mailbox, const char *folder)
+{
+	int rc;
+
+	STORE_OWN_RETRY(s, rc, forget_body(s, mailbox, folder));
+	return rc;
 }
 
 int store_smd_subs_each(struct store *s, const char *mailbox, store_smd_sub_fn fn, void *ctx)
@@ -702,16 +764,13 @@ int store_smd_subs_each(struct store *s, const char *mailbox, store_smd_sub_fn f
 	return rc == DB_DONE ? STORE_OK : store_fail(s, "smd subs");
 }
 
-int store_smd_subs_set(struct store *s, const char *mailbox, char *const *names, size_t n)
+static int subs_body(struct store *s, const char *mailbox, char *const *names, size_t n)
 {
-	int own, rc = store_own_begin(s, &own);
-	struct db_stmt *st;
+	int rc;
+	struct db_stmt *st = store_prepare(s, "DELETE FROM smd_subs WHERE mailbox = ?1");
 
-	if (rc < 0)
-		return rc;
-	st = store_prepare(s, "DELETE FROM smd_subs WHERE mailbox = ?1");
 	if (st == NULL)
-		return store_own_end(s, own, STORE_ERR);
+		return STORE_ERR;
 	db_bind_text(st, 1, mailbox);
 	rc = store_run(s, st, "smd subs clear");
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
@@ -719,5 +778,13 @@ int store_smd_subs_set(struct store *s, const char *mailbox, char *const *names,
 				      " ON CONFLICT DO NOTHING");
 		rc = run_mf(s, st, mailbox, names[i], NULL, "smd subs add");
 	}
-	return store_own_end(s, own, rc);
+	return rc;
+}
+
+int store_smd_subs_set(struct store *s, const char *mailbox, char *const *names, size_t n)
+{
+	int rc;
+
+	STORE_OWN_RETRY(s, rc, subs_body(s, mailbox, names, n));
+	return rc;
 }

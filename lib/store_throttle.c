@@ -61,26 +61,21 @@ static int ensure(struct store *s, const char *system, long long now)
 		       system, now, "add a source's throttling");
 }
 
-/* begin_row: a write transaction (*MINE: our own) and SYSTEM's row in R,
- * made if need be; STORE_ERR with the transaction ended. */
-static int begin_row(struct store *s, const char *system, long long now, struct store_thr *r,
-		     int *mine)
+/* row: SYSTEM's row in R, made if need be; in a write transaction. */
+static int row(struct store *s, const char *system, long long now, struct store_thr *r)
 {
-	if (store_own_begin(s, mine) < 0)
-		return STORE_ERR;
 	if (ensure(s, system, now) < 0 || store_thr_get(s, system, r) < 0)
-		return store_own_end(s, *mine, STORE_ERR);
+		return STORE_ERR;
 	return STORE_OK;
 }
 
-int store_thr_refused(struct store *s, const char *system, long long now, long long first_us,
-		      long long cap_us, int jitter, const char *reason, long long *until_r,
-		      int *started_r)
+static int refused_body(struct store *s, const char *system, long long now, long long first_us,
+			long long cap_us, int jitter, const char *reason, long long *until_r,
+			int *started_r)
 {
 	struct store_thr r;
-	int mine;
 
-	if (begin_row(s, system, now, &r, &mine) < 0)
+	if (row(s, system, now, &r) < 0)
 		return STORE_ERR;
 	long long d = backoff_delay_us(first_us, (int)(r.level < 60 ? r.level + 1 : 60), cap_us);
 
@@ -92,12 +87,24 @@ int store_thr_refused(struct store *s, const char *system, long long now, long l
 		   " reason = ?3, updated = ?4 WHERE system = ?1");
 
 	if (st == NULL)
-		return store_own_end(s, mine, STORE_ERR);
+		return STORE_ERR;
 	db_bind_text(st, 1, system);
 	db_bind_int64(st, 2, *until_r);
 	db_bind_text(st, 3, reason);
 	db_bind_int64(st, 4, now);
-	return store_own_end(s, mine, store_run(s, st, "record a source's refusal"));
+	return store_run(s, st, "record a source's refusal");
+}
+
+int store_thr_refused(struct store *s, const char *system, long long now, long long first_us,
+		      long long cap_us, int jitter, const char *reason, long long *until_r,
+		      int *started_r)
+{
+	int rc;
+
+	STORE_OWN_RETRY(s, rc,
+			refused_body(s, system, now, first_us, cap_us, jitter, reason, until_r,
+				     started_r));
+	return rc;
 }
 
 int store_thr_ok(struct store *s, const char *system, long long now, int *ended_r)
@@ -112,20 +119,26 @@ int store_thr_ok(struct store *s, const char *system, long long now, int *ended_
 	return STORE_OK;
 }
 
-int store_thr_login_at(struct store *s, const char *system, long long now, long long interval_us,
-		       long long *at_r)
+static int login_body(struct store *s, const char *system, long long now, long long interval_us,
+		      long long *at_r)
 {
 	struct store_thr r;
-	int mine;
 
-	if (begin_row(s, system, now, &r, &mine) < 0)
+	if (row(s, system, now, &r) < 0)
 		return STORE_ERR;
 	/* A reservation far ahead (a clock step back) is not waited for. */
 	*at_r = r.next_login > now && r.next_login - now <= 60 * interval_us ? r.next_login : now;
-	return store_own_end(
-		s, mine,
-		run_sys(s, store_prepare(s, "UPDATE smd_sources SET next_login = ?2 WHERE system = ?1"),
-			system, *at_r + interval_us, "reserve a source's login"));
+	return run_sys(s, store_prepare(s, "UPDATE smd_sources SET next_login = ?2 WHERE system = ?1"),
+		       system, *at_r + interval_us, "reserve a source's login");
+}
+
+int store_thr_login_at(struct store *s, const char *system, long long now, long long interval_us,
+		       long long *at_r)
+{
+	int rc;
+
+	STORE_OWN_RETRY(s, rc, login_body(s, system, now, interval_us, at_r));
+	return rc;
 }
 
 int store_thr_sessions(struct store *s, const char *system, long long in_use, long long max,

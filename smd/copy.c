@@ -479,7 +479,8 @@ static int lane_main(const struct cp *parent, struct copy_result *r)
 	int failed = 0, rc = COPY_FAILED;
 
 	cp_init(&cp, &lo, r);
-	lo.store = store_open(lo.store_path, STORE_RDWR, lo.store_busy_ms, &err);
+	lo.store = store_open_pw(lo.store_path, STORE_RDWR, lo.store_busy_ms,
+				 lo.store_password_file, &err);
 	if (lo.store == NULL) {
 		add_reason(r, err);
 		free(err);

@@ -73,6 +73,7 @@ struct copy_opts {
 	int lane_messages;	 /* a lane more per this many source messages */
 	const char *store_path;	 /* for the other lanes' own store handles */
 	int store_busy_ms;
+	const char *store_password_file; /* state_database_password_file, or NULL */
 	int settle_ms;		 /* an interrupted folder: wait before looking for its orphans */
 	/* tests: _exit(COPY_EXIT_CRASH_AFTER) once N appends are acked, before
 	 * the journal; _exit(COPY_EXIT_CRASH_MID) inside message N's literal */

@@ -236,9 +236,15 @@ static int batch_done(struct cp *cp, struct batch *b, const char *key)
 		__atomic_add_fetch(&cp->sh->msgs_done, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&cp->sh->bytes_done, (long long)m->size, __ATOMIC_RELAXED);
 	}
-	if (write_progress(cp, s) < 0)
-		goto dberr;
-	return journal_commit(cp, 1);
+	if (journal_commit(cp, 1) < 0)
+		return -1;
+	/* After the journal's commit, on its own: the master renews the
+	 * job's lease in the same row meanwhile (a serialization failure on
+	 * PostgreSQL), and a counter the next batch writes again is no
+	 * reason to fail the copy. */
+	if (write_progress(cp, s) < 0 && !store_err_temporary(s))
+		return cperr(cp, "journal: %s", store_errmsg(s));
+	return 0;
 dberr:
 	return journal_commit(cp, 0);
 }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "lock.h"
 #include "xalloc.h"
 
@@ -23,7 +24,15 @@ static off_t offset(const char *key)
 
 int smd_lock_take(const char *db_path, const char *key, char **err_r)
 {
-	char *path = xasprintf("%s.smd-lock", db_path);
+	char *path;
+
+	if (db_is_url(db_path)) {
+		/* Never a file named after a URL in the working directory. */
+		*err_r = xasprintf("state_database is a postgresql:// URL: there is no mailbox "
+				   "lock file beside it (the workers' leases lock mailboxes)");
+		return -1;
+	}
+	path = xasprintf("%s.smd-lock", db_path);
 	/* O_NOFOLLOW, O_NONBLOCK: a link or a FIFO planted here is refused,
 	 * never followed or waited on. */
 	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);

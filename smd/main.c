@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "buffer_job.h"
+#include "db.h"
 #include "lock.h"
 #include "log.h"
 #include "pim_sync.h"
@@ -157,10 +158,17 @@ static int direct(const struct config *cfg)
 		fprintf(stderr, "fedmig-smd: -u needs --from SYSTEM and --to SYSTEM\n");
 		return 2;
 	}
+	/* -u's one-copier lock is a file beside the database; on a server the
+	 * queue's lease is the mailbox's lock, which -u does not take. */
+	if (db_is_url(config_str(cfg, "state_database"))) {
+		fprintf(stderr, "fedmig-smd: -u needs a state_database file (its mailbox lock lives "
+				"beside it); on a postgresql:// store copy through the queue "
+				"(fedmigctl submit), where the worker's lease locks the mailbox\n");
+		return 2;
+	}
 	char *src_login = opt_src_user ? xstrdup(opt_src_user) : login_on(cfg, opt_user, opt_from);
 	char *dst_login = opt_dst_user ? xstrdup(opt_dst_user) : login_on(cfg, opt_user, opt_to);
-	struct store *s = store_open(config_str(cfg, "state_database"), STORE_RDWR,
-				     (int)config_time_ms(cfg, "store_busy_timeout"), &err);
+	struct store *s = store_open_config(cfg, STORE_RDWR, (uid_t)-1, (gid_t)-1, &err);
 
 	memset(&o, 0, sizeof(o));
 	if (s == NULL) {

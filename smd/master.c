@@ -15,6 +15,7 @@
 #include "lock.h"
 #include "log.h"
 #include "pim_sync.h"
+#include "retry.h"
 #include "state.h"
 #include "store_pim.h"
 #include "server.h"
@@ -147,8 +148,7 @@ static long long retry_at(const struct config *cfg, int attempts, long long now)
 static struct store *open_store(const struct config *cfg)
 {
 	char *err = NULL;
-	struct store *s = store_open(config_str(cfg, "state_database"), STORE_RDWR,
-				     (int)config_time_ms(cfg, "store_busy_timeout"), &err);
+	struct store *s = store_open_config(cfg, STORE_RDWR, (uid_t)-1, (gid_t)-1, &err);
 
 	if (s == NULL) {
 		log_error("%s", err);
@@ -168,10 +168,10 @@ static int record(const struct config *cfg, struct store *s, const struct smd_jo
 			 "copied=%lld found=%lld skipped=%lld",
 			 SMD_KEY_ARGS(job->key), r->folders, r->messages, r->bytes,
 			 r->copied + r->found + r->skipped, r->copied, r->found, r->skipped);
-		store_smd_finish(s, job->key, 1, "", 0, now);
+		smd_job_finish(s, job->key, 1, "", 0, now);
 	} else if (rc == COPY_STOPPED) {
 		log_info(SMD_KEY_FMT ": stopped, progress recorded", SMD_KEY_ARGS(job->key));
-		store_smd_finish(s, job->key, 0, "stopped by SIGTERM", now, now);
+		smd_job_finish(s, job->key, 0, "stopped by SIGTERM", now, now);
 	} else if (rc == BUFFER_JOB_IDLE) {
 		/* Not a failure: the slot goes to others until the agent uploads more. */
 		log_info(SMD_KEY_FMT ": nothing new from the agent; waiting in the queue",
@@ -183,7 +183,7 @@ static int record(const struct config *cfg, struct store *s, const struct smd_jo
 
 		log_error(SMD_KEY_FMT ": copy failed%s: %s", SMD_KEY_ARGS(job->key),
 			  at ? ", will retry" : "", r->reason);
-		store_smd_finish(s, job->key, 0, r->reason, at, now);
+		smd_job_finish(s, job->key, 0, r->reason, at, now);
 	}
 	return rc;
 }
@@ -278,7 +278,7 @@ static int run_child(const struct config *cfg, const struct smd_job *job)
 
 	if (sr < 0) {
 		log_error(SMD_KEY_FMT ": %s", SMD_KEY_ARGS(job->key), err);
-		store_smd_finish(s, job->key, 0, err,
+		smd_job_finish(s, job->key, 0, err,
 				 sr == -2 ? 0 : retry_at(cfg, job->attempts, time_now_us()),
 				 time_now_us());
 		rc = COPY_FAILED;
@@ -331,6 +331,7 @@ struct master {
 	struct lock_ctx lc;
 	pid_t self;
 	struct smd_lease lease;	 /* our name among the workers */
+	struct smd_temp_log temp; /* the last temporary store error logged */
 	long long renewed;	 /* monotonic µs of the last renewal of every lease */
 	ev_timer poll, watchdog, renew;
 };
@@ -350,8 +351,12 @@ static void recover_due(struct master *m, int force)
 	m->lc.nkids = m->nkids;
 	if (store_smd_recover_mine(m->s, time_now_us(), m->lease.name,
 				   m->lease.shared ? NULL : m->lease.host_prefix, recover_busy,
-				   &m->lc) < 0)
+				   &m->lc) < 0) {
+		/* A temporary error: recover at the next poll, even on a server. */
+		if (smd_temp_note(&m->temp, m->s, "recover"))
+			return;
 		log_warn("recover: %s", store_errmsg(m->s));
+	}
 	m->lc.verbose = 0;
 	m->last_recover = time_mono_us();
 }
@@ -396,7 +401,7 @@ static int spawn(struct master *m, const struct smd_job *job)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		log_error("fork: %m");
-		store_smd_finish(m->s, job->key, 0, "fork failed", time_now_us() + m->poll_us,
+		smd_job_finish(m->s, job->key, 0, "fork failed", time_now_us() + m->poll_us,
 				 time_now_us());
 	} else {
 		struct child *k = &m->kids[m->nkids++];
@@ -429,6 +434,10 @@ static int claim_one(struct master *m)
 	}
 	if (r == STORE_NOTFOUND) {
 		m->claimed_all = 1;
+		return 0;
+	}
+	if (r < 0 && smd_temp_note(&m->temp, m->s, "claim")) {
+		m->claimed_all = 0; /* the next poll claims again, --once too */
 		return 0;
 	}
 	if (r < 0) {
@@ -573,7 +582,8 @@ static void on_renew(EV_P_ ev_timer *w, int revents)
 		m->renewed = time_mono_us();
 		return;
 	}
-	log_warn("the copy leases cannot be renewed: %s", store_errmsg(m->s));
+	if (!smd_temp_note(&m->temp, m->s, "renew the copy leases"))
+		log_warn("the copy leases cannot be renewed: %s", store_errmsg(m->s));
 	if (time_mono_us() - m->renewed < m->lease.lease_us - m->lease.renew_us)
 		return;
 	for (int i = 0; i < m->nkids; i++)
@@ -594,7 +604,7 @@ static void record_death(struct master *m, const struct child *k, int st)
 	else
 		snprintf(why, sizeof(why), "child exited with status %d", WEXITSTATUS(st));
 	log_error(SMD_KEY_FMT ": %s", SMD_KEY_ARGS(k->key), why);
-	store_smd_finish(m->s, k->key, 0, why, retry_at(m->cfg, k->attempts, now), now);
+	smd_job_finish(m->s, k->key, 0, why, retry_at(m->cfg, k->attempts, now), now);
 }
 
 /* smd_master_child: a child exited; count it, record what it could not. */

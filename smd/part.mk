@@ -4,7 +4,7 @@ SMD_OBJS := $(O)/smd/imap_parse.o $(O)/smd/imap_event.o $(O)/smd/imap.o $(O)/smd
 	$(O)/smd/copy_util.o \
 	$(O)/smd/copy_folders.o $(O)/smd/copy_open.o $(O)/smd/copy_journal.o \
 	$(O)/smd/copy_stream.o $(O)/smd/copy_verify.o $(O)/smd/copy_delta.o $(O)/smd/copy_fast.o $(O)/smd/copy_tree.o $(O)/smd/copy_move.o $(O)/smd/settings.o \
-	$(O)/smd/master.o $(O)/smd/lock.o $(O)/smd/lease.o $(O)/smd/throttle.o
+	$(O)/smd/master.o $(O)/smd/lock.o $(O)/smd/lease.o $(O)/smd/retry.o $(O)/smd/throttle.o
 # The delta pass (issue 17): CONDSTORE/QRESYNC, the three-way rule.
 SMD_OBJS += $(O)/smd/delta_rule.o $(O)/smd/delta_cmd.o $(O)/smd/delta.o
 # Contacts and calendars: the DAV client and the sync engine (pim_sync.h),
@@ -86,7 +86,7 @@ UNIT_TESTS += $(O)/tests/unit/test_throttle
 $(O)/tests/unit/test_throttle.o $(O)/tests/fuzz/fuzz_throttle.o: ALL_CFLAGS += -Ismd
 FUZZ_TARGETS += tests/fuzz/fuzz_throttle.c
 INTEG_TESTS += tests/integ/throttle_lab.sh
-INTEG_TESTS += tests/integ/smd_workers.sh
+INTEG_TESTS += tests/integ/smd_workers.sh tests/integ/smd_workers_pg.sh
 # The delta pass (issue 17): the rule alone; the pass against the fake server.
 UNIT_TESTS += $(O)/tests/unit/test_delta_rule $(O)/tests/unit/test_delta
 $(O)/tests/unit/test_delta: $(O)/tests/unit/fake_imap.o $(O)/tests/unit/fake_imap_cs.o $(O)/tests/unit/fake_imap_tree.o

@@ -115,6 +115,7 @@ void smd_copy_opts(const struct config *cfg, struct copy_opts *o)
 	o->lane_messages = (int)config_int(cfg, "smd_lane_messages");
 	o->store_path = config_str(cfg, "state_database");
 	o->store_busy_ms = (int)config_time_ms(cfg, "store_busy_timeout");
+	o->store_password_file = config_str(cfg, "state_database_password_file");
 	o->settle_ms = (int)config_time_ms(cfg, "smd_settle");
 	/* Test hooks (tests/integ/smd_crash.sh): never set in production. */
 	if ((e = getenv("FEDMIG_SMD_CRASH_AFTER")) != NULL)

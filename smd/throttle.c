@@ -10,6 +10,7 @@
 #include "lock.h"
 #include "log.h"
 #include "store_throttle.h"
+#include "db.h"
 #include "throttle.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -29,7 +30,12 @@ static long long sys_int(const struct config *cfg, const char *system, const cha
 
 void throttle_conf_init(struct throttle_conf *t, const struct config *cfg, const char *system)
 {
-	t->db = config_str(cfg, "state_database");
+	const char *db = config_str(cfg, "state_database");
+
+	if (db_is_url(db))
+		snprintf(t->db, sizeof(t->db), "%s/sessions", config_str(cfg, "run_directory"));
+	else
+		snprintf(t->db, sizeof(t->db), "%s", db);
 	t->system = system;
 	t->max_sessions = (int)sys_int(cfg, system, "max_sessions");
 	t->max_logins_per_s = (int)sys_int(cfg, system, "max_logins_per_s");

@@ -34,7 +34,10 @@
 #include "store.h"
 
 struct throttle_conf {
-	const char *db;	    /* state_database: the slot file lives beside it */
+	/* The slot file's base: state_database, beside which it lives, or
+	 * on a postgresql:// store RUN_DIRECTORY/sessions (the slots then
+	 * count this host's sessions: each worker host has its own). */
+	char db[4096];
 	const char *system; /* the source system's name */
 	int max_sessions;   /* 0: no limit */
 	int max_logins_per_s; /* 0: none */

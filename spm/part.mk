@@ -130,7 +130,7 @@ $(O)/tests/unit/test_status_lookups: $(O)/tests/unit/test_status_lookups.o $(API
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(APID_LIBS) $(PART_LIBS) $(LIBFEDMIG) $(CHECK_LIBS) $(EXT_LIBS)
 # One pilot leads (issue 18): fedmig-spm --standby waits for the lead.
 $(LIBFEDMIG): $(O)/lib/store_lead.o
-INTEG_TESTS += tests/integ/spm_standby.sh
+INTEG_TESTS += tests/integ/spm_standby.sh tests/integ/spm_standby_pg.sh
 # Several Postfix front ends (issue 18): the store's side in libfedmig
 # (store_fe), the pilot's orders in libspm (fe_pilot), the release worker.
 $(LIBFEDMIG): $(O)/lib/store_fe.o

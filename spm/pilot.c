@@ -72,7 +72,8 @@ int pilot_scn(const struct pilot *p, const struct req *r, const char *key)
 
 int pilot_store_err(struct pilot *p, const struct req *r)
 {
-	log_error("request=%lld: store: %s", r->id, store_errmsg(p->s));
+	(store_err_temporary(p->s) ? log_debug : log_error)("request=%lld: store: %s", r->id,
+							     store_errmsg(p->s));
 	return ERR;
 }
 
@@ -259,7 +260,6 @@ static int step_form(struct pilot *p, struct req *r)
 	const char **v = NULL;
 	size_t n = 0;
 	int rc;
-
 	char warn[128];
 	long long until;
 
@@ -413,8 +413,7 @@ static int step_complete(struct pilot *p, struct req *r)
 static int order_cancel(struct pilot *p, struct req *r)
 {
 	char why[DRV_WHY];
-	int rc;
-	int where = state_is_offline(r->state) ? r->failed_from : r->state;
+	int rc, where = state_is_offline(r->state) ? r->failed_from : r->state;
 
 	if (where >= ST_SWITCHED || r->switch_at) {
 		r->action[0] = '\0';
@@ -724,7 +723,8 @@ static int run_req(struct pilot *p, struct group *g, long long id, long long *de
 		int rc = store_req_get(p->s, id, &r);
 
 		if (rc == STORE_ERR) {
-			log_error("request=%lld: %s", id, store_errmsg(p->s));
+			(store_err_temporary(p->s) ? log_debug : log_error)("request=%lld: %s", id,
+									     store_errmsg(p->s));
 			return -1;
 		}
 		if (rc != STORE_OK || r.next_at > time_now_us())
@@ -769,7 +769,8 @@ int pilot_pass(struct pilot *p)
 	int moved = 0, m;
 
 	if (store_req_due(p->s, time_now_us(), PASS_LIMIT, &ids, &n) < 0) {
-		log_error("due requests: %s", store_errmsg(p->s));
+		(store_err_temporary(p->s) ? log_debug : log_error)("due requests: %s",
+								     store_errmsg(p->s));
 		return -1;
 	}
 	defer = xcalloc(n + 1, sizeof(*defer));

@@ -30,6 +30,8 @@
 #include "xalloc.h"
 
 #define ONCE_TAIL_MS 1000 /* --once: sweeps after the last pre-switch transaction */
+#define ONCE_TEMP_TRIES 30        /* --once: passes stopped by a temporary database error */
+#define ONCE_TEMP_WAIT_US 1000000 /* and the wait before the next */
 #define LEAD_NAME "pilot"  /* the session lock of the leading pilot (store_lead.h) */
 #define STANDBY_RETRY_S 1.0
 
@@ -46,6 +48,7 @@ struct spm {
 	struct dsp *dsp; /* the directory syncs (dirsync_spm.h) */
 	ev_timer pass, sweep, dirsync, lead;
 	int leading;
+	long long temp_logged; /* monotonic µs of the last temporary error said */
 };
 
 static int option(int opt, const char *arg)
@@ -185,13 +188,34 @@ static int still_leading(struct spm *spm)
 	return 0;
 }
 
+/*
+ * pass_temporary: 1 when the pass stopped on a temporary database error
+ * (a serialization failure, a deadlock, a server restarting): every
+ * request resumes from its last committed step at the next pass, so it
+ * is said at most once a minute and is no reason to exit.
+ */
+static int pass_temporary(struct spm *spm)
+{
+	long long now = time_mono_us();
+
+	if (!store_err_temporary(spm->s))
+		return 0;
+	if (spm->temp_logged == 0 || now - spm->temp_logged >= 60LL * 1000000) {
+		log_warn("the pass stopped on a temporary database error: %s; trying again at the "
+			 "next pass (said at most once a minute)",
+			 store_errmsg(spm->s));
+		spm->temp_logged = now;
+	}
+	return 1;
+}
+
 static void on_pass(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct spm *spm = w->data;
 
 	if (!still_leading(spm))
 		return;
-	if (pilot_pass(spm->p) < 0) {
+	if (pilot_pass(spm->p) < 0 && !pass_temporary(spm)) {
 		/* The store is unusable: exit so the supervisor backs off. */
 		server_exit(spm->srv, 1);
 		return;
@@ -328,7 +352,7 @@ static int try_lead(struct spm *spm)
 
 static int run_once(struct spm *spm)
 {
-	int n, led = try_lead(spm);
+	int n, tries = 0, led = try_lead(spm);
 
 	if (led == 0)
 		say("another fedmig-spm leads the migrations from this state database: --once not "
@@ -339,9 +363,13 @@ static int run_once(struct spm *spm)
 	/* Passes until nothing moves: one request's steps can make another due. */
 	do {
 		n = pilot_pass(spm->p);
+		if (n < 0 && tries++ < ONCE_TEMP_TRIES && pass_temporary(spm)) {
+			time_sleep_us(ONCE_TEMP_WAIT_US);
+			continue;
+		}
 		if (n < 0)
 			return 1;
-	} while (n > 0);
+	} while (n != 0);
 	/* Finish the release sweeps of recent switches. */
 	while (pilot_sweeping(spm->p)) {
 		pilot_sweep(spm->p);

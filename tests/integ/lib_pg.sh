@@ -6,6 +6,15 @@
 #   pg_test_tmp NAME   TMP=/tmp/fedmig-NAME.XXXXXX (0711), PG, PSQL, and
 #                      the EXIT trap; the caller sets FAILED=0 first and
 #                      FAILED=1 on a failure. The server: "$PG" start "$TMP/pg".
+#   pg_lab_start       "$PG" start "$TMP/pg", its pg.env sourced, and
+#                      $TMP/pgpass: libpq's password file for the lab's
+#                      programs (PGPASSFILE), 0600, owned by fedmig (the
+#                      daemons' user; root's fedmigctl reads it too)
+#   pg_lab_test NAME SCRIPT SQL WANT
+#                      a whole test: SCRIPT (a lab test) with the lab's
+#                      state_database on a fresh server, then SQL's answer
+#                      there must be WANT (so the run is known to have used
+#                      it); PASS/FAIL NAME, under 2 minutes, exits
 
 PG=$ROOT/tests/lab/pg
 PSQL=${LAB_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
@@ -25,4 +34,32 @@ pg_test_finish() {
 		FAILED=1
 	fi
 	if [ "$FAILED" = 0 ]; then rm -rf "$TMP"; else echo "kept: $TMP"; exit 1; fi
+}
+
+pg_lab_start() {
+	"$PG" start "$TMP/pg" >/dev/null || return 1
+	# shellcheck source=/dev/null
+	. "$TMP/pg/pg.env"
+	(umask 077 && printf '127.0.0.1:%s:fedmig:fedmig:%s\n' "$PG_PORT" "$(cat "$PG_PASSWORD_FILE")" \
+		>"$TMP/pgpass")
+	chown fedmig "$TMP/pgpass"
+}
+
+pg_lab_test() {
+	local name=$1 script=$2 sql=$3 want=$4 start=$SECONDS n
+	FAILED=0
+	fail() { echo "FAIL ${PG_TEST_NAME//-/_}: $*"; FAILED=1; }
+	pg_test_tmp "${name//_/-}"
+	pg_lab_start || { fail "tests/lab/pg start"; exit 1; }
+	echo "$name: $((SECONDS - start))s: $(basename "$script" .sh) on $PG_URL"
+	LAB_STATE_DATABASE=$PG_URL PGPASSFILE=$TMP/pgpass "$script" ||
+		fail "$(basename "$script" .sh) on PostgreSQL"
+	n=$(PGPASSFILE=$TMP/pg/pgpass.server "$PSQL" -X -At -h 127.0.0.1 -p "$PG_PORT" -U fedmig \
+		-d fedmig -c "$sql" 2>&1)
+	[ "$n" = "$want" ] || fail "on the server, $sql: '$n', want '$want'"
+	"$PG" stop "$TMP/pg" || fail "tests/lab/pg stop"
+	echo "$name: $((SECONDS - start))s"
+	[ $((SECONDS - start)) -lt 120 ] || fail "took $((SECONDS - start))s (limit 120)"
+	[ "$FAILED" = 0 ] && echo "PASS $name"
+	exit "$FAILED"
 }

@@ -2,7 +2,9 @@
  * Several copy workers on one queue (lib/store_smd.h, schema 16): claims
  * with a worker name and a lease, renewals, a dead worker's jobs taken
  * over once its lease has expired, one live lease per mailbox, recovery
- * of a worker's own jobs only, and two processes claiming at once.
+ * of a worker's own jobs only, and two processes claiming at once. On a
+ * postgresql:// store no lock file is named after the URL, and a refusal
+ * of the store's own is no temporary error.
  */
 #include <check.h>
 #include <stdio.h>
@@ -14,10 +16,13 @@
 #include "ckmain.h"
 #include "config.h"
 #include "lease.h"
+#include "lock.h"
 #include "store.h"
 #include "store_int.h"
 #include "store_smd.h"
 #include "testutil.h"
+#include "throttle.h"
+#include "xalloc.h"
 
 #define LEASE 1000 /* µs: the tests set the clock */
 
@@ -267,11 +272,41 @@ START_TEST(test_worker_name)
 }
 END_TEST
 
+START_TEST(test_pg_paths)
+{
+	char *cwd = getcwd(NULL, 0), *err = NULL, *want;
+	struct throttle_conf tc;
+	struct config *cfg;
+	struct smd_job job;
+
+	ck_assert_int_eq(chdir(dir), 0);
+	ck_assert_int_eq(smd_lock_take("postgresql://fedmig@127.0.0.1:1/fedmig", "k", &err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "postgresql://"));
+	free(err);
+	ck_assert_int_ne(access("postgresql:", F_OK), 0); /* nothing made here */
+	ck_assert_int_eq(chdir(cwd), 0);
+	free(cwd);
+	cfg = tu_config("state_database = postgresql://fedmig@127.0.0.1:1/fedmig\n"
+			"run_directory = %s\nsystems = s1\ns1_domain = s1.example.org\n",
+			dir);
+	throttle_conf_init(&tc, cfg, "s1");
+	want = xasprintf("%s/sessions", dir);
+	ck_assert_str_eq(tc.db, want);
+	free(want);
+	config_unref(&cfg);
+	/* A refusal of the store's own is no temporary database error. */
+	struct smd_worker bad = {"", 1, LEASE};
+
+	ck_assert_int_eq(store_smd_claim_as(st, 1, &bad, NULL, NULL, &job, NULL), STORE_ERR);
+	ck_assert_int_eq(store_err_temporary(st), 0);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {CK_TEST(test_claim_renew), CK_TEST(test_expiry),
 					CK_TEST(test_recover_mine), CK_TEST(test_two_claimers),
-					CK_TEST(test_worker_name)};
+					CK_TEST(test_worker_name), CK_TEST(test_pg_paths)};
 	Suite *s = suite_create("smd_lease");
 
 	tcase_add_checked_fixture(CK_TCASE(s, "smd_lease", 30, tests), setup, teardown);
