@@ -33,4 +33,7 @@ INTEG_TESTS += tests/integ/db_backends.sh
 # The store tests on PostgreSQL (tests/unit/testutil.h, tu_store_open).
 INTEG_TESTS += tests/integ/store_pg.sh
 # fedmig-spm, -milter, -policyd and fedmigctl of the lab on PostgreSQL.
-INTEG_TESTS += tests/integ/spm_switch_pg.sh
+# The lab variants on PostgreSQL run in the plain build only: the
+# sanitizer run covers the same code through their SQLite twins, and
+# db_pg.c through store_pg and db_backends (README, "Try it, test it").
+INTEG_TESTS += $(if $(SANITIZE),,tests/integ/spm_switch_pg.sh)

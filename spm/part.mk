@@ -142,4 +142,4 @@ MANPAGES += man/fedmig-frontend.8
 UNIT_TESTS += $(O)/tests/unit/test_fe_store
 INTEG_TESTS += tests/integ/fe_drain.sh
 INTEG_TESTS += tests/integ/fe_switch_lab.sh
-INTEG_TESTS += tests/integ/fe_switch_pg.sh
+INTEG_TESTS += $(if $(SANITIZE),,tests/integ/fe_switch_pg.sh)
