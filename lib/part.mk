@@ -14,7 +14,7 @@ FUZZ_TARGETS += tests/fuzz/fuzz_config.c tests/fuzz/fuzz_addr.c tests/fuzz/fuzz_
 	tests/fuzz/fuzz_mstatus.c
 MANPAGES += man/fedmig.conf.5 man/fedmig.7
 INTEG_TESTS += tests/integ/directory_import.sh
-BENCHES += bench/store
+BENCHES += bench/store bench/scale
 $(O)/bench/store_lookup: $(O)/bench/store_lookup.o $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 INTEG_TESTS += tests/integ/man_options.sh
