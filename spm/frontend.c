@@ -16,6 +16,7 @@
  * recorded, kicks pickup, and nothing else.
  */
 #include <ev.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "server.h"
 #include "store.h"
 #include "store_fe.h"
+#include "store_lead.h"
 #include "timeutil.h"
 #include "xalloc.h"
 
@@ -48,6 +50,7 @@ struct fe {
 	struct pilot *p;
 	struct pf *pf;
 	char name[FE_NAME_MAX];
+	char lock[24]; /* the session lock of this name (store_lead.h) */
 	int unknown_warned;
 	int registered;
 	long long last_beat; /* monotonic µs */
@@ -172,6 +175,51 @@ static void do_order(struct fe *fe, const struct fe_order *o)
 		log_error("order %lld: report %s: %s", o->batch, state, store_errmsg(fe->s));
 }
 
+/* --- one process per name --- */
+
+/*
+ * lock_name: the session lock of front end NAME. Two fedmig-frontend under
+ * one name, on one host or two, would take each other's orders and the
+ * pilot would count one answer for two queues; the lock refuses the
+ * second. Names allow what session locks do not (capitals, dots, 63
+ * bytes): the lock is named by the name's 64-bit FNV-1a.
+ */
+static void lock_name(const char *name, char out[24])
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+		h ^= *c;
+		h *= 1099511628211ULL;
+	}
+	snprintf(out, 24, "fe-%016llx", (unsigned long long)h);
+}
+
+/*
+ * still_mine: 1 while this process holds its name's lock. A PostgreSQL
+ * connection lost loses the lock with it: take it again, and stop if
+ * another fedmig-frontend took the name meanwhile. 0 after server_exit.
+ */
+static int still_mine(struct fe *fe)
+{
+	int rc = store_lead_held(fe->s);
+
+	if (rc == 1 || rc == STORE_ERR) /* the store is away: the orders fail too */
+		return 1;
+	rc = store_lead_try(fe->s, fe->lock);
+	if (rc == 1) {
+		log_warn("front end %s: the database connection was lost and its lock with it; "
+			 "taken again", fe->name);
+		return 1;
+	}
+	if (rc == STORE_ERR)
+		return 1;
+	log_error("front end %s: another fedmig-frontend took this name while the database "
+		  "connection was lost: stopping (one host per name)", fe->name);
+	server_exit(fe->srv, 1);
+	return 0;
+}
+
 /* --- the loop --- */
 
 /* heartbeat: fe->registered after the last heartbeat (once a second). */
@@ -182,6 +230,10 @@ static void heartbeat(struct fe *fe)
 	if (fe->last_beat != 0 && time_mono_us() - fe->last_beat < HEARTBEAT_US)
 		return;
 	fe->last_beat = time_mono_us();
+	if (!still_mine(fe)) {
+		fe->registered = 0; /* no order after server_exit */
+		return;
+	}
 	rc = store_fe_seen(fe->s, fe->name, time_now_us());
 	if (rc == STORE_ERR) {
 		log_error("front end %s: heartbeat: %s", fe->name, store_errmsg(fe->s));
@@ -246,6 +298,18 @@ static int run_fe(struct server *srv, struct config *cfg)
 	fe.s = store_open_config(cfg, STORE_RDWR, (uid_t)-1, (gid_t)-1, &err);
 	if (fe.s == NULL)
 		goto out;
+	lock_name(fe.name, fe.lock);
+	switch (store_lead_try(fe.s, fe.lock)) {
+	case 1:
+		break;
+	case 0:
+		err = xasprintf("front end %s runs already (another fedmig-frontend under this name, "
+				"on this host or another): one host per name", fe.name);
+		goto out;
+	default:
+		err = xasprintf("front end %s: its lock: %s", fe.name, store_errmsg(fe.s));
+		goto out;
+	}
 	fe.p = pilot_new(cfg, fe.s, fe.pf);
 	pilot_set_frontend(fe.p, fe.name);
 	pf_on_lost(fe.pf, helper_lost);

@@ -141,6 +141,13 @@ b_back() {
 
 start_fe a
 start_fe b
+# One process per name: a second "a" (-N a, b's configuration, as another
+# host would run it) refuses to start while the first runs.
+until_ok 10 grep_log "$T/fa.log" "front end a started" || bad "front end a did not start"
+out=$(timeout 10 "$FE" -c "$T/fb.conf" -N a -f 2>&1)
+rc=$?
+[ "$rc" = 1 ] && grep -q "front end a runs already" <<<"$out" ||
+	bad "a second fedmig-frontend named a: exit $rc, $(tail -n 2 <<<"$out")"
 # --- 0. both answer: A holds carol's deferred message, the switch
 # completes, A releases it; the hold window with two front ends. ---
 echo "deferred 4jfGCY2ngVz1c6y0 carol@s1.example.org" >"$T/fa/queue"
