@@ -14,6 +14,7 @@
 
 #include "daemon.h"
 #include "db_int.h"
+#include "fnv.h"
 #include "xalloc.h"
 
 static int name_ok(const char *name)
@@ -28,13 +29,9 @@ static int name_ok(const char *name)
  * prefix keeps clear of other applications' keys on a shared server). */
 static int64_t pg_key(const char *name)
 {
-	uint64_t h = 14695981039346656037ULL;
 	char *s = xasprintf("fedmig:%s", name);
+	uint64_t h = fnv1a64(s);
 
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		h ^= *p;
-		h *= 1099511628211ULL;
-	}
 	free(s);
 	return (int64_t)(h >> 1);
 }

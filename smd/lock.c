@@ -7,19 +7,14 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "fnv.h"
 #include "lock.h"
 #include "xalloc.h"
 
 /* offset: FNV-1a of KEY, 62 bits (l_start + l_len stays below OFF_MAX). */
 static off_t offset(const char *key)
 {
-	uint64_t h = 14695981039346656037ULL;
-
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-		h ^= *p;
-		h *= 1099511628211ULL;
-	}
-	return (off_t)(h >> 2);
+	return (off_t)(fnv1a64(key) >> 2);
 }
 
 int smd_lock_take(const char *db_path, const char *key, char **err_r)

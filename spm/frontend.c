@@ -16,13 +16,13 @@
  * recorded, kicks pickup, and nothing else.
  */
 #include <ev.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon.h"
 #include "drain.h"
+#include "fnv.h"
 #include "log.h"
 #include "pilot.h"
 #include "postfix.h"
@@ -186,13 +186,7 @@ static void do_order(struct fe *fe, const struct fe_order *o)
  */
 static void lock_name(const char *name, char out[24])
 {
-	uint64_t h = 14695981039346656037ULL;
-
-	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
-		h ^= *c;
-		h *= 1099511628211ULL;
-	}
-	snprintf(out, 24, "fe-%016llx", (unsigned long long)h);
+	snprintf(out, 24, "fe-%016llx", (unsigned long long)fnv1a64(name));
 }
 
 /*
