@@ -79,8 +79,9 @@ struct db_stmt *store_prepare(struct store *s, const char *sql)
 {
 	struct db_stmt *st = db_prepare(s->db, sql);
 
+	/* db_prepare's message names the step already ("prepare: ..."). */
 	if (st == NULL)
-		store_fail(s, "prepare");
+		store_set_error(s, "%s", db_errmsg(s->db));
 	return st;
 }
 
