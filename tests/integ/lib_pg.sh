@@ -40,7 +40,8 @@ pg_lab_start() {
 	"$PG" start "$TMP/pg" >/dev/null || return 1
 	# shellcheck source=/dev/null
 	. "$TMP/pg/pg.env"
-	(umask 077 && printf '127.0.0.1:%s:fedmig:fedmig:%s\n' "$PG_PORT" "$(cat "$PG_PASSWORD_FILE")" \
+	# Any database of the server (bench/scale makes a second one).
+	(umask 077 && printf '127.0.0.1:%s:*:fedmig:%s\n' "$PG_PORT" "$(cat "$PG_PASSWORD_FILE")" \
 		>"$TMP/pgpass")
 	chown fedmig "$TMP/pgpass"
 }
