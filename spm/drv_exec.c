@@ -53,7 +53,8 @@ int drv_exec_call(const struct config *cfg, const char *sys, const char *key,
 		snprintf(why, DRV_WHY, "%s %s: %s%s%.*s", cmd, args[0],
 			 run_status_text(status, sbuf), n ? ": " : "", (int)(n > 300 ? 300 : n),
 			 err ? err : "");
-		rc = status == EX_TEMPFAIL_ || status == RUN_TIMEOUT || status == RUN_SIGNALED
+		rc = status == EX_TEMPFAIL_ || status == RUN_TIMEOUT || status == RUN_SIGNALED ||
+			     status == RUN_SIGPIPE
 			     ? DRV_TEMP
 			     : DRV_FAIL;
 	}

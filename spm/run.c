@@ -136,7 +136,7 @@ static int exit_rc(int status, int timed_out, const struct sink *err)
 		return WEXITSTATUS(status) == 127 && strncmp(err->buf, "execve ", 7) == 0
 			       ? RUN_ERROR
 			       : WEXITSTATUS(status);
-	return RUN_SIGNALED;
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE ? RUN_SIGPIPE : RUN_SIGNALED;
 }
 
 static void close_pipes(struct proc *p)
@@ -209,6 +209,8 @@ const char *run_status_text(int status, char buf[64])
 		return "timed out";
 	case RUN_SIGNALED:
 		return "killed by a signal";
+	case RUN_SIGPIPE:
+		return "killed by SIGPIPE";
 	case RUN_ERROR:
 		return "could not be started";
 	case RUN_TOOBIG:

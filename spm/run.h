@@ -12,7 +12,8 @@
  * for, was over RUN_OUTPUT_MAX (the start is kept in *OUT_R; the caller
  * must not read it as whole), RUN_TIMEOUT after killing a program that
  * ran too long (the
- * whole process group gets SIGKILL), RUN_SIGNALED when it died of a
+ * whole process group gets SIGKILL), RUN_SIGPIPE when it died of SIGPIPE
+ * (a peer closed what it wrote to), RUN_SIGNALED when it died of another
  * signal, or RUN_ERROR when it could not be started (*WHY_R says why:
  * static or in *ERR_R).
  */
@@ -27,6 +28,7 @@
 #define RUN_TIMEOUT (-2)
 #define RUN_SIGNALED (-3)
 #define RUN_ERROR (-1)
+#define RUN_SIGPIPE (-5)
 
 int run_argv(const char *const *argv, const char *const *env, const char *in,
 	     long long timeout_ms, char **out_r, char **err_r);

@@ -96,6 +96,8 @@ lab_fail() {
 		echo "--- $f"
 		tail -n "$lines" "$f" 2>/dev/null
 	done
+	# Again last: a runner shows only a failed log's tail.
+	echo "FAIL $name: $msg"
 	exit 1
 }
 
