@@ -65,10 +65,10 @@ static int direct(struct pf *pf, char verb, const char *ids_nl)
 		const char *argv[] = {pf->postkick, "-c", pf->dir, "public", "pickup", "W", NULL};
 
 		/* postkick writes the request, then a null byte; pickup's
-		 * trigger server reads what has arrived, closes, and scans the
-		 * maildrop, so the null byte often meets a closed socket and
-		 * postkick dies of SIGPIPE after pickup got the request (one
-		 * kick in two when kicks come back to back). That is a kick
+		 * trigger server reads what has arrived, scans the maildrop
+		 * and closes, so the null byte may meet a closed socket and
+		 * postkick die of SIGPIPE after pickup did its work (one kick
+		 * in two when kicks come back to back). That is a kick
 		 * delivered. Any other failure: once more after a moment, or
 		 * the requeued mail waits for pickup's next wake-up (60 s). */
 		for (int i = 0; i < 3; i++) {
