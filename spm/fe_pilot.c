@@ -101,13 +101,16 @@ int fe_pilot_drain(struct pilot *p, const struct drain_set *set, char *why, size
 		return -1;
 	}
 	log_info("%s drain ordered from every front end (batch %lld)", set->label, batch);
+	long long asked = time_mono_us();
+
 	rc = fe_wait(p, batch, set->label, why, whylen);
 	/* Finished orders are kept a day, for "fedmigctl frontend list" and
 	 * a look into the store after an incident. */
 	if (store_fe_prune(p->s, time_now_us() - FE_KEEP_US) < 0)
 		log_error("forget old front end orders: %s", store_errmsg(p->s));
 	if (rc == 0) {
-		log_info("%s drained on every front end", set->label);
+		log_info("%s drained on every front end in %lld ms", set->label,
+			 (time_mono_us() - asked) / 1000);
 		return 0;
 	}
 	if (store_fe_batch_cancel(p->s, batch, time_now_us()) < 0)

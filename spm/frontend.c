@@ -150,6 +150,7 @@ static void do_order(struct fe *fe, const struct fe_order *o)
 {
 	char why[256] = "";
 	const char *state = "failed";
+	long long taken = time_now_us();
 
 	if (store_fe_order_state(fe->s, fe->name, o->batch, "running", NULL, time_now_us()) < 0) {
 		log_error("order %lld: %s", o->batch, store_errmsg(fe->s));
@@ -169,8 +170,12 @@ static void do_order(struct fe *fe, const struct fe_order *o)
 	}
 	if (strcmp(state, "failed") == 0)
 		log_warn("front end %s: %s order %lld failed: %s", fe->name, o->kind, o->batch, why);
-	else if (strcmp(o->kind, "drain") == 0)
-		log_info("front end %s: drain order %lld done: drained", fe->name, o->batch);
+	else
+		log_info("front end %s: %s order %lld done: %s (taken %lld ms after it was given, "
+			 "carried out in %lld ms)", fe->name, o->kind, o->batch,
+			 strcmp(o->kind, "drain") == 0 ? "drained" : why,
+			 taken > o->created ? (taken - o->created) / 1000 : 0,
+			 (time_now_us() - taken) / 1000);
 	if (store_fe_order_state(fe->s, fe->name, o->batch, state, why, time_now_us()) < 0)
 		log_error("order %lld: report %s: %s", o->batch, state, store_errmsg(fe->s));
 }

@@ -16,6 +16,7 @@
 #include "xalloc.h"
 
 #define PF_TIMEOUT_MS 30000
+#define KICK_WAIT_MS 1000 /* postkick: see direct() */
 #define HELPER_LINE_MAX (256 * 1024)
 #define HELPER_IDS_MAX 2000
 
@@ -64,18 +65,23 @@ static int direct(struct pf *pf, char verb, const char *ids_nl)
 	if (verb == 'k') {
 		const char *argv[] = {pf->postkick, "-c", pf->dir, "public", "pickup", "W", NULL};
 
-		/* postkick writes the request, then a null byte; pickup's
-		 * trigger server reads what has arrived, scans the maildrop
-		 * and closes, so the null byte may meet a closed socket and
-		 * postkick die of SIGPIPE after pickup did its work (one kick
-		 * in two when kicks come back to back). That is a kick
-		 * delivered. Any other failure: once more after a moment, or
-		 * the requeued mail waits for pickup's next wake-up (60 s). */
+		/* postkick writes the request, then a null byte, and waits
+		 * for pickup to close the connection, which pickup does when
+		 * it has taken in the whole maildrop: 3 s for 280 requeued
+		 * messages on a busy 2-core machine, during which a front end
+		 * or the pilot would take no order. Connecting and writing
+		 * take milliseconds: a postkick still running after
+		 * KICK_WAIT_MS has kicked, and is let go. Dying of SIGPIPE is
+		 * a kick delivered too: pickup had read the request, done its
+		 * work and closed before the null byte came (one kick in two
+		 * when kicks come back to back). Any other failure: once more
+		 * after a moment, or the requeued mail waits for pickup's next
+		 * wake-up (60 s). */
 		for (int i = 0; i < 3; i++) {
 			free(err);
 			err = NULL;
-			st = run_argv(argv, NULL, NULL, PF_TIMEOUT_MS, NULL, &err);
-			if (st == RUN_SIGPIPE)
+			st = run_argv(argv, NULL, NULL, KICK_WAIT_MS, NULL, &err);
+			if (st == RUN_SIGPIPE || st == RUN_TIMEOUT)
 				st = 0;
 			if (st == 0)
 				break;
