@@ -54,7 +54,7 @@ COPY_ENV_OBJS = $(O)/tests/unit/copy_env.o $(O)/tests/unit/fake_imap.o \
 UNIT_TESTS += $(O)/tests/unit/test_copy_tree
 $(O)/tests/unit/test_copy_engine $(O)/tests/unit/test_copy_tree: $(COPY_ENV_OBJS)
 $(O)/tests/unit/test_copy_engine $(O)/tests/unit/test_copy_tree: CHECK_LIBS += $(COPY_ENV_OBJS) \
-	$(O)/smd/libsmd.a $(O)/lib/libfedmig.a
+	$(O)/tests/libtestutil.a $(O)/smd/libsmd.a $(O)/lib/libfedmig.a
 $(O)/tests/unit/test_copy_engine.o $(O)/tests/unit/test_copy_tree.o $(O)/tests/unit/copy_env.o \
 	$(O)/tests/unit/fake_imap.o: ALL_CFLAGS += -Ismd
 # The IMAP driver (driver.h) against the same fake server.

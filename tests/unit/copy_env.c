@@ -10,6 +10,7 @@
 
 #include "copy_env.h"
 #include "store_smd.h"
+#include "testutil.h"
 
 const char *const flagsets[] = {"\\Seen", "\\Seen \\Flagged $Work", ""};
 
@@ -163,7 +164,7 @@ void opts_init(struct env *e, struct copy_opts *o, struct store *st, int batch)
 struct store *store_at(const char *path)
 {
 	char *err = NULL;
-	struct store *st = store_open(path, STORE_RDWR, 2000, &err);
+	struct store *st = tu_store_open(path, STORE_RDWR, 2000, &err);
 
 	ck_assert_msg(st != NULL, "store: %s", err ? err : "?");
 	return st;

@@ -55,14 +55,7 @@ static void enqueue(long long id, enum smd_kind kind, const char *user)
 
 static long long one(const char *sql)
 {
-	sqlite3_stmt *q;
-	long long v;
-
-	ck_assert(sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) == SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-	v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	return v;
+	return tu_one(st, sql);
 }
 
 /* One live lease per job and per mailbox; renewals by the holder only. */
@@ -179,7 +172,7 @@ static void claimer(const char *name, int fd)
 	struct smd_worker w = {name, (int)getpid(), 60000000};
 	struct smd_job job;
 	char *err = NULL, line[64];
-	struct store *s = store_open(db, STORE_RDWR, 10000, &err);
+	struct store *s = tu_store_open(db, STORE_RDWR, 10000, &err);
 	int rc, n;
 
 	if (s == NULL)
