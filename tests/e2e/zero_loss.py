@@ -185,16 +185,18 @@ class Faults:
         self.fed.unsupervise("smd-w1")
         db = self.fed.db()
 
-        def copying():
-            return db.execute("SELECT request_id FROM smd_jobs WHERE worker = 'w1' AND state = 1"
-                              ).fetchall()
-        fedlab.wait_for(copying, 60, 0.2)
-        jobs = sorted(r["request_id"] for r in copying())
+        def copying(done=0):
+            return sorted(r["request_id"] for r in db.execute(
+                "SELECT request_id FROM smd_jobs WHERE worker = 'w1' AND state = 1 AND "
+                "msgs_done >= ?", (done,)).fetchall())
+        fedlab.wait_for(lambda: copying(1), 60, 0.1)  # mid-copy
         p = self.fed.procs["smd-w1"]
         p.kill()
-        self.note("kill -9 of fedmig-smd worker w1's master (pid %d), not restarted; it was "
-                  "copying requests %s" % (p.pid, jobs or "none"))
-        self.w1_jobs = jobs
+        p.wait()
+        # Read after the kill: what w1 held then is what w2 must take over.
+        self.w1_jobs = copying()
+        self.note("kill -9 of fedmig-smd worker w1's master (pid %d), not restarted; it held "
+                  "requests %s" % (p.pid, self.w1_jobs or "none"))
 
     def restart_pg(self):
         self.note("PostgreSQL stopped (fast) and started again in %.1f s"
