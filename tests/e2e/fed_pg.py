@@ -306,6 +306,15 @@ class PgFederation(Federation):
         self.stopping.set()
         with self.sup_lock:
             self.supervised.clear()
+        save = os.environ.get("ZERO_LOSS_LOGS")  # a directory to keep the logs in
+        if save:
+            for lab in (self.lab, self.lab_b, self.pg_dir):
+                if os.path.isdir(os.path.join(lab, "log")):
+                    shutil.copytree(os.path.join(lab, "log"), os.path.join(
+                        save, os.path.basename(lab) + "-log"), dirs_exist_ok=True)
+                maillog = os.path.join(lab, "postfix", "maillog")
+                if os.path.exists(maillog):
+                    shutil.copy(maillog, os.path.join(save, os.path.basename(lab) + "-log"))
         if not keep and self.env_b:
             for p in self.procs.values():
                 p.terminate()

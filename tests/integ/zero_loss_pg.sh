@@ -17,7 +17,8 @@
 # none at S1 after its switch, both front ends' queues empty (nothing on
 # hold), every request complete and its mailbox verified, and the
 # server's own answer that it held them. The seed is printed first;
-# ZERO_LOSS_SEED repeats a run. Never skips. Under 4 minutes.
+# ZERO_LOSS_SEED repeats a run; ZERO_LOSS_LOGS=DIR keeps both labs' and
+# the server's logs in DIR. Never skips. Under 4 minutes.
 set -u
 
 # shellcheck source=tests/lab/lib.sh
