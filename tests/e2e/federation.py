@@ -162,6 +162,14 @@ class Federation:
         say("   " + self.ctl("directory", "import", csv).strip())
 
     def start_daemons(self):
+        self.prepare_provisioning()
+        self.spawn("spm")
+        self.spawn("smd")
+        say("== fedmig-spm (pid %d) and fedmig-smd (pid %d) running" % (
+            self.procs["spm"].pid, self.procs["smd"].pid))
+        self.start_agents()
+
+    def prepare_provisioning(self):
         # fedmig-spm runs as fedmig and provisions S2 (dovecot driver: the
         # passwd-file and the file of addresses S2 announces).
         passwd = self.env["S2_PASSWD"]
@@ -173,10 +181,8 @@ class Federation:
             d = os.path.join(self.lab, s, "sieve")
             if os.path.isdir(d):
                 shutil.chown(d, "fedmig")
-        self.spawn("spm")
-        self.spawn("smd")
-        say("== fedmig-spm (pid %d) and fedmig-smd (pid %d) running" % (
-            self.procs["spm"].pid, self.procs["smd"].pid))
+
+    def start_agents(self):
         if self.site:
             apid, agent = self.site.start(self.ctl, bool(self.far))
         if self.far:
@@ -288,8 +294,7 @@ class Federation:
         multi = getattr(self.args, "multi", 0.1)
         slow = getattr(self.args, "slow", 0.05)
         pause = getattr(self.args, "slow_pause", 2.0)
-        flow = e2e.Flow(self.env, addrs, rate=self.args.rate, multi=multi, slow=slow,
-                        slow_pause=pause).start()
+        flow = self.mail_flow(addrs, multi, slow, pause)
         say("== mail flowing: %.0f msg/s to all users (%d%% with two recipients, %d%% slow "
             "senders pausing %.0f s mid-DATA)" % (self.args.rate, multi * 100, slow * 100, pause))
         time.sleep(3)
@@ -301,9 +306,22 @@ class Federation:
             before_report()
         say("== batch finished; stopping the mail flow and waiting for the queue to drain")
         flow.stop()
-        if not fedlab.wait_queue_empty(self.env, 120):
-            say("demo: the Postfix queue did not drain: %s" % fedlab.postqueue(self.env))
+        self.queues_left = {}
+        for name, env in self.front_ends():
+            if not fedlab.wait_queue_empty(env, 120):
+                self.queues_left[name] = fedlab.postqueue(env)
+                say("demo: the Postfix queue of front end %s did not drain: %s" % (
+                    name, self.queues_left[name]))
         return self.report(flow, counts)
+
+    def mail_flow(self, addrs, multi, slow, pause):
+        """The started flow of mail into the front end(s)."""
+        return e2e.Flow(self.env, addrs, rate=self.args.rate, multi=multi, slow=slow,
+                        slow_pause=pause).start()
+
+    def front_ends(self):
+        """(name, lab env) of each Postfix front end."""
+        return [("a", self.env)]
 
     # --- the report ----------------------------------------------------
 

@@ -12,6 +12,16 @@ switched is deferred with the old physical address when their drain
 comes), and about 40 queue runs forced ("postqueue -f"). Then: lost = 0, duplicated = 0, nothing delivered to S1
 after its switch, every mailbox verified, every request complete.
 
+With --pg (ZERO_LOSS_PG=1; tests/integ/zero_loss_pg.sh, 24 mailboxes) the
+same on a lab PostgreSQL with two of everything that may run twice
+(fed_pg.py): two Postfix front ends with mail into both, a leading and a
+standby fedmig-spm, two fedmig-smd workers. Instead of the kill of
+fedmig-spm and of an smd child: kill -9 of a fedmig-frontend (restarted),
+of the leading fedmig-spm (the standby takes over), of worker w1's master
+while it copies (not restarted: w2 finishes its mailboxes after the
+lease), and a restart of the server. Also checked: w1's mailboxes taken
+over, both front ends' queues empty.
+
 The random moments come from a seed, printed first; give it back with
 --seed (or ZERO_LOSS_SEED) to repeat a failing run.
 """
@@ -26,6 +36,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from federation import LAB, Federation, say  # noqa: E402
+from fed_pg import PgFederation  # noqa: E402
+import fedlab  # noqa: E402
 
 
 def smd_children(master_pid):
@@ -45,8 +57,9 @@ def smd_children(master_pid):
 
 
 class Faults:
-    def __init__(self, fed, seed, window):
-        self.fed, self.rnd, self.window = fed, random.Random(seed), window
+    def __init__(self, fed, seed, window, pg=False):
+        self.fed, self.rnd, self.window, self.pg = fed, random.Random(seed), window, pg
+        self.w1_jobs = []
         self.log = []
         self.errors = []
         self.route_lock = threading.Lock()
@@ -137,6 +150,58 @@ class Faults:
                            capture_output=True)
         self.note("%d forced queue runs" % count)
 
+    # --- --pg: the faults of two pilots, two workers, two front ends ----
+
+    def kill_frontend(self):
+        """kill -9 of one front end's fedmig-frontend; the supervisor
+        (fed_pg.py) restarts it, and it does its open orders again."""
+        key = self.fe_victim
+        p = self.fed.procs[key]
+        p.kill()
+        self.note("kill -9 fedmig-%s (pid %d), restarted by the supervisor" % (key, p.pid))
+
+    def kill_leader(self):
+        """kill -9 of the leading fedmig-spm: the standby must take over
+        (the supervisor restarts the killed one as the new standby)."""
+        if not fedlab.wait_for(self.fed.leader, 30, 0.1):
+            self.errors.append("no fedmig-spm leads (30 s) to be killed")
+            return
+        key = self.fed.leader()
+        other = "spm2" if key == "spm" else "spm"
+        p = self.fed.procs[key]
+        p.kill()
+        t = time.monotonic()
+        self.note("kill -9 of the leading fedmig-%s (pid %d)" % (key, p.pid))
+        if fedlab.wait_for(lambda: self.fed.leader() == other, 30, 0.05):
+            self.note("fedmig-%s (pid %d) took over %.1f s after" % (
+                other, self.fed.procs[other].pid, time.monotonic() - t))
+        else:
+            self.errors.append("the standby fedmig-%s did not take over within 30 s" % other)
+
+    def kill_smd_worker(self):
+        """kill -9 of worker w1's master while it copies (its children die
+        with it), never restarted: w2 takes its mailboxes over once their
+        lease expires, and resumes them from the journal."""
+        self.fed.unsupervise("smd-w1")
+        db = self.fed.db()
+
+        def copying(done=0):
+            return sorted(r["request_id"] for r in db.execute(
+                "SELECT request_id FROM smd_jobs WHERE worker = 'w1' AND state = 1 AND "
+                "msgs_done >= ?", (done,)).fetchall())
+        fedlab.wait_for(lambda: copying(1), 60, 0.1)  # mid-copy
+        p = self.fed.procs["smd-w1"]
+        p.kill()
+        p.wait()
+        # Read after the kill: what w1 held then is what w2 must take over.
+        self.w1_jobs = copying()
+        self.note("kill -9 of fedmig-smd worker w1's master (pid %d), not restarted; it held "
+                  "requests %s" % (p.pid, self.w1_jobs or "none"))
+
+    def restart_pg(self):
+        self.note("PostgreSQL stopped (fast) and started again in %.1f s"
+                  % self.fed.restart_pg())
+
     def run(self, at, fault):
         delay = at - (time.monotonic() - self.t0)
         if delay > 0:
@@ -150,12 +215,22 @@ class Faults:
         """Each fault at its own random moment, independently (the LMTP
         stop lasts 30 s and must not push the others back)."""
         self.t0 = time.monotonic()
-        faults = (lambda: self.restart_lab_daemon("milter"),
-                  lambda: self.restart_lab_daemon("policyd"),
-                  self.kill_spm, self.kill_smd_child, self.stop_lmtp,
-                  lambda: self.stop_lmtp(system="S1", seconds=20), self.force_queue_runs)
+        if self.pg:
+            faults = (lambda: self.restart_lab_daemon("milter"),
+                      lambda: self.restart_lab_daemon("policyd"),
+                      self.kill_frontend, self.kill_leader, self.kill_smd_worker,
+                      self.restart_pg, self.stop_lmtp,
+                      lambda: self.stop_lmtp(system="S1", seconds=20), self.force_queue_runs)
+        else:
+            faults = (lambda: self.restart_lab_daemon("milter"),
+                      lambda: self.restart_lab_daemon("policyd"),
+                      self.kill_spm, self.kill_smd_child, self.stop_lmtp,
+                      lambda: self.stop_lmtp(system="S1", seconds=20), self.force_queue_runs)
         self.threads = [threading.Thread(target=self.run, args=(self.rnd.uniform(2, self.window), f),
                                          daemon=True) for f in faults]
+        # Drawn here, not when the fault runs: the same seed, the same choice.
+        if self.pg:
+            self.fe_victim = self.rnd.choice(("frontend-a", "frontend-b"))
         for t in self.threads:
             t.start()
 
@@ -164,9 +239,34 @@ class Faults:
             t.join(timeout)
 
 
+def pg_checks(fed, faults):
+    """--pg: what the supervisor restarted, w1's mailboxes taken over by
+    w2, both front ends' queues empty (nothing left on hold)."""
+    say("exits the supervisor saw (and restarted):")
+    for line in fed.supervisor_log:
+        say("   " + line)
+    log_w2 = fed.how["smd-w2"][2]
+    with open(log_w2, errors="replace") as f:
+        text = f.read()
+    for j in faults.w1_jobs:
+        if "request=%d: taken over from worker w1" % j not in text:
+            faults.errors.append("request %d was w1's and not taken over by w2 (%s)" % (j, log_w2))
+    say("warnings and errors in the daemons' logs (count, first two):")
+    for path, n, first in fed.log_digest():
+        say("   %s: %d" % (path, n))
+        for line in first:
+            say("      " + line)
+    for name, left in getattr(fed, "queues_left", {}).items():
+        faults.errors.append("front end %s: %d messages left in its queue: %s" % (
+            name, len(left), left[:3]))
+
+
 def main():
     ap = argparse.ArgumentParser(description="fedmig zero-loss test under faults")
-    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--pg", action="store_true", default=bool(os.environ.get("ZERO_LOSS_PG")),
+                    help="on the lab PostgreSQL of LAB_STATE_DATABASE and LAB_PG_DIR, two of "
+                    "each (fed_pg.py); tests/integ/zero_loss_pg.sh")
+    ap.add_argument("--users", type=int, default=None)
     ap.add_argument("--stay", type=int, default=5)
     ap.add_argument("--messages", type=int, default=20)
     ap.add_argument("--rate", type=float, default=20.0)
@@ -177,6 +277,8 @@ def main():
                     default=int(os.environ.get("ZERO_LOSS_SEED", random.SystemRandom().randrange(1 << 30))))
     ap.add_argument("--keep", action="store_true", default=bool(os.environ.get("KEEP")))
     args = ap.parse_args()
+    if args.users is None:  # --pg: sized for under 4 minutes on 2 cores
+        args.users = int(os.environ.get("ZERO_LOSS_USERS", 24 if args.pg else 50))
     args.slow, args.slow_pause, args.multi = 0.1, 4.0, 0.15
     # Fast retries, so that the faults are recovered from within the test.
     args.extra_conf = ("smd_retry_delay = 2s\nsmd_max_attempts = 20\nretry_backoff = 1s\n"
@@ -186,12 +288,16 @@ def main():
         sys.exit(77)
     say("zero_loss: seed %d (repeat with --seed %d or ZERO_LOSS_SEED=%d)" % (
         args.seed, args.seed, args.seed))
-    fed = Federation(args, prefix="fedmig-zero-loss.")
+    if args.pg:
+        fed = PgFederation(args, prefix="fedmig-zero-loss-pg.")
+    else:
+        fed = Federation(args, prefix="fedmig-zero-loss.")
     faults = None
 
     def during(f):
         nonlocal faults
-        faults = Faults(f, args.seed, window=args.start_in + args.users * args.spacing)
+        faults = Faults(f, args.seed, window=args.start_in + args.users * args.spacing,
+                        pg=args.pg)
         faults.start()
 
     rc = 1
@@ -201,6 +307,8 @@ def main():
             say("faults injected:")
             for line in faults.log:
                 say("   " + line)
+            if args.pg:
+                pg_checks(fed, faults)
             for e in faults.errors:
                 say("   ERROR " + e)
                 rc = 1

@@ -10,11 +10,13 @@
 #                      $TMP/pgpass: libpq's password file for the lab's
 #                      programs (PGPASSFILE), 0600, owned by fedmig (the
 #                      daemons' user; root's fedmigctl reads it too)
-#   pg_lab_test NAME SCRIPT SQL WANT
+#   pg_lab_test NAME SCRIPT SQL WANT [LIMIT]
 #                      a whole test: SCRIPT (a lab test) with the lab's
-#                      state_database on a fresh server, then SQL's answer
-#                      there must be WANT (so the run is known to have used
-#                      it); PASS/FAIL NAME, under 2 minutes, exits
+#                      state_database on a fresh server (the server's
+#                      directory in LAB_PG_DIR, for a test that restarts
+#                      it), then SQL's answer there must be WANT (so the
+#                      run is known to have used it); PASS/FAIL NAME,
+#                      under LIMIT seconds (120), exits
 
 PG=$ROOT/tests/lab/pg
 PSQL=${LAB_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
@@ -47,20 +49,20 @@ pg_lab_start() {
 }
 
 pg_lab_test() {
-	local name=$1 script=$2 sql=$3 want=$4 start=$SECONDS n
+	local name=$1 script=$2 sql=$3 want=$4 limit=${5:-120} start=$SECONDS n
 	FAILED=0
 	fail() { echo "FAIL ${PG_TEST_NAME//-/_}: $*"; FAILED=1; }
 	pg_test_tmp "${name//_/-}"
 	pg_lab_start || { fail "tests/lab/pg start"; exit 1; }
 	echo "$name: $((SECONDS - start))s: $(basename "$script" .sh) on $PG_URL"
-	LAB_STATE_DATABASE=$PG_URL PGPASSFILE=$TMP/pgpass "$script" ||
+	LAB_STATE_DATABASE=$PG_URL PGPASSFILE=$TMP/pgpass LAB_PG_DIR=$TMP/pg "$script" ||
 		fail "$(basename "$script" .sh) on PostgreSQL"
 	n=$(PGPASSFILE=$TMP/pg/pgpass.server "$PSQL" -X -At -h 127.0.0.1 -p "$PG_PORT" -U fedmig \
 		-d fedmig -c "$sql" 2>&1)
 	[ "$n" = "$want" ] || fail "on the server, $sql: '$n', want '$want'"
 	"$PG" stop "$TMP/pg" || fail "tests/lab/pg stop"
 	echo "$name: $((SECONDS - start))s"
-	[ $((SECONDS - start)) -lt 120 ] || fail "took $((SECONDS - start))s (limit 120)"
+	[ $((SECONDS - start)) -lt "$limit" ] || fail "took $((SECONDS - start))s (limit $limit)"
 	[ "$FAILED" = 0 ] && echo "PASS $name"
 	exit "$FAILED"
 }
