@@ -574,7 +574,13 @@ static void on_renew(EV_P_ ev_timer *w, int revents)
 			continue;
 		rc = store_smd_renew(m->s, k->key, m->lease.name, until);
 		if (rc == STORE_NOTFOUND)
-			lose(k, "our lease expired and another worker took the job");
+			/* Or the child recorded its end a moment ago and has
+			 * not exited yet: the row is no longer running either.
+			 * Killing it then loses nothing (lost: nothing recorded
+			 * over its result), but the log must not claim a
+			 * takeover. */
+			lose(k, "the job is no longer running under our lease (another worker "
+				"took it, or the child has just recorded its end)");
 		else if (rc < 0)
 			failed = 1;
 	}
