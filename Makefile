@@ -25,7 +25,7 @@ ifneq ($(filter check check-unit,$(MAKECMDGOALS)),)
 WERROR ?= 1
 endif
 O ?= build$(if $(SANITIZE),-san)
-FUZZ_SECONDS ?= $(if $(CI),30,5)
+FUZZ_SECONDS ?= $(if $(CI),20,5)
 
 NOCONF_GOALS := deps clean distclean help package-check
 ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)

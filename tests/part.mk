@@ -1,5 +1,5 @@
 # tests/: the end-to-end runs over a whole private federation.
-INTEG_TESTS += tests/integ/zero_loss.sh
+INTEG_TESTS += $(if $(SANITIZE),,tests/integ/zero_loss.sh)
 # The same on a lab PostgreSQL, two front ends, pilots and copy workers.
 INTEG_TESTS += $(if $(SANITIZE),,tests/integ/zero_loss_pg.sh)
 BENCHES += bench/e2e

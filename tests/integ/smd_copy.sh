@@ -29,7 +29,11 @@ check() { # SRC DST
 	smd_check "$1=$2" >"$TMP/check.log" 2>&1
 }
 
-# 1. plain IMAP, direct mode, with the 50 MB message
+# 1. plain IMAP, direct mode, with the 50 MB message. Under ASan, freed
+# memory waits in its quarantine (256 MB by default) before reuse, so a
+# streamed 50 MB message reads as 50 MB more RSS: the measured runs keep
+# it at 8 MB, which still catches a use of what was freed just before.
+case $B in *-san) export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8" ;; esac
 /usr/bin/time -f %M -o "$TMP/rss" "$SMD" -c "$CONF" -f -u alice@example.org --from s1 --to s2 \
 	>"$TMP/copy1.out" 2>"$TMP/copy1.err" || fail "copy: $(tail -n 3 "$TMP/copy1.out" "$TMP/copy1.err")"
 rss_kb=$(tail -n 1 "$TMP/rss")
@@ -38,11 +42,11 @@ check "alice@$S1_DOMAIN" "alice@$S2_DOMAIN" || fail "checker: $(head -5 "$TMP/ch
 # What the copy adds to the program's own memory (its shared libraries,
 # libcurl, libical and libgd for contacts and calendars included, about
 # 19 MB mapped at start) must stay under 12 MB with a 50 MB message in the
-# mailbox: nothing is held whole. ASan's shadow memory is not the
-# program's: a looser bound on the whole there.
+# mailbox: nothing is held whole. ASan's shadow memory and allocator
+# are not the program's: a looser bound there, still under the message.
 base_kb=$(/usr/bin/time -f %M "$SMD" -V 2>&1 >/dev/null | tail -n 1)
 limit=12288
-case $B in *-san) limit=65536 base_kb=0 ;; esac
+case $B in *-san) limit=32768 ;; esac
 [ $((rss_kb - base_kb)) -lt "$limit" ] || fail "peak RSS ${rss_kb} kB, ${base_kb} kB at start: the copy added >= $limit kB"
 echo "smd_copy: copied and identical, peak RSS ${rss_kb} kB (${base_kb} kB at start): $(tail -n 1 "$TMP/copy1.out")"
 # the password never reaches the logs or the output
