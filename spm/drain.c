@@ -427,7 +427,7 @@ static int drain_local(struct pilot *p, const struct drain_set *set, char *why, 
 	long long start = time_mono_us();
 	long long deadline = start + config_time_ms(p->cfg, "drain_timeout") * 1000;
 	struct ids tried = {0};
-	int clean = 0, rc = 0, busy = 0, scans = 0, first = -1;
+	int clean = 0, rc = 0, busy = 0, scans = 0, first = 0;
 	char what[ADDR_MAX + 128];
 
 	drain_what(set, what, sizeof(what));
@@ -448,8 +448,7 @@ static int drain_local(struct pilot *p, const struct drain_set *set, char *why, 
 		}
 		ndefer = d.defer.n;
 		busy = d.busy + (int)ndefer;
-		scans++;
-		if (first < 0)
+		if (++scans == 1)
 			first = busy;
 		ids_clear(&d.defer);
 		if (rc < 0)
@@ -479,7 +478,7 @@ static int drain_local(struct pilot *p, const struct drain_set *set, char *why, 
 	 * accepted before the hold. */
 	if (busy >= 0)
 		log_info("%s drained in %lld ms: %d messages for %s on their way at the first "
-			 "look, %d looks", set->label, (time_mono_us() - start) / 1000, first < 0 ? 0 : first,
+			 "look, %d looks", set->label, (time_mono_us() - start) / 1000, first,
 			 what, scans);
 	if (held > 0)
 		log_info("%s moved %d deferred messages for %s to hold", set->label, held, what);
