@@ -565,6 +565,40 @@ int store_dir_lookup(struct store *s, const char *addr, struct dir_entry *r)
 	return rc == STORE_NOTFOUND ? lookup_one(s, by_other, addr, -1, r) : rc;
 }
 
+int store_dir_lookup_next(struct store *s, const char *addr, struct dir_entry *r,
+			  int *phys_notfound_r)
+{
+	/* physical is UNIQUE: nothing else can answer for it as a physical
+	 * address, and formers are asked only after physical addresses. */
+	static const char by_access[] =
+		"SELECT " DIR_COLS ", CASE WHEN EXISTS (SELECT 1 FROM directory x "
+		"WHERE x.access = d.physical) OR EXISTS (SELECT 1 FROM aliases a "
+		"WHERE a.alias = d.physical) THEN 0 ELSE 1 END "
+		"FROM directory d WHERE d.access = ?1";
+	struct db_stmt *st;
+	int rc = store_guard(s);
+
+	*phys_notfound_r = 0;
+	if (rc < 0)
+		return rc;
+	if ((st = store_prepare(s, by_access)) == NULL)
+		return STORE_ERR;
+	db_bind_text(st, 1, addr);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		store_read_entry(st, r);
+		r->match = DIR_ACCESS;
+		*phys_notfound_r = (int)db_column_int64(st, 7);
+	}
+	if (db_reset(st) < 0)
+		rc = DB_ERR;
+	if (rc == DB_ROW)
+		return STORE_OK;
+	if (rc != DB_DONE)
+		return store_fail(s, "directory lookup");
+	return store_dir_lookup(s, addr, r);
+}
+
 int store_dir_rewrite(struct store *s, const char *addr, char out[ADDR_MAX])
 {
 	struct dir_entry e;

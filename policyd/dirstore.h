@@ -1,7 +1,7 @@
 /*
- * dirstore - fedmig-policyd's handle on the directory: the store read on
- * every request, reopened when it breaks (removed, replaced, truncated,
- * corrupt, made unreadable), never cached.
+ * dirstore - fedmig-policyd's handle on the directory: the store, reopened
+ * when it breaks (removed, replaced, truncated, corrupt, made
+ * unreadable).
  *
  * Contract: dirstore_get() returns the store for a request now, or NULL
  * while it cannot be opened (the caller answers a temporary failure); a

@@ -4,8 +4,10 @@
  * recipients, defer held ones when hold_action = defer) and a socketmap
  * table for virtual_alias_maps (access address -> physical address).
  *
- * Failure policy: the store is read on every request (no cache, so a
- * switch is visible at once); when it cannot be read (removed, replaced,
+ * Failure policy: the store is read on every policy request (a hold is
+ * answered at once) and socketmap answers are kept at most
+ * socketmap_cache_time, never across a switch (policyd/mapcache.h); when
+ * it cannot be read (removed, replaced,
  * truncated, corrupt) the answer is a temporary failure, never a guess,
  * and the next request reopens it (at most every 0.1 s while it stays
  * broken: policyd/dirstore.h). A connection that breaks the protocol is closed alone.
@@ -23,12 +25,14 @@
 #include "decide.h"
 #include "dirstore.h"
 #include "log.h"
+#include "mapcache.h"
 #include "netstring.h"
 #include "nofile.h"
 #include "peer.h"
 #include "policy_proto.h"
 #include "server.h"
 #include "stats.h"
+#include "timeutil.h"
 #include "xalloc.h"
 
 /* Past this much unsent output a connection is not read until it drains. */
@@ -110,6 +114,7 @@ struct policyd {
 	int stopping;
 	ev_timer tick;
 	struct pstats stats; /* lookup latency, for /metrics */
+	struct mapcache cache; /* socketmap answers, socketmap_cache_time */
 };
 
 /* bind() opens the listeners into it: server_ops.bind has no context. */
@@ -131,17 +136,44 @@ static int lookup(void *ctx, const char *addr, struct dir_entry *r)
 	return rc;
 }
 
+/*
+ * rewrite: the socketmap's answer, from the cache when it holds a live
+ * one (policyd/mapcache.h: why an answer is never kept from a held row).
+ */
 static int rewrite(void *ctx, const char *addr, char out[ADDR_MAX])
 {
 	struct policyd *pd = ctx;
-	int rc;
+	struct dir_entry e;
+	long long t0 = time_mono_us();
+	int rc, phys_notfound;
+
+	if (mapcache_get(&pd->cache, addr, t0, &rc, out))
+		return rc;
 
 	struct store *s = dirstore_get(&pd->dir, ev_now(pd->loop));
 
 	if (s == NULL)
 		return STORE_ERR;
-	if ((rc = store_dir_rewrite(s, addr, out)) == STORE_ERR)
+	rc = store_dir_lookup_next(s, addr, &e, &phys_notfound);
+	if (rc == STORE_ERR) {
 		dirstore_failed(&pd->dir, ev_now(pd->loop));
+		return rc;
+	}
+	if (rc == STORE_NOTFOUND) {
+		mapcache_put(&pd->cache, addr, t0, rc, NULL);
+		return rc;
+	}
+	/* As store_dir_rewrite(): an old physical address is not rewritten. */
+	if (e.match == DIR_PHYSICAL)
+		rc = STORE_NOTFOUND;
+	else
+		memcpy(out, e.physical, sizeof(e.physical));
+	if (e.held)
+		return rc;
+	mapcache_put(&pd->cache, addr, t0, rc, out);
+	/* Cleanup asks for the address it was rewritten to next. */
+	if (phys_notfound)
+		mapcache_put(&pd->cache, e.physical, t0, STORE_NOTFOUND, NULL);
 	return rc;
 }
 
@@ -694,15 +726,19 @@ static void use_config(struct policyd *pd, struct config *cfg)
 	pd->idle_s = (ev_tstamp)config_time_ms(cfg, "policy_idle_timeout") / 1000.0;
 	pd->request_s = (ev_tstamp)config_time_ms(cfg, "policy_request_timeout") / 1000.0;
 	nofile_fit(&pd->svc[SVC_POLICY].max, &pd->svc[SVC_SOCKETMAP].max);
+	/* Emptied too: a reload may have been for a directory fixed by hand. */
+	mapcache_set_ttl(&pd->cache, config_time_ms(cfg, "socketmap_cache_time") * 1000);
 	setup_decide(pd, cfg);
 	config_unref(&old);
 }
 
 static void log_settings(const struct policyd *pd, const char *what)
 {
-	log_info("%s: federated_domains=%zu hold_action=%s unknown_recipient_action=%s", what,
-		 pd->ndomains, config_str(pd->cfg, "hold_action"),
-		 config_str(pd->cfg, "unknown_recipient_action"));
+	log_info("%s: federated_domains=%zu hold_action=%s unknown_recipient_action=%s "
+		 "socketmap_cache_time=%lldms",
+		 what, pd->ndomains, config_str(pd->cfg, "hold_action"),
+		 config_str(pd->cfg, "unknown_recipient_action"),
+		 config_time_ms(pd->cfg, "socketmap_cache_time"));
 }
 
 /* policyd_reload: SIGHUP: the new settings, and the directory reopened
@@ -729,6 +765,7 @@ static int policyd_run(struct server *srv, struct config *cfg)
 	pd->verbose = server_verbose();
 	dirstore_init(&pd->dir, config_str(cfg, "state_database"),
 		      (int)config_time_ms(cfg, "store_busy_timeout"));
+	mapcache_init(&pd->cache, 0);
 	use_config(pd, cfg);
 	dirstore_check(&pd->dir, ev_now(pd->loop));
 	for (int i = 0; i < pd->nlis; i++) {
@@ -750,6 +787,10 @@ static int policyd_run(struct server *srv, struct config *cfg)
 		close(pd->lis[i].fd);
 	ev_timer_stop(pd->loop, &pd->tick);
 	pstats_flush(&pd->stats, config_str(pd->cfg, "run_directory"));
+	if (pd->cache.hits + pd->cache.misses > 0)
+		log_info("socketmap cache: %llu answers of %llu from the cache", pd->cache.hits,
+			 pd->cache.hits + pd->cache.misses);
+	mapcache_free(&pd->cache);
 	dirstore_close(&pd->dir);
 	free_domains(pd);
 	config_unref(&pd->cfg);

@@ -323,9 +323,17 @@ static int switch_tx(struct pilot *p, struct req *r, enum sw_dir dir)
 	return rc;
 }
 
+long long sw_grace_us(const struct config *cfg)
+{
+	long long grace = config_time_ms(cfg, "switch_grace");
+	long long cache = 2 * config_time_ms(cfg, "socketmap_cache_time");
+
+	return (grace > cache ? grace : cache) * 1000;
+}
+
 int sw_switch(struct pilot *p, struct req *r, enum sw_dir dir, long long held_since)
 {
-	long long grace_end = held_since + config_time_ms(p->cfg, "switch_grace") * 1000;
+	long long grace_end = held_since + sw_grace_us(p->cfg);
 	long long now = time_now_us();
 	char why[256];
 

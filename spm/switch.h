@@ -43,6 +43,11 @@
  * publishes in it (the caller commits). sw_commit_hook() is a test hook
  * called just before a switch transaction commits
  * (FEDMIG_SPM_SWITCH_COMMIT_DELAY_MS: that long a commit).
+ * sw_grace_us(): the wait from a hold to its drain: switch_grace, and
+ * never less than twice socketmap_cache_time, so every socketmap answer
+ * a policyd read before the hold has expired before the switch commits
+ * (policyd/mapcache.h; twice: a margin for the hold's own commit and
+ * for two hosts' clocks).
  */
 #ifndef FEDMIG_SPM_SWITCH_H
 #define FEDMIG_SPM_SWITCH_H
@@ -51,6 +56,7 @@
 
 enum sw_dir { SW_FORWARD, SW_BACK };
 
+long long sw_grace_us(const struct config *cfg);
 int sw_hold(struct pilot *p, struct req *r, enum sw_dir dir);
 int sw_switch(struct pilot *p, struct req *r, enum sw_dir dir, long long held_since);
 int sw_release(struct pilot *p, struct req *r, enum sw_dir dir, int *n_r);

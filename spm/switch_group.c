@@ -161,7 +161,7 @@ static int grace(struct grp *g)
 	}
 	if (swept)
 		pilot_sweep(g->p);
-	last += config_time_ms(g->p->cfg, "switch_grace") * 1000;
+	last += sw_grace_us(g->p->cfg);
 	if (now < last)
 		time_sleep_us(last - now);
 	mark(g, M_GRACE);

@@ -43,7 +43,7 @@
 #                           fedmig_user nobody, example.org federated,
 #                           Postfix's commands from DIR/pf, no milter
 #   fakepf_systems DIR      on stdout, a quick pilot (sweep 1 s, grace
-#                           10 ms, back-off 100 ms) and two dovecot
+#                           10 ms: no socketmap cache, back-off 100 ms) and two dovecot
 #                           systems, s1 and s2, whose passwd-files
 #                           DIR/s1passwd and DIR/s2passwd it creates empty
 #   fakepf_scenarios NAME...
@@ -235,6 +235,7 @@ fakepf_systems_conf() {
 	cat <<CONF
 release_sweep_period = 1s
 switch_grace = 10ms
+socketmap_cache_time = 0
 retry_backoff = 100ms
 systems = s1 s2
 s1_domain = s1.example.org

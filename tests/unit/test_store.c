@@ -102,6 +102,51 @@ START_TEST(test_import_lookup)
 }
 END_TEST
 
+/* store_dir_lookup_next: the rewritten address's own answer is vouched
+ * for only when nothing but this row can answer for it. */
+START_TEST(test_lookup_next)
+{
+	struct store *s = open_rw();
+	struct dir_import_result r;
+	struct dir_entry e;
+	char out[ADDR_MAX];
+	int next = -1;
+
+	ck_assert_int_eq(store_dir_import(s, rows, 2, 0, &r, on_err, NULL), STORE_OK);
+	/* What the import refuses, made by hand: carol's alias is dave's
+	 * physical address; erin's physical address is an access address. */
+	tu_exec(s, "INSERT INTO directory(access, system, physical, updated) VALUES "
+		   "('carol@example.org', 's1', 'carol@s1.example.org', 1), "
+		   "('dave@example.org', 's1', 'dave@s1.example.org', 1), "
+		   "('erin@example.org', 's1', 'erin2@example.org', 1), "
+		   "('erin2@example.org', 's1', 'erin2@s1.example.org', 1)");
+	tu_exec(s, "INSERT INTO aliases(alias, access) VALUES "
+		   "('dave@s1.example.org', 'carol@example.org')");
+	ck_assert_int_eq(store_dir_lookup_next(s, "alice@example.org", &e, &next), STORE_OK);
+	ck_assert_int_eq(e.match, DIR_ACCESS);
+	ck_assert_str_eq(e.physical, "alice@s1.example.org");
+	ck_assert_int_eq(next, 1);
+	ck_assert_int_eq(store_dir_rewrite(s, "alice@s1.example.org", out), STORE_NOTFOUND);
+	ck_assert_int_eq(store_dir_lookup_next(s, "dave@example.org", &e, &next), STORE_OK);
+	ck_assert_int_eq(next, 0);
+	ck_assert_int_eq(store_dir_rewrite(s, "dave@s1.example.org", out), STORE_OK);
+	ck_assert_str_eq(out, "carol@s1.example.org");
+	ck_assert_int_eq(store_dir_lookup_next(s, "erin@example.org", &e, &next), STORE_OK);
+	ck_assert_int_eq(next, 0);
+	ck_assert_int_eq(store_dir_rewrite(s, "erin2@example.org", out), STORE_OK);
+	/* Not an access address: as store_dir_lookup(), nothing vouched. */
+	ck_assert_int_eq(store_dir_lookup_next(s, "smith@example.org", &e, &next), STORE_OK);
+	ck_assert_int_eq(e.match, DIR_ALIAS);
+	ck_assert_int_eq(next, 0);
+	ck_assert_int_eq(store_dir_lookup_next(s, "alice@s1.example.org", &e, &next), STORE_OK);
+	ck_assert_int_eq(e.match, DIR_PHYSICAL);
+	ck_assert_int_eq(next, 0);
+	ck_assert_int_eq(store_dir_lookup_next(s, "nobody@example.org", &e, &next), STORE_NOTFOUND);
+	ck_assert_int_eq(next, 0);
+	store_close(&s);
+}
+END_TEST
+
 START_TEST(test_import_conflicts)
 {
 	struct store *s = open_rw();
@@ -385,7 +430,7 @@ END_TEST
 int main(void)
 {
 	const struct ck_test tests[] = {
-		CK_TEST(test_open_and_schema), CK_TEST(test_import_lookup),
+		CK_TEST(test_open_and_schema), CK_TEST(test_import_lookup), CK_TEST(test_lookup_next),
 		CK_TEST(test_import_conflicts), CK_TEST(test_switch),
 		CK_TEST(test_readonly_cannot_write),
 	};
