@@ -51,6 +51,7 @@ INTEG_TESTS += tests/integ/spm_privfiles.sh
 INTEG_TESTS += tests/integ/spm_helper_death.sh
 INTEG_TESTS += tests/integ/spm_drain_retries.sh
 INTEG_TESTS += tests/integ/spm_drain_partial.sh
+INTEG_TESTS += tests/integ/spm_sweep_store_err.sh
 INTEG_TESTS += tests/integ/group_drain_fail.sh
 INTEG_TESTS += tests/integ/group_switch_window.sh
 # fedmig-apid: the agent API (HTTPS). Its parsers in libapid.a for the
