@@ -6,11 +6,12 @@
  *
  * Failure policy: the store is read on every policy request (a hold is
  * answered at once) and socketmap answers are kept at most
- * socketmap_cache_time, never across a switch (policyd/mapcache.h); when
- * it cannot be read (removed, replaced,
- * truncated, corrupt) the answer is a temporary failure, never a guess,
- * and the next request reopens it (at most every 0.1 s while it stays
- * broken: policyd/dirstore.h). A connection that breaks the protocol is closed alone.
+ * socketmap_cache_time, never across a switch (policyd/mapcache.h). When
+ * the store cannot be read (removed, replaced, truncated, corrupt) the
+ * answer is a temporary failure, never a guess, and the next request
+ * reopens it (at most every 0.1 s while it stays broken:
+ * policyd/dirstore.h). A connection that breaks the protocol is closed
+ * alone.
  */
 #include <errno.h>
 #include <ev.h>

@@ -11,8 +11,11 @@
  *    was committed;
  *  - the pilot commits the switch no sooner than switch_grace after the
  *    hold, and it uses a switch_grace of at least twice
- *    socketmap_cache_time (spm/switch_grace.h), so every such answer
- *    has expired before the switch can change it.
+ *    socketmap_cache_time (sw_grace_us() in spm/switch.c), so every such
+ *    answer has expired before the switch can change it.
+ * The same holds for the second answer fedmig-policyd keeps from one
+ * lookup (store_dir_lookup_next()): its physical address's NOTFOUND,
+ * read from the same row, kept only when that row is not held.
  * Other directory changes (an import, fedmigctl, the directory sync) are
  * seen within TTL.
  *
