@@ -37,6 +37,11 @@ struct pilot *pilot_new(const struct config *cfg, struct store *s, struct pf *pf
 	return p;
 }
 
+void pilot_set_led_at(struct pilot *p, long long us)
+{
+	p->led_at = us;
+}
+
 void pilot_set_frontend(struct pilot *p, const char *name)
 {
 	snprintf(p->frontend, sizeof(p->frontend), "%s", name);

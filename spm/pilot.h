@@ -42,6 +42,10 @@ void pilot_on_switch(struct pilot *p, pilot_switch_fn fn, void *ctx);
  * (fedmig-frontend: its own queue, its own held messages) instead of
  * the pilot's ("", the default: front ends get orders). */
 void pilot_set_frontend(struct pilot *p, const char *name);
+/* pilot_set_led_at: this process leads since US (wall clock): a hold it
+ * finds older was committed by another process, on another clock, and
+ * the grace is counted from US too (sw_grace_us()). */
+void pilot_set_led_at(struct pilot *p, long long us);
 /* pilot_next_due_ms: ms until the earliest request is due (capped). */
 long long pilot_next_due_ms(struct pilot *p, long long cap_ms);
 

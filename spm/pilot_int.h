@@ -39,6 +39,7 @@ struct pilot {
 	/* "": the pilot; else fedmig-frontend's name: drains and sweeps
 	 * act on that front end's own queue and held messages. */
 	char frontend[FE_NAME_MAX];
+	long long led_at; /* pilot_set_led_at(), 0: unknown */
 };
 
 #define GO 1	 /* moved: look at the request again */

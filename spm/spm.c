@@ -48,6 +48,7 @@ struct spm {
 	struct dsp *dsp; /* the directory syncs (dirsync_spm.h) */
 	ev_timer pass, sweep, dirsync, lead;
 	int leading;
+	long long led_at; /* wall-clock µs this process began to lead, 0: not yet */
 	long long temp_logged; /* monotonic µs of the last temporary error said */
 };
 
@@ -329,6 +330,7 @@ static int on_reload(void *ctx, struct config *cfg)
 	config_unref(&spm->cfg);
 	spm->cfg = config_ref(cfg);
 	spm->p = pilot_new(spm->cfg, spm->s, spm->pf);
+	pilot_set_led_at(spm->p, spm->led_at);
 	pilot_on_switch(spm->p, on_switched, spm);
 	if (!once && spm->leading)
 		dirsync_schedule(spm, (double)config_time_ms(cfg, "directory_sync_interval") / 1000.0);
@@ -347,6 +349,10 @@ static int try_lead(struct spm *spm)
 
 	if (rc < 0)
 		log_error("who leads cannot be known: %s", store_errmsg(spm->s));
+	if (rc == 1 && spm->led_at == 0) {
+		spm->led_at = time_now_us();
+		pilot_set_led_at(spm->p, spm->led_at);
+	}
 	return rc;
 }
 

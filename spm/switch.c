@@ -333,7 +333,10 @@ long long sw_grace_us(const struct config *cfg)
 
 int sw_switch(struct pilot *p, struct req *r, enum sw_dir dir, long long held_since)
 {
-	long long grace_end = held_since + sw_grace_us(p->cfg);
+	/* A hold found at a takeover was timed by another clock: the grace
+	 * counts from this process's lead too, never less. */
+	long long from = held_since > p->led_at ? held_since : p->led_at;
+	long long grace_end = from + sw_grace_us(p->cfg);
 	long long now = time_now_us();
 	char why[256];
 

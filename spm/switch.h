@@ -46,8 +46,10 @@
  * sw_grace_us(): the wait from a hold to its drain: switch_grace, and
  * never less than twice socketmap_cache_time, so every socketmap answer
  * a policyd read before the hold has expired before the switch commits
- * (policyd/mapcache.h; twice: a margin for the hold's own commit and
- * for two hosts' clocks).
+ * (policyd/mapcache.h; twice: a margin for the hold's own commit). It is
+ * counted from the hold, or from when this process began to lead when
+ * that is later (pilot_set_led_at()), so a takeover never trusts another
+ * host's clock for it.
  */
 #ifndef FEDMIG_SPM_SWITCH_H
 #define FEDMIG_SPM_SWITCH_H

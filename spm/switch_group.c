@@ -161,6 +161,9 @@ static int grace(struct grp *g)
 	}
 	if (swept)
 		pilot_sweep(g->p);
+	/* As sw_switch(): never less than the grace after this process led. */
+	if (g->p->led_at > last)
+		last = g->p->led_at;
 	last += sw_grace_us(g->p->cfg);
 	if (now < last)
 		time_sleep_us(last - now);
