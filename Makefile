@@ -25,7 +25,7 @@ ifneq ($(filter check check-unit,$(MAKECMDGOALS)),)
 WERROR ?= 1
 endif
 O ?= build$(if $(SANITIZE),-san)
-FUZZ_SECONDS ?= $(if $(CI),20,5)
+FUZZ_SECONDS ?= $(if $(CI),15,5)
 
 NOCONF_GOALS := deps clean distclean help package-check
 ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -119,8 +119,18 @@ have-check:
 check-unit: have-check $(UNIT_TESTS)
 	@FEDMIG_BUILD=$(O) tests/run --unit "$(UNIT_TESTS)"
 
+# Lab tests that run on SQLite in the plain build and on PostgreSQL
+# (tests/integ/on_pg.sh, as NAME_pg) in the SANITIZE=1 one: both backends
+# in CI for the time of one run each.
+# Not twins: the tests that read the SQLite file themselves (ws_api,
+# ws_flow, status_page, group_switch, milter_postfix, ...).
+PG_TWINS := $(addprefix tests/integ/,$(addsuffix .sh,dir_guards dir_switch dir_updown \
+	dirsync_lab plus_lab policyd_postfix prestage_pilot spm_after_lab spm_copy_lab \
+	spm_fail_lab spm_hostile_lab spm_kill_lab spm_rollback_lab))
+CHECK_INTEG = $(if $(SANITIZE),$(filter-out $(PG_TWINS),$(INTEG_TESTS)) $(addprefix pg:,$(filter $(PG_TWINS),$(INTEG_TESTS))),$(INTEG_TESTS))
+
 check: deps have-check all $(UNIT_TESTS) $(if $(SANITIZE),,fuzz)
-	@FEDMIG_BUILD=$(O) tests/run --unit "$(UNIT_TESTS)" --integ "$(INTEG_TESTS)" \
+	@FEDMIG_BUILD=$(O) tests/run --unit "$(UNIT_TESTS)" --integ "$(CHECK_INTEG)" \
 		--man "$(MANPAGES)" --fuzz "$(if $(SANITIZE),,$(FUZZ_TARGETS:tests/fuzz/%.c=%))" \
 		--fuzz-seconds $(FUZZ_SECONDS) --make "$(MAKE)"
 
