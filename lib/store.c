@@ -568,35 +568,44 @@ int store_dir_lookup(struct store *s, const char *addr, struct dir_entry *r)
 int store_dir_lookup_next(struct store *s, const char *addr, struct dir_entry *r,
 			  int *phys_notfound_r)
 {
-	/* physical is UNIQUE: nothing else can answer for it as a physical
-	 * address, and formers are asked only after physical addresses. */
-	static const char by_access[] =
-		"SELECT " DIR_COLS ", CASE WHEN EXISTS (SELECT 1 FROM directory x "
-		"WHERE x.access = d.physical) OR EXISTS (SELECT 1 FROM aliases a "
-		"WHERE a.alias = d.physical) THEN 0 ELSE 1 END "
-		"FROM directory d WHERE d.access = ?1";
+	/* One round trip: store_dir_lookup()'s four questions in its order
+	 * (the lowest match code wins), and for an access address or an alias
+	 * whether its physical address is named nowhere else. physical is
+	 * UNIQUE, and formers are asked only after physical addresses. */
+#define NEXT_FREE                                                                                  \
+	"CASE WHEN EXISTS (SELECT 1 FROM directory x WHERE x.access = d.physical) OR "            \
+	"EXISTS (SELECT 1 FROM aliases y WHERE y.alias = d.physical) THEN 0 ELSE 1 END"
+	static const char sql[] =
+		"SELECT * FROM (SELECT " DIR_COLS ", 0 AS m, " NEXT_FREE " AS nx "
+		"FROM directory d WHERE d.access = ?1 "
+		"UNION ALL SELECT " DIR_COLS ", 1, " NEXT_FREE " FROM aliases a JOIN directory d "
+		"ON d.access = a.access WHERE a.alias = ?1 "
+		"UNION ALL SELECT " DIR_COLS ", 2, 0 FROM directory d WHERE d.physical = ?1 "
+		"UNION ALL SELECT " DIR_COLS ", 3, 0 FROM formers f JOIN directory d "
+		"ON d.access = f.access WHERE f.physical = ?1) x ORDER BY m LIMIT 1";
+#undef NEXT_FREE
 	struct db_stmt *st;
 	int rc = store_guard(s);
 
 	*phys_notfound_r = 0;
 	if (rc < 0)
 		return rc;
-	if ((st = store_prepare(s, by_access)) == NULL)
+	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	db_bind_text(st, 1, addr);
 	rc = db_step(st);
 	if (rc == DB_ROW) {
 		store_read_entry(st, r);
-		r->match = DIR_ACCESS;
-		*phys_notfound_r = (int)db_column_int64(st, 7);
+		r->match = (enum dir_match)db_column_int64(st, 7);
+		*phys_notfound_r = (int)db_column_int64(st, 8);
 	}
 	if (db_reset(st) < 0)
 		rc = DB_ERR;
 	if (rc == DB_ROW)
 		return STORE_OK;
-	if (rc != DB_DONE)
-		return store_fail(s, "directory lookup");
-	return store_dir_lookup(s, addr, r);
+	if (rc == DB_DONE)
+		return STORE_NOTFOUND;
+	return store_fail(s, "directory lookup");
 }
 
 int store_dir_rewrite(struct store *s, const char *addr, char out[ADDR_MAX])

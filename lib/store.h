@@ -126,11 +126,12 @@ struct dir_entry {
 int store_dir_lookup(struct store *s, const char *addr, struct dir_entry *r);
 
 /*
- * store_dir_lookup_next: store_dir_lookup(), and *PHYS_NOTFOUND_R set to
- * 1 when ADDR is an access address whose physical address is neither an
- * access address nor an alias, so that store_dir_rewrite() of R->physical
- * answers STORE_NOTFOUND from this same row; read in the same statement
- * (Postfix's cleanup asks for that address next). 0 otherwise.
+ * store_dir_lookup_next: store_dir_lookup() in one statement, and
+ * *PHYS_NOTFOUND_R set to 1 when ADDR is an access address or an alias
+ * whose physical address is neither an access address nor an alias, so
+ * that store_dir_rewrite() of R->physical answers STORE_NOTFOUND from
+ * this same row; read in the same statement (Postfix's cleanup asks for
+ * that address next). 0 otherwise.
  */
 int store_dir_lookup_next(struct store *s, const char *addr, struct dir_entry *r,
 			  int *phys_notfound_r);

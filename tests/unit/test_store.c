@@ -121,7 +121,8 @@ START_TEST(test_lookup_next)
 		   "('erin@example.org', 's1', 'erin2@example.org', 1), "
 		   "('erin2@example.org', 's1', 'erin2@s1.example.org', 1)");
 	tu_exec(s, "INSERT INTO aliases(alias, access) VALUES "
-		   "('dave@s1.example.org', 'carol@example.org')");
+		   "('dave@s1.example.org', 'carol@example.org'), "
+		   "('dv@example.org', 'dave@example.org')");
 	ck_assert_int_eq(store_dir_lookup_next(s, "alice@example.org", &e, &next), STORE_OK);
 	ck_assert_int_eq(e.match, DIR_ACCESS);
 	ck_assert_str_eq(e.physical, "alice@s1.example.org");
@@ -134,15 +135,43 @@ START_TEST(test_lookup_next)
 	ck_assert_int_eq(store_dir_lookup_next(s, "erin@example.org", &e, &next), STORE_OK);
 	ck_assert_int_eq(next, 0);
 	ck_assert_int_eq(store_dir_rewrite(s, "erin2@example.org", out), STORE_OK);
-	/* Not an access address: as store_dir_lookup(), nothing vouched. */
+	/* An alias vouches for its mailbox's physical address too... */
 	ck_assert_int_eq(store_dir_lookup_next(s, "smith@example.org", &e, &next), STORE_OK);
 	ck_assert_int_eq(e.match, DIR_ALIAS);
+	ck_assert_str_eq(e.access, "alice@example.org");
+	ck_assert_int_eq(next, 1);
+	/* ...unless it is named elsewhere (dave's is carol's alias). */
+	ck_assert_int_eq(store_dir_lookup_next(s, "dv@example.org", &e, &next), STORE_OK);
+	ck_assert_int_eq(e.match, DIR_ALIAS);
+	ck_assert_str_eq(e.access, "dave@example.org");
 	ck_assert_int_eq(next, 0);
+	/* The order of store_dir_lookup(): an alias before a physical address. */
+	ck_assert_int_eq(store_dir_lookup_next(s, "dave@s1.example.org", &e, &next), STORE_OK);
+	ck_assert_int_eq(e.match, DIR_ALIAS);
+	ck_assert_str_eq(e.access, "carol@example.org");
+	/* Physical and former addresses vouch for nothing. */
 	ck_assert_int_eq(store_dir_lookup_next(s, "alice@s1.example.org", &e, &next), STORE_OK);
 	ck_assert_int_eq(e.match, DIR_PHYSICAL);
 	ck_assert_int_eq(next, 0);
 	ck_assert_int_eq(store_dir_lookup_next(s, "nobody@example.org", &e, &next), STORE_NOTFOUND);
 	ck_assert_int_eq(next, 0);
+	/* Every key: the same entry and match as store_dir_lookup(). */
+	static const char *const keys[] = {
+		"alice@example.org", "smith@example.org", "a.smith@example.org",
+		"alice@s1.example.org", "bob@example.org", "bob@s1.example.org",
+		"carol@example.org", "dave@example.org", "dave@s1.example.org", "dv@example.org",
+		"erin@example.org", "erin2@example.org", "erin2@s1.example.org", "nobody@example.org",
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		struct dir_entry a, b;
+		int ra = store_dir_lookup(s, keys[i], &a), rb = store_dir_lookup_next(s, keys[i], &b, &next);
+
+		ck_assert_msg(ra == rb, "%s: %d %d", keys[i], ra, rb);
+		if (ra == STORE_OK) {
+			ck_assert_str_eq(a.access, b.access);
+			ck_assert_int_eq(a.match, b.match);
+		}
+	}
 	store_close(&s);
 }
 END_TEST
@@ -187,6 +216,7 @@ START_TEST(test_switch)
 	struct dir_import_result r;
 	struct dir_entry e;
 	char out[ADDR_MAX];
+	int next = -1;
 	static const struct dir_row moved[] = {
 		{"alice@example.org", "s2", "alice@s2.example.org", NULL, 0, 2},
 	};
@@ -214,6 +244,12 @@ START_TEST(test_switch)
 	/* The old physical address forwards to the new one. */
 	ck_assert_int_eq(store_dir_lookup(s, "alice@s1.example.org", &e), STORE_OK);
 	ck_assert_int_eq(e.match, DIR_FORMER);
+	ck_assert_int_eq(store_dir_lookup_next(s, "alice@s1.example.org", &e, &next), STORE_OK);
+	ck_assert_int_eq(e.match, DIR_FORMER);
+	ck_assert_int_eq(next, 0);
+	ck_assert_int_eq(store_dir_lookup_next(s, "alice@example.org", &e, &next), STORE_OK);
+	ck_assert_str_eq(e.physical, "alice@s2.example.org");
+	ck_assert_int_eq(next, 1);
 	ck_assert_int_eq(store_dir_rewrite(s, "alice@s1.example.org", out), STORE_OK);
 	ck_assert_str_eq(out, "alice@s2.example.org");
 	ck_assert_int_eq(store_dir_rewrite(s, "smith@example.org", out), STORE_OK);
