@@ -521,13 +521,15 @@ void store_read_entry(struct db_stmt *st, struct dir_entry *r)
 }
 
 /* lookup_one: run SQL (one row or none) for ADDR; MATCH tags the result,
- * or -1: column 7 does. */
+ * or -1: column 7 does. NEXT_R (or NULL): column 8, 0 without a row. */
 static int lookup_one(struct store *s, const char *sql, const char *addr, int match,
-		      struct dir_entry *r)
+		      struct dir_entry *r, int *next_r)
 {
 	struct db_stmt *st = store_prepare(s, sql);
 	int rc;
 
+	if (next_r)
+		*next_r = 0;
 	if (st == NULL)
 		return STORE_ERR;
 	db_bind_text(st, 1, addr);
@@ -535,6 +537,8 @@ static int lookup_one(struct store *s, const char *sql, const char *addr, int ma
 	if (rc == DB_ROW) {
 		store_read_entry(st, r);
 		r->match = (enum dir_match)(match >= 0 ? match : (int)db_column_int64(st, 7));
+		if (next_r)
+			*next_r = (int)db_column_int64(st, 8);
 	}
 	if (db_reset(st) < 0)
 		rc = DB_ERR;
@@ -560,9 +564,9 @@ int store_dir_lookup(struct store *s, const char *addr, struct dir_entry *r)
 
 	if (rc < 0)
 		return rc;
-	rc = lookup_one(s, by_access, addr, DIR_ACCESS, r);
+	rc = lookup_one(s, by_access, addr, DIR_ACCESS, r, NULL);
 
-	return rc == STORE_NOTFOUND ? lookup_one(s, by_other, addr, -1, r) : rc;
+	return rc == STORE_NOTFOUND ? lookup_one(s, by_other, addr, -1, r, NULL) : rc;
 }
 
 int store_dir_lookup_next(struct store *s, const char *addr, struct dir_entry *r,
@@ -584,28 +588,10 @@ int store_dir_lookup_next(struct store *s, const char *addr, struct dir_entry *r
 		"UNION ALL SELECT " DIR_COLS ", 3, 0 FROM formers f JOIN directory d "
 		"ON d.access = f.access WHERE f.physical = ?1) x ORDER BY m LIMIT 1";
 #undef NEXT_FREE
-	struct db_stmt *st;
 	int rc = store_guard(s);
 
 	*phys_notfound_r = 0;
-	if (rc < 0)
-		return rc;
-	if ((st = store_prepare(s, sql)) == NULL)
-		return STORE_ERR;
-	db_bind_text(st, 1, addr);
-	rc = db_step(st);
-	if (rc == DB_ROW) {
-		store_read_entry(st, r);
-		r->match = (enum dir_match)db_column_int64(st, 7);
-		*phys_notfound_r = (int)db_column_int64(st, 8);
-	}
-	if (db_reset(st) < 0)
-		rc = DB_ERR;
-	if (rc == DB_ROW)
-		return STORE_OK;
-	if (rc == DB_DONE)
-		return STORE_NOTFOUND;
-	return store_fail(s, "directory lookup");
+	return rc < 0 ? rc : lookup_one(s, sql, addr, -1, r, phys_notfound_r);
 }
 
 int store_dir_rewrite(struct store *s, const char *addr, char out[ADDR_MAX])
