@@ -57,6 +57,9 @@
 #                           directory, 1 when that fails
 #   fakepf_open DIR         DIR, its database and passwd-files writable by
 #                           all: fedmig-spm drops to fedmig_user (nobody)
+#   fakepf_partial DIR QID  spm_drain_partial's fake queue (deferred, then
+#                           held for bob alone, then gone) and alice's
+#                           request; DIR/on_hold_scan runs at each hold scan
 #   fakepf_spm_until DIR WANT CMD...
 #                           fedmig-spm --once (output to DIR/spm.log) up
 #                           to 20 times, 0.3 s apart, until CMD prints
@@ -269,6 +272,52 @@ fakepf_directory() {
 fakepf_open() {
 	chmod 0666 "$1"/fedmig.db* "$1"/s1passwd "$1"/s2passwd
 	chmod 0777 "$1"
+}
+
+# fakepf_partial DIR QID: spm_drain_partial's world, shared with
+# spm_sweep_store_err. A queue that is a state file, DIR/queue: QID is
+# deferred for alice@s1 (switching) and bob@s2, then held for bob alone
+# after postsuper -h, then gone after postsuper -r (DIR/postsuper.log has
+# each call); alice's request is imported. An executable DIR/on_hold_scan
+# runs at each postqueue while the message is in hold, before it is
+# listed. Sets state(): alice's request state, '"state":N'.
+fakepf_partial() {
+	local d=$1 qid=$2
+	fakepf_tree "$d" || return 1
+	echo deferred >"$d/queue"
+	cat >"$d/pf/postqueue" <<EOF
+#!/bin/sh
+case \$(cat "$d/queue") in
+deferred) echo '{"queue_name": "deferred", "queue_id": "$qid", "arrival_time": 1, "message_size": 2000, "sender": "s@example.net", "recipients": [{"address": "alice@s1.example.org", "delay_reason": "connect refused"}, {"address": "bob@s2.example.org", "delay_reason": "connect refused"}]}' ;;
+hold)
+	if [ -x "$d/on_hold_scan" ]; then "$d/on_hold_scan" || exit 1; fi
+	echo '{"queue_name": "hold", "queue_id": "$qid", "arrival_time": 1, "message_size": 2000, "sender": "s@example.net", "recipients": [{"address": "bob@s2.example.org", "delay_reason": "connect refused"}]}' ;;
+esac
+exit 0
+EOF
+	cat >"$d/pf/postsuper" <<EOF
+#!/bin/sh
+ids=\$(cat)
+echo "postsuper \$* \$ids" >>"$d/postsuper.log"
+case "\$*" in
+*-h*) [ "\$ids" = "$qid" ] && echo hold >"$d/queue" ;;
+*-r*) [ "\$ids" = "$qid" ] && echo gone >"$d/queue" ;;
+esac
+exit 0
+EOF
+	chmod 755 "$d/pf/postqueue" "$d/pf/postsuper"
+	{
+		fakepf_conf "$d"
+		fakepf_systems "$d"
+		fakepf_scenarios nocopy
+	} >"$d/fedmig.conf"
+	fakepf_directory "$d" "" alice || { echo "import failed"; return 1; }
+	printf 'alice@example.org,s2,,nocopy\n' >"$d/b.csv"
+	"$CTL" -c "$d/fedmig.conf" import "$d/b.csv" >/dev/null || { echo "request import failed"; return 1; }
+	fakepf_open "$d"
+	chmod 666 "$d/queue"
+	FAKEPF_PARTIAL_CONF=$d/fedmig.conf
+	state() { "$CTL" -c "$FAKEPF_PARTIAL_CONF" --json show alice@example.org | grep -o '"state":[0-9]*'; }
 }
 
 fakepf_spm_until() {
