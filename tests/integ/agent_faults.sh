@@ -40,7 +40,7 @@ agent_start a1
 t0=$SECONDS
 
 # items_above N: wait (45 s) until the buffer holds more than N items.
-items() { sqlite3 "$FEDMIG_DB" "SELECT count(*) FROM agent_items"; }
+items() { alab sql "SELECT count(*) FROM agent_items"; }
 items_above() { alab wait 45 "SELECT count(*) > $1 FROM agent_items" || bad "no progress after: $2"; }
 proxy_saw() { # PATTERN: the proxy's log has it (10 s)
 
@@ -61,7 +61,7 @@ proxy_saw 'drop: up after its byte budget'
 items_above "$(items)" "the cut upload"
 
 step "the reply to an upload lost: the same upload again"
-b0=$(sqlite3 "$FEDMIG_DB" "SELECT count(*) FROM agent_batches")
+b0=$(alab sql "SELECT count(*) FROM agent_batches")
 agent_proxy "drop-reply 100000"
 proxy_saw 'drop: a reply after'
 items_above "$(items)" "the lost reply"
@@ -80,17 +80,17 @@ agent_start a1
 items_above "$(items)" "the agent's kill -9"
 
 step "the agent stopped until its leases expire, then continued"
-if [ "$(sqlite3 "$FEDMIG_DB" "SELECT count(*) FROM agent_tasks WHERE phase < 3")" != 0 ]; then
+if [ "$(alab sql "SELECT count(*) FROM agent_tasks WHERE phase < 3")" != 0 ]; then
 	agent_signal a1 STOP
 	alab wait 20 "SELECT count(*) = 0 FROM agent_tasks WHERE phase < 3 AND agent != '' AND
-		lease_until >= CAST(strftime('%s','now') AS INTEGER) * 1000" || bad "a lease outlived SIGSTOP"
+		lease_until >= :now_ms" || bad "a lease outlived SIGSTOP"
 	agent_signal a1 CONT
 else
 	bad "every mailbox was uploaded before SIGSTOP (make them bigger)"
 fi
 alab finish 150 f1 f2 f3 || bad "f1-f3 did not complete"
 echo "agent_faults: f1-f3 complete after $((SECONDS - t0)) s"
-b1=$(sqlite3 "$FEDMIG_DB" "SELECT count(*) FROM agent_batches")
+b1=$(alab sql "SELECT count(*) FROM agent_batches")
 echo "agent_faults: batches stored $b1 (when the reply was lost: $b0 before)"
 
 step "the buffer full: fedmig-smd stopped, the agent told to wait"

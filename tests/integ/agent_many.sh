@@ -39,7 +39,8 @@ most = {"leased": 0, "migrators": 0}
 full_with_one_waiting = []
 def tick():
     now = int(time.time() * 1000)
-    rows = lab.query("SELECT agent != '' AND lease_until >= ? AND phase < 3, phase FROM agent_tasks", now)
+    rows = lab.query("SELECT CASE WHEN agent != '' AND lease_until >= ? AND phase < 3 THEN 1 ELSE 0 END,"
+                     " phase FROM agent_tasks", now)
     leased = sum(1 for held, _ in rows if held)
     waiting = sum(1 for held, phase in rows if not held and phase == 0)
     migrators = len(agentlab.group_pids(guardian)) - 1

@@ -85,9 +85,9 @@ agent_conf rogue "agent_ca_file = $LAB/rogue/ca.pem" "s1_imap_starttls = no"
 install -m 0600 -o fedmig "$LAB/agent-once/token" "$LAB/agent-rogue/token"
 refused "untrusted CA" rogue "127.0.0.1:$APID_PORT.*(certif|verif|SSL|TLS)"
 
-n=$(sqlite3 "$FEDMIG_DB" "SELECT (SELECT count(*) FROM agent_items) + (SELECT count(*) FROM agent_batches)")
+n=$(alab sql "SELECT (SELECT count(*) FROM agent_items) + (SELECT count(*) FROM agent_batches)")
 [ "$n" = 0 ] || bad "data taken: $n rows in agent_items + agent_batches"
-held=$(sqlite3 "$FEDMIG_DB" "SELECT count(*) FROM agent_tasks WHERE agent != ''")
+held=$(alab sql "SELECT count(*) FROM agent_tasks WHERE agent != ''")
 echo "agent_refusals: tasks ever leased: $held, rows taken: $n"
 for f in "$LAB"/agent-*/token "$LAB"/agent-*/code; do
 	[ -s "$f" ] || continue

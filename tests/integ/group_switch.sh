@@ -27,7 +27,7 @@ pilot_prepare "$LAB"
 sleep 1.1
 
 python3 - "$LAB" "$B" "$SEED" "$GROUP" <<'PY'
-import json, os, random, signal, sqlite3, subprocess, sys, threading, time, uuid
+import json, os, random, signal, subprocess, sys, threading, time, uuid
 lab, build, seed, group = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 import e2e, fedlab
 env = fedlab.load_env(lab)
@@ -145,11 +145,10 @@ flow.accepted.update(sent)
 problems += e2e.flow_problems(env, "group_switch", flow, mailboxes)
 
 # Each request switched exactly once, in a group; the hold windows.
-db = sqlite3.connect("file:%s?mode=ro" % env["FEDMIG_DB"], uri=True, timeout=5)
 windows = []
 for u, r in reqs.items():
-    rows = db.execute("SELECT step, detail FROM history WHERE request_id = ? AND step IN "
-                      "('E9 switch', 'E9 release')", (r["id"],)).fetchall()
+    rows = fedlab.store_query(env, "SELECT step, detail FROM history WHERE request_id = ? AND step IN "
+                              "('E9 switch', 'E9 release')", r["id"])
     sw = [d for s, d in rows if s == "E9 switch"]
     if len(sw) != 1 or "(group " not in sw[0]:
         problems.append("%s: switch history %s" % (u, rows))

@@ -22,7 +22,7 @@ sleep 1.1
 pilot_start "$LAB" FEDMIG_SPM_SWITCH_COMMIT_DELAY_MS=1500 || exit 1
 
 python3 - "$LAB" "$B" <<'PY'
-import json, os, smtplib, sqlite3, subprocess, sys, time, types, uuid
+import json, os, smtplib, subprocess, sys, time, types, uuid
 lab, build = sys.argv[1], sys.argv[2]
 import e2e, fedlab
 env = fedlab.load_env(lab)
@@ -40,12 +40,7 @@ HELD = 5  # lib/state.h
 def state(u):
     """U's state as committed, read-only: fedmigctl would wait for the
     switch's write lock and tell the state after the commit."""
-    db = sqlite3.connect("file:%s?mode=ro" % env["FEDMIG_DB"], uri=True, timeout=5)
-    try:
-        return db.execute("SELECT state FROM requests WHERE access = ?",
-                          (u + "@example.org",)).fetchone()[0]
-    finally:
-        db.close()
+    return fedlab.store_query(env, "SELECT state FROM requests WHERE access = ?", u + "@example.org")[0][0]
 
 def hook_logged(rid):
     with open(spm_log, errors="replace") as f:

@@ -33,7 +33,7 @@ CSV
 	fail "directory import: $(cat "$TMP/import.log")"
 
 python3 - "$DIR" "$ROOT/tests/lab" "$CTL" >"$TMP/check.log" 2>&1 <<'PY' || fail "$(tail -n 5 "$TMP/check.log")"
-import os, re, signal, sqlite3, subprocess, sys, threading, time
+import os, re, signal, subprocess, sys, threading, time
 sys.path.insert(0, sys.argv[2])
 import fedlab
 
@@ -69,11 +69,8 @@ def in_hold(qid):
 
 
 def held_row(qid):
-    db = sqlite3.connect("file:%s?mode=ro" % env["FEDMIG_DB"], uri=True, timeout=5)
-    try:
-        return db.execute("SELECT recipients FROM held_messages WHERE queue_id = ?", (qid,)).fetchone()
-    finally:
-        db.close()
+    rows = fedlab.store_query(env, "SELECT recipients FROM held_messages WHERE queue_id = ?", qid)
+    return rows[0] if rows else None
 
 
 def milter_logged(pattern):

@@ -52,14 +52,8 @@ def s1(up):
     e2e.s1_lmtp(env, up)  # LMTP answers (or not) before we go on
 
 def db_hold_at(a):
-    import sqlite3
-    c = sqlite3.connect("file:%s?mode=ro" % env["FEDMIG_DB"], uri=True, timeout=5)
-    try:
-        row = c.execute("SELECT hold_at FROM requests WHERE access = ? ORDER BY id DESC LIMIT 1",
-                        (a,)).fetchone()
-        return row[0] if row else 0
-    finally:
-        c.close()
+    rows = fedlab.store_query(env, "SELECT hold_at FROM requests WHERE access = ? ORDER BY id DESC LIMIT 1", a)
+    return rows[0][0] if rows else 0
 
 def burster(stop, addrs, ids_of):
     """At each address's drain (its hold + switch_grace), forced queue

@@ -11,6 +11,11 @@ or from a shell (agent_lib.sh's alab):
     agentlab.py LAB corpus USERS MESSAGES AVG_KB [BIG_MB]
     agentlab.py LAB submit USER...
     agentlab.py LAB wait TIMEOUT SQL     until SQL's first value is not 0
+                                         (:now_ms in SQL: now, in ms)
+    agentlab.py LAB sql SQL              its rows, as sqlite3 prints them
+
+The SQL runs on the lab's store, SQLite or PostgreSQL
+(fedlab.store_query), so an agent test runs on either backend.
     agentlab.py LAB finish TIMEOUT USER...   exit 1 with the problems
 
 AgentLab.finish waits until every request is final, then says what is
@@ -22,7 +27,6 @@ after the switch).
 """
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -69,11 +73,8 @@ class AgentLab:
                    ("complete", "failed", "cancelled", "rolled-back") for u in users)
 
     def query(self, sql, *params):
-        db = sqlite3.connect(self.env["FEDMIG_DB"], timeout=10)
-        try:
-            return db.execute(sql, params).fetchall()
-        finally:
-            db.close()
+        """fedlab.store_query() on this lab's store, either backend."""
+        return fedlab.store_query(self.env, sql, *params)
 
     def items(self):
         return self.query("SELECT count(*) FROM agent_items")[0][0]
@@ -211,10 +212,17 @@ def main(argv):
     elif cmd == "submit":
         lab.submit(args)
     elif cmd == "wait":
-        ok = fedlab.wait_for(lambda: lab.query(args[1])[0][0], float(args[0]), 0.2)
+        # A comparison is 1 on SQLite, 't' on PostgreSQL; :now_ms, the
+        # time of each look (no date function is common to both).
+        ok = fedlab.wait_for(lambda: lab.query(args[1].replace(
+            ":now_ms", str(int(time.time() * 1000))))[0][0] not in (0, None, "f"),
+                             float(args[0]), 0.2)
         if not ok:
             print("agentlab: %s s without %s" % (args[0], args[1]), flush=True)
         return 0 if ok else 1
+    elif cmd == "sql":  # as sqlite3 prints it, on either backend
+        for row in lab.query(args[0]):
+            print("|".join("" if v is None else str(v) for v in row))
     elif cmd == "finish":
         verdict("agentlab", lab.finish(args[1:], timeout=float(args[0])))
     else:

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import smtplib
+import sqlite3
 import ssl
 import subprocess
 import threading
@@ -27,6 +28,7 @@ import uuid
 __all__ = [
     "load_env", "send", "SendResult", "maildir_msgids", "postqueue",
     "wait_queue_empty", "imap_login", "maillog", "wait_for", "SwitchTraffic",
+    "state_database", "store_query",
 ]
 
 
@@ -40,6 +42,61 @@ def load_env(lab_dir):
                 key, value = line.split("=", 1)
                 env[key] = value
     return env
+
+
+def state_database(env):
+    """The lab's state_database (a file, or a postgresql:// URL when the
+    test runs on tests/lab/pg: tests/integ/on_pg.sh)."""
+    db = None
+    with open(env["FEDMIG_CONF"]) as f:
+        for line in f:
+            if line.startswith("state_database") and "=" in line:
+                key, value = line.split("=", 1)
+                if key.strip() == "state_database":
+                    db = value.strip()
+    if not db:
+        raise SystemExit("%s: no state_database" % env["FEDMIG_CONF"])
+    return db
+
+
+def _sql_literal(v):
+    if isinstance(v, bool) or not isinstance(v, (int, str)):
+        raise TypeError("store_query: only int and str parameters, not %r" % (v,))
+    return str(v) if isinstance(v, int) else "'" + v.replace("'", "''") + "'"
+
+
+def store_query(env, sql, *params):
+    """Rows of SQL (? for each of PARAMS) on the lab's store, on either
+    backend, so that a test reading the store runs on both. Portable SQL
+    only: a comparison's value differs (SQLite 1, PostgreSQL true), so
+    select CASE WHEN ... THEN 1 ELSE 0 END instead. Integers come back as
+    int, NULL as None, the rest as str (on PostgreSQL: psql with the
+    test's PGPASSFILE; a test's own values, so quoting them here is
+    safe)."""
+    db = state_database(env)
+    if not db.startswith("postgresql://"):
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+    parts = sql.split("?")
+    if len(parts) != len(params) + 1:
+        raise TypeError("store_query: %d parameters for %d '?'" % (len(params), len(parts) - 1))
+    text = parts[0] + "".join(_sql_literal(p) + rest for p, rest in zip(params, parts[1:]))
+    psql = os.path.join(os.environ.get("LAB_PG_BIN", "/usr/lib/postgresql/15/bin"), "psql")
+    out = subprocess.run([psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-F", "\x1f",
+                          "-R", "\x1e", "-P", "null=\x1d", "-d", db, "-c", text],
+                         capture_output=True, text=True, timeout=30)
+    if out.returncode != 0:
+        raise RuntimeError("psql: %s: %s" % (text, out.stderr.strip()))
+
+    def value(v):
+        if v == "\x1d":
+            return None
+        return int(v) if re.fullmatch(r"-?[0-9]+", v) else v
+    return [tuple(value(v) for v in row.split("\x1f"))
+            for row in out.stdout.rstrip("\n").split("\x1e") if row != ""]
 
 
 @dataclasses.dataclass

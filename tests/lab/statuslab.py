@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -175,22 +174,10 @@ def jsnum(x):
 
 
 def store_sums():
-    db = sqlite3.connect("file:%s?mode=ro" % state_db(), uri=True)
-    try:
-        m = db.execute("SELECT coalesce(sum(j.msgs_done), 0), coalesce(sum(j.bytes_done), 0)"
-                       " FROM smd_jobs j JOIN requests r ON r.id = j.request_id WHERE j.kind = 0").fetchone()
-        held = db.execute("SELECT count(*) FROM held_messages WHERE gone = 0").fetchone()[0]
-    finally:
-        db.close()
+    m = fedlab.store_query(ENV, "SELECT coalesce(sum(j.msgs_done), 0), coalesce(sum(j.bytes_done), 0)"
+                           " FROM smd_jobs j JOIN requests r ON r.id = j.request_id WHERE j.kind = 0")[0]
+    held = fedlab.store_query(ENV, "SELECT count(*) FROM held_messages WHERE gone = 0")[0][0]
     return m[0], m[1], held
-
-
-def state_db():
-    with open(ENV["FEDMIG_CONF"]) as f:
-        for line in f:
-            if line.startswith("state_database"):
-                return line.split("=", 1)[1].strip()
-    raise SystemExit("no state_database")
 
 
 def migrate(d):
