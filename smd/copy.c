@@ -653,7 +653,10 @@ static int setup_mailbox(struct cp *cp, char ***src_subs, size_t *nsrc_subs, lon
 		cp->src_sep = '/';
 	if (cp->dst_sep == 0)
 		cp->dst_sep = cp->src_sep;
-	qsort(cp->folders, cp->nfolders, sizeof(*cp->folders), cmp_folder);
+	/* No folders yet is normal (an agent's buffer before its first
+	 * upload), and qsort() must not be given the NULL array then. */
+	if (cp->nfolders > 1)
+		qsort(cp->folders, cp->nfolders, sizeof(*cp->folders), cmp_folder);
 	if (map_folders(cp) < 0 || tree_before(cp, src_subs, nsrc_subs) < 0 ||
 	    setup_target(cp, *src_subs, *nsrc_subs) < 0 || tree_after(cp) < 0)
 		return -1;

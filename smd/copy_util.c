@@ -78,7 +78,8 @@ size_t uidsets(unsigned long long *uids, size_t n, char ***sets_r)
 	char **sets = NULL;
 	size_t nsets = 0, i = 0;
 
-	qsort(uids, n, sizeof(*uids), cmp_ull);
+	if (n > 1) /* uids may be NULL when there are none */
+		qsort(uids, n, sizeof(*uids), cmp_ull);
 	while (i < n) {
 		char *buf = xmalloc(UIDSET_MAX + 64);
 		size_t len = 0;

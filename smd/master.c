@@ -381,7 +381,7 @@ static void child_main(struct master *m, const struct smd_job *job, const sigset
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	_exit(run_child(m->cfg, job));
+	_exit(smd_exit_of(run_child(m->cfg, job)));
 }
 
 /* spawn: a child for JOB, claimed with its lock in lc.fd; -1 if fork failed. */

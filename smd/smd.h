@@ -41,12 +41,16 @@ void smd_copy_opts(const struct config *cfg, struct copy_opts *o);
  *   SMD_EXIT_TEST_MID, SMD_EXIT_TEST_AFTER  test hooks (copy.h crash_mid,
  *                     crash_after): a crash, passed up from a lane as is
  * Any status the child did not record (smd_exit_recorded() is 0: NOTHING,
- * the test hooks, a signal) is recorded by the master, as a failure.
+ * the test hooks, a signal, any other status) is recorded by the master,
+ * as a failure. FAILED and STOPPED are not 1 and 2: a sanitizer's report,
+ * or a library's exit(1), ends a child with 1, and the master would take
+ * it for a failure recorded, leaving the job running until its lease
+ * expires or a recovery finds it.
  */
 enum smd_exit {
 	SMD_EXIT_OK = COPY_OK,
-	SMD_EXIT_FAILED = COPY_FAILED,
-	SMD_EXIT_STOPPED = COPY_STOPPED,
+	SMD_EXIT_FAILED = 21,
+	SMD_EXIT_STOPPED = 22,
 	SMD_EXIT_NOTHING = 3,
 	SMD_EXIT_TEST_MID = COPY_EXIT_CRASH_MID,
 	SMD_EXIT_TEST_AFTER = COPY_EXIT_CRASH_AFTER,
@@ -57,6 +61,13 @@ enum smd_exit {
 static inline int smd_exit_recorded(int code)
 {
 	return code == SMD_EXIT_OK || code == SMD_EXIT_FAILED || code == SMD_EXIT_STOPPED;
+}
+
+/* smd_exit_of: the child's exit status for RC, a copy_rc it recorded (or
+ * already an smd_exit). */
+static inline int smd_exit_of(int rc)
+{
+	return rc == COPY_FAILED ? SMD_EXIT_FAILED : rc == COPY_STOPPED ? SMD_EXIT_STOPPED : rc;
 }
 
 struct server;

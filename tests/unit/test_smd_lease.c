@@ -4,7 +4,8 @@
  * over once its lease has expired, one live lease per mailbox, recovery
  * of a worker's own jobs only, and two processes claiming at once. On a
  * postgresql:// store no lock file is named after the URL, and a refusal
- * of the store's own is no temporary error.
+ * of the store's own is no temporary error. A child's exit status tells
+ * whether it recorded its outcome.
  */
 #include <check.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "config.h"
 #include "lease.h"
 #include "lock.h"
+#include "smd.h"
 #include "store.h"
 #include "store_int.h"
 #include "store_smd.h"
@@ -295,11 +297,30 @@ START_TEST(test_pg_paths)
 }
 END_TEST
 
+/* A child that dies without recording its outcome must not look like one
+ * that recorded it: 1 is what a sanitizer's report or a library's exit(1)
+ * ends a process with, and was COPY_FAILED's own status (the job then
+ * stayed running until its lease expired: 60 s per mailbox). */
+START_TEST(test_child_exit)
+{
+	ck_assert_int_eq(smd_exit_recorded(smd_exit_of(COPY_OK)), 1);
+	ck_assert_int_eq(smd_exit_recorded(smd_exit_of(COPY_FAILED)), 1);
+	ck_assert_int_eq(smd_exit_recorded(smd_exit_of(COPY_STOPPED)), 1);
+	ck_assert_int_eq(smd_exit_recorded(smd_exit_of(SMD_EXIT_NOTHING)), 0);
+	ck_assert_int_eq(smd_exit_recorded(1), 0);
+	ck_assert_int_eq(smd_exit_recorded(2), 0);
+	ck_assert_int_eq(smd_exit_recorded(-1), 0); /* a signal */
+	ck_assert_int_eq(smd_exit_recorded(COPY_EXIT_CRASH_MID), 0);
+	ck_assert_int_eq(smd_exit_recorded(COPY_EXIT_CRASH_AFTER), 0);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {CK_TEST(test_claim_renew), CK_TEST(test_expiry),
 					CK_TEST(test_recover_mine), CK_TEST(test_two_claimers),
-					CK_TEST(test_worker_name), CK_TEST(test_pg_paths)};
+					CK_TEST(test_worker_name), CK_TEST(test_pg_paths),
+					CK_TEST(test_child_exit)};
 	Suite *s = suite_create("smd_lease");
 
 	tcase_add_checked_fixture(CK_TCASE(s, "smd_lease", 30, tests), setup, teardown);
