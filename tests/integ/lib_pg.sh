@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # The tests that start a private PostgreSQL (tests/lab/pg): a temporary
 # directory the server's user can reach, and a trap that stops the server
-# by PID, checks that it is gone, and keeps the directory of a failed run.
+# by PID, checks that it is gone, and keeps the directory of a failed run
+# (of every run with KEEP=1, as the lab keeps its own).
 #
 #   pg_test_tmp NAME   TMP=/tmp/fedmig-NAME.XXXXXX (0711), PG, PSQL, and
 #                      the EXIT trap; the caller sets FAILED=0 first and
@@ -35,7 +36,7 @@ pg_test_finish() {
 		echo "FAIL ${PG_TEST_NAME//-/_}: a postgres of $TMP/pg still runs"
 		FAILED=1
 	fi
-	if [ "$FAILED" = 0 ]; then rm -rf "$TMP"; else echo "kept: $TMP"; exit 1; fi
+	if [ "$FAILED" = 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$TMP"; else echo "kept: $TMP"; [ "$FAILED" = 0 ] || exit 1; fi
 }
 
 pg_lab_start() {
