@@ -136,10 +136,14 @@ for j in $W1_JOBS; do
 		fail "request $j was w1's and not taken over by w2"
 done
 # Each job claimed once by its first worker, and w1's once more by w2.
+# The others are w2's, or w1's finished before the kill: under ASan w1
+# may copy its first two before a look finds them under way, and is then
+# killed in its next two (san29: '1 w1' for requests 1 and 2).
 for j in 1 2 3 4; do
 	want="1 w2"
 	case " $W1_JOBS " in *" $j "*) want="2 w2" ;; esac
 	got=$(q "SELECT attempts, worker FROM smd_jobs WHERE request_id = $j")
+	[ "$want" = "1 w2" ] && [ "$got" = "1 w1" ] && continue
 	# On PostgreSQL a job the restart interrupted was claimed again.
 	[ -n "$PG_MODE" ] && [ "${got#* }" = w2 ] && [ "${got%% *}" -ge "${want%% *}" ] && continue
 	[ "$got" = "$want" ] || fail "request $j: attempts and worker '$got', want '$want'"
