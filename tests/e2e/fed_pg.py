@@ -18,8 +18,6 @@ A supervisor thread restarts whatever of these exits (a pilot always as
 except what the test stopped supervising (the smd worker it kills for
 good). Every exit it saw is in supervisor_log.
 """
-import csv
-import io
 import os
 import re
 import shutil
@@ -32,7 +30,6 @@ import e2e
 import fedlab
 from federation import LAB, Federation, say
 
-PSQL = os.path.join(os.environ.get("LAB_PG_BIN", "/usr/lib/postgresql/15/bin"), "psql")
 PG = os.path.join(os.path.dirname(LAB), "pg")
 LEASE = "10s"
 
@@ -53,21 +50,9 @@ class PgDb:
         self.rows = []
 
     def execute(self, sql, params=()):
-        parts = sql.split("?")
-        assert len(parts) == len(params) + 1
-        sql = parts[0] + "".join("%d%s" % (int(p), rest) for p, rest in zip(params, parts[1:]))
-        deadline = time.monotonic() + 30
-        while True:
-            r = subprocess.run([PSQL, "-X", "-q", "--csv", "-v", "ON_ERROR_STOP=1", "-d", self.url,
-                                "-c", sql], capture_output=True, text=True)
-            # 2: no connection (the test restarts the server): again.
-            if r.returncode != 2 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        if r.returncode != 0:
-            raise RuntimeError("psql: %s: %s" % (sql, r.stderr.strip()))
-        rows = list(csv.reader(io.StringIO(r.stdout)))
-        self.rows = [Row(zip(rows[0], map(value, row))) for row in rows[1:]] if rows else []
+        # The test restarts the server: a connection refused is tried again.
+        names, rows = fedlab.pg_rows(self.url, sql, tuple(int(p) for p in params), retry_s=30)
+        self.rows = [Row(zip(names, row)) for row in rows]
         return self
 
     def fetchall(self):
@@ -78,13 +63,6 @@ class PgDb:
 
     def close(self):
         pass
-
-
-def value(text):
-    """psql --csv's field: an integer as int, NULL ('') as None."""
-    if text == "":
-        return None
-    return int(text) if re.fullmatch(r"-?[0-9]+", text) else text
 
 
 class Flows:

@@ -11,9 +11,11 @@ Standard library only. Typical use:
         "alice@s1.example.org", []), 10)
 """
 
+import csv
 import dataclasses
 import email.utils
 import imaplib
+import io
 import json
 import os
 import re
@@ -28,7 +30,7 @@ import uuid
 __all__ = [
     "load_env", "send", "SendResult", "maildir_msgids", "postqueue",
     "wait_queue_empty", "imap_login", "maillog", "wait_for", "SwitchTraffic",
-    "state_database", "store_query",
+    "state_database", "store_query", "pg_rows",
 ]
 
 
@@ -65,14 +67,42 @@ def _sql_literal(v):
     return str(v) if isinstance(v, int) else "'" + v.replace("'", "''") + "'"
 
 
+def pg_rows(url, sql, params=(), retry_s=0):
+    """(column names, rows) of SQL (? for each of PARAMS, int or str) on
+    the PostgreSQL at URL, through psql --csv and the caller's
+    PGPASSFILE: integers as int, NULL as None (and so is ''), the rest as
+    str. A connection psql cannot make (exit 2: a test restarting the
+    server) is tried again for RETRY_S seconds. The parameters are a
+    test's own values, so quoting them here is safe."""
+    parts = sql.split("?")
+    if len(parts) != len(params) + 1:
+        raise TypeError("pg_rows: %d parameters for %d '?'" % (len(params), len(parts) - 1))
+    text = parts[0] + "".join(_sql_literal(p) + rest for p, rest in zip(params, parts[1:]))
+    psql = os.path.join(os.environ.get("LAB_PG_BIN", "/usr/lib/postgresql/15/bin"), "psql")
+    deadline = time.monotonic() + retry_s
+    while True:
+        out = subprocess.run([psql, "-X", "-q", "--csv", "-v", "ON_ERROR_STOP=1", "-d", url,
+                              "-c", text], capture_output=True, text=True, timeout=60)
+        if out.returncode != 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if out.returncode != 0:
+        raise RuntimeError("psql: %s: %s" % (text, out.stderr.strip()))
+
+    def value(v):
+        if v == "":
+            return None
+        return int(v) if re.fullmatch(r"-?[0-9]+", v) else v
+    rows = list(csv.reader(io.StringIO(out.stdout)))
+    return (rows[0] if rows else []), [tuple(map(value, r)) for r in rows[1:]]
+
+
 def store_query(env, sql, *params):
     """Rows of SQL (? for each of PARAMS) on the lab's store, on either
-    backend, so that a test reading the store runs on both. Portable SQL
-    only: a comparison's value differs (SQLite 1, PostgreSQL true), so
-    select CASE WHEN ... THEN 1 ELSE 0 END instead. Integers come back as
-    int, NULL as None, the rest as str (on PostgreSQL: psql with the
-    test's PGPASSFILE; a test's own values, so quoting them here is
-    safe)."""
+    backend (pg_rows() on PostgreSQL), so that a test reading the store
+    runs on both. Portable SQL only: a comparison's value differs (SQLite
+    1, PostgreSQL true), so select CASE WHEN ... THEN 1 ELSE 0 END
+    instead."""
     db = state_database(env)
     if not db.startswith("postgresql://"):
         con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
@@ -80,23 +110,7 @@ def store_query(env, sql, *params):
             return con.execute(sql, params).fetchall()
         finally:
             con.close()
-    parts = sql.split("?")
-    if len(parts) != len(params) + 1:
-        raise TypeError("store_query: %d parameters for %d '?'" % (len(params), len(parts) - 1))
-    text = parts[0] + "".join(_sql_literal(p) + rest for p, rest in zip(params, parts[1:]))
-    psql = os.path.join(os.environ.get("LAB_PG_BIN", "/usr/lib/postgresql/15/bin"), "psql")
-    out = subprocess.run([psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-F", "\x1f",
-                          "-R", "\x1e", "-P", "null=\x1d", "-d", db, "-c", text],
-                         capture_output=True, text=True, timeout=30)
-    if out.returncode != 0:
-        raise RuntimeError("psql: %s: %s" % (text, out.stderr.strip()))
-
-    def value(v):
-        if v == "\x1d":
-            return None
-        return int(v) if re.fullmatch(r"-?[0-9]+", v) else v
-    return [tuple(value(v) for v in row.split("\x1f"))
-            for row in out.stdout.rstrip("\n").split("\x1e") if row != ""]
+    return pg_rows(db, sql, params)[1]
 
 
 @dataclasses.dataclass
