@@ -25,7 +25,7 @@ ifneq ($(filter check check-unit,$(MAKECMDGOALS)),)
 WERROR ?= 1
 endif
 O ?= build$(if $(SANITIZE),-san)
-FUZZ_SECONDS ?= $(if $(CI),15,5)
+FUZZ_SECONDS ?= $(if $(CI),10,5)
 
 NOCONF_GOALS := deps clean distclean help package-check
 ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -125,9 +125,8 @@ check-unit: have-check $(UNIT_TESTS)
 # tests/lab/fedlab.py's store_query(), which asks either backend.
 # Not twins: the tests with a store of their own outside the lab
 # (miltertest, the fake Postfix, fedmig-smd -u, which PostgreSQL refuses),
-# and those with a PostgreSQL variant of their own (*_pg.sh). Not yet:
-# agent_faults, whose uploads can all end before its fault steps (ci29).
-PG_TWINS := $(addprefix tests/integ/,$(addsuffix .sh,agent_copy agent_many \
+# and those with a PostgreSQL variant of their own (*_pg.sh).
+PG_TWINS := $(addprefix tests/integ/,$(addsuffix .sh,agent_copy agent_faults agent_many \
 	agent_refusals dir_guards dir_switch dir_updown dirsync_lab group_switch \
 	group_switch_window milter_postfix plus_lab policyd_postfix prestage_pilot \
 	spm_after_lab spm_copy_lab spm_drain_lab spm_fail_lab spm_hostile_lab spm_kill_lab \

@@ -41,9 +41,12 @@ $(O)/tests/unit/test_imap_parse.o $(O)/tests/unit/test_imap_q.o \
 	$(O)/tests/unit/test_smd_fetch.o $(O)/tests/fuzz/fuzz_imap_parse.o \
 	$(O)/tests/unit/test_imap_condstore.o: ALL_CFLAGS += -Ismd
 MANPAGES += man/fedmig-smd.8
-INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_crash.sh tests/integ/smd_hostile.sh \
-	tests/integ/smd_flags.sh tests/integ/smd_recover.sh tests/integ/smd_buffer.sh \
-	tests/integ/pim_smd.sh tests/integ/delta_lab.sh
+INTEG_TESTS += tests/integ/smd_copy.sh tests/integ/smd_flags.sh tests/integ/smd_recover.sh \
+	tests/integ/smd_buffer.sh tests/integ/pim_smd.sh
+# Slow, and most telling under the sanitizers (hostile input, crash
+# recovery, the delta passes): there only, to keep CI under an hour.
+INTEG_TESTS += $(if $(SANITIZE),tests/integ/smd_crash.sh tests/integ/smd_hostile.sh \
+	tests/integ/delta_lab.sh)
 BENCHES += bench/smd_folders bench/prestage
 # The copy engine against in-process fake IMAP servers (no lab).
 UNIT_TESTS += $(O)/tests/unit/test_copy_engine

@@ -144,5 +144,7 @@ $(O)/spm/fedmig-frontend: $(O)/spm/frontend.o $(O)/spm/libspm.a $(LIBFEDMIG)
 MANPAGES += man/fedmig-frontend.8
 UNIT_TESTS += $(O)/tests/unit/test_fe_store
 INTEG_TESTS += tests/integ/fe_drain.sh
-INTEG_TESTS += tests/integ/fe_switch_lab.sh
+# Under the sanitizers only: the plain build runs the same lab on
+# PostgreSQL (fe_switch_pg).
+INTEG_TESTS += $(if $(SANITIZE),tests/integ/fe_switch_lab.sh)
 INTEG_TESTS += $(if $(SANITIZE),,tests/integ/fe_switch_pg.sh)
