@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "fnv.h"
 #include "lease.h"
+#include "log.h"
+#include "store_lead.h"
 #include "xalloc.h"
 
 int smd_worker_name_ok(const char *name)
@@ -39,5 +42,36 @@ int smd_worker_init(const struct config *cfg, struct smd_lease *l, char **err_r)
 	l->w.name = l->name;
 	l->w.pid = (int)getpid();
 	l->w.lease_us = l->lease_us;
+	/* Names allow what session locks do not (capitals, dots, 95 bytes):
+	 * the lock is named by the name's 64-bit FNV-1a, as fedmig-frontend's. */
+	if (l->shared && *name)
+		snprintf(l->lock, sizeof(l->lock), "smd-%016llx", (unsigned long long)fnv1a64(name));
+	return 0;
+}
+
+int smd_lease_take(struct smd_lease *l, struct store *s)
+{
+	return l->lock[0] ? store_lead_try(s, l->lock) : 1;
+}
+
+int smd_lease_still_mine(struct smd_lease *l, struct store *s)
+{
+	int rc;
+
+	if (!l->lock[0])
+		return 1;
+	rc = store_lead_held(s);
+	if (rc == 1 || rc == STORE_ERR) /* the store is away: the leases fail too */
+		return 1;
+	rc = store_lead_try(s, l->lock);
+	if (rc == 1)
+		log_warn("copy worker %s: the database connection was lost and the name's lock "
+			 "with it; taken again",
+			 l->name);
+	if (rc != 0)
+		return 1;
+	log_error("copy worker %s: another fedmig-smd took this name while the database "
+		  "connection was lost: stopping (one process per smd_worker_name)",
+		  l->name);
 	return 0;
 }

@@ -327,6 +327,7 @@ struct master {
 	int nkids;
 	int done, failed, stopped, status, stop_signal;
 	int claimed_all;     /* the last claim found nothing due */
+	int name_lost;	     /* another fedmig-smd took our worker name */
 	long long last_recover; /* monotonic µs, 0: never */
 	struct lock_ctx lc;
 	pid_t self;
@@ -566,6 +567,16 @@ static void on_renew(EV_P_ ev_timer *w, int revents)
 	long long until = time_now_us() + m->lease.lease_us;
 	int failed = 0;
 
+	if (!smd_lease_still_mine(&m->lease, m->s)) {
+		/* The other process takes our jobs back at its start: ours must
+		 * not copy on beside its children. */
+		for (int i = 0; i < m->nkids; i++)
+			if (!m->kids[i].lost)
+				lose(&m->kids[i], "another fedmig-smd took this worker's name");
+		m->status = m->name_lost = 1;
+		server_exit(m->srv, 1);
+		return;
+	}
 	for (int i = 0; i < m->nkids; i++) {
 		struct child *k = &m->kids[i];
 		int rc;
@@ -704,6 +715,23 @@ static int master_start(struct master *m)
 		store_close(&m->s);
 		return -1;
 	}
+	switch (smd_lease_take(&m->lease, m->s)) {
+	case 1:
+		break;
+	case 0:
+		log_error("copy worker %s runs already (another fedmig-smd under this "
+			  "smd_worker_name, on this host or another, a daemon or --once): one process "
+			  "per name",
+			  m->lease.name);
+		log_info("terminating: the worker name is taken: mailboxes done=0 failed=0");
+		store_close(&m->s);
+		return -1;
+	default:
+		log_error("copy worker %s: its lock: %s", m->lease.name, store_errmsg(m->s));
+		log_info("terminating: the state database cannot be used: mailboxes done=0 failed=0");
+		store_close(&m->s);
+		return -1;
+	}
 	log_info("copy worker %s: leases of %lld s", m->lease.name, m->lease.lease_us / 1000000);
 	return 0;
 }
@@ -715,7 +743,10 @@ static void log_end(const struct master *m)
 			 m->stop_signal, m->done, m->failed, m->stopped);
 	else
 		log_info("terminating: %s: mailboxes done=%d failed=%d stopped=%d",
-			 m->status ? "the queue cannot be read" : "no mailbox due (--once)", m->done,
+			 m->name_lost ? "another fedmig-smd took the worker name"
+			 : m->status  ? "the queue cannot be read"
+				      : "no mailbox due (--once)",
+			 m->done,
 			 m->failed, m->stopped);
 }
 

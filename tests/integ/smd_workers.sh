@@ -14,7 +14,9 @@
 # with SKIP LOCKED, no mailbox lock file, and the server is restarted
 # after the takeover, while w2 copies (every connection dropped): it
 # carries on, a copy the restart interrupted is copied again from its
-# journal, and still every message arrives exactly once.
+# journal, and still every message arrives exactly once. A second
+# fedmig-smd under w2's name refuses to run (the name's session lock),
+# and w2 takes the lock again after the restart.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/lab/lib.sh
@@ -118,6 +120,16 @@ wait_for 30 running w2 2 || fail "w2 is not copying the other two: $(tail -n 3 "
 # w1's jobs before they expire.
 [ "$(grep -c 'taken over' "$TMP/w2.log")" -gt 0 ] && [ $((SECONDS - KILLED)) -lt 3 ] &&
 	fail "w2 took w1's jobs while their leases were live"
+if [ -n "$PG_MODE" ]; then
+	# One process per name: a second w2 (--once beside the daemon) would
+	# take w2's running jobs back at its start. It must refuse to run.
+	"$SMD" -c "$TMP/w2.conf" -f --once >"$TMP/w2-again.log" 2>&1 &&
+		fail "a second fedmig-smd under w2's name ran: $(tail -n 2 "$TMP/w2-again.log")"
+	grep -q 'copy worker w2 runs already' "$TMP/w2-again.log" ||
+		fail "a second w2 did not say why it stopped: $(tail -n 2 "$TMP/w2-again.log")"
+	grep -q 'taken over from worker w2' "$TMP/w2.log" "$TMP/w2-again.log" &&
+		fail "w2's jobs were taken from it by a second w2"
+fi
 taken() { [ "$(grep -c 'taken over from worker w1' "$TMP/w2.log")" -ge 2 ]; }
 wait_for 60 taken || fail "w2 did not take over w1's jobs ($W1_JOBS): $(tail -n 5 "$TMP/w2.log")"
 if [ -n "$PG_MODE" ]; then
@@ -128,6 +140,10 @@ if [ -n "$PG_MODE" ]; then
 	"$ROOT/tests/lab/pg" restart "$TMP/pg" >>"$TMP/pg.log" 2>&1 || fail "tests/lab/pg restart: $(tail -n 2 "$TMP/pg.log")"
 	echo "$NAME: PostgreSQL restarted in $((SECONDS - t0))s while w2 copied"
 	kill -0 "$W2" 2>/dev/null || fail "w2 died with the database restart: $(tail -n 3 "$TMP/w2.log")"
+	# The restart dropped the name's lock with the connection: w2 takes
+	# it again at its next renewal (each second here).
+	relocked() { grep -q "copy worker w2: the database connection was lost and the name's lock with it; taken again" "$TMP/w2.log"; }
+	wait_for 20 relocked || fail "w2 did not take its name's lock again after the restart"
 fi
 done4() { [ "$(q "SELECT count(*) FROM smd_jobs WHERE state = 2")" = 4 ]; }
 wait_for 90 done4 || fail "not every job is done: $(q 'SELECT request_id, state, worker, reason FROM smd_jobs')"

@@ -19,7 +19,7 @@ set -u
 # name:checks on PostgreSQL (test_store: 2 file tests fewer, 1 lock test more).
 TESTS="test_store:7 test_spm_store:9 test_store_agent:6 test_store_buffer:4 test_store_pim:3
 	test_throttle:39 test_ws_store:5 test_status:40 test_dirsync:17 test_drv_buffer:11
-	test_delim:30 test_fe_store:4 test_smd_lease:7 test_copy_engine:24 test_copy_tree:11"
+	test_delim:30 test_fe_store:4 test_smd_lease:8 test_copy_engine:24 test_copy_tree:11"
 FAILED=0
 fail() { echo "FAIL store_pg: $*"; FAILED=1; }
 for t in $TESTS; do

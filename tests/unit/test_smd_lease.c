@@ -297,6 +297,45 @@ START_TEST(test_pg_paths)
 }
 END_TEST
 
+/* One process per worker name on a shared store: the name's session lock
+ * (a second master of the name would take the first's running jobs back
+ * at its start). Tried on this run's store, SQLite or PostgreSQL: the
+ * lock is the backend's session lock either way. */
+START_TEST(test_name_lock)
+{
+	struct config *cfg;
+	struct smd_lease l, unnamed;
+	struct store *other;
+	char *err = NULL;
+
+	cfg = tu_config("state_database = postgresql://fedmig@127.0.0.1:1/fedmig\n"
+			"smd_worker_name = Copy.1\n");
+	ck_assert_int_eq(smd_worker_init(cfg, &l, &err), 0);
+	config_unref(&cfg);
+	ck_assert_int_eq(l.shared, 1);
+	ck_assert_int_eq(strncmp(l.lock, "smd-", 4), 0);
+	ck_assert_int_eq(strlen(l.lock), 20); /* a session lock's [a-z0-9_-] */
+	ck_assert_int_eq(l.lock[strspn(l.lock, "abcdefghijklmnopqrstuvwxyz0123456789_-")], '\0');
+	/* Unnamed (HOST:PID, unique) or on a file store: nothing to lock. */
+	cfg = tu_config("state_database = postgresql://fedmig@127.0.0.1:1/fedmig\n");
+	ck_assert_int_eq(smd_worker_init(cfg, &unnamed, &err), 0);
+	config_unref(&cfg);
+	ck_assert_str_eq(unnamed.lock, "");
+	ck_assert_int_eq(smd_lease_take(&unnamed, st), 1);
+
+	ck_assert_int_eq(smd_lease_take(&l, st), 1);
+	ck_assert_int_eq(smd_lease_take(&l, st), 1); /* held already */
+	other = tu_store_open(db, STORE_RDWR, 10000, &err);
+	ck_assert_msg(other != NULL, "%s", err);
+	ck_assert_int_eq(smd_lease_take(&l, other), 0);
+	ck_assert_int_eq(smd_lease_still_mine(&l, st), 1);
+	store_close(&st); /* the first master ends: its name is free */
+	ck_assert_int_eq(smd_lease_take(&l, other), 1);
+	ck_assert_int_eq(smd_lease_still_mine(&l, other), 1);
+	st = other;
+}
+END_TEST
+
 /* A child that dies without recording its outcome must not look like one
  * that recorded it: 1 is what a sanitizer's report or a library's exit(1)
  * ends a process with, and was COPY_FAILED's own status (the job then
@@ -320,7 +359,7 @@ int main(void)
 	const struct ck_test tests[] = {CK_TEST(test_claim_renew), CK_TEST(test_expiry),
 					CK_TEST(test_recover_mine), CK_TEST(test_two_claimers),
 					CK_TEST(test_worker_name), CK_TEST(test_pg_paths),
-					CK_TEST(test_child_exit)};
+					CK_TEST(test_child_exit), CK_TEST(test_name_lock)};
 	Suite *s = suite_create("smd_lease");
 
 	tcase_add_checked_fixture(CK_TCASE(s, "smd_lease", 30, tests), setup, teardown);
