@@ -211,34 +211,53 @@ static int order_all(struct store *s, long long batch, const char *kind, int onl
 	return store_run(s, st, "write front end orders");
 }
 
-int store_fe_order_drain(struct store *s, size_t n, const char *const *phys,
-			 const long long *req, long long now, long long *batch_r)
+static int drain_body(struct store *s, size_t n, const char *const *phys, const long long *req,
+		      long long now, long long *batch_r)
 {
 	struct db_stmt *st;
-	int own;
 
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
 	if (next_batch(s, now, batch_r) < 0 || order_all(s, *batch_r, "drain", 0, now) < 0)
-		return store_own_end(s, own, STORE_ERR);
+		return STORE_ERR;
 	for (size_t i = 0; i < n; i++) {
 		st = store_prepare(s, "INSERT INTO fe_batch_addrs(batch, request_id, physical)"
 				      " VALUES(?1, ?2, ?3)");
 		if (st == NULL)
-			return store_own_end(s, own, STORE_ERR);
+			return STORE_ERR;
 		db_bind_int64(st, 1, *batch_r);
 		db_bind_int64(st, 2, req[i]);
 		db_bind_text(st, 3, phys[i]);
 		if (store_run(s, st, "write drain order address") < 0)
-			return store_own_end(s, own, STORE_ERR);
+			return STORE_ERR;
 	}
-	return store_own_end(s, own, STORE_OK);
+	return STORE_OK;
+}
+
+/* Both read the last batch and write orders while the front ends update
+ * theirs: on PostgreSQL a serialization failure is likely under load
+ * (bench/scale: a group of 500 addresses failed so), and the whole
+ * transaction runs again (store_int.h). */
+int store_fe_order_drain(struct store *s, size_t n, const char *const *phys,
+			 const long long *req, long long now, long long *batch_r)
+{
+	int rc;
+
+	STORE_OWN_RETRY(s, rc, drain_body(s, n, phys, req, now, batch_r));
+	return rc;
+}
+
+static int release_body(struct store *s, long long now)
+{
+	long long batch;
+
+	if (next_batch(s, now, &batch) < 0 || order_all(s, batch, "release", 1, now) < 0)
+		return STORE_ERR;
+	return STORE_OK;
 }
 
 int store_fe_order_release(struct store *s, long long now)
 {
-	long long batch, due = 0;
-	int own;
+	long long due = 0;
+	int rc;
 
 	/* The pilot asks at every sweep: a read first, a write only when a
 	 * front end needs an order. */
@@ -247,11 +266,8 @@ int store_fe_order_release(struct store *s, long long now)
 		return STORE_ERR;
 	if (due == 0)
 		return STORE_OK;
-	if (store_own_begin(s, &own) < 0)
-		return STORE_ERR;
-	if (next_batch(s, now, &batch) < 0 || order_all(s, batch, "release", 1, now) < 0)
-		return store_own_end(s, own, STORE_ERR);
-	return store_own_end(s, own, STORE_OK);
+	STORE_OWN_RETRY(s, rc, release_body(s, now));
+	return rc;
 }
 
 #define ORDER_COLS \
