@@ -1,5 +1,5 @@
 # libfedmig: the modules every program shares.
-LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/config_parse.c lib/addr.c lib/delim.c lib/csv.c lib/secrets.c lib/store.c lib/store_schema.c lib/store_schema_pg.c lib/store_pg.c lib/store_cfg.c lib/store_dirw.c lib/store_import.c lib/store_dir.c \
+LIB_SRCS := lib/xalloc.c lib/log.c lib/config.c lib/config_parse.c lib/addr.c lib/delim.c lib/csv.c lib/secrets.c lib/store.c lib/store_schema.c lib/store_schema_pg.c lib/store_pg.c lib/store_cfg.c lib/store_dirw.c lib/store_copy.c lib/store_import.c lib/store_dir.c \
 	lib/store_file.c lib/daemon.c lib/timeutil.c lib/server.c lib/server_loop.c lib/state.c lib/store_req.c lib/store_smd.c lib/store_agent.c lib/store_buffer.c lib/store_ws.c lib/ws_conf.c lib/netname.c \
 	lib/config_check.c lib/qid.c lib/backoff.c lib/mstatus.c lib/sdnotify.c lib/lookup_stats.c
 $(LIBFEDMIG): $(LIB_SRCS:%.c=$(O)/%.o)
@@ -32,6 +32,8 @@ FUZZ_TARGETS += tests/fuzz/fuzz_db_sql.c
 INTEG_TESTS += tests/integ/db_backends.sh
 # The store tests on PostgreSQL (tests/unit/testutil.h, tu_store_open).
 INTEG_TESTS += tests/integ/store_pg.sh
+# fedmigctl store copy: a SQLite store into a new PostgreSQL one.
+INTEG_TESTS += tests/integ/store_copy_pg.sh
 # fedmig-spm, -milter, -policyd and fedmigctl of the lab on PostgreSQL.
 # The lab variants on PostgreSQL run in the plain build only: the
 # sanitizer run covers the same code through their SQLite twins, and

@@ -132,6 +132,8 @@ extern const struct ctl_cmd ctl_viewer_cmds[];
 extern const struct ctl_cmd ctl_top_cmds[];
 /* ctl_frontend.c: frontend add|list|remove. */
 extern const struct ctl_cmd ctl_frontend_cmds[];
+/* ctl_store.c: store copy (SQLite to PostgreSQL). */
+extern const struct ctl_cmd ctl_store_cmds[];
 /* ctl_source_line: SYSTEM's throttling as a source ("sessions 3/8, no
  * back-off, ...") into BUF (LEN bytes); 0, or -1 when none is recorded. */
 int ctl_source_line(struct store *s, const char *system, char *buf, size_t len);

@@ -37,7 +37,8 @@ static const struct ctl_cmd ctl_base_cmds[] = {
 static const struct ctl_cmd *const tables[] = {ctl_base_cmds, ctl_directory_cmds,
 					       ctl_dirsync_cmds,
 					       ctl_request_cmds, ctl_agent_cmds, ctl_source_cmds,
-					       ctl_viewer_cmds, ctl_top_cmds, ctl_frontend_cmds};
+					       ctl_viewer_cmds, ctl_top_cmds, ctl_frontend_cmds,
+					       ctl_store_cmds};
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
 static void print_table(FILE *fp)

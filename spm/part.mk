@@ -1,7 +1,7 @@
 # spm/: fedmigctl (the admin CLI) and fedmig-spm (the migration pilot).
 CTL_OBJS := $(O)/spm/ctl_directory.o $(O)/spm/ctl_request.o $(O)/spm/ctl_report.o $(O)/spm/ctl_json.o $(O)/spm/ctl_agent.o \
 	$(O)/spm/ctl_dirsync.o $(O)/spm/ctl_source.o $(O)/spm/ctl_prestage.o \
-	$(O)/spm/ctl_viewer.o $(O)/spm/ctl_top.o $(O)/spm/ctl_frontend.o
+	$(O)/spm/ctl_viewer.o $(O)/spm/ctl_top.o $(O)/spm/ctl_frontend.o $(O)/spm/ctl_store.o
 PROGRAMS += $(O)/spm/fedmigctl
 $(O)/spm/fedmigctl: $(O)/spm/fedmigctl.o $(CTL_OBJS) $(O)/spm/libspm.a $(LIBFEDMIG)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXT_LIBS)
