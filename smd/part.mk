@@ -88,7 +88,8 @@ $(O)/tests/fuzz/fuzz_dav_xml.o: ALL_CFLAGS += -Ismd $(LIBXML2_CFLAGS)
 UNIT_TESTS += $(O)/tests/unit/test_throttle
 $(O)/tests/unit/test_throttle.o $(O)/tests/fuzz/fuzz_throttle.o: ALL_CFLAGS += -Ismd
 FUZZ_TARGETS += tests/fuzz/fuzz_throttle.c
-INTEG_TESTS += tests/integ/throttle_lab.sh
+# Under the sanitizers only, to keep CI under an hour.
+INTEG_TESTS += $(if $(SANITIZE),tests/integ/throttle_lab.sh)
 INTEG_TESTS += tests/integ/smd_workers.sh $(if $(SANITIZE),,tests/integ/smd_workers_pg.sh)
 # The delta pass (issue 17): the rule alone; the pass against the fake server.
 UNIT_TESTS += $(O)/tests/unit/test_delta_rule $(O)/tests/unit/test_delta
