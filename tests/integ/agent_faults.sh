@@ -45,9 +45,9 @@ t0=$SECONDS
 # items_above N: wait (45 s) until the buffer holds more than N items.
 items() { alab sql "SELECT count(*) FROM agent_items"; }
 items_above() { alab wait 45 "SELECT count(*) > $1 FROM agent_items" || bad "no progress after: $2"; }
-proxy_saw() { # PATTERN: the proxy's log has it (10 s)
-
-	for _ in $(seq 50); do grep -q "$1" "$LAB/log/dropproxy.log" && return 0; sleep 0.2; done
+proxy_saw() { # PATTERN: the proxy's log has it (30 s: a reply is dropped
+	# when its upload ends, and a paced batch under ASan takes seconds)
+	for _ in $(seq 150); do grep -q "$1" "$LAB/log/dropproxy.log" && return 0; sleep 0.2; done
 	bad "the proxy never logged: $1"
 }
 
