@@ -11,6 +11,11 @@
  * is not (a PostgreSQL connection lost and opened again: another process
  * may lead now, this one must stop); STORE_ERR when the database cannot
  * tell.
+ *
+ * store_lead_keep: for a process that must hold NAME as long as it runs
+ * (one process per name): 1 while held, when the database cannot tell,
+ * or when it was taken again after a lost connection (*RETAKEN_R 1, for
+ * the caller's log); 0 when another process took it meanwhile: stop.
  */
 #ifndef FEDMIG_STORE_LEAD_H
 #define FEDMIG_STORE_LEAD_H
@@ -19,5 +24,6 @@
 
 int store_lead_try(struct store *s, const char *name);
 int store_lead_held(struct store *s);
+int store_lead_keep(struct store *s, const char *name, int *retaken_r);
 
 #endif

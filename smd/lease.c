@@ -56,20 +56,17 @@ int smd_lease_take(struct smd_lease *l, struct store *s)
 
 int smd_lease_still_mine(struct smd_lease *l, struct store *s)
 {
-	int rc;
+	int retaken;
 
 	if (!l->lock[0])
 		return 1;
-	rc = store_lead_held(s);
-	if (rc == 1 || rc == STORE_ERR) /* the store is away: the leases fail too */
+	if (store_lead_keep(s, l->lock, &retaken)) {
+		if (retaken)
+			log_warn("copy worker %s: the database connection was lost and the name's "
+				 "lock with it; taken again",
+				 l->name);
 		return 1;
-	rc = store_lead_try(s, l->lock);
-	if (rc == 1)
-		log_warn("copy worker %s: the database connection was lost and the name's lock "
-			 "with it; taken again",
-			 l->name);
-	if (rc != 0)
-		return 1;
+	}
 	log_error("copy worker %s: another fedmig-smd took this name while the database "
 		  "connection was lost: stopping (one process per smd_worker_name)",
 		  l->name);

@@ -201,18 +201,15 @@ static void lock_name(const char *name, char out[24])
  */
 static int still_mine(struct fe *fe)
 {
-	int rc = store_lead_held(fe->s);
+	int retaken;
 
-	if (rc == 1 || rc == STORE_ERR) /* the store is away: the orders fail too */
-		return 1;
-	rc = store_lead_try(fe->s, fe->lock);
-	if (rc == 1) {
-		log_warn("front end %s: the database connection was lost and its lock with it; "
-			 "taken again", fe->name);
+	if (store_lead_keep(fe->s, fe->lock, &retaken)) {
+		if (retaken)
+			log_warn("front end %s: the database connection was lost and its lock with "
+				 "it; taken again",
+				 fe->name);
 		return 1;
 	}
-	if (rc == STORE_ERR)
-		return 1;
 	log_error("front end %s: another fedmig-frontend took this name while the database "
 		  "connection was lost: stopping (one host per name)", fe->name);
 	server_exit(fe->srv, 1);
